@@ -1,0 +1,162 @@
+"""The ``aeops`` command: check exports, certificates and logos; run the local simulator and Slack sink.
+
+Exit codes (the contract in DESIGN.md): 0 = checked, nothing blocking; 1 = checked, findings that block
+some rows or files; 2 = could not check at all. On exit 2 stderr carries one line ``error: ...`` and no
+traceback (set ``AEOPS_DEBUG=1`` to see one).
+
+Each subcommand's work lives next to its subject (``aeops.rules.commands``, ``aeops.marketplace.simulator``,
+``aeops.notify.slack_sink``, ``aeops.store``); this module only parses arguments and maps errors to exit codes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from aeops import __version__
+
+EXIT_OK, EXIT_FINDINGS, EXIT_CANNOT_CHECK = 0, 1, 2
+
+
+class CommandError(Exception):
+    """A problem the user can fix (bad argument, unreadable file): printed as one ``error:`` line, exit 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse's own usage errors: one line, exit 2
+        self.print_usage(sys.stderr)
+        print(f"error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_CANNOT_CHECK)
+
+
+def _handler(module: str, func: str) -> Callable[[argparse.Namespace], int]:
+    """A lazy reference to ``module.func(args) -> int`` so ``aeops --help`` stays fast."""
+
+    def run(args: argparse.Namespace) -> int:
+        return int(getattr(importlib.import_module(module), func)(args))
+
+    run.__qualname__ = f"{module}.{func}"
+    return run
+
+
+def _add_as_of(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--as-of",
+        metavar="YYYY-MM-DD",
+        help="judge dates (expiry, validity) as of this day instead of today",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="aeops",
+        description="Keep an AliExpress store's catalog, certificates and store settings correct.",
+        epilog="Exit codes: 0 checked, nothing blocking; 1 findings block some rows or files; 2 could not check.",
+    )
+    parser.add_argument("--version", action="version", version=f"aeops {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details to stderr")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser(
+        "validate",
+        help="check a catalog export (CSV/XLSX) against the marketplace rules",
+        description="Check every row, main image and needed certificate of a catalog export before it is "
+        "pushed. Prints a table of findings (or JSON with --json).",
+    )
+    p.add_argument("export", metavar="EXPORT", help="export file: path or ObjectStoragePath URL (CSV or XLSX)")
+    p.add_argument("--images-dir", metavar="D", help="folder that relative main_image paths are resolved against")
+    p.add_argument("--certs-dir", metavar="D", help="folder of certificate PDFs (enables CERT-MISSING)")
+    _add_as_of(p)
+    p.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
+    p.set_defaults(func=_handler("aeops.rules.commands", "validate_command"))
+
+    p = sub.add_parser(
+        "certs",
+        help="check a folder of certificate PDFs (names, contents, validity, expiry)",
+        description="Check every <Brand>_<Type>_<ValidUntilYYYYMMDD>.pdf in DIR: name, readability, "
+        "agreement of the PDF text with the name, CE validity, expiry.",
+    )
+    p.add_argument("dir", metavar="DIR", help="folder holding certificate PDFs")
+    _add_as_of(p)
+    p.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
+    p.set_defaults(func=_handler("aeops.rules.commands", "certs_command"))
+
+    p = sub.add_parser(
+        "logo",
+        help="check a store logo file (PNG, at least 800x800)",
+        description="Check a new store logo: PNG and at least 800x800 px. 'No text over the logo' cannot be "
+        "checked by a machine here and stays a human checklist item.",
+    )
+    p.add_argument("file", metavar="FILE", help="the logo image")
+    p.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
+    p.set_defaults(func=_handler("aeops.rules.commands", "logo_command"))
+
+    p = sub.add_parser(
+        "simulator",
+        help="run the local AliExpress Open Platform simulator (HTTP)",
+        description="Serve the /sync and /rest protocols, storefront pages and a health figure on loopback, "
+        "with state kept in a file so several processes share it.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    p.add_argument("--port", type=int, default=int(os.environ.get("AEOPS_SIMULATOR_PORT", "8765")),
+                   help="port (default: $AEOPS_SIMULATOR_PORT or 8765)")
+    p.add_argument("--state", metavar="FILE", help="state file (default: aeops-sim-state.json in the cwd)")
+    p.add_argument("--seed-from", metavar="EXPORT", help="seed the catalog from a catalog export")
+    p.add_argument("--faults", metavar="SPEC",
+                   help="fault injection, e.g. throttle=0.1,item_fail=0.05,server_error=0.02,lost_response=0.01,"
+                   "stale_site=0.05,propagation_s=2,latency_ms=120,qps=20,seed=7")
+    p.set_defaults(func=_handler("aeops.marketplace.simulator", "simulator_command"))
+
+    p = sub.add_parser(
+        "slack-sink",
+        help="run a local stand-in for the Slack Web API that records every message",
+        description="Answer chat.postMessage, chat.update and thread replies like Slack does and append each "
+        "request as one JSON line to --out. Point the slack_api_default connection's base_url at it.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    p.add_argument("--port", type=int, default=int(os.environ.get("AEOPS_SLACK_SINK_PORT", "8766")),
+                   help="port (default: $AEOPS_SLACK_SINK_PORT or 8766)")
+    p.add_argument("--out", metavar="FILE.jsonl", default="slack-sink.jsonl", help="where requests are recorded")
+    p.set_defaults(func=_handler("aeops.notify.slack_sink", "slack_sink_command"))
+
+    p = sub.add_parser(
+        "db",
+        help="create or upgrade the aeops database schema",
+        description="Manage the aeops database at $AEOPS_DATABASE_URL (or the aeops_config database_url, or "
+        "SQLite aeops.db in $AIRFLOW_HOME). Upgrades never drop data.",
+    )
+    p.add_argument("action", choices=["upgrade", "current"],
+                   help="upgrade: apply pending migrations; current: print the schema revision")
+    p.set_defaults(func=_handler("aeops.store.commands", "db_command"))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_CANNOT_CHECK
+    from aeops.logs import configure_cli_logging
+
+    configure_cli_logging(args.verbose)
+    try:
+        return args.func(args)
+    except CommandError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_CHECK
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return EXIT_CANNOT_CHECK
+    except Exception as exc:  # noqa: BLE001 - the contract is one line, never a traceback
+        if os.environ.get("AEOPS_DEBUG"):
+            raise
+        print(f"error: {type(exc).__name__}: {exc} (set AEOPS_DEBUG=1 for a traceback)", file=sys.stderr)
+        return EXIT_CANNOT_CHECK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,305 @@
+"""The aeops database: what aeops knows, did and saw, per store.
+
+Typed SQLAlchemy 2.0 models. The schema is created and upgraded only by the Alembic migrations in
+``migrations/`` (``aeops db upgrade``); a test checks the migrations and these models agree.
+Product ids are 64-bit integers (BigInteger), never floats. Times are stored in UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, datetime: DateTime(timezone=True)}
+
+
+class SyncRun(Base):
+    """One run of a pipeline for one store (daily sync, urgent re-run, certificate watch, ...)."""
+
+    __tablename__ = "sync_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store: Mapped[str] = mapped_column(String(100), index=True)
+    dag_id: Mapped[str] = mapped_column(String(250))
+    run_id: Mapped[str] = mapped_column(String(250))
+    kind: Mapped[str] = mapped_column(String(30), default="daily")
+    status: Mapped[str] = mapped_column(String(30), default="running")
+    export_id: Mapped[int | None] = mapped_column(ForeignKey("exports.id"), nullable=True)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    report_path: Mapped[str | None] = mapped_column(Text, nullable=True)
+    message: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    __table_args__ = (UniqueConstraint("store", "dag_id", "run_id"),)
+
+
+class Export(Base):
+    """A catalog export file seen at the store's export location."""
+
+    __tablename__ = "exports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store: Mapped[str] = mapped_column(String(100))
+    path: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    synced_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    synced_run_id: Mapped[str | None] = mapped_column(String(250), nullable=True)
+
+    __table_args__ = (UniqueConstraint("store", "sha256"),)
+
+
+class Finding(Base):
+    """One rule finding (the codes are the contract in DESIGN.md)."""
+
+    __tablename__ = "findings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sync_run_id: Mapped[int | None] = mapped_column(ForeignKey("sync_runs.id"), nullable=True, index=True)
+    store: Mapped[str] = mapped_column(String(100))
+    code: Mapped[str] = mapped_column(String(40), index=True)
+    severity: Mapped[str] = mapped_column(String(10))
+    file: Mapped[str | None] = mapped_column(Text, nullable=True)
+    row: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    product_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    sku_code: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    field: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ProductState(Base):
+    """The last state aeops confirmed on the marketplace for a product (the diff baseline)."""
+
+    __tablename__ = "product_state"
+
+    store: Mapped[str] = mapped_column(String(100), primary_key=True)
+    product_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    category: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    brand: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    status: Mapped[str] = mapped_column(String(30), default="onSelling")
+    confirmed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    marketplace_modified_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Change(Base):
+    """One planned write for one product in one run; its status is recorded before and after the call."""
+
+    __tablename__ = "changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sync_run_id: Mapped[int] = mapped_column(ForeignKey("sync_runs.id"), index=True)
+    store: Mapped[str] = mapped_column(String(100))
+    product_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(20))  # price | inventory | edit
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    previous: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(20), default="planned", index=True)
+    # planned -> sending -> confirmed | failed | unknown; verified / verify_failed after verification
+    error_code: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    batch_key: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    pushed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (UniqueConstraint("sync_run_id", "product_id", "kind"),)
+
+
+class ApiWrite(Base):
+    """Audit of every marketplace write call: recorded before sending and completed after."""
+
+    __tablename__ = "api_writes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sync_run_id: Mapped[int | None] = mapped_column(ForeignKey("sync_runs.id"), nullable=True, index=True)
+    store: Mapped[str] = mapped_column(String(100))
+    api: Mapped[str] = mapped_column(String(120))
+    batch_key: Mapped[str] = mapped_column(String(100))
+    product_ids: Mapped[list[Any]] = mapped_column(default=list)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    outcome: Mapped[str] = mapped_column(String(20), default="sending")  # sending | answered | lost | error
+    detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class VerifyResult(Base):
+    """One failed (or summarised) verification check for a product."""
+
+    __tablename__ = "verify_results"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sync_run_id: Mapped[int] = mapped_column(ForeignKey("sync_runs.id"), index=True)
+    store: Mapped[str] = mapped_column(String(100))
+    product_id: Mapped[int] = mapped_column(BigInteger)
+    check: Mapped[str] = mapped_column(String(30))  # timestamp | device | site | health
+    device: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    site: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    field: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    expected: Mapped[str | None] = mapped_column(Text, nullable=True)
+    seen: Mapped[str | None] = mapped_column(Text, nullable=True)
+    passed: Mapped[bool] = mapped_column(default=False)
+    checked_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SiteStrike(Base):
+    """A "multi-site price inconsistency" the store collected (3 restrict its traffic)."""
+
+    __tablename__ = "site_strikes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store: Mapped[str] = mapped_column(String(100), index=True)
+    sync_run_id: Mapped[int | None] = mapped_column(ForeignKey("sync_runs.id"), nullable=True)
+    product_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    site: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    detail: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Certificate(Base):
+    """The certificate registry kept by the certificate watch."""
+
+    __tablename__ = "certificates"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store: Mapped[str] = mapped_column(String(100))
+    brand: Mapped[str] = mapped_column(String(100))
+    cert_type: Mapped[str] = mapped_column(String(20))
+    number: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    issuer: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    issue_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    valid_until: Mapped[date | None] = mapped_column(Date, nullable=True)
+    file: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_checked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[str] = mapped_column(String(20), default="valid")  # valid | expiring | expired | replaced | invalid
+    last_alert_threshold: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_alert_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id"), nullable=True)
+
+    __table_args__ = (UniqueConstraint("store", "sha256"), Index(None, "store", "brand", "cert_type"))
+
+
+class LogoChange(Base):
+    """A store logo rotation, from the marketplace's store settings or recorded by aeops."""
+
+    __tablename__ = "logo_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store: Mapped[str] = mapped_column(String(100), index=True)
+    changed_at: Mapped[datetime] = mapped_column()
+    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    file: Mapped[str | None] = mapped_column(Text, nullable=True)
+    source: Mapped[str] = mapped_column(String(30), default="aeops")
+    reminded_for: Mapped[str | None] = mapped_column(String(20), nullable=True)
+
+
+class SlackOutbox(Base):
+    """Slack messages waiting for (or done with) delivery, delivered in id order."""
+
+    __tablename__ = "slack_outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    channel: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(30))  # alert | summary | detail | progress
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
+    thread_key: Mapped[str | None] = mapped_column(String(250), nullable=True)
+    fold_count: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)  # pending | sent | folded
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    slack_ts: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class StoreLock(Base):
+    """A per-store write lock so two runs never write the same store at once."""
+
+    __tablename__ = "store_locks"
+
+    store: Mapped[str] = mapped_column(String(100), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(250))
+    acquired_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+
+
+class TokenState(Base):
+    """Access/refresh tokens obtained by refreshing (newest wins over the connection's extras)."""
+
+    __tablename__ = "token_state"
+
+    conn_id: Mapped[str] = mapped_column(String(250), primary_key=True)
+    access_token: Mapped[str] = mapped_column(Text)
+    refresh_token: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime] = mapped_column()
+    refresh_expires_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SelfCheck(Base):
+    """A record of each installation self-check (proves the DB is writable from tasks)."""
+
+    __tablename__ = "self_checks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    checked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+__all__ = [
+    "ApiWrite",
+    "Base",
+    "Certificate",
+    "Change",
+    "Export",
+    "Finding",
+    "LogoChange",
+    "ProductState",
+    "SelfCheck",
+    "SiteStrike",
+    "SlackOutbox",
+    "StoreLock",
+    "SyncRun",
+    "TokenState",
+    "VerifyResult",
+    "utcnow",
+]
