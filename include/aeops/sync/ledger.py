@@ -1,0 +1,210 @@
+"""The sync's records in the aeops DB: runs, exports, findings, planned changes and their outcomes.
+
+Every write to the marketplace is recorded before it is sent (change ``sending`` + an ``api_writes`` row)
+and after its answer (``confirmed`` / ``failed`` / ``unknown``), so a crash or a retry never loses or
+doubles work: a retry only sends what is not yet confirmed, and anything left ``sending`` or ``unknown``
+is re-read from the marketplace first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from aeops.rules.findings import Finding
+from aeops.store.db import session_scope
+from aeops.store.models import ApiWrite, Change, Export, ProductState, SyncRun, utcnow
+from aeops.store.models import Finding as FindingRow
+from aeops.sync.diff import PlannedChange, apply_change
+
+OPEN_STATUSES = ("planned", "sending", "unknown")
+DONE_STATUSES = ("confirmed", "failed", "unpushable")
+
+
+def start_run(url: str, store: str, dag_id: str, run_id: str, kind: str = "daily") -> int:
+    """The run's id; the same id again when a task of the run is retried."""
+    with session_scope(url) as s:
+        run = s.scalars(
+            select(SyncRun).where(SyncRun.store == store, SyncRun.dag_id == dag_id, SyncRun.run_id == run_id)
+        ).one_or_none()
+        if run is None:
+            run = SyncRun(store=store, dag_id=dag_id, run_id=run_id, kind=kind)
+            s.add(run)
+            s.flush()
+        return run.id
+
+
+def get_run(url: str, sync_run_id: int) -> SyncRun:
+    with session_scope(url) as s:
+        run = s.get(SyncRun, sync_run_id)
+        if run is None:
+            raise LookupError(f"sync run {sync_run_id} not found")
+        return run
+
+
+def update_run(url: str, sync_run_id: int, **values: Any) -> None:
+    with session_scope(url) as s:
+        run = s.get(SyncRun, sync_run_id)
+        assert run is not None
+        counts = values.pop("counts", None)
+        if counts:
+            run.counts = {**(run.counts or {}), **counts}
+        for key, value in values.items():
+            setattr(run, key, value)
+
+
+def record_export(url: str, store: str, path: str, size: int, sha256: str, sync_run_id: int) -> tuple[int, bool]:
+    """Record an export (once per content); returns (export id, already synced successfully)."""
+    with session_scope(url) as s:
+        export = s.scalars(select(Export).where(Export.store == store, Export.sha256 == sha256)).one_or_none()
+        if export is None:
+            export = Export(store=store, path=path, size=size, sha256=sha256)
+            s.add(export)
+            s.flush()
+        run = s.get(SyncRun, sync_run_id)
+        assert run is not None
+        run.export_id = export.id
+        return export.id, export.synced_at is not None
+
+
+def mark_export_synced(url: str, export_id: int, run_id: str) -> None:
+    with session_scope(url) as s:
+        export = s.get(Export, export_id)
+        assert export is not None
+        export.synced_at, export.synced_run_id = utcnow(), run_id
+
+
+def store_findings(url: str, sync_run_id: int, store: str, findings: Iterable[Finding]) -> int:
+    """Replace the run's findings (idempotent when the validate task is retried)."""
+    rows = [
+        FindingRow(sync_run_id=sync_run_id, store=store, code=f.code, severity=str(f.severity), file=f.file,
+                   row=f.row, product_id=f.product_id, sku_code=f.sku_code, field=f.field, message=f.message)
+        for f in findings
+    ]
+    with session_scope(url) as s:
+        s.execute(delete(FindingRow).where(FindingRow.sync_run_id == sync_run_id))
+        s.add_all(rows)
+    return len(rows)
+
+
+def findings_by_code(url: str, sync_run_id: int) -> dict[str, int]:
+    with session_scope(url) as s:
+        result = s.execute(
+            select(FindingRow.code, func.count()).where(FindingRow.sync_run_id == sync_run_id).group_by(FindingRow.code)
+        )
+        return {code: count for code, count in result}
+
+
+def load_state(url: str, store: str) -> dict[int, ProductState]:
+    with session_scope(url) as s:
+        return {p.product_id: p for p in s.scalars(select(ProductState).where(ProductState.store == store))}
+
+
+def save_seen_state(url: str, store: str, seen: dict[int, tuple[dict[str, Any], datetime | None]]) -> None:
+    """Record products as read from the marketplace: their fields and its last-modified time."""
+    with session_scope(url) as s:
+        for pid, (fields, modified) in seen.items():
+            state = s.get(ProductState, (store, pid))
+            if state is None:
+                state = ProductState(store=store, product_id=pid)
+                s.add(state)
+            state.fields, state.marketplace_modified_at, state.last_seen_at = fields, modified, utcnow()
+
+
+def store_plan(url: str, sync_run_id: int, store: str, changes: list[PlannedChange]) -> dict[str, int]:
+    """Store the change set; on a retried plan, confirmed/failed changes are kept as they are."""
+    counts: dict[str, int] = {}
+    with session_scope(url) as s:
+        existing = {(c.product_id, c.kind): c for c in s.scalars(select(Change).where(Change.sync_run_id == sync_run_id))}
+        for planned in changes:
+            counts[planned.kind] = counts.get(planned.kind, 0) + 1
+            row = existing.get((planned.product_id, planned.kind))
+            status = "unpushable" if planned.kind == "unpushable" else "planned"
+            if row is None:
+                s.add(Change(sync_run_id=sync_run_id, store=store, product_id=planned.product_id, kind=planned.kind,
+                             payload=planned.payload, previous=planned.previous, status=status,
+                             error_code=planned.payload.get("reason"), error_message=planned.payload.get("message")))
+            elif row.status == "planned":
+                row.payload, row.previous = planned.payload, planned.previous
+    return counts
+
+
+def open_change_ids(url: str, sync_run_ids: Iterable[int]) -> dict[tuple[int, str], list[int]]:
+    """Changes not yet confirmed or failed, grouped by (sync run, kind), in product id order."""
+    ids = list(sync_run_ids)
+    grouped: dict[tuple[int, str], list[int]] = {}
+    if not ids:
+        return grouped
+    with session_scope(url) as s:
+        rows = s.execute(
+            select(Change.id, Change.sync_run_id, Change.kind)
+            .where(Change.sync_run_id.in_(ids), Change.status.in_(OPEN_STATUSES))
+            .order_by(Change.sync_run_id, Change.kind, Change.product_id)
+        )
+        for change_id, run_id, kind in rows:
+            grouped.setdefault((run_id, kind), []).append(change_id)
+    return grouped
+
+
+def load_changes(s: Session, change_ids: Iterable[int]) -> list[Change]:
+    return list(s.scalars(select(Change).where(Change.id.in_(list(change_ids))).order_by(Change.product_id)))
+
+
+def begin_write(url: str, sync_run_id: int, store: str, api: str, batch_key: str, change_ids: list[int]) -> int:
+    """Before sending: the changes become ``sending`` and the call is logged. Returns the api_writes id."""
+    with session_scope(url) as s:
+        changes = load_changes(s, change_ids)
+        for change in changes:
+            change.status, change.attempts, change.batch_key = "sending", change.attempts + 1, batch_key
+        write = ApiWrite(sync_run_id=sync_run_id, store=store, api=api, batch_key=batch_key,
+                         product_ids=[c.product_id for c in changes])
+        s.add(write)
+        s.flush()
+        return write.id
+
+
+def finish_write(url: str, write_id: int, outcome: str, detail: str | None = None) -> None:
+    with session_scope(url) as s:
+        write = s.get(ApiWrite, write_id)
+        assert write is not None
+        write.outcome, write.finished_at, write.detail = outcome, utcnow(), detail
+
+
+def confirm(s: Session, change: Change) -> None:
+    """The marketplace has the change: record it and move the confirmed product state forward."""
+    change.status, change.pushed_at, change.error_code, change.error_message = "confirmed", utcnow(), None, None
+    state = s.get(ProductState, (change.store, change.product_id))
+    if state is None:
+        state = ProductState(store=change.store, product_id=change.product_id, fields={"skus": {}})
+        s.add(state)
+    state.fields = apply_change(state.fields or {"skus": {}}, change.kind, change.payload)
+    state.confirmed_at = utcnow()
+
+
+def set_status(url: str, change_ids: Iterable[int], status: str) -> None:
+    with session_scope(url) as s:
+        s.execute(update(Change).where(Change.id.in_(list(change_ids))).values(status=status, updated_at=utcnow()))
+
+
+def change_counts(url: str, sync_run_id: int) -> dict[str, int]:
+    with session_scope(url) as s:
+        rows = s.execute(
+            select(Change.status, func.count()).where(Change.sync_run_id == sync_run_id).group_by(Change.status)
+        )
+        return {status: count for status, count in rows}
+
+
+def changes_of_run(url: str, sync_run_id: int) -> list[Change]:
+    with session_scope(url) as s:
+        return list(s.scalars(select(Change).where(Change.sync_run_id == sync_run_id).order_by(Change.product_id)))
+
+
+def findings_of_run(url: str, sync_run_id: int) -> list[FindingRow]:
+    with session_scope(url) as s:
+        return list(
+            s.scalars(select(FindingRow).where(FindingRow.sync_run_id == sync_run_id).order_by(FindingRow.row))
+        )
