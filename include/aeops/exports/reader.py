@@ -1,0 +1,222 @@
+"""Read a catalog export (CSV in UTF-8/UTF-8-BOM/UTF-16/GBK/GB18030, or XLSX) into canonical columns.
+
+Every value is read as text, exactly as written in the file (no float conversion, so ``1005001234567890``
+stays exact and an Excel-mangled ``1.005e+15`` stays visible for the rules to reject). Problems that stop
+the whole file from being checked come back as ``FILE-*`` findings, never as exceptions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+import polars as pl
+
+from aeops.exports.columns import CANONICAL_COLUMNS, REQUIRED_COLUMNS, map_headers
+from aeops.exports.location import LocationError, read_bytes
+from aeops.rules.findings import Finding, Severity
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_BYTES = 256 * 1024 * 1024
+_ZIP_MAGIC = b"PK\x03\x04"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls
+_CSV_SUFFIXES = (".csv", ".txt", ".tsv")
+
+
+@dataclass
+class ExportData:
+    """One export, read. ``frame`` is empty (canonical columns only) when a FILE-* finding says why."""
+
+    path: str
+    frame: pd.DataFrame
+    findings: list[Finding] = field(default_factory=list)
+    size: int = 0
+    sha256: str = ""
+    encoding: str | None = None
+    table: pl.DataFrame | None = field(default=None, repr=False)  # the same data as a polars frame
+
+    @property
+    def readable(self) -> bool:
+        """True when no FILE-* finding stopped the check."""
+        return not any(f.code.startswith("FILE-") for f in self.findings)
+
+
+def _empty_table() -> pl.DataFrame:
+    schema: dict[str, Any] = {c: pl.String for c in CANONICAL_COLUMNS}
+    schema["row"] = pl.Int64
+    return pl.DataFrame(schema=schema)
+
+
+def _failed(location: str, code: str, message: str, raw: bytes = b"", encoding: str | None = None) -> ExportData:
+    log.warning("export %s cannot be checked: %s", location, message)
+    table = _empty_table()
+    return ExportData(
+        path=location, frame=table.to_pandas(), table=table, size=len(raw),
+        sha256=hashlib.sha256(raw).hexdigest() if raw else "", encoding=encoding,
+        findings=[Finding(code=code, severity=Severity.ERROR, message=message, file=location)],
+    )
+
+
+def _decode(raw: bytes) -> tuple[str, str]:
+    """Text and the encoding it was in; UnicodeDecodeError when it is none of the supported ones."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return raw[3:].decode("utf-8"), "utf-8-sig"
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16"), "utf-16"
+    try:
+        return raw.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        return raw.decode("gb18030"), "gb18030"  # a superset of GBK/GB2312, as Chinese ERPs write them
+
+
+def _delimiter(text: str) -> str:
+    header = text.split("\n", 1)[0]
+    counts = {d: header.count(d) for d in (",", ";", "\t", "|")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _canonical(rows: pl.DataFrame, headers: list[str], row_numbers: pl.Series | int) -> pl.DataFrame | str:
+    """Canonical columns from header-less ``rows``; a problem string when required columns are missing.
+
+    ``row_numbers`` is the file row of the first data row (CSV) or one number per row (spreadsheets).
+    """
+    mapping, problems = map_headers(headers)
+    missing = [c for c in REQUIRED_COLUMNS if c not in mapping.values()]
+    if missing or problems:
+        parts = []
+        if missing:
+            parts.append(f"missing required column(s) {', '.join(missing)}")
+        parts.extend(problems)
+        found = ", ".join(repr(h) for h in headers[:12] if h)
+        return f"{'; '.join(parts)} (found: {found or 'no header'}); see docs/validation.md for the accepted names"
+    by_column = {column: rows.columns[pos] for pos, column in mapping.items() if pos < len(rows.columns)}
+    exprs = [
+        (pl.col(by_column[c]).cast(pl.String) if c in by_column else pl.lit(None, dtype=pl.String)).alias(c)
+        for c in CANONICAL_COLUMNS
+    ]
+    if isinstance(row_numbers, int):
+        table = rows.select(exprs).with_columns((pl.int_range(pl.len(), dtype=pl.Int64) + row_numbers).alias("row"))
+    else:
+        table = rows.select(exprs).with_columns(row_numbers.cast(pl.Int64).alias("row"))
+    # blank lines / empty spreadsheet rows are not SKUs
+    return table.filter(~pl.all_horizontal(pl.col(list(CANONICAL_COLUMNS)).is_null()))
+
+
+def _read_csv(raw: bytes, location: str) -> tuple[pl.DataFrame | str, str | None, str]:
+    """(table or problem, encoding, finding code for a problem)."""
+    try:
+        text, encoding = _decode(raw)
+    except UnicodeDecodeError:
+        return ("the file is not text in UTF-8, UTF-16 or GBK/GB18030; save it as CSV UTF-8 and export again",
+                None, "FILE-ENCODING")
+    if "\x00" in text:
+        return "the file contains binary data (NUL bytes), not CSV text; export it as CSV or XLSX", encoding, \
+            "FILE-ENCODING"
+    if not text.strip():
+        return "the file is empty", encoding, "FILE-COLUMNS"
+    data = raw if encoding == "utf-8" else text.encode("utf-8")
+    del text
+    try:
+        rows = pl.read_csv(
+            io.BytesIO(data), has_header=False, infer_schema=False, separator=_delimiter(data[:65536].decode(
+                "utf-8", errors="ignore")), quote_char='"', truncate_ragged_lines=True, encoding="utf8",
+        )
+    except (pl.exceptions.PolarsError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return f"the CSV cannot be parsed ({first}); check quoting and separators", encoding, "FILE-UNREADABLE"
+    if rows.height == 0:
+        return "the file has no header row", encoding, "FILE-COLUMNS"
+    headers = [("" if v is None else str(v)) for v in rows.row(0)]
+    table = _canonical(rows.slice(1), headers, row_numbers=2)
+    return table, encoding, "FILE-COLUMNS"
+
+
+def _cell_text(value: Any) -> str | None:
+    """A spreadsheet cell as the text a user sees; numbers Excel cannot hold exactly keep their float form."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        # Excel keeps 15 significant digits: a float of 1e15 or more may already have lost digits, so it is
+        # left in float form ("1.005e+15") for the rules to reject instead of becoming a wrong id.
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    text = str(value)
+    return text if text != "" else None
+
+
+def _read_xlsx(raw: bytes, location: str) -> pl.DataFrame | str:
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+    try:
+        sheet = workbook.worksheets[0]
+        header: list[str] | None = None
+        columns: list[list[str | None]] = []
+        row_numbers: list[int] = []
+        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            if header is None:
+                if any(v not in (None, "") for v in values):
+                    header = ["" if v is None else str(v) for v in values]
+                    columns = [[] for _ in header]
+                continue
+            texts = [_cell_text(v) for v in values[: len(header)]]
+            texts += [None] * (len(header) - len(texts))
+            for column, text in zip(columns, texts, strict=True):
+                column.append(text)
+            row_numbers.append(number)
+    finally:
+        workbook.close()
+    if header is None:
+        return "the first sheet is empty"
+    rows = pl.DataFrame({f"c{i}": pl.Series(values, dtype=pl.String) for i, values in enumerate(columns)})
+    if rows.width == 0:
+        rows = pl.DataFrame({"c0": pl.Series([], dtype=pl.String)})
+    return _canonical(rows, header, row_numbers=pl.Series("row", row_numbers, dtype=pl.Int64))
+
+
+def read_export(location: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ExportData:
+    """Read the export at ``location`` (path or ObjectStoragePath URL; CSV or XLSX).
+
+    Never raises for a bad file: the result then carries one FILE-* finding and an empty frame.
+    """
+    try:
+        raw = read_bytes(location, max_bytes)
+    except LocationError as exc:
+        return _failed(location, "FILE-UNREADABLE", f"{exc}; check the path and permissions")
+    suffix = "." + location.rsplit(".", 1)[-1].lower() if "." in location.rsplit("/", 1)[-1] else ""
+    encoding: str | None = None
+    if raw.startswith(_OLE_MAGIC):
+        return _failed(location, "FILE-UNREADABLE",
+                       "old binary .xls files are not supported; save the sheet as .xlsx or CSV UTF-8", raw)
+    if raw.startswith(_ZIP_MAGIC) or suffix == ".xlsx":
+        try:
+            table: pl.DataFrame | str = _read_xlsx(raw, location)
+        except Exception as exc:  # noqa: BLE001 - openpyxl/zipfile raise many types for a broken workbook
+            return _failed(location, "FILE-UNREADABLE",
+                           f"the workbook cannot be opened ({type(exc).__name__}: {exc}); save it again as .xlsx",
+                           raw)
+        code = "FILE-COLUMNS"
+    elif suffix in _CSV_SUFFIXES or suffix == "":
+        table, encoding, code = _read_csv(raw, location)
+    else:
+        return _failed(location, "FILE-UNREADABLE",
+                       f"unknown export format {suffix!r}; export the catalog as .csv or .xlsx", raw)
+    if isinstance(table, str):
+        return _failed(location, code, table, raw, encoding)
+    log.info("read export %s: %d rows (%s)", location, table.height, encoding or "xlsx")
+    return ExportData(path=location, frame=table.to_pandas(), table=table, size=len(raw),
+                      sha256=hashlib.sha256(raw).hexdigest(), encoding=encoding)
