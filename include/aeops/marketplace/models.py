@@ -1,0 +1,164 @@
+"""Plain records the client returns and accepts (ids are ``int``, money is ``Decimal``, never ``float``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal
+
+PRODUCT_STATUSES = ("onSelling", "offline", "auditing", "editingRequired")
+MAX_PRODUCTS_PER_CALL = 20
+MAX_SKUS_PER_PRODUCT_INVENTORY = 200
+
+OutcomeStatus = Literal["success", "failed", "unknown"]
+
+
+def money(value: Any) -> Decimal | None:
+    """A price as an exact Decimal (``None`` stays ``None``); floats go through their shortest repr."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    return Decimal(str(value))
+
+
+@dataclass(frozen=True)
+class SkuPrice:
+    """One SKU's new price. ``discount_price`` is always sent when given: leaving it out erases it."""
+
+    sku_code: str
+    price: Decimal
+    discount_price: Decimal | None = None
+
+    def to_param(self) -> dict[str, Any]:
+        item: dict[str, Any] = {"sku_code": self.sku_code, "price": format(money(self.price), "f")}
+        if self.discount_price is not None:
+            item["discount_price"] = format(money(self.discount_price), "f")
+        return item
+
+
+@dataclass(frozen=True)
+class SkuStock:
+    """One SKU's new inventory."""
+
+    sku_code: str
+    inventory: int
+
+    def to_param(self) -> dict[str, Any]:
+        return {"sku_code": self.sku_code, "inventory": str(int(self.inventory))}
+
+
+@dataclass(frozen=True)
+class ProductOutcome:
+    """What happened to one product in a write: success, failed (with the platform's code) or unknown.
+
+    ``unknown`` means the product was in neither result list, or the answer was lost: re-read it
+    (``get_product``) before any retry.
+    """
+
+    product_id: int
+    status: OutcomeStatus
+    error_code: str | None = None
+    error_message: str | None = None
+
+
+@dataclass
+class BatchResult:
+    """The outcome of one batch write call (at most 20 products)."""
+
+    api: str
+    outcomes: dict[int, ProductOutcome]
+    update_success: bool | None = None
+    request_id: str | None = None
+    answered: bool = True  # False: the answer was lost, every outcome is "unknown"
+
+
+@dataclass
+class UpdateReport:
+    """All batches of one ``update_prices``/``update_inventory`` call, merged per product."""
+
+    batches: list[BatchResult] = field(default_factory=list)
+
+    @property
+    def outcomes(self) -> dict[int, ProductOutcome]:
+        rank = {"success": 0, "unknown": 1, "failed": 2}
+        merged: dict[int, ProductOutcome] = {}
+        for batch in self.batches:
+            for pid, outcome in batch.outcomes.items():
+                if pid not in merged or rank[outcome.status] > rank[merged[pid].status]:
+                    merged[pid] = outcome
+        return merged
+
+    def by_status(self, status: OutcomeStatus) -> list[int]:
+        return sorted(pid for pid, o in self.outcomes.items() if o.status == status)
+
+    @property
+    def calls(self) -> int:
+        return len(self.batches)
+
+
+@dataclass(frozen=True)
+class Sku:
+    sku_id: str | None
+    sku_code: str | None
+    price: Decimal | None
+    discount_price: Decimal | None
+    stock: int | None
+
+
+@dataclass
+class Product:
+    """One product as ``aliexpress.solution.product.info.get`` (or the list call) shows it."""
+
+    product_id: int
+    subject: str | None = None
+    status: str | None = None
+    freight_template_id: int | None = None
+    gmt_modified: str | None = None
+    skus: list[Sku] = field(default_factory=list)
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
+class ProductPage:
+    products: list[Product]
+    current_page: int
+    total_page: int
+    product_count: int
+
+
+@dataclass(frozen=True)
+class FreightTemplate:
+    template_id: int
+    template_name: str
+    is_default: bool
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    access_token: str
+    refresh_token: str | None
+    expire_time_ms: int | None
+    refresh_token_valid_time_ms: int | None
+    seller_id: int | None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
+class AccountStanding:
+    """The seller profile's standing: ``ok`` only for a normal account (not frozen, no serious violation)."""
+
+    seller_id: int | None
+    status: str
+    ok: bool
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
+class PhotoUpload:
+    photobank_url: str
+    width: int | None
+    height: int | None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
