@@ -1,0 +1,370 @@
+"""The Slack outbox: every message is written to ``slack_outbox`` first, then delivered in order.
+
+Lifecycle of a row (``status``):
+
+- ``pending``: waiting; ``next_attempt_at`` (if set) is the earliest time to try again
+  (a 429's ``Retry-After``, or a back-off after 5xx/timeouts/connection errors);
+- ``sending``: claimed by one deliverer; ``next_attempt_at`` is the claim's lease. A row left in
+  ``sending`` past its lease (the process died mid-call) is tried again: delivery is at least once,
+  because Slack's ``chat.postMessage`` has no idempotency key;
+- ``sent``: posted; ``slack_ts`` is Slack's message ts and ``payload["_slack"]`` its channel id;
+- ``folded``: a duplicate of an earlier alert (same ``dedupe_key`` inside the fold window); the
+  first row's ``fold_count`` went up and the first message is edited in place with ``chat.update``
+  to show ``(xN)`` — one message per problem, never a new ping for a repeat;
+- ``failed``: Slack refused the message itself (``channel_not_found``, ``invalid_blocks``, ...);
+  logged, kept for inspection, never retried.
+
+Order: rows are delivered strictly by id; the first row that cannot be delivered now (Slack down,
+rate-limited, still inside its back-off) stops the pass so nothing overtakes it, and the next task or
+run calls :func:`deliver_pending` again. A first row that needs a ``chat.update`` (a fold) goes back
+to ``pending`` with its ``slack_ts`` set, so the same queue carries edits.
+
+Threads: a row with ``thread_key`` and ``kind="detail"`` replies in the thread of the first
+non-detail row with the same ``thread_key`` (the run's summary) and is posted in that row's channel.
+
+Nothing here raises into the pipeline: :func:`send` logs and swallows every error.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import urllib.error
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from aeops.notify.messages import SlackMessage
+from aeops.notify.scrub import scrub
+from aeops.store.db import session_scope
+from aeops.store.models import SlackOutbox
+
+log = logging.getLogger(__name__)
+
+CLAIM_LEASE = timedelta(minutes=2)
+BACKOFF_BASE = timedelta(seconds=30)
+BACKOFF_MAX = timedelta(minutes=15)
+MAX_ROWS_PER_PASS = 500
+# Errors that mean Slack refused this message for good; anything else is retried later.
+PERMANENT_ERRORS = frozenset({
+    "channel_not_found", "not_in_channel", "is_archived", "msg_too_long", "no_text", "invalid_blocks",
+    "invalid_blocks_format", "invalid_attachments", "too_many_attachments", "restricted_action",
+    "cant_update_message", "message_not_found", "edit_window_closed", "invalid_arguments",
+    "thread_not_found", "duplicate_channel_not_found", "invalid_json",
+})
+
+
+class SlackClient(Protocol):
+    """The part of ``slack_sdk.WebClient`` the outbox uses (``SlackHook(...).client`` is one)."""
+
+    token: str | None
+
+    def api_call(self, api_method: str, **kwargs: Any) -> Any: ...
+
+
+@dataclass
+class DeliveryReport:
+    """What one :func:`deliver_pending` pass did."""
+
+    sent: int = 0
+    updated: int = 0
+    failed: int = 0
+    pending: int = 0
+    stopped_by: str | None = None  # why the pass stopped early (e.g. "ratelimited", "http 500")
+    errors: list[str] = field(default_factory=list)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _now(now: datetime | None) -> datetime:
+    return _utc(now) or datetime.now(UTC)
+
+
+def choose_channel(message: SlackMessage, alerts_channel: str, reports_channel: str) -> str:
+    """``message.channel`` if set, else alerts for error/warning, reports for info."""
+    if message.channel:
+        return message.channel
+    return alerts_channel if message.severity in {"error", "warning"} else reports_channel
+
+
+def enqueue(
+    db_url: str,
+    message: SlackMessage,
+    *,
+    channel: str,
+    fold_window_minutes: float = 60.0,
+    secrets: Iterable[str] = (),
+    now: datetime | None = None,
+) -> int:
+    """Write ``message`` to the outbox (scrubbed); fold it into an earlier identical alert if any.
+
+    Returns the new row's id. A folded row is stored with ``status="folded"`` for the record and
+    the first row's ``fold_count`` is raised (and queued for a ``chat.update`` if already sent).
+    """
+    now = _now(now)
+    payload = scrub(message.payload(), secrets)
+    with session_scope(db_url) as session:
+        first = _fold_target(session, message, channel, fold_window_minutes, now)
+        if first is not None:
+            first.fold_count += 1
+            if first.status in {"sent", "failed"} and first.slack_ts:
+                first.status = "pending"  # needs chat.update
+                first.next_attempt_at = None
+            row = SlackOutbox(
+                store=message.store, channel=channel, kind=message.kind, payload=payload,
+                dedupe_key=message.dedupe_key, thread_key=message.thread_key, status="folded",
+                created_at=now, last_error=f"folded into #{first.id}",
+            )
+            session.add(row)
+            session.flush()
+            log.info("Slack outbox: %s alert folded into #%s (x%s)", message.kind, first.id, first.fold_count)
+            return row.id
+        if message.kind == "detail" and message.thread_key:
+            parent = _thread_parent(session, message.thread_key)
+            if parent is not None:
+                channel = parent.channel
+            else:
+                log.warning("Slack outbox: no summary yet for thread %s; the detail is posted on its own",
+                            message.thread_key)
+        row = SlackOutbox(
+            store=message.store, channel=channel, kind=message.kind, payload=payload,
+            dedupe_key=message.dedupe_key, thread_key=message.thread_key, status="pending", created_at=now,
+        )
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def _fold_target(
+    session: Session, message: SlackMessage, channel: str, window_minutes: float, now: datetime
+) -> SlackOutbox | None:
+    if not message.dedupe_key or window_minutes <= 0:
+        return None
+    since = now - timedelta(minutes=window_minutes)
+    candidates = session.scalars(
+        select(SlackOutbox)
+        .where(
+            SlackOutbox.dedupe_key == message.dedupe_key,
+            SlackOutbox.channel == channel,
+            SlackOutbox.status != "folded",
+        )
+        .order_by(SlackOutbox.id.desc())
+        .limit(5)
+    ).all()
+    for row in candidates:
+        if _utc(row.created_at) >= since:
+            return row
+    return None
+
+
+def _thread_parent(session: Session, thread_key: str) -> SlackOutbox | None:
+    return session.scalars(
+        select(SlackOutbox)
+        .where(SlackOutbox.thread_key == thread_key, SlackOutbox.kind != "detail", SlackOutbox.status != "folded")
+        .order_by(SlackOutbox.id)
+        .limit(1)
+    ).first()
+
+
+def _fold_suffix(text: str, count: int) -> str:
+    return f"{text} (x{count})" if count > 1 else text
+
+
+def _request(session: Session, row: SlackOutbox, secrets: tuple[str, ...]) -> tuple[str, dict[str, Any]]:
+    """The API method and JSON body for a row: a post, a thread reply or an update of a folded alert.
+
+    The body always reflects ``row.fold_count`` at the time it is built; :func:`_record_success`
+    queues another update if more duplicates folded in while the call was in flight.
+    """
+    payload = dict(row.payload or {})
+    sent = payload.pop("_slack", None) or {}
+    text = _fold_suffix(str(payload.get("text") or ""), row.fold_count)
+    blocks = list(payload.get("blocks") or [])
+    if row.fold_count > 1:
+        blocks = [*blocks, {"type": "context", "elements": [
+            {"type": "mrkdwn", "text": f"Seen {row.fold_count} times (identical alerts folded into this message)"}]}]
+    body: dict[str, Any] = {"text": text}
+    if blocks:
+        body["blocks"] = blocks
+    if row.slack_ts:
+        body.update(channel=sent.get("channel") or row.channel, ts=row.slack_ts)
+        return "chat.update", scrub(body, secrets)
+    body.update(channel=row.channel, unfurl_links=False, unfurl_media=False)
+    if row.kind == "detail" and row.thread_key:
+        parent = _thread_parent(session, row.thread_key)
+        if parent is not None and parent.id != row.id and parent.slack_ts:
+            body["thread_ts"] = parent.slack_ts
+            body["channel"] = (parent.payload or {}).get("_slack", {}).get("channel") or parent.channel
+    return "chat.postMessage", scrub(body, secrets)
+
+
+def _classify(exc: BaseException) -> tuple[bool, str, float | None]:
+    """(transient?, one-line reason, retry-after seconds) for an exception from the client."""
+    from slack_sdk.errors import SlackApiError
+
+    if isinstance(exc, SlackApiError):
+        response = exc.response
+        status = getattr(response, "status_code", None)
+        error = ""
+        try:
+            error = str(response.get("error") or "")
+        except Exception:  # noqa: BLE001 - a non-JSON body
+            error = ""
+        if status == 429:
+            headers = {k.lower(): v for k, v in (getattr(response, "headers", None) or {}).items()}
+            raw = headers.get("retry-after")
+            if isinstance(raw, list):
+                raw = raw[0] if raw else None
+            try:
+                retry_after = float(raw) if raw is not None else None
+            except ValueError:
+                retry_after = None
+            return True, "ratelimited (429)", retry_after
+        if status is not None and status >= 500:
+            return True, f"Slack answered HTTP {status}", None
+        if error in PERMANENT_ERRORS:
+            return False, error, None
+        return True, error or f"Slack answered HTTP {status}", None
+    if isinstance(exc, TimeoutError | socket.timeout):
+        return True, "timeout", None
+    if isinstance(exc, urllib.error.URLError):
+        return True, f"connection error: {exc.reason}", None
+    if isinstance(exc, ConnectionError | OSError):
+        return True, f"connection error: {exc}", None
+    return True, f"{type(exc).__name__}: {exc}", None
+
+
+def _backoff(attempts: int) -> timedelta:
+    return min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
+
+
+def _claim(db_url: str, now: datetime) -> int | str | None:
+    """Claim the first undelivered row; its id, ``"wait"`` if it must not be tried now, None if none."""
+    with session_scope(db_url) as session:
+        head = session.scalars(
+            select(SlackOutbox)
+            .where(SlackOutbox.status.in_(("pending", "sending")))
+            .order_by(SlackOutbox.id)
+            .limit(1)
+        ).first()
+        if head is None:
+            return None
+        not_before = _utc(head.next_attempt_at)
+        if not_before is not None and not_before > now:
+            return "wait"  # a back-off, a Retry-After, or another deliverer's live claim
+        claimed = session.execute(
+            update(SlackOutbox)
+            .where(SlackOutbox.id == head.id, SlackOutbox.status == head.status,
+                   SlackOutbox.attempts == head.attempts)
+            .values(status="sending", attempts=head.attempts + 1, next_attempt_at=now + CLAIM_LEASE)
+            .execution_options(synchronize_session=False)
+        )
+        return head.id if claimed.rowcount == 1 else "wait"
+
+
+def deliver_pending(
+    db_url: str,
+    client: SlackClient,
+    *,
+    now: datetime | None = None,
+    secrets: Iterable[str] = (),
+    max_rows: int = MAX_ROWS_PER_PASS,
+) -> DeliveryReport:
+    """Deliver outbox rows in id order until none is left or one cannot be delivered now.
+
+    ``client`` is a ``slack_sdk.WebClient`` (``SlackHook(...).client``). Transient failures (429 with
+    Retry-After, 5xx, timeouts, connection errors) leave the row pending with ``next_attempt_at`` set
+    and end the pass; permanent refusals mark the row ``failed`` and the pass continues. Never raises
+    for Slack errors. ``now`` is for tests (back-off and Retry-After are compared against it).
+    """
+    report = DeliveryReport()
+    secrets = tuple(secrets) + ((client.token,) if getattr(client, "token", None) else ())
+    for _ in range(max_rows):
+        current = _now(now)
+        row_id = _claim(db_url, current)
+        if row_id is None:
+            break
+        if row_id == "wait":
+            report.stopped_by = report.stopped_by or "waiting (back-off, Retry-After or another deliverer)"
+            break
+        with session_scope(db_url) as session:
+            row = session.get(SlackOutbox, row_id)
+            assert row is not None
+            method, body = _request(session, row, secrets)
+            shown_count = row.fold_count
+        try:
+            response = client.api_call(method, json=body)
+        except Exception as exc:  # noqa: BLE001 - a Slack failure must never reach the pipeline
+            transient, reason, retry_after = _classify(exc)
+            _record_failure(db_url, row_id, transient, reason, retry_after, current)
+            log.warning("Slack outbox: %s of #%s failed (%s)%s", method, row_id, reason,
+                        "; will retry" if transient else "; giving up on this message")
+            report.errors.append(f"#{row_id} {method}: {reason}")
+            if transient:
+                report.stopped_by = reason
+                break
+            report.failed += 1
+            continue
+        _record_success(db_url, row_id, method, response, current, shown_count)
+        if method == "chat.update":
+            report.updated += 1
+        else:
+            report.sent += 1
+    with session_scope(db_url) as session:
+        report.pending = len(session.scalars(
+            select(SlackOutbox.id).where(SlackOutbox.status.in_(("pending", "sending")))).all())
+    if report.sent or report.updated or report.errors:
+        log.info("Slack outbox: %s sent, %s updated, %s failed, %s pending%s", report.sent, report.updated,
+                 report.failed, report.pending, f" (stopped: {report.stopped_by})" if report.stopped_by else "")
+    return report
+
+
+def _record_success(
+    db_url: str, row_id: int, method: str, response: Any, now: datetime, shown_count: int
+) -> None:
+    with session_scope(db_url) as session:
+        row = session.get(SlackOutbox, row_id)
+        assert row is not None
+        if method == "chat.postMessage":
+            row.slack_ts = str(response.get("ts"))
+            payload = dict(row.payload or {})
+            payload["_slack"] = {"channel": response.get("channel")}
+            row.payload = payload
+            row.sent_at = now
+        # a duplicate folded in while the call was in flight: queue an update showing the new count
+        row.status = "sent" if row.fold_count <= shown_count else "pending"
+        row.last_error = None
+        row.next_attempt_at = None
+
+
+def _record_failure(
+    db_url: str, row_id: int, transient: bool, reason: str, retry_after: float | None, now: datetime
+) -> None:
+    with session_scope(db_url) as session:
+        row = session.get(SlackOutbox, row_id)
+        assert row is not None
+        row.last_error = reason[:1000]
+        if transient:
+            row.status = "pending"
+            wait = timedelta(seconds=retry_after) if retry_after is not None else _backoff(row.attempts)
+            row.next_attempt_at = now + wait
+        else:
+            row.status = "failed"
+            row.next_attempt_at = None
+
+
+def release_backoff(db_url: str) -> int:
+    """Clear every pending row's back-off so the next pass tries at once (for an operator or a test)."""
+    with session_scope(db_url) as session:
+        result = session.execute(
+            update(SlackOutbox).where(SlackOutbox.status == "pending").values(next_attempt_at=None)
+        )
+        return result.rowcount or 0

@@ -1,0 +1,124 @@
+"""One call for DAG tasks and callbacks: put a message in the outbox, then deliver what is pending.
+
+``send(message, store="demo")`` picks the store's alerts or reports channel from the message's
+severity, writes the outbox row (folding duplicates), and delivers every pending row in order through
+``SlackHook(slack_conn_id="slack_api_default").client`` — the Airflow Slack provider's slack_sdk
+``WebClient``, so the connection's token, ``base_url`` (the local sink in the embedded mode),
+``timeout`` and ``proxy`` apply. It never raises: a Slack or database failure is logged and reported
+in the returned :class:`SendResult`, and the message waits in the outbox for the next task or run.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from aeops.config import AeopsConfig, ConfigError, StoreConfig, load_config
+from aeops.notify.messages import SlackMessage
+from aeops.notify.outbox import DeliveryReport, SlackClient, choose_channel, deliver_pending, enqueue
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CONN_ID = "slack_api_default"
+
+
+@dataclass
+class SendResult:
+    outbox_id: int | None = None
+    channel: str | None = None
+    delivery: DeliveryReport | None = None
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def delivered(self) -> bool:
+        """True when the outbox was empty after this call (this message and everything before it)."""
+        return self.delivery is not None and self.delivery.pending == 0 and not self.errors
+
+
+def slack_client(conn_id: str = DEFAULT_CONN_ID, timeout: int | None = None) -> SlackClient:
+    """The provider's ``SlackHook(slack_conn_id=conn_id).client`` (a slack_sdk ``WebClient``)."""
+    from airflow.providers.slack.hooks.slack import SlackHook
+
+    return SlackHook(slack_conn_id=conn_id, timeout=timeout).client
+
+
+def _config(config: AeopsConfig | None) -> AeopsConfig:
+    if config is not None:
+        return config
+    try:
+        from aeops.config import load_airflow_config
+
+        return load_airflow_config()
+    except ConfigError:
+        raise
+    except Exception:  # noqa: BLE001 - outside a task (no Variable access): env or defaults
+        return load_config()
+
+
+def _store_config(config: AeopsConfig, store: str | None) -> StoreConfig:
+    if store:
+        try:
+            return config.store(store)
+        except ConfigError:
+            log.warning("Slack: unknown store %r; using the first store's channels", store)
+    return config.stores[0]
+
+
+def send(
+    message: SlackMessage,
+    *,
+    store: str | None = None,
+    config: AeopsConfig | None = None,
+    db_url: str | None = None,
+    client: SlackClient | None = None,
+    conn_id: str = DEFAULT_CONN_ID,
+    secrets: Iterable[str] = (),
+    now: datetime | None = None,
+) -> SendResult:
+    """Enqueue ``message`` and deliver the outbox; never raises (errors are logged and returned)."""
+    result = SendResult()
+    secrets = tuple(secrets)
+    try:
+        cfg = _config(config)
+        store_cfg = _store_config(cfg, store or message.store)
+        if message.store is None:
+            message.store = store_cfg.name
+        url = db_url or cfg.resolved_database_url()
+        result.channel = choose_channel(message, store_cfg.slack_alerts_channel, store_cfg.slack_reports_channel)
+        result.outbox_id = enqueue(
+            url, message, channel=result.channel, fold_window_minutes=cfg.slack_fold_window_minutes,
+            secrets=secrets, now=now,
+        )
+    except Exception as exc:  # noqa: BLE001 - notifications never fail the pipeline's own work
+        log.error("Slack: could not write the message to the outbox (%s: %s); it is lost: %s",
+                  type(exc).__name__, exc, message.text[:200])
+        result.errors.append(f"outbox: {type(exc).__name__}: {exc}")
+        return result
+    result.delivery = deliver(url, client=client, conn_id=conn_id, secrets=secrets, now=now)
+    if result.delivery is None:
+        result.errors.append("delivery did not run (see the log); the message waits in the outbox")
+    return result
+
+
+def deliver(
+    db_url: str,
+    *,
+    client: SlackClient | None = None,
+    conn_id: str = DEFAULT_CONN_ID,
+    secrets: Iterable[str] = (),
+    now: datetime | None = None,
+) -> DeliveryReport | None:
+    """Deliver pending outbox rows (start of every run/task that posts); None if no client could be made."""
+    try:
+        client = client or slack_client(conn_id)
+    except Exception as exc:  # noqa: BLE001 - e.g. connection missing: log, keep the rows pending
+        log.error("Slack: no client for connection %r (%s: %s); messages stay in the outbox",
+                  conn_id, type(exc).__name__, exc)
+        return None
+    try:
+        return deliver_pending(db_url, client, now=now, secrets=secrets)
+    except Exception as exc:  # noqa: BLE001 - e.g. the aeops DB is unreachable
+        log.error("Slack: outbox delivery failed (%s: %s); messages stay in the outbox", type(exc).__name__, exc)
+        return None
