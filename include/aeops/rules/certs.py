@@ -1,0 +1,401 @@
+"""Certificate rules: file name, readability, text vs name, CE validity span, expiry; CERT-MISSING per row.
+
+A certificate is a PDF named ``<Brand>_<Type>_<ValidUntilYYYYMMDD>.pdf`` whose text carries the lines
+``Certificate No:``, ``Brand:``, ``Type:``, ``Issuer:``, ``Issue date: YYYY-MM-DD`` and
+``Valid until: YYYY-MM-DD`` (labels matched case-insensitively, spacing tolerated). Every check takes an
+explicit ``as_of`` date; nothing here reads the wall clock.
+
+Public functions: :func:`check_certificate` (one file; also used by the certificate-watch DAG),
+:func:`scan_certificates` (a folder) and :func:`cert_missing` (rows whose category needs a certificate
+type their brand has no valid certificate of).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from os import PathLike
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from aeops.rules.findings import Finding, Severity
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "CE_MAX_YEARS",
+    "EXPIRING_DAYS",
+    "CertInfo",
+    "cert_missing",
+    "check_certificate",
+    "parse_certificate_name",
+    "parse_certificate_text",
+    "scan_certificates",
+]
+
+EXPIRING_DAYS = 30
+"""A certificate expiring within this many days (inclusive) gets CERT-EXPIRING (the platform wants
+toys' CPC re-uploaded at least 30 days before expiry)."""
+CE_MAX_YEARS = 2
+"""A CE certificate may be valid for at most this many years from its issue date."""
+MAX_PDF_BYTES = 20 * 1024 * 1024
+"""Certificates larger than this are not parsed (CERT-UNREADABLE): a one-page certificate is kilobytes."""
+
+CertStatus = Literal["valid", "expiring", "expired", "invalid"]
+
+_NAME_RE = re.compile(r"^(?P<brand>[^_/\\]+)_(?P<type>[A-Z0-9]+)_(?P<date>\d{8})\.pdf$")
+_LABELS = {
+    "number": r"certificate\s*(?:no\.?|number|#)",
+    "brand": r"brand",
+    "cert_type": r"(?:certificate\s+)?type",
+    "issuer": r"issuer|issued\s+by",
+    "issue_date": r"issue\s*date|date\s+of\s+issue",
+    "valid_until": r"valid\s*until|expiry\s*date|expires",
+}
+_LINE_RES = {
+    key: re.compile(rf"^\s*(?:{label})\s*[:：]\s*(?P<value>.*?)\s*$", re.IGNORECASE | re.MULTILINE)
+    for key, label in _LABELS.items()
+}
+_DATE_RE = re.compile(r"^(\d{4})\s*[-./]\s*(\d{1,2})\s*[-./]\s*(\d{1,2})$")
+
+
+class _Readable(Protocol):
+    """Anything with a name and bytes: ``pathlib.Path`` or Airflow's ``ObjectStoragePath``."""
+
+    @property
+    def name(self) -> str: ...
+
+    def read_bytes(self) -> bytes: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CertInfo:
+    """What one certificate file says, and its status at the ``as_of`` it was checked on.
+
+    ``status``: ``invalid`` when the file has a blocking problem other than expiry (misnamed, text
+    disagreeing, CE span too long); else ``expired`` / ``expiring`` (within :data:`EXPIRING_DAYS`) /
+    ``valid``. Brand, type and valid-until come from the file name (what the platform sees), or from the
+    text when the name cannot be parsed.
+    """
+
+    brand: str
+    cert_type: str
+    valid_until: date
+    number: str | None
+    issuer: str | None
+    issue_date: date | None
+    file: str
+    sha256: str
+    status: CertStatus
+
+    def days_left(self, as_of: date) -> int:
+        """Days from ``as_of`` to the valid-until day (0 on the last valid day, negative once expired)."""
+        return (self.valid_until - as_of).days
+
+    def usable(self, as_of: date) -> bool:
+        """True when the certificate proves its brand/type on ``as_of`` (not invalid, not expired)."""
+        return self.status != "invalid" and self.days_left(as_of) >= 0
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedName:
+    brand: str
+    cert_type: str
+    valid_until: date
+
+
+def _norm(text: str) -> str:
+    """Brand comparison key: case-folded, inner whitespace collapsed."""
+    return " ".join(str(text).split()).casefold()
+
+
+def _parse_date(value: str) -> date | None:
+    match = _DATE_RE.match(value.strip())
+    if not match:
+        return None
+    try:
+        return date(int(match[1]), int(match[2]), int(match[3]))
+    except ValueError:
+        return None
+
+
+def _add_years(day: date, years: int) -> date:
+    """Same calendar day ``years`` later (29 Feb -> 28 Feb)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
+def parse_certificate_name(name: str) -> tuple[ParsedName | None, str | None]:
+    """Parse ``<Brand>_<Type>_<YYYYMMDD>.pdf``; ``(parsed, None)`` or ``(None, what is wrong)``."""
+    match = _NAME_RE.match(name)
+    if not match:
+        if not name.endswith(".pdf"):
+            return None, "the name must end in '.pdf' (lower case)"
+        parts = name[: -len(".pdf")].split("_")
+        if len(parts) != 3:
+            return None, f"the name has {len(parts)} part(s) separated by '_', expected Brand_Type_YYYYMMDD"
+        brand, cert_type, stamp = parts
+        if not brand.strip():
+            return None, "the brand part is empty"
+        if not re.fullmatch(r"[A-Z0-9]+", cert_type):
+            return None, f"the type {cert_type!r} must be upper-case letters/digits such as CE, CPC, FCC"
+        return None, f"the valid-until part {stamp!r} must be 8 digits YYYYMMDD"
+    brand = match["brand"]
+    if brand != brand.strip() or not brand.strip():
+        return None, "the brand part is empty or has leading/trailing spaces"
+    try:
+        valid_until = datetime.strptime(match["date"], "%Y%m%d").date()
+    except ValueError:
+        return None, f"the valid-until part {match['date']!r} is not a calendar date"
+    return ParsedName(brand=brand, cert_type=match["type"], valid_until=valid_until), None
+
+
+def parse_certificate_text(text: str) -> dict[str, Any]:
+    """The labelled fields found in a certificate's text (keys of ``_LABELS``; dates as ``date``/None).
+
+    A missing label gives no key; a date label whose value is not ``YYYY-MM-DD`` maps to ``None``.
+    """
+    found: dict[str, Any] = {}
+    for key, pattern in _LINE_RES.items():
+        match = pattern.search(text)
+        if not match:
+            continue
+        value = match["value"].strip()
+        found[key] = _parse_date(value) if key in ("issue_date", "valid_until") else value
+    return found
+
+
+def _read_pdf_text(data: bytes) -> tuple[str | None, str | None]:
+    """``(text, None)`` or ``(None, reason)``; never raises (pypdf errors, encryption, anything)."""
+    from pypdf import PdfReader
+
+    try:
+        reader = PdfReader(io.BytesIO(data))  # tries the empty password itself
+        if reader.is_encrypted and reader.decrypt("") == 0:
+            return None, "it is password-protected; upload a copy without a password"
+        return "\n".join(page.extract_text() or "" for page in reader.pages), None
+    except Exception as exc:  # noqa: BLE001 - any parser failure is a finding, never a traceback
+        name = type(exc).__name__
+        if name in ("FileNotDecryptedError", "WrongPasswordError"):
+            return None, "it is password-protected; upload a copy without a password"
+        if name == "DependencyError":
+            return None, f"it uses encryption this installation cannot open ({exc})"
+        return None, f"it is not a readable PDF ({name}: {str(exc)[:120]}); re-export or re-scan it"
+
+
+def _as_readable(path: str | PathLike[str] | _Readable) -> _Readable:
+    if isinstance(path, (str, PathLike)):
+        text = str(path)
+        if "://" in text and not text.startswith("file://"):
+            from airflow.sdk import ObjectStoragePath
+
+            return ObjectStoragePath(text)
+        return Path(text.removeprefix("file://"))
+    return path
+
+
+def check_certificate(
+    path: str | PathLike[str] | _Readable, as_of: date, *, warn_days: int = EXPIRING_DAYS
+) -> tuple[CertInfo | None, list[Finding]]:
+    """Check one certificate file on ``as_of``: name, readability, text vs name, CE span, expiry.
+
+    Returns ``(info, findings)``; ``info`` is None when neither the name nor the text says which brand,
+    type and valid-until date the file is for. Never raises for bad files.
+    """
+    source = _as_readable(path)
+    name = source.name
+    file = str(source)
+    findings: list[Finding] = []
+
+    def add(code: str, message: str, severity: Severity = Severity.ERROR) -> None:
+        findings.append(Finding(code=code, severity=severity, message=message, file=file))
+
+    parsed, name_problem = parse_certificate_name(name)
+    if name_problem:
+        add("CERT-NAME", f"certificate file {name!r} is misnamed: {name_problem}; rename it to "
+                         "<Brand>_<Type>_<ValidUntilYYYYMMDD>.pdf, e.g. Acme_CE_20270131.pdf")
+    try:
+        data = source.read_bytes() if _size_ok(source) else None
+    except OSError as exc:
+        add("CERT-UNREADABLE", f"certificate {name!r} cannot be read ({type(exc).__name__}: {exc})")
+        return None, findings
+    if data is None:
+        add("CERT-UNREADABLE", f"certificate {name!r} is larger than {MAX_PDF_BYTES // 2**20} MB; "
+                               "upload the certificate itself (a few pages)")
+        return None, findings
+    sha256 = hashlib.sha256(data).hexdigest()
+    text, unreadable = _read_pdf_text(data)
+    if unreadable:
+        add("CERT-UNREADABLE", f"certificate {name!r} cannot be checked: {unreadable}")
+        return None, findings
+    assert text is not None
+    fields = parse_certificate_text(text)
+    if not text.strip():
+        add("CERT-UNREADABLE", f"certificate {name!r} has no text layer (a scan?); upload the issuer's PDF "
+                               "or a searchable copy so the number and dates can be checked")
+        return None, findings
+
+    missing = [label for key, label in (
+        ("number", "Certificate No"), ("brand", "Brand"), ("cert_type", "Type"), ("issuer", "Issuer"),
+        ("issue_date", "Issue date"), ("valid_until", "Valid until"),
+    ) if not fields.get(key)]
+    if missing:
+        add("CERT-MISMATCH", f"certificate {name!r}: the PDF text has no readable "
+                             f"{', '.join(repr(m + ':') for m in missing)} line(s) (dates as YYYY-MM-DD); "
+                             "ask the issuer for a complete certificate")
+    if parsed:
+        disagreements = []
+        if fields.get("brand") and _norm(fields["brand"]) != _norm(parsed.brand):
+            disagreements.append(f"brand {fields['brand']!r} in the text vs {parsed.brand!r} in the name")
+        if fields.get("cert_type") and fields["cert_type"].strip().upper() != parsed.cert_type:
+            disagreements.append(f"type {fields['cert_type']!r} in the text vs {parsed.cert_type!r} in the name")
+        if fields.get("valid_until") and fields["valid_until"] != parsed.valid_until:
+            disagreements.append(f"valid until {fields['valid_until']} in the text vs "
+                                 f"{parsed.valid_until} in the name")
+        if disagreements:
+            add("CERT-MISMATCH", f"certificate {name!r} disagrees with its own text: {'; '.join(disagreements)}; "
+                                 "rename the file from the certificate's text (or get the right certificate)")
+
+    brand = parsed.brand if parsed else fields.get("brand")
+    cert_type = parsed.cert_type if parsed else (fields.get("cert_type") or "").strip().upper() or None
+    valid_until = parsed.valid_until if parsed else fields.get("valid_until")
+    issue_date = fields.get("issue_date")
+
+    if issue_date and valid_until:
+        if issue_date > valid_until:
+            add("CERT-VALIDITY", f"certificate {name!r} is issued {issue_date} after its valid-until "
+                                 f"{valid_until}; check the dates with the issuer")
+        elif cert_type == "CE" and valid_until > _add_years(issue_date, CE_MAX_YEARS):
+            add("CERT-VALIDITY", f"CE certificate {name!r} runs from {issue_date} to {valid_until}, longer than "
+                                 f"the {CE_MAX_YEARS} years a CE certificate may be valid; get a certificate "
+                                 f"valid until {_add_years(issue_date, CE_MAX_YEARS)} at the latest")
+
+    invalid = bool(findings)
+    if valid_until is not None:
+        days_left = (valid_until - as_of).days
+        if days_left < 0:
+            add("ERR-412", f"certificate {name!r} expired on {valid_until} ({-days_left} day(s) before "
+                           f"{as_of}); products of its category get delisted: upload a renewed certificate")
+        elif days_left <= warn_days:
+            add("CERT-EXPIRING", f"certificate {name!r} expires on {valid_until}, in {days_left} day(s) "
+                                 f"from {as_of}; upload the renewal now (at least {warn_days} days ahead)",
+                Severity.WARNING)
+    if not (brand and cert_type and valid_until):
+        return None, findings
+    status: CertStatus
+    if invalid:
+        status = "invalid"
+    elif (valid_until - as_of).days < 0:
+        status = "expired"
+    elif (valid_until - as_of).days <= warn_days:
+        status = "expiring"
+    else:
+        status = "valid"
+    info = CertInfo(
+        brand=brand, cert_type=cert_type, valid_until=valid_until, number=fields.get("number") or None,
+        issuer=fields.get("issuer") or None, issue_date=issue_date, file=file, sha256=sha256, status=status,
+    )
+    log.debug("certificate %s: %s, %d finding(s)", name, status, len(findings))
+    return info, findings
+
+
+def _size_ok(source: _Readable) -> bool:
+    stat = getattr(source, "stat", None)
+    if stat is None:
+        return True
+    try:
+        return int(stat().st_size) <= MAX_PDF_BYTES
+    except (OSError, AttributeError, TypeError, ValueError):
+        return True
+
+
+def scan_certificates(
+    directory: str | PathLike[str], as_of: date, *, warn_days: int = EXPIRING_DAYS
+) -> tuple[list[CertInfo], list[Finding]]:
+    """Check every file of ``directory`` (hidden files skipped; not recursive), sorted by name.
+
+    Files not ending in ``.pdf`` get CERT-NAME. A folder that does not exist is an ``OSError`` the
+    caller turns into a one-line error (it is not a certificate problem).
+    """
+    folder = _as_readable(directory)
+    if not folder.is_dir():  # type: ignore[attr-defined]
+        raise NotADirectoryError(f"certificate folder {str(directory)!r} does not exist or is not a folder")
+    infos: list[CertInfo] = []
+    findings: list[Finding] = []
+    entries = sorted(folder.iterdir(), key=lambda p: p.name)  # type: ignore[attr-defined]
+    for entry in entries:
+        if entry.name.startswith(".") or not entry.is_file():
+            continue
+        info, found = check_certificate(entry, as_of, warn_days=warn_days)
+        findings.extend(found)
+        if info is not None:
+            infos.append(info)
+    log.info("scanned %d certificate file(s) in %s: %d usable, %d finding(s)", len(entries), directory,
+             sum(i.usable(as_of) for i in infos), len(findings))
+    return infos, findings
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _category_key(value: Any) -> str:
+    return "" if value is None or value != value else _norm(value)  # value != value: NaN
+
+
+def cert_missing(
+    frame: Any, certs: Iterable[CertInfo], category_certs: dict[str, list[str]], as_of: date
+) -> list[Finding]:
+    """CERT-MISSING (error) for every row whose category needs a certificate type its brand lacks.
+
+    ``frame`` is a pandas DataFrame with columns ``row``, ``product_id``, ``sku_code``, ``category``,
+    ``brand``. Categories and brands compare case-insensitively. A certificate counts when it is usable
+    on ``as_of`` (not invalid, not expired; an expiring one still counts). One finding per row and
+    missing type; work is done once per distinct (category, brand) pair.
+    """
+    needed = {_norm(cat): [t.strip().upper() for t in types] for cat, types in category_certs.items()}
+    have = {(_norm(c.brand), c.cert_type.upper()) for c in certs if c.usable(as_of)}
+    if frame is None or len(frame) == 0 or not needed:
+        return []
+    categories = frame["category"].map(_category_key)
+    brands = frame["brand"].map(_category_key) if "brand" in frame.columns else categories.map(lambda _: "")
+    findings: list[Finding] = []
+    missing_by_pair: dict[tuple[str, str], list[str]] = {}
+    for cat, brand in set(zip(categories, brands, strict=True)):
+        types = needed.get(cat)
+        if types:
+            lacking = [t for t in types if not brand or (brand, t) not in have]
+            if lacking:
+                missing_by_pair[(cat, brand)] = lacking
+    if not missing_by_pair:
+        return []
+    mask = [(c, b) in missing_by_pair for c, b in zip(categories, brands, strict=True)]
+    subset = frame[mask]
+    for (_, rec), cat, brand in zip(subset.iterrows(), categories[mask], brands[mask], strict=True):
+        shown_brand = rec.get("brand")
+        shown_brand = "" if shown_brand is None or shown_brand != shown_brand else str(shown_brand).strip()
+        for cert_type in missing_by_pair[(cat, brand)]:
+            if shown_brand:
+                what = f"brand {shown_brand!r} has no valid {cert_type} certificate"
+                todo = f"add {shown_brand}_{cert_type}_<ValidUntilYYYYMMDD>.pdf to the certificate folder"
+            else:
+                what = f"the row has no brand, so no {cert_type} certificate can match"
+                todo = "fill in the brand and add its certificate"
+            findings.append(Finding(
+                code="CERT-MISSING", severity=Severity.ERROR,
+                message=f"category {str(rec.get('category')).strip()!r} needs a {cert_type} certificate and "
+                        f"{what} on {as_of}; {todo}",
+                row=_int_or_none(rec.get("row")), product_id=_int_or_none(rec.get("product_id")),
+                sku_code=None if rec.get("sku_code") is None else str(rec.get("sku_code")), field="brand",
+            ))
+    return findings
