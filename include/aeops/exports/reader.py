@@ -54,7 +54,7 @@ def _empty_table() -> pl.DataFrame:
 
 
 def _failed(location: str, code: str, message: str, raw: bytes = b"", encoding: str | None = None) -> ExportData:
-    log.warning("export %s cannot be checked: %s", location, message)
+    log.debug("export %s cannot be checked: %s", location, message)  # the finding carries it
     table = _empty_table()
     return ExportData(
         path=location, frame=table.to_pandas(), table=table, size=len(raw),
