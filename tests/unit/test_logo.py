@@ -1,0 +1,48 @@
+"""Logo rules: PNG, at least 800x800, a clear message for anything unreadable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from aeops.rules.findings import Severity
+from aeops.rules.logo import check_logo
+from PIL import Image
+
+
+def _logo(path: Path, size: tuple[int, int] = (800, 800), fmt: str = "PNG") -> Path:
+    Image.new("RGBA", size, (20, 120, 200, 255)).convert("RGBA" if fmt == "PNG" else "RGB").save(path, format=fmt)
+    return path
+
+
+def test_good_logo(tmp_path: Path) -> None:
+    assert check_logo(str(_logo(tmp_path / "logo.png"))) == []
+
+
+@pytest.mark.parametrize("size", [(799, 800), (800, 799), (400, 400)])
+def test_small_logo_is_logo_size(tmp_path: Path, size: tuple[int, int]) -> None:
+    findings = check_logo(str(_logo(tmp_path / "logo.png", size)))
+    assert [f.code for f in findings] == ["LOGO-SIZE"]
+    assert f"{size[0]}x{size[1]}" in findings[0].message and findings[0].severity is Severity.ERROR
+
+
+def test_jpeg_logo_is_logo_format(tmp_path: Path) -> None:
+    findings = check_logo(str(_logo(tmp_path / "logo.png", fmt="JPEG")))  # misleading extension
+    assert [f.code for f in findings] == ["LOGO-FORMAT"] and "JPEG, not PNG" in findings[0].message
+
+
+@pytest.mark.parametrize("content", [b"", b"not an image at all", "truncated"])
+def test_unreadable_logo_is_logo_format(tmp_path: Path, content: bytes | str) -> None:
+    path = tmp_path / "logo.png"
+    if content == "truncated":
+        data = _logo(tmp_path / "full.png", (1000, 1000)).read_bytes()
+        content = data[: len(data) // 2]
+    path.write_bytes(content)  # type: ignore[arg-type]
+    findings = check_logo(str(path))
+    assert [f.code for f in findings] == ["LOGO-FORMAT"]
+    assert findings[0].file == str(path)
+
+
+def test_missing_logo_says_where(tmp_path: Path) -> None:
+    findings = check_logo(str(tmp_path / "nope.png"))
+    assert [f.code for f in findings] == ["LOGO-FORMAT"] and "does not exist" in findings[0].message
