@@ -16,7 +16,8 @@ from typing import Any
 _BAN_RE = re.compile(r"ban will last (?:for )?(\d+)(?: more)? seconds?", re.IGNORECASE)
 
 AUTH_CODES = {
-    "IllegalAccessToken", "InvalidAccessToken", "AccessTokenExpired", "InvalidSession", "SessionExpired",
+    "IllegalAccessToken", "IllegalRefreshToken", "InvalidAccessToken", "AccessTokenExpired",
+    "InvalidSession", "SessionExpired",
     "InvalidAppKey", "AppKeyNotExist", "InsufficientPermission", "AppNotAuthorized",
 }
 SIGNATURE_CODES = {"IncompleteSignature", "InvalidSignature"}
@@ -106,14 +107,14 @@ def classify(code: Any, msg: str, *, sub_code: str | None = None, error_type: st
     sub = sub_code or ""
     kw: dict[str, Any] = {"code": code_s or None, "sub_code": sub_code, "error_type": error_type,
                           "request_id": request_id, "api": api, "http_status": http_status}
-    text = f"{msg} {sub} {kw.get('sub_msg', '')}"
+    text = f"{msg} {sub}"
     if code_s in SIGNATURE_CODES or code_s in TOP_SIGNATURE or "signature" in sub.lower():
         return SignatureError(msg, **kw)
     if code_s in THROTTLE_CODES or code_s in TOP_THROTTLE or sub.startswith("accesscontrol."):
         if _is_daily(code_s, sub, msg):
             return QuotaExhausted(msg, **kw)
         return Throttled(msg, ban_seconds=_ban_seconds(text), **kw)
-    if code_s in AUTH_CODES or code_s in TOP_AUTH or "permission" in sub or "session" in sub.lower():
+    if code_s in AUTH_CODES or code_s in TOP_AUTH or any(w in sub.lower() for w in ("permission", "session", "token")):
         return AuthError(msg, **kw)
     if (error_type or "").upper() in {"SYSTEM", "ISP"} or code_s in SERVER_CODES or sub.startswith("isp."):
         return ServerError(msg, **kw)

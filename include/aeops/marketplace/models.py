@@ -138,8 +138,8 @@ class FreightTemplate:
 
 @dataclass(frozen=True)
 class TokenInfo:
-    access_token: str
-    refresh_token: str | None
+    access_token: str = field(repr=False)
+    refresh_token: str | None = field(repr=False)
     expire_time_ms: int | None
     refresh_token_valid_time_ms: int | None
     seller_id: int | None
