@@ -362,7 +362,7 @@ class SlackSink:
         if self._server is None:
             self.bind()
         assert self._server is not None
-        self._thread = threading.Thread(target=self._server.serve_forever, name="slack-sink", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="slack-sink", daemon=True)
         self._thread.start()
         return self
 
