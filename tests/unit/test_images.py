@@ -117,7 +117,7 @@ def test_draft_decode_itself_raises_on_truncation(tmp_path: Path) -> None:
     im = images.open_image_guarded(cut)
     im.draft("RGB", (200, 200))
     assert im.size == (200, 200)  # the scaled decoder is really in use
-    with pytest.raises(images._ImageProblem, match="truncated"):
+    with pytest.raises(images.ImageProblem, match="truncated"):
         images._decode(im, cut, use_draft=False)
 
 
@@ -334,3 +334,16 @@ def test_redirect_to_a_host_outside_the_allow_list_is_not_followed(tricky_server
     assert report.codes == ["IMG-UNREADABLE"]
     assert "localhost" in report.findings[0].message and "not in image_url_hosts" in report.findings[0].message
     assert _TrickyHandler.sent == []  # /endless was never requested
+
+
+def test_unexpected_analysis_error_is_a_finding_not_a_traceback(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(im: Image.Image) -> tuple[float, ...]:
+        raise ValueError("conversion from I;16 not supported")
+
+    monkeypatch.setattr(images, "_edge_white_shares", boom)
+    frame = _frame([("apparel", "ok.jpg")])
+    _photo(tmp_path / "ok.jpg")
+    findings = check_images(frame, str(tmp_path), AeopsConfig(), ["apparel"])
+    assert [(f.code, f.row) for f in findings] == [("IMG-UNREADABLE", 2)]
+    assert "could not be analysed" in findings[0].message

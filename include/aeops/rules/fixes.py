@@ -16,7 +16,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from aeops.rules.images import ACCEPTED_FORMATS, _ImageProblem, open_image_guarded
+from aeops.rules.images import ACCEPTED_FORMATS, ImageProblem, open_image_guarded
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ def flatten_onto_white(path: str | PathLike[str], staging_dir: str | PathLike[st
             fmt = im.format or "PNG"
             im.load()
             rgba = im.convert("RGBA")
-    except _ImageProblem as problem:
+    except ImageProblem as problem:
         raise FixError(f"cannot flatten {source}: it {problem.message}") from None
     except Exception as exc:  # noqa: BLE001 - decoder errors of any kind
         raise FixError(f"cannot flatten {source}: {type(exc).__name__}: {exc}") from None

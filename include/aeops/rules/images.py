@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import io
 import logging
+import threading
 import warnings
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "ImageProblem",
     "ImageReport",
     "check_images",
     "image_check_full_decode",
@@ -67,6 +69,9 @@ WHITE_EDGES_REQUIRED = 3
 ANALYSIS_SIDE = 256
 """Non-JPEG images are box-reduced to about this many pixels on the short side for the background check."""
 DOWNLOAD_TIMEOUT_S = 10.0
+
+_OPEN_LOCK = threading.Lock()
+"""``warnings.catch_warnings`` is not thread-safe; opening (header parsing only) is serialised under it."""
 
 # Never loosen a stricter limit someone else set; tighten Pillow's 89 MP default for this process.
 if Image.MAX_IMAGE_PIXELS is None or Image.MAX_IMAGE_PIXELS > MAX_PIXELS:
@@ -98,8 +103,8 @@ class ImageReport:
         return [f.code for f in self.findings] + ([self.background.code] if self.background else [])
 
 
-class _ImageProblem(Exception):
-    """Raised inside the checker to stop at a finding (code, message)."""
+class ImageProblem(Exception):
+    """An image problem that ends the checks of one image: ``code`` and a message to append to its name."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -112,27 +117,27 @@ def _finding(code: str, message: str, source: str) -> Finding:
 
 
 def open_image_guarded(data: bytes, *, formats: Iterable[str] = OPEN_FORMATS) -> Image.Image:
-    """``Image.open`` on bytes with the bomb guard; raises ``_ImageProblem('IMG-UNREADABLE', ...)``.
+    """``Image.open`` on bytes with the bomb guard; raises ``ImageProblem('IMG-UNREADABLE', ...)``.
 
     Pillow's DecompressionBombWarning is turned into an error, and the header size is checked against
-    :data:`MAX_PIXELS` before anything is decoded.
+    :data:`MAX_PIXELS` before anything is decoded (so the guard holds whatever the warning filters say).
     """
-    with warnings.catch_warnings():
+    with _OPEN_LOCK, warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             im = Image.open(io.BytesIO(data), formats=tuple(formats))
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise _ImageProblem("IMG-UNREADABLE", f"refused as a decompression bomb ({exc}); "
+            raise ImageProblem("IMG-UNREADABLE", f"refused as a decompression bomb ({exc}); "
                                                   "export the image at a normal size") from None
         except UnidentifiedImageError:
-            raise _ImageProblem("IMG-UNREADABLE", "is not an image Pillow can identify (wrong file, or "
+            raise ImageProblem("IMG-UNREADABLE", "is not an image Pillow can identify (wrong file, or "
                                                   "an unsupported format); save it as JPEG, PNG or WebP") from None
         except Exception as exc:  # noqa: BLE001 - any decoder failure is a finding
-            raise _ImageProblem("IMG-UNREADABLE", f"cannot be opened ({type(exc).__name__}: {exc}); "
+            raise ImageProblem("IMG-UNREADABLE", f"cannot be opened ({type(exc).__name__}: {exc}); "
                                                   "re-export it as JPEG, PNG or WebP") from None
     width, height = im.size
     if width * height > MAX_PIXELS:
-        raise _ImageProblem("IMG-UNREADABLE", f"is {width}x{height} pixels, more than the {MAX_PIXELS:,} "
+        raise ImageProblem("IMG-UNREADABLE", f"is {width}x{height} pixels, more than the {MAX_PIXELS:,} "
                                               "pixel decompression-bomb limit; export it at a normal size")
     return im
 
@@ -147,13 +152,11 @@ def _decode(im: Image.Image, data: bytes, *, use_draft: bool) -> Image.Image:
     if use_draft and im.format in ("JPEG", "MPO") and _ends_with_eoi(data):
         width, height = im.size
         im.draft("RGB", (max(1, width // 8), max(1, height // 8)))
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            im.load()
-        except Exception as exc:  # noqa: BLE001 - truncated/corrupt data of any kind
-            raise _ImageProblem("IMG-UNREADABLE", f"is truncated or corrupt ({type(exc).__name__}: {exc}); "
-                                                  "re-export or re-upload the full file") from None
+    try:
+        im.load()
+    except Exception as exc:  # noqa: BLE001 - truncated/corrupt data of any kind
+        raise ImageProblem("IMG-UNREADABLE", f"is truncated or corrupt ({type(exc).__name__}: {exc}); "
+                                             "re-export or re-upload the full file") from None
     return im
 
 
@@ -218,7 +221,7 @@ def inspect_image_bytes(data: bytes, source: str, *, check_background: bool = Tr
             fmt = im.format or "?"
             info.update(format=fmt, width=im.size[0], height=im.size[1])
             if fmt not in ACCEPTED_FORMATS:
-                raise _ImageProblem("IMG-UNREADABLE", f"is {fmt}, not an accepted format (JPEG, PNG, WebP); "
+                raise ImageProblem("IMG-UNREADABLE", f"is {fmt}, not an accepted format (JPEG, PNG, WebP); "
                                                       "convert it to JPEG")
             width, height = im.size
             if width < MIN_SIDE or height < MIN_SIDE:
@@ -248,8 +251,12 @@ def inspect_image_bytes(data: bytes, source: str, *, check_background: bool = Tr
                         f"edges are white (backdrop around RGB{colour}); re-shoot or cut out onto #FFFFFF",
                         source)
             info["background"] = background
-    except _ImageProblem as problem:
+    except ImageProblem as problem:
         findings.append(_finding(problem.code, f"image {source} {problem.message}", source))
+    except Exception as exc:  # noqa: BLE001 - an odd mode or codec must give a finding, not a traceback
+        log.warning("image %s could not be analysed: %s: %s", source, type(exc).__name__, exc)
+        findings.append(_finding("IMG-UNREADABLE", f"image {source} could not be analysed ({type(exc).__name__}: "
+                                                   f"{exc}); re-save it as an 8-bit RGB JPEG or PNG", source))
     return ImageReport(findings=tuple(findings), **info)
 
 
@@ -289,15 +296,15 @@ def _read_local(path: Path, source: str) -> bytes:
     try:
         size = path.stat().st_size
         if not path.is_file():
-            raise _ImageProblem("IMG-MISSING", f"{source} is not a file")
+            raise ImageProblem("IMG-MISSING", f"{source} is not a file")
         if size > HARD_READ_CAP:
-            raise _ImageProblem("IMG-TOO-BIG", f"is {size / 2**20:.1f} MB, more than the "
+            raise ImageProblem("IMG-TOO-BIG", f"is {size / 2**20:.1f} MB, more than the "
                                                f"{MAX_FILE_BYTES // 2**20} MB the platform accepts; re-save it smaller")
         return path.read_bytes()
     except FileNotFoundError:
-        raise _ImageProblem("IMG-MISSING", "was not found; check the file name and the images folder") from None
+        raise ImageProblem("IMG-MISSING", "was not found; check the file name and the images folder") from None
     except OSError as exc:
-        raise _ImageProblem("IMG-UNREADABLE", f"cannot be read ({type(exc).__name__}: {exc})") from None
+        raise ImageProblem("IMG-UNREADABLE", f"cannot be read ({type(exc).__name__}: {exc})") from None
 
 
 def _download(url: str, client: httpx.Client, cap_bytes: int) -> bytes:
@@ -307,11 +314,11 @@ def _download(url: str, client: httpx.Client, cap_bytes: int) -> bytes:
     try:
         with client.stream("GET", url) as response:
             if response.status_code in (404, 410):
-                raise _ImageProblem("IMG-MISSING", f"was not found (HTTP {response.status_code})")
+                raise ImageProblem("IMG-MISSING", f"was not found (HTTP {response.status_code})")
             if response.status_code >= 400:
-                raise _ImageProblem("IMG-UNREADABLE", f"could not be downloaded (HTTP {response.status_code})")
+                raise ImageProblem("IMG-UNREADABLE", f"could not be downloaded (HTTP {response.status_code})")
             declared = response.headers.get("content-length", "")
-            too_big = _ImageProblem(
+            too_big = ImageProblem(
                 "IMG-TOO-BIG", f"is larger than the {cap_bytes / 2**20:g} MB download cap (image_max_download_mb); "
                 "not downloaded further, re-save it smaller")
             if declared.isdigit() and int(declared) > cap_bytes:
@@ -325,9 +332,9 @@ def _download(url: str, client: httpx.Client, cap_bytes: int) -> bytes:
                 chunks.append(chunk)
             return b"".join(chunks)
     except _HostRefused as exc:
-        raise _ImageProblem("IMG-UNREADABLE", str(exc)) from None
+        raise ImageProblem("IMG-UNREADABLE", str(exc)) from None
     except httpx.HTTPError as exc:
-        raise _ImageProblem("IMG-UNREADABLE", f"could not be downloaded ({type(exc).__name__}: {exc})") from None
+        raise ImageProblem("IMG-UNREADABLE", f"could not be downloaded ({type(exc).__name__}: {exc})") from None
 
 
 class _HostRefused(Exception):
@@ -354,11 +361,11 @@ def _check_source(value: str, *, images_dir: str | None, hosts: list[str], cap_b
         if _is_url(value):
             scheme = urlsplit(value).scheme.lower()
             if scheme not in ("http", "https"):
-                raise _ImageProblem("IMG-UNREADABLE", f"uses {scheme}://; only http(s) URLs from image_url_hosts "
+                raise ImageProblem("IMG-UNREADABLE", f"uses {scheme}://; only http(s) URLs from image_url_hosts "
                                                       "or local files are checked")
             if not _host_allowed(value, hosts):
                 allowed = ", ".join(hosts) or "empty"
-                raise _ImageProblem("IMG-UNREADABLE", f"is on host {urlsplit(value).hostname!r}, which is not in the "
+                raise ImageProblem("IMG-UNREADABLE", f"is on host {urlsplit(value).hostname!r}, which is not in the "
                                                       f"allow-list image_url_hosts ({allowed}); not fetched: add the "
                                                       "host or use a local file")
             data = _download(value, client_factory(), cap_bytes)
@@ -366,7 +373,7 @@ def _check_source(value: str, *, images_dir: str | None, hosts: list[str], cap_b
             path = _local_path(value, images_dir)
             source = str(path)
             data = _read_local(path, source)
-    except _ImageProblem as problem:
+    except ImageProblem as problem:
         return ImageReport(source=source, findings=(_finding(problem.code, f"image {source} {problem.message}",
                                                              source),))
     return inspect_image_bytes(data, source, check_background=check_background, use_draft=use_draft)

@@ -11,7 +11,7 @@ from os import PathLike
 from pathlib import Path
 
 from aeops.rules.findings import Finding, Severity
-from aeops.rules.images import _ImageProblem, open_image_guarded
+from aeops.rules.images import ImageProblem, open_image_guarded
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ def check_logo(path: str | PathLike[str]) -> list[Finding]:
             except Exception as exc:  # noqa: BLE001 - truncated/corrupt PNG of any kind
                 return finding("LOGO-FORMAT", f"logo {file} is a damaged PNG ({type(exc).__name__}: {exc}); "
                                               "export it again")
-    except _ImageProblem as problem:
+    except ImageProblem as problem:
         return finding("LOGO-FORMAT", f"logo {file} {problem.message.replace('JPEG, PNG or WebP', 'PNG')}")
     if width < LOGO_MIN_SIDE or height < LOGO_MIN_SIDE:
         return finding("LOGO-SIZE", f"logo {file} is {width}x{height}, below the {LOGO_MIN_SIDE}x{LOGO_MIN_SIDE} "
