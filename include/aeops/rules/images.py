@@ -451,10 +451,9 @@ def check_images(frame: Any, images_dir: str | None, config: AeopsConfig, appare
     cap = int(config.image_max_download_mb * 2**20)
     cells = [_cell(v) for v in frame["main_image"]]
     is_apparel = [" ".join(_cell(c).split()).casefold() in apparel for c in frame["category"]]
-    keys = [
-        "" if not cell else cell if _is_url(cell) else str(_local_path(cell, images_dir))
-        for cell in cells
-    ]
+    key_of = {cell: "" if not cell else cell if _is_url(cell) else str(_local_path(cell, images_dir))
+              for cell in set(cells)}
+    keys = [key_of[cell] for cell in cells]
     needs_background: dict[str, bool] = {}
     originals: dict[str, str] = {}
     for key, cell, app in zip(keys, cells, is_apparel, strict=True):
