@@ -158,7 +158,8 @@ def test_pandas_frame_from_the_reader_is_accepted() -> None:
 
 _ALPHABET = ["A", "z", "0", "9", "-", "_", ".", "&", "#", "/", " ", "\t", "\x01", "é", "\u3000", "标", "e", "+"]
 _NUMBERS = ["", " ", "0", "1", "12", "0.01", "0.005", "19.90", "999999", "1000000", "1e3", "-3", "abc", "007",
-            "1.005e+15", "1005001234567890", "9223372036854775807", "9223372036854775808", "3.0", None]
+            "1.005e+15", "1005001234567890", "9223372036854775807", "9223372036854775808", "3.0", None,
+            " 12", "12 ", "+5", "-0", "inf", "nan", "NaN", "0.010", "999999.00", "999999.01", "1_000", "١٢"]
 
 
 def _random_value(rng: random.Random, column: str) -> str | None:
@@ -166,7 +167,8 @@ def _random_value(rng: random.Random, column: str) -> str | None:
         if column == "sku_code" and rng.random() < 0.3:
             return rng.choice(["DUP-1", "DUP-2", "DUP-3"])
         length = rng.choice([0, 1, 3, 8]) if column == "sku_code" else rng.choice([0, 5, 128, 129, 200])
-        return "".join(rng.choice(_ALPHABET) for _ in range(length))
+        text = "".join(rng.choice(_ALPHABET) for _ in range(length))
+        return rng.choice(["", " ", "\t"]) + text if column == "title" else text
     if column == "freight_template_id":
         return rng.choice(["1001", "1002", "1009", " 1003 ", "", None])
     return rng.choice(_NUMBERS)
@@ -182,3 +184,21 @@ def test_vectorised_rules_equal_the_per_row_reference_on_random_data() -> None:
         assert vectorised == check_rows_loop(table, file="r.csv", rules=rules)
         assert {f.code for f in vectorised} >= set(ROW_CODES) - (
             set() if rules.known_freight_templates else {"FREIGHT-TEMPLATE-UNKNOWN"})
+
+
+def test_only_rows_the_vectorised_screen_flags_are_looked_at_one_by_one(monkeypatch) -> None:
+    from aeops.rules import rows as rows_module
+
+    looked_at: list[int] = []
+    original = rows_module._Checker.row
+
+    def spy(self, rec, **kwargs):
+        looked_at.append(rec["row"])
+        return original(self, rec, **kwargs)
+
+    monkeypatch.setattr(rows_module._Checker, "row", spy)
+    table = frame(*([{}] * 500), {"stock": "-1"}, {"sku_code": "A&B"})
+    assert codes(table) == [(502, "STOCK-INVALID"), (503, "SKU-CHARS")]
+    looked_at.clear()
+    check_rows(table)
+    assert looked_at == [502, 503]

@@ -53,6 +53,7 @@ class RowRules:
         try:  # both engines must accept it: Python's re (reference, messages) and polars' Rust regex
             re.compile(self.sku_pattern)
             pl.Series(["a"]).str.contains(self.sku_pattern)
+            pl.Series(["a"]).str.contains(self.screen_pattern)
         except (re.error, pl.exceptions.PolarsError) as exc:
             raise RuleConfigError(
                 f"sku_allowed_chars {self.sku_allowed_chars!r} is not a usable character class: {exc}"
@@ -64,6 +65,11 @@ class RowRules:
     @property
     def sku_pattern(self) -> str:
         return f"^[{self.sku_allowed_chars}]+$"
+
+    @property
+    def screen_pattern(self) -> str:
+        """Allowed minus always-forbidden characters, as one Rust-regex class (``--`` is class difference)."""
+        return f"^[[{self.sku_allowed_chars}]--[{FORBIDDEN_SKU_CHARS}]]+$"
 
 
 # --- messages (shared by both implementations) -------------------------------------------------------------
@@ -160,89 +166,7 @@ def _text(name: str, table: pl.DataFrame) -> pl.Expr:
     return pl.col(name).cast(pl.String) if name in table.columns else pl.lit(None, dtype=pl.String)
 
 
-# --- vectorised ------------------------------------------------------------------------------------------
-
-def check_rows(frame: Any, *, file: str | None = None, rules: RowRules | None = None) -> list[Finding]:
-    """All row findings of an export frame (polars or pandas, canonical columns + ``row``), sorted by row."""
-    rules = rules or RowRules()
-    table = _as_polars(frame)
-    if table.height == 0:
-        return []
-    blank = lambda e: e.is_null() | (e.str.strip_chars(_BLANKS) == "")  # noqa: E731
-    sku, pid_raw, title = _text("sku_code", table), _text("product_id", table), _text("title", table)
-    price_raw, disc_raw, stock_raw = _text("price", table), _text("discount_price", table), _text("stock", table)
-    freight_raw = _text("freight_template_id", table)
-    pid_s = pid_raw.str.strip_chars(_BLANKS)
-    pid_core = pid_s.str.strip_chars_start("0")
-    pid_ok = (
-        pid_s.str.contains(_DIGITS).fill_null(False)
-        & (pid_core.str.len_chars() > 0)
-        & ((pid_core.str.len_chars() < 19) | ((pid_core.str.len_chars() == 19) & (pid_core <= str(MAX_INT64))))
-    ).fill_null(False)
-    price_s = price_raw.str.strip_chars(_BLANKS)
-    price_num = pl.when(price_s.str.contains(_DECIMAL)).then(price_s.cast(pl.Float64, strict=False))
-    price_ok = price_num.is_between(MIN_PRICE, MAX_PRICE).fill_null(False)
-    disc_s = disc_raw.str.strip_chars(_BLANKS)
-    disc_num = pl.when(disc_s.str.contains(_DECIMAL)).then(disc_s.cast(pl.Float64, strict=False))
-    disc_bad = ~blank(disc_raw) & ~(
-        disc_num.is_between(MIN_PRICE, MAX_PRICE) & (~price_ok | (disc_num < price_num))
-    ).fill_null(False)
-    stock_s = stock_raw.str.strip_chars(_BLANKS)
-    stock_ok = (stock_s.str.contains(_DIGITS) & (stock_s.str.strip_chars_start("0").str.len_chars() <= 6)) \
-        .fill_null(False)
-    sku_missing = blank(sku)
-    sku_chars = ~sku_missing & (
-        ~sku.str.contains(rules.sku_pattern) | sku.str.contains(f"[{FORBIDDEN_SKU_CHARS}]")
-    ).fill_null(False)
-    title_missing = blank(title)
-    flags = table.select(
-        pl.col("row").cast(pl.Int64),
-        sku.alias("sku"), pid_raw.alias("pid_raw"), title.alias("title"), price_raw.alias("price"),
-        disc_raw.alias("disc"), stock_raw.alias("stock"), freight_raw.alias("freight"),
-        pl.when(pid_ok).then(pid_core.cast(pl.Int64, strict=False)).alias("pid"),
-        price_ok.alias("price_ok"),
-        sku_missing.alias("SKU-MISSING"), sku_chars.alias("SKU-CHARS"), (~pid_ok).alias("PRODUCT-ID-INVALID"),
-        title_missing.alias("TITLE-MISSING"),
-        (~title_missing & (title.str.len_chars() > MAX_TITLE_CHARS)).fill_null(False).alias("TITLE-TOO-LONG"),
-        (~price_ok).alias("PRICE-INVALID"), disc_bad.alias("DISCOUNT-INVALID"),
-        (~stock_ok).alias("STOCK-INVALID"),
-        (blank(freight_raw) | ~freight_raw.str.strip_chars(_BLANKS).is_in(sorted(rules.known_freight_templates)))
-        .fill_null(True).alias("FREIGHT-TEMPLATE-UNKNOWN")
-        if rules.known_freight_templates is not None and "freight_template_id" in table.columns
-        else pl.lit(False).alias("FREIGHT-TEMPLATE-UNKNOWN"),
-    )
-    any_flag = pl.any_horizontal([c for c in ROW_CODES if c != "SKU-DUPLICATE"])
-    findings: list[Finding] = []
-    messages = {
-        "SKU-CHARS": lambda r: _msg_sku_chars(r["sku"], rules),
-        "PRODUCT-ID-INVALID": lambda r: _msg_product_id(r["pid_raw"]),
-        "TITLE-TOO-LONG": lambda r: f"title is {len(r['title'])} characters, the marketplace allows at most "
-                                    f"{MAX_TITLE_CHARS}; shorten it",
-        "PRICE-INVALID": lambda r: _msg_price(r["price"]),
-        "DISCOUNT-INVALID": lambda r: _msg_discount(r["disc"], r["price_ok"], r["price"]),
-        "STOCK-INVALID": lambda r: _msg_stock(r["stock"]),
-        "FREIGHT-TEMPLATE-UNKNOWN": lambda r: _msg_freight(r["freight"], rules),
-    }
-    fields = _FIELDS
-    for r in flags.filter(any_flag).iter_rows(named=True):
-        for code in ROW_CODES:
-            if code != "SKU-DUPLICATE" and r[code]:
-                message = _STATIC[code] if code in _STATIC else messages[code](r)
-                findings.append(_finding(code, file, r["row"], r["pid"], r["sku"], fields[code], message))
-    duplicates = (
-        flags.filter(~pl.col("SKU-MISSING"))
-        .group_by("sku")
-        .agg(pl.col("row"), pl.col("pid"), pl.col("pid_raw").fill_null("").unique(maintain_order=True))
-        .filter(pl.col("row").list.len() > 1)
-    )
-    for sku_code, rows, pids, products in duplicates.iter_rows():
-        order = sorted(range(len(rows)), key=lambda i: rows[i])
-        rows_sorted = [rows[i] for i in order]
-        message = _msg_duplicate(sku_code, rows_sorted, sorted(products))
-        for i in order:
-            findings.append(_finding("SKU-DUPLICATE", file, rows[i], pids[i], sku_code, "sku_code", message))
-    return _sorted(findings)
-
+# --- the rules, one row at a time (the reference; also classifies the rows the screen flags) -------------
 
 _FIELDS = {
     "SKU-MISSING": "sku_code", "SKU-CHARS": "sku_code", "SKU-DUPLICATE": "sku_code",
@@ -251,8 +175,6 @@ _FIELDS = {
     "FREIGHT-TEMPLATE-UNKNOWN": "freight_template_id",
 }
 
-
-# --- reference: a plain per-row loop ----------------------------------------------------------------------
 
 def _blank(value: str | None) -> bool:
     return value is None or value.strip(_BLANKS) == ""
@@ -265,32 +187,39 @@ def _decimal(value: str | None) -> float | None:
     return float(value) if re.fullmatch(_DECIMAL, value) else None
 
 
-def check_rows_loop(frame: Any, *, file: str | None = None, rules: RowRules | None = None) -> list[Finding]:
-    """The same rules as :func:`check_rows`, one row at a time (reference and benchmark baseline)."""
-    rules = rules or RowRules()
-    table = _as_polars(frame)
-    sku_re, forbidden_re = re.compile(f"[{rules.sku_allowed_chars}]+"), re.compile(f"[{FORBIDDEN_SKU_CHARS}]")
-    check_freight = rules.known_freight_templates is not None and "freight_template_id" in table.columns
-    findings: list[Finding] = []
-    seen: dict[str, list[tuple[int, int | None, str]]] = {}
-    for rec in table.iter_rows(named=True):
-        row, sku = rec["row"], rec.get("sku_code")
-        pid_raw = rec.get("product_id")
-        pid: int | None = None
-        stripped = (pid_raw or "").strip(_BLANKS)
-        if re.fullmatch(_DIGITS, stripped) and 0 < int(stripped) <= MAX_INT64:
-            pid = int(stripped)
+def _product_id(raw: str | None) -> int | None:
+    stripped = (raw or "").strip(_BLANKS)
+    if re.fullmatch(_DIGITS, stripped) and 0 < int(stripped) <= MAX_INT64:
+        return int(stripped)
+    return None
 
-        def add(code: str, message: str, row: int = row, pid: int | None = pid, sku: str | None = sku) -> None:
-            findings.append(_finding(code, file, row, pid, sku, _FIELDS[code], message))
+
+class _Checker:
+    """The row rules for one row at a time; SKU uses are collected for :meth:`duplicates`."""
+
+    def __init__(self, file: str | None, rules: RowRules, check_freight: bool) -> None:
+        self.file, self.rules, self.check_freight = file, rules, check_freight
+        self.sku_re = re.compile(f"[{rules.sku_allowed_chars}]+")
+        self.forbidden_re = re.compile(f"[{FORBIDDEN_SKU_CHARS}]")
+        self.findings: list[Finding] = []
+        self.uses: dict[str, list[tuple[int, int | None, str]]] = {}
+
+    def row(self, rec: dict[str, Any], *, collect_sku: bool = True) -> None:
+        row, sku, pid_raw = rec["row"], rec.get("sku_code"), rec.get("product_id")
+        pid = _product_id(pid_raw)
+        out = self.findings
+
+        def add(code: str, message: str) -> None:
+            out.append(_finding(code, self.file, row, pid, sku, _FIELDS[code], message))
 
         if _blank(sku):
             add("SKU-MISSING", _STATIC["SKU-MISSING"])
         else:
             assert sku is not None
-            if not sku_re.fullmatch(sku) or forbidden_re.search(sku):
-                add("SKU-CHARS", _msg_sku_chars(sku, rules))
-            seen.setdefault(sku, []).append((row, pid, pid_raw or ""))
+            if not self.sku_re.fullmatch(sku) or self.forbidden_re.search(sku):
+                add("SKU-CHARS", _msg_sku_chars(sku, self.rules))
+            if collect_sku:
+                self.uses.setdefault(sku, []).append((row, pid, pid_raw or ""))
         if pid is None:
             add("PRODUCT-ID-INVALID", _msg_product_id(pid_raw))
         title = rec.get("title")
@@ -311,17 +240,96 @@ def check_rows_loop(frame: Any, *, file: str | None = None, rules: RowRules | No
         stock = (rec.get("stock") or "").strip(_BLANKS)
         if not (re.fullmatch(_DIGITS, stock) and int(stock) <= MAX_STOCK):
             add("STOCK-INVALID", _msg_stock(rec.get("stock")))
-        if check_freight:
+        if self.check_freight:
             freight = rec.get("freight_template_id")
-            if _blank(freight) or freight.strip(_BLANKS) not in rules.known_freight_templates:
-                add("FREIGHT-TEMPLATE-UNKNOWN", _msg_freight(freight, rules))
-    for sku, uses in seen.items():
-        if len(uses) > 1:
-            rows = sorted(u[0] for u in uses)
-            message = _msg_duplicate(sku, rows, sorted({u[2] for u in uses}))
-            for row, pid, _ in uses:
-                findings.append(_finding("SKU-DUPLICATE", file, row, pid, sku, "sku_code", message))
-    return _sorted(findings)
+            known = self.rules.known_freight_templates or frozenset()
+            if _blank(freight) or freight.strip(_BLANKS) not in known:
+                add("FREIGHT-TEMPLATE-UNKNOWN", _msg_freight(freight, self.rules))
+
+    def duplicates(self) -> None:
+        for sku, uses in self.uses.items():
+            if len(uses) > 1:
+                rows = sorted(u[0] for u in uses)
+                message = _msg_duplicate(sku, rows, sorted({u[2] for u in uses}))
+                for row, pid, _ in uses:
+                    self.findings.append(_finding("SKU-DUPLICATE", self.file, row, pid, sku, "sku_code", message))
+
+
+def _checker(table: pl.DataFrame, file: str | None, rules: RowRules) -> _Checker:
+    check_freight = rules.known_freight_templates is not None and "freight_template_id" in table.columns
+    return _Checker(file, rules, check_freight)
+
+
+def check_rows_loop(frame: Any, *, file: str | None = None, rules: RowRules | None = None) -> list[Finding]:
+    """The same rules as :func:`check_rows`, every row through a plain Python loop (reference, baseline)."""
+    rules = rules or RowRules()
+    table = _as_polars(frame)
+    checker = _checker(table, file, rules)
+    for rec in table.iter_rows(named=True):
+        checker.row(rec)
+    checker.duplicates()
+    return _sorted(checker.findings)
+
+
+# --- vectorised ------------------------------------------------------------------------------------------
+
+def _clean_expr(table: pl.DataFrame, rules: RowRules) -> pl.Expr:
+    """True for rows that certainly have no finding (besides duplicates), computed over whole columns.
+
+    It may call a row dirty that the rules accept (e.g. a price with a leading space); such rows go through
+    the per-row rules like every flagged row. It must never call a row clean that the rules reject: the
+    property test in tests/unit/test_rows.py checks exactly that against :func:`check_rows_loop`.
+    """
+    sku, pid, title = _text("sku_code", table), _text("product_id", table), _text("title", table)
+    price, disc, stock = _text("price", table), _text("discount_price", table), _text("stock", table)
+    # Rust regex class difference: allowed characters minus the always-forbidden ones
+    sku_ok = sku.str.contains(rules.screen_pattern)
+    pid_ok = pid.str.contains(r"^[1-9][0-9]{0,17}$")  # <= 18 digits: always within 1..2^63-1
+    title_len = title.str.len_chars()
+    title_ok = title_len.is_between(1, MAX_TITLE_CHARS) & ~title.str.starts_with(" ") \
+        & ~title.str.starts_with("\t")
+    price_num = price.cast(pl.Float64, strict=False)
+    price_ok = price.str.contains(r"^[0-9]+(?:\.[0-9]+)?$") & price_num.is_between(MIN_PRICE, MAX_PRICE)
+    disc_num = disc.cast(pl.Float64, strict=False)
+    disc_ok = disc.is_null() | (
+        disc.str.contains(r"^[0-9]+(?:\.[0-9]+)?$") & (disc_num >= MIN_PRICE) & (disc_num < price_num)
+    )
+    stock_ok = stock.str.contains(r"^[0-9]{1,6}$")
+    clean = sku_ok & pid_ok & title_ok & price_ok & disc_ok & stock_ok
+    if rules.known_freight_templates is not None and "freight_template_id" in table.columns:
+        clean = clean & _text("freight_template_id", table).is_in(sorted(rules.known_freight_templates))
+    return clean.fill_null(False)
+
+
+def check_rows(frame: Any, *, file: str | None = None, rules: RowRules | None = None) -> list[Finding]:
+    """All row findings of an export frame (polars or pandas, canonical columns + ``row``), sorted by row.
+
+    Every row is screened with vectorised polars expressions (one pass over whole columns); only the rows the
+    screen flags (typically around 1%) and the SKU codes whose hash repeats go through the per-row rules,
+    which name the exact problem. Results equal :func:`check_rows_loop` by construction and by test.
+    """
+    rules = rules or RowRules()
+    table = _as_polars(frame)
+    if table.height == 0:
+        return []
+    sku = _text("sku_code", table)
+    marks = table.select(
+        _clean_expr(table, rules).alias("clean"),
+        (sku.is_not_null() & sku.hash(seed=0).is_duplicated()).alias("dup"),
+    )
+    flagged = table.filter(~marks["clean"] | marks["dup"])
+    checker = _checker(table, file, rules)
+    if flagged.height:
+        for rec, clean, dup in zip(flagged.iter_rows(named=True),
+                                   marks["clean"].filter(~marks["clean"] | marks["dup"]),
+                                   marks["dup"].filter(~marks["clean"] | marks["dup"]), strict=True):
+            if clean:  # only a duplicate candidate: collect its SKU, the row itself passed the screen
+                checker.uses.setdefault(rec["sku_code"], []).append(
+                    (rec["row"], _product_id(rec.get("product_id")), rec.get("product_id") or ""))
+            else:
+                checker.row(rec, collect_sku=dup)
+    checker.duplicates()
+    return _sorted(checker.findings)
 
 
 def blocked_rows(findings: Iterable[Finding]) -> set[int]:
