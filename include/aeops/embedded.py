@@ -1,5 +1,6 @@
 """The embedded mode's connections, ``aeops_config`` Variable and pools, with this checkout's paths.
 
+``python -m aeops.embedded seed-simulator STATE`` seeds the simulator with the demo marketplace.
 ``python -m aeops.embedded write DIR`` writes ``connections.json``, ``variables.json`` and ``pools.json``
 for ``airflow connections import``, ``airflow variables import`` and ``airflow pools import`` (the
 Makefile's set-up does this). Nothing here is a real secret: the demo app and seller exist only in the
@@ -116,12 +117,78 @@ def write(directory: Path) -> list[Path]:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 2 or argv[0] != "write":
-        print("usage: python -m aeops.embedded write DIR", file=sys.stderr)
-        return 2
-    for path in write(Path(argv[1])):
-        print(f"wrote {path}")
-    return 0
+    if len(argv) == 2 and argv[0] == "write":
+        for path in write(Path(argv[1])):
+            print(f"wrote {path}")
+        return 0
+    if len(argv) == 2 and argv[0] == "seed-simulator":
+        for store, count in seed_simulator(Path(argv[1])).items():
+            print(f"simulator: seeded {count} products for store {store}")
+        return 0
+    print("usage: python -m aeops.embedded write DIR | seed-simulator STATE_FILE", file=sys.stderr)
+    return 2
+
+
+
+def _seedable(row: dict[str, Any]) -> bool:
+    """Rows the demo marketplace can hold (the export's broken rows exist only in the export)."""
+    from decimal import Decimal, InvalidOperation
+
+    pid = str(row.get("product_id") or "")
+    if not pid.isdigit() or not 0 < int(pid) < 2**63 or not str(row.get("sku_code") or "").strip():
+        return False
+    try:
+        for key in ("price", "discount_price", "stock"):
+            raw = row.get(key)
+            value = "" if raw is None or raw != raw else str(raw).strip()  # NaN != NaN: an empty cell
+            if value and not Decimal(value).is_finite():
+                return False
+    except InvalidOperation:
+        return False
+    return True
+
+
+def demo_marketplace_rows(export_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Yesterday's marketplace for the demo: the export's catalog with a deterministic tenth of it different.
+
+    Every 7th product has an older price, every 5th an older stock, every 13th an older title, so a sync of
+    today's export has real (and minimal) work to do. Rows the marketplace cannot hold are left out.
+    """
+    from decimal import Decimal
+
+    rows = []
+    product_index: dict[str, int] = {}
+    for row in export_rows:
+        if not _seedable(row):
+            continue
+        n = product_index.setdefault(str(row["product_id"]), len(product_index))
+        row = dict(row)
+        if n % 7 == 3 and row.get("price"):
+            row["price"] = str((Decimal(str(row["price"])) * Decimal("1.10")).quantize(Decimal("0.01")))
+        if n % 5 == 2 and str(row.get("stock") or "").isdigit():
+            row["stock"] = str(int(row["stock"]) + 3)
+        if n % 13 == 5 and row.get("title"):
+            row["title"] = f"{row['title']} (old title)"
+        rows.append(row)
+    return rows
+
+
+def seed_simulator(state_file: Path) -> dict[str, int]:
+    """Seed the simulator's state file with each demo store's marketplace (see demo_marketplace_rows)."""
+    from aeops.exports import newest_export, read_export
+    from aeops.marketplace.sim_state import SimState
+
+    state = SimState(state_file)
+    seeded = {}
+    for store in aeops_config()["stores"]:
+        location = newest_export(store["exports"])
+        if location is None:
+            raise FileNotFoundError(f"no sample export for store {store['name']} in {store['exports']}")
+        frame = read_export(location).frame
+        rows = demo_marketplace_rows(frame.to_dict("records"))
+        seller_id = DEMO_SELLERS[store["name"]][1]
+        seeded[store["name"]] = state.seed_rows(rows, seller_id=seller_id)
+    return seeded
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ HEAVY_MODULES = {"pandas", "polars", "pyarrow", "PIL", "pypdf", "httpx", "sqlalc
 def dagbag():
     from airflow.dag_processing.dagbag import DagBag
 
-    return DagBag(dag_folder=str(DAGS_DIR), include_examples=False)
+    return DagBag(dag_folder=str(DAGS_DIR))
 
 
 def test_no_import_errors(dagbag) -> None:

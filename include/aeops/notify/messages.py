@@ -227,9 +227,12 @@ def failure_alert(
 
 
 def _finding_dict(finding: Any) -> dict[str, Any]:
+    keys = ("code", "severity", "sku_code", "field", "message")
     if hasattr(finding, "to_dict"):
         finding = finding.to_dict()
-    return {k: finding.get(k) for k in ("code", "severity", "sku_code", "field", "message")}
+    elif not isinstance(finding, Mapping):  # e.g. a stored aeops.store.models.Finding row
+        return {k: getattr(finding, k, None) for k in keys}
+    return {k: finding.get(k) for k in keys}
 
 
 def finding_line(finding: Any) -> str:

@@ -60,6 +60,8 @@ class SyncRun(Base):
     counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
     report_path: Mapped[str | None] = mapped_column(Text, nullable=True)
     message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # e.g. {"image_urls": {source image: photobank URL}} for auto-fixed images uploaded by validate
+    artifacts: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
     __table_args__ = (UniqueConstraint("store", "dag_id", "run_id"),)
 

@@ -149,6 +149,7 @@ def upgrade() -> None:
         sa.Column("counts", sa.JSON(), nullable=False),
         sa.Column("report_path", sa.Text(), nullable=True),
         sa.Column("message", sa.Text(), nullable=True),
+        sa.Column("artifacts", sa.JSON(), nullable=False),
         sa.ForeignKeyConstraint(["export_id"], ["exports.id"], name=op.f("fk_sync_runs_export_id_exports")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sync_runs")),
         sa.UniqueConstraint("store", "dag_id", "run_id", name=op.f("uq_sync_runs_store_dag_id_run_id")),

@@ -1,0 +1,129 @@
+"""Daily catalog sync: the seller's newest catalog export in, the minimal verified bulk update out.
+
+Per store (mapped): preflight -> pull_export -> validate -> plan; then every store's batches are pushed by
+``push_chunk`` instances in the ``aliexpress_api`` pool; then per store: verify, report, Slack summary.
+A store's failure never blocks another's. All state lives in the aeops DB, so a retried or re-run task
+only does what is not yet done. Logic: ``aeops.sync.pipeline``.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import Asset, Param, dag, task, task_group
+from airflow.timetables.trigger import CronTriggerTimetable
+
+from aeops.notify.callbacks import on_failure_callback
+
+SYNCED_CATALOG = Asset("aeops://catalog/synced")
+API_POOL = os.environ.get("AEOPS_API_POOL", "aliexpress_api")
+# Daily at 02:00 in the seller's time zone by default; deployments change it through the environment.
+SCHEDULE = CronTriggerTimetable(
+    os.environ.get("AEOPS_SYNC_CRON", "0 2 * * *"),
+    timezone=os.environ.get("AEOPS_SYNC_TIMEZONE", "Asia/Shanghai"),
+)
+
+
+@dag(
+    dag_id="aliexpress_catalog_sync",
+    schedule=SCHEDULE,
+    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
+    catchup=False,
+    max_active_runs=1,
+    tags=["aeops", "catalog", "daily"],
+    doc_md=__doc__,
+    default_args={
+        "owner": "aeops",
+        "retries": 2,
+        "retry_delay": timedelta(seconds=30),
+        "retry_exponential_backoff": 2.0,
+        "max_retry_delay": timedelta(minutes=10),
+        "on_failure_callback": on_failure_callback(),
+    },
+    on_failure_callback=on_failure_callback(),
+    params={
+        "stores": Param([], type="array", title="Stores", description="Only these stores (empty: every store)"),
+        "force": Param(False, type="boolean", title="Force",
+                       description="Sync the newest export even if it was already synced successfully"),
+        "dry_run": Param(False, type="boolean", title="Dry run",
+                         description="Validate and plan, report what would change, write nothing"),
+        "export": Param(None, type=["null", "string"], title="Export file",
+                        description="Use this export (path or URL) instead of the newest in the store's folder"),
+    },
+)
+def aliexpress_catalog_sync():
+    @task
+    def list_stores(params=None) -> list[str]:
+        from aeops.sync import pipeline
+
+        return pipeline.list_stores(params["stores"])
+
+    @task_group
+    def prepare(store: str):
+        @task
+        def preflight(store: str, run_id=None) -> str:
+            from aeops.sync import pipeline
+
+            pipeline.preflight(store)
+            return store
+
+        @task
+        def pull_export(store: str, params=None, run_id=None, dag=None) -> str:
+            from aeops.sync import pipeline
+
+            pipeline.pull_export(store, dag.dag_id, run_id, force=params["force"], export=params["export"])
+            return store
+
+        @task
+        def validate(store: str, run_id=None, dag=None) -> str:
+            from aeops.sync import pipeline
+
+            pipeline.validate(store, dag.dag_id, run_id)
+            return store
+
+        @task(pool=API_POOL)
+        def plan(store: str, run_id=None, dag=None) -> str:
+            from aeops.sync import pipeline
+
+            pipeline.plan(store, dag.dag_id, run_id)
+            return store
+
+        return plan(validate(pull_export(preflight(store))))
+
+    @task(trigger_rule="all_done")
+    def collect_chunks(params=None, run_id=None, dag=None) -> list[dict]:
+        from aeops.sync import pipeline
+
+        return pipeline.collect_chunks(dag.dag_id, run_id, dry_run=params["dry_run"])
+
+    @task(pool=API_POOL, max_active_tis_per_dagrun=8)
+    def push_chunk(chunk: dict) -> dict:
+        from aeops.sync import pipeline
+
+        return pipeline.push_chunk(chunk)
+
+    @task(trigger_rule="all_done", outlets=[SYNCED_CATALOG])
+    def finish(store: str, params=None, run_id=None, dag=None) -> dict:
+        from aeops.sync import pipeline
+
+        return pipeline.finish(store, dag.dag_id, run_id, dry_run=params["dry_run"])
+
+    @task(trigger_rule="all_done")
+    def outcome(results: list[dict], run_id=None, dag=None) -> None:
+        from aeops.sync import pipeline
+
+        pipeline.fail_if_any_store_failed(dag.dag_id, run_id)
+
+    stores = list_stores()
+    prepared = prepare.expand(store=stores)
+    chunks = collect_chunks()
+    prepared >> chunks
+    pushed = push_chunk.expand(chunk=chunks)
+    finished = finish.expand(store=stores)
+    pushed >> finished
+    outcome(finished)
+
+
+aliexpress_catalog_sync()

@@ -1,0 +1,167 @@
+"""Push one batch of planned changes (at most 20 products, one kind), recorded before and after.
+
+Order of work, so that a crash or retry never loses or doubles a write:
+
+1. changes left ``sending`` (a crash mid-call) or ``unknown`` (an answer that was lost or named neither
+   list) are re-read from the marketplace first: already applied -> ``confirmed``, else back to ``planned``;
+2. the rest is marked ``sending`` and the call logged in ``api_writes`` (committed) before it is sent;
+3. the answer moves each product to ``confirmed`` (and its confirmed state forward), ``failed`` (with the
+   platform's code) or ``unknown``; unknown ones are re-read, and only those proven not applied are sent
+   again (at most ``MAX_ATTEMPTS`` times in one task).
+"""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from aeops.store.db import session_scope
+from aeops.store.models import Change, SyncRun
+from aeops.sync import ledger
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3
+API_OF_KIND = {
+    "price": "aliexpress.solution.batch.product.price.update",
+    "inventory": "aliexpress.solution.batch.product.inventory.update",
+    "edit": "aliexpress.solution.product.edit",
+}
+
+
+def push_batch(db_url: str, client, sync_run_id: int, kind: str, change_ids: list[int], *,
+               images_dir: str | None = None) -> dict[str, int]:
+    """Send what is still open of these changes; returns counts by final status of this batch."""
+    _resolve_uncertain(db_url, client, change_ids)
+    with session_scope(db_url) as s:
+        run = s.get(SyncRun, sync_run_id)
+        assert run is not None
+        store, image_urls = run.store, dict((run.artifacts or {}).get("image_urls", {}))
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        with session_scope(db_url) as s:
+            todo = [c for c in ledger.load_changes(s, change_ids) if c.status == "planned"]
+        if not todo:
+            break
+        batch_key = f"{kind}-{todo[0].product_id}-{len(todo)}-a{attempt}"
+        write_id = ledger.begin_write(db_url, sync_run_id, store, API_OF_KIND[kind], batch_key, [c.id for c in todo])
+        try:
+            outcomes, answered = _send(client, kind, todo, image_urls, images_dir, db_url, sync_run_id)
+        except Exception as exc:
+            # Nothing is known about what the platform applied: re-read before any retry (next task try).
+            ledger.set_status(db_url, [c.id for c in todo], "unknown")
+            ledger.finish_write(db_url, write_id, "error", f"{type(exc).__name__}: {exc}")
+            raise
+        ledger.finish_write(db_url, write_id, "answered" if answered else "lost")
+        _record_outcomes(db_url, todo, outcomes)
+        _resolve_uncertain(db_url, client, change_ids)
+    with session_scope(db_url) as s:
+        statuses = [c.status for c in ledger.load_changes(s, change_ids)]
+    return {status: statuses.count(status) for status in set(statuses)}
+
+
+def _send(client, kind: str, changes: list[Change], image_urls: dict[str, str], images_dir: str | None,
+          db_url: str, sync_run_id: int) -> tuple[dict[int, Any], bool]:
+    from aeops.marketplace import SkuPrice, SkuStock
+
+    if kind == "price":
+        updates = {c.product_id: [SkuPrice(i["sku_code"], Decimal(i["price"]),
+                                           Decimal(i["discount_price"]) if i.get("discount_price") else None)
+                                  for i in c.payload["skus"]] for c in changes}
+        result = client.update_prices_batch(updates)
+        return result.outcomes, result.answered
+    if kind == "inventory":
+        report = client.update_inventory({c.product_id: [SkuStock(i["sku_code"], int(i["inventory"]))
+                                                         for i in c.payload["skus"]] for c in changes})
+        return report.outcomes, all(b.answered for b in report.batches)
+    outcomes: dict[int, Any] = {}
+    answered = True
+    for change in changes:  # product edits go one product per call
+        fields = _edit_fields(client, change.payload["fields"], image_urls, images_dir, db_url, sync_run_id)
+        outcome = client.edit_product(change.product_id, fields)
+        outcomes[change.product_id] = outcome
+        answered = answered and outcome.status != "unknown"
+    return outcomes, answered
+
+
+def _edit_fields(client, fields: dict[str, Any], image_urls: dict[str, str], images_dir: str | None,
+                 db_url: str, sync_run_id: int) -> dict[str, Any]:
+    """Our canonical fields as the product.edit API names them; a new main image goes to the photobank first."""
+    api: dict[str, Any] = {}
+    if "title" in fields:
+        api["multi_language_subject_list"] = [{"locale": "en_US", "subject": fields["title"]}]
+    if "freight_template_id" in fields:
+        api["freight_template_id"] = int(fields["freight_template_id"])
+    if "main_image" in fields:
+        source = fields["main_image"]
+        url = image_urls.get(source) or _upload(client, source, images_dir)
+        image_urls[source] = url
+        ledger.update_run(db_url, sync_run_id, artifacts={"image_urls": image_urls})
+        api["main_image_urls_list"] = [url]
+    return api
+
+
+def _upload(client, source: str, images_dir: str | None) -> str:
+    if source.startswith(("http://", "https://")):
+        return source
+    path = Path(source) if images_dir is None or Path(source).is_absolute() else Path(images_dir) / source
+    content_type = {".png": "image/png", ".webp": "image/webp"}.get(path.suffix.lower(), "image/jpeg")
+    return client.upload_image(path.name, path.read_bytes(), content_type=content_type).photobank_url
+
+
+def _record_outcomes(db_url: str, changes: list[Change], outcomes: dict[int, Any]) -> None:
+    with session_scope(db_url) as s:
+        for change in ledger.load_changes(s, [c.id for c in changes]):
+            outcome = outcomes.get(change.product_id)
+            status = outcome.status if outcome is not None else "unknown"
+            if status == "success":
+                ledger.confirm(s, change)
+            elif status == "failed":
+                change.status, change.error_code, change.error_message = (
+                    "failed", outcome.error_code, outcome.error_message)
+                log.warning("product %s %s failed: %s %s", change.product_id, change.kind, outcome.error_code,
+                            outcome.error_message)
+            else:
+                change.status = "unknown"
+
+
+def _resolve_uncertain(db_url: str, client, change_ids: list[int]) -> None:
+    """Re-read every product whose write may or may not have happened and settle its status."""
+    from aeops.sync.pipeline import from_marketplace
+
+    with session_scope(db_url) as s:
+        uncertain = [(c.id, c.product_id, c.kind, c.payload) for c in ledger.load_changes(s, change_ids)
+                     if c.status in ("sending", "unknown")]
+    for change_id, product_id, kind, payload in uncertain:
+        product = client.get_product(product_id)
+        state = from_marketplace(product)
+        applied = _applied(kind, payload, state, product)
+        with session_scope(db_url) as s:
+            change = s.get(Change, change_id)
+            assert change is not None
+            if applied:
+                ledger.confirm(s, change)
+            else:
+                change.status = "planned"
+        log.info("product %s %s: answer was uncertain; re-read shows it %s", product_id, kind,
+                 "applied" if applied else "NOT applied (will be sent again)")
+
+
+def _applied(kind: str, payload: dict[str, Any], state: dict[str, Any], product) -> bool:
+    skus = state.get("skus", {})
+    if kind == "price":
+        return all(skus.get(i["sku_code"], {}).get("price") == i["price"]
+                   and skus.get(i["sku_code"], {}).get("discount_price") == i.get("discount_price")
+                   for i in payload["skus"])
+    if kind == "inventory":
+        return all(skus.get(i["sku_code"], {}).get("stock") == int(i["inventory"]) for i in payload["skus"])
+    fields = payload["fields"]
+    checks = []
+    if "title" in fields:
+        checks.append(state.get("title") == fields["title"])
+    if "freight_template_id" in fields:
+        checks.append(state.get("freight_template_id") == str(fields["freight_template_id"]))
+    if "main_image" in fields:
+        checks.append(bool(state.get("main_image")) and state.get("main_image") != "")
+    return all(checks)
