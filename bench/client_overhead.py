@@ -26,6 +26,7 @@ from pathlib import Path
 
 import httpx
 import uvicorn
+
 from aeops.embedded import DEMO_APP_KEY, DEMO_APP_SECRET, DEMO_SELLERS
 from aeops.marketplace import AliExpressClient
 from aeops.marketplace.sim_state import Faults, SimState

@@ -96,8 +96,9 @@ def bench_rows(folder: Path, rows: int) -> list[tuple[str, str, str, str]]:
 def bench_images(folder: Path, count: int, side: int) -> list[tuple[str, str, str, str]]:
     if importlib.util.find_spec("aeops.rules.images") is None:
         return [("image rules", "skipped", "", "aeops.rules.images not installed")]
-    from aeops.rules import images
     from PIL import Image, ImageDraw, ImageFilter
+
+    from aeops.rules import images
 
     rng = random.Random(3)
     names = []

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+
 from aeops.embedded import DEMO_APP_KEY, DEMO_APP_SECRET, DEMO_SELLERS
 from aeops.marketplace import AliExpressClient
 from aeops.marketplace.sim_state import Faults, SimState

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from aeops.notify.slack_sink import SlackSink
 
 SLACK_TEST_TOKEN = "xoxb-test-1234567890-abcdefghijkl"

@@ -12,6 +12,9 @@ from typing import Any
 
 import httpx
 import pytest
+from conftest import SELLER_ID, RunningSimulator, free_port, sample_rows
+from PIL import Image
+
 from aeops.marketplace import (
     ApiError,
     AuthError,
@@ -21,8 +24,6 @@ from aeops.marketplace import (
     SkuStock,
     Throttled,
 )
-from conftest import SELLER_ID, RunningSimulator, free_port, sample_rows
-from PIL import Image
 
 AEOPS = str(Path(sys.executable).with_name("aeops"))  # the installed console script
 PID = 9007199254740993  # above 2**53: must stay exact end to end

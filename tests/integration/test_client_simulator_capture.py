@@ -17,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+
 from aeops.marketplace import AliExpressClient, SkuPrice
 
 SECRET = "helloworld"

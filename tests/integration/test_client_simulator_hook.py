@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from aeops.embedded import DEMO_APP_KEY, DEMO_APP_SECRET
 from conftest import ACCESS_TOKEN, REFRESH_TOKEN, SELLER_ID, RunningSimulator
+
+from aeops.embedded import DEMO_APP_KEY, DEMO_APP_SECRET
 
 
 def test_hook_client_talks_to_the_simulator(simulator: RunningSimulator, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -24,6 +25,7 @@ def test_hook_client_talks_to_the_simulator(simulator: RunningSimulator, monkeyp
 
 def test_registered_secrets_are_masked_by_airflow() -> None:
     import airflow.sdk  # noqa: F401 - the client registers with Airflow only when Airflow is loaded
+
     from aeops.marketplace import redact, register_secret
 
     register_secret("fresh-token-from-a-refresh-123")

@@ -8,15 +8,6 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
-from aeops.config import load_config
-from aeops.notify.callbacks import on_failure_callback
-from aeops.notify.messages import failure_alert, notice, summary_details, sync_summary
-from aeops.notify.outbox import deliver_pending
-from aeops.notify.send import send, slack_client
-from aeops.notify.slack_sink import SlackSink, channel_id, token_fingerprint
-from aeops.rules.findings import Finding, Severity
-from aeops.store.db import session_scope
-from aeops.store.models import SlackOutbox
 from slack_fixtures import (  # noqa: F401 - fixtures
     ACCESS_TOKEN,
     APP_SECRET,
@@ -28,6 +19,16 @@ from slack_fixtures import (  # noqa: F401 - fixtures
     slack_sink,
 )
 from sqlalchemy import select
+
+from aeops.config import load_config
+from aeops.notify.callbacks import on_failure_callback
+from aeops.notify.messages import failure_alert, notice, summary_details, sync_summary
+from aeops.notify.outbox import deliver_pending
+from aeops.notify.send import send, slack_client
+from aeops.notify.slack_sink import SlackSink, channel_id, token_fingerprint
+from aeops.rules.findings import Finding, Severity
+from aeops.store.db import session_scope
+from aeops.store.models import SlackOutbox
 
 CONFIG = load_config({"stores": [{"name": "demo", "slack_alerts_channel": "#ops-alerts",
                                   "slack_reports_channel": "#ops-reports"}],

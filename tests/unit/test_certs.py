@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from pypdf import PdfReader
+
 from aeops.rules.certs import (
     CertInfo,
     cert_missing,
@@ -17,7 +19,6 @@ from aeops.rules.certs import (
 )
 from aeops.rules.certs_testing import make_certificate_pdf
 from aeops.rules.findings import Severity
-from pypdf import PdfReader
 
 AS_OF = date(2026, 3, 1)
 

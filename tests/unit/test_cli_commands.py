@@ -8,9 +8,10 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from PIL import Image
+
 from aeops.cli import main
 from aeops.rules.findings import Finding, Severity
-from PIL import Image
 
 HEADER = "product_id,sku_code,title,price,discount_price,stock,freight_template_id,category,brand,main_image\n"
 FINDING_KEYS = ["code", "severity", "file", "row", "product_id", "sku_code", "field", "message"]

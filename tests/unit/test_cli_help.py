@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+
 from aeops.cli import main
 
 SUBCOMMANDS = ["validate", "certs", "logo", "simulator", "slack-sink", "db"]

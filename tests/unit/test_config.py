@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from aeops import embedded
 from aeops.config import ConfigError, load_config, parse_config
 

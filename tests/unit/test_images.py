@@ -12,12 +12,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from PIL import Image
+
 from aeops.config import AeopsConfig
 from aeops.rules import images
 from aeops.rules.findings import Severity
 from aeops.rules.fixes import AUTO_FIXES, FixError, flatten_onto_white
 from aeops.rules.images import check_images, image_check_full_decode, image_check_one
-from PIL import Image
 
 
 def _photo(path: Path, *, size: tuple[int, int] = (800, 800), background: int = 255, noise: int = 0,

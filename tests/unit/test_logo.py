@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from PIL import Image
+
 from aeops.rules.findings import Severity
 from aeops.rules.logo import check_logo
-from PIL import Image
 
 
 def _logo(path: Path, size: tuple[int, int] = (800, 800), fmt: str = "PNG") -> Path:

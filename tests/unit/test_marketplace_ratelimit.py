@@ -6,6 +6,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+
 from aeops.marketplace.ratelimit import FileRateLimiter, InProcessRateLimiter, RedisRateLimiter, make_rate_limiter
 
 

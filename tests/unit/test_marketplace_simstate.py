@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from aeops.marketplace.sim_state import SITES, Faults, SimState, record_write, view
 
 

@@ -11,6 +11,10 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.slack_response import SlackResponse
+from sqlalchemy import select
+
 from aeops.cli import CommandError
 from aeops.notify.callbacks import is_final_failure
 from aeops.notify.messages import failure_alert, notice, sync_summary, task_log_url
@@ -19,9 +23,6 @@ from aeops.notify.scrub import MASK, register_secret, scrub, scrub_text
 from aeops.notify.slack_sink import slack_sink_command
 from aeops.store.db import get_engine, session_scope
 from aeops.store.models import Base, SlackOutbox
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.slack_response import SlackResponse
-from sqlalchemy import select
 
 T0 = datetime(2024, 11, 29, 2, 0, tzinfo=UTC)
 

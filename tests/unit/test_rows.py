@@ -7,6 +7,7 @@ import random
 import pandas as pd
 import polars as pl
 import pytest
+
 from aeops.exports import CANONICAL_COLUMNS
 from aeops.rules.findings import ROW_CODES, Severity
 from aeops.rules.rows import RowRules, RuleConfigError, blocked_rows, check_rows, check_rows_loop

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from sqlalchemy import select
+
 from aeops.store import current_revision, ensure_schema, head_revision, session_scope, upgrade
 from aeops.store.db import alembic_config, redact_url, table_names
 from aeops.store.models import Certificate, Change, Finding, ProductState, SyncRun
-from sqlalchemy import select
 
 EXPECTED_TABLES = {
     "api_writes", "certificates", "changes", "exports", "findings", "logo_changes", "product_state",
@@ -72,10 +73,11 @@ def test_unique_change_per_run_product_kind(db_url: str) -> None:
 
 def test_migrations_match_the_models(db_url: str) -> None:
     """A model change without a migration would make production drift from the code."""
-    from aeops.store.db import get_engine
-    from aeops.store.models import Base
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
+
+    from aeops.store.db import get_engine
+    from aeops.store.models import Base
 
     upgrade(db_url)
     with get_engine(db_url).connect() as conn:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from aeops.sync.diff import apply_change, batches, diff_catalog, diff_product
 from aeops.sync.model import desired_from_rows, money
 

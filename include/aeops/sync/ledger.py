@@ -119,7 +119,8 @@ def store_plan(url: str, sync_run_id: int, store: str, changes: list[PlannedChan
     """Store the change set; on a retried plan, confirmed/failed changes are kept as they are."""
     counts: dict[str, int] = {}
     with session_scope(url) as s:
-        existing = {(c.product_id, c.kind): c for c in s.scalars(select(Change).where(Change.sync_run_id == sync_run_id))}
+        rows = s.scalars(select(Change).where(Change.sync_run_id == sync_run_id))
+        existing = {(c.product_id, c.kind): c for c in rows}
         for planned in changes:
             counts[planned.kind] = counts.get(planned.kind, 0) + 1
             row = existing.get((planned.product_id, planned.kind))

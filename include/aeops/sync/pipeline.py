@@ -240,7 +240,9 @@ def plan(store: str, dag_id: str, run_id: str, *, client=None, config: AeopsConf
     desired = desired_from_rows(_valid_rows(ctx, sync_run_id))
     client = client or client_for(ctx.store)
     known = ledger.load_state(ctx.db_url, store)
-    listed: dict[int, str | None] = {p.product_id: p.gmt_modified for p in client.iter_products(page_size=LIST_PAGE_SIZE)}
+    listed: dict[int, str | None] = {
+        p.product_id: p.gmt_modified for p in client.iter_products(page_size=LIST_PAGE_SIZE)
+    }
     to_read = [pid for pid in desired if pid in listed and _drifted(known.get(pid), listed[pid])]
     log.info("%s: %d products listed, %d wanted, %d to re-read (new or modified on the marketplace)",
              store, len(listed), len(desired), len(to_read))

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from aeops.store.db import get_engine
-from aeops.store.models import Base
 from alembic import context
 from sqlalchemy import pool
+
+from aeops.store.db import get_engine
+from aeops.store.models import Base
 
 config = context.config
 target_metadata = Base.metadata
