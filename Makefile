@@ -7,7 +7,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 ENV := scripts/embedded-env
-HOME_DIR := .airflow
+HOME_DIR := $(or $(AIRFLOW_HOME),.airflow)
 INSTALLED := $(VENV)/.installed
 SETUP_DONE := $(HOME_DIR)/.setup-done
 
