@@ -1,0 +1,161 @@
+"""The daily catalog sync end to end: dag.test() against the simulator, the sample exports and the Slack sink."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from aeops.exports import newest_export, read_export
+from aeops.rules.findings import ROW_CODES
+from aeops.store import session_scope
+from aeops.store.models import ApiWrite, Change, Finding, SyncRun
+from aeops.sync.model import desired_from_rows
+from tests.e2e.harness import Embedded, run_dag, task_states
+
+pytestmark = pytest.mark.e2e
+DAG_ID = "aliexpress_catalog_sync"
+
+
+def _money(value: Any) -> str | None:
+    return None if value in (None, "") else str(Decimal(str(value)).quantize(Decimal("0.01")))
+
+
+def marketplace_view(env: Embedded, store: str) -> dict[int, dict[str, Any]]:
+    """The simulator's products of a store in the canonical shape (title, freight template, SKUs)."""
+    view = {}
+    for pid, p in env.products(store).items():
+        view[pid] = {
+            "title": p["subject"],
+            "freight_template_id": str(p["freight_template_id"]),
+            "skus": {s["sku_code"]: {"price": _money(s["price"]), "discount_price": _money(s.get("discount_price")),
+                                     "stock": int(s["stock"])} for s in p["skus"]},
+        }
+    return view
+
+
+def valid_desired(env: Embedded, store: str) -> tuple[dict[int, dict[str, Any]], set[int]]:
+    """What the export wants for its valid rows, and the row numbers blocked by error findings."""
+    cfg = next(s for s in env.config["stores"] if s["name"] == store)
+    frame = read_export(newest_export(cfg["exports"])).frame
+    with session_scope(env.db_url) as s:
+        run = s.scalars(select(SyncRun).where(SyncRun.store == store).order_by(SyncRun.id.desc())).first()
+        blocked = set(s.scalars(select(Finding.row).where(Finding.sync_run_id == run.id, Finding.severity == "error",
+                                                          Finding.row.is_not(None))))
+    valid = frame[~frame["row"].astype(int).isin(blocked)]
+    return desired_from_rows(valid.to_dict("records")), blocked
+
+
+def assert_marketplace_matches_export(env: Embedded, store: str) -> None:
+    desired, _ = valid_desired(env, store)
+    seen = marketplace_view(env, store)
+    for pid, want in desired.items():
+        have = seen[pid]
+        assert have["title"] == want["title"], pid
+        assert have["freight_template_id"] == want["freight_template_id"], pid
+        for code, sku in want["skus"].items():
+            assert have["skus"][code] == sku, (pid, code)
+
+
+def writes(env: Embedded) -> int:
+    with session_scope(env.db_url) as s:
+        return s.scalar(select(func.count()).select_from(ApiWrite))
+
+
+def test_daily_sync_pushes_the_valid_rows_of_both_stores_and_nothing_twice(embedded) -> None:
+    env = embedded()
+    before = {store: marketplace_view(env, store) for store in ("demo", "demo-kids")}
+
+    dag_run = run_dag(DAG_ID)
+
+    states = task_states(dag_run)
+    assert str(dag_run.state) == "success", states
+    for store in ("demo", "demo-kids"):
+        assert_marketplace_matches_export(env, store)
+    with session_scope(env.db_url) as s:
+        runs = {r.store: r for r in s.scalars(select(SyncRun))}
+        assert {r.status for r in runs.values()} == {"success"}
+        codes = set(s.scalars(select(Finding.code).where(Finding.sync_run_id == runs["demo"].id)))
+        statuses = dict(s.execute(select(Change.status, func.count()).group_by(Change.status)).all())
+    assert set(ROW_CODES) <= codes  # every row rule fired on the sample and was stored
+    assert statuses.get("confirmed", 0) > 0 and set(statuses) == {"confirmed"}
+
+    # Rejected rows are untouched: a blocked product's marketplace SKUs keep yesterday's values.
+    desired, blocked = valid_desired(env, "demo")
+    after = marketplace_view(env, "demo")
+    frame = read_export(newest_export(env.config["stores"][0]["exports"])).frame
+    blocked_skus = {(int(r.product_id), r.sku_code) for r in frame.itertuples() if r.row in blocked
+                    and str(r.product_id).isdigit() and (int(r.product_id), r.sku_code) not in
+                    {(p, c) for p, d in desired.items() for c in d["skus"]}}
+    checked = 0
+    for pid, code in blocked_skus:
+        if pid in before["demo"] and code in before["demo"][pid]["skus"]:
+            assert after[pid]["skus"][code] == before["demo"][pid]["skus"][code]
+            checked += 1
+    assert checked > 0
+
+    # Slack got one summary per store, through the real SlackHook client.
+    texts = [m.get("text", "") for m in env.slack_messages()]
+    assert sum("Catalog sync for demo:" in t for t in texts) == 1
+    assert sum("Catalog sync for demo-kids:" in t for t in texts) == 1
+
+    # A second run of the same export is skipped (and says so); forced, it writes nothing.
+    calls = writes(env)
+    again = run_dag(DAG_ID)
+    assert str(again.state) == "success"
+    with session_scope(env.db_url) as s:
+        skipped = s.scalars(select(SyncRun).where(SyncRun.run_id == again.run_id)).all()
+    assert {r.status for r in skipped} == {"skipped"} and "already synced" in skipped[0].message
+    forced = run_dag(DAG_ID, {"force": True})
+    assert str(forced.state) == "success"
+    assert writes(env) == calls
+
+
+def test_dry_run_plans_but_writes_nothing(embedded) -> None:
+    env = embedded()
+    before = env.sim.catalog()["products"]
+    dag_run = run_dag(DAG_ID, {"dry_run": True, "stores": ["demo"]})
+    assert str(dag_run.state) == "success", task_states(dag_run)
+    assert env.sim.catalog()["products"] == before
+    with session_scope(env.db_url) as s:
+        run = s.scalars(select(SyncRun)).one()
+        planned = s.scalar(select(func.count()).select_from(Change).where(Change.status == "planned"))
+    assert run.status == "dry_run" and run.store == "demo" and planned > 0
+    assert writes(env) == 0
+
+
+def test_bad_day_on_the_marketplace_loses_nothing_and_a_retry_finishes(embedded) -> None:
+    env = embedded(faults="throttle=0.1,item_fail=0.05,server_error=0.05,lost_response=0.05,seed=11")
+    first = run_dag(DAG_ID)
+    with session_scope(env.db_url) as s:
+        changes = s.scalars(select(Change)).all()
+        # Every change ended confirmed or failed with the platform's code: none silently lost.
+        assert {c.status for c in changes} <= {"confirmed", "failed"}, {c.status for c in changes}
+        assert all(c.error_code for c in changes if c.status == "failed")
+        failed = sum(c.status == "failed" for c in changes)
+    assert str(first.state) == "success", task_states(first)
+    # The failed ones are still wanted: a retry run pushes exactly those until none is left.
+    for _ in range(3):
+        if not failed:
+            break
+        run_dag(DAG_ID, {"force": True})
+        with session_scope(env.db_url) as s:
+            latest = s.scalars(select(SyncRun).order_by(SyncRun.id.desc())).first()
+            failed = s.scalar(select(func.count()).select_from(Change).where(
+                Change.sync_run_id == latest.id, Change.status == "failed"))
+    assert failed == 0
+    for store in ("demo", "demo-kids"):
+        assert_marketplace_matches_export(env, store)
+
+
+def test_unreachable_marketplace_fails_the_store_and_alerts(embedded, monkeypatch) -> None:
+    env = embedded()
+    env.sim.stop()  # the marketplace is down for the whole run
+    dag_run = run_dag(DAG_ID, {"stores": ["demo-kids"]})
+    assert str(dag_run.state) == "failed"
+    states = task_states(dag_run)
+    assert states["prepare.preflight[0]"] == "failed"
+    alerts = [m for m in env.slack_messages() if "failed" in m.get("text", "").lower()]
+    assert alerts, [m.get("text") for m in env.slack_messages()]
