@@ -231,6 +231,21 @@ class LogoChange(Base):
     reminded_for: Mapped[str | None] = mapped_column(String(20), nullable=True)
 
 
+class LogoReminder(Base):
+    """A LOGO-STALE reminder sent for a store, quarter and kind (quarter start / mid-quarter), once each."""
+
+    __tablename__ = "logo_reminders"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store: Mapped[str] = mapped_column(String(100))
+    quarter: Mapped[str] = mapped_column(String(10))  # e.g. 2026Q4
+    kind: Mapped[str] = mapped_column(String(20))  # start | follow-up
+    sent_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("store", "quarter", "kind"),)
+
+
 class SlackOutbox(Base):
     """Slack messages waiting for (or done with) delivery, delivered in id order."""
 
@@ -295,6 +310,7 @@ __all__ = [
     "Export",
     "Finding",
     "LogoChange",
+    "LogoReminder",
     "ProductState",
     "SelfCheck",
     "SiteStrike",
