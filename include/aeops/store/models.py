@@ -276,7 +276,26 @@ class StoreLock(Base):
     store: Mapped[str] = mapped_column(String(100), primary_key=True)
     holder: Mapped[str] = mapped_column(String(250))
     acquired_at: Mapped[datetime] = mapped_column(default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column()
+    expires_at: Mapped[datetime] = mapped_column()  # at or before now: the lock is free
+    # how many tasks of the holder hold it now (parallel push chunks of one run share the holder)
+    holds: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # a priority waiter (the urgent re-run): while waiting_until is ahead, nobody else may (re-)acquire
+    waiting: Mapped[str | None] = mapped_column(String(250), nullable=True)
+    waiting_until: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class RunMilestone(Base):
+    """A once-only event of a run (urgent re-run: requested, started, half-way, late, done); audit and dedupe."""
+
+    __tablename__ = "run_milestones"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sync_run_id: Mapped[int] = mapped_column(ForeignKey("sync_runs.id"), index=True)
+    name: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("sync_run_id", "name"),)
 
 
 class TokenState(Base):
@@ -312,6 +331,7 @@ __all__ = [
     "LogoChange",
     "LogoReminder",
     "ProductState",
+    "RunMilestone",
     "SelfCheck",
     "SiteStrike",
     "SlackOutbox",
