@@ -172,9 +172,12 @@ class VerifyResult(Base):
     device: Mapped[str | None] = mapped_column(String(20), nullable=True)
     site: Mapped[str | None] = mapped_column(String(10), nullable=True)
     field: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    sku_code: Mapped[str | None] = mapped_column(String(200), nullable=True)
     expected: Mapped[str | None] = mapped_column(Text, nullable=True)
     seen: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # False while the problem is seen; True once the product passed after all (it was slow, not wrong)
     passed: Mapped[bool] = mapped_column(default=False)
+    attempt: Mapped[int] = mapped_column(Integer, default=1, server_default="1")  # 2 = seen after the re-push
     checked_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
