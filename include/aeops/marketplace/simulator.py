@@ -83,6 +83,7 @@ from aeops.marketplace.sim_state import (
     SITES,
     Faults,
     SimState,
+    Tx,
     now_ms,
     record_write,
     view,
@@ -151,8 +152,7 @@ class Simulator:
 
     # ------------------------------------------------------------------ checks
     def _authenticate(self, api: str, params: dict[str, str], shape: str) -> dict[str, Any] | None:
-        data = self.state.read()
-        app = data["apps"].get(params.get("app_key", ""))
+        app = self.state.app(params.get("app_key", ""))
         if app is None:
             raise SimError("InvalidAppKey", "The app key is invalid or does not exist", shape=shape)
         raw_ts = params.get("timestamp", "")
@@ -173,7 +173,7 @@ class Simulator:
         token = params.get("session") or params.get("access_token")
         if token is None:
             return None
-        for seller in data["sellers"].values():
+        for seller in self.state.sellers().values():
             expiry = seller["access_tokens"].get(token)
             if expiry is not None and seller["app_key"] == params["app_key"]:
                 if expiry < now_ms():
@@ -226,8 +226,8 @@ class Simulator:
             raise SimError("InvalidApiPath", f"The API path {path!r} does not exist", shape="rest")
         token = params.get("refresh_token", "")
         at = now_ms()
-        with self.state.transaction() as data:
-            for seller in data["sellers"].values():
+        with self.state.write() as tx:
+            for seller in tx.sellers().values():
                 expiry = seller["refresh_tokens"].get(token)
                 if expiry is None or seller["app_key"] != params["app_key"]:
                     continue
@@ -252,7 +252,7 @@ class Simulator:
 
     # ------------------------------------------------------------------ storefront and data center
     def storefront(self, site: str, product_id: int, device: str) -> str | None:
-        product = self.state.read()["products"].get(str(product_id))
+        product = self.state.product(product_id)
         if product is None:
             return None
         shown = view(product, site, device, self.faults, now_ms())
@@ -277,11 +277,7 @@ class Simulator:
 
     def completion_rate(self, seller_id: int) -> dict[str, Any]:
         at = now_ms()
-        products = [p for p in self.state.read()["products"].values() if int(p["seller_id"]) == seller_id]
-        incomplete = [p["product_id"] for p in products
-                      if any(view(p, site, device, self.faults, at)["gmt_modified_ms"] != p["gmt_modified_ms"]
-                             for site in SITES for device in DEVICES)]
-        total = len(products)
+        total, incomplete = self.state.incomplete_products(seller_id, self.faults, at)
         return {"seller_id": seller_id, "products": total, "complete": total - len(incomplete),
                 "rate": 1.0 if total == 0 else round((total - len(incomplete)) / total, 6),
                 "incomplete_product_ids": sorted(incomplete)[:1000], "as_of": _iso(at)}
@@ -297,8 +293,9 @@ def _json_param(params: dict[str, str], name: str) -> Any:
         raise SimError("InvalidParameter", f"{name} is not valid JSON") from None
 
 
-def _own_product(data: dict[str, Any], seller: dict[str, Any], product_id: Any) -> dict[str, Any] | None:
-    product = data["products"].get(str(product_id))
+def _own_product(source: SimState | Tx, seller: dict[str, Any], product_id: Any) -> dict[str, Any] | None:
+    """The seller's product ``product_id`` from the state or a write transaction, else None."""
+    product = source.product(product_id)
     if product is None or int(product["seller_id"]) != int(seller["seller_id"]):
         return None
     return product
@@ -315,12 +312,13 @@ def _product_list(sim: Simulator, seller: dict[str, Any], params: dict[str, str]
         raise SimError("InvalidParameter", "page_size must be less than 100")
     start = _parse_gmt(query["gmt_modified_start"]) if query.get("gmt_modified_start") else None
     end = _parse_gmt(query["gmt_modified_end"]) if query.get("gmt_modified_end") else None
-    items = [p for p in sim.state.read()["products"].values()
-             if int(p["seller_id"]) == int(seller["seller_id"]) and p["status"] == status
-             and (start is None or p["gmt_modified_ms"] >= start) and (end is None or p["gmt_modified_ms"] <= end)
-             and (not query.get("product_id") or int(query["product_id"]) == p["product_id"])]
-    items.sort(key=lambda p: p["product_id"])
-    total_page = (len(items) + size - 1) // size
+    try:
+        only = int(query["product_id"]) if query.get("product_id") else None
+    except (TypeError, ValueError):
+        raise SimError("InvalidParameter", "product_id must be an integer") from None
+    count, items = sim.state.list_products(int(seller["seller_id"]), status, modified_from=start, modified_to=end,
+                                           product_id=only, offset=(page - 1) * size, limit=size if page >= 1 else 0)
+    total_page = (count + size - 1) // size
     simplify = params.get("simplify") == "true"
     dtos = [{"product_id": p["product_id"], "subject": p["subject"],
              "product_min_price": min((s["discount_price"] or s["price"] for s in p["skus"]), key=Decimal,
@@ -329,14 +327,14 @@ def _product_list(sim: Simulator, seller: dict[str, Any], params: dict[str, str]
              "currency_code": "USD", "freight_template_id": p["freight_template_id"],
              "image_u_r_ls": ";".join(p.get("main_image_urls") or []), "gmt_create": _gmt(p["gmt_create_ms"]),
              "gmt_modified": _gmt(p["gmt_modified_ms"]), "ws_display": "expire_offline"
-             if p["status"] == "offline" else ""} for p in items[(page - 1) * size: page * size]]
+             if p["status"] == "offline" else ""} for p in items]
     return {"result": {"success": True, "current_page": page, "total_page": total_page,
-                       "product_count": len(items),
+                       "product_count": count,
                        "aeop_a_e_product_display_d_t_o_list": _wrap(dtos, "item_display_dto", simplify)}}
 
 
 def _product_info(sim: Simulator, seller: dict[str, Any], params: dict[str, str], _f: Any) -> dict[str, Any]:
-    product = _own_product(sim.state.read(), seller, params.get("product_id", "0"))
+    product = _own_product(sim.state, seller, params.get("product_id", "0"))
     if product is None:
         return {"result": {"success": False, "error_code": "F00-00-10007-010",
                            "error_message": "product not found"}}
@@ -350,6 +348,17 @@ def _product_info(sim: Simulator, seller: dict[str, Any], params: dict[str, str]
         "image_u_r_ls": ";".join(product.get("main_image_urls") or []),
         "gmt_create": _gmt(product["gmt_create_ms"]), "gmt_modified": _gmt(product["gmt_modified_ms"]),
         "aeop_ae_product_s_k_us": _wrap(skus, "global_aeop_ae_product_sku", params.get("simplify") == "true")}}
+
+
+def _entry_ids(entries: list[Any]) -> list[int]:
+    """The well-formed product ids of a batch (to load them in one query)."""
+    ids = []
+    for entry in entries:
+        try:
+            ids.append(int(entry.get("product_id")))
+        except (AttributeError, TypeError, ValueError):
+            continue
+    return [i for i in ids if 0 <= i < 2**63]
 
 
 def _decimal(value: Any) -> Decimal | None:
@@ -414,7 +423,8 @@ def _batch_update(kind: str):  # noqa: ANN202 - a handler factory
         ok: list[dict[str, Any]] = []
         failed: list[dict[str, Any]] = []
         at = now_ms()
-        with sim.state.transaction() as data:
+        with sim.state.write() as tx:
+            tx.products(_entry_ids(entries))
             seen: set[int] = set()
             for entry in entries:
                 try:
@@ -422,7 +432,7 @@ def _batch_update(kind: str):  # noqa: ANN202 - a handler factory
                 except (TypeError, ValueError):
                     raise SimError("InvalidParameter", "product_id is required") from None
                 items = entry.get("multiple_sku_update_list") or []
-                product = _own_product(data, seller, pid)
+                product = _own_product(tx, seller, pid)
                 problem: tuple[str, str] | None
                 if pid in seen:
                     problem = ("F00-00-10007-016", "product_id appears twice in one call")
@@ -478,8 +488,8 @@ def _product_edit(sim: Simulator, seller: dict[str, Any], params: dict[str, str]
     def fail(code: str, msg: str) -> dict[str, Any]:
         return {"result": {"success": False, "product_id": pid, "error_code": code, "error_message": msg}}
 
-    with sim.state.transaction() as data:
-        product = _own_product(data, seller, pid)
+    with sim.state.write() as tx:
+        product = _own_product(tx, seller, pid)
         if product is None:
             return fail("F00-00-10007-010", "product not found")
         templates = {t["template_id"] for t in seller["freight_templates"]}
@@ -536,10 +546,10 @@ def _photo_upload(sim: Simulator, seller: dict[str, Any], params: dict[str, str]
         return {"result": {"success": False, "error_code": "13003", "error_message": "not a readable image"}}
     digest = hashlib.sha256(content).hexdigest()[:24]
     url = f"{sim.public_url}/photobank/{seller['seller_id']}/{digest}{Path(name).suffix or '.jpg'}"
-    with sim.state.transaction() as data:
-        data["photobank"].append({"seller_id": seller["seller_id"], "file_name": name, "url": url,
-                                  "size": len(content), "group_id": params.get("group_id"), "at_ms": now_ms()})
-        used = sum(p["size"] for p in data["photobank"] if p["seller_id"] == seller["seller_id"])
+    with sim.state.write() as tx:
+        tx.add_photo({"seller_id": seller["seller_id"], "file_name": name, "url": url,
+                      "size": len(content), "group_id": params.get("group_id"), "at_ms": now_ms()})
+        used = tx.photobank_used(seller["seller_id"])
     return {"result": {"success": True, "status": "SUCCESS", "photobank_url": url, "width": width,
                        "height": height, "photobank_used_size": used, "photobank_total_size": 2 * 1024**3}}
 
