@@ -1,0 +1,299 @@
+"""The certificate-expiry watch, one store at a time: scan -> registry, then the day's alerts in one Slack message.
+
+:func:`scan` checks every file of the store's ``certs`` location and updates the registry
+(:mod:`.registry`); it also fills ``product_state.category/brand`` from the newest export
+(:func:`.exposure.backfill_categories`). :func:`alert` decides what is due on ``as_of``
+(:mod:`.escalation`), posts one message listing each certificate (brand, type, days left, the categories
+needing it, live products at risk, what to do) and records what it said, so tomorrow only new thresholds,
+expired certificates (daily) and closures are posted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from aeops.compliance import escalation
+from aeops.compliance.exposure import Exposure, categories_needing, exposure
+from aeops.config import AeopsConfig, StoreConfig, load_airflow_config
+from aeops.store import ensure_schema
+from aeops.store.db import session_scope
+from aeops.store.models import Certificate
+
+log = logging.getLogger(__name__)
+
+TEXT_BUDGET = 2700  # the Block Kit section holds 3000 characters; the rest is "...and N more"
+KIND_ORDER = {"expired": 0, "invalid": 1, "warning": 2, "removed": 3, "closed": 4}
+ICON = {"expired": ":red_circle:", "warning": ":warning:", "invalid": ":x:", "closed": ":white_check_mark:",
+        "removed": ":heavy_minus_sign:"}
+
+
+class CertWatchError(RuntimeError):
+    """The watch could not do its job for a store; one line saying why."""
+
+
+@dataclass(frozen=True)
+class Ctx:
+    config: AeopsConfig
+    store: StoreConfig
+    db_url: str
+
+    @property
+    def warn_days(self) -> list[int]:
+        return escalation.thresholds(self.config.cert_warn_days) or [30]
+
+
+def context(store: str, config: AeopsConfig | None = None) -> Ctx:
+    cfg = config or load_airflow_config()
+    url = cfg.resolved_database_url()
+    ensure_schema(url)
+    return Ctx(cfg, cfg.store(store), url)
+
+
+# ------------------------------------------------------------------------------------------------ scan
+def scan(store: str, as_of: date, *, config: AeopsConfig | None = None, now: datetime | None = None) -> dict[str, Any]:
+    """Scan the store's certificate folder into the registry; returns counts (and unreadable file names)."""
+    from aeops.compliance.exposure import backfill_categories
+    from aeops.compliance.locations import LocationError
+    from aeops.compliance.registry import scan_folder, update_registry
+
+    ctx = context(store, config)
+    try:
+        scanned = scan_folder(ctx.store.certs, as_of, max(ctx.warn_days))
+    except LocationError as exc:
+        raise CertWatchError(f"{store}: {exc}") from None
+    update = update_registry(ctx.db_url, store, scanned, as_of, now=now)
+    backfilled = backfill_categories(ctx.db_url, store, ctx.store.exports)
+    return {"store": store, "as_of": as_of.isoformat(), **update.counts(), "unreadable": update.unreadable,
+            "categories_backfilled": backfilled}
+
+
+# ----------------------------------------------------------------------------------------------- alert
+@dataclass
+class CertAlert:
+    """One certificate line of the day's message."""
+
+    cert_id: int
+    kind: str  # expired | warning | invalid | closed | removed
+    threshold: int | None
+    brand: str
+    cert_type: str
+    file: str
+    valid_until: date | None
+    days_left: int | None
+    issuer: str | None = None
+    categories: list[str] = field(default_factory=list)
+    at_risk: int = 0
+    reasons: list[str] = field(default_factory=list)
+    successor: tuple[str, date | None] | None = None
+    covered_by: tuple[str, date | None] | None = None
+
+
+def _norm(text: str | None) -> str:
+    return " ".join(str(text or "").split()).casefold()
+
+
+def _name(file: str) -> str:
+    return file.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def plan_alerts(rows: list[Certificate], as_of: date, warn_days: list[int],
+                category_certs: dict[str, list[str]], risk: Exposure) -> list[CertAlert]:
+    """What is due today for the store's registry ``rows`` (pure: reads rows, changes nothing)."""
+    by_id = {r.id: r for r in rows}
+    usable: dict[tuple[str, str], Certificate] = {}
+    for row in rows:
+        if row.status in ("valid", "expiring") and row.valid_until is not None:
+            key = (_norm(row.brand), row.cert_type.upper())
+            if key not in usable or row.valid_until > (usable[key].valid_until or date.min):
+                usable[key] = row
+    alerts: list[CertAlert] = []
+    for row in rows:
+        days = (row.valid_until - as_of).days if row.valid_until else None
+        kind: str | None = None
+        threshold: int | None = None
+        if row.status in ("replaced", "removed"):
+            if row.last_alert_threshold is not None and not (row.last_alert_on and as_of < row.last_alert_on):
+                kind = "closed" if row.status == "replaced" else "removed"
+        elif row.status == "invalid":
+            if escalation.invalid_alert_due(row.last_alert_threshold) and not (
+                    row.last_alert_on and as_of < row.last_alert_on):
+                kind, threshold = "invalid", escalation.INVALID
+        elif days is not None:
+            threshold = escalation.due_threshold(days, last_threshold=row.last_alert_threshold,
+                                                 last_alert_on=row.last_alert_on, as_of=as_of, warn_days=warn_days)
+            if threshold is not None:
+                kind = "expired" if threshold == escalation.EXPIRED else "warning"
+        if kind is None:
+            continue
+        categories = categories_needing(row.cert_type, category_certs) if row.cert_type else []
+        successor = by_id.get(row.replaced_by_id) if row.replaced_by_id else None
+        cover = usable.get((_norm(row.brand), row.cert_type.upper())) if kind == "invalid" else None
+        alerts.append(CertAlert(
+            cert_id=row.id, kind=kind, threshold=threshold, brand=row.brand, cert_type=row.cert_type,
+            file=row.file, valid_until=row.valid_until, days_left=days, issuer=row.issuer, categories=categories,
+            at_risk=risk.at_risk(row.brand, categories) if row.brand and cover is None else 0,
+            successor=(_name(successor.file), successor.valid_until) if successor else None,
+            covered_by=(_name(cover.file), cover.valid_until) if cover else None,
+        ))
+    alerts.sort(key=lambda a: (KIND_ORDER[a.kind], a.days_left if a.days_left is not None else 0, a.brand))
+    return alerts
+
+
+def _problems_of(file: str, as_of: date) -> list[str]:
+    """Why a file is invalid (re-checked now: the registry keeps the verdict, not the reasons)."""
+    from aeops.compliance.locations import location
+    from aeops.rules.certs import check_certificate
+
+    try:
+        _, findings = check_certificate(location(file), as_of)
+    except Exception as exc:  # noqa: BLE001 - a reason line, never a failed watch
+        return [f"cannot be re-checked ({type(exc).__name__})"]
+    return [f"`{f.code}` {f.message}" for f in findings if f.code not in ("CERT-EXPIRING", "ERR-412")] or [
+        "no longer invalid on re-check; it will be re-classified at the next scan"]
+
+
+def _esc(text: object) -> str:
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _risk_line(alert: CertAlert, source: str) -> str:
+    if not alert.categories:
+        return "no configured category needs it (stores[].category_certs)"
+    if alert.covered_by:
+        return f"needed by: {', '.join(_esc(c) for c in alert.categories)} · live products at risk: *0*"
+    cats = ", ".join(_esc(c) for c in alert.categories)
+    return f"needed by: {cats} · live products at risk: *{alert.at_risk}* ({_esc(source)})"
+
+
+def alert_line(alert: CertAlert, source: str) -> str:
+    """The message lines for one certificate: what, how urgent, what is at risk, what to do."""
+    who = f"*{_esc(alert.brand or '?')} {_esc(alert.cert_type or '?')}*"
+    name = f"`{_esc(_name(alert.file))}`"
+    renewal = f"{_esc(alert.brand)}_{_esc(alert.cert_type)}_<ValidUntilYYYYMMDD>.pdf"
+    cats = ", ".join(_esc(c) for c in alert.categories) or "its category"
+    if alert.kind == "expired":
+        head = (f"{who} {name}: *expired* {-(alert.days_left or 0)} day(s) ago (valid until {alert.valid_until}) "
+                "· `ERR-412`")
+        todo = (f"Every product of {cats} by {_esc(alert.brand)} is delisted until a valid certificate is uploaded: "
+                f"upload the renewal in the seller center now and put {renewal} in the certificate folder. "
+                "Repeats daily until then.")
+    elif alert.kind == "warning":
+        head = (f"{who} {name}: *{alert.days_left} day(s) left* (valid until {alert.valid_until}) "
+                f"· {escalation.describe(alert.threshold or 0)}")
+        issuer = f" from {_esc(alert.issuer)}" if alert.issuer else ""
+        cpc = " Toys' CPC must be re-uploaded at least 30 days before expiry." if alert.cert_type == "CPC" else ""
+        todo = (f"Order the renewal{issuer} and upload it in the seller center; put {renewal} in the certificate "
+                f"folder and this alert closes. At expiry every product of {cats} is delisted (ERR-412).{cpc}")
+    elif alert.kind == "invalid":
+        head = f"{who} {name}: *the file cannot count* as a certificate"
+        todo = "; ".join(_esc(r) for r in alert.reasons) or "see `aeops certs` on the folder"
+        if alert.covered_by:
+            cover, until = alert.covered_by
+            head += f" (the brand is covered by `{_esc(cover)}`, valid until {until}: fix or remove this file)"
+    elif alert.kind == "closed":
+        new, until = alert.successor or ("a newer certificate", None)
+        head = f"{who} {name}: *alert closed*, replaced by `{_esc(new)}`" + (f" (valid until {until})" if until else "")
+        todo = ("Make sure the new certificate is uploaded in the seller center: the platform restores the "
+                "category's rights within 2 hours of the upload.")
+    else:  # removed
+        head = f"{who} {name}: *no longer in the certificate folder*; its alert stops"
+        todo = (f"If products of {cats} still need a {_esc(alert.cert_type)} certificate, put the renewal "
+                f"{renewal} there.")
+    lines = [f"• {ICON[alert.kind]} {head}"]
+    if alert.kind != "invalid" or alert.categories:
+        lines.append(f"      {_risk_line(alert, source)}")
+    lines.append(f"      → {todo}")
+    return "\n".join(lines)
+
+
+def certificate_message(store: str, as_of: date, alerts: list[CertAlert], source: str,
+                        unreadable: Sequence[str] = ()):
+    """One Slack notice for the day's certificate alerts (most urgent first; long lists end in '...and N more')."""
+    from aeops.notify.messages import notice
+
+    counts = {k: sum(1 for a in alerts if a.kind == k) for k in KIND_ORDER}
+    severity = "error" if counts["expired"] else "warning" if (
+        counts["warning"] or counts["invalid"] or unreadable) else "info"
+    parts = []
+    if counts["expired"]:
+        parts.append(f"{counts['expired']} expired")
+    if counts["warning"]:
+        parts.append(f"{counts['warning']} expiring")
+    if counts["invalid"]:
+        parts.append(f"{counts['invalid']} invalid file(s)")
+    if counts["closed"]:
+        parts.append(f"{counts['closed']} replaced (alert closed)")
+    if counts["removed"]:
+        parts.append(f"{counts['removed']} removed")
+    if unreadable:
+        parts.append(f"{len(unreadable)} unreadable")
+    title = "Certificates: " + ", ".join(parts)
+    blocks_text: list[str] = []
+    used = 0
+    shown = 0
+    for alert in alerts:
+        line = alert_line(alert, source)
+        if used + len(line) > TEXT_BUDGET and shown:
+            break
+        blocks_text.append(line)
+        used += len(line) + 1
+        shown += 1
+    if shown < len(alerts):
+        blocks_text.append(f"_…and {len(alerts) - shown} more: see the task log or the `certificates` table_")
+    for name in unreadable:
+        blocks_text.append(f"• :x: `{_esc(_name(name))}` cannot be read at all (check the file's permissions/storage)")
+    at_risk = sum(a.at_risk for a in alerts if a.kind in ("expired", "warning"))
+    key_src = "|".join(f"{a.cert_id}:{a.kind}:{a.threshold}" for a in alerts) + "|" + "|".join(unreadable)
+    return notice(
+        title=title, text="\n".join(blocks_text), store=store, severity=severity,
+        fields={"As of": as_of.isoformat(), "Expired": counts["expired"], "Expiring": counts["warning"],
+                "Closed": counts["closed"], "Live products at risk": at_risk},
+        dedupe_key=f"certs:{store}:{as_of}:{hashlib.sha256(key_src.encode()).hexdigest()[:16]}",
+    )
+
+
+def mark_alerted(db_url: str, alerts: list[CertAlert], as_of: date) -> None:
+    """Remember what was said: the threshold (or INVALID) and the day; closures reset the open alert."""
+    with session_scope(db_url) as s:
+        for alert in alerts:
+            row = s.get(Certificate, alert.cert_id)
+            if row is None:
+                continue
+            row.last_alert_on = as_of
+            row.last_alert_threshold = None if alert.kind in ("closed", "removed") else alert.threshold
+
+
+def alert(store: str, as_of: date, *, config: AeopsConfig | None = None, unreadable: Sequence[str] = (),
+          client: Any = None, now: datetime | None = None) -> dict[str, Any]:
+    """Post the day's certificate alerts for ``store`` (nothing when nothing is due); returns counts."""
+    from aeops.notify.send import send
+
+    ctx = context(store, config)
+    with session_scope(ctx.db_url) as s:
+        rows = list(s.scalars(select(Certificate).where(Certificate.store == store).order_by(Certificate.id)))
+    risk = exposure(ctx.db_url, store, ctx.store.exports)
+    alerts = plan_alerts(rows, as_of, ctx.warn_days, ctx.store.category_certs, risk)
+    for a in alerts:
+        if a.kind == "invalid":
+            a.reasons = _problems_of(a.file, as_of)
+    summary = {"store": store, "as_of": as_of.isoformat(), "alerts": len(alerts),
+               **{k: sum(1 for a in alerts if a.kind == k) for k in KIND_ORDER}}
+    if not alerts and not unreadable:
+        log.info("%s: no certificate alert due on %s", store, as_of)
+        return summary | {"sent": False}
+    message = certificate_message(store, as_of, alerts, risk.source, list(unreadable))
+    result = send(message, store=store, config=ctx.config, db_url=ctx.db_url, client=client, now=now)
+    if result.outbox_id is None:
+        raise CertWatchError(f"{store}: the certificate alert could not be queued for Slack "
+                             f"({'; '.join(result.errors)}); nothing was marked as alerted")
+    mark_alerted(ctx.db_url, alerts, as_of)
+    for a in alerts:
+        log.info("%s: %s %s %s (%s)", store, a.kind, a.brand, a.cert_type, _name(a.file))
+    return summary | {"sent": True, "delivered": result.delivered}

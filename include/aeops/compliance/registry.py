@@ -1,0 +1,208 @@
+"""The certificate registry (``certificates`` table): what the store's certificate folder holds, per file.
+
+One row per distinct file content (store + sha256). Each scan updates every row it sees (brand, type,
+number, issuer, dates, file, status, last checked) and then:
+
+- **replacement**: a row is ``replaced`` by a later certificate of the same store, brand (case-insensitive)
+  and type that is usable on ``as_of`` (not invalid, not expired) and valid longer;
+- **removal**: a row whose file is no longer in the folder (and that nothing replaced) becomes ``removed``.
+
+Statuses: ``valid`` | ``expiring`` | ``expired`` | ``invalid`` (a blocking file problem) | ``replaced`` |
+``removed``. Escalation state (``last_alert_threshold``/``last_alert_on``) is :mod:`.escalation`'s.
+:func:`registry_certificates` is the read API for the catalog sync's CERT-MISSING rule.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from aeops.compliance.locations import list_files, sha256_of
+from aeops.rules.certs import EXPIRING_DAYS, CertInfo, check_certificate, parse_certificate_name
+from aeops.rules.findings import Finding
+from aeops.store.db import session_scope
+from aeops.store.models import Certificate, utcnow
+
+log = logging.getLogger(__name__)
+
+ACTIVE_STATUSES = ("valid", "expiring", "expired", "invalid")
+CLOSED_STATUSES = ("replaced", "removed")
+
+
+@dataclass(frozen=True, slots=True)
+class ScannedCert:
+    """One file of the certificate folder as checked on ``as_of``.
+
+    ``brand``/``cert_type``/``valid_until`` come from the check (or, for an unreadable file, from its name);
+    they are empty when neither says. ``problems`` are the blocking findings other than expiry.
+    """
+
+    file: str
+    name: str
+    sha256: str | None
+    brand: str
+    cert_type: str
+    valid_until: date | None
+    number: str | None
+    issuer: str | None
+    issue_date: date | None
+    status: str
+    problems: tuple[Finding, ...] = ()
+
+
+def _norm(text: str | None) -> str:
+    return " ".join(str(text or "").split()).casefold()
+
+
+def status_on(valid_until: date | None, as_of: date, warn_days: int = EXPIRING_DAYS, *, invalid: bool = False) -> str:
+    """``invalid`` / ``expired`` / ``expiring`` (within ``warn_days``) / ``valid`` on ``as_of``."""
+    if invalid or valid_until is None:
+        return "invalid"
+    days = (valid_until - as_of).days
+    return "expired" if days < 0 else "expiring" if days <= warn_days else "valid"
+
+
+def scan_folder(uri: str, as_of: date, warn_days: int = EXPIRING_DAYS) -> list[ScannedCert]:
+    """Check every file of the certificate folder ``uri`` (LocationError when the folder is unusable)."""
+    scanned = []
+    for path in list_files(uri, "certs"):
+        info, findings = check_certificate(path, as_of, warn_days=warn_days)
+        problems = tuple(f for f in findings if f.code not in ("CERT-EXPIRING", "ERR-412"))
+        scanned.append(_scanned(path, info, problems, as_of, warn_days))
+    log.info("certificate folder %s: %d file(s), %d with problems", uri, len(scanned),
+             sum(1 for s in scanned if s.problems))
+    return scanned
+
+
+def _scanned(path: Any, info: CertInfo | None, problems: tuple[Finding, ...], as_of: date,
+             warn_days: int) -> ScannedCert:
+    if info is not None:
+        return ScannedCert(file=info.file, name=path.name, sha256=info.sha256, brand=info.brand,
+                           cert_type=info.cert_type, valid_until=info.valid_until, number=info.number,
+                           issuer=info.issuer, issue_date=info.issue_date,
+                           status=status_on(info.valid_until, as_of, warn_days, invalid=info.status == "invalid"),
+                           problems=problems)
+    parsed, _ = parse_certificate_name(path.name)
+    return ScannedCert(file=str(path), name=path.name, sha256=sha256_of(path),
+                       brand=parsed.brand if parsed else "", cert_type=parsed.cert_type if parsed else "",
+                       valid_until=parsed.valid_until if parsed else None, number=None, issuer=None,
+                       issue_date=None, status="invalid", problems=problems)
+
+
+@dataclass
+class RegistryUpdate:
+    """What a scan changed: new rows, rows replaced (old id -> new id), rows removed; ids of present rows."""
+
+    present: list[int] = field(default_factory=list)
+    new: list[int] = field(default_factory=list)
+    replaced: dict[int, int] = field(default_factory=dict)
+    removed: list[int] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return {"files": len(self.present) + len(self.unreadable), "new": len(self.new),
+                "replaced": len(self.replaced), "removed": len(self.removed)}
+
+
+def update_registry(db_url: str, store: str, scanned: list[ScannedCert], as_of: date,
+                    *, now: datetime | None = None) -> RegistryUpdate:
+    """Bring the store's registry in line with a scan (idempotent for the same folder and ``as_of``)."""
+    now = now or utcnow()
+    result = RegistryUpdate()
+    by_sha: dict[str, ScannedCert] = {}
+    for item in scanned:
+        if item.sha256 is None:
+            result.unreadable.append(item.file)  # cannot even be read: no content to key a row on
+            continue
+        current = by_sha.get(item.sha256)
+        if current is None or (current.status == "invalid" and item.status != "invalid"):
+            by_sha[item.sha256] = item  # the same content twice: keep the better-named copy
+    with session_scope(db_url) as s:
+        rows = {r.sha256: r for r in s.scalars(select(Certificate).where(Certificate.store == store))}
+        before = {r.id: r.status for r in rows.values()}
+        for sha, item in by_sha.items():
+            row = rows.get(sha)
+            if row is None:
+                row = Certificate(store=store, sha256=sha, first_seen_at=now)
+                s.add(row)
+                rows[sha] = row
+                is_new = True
+            else:
+                is_new = False
+            row.brand, row.cert_type, row.valid_until = item.brand[:100], item.cert_type[:20], item.valid_until
+            row.number = (item.number or None) and item.number[:100]
+            row.issuer = (item.issuer or None) and item.issuer[:200]
+            row.issue_date, row.file, row.last_checked_at = item.issue_date, item.file, now
+            row.status, row.replaced_by_id = item.status, None
+            s.flush()
+            if is_new:
+                result.new.append(row.id)
+            result.present.append(row.id)
+        present = set(by_sha)
+        for old_id, new_id in _mark_replacements(list(rows.values()), present).items():
+            if before.get(old_id) != "replaced":
+                result.replaced[old_id] = new_id
+        for sha, row in rows.items():
+            if sha not in present and row.status in ACTIVE_STATUSES:
+                row.status = "removed"
+                result.removed.append(row.id)
+    log.info("certificate registry of %s on %s: %s", store, as_of, result.counts())
+    return result
+
+
+def _mark_replacements(rows: list[Certificate], present: set[str]) -> dict[int, int]:
+    """Mark rows superseded by a present, usable, longer-valid certificate of the same brand and type.
+
+    Returns {replaced row id: successor id} for every replaced row (new and earlier ones).
+    """
+    replaced: dict[int, int] = {}
+    successors: dict[tuple[str, str], Certificate] = {}
+    for row in rows:
+        if row.sha256 in present and row.status in ("valid", "expiring") and row.brand and row.cert_type:
+            key = (_norm(row.brand), row.cert_type.upper())
+            best = successors.get(key)
+            if best is None or (row.valid_until or date.min) > (best.valid_until or date.min):
+                successors[key] = row
+    for row in rows:
+        if row.status == "replaced" and row.replaced_by_id is not None:
+            replaced[row.id] = row.replaced_by_id
+            continue
+        successor = successors.get((_norm(row.brand), (row.cert_type or "").upper()))
+        if successor is None or successor.id == row.id:
+            continue
+        if row.valid_until is None or (successor.valid_until and row.valid_until < successor.valid_until):
+            if row.status in ACTIVE_STATUSES or row.status == "removed":
+                row.status, row.replaced_by_id = "replaced", successor.id
+                replaced[row.id] = successor.id
+    return replaced
+
+
+def to_cert_info(row: Certificate, as_of: date, warn_days: int = EXPIRING_DAYS) -> CertInfo:
+    """A registry row as the rules' :class:`CertInfo`, its status computed for ``as_of``."""
+    assert row.valid_until is not None
+    invalid = row.status == "invalid"
+    return CertInfo(brand=row.brand, cert_type=row.cert_type, valid_until=row.valid_until, number=row.number,
+                    issuer=row.issuer, issue_date=row.issue_date, file=row.file, sha256=row.sha256,
+                    status=status_on(row.valid_until, as_of, warn_days, invalid=invalid))  # type: ignore[arg-type]
+
+
+def registry_certificates(db_url: str, store: str, as_of: date, *, warn_days: int = EXPIRING_DAYS) -> list[CertInfo]:
+    """The store's certificates as the registry knows them, for the sync's CERT-MISSING rule.
+
+    Every row whose file was in the folder at the last scan (also ``replaced`` ones: an older certificate
+    still proves its brand until it expires), statuses computed for ``as_of`` so ``CertInfo.usable(as_of)``
+    is right; rows with no brand/type/valid-until and ``removed`` rows are left out. An empty list means
+    the certificate watch has not scanned this store yet (the caller may then scan the folder itself).
+    """
+    from aeops.store import ensure_schema
+
+    ensure_schema(db_url)
+    with session_scope(db_url) as s:
+        rows = s.scalars(select(Certificate).where(Certificate.store == store, Certificate.status != "removed",
+                                                   Certificate.valid_until.is_not(None), Certificate.brand != "",
+                                                   Certificate.cert_type != "").order_by(Certificate.id))
+        return [to_cert_info(r, as_of, warn_days) for r in rows]
