@@ -289,6 +289,7 @@ def alert(store: str, as_of: date, *, config: AeopsConfig | None = None, unreada
         log.info("%s: no certificate alert due on %s", store, as_of)
         return summary | {"sent": False}
     message = certificate_message(store, as_of, alerts, risk.source, list(unreadable))
+    message.channel = ctx.store.slack_alerts_channel  # a closure belongs next to the alert it closes
     result = send(message, store=store, config=ctx.config, db_url=ctx.db_url, client=client, now=now)
     if result.outbox_id is None:
         raise CertWatchError(f"{store}: the certificate alert could not be queued for Slack "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 FOLLOW_UP_DAY = 45
@@ -31,6 +32,14 @@ def resolve_as_of(value: object, timezone: str) -> date:
         return date.fromisoformat(str(value).strip()[:10])
     except ValueError:
         raise AsOfError(f"as_of must be a date YYYY-MM-DD, not {value!r}") from None
+
+
+def store_as_of(store: str, value: object, config: Any = None) -> date:
+    """A DAG's ``as_of`` Param for ``store``: the date given, else today in the store's time zone."""
+    from aeops.config import load_airflow_config
+
+    cfg = config or load_airflow_config()
+    return resolve_as_of(value, cfg.store(store).timezone)
 
 
 def local_midnight_utc(day: date, timezone: str) -> datetime:

@@ -1,0 +1,83 @@
+"""Certificate expiry watch: every store's certificate folder, 30 days ahead, escalating once per threshold.
+
+Per store (mapped): ``scan_certificates`` checks each file of the store's ``certs`` location and keeps the
+registry in the aeops DB (brand, type, number, issuer, dates, file, sha256, first seen, last checked,
+status; replaced and removed files); ``send_alerts`` posts one Slack message with what is due today: the
+``cert_warn_days`` warnings (30, 14, 7, 1 days) once each, ERR-412 daily once expired, and "alert closed"
+when a later certificate of the same brand and type replaces one. ``as_of`` moves the day (time travel).
+Logic: ``aeops.compliance.cert_watch``; docs/compliance.md.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import Param, dag, task, task_group
+from airflow.timetables.trigger import CronTriggerTimetable
+
+from aeops.notify.callbacks import on_failure_callback
+
+# Daily at 09:00 in the seller's time zone by default; deployments change it through the environment.
+SCHEDULE = CronTriggerTimetable(
+    os.environ.get("AEOPS_CERT_CRON", "0 9 * * *"),
+    timezone=os.environ.get("AEOPS_CERT_TIMEZONE", "Asia/Shanghai"),
+)
+
+
+@dag(
+    dag_id="aliexpress_certificate_expiry",
+    schedule=SCHEDULE,
+    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
+    catchup=False,
+    max_active_runs=1,
+    tags=["aeops", "compliance", "certificates", "daily"],
+    doc_md=__doc__,
+    default_args={
+        "owner": "aeops",
+        "retries": 2,
+        "retry_delay": timedelta(seconds=30),
+        "retry_exponential_backoff": 2.0,
+        "max_retry_delay": timedelta(minutes=10),
+        "on_failure_callback": on_failure_callback(),
+    },
+    on_failure_callback=on_failure_callback(),
+    params={
+        "stores": Param([], type="array", title="Stores", description="Only these stores (empty: every store)"),
+        "as_of": Param(None, type=["null", "string"], format="date", title="As of",
+                       description="Check as if today were this date (YYYY-MM-DD); empty: today in each "
+                                   "store's time zone"),
+    },
+)
+def aliexpress_certificate_expiry():
+    @task
+    def list_stores(params=None) -> list[str]:
+        from aeops.sync import pipeline
+
+        return pipeline.list_stores(params["stores"])
+
+    @task_group
+    def watch(store: str):
+        @task
+        def scan_certificates(store: str, params=None) -> dict:
+            from aeops.compliance import cert_watch
+            from aeops.compliance.dates import store_as_of
+
+            return cert_watch.scan(store, store_as_of(store, params["as_of"]))
+
+        @task
+        def send_alerts(scanned: dict) -> dict:
+            from datetime import date
+
+            from aeops.compliance import cert_watch
+
+            return cert_watch.alert(scanned["store"], date.fromisoformat(scanned["as_of"]),
+                                    unreadable=scanned["unreadable"])
+
+        return send_alerts(scan_certificates(store))
+
+    watch.expand(store=list_stores())
+
+
+aliexpress_certificate_expiry()
