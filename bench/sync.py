@@ -1,0 +1,333 @@
+#!/usr/bin/env python
+"""The daily catalog sync at catalog scale: write calls against the minimum, time per changed product.
+
+Drives the real pipeline functions of ``aeops.sync.pipeline`` (list_stores, preflight, pull_export, validate,
+plan, collect_chunks, push_chunk, finish) without Airflow, against the simulator in a subprocess on a free
+loopback port with ``--faults latency_ms=120,qps=20`` (issue 5's conditions):
+
+1. a catalog export of ``--products`` products (default 10,000, ``--skus`` SKUs each, one shared valid image,
+   freight templates 1001-1003) and a marketplace seeded with it except that ``--changed`` (10%) of the
+   products differ (half in price, half in stock);
+2. **first run**: the aeops DB is empty, so the plan re-reads every listed product (one info read each);
+3. **steady state**: a newer export changes another 10% of the products (half price, half stock) and the
+   sync runs again; the DB's confirmed state should spare the info reads.
+
+Push chunks run in ``--workers`` threads (the Airflow pool's slots) sharing one client, i.e. one per-seller
+rate limiter, as a shared ``rate_limit`` backend gives mapped tasks. Every HTTP request is counted per API
+(retries included). After each run the simulator's catalog is compared with the export.
+
+Prints per run: the time of each step, write calls against the minimum (ceil(changed/20) per update type;
+goal ratio 1.0) and the end-to-end time per changed product against the seller-center guide's manual
+baseline of 4.92 s per product (goal: at most 1/100 of it, i.e. <= 49.2 ms). The goal applies to the steady
+state. Verification (``aeops.verify.runner``) runs inside ``finish`` once it exists and adds its time there.
+
+Usage: python bench/sync.py [--products 10000] [--skus 2] [--changed 0.10] [--workers 4]
+                            [--faults latency_ms=120,qps=20] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import logging
+import math
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+DAG_ID = "aliexpress_catalog_sync"
+STORE = "bench"
+FIRST_ID = 1005006000000000
+MANUAL_S_PER_PRODUCT = 8.2 * 60 / 100  # seller-center guide: 100 products in 8.2 minutes
+WRITE_APIS = {"aliexpress.solution.batch.product.price.update": "price",
+              "aliexpress.solution.batch.product.inventory.update": "inventory",
+              "aliexpress.solution.product.edit": "edit"}
+
+
+class CountingTransport(httpx.HTTPTransport):
+    """Counts every HTTP request by API name, and the ones answered ``ApiCallLimit``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: collections.Counter[str] = collections.Counter()
+        self.throttled: collections.Counter[str] = collections.Counter()
+        self._lock = threading.Lock()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        api = request.url.path
+        if request.url.path.endswith("/sync"):
+            form = urllib.parse.parse_qs(request.content.decode("utf-8", "replace")) if request.content else {}
+            api = (form.get("method") or [request.url.params.get("method", "/sync")])[0]
+        response = super().handle_request(request)
+        try:
+            throttled = b"ApiCallLimit" in response.read()
+        except httpx.HTTPError:
+            throttled = False
+        with self._lock:
+            self.calls[api] += 1
+            self.throttled[api] += throttled
+        return response
+
+    def snapshot(self) -> tuple[collections.Counter[str], collections.Counter[str]]:
+        with self._lock:
+            return collections.Counter(self.calls), collections.Counter(self.throttled)
+
+
+# ---------------------------------------------------------------------- the catalog
+def catalog(products: int, skus: int, rng: random.Random) -> dict[int, dict[str, Any]]:
+    """The export's truth: {pid: {"title", "template", "skus": {code: [price, discount, stock]}}}."""
+    out: dict[int, dict[str, Any]] = {}
+    for p in range(products):
+        pid = FIRST_ID + p
+        base = Decimal(rng.randint(500, 9000)) / 100
+        out[pid] = {"title": f"Bench mug {p}", "template": str(1001 + p % 3), "skus": {
+            f"BM{p:06d}-{s}": [base + s, (base * Decimal("0.9")).quantize(Decimal("0.01")) if p % 2 else None,
+                               rng.randint(0, 500)] for s in range(skus)}}
+    return out
+
+
+def changed_copy(truth: dict[int, dict[str, Any]], share: float, rng: random.Random
+                 ) -> tuple[dict[int, dict[str, Any]], dict[str, set[int]]]:
+    """A copy where ``share`` of the products differ: the first half in price (+7%), the rest in stock."""
+    pids = sorted(rng.sample(sorted(truth), round(len(truth) * share)))
+    half = len(pids) // 2
+    changed = {"price": set(pids[:half]), "inventory": set(pids[half:])}
+    copy = {pid: {**p, "skus": {c: list(v) for c, v in p["skus"].items()}} for pid, p in truth.items()}
+    for pid in changed["price"]:
+        for sku in copy[pid]["skus"].values():
+            sku[0] = (sku[0] * Decimal("1.07")).quantize(Decimal("0.01"))
+    for pid in changed["inventory"]:
+        for sku in copy[pid]["skus"].values():
+            sku[2] = sku[2] + 7
+    return copy, changed
+
+
+def rows_of(cat: dict[int, dict[str, Any]]) -> list[dict[str, str]]:
+    return [{"product_id": str(pid), "sku_code": code, "title": p["title"], "price": str(v[0]),
+             "discount_price": "" if v[1] is None else str(v[1]), "stock": str(v[2]),
+             "freight_template_id": p["template"], "category": "home", "brand": "Bench", "main_image": "mug.jpg"}
+            for pid, p in cat.items() for code, v in p["skus"].items()]
+
+
+def write_export(folder: Path, name: str, cat: dict[int, dict[str, Any]], mtime: float) -> Path:
+    import csv
+
+    path = folder / name
+    rows = rows_of(cat)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    os.utime(path, (mtime, mtime))
+    return path
+
+
+def mismatches(sim_url: str, cat: dict[int, dict[str, Any]]) -> int:
+    """Products whose marketplace prices/discounts/stock differ from ``cat``."""
+    state = httpx.get(f"{sim_url}/_sim/state", params={"views": "false"}, timeout=120).json()["products"]
+    bad = 0
+    for pid, want in cat.items():
+        have = {s["sku_code"]: s for s in state[str(pid)]["skus"]}
+        for code, (price, discount, stock) in want["skus"].items():
+            s = have.get(code)
+            if s is None or Decimal(s["price"]) != price or s["stock"] != stock or (
+                    (Decimal(s["discount_price"]) if s["discount_price"] else None) != discount):
+                bad += 1
+                break
+    return bad
+
+
+# ---------------------------------------------------------------------- the simulator and the run
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_simulator(state: Path, faults: str, log: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    aeops = Path(sys.executable).with_name("aeops")
+    proc = subprocess.Popen([str(aeops), "simulator", "--port", str(port), "--state", str(state), "--faults", faults],
+                            stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{url}/_sim/health", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"simulator did not start; see {log}")
+        time.sleep(0.1)
+
+
+def run_sync(run_id: str, cfg: Any, client: Any, counter: CountingTransport, workers: int) -> dict[str, Any]:
+    """One sync of the store, step by step as the DAG runs it; times, plan counts and HTTP calls."""
+    from aeops.sync import pipeline
+
+    times: dict[str, float] = {}
+    before = counter.snapshot()
+    verify = pipeline._verify
+
+    def timed_verify(*args: Any, **kw: Any) -> Any:  # measurement only: how much of finish is verification
+        start = time.perf_counter()
+        try:
+            return verify(*args, **kw)
+        finally:
+            times["finish: verify"] = times.get("finish: verify", 0.0) + time.perf_counter() - start
+
+    pipeline._verify = timed_verify
+
+    def step(name: str, fn: Any, *args: Any, **kw: Any) -> Any:
+        start = time.perf_counter()
+        result = fn(*args, **kw)
+        times[name] = times.get(name, 0.0) + time.perf_counter() - start
+        return result
+
+    stores = step("list_stores", pipeline.list_stores, None, config=cfg)
+    assert stores == [STORE], stores
+    step("preflight", pipeline.preflight, STORE, client=client, config=cfg)
+    step("pull_export", pipeline.pull_export, STORE, DAG_ID, run_id, config=cfg)
+    step("validate", pipeline.validate, STORE, DAG_ID, run_id, client=client, config=cfg)
+    planned = step("plan", pipeline.plan, STORE, DAG_ID, run_id, client=client, config=cfg)
+    chunks = step("collect_chunks", pipeline.collect_chunks, DAG_ID, run_id, config=cfg)
+
+    def push_all() -> None:
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            for _ in pool.map(lambda c: pipeline.push_chunk(c, client=client, config=cfg), chunks):
+                pass
+
+    step("push_chunk", push_all)
+    try:
+        summary = step("finish", pipeline.finish, STORE, DAG_ID, run_id, client=client, config=cfg)
+    finally:
+        pipeline._verify = verify
+    after = counter.snapshot()
+    calls = after[0] - before[0]
+    throttled = after[1] - before[1]
+    return {"times": times, "planned": planned, "chunks": len(chunks), "summary": summary, "calls": calls,
+            "throttled": throttled}
+
+
+def report(title: str, result: dict[str, Any], changed: dict[str, set[int]], wrong: int) -> None:
+    times, calls = result["times"], result["calls"]
+    total = sum(v for k, v in times.items() if k != "finish: verify")
+    n_changed = len(set().union(*changed.values()))
+    print(f"\n== {title}: {n_changed:,} changed products "
+          f"({len(changed['price']):,} price, {len(changed['inventory']):,} stock) ==")
+    print(f"{'step':16}{'seconds':>10}")
+    for name, seconds in times.items():
+        print(f"{name:16}{seconds:10.2f}" if name != "finish: verify" else f"  of which verification{seconds:6.2f}")
+    print(f"{'total':16}{total:10.2f}")
+    counts = result["summary"].get("counts") or {}
+    print(f"status {result['summary'].get('status')}; confirmed {counts.get('confirmed', 0)}, failed "
+          f"{counts.get('failed', 0)}, open {counts.get('open', 0)}; products differing from the export "
+          f"afterwards: {wrong}")
+    reads = {k.removeprefix("aliexpress.").removeprefix("solution."): v for k, v in sorted(calls.items())
+             if k not in WRITE_APIS}
+    print("read/other HTTP requests: " + ", ".join(f"{k} {v}" for k, v in reads.items()))
+    throttled = sum(result["throttled"].values())
+    if throttled:
+        print(f"answered ApiCallLimit (then retried by the client): {throttled}")
+    print(f"{'write calls':28}{'made':>8}{'minimum':>9}{'ratio':>8}   (goal 1.00)")
+    made_total = minimum_total = 0
+    for api, kind in WRITE_APIS.items():
+        planned = int(result["planned"].get(kind, 0))
+        minimum = planned if kind == "edit" else math.ceil(planned / 20)
+        made = calls.get(api, 0)
+        made_total, minimum_total = made_total + made, minimum_total + minimum
+        if made or minimum:
+            print(f"{kind:28}{made:8}{minimum:9}{made / minimum if minimum else float('inf'):8.2f}")
+    if minimum_total:
+        print(f"{'all':28}{made_total:8}{minimum_total:9}{made_total / minimum_total:8.2f}")
+    per = total / n_changed if n_changed else float("nan")
+    print(f"end-to-end per changed product: {per * 1000:.1f} ms vs manual {MANUAL_S_PER_PRODUCT:.2f} s "
+          f"= 1/{MANUAL_S_PER_PRODUCT / per:,.0f} of the manual time (goal <= 1/100, i.e. <= "
+          f"{MANUAL_S_PER_PRODUCT * 10:.1f} ms) -> {'MET' if per <= MANUAL_S_PER_PRODUCT / 100 else 'NOT MET'}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--products", type=int, default=10_000)
+    parser.add_argument("--skus", type=int, default=2, help="SKUs per product")
+    parser.add_argument("--changed", type=float, default=0.10, help="share of products changed per run")
+    parser.add_argument("--workers", type=int, default=4, help="concurrent push chunks (the API pool's slots)")
+    parser.add_argument("--faults", default="latency_ms=120,qps=20")
+    parser.add_argument("--qps", type=float, default=20.0, help="the client's per-seller rate limit")
+    parser.add_argument("--keep", metavar="DIR", help="work in DIR and keep it (default: a temporary directory)")
+    args = parser.parse_args()
+
+    os.environ.pop("AEOPS_DATABASE_URL", None)  # never touch a configured aeops DB
+    from aeops.config import parse_config
+    from aeops.embedded import DEMO_APP_KEY, DEMO_APP_SECRET, DEMO_SELLERS
+    from aeops.marketplace import AliExpressClient
+    from aeops.marketplace.sim_state import SimState
+
+    _name, seller_id, token, refresh = DEMO_SELLERS["demo"]
+    work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="aeops-bench-sync-"))
+    work.mkdir(parents=True, exist_ok=True)
+    exports, images, reports = work / "exports", work / "images", work / "reports"
+    for folder in (exports, images, reports):
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir()
+    shutil.copy(ROOT / "include" / "sample" / "images" / "home_mug.jpg", images / "mug.jpg")
+    for name in ("aeops.db", "sim-state.db", "sim-state.db-wal", "sim-state.db-shm"):
+        (work / name).unlink(missing_ok=True)
+
+    rng = random.Random(5)
+    truth1 = catalog(args.products, args.skus, rng)
+    marketplace, changed1 = changed_copy(truth1, args.changed, rng)
+    now = time.time()
+    write_export(exports, "catalog_day1.csv", truth1, now - 3600)
+    state = SimState(work / "sim-state.db")
+    state.seed_rows(rows_of(marketplace), seller_id=seller_id)
+    state.close()
+    cfg = parse_config({"database_url": f"sqlite:///{work / 'aeops.db'}", "stores": [{
+        "name": STORE, "conn_id": "aliexpress_bench", "exports": exports.as_uri(), "images_dir": str(images),
+        "reports": reports.as_uri(), "qps": args.qps}]})
+    proc, url = start_simulator(work / "sim-state.db", args.faults, work / "simulator.log")
+    os.environ["AIRFLOW_CONN_ALIEXPRESS_BENCH"] = json.dumps({  # for verification's storefront reader
+        "conn_type": "http", "host": url, "login": DEMO_APP_KEY, "password": DEMO_APP_SECRET,
+        "extra": {"access_token": token, "refresh_token": refresh, "seller_id": str(seller_id)}})
+    counter = CountingTransport()
+    client = AliExpressClient(url, DEMO_APP_KEY, DEMO_APP_SECRET, token, qps=args.qps, seller_id=seller_id,
+                              refresh_token=refresh, transport=counter)
+    for name in ("aeops", "alembic", "httpx"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    logging.getLogger("aeops.notify").setLevel(logging.CRITICAL)  # no Slack here: summaries stay in the outbox
+    print(f"catalog: {args.products:,} products x {args.skus} SKUs; simulator faults {args.faults}; client "
+          f"{args.qps:g} QPS; {args.workers} push worker(s); work dir {work}", flush=True)
+    try:
+        first = run_sync("bench__first", cfg, client, counter, args.workers)
+        report("first run (empty aeops DB: every listed product is re-read)", first, changed1,
+               mismatches(url, truth1))
+        truth2, changed2 = changed_copy(truth1, args.changed, rng)
+        write_export(exports, "catalog_day2.csv", truth2, now)
+        second = run_sync("bench__steady", cfg, client, counter, args.workers)
+        report("steady state (second run, another 10% changed)", second, changed2, mismatches(url, truth2))
+    finally:
+        client.close()
+        proc.terminate()
+        proc.wait(timeout=10)
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
