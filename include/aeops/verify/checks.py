@@ -1,0 +1,212 @@
+"""The verification checks as pure functions: what was pushed, what a page shows, who is to blame.
+
+- :func:`expected_from_changes` turns a product's confirmed changes into what every page must show;
+- :func:`check_listed` is the cheap timestamp check from the product list (``gmt_modified``);
+- :func:`compare_page` compares one page with the expectation (timestamp, price, discount, stock,
+  freight template);
+- :func:`site_disagreements` compares the language sites with each other (price and stock);
+- :func:`attribute` turns failing pages into problems attributed to a language site (every device of it
+  fails while other sites pass), a device (every site fails on it while other devices pass), or a single
+  page; when no page shows the update, the problem is the product's (``timestamp``: not propagated).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aeops.verify.reader import PageView
+
+CLOCK_TOLERANCE = timedelta(seconds=2)  # our clock vs the platform's, plus gmt_modified's whole seconds
+MAX_ROWS_PER_PROBLEM = 10
+
+
+@dataclass
+class Expected:
+    """What the storefront must show for one product after this run's pushes."""
+
+    product_id: int
+    pushed_at: datetime
+    prices: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)  # sku -> (price, discount)
+    stocks: dict[str, int] = field(default_factory=dict)
+    freight_template_id: str | None = None
+    change_ids: list[int] = field(default_factory=list)
+    kinds: set[str] = field(default_factory=set)
+
+    @property
+    def not_before(self) -> datetime:
+        return self.pushed_at - CLOCK_TOLERANCE
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One failed check: which product, which check, on which device/site, which field, expected vs seen."""
+
+    product_id: int
+    check: str  # timestamp | device | site | page
+    field: str
+    expected: str | None
+    seen: str | None
+    device: str | None = None
+    site: str | None = None
+    sku_code: str | None = None
+
+    @property
+    def price_or_stock(self) -> bool:
+        return self.field in ("price", "discount_price", "stock")
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def expected_from_changes(changes: Iterable[Any], state_fields: Mapping[int, Mapping[str, Any]] | None = None
+                          ) -> dict[int, Expected]:
+    """Per product, from its confirmed changes (``Change`` rows): pushed values and the latest push time.
+
+    The freight template is checked when this run changed it, else against the confirmed product state
+    when aeops knows it.
+    """
+    result: dict[int, Expected] = {}
+    for change in changes:
+        pushed = _utc(change.pushed_at or change.updated_at)
+        exp = result.get(change.product_id)
+        if exp is None:
+            exp = result[change.product_id] = Expected(change.product_id, pushed)
+        exp.pushed_at = max(exp.pushed_at, pushed)
+        exp.change_ids.append(change.id)
+        exp.kinds.add(change.kind)
+        payload = change.payload or {}
+        if change.kind == "price":
+            for item in payload.get("skus", []):
+                exp.prices[str(item["sku_code"])] = (item.get("price"), item.get("discount_price"))
+        elif change.kind == "inventory":
+            for item in payload.get("skus", []):
+                exp.stocks[str(item["sku_code"])] = int(item["inventory"])
+        elif change.kind == "edit" and payload.get("fields", {}).get("freight_template_id"):
+            exp.freight_template_id = str(payload["fields"]["freight_template_id"])
+    for pid, exp in result.items():
+        known = (state_fields or {}).get(pid) or {}
+        if exp.freight_template_id is None and known.get("freight_template_id"):
+            exp.freight_template_id = str(known["freight_template_id"])
+    return result
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else _utc(value).isoformat(timespec="seconds")
+
+
+def check_listed(exp: Expected, listed_modified: datetime | None) -> Problem | None:
+    """The cheap check: the product list's ``gmt_modified`` is at or after the push (within tolerance)."""
+    if listed_modified is not None and _utc(listed_modified) >= exp.not_before:
+        return None
+    seen = _iso(listed_modified) if listed_modified else "not modified since the push"
+    return Problem(exp.product_id, "timestamp", "gmt_modified", f">= {_iso(exp.pushed_at)}", seen)
+
+
+def compare_page(exp: Expected, page: PageView) -> list[Problem]:
+    """Differences between one page and the expectation (``check`` is filled in by :func:`attribute`)."""
+    def problem(field_name: str, expected: Any, seen: Any, sku: str | None = None) -> Problem:
+        return Problem(exp.product_id, "page", field_name, None if expected is None else str(expected),
+                       None if seen is None else str(seen), page.device, page.site, sku)
+
+    if page.error:
+        return [problem("page", "a readable product page", page.error)]
+    found: list[Problem] = []
+    if page.last_modified is None or _utc(page.last_modified) < exp.not_before:
+        found.append(problem("last_modified", f">= {_iso(exp.pushed_at)}", _iso(page.last_modified)))
+    for sku, (price, discount) in sorted(exp.prices.items()):
+        shown = page.skus.get(sku)
+        if shown is None:
+            found.append(problem("price", price, "SKU not on the page", sku))
+            continue
+        if shown.price != price:
+            found.append(problem("price", price, shown.price, sku))
+        if shown.discount_price != discount:
+            found.append(problem("discount_price", discount, shown.discount_price, sku))
+    for sku, stock in sorted(exp.stocks.items()):
+        shown = page.skus.get(sku)
+        if shown is None:
+            if sku not in exp.prices:
+                found.append(problem("stock", stock, "SKU not on the page", sku))
+            continue
+        if shown.stock != stock:
+            found.append(problem("stock", stock, shown.stock, sku))
+    if exp.freight_template_id is not None and page.freight_template_id is not None \
+            and page.freight_template_id != exp.freight_template_id:
+        found.append(problem("freight_template_id", exp.freight_template_id, page.freight_template_id))
+    return found
+
+
+def site_disagreements(pages: Sequence[PageView], exp: Expected | None = None) -> list[Problem]:
+    """Language sites of one device that disagree with the majority on a SKU's price or stock.
+
+    Values this run pushed are left out: there the pushed value is right, not the majority, and
+    :func:`compare_page` / :func:`attribute` already blame the sites that do not show it.
+    """
+    pushed = {(code, "price") for code in (exp.prices if exp else {})} | {
+        (code, "stock") for code in (exp.stocks if exp else {})}
+    found: list[Problem] = []
+    by_device: dict[str, list[PageView]] = {}
+    for page in pages:
+        if not page.error:
+            by_device.setdefault(page.device, []).append(page)
+    for device, views in by_device.items():
+        if len({v.site for v in views}) < 2:
+            continue
+        codes = sorted({code for v in views for code in v.skus})
+        for code in codes:
+            for field_name in ("price", "stock"):
+                if (code, field_name) in pushed:
+                    continue
+                values = [(v.site, getattr(v.skus.get(code), field_name, None)) for v in views]
+                counts: dict[Any, int] = {}
+                for _, value in values:
+                    counts[value] = counts.get(value, 0) + 1
+                if len(counts) < 2:
+                    continue
+                majority = max(counts, key=lambda val: (counts[val], val is not None))
+                for site, value in values:
+                    if value != majority:
+                        found.append(Problem(views[0].product_id, "site", field_name, str(majority),
+                                             None if value is None else str(value), device, site, code))
+    return found
+
+
+def attribute(product_id: int, checked: Sequence[tuple[str, str]], problems: Sequence[Problem]) -> list[Problem]:
+    """Blame failing pages on a site, a device, or the product (nothing shows it), else on single pages.
+
+    Sites first (a stale site fails on every device), then devices (a device that never updates fails on
+    every remaining site). Returned problems carry ``check`` = ``site`` / ``device`` / ``timestamp``.
+    """
+    if not problems:
+        return []
+    failing = {(p.site, p.device) for p in problems}
+    cells = set(checked)
+    if failing >= cells:  # nothing shows the update: not propagated (yet), the product's problem
+        first_cell = min(failing)
+        return _pick(problems, first_cell, "timestamp", device=None, site=None)
+    result: list[Problem] = []
+    explained: set[tuple[str, str]] = set()
+    for site in sorted({s for s, _ in cells}):
+        site_cells = {c for c in cells if c[0] == site}
+        if site_cells <= failing and cells - site_cells - failing:
+            result += _pick(problems, min(site_cells), "site", device=None, site=site)
+            explained |= site_cells
+    for device in sorted({d for _, d in cells}):
+        device_cells = {c for c in cells if c[1] == device} - explained
+        if device_cells and device_cells <= failing and cells - explained - device_cells - failing:
+            result += _pick(problems, min(device_cells), "device", device=device, site=None)
+            explained |= device_cells
+    for cell in sorted(failing - explained):
+        result += _pick(problems, cell, "device", device=cell[1], site=cell[0])
+    return result
+
+
+def _pick(problems: Sequence[Problem], cell: tuple[str | None, str | None], check: str, *, device: str | None,
+          site: str | None) -> list[Problem]:
+    """The problems seen on ``cell`` as the attributed problem (at most ``MAX_ROWS_PER_PROBLEM``)."""
+    chosen = [p for p in problems if (p.site, p.device) == cell][:MAX_ROWS_PER_PROBLEM]
+    return [Problem(p.product_id, check, p.field, p.expected, p.seen, device, site, p.sku_code) for p in chosen]

@@ -1,0 +1,345 @@
+"""Read a product's storefront page as a shopper sees it: one language site, one device.
+
+``StorefrontReader`` is the interface the verification uses; two implementations:
+
+- :class:`SimulatorStorefrontReader` reads the simulator's ``/store/{site}/item/{id}.html?device=...``
+  pages over HTTP (base URL = the marketplace connection's host) and its data-center completion figure.
+  Tested against the real simulator.
+- :class:`HttpStorefrontReader` reads the real AliExpress storefront (a URL template per language site,
+  a user agent per device, a fresh cookie-less request for the anonymous view). Parsing is best effort
+  (the page's embedded JSON); it is **untested against the live site** and may need adjusting to the
+  page of the day. It has no data-center figure (that lives behind the seller login).
+
+Every reader returns a :class:`PageView`; a page that cannot be fetched or parsed is a ``PageView`` with
+``error`` set, never an exception, so one bad page never stops a verification pass.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from html import unescape
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+from typing import Any, Protocol, runtime_checkable
+
+import httpx
+
+from aeops.sync.model import money
+
+DEVICES = ("desktop", "mobile", "anonymous")
+
+# What a browser / the app sends; the anonymous view is a desktop browser without cookies.
+USER_AGENTS = {
+    "desktop": ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+                "Chrome/131.0.0.0 Safari/537.36"),
+    "mobile": ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+               "Chrome/131.0.0.0 Mobile Safari/537.36 AliApp(AliExpress/8.110.3)"),
+    "anonymous": ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+                  "Chrome/131.0.0.0 Safari/537.36"),
+}
+
+
+@dataclass(frozen=True)
+class SkuView:
+    price: str | None
+    discount_price: str | None
+    stock: int | None
+
+
+@dataclass(frozen=True)
+class PageView:
+    """What one storefront page shows. ``error`` is set when the page could not be read or parsed."""
+
+    product_id: int
+    site: str
+    device: str
+    last_modified: datetime | None = None
+    skus: dict[str, SkuView] = field(default_factory=dict)
+    freight_template_id: str | None = None
+    error: str | None = None
+
+    @property
+    def prices(self) -> dict[str, str | None]:
+        return {code: s.price for code, s in self.skus.items()}
+
+    @property
+    def stocks(self) -> dict[str, int | None]:
+        return {code: s.stock for code, s in self.skus.items()}
+
+
+@runtime_checkable
+class StorefrontReader(Protocol):
+    """Reads storefront pages; ``completion_rate`` is the marketplace's own figure (None: not available)."""
+
+    def fetch(self, product_id: int, site: str, device: str) -> PageView: ...
+
+    def completion_rate(self, seller_id: int | None) -> float | None: ...
+
+    def close(self) -> None: ...
+
+
+# ----------------------------------------------------------------------------------------- parsing
+_PRODUCT_DATA = re.compile(r'<script[^>]*id="product-data"[^>]*>(.*?)</script>', re.S)
+_META = re.compile(r'<meta\s+name="(last-modified(?:-ms)?)"\s+content="([^"]*)"', re.I)
+_SKU_ROW = re.compile(r'<tr class="sku" data-sku-code="([^"]*)"><td class="price">([^<]*)</td>'
+                      r'<td class="discount-price">([^<]*)</td><td class="stock">([^<]*)</td>')
+_FREIGHT = re.compile(r'class="freight-template" data-template-id="([^"]*)"')
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def _money(value: Any) -> str | None:
+    try:
+        return money(value)
+    except ValueError:
+        return None
+
+
+def _when(value: Any) -> datetime | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, (int, float)) or str(value).isdigit():
+        number = float(value)
+        return datetime.fromtimestamp(number / 1000 if number > 1e11 else number, UTC)
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def parse_simulator_page(text: str, product_id: int, site: str, device: str) -> PageView:
+    """The simulator's page: the ``product-data`` JSON, else the meta tags and the SKU table."""
+    match = _PRODUCT_DATA.search(text)
+    if match:
+        try:
+            data = json.loads(unescape(match.group(1)))
+            skus = {str(s["sku_code"]): SkuView(_money(s.get("price")), _money(s.get("discount_price")),
+                                                _int(s.get("stock"))) for s in data.get("skus", [])}
+            modified = _when(data.get("last_modified_ms")) or _when(data.get("last_modified"))
+            template = data.get("freight_template_id")
+            return PageView(product_id, site, device, modified, skus, None if template is None else str(template))
+        except (ValueError, KeyError, TypeError):
+            pass
+    metas = {name.lower(): value for name, value in _META.findall(text)}
+    modified = _when(metas.get("last-modified-ms")) or _when(metas.get("last-modified"))
+    skus = {unescape(code): SkuView(_money(price), _money(discount), _int(stock))
+            for code, price, discount, stock in _SKU_ROW.findall(text)}
+    freight = _FREIGHT.search(text)
+    if modified is None and not skus:
+        return PageView(product_id, site, device, error="no last-modified time or SKU data on the page")
+    return PageView(product_id, site, device, modified, skus, freight.group(1) if freight else None)
+
+
+def _balanced_json(text: str, start: int) -> Any:
+    """The JSON value (object or array) that starts at ``text[start]``, by bracket matching."""
+    opening = text[start]
+    closing = {"{": "}", "[": "]"}[opening]
+    depth, in_string, escaped = 0, False, False
+    for i in range(start, len(text)):
+        ch = text[i]
+        if in_string:
+            escaped = ch == "\\" and not escaped
+            if ch == '"' and not escaped:
+                in_string = False
+            continue
+        if ch == '"':
+            in_string = True
+        elif ch == opening:
+            depth += 1
+        elif ch == closing:
+            depth -= 1
+            if depth == 0:
+                return json.loads(text[start : i + 1])
+    raise ValueError("unbalanced JSON")
+
+
+def _find(obj: Any, key: str) -> Any:
+    """The first value of ``key`` anywhere in a JSON tree."""
+    if isinstance(obj, Mapping):
+        if key in obj:
+            return obj[key]
+        items = obj.values()
+    elif isinstance(obj, list):
+        items = obj
+    else:
+        return None
+    for value in items:
+        found = _find(value, key)
+        if found is not None:
+            return found
+    return None
+
+
+def parse_aliexpress_page(text: str, product_id: int, site: str, device: str,
+                          sku_codes: Mapping[str, str] | None = None) -> PageView:
+    """Best effort for the real product page (UNTESTED against the live site).
+
+    Looks for the embedded state object (``window.runParams = {...}`` or ``_init_data_``), then for
+    ``skuPriceList`` entries (``skuAttr``/``skuId``, ``skuVal.skuAmount.value``,
+    ``skuVal.skuActivityAmount.value``, ``skuVal.availQuantity``), ``gmtModified`` and a freight template id.
+    ``sku_codes`` maps the platform's sku ids to the seller's codes when known.
+    """
+    state: Any = None
+    for marker in ("window.runParams", "_init_data_", "window.__INIT_DATA__"):
+        at = text.find(marker)
+        if at < 0:
+            continue
+        brace = text.find("{", at)
+        if brace < 0:
+            continue
+        try:
+            state = _balanced_json(text, brace)
+            break
+        except ValueError:
+            continue
+    if state is None:
+        return PageView(product_id, site, device, error="no embedded product data found (page layout changed?)")
+    skus: dict[str, SkuView] = {}
+    for entry in _find(state, "skuPriceList") or []:
+        if not isinstance(entry, Mapping):
+            continue
+        sku_id = str(entry.get("skuId") or entry.get("skuIdStr") or entry.get("skuAttr") or "")
+        code = (sku_codes or {}).get(sku_id, sku_id)
+        val = entry.get("skuVal") or {}
+        price = _money((val.get("skuAmount") or {}).get("value"))
+        discount = _money((val.get("skuActivityAmount") or {}).get("value"))
+        skus[code] = SkuView(price, discount, _int(val.get("availQuantity")))
+    modified = _when(_find(state, "gmtModified"))
+    template = _find(state, "freightTemplateId") or _find(state, "logisticsTemplateId")
+    if not skus and modified is None:
+        return PageView(product_id, site, device, error="embedded data has neither SKU prices nor a modified time")
+    return PageView(product_id, site, device, modified, skus, None if template is None else str(template))
+
+
+# ----------------------------------------------------------------------------------------- readers
+class _HttpBase:
+    """httpx plumbing shared by both readers: one cookie-keeping client per device, anonymous without cookies."""
+
+    def __init__(self, timeout: float = 15.0, transport: httpx.BaseTransport | None = None,
+                 user_agents: Mapping[str, str] | None = None) -> None:
+        self.user_agents = {**USER_AGENTS, **(user_agents or {})}
+        self._timeout, self._transport = timeout, transport
+        self._clients: dict[str, httpx.Client] = {}
+        self._lock = threading.Lock()
+        self.requests = 0  # page and figure requests made, for reports and the benchmark
+
+    def _client(self, device: str) -> httpx.Client:
+        with self._lock:
+            client = self._clients.get(device)
+            if client is None:
+                # the anonymous view never stores or sends a cookie (a jar whose policy refuses every domain)
+                jar = CookieJar(DefaultCookiePolicy(allowed_domains=[])) if device == "anonymous" else None
+                client = httpx.Client(timeout=self._timeout, transport=self._transport, follow_redirects=True,
+                                      cookies=jar,
+                                      headers={"User-Agent": self.user_agents.get(device, USER_AGENTS["desktop"]),
+                                               "Accept-Language": "en"})
+                self._clients[device] = client
+            self.requests += 1
+            return client
+
+    def _get(self, url: str, device: str, site: str) -> httpx.Response:
+        return self._client(device).get(url, headers={"Accept-Language": site, "Cache-Control": "no-cache"})
+
+    def close(self) -> None:
+        with self._lock:
+            for client in self._clients.values():
+                client.close()
+            self._clients.clear()
+
+
+class SimulatorStorefrontReader(_HttpBase):
+    """The simulator's storefront: ``{base}/store/{site}/item/{id}.html?device=...``."""
+
+    def __init__(self, base_url: str, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.base_url = base_url.rstrip("/")
+        for suffix in ("/sync", "/rest"):
+            if self.base_url.endswith(suffix):
+                self.base_url = self.base_url[: -len(suffix)]
+
+    def fetch(self, product_id: int, site: str, device: str) -> PageView:
+        url = f"{self.base_url}/store/{site}/item/{int(product_id)}.html?device={device}"
+        try:
+            response = self._get(url, device, site)
+        except httpx.HTTPError as exc:
+            return PageView(product_id, site, device, error=f"{type(exc).__name__}: {exc}"[:300])
+        if response.status_code != 200:
+            return PageView(product_id, site, device, error=f"HTTP {response.status_code}")
+        return parse_simulator_page(response.text, product_id, site, device)
+
+    def completion_rate(self, seller_id: int | None) -> float | None:
+        if seller_id is None:
+            return None
+        try:
+            response = self._client("desktop").get(
+                f"{self.base_url}/datacenter/{int(seller_id)}/information-update-completion-rate")
+            response.raise_for_status()
+            return float(response.json()["rate"])
+        except (httpx.HTTPError, ValueError, KeyError, TypeError):
+            return None
+
+
+DEFAULT_SITE_URLS = {
+    "en": "https://www.aliexpress.com/item/{product_id}.html",
+    "ru": "https://aliexpress.ru/item/{product_id}.html",
+    "es": "https://es.aliexpress.com/item/{product_id}.html",
+    "fr": "https://fr.aliexpress.com/item/{product_id}.html",
+    "pt": "https://pt.aliexpress.com/item/{product_id}.html",
+}
+MOBILE_URL = "https://m.aliexpress.com/item/{product_id}.html"
+
+
+class HttpStorefrontReader(_HttpBase):
+    """The real AliExpress storefront (UNTESTED against the live site; parsing is best effort).
+
+    ``site_urls`` maps a language site to a URL template with ``{product_id}``; the mobile view uses
+    ``mobile_url`` (with ``?lang={site}``) and the app's user agent; the anonymous view is a desktop
+    browser with no cookies. Logged-in views would need a buyer session, which aeops does not keep.
+    """
+
+    def __init__(self, site_urls: Mapping[str, str] | None = None, mobile_url: str = MOBILE_URL,
+                 sku_codes: Mapping[int, Mapping[str, str]] | None = None, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.site_urls = {**DEFAULT_SITE_URLS, **(site_urls or {})}
+        self.mobile_url = mobile_url
+        self.sku_codes = sku_codes or {}
+
+    def url(self, product_id: int, site: str, device: str) -> str:
+        if device == "mobile":
+            return self.mobile_url.format(product_id=int(product_id)) + f"?lang={site}"
+        template = self.site_urls.get(site, DEFAULT_SITE_URLS["en"])
+        return template.format(product_id=int(product_id))
+
+    def fetch(self, product_id: int, site: str, device: str) -> PageView:
+        try:
+            response = self._get(self.url(product_id, site, device), device, site)
+        except httpx.HTTPError as exc:
+            return PageView(product_id, site, device, error=f"{type(exc).__name__}: {exc}"[:300])
+        if response.status_code != 200:
+            return PageView(product_id, site, device, error=f"HTTP {response.status_code}")
+        return parse_aliexpress_page(response.text, product_id, site, device, self.sku_codes.get(int(product_id)))
+
+    def completion_rate(self, seller_id: int | None) -> float | None:
+        return None  # the seller center's data-center figure needs the seller's login; not read
+
+
+def reader_for_connection(base_url: str, extra: Mapping[str, Any] | None = None, **kw: Any) -> StorefrontReader:
+    """The reader for a marketplace connection: extra ``storefront`` = ``simulator`` | ``aliexpress``;
+    without it, a host under aliexpress.com means the real storefront and anything else the simulator."""
+    choice = str((extra or {}).get("storefront") or "").lower()
+    if not choice:
+        host = httpx.URL(base_url).host or ""
+        choice = "aliexpress" if host == "aliexpress.com" or host.endswith(".aliexpress.com") else "simulator"
+    if choice == "aliexpress":
+        return HttpStorefrontReader(**kw)
+    return SimulatorStorefrontReader(base_url, **kw)

@@ -1,0 +1,377 @@
+"""Post-update verification of one store's run: poll until every pushed product is seen, re-push once, report.
+
+One *pass* (:func:`run_pass`) checks the run's products that are not verified yet:
+
+1. timestamp, cheap, every product: paged list reads (``gmt_modified`` since the earliest push) -> each
+   product's last-modified time must be at or after its push (:data:`checks.CLOCK_TOLERANCE`);
+2. pages, for the products the sampling rule picks (:mod:`aeops.verify.sampling`): every device on every
+   language site (or the cross of sites x primary device and devices x primary site for high-risk
+   products of a large change set) must show the pushed price, discount, stock and freight template and a
+   last-modified time at or after the push; failing pages are attributed to a site, a device or the
+   product (:func:`checks.attribute`);
+3. the marketplace's own data-center completion figure, when the reader has one.
+
+:func:`poke` is one sensor poke: a pass, then the clock decides. All products seen -> done. At
+``repush_share`` of the deadline, the products still failing are re-pushed once (their changes back to
+``planned`` and through :func:`aeops.sync.push.push_batch`). At the deadline the products still failing
+become ``verify_failed`` with their problems in ``verify_results``; language sites that still disagree on
+price or stock become strikes (:mod:`aeops.verify.strikes`). Progress lives in the run's
+``artifacts["verify"]`` and the change statuses, so every poke can run in a new process (reschedule mode)
+and the final result is computed once.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aeops.verify import records
+from aeops.verify.checks import (
+    Expected,
+    Problem,
+    attribute,
+    check_listed,
+    compare_page,
+    expected_from_changes,
+    site_disagreements,
+)
+from aeops.verify.reader import DEVICES, PageView, StorefrontReader
+from aeops.verify.sampling import SamplingRule, cells, page_plan, seed_for
+
+log = logging.getLogger(__name__)
+
+LIST_PAGE_SIZE = 99  # product.list.get allows page_size < 100
+
+
+@dataclass(frozen=True)
+class VerifySettings:
+    """How verification polls and samples; :meth:`from_config` reads ``aeops_config``."""
+
+    deadline: timedelta = timedelta(minutes=30)
+    repush_share: float = 0.5  # re-push the products still failing at this share of the deadline
+    rule: SamplingRule = field(default_factory=SamplingRule)
+    devices: tuple[str, ...] = DEVICES
+    workers: int = 8  # concurrent page fetches
+
+    @classmethod
+    def from_config(cls, config: Any) -> VerifySettings:
+        return cls(
+            deadline=timedelta(minutes=float(getattr(config, "verify_deadline_minutes", 30.0))),
+            rule=SamplingRule(page_all_threshold=int(getattr(config, "verify_page_all_threshold", 200)),
+                              sample_size=int(getattr(config, "verify_sample_size", 200))),
+        )
+
+
+@dataclass
+class PassResult:
+    """One pass: products now verified, products failing with their problems, request counts."""
+
+    verified: list[int] = field(default_factory=list)
+    failing: dict[int, list[Problem]] = field(default_factory=dict)
+    list_calls: int = 0
+    page_fetches: int = 0
+    marketplace_rate: float | None = None
+
+
+@dataclass
+class PokeResult:
+    done: bool
+    counts: dict[str, Any] = field(default_factory=dict)
+    message: str = ""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _parse(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+# ----------------------------------------------------------------------------------------------- one pass
+def run_pass(expected: Mapping[int, Expected], plan: Mapping[int, str], sites: list[str], client,
+             reader: StorefrontReader, *, devices: tuple[str, ...] = DEVICES, workers: int = 8,
+             seller_id: int | None = None) -> PassResult:
+    """Check ``expected`` products once: list timestamps for all, pages for those in ``plan``."""
+    from aeops.sync.pipeline import parse_gmt
+
+    result = PassResult()
+    if not expected:
+        return result
+    since = min(e.not_before for e in expected.values())
+    before = getattr(client, "calls", 0)
+    listed: dict[int, datetime | None] = {}
+    for product in client.iter_products(page_size=LIST_PAGE_SIZE, modified_since=since.replace(microsecond=0)):
+        if product.product_id in expected:
+            listed[product.product_id] = parse_gmt(product.gmt_modified)
+    result.list_calls = getattr(client, "calls", 0) - before
+    problems: dict[int, list[Problem]] = {}
+    to_fetch: list[tuple[int, str, str]] = []
+    checked: dict[int, list[tuple[str, str]]] = {}
+    for pid, exp in expected.items():
+        stale = check_listed(exp, listed.get(pid))
+        if stale is not None:  # the write is not even in the catalog: pages can only show the old values
+            problems[pid] = [stale]
+            continue
+        if pid in plan:
+            checked[pid] = cells(plan[pid], sites, devices)
+            to_fetch += [(pid, site, device) for site, device in checked[pid]]
+    pages: dict[int, list[PageView]] = {}
+    if to_fetch:
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            for page in pool.map(lambda job: reader.fetch(*job), to_fetch):
+                pages.setdefault(page.product_id, []).append(page)
+    result.page_fetches = len(to_fetch)
+    for pid, views in pages.items():
+        exp = expected[pid]
+        found = attribute(pid, checked[pid], [p for v in views for p in compare_page(exp, v)])
+        blamed = {(p.site, p.field, p.sku_code) for p in found if p.check == "site"}
+        found += [p for p in site_disagreements(views, exp) if (p.site, p.field, p.sku_code) not in blamed
+                  and not any(q.check == "timestamp" for q in found)]
+        if found:
+            problems[pid] = found
+    result.failing = problems
+    result.verified = sorted(pid for pid in expected if pid not in problems)
+    result.marketplace_rate = reader.completion_rate(seller_id)
+    return result
+
+
+def inconsistent_sites(failing: Mapping[int, list[Problem]]) -> dict[str, list[int]]:
+    """Language site -> products on which it disagreed on price or stock (a multi-site inconsistency)."""
+    sites: dict[str, set[int]] = {}
+    for pid, problems in failing.items():
+        for p in problems:
+            if p.check == "site" and p.site and p.price_or_stock:
+                sites.setdefault(p.site, set()).add(pid)
+    return {site: sorted(pids) for site, pids in sites.items()}
+
+
+# ----------------------------------------------------------------------------------------------- pokes
+@dataclass
+class Target:
+    """Everything a poke needs about one store's run (built by :func:`target_for`)."""
+
+    db_url: str
+    store: str
+    sync_run_id: int
+    run_id: str
+    sites: list[str]
+    settings: VerifySettings
+    client: Any
+    reader: StorefrontReader
+    images_dir: str | None = None
+    config: Any = None
+
+
+def poke_target(t: Target, *, now: Callable[[], datetime] = _now) -> PokeResult:
+    """One poke: a pass over the products not verified yet, then re-push / finalise as the clock says."""
+    from aeops.sync import ledger
+
+    run = ledger.get_run(t.db_url, t.sync_run_id)
+    state: dict[str, Any] = dict((run.artifacts or {}).get("verify") or {})
+    if state.get("final"):
+        return PokeResult(True, dict(state.get("result") or {}), "verification already finished")
+    changes = records.verifiable_changes(t.db_url, t.sync_run_id)
+    if not changes:
+        return PokeResult(True, {}, "nothing was pushed: nothing to verify")
+    at = now()
+    if not state:
+        state = {"started_at": at.isoformat(), "repush_at": (at + t.settings.deadline * t.settings.repush_share)
+                 .isoformat(), "deadline_at": (at + t.settings.deadline).isoformat(), "repushed": [],
+                 "repush_done": False, "passes": 0, "list_calls": 0, "page_fetches": 0}
+    all_products = sorted({c.product_id for c in changes})
+    pending_changes = [c for c in changes if c.status == "confirmed"]
+    expected = expected_from_changes(pending_changes, _state_fields(t, {c.product_id for c in pending_changes}))
+    risky = {c.product_id for c in changes if c.kind == "price"}
+    risky |= records.previously_failed(t.db_url, t.store, t.sync_run_id, all_products)
+    plan = page_plan(all_products, risky, t.settings.rule, seed_for(t.store, t.run_id))
+    result = run_pass(expected, plan, t.sites, t.client, t.reader, devices=t.settings.devices,
+                      workers=t.settings.workers, seller_id=getattr(t.client, "seller_id", None))
+    repushed = set(state["repushed"])
+    records.save_pass(t.db_url, t.sync_run_id, t.store, result.failing, result.verified,
+                      {pid: 2 if pid in repushed else 1 for pid in expected}, at)
+    records.set_change_status(t.db_url, [cid for pid in result.verified for cid in expected[pid].change_ids],
+                              "verified")
+    state["passes"] += 1
+    state["list_calls"] += result.list_calls
+    state["page_fetches"] += result.page_fetches
+    if result.marketplace_rate is not None:
+        state["marketplace_completion_rate"] = result.marketplace_rate
+    log.info("%s: verification pass %d: %d verified, %d still failing (%d list calls, %d page fetches)",
+             t.store, state["passes"], len(result.verified), len(result.failing), result.list_calls,
+             result.page_fetches)
+    done, message = False, ""
+    if not result.failing:
+        done, message = True, "every pushed product is seen"
+    elif at >= _parse(state["repush_at"]) and not state["repush_done"]:
+        failing = sorted(result.failing)
+        _repush(t, [cid for pid in failing for cid in expected[pid].change_ids])
+        state["repushed"], state["repush_done"] = failing, True
+        message = f"re-pushed {len(failing)} product(s) that were still not seen"
+        log.warning("%s: %s: %s", t.store, message, ", ".join(map(str, failing[:20])))
+    elif at >= _parse(state["deadline_at"]):
+        done, message = True, f"deadline reached with {len(result.failing)} product(s) not seen"
+    if done:
+        state["result"] = _finalise(t, state, result, expected)
+        state["final"] = True
+    ledger.update_run(t.db_url, t.sync_run_id, artifacts={**(run.artifacts or {}), "verify": state})
+    return PokeResult(done, dict(state.get("result") or {}), message)
+
+
+def _state_fields(t: Target, product_ids: set[int]) -> dict[int, dict[str, Any]]:
+    from aeops.sync import ledger
+
+    if not product_ids:
+        return {}
+    return {pid: s.fields for pid, s in ledger.load_state(t.db_url, t.store).items() if pid in product_ids}
+
+
+def _repush(t: Target, change_ids: list[int]) -> None:
+    """Push these confirmed changes once more (back to ``planned``, then the usual recorded push)."""
+    from aeops.store import session_scope
+    from aeops.sync import ledger
+    from aeops.sync.push import push_batch
+
+    with session_scope(t.db_url) as s:
+        kinds = {c.id: c.kind for c in ledger.load_changes(s, change_ids)}
+    ledger.set_status(t.db_url, change_ids, "planned")
+    for kind in sorted(set(kinds.values())):
+        ids = [cid for cid, k in kinds.items() if k == kind]
+        size = 1 if kind == "edit" else 20
+        for i in range(0, len(ids), size):
+            try:
+                push_batch(t.db_url, t.client, t.sync_run_id, kind, ids[i : i + size], images_dir=t.images_dir)
+            except Exception as exc:  # noqa: BLE001 - the changes stay unknown/planned and are reported
+                log.error("%s: re-push of %s batch failed: %s: %s", t.store, kind, type(exc).__name__, exc)
+
+
+def _finalise(t: Target, state: dict[str, Any], last: PassResult, expected: Mapping[int, Expected]
+              ) -> dict[str, Any]:
+    """Failing products -> verify_failed, strikes for disagreeing sites (and the alert), the run's counts."""
+    failed_ids = [cid for pid in last.failing for cid in expected[pid].change_ids]
+    records.set_change_status(t.db_url, failed_ids, "verify_failed")
+    sites = inconsistent_sites(last.failing)
+    strikes_total = records.strike_count(t.db_url, t.store)
+    if sites:
+        added = records.record_strikes(t.db_url, t.store, t.sync_run_id, sites)
+        strikes_total = records.strike_count(t.db_url, t.store)
+        if added:
+            from aeops.verify import strikes
+
+            log.warning("%s: %d multi-site price inconsistency strike(s) this run (%s); %d in total",
+                        t.store, len(added), ", ".join(s.site or "" for s in added), strikes_total)
+            strikes.alert(t.store, strikes_total, [s.site or "" for s in added], [s.detail for s in added],
+                          config=t.config, db_url=t.db_url, run_id=t.run_id)
+    return counts_of_run(t.db_url, t.sync_run_id, state, strikes_total, sites)
+
+
+def counts_of_run(db_url: str, sync_run_id: int, state: Mapping[str, Any], strikes_total: int | None = None,
+                  sites: Mapping[str, list[int]] | None = None) -> dict[str, Any]:
+    """The run counts verification adds (also the sensor's answer)."""
+    from aeops.sync import ledger
+
+    statuses = ledger.change_counts(db_url, sync_run_id)
+    verified, failed = statuses.get("verified", 0), statuses.get("verify_failed", 0)
+    reached = verified + failed + statuses.get("confirmed", 0)
+    counts: dict[str, Any] = {
+        "pushed": reached + statuses.get("failed", 0), "confirmed": reached,
+        "verified": verified, "verify_failed": failed,
+        "completion_rate": round(verified / reached, 6) if reached else 1.0,
+        "repushed_products": len(state.get("repushed") or []),
+        "verify_passes": state.get("passes", 0), "verify_list_calls": state.get("list_calls", 0),
+        "verify_page_fetches": state.get("page_fetches", 0),
+    }
+    if state.get("marketplace_completion_rate") is not None:
+        counts["marketplace_completion_rate"] = state["marketplace_completion_rate"]
+    if strikes_total is not None:
+        counts["site_strikes_total"] = strikes_total
+    if sites:
+        counts["inconsistent_sites"] = sorted(sites)
+    return counts
+
+
+# ----------------------------------------------------------------------------------------------- entry points
+def target_for(ctx, sync_run_id: int, client=None, reader: StorefrontReader | None = None) -> Target:
+    """A :class:`Target` for a pipeline context (``aeops.sync.pipeline.Context``)."""
+    from aeops.sync import ledger
+
+    run = ledger.get_run(ctx.db_url, sync_run_id)
+    if client is None:
+        from aeops.sync.pipeline import client_for
+
+        client = client_for(ctx.store)
+    if reader is None:
+        reader = reader_for_store(ctx.store)
+    return Target(db_url=ctx.db_url, store=ctx.store.name, sync_run_id=sync_run_id, run_id=run.run_id,
+                  sites=list(ctx.store.language_sites) or ["en"], settings=VerifySettings.from_config(ctx.config),
+                  client=client, reader=reader, images_dir=ctx.store.images_dir or None, config=ctx.config)
+
+
+def reader_for_store(store) -> StorefrontReader:
+    """The storefront reader for a store's marketplace connection (simulator or the real storefront)."""
+    from aeops.marketplace.hooks import AliExpressHook
+    from aeops.verify.reader import reader_for_connection
+
+    hook = AliExpressHook(store.conn_id)
+    base_url = hook.client_kwargs()["base_url"]
+    extra = hook.get_connection(store.conn_id).extra_dejson or {}
+    return reader_for_connection(base_url, extra)
+
+
+def find_run(db_url: str, store: str, dag_id: str, run_id: str) -> int | None:
+    from sqlalchemy import select
+
+    from aeops.store import session_scope
+    from aeops.store.models import SyncRun
+
+    with session_scope(db_url) as s:
+        return s.scalar(select(SyncRun.id).where(SyncRun.store == store, SyncRun.dag_id == dag_id,
+                                                 SyncRun.run_id == run_id))
+
+
+def poke(store: str, dag_id: str, run_id: str, *, dry_run: bool = False, client=None,
+         reader: StorefrontReader | None = None, config=None) -> PokeResult:
+    """The verify sensor's poke for one store of a DAG run (True when verification has finished)."""
+    from aeops.sync.pipeline import context
+
+    if dry_run:
+        return PokeResult(True, {}, "dry run: nothing was pushed")
+    ctx = context(store, config)
+    sync_run_id = find_run(ctx.db_url, store, dag_id, run_id)
+    if sync_run_id is None:
+        return PokeResult(True, {}, "no sync run for this store (it stopped before the export)")
+    if not records.verifiable_changes(ctx.db_url, sync_run_id):
+        return PokeResult(True, {}, "nothing was pushed: nothing to verify")
+    target = target_for(ctx, sync_run_id, client, reader)
+    try:
+        return poke_target(target)
+    finally:
+        if reader is None:
+            target.reader.close()
+
+
+def verify_run(ctx, sync_run_id: int, client=None, *, reader: StorefrontReader | None = None,
+               sleep: Callable[[float], None] = time.sleep, first_wait: float = 5.0,
+               max_wait: float = 120.0) -> dict[str, Any]:
+    """Verification to the end, for ``finish``: the sensor's result, else poll here (blocking) with backoff.
+
+    With the verify sensor in the DAG the first poke finds the final result and returns at once; without
+    it (or when the sensor was cut short) this polls until done, holding the worker slot.
+    """
+    target = target_for(ctx, sync_run_id, client, reader)
+    wait = first_wait
+    try:
+        while True:
+            result = poke_target(target)
+            if result.done:
+                return result.counts
+            sleep(wait)
+            wait = min(max_wait, wait * 2)
+    finally:
+        if reader is None:
+            target.reader.close()

@@ -1,0 +1,91 @@
+"""Which storefront pages a verification pass fetches, and what a sample can miss.
+
+The rule (see docs/verification.md):
+
+- the cheap timestamp check (paged list reads of ``gmt_modified``) covers **every** pushed product;
+- when a run changed at most ``page_all_threshold`` products, every changed product gets the full page grid
+  (every device on every language site);
+- above that, a seeded random sample of ``sample_size`` products gets the full grid, and every high-risk
+  product (a price change, or a product that failed a push or a verification before) gets the *cross*:
+  every language site on the primary device (the multi-site price check) plus every other device on the
+  primary site (the cross-device check).
+
+The seed is derived from the store and the Airflow run, so a retried or rescheduled task samples the same
+products. :func:`miss_probability` is the chance a sample of ``n`` out of ``N`` contains none of ``k`` bad
+products: ``C(N-k, n) / C(N, n)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from math import comb
+
+FULL = "full"
+CROSS = "cross"
+
+
+@dataclass(frozen=True)
+class SamplingRule:
+    page_all_threshold: int = 200
+    sample_size: int = 200
+
+
+def seed_for(store: str, run_id: str) -> int:
+    return int.from_bytes(hashlib.sha256(f"{store}\x00{run_id}".encode()).digest()[:8], "big")
+
+
+def page_plan(changed: Collection[int], high_risk: Collection[int], rule: SamplingRule,
+              seed: int) -> dict[int, str]:
+    """Product id -> ``full`` | ``cross``: the products whose pages are fetched and which grid they get."""
+    products = sorted(set(changed))
+    if len(products) <= rule.page_all_threshold:
+        return dict.fromkeys(products, FULL)
+    risky = sorted(set(high_risk) & set(products))
+    plan = dict.fromkeys(risky, CROSS)
+    rng = random.Random(seed)
+    sample = rng.sample(products, min(rule.sample_size, len(products)))
+    plan.update(dict.fromkeys(sample, FULL))
+    return plan
+
+
+def cells(grid: str, sites: Sequence[str], devices: Sequence[str]) -> list[tuple[str, str]]:
+    """The (site, device) pages of a grid; the first site and first device are the primary ones."""
+    if grid == FULL:
+        return [(site, device) for site in sites for device in devices]
+    primary_site, primary_device = sites[0], devices[0]
+    return [(site, primary_device) for site in sites] + [(primary_site, d) for d in devices[1:]]
+
+
+def fetch_count(plan: dict[int, str], sites: Sequence[str], devices: Sequence[str]) -> int:
+    per = {FULL: len(cells(FULL, sites, devices)), CROSS: len(cells(CROSS, sites, devices))}
+    return sum(per[g] for g in plan.values())
+
+
+def miss_probability(population: int, sample: int, bad: int) -> float:
+    """P(a uniform sample of ``sample`` out of ``population`` contains none of ``bad`` products)."""
+    if bad <= 0:
+        return 1.0
+    if sample >= population or bad > population - sample:
+        return 0.0
+    return comb(population - bad, sample) / comb(population, sample)
+
+
+def sample_size_for(population: int, bad: int, miss: float) -> int:
+    """The smallest sample with a miss probability at most ``miss`` when ``bad`` products are bad."""
+    low, high = 0, population
+    while low < high:
+        mid = (low + high) // 2
+        if miss_probability(population, mid, bad) <= miss:
+            high = mid
+        else:
+            low = mid + 1
+    return low
+
+
+def describe(products: Iterable[int], limit: int = 10) -> str:
+    ids = sorted(products)
+    more = f" and {len(ids) - limit} more" if len(ids) > limit else ""
+    return ", ".join(str(i) for i in ids[:limit]) + more
