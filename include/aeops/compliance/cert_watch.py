@@ -21,8 +21,8 @@ from sqlalchemy import select
 
 from aeops.compliance import escalation
 from aeops.compliance.exposure import Exposure, categories_needing, exposure
+from aeops.compliance.registry import ensure_schema_once
 from aeops.config import AeopsConfig, StoreConfig, load_airflow_config
-from aeops.store import ensure_schema
 from aeops.store.db import session_scope
 from aeops.store.models import Certificate
 
@@ -52,7 +52,7 @@ class Ctx:
 def context(store: str, config: AeopsConfig | None = None) -> Ctx:
     cfg = config or load_airflow_config()
     url = cfg.resolved_database_url()
-    ensure_schema(url)
+    ensure_schema_once(url)
     return Ctx(cfg, cfg.store(store), url)
 
 

@@ -72,8 +72,11 @@ def _products_of(frame) -> dict[int, tuple[str, str]]:
 def backfill_categories(db_url: str, store: str, export_uri: str) -> int:
     """Set ``category``/``brand`` on the store's existing ``product_state`` rows from the newest export.
 
-    Returns how many rows changed. Missing or unreadable export: 0 (logged).
+    Returns how many rows changed. Missing or unreadable export, or no product_state rows: 0.
     """
+    with session_scope(db_url) as s:
+        if not s.scalar(select(func.count()).select_from(ProductState).where(ProductState.store == store)):
+            return 0  # the sync has not recorded products yet: nothing to fill
     try:
         frame = _export_frame(export_uri)
     except Exception as exc:  # noqa: BLE001 - the counts fall back; never fail the watch for this

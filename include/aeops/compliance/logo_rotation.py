@@ -26,9 +26,9 @@ from typing import Any
 from sqlalchemy import select
 
 from aeops.compliance.dates import Quarter, local_date, local_midnight_utc, quarter_of
+from aeops.compliance.registry import ensure_schema_once
 from aeops.config import AeopsConfig, StoreConfig, load_airflow_config
 from aeops.rules.logo import LOGO_MIN_SIDE
-from aeops.store import ensure_schema
 from aeops.store.db import session_scope
 from aeops.store.models import LogoChange, LogoReminder
 
@@ -275,7 +275,7 @@ def run(store: str, as_of: date, *, config: AeopsConfig | None = None, client: A
 
     cfg = config or load_airflow_config()
     url = cfg.resolved_database_url()
-    ensure_schema(url)
+    ensure_schema_once(url)
     outcome = evaluate(cfg.store(store), as_of, url, marketplace=marketplace)
     summary = outcome.to_dict()
     message = logo_message(outcome)

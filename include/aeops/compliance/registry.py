@@ -54,6 +54,18 @@ class ScannedCert:
     problems: tuple[Finding, ...] = ()
 
 
+_SCHEMA_READY: set[str] = set()
+
+
+def ensure_schema_once(db_url: str) -> None:
+    """Upgrade the aeops DB at ``db_url`` if behind, once per process (the check reads the migration scripts)."""
+    from aeops.store import ensure_schema
+
+    if db_url not in _SCHEMA_READY:
+        ensure_schema(db_url)
+        _SCHEMA_READY.add(db_url)
+
+
 def _norm(text: str | None) -> str:
     return " ".join(str(text or "").split()).casefold()
 
@@ -198,9 +210,7 @@ def registry_certificates(db_url: str, store: str, as_of: date, *, warn_days: in
     is right; rows with no brand/type/valid-until and ``removed`` rows are left out. An empty list means
     the certificate watch has not scanned this store yet (the caller may then scan the folder itself).
     """
-    from aeops.store import ensure_schema
-
-    ensure_schema(db_url)
+    ensure_schema_once(db_url)
     with session_scope(db_url) as s:
         rows = s.scalars(select(Certificate).where(Certificate.store == store, Certificate.status != "removed",
                                                    Certificate.valid_until.is_not(None), Certificate.brand != "",
