@@ -34,6 +34,7 @@ API_OF_KIND = {
 def push_batch(db_url: str, client, sync_run_id: int, kind: str, change_ids: list[int], *,
                images_dir: str | None = None) -> dict[str, int]:
     """Send what is still open of these changes; returns counts by final status of this batch."""
+    _close_interrupted_writes(db_url, sync_run_id, change_ids)
     _resolve_uncertain(db_url, client, change_ids)
     with session_scope(db_url) as s:
         run = s.get(SyncRun, sync_run_id)
@@ -124,6 +125,25 @@ def _record_outcomes(db_url: str, changes: list[Change], outcomes: dict[int, Any
                             outcome.error_message)
             else:
                 change.status = "unknown"
+
+
+def _close_interrupted_writes(db_url: str, sync_run_id: int, change_ids: list[int]) -> None:
+    """Calls logged as ``sending`` by a process that died: close their record (the products are re-read next)."""
+    from sqlalchemy import select
+
+    from aeops.store.models import ApiWrite, utcnow
+
+    with session_scope(db_url) as s:
+        products = {c.product_id for c in ledger.load_changes(s, change_ids) if c.status == "sending"}
+        if not products:
+            return
+        for write in s.scalars(select(ApiWrite).where(ApiWrite.sync_run_id == sync_run_id,
+                                                      ApiWrite.outcome == "sending")):
+            if products & {int(p) for p in write.product_ids}:
+                write.outcome, write.finished_at = "interrupted", utcnow()
+                write.detail = "the pushing process stopped before the answer was recorded; products re-read"
+                log.warning("write %s (%s) was interrupted; re-reading its products before any retry",
+                            write.id, write.api)
 
 
 def _resolve_uncertain(db_url: str, client, change_ids: list[int]) -> None:
