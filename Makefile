@@ -42,9 +42,8 @@ setup: $(SETUP_DONE) ## venv + Airflow home + aeops DB + connections, variable a
 run: setup ## run the daily catalog sync end to end on the embedded default
 	$(ENV) scripts/run-embedded
 
-up: setup ## start `airflow standalone` (UI) with the embedded settings
-	@echo "==> Airflow UI: $${AIRFLOW__API__BASE_URL:-http://127.0.0.1:8080}  (embedded mode: every user is admin, no password)"
-	$(ENV) airflow standalone
+up: setup ## start the Airflow UI (airflow standalone), the simulator and the Slack sink; Ctrl-C stops all
+	$(ENV) scripts/up-embedded
 
 lint: $(INSTALLED) ## ruff, including Airflow's AIR3 rules
 	$(BIN)/ruff check dags include plugins tests bench scripts/*.py
