@@ -35,8 +35,7 @@ class StoreConfig(BaseModel):
 
     name: str = Field(description="Short unique store name used in the aeops DB, reports and Slack")
     conn_id: str = Field("aliexpress_default", description="Airflow connection with the app key/secret/tokens")
-    timezone: str = Field("Asia/Shanghai", description="The seller's time zone (IANA name)")
-    sync_time: str = Field("02:00", description="Local time of the daily catalog sync, HH:MM")
+    timezone: str = Field("Asia/Shanghai", description="The seller's time zone (IANA name): its 'today' for dates")
     exports: str = Field("", description="ObjectStoragePath folder (or file) holding the ERP catalog exports")
     images_dir: str = Field("", description="Folder that relative main_image paths are resolved against")
     certs: str = Field("", description="ObjectStoragePath folder holding certificate PDFs")
@@ -54,14 +53,6 @@ class StoreConfig(BaseModel):
     slack_reports_channel: str = Field("#aeops-reports", description="Channel for run summaries")
     qps: float = Field(20.0, gt=0, description="Client-side request rate limit per seller (calls per second)")
     token_refresh_days: int = Field(3, ge=0, description="Refresh the access token when it expires within N days")
-
-    @field_validator("sync_time")
-    @classmethod
-    def _hh_mm(cls, value: str) -> str:
-        hours, _, minutes = value.partition(":")
-        if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
-            raise ValueError("must be HH:MM, e.g. 02:00")
-        return f"{int(hours):02d}:{int(minutes):02d}"
 
     @field_validator("timezone")
     @classmethod

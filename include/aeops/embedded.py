@@ -77,7 +77,6 @@ def aeops_config() -> dict[str, Any]:
                 "name": name,
                 "conn_id": conn_id,
                 "timezone": "Asia/Shanghai",
-                "sync_time": "02:00",
                 "exports": (sample / "exports" / name).as_uri(),
                 "images_dir": str(sample / "images"),
                 "certs": (sample / "certs").as_uri(),
