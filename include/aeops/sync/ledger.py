@@ -209,3 +209,61 @@ def findings_of_run(url: str, sync_run_id: int) -> list[FindingRow]:
         return list(
             s.scalars(select(FindingRow).where(FindingRow.sync_run_id == sync_run_id).order_by(FindingRow.row))
         )
+
+
+# ------------------------------------------------------------------ urgent re-runs (aeops.urgent)
+RETRY_STATUSES = ("planned", "sending", "unknown", "failed", "verify_failed")
+
+
+def add_milestone(url: str, sync_run_id: int, name: str, detail: dict[str, Any] | None = None) -> bool:
+    """Record a once-only event of a run; True for the first caller, False when it was already recorded."""
+    from sqlalchemy.exc import IntegrityError
+
+    from aeops.store.models import RunMilestone
+
+    try:
+        with session_scope(url) as s:
+            s.add(RunMilestone(sync_run_id=sync_run_id, name=name, detail=detail or {}))
+        return True
+    except IntegrityError:
+        return False
+
+
+def milestones_of_run(url: str, sync_run_id: int) -> dict[str, Any]:
+    """The run's milestones by name (``RunMilestone`` rows)."""
+    from aeops.store.models import RunMilestone
+
+    with session_scope(url) as s:
+        return {m.name: m for m in s.scalars(select(RunMilestone).where(RunMilestone.sync_run_id == sync_run_id))}
+
+
+def find_run(url: str, store: str, run_id: str, dag_id: str | None = None) -> SyncRun | None:
+    """The store's run with this Airflow run id (of ``dag_id`` when given; the newest if several DAGs match)."""
+    with session_scope(url) as s:
+        query = select(SyncRun).where(SyncRun.store == store, SyncRun.run_id == run_id)
+        if dag_id:
+            query = query.where(SyncRun.dag_id == dag_id)
+        return s.scalars(query.order_by(SyncRun.id.desc())).first()
+
+
+def recent_runs(url: str, store: str, dag_id: str | None = None, limit: int = 5) -> list[SyncRun]:
+    """The store's newest runs (of ``dag_id`` when given), newest first."""
+    with session_scope(url) as s:
+        query = select(SyncRun).where(SyncRun.store == store)
+        if dag_id:
+            query = query.where(SyncRun.dag_id == dag_id)
+        return list(s.scalars(query.order_by(SyncRun.id.desc()).limit(limit)))
+
+
+def retry_candidates(url: str, sync_run_id: int) -> list[Change]:
+    """A run's changes that failed or are not known to be good: never answered, failed, failed verification,
+    or confirmed for a product whose verification failed; in product id order."""
+    from aeops.store.models import VerifyResult
+
+    with session_scope(url) as s:
+        unverified = set(s.scalars(select(VerifyResult.product_id).where(
+            VerifyResult.sync_run_id == sync_run_id, VerifyResult.passed.is_(False))))
+        rows = s.scalars(select(Change).where(Change.sync_run_id == sync_run_id, Change.kind != "unpushable")
+                         .order_by(Change.product_id, Change.kind))
+        return [c for c in rows
+                if c.status in RETRY_STATUSES or (c.status == "confirmed" and c.product_id in unverified)]

@@ -1,0 +1,151 @@
+"""The urgent re-run's request: the trigger form's values checked into one typed :class:`UrgentRequest`.
+
+The DAG's ``Param`` schema already checks types and enums when a run is triggered; :func:`parse_request`
+checks what a schema cannot (the store is configured, each mode has what it needs, floor below ceiling)
+and turns every problem into one :class:`RequestError` line, never a traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from aeops.urgent.pricing import Guards, PriceError, to_decimal
+
+MODES = {
+    "retry_failed": "Retry what failed or is unverified in a run",
+    "skus": "Re-sync listed SKUs from the latest export",
+    "price_override": "Price override (file or percentage)",
+    "revert": "Revert a price override run",
+}
+SCOPES = {"store": "Whole store", "category": "One category", "skus": "The SKU list"}
+MIN_REASON = 10
+DEFAULT_DEADLINE_MINUTES = 15
+
+
+class RequestError(ValueError):
+    """The trigger's parameters cannot be run; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class UrgentRequest:
+    store: str
+    mode: str
+    reason: str
+    deadline_minutes: float = DEFAULT_DEADLINE_MINUTES
+    dry_run: bool = False
+    run_id: str | None = None  # retry_failed: the run to retry (None: latest daily); revert: the run to undo
+    skus: tuple[str, ...] = ()
+    price_file: str | None = None
+    percent: Decimal | None = None
+    scope: str = "store"
+    category: str | None = None
+    guards: Guards = field(default_factory=Guards)
+
+    def audit(self) -> dict[str, Any]:
+        """What the audit record keeps: every parameter, as JSON-able values."""
+        return {"store": self.store, "mode": self.mode, "reason": self.reason,
+                "deadline_minutes": self.deadline_minutes, "dry_run": self.dry_run, "run_id": self.run_id,
+                "skus": list(self.skus), "price_file": self.price_file,
+                "percent": None if self.percent is None else str(self.percent), "scope": self.scope,
+                "category": self.category,
+                "floor_price": None if self.guards.floor is None else str(self.guards.floor),
+                "ceiling_price": None if self.guards.ceiling is None else str(self.guards.ceiling)}
+
+    def describe(self) -> str:
+        """One line for Slack and the run's message, e.g. ``price_override -20% of the whole store``."""
+        if self.mode == "retry_failed":
+            return f"retry_failed of run {self.run_id or '(latest daily sync)'}"
+        if self.mode == "skus":
+            return f"skus: re-sync {len(self.skus)} SKU(s) from the latest export"
+        if self.mode == "revert":
+            return f"revert of price override run {self.run_id}"
+        if self.price_file:
+            what = f"absolute prices from {self.price_file}"
+        else:
+            target = {"store": "the whole store", "category": f"category {self.category}",
+                      "skus": f"{len(self.skus)} SKU(s)"}[self.scope]
+            what = f"{self.percent:+}% on {target}"
+        bounds = []
+        if self.guards.floor is not None:
+            bounds.append(f"floor {self.guards.floor}")
+        if self.guards.ceiling is not None:
+            bounds.append(f"ceiling {self.guards.ceiling}")
+        return f"price_override: {what}" + (f" ({', '.join(bounds)})" if bounds else "")
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _skus(value: Any) -> tuple[str, ...]:
+    if value in (None, ""):
+        return ()
+    items = value.replace(",", "\n").splitlines() if isinstance(value, str) else list(value)
+    out: list[str] = []
+    for item in items:
+        code = str(item).strip()
+        if code and code not in out:
+            out.append(code)
+    return tuple(out)
+
+
+def parse_request(params: Mapping[str, Any], configured_stores: list[str]) -> UrgentRequest:
+    """Check the trigger's parameters; RequestError naming the first problem otherwise."""
+    store = _text(params.get("store"))
+    if not store or store not in configured_stores:
+        shown = f"unknown store {store!r}" if store else "no store given"
+        raise RequestError(f"{shown}; configured stores: {', '.join(configured_stores)}")
+    mode = _text(params.get("mode"))
+    if mode not in MODES:
+        raise RequestError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    reason = _text(params.get("reason")) or ""
+    if len(reason) < MIN_REASON:
+        raise RequestError(f"reason is required (at least {MIN_REASON} characters): say why this run is urgent")
+    try:
+        deadline = float(params.get("deadline_minutes") or DEFAULT_DEADLINE_MINUTES)
+    except (TypeError, ValueError):
+        raise RequestError(f"deadline_minutes must be a number, not {params.get('deadline_minutes')!r}") from None
+    if deadline <= 0:
+        raise RequestError("deadline_minutes must be positive")
+    try:
+        guards = Guards(to_decimal(params.get("floor_price"), "floor price"),
+                        to_decimal(params.get("ceiling_price"), "ceiling price"))
+        percent = to_decimal(params.get("percent"), "percent")
+    except PriceError as exc:
+        raise RequestError(str(exc)) from None
+    request = UrgentRequest(
+        store=store, mode=mode, reason=reason, deadline_minutes=deadline, dry_run=bool(params.get("dry_run")),
+        run_id=_text(params.get("run_id")), skus=_skus(params.get("skus")), price_file=_text(params.get("price_file")),
+        percent=percent, scope=_text(params.get("scope")) or "store", category=_text(params.get("category")),
+        guards=guards,
+    )
+    _check_mode(request)
+    return request
+
+
+def _check_mode(r: UrgentRequest) -> None:
+    if r.mode == "skus" and not r.skus:
+        raise RequestError("mode skus needs the SKU codes to re-sync in skus")
+    if r.mode == "revert" and not r.run_id:
+        raise RequestError("mode revert needs run_id: the Airflow run id of the price override to undo")
+    if r.mode != "price_override":
+        return
+    if bool(r.price_file) == (r.percent is not None):
+        raise RequestError("mode price_override needs exactly one of price_file (absolute prices) or percent")
+    if r.percent is not None:
+        if r.percent <= -100:
+            raise RequestError(f"percent must be above -100, not {r.percent}")
+        if r.percent == 0:
+            raise RequestError("percent 0 changes nothing")
+        if r.scope not in SCOPES:
+            raise RequestError(f"scope must be one of {', '.join(SCOPES)}, not {r.scope!r}")
+        if r.scope == "category" and not r.category:
+            raise RequestError("scope category needs category (as in the export's category column)")
+        if r.scope == "skus" and not r.skus:
+            raise RequestError("scope skus needs the SKU codes in skus")

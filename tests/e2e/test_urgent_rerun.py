@@ -1,0 +1,212 @@
+"""The urgent re-run end to end: dag.test() with conf for each mode against the simulator and the Slack sink."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from aeops.marketplace.sim_state import Faults
+from aeops.store import session_scope
+from aeops.store.models import Change, RunMilestone, StoreLock, SyncRun
+from tests.e2e.harness import Embedded, run_dag, task_states
+
+pytestmark = pytest.mark.e2e
+DAG_ID = "aliexpress_urgent_rerun"
+REASON = "Black Friday repricing, approved by ops"
+
+
+def prices(env: Embedded, store: str = "demo") -> dict[str, tuple[str, str | None]]:
+    """SKU code -> (price, discount price) on the simulator, as two-place strings."""
+    def money(v: Any) -> str | None:
+        return None if v in (None, "") else str(Decimal(str(v)).quantize(Decimal("0.01")))
+
+    return {s["sku_code"]: (money(s["price"]), money(s.get("discount_price")))
+            for p in env.products(store).values() for s in p["skus"] if s.get("sku_code")}
+
+
+def stocks(env: Embedded, store: str = "demo") -> dict[str, int]:
+    return {s["sku_code"]: int(s["stock"]) for p in env.products(store).values() for s in p["skus"]
+            if s.get("sku_code")}
+
+
+def urgent_run(env: Embedded, run_id: str) -> SyncRun:
+    with session_scope(env.db_url) as s:
+        return s.scalars(select(SyncRun).where(SyncRun.dag_id == DAG_ID, SyncRun.run_id == run_id)).one()
+
+
+def slack_texts(env: Embedded) -> list[str]:
+    return [m.get("text", "") for m in env.slack_messages()]
+
+
+def run(conf: dict[str, Any]):
+    dag_run = run_dag(DAG_ID, {"reason": REASON, **conf})
+    return dag_run, task_states(dag_run)
+
+
+def off(value: str, percent: int) -> str:
+    return str((Decimal(value) * (100 + percent) / 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
+def test_whole_store_percentage_override_lands_guarded_and_revert_restores_every_price(embedded) -> None:
+    env = embedded()
+    before = prices(env)
+    kids_before = prices(env, "demo-kids")
+
+    dag_run, states = run({"store": "demo", "mode": "price_override", "percent": -20, "floor_price": 10})
+
+    assert str(dag_run.state) == "success", states
+    after = prices(env)
+    for code, (price, discount) in before.items():
+        if Decimal(price) <= 0:  # a broken SKU of the demo marketplace: skipped with a reason, left alone
+            assert after[code] == before[code]
+            continue
+        want_price = max(Decimal(off(price, -20)), Decimal("10.00"))
+        assert Decimal(after[code][0]) == want_price, code
+        if discount is not None and Decimal("10.00") <= Decimal(off(discount, -20)) < want_price:
+            assert after[code][1] == off(discount, -20), code
+        else:  # no room left for a discount under the guarded price: dropped
+            assert after[code][1] is None or Decimal(after[code][1]) < Decimal(after[code][0]), code
+    assert prices(env, "demo-kids") == kids_before  # another store is never touched
+    override = urgent_run(env, dag_run.run_id)
+    assert override.status == "success" and override.kind == "urgent"
+    assert REASON in override.message and "-20" in override.message
+    assert override.counts["confirmed"] == override.counts["planned_price"] > 50
+    assert override.counts.get("guarded_floor", 0) > 0
+    with session_scope(env.db_url) as s:
+        names = set(s.scalars(select(RunMilestone.name).where(RunMilestone.sync_run_id == override.id)))
+        assert {"requested", "locked", "half-way", "done"} <= names
+        assert all(c.previous["skus"] for c in s.scalars(select(Change).where(Change.sync_run_id == override.id)))
+        lock = s.get(StoreLock, "demo")
+        assert lock is not None and lock.holds == 0  # released by the teardown
+    texts = slack_texts(env)
+    assert any("Urgent re-run started" in t and REASON in t for t in texts), texts
+    assert any("half-way" in t for t in texts), texts
+    assert any("Urgent re-run done in" in t for t in texts), texts
+
+    revert_run, states = run({"store": "demo", "mode": "revert", "run_id": dag_run.run_id})
+
+    assert str(revert_run.state) == "success", states
+    # The demo marketplace has a product whose old discount was above its price: the platform refuses to
+    # restore that one (its whole batch item fails and is reported); every other price is back.
+    def refused(code: str) -> bool:
+        price, discount = before.get(code, ("0", None))
+        return discount is not None and Decimal(price) > 0 and Decimal(discount) >= Decimal(price)
+
+    invalid = {pid for pid, p in env.products().items() if any(refused(sku["sku_code"]) for sku in p["skus"])}
+    invalid_skus = {sku["sku_code"] for pid in invalid for sku in env.products()[pid]["skus"]}
+    after_revert = prices(env)
+    assert {c: v for c, v in after_revert.items() if c not in invalid_skus} == {
+        c: v for c, v in before.items() if c not in invalid_skus}
+    reverted = urgent_run(env, revert_run.run_id)
+    assert reverted.counts["reverted_skus"] == override.counts["priced_skus"]
+    assert reverted.counts.get("failed", 0) == len(invalid) and reverted.status == ("partial" if invalid else "success")
+
+
+def test_absolute_prices_from_a_file_change_only_the_listed_skus(embedded, tmp_path: Path) -> None:
+    env = embedded()
+    before = prices(env)
+    codes = sorted(before)[:3]
+    price_file = tmp_path / "prices.csv"
+    price_file.write_text("sku_code,price,discount_price\n"
+                          f"{codes[0]},99.999,\n{codes[1]},12.5,11\n{codes[2]},1.00,\nNO-SUCH-SKU,5,\n",
+                          encoding="utf-8")
+
+    dag_run, states = run({"store": "demo", "mode": "price_override", "price_file": str(price_file),
+                           "floor_price": 2, "ceiling_price": 50})
+
+    assert str(dag_run.state) == "success", states
+    after = prices(env)
+    assert after[codes[0]] == ("50.00", None)  # 99.999 -> ceiling
+    assert after[codes[1]] == ("12.50", "11.00")
+    assert after[codes[2]] == ("2.00", None)  # 1.00 -> floor
+    assert {c: v for c, v in after.items() if c not in codes[:3]} == {c: v for c, v in before.items()
+                                                                       if c not in codes[:3]}
+    run_row = urgent_run(env, dag_run.run_id)
+    assert run_row.counts["skipped"] == 1
+    assert run_row.artifacts["skipped"][0]["what"] == "NO-SUCH-SKU"
+
+
+def test_skus_mode_resyncs_only_the_listed_skus_from_the_newest_export(embedded) -> None:
+    from aeops.exports import newest_export, read_export
+
+    env = embedded()
+    frame = read_export(newest_export(env.config["stores"][0]["exports"])).frame
+    export = {str(r["sku_code"]): r for r in frame.to_dict("records")}
+    before_prices, before_stocks = prices(env), stocks(env)
+    stale = [c for c in sorted(before_stocks) if c in export
+             and str(export[c]["stock"]).isdigit() and int(export[c]["stock"]) != before_stocks[c]]
+    assert len(stale) >= 3, "the demo marketplace has stale stock to re-sync"
+    chosen = stale[:2]
+
+    dag_run, states = run({"store": "demo", "mode": "skus", "skus": chosen})
+
+    assert str(dag_run.state) == "success", states
+    after = stocks(env)
+    for code in chosen:
+        assert after[code] == int(export[code]["stock"])
+    assert after[stale[2]] == before_stocks[stale[2]]  # not listed: left alone
+    assert prices(env).keys() == before_prices.keys()
+
+
+def test_retry_failed_pushes_what_the_daily_sync_could_not(embedded) -> None:
+    env = embedded(faults="item_fail=0.5,seed=3")
+    daily = run_dag("aliexpress_catalog_sync", {"stores": ["demo"], "force": True})
+    with session_scope(env.db_url) as s:
+        daily_run = s.scalars(select(SyncRun).where(SyncRun.dag_id == "aliexpress_catalog_sync")).one()
+        failed = list(s.scalars(select(Change).where(Change.sync_run_id == daily_run.id,
+                                                     Change.status == "failed")))
+    assert failed, "the faults made some writes fail"
+    env.sim.app.state.sim.faults = Faults.parse("")  # the platform recovered
+
+    dag_run, states = run({"store": "demo", "mode": "retry_failed"})
+
+    assert str(dag_run.state) == "success", states
+    retry = urgent_run(env, dag_run.run_id)
+    assert retry.artifacts["source_run_id"] == daily_run.id
+    assert retry.counts["confirmed"] >= len({(c.product_id, c.kind) for c in failed})
+    assert retry.counts.get("failed", 0) == 0
+    view = prices(env)
+    for change in failed:
+        if change.kind == "price":
+            for item in change.payload["skus"]:
+                assert view[item["sku_code"]][0] == item["price"]
+    assert daily.run_id != dag_run.run_id
+
+
+def test_dry_run_writes_nothing_and_says_so(embedded) -> None:
+    env = embedded()
+    before = prices(env)
+
+    dag_run, states = run({"store": "demo", "mode": "price_override", "percent": 10, "dry_run": True})
+
+    assert str(dag_run.state) == "success", states
+    assert prices(env) == before
+    run_row = urgent_run(env, dag_run.run_id)
+    assert run_row.status == "dry_run" and run_row.counts["planned_price"] > 0
+    assert any("dry run" in t.lower() and "nothing was written" in t for t in slack_texts(env))
+
+
+def test_an_unknown_store_fails_at_once_naming_the_configured_stores(embedded) -> None:
+    env = embedded()
+
+    dag_run, states = run({"store": "nope", "mode": "retry_failed"})
+
+    assert str(dag_run.state) == "failed"
+    assert states["start"] == "failed" and states["plan"] == "upstream_failed"
+    alerts = [t for t in slack_texts(env) if "failed" in t]
+    assert any("unknown store 'nope'" in t and "demo, demo-kids" in t for t in alerts), alerts
+
+
+def test_a_missing_reason_is_refused_before_anything_runs(embedded) -> None:
+    env = embedded()
+    before = prices(env)
+
+    dag_run = run_dag(DAG_ID, {"store": "demo", "mode": "price_override", "percent": -5, "reason": "   "})
+
+    assert str(dag_run.state) == "failed" and task_states(dag_run)["start"] == "failed"
+    assert prices(env) == before
+    assert any("reason is required" in t for t in slack_texts(env))
