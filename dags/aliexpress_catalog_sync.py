@@ -1,7 +1,8 @@
 """Daily catalog sync: the seller's newest catalog export in, the minimal verified bulk update out.
 
 Per store (mapped): preflight -> pull_export -> validate -> plan; then every store's batches are pushed by
-``push_chunk`` instances in the ``aliexpress_api`` pool; then per store: verify, report, Slack summary.
+``push_chunk`` instances in the ``aliexpress_api`` pool; then per store: ``verify`` (a reschedule-mode sensor
+polling the storefront until every pushed product is seen, re-pushing once), ``finish`` (report, Slack summary).
 A store's failure never blocks another's. All state lives in the aeops DB, so a retried or re-run task
 only does what is not yet done. Logic: ``aeops.sync.pipeline``.
 """
@@ -19,6 +20,11 @@ from aeops.notify.callbacks import on_failure_callback
 
 SYNCED_CATALOG = Asset("aeops://catalog/synced")
 API_POOL = os.environ.get("AEOPS_API_POOL", "aliexpress_api")
+# Verification polls with back-off in reschedule mode (no worker slot held between pokes); the deadline that
+# ends it is aeops_config.verify_deadline_minutes, the sensor timeout only a backstop.
+VERIFY_POKE_SECONDS = float(os.environ.get("AEOPS_VERIFY_POKE_SECONDS", "30"))
+VERIFY_MAX_WAIT = timedelta(seconds=float(os.environ.get("AEOPS_VERIFY_MAX_WAIT_SECONDS", "300")))
+VERIFY_TIMEOUT = timedelta(hours=float(os.environ.get("AEOPS_VERIFY_TIMEOUT_HOURS", "6")))
 # Daily at 02:00 in the seller's time zone by default; deployments change it through the environment.
 SCHEDULE = CronTriggerTimetable(
     os.environ.get("AEOPS_SYNC_CRON", "0 2 * * *"),
@@ -104,6 +110,16 @@ def aliexpress_catalog_sync():
 
         return pipeline.push_chunk(chunk)
 
+    @task.sensor(mode="reschedule", poke_interval=VERIFY_POKE_SECONDS, exponential_backoff=True,
+                 max_wait=VERIFY_MAX_WAIT, timeout=VERIFY_TIMEOUT.total_seconds(), pool=API_POOL,
+                 trigger_rule="all_done")
+    def verify(store: str, params=None, run_id=None, dag=None) -> bool:
+        """Never trust "update succeeded": poll the storefront until every pushed product is seen."""
+        from aeops.verify import runner
+
+        result = runner.poke(store, dag.dag_id, run_id, dry_run=params["dry_run"])
+        return result.done
+
     @task(trigger_rule="all_done", outlets=[SYNCED_CATALOG])
     def finish(store: str, params=None, run_id=None, dag=None) -> dict:
         from aeops.sync import pipeline
@@ -121,8 +137,9 @@ def aliexpress_catalog_sync():
     chunks = collect_chunks()
     prepared >> chunks
     pushed = push_chunk.expand(chunk=chunks)
+    verified = verify.expand(store=stores)
     finished = finish.expand(store=stores)
-    pushed >> finished
+    pushed >> verified >> finished
     outcome(finished)
 
 

@@ -54,6 +54,16 @@ def findings_csv(findings: list[Any]) -> str:
     return buffer.getvalue()
 
 
+def verification_context(db_url: str, sync_run_id: int) -> dict[str, Any]:
+    """Post-update verification: problems still seen at the deadline, and how many resolved while polling."""
+    from aeops.verify.records import results_of_run
+
+    results = results_of_run(db_url, sync_run_id)
+    return {"verify_failures": [r for r in results if not r.passed],
+            "verify_resolved": len({r.product_id for r in results if r.passed}
+                                   - {r.product_id for r in results if not r.passed})}
+
+
 def write_run_report(db_url: str, sync_run_id: int, location: str | None) -> dict[str, str]:
     """Write the HTML and CSV report of one store's run; returns their locations."""
     run = ledger.get_run(db_url, sync_run_id)
@@ -68,6 +78,7 @@ def write_run_report(db_url: str, sync_run_id: int, location: str | None) -> dic
         "warnings": [f for f in findings if f.severity != "error"],
         "failures": [c for c in changes if c.status in ("failed", "unpushable", "unknown", "planned", "sending")],
         "changes": Counter((c.kind, c.status) for c in changes),
+        **verification_context(db_url, sync_run_id),
     }
     folder = _target(location, run.store)
     folder.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,108 @@
+"""An in-memory marketplace and storefront for unit tests and ``bench/verify.py`` (no HTTP, a settable clock).
+
+It answers the few client calls verification and the re-push use (``iter_products`` with
+``modified_since``, ``get_product``, ``update_prices_batch``, ``update_inventory``) and the
+:class:`~aeops.verify.reader.StorefrontReader` calls, and counts every request. Faults mirror the
+simulator's: ``stale`` (product, site) pairs and ``never_device`` keep showing the first version; ``lag``
+delays every view of a write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from aeops.marketplace.models import BatchResult, Product, ProductOutcome, Sku, UpdateReport
+from aeops.verify.reader import PageView, SkuView
+
+
+@dataclass
+class _Version:
+    at: datetime
+    skus: dict[str, SkuView]
+    freight_template_id: str = "1001"
+
+
+@dataclass
+class FakeMarketplace:
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    stale: set[tuple[int, str]] = field(default_factory=set)
+    never_device: str | None = None
+    lag: timedelta = timedelta(0)
+    seller_id: int = 2000000001
+    page_size_cap: int = 99
+    products: dict[int, list[_Version]] = field(default_factory=dict)
+    calls: int = 0  # API calls (list pages, reads, writes)
+    requests: int = 0  # storefront page fetches and data-center reads
+    writes: list[tuple[str, list[int]]] = field(default_factory=list)
+
+    def seed(self, product_ids: Iterable[int], skus: Mapping[str, tuple[str, str | None, int]],
+             at: datetime) -> None:
+        for pid in product_ids:
+            self.products[pid] = [_Version(at, {c: SkuView(*v) for c, v in skus.items()})]
+
+    # ---------------------------------------------------------------- client calls
+    def iter_products(self, statuses: Iterable[str] = ("onSelling",), *, page_size: int = 50,
+                      modified_since: datetime | None = None, **_: Any):
+        items = sorted(pid for pid, versions in self.products.items()
+                       if modified_since is None or versions[-1].at >= modified_since)
+        size = min(page_size, self.page_size_cap)
+        self.calls += max(1, -(-len(items) // size)) * len(tuple(statuses))
+        for pid in items:
+            yield Product(pid, gmt_modified=self.products[pid][-1].at.strftime("%Y-%m-%d %H:%M:%S"))
+
+    def get_product(self, product_id: int) -> Product:
+        self.calls += 1
+        latest = self.products[product_id][-1]
+        return Product(product_id, freight_template_id=int(latest.freight_template_id),
+                       gmt_modified=latest.at.strftime("%Y-%m-%d %H:%M:%S"),
+                       skus=[Sku(None, c, Decimal(s.price) if s.price else None,
+                                 Decimal(s.discount_price) if s.discount_price else None, s.stock)
+                             for c, s in latest.skus.items()])
+
+    def _write(self, api: str, updates: Mapping[int, Any], apply: Callable[[SkuView, Any], SkuView]) -> BatchResult:
+        self.calls += 1
+        self.writes.append((api, sorted(updates)))
+        for pid, items in updates.items():
+            latest = self.products[pid][-1]
+            skus = dict(latest.skus)
+            for item in items:
+                skus[item.sku_code] = apply(skus[item.sku_code], item)
+            self.products[pid].append(_Version(self.clock(), skus, latest.freight_template_id))
+        return BatchResult(api, {pid: ProductOutcome(pid, "success") for pid in updates})
+
+    def update_prices_batch(self, updates: Mapping[int, Any]) -> BatchResult:
+        def apply(sku: SkuView, item: Any) -> SkuView:
+            discount = None if item.discount_price is None else str(Decimal(item.discount_price))
+            return SkuView(str(Decimal(item.price)), discount, sku.stock)
+
+        return self._write("price", updates, apply)
+
+    def update_inventory(self, updates: Mapping[int, Any]) -> UpdateReport:
+        def apply(sku: SkuView, item: Any) -> SkuView:
+            return SkuView(sku.price, sku.discount_price, int(item.inventory))
+
+        return UpdateReport([self._write("inventory", updates, apply)])
+
+    def close(self) -> None:
+        pass
+
+    # ---------------------------------------------------------------- storefront calls
+    def fetch(self, product_id: int, site: str, device: str) -> PageView:
+        self.requests += 1
+        versions = self.products.get(product_id)
+        if not versions:
+            return PageView(product_id, site, device, error="HTTP 404")
+        shown = versions[0]
+        if device != self.never_device and (product_id, site) not in self.stale:
+            for version in versions:
+                if version.at + self.lag <= self.clock():
+                    shown = version
+        return PageView(product_id, site, device, shown.at, dict(shown.skus), shown.freight_template_id)
+
+    def completion_rate(self, seller_id: int | None) -> float | None:
+        self.requests += 1
+        return None

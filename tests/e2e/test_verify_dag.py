@@ -1,0 +1,67 @@
+"""The daily sync's verify sensor under dag.test(): reschedule-mode pokes until the deadline, one re-push,
+the failures in the run's counts, report and Slack summary; a clean run reports 100% completion."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from aeops.store import session_scope
+from aeops.store.models import Change, SyncRun, VerifyResult
+from tests.e2e.harness import run_dag, task_states
+
+pytestmark = pytest.mark.e2e
+DAG_ID = "aliexpress_catalog_sync"
+
+
+@pytest.fixture
+def quick_verify(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pokes a second apart (the DAG file reads these when it is parsed)."""
+    monkeypatch.setenv("AEOPS_VERIFY_POKE_SECONDS", "1")
+    monkeypatch.setenv("AEOPS_VERIFY_MAX_WAIT_SECONDS", "1")
+
+
+def demo_run(db_url: str) -> SyncRun:
+    with session_scope(db_url) as s:
+        return s.scalars(select(SyncRun).where(SyncRun.store == "demo").order_by(SyncRun.id.desc())).first()
+
+
+def test_clean_sync_is_verified_in_one_poke_with_full_completion(embedded, quick_verify) -> None:
+    env = embedded()
+    dag_run = run_dag(DAG_ID, {"stores": ["demo"]})
+
+    states = task_states(dag_run)
+    assert str(dag_run.state) == "success", states
+    assert states["verify[0]"] == "success"
+    run = demo_run(env.db_url)
+    assert run.status == "success"
+    assert run.counts["completion_rate"] == 1.0 and run.counts["marketplace_completion_rate"] == 1.0
+    assert run.counts["verified"] == run.counts["confirmed"] > 0 and run.counts["verify_failed"] == 0
+    assert run.artifacts["verify"]["passes"] == 1
+    summary = next(m for m in env.slack_messages() if "Catalog sync for demo:" in m.get("text", ""))
+    assert "100" in str(summary)  # the completion rate is in the summary
+
+
+def test_device_that_never_updates_is_reported_after_one_repush(embedded, quick_verify) -> None:
+    env = embedded(faults="never_device=mobile", config_overrides={"verify_deadline_minutes": 0.05})
+    dag_run = run_dag(DAG_ID, {"stores": ["demo"]})
+
+    assert str(dag_run.state) == "success", task_states(dag_run)
+    run = demo_run(env.db_url)
+    assert run.status == "partial"
+    assert run.artifacts["verify"]["passes"] >= 2  # the sensor was rescheduled and poked again
+    assert run.counts["completion_rate"] == 0.0 and run.counts["verify_failed"] == run.counts["confirmed"]
+    assert run.counts["repushed_products"] > 0
+    with session_scope(env.db_url) as s:
+        statuses = set(s.scalars(select(Change.status).where(Change.sync_run_id == run.id)))
+        blamed = set(s.execute(select(VerifyResult.check, VerifyResult.device, VerifyResult.site).where(
+            VerifyResult.sync_run_id == run.id, VerifyResult.passed.is_(False))).all())
+        products = s.scalar(select(func.count(func.distinct(VerifyResult.product_id))).where(
+            VerifyResult.sync_run_id == run.id, VerifyResult.passed.is_(False)))
+    assert "verify_failed" in statuses and "confirmed" not in statuses
+    assert blamed == {("device", "mobile", None)}
+    assert products == run.counts["repushed_products"]
+    html = Path(run.report_path).read_text(encoding="utf-8")
+    assert "Update completion rate" in html and "mobile" in html

@@ -1,0 +1,290 @@
+"""Post-update verification: sampling, page parsing, checks and attribution, records, strikes, and the poke
+state machine on an in-memory marketplace with a settable clock."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from aeops.store import ensure_schema
+from aeops.sync import ledger
+from aeops.sync.diff import PlannedChange
+from aeops.sync.push import push_batch
+from aeops.verify import records, sampling
+from aeops.verify.checks import Expected, Problem, attribute, check_listed, compare_page, site_disagreements
+from aeops.verify.fake import FakeMarketplace
+from aeops.verify.reader import (
+    HttpStorefrontReader,
+    PageView,
+    SimulatorStorefrontReader,
+    SkuView,
+    StorefrontReader,
+    parse_aliexpress_page,
+    parse_simulator_page,
+    reader_for_connection,
+)
+from aeops.verify.runner import Target, VerifySettings, poke_target
+from aeops.verify.strikes import strike_message
+
+SITES = ["en", "ru", "es", "fr", "pt"]
+DEVICES = ("desktop", "mobile", "anonymous")
+T0 = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
+
+
+# ------------------------------------------------------------------------------------------- sampling
+def test_small_change_sets_get_every_page_and_large_ones_a_seeded_sample_plus_the_risky() -> None:
+    rule = sampling.SamplingRule(page_all_threshold=200, sample_size=50)
+    small = sampling.page_plan(range(200), set(), rule, seed=1)
+    assert small == dict.fromkeys(range(200), sampling.FULL)
+
+    risky = set(range(0, 10_000, 100))
+    plan = sampling.page_plan(range(10_000), risky, rule, seed=7)
+    full = {pid for pid, grid in plan.items() if grid == sampling.FULL}
+    assert len(full) == 50 and risky <= set(plan)
+    assert plan == sampling.page_plan(range(10_000), risky, rule, seed=7)  # a rescheduled poke samples the same
+    assert full != {p for p, g in sampling.page_plan(range(10_000), risky, rule, seed=8).items() if g == "full"}
+
+
+def test_grids_and_miss_probability() -> None:
+    assert len(sampling.cells(sampling.FULL, SITES, DEVICES)) == 15
+    cross = sampling.cells(sampling.CROSS, SITES, DEVICES)
+    assert len(cross) == 7 and {s for s, _ in cross} == set(SITES) and {d for _, d in cross} == set(DEVICES)
+    assert sampling.miss_probability(5, 2, 1) == pytest.approx(0.6)  # C(4,2)/C(5,2)
+    assert sampling.miss_probability(10_000, 200, 0) == 1.0
+    assert sampling.miss_probability(10, 10, 1) == 0.0
+    n = sampling.sample_size_for(10_000, 50, 0.01)
+    assert sampling.miss_probability(10_000, n, 50) <= 0.01 < sampling.miss_probability(10_000, n - 1, 50)
+    assert sampling.seed_for("demo", "r1") == sampling.seed_for("demo", "r1") != sampling.seed_for("demo", "r2")
+
+
+# ------------------------------------------------------------------------------------------- parsing
+def simulator_page(tmp_path, device: str = "desktop") -> str:
+    from aeops.marketplace.sim_state import SimState
+    from aeops.marketplace.simulator import Simulator
+
+    state = SimState(tmp_path / "sim.json")
+    state.seed_rows([{"product_id": "1005001", "sku_code": "A&1", "title": "Cup <b>", "price": "12.5",
+                      "discount_price": "", "stock": "4", "freight_template_id": "1002"}])
+    return Simulator(state).storefront("ru", 1005001, device)
+
+
+def test_simulator_page_is_parsed_from_its_json_and_from_its_html(tmp_path) -> None:
+    html = simulator_page(tmp_path)
+    view = parse_simulator_page(html, 1005001, "ru", "desktop")
+    assert view.error is None and view.last_modified is not None
+    assert view.skus == {"A&1": SkuView("12.50", None, 4)} and view.freight_template_id == "1002"
+    without_json = html.split('<script type="application/json"')[0]
+    assert parse_simulator_page(without_json, 1005001, "ru", "desktop") == view
+    assert parse_simulator_page("<html>maintenance</html>", 1, "en", "desktop").error
+
+
+def test_real_storefront_parser_reads_embedded_sku_prices() -> None:
+    state = {"data": {"priceModule": {}, "gmtModified": 1795716450000, "logisticsTemplateId": 1003,
+                      "skuModule": {"skuPriceList": [
+                          {"skuId": 12001, "skuVal": {"skuAmount": {"value": 19.9}, "availQuantity": 7,
+                                                      "skuActivityAmount": {"value": "15"}}}]}}}
+    html = f"<script>window.runParams = {json.dumps(state)};</script>"
+    view = parse_aliexpress_page(html, 5, "es", "mobile", {"12001": "RED-S"})
+    assert view.skus == {"RED-S": SkuView("19.90", "15.00", 7)} and view.freight_template_id == "1003"
+    assert view.last_modified == datetime.fromtimestamp(1795716450, UTC)
+    assert parse_aliexpress_page("<html></html>", 5, "es", "mobile").error
+
+
+def test_readers_send_a_user_agent_per_device_and_no_cookies_anonymously() -> None:
+    seen: list[tuple[str, str, str | None]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append((str(request.url), request.headers["user-agent"], request.headers.get("cookie")))
+        return httpx.Response(200, headers={"set-cookie": "session=abc; Path=/"}, text="<html></html>")
+
+    reader = SimulatorStorefrontReader("http://sim.test:9/sync", transport=httpx.MockTransport(handler))
+    for device in ("desktop", "desktop", "mobile", "anonymous", "anonymous"):
+        reader.fetch(7, "fr", device)
+    assert seen[0][0] == "http://sim.test:9/store/fr/item/7.html?device=desktop"
+    assert seen[1][2] == "session=abc"  # desktop keeps its session
+    assert "AliApp" in seen[2][1] and "AliApp" not in seen[3][1]
+    assert seen[3][2] is None and seen[4][2] is None  # anonymous: never a cookie
+    assert reader.requests == 5
+    real = HttpStorefrontReader(transport=httpx.MockTransport(handler))
+    assert real.url(9, "ru", "desktop") == "https://aliexpress.ru/item/9.html"
+    assert real.url(9, "es", "mobile") == "https://m.aliexpress.com/item/9.html?lang=es"
+    assert isinstance(reader_for_connection("https://api-sg.aliexpress.com"), HttpStorefrontReader)
+    assert isinstance(reader_for_connection("http://127.0.0.1:5000"), SimulatorStorefrontReader)
+    assert isinstance(reader, StorefrontReader)
+
+
+# ------------------------------------------------------------------------------------------- checks
+def expected() -> Expected:
+    return Expected(1, T0, prices={"S": ("21.00", "15.00")}, stocks={"S": 7}, freight_template_id="1002")
+
+
+def page(site: str, device: str, *, new: bool = True) -> PageView:
+    if new:
+        return PageView(1, site, device, T0 + timedelta(seconds=1), {"S": SkuView("21.00", "15.00", 7)}, "1002")
+    return PageView(1, site, device, T0 - timedelta(days=1), {"S": SkuView("20.00", "15.00", 10)}, "1002")
+
+
+def problems_for(bad) -> list[Problem]:
+    grid = [(s, d) for s in SITES for d in DEVICES]
+    found = [p for s, d in grid for p in compare_page(expected(), page(s, d, new=not bad(s, d)))]
+    return attribute(1, grid, found)
+
+
+def test_page_comparison_names_each_field() -> None:
+    assert compare_page(expected(), page("en", "desktop")) == []
+    fields = {(p.field, p.expected, p.seen) for p in compare_page(expected(), page("en", "mobile", new=False))}
+    assert ("price", "21.00", "20.00") in fields and ("stock", "7", "10") in fields
+    assert "last_modified" in {f for f, _, _ in fields}
+    assert check_listed(expected(), T0 - timedelta(seconds=1)) is None  # within the clock tolerance
+    assert check_listed(expected(), T0 - timedelta(hours=1)).check == "timestamp"
+    assert check_listed(expected(), None).seen == "not modified since the push"
+
+
+def test_attribution_blames_the_stale_site_the_silent_device_or_the_product() -> None:
+    stale = problems_for(lambda s, d: s == "ru")
+    assert {(p.check, p.site, p.device) for p in stale} == {("site", "ru", None)}
+    silent = problems_for(lambda s, d: d == "mobile")
+    assert {(p.check, p.site, p.device) for p in silent} == {("device", None, "mobile")}
+    both = problems_for(lambda s, d: d == "mobile" or s == "pt")
+    assert {(p.check, p.site, p.device) for p in both} == {("site", "pt", None), ("device", None, "mobile")}
+    nothing = problems_for(lambda s, d: True)
+    assert {(p.check, p.site, p.device) for p in nothing} == {("timestamp", None, None)}
+    one = problems_for(lambda s, d: (s, d) == ("es", "anonymous"))
+    assert {(p.check, p.site, p.device) for p in one} == {("device", "es", "anonymous")}
+
+
+def test_site_disagreement_uses_the_pushed_value_not_the_majority() -> None:
+    views = [page(s, "desktop", new=s != "ru") for s in SITES]
+    views[1] = PageView(1, "ru", "desktop", T0, {"S": SkuView("21.00", "15.00", 7), "T": SkuView("9.00", None, 1)})
+    for v in views:
+        if v.site != "ru":
+            v.skus["T"] = SkuView("8.00", None, 1)
+    found = site_disagreements(views, expected())
+    assert {(p.site, p.field, p.sku_code, p.expected, p.seen) for p in found} == {("ru", "price", "T", "8.00", "9.00")}
+
+
+# ------------------------------------------------------------------------------------------- strikes
+def test_strike_messages_escalate() -> None:
+    first = strike_message("demo", 1, ["ru"], ["site ru disagreed"])
+    second = strike_message("demo", 2, ["ru"], ["site ru disagreed"])
+    third = strike_message("demo", 3, ["es"], ["site es disagreed"])
+    assert first.severity == "warning" and "strike 1 of 3" in first.text
+    assert second.severity == "error" and "one more" in second.text and "restricts traffic" in second.text
+    assert third.severity == "error" and third.text.startswith("Traffic restriction")
+    assert len({first.dedupe_key, second.dedupe_key, third.dedupe_key}) == 3
+
+
+# ------------------------------------------------------------------------------------------- the poke state machine
+class Clock:
+    """Real time plus what the test skipped ahead (push_batch stamps pushed_at with the real clock)."""
+
+    def __init__(self) -> None:
+        self.skipped = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.skipped
+
+    def tick(self, seconds: float) -> None:
+        self.skipped += timedelta(seconds=seconds)
+
+
+def pushed_target(sqlite_url: str, market: FakeMarketplace, products: list[int], deadline_s: float = 60,
+                  rule: sampling.SamplingRule | None = None) -> Target:
+    ensure_schema(sqlite_url)
+    run = ledger.start_run(sqlite_url, "demo", "unit", f"run-{len(market.writes)}-{products[0]}")
+    changes = [PlannedChange(pid, "price", {"skus": [{"sku_code": "S", "price": "21.00", "discount_price": "15.00"}]})
+               for pid in products]
+    ledger.store_plan(sqlite_url, run, "demo", changes)
+    ids = ledger.open_change_ids(sqlite_url, [run])[(run, "price")]
+    for i in range(0, len(ids), 20):
+        push_batch(sqlite_url, market, run, "price", ids[i : i + 20])
+    settings = VerifySettings(deadline=timedelta(seconds=deadline_s), rule=rule or sampling.SamplingRule())
+    return Target(db_url=sqlite_url, store="demo", sync_run_id=run, run_id=f"r{run}", sites=SITES,
+                  settings=settings, client=market, reader=market)
+
+
+def seeded_market(clock: Clock, n: int, **faults) -> FakeMarketplace:
+    market = FakeMarketplace(clock=clock, **faults)
+    market.seed(range(1, n + 1), {"S": ("20.00", "15.00", 10)}, clock() - timedelta(days=1))
+    return market
+
+
+def statuses(url: str, run: int) -> set[str]:
+    return {c.status for c in ledger.changes_of_run(url, run)}
+
+
+def test_poke_verifies_a_clean_push_at_once(sqlite_url) -> None:
+    clock = Clock()
+    market = seeded_market(clock, 3)
+    target = pushed_target(sqlite_url, market, [1, 2, 3])
+    result = poke_target(target, now=clock)
+    assert result.done and result.counts["completion_rate"] == 1.0 and result.counts["verified"] == 3
+    assert statuses(sqlite_url, target.sync_run_id) == {"verified"}
+    assert poke_target(target, now=clock).counts == result.counts  # final: later pokes change nothing
+
+
+def test_poke_waits_for_propagation_then_passes_without_repush(sqlite_url) -> None:
+    clock = Clock()
+    market = seeded_market(clock, 2, lag=timedelta(seconds=20))
+    target = pushed_target(sqlite_url, market, [1, 2])
+    assert not poke_target(target, now=clock).done
+    clock.tick(25)
+    result = poke_target(target, now=clock)
+    assert result.done and result.counts["completion_rate"] == 1.0 and result.counts["repushed_products"] == 0
+    rows = records.results_of_run(sqlite_url, target.sync_run_id)
+    assert rows and all(r.passed for r in rows) and {r.check for r in rows} == {"timestamp"}
+    assert len(market.writes) == 1
+
+
+@pytest.fixture
+def alerts(monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
+    sent: list[tuple] = []
+    monkeypatch.setattr("aeops.verify.strikes.alert", lambda *a, **kw: sent.append(a))
+    return sent
+
+
+def test_poke_repushes_once_at_half_the_deadline_then_reports(sqlite_url, alerts) -> None:
+    clock = Clock()
+    market = seeded_market(clock, 3, never_device="mobile", stale={(3, "ru")})
+    target = pushed_target(sqlite_url, market, [1, 2, 3], deadline_s=60)
+    assert not poke_target(target, now=clock).done
+    clock.tick(31)
+    repush = poke_target(target, now=clock)
+    assert not repush.done and "re-pushed 3" in repush.message
+    assert [w for w in market.writes] == [("price", [1, 2, 3]), ("price", [1, 2, 3])]
+    clock.tick(10)
+    assert not poke_target(target, now=clock).done  # still not seen, the deadline is not reached
+    clock.tick(20)
+    final = poke_target(target, now=clock)
+    assert final.done and final.counts["verify_failed"] == 3 and final.counts["completion_rate"] == 0.0
+    assert len(market.writes) == 2  # re-pushed exactly once
+    failed = records.results_of_run(sqlite_url, target.sync_run_id, only_failed=True)
+    assert {(r.product_id, r.check, r.device, r.site, r.attempt) for r in failed if r.field == "price"} == {
+        (1, "device", "mobile", None, 2), (2, "device", "mobile", None, 2), (3, "device", "mobile", None, 2),
+        (3, "site", None, "ru", 2)}
+    assert final.counts["inconsistent_sites"] == ["ru"] and final.counts["site_strikes_total"] == 1
+    assert records.strike_count(sqlite_url, "demo") == 1
+    assert alerts == [("demo", 1, ["ru"], [alerts[0][3][0]])] and "1 product(s): 3" in alerts[0][3][0]
+
+
+def test_large_change_set_checks_every_timestamp_but_samples_pages(sqlite_url) -> None:
+    clock = Clock()
+    market = seeded_market(clock, 250)
+    rule = sampling.SamplingRule(page_all_threshold=100, sample_size=40)
+    target = pushed_target(sqlite_url, market, list(range(1, 251)), rule=rule)
+    result = poke_target(target, now=clock)
+    assert result.done and result.counts["verified"] == 250
+    # every product is a price change (high risk): the cross for all, plus the full grid for the sample
+    assert result.counts["verify_page_fetches"] == 210 * 7 + 40 * 15
+    assert result.counts["verify_list_calls"] == 3  # 250 products in pages of 99
+
+
+def test_strikes_are_recorded_once_per_run_and_site(sqlite_url) -> None:
+    ensure_schema(sqlite_url)
+    run = ledger.start_run(sqlite_url, "demo", "unit", "strikes")
+    assert len(records.record_strikes(sqlite_url, "demo", run, {"ru": [5, 3], "es": [3]})) == 2
+    assert records.record_strikes(sqlite_url, "demo", run, {"ru": [5]}) == []
+    assert records.strike_count(sqlite_url, "demo") == 2 and records.strike_count(sqlite_url, "other") == 0
