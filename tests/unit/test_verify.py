@@ -279,7 +279,7 @@ def test_large_change_set_checks_every_timestamp_but_samples_pages(sqlite_url) -
     assert result.done and result.counts["verified"] == 250
     # every product is a price change (high risk): the cross for all, plus the full grid for the sample
     assert result.counts["verify_page_fetches"] == 210 * 7 + 40 * 15
-    assert result.counts["verify_list_calls"] == 3  # 250 products in pages of 99
+    assert result.counts["verify_list_calls"] == 3 + 3  # 250 on-sale products in pages of 99, 3 other statuses
 
 
 def test_strikes_are_recorded_once_per_run_and_site(sqlite_url) -> None:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from aeops.marketplace.client import PRODUCT_STATUSES
 from aeops.marketplace.models import BatchResult, Product, ProductOutcome, Sku, UpdateReport
 from aeops.verify.reader import PageView, SkuView
 
@@ -45,12 +46,13 @@ class FakeMarketplace:
             self.products[pid] = [_Version(at, {c: SkuView(*v) for c, v in skus.items()})]
 
     # ---------------------------------------------------------------- client calls
-    def iter_products(self, statuses: Iterable[str] = ("onSelling",), *, page_size: int = 50,
+    def iter_products(self, statuses: Iterable[str] = PRODUCT_STATUSES, *, page_size: int = 50,
                       modified_since: datetime | None = None, **_: Any):
+        """Every product is on sale; like the real client, each other status costs one (empty) page."""
         items = sorted(pid for pid, versions in self.products.items()
                        if modified_since is None or versions[-1].at >= modified_since)
         size = min(page_size, self.page_size_cap)
-        self.calls += max(1, -(-len(items) // size)) * len(tuple(statuses))
+        self.calls += max(1, -(-len(items) // size)) + len(tuple(statuses)) - 1
         for pid in items:
             yield Product(pid, gmt_modified=self.products[pid][-1].at.strftime("%Y-%m-%d %H:%M:%S"))
 
