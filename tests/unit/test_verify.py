@@ -288,3 +288,22 @@ def test_strikes_are_recorded_once_per_run_and_site(sqlite_url) -> None:
     assert len(records.record_strikes(sqlite_url, "demo", run, {"ru": [5, 3], "es": [3]})) == 2
     assert records.record_strikes(sqlite_url, "demo", run, {"ru": [5]}) == []
     assert records.strike_count(sqlite_url, "demo") == 2 and records.strike_count(sqlite_url, "other") == 0
+
+
+def test_finish_keeps_its_report_when_verification_cannot_run(sqlite_url, monkeypatch) -> None:
+    from aeops.config import AeopsConfig
+    from aeops.sync import pipeline
+
+    clock = Clock()
+    market = seeded_market(clock, 2)
+    target = pushed_target(sqlite_url, market, [1, 2])
+
+    def down(*_a, **_kw):
+        raise ConnectionError("marketplace unreachable")
+
+    monkeypatch.setattr(market, "iter_products", down)
+    monkeypatch.setattr("aeops.verify.runner.reader_for_store", lambda store: market)
+    cfg = AeopsConfig()
+    counts = pipeline._verify(pipeline.Context(cfg, cfg.store("demo"), sqlite_url), target.sync_run_id, market)
+    assert counts["verify_error"] == "ConnectionError: marketplace unreachable"
+    assert counts["verify_failed"] == 2 and counts["verified"] == 0 and counts["confirmed"] == 2

@@ -467,10 +467,18 @@ def _valid_rows(ctx: Context, sync_run_id: int) -> list[dict[str, Any]]:
 
 def _verify(ctx: Context, sync_run_id: int, client) -> dict[str, Any]:
     """Verification counts (verified, verify_failed, completion rates, ...; they override pushed/confirmed):
-    the verify sensor's final result, else polled here (see aeops.verify.runner.verify_run)."""
-    from aeops.verify.runner import verify_run
+    the verify sensor's final result, else polled here (see aeops.verify.runner.verify_run). A verification
+    that cannot run leaves the report and summary intact: the unverified changes count as verify_failed."""
+    from aeops.verify.runner import counts_of_run, verify_run
 
-    return verify_run(ctx, sync_run_id, client or client_for(ctx.store))
+    try:
+        return verify_run(ctx, sync_run_id, client or client_for(ctx.store))
+    except Exception as exc:  # noqa: BLE001 - the run's report must still be written
+        error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300]
+        log.error("%s: verification could not run: %s", ctx.store.name, error)
+        counts = counts_of_run(ctx.db_url, sync_run_id, {})
+        unverified = counts["confirmed"] - counts["verified"]
+        return {**counts, "verify_error": error, "verify_failed": unverified}
 
 
 def _notify_summary(ctx: Context, run, summary: dict[str, Any]) -> None:
