@@ -32,9 +32,9 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"hooks\.slack\.com/services/[A-Za-z0-9/_-]+"), "hooks.slack.com/services/" + MASK),
     (re.compile(r"(?i)\bBearer\s+[A-Za-z0-9._~+/=-]+"), "Bearer " + MASK),
     # "access_token": "abc"  /  'app_secret': 'abc'
-    (re.compile(rf"(?i)([\"']?(?:{_SECRET_KEYS})[\"']?\s*:\s*)([\"'])[^\"']*\2"), rf"\1\2{MASK}\2"),
+    (re.compile(rf"(?i)([\"']?(?:{_SECRET_KEYS})[\"']?[ \t]*:[ \t]*)([\"'])[^\"']*\2"), rf"\1\2{MASK}\2"),
     # access_token=abc  /  password: abc  (stops at whitespace, & , ; and quotes)
-    (re.compile(rf"(?i)\b((?:{_SECRET_KEYS})\s*[=:]\s*)(?![\"'\[])[^\s&,;\"']+"), rf"\1{MASK}"),
+    (re.compile(rf"(?i)\b((?:{_SECRET_KEYS})[ \t]*[=:][ \t]*)(?![\"'\[])[^\s&,;\"']+"), rf"\1{MASK}"),
     # long opaque tokens: 40+ letters/digits containing both
     (re.compile(r"\b(?=[A-Za-z0-9]*[0-9])(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{40,}\b"), MASK),
 )

@@ -106,6 +106,7 @@ def validate_export(
     store: StoreConfig | str | None = None,
     known_freight_templates: Iterable[str | int] | None = None,
     check_images: bool = True,
+    registered_certificates: Iterable[Any] = (),
 ) -> ValidationResult:
     """Read and check the export at ``location``; never raises for a bad file (see FILE-* findings).
 
@@ -113,6 +114,8 @@ def validate_export(
     (CERT-* on the files, CERT-MISSING on rows whose category needs a certificate their brand lacks);
     ``known_freight_templates`` (from the marketplace, cached by the caller) enables FREIGHT-TEMPLATE-UNKNOWN.
     Category settings come from ``store`` (a StoreConfig, a store name, or the first configured store).
+    ``registered_certificates`` (``CertInfo`` from the certificate watch's registry) count for CERT-MISSING
+    together with the files found in ``certs_dir``.
     """
     config = config or AeopsConfig()
     store_config = _store(config, store)
@@ -134,7 +137,8 @@ def validate_export(
     certificates: list[Any] = []
     if certs_dir and (certs := optional_rules("certs")) is not None:
         certificates, cert_findings = certs.scan_certificates(certs_dir, as_of)
-        missing = certs.cert_missing(export.frame, certificates, store_config.category_certs, as_of)
+        known = list(certificates) + list(registered_certificates)
+        missing = certs.cert_missing(export.frame, known, store_config.category_certs, as_of)
         log.info("certificate rules: %d file findings, %d rows without a needed certificate",
                  len(cert_findings), len(missing))
         findings += list(cert_findings)

@@ -115,6 +115,16 @@ def save_seen_state(url: str, store: str, seen: dict[int, tuple[dict[str, Any], 
             state.fields, state.marketplace_modified_at, state.last_seen_at = fields, modified, utcnow()
 
 
+def record_catalog_meta(url: str, store: str, meta: dict[int, tuple[str | None, str | None]]) -> None:
+    """Category and brand of the store's products (certificate watch: products at risk per category/brand)."""
+    ids = list(meta)
+    with session_scope(url) as s:
+        for i in range(0, len(ids), 500):  # bounded IN lists (SQLite caps bound parameters)
+            for state in s.scalars(select(ProductState).where(ProductState.store == store,
+                                                              ProductState.product_id.in_(ids[i : i + 500]))):
+                state.category, state.brand = meta[state.product_id]
+
+
 def store_plan(url: str, sync_run_id: int, store: str, changes: list[PlannedChange]) -> dict[str, int]:
     """Store the change set; on a retried plan, confirmed/failed changes are kept as they are."""
     counts: dict[str, int] = {}

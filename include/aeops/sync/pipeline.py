@@ -167,9 +167,11 @@ def validate(store: str, dag_id: str, run_id: str, *, client=None, config: Aeops
     export_path = _export_path(ctx, run.export_id)
     client = client or client_for(ctx.store)
     templates = {str(t.template_id) for t in client.list_freight_templates()}
+    as_of = today_in(ctx.store)
     result = validate_export(
         export_path, config=ctx.config, store=ctx.store, images_dir=ctx.store.images_dir or None,
-        certs_dir=ctx.store.certs or None, as_of=today_in(ctx.store), known_freight_templates=templates,
+        certs_dir=ctx.store.certs or None, as_of=as_of, known_freight_templates=templates,
+        registered_certificates=_registered_certificates(ctx, as_of),
     )
     if not result.checked:
         ledger.store_findings(ctx.db_url, sync_run_id, store, result.findings)
@@ -195,6 +197,13 @@ def validate(store: str, dag_id: str, run_id: str, *, client=None, config: Aeops
         raise SyncError(f"{store}: no valid row in {export_path}: all {counts['rows']} rows are blocked by "
                         "findings; see the report and fix the export")
     return counts
+
+
+def _registered_certificates(ctx: Context, as_of: date) -> list[Any]:
+    """The certificate watch's registry for CERT-MISSING (empty until the watch has scanned the store)."""
+    from aeops.compliance.registry import registry_certificates
+
+    return registry_certificates(ctx.db_url, ctx.store.name, as_of)
 
 
 def _valid_row_numbers(frame, findings) -> set[int]:
@@ -237,7 +246,9 @@ def plan(store: str, dag_id: str, run_id: str, *, client=None, config: AeopsConf
 
     ctx = context(store, config)
     sync_run_id = ledger.start_run(ctx.db_url, store, dag_id, run_id)
-    desired = desired_from_rows(_valid_rows(ctx, sync_run_id))
+    rows = _valid_rows(ctx, sync_run_id)
+    desired = desired_from_rows(rows)
+    catalog_meta = {int(r["product_id"]): (_text(r.get("category")), _text(r.get("brand"))) for r in reversed(rows)}
     client = client or client_for(ctx.store)
     known = ledger.load_state(ctx.db_url, store)
     listed: dict[int, str | None] = {
@@ -252,6 +263,7 @@ def plan(store: str, dag_id: str, run_id: str, *, client=None, config: AeopsConf
         seen[pid] = (from_marketplace(product, known.get(pid)), parse_gmt(listed[pid]))
     if seen:
         ledger.save_seen_state(ctx.db_url, store, seen)
+    ledger.record_catalog_meta(ctx.db_url, store, catalog_meta)
     current: dict[int, dict[str, Any] | None] = {}
     for pid in desired:
         if pid in seen:
@@ -392,6 +404,14 @@ def from_marketplace(product, previous=None) -> dict[str, Any]:
             for s in product.skus if s.sku_code
         },
     }
+
+
+def _text(value: Any) -> str | None:
+    """A cell as text; None for empty cells (pandas gives NaN for them)."""
+    if value is None or value != value:
+        return None
+    text = str(value).strip()
+    return text or None
 
 
 def parse_gmt(value: str | None) -> datetime | None:
