@@ -21,8 +21,12 @@ goal ratio 1.0) and the end-to-end time per changed product against the seller-c
 baseline of 4.92 s per product (goal: at most 1/100 of it, i.e. <= 49.2 ms). The goal applies to the steady
 state. Verification (``aeops.verify.runner``) runs inside ``finish`` once it exists and adds its time there.
 
+``--what-if confirmed-not-drift`` measures a proposed fix without editing the pipeline: the plan's drift test
+(``pipeline._drifted``) also counts aeops's own confirmed write (``product_state.confirmed_at``) as seen, so
+products aeops wrote in the previous run are not re-read (see the report printed at the end).
+
 Usage: python bench/sync.py [--products 10000] [--skus 2] [--changed 0.10] [--workers 4]
-                            [--faults latency_ms=120,qps=20] [--keep DIR]
+                            [--faults latency_ms=120,qps=20] [--keep DIR] [--what-if confirmed-not-drift]
 """
 
 from __future__ import annotations
@@ -177,6 +181,23 @@ def start_simulator(state: Path, faults: str, log: Path) -> tuple[subprocess.Pop
         time.sleep(0.1)
 
 
+def drifted_unless_confirmed(state: Any, listed_modified: str | None) -> bool:
+    """What-if: ``pipeline._drifted`` comparing the listed time with the later of the marketplace time aeops
+    saw and aeops's own confirmed write, so that aeops's writes do not count as seller-center edits."""
+    from datetime import UTC
+
+    from aeops.sync.pipeline import parse_gmt
+
+    if state is None or not state.fields:
+        return True
+    stamps = [t if t.tzinfo else t.replace(tzinfo=UTC)
+              for t in (state.marketplace_modified_at, state.confirmed_at) if t is not None]
+    listed = parse_gmt(listed_modified)
+    if not stamps or listed is None:
+        return True
+    return listed > max(stamps)
+
+
 def run_sync(run_id: str, cfg: Any, client: Any, counter: CountingTransport, workers: int) -> dict[str, Any]:
     """One sync of the store, step by step as the DAG runs it; times, plan counts and HTTP calls."""
     from aeops.sync import pipeline
@@ -270,6 +291,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4, help="concurrent push chunks (the API pool's slots)")
     parser.add_argument("--faults", default="latency_ms=120,qps=20")
     parser.add_argument("--qps", type=float, default=20.0, help="the client's per-seller rate limit")
+    parser.add_argument("--what-if", choices=["confirmed-not-drift"],
+                        help="measure a proposed pipeline fix (patched in this process only)")
     parser.add_argument("--keep", metavar="DIR", help="work in DIR and keep it (default: a temporary directory)")
     args = parser.parse_args()
 
@@ -311,8 +334,13 @@ def main() -> None:
     for name in ("aeops", "alembic", "httpx"):
         logging.getLogger(name).setLevel(logging.WARNING)
     logging.getLogger("aeops.notify").setLevel(logging.CRITICAL)  # no Slack here: summaries stay in the outbox
+    if args.what_if == "confirmed-not-drift":
+        from aeops.sync import pipeline
+
+        pipeline._drifted = drifted_unless_confirmed
     print(f"catalog: {args.products:,} products x {args.skus} SKUs; simulator faults {args.faults}; client "
-          f"{args.qps:g} QPS; {args.workers} push worker(s); work dir {work}", flush=True)
+          f"{args.qps:g} QPS; {args.workers} push worker(s); work dir {work}"
+          + (f"; WHAT-IF {args.what_if}" if args.what_if else ""), flush=True)
     try:
         first = run_sync("bench__first", cfg, client, counter, args.workers)
         report("first run (empty aeops DB: every listed product is re-read)", first, changed1,
