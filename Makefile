@@ -52,6 +52,9 @@ test: setup ## lint, then the whole test suite
 	$(MAKE) --no-print-directory lint
 	$(ENV) pytest -q $(PYTEST_ARGS)
 
+test-distributed: $(INSTALLED) ## the daily sync on CeleryExecutor: separate processes, PostgreSQL, Redis, two workers (~3 min)
+	timeout --kill-after=60 480 $(ENV) pytest -q -s -p no:cacheprovider tests/distributed/distributed_sync.py
+
 sample: $(INSTALLED) ## regenerate include/sample from scripts/make_sample.py
 	$(ENV) python scripts/make_sample.py
 
