@@ -82,7 +82,13 @@ class AeopsConfig(BaseModel):
     )
     image_max_download_mb: float = Field(3.0, gt=0)
     cert_warn_days: list[int] = Field(default_factory=lambda: [30, 14, 7, 1])
-    verify_deadline_minutes: float = Field(30.0, gt=0)
+    verify_deadline_minutes: float = Field(30.0, gt=0, description="How long verification waits for the storefront")
+    verify_page_all_threshold: int = Field(
+        200, ge=0, description="Up to this many changed products, every device x site page of each is checked"
+    )
+    verify_sample_size: int = Field(
+        200, ge=0, description="Above the threshold: pages of a seeded random sample of this many (+ high-risk ones)"
+    )
     slack_fold_window_minutes: float = Field(60.0, ge=0)
     api_pool: str = Field("aliexpress_api", description="Airflow pool limiting concurrent marketplace calls")
 
