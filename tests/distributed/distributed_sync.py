@@ -218,8 +218,13 @@ def failed_task_logs(airflow_home: Path, lines: int = 30) -> str:
 
 
 def test_daily_sync_on_celery_with_two_workers(tmp_path: Path) -> None:
+    import importlib.util
+
     from aeops import embedded
 
+    # Airflow builds an async engine for its metadata DB too; on PostgreSQL that needs asyncpg (the official
+    # image has it through the "postgres" extra).
+    assert importlib.util.find_spec("asyncpg"), "asyncpg is not installed: add it to requirements.txt"
     tag = secrets.token_hex(4)
     home = tmp_path / "airflow-home"
     run_dir = tmp_path / "run"

@@ -1,0 +1,26 @@
+# The aeops Airflow image: the official Airflow 3.3.2 image (Python 3.11) plus aeops's pinned dependencies
+# and the aeops package. Used by docker-compose.yaml for every Airflow component, and meant for the official
+# Helm chart unchanged (images.airflow.repository/tag). Not built on the machine that wrote it (no Docker
+# engine); see docs/production.md.
+FROM apache/airflow:3.3.2-python3.11
+
+# The official image runs as the "airflow" user and installs Python packages for that user.
+USER airflow
+WORKDIR /opt/airflow
+
+# Dependencies first (a code change does not re-install them). apache-airflow==3.3.2 is pinned in
+# requirements.txt, so pip cannot up- or downgrade Airflow itself; constraints.txt pins everything else.
+COPY --chown=airflow:0 requirements.txt constraints.txt /opt/airflow/
+RUN pip install --no-cache-dir -c /opt/airflow/constraints.txt -r /opt/airflow/requirements.txt
+
+# The aeops package (include/aeops), installed editable so that a mounted ./include (docker-compose.yaml)
+# takes effect without a rebuild; without the mount the copy baked in here is used.
+COPY --chown=airflow:0 pyproject.toml README.md /opt/airflow/
+COPY --chown=airflow:0 include /opt/airflow/include
+RUN pip install --no-cache-dir --no-deps -e /opt/airflow
+
+# DAGs and plugins are baked in too (the Helm chart can run the image without mounts or git-sync).
+COPY --chown=airflow:0 dags /opt/airflow/dags
+COPY --chown=airflow:0 plugins /opt/airflow/plugins
+
+ENV AEOPS_PROJECT_DIR=/opt/airflow
