@@ -263,20 +263,22 @@ def report(title: str, result: dict[str, Any], changed: dict[str, set[int]], wro
     reads = {k.removeprefix("aliexpress.").removeprefix("solution."): v for k, v in sorted(calls.items())
              if k not in WRITE_APIS}
     print("read/other HTTP requests: " + ", ".join(f"{k} {v}" for k, v in reads.items()))
-    throttled = sum(result["throttled"].values())
+    throttled = sum(v for k, v in result["throttled"].items() if k not in WRITE_APIS)
     if throttled:
-        print(f"answered ApiCallLimit (then retried by the client): {throttled}")
-    print(f"{'write calls':28}{'made':>8}{'minimum':>9}{'ratio':>8}   (goal 1.00)")
-    made_total = minimum_total = 0
+        print(f"read requests answered ApiCallLimit (then retried by the client): {throttled}")
+    print(f"{'write calls':16}{'requests':>10}{'throttled':>11}{'minimum':>9}{'ratio':>8}{'ratio w/o throttled':>21}"
+          "   (goal 1.00)")
+    rows = []
     for api, kind in WRITE_APIS.items():
         planned = int(result["planned"].get(kind, 0))
         minimum = planned if kind == "edit" else math.ceil(planned / 20)
-        made = calls.get(api, 0)
-        made_total, minimum_total = made_total + made, minimum_total + minimum
+        rows.append((kind, calls.get(api, 0), result["throttled"].get(api, 0), minimum))
+    rows.append(("all", *(sum(r[i] for r in rows) for i in (1, 2, 3))))
+    for kind, made, throttled_calls, minimum in rows:
         if made or minimum:
-            print(f"{kind:28}{made:8}{minimum:9}{made / minimum if minimum else float('inf'):8.2f}")
-    if minimum_total:
-        print(f"{'all':28}{made_total:8}{minimum_total:9}{made_total / minimum_total:8.2f}")
+            ratio = made / minimum if minimum else float("inf")
+            net = (made - throttled_calls) / minimum if minimum else float("inf")
+            print(f"{kind:16}{made:10}{throttled_calls:11}{minimum:9}{ratio:8.2f}{net:21.2f}")
     per = total / n_changed if n_changed else float("nan")
     print(f"end-to-end per changed product: {per * 1000:.1f} ms vs manual {MANUAL_S_PER_PRODUCT:.2f} s "
           f"= 1/{MANUAL_S_PER_PRODUCT / per:,.0f} of the manual time (goal <= 1/100, i.e. <= "
