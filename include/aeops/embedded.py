@@ -26,6 +26,8 @@ DEMO_SELLERS = {
 DEMO_SLACK_TOKEN = "xoxb-embedded-demo-token"
 API_POOL = "aliexpress_api"
 API_POOL_SLOTS = 4
+URGENT_POOL = "aliexpress_urgent"  # the urgent re-run's own slots, so it never queues behind the daily sync
+URGENT_POOL_SLOTS = 4
 
 
 def project_dir() -> Path:
@@ -96,7 +98,12 @@ def pools() -> dict[str, dict[str, Any]]:
             "slots": API_POOL_SLOTS,
             "description": "Concurrent AliExpress Open Platform calls (the per-seller QPS limit applies on top)",
             "include_deferred": False,
-        }
+        },
+        URGENT_POOL: {
+            "slots": URGENT_POOL_SLOTS,
+            "description": "Marketplace calls of urgent re-runs (their own slots, ahead of the daily sync)",
+            "include_deferred": False,
+        },
     }
 
 
