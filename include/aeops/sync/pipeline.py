@@ -312,17 +312,21 @@ def collect_chunks(dag_id: str, run_id: str, *, dry_run: bool = False, config: A
 
 
 def push_chunk(chunk: dict[str, Any], *, client=None, config: AeopsConfig | None = None) -> dict[str, int]:
+    """Send one chunk of batches while holding the store's write lock (an urgent re-run of the same store
+    goes first; two runs never write one store at once, see aeops.urgent.lock)."""
     from aeops.sync.push import push_batch
+    from aeops.urgent.lock import run_holder, store_lock
 
     ctx = context(chunk["store"], config)
     client = client or client_for(ctx.store)
     totals: dict[str, int] = {}
-    for n, change_ids in enumerate(chunk["batches"], 1):
-        result = push_batch(ctx.db_url, client, chunk["sync_run_id"], chunk["kind"], change_ids,
-                            images_dir=ctx.store.images_dir or None)
-        for key, value in result.items():
-            totals[key] = totals.get(key, 0) + value
-        log.info("%s %s batch %d/%d: %s", chunk["store"], chunk["kind"], n, len(chunk["batches"]), result)
+    with store_lock(ctx.db_url, chunk["store"], run_holder(chunk["sync_run_id"]), ttl=600):
+        for n, change_ids in enumerate(chunk["batches"], 1):
+            result = push_batch(ctx.db_url, client, chunk["sync_run_id"], chunk["kind"], change_ids,
+                                images_dir=ctx.store.images_dir or None)
+            for key, value in result.items():
+                totals[key] = totals.get(key, 0) + value
+            log.info("%s %s batch %d/%d: %s", chunk["store"], chunk["kind"], n, len(chunk["batches"]), result)
     return totals
 
 
