@@ -21,7 +21,8 @@ from aeops.sync.model import money
 log = logging.getLogger(__name__)
 
 CHUNK_BATCHES = 10  # platform batches (20 products each) one push_chunk task sends
-LIST_PAGE_SIZE = 50
+LIST_PAGE_SIZE = 99  # the list API's page size "must be less than 100"
+INFO_READ_THREADS = 8  # parallel product info reads (latency-bound; the per-seller QPS limit still applies)
 
 
 class SyncError(RuntimeError):
@@ -258,9 +259,12 @@ def plan(store: str, dag_id: str, run_id: str, *, client=None, config: AeopsConf
     log.info("%s: %d products listed, %d wanted, %d to re-read (new or modified on the marketplace)",
              store, len(listed), len(desired), len(to_read))
     seen: dict[int, tuple[dict[str, Any], datetime | None]] = {}
-    for pid in to_read:
-        product = client.get_product(pid)
-        seen[pid] = (from_marketplace(product, known.get(pid)), parse_gmt(listed[pid]))
+    # Info reads in parallel: the client's rate limiter (shared by the threads) keeps the seller's QPS.
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=INFO_READ_THREADS) as pool:
+        for pid, product in zip(to_read, pool.map(client.get_product, to_read), strict=True):
+            seen[pid] = (from_marketplace(product, known.get(pid)), parse_gmt(listed[pid]))
     if seen:
         ledger.save_seen_state(ctx.db_url, store, seen)
     ledger.record_catalog_meta(ctx.db_url, store, catalog_meta)
@@ -434,15 +438,20 @@ def parse_gmt(value: str | None) -> datetime | None:
 
 
 def _drifted(state, listed_modified: str | None) -> bool:
-    """Read a product again when aeops never saw it or the marketplace changed it since."""
+    """Read a product again when aeops never saw it, or the marketplace's last-modified time is newer than both
+    what aeops last read and aeops's own last confirmed write (someone edited it in the seller center).
+
+    Our confirmed write is stamped with our clock after the platform answered, so the platform's own stamp of
+    that write is not newer; an edit within clock skew of our confirmation could be missed (documented).
+    """
     if state is None or not state.fields:
         return True
-    seen = state.marketplace_modified_at
     listed = parse_gmt(listed_modified)
-    if seen is None or listed is None:
+    known = [t if t.tzinfo else t.replace(tzinfo=UTC)
+             for t in (state.marketplace_modified_at, state.confirmed_at) if t is not None]
+    if not known or listed is None:
         return True
-    seen = seen if seen.tzinfo else seen.replace(tzinfo=UTC)
-    return listed > seen
+    return listed > max(known)
 
 
 def _export_path(ctx: Context, export_id: int | None) -> str:
