@@ -51,7 +51,9 @@ class StoreConfig(BaseModel):
     language_sites: list[str] = Field(default_factory=lambda: list(DEFAULT_LANGUAGE_SITES))
     slack_alerts_channel: str = Field("#aeops-alerts", description="Channel for failures and warnings")
     slack_reports_channel: str = Field("#aeops-reports", description="Channel for run summaries")
-    qps: float = Field(20.0, gt=0, description="Client-side request rate limit per seller (calls per second)")
+    qps: float = Field(
+        18.0, gt=0, description="Client-side calls per second per seller: ~90% of the platform limit (20), for jitter"
+    )
     token_refresh_days: int = Field(3, ge=0, description="Refresh the access token when it expires within N days")
 
     @field_validator("timezone")
