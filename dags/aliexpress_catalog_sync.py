@@ -14,8 +14,8 @@ from datetime import timedelta
 
 import pendulum
 from airflow.sdk import Asset, Param, dag, task, task_group
-from airflow.timetables.trigger import CronTriggerTimetable
 
+from aeops.dag_defaults import cron_schedule, default_args, stores_param
 from aeops.notify.callbacks import on_failure_callback
 
 SYNCED_CATALOG = Asset("aeops://catalog/synced")
@@ -26,10 +26,7 @@ VERIFY_POKE_SECONDS = float(os.environ.get("AEOPS_VERIFY_POKE_SECONDS", "30"))
 VERIFY_MAX_WAIT = timedelta(seconds=float(os.environ.get("AEOPS_VERIFY_MAX_WAIT_SECONDS", "300")))
 VERIFY_TIMEOUT = timedelta(hours=float(os.environ.get("AEOPS_VERIFY_TIMEOUT_HOURS", "6")))
 # Daily at 02:00 in the seller's time zone by default; deployments change it through the environment.
-SCHEDULE = CronTriggerTimetable(
-    os.environ.get("AEOPS_SYNC_CRON", "0 2 * * *"),
-    timezone=os.environ.get("AEOPS_SYNC_TIMEZONE", "Asia/Shanghai"),
-)
+SCHEDULE = cron_schedule(("AEOPS_SYNC_CRON", "0 2 * * *"), timezone_env="AEOPS_SYNC_TIMEZONE")
 
 
 @dag(
@@ -40,17 +37,10 @@ SCHEDULE = CronTriggerTimetable(
     max_active_runs=1,
     tags=["aeops", "catalog", "daily"],
     doc_md=__doc__,
-    default_args={
-        "owner": "aeops",
-        "retries": 2,
-        "retry_delay": timedelta(seconds=30),
-        "retry_exponential_backoff": 2.0,
-        "max_retry_delay": timedelta(minutes=10),
-        "on_failure_callback": on_failure_callback(),
-    },
+    default_args=default_args(),
     on_failure_callback=on_failure_callback(),
     params={
-        "stores": Param([], type="array", title="Stores", description="Only these stores (empty: every store)"),
+        "stores": stores_param(),
         "force": Param(False, type="boolean", title="Force",
                        description="Sync the newest export even if it was already synced successfully"),
         "dry_run": Param(False, type="boolean", title="Dry run",

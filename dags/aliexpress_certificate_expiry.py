@@ -10,20 +10,14 @@ Logic: ``aeops.compliance.cert_watch``; docs/compliance.md.
 
 from __future__ import annotations
 
-import os
-from datetime import timedelta
-
 import pendulum
 from airflow.sdk import Param, dag, task, task_group
-from airflow.timetables.trigger import CronTriggerTimetable
 
+from aeops.dag_defaults import cron_schedule, default_args, stores_param
 from aeops.notify.callbacks import on_failure_callback
 
 # Daily at 09:00 in the seller's time zone by default; deployments change it through the environment.
-SCHEDULE = CronTriggerTimetable(
-    os.environ.get("AEOPS_CERT_CRON", "0 9 * * *"),
-    timezone=os.environ.get("AEOPS_CERT_TIMEZONE", "Asia/Shanghai"),
-)
+SCHEDULE = cron_schedule(("AEOPS_CERT_CRON", "0 9 * * *"), timezone_env="AEOPS_CERT_TIMEZONE")
 
 
 @dag(
@@ -34,17 +28,10 @@ SCHEDULE = CronTriggerTimetable(
     max_active_runs=1,
     tags=["aeops", "compliance", "certificates", "daily"],
     doc_md=__doc__,
-    default_args={
-        "owner": "aeops",
-        "retries": 2,
-        "retry_delay": timedelta(seconds=30),
-        "retry_exponential_backoff": 2.0,
-        "max_retry_delay": timedelta(minutes=10),
-        "on_failure_callback": on_failure_callback(),
-    },
+    default_args=default_args(),
     on_failure_callback=on_failure_callback(),
     params={
-        "stores": Param([], type="array", title="Stores", description="Only these stores (empty: every store)"),
+        "stores": stores_param(),
         "as_of": Param(None, type=["null", "string"], format="date", title="As of",
                        description="Check as if today were this date (YYYY-MM-DD); empty: today in each "
                                    "store's time zone"),

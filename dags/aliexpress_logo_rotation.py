@@ -10,22 +10,16 @@ Logic: ``aeops.compliance.logo_rotation``; docs/compliance.md.
 
 from __future__ import annotations
 
-import os
-from datetime import timedelta
-
 import pendulum
 from airflow.sdk import Param, dag, task
-from airflow.timetables.trigger import MultipleCronTriggerTimetable
 
+from aeops.dag_defaults import cron_schedule, default_args, stores_param
 from aeops.notify.callbacks import on_failure_callback
 
 # 09:00 on 1 Jan/Apr/Jul/Oct (quarter start) and on 15 Feb/May/Aug/Nov (day 45-46: the mid-quarter
 # follow-up) in the seller's time zone; deployments change both through the environment.
-SCHEDULE = MultipleCronTriggerTimetable(
-    os.environ.get("AEOPS_LOGO_CRON", "0 9 1 1,4,7,10 *"),
-    os.environ.get("AEOPS_LOGO_FOLLOWUP_CRON", "0 9 15 2,5,8,11 *"),
-    timezone=os.environ.get("AEOPS_LOGO_TIMEZONE", "Asia/Shanghai"),
-)
+SCHEDULE = cron_schedule(("AEOPS_LOGO_CRON", "0 9 1 1,4,7,10 *"), ("AEOPS_LOGO_FOLLOWUP_CRON", "0 9 15 2,5,8,11 *"),
+                         timezone_env="AEOPS_LOGO_TIMEZONE")
 
 
 @dag(
@@ -36,17 +30,10 @@ SCHEDULE = MultipleCronTriggerTimetable(
     max_active_runs=1,
     tags=["aeops", "compliance", "logo", "quarterly"],
     doc_md=__doc__,
-    default_args={
-        "owner": "aeops",
-        "retries": 2,
-        "retry_delay": timedelta(seconds=30),
-        "retry_exponential_backoff": 2.0,
-        "max_retry_delay": timedelta(minutes=10),
-        "on_failure_callback": on_failure_callback(),
-    },
+    default_args=default_args(),
     on_failure_callback=on_failure_callback(),
     params={
-        "stores": Param([], type="array", title="Stores", description="Only these stores (empty: every store)"),
+        "stores": stores_param(),
         "as_of": Param(None, type=["null", "string"], format="date", title="As of",
                        description="Check as if today were this date (YYYY-MM-DD); empty: today in each "
                                    "store's time zone"),

@@ -18,6 +18,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Param, dag, setup, task, teardown
 
+from aeops.dag_defaults import default_args
 from aeops.notify.callbacks import on_failure_callback
 
 URGENT_POOL = os.environ.get("AEOPS_URGENT_POOL", "aliexpress_urgent")
@@ -38,14 +39,8 @@ MODES = {
     catchup=False,
     tags=["aeops", "catalog", "urgent", "manual"],
     doc_md=__doc__,
-    default_args={
-        "owner": "aeops",
-        "retries": 2,
-        "retry_delay": timedelta(seconds=10),
-        "priority_weight": PRIORITY,
-        "weight_rule": "absolute",
-        "on_failure_callback": on_failure_callback(store="{{ params.store }}"),
-    },
+    default_args=default_args(store="{{ params.store }}", retry_delay=timedelta(seconds=10),
+                              priority_weight=PRIORITY, weight_rule="absolute"),
     on_failure_callback=on_failure_callback(store="{{ params.store }}"),
     params={
         # store and reason are required, but checked by the first task: a Param without a valid default breaks
