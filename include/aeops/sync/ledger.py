@@ -9,10 +9,11 @@ is re-read from the marketplace first.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from aeops.rules.findings import Finding
@@ -23,6 +24,8 @@ from aeops.sync.diff import PlannedChange, apply_change
 
 OPEN_STATUSES = ("planned", "sending", "unknown")
 DONE_STATUSES = ("confirmed", "failed", "unpushable")
+BULK_ROWS = 5000  # rows per bulk INSERT/UPDATE statement
+IN_BATCH = 500  # ids per IN list (SQLite caps bound parameters)
 
 
 def start_run(url: str, store: str, dag_id: str, run_id: str, kind: str = "daily") -> int:
@@ -104,6 +107,40 @@ def load_state(url: str, store: str) -> dict[int, ProductState]:
         return {p.product_id: p for p in s.scalars(select(ProductState).where(ProductState.store == store))}
 
 
+@dataclass(frozen=True)
+class KnownState:
+    """A read-only copy of a ``product_state`` row (what the plans read of it)."""
+
+    product_id: int
+    fields: dict[str, Any]
+    marketplace_modified_at: datetime | None
+    confirmed_at: datetime | None
+
+
+def known_state(url: str, store: str) -> dict[int, KnownState]:
+    """The store's confirmed product states as plain values (one SELECT of four columns; no ORM objects)."""
+    columns = (ProductState.product_id, ProductState.fields, ProductState.marketplace_modified_at,
+               ProductState.confirmed_at)
+    with session_scope(url) as s:
+        return {row[0]: KnownState(*row) for row in s.execute(select(*columns).where(ProductState.store == store))}
+
+
+def state_fields(url: str, store: str, product_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """The confirmed fields of these products (bounded IN lists; one scan of the store for large sets)."""
+    ids = sorted(set(product_ids))
+    found: dict[int, dict[str, Any]] = {}
+    with session_scope(url) as s:
+        if len(ids) > 20 * IN_BATCH:
+            wanted = set(ids)
+            query = select(ProductState.product_id, ProductState.fields).where(ProductState.store == store)
+            return {pid: fields for pid, fields in s.execute(query) if pid in wanted}
+        for i in range(0, len(ids), IN_BATCH):
+            found.update((pid, fields) for pid, fields in s.execute(
+                select(ProductState.product_id, ProductState.fields).where(
+                    ProductState.store == store, ProductState.product_id.in_(ids[i : i + IN_BATCH]))))
+    return found
+
+
 def save_seen_state(url: str, store: str, seen: dict[int, tuple[dict[str, Any], datetime | None]]) -> None:
     """Record products as read from the marketplace: their fields and its last-modified time."""
     with session_scope(url) as s:
@@ -126,21 +163,35 @@ def record_catalog_meta(url: str, store: str, meta: dict[int, tuple[str | None, 
 
 
 def store_plan(url: str, sync_run_id: int, store: str, changes: list[PlannedChange]) -> dict[str, int]:
-    """Store the change set; on a retried plan, confirmed/failed changes are kept as they are."""
+    """Store the change set; on a retried plan, confirmed/failed changes are kept as they are.
+
+    New changes go in with bulk INSERTs and re-planned ones with one bulk UPDATE by primary key (a whole-store
+    change set is 100,000 rows: one ORM object each would take most of a minute)."""
     counts: dict[str, int] = {}
     with session_scope(url) as s:
-        rows = s.scalars(select(Change).where(Change.sync_run_id == sync_run_id))
-        existing = {(c.product_id, c.kind): c for c in rows}
+        existing = {(pid, kind): (cid, status) for cid, pid, kind, status in s.execute(
+            select(Change.id, Change.product_id, Change.kind, Change.status)
+            .where(Change.sync_run_id == sync_run_id))}
+        new_rows: list[dict[str, Any]] = []
+        replanned: list[dict[str, Any]] = []
+        now = utcnow()
         for planned in changes:
             counts[planned.kind] = counts.get(planned.kind, 0) + 1
             row = existing.get((planned.product_id, planned.kind))
-            status = "unpushable" if planned.kind == "unpushable" else "planned"
             if row is None:
-                s.add(Change(sync_run_id=sync_run_id, store=store, product_id=planned.product_id, kind=planned.kind,
-                             payload=planned.payload, previous=planned.previous, status=status,
-                             error_code=planned.payload.get("reason"), error_message=planned.payload.get("message")))
-            elif row.status == "planned":
-                row.payload, row.previous = planned.payload, planned.previous
+                new_rows.append({"sync_run_id": sync_run_id, "store": store, "product_id": planned.product_id,
+                                 "kind": planned.kind, "payload": planned.payload, "previous": planned.previous,
+                                 "status": "unpushable" if planned.kind == "unpushable" else "planned",
+                                 "error_code": planned.payload.get("reason"),
+                                 "error_message": planned.payload.get("message"), "attempts": 0,
+                                 "updated_at": now})
+            elif row[1] == "planned":
+                replanned.append({"id": row[0], "payload": planned.payload, "previous": planned.previous,
+                                  "updated_at": now})
+        for i in range(0, len(new_rows), BULK_ROWS):
+            s.execute(insert(Change), new_rows[i : i + BULK_ROWS])
+        for i in range(0, len(replanned), BULK_ROWS):
+            s.execute(update(Change), replanned[i : i + BULK_ROWS])
     return counts
 
 

@@ -3,14 +3,16 @@
 Every mode works out the *desired* state of the products it touches and lets :func:`aeops.sync.diff.diff_product`
 compute the minimal writes (and their ``previous`` values, which is what makes a price override revertible).
 The marketplace's current state comes from :func:`current_state`: a handful of products are read one by one;
-a store-wide set is listed page by page and only products modified since aeops last saw them are re-read
-(the daily plan's approach), the confirmed state in the aeops DB standing for the rest.
+a store-wide set is listed page by page (4 pages at a time, while the aeops DB is read) and only products
+modified since aeops last saw them are re-read (the daily plan's approach), the confirmed state in the aeops
+DB standing for the rest.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +20,7 @@ from aeops.sync import ledger
 from aeops.sync.diff import PlannedChange, apply_change, diff_product
 from aeops.urgent.modes import RequestError, UrgentRequest
 from aeops.urgent.pricing import NewPrice, PriceError, apply_absolute, apply_percent, read_price_file
+from aeops.verify.runner import list_concurrently
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +59,7 @@ def _read_each(ctx, client, product_ids: list[int]) -> dict[int, dict[str, Any] 
     from aeops.marketplace import ApiError
     from aeops.sync.pipeline import from_marketplace, parse_gmt
 
-    known = ledger.load_state(ctx.db_url, ctx.store.name)
+    known = ledger.known_state(ctx.db_url, ctx.store.name)
     current: dict[int, dict[str, Any] | None] = {}
     seen = {}
     for pid in product_ids:
@@ -78,8 +81,10 @@ def _read_each(ctx, client, product_ids: list[int]) -> dict[int, dict[str, Any] 
 def _read_listed(ctx, client, product_ids: set[int] | None) -> dict[int, dict[str, Any] | None]:
     from aeops.sync.pipeline import _drifted, from_marketplace, parse_gmt
 
-    known = ledger.load_state(ctx.db_url, ctx.store.name)
-    listed = {p.product_id: p.gmt_modified for p in client.iter_products(page_size=LIST_PAGE_SIZE)}
+    with ThreadPoolExecutor(1) as background:  # the aeops DB is read while the list pages come in
+        loading = background.submit(ledger.known_state, ctx.db_url, ctx.store.name)
+        listed = {p.product_id: p.gmt_modified for p in list_concurrently(client, page_size=LIST_PAGE_SIZE)}
+        known = loading.result()
     wanted = set(listed) if product_ids is None else set(product_ids)
     to_read = sorted(pid for pid in wanted if pid in listed and _drifted(known.get(pid), listed[pid]))
     log.info("%s: %d products listed, %d wanted, %d re-read (new or modified since aeops saw them)",

@@ -16,14 +16,17 @@ Every reader returns a :class:`PageView`; a page that cannot be fetched or parse
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
 import threading
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from html import unescape
 from http.cookiejar import CookieJar, DefaultCookiePolicy
+from http.cookies import SimpleCookie
 from typing import Any, Protocol, runtime_checkable
 
 import httpx
@@ -258,7 +261,13 @@ class _HttpBase:
 
 
 class SimulatorStorefrontReader(_HttpBase):
-    """The simulator's storefront: ``{base}/store/{site}/item/{id}.html?device=...``."""
+    """The simulator's storefront: ``{base}/store/{site}/item/{id}.html?device=...``.
+
+    Pages go through one keep-alive ``http.client`` connection per thread (about twice the pages per
+    second of an ``httpx.Client`` for the same CPU; a whole-store repricing is ~100,000 pages). Sessions are
+    kept per device from ``Set-Cookie`` (one host: name=value only), never for the anonymous view. With a
+    ``transport`` (tests) pages go through httpx clients instead.
+    """
 
     def __init__(self, base_url: str, **kw: Any) -> None:
         super().__init__(**kw)
@@ -266,16 +275,70 @@ class SimulatorStorefrontReader(_HttpBase):
         for suffix in ("/sync", "/rest"):
             if self.base_url.endswith(suffix):
                 self.base_url = self.base_url[: -len(suffix)]
+        self._local = threading.local()
+        self._connections: list[http.client.HTTPConnection] = []
+        self._sessions: dict[str, dict[str, str]] = {}
+
+    def _connection(self, fresh: bool = False) -> http.client.HTTPConnection:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None and not fresh:
+            return conn
+        if conn is not None:
+            conn.close()
+        parts = urllib.parse.urlsplit(self.base_url)
+        kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        conn = self._local.conn = kind(parts.netloc, timeout=self._timeout)
+        with self._lock:
+            self._connections.append(conn)
+        return conn
+
+    def _fast_get(self, url: str, device: str, site: str) -> tuple[int, str]:
+        with self._lock:
+            self.requests += 1
+            session = dict(self._sessions.get(device, {}))
+        headers = {"User-Agent": self.user_agents.get(device, USER_AGENTS["desktop"]), "Accept-Language": site,
+                   "Cache-Control": "no-cache"}
+        if session and device != "anonymous":
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in session.items())
+        path = url[len(self.base_url):] or "/"
+        for attempt in (1, 2):  # a kept-alive connection the server has closed fails once: GET again
+            conn = self._connection(fresh=attempt == 2)
+            try:
+                conn.request("GET", path, headers=headers)
+                response = conn.getresponse()
+                body = response.read()
+                break
+            except (http.client.HTTPException, OSError):
+                conn.close()
+                if attempt == 2:
+                    raise
+        if device != "anonymous":
+            for value in response.headers.get_all("Set-Cookie") or []:
+                morsels = SimpleCookie(value)
+                with self._lock:
+                    self._sessions.setdefault(device, {}).update({k: m.value for k, m in morsels.items()})
+        return response.status, body.decode("utf-8", "replace")
 
     def fetch(self, product_id: int, site: str, device: str) -> PageView:
         url = f"{self.base_url}/store/{site}/item/{int(product_id)}.html?device={device}"
         try:
-            response = self._get(url, device, site)
-        except httpx.HTTPError as exc:
+            if self._transport is None:
+                status, text = self._fast_get(url, device, site)
+            else:
+                response = self._get(url, device, site)
+                status, text = response.status_code, response.text
+        except (httpx.HTTPError, http.client.HTTPException, OSError) as exc:
             return PageView(product_id, site, device, error=f"{type(exc).__name__}: {exc}"[:300])
-        if response.status_code != 200:
-            return PageView(product_id, site, device, error=f"HTTP {response.status_code}")
-        return parse_simulator_page(response.text, product_id, site, device)
+        if status != 200:
+            return PageView(product_id, site, device, error=f"HTTP {status}")
+        return parse_simulator_page(text, product_id, site, device)
+
+    def close(self) -> None:
+        super().close()
+        with self._lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
 
     def completion_rate(self, seller_id: int | None) -> float | None:
         if seller_id is None:

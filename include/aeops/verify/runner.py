@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -41,11 +41,12 @@ from aeops.verify.checks import (
     site_disagreements,
 )
 from aeops.verify.reader import DEVICES, PageView, StorefrontReader
-from aeops.verify.sampling import SamplingRule, cells, page_plan, seed_for
+from aeops.verify.sampling import FULL, SamplingRule, cells, page_plan, seed_for
 
 log = logging.getLogger(__name__)
 
 LIST_PAGE_SIZE = 99  # product.list.get allows page_size < 100
+LIST_WORKERS = 4  # list pages read at once (enough to reach 20 calls/s at 120 ms latency)
 
 
 @dataclass(frozen=True)
@@ -56,14 +57,15 @@ class VerifySettings:
     repush_share: float = 0.5  # re-push the products still failing at this share of the deadline
     rule: SamplingRule = field(default_factory=SamplingRule)
     devices: tuple[str, ...] = DEVICES
-    workers: int = 8  # concurrent page fetches
+    workers: int = 16  # concurrent page fetches (storefront pages are not API calls: no QPS limit)
 
     @classmethod
     def from_config(cls, config: Any) -> VerifySettings:
         return cls(
             deadline=timedelta(minutes=float(getattr(config, "verify_deadline_minutes", 30.0))),
             rule=SamplingRule(page_all_threshold=int(getattr(config, "verify_page_all_threshold", 200)),
-                              sample_size=int(getattr(config, "verify_sample_size", 200))),
+                              sample_size=int(getattr(config, "verify_sample_size", 200)),
+                              risky_cross_size=int(getattr(config, "verify_risky_cross_size", 1000))),
         )
 
 
@@ -94,6 +96,32 @@ def _parse(value: str | None) -> datetime | None:
 
 
 # ----------------------------------------------------------------------------------------------- one pass
+def list_concurrently(client, *, page_size: int = LIST_PAGE_SIZE, modified_since: datetime | None = None,
+                      workers: int = LIST_WORKERS) -> Iterator[Any]:
+    """Every product in every status (``modified_since`` when given), like ``client.iter_products``, but once
+    a status's first page has told how many pages there are, the others are read ``workers`` at a time:
+    read one after another, list calls are bound by the API's latency (120 ms: 7 calls/s); overlapped, by
+    the store's QPS (the client's rate limiter). Clients without ``list_products`` are simply iterated."""
+    if not hasattr(client, "list_products"):
+        yield from client.iter_products(page_size=page_size, modified_since=modified_since)
+        return
+    from aeops.marketplace.client import PRODUCT_STATUSES
+
+    def page(status: str, number: int) -> list[Any]:
+        return client.list_products(status, page=number, page_size=page_size, modified_since=modified_since).products
+
+    pool = ThreadPoolExecutor(max(1, workers))
+    try:
+        for status in PRODUCT_STATUSES:
+            first = client.list_products(status, page=1, page_size=page_size, modified_since=modified_since)
+            yield from first.products
+            if first.products and first.total_page > 1:
+                for products in pool.map(lambda n, st=status: page(st, n), range(2, first.total_page + 1)):
+                    yield from products
+    finally:  # a reader that stops early (an error) does not wait for the pages nobody will read
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def run_pass(expected: Mapping[int, Expected], plan: Mapping[int, str], sites: list[str], client,
              reader: StorefrontReader, *, devices: tuple[str, ...] = DEVICES, workers: int = 8,
              seller_id: int | None = None) -> PassResult:
@@ -106,30 +134,34 @@ def run_pass(expected: Mapping[int, Expected], plan: Mapping[int, str], sites: l
     since = min(e.not_before for e in expected.values())
     before = getattr(client, "calls", 0)
     listed: dict[int, datetime | None] = {}
-    for product in client.iter_products(page_size=LIST_PAGE_SIZE, modified_since=since.replace(microsecond=0)):
-        if product.product_id in expected:
-            listed[product.product_id] = parse_gmt(product.gmt_modified)
-    result.list_calls = getattr(client, "calls", 0) - before
-    problems: dict[int, list[Problem]] = {}
-    to_fetch: list[tuple[int, str, str]] = []
     checked: dict[int, list[tuple[str, str]]] = {}
-    for pid, exp in expected.items():
-        stale = check_listed(exp, listed.get(pid))
-        if stale is not None:  # the write is not even in the catalog: pages can only show the old values
-            problems[pid] = [stale]
-            continue
-        if pid in plan:
-            checked[pid] = cells(plan[pid], sites, devices)
-            to_fetch += [(pid, site, device) for site, device in checked[pid]]
-    pages: dict[int, list[PageView]] = {}
-    if to_fetch:
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            for page in pool.map(lambda job: reader.fetch(*job), to_fetch):
-                pages.setdefault(page.product_id, []).append(page)
-    result.page_fetches = len(to_fetch)
+    futures: dict[int, list[Future[PageView]]] = {}
+    # Pages are fetched while the list is still being read (list calls wait for the API's QPS, page fetches
+    # do not): a product's pages are queued as soon as its list entry shows the write.
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        for product in list_concurrently(client, modified_since=since.replace(microsecond=0)):
+            pid = product.product_id
+            if pid not in expected:
+                continue
+            listed[pid] = parse_gmt(product.gmt_modified)
+            if pid in plan and pid not in futures and check_listed(expected[pid], listed[pid]) is None:
+                checked[pid] = cells(plan[pid], sites, devices)
+                futures[pid] = [pool.submit(reader.fetch, pid, site, device) for site, device in checked[pid]]
+        result.list_calls = getattr(client, "calls", 0) - before
+        problems: dict[int, list[Problem]] = {}
+        for pid, exp in expected.items():
+            stale = check_listed(exp, listed.get(pid))
+            if stale is not None:  # the write is not even in the catalog: pages can only show the old values
+                problems[pid] = [stale]
+                for future in futures.pop(pid, []):
+                    future.cancel()
+        pages = {pid: [f.result() for f in fs] for pid, fs in futures.items()}
+    result.page_fetches = sum(len(cells_) for cells_ in checked.values())
     for pid, views in pages.items():
         exp = expected[pid]
         found = attribute(pid, checked[pid], [p for v in views for p in compare_page(exp, v)])
+        if len(checked[pid]) == 1:  # one page cannot tell a slow product from its page: blame the page
+            found = [replace(p, check="device", device=v.device, site=v.site) for p in found for v in views[:1]]
         blamed = {(p.site, p.field, p.sku_code) for p in found if p.check == "site"}
         found += [p for p in site_disagreements(views, exp) if (p.site, p.field, p.sku_code) not in blamed
                   and not any(q.check == "timestamp" for q in found)]
@@ -190,6 +222,7 @@ def poke_target(t: Target, *, now: Callable[[], datetime] = _now) -> PokeResult:
     risky = {c.product_id for c in changes if c.kind == "price"}
     risky |= records.previously_failed(t.db_url, t.store, t.sync_run_id, all_products)
     plan = page_plan(all_products, risky, t.settings.rule, seed_for(t.store, t.run_id))
+    plan = escalate(plan, _page_failures(t.db_url, t.sync_run_id), t.settings.rule.risky_cross_size)
     result = run_pass(expected, plan, t.sites, t.client, t.reader, devices=t.settings.devices,
                       workers=t.settings.workers, seller_id=getattr(t.client, "seller_id", None))
     repushed = set(state["repushed"])
@@ -223,12 +256,32 @@ def poke_target(t: Target, *, now: Callable[[], datetime] = _now) -> PokeResult:
     return PokeResult(done, dict(state.get("result") or {}), message)
 
 
+def escalate(plan: dict[int, str], page_failed: set[int], limit: int) -> dict[int, str]:
+    """Products that failed on a page in an earlier pass of this run get the full grid from now on (at
+    most ``limit`` of them, lowest ids first), so a one-page or cross check ends with site/device blame."""
+    up = sorted(pid for pid in page_failed if pid in plan and plan[pid] != FULL)[:max(0, limit)]
+    return {**plan, **dict.fromkeys(up, FULL)} if up else plan
+
+
+def _page_failures(url: str, sync_run_id: int) -> set[int]:
+    """Products of the run with a failed check on a page (a device or a site named) in an earlier pass."""
+    from sqlalchemy import select
+
+    from aeops.store import session_scope
+    from aeops.store.models import VerifyResult
+
+    with session_scope(url) as s:
+        return set(s.scalars(select(VerifyResult.product_id).where(
+            VerifyResult.sync_run_id == sync_run_id, VerifyResult.passed.is_(False),
+            VerifyResult.device.is_not(None) | VerifyResult.site.is_not(None))))
+
+
 def _state_fields(t: Target, product_ids: set[int]) -> dict[int, dict[str, Any]]:
     from aeops.sync import ledger
 
     if not product_ids:
         return {}
-    return {pid: s.fields for pid, s in ledger.load_state(t.db_url, t.store).items() if pid in product_ids}
+    return ledger.state_fields(t.db_url, t.store, product_ids)
 
 
 def _repush(t: Target, change_ids: list[int]) -> None:

@@ -6,13 +6,18 @@ The rule (see docs/verification.md):
 - when a run changed at most ``page_all_threshold`` products, every changed product gets the full page grid
   (every device on every language site);
 - above that, a seeded random sample of ``sample_size`` products gets the full grid, and every high-risk
-  product (a price change, or a product that failed a push or a verification before) gets the *cross*:
-  every language site on the primary device (the multi-site price check) plus every other device on the
-  primary site (the cross-device check).
+  product (a price change, or a product that failed a push or a verification before) gets page fetches:
+  while there are at most ``risky_cross_size`` high-risk products each gets the *cross* (every language
+  site on the primary device, the multi-site price check, plus every other device on the primary site, the
+  cross-device check); beyond that (a whole-store repricing) a seeded random ``risky_cross_size`` of them get
+  the cross and every other one gets **one** page (``one:<k>``), the pages dealt out over every
+  (site, device) pair in turn, so each pair is seen on about ``R / pairs`` high-risk products. Cost: ``7R``
+  pages up to the limit, then ``R + 6 * risky_cross_size``: it never drops as ``R`` grows.
 
 The seed is derived from the store and the Airflow run, so a retried or rescheduled task samples the same
 products. :func:`miss_probability` is the chance a sample of ``n`` out of ``N`` contains none of ``k`` bad
-products: ``C(N-k, n) / C(N, n)``.
+products: ``C(N-k, n) / C(N, n)``; :func:`pair_miss_probability` is the chance that the ``m`` products that
+cover one (site, device) pair all miss a fault of that pair affecting a share ``f`` of products: ``(1-f)^m``.
 """
 
 from __future__ import annotations
@@ -25,12 +30,14 @@ from math import comb
 
 FULL = "full"
 CROSS = "cross"
+ONE = "one"  # grid "one:<k>": the k-th (site, device) pair of the full grid, k modulo its size
 
 
 @dataclass(frozen=True)
 class SamplingRule:
-    page_all_threshold: int = 200
-    sample_size: int = 200
+    page_all_threshold: int = 200  # up to this many changed products: every page of every product
+    sample_size: int = 200  # above it: a random sample gets every page
+    risky_cross_size: int = 1000  # ... and up to this many high-risk products the cross, the rest one page
 
 
 def seed_for(store: str, run_id: str) -> int:
@@ -44,9 +51,14 @@ def page_plan(changed: Collection[int], high_risk: Collection[int], rule: Sampli
     if len(products) <= rule.page_all_threshold:
         return dict.fromkeys(products, FULL)
     risky = sorted(set(high_risk) & set(products))
-    plan = dict.fromkeys(risky, CROSS)
     rng = random.Random(seed)
     sample = rng.sample(products, min(rule.sample_size, len(products)))
+    if len(risky) <= rule.risky_cross_size:
+        plan = dict.fromkeys(risky, CROSS)
+    else:  # one page each, dealt over the (site, device) pairs in a seeded random order, a sample the cross
+        rng.shuffle(risky)
+        plan = {pid: f"{ONE}:{k}" for k, pid in enumerate(risky)}
+        plan.update(dict.fromkeys(risky[: rule.risky_cross_size], CROSS))
     plan.update(dict.fromkeys(sample, FULL))
     return plan
 
@@ -55,13 +67,34 @@ def cells(grid: str, sites: Sequence[str], devices: Sequence[str]) -> list[tuple
     """The (site, device) pages of a grid; the first site and first device are the primary ones."""
     if grid == FULL:
         return [(site, device) for site in sites for device in devices]
+    if grid.startswith(ONE + ":"):
+        every = [(site, device) for site in sites for device in devices]
+        return [every[int(grid.split(":", 1)[1]) % len(every)]]
     primary_site, primary_device = sites[0], devices[0]
     return [(site, primary_device) for site in sites] + [(primary_site, d) for d in devices[1:]]
 
 
 def fetch_count(plan: dict[int, str], sites: Sequence[str], devices: Sequence[str]) -> int:
     per = {FULL: len(cells(FULL, sites, devices)), CROSS: len(cells(CROSS, sites, devices))}
-    return sum(per[g] for g in plan.values())
+    return sum(per.get(g, 1) for g in plan.values())
+
+
+def pair_coverage(plan: dict[int, str], sites: Sequence[str], devices: Sequence[str]) -> dict[tuple[str, str], int]:
+    """(site, device) -> how many products of the plan get that page."""
+    covered: dict[tuple[str, str], int] = {}
+    for grid in plan.values():
+        for cell in cells(grid, sites, devices):
+            covered[cell] = covered.get(cell, 0) + 1
+    return covered
+
+
+def pair_miss_probability(covering: int, share: float) -> float:
+    """P(none of ``covering`` products checked on a (site, device) pair is among a share ``share`` of
+    products that pair shows wrong): ``(1 - share) ** covering`` (faults independent of which product got
+    which pair, which the seeded deal makes true)."""
+    if covering <= 0 or share <= 0:
+        return 1.0
+    return (1.0 - min(share, 1.0)) ** covering
 
 
 def miss_probability(population: int, sample: int, bad: int) -> float:
