@@ -2,17 +2,19 @@
 """Time to push and verify a whole-store price override against the simulator, as a share of 15 minutes.
 
 Seeds the simulator (SQLite state) with N one-SKU products of the demo seller and the aeops DB with the same
-catalog as confirmed by an earlier daily sync, starts the simulator with the realistic faults
-``latency_ms=120,qps=20`` (per seller), then runs the urgent re-run's steps exactly as the DAG's tasks do
-(start, take_lock, plan, collect_chunks, push_chunk x chunks, finish = verification + report, report,
+catalog as confirmed by an earlier daily sync, starts the simulator in its own process (the marketplace is
+not aeops's process; ``--in-process`` puts it in this one, where it competes for the CPU) with the realistic
+faults ``latency_ms=120,qps=20`` (per seller), then runs the urgent re-run's steps exactly as the DAG's tasks
+do (start, take_lock, plan, collect_chunks, push_chunk x chunks, finish = verification + report, report,
 release_lock) for ``mode=price_override percent=-20 scope=store``. The push chunks run on ``--workers``
 threads, standing in for the ``aliexpress_urgent`` pool's slots; every client shares one rate limiter at the
 store's QPS, as a shared (file/redis) limiter does across Airflow workers.
 
-Prints the phases and the ratio of the total to the 15-minute requirement (goal: at most 0.5).
-Verification is opt-in (``--verify``): with today's sampling rule every price change is high-risk and gets 7
-storefront pages, which at 100k products is hours of page fetches (see docs/urgent.md).
-Usage: python bench/urgent.py [--products 100000] [--workers 8] [--latency-ms 120] [--qps 20] [--verify]
+Prints the phases (verification's own time apart) and the ratio of the total, from the first step to the
+report, to the 15-minute requirement (goal: at most 0.5). Verification runs by default: every product's
+list timestamp, and storefront pages per :mod:`aeops.verify.sampling` (one page per high-risk product
+beyond 1,000 of them, see docs/verification.md); ``--no-verify`` leaves it out.
+Usage: python bench/urgent.py [--products 100000] [--workers 8] [--latency-ms 120] [--qps 20] [--no-verify]
 This is long (minutes at 100k): ``make bench`` runs it, ``make test`` does not.
 """
 
@@ -23,6 +25,7 @@ import json
 import logging
 import os
 import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -40,6 +43,21 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def _wait_for(url: str, proc: subprocess.Popen) -> None:
+    import httpx
+
+    for _ in range(600):
+        if proc.poll() is not None:
+            raise SystemExit(f"the simulator exited with {proc.returncode}")
+        try:
+            if httpx.get(f"{url}/_sim/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit("the simulator did not start")
 
 
 def _rows(n: int) -> list[dict[str, str]]:
@@ -81,9 +99,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--workers", type=int, default=8, help="parallel push tasks (pool slots)")
     parser.add_argument("--latency-ms", type=int, default=120)
     parser.add_argument("--qps", type=float, default=20, help="the simulator's per-seller limit")
-    parser.add_argument("--verify", action="store_true",
-                        help="include aeops.verify (at 100k products: hours, every price change gets 7 storefront "
-                        "pages); without it finish runs without the verification step")
+    parser.add_argument("--verify", action=argparse.BooleanOptionalAction, default=True,
+                        help="include aeops.verify (default); --no-verify: finish runs without the verification step")
+    parser.add_argument("--in-process", action="store_true",
+                        help="run the simulator in this process (it then competes with aeops for the CPU)")
     parser.add_argument("--client-qps", type=float, default=19,
                         help="the store's qps setting (a client at exactly the limit meets the platform's "
                         "sliding window now and then and is banned for a second)")
@@ -113,16 +132,27 @@ def main(argv: list[str]) -> int:
 
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    app = create_app(state, Faults.parse(f"latency_ms={args.latency_ms},qps={args.qps:g}"), public_url=url)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.01)
+    faults = f"latency_ms={args.latency_ms},qps={args.qps:g}"
+    if args.in_process:
+        app = create_app(state, Faults.parse(faults), public_url=url)
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                               lifespan="off"))
+        threading.Thread(target=server.run, daemon=True).start()
+        while not server.started:
+            time.sleep(0.01)
+        stop = lambda: setattr(server, "should_exit", True)  # noqa: E731
+    else:  # the marketplace is not aeops's process: in it, it would take aeops's CPU (one GIL)
+        state.close()
+        proc = subprocess.Popen([sys.executable, "-m", "aeops.cli", "simulator", "--port", str(port), "--state",
+                                 str(tmp / "sim.db"), "--faults", faults])
+        _wait_for(url, proc)
+        stop = proc.terminate
 
     os.environ["AIRFLOW_CONN_ALIEXPRESS_DEFAULT"] = json.dumps({  # verification reads through the connection
         "conn_type": "http", "host": url, "login": DEMO_APP_KEY, "password": DEMO_APP_SECRET,
         "extra": {"access_token": access, "refresh_token": refresh, "seller_id": seller_id}})
-    config = load_config({"database_url": db_url, "stores": [{"name": "demo", "qps": args.client_qps}]})
+    config = load_config({"database_url": db_url, "stores": [{"name": "demo", "qps": args.client_qps,
+                                                              "reports": str(tmp / "reports")}]})
     limiter = InProcessRateLimiter(args.client_qps)
     clients: list = []
     local = threading.local()
@@ -152,17 +182,27 @@ def main(argv: list[str]) -> int:
             results = list(pool.map(lambda c: steps.push_chunk(c, run_id, client=client(), config=config), chunks))
         _phase(phases, f"push ({len(chunks)} chunks on {args.workers} workers)", t, start)
         t = time.perf_counter()
-        if not args.verify:
-            import aeops.sync.pipeline as pipeline
+        import aeops.sync.pipeline as pipeline
 
-            pipeline._verify = lambda *a, **k: {}
+        verify, verify_s = pipeline._verify, []
+
+        def timed_verify(*a, **k):  # the verification's own time, reported apart from the report's
+            began = time.perf_counter()
+            try:
+                return verify(*a, **k) if args.verify else {}
+            finally:
+                verify_s.append(time.perf_counter() - began)
+
+        pipeline._verify = timed_verify
         finished = steps.finish("demo", run_id, dry_run=False, client=client(), config=config)
-        _phase(phases, "report" if not args.verify else "verify + report", t, start)
+        _phase(phases, "verify + report" if args.verify else "report", t, start)
+        if args.verify and verify_s:
+            print(f"    of which verification {verify_s[0]:.1f} s", flush=True)
         summary = steps.report("demo", run_id, config=config)
     finally:
         steps.release_lock("demo", run_id, config=config)
         total = time.perf_counter() - start
-        server.should_exit = True
+        stop()
         for c in clients:
             c.close()
     confirmed = sum(r.get("confirmed", 0) for r in results)
@@ -170,6 +210,10 @@ def main(argv: list[str]) -> int:
     print(f"planned {counts.get('planned_price', 0)} price changes; confirmed {confirmed}; "
           f"status {finished.get('status')}; verified {summary['counts'].get('verified', '-')}; "
           f"API calls {sum(c.calls for c in clients)}")
+    if args.verify:
+        c = summary["counts"]
+        print(f"verification: {c.get('verify_list_calls', 0)} list calls, {c.get('verify_page_fetches', 0)} storefront "
+              f"pages, completion rate {c.get('completion_rate', '-')}, {c.get('verify_failed', 0)} failed")
     ratio = total / REQUIREMENT_S
     what = "push" if not args.verify else "push and verify"
     print(f"whole-store override of {args.products} products ({what}): {total:.1f} s = {ratio:.2f} x the 15-minute "

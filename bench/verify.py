@@ -7,10 +7,11 @@ every list call and page fetch) and the real checks; aeops's side is :func:`aeop
 the real sampling rule (:func:`aeops.verify.sampling.page_plan`). Scenarios:
 
 - ``daily``: a day's ERP sync, mostly stock (10% price changes, 1% of products failed before);
-- ``repricing``: Black Friday, every product's price changes (all high risk);
+- ``repricing``: Black Friday, every product's price changes (all high risk: above ``--risky-cross`` of them,
+  one page each dealt over the (site, device) pairs, the cross for a sample of that many);
 - ``stale``: the daily mix with one language site stale for 2% of products: both sides must catch it.
 
-Usage: python bench/verify.py [--products 10000] [--threshold 200] [--sample 200]
+Usage: python bench/verify.py [--products 10000] [--threshold 200] [--sample 200] [--risky-cross 1000]
 """
 
 from __future__ import annotations
@@ -88,12 +89,15 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=10_000)
     parser.add_argument("--threshold", type=int, default=200)
     parser.add_argument("--sample", type=int, default=200)
+    parser.add_argument("--risky-cross", type=int, default=1000)
     args = parser.parse_args()
-    rule = SamplingRule(page_all_threshold=args.threshold, sample_size=args.sample)
+    rule = SamplingRule(page_all_threshold=args.threshold, sample_size=args.sample,
+                        risky_cross_size=args.risky_cross)
     n = args.products
     print(f"verification requests for a {n:,}-product change set; {len(SITES)} sites x {len(DEVICES)} devices; "
           f"rule: all pages up to {rule.page_all_threshold} products, else a sample of {rule.sample_size} "
-          "(full grid) + every high-risk product (cross: 7 pages)")
+          f"(full grid) + every high-risk product (cross: 7 pages; above {rule.risky_cross_size} high-risk "
+          f"products a sample of {rule.risky_cross_size} gets the cross and the rest one page each)")
     print(f"{'scenario':<10} {'naive requests':>15} {'aeops list':>10} {'aeops pages':>12} {'aeops total':>12} "
           f"{'ratio':>7} {'bad: naive/aeops':>17}")
     for name, price_share, failed_share, stale_share in (("daily", 0.10, 0.01, 0.0), ("repricing", 1.0, 0.0, 0.0),
