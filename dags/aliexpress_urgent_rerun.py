@@ -5,7 +5,8 @@ export), ``price_override`` (absolute prices from a file, or a percentage for th
 with floor/ceiling guards, rounded to the cent) and ``revert`` (restore the prices an override replaced).
 
 start -> take_lock (setup: the store's write lock, with priority over the daily sync) -> plan -> push chunks
-(the daily sync's push, in the ``aliexpress_urgent`` pool, high priority) -> finish (verification, report) ->
+(the daily sync's push, in the ``aliexpress_urgent`` pool, high priority) -> verify (the daily sync's
+storefront verification, a reschedule-mode sensor) -> finish (re-push once / report, Slack summary) ->
 report (final Slack summary against the deadline; a missed deadline fails the run) -> release_lock (teardown).
 Logic: ``aeops.urgent`` (and ``aeops.sync.pipeline`` for push, verification and the report).
 """
@@ -22,6 +23,8 @@ from aeops.dag_defaults import default_args
 from aeops.notify.callbacks import on_failure_callback
 
 URGENT_POOL = os.environ.get("AEOPS_URGENT_POOL", "aliexpress_urgent")
+# Urgent runs poll the storefront sooner than the daily sync (reschedule mode: no slot held between pokes).
+VERIFY_POKE_SECONDS = float(os.environ.get("AEOPS_URGENT_VERIFY_POKE_SECONDS", "10"))
 PRIORITY = 100  # ahead of the daily sync's tasks (priority weight 1) whenever both wait for a worker
 
 MODES = {
@@ -130,6 +133,19 @@ def aliexpress_urgent_rerun():
 
         return steps.push_chunk(chunk, run_id)
 
+    @task.sensor(mode="reschedule", poke_interval=VERIFY_POKE_SECONDS, exponential_backoff=True,
+                 max_wait=timedelta(seconds=60), timeout=timedelta(hours=1).total_seconds(), pool=URGENT_POOL,
+                 trigger_rule="all_done")
+    def verify(params=None, run_id=None, dag=None) -> bool:
+        """The daily sync's verification (storefront, every device and site), polled without holding a slot."""
+        from aeops.config import ConfigError
+        from aeops.verify import runner
+
+        try:
+            return runner.poke(params["store"], dag.dag_id, run_id, dry_run=params["dry_run"]).done
+        except ConfigError:  # an unknown store: `start` has already failed the run and said why
+            return True
+
     @task(trigger_rule="all_done")
     def finish(params=None, run_id=None) -> None:
         from aeops.urgent import steps
@@ -154,11 +170,12 @@ def aliexpress_urgent_rerun():
     planned = plan(store)
     chunks = collect_chunks(store)
     pushed = push_chunk.expand(chunk=chunks)
+    verified = verify()
     finished = finish()
     reported = report()
     released = release_lock()
     locked >> planned >> chunks
-    pushed >> finished >> reported >> released
+    pushed >> verified >> finished >> reported >> released
     locked >> released
 
 

@@ -91,6 +91,10 @@ class AeopsConfig(BaseModel):
     verify_sample_size: int = Field(
         200, ge=0, description="Above the threshold: pages of a seeded random sample of this many (+ high-risk ones)"
     )
+    verify_risky_cross_size: int = Field(
+        1000, ge=0, description="High-risk products (price changes) that get every site + every device; beyond it "
+        "a seeded sample of this many does, the rest one page each dealt over every (site, device) pair"
+    )
     slack_fold_window_minutes: float = Field(60.0, ge=0)
     api_pool: str = Field("aliexpress_api", description="Airflow pool limiting concurrent marketplace calls")
 
