@@ -45,8 +45,9 @@ run: setup ## run the daily catalog sync end to end on the embedded default
 up: setup ## start the Airflow UI (airflow standalone), the simulator and the Slack sink; Ctrl-C stops all
 	$(ENV) scripts/up-embedded
 
-lint: $(INSTALLED) ## ruff, including Airflow's AIR3 rules
+lint: $(INSTALLED) ## ruff (with Airflow's AIR3 rules) and the import-linter layer contract (docs/architecture.md)
 	$(BIN)/ruff check dags include plugins tests bench scripts/*.py
+	$(BIN)/lint-imports --no-cache
 
 test: setup ## lint, then the whole test suite
 	$(MAKE) --no-print-directory lint

@@ -27,10 +27,11 @@ from pathlib import Path
 import httpx
 import uvicorn
 
-from aeops.embedded import DEMO_APP_KEY, DEMO_APP_SECRET, DEMO_SELLERS
+from aeops.demo import DEMO_APP_KEY, DEMO_APP_SECRET, DEMO_SELLERS
 from aeops.marketplace import AliExpressClient
-from aeops.marketplace.sim_state import Faults, SimState
-from aeops.marketplace.simulator import create_app
+from aeops.marketplace.simulator.app import create_app
+from aeops.marketplace.simulator.faults import Faults
+from aeops.marketplace.simulator.state import SimState
 
 PID = 1005000000000001
 

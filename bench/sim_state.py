@@ -35,10 +35,11 @@ FIRST_ID = 1005000000000001
 
 def _worker(products: int, writes: int, reads: int) -> dict[str, float]:
     """Run in a subprocess: time the calls against whichever ``aeops`` is first on the path."""
-    from aeops.embedded import DEMO_APP_KEY, DEMO_APP_SECRET, DEMO_SELLERS
+    from aeops.demo import DEMO_APP_KEY, DEMO_APP_SECRET, DEMO_SELLERS
     from aeops.marketplace.signing import sign
-    from aeops.marketplace.sim_state import Faults, SimState
-    from aeops.marketplace.simulator import Simulator
+    from aeops.marketplace.simulator.faults import Faults
+    from aeops.marketplace.simulator.protocol import Simulator
+    from aeops.marketplace.simulator.state import SimState
 
     _name, seller_id, token, _refresh = DEMO_SELLERS["demo"]
     rng = random.Random(1)

@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """The daily catalog sync at catalog scale: write calls against the minimum, time per changed product.
 
-Drives the real pipeline functions of ``aeops.sync.pipeline`` (list_stores, preflight, pull_export, validate,
-plan, collect_chunks, push_chunk, finish) without Airflow, against the simulator in a subprocess on a free
+Drives the real daily-sync steps of ``aeops.sync`` (list_stores, preflight, pull_export, validate, plan,
+collect_chunks, push_chunk, finish) without Airflow, against the simulator in a subprocess on a free
 loopback port with ``--faults latency_ms=120,qps=20`` (issue 5's conditions):
 
 1. a catalog export of ``--products`` products (default 10,000, ``--skus`` SKUs each, one shared valid image,
@@ -21,12 +21,8 @@ goal ratio 1.0) and the end-to-end time per changed product against the seller-c
 baseline of 4.92 s per product (goal: at most 1/100 of it, i.e. <= 49.2 ms). The goal applies to the steady
 state. Verification (``aeops.verify.runner``) runs inside ``finish`` once it exists and adds its time there.
 
-``--what-if confirmed-not-drift`` measures a proposed fix without editing the pipeline: the plan's drift test
-(``pipeline._drifted``) also counts aeops's own confirmed write (``product_state.confirmed_at``) as seen, so
-products aeops wrote in the previous run are not re-read (see the report printed at the end).
-
 Usage: python bench/sync.py [--products 10000] [--skus 2] [--changed 0.10] [--workers 4]
-                            [--faults latency_ms=120,qps=20] [--keep DIR] [--what-if confirmed-not-drift]
+                            [--faults latency_ms=120,qps=20] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -181,30 +177,19 @@ def start_simulator(state: Path, faults: str, log: Path) -> tuple[subprocess.Pop
         time.sleep(0.1)
 
 
-def drifted_unless_confirmed(state: Any, listed_modified: str | None) -> bool:
-    """What-if: ``pipeline._drifted`` comparing the listed time with the later of the marketplace time aeops
-    saw and aeops's own confirmed write, so that aeops's writes do not count as seller-center edits."""
-    from datetime import UTC
-
-    from aeops.sync.pipeline import parse_gmt
-
-    if state is None or not state.fields:
-        return True
-    stamps = [t if t.tzinfo else t.replace(tzinfo=UTC)
-              for t in (state.marketplace_modified_at, state.confirmed_at) if t is not None]
-    listed = parse_gmt(listed_modified)
-    if not stamps or listed is None:
-        return True
-    return listed > max(stamps)
-
-
 def run_sync(run_id: str, cfg: Any, client: Any, counter: CountingTransport, workers: int) -> dict[str, Any]:
     """One sync of the store, step by step as the DAG runs it; times, plan counts and HTTP calls."""
-    from aeops.sync import pipeline
+    from aeops.catalog.context import list_stores
+    from aeops.sync import finish as finishing
+    from aeops.sync.intake import pull_export
+    from aeops.sync.planning import plan
+    from aeops.sync.preflight import preflight
+    from aeops.sync.pushing import collect_chunks, push_chunk
+    from aeops.sync.validate import validate
 
     times: dict[str, float] = {}
     before = counter.snapshot()
-    verify = pipeline._verify
+    verify = finishing._verify
 
     def timed_verify(*args: Any, **kw: Any) -> Any:  # measurement only: how much of finish is verification
         start = time.perf_counter()
@@ -213,7 +198,7 @@ def run_sync(run_id: str, cfg: Any, client: Any, counter: CountingTransport, wor
         finally:
             times["finish: verify"] = times.get("finish: verify", 0.0) + time.perf_counter() - start
 
-    pipeline._verify = timed_verify
+    finishing._verify = timed_verify
 
     def step(name: str, fn: Any, *args: Any, **kw: Any) -> Any:
         start = time.perf_counter()
@@ -221,24 +206,24 @@ def run_sync(run_id: str, cfg: Any, client: Any, counter: CountingTransport, wor
         times[name] = times.get(name, 0.0) + time.perf_counter() - start
         return result
 
-    stores = step("list_stores", pipeline.list_stores, None, config=cfg)
+    stores = step("list_stores", list_stores, None, config=cfg)
     assert stores == [STORE], stores
-    step("preflight", pipeline.preflight, STORE, client=client, config=cfg)
-    step("pull_export", pipeline.pull_export, STORE, DAG_ID, run_id, config=cfg)
-    step("validate", pipeline.validate, STORE, DAG_ID, run_id, client=client, config=cfg)
-    planned = step("plan", pipeline.plan, STORE, DAG_ID, run_id, client=client, config=cfg)
-    chunks = step("collect_chunks", pipeline.collect_chunks, DAG_ID, run_id, config=cfg)
+    step("preflight", preflight, STORE, client=client, config=cfg)
+    step("pull_export", pull_export, STORE, DAG_ID, run_id, config=cfg)
+    step("validate", validate, STORE, DAG_ID, run_id, client=client, config=cfg)
+    planned = step("plan", plan, STORE, DAG_ID, run_id, client=client, config=cfg)
+    chunks = step("collect_chunks", collect_chunks, DAG_ID, run_id, config=cfg)
 
     def push_all() -> None:
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            for _ in pool.map(lambda c: pipeline.push_chunk(c, client=client, config=cfg), chunks):
+            for _ in pool.map(lambda c: push_chunk(c, client=client, config=cfg), chunks):
                 pass
 
     step("push_chunk", push_all)
     try:
-        summary = step("finish", pipeline.finish, STORE, DAG_ID, run_id, client=client, config=cfg)
+        summary = step("finish", finishing.finish, STORE, DAG_ID, run_id, client=client, config=cfg)
     finally:
-        pipeline._verify = verify
+        finishing._verify = verify
     after = counter.snapshot()
     calls = after[0] - before[0]
     throttled = after[1] - before[1]
@@ -293,16 +278,14 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4, help="concurrent push chunks (the API pool's slots)")
     parser.add_argument("--faults", default="latency_ms=120,qps=20")
     parser.add_argument("--qps", type=float, default=20.0, help="the client's per-seller rate limit")
-    parser.add_argument("--what-if", choices=["confirmed-not-drift"],
-                        help="measure a proposed pipeline fix (patched in this process only)")
     parser.add_argument("--keep", metavar="DIR", help="work in DIR and keep it (default: a temporary directory)")
     args = parser.parse_args()
 
     os.environ.pop("AEOPS_DATABASE_URL", None)  # never touch a configured aeops DB
     from aeops.config import parse_config
-    from aeops.embedded import DEMO_APP_KEY, DEMO_APP_SECRET, DEMO_SELLERS
+    from aeops.demo import DEMO_APP_KEY, DEMO_APP_SECRET, DEMO_SELLERS
     from aeops.marketplace import AliExpressClient
-    from aeops.marketplace.sim_state import SimState
+    from aeops.marketplace.simulator.state import SimState
 
     _name, seller_id, token, refresh = DEMO_SELLERS["demo"]
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="aeops-bench-sync-"))
@@ -336,13 +319,8 @@ def main() -> None:
     for name in ("aeops", "alembic", "httpx"):
         logging.getLogger(name).setLevel(logging.WARNING)
     logging.getLogger("aeops.notify").setLevel(logging.CRITICAL)  # no Slack here: summaries stay in the outbox
-    if args.what_if == "confirmed-not-drift":
-        from aeops.sync import pipeline
-
-        pipeline._drifted = drifted_unless_confirmed
     print(f"catalog: {args.products:,} products x {args.skus} SKUs; simulator faults {args.faults}; client "
-          f"{args.qps:g} QPS; {args.workers} push worker(s); work dir {work}"
-          + (f"; WHAT-IF {args.what_if}" if args.what_if else ""), flush=True)
+          f"{args.qps:g} QPS; {args.workers} push worker(s); work dir {work}", flush=True)
     try:
         first = run_sync("bench__first", cfg, client, counter, args.workers)
         report("first run (empty aeops DB: every listed product is re-read)", first, changed1,

@@ -71,9 +71,9 @@ def _seed_aeops_db(db_url: str, rows: list[dict[str, str]]) -> None:
     """The catalog as an earlier daily sync confirmed it (so planning needs list reads only)."""
     from sqlalchemy import insert
 
+    from aeops.catalog.model import money
     from aeops.store import ensure_schema, session_scope
     from aeops.store.models import ProductState
-    from aeops.sync.model import money
 
     ensure_schema(db_url)
     seen = datetime.now(UTC) + timedelta(minutes=1)
@@ -112,11 +112,12 @@ def main(argv: list[str]) -> int:
     import uvicorn
 
     from aeops.config import load_config
-    from aeops.embedded import DEMO_APP_KEY, DEMO_APP_SECRET, DEMO_SELLERS
+    from aeops.demo import DEMO_APP_KEY, DEMO_APP_SECRET, DEMO_SELLERS
     from aeops.marketplace import AliExpressClient
     from aeops.marketplace.ratelimit import InProcessRateLimiter
-    from aeops.marketplace.sim_state import Faults, SimState
-    from aeops.marketplace.simulator import create_app
+    from aeops.marketplace.simulator.app import create_app
+    from aeops.marketplace.simulator.faults import Faults
+    from aeops.marketplace.simulator.state import SimState
     from aeops.urgent import steps
 
     tmp = Path(tempfile.mkdtemp(prefix="aeops-bench-urgent-"))
@@ -182,9 +183,9 @@ def main(argv: list[str]) -> int:
             results = list(pool.map(lambda c: steps.push_chunk(c, run_id, client=client(), config=config), chunks))
         _phase(phases, f"push ({len(chunks)} chunks on {args.workers} workers)", t, start)
         t = time.perf_counter()
-        import aeops.sync.pipeline as pipeline
+        import aeops.sync.finish as finishing
 
-        verify, verify_s = pipeline._verify, []
+        verify, verify_s = finishing._verify, []
 
         def timed_verify(*a, **k):  # the verification's own time, reported apart from the report's
             began = time.perf_counter()
@@ -193,7 +194,7 @@ def main(argv: list[str]) -> int:
             finally:
                 verify_s.append(time.perf_counter() - began)
 
-        pipeline._verify = timed_verify
+        finishing._verify = timed_verify
         finished = steps.finish("demo", run_id, dry_run=False, client=client(), config=config)
         _phase(phases, "verify + report" if args.verify else "report", t, start)
         if args.verify and verify_s:

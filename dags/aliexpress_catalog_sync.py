@@ -4,7 +4,7 @@ Per store (mapped): preflight -> pull_export -> validate -> plan; then every sto
 ``push_chunk`` instances in the ``aliexpress_api`` pool; then per store: ``verify`` (a reschedule-mode sensor
 polling the storefront until every pushed product is seen, re-pushing once), ``finish`` (report, Slack summary).
 A store's failure never blocks another's. All state lives in the aeops DB, so a retried or re-run task
-only does what is not yet done. Logic: ``aeops.sync.pipeline``.
+only does what is not yet done. Logic: ``aeops.sync`` (one module per step).
 """
 
 from __future__ import annotations
@@ -52,53 +52,53 @@ SCHEDULE = cron_schedule(("AEOPS_SYNC_CRON", "0 2 * * *"), timezone_env="AEOPS_S
 def aliexpress_catalog_sync():
     @task
     def list_stores(params=None) -> list[str]:
-        from aeops.sync import pipeline
+        from aeops.catalog.context import list_stores
 
-        return pipeline.list_stores(params["stores"])
+        return list_stores(params["stores"])
 
     @task_group
     def prepare(store: str):
         @task
         def preflight(store: str, run_id=None) -> str:
-            from aeops.sync import pipeline
+            from aeops.sync.preflight import preflight
 
-            pipeline.preflight(store)
+            preflight(store)
             return store
 
         @task
         def pull_export(store: str, params=None, run_id=None, dag=None) -> str:
-            from aeops.sync import pipeline
+            from aeops.sync.intake import pull_export
 
-            pipeline.pull_export(store, dag.dag_id, run_id, force=params["force"], export=params["export"])
+            pull_export(store, dag.dag_id, run_id, force=params["force"], export=params["export"])
             return store
 
         @task
         def validate(store: str, run_id=None, dag=None) -> str:
-            from aeops.sync import pipeline
+            from aeops.sync.validate import validate
 
-            pipeline.validate(store, dag.dag_id, run_id)
+            validate(store, dag.dag_id, run_id)
             return store
 
         @task(pool=API_POOL)
         def plan(store: str, run_id=None, dag=None) -> str:
-            from aeops.sync import pipeline
+            from aeops.sync.planning import plan
 
-            pipeline.plan(store, dag.dag_id, run_id)
+            plan(store, dag.dag_id, run_id)
             return store
 
         return plan(validate(pull_export(preflight(store))))
 
     @task(trigger_rule="all_done")
     def collect_chunks(params=None, run_id=None, dag=None) -> list[dict]:
-        from aeops.sync import pipeline
+        from aeops.sync.pushing import collect_chunks
 
-        return pipeline.collect_chunks(dag.dag_id, run_id, dry_run=params["dry_run"])
+        return collect_chunks(dag.dag_id, run_id, dry_run=params["dry_run"])
 
     @task(pool=API_POOL, max_active_tis_per_dagrun=8)
     def push_chunk(chunk: dict) -> dict:
-        from aeops.sync import pipeline
+        from aeops.sync.pushing import push_chunk
 
-        return pipeline.push_chunk(chunk)
+        return push_chunk(chunk)
 
     @task.sensor(mode="reschedule", poke_interval=VERIFY_POKE_SECONDS, exponential_backoff=True,
                  max_wait=VERIFY_MAX_WAIT, timeout=VERIFY_TIMEOUT.total_seconds(), pool=API_POOL,
@@ -112,15 +112,15 @@ def aliexpress_catalog_sync():
 
     @task(trigger_rule="all_done", outlets=[SYNCED_CATALOG])
     def finish(store: str, params=None, run_id=None, dag=None) -> dict:
-        from aeops.sync import pipeline
+        from aeops.sync.finish import finish
 
-        return pipeline.finish(store, dag.dag_id, run_id, dry_run=params["dry_run"])
+        return finish(store, dag.dag_id, run_id, dry_run=params["dry_run"])
 
     @task(trigger_rule="all_done")
     def outcome(results: list[dict], run_id=None, dag=None) -> None:
-        from aeops.sync import pipeline
+        from aeops.sync.finish import fail_if_any_store_failed
 
-        pipeline.fail_if_any_store_failed(dag.dag_id, run_id)
+        fail_if_any_store_failed(dag.dag_id, run_id)
 
     stores = list_stores()
     prepared = prepare.expand(store=stores)

@@ -40,9 +40,9 @@ SCHEDULE = cron_schedule(("AEOPS_CERT_CRON", "0 9 * * *"), timezone_env="AEOPS_C
 def aliexpress_certificate_expiry():
     @task
     def list_stores(params=None) -> list[str]:
-        from aeops.sync import pipeline
+        from aeops.catalog.context import list_stores
 
-        return pipeline.list_stores(params["stores"])
+        return list_stores(params["stores"])
 
     @task_group
     def watch(store: str):

@@ -42,9 +42,9 @@ SCHEDULE = cron_schedule(("AEOPS_LOGO_CRON", "0 9 1 1,4,7,10 *"), ("AEOPS_LOGO_F
 def aliexpress_logo_rotation():
     @task
     def list_stores(params=None) -> list[str]:
-        from aeops.sync import pipeline
+        from aeops.catalog.context import list_stores
 
-        return pipeline.list_stores(params["stores"])
+        return list_stores(params["stores"])
 
     @task
     def check_logo(store: str, params=None) -> dict:

@@ -8,7 +8,7 @@ start -> take_lock (setup: the store's write lock, with priority over the daily 
 (the daily sync's push, in the ``aliexpress_urgent`` pool, high priority) -> verify (the daily sync's
 storefront verification, a reschedule-mode sensor) -> finish (re-push once / report, Slack summary) ->
 report (final Slack summary against the deadline; a missed deadline fails the run) -> release_lock (teardown).
-Logic: ``aeops.urgent`` (and ``aeops.sync.pipeline`` for push, verification and the report).
+Logic: ``aeops.urgent`` (and the daily sync's ``aeops.sync`` steps for push, verification and the report).
 """
 
 from __future__ import annotations

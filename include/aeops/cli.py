@@ -1,11 +1,11 @@
 """The ``aeops`` command: check exports, certificates and logos; run the local simulator and Slack sink.
 
-Exit codes (the contract in DESIGN.md): 0 = checked, nothing blocking; 1 = checked, findings that block
+Exit codes (the contract in docs/design.md): 0 = checked, nothing blocking; 1 = checked, findings that block
 some rows or files; 2 = could not check at all. On exit 2 stderr carries one line ``error: ...`` and no
 traceback (set ``AEOPS_DEBUG=1`` to see one).
 
-Each subcommand's work lives next to its subject (``aeops.rules.commands``, ``aeops.marketplace.simulator``,
-``aeops.notify.slack_sink``, ``aeops.store``); this module only parses arguments and maps errors to exit codes.
+Each subcommand's work lives in :mod:`aeops.commands` (one module each); this module only parses arguments and
+maps errors to exit codes.
 """
 
 from __future__ import annotations
@@ -17,12 +17,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from aeops import __version__
-
-EXIT_OK, EXIT_FINDINGS, EXIT_CANNOT_CHECK = 0, 1, 2
-
-
-class CommandError(Exception):
-    """A problem the user can fix (bad argument, unreadable file): printed as one ``error:`` line, exit 2."""
+from aeops.errors import EXIT_CANNOT_CHECK, CommandError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -71,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--certs-dir", metavar="D", help="folder of certificate PDFs (enables CERT-MISSING)")
     _add_as_of(p)
     p.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
-    p.set_defaults(func=_handler("aeops.rules.commands", "validate_command"))
+    p.set_defaults(func=_handler("aeops.commands.checks", "validate_command"))
 
     p = sub.add_parser(
         "certs",
@@ -82,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir", metavar="DIR", help="folder holding certificate PDFs")
     _add_as_of(p)
     p.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
-    p.set_defaults(func=_handler("aeops.rules.commands", "certs_command"))
+    p.set_defaults(func=_handler("aeops.commands.checks", "certs_command"))
 
     p = sub.add_parser(
         "logo",
@@ -92,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("file", metavar="FILE", help="the logo image")
     p.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
-    p.set_defaults(func=_handler("aeops.rules.commands", "logo_command"))
+    p.set_defaults(func=_handler("aeops.commands.checks", "logo_command"))
 
     p = sub.add_parser(
         "simulator",
@@ -108,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--faults", metavar="SPEC",
                    help="fault injection, e.g. throttle=0.1,item_fail=0.05,server_error=0.02,lost_response=0.01,"
                    "stale_site=0.05,propagation_s=2,latency_ms=120,qps=20,seed=7")
-    p.set_defaults(func=_handler("aeops.marketplace.simulator", "simulator_command"))
+    p.set_defaults(func=_handler("aeops.commands.simulator", "simulator_command"))
 
     p = sub.add_parser(
         "slack-sink",
@@ -120,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=int(os.environ.get("AEOPS_SLACK_SINK_PORT", "8766")),
                    help="port (default: $AEOPS_SLACK_SINK_PORT or 8766)")
     p.add_argument("--out", metavar="FILE.jsonl", default="slack-sink.jsonl", help="where requests are recorded")
-    p.set_defaults(func=_handler("aeops.notify.slack_sink", "slack_sink_command"))
+    p.set_defaults(func=_handler("aeops.commands.slack_sink", "slack_sink_command"))
 
     p = sub.add_parser(
         "db",
@@ -130,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("action", choices=["upgrade", "current"],
                    help="upgrade: apply pending migrations; current: print the schema revision")
-    p.set_defaults(func=_handler("aeops.store.commands", "db_command"))
+    p.set_defaults(func=_handler("aeops.commands.db", "db_command"))
     return parser
 
 

@@ -96,7 +96,6 @@ class AeopsConfig(BaseModel):
         "a seeded sample of this many does, the rest one page each dealt over every (site, device) pair"
     )
     slack_fold_window_minutes: float = Field(60.0, ge=0)
-    api_pool: str = Field("aliexpress_api", description="Airflow pool limiting concurrent marketplace calls")
 
     @field_validator("stores")
     @classmethod

@@ -15,15 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-# The simulator's documented demo app and sellers (see aeops.marketplace.simulator).
-DEMO_APP_KEY = "500001"
-DEMO_APP_SECRET = "demo-app-secret-not-for-production"
-DEMO_SELLERS = {
-    # store name -> (connection id, seller id, access token, refresh token)
-    "demo": ("aliexpress_default", 2000000001, "demo-access-token-main", "demo-refresh-token-main"),
-    "demo-kids": ("aliexpress_kids", 2000000002, "demo-access-token-kids", "demo-refresh-token-kids"),
-}
-DEMO_SLACK_TOKEN = "xoxb-embedded-demo-token"
+from aeops.demo import DEMO_APP_KEY, DEMO_APP_SECRET, DEMO_SELLERS, DEMO_SLACK_TOKEN
+
 API_POOL = "aliexpress_api"
 API_POOL_SLOTS = 4
 URGENT_POOL = "aliexpress_urgent"  # the urgent re-run's own slots, so it never queues behind the daily sync
@@ -182,7 +175,7 @@ def demo_marketplace_rows(export_rows: list[dict[str, Any]]) -> list[dict[str, A
 def seed_simulator(state_file: Path) -> dict[str, int]:
     """Seed the simulator's state file with each demo store's marketplace (see demo_marketplace_rows)."""
     from aeops.exports import newest_export, read_export
-    from aeops.marketplace.sim_state import SimState
+    from aeops.marketplace.simulator.state import SimState
 
     state = SimState(state_file)
     seeded = {}

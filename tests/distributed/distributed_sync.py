@@ -120,10 +120,10 @@ def check_store_end_state(snapshot: dict[str, Any], db_url: str, store: dict[str
     """Assert the store's valid export rows are on the marketplace and its run succeeded; return counts."""
     from sqlalchemy import func, select
 
+    from aeops.catalog.model import desired_from_rows
     from aeops.exports import newest_export, read_export
     from aeops.store import session_scope
     from aeops.store.models import Change, Finding, SyncRun
-    from aeops.sync.model import desired_from_rows
 
     with session_scope(db_url) as s:
         runs = s.scalars(select(SyncRun).where(SyncRun.store == store["name"])).all()
@@ -382,7 +382,7 @@ def test_daily_sync_on_celery_with_two_workers(tmp_path: Path) -> None:
 
             # ---------------------------------------------------------------- end state
             snapshot = httpx.get(f"{sim_url}/_sim/state", params={"views": "false"}, timeout=60).json()
-            from aeops.rules.findings import ROW_CODES
+            from aeops.findings import ROW_CODES
 
             for store in config["stores"]:
                 seller_id = embedded.DEMO_SELLERS[store["name"]][1]

@@ -96,8 +96,9 @@ class CallRecorder:
 def main() -> int:
     import uvicorn
 
-    from aeops.marketplace.sim_state import Faults, SimState
-    from aeops.marketplace.simulator import create_app
+    from aeops.marketplace.simulator.app import create_app
+    from aeops.marketplace.simulator.faults import Faults
+    from aeops.marketplace.simulator.state import SimState
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")

@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 
 from aeops import embedded
-from aeops.embedded import DEMO_APP_KEY, DEMO_APP_SECRET, DEMO_SELLERS, DEMO_SLACK_TOKEN
+from aeops.demo import DEMO_APP_KEY, DEMO_APP_SECRET, DEMO_SELLERS, DEMO_SLACK_TOKEN
 
 ROOT = Path(__file__).resolve().parents[2]
 DAGS = ROOT / "dags"
@@ -46,8 +46,9 @@ class SimulatorThread:
     def __init__(self, state_path: Path, faults: str = "") -> None:
         import uvicorn
 
-        from aeops.marketplace.sim_state import Faults, SimState
-        from aeops.marketplace.simulator import create_app
+        from aeops.marketplace.simulator.app import create_app
+        from aeops.marketplace.simulator.faults import Faults
+        from aeops.marketplace.simulator.state import SimState
 
         self.state = SimState(state_path)
         self.port = free_port()

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from aeops.catalog.model import desired_from_rows
 from aeops.exports import newest_export, read_export
-from aeops.rules.findings import ROW_CODES
+from aeops.findings import ROW_CODES
 from aeops.store import session_scope
 from aeops.store.models import ApiWrite, Change, Finding, SyncRun
-from aeops.sync.model import desired_from_rows
 from tests.e2e.harness import Embedded, run_dag, task_states
 
 pytestmark = pytest.mark.e2e

@@ -17,10 +17,15 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
+from aeops.catalog.context import client_for
 from aeops.config import parse_config
 from aeops.store import session_scope
 from aeops.store.models import ApiWrite, Change
-from aeops.sync import pipeline
+from aeops.sync.intake import pull_export
+from aeops.sync.planning import plan
+from aeops.sync.preflight import preflight
+from aeops.sync.pushing import collect_chunks, push_chunk
+from aeops.sync.validate import validate
 from tests.e2e.test_catalog_sync import assert_marketplace_matches_export
 
 pytestmark = pytest.mark.e2e
@@ -28,10 +33,10 @@ DAG_ID, RUN_ID = "aliexpress_catalog_sync", "crash-test"
 PUSH_SCRIPT = """
 import json, sys
 from aeops.config import parse_config
-from aeops.sync import pipeline
+from aeops.sync.pushing import push_chunk
 config = parse_config(json.loads(sys.argv[1]))
 for chunk in json.loads(sys.argv[2]):
-    pipeline.push_chunk(chunk, config=config)
+    push_chunk(chunk, config=config)
 """
 
 
@@ -44,12 +49,12 @@ def test_push_killed_half_way_then_retried(embedded) -> None:
     env = embedded(faults="latency_ms=150")
     config = parse_config(env.config)
     store = "demo"
-    pipeline.preflight(store, config=config, client=pipeline.client_for(config.store(store)))
-    pipeline.pull_export(store, DAG_ID, RUN_ID, config=config)
-    client = pipeline.client_for(config.store(store))
-    pipeline.validate(store, DAG_ID, RUN_ID, config=config, client=client)
-    pipeline.plan(store, DAG_ID, RUN_ID, config=config, client=client)
-    chunks = pipeline.collect_chunks(DAG_ID, RUN_ID, config=config)
+    preflight(store, config=config, client=client_for(config.store(store)))
+    pull_export(store, DAG_ID, RUN_ID, config=config)
+    client = client_for(config.store(store))
+    validate(store, DAG_ID, RUN_ID, config=config, client=client)
+    plan(store, DAG_ID, RUN_ID, config=config, client=client)
+    chunks = collect_chunks(DAG_ID, RUN_ID, config=config)
     edits = [c for c in chunks if c["kind"] == "edit"]
     total_edits = sum(len(b) for c in edits for b in c["batches"])
     assert total_edits >= 6, "the sample should plan several product edits"
@@ -70,7 +75,7 @@ def test_push_killed_half_way_then_retried(embedded) -> None:
 
     # The retry (a new task try) pushes everything that is left, including the other kinds.
     for chunk in chunks:
-        pipeline.push_chunk(chunk, config=config, client=client)
+        push_chunk(chunk, config=config, client=client)
 
     with session_scope(env.db_url) as s:
         changes = s.scalars(select(Change)).all()

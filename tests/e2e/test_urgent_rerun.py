@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from aeops.marketplace.sim_state import Faults
+from aeops.marketplace.simulator.faults import Faults
 from aeops.store import session_scope
 from aeops.store.models import Change, RunMilestone, StoreLock, SyncRun
 from tests.e2e.harness import Embedded, run_dag, task_states

@@ -11,15 +11,15 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from aeops.catalog.diff import PlannedChange
+from aeops.catalog.ledger import Ledger
+from aeops.catalog.push import push_batch
 from aeops.config import parse_config
-from aeops.embedded import DEMO_APP_KEY, DEMO_APP_SECRET, DEMO_SELLERS
+from aeops.demo import DEMO_APP_KEY, DEMO_APP_SECRET, DEMO_SELLERS
 from aeops.marketplace import AliExpressClient
-from aeops.marketplace.sim_state import SITES, Faults
+from aeops.marketplace.simulator.faults import SITES, Faults
 from aeops.store import ensure_schema, session_scope
 from aeops.store.models import ApiWrite, Change, SiteStrike
-from aeops.sync import ledger
-from aeops.sync.diff import PlannedChange
-from aeops.sync.push import push_batch
 from aeops.verify import records
 from aeops.verify.reader import SimulatorStorefrontReader
 from aeops.verify.runner import PokeResult, Target, VerifySettings, poke_target
@@ -71,7 +71,7 @@ class Harness:
     def push_run(self, price: str, products: list[int] | None = None, stock: int | None = None) -> Target:
         """A new sync run that changes the first SKU's price (and stock) of ``products`` and pushes it."""
         run_id = f"verify-{uuid.uuid4().hex[:8]}"
-        sync_run_id = ledger.start_run(self.db_url, STORE, "verify_test", run_id)
+        sync_run_id = Ledger(self.db_url).start_run(STORE, "verify_test", run_id)
         pids = products if products is not None else [FIRST_ID + p for p in range(self.n)]
         changes = []
         for pid in pids:
@@ -80,12 +80,12 @@ class Harness:
                                                                   "discount_price": "15.00"}]}))
             if stock is not None:
                 changes.append(PlannedChange(pid, "inventory", {"skus": [{"sku_code": sku, "inventory": stock}]}))
-        ledger.store_plan(self.db_url, sync_run_id, STORE, changes)
-        for (_, kind), ids in ledger.open_change_ids(self.db_url, [sync_run_id]).items():
+        Ledger(self.db_url).store_plan(sync_run_id, STORE, changes)
+        for (_, kind), ids in Ledger(self.db_url).open_change_ids([sync_run_id]).items():
             for i in range(0, len(ids), 20):
-                push_batch(self.db_url, self.client, sync_run_id, kind, ids[i : i + 20])
+                push_batch(Ledger(self.db_url), self.client, sync_run_id, kind, ids[i : i + 20])
         settings = VerifySettings(deadline=self.deadline)
-        return Target(db_url=self.db_url, store=STORE, sync_run_id=sync_run_id, run_id=run_id,
+        return Target(ledger=Ledger(self.db_url), store=STORE, sync_run_id=sync_run_id, run_id=run_id,
                       sites=list(SITES), settings=settings, client=self.client, reader=self.reader,
                       config=self.config)
 
@@ -101,7 +101,7 @@ class Harness:
 
     def statuses(self, target: Target) -> dict[int, set[str]]:
         out: dict[int, set[str]] = {}
-        for change in ledger.changes_of_run(self.db_url, target.sync_run_id):
+        for change in Ledger(self.db_url).changes_of_run(target.sync_run_id):
             out.setdefault(change.product_id, set()).add(change.status)
         return out
 
@@ -126,7 +126,7 @@ def harness(embedded):
 
 
 def failed_rows(h: Harness, target: Target) -> list[Any]:
-    return records.results_of_run(h.db_url, target.sync_run_id, only_failed=True)
+    return Ledger(h.db_url).results_of_run(target.sync_run_id, only_failed=True)
 
 
 def test_clean_run_reports_full_completion_in_one_pass(harness) -> None:
@@ -202,7 +202,7 @@ def test_slow_propagation_is_seen_then_passes_without_a_repush(harness) -> None:
 
     assert len(pokes) > 1 and not pokes[0].done
     assert result.counts["completion_rate"] == 1.0 and result.counts["repushed_products"] == 0
-    rows = records.results_of_run(h.db_url, target.sync_run_id)
+    rows = Ledger(h.db_url).results_of_run(target.sync_run_id)
     # detected while it propagated (first nothing showed the update: the product's timestamp problem; pages
     # fetched while it was arriving may blame a site or device for a moment), then every problem passed
     assert {r.product_id for r in rows if r.check == "timestamp" and r.field == "last_modified"} == set(
@@ -238,7 +238,7 @@ def test_strikes_count_across_runs_and_warn_loudly_at_the_second(harness) -> Non
     for n, price in enumerate(("26.00", "27.00", "28.00"), 1):
         result, _ = h.verify(h.push_run(price, products=[pid]))
         totals.append(result.counts["site_strikes_total"])
-        assert records.strike_count(h.db_url, STORE) == n
+        assert records.strike_count(Ledger(h.db_url), STORE) == n
 
     assert totals == [1, 2, 3]
     alerts = [m for m in h.env.slack_messages() if "inconsistenc" in str(m).lower()]

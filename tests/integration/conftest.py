@@ -13,10 +13,11 @@ import httpx
 import pytest
 import uvicorn
 
-from aeops.embedded import DEMO_APP_KEY, DEMO_APP_SECRET, DEMO_SELLERS
+from aeops.demo import DEMO_APP_KEY, DEMO_APP_SECRET, DEMO_SELLERS
 from aeops.marketplace import AliExpressClient
-from aeops.marketplace.sim_state import Faults, SimState
-from aeops.marketplace.simulator import create_app
+from aeops.marketplace.simulator.app import create_app
+from aeops.marketplace.simulator.faults import Faults
+from aeops.marketplace.simulator.state import SimState
 
 SELLER_ID = DEMO_SELLERS["demo"][1]
 ACCESS_TOKEN = DEMO_SELLERS["demo"][2]

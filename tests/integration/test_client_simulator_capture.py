@@ -1,6 +1,6 @@
 """The client pointed at a capture server (not the simulator) sends byte for byte what the docs describe.
 
-Docs: reference/ALIEXPRESS_API.md §1 (system params, epoch-ms timestamp, sha256, ``session`` on /sync,
+Docs: docs/aliexpress-api.md §1 (system params, epoch-ms timestamp, sha256, ``session`` on /sync,
 ``access_token`` on /rest, path prefix only for /rest names, complex params as compact JSON signed as sent,
 file params multipart and unsigned).
 """

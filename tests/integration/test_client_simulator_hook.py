@@ -7,7 +7,7 @@ import json
 import pytest
 from conftest import ACCESS_TOKEN, REFRESH_TOKEN, SELLER_ID, RunningSimulator
 
-from aeops.embedded import DEMO_APP_KEY, DEMO_APP_SECRET
+from aeops.demo import DEMO_APP_KEY, DEMO_APP_SECRET
 
 
 def test_hook_client_talks_to_the_simulator(simulator: RunningSimulator, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -26,7 +26,7 @@ def test_hook_client_talks_to_the_simulator(simulator: RunningSimulator, monkeyp
 def test_registered_secrets_are_masked_by_airflow() -> None:
     import airflow.sdk  # noqa: F401 - the client registers with Airflow only when Airflow is loaded
 
-    from aeops.marketplace import redact, register_secret
+    from aeops.secrets import redact, register_secret
 
     register_secret("fresh-token-from-a-refresh-123")
     from airflow.sdk._shared.secrets_masker import redact as airflow_redact

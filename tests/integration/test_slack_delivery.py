@@ -21,12 +21,12 @@ from slack_fixtures import (  # noqa: F401 - fixtures
 from sqlalchemy import select
 
 from aeops.config import load_config
+from aeops.findings import Finding, Severity
 from aeops.notify.callbacks import on_failure_callback
 from aeops.notify.messages import failure_alert, notice, summary_details, sync_summary
 from aeops.notify.outbox import deliver_pending
 from aeops.notify.send import send, slack_client
 from aeops.notify.slack_sink import SlackSink, channel_id, token_fingerprint
-from aeops.rules.findings import Finding, Severity
 from aeops.store.db import session_scope
 from aeops.store.models import SlackOutbox
 

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from pypdf import PdfReader
 
+from aeops.findings import Severity
 from aeops.rules.certs import (
     CertInfo,
     cert_missing,
@@ -18,7 +19,6 @@ from aeops.rules.certs import (
     scan_certificates,
 )
 from aeops.rules.certs_testing import make_certificate_pdf
-from aeops.rules.findings import Severity
 
 AS_OF = date(2026, 3, 1)
 

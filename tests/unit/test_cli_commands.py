@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from aeops.cli import main
-from aeops.rules.findings import Finding, Severity
+from aeops.findings import Finding, Severity
 
 HEADER = "product_id,sku_code,title,price,discount_price,stock,freight_template_id,category,brand,main_image\n"
 FINDING_KEYS = ["code", "severity", "file", "row", "product_id", "sku_code", "field", "message"]

@@ -10,7 +10,7 @@ import pytest
 from openpyxl import Workbook
 
 from aeops.exports import CANONICAL_COLUMNS, newest_export, read_export
-from aeops.exports.location import LocationError
+from aeops.locations import LocationError
 
 HEADER_EN = "product_id,sku_code,title,price,discount_price,stock,freight_template_id,category,brand,main_image\n"
 HEADER_ZH = "商品ID,SKU编码,标题,价格,折扣价,库存,运费模板ID,类目,品牌,主图\n"

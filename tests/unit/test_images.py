@@ -15,8 +15,8 @@ import pytest
 from PIL import Image
 
 from aeops.config import AeopsConfig
+from aeops.findings import Severity
 from aeops.rules import images
-from aeops.rules.findings import Severity
 from aeops.rules.fixes import AUTO_FIXES, FixError, flatten_onto_white
 from aeops.rules.images import check_images, image_check_full_decode, image_check_one
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from aeops.rules.findings import Severity
+from aeops.findings import Severity
 from aeops.rules.logo import check_logo
 
 

@@ -17,8 +17,8 @@ from aeops.marketplace import (
     QuotaExhausted,
     SkuPrice,
     SkuStock,
-    redact,
 )
+from aeops.secrets import redact
 
 SECRET = "unit-test-secret-value"
 TOKEN = "unit-test-access-token"

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from aeops.marketplace.sim_state import SITES, Faults, SimState, record_write, view
+from aeops.marketplace.simulator.faults import SITES, Faults
+from aeops.marketplace.simulator.products import record_write, view
+from aeops.marketplace.simulator.state import SimState
 
 
 def test_fault_spec_parses_every_knob() -> None:
@@ -130,7 +132,7 @@ def test_whole_state_transaction_adds_changes_and_removes(tmp_path: Path) -> Non
 def test_old_json_state_file_is_converted(tmp_path: Path) -> None:
     import json
 
-    from aeops.marketplace.sim_state import default_state, products_from_rows
+    from aeops.marketplace.simulator.products import default_state, products_from_rows
 
     old = default_state()
     old["products"] = products_from_rows(_rows(2), 2000000001, 1000)
@@ -168,7 +170,7 @@ def test_a_deleted_state_file_starts_fresh_even_if_its_wal_remains(tmp_path: Pat
 
 @pytest.mark.parametrize("spec", ["", "propagation_s=2", "never_device=mobile", "stale_site=0.4,seed=2"])
 def test_completion_shortcut_matches_checking_every_view(tmp_path: Path, spec: str) -> None:
-    from aeops.marketplace.sim_state import DEVICES
+    from aeops.marketplace.simulator.faults import DEVICES
 
     state = SimState(tmp_path / "s.db")
     state.seed_rows(_rows(12))

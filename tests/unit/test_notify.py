@@ -15,12 +15,12 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.slack_response import SlackResponse
 from sqlalchemy import select
 
-from aeops.cli import CommandError
+from aeops.commands.slack_sink import slack_sink_command
+from aeops.errors import CommandError
 from aeops.notify.callbacks import is_final_failure
 from aeops.notify.messages import failure_alert, notice, sync_summary, task_log_url
 from aeops.notify.outbox import choose_channel, deliver_pending, enqueue
-from aeops.notify.scrub import MASK, register_secret, scrub, scrub_text
-from aeops.notify.slack_sink import slack_sink_command
+from aeops.secrets import MASK, register_secret, scrub, scrub_text
 from aeops.store.db import get_engine, session_scope
 from aeops.store.models import Base, SlackOutbox
 

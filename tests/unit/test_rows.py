@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from aeops.exports import CANONICAL_COLUMNS
-from aeops.rules.findings import ROW_CODES, Severity
+from aeops.findings import ROW_CODES, Severity
 from aeops.rules.rows import RowRules, RuleConfigError, blocked_rows, check_rows, check_rows_loop
 
 GOOD = {

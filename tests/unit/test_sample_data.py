@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from aeops.rules.engine import validate_export
-from aeops.rules.findings import CERT_CODES, IMAGE_CODES, ROW_CODES
+from aeops.catalog.validation import validate_export
+from aeops.findings import CERT_CODES, IMAGE_CODES, ROW_CODES
 
 SAMPLE = Path(__file__).resolve().parents[2] / "include" / "sample"
 

@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
+from aeops.catalog.diff import PlannedChange
+from aeops.catalog.ledger import Ledger
+from aeops.catalog.push import push_batch
 from aeops.store import ensure_schema
-from aeops.sync import ledger
-from aeops.sync.diff import PlannedChange
-from aeops.sync.push import push_batch
 from aeops.verify import records, sampling
 from aeops.verify.checks import Expected, Problem, attribute, check_listed, compare_page, site_disagreements
 from aeops.verify.fake import FakeMarketplace
@@ -62,8 +62,8 @@ def test_grids_and_miss_probability() -> None:
 
 # ------------------------------------------------------------------------------------------- parsing
 def simulator_page(tmp_path, device: str = "desktop") -> str:
-    from aeops.marketplace.sim_state import SimState
-    from aeops.marketplace.simulator import Simulator
+    from aeops.marketplace.simulator.protocol import Simulator
+    from aeops.marketplace.simulator.state import SimState
 
     state = SimState(tmp_path / "sim.json")
     state.seed_rows([{"product_id": "1005001", "sku_code": "A&1", "title": "Cup <b>", "price": "12.5",
@@ -194,15 +194,15 @@ class Clock:
 def pushed_target(sqlite_url: str, market: FakeMarketplace, products: list[int], deadline_s: float = 60,
                   rule: sampling.SamplingRule | None = None) -> Target:
     ensure_schema(sqlite_url)
-    run = ledger.start_run(sqlite_url, "demo", "unit", f"run-{len(market.writes)}-{products[0]}")
+    run = Ledger(sqlite_url).start_run("demo", "unit", f"run-{len(market.writes)}-{products[0]}")
     changes = [PlannedChange(pid, "price", {"skus": [{"sku_code": "S", "price": "21.00", "discount_price": "15.00"}]})
                for pid in products]
-    ledger.store_plan(sqlite_url, run, "demo", changes)
-    ids = ledger.open_change_ids(sqlite_url, [run])[(run, "price")]
+    Ledger(sqlite_url).store_plan(run, "demo", changes)
+    ids = Ledger(sqlite_url).open_change_ids([run])[(run, "price")]
     for i in range(0, len(ids), 20):
-        push_batch(sqlite_url, market, run, "price", ids[i : i + 20])
+        push_batch(Ledger(sqlite_url), market, run, "price", ids[i : i + 20])
     settings = VerifySettings(deadline=timedelta(seconds=deadline_s), rule=rule or sampling.SamplingRule())
-    return Target(db_url=sqlite_url, store="demo", sync_run_id=run, run_id=f"r{run}", sites=SITES,
+    return Target(ledger=Ledger(sqlite_url), store="demo", sync_run_id=run, run_id=f"r{run}", sites=SITES,
                   settings=settings, client=market, reader=market)
 
 
@@ -213,7 +213,7 @@ def seeded_market(clock: Clock, n: int, **faults) -> FakeMarketplace:
 
 
 def statuses(url: str, run: int) -> set[str]:
-    return {c.status for c in ledger.changes_of_run(url, run)}
+    return {c.status for c in Ledger(url).changes_of_run(run)}
 
 
 def test_poke_verifies_a_clean_push_at_once(sqlite_url) -> None:
@@ -234,7 +234,7 @@ def test_poke_waits_for_propagation_then_passes_without_repush(sqlite_url) -> No
     clock.tick(25)
     result = poke_target(target, now=clock)
     assert result.done and result.counts["completion_rate"] == 1.0 and result.counts["repushed_products"] == 0
-    rows = records.results_of_run(sqlite_url, target.sync_run_id)
+    rows = Ledger(sqlite_url).results_of_run(target.sync_run_id)
     assert rows and all(r.passed for r in rows) and {r.check for r in rows} == {"timestamp"}
     assert len(market.writes) == 1
 
@@ -261,12 +261,12 @@ def test_poke_repushes_once_at_half_the_deadline_then_reports(sqlite_url, alerts
     final = poke_target(target, now=clock)
     assert final.done and final.counts["verify_failed"] == 3 and final.counts["completion_rate"] == 0.0
     assert len(market.writes) == 2  # re-pushed exactly once
-    failed = records.results_of_run(sqlite_url, target.sync_run_id, only_failed=True)
+    failed = Ledger(sqlite_url).results_of_run(target.sync_run_id, only_failed=True)
     assert {(r.product_id, r.check, r.device, r.site, r.attempt) for r in failed if r.field == "price"} == {
         (1, "device", "mobile", None, 2), (2, "device", "mobile", None, 2), (3, "device", "mobile", None, 2),
         (3, "site", None, "ru", 2)}
     assert final.counts["inconsistent_sites"] == ["ru"] and final.counts["site_strikes_total"] == 1
-    assert records.strike_count(sqlite_url, "demo") == 1
+    assert records.strike_count(Ledger(sqlite_url), "demo") == 1
     assert alerts == [("demo", 1, ["ru"], [alerts[0][3][0]])] and "1 product(s): 3" in alerts[0][3][0]
 
 
@@ -284,15 +284,17 @@ def test_large_change_set_checks_every_timestamp_but_samples_pages(sqlite_url) -
 
 def test_strikes_are_recorded_once_per_run_and_site(sqlite_url) -> None:
     ensure_schema(sqlite_url)
-    run = ledger.start_run(sqlite_url, "demo", "unit", "strikes")
-    assert len(records.record_strikes(sqlite_url, "demo", run, {"ru": [5, 3], "es": [3]})) == 2
-    assert records.record_strikes(sqlite_url, "demo", run, {"ru": [5]}) == []
-    assert records.strike_count(sqlite_url, "demo") == 2 and records.strike_count(sqlite_url, "other") == 0
+    run = Ledger(sqlite_url).start_run("demo", "unit", "strikes")
+    assert len(records.record_strikes(Ledger(sqlite_url), "demo", run, {"ru": [5, 3], "es": [3]})) == 2
+    assert records.record_strikes(Ledger(sqlite_url), "demo", run, {"ru": [5]}) == []
+    ledger = Ledger(sqlite_url)
+    assert records.strike_count(ledger, "demo") == 2 and records.strike_count(ledger, "other") == 0
 
 
 def test_finish_keeps_its_report_when_verification_cannot_run(sqlite_url, monkeypatch) -> None:
+    from aeops.catalog.context import RunContext
     from aeops.config import AeopsConfig
-    from aeops.sync import pipeline
+    from aeops.sync import finish
 
     clock = Clock()
     market = seeded_market(clock, 2)
@@ -304,6 +306,6 @@ def test_finish_keeps_its_report_when_verification_cannot_run(sqlite_url, monkey
     monkeypatch.setattr(market, "iter_products", down)
     monkeypatch.setattr("aeops.verify.runner.reader_for_store", lambda store: market)
     cfg = AeopsConfig()
-    counts = pipeline._verify(pipeline.Context(cfg, cfg.store("demo"), sqlite_url), target.sync_run_id, market)
+    counts = finish._verify(RunContext(cfg, cfg.store("demo"), Ledger(sqlite_url)), target.sync_run_id, market)
     assert counts["verify_error"] == "ConnectionError: marketplace unreachable"
     assert counts["verify_failed"] == 2 and counts["verified"] == 0 and counts["confirmed"] == 2

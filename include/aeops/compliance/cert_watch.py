@@ -11,7 +11,6 @@ expired certificates (daily) and closures are posted.
 from __future__ import annotations
 
 import hashlib
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -23,10 +22,11 @@ from aeops.compliance import escalation
 from aeops.compliance.exposure import Exposure, categories_needing, exposure
 from aeops.compliance.registry import ensure_schema_once
 from aeops.config import AeopsConfig, StoreConfig, load_airflow_config
+from aeops.secrets import get_logger
 from aeops.store.db import session_scope
 from aeops.store.models import Certificate
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 TEXT_BUDGET = 2700  # the Block Kit section holds 3000 characters; the rest is "...and N more"
 KIND_ORDER = {"expired": 0, "invalid": 1, "warning": 2, "removed": 3, "closed": 4}
@@ -60,8 +60,8 @@ def context(store: str, config: AeopsConfig | None = None) -> Ctx:
 def scan(store: str, as_of: date, *, config: AeopsConfig | None = None, now: datetime | None = None) -> dict[str, Any]:
     """Scan the store's certificate folder into the registry; returns counts (and unreadable file names)."""
     from aeops.compliance.exposure import backfill_categories
-    from aeops.compliance.locations import LocationError
     from aeops.compliance.registry import scan_folder, update_registry
+    from aeops.locations import LocationError
 
     ctx = context(store, config)
     try:
@@ -148,11 +148,11 @@ def plan_alerts(rows: list[Certificate], as_of: date, warn_days: list[int],
 
 def _problems_of(file: str, as_of: date) -> list[str]:
     """Why a file is invalid (re-checked now: the registry keeps the verdict, not the reasons)."""
-    from aeops.compliance.locations import location
+    from aeops.locations import resolve
     from aeops.rules.certs import check_certificate
 
     try:
-        _, findings = check_certificate(location(file), as_of)
+        _, findings = check_certificate(resolve(file), as_of)
     except Exception as exc:  # noqa: BLE001 - a reason line, never a failed watch
         return [f"cannot be re-checked ({type(exc).__name__})"]
     return [f"`{f.code}` {f.message}" for f in findings if f.code not in ("CERT-EXPIRING", "ERR-412")] or [

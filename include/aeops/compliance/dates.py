@@ -7,17 +7,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from aeops.catalog.timestamps import today_in
+
 FOLLOW_UP_DAY = 45
 """Day of the quarter (1-based) from which a stale-logo reminder is the mid-quarter follow-up."""
 
 
 class AsOfError(ValueError):
     """The ``as_of`` value is not a date; the message says what was given."""
-
-
-def today_in(timezone: str) -> date:
-    """Today's date in ``timezone`` (the only wall-clock read; DAG tasks use it when ``as_of`` is empty)."""
-    return datetime.now(ZoneInfo(timezone)).date()
 
 
 def resolve_as_of(value: object, timezone: str) -> date:

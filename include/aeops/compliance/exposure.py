@@ -9,17 +9,17 @@ run), the count comes from the newest export instead and says so.
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
+from aeops.secrets import get_logger
 from aeops.store.db import session_scope
 from aeops.store.models import ProductState
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 LIVE_STATUSES = ("onSelling",)
 

@@ -17,7 +17,6 @@ by a machine here: the message lists it as a checklist item for a person.
 from __future__ import annotations
 
 import hashlib
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -29,10 +28,11 @@ from aeops.compliance.dates import Quarter, local_date, local_midnight_utc, quar
 from aeops.compliance.registry import ensure_schema_once
 from aeops.config import AeopsConfig, StoreConfig, load_airflow_config
 from aeops.rules.logo import LOGO_MIN_SIDE
+from aeops.secrets import get_logger
 from aeops.store.db import session_scope
 from aeops.store.models import LogoChange, LogoReminder
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 SPEC = f"PNG, at least {LOGO_MIN_SIDE}x{LOGO_MIN_SIDE} px, no text covering the logo"
 CHECKLIST = (
@@ -88,7 +88,7 @@ class LogoOutcome:
 # ------------------------------------------------------------------------------------------- the folder
 def check_candidate(path: Any) -> LogoCandidate:
     """Run the logo check (``aeops logo``: :func:`aeops.rules.logo.check_logo`) on one file of the location."""
-    from aeops.compliance.locations import local_copy, modified_at, sha256_of
+    from aeops.locations import local_copy, modified_at, sha256_of
     from aeops.rules.logo import check_logo
 
     sha = sha256_of(path)
@@ -114,7 +114,7 @@ def _size(path: Any) -> tuple[int, int] | None:
 
 def scan_logo_folder(uri: str) -> list[LogoCandidate]:
     """Check every file of the ``logo`` location (LocationError when it is unusable)."""
-    from aeops.compliance.locations import list_files
+    from aeops.locations import list_files
 
     return [check_candidate(p) for p in list_files(uri, "logo")]
 
@@ -179,7 +179,7 @@ def reminder_due(as_of: date, quarter: Quarter, stale: bool, sent: set[str]) -> 
 def evaluate(store: StoreConfig, as_of: date, db_url: str, *,
              marketplace: MarketplaceLookup = no_store_settings_api) -> LogoOutcome:
     """Scan the logo location, record new passing logos as rotations, and decide whether to remind."""
-    from aeops.compliance.locations import LocationError
+    from aeops.locations import LocationError
 
     quarter = quarter_of(as_of)
     try:

@@ -14,20 +14,20 @@ Statuses: ``valid`` | ``expiring`` | ``expired`` | ``invalid`` (a blocking file 
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
 
-from aeops.compliance.locations import list_files, sha256_of
+from aeops.findings import Finding
+from aeops.locations import list_files, sha256_of
 from aeops.rules.certs import EXPIRING_DAYS, CertInfo, check_certificate, parse_certificate_name
-from aeops.rules.findings import Finding
+from aeops.secrets import get_logger
 from aeops.store.db import session_scope
 from aeops.store.models import Certificate, utcnow
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 ACTIVE_STATUSES = ("valid", "expiring", "expired", "invalid")
 CLOSED_STATUSES = ("replaced", "removed")

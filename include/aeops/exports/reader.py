@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
-import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,15 +17,17 @@ import pandas as pd
 import polars as pl
 
 from aeops.exports.columns import CANONICAL_COLUMNS, REQUIRED_COLUMNS, map_headers
-from aeops.exports.location import LocationError, read_bytes
-from aeops.rules.findings import Finding, Severity
+from aeops.findings import Finding, Severity
+from aeops.locations import LocationError, newest_file, read_bytes
+from aeops.secrets import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls
 _CSV_SUFFIXES = (".csv", ".txt", ".tsv")
+EXPORT_SUFFIXES = (".csv", ".xlsx")  # what the ERP writes; the newest of these is the export of the day
 
 
 @dataclass
@@ -220,3 +221,12 @@ def read_export(location: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ExportD
     log.info("read export %s: %d rows (%s)", location, table.height, encoding or "xlsx")
     return ExportData(path=location, frame=table.to_pandas(), table=table, size=len(raw),
                       sha256=hashlib.sha256(raw).hexdigest(), encoding=encoding)
+
+
+def newest_export(folder_location: str) -> str | None:
+    """The newest ``*.csv``/``*.xlsx`` in a folder by modification time (a file location is returned as is).
+
+    Returns the location in the same form it was given (plain path or URL), or None when the folder holds no
+    export. Raises :class:`aeops.locations.LocationError` when the folder does not exist.
+    """
+    return newest_file(folder_location, EXPORT_SUFFIXES)

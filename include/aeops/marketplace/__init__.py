@@ -12,7 +12,7 @@ Public API (keep it small; later issues build on it):
   ``BatchResult``, ``UpdateReport``, ``FreightTemplate``, ``TokenInfo``, ``AccountStanding``, ``PhotoUpload``.
 * Errors: ``ApiError`` > ``AuthError`` > ``SignatureError``; ``QuotaExhausted``, ``Throttled(ban_seconds)``,
   ``ServerError``; ``OutcomeUnknown`` (a write whose answer was lost).
-* ``chunked(items, 20)``, ``make_rate_limiter(spec, qps)``, ``redact(text)``, ``register_secret(value)``.
+* ``chunked(items, 20)``, ``make_rate_limiter(spec, qps)``; secrets are registered in :mod:`aeops.secrets`.
 * ``AliExpressHook`` (import from ``aeops.marketplace.hooks``; imports Airflow) and the simulator
   (``aeops.marketplace.simulator``: ``aeops simulator``, ``SimState``, ``Faults``, ``create_app``).
 """
@@ -48,7 +48,6 @@ from aeops.marketplace.models import (
     UpdateReport,
 )
 from aeops.marketplace.ratelimit import make_rate_limiter
-from aeops.marketplace.redact import redact, register_secret
 from aeops.marketplace.signing import sign
 
 __all__ = [
@@ -56,7 +55,7 @@ __all__ = [
     "AliExpressClient", "ApiError", "AuthError", "BatchResult", "FreightTemplate",
     "OutcomeUnknown", "PhotoUpload", "Product", "ProductOutcome", "QuotaExhausted", "ServerError",
     "SignatureError", "Sku", "SkuPrice", "SkuStock", "Throttled", "TokenInfo", "UpdateReport", "chunked",
-    "make_rate_limiter", "parse_batch_result", "redact", "register_secret", "sign",
+    "make_rate_limiter", "parse_batch_result", "sign",
 ]
 
 

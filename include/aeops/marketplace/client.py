@@ -1,6 +1,6 @@
 """``AliExpressClient``: the one client aeops uses for the AliExpress Open Platform (and its simulator).
 
-Wire format (reference/ALIEXPRESS_API.md §0-§1): business APIs are ``POST {base_url}/sync`` with every
+Wire format (docs/aliexpress-api.md §0-§1): business APIs are ``POST {base_url}/sync`` with every
 parameter (system + business + ``sign``) in an ``application/x-www-form-urlencoded`` body, the seller token
 as ``session``; system APIs are ``POST {base_url}/rest{path}`` (e.g. ``/rest/auth/token/refresh``) with the
 token, if any, as ``access_token``. Timestamps are epoch milliseconds, ``sign_method=sha256``.
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import time
 import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -63,10 +62,10 @@ from aeops.marketplace.models import (
     money,
 )
 from aeops.marketplace.ratelimit import RateLimiter, make_rate_limiter
-from aeops.marketplace.redact import redact, register_secret
 from aeops.marketplace.signing import clean_params, sign, timestamp_ms
+from aeops.secrets import get_logger, redact, register_secret
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 API_PRODUCT_LIST = "aliexpress.solution.product.list.get"
 API_PRODUCT_INFO = "aliexpress.solution.product.info.get"

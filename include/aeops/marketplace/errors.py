@@ -1,6 +1,6 @@
 """Typed errors for the AliExpress Open Platform and the parser that maps all three error shapes to them.
 
-Shapes (reference/ALIEXPRESS_API.md §3.2):
+Shapes (docs/aliexpress-api.md §3.2):
 
 1. ``/sync``: ``{"error_response": {"type": "ISV|ISP|SYSTEM", "code": "IncompleteSignature", "msg": ...}}``
 2. ``/rest``: top level ``{"type": ..., "code": "IllegalAccessToken", "message": ..., "request_id": ...}``,

@@ -13,7 +13,7 @@ from typing import Any
 from airflow.sdk import BaseHook
 
 from aeops.marketplace.client import AliExpressClient
-from aeops.marketplace.redact import register_secret
+from aeops.secrets import register_secret
 
 
 class AliExpressHook(BaseHook):

@@ -1,6 +1,6 @@
 """Request signing for the AliExpress Open Platform (IOP), exactly as the platform documents it.
 
-Algorithm (reference/ALIEXPRESS_API.md §1.2; Lazada/IOP "Signature algorithm" and "HTTP request sample"
+Algorithm (docs/aliexpress-api.md §1.2; Lazada/IOP "Signature algorithm" and "HTTP request sample"
 pages, open.alitrip.com articleId=108068 / 108069):
 
 1. take every request parameter except ``sign`` and file parameters;

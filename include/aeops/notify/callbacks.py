@@ -20,7 +20,6 @@ outbox and delivers through the provider's ``SlackHook``. It never raises.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,8 +27,9 @@ from airflow.sdk import BaseNotifier
 
 from aeops.notify.messages import failure_alert
 from aeops.notify.send import DEFAULT_CONN_ID, SendResult, send
+from aeops.secrets import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 def is_final_failure(context: Mapping[str, Any]) -> bool:

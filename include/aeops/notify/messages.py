@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from aeops.notify.scrub import scrub, scrub_text
+from aeops.secrets import scrub, scrub_text
 
 ERROR_LINE_MAX = 300
 SECTION_MAX = 2900  # Block Kit section text limit is 3000 characters
@@ -266,7 +266,7 @@ def sync_summary(
 ) -> SlackMessage:
     """One message per run: counts, findings by code, pushed/failed/verified, completion rate, report link.
 
-    ``top_findings`` are :class:`aeops.rules.findings.Finding` objects or their ``to_dict()``; the first
+    ``top_findings`` are :class:`aeops.findings.Finding` objects or their ``to_dict()``; the first
     ``max_top`` are listed with what to do. The message is the parent of the run's thread
     (``thread_key`` = ``run_id``); use :func:`summary_details` for the rest.
     """

@@ -27,7 +27,6 @@ Nothing here raises into the pipeline: :func:`send` logs and swallows every erro
 
 from __future__ import annotations
 
-import logging
 import socket
 import urllib.error
 from collections.abc import Iterable
@@ -39,11 +38,11 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from aeops.notify.messages import SlackMessage
-from aeops.notify.scrub import scrub
+from aeops.secrets import get_logger, scrub
 from aeops.store.db import session_scope
 from aeops.store.models import SlackOutbox
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 CLAIM_LEASE = timedelta(minutes=2)
 BACKOFF_BASE = timedelta(seconds=30)

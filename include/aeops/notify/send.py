@@ -10,7 +10,6 @@ in the returned :class:`SendResult`, and the message waits in the outbox for the
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,8 +17,9 @@ from datetime import datetime
 from aeops.config import AeopsConfig, ConfigError, StoreConfig, load_config
 from aeops.notify.messages import SlackMessage
 from aeops.notify.outbox import DeliveryReport, SlackClient, choose_channel, deliver_pending, enqueue
+from aeops.secrets import get_logger, register_secret
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 DEFAULT_CONN_ID = "slack_api_default"
 
@@ -38,10 +38,13 @@ class SendResult:
 
 
 def slack_client(conn_id: str = DEFAULT_CONN_ID, timeout: int | None = None) -> SlackClient:
-    """The provider's ``SlackHook(slack_conn_id=conn_id).client`` (a slack_sdk ``WebClient``)."""
+    """The provider's ``SlackHook(slack_conn_id=conn_id).client`` (a slack_sdk ``WebClient``); its bot token is
+    registered with :mod:`aeops.secrets`."""
     from airflow.providers.slack.hooks.slack import SlackHook
 
-    return SlackHook(slack_conn_id=conn_id, timeout=timeout).client
+    client = SlackHook(slack_conn_id=conn_id, timeout=timeout).client
+    register_secret(getattr(client, "token", None))
+    return client
 
 
 def _config(config: AeopsConfig | None) -> AeopsConfig:

@@ -30,12 +30,9 @@ In tests use :class:`SlackSink` as a context manager (free port on 127.0.0.1, st
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import itertools
 import json
-import logging
-import signal
 import threading
 import time
 from dataclasses import dataclass
@@ -44,9 +41,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from aeops.cli import CommandError
+from aeops.secrets import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 TOKEN_HASH_CHARS = 12
 MAX_BODY = 5 * 1024 * 1024
@@ -415,30 +412,4 @@ class SlackSink:
         return [r for r in items if method is None or r["method"] == method]
 
 
-def slack_sink_command(args: argparse.Namespace) -> int:
-    """``aeops slack-sink``: serve until interrupted. ``AEOPS_SLACK_SINK_TOKEN`` enables the token check."""
-    import os
-
-    token = os.environ.get("AEOPS_SLACK_SINK_TOKEN") or None
-    sink = SlackSink(host=args.host, port=args.port, out=args.out, token=token)
-    try:
-        sink.bind()
-    except OSError as exc:
-        raise CommandError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
-
-    def _stop(signum: int, _frame: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, _stop)
-    log.info("slack-sink listening on %s (base_url %s), recording to %s", sink.url, sink.api_url, args.out)
-    try:
-        sink.serve_forever()
-    except KeyboardInterrupt:
-        log.info("slack-sink stopping")
-    finally:
-        if sink._server is not None:
-            sink._server.server_close()
-    return 0
-
-
-__all__ = ["SlackSink", "channel_id", "slack_sink_command", "token_fingerprint"]
+__all__ = ["SlackSink", "channel_id", "token_fingerprint"]

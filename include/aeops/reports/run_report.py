@@ -2,7 +2,8 @@
 
 Written to the store's ``reports`` location (an ObjectStoragePath URL or a folder; default
 ``$AIRFLOW_HOME/reports/<store>``) as ``<store>-<run id>.html`` and ``<store>-<run id>-findings.csv``.
-Only SKU, field and message leave the export: never whole rows, never credentials.
+Only SKU, field and message leave the export: never whole rows, never credentials (every printed value goes
+through :mod:`aeops.secrets`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from aeops.sync import ledger
+from aeops import locations
+from aeops.catalog.ledger import Ledger
+from aeops.catalog.status import OPEN, ChangeStatus
+from aeops.secrets import redact, redact_value
 
 CSV_COLUMNS = ("code", "severity", "file", "row", "product_id", "sku_code", "field", "message")
 
@@ -26,22 +30,14 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_")[:120]
 
 
-def _target(location: str | None, store: str) -> Any:
-    if not location:
-        return Path(os.environ.get("AIRFLOW_HOME", ".")) / "reports" / store
-    if location.startswith("file://"):
-        from urllib.parse import unquote, urlparse
-
-        return Path(unquote(urlparse(location).path))
-    if "://" in location:
-        from airflow.sdk import ObjectStoragePath
-
-        return ObjectStoragePath(location)
-    return Path(location)
+def _masked(value: Any) -> Any:
+    """Every value the template prints goes through the secret registry (an error text may quote a token)."""
+    return redact(value) if isinstance(value, str) else value
 
 
 def render_html(context: dict[str, Any]) -> str:
-    env = Environment(loader=PackageLoader("aeops.reports", "templates"), autoescape=select_autoescape(["html"]))
+    env = Environment(loader=PackageLoader("aeops.reports", "templates"), autoescape=select_autoescape(["html"]),
+                      finalize=_masked)
     return env.get_template("run_report.html").render(**context)
 
 
@@ -50,25 +46,23 @@ def findings_csv(findings: list[Any]) -> str:
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
     for f in findings:
-        writer.writerow([getattr(f, c) if getattr(f, c) is not None else "" for c in CSV_COLUMNS])
+        writer.writerow(redact_value([getattr(f, c) if getattr(f, c) is not None else "" for c in CSV_COLUMNS]))
     return buffer.getvalue()
 
 
-def verification_context(db_url: str, sync_run_id: int) -> dict[str, Any]:
+def verification_context(ledger: Ledger, sync_run_id: int) -> dict[str, Any]:
     """Post-update verification: problems still seen at the deadline, and how many resolved while polling."""
-    from aeops.verify.records import results_of_run
-
-    results = results_of_run(db_url, sync_run_id)
+    results = ledger.results_of_run(sync_run_id)
     return {"verify_failures": [r for r in results if not r.passed],
             "verify_resolved": len({r.product_id for r in results if r.passed}
                                    - {r.product_id for r in results if not r.passed})}
 
 
-def write_run_report(db_url: str, sync_run_id: int, location: str | None) -> dict[str, str]:
+def write_run_report(ledger: Ledger, sync_run_id: int, location: str | None) -> dict[str, str]:
     """Write the HTML and CSV report of one store's run; returns their locations."""
-    run = ledger.get_run(db_url, sync_run_id)
-    findings = ledger.findings_of_run(db_url, sync_run_id)
-    changes = ledger.changes_of_run(db_url, sync_run_id)
+    run = ledger.get_run(sync_run_id)
+    findings = ledger.findings_of_run(sync_run_id)
+    changes = ledger.changes_of_run(sync_run_id)
     by_code = Counter(f.code for f in findings)
     context = {
         "run": run,
@@ -76,12 +70,11 @@ def write_run_report(db_url: str, sync_run_id: int, location: str | None) -> dic
         "by_code": sorted(by_code.items(), key=lambda kv: (-kv[1], kv[0])),
         "rejected": [f for f in findings if f.severity == "error"],
         "warnings": [f for f in findings if f.severity != "error"],
-        "failures": [c for c in changes if c.status in ("failed", "unpushable", "unknown", "planned", "sending")],
+        "failures": [c for c in changes if c.status in (*OPEN, ChangeStatus.FAILED, ChangeStatus.UNPUSHABLE)],
         "changes": Counter((c.kind, c.status) for c in changes),
-        **verification_context(db_url, sync_run_id),
+        **verification_context(ledger, sync_run_id),
     }
-    folder = _target(location, run.store)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = locations.folder(location, Path(os.environ.get("AIRFLOW_HOME", ".")) / "reports" / run.store)
     stem = _safe(f"{run.store}-{run.run_id}")
     html_path, csv_path = folder / f"{stem}.html", folder / f"{stem}-findings.csv"
     html_path.write_text(render_html({**context, "csv_name": csv_path.name}), encoding="utf-8")

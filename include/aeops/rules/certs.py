@@ -14,18 +14,18 @@ from __future__ import annotations
 
 import hashlib
 import io
-import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from os import PathLike
-from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from aeops.rules.findings import Finding, Severity
+from aeops.findings import Finding, Severity
+from aeops.locations import resolve
+from aeops.secrets import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 __all__ = [
     "CE_MAX_YEARS",
@@ -192,12 +192,7 @@ def _read_pdf_text(data: bytes) -> tuple[str | None, str | None]:
 
 def _as_readable(path: str | PathLike[str] | _Readable) -> _Readable:
     if isinstance(path, (str, PathLike)):
-        text = str(path)
-        if "://" in text and not text.startswith("file://"):
-            from airflow.sdk import ObjectStoragePath
-
-            return ObjectStoragePath(text)
-        return Path(text.removeprefix("file://"))
+        return resolve(str(path))
     return path
 
 

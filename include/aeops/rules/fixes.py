@@ -7,7 +7,6 @@ staging folder and returns the staged file's path (a string).
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import tempfile
 from collections.abc import Callable
@@ -17,8 +16,9 @@ from pathlib import Path
 from PIL import Image
 
 from aeops.rules.images import ACCEPTED_FORMATS, ImageProblem, open_image_guarded
+from aeops.secrets import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 __all__ = ["AUTO_FIXES", "FixError", "flatten_onto_white"]
 

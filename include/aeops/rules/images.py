@@ -21,7 +21,6 @@ usually the bottom, while a grey backdrop colours every edge).
 from __future__ import annotations
 
 import io
-import logging
 import threading
 import warnings
 from collections.abc import Iterable
@@ -33,14 +32,15 @@ from urllib.parse import urlsplit
 
 from PIL import Image, UnidentifiedImageError
 
-from aeops.rules.findings import Finding, Severity
+from aeops.findings import Finding, Severity
+from aeops.secrets import get_logger
 
 if TYPE_CHECKING:
     import httpx
 
     from aeops.config import AeopsConfig
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 __all__ = [
     "ImageProblem",

@@ -6,14 +6,14 @@ An unreadable, truncated or non-image file is ``LOGO-FORMAT`` with a message say
 
 from __future__ import annotations
 
-import logging
 from os import PathLike
 from pathlib import Path
 
-from aeops.rules.findings import Finding, Severity
+from aeops.findings import Finding, Severity
 from aeops.rules.images import ImageProblem, open_image_guarded
+from aeops.secrets import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 __all__ = ["LOGO_MAX_BYTES", "LOGO_MIN_SIDE", "check_logo"]
 

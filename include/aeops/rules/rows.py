@@ -17,7 +17,7 @@ from typing import Any
 
 import polars as pl
 
-from aeops.rules.findings import ROW_CODES, Finding, Severity
+from aeops.findings import ROW_CODES, Finding, Severity
 
 MAX_TITLE_CHARS = 128
 MIN_PRICE, MAX_PRICE = 0.01, 999_999.0

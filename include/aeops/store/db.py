@@ -6,7 +6,6 @@ migrations (:func:`upgrade`), never dropped and re-created, so a production data
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -15,7 +14,9 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
-log = logging.getLogger(__name__)
+from aeops.secrets import get_logger
+
+log = get_logger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 

@@ -84,7 +84,7 @@ class Export(Base):
 
 
 class Finding(Base):
-    """One rule finding (the codes are the contract in DESIGN.md)."""
+    """One rule finding (the codes are the contract in docs/design.md)."""
 
     __tablename__ = "findings"
 

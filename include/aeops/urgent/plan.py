@@ -1,4 +1,4 @@
-"""Each urgent mode's change set, stored with :func:`aeops.sync.ledger.store_plan` like the daily plan's.
+"""Each urgent mode's change set, stored with :meth:`aeops.catalog.ledger.Ledger.store_plan` like the daily plan's.
 
 Every mode works out the *desired* state of the products it touches and lets :func:`aeops.sync.diff.diff_product`
 compute the minimal writes (and their ``previous`` values, which is what makes a price override revertible).
@@ -10,24 +10,26 @@ DB standing for the rest.
 
 from __future__ import annotations
 
-import logging
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from aeops.sync import ledger
-from aeops.sync.diff import PlannedChange, apply_change, diff_product
+from aeops.catalog.diff import PlannedChange, apply_change, diff_product
+from aeops.catalog.drift import drifted
+from aeops.catalog.model import from_marketplace
+from aeops.catalog.status import APPLIED
+from aeops.catalog.timestamps import parse_gmt
+from aeops.marketplace.listing import LIST_PAGE_SIZE, list_concurrently
+from aeops.secrets import get_logger
 from aeops.urgent.modes import RequestError, UrgentRequest
 from aeops.urgent.pricing import NewPrice, PriceError, apply_absolute, apply_percent, read_price_file
-from aeops.verify.runner import list_concurrently
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 DAILY_DAG_ID = "aliexpress_catalog_sync"
 URGENT_DAG_ID = "aliexpress_urgent_rerun"
 DIRECT_READ_MAX = 100  # up to this many products are read one by one; more: list the store
-LIST_PAGE_SIZE = 99  # the largest page the list call allows ("must be less than 100")
 MAX_SKIPPED_SHOWN = 50
 
 
@@ -57,9 +59,8 @@ def current_state(ctx, client, product_ids: set[int] | None) -> dict[int, dict[s
 
 def _read_each(ctx, client, product_ids: list[int]) -> dict[int, dict[str, Any] | None]:
     from aeops.marketplace import ApiError
-    from aeops.sync.pipeline import from_marketplace, parse_gmt
 
-    known = ledger.known_state(ctx.db_url, ctx.store.name)
+    known = ctx.ledger.known_state(ctx.store.name)
     current: dict[int, dict[str, Any] | None] = {}
     seen = {}
     for pid in product_ids:
@@ -74,26 +75,24 @@ def _read_each(ctx, client, product_ids: list[int]) -> dict[int, dict[str, Any] 
         current[pid] = fields
         seen[pid] = (fields, parse_gmt(product.gmt_modified))
     if seen:
-        ledger.save_seen_state(ctx.db_url, ctx.store.name, seen)
+        ctx.ledger.save_seen_state(ctx.store.name, seen)
     return current
 
 
 def _read_listed(ctx, client, product_ids: set[int] | None) -> dict[int, dict[str, Any] | None]:
-    from aeops.sync.pipeline import _drifted, from_marketplace, parse_gmt
-
     with ThreadPoolExecutor(1) as background:  # the aeops DB is read while the list pages come in
-        loading = background.submit(ledger.known_state, ctx.db_url, ctx.store.name)
+        loading = background.submit(ctx.ledger.known_state, ctx.store.name)
         listed = {p.product_id: p.gmt_modified for p in list_concurrently(client, page_size=LIST_PAGE_SIZE)}
         known = loading.result()
     wanted = set(listed) if product_ids is None else set(product_ids)
-    to_read = sorted(pid for pid in wanted if pid in listed and _drifted(known.get(pid), listed[pid]))
+    to_read = sorted(pid for pid in wanted if pid in listed and drifted(known.get(pid), listed[pid]))
     log.info("%s: %d products listed, %d wanted, %d re-read (new or modified since aeops saw them)",
              ctx.store.name, len(listed), len(wanted), len(to_read))
     seen = {}
     for pid in to_read:
         seen[pid] = (from_marketplace(client.get_product(pid), known.get(pid)), parse_gmt(listed[pid]))
     if seen:
-        ledger.save_seen_state(ctx.db_url, ctx.store.name, seen)
+        ctx.ledger.save_seen_state(ctx.store.name, seen)
     current: dict[int, dict[str, Any] | None] = {}
     for pid in sorted(wanted):
         if pid in seen:
@@ -112,17 +111,17 @@ def _copy(fields: dict[str, Any]) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------- retry_failed
 def plan_retry(ctx, client, request: UrgentRequest) -> PlanOutcome:
     """Everything of a run that failed or is not known good, made true again where it still is not."""
-    db, store = ctx.db_url, ctx.store.name
+    store = ctx.store.name
     if request.run_id:
-        source = ledger.find_run(db, store, request.run_id)
+        source = ctx.ledger.find_run(store, request.run_id)
         if source is None:
-            raise RequestError(f"no run {request.run_id!r} for store {store}; recent runs: {_recent(db, store)}")
+            raise RequestError(f"no run {request.run_id!r} for store {store}; recent runs: {_recent(ctx, store)}")
     else:
-        runs = ledger.recent_runs(db, store, DAILY_DAG_ID, limit=1)
+        runs = ctx.ledger.recent_runs(store, DAILY_DAG_ID, limit=1)
         if not runs:
             raise RequestError(f"store {store} has no daily sync run to retry; give run_id")
         source = runs[0]
-    candidates = ledger.retry_candidates(db, source.id)
+    candidates = ctx.ledger.retry_candidates(source.id)
     outcome = PlanOutcome([], 0, source_run_id=source.id)
     by_product: dict[int, list[Any]] = defaultdict(list)
     for change in candidates:
@@ -148,9 +147,9 @@ def plan_retry(ctx, client, request: UrgentRequest) -> PlanOutcome:
 # ----------------------------------------------------------------------------------------------- skus
 def plan_skus(ctx, client, request: UrgentRequest, sync_run_id: int) -> PlanOutcome:
     """The listed SKUs' price, discount and stock as the newest export has them (rows with errors stay out)."""
+    from aeops.catalog.model import desired_from_rows
+    from aeops.catalog.validation import validate_export
     from aeops.exports import newest_export
-    from aeops.rules.engine import validate_export
-    from aeops.sync.model import desired_from_rows
 
     store = ctx.store
     location = newest_export(store.exports)
@@ -164,7 +163,7 @@ def plan_skus(ctx, client, request: UrgentRequest, sync_run_id: int) -> PlanOutc
     frame = result.frame
     selected = frame[frame["sku_code"].astype(str).isin(wanted)]
     row_findings = [f for f in result.findings if f.row is not None and f.row in set(selected["row"].astype(int))]
-    ledger.store_findings(ctx.db_url, sync_run_id, store.name, row_findings)
+    ctx.ledger.store_findings(sync_run_id, store.name, row_findings)
     blocked: dict[int, list[str]] = defaultdict(list)
     for f in row_findings:
         if f.blocking:
@@ -307,18 +306,17 @@ def _count(outcome: PlanOutcome, new: NewPrice) -> None:
 
 
 # --------------------------------------------------------------------------------------------- revert
-APPLIED_STATUSES = ("confirmed", "verified", "verify_failed", "unknown", "sending")
 
 
 def plan_revert(ctx, client, request: UrgentRequest) -> PlanOutcome:
     """The previous prices of a price override run, for every SKU that still has the override's price."""
-    db, store = ctx.db_url, ctx.store.name
-    source = ledger.find_run(db, store, request.run_id or "", URGENT_DAG_ID) or ledger.find_run(
-        db, store, request.run_id or "")
+    store = ctx.store.name
+    source = (ctx.ledger.find_run(store, request.run_id or "", URGENT_DAG_ID)
+              or ctx.ledger.find_run(store, request.run_id or ""))
     if source is None:
         raise RequestError(f"no run {request.run_id!r} for store {store}; recent urgent runs: "
-                           f"{_recent(db, store, URGENT_DAG_ID)}")
-    changes = [c for c in ledger.changes_of_run(db, source.id) if c.kind == "price" and c.status in APPLIED_STATUSES]
+                           f"{_recent(ctx, store, URGENT_DAG_ID)}")
+    changes = [c for c in ctx.ledger.changes_of_run(source.id) if c.kind == "price" and c.status in APPLIED]
     if not changes:
         raise RequestError(f"run {request.run_id} of store {store} applied no price change; nothing to revert")
     outcome = PlanOutcome([], len({c.product_id for c in changes}), source_run_id=source.id)
@@ -345,6 +343,6 @@ def plan_revert(ctx, client, request: UrgentRequest) -> PlanOutcome:
     return outcome
 
 
-def _recent(db: str, store: str, dag_id: str | None = None) -> str:
-    runs = ledger.recent_runs(db, store, dag_id)
+def _recent(ctx, store: str, dag_id: str | None = None) -> str:
+    runs = ctx.ledger.recent_runs(store, dag_id)
     return ", ".join(f"{r.run_id} ({r.dag_id}, {r.status})" for r in runs) or "(none)"

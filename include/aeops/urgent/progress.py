@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from aeops.catalog.status import OPEN, ChangeStatus
 from aeops.notify.messages import SlackMessage, notice
 
 
@@ -45,8 +46,8 @@ class Deadline:
 
 def work_done(statuses: dict[str, int]) -> tuple[int, int]:
     """(answered, total) of a run's pushable changes: confirmed or failed, out of all but unpushable."""
-    total = sum(n for s, n in statuses.items() if s != "unpushable")
-    done = sum(n for s, n in statuses.items() if s not in ("planned", "sending", "unknown", "unpushable"))
+    total = sum(n for s, n in statuses.items() if s != ChangeStatus.UNPUSHABLE)
+    done = sum(n for s, n in statuses.items() if s not in (*OPEN, ChangeStatus.UNPUSHABLE))
     return done, total
 
 

@@ -3,23 +3,27 @@
 ``start`` checks the request and records it (audit: ``sync_runs.message`` and a ``requested`` milestone with
 every parameter) and posts "started"; ``take_lock`` takes the store's write lock with priority (held until
 ``release_lock``); ``plan`` stores the mode's change set; the pushing, verification and report re-use the daily
-sync's :mod:`aeops.sync.pipeline` functions (``collect_chunks``, ``push_chunk``, ``finish``); ``report`` posts
-the final summary against the deadline and fails the run when it was missed.
+sync's steps (:mod:`aeops.sync.pushing` ``collect_chunks`` and ``push_chunk``, :mod:`aeops.sync.finish`);
+``report`` posts the final summary against the deadline and fails the run when it was missed.
 """
 
 from __future__ import annotations
 
-import logging
 import math
 from datetime import UTC, datetime
 from typing import Any
 
+from aeops.catalog import lock
+from aeops.catalog.context import client_for, context
 from aeops.config import AeopsConfig, load_airflow_config
-from aeops.sync import ledger
-from aeops.urgent import lock, progress
+from aeops.secrets import get_logger
+from aeops.sync import finish as daily_finish
+from aeops.sync import pushing
+from aeops.sync.preflight import preflight
+from aeops.urgent import progress
 from aeops.urgent.modes import RequestError, UrgentRequest, parse_request
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 DAG_ID = "aliexpress_urgent_rerun"
 POOL_SLOTS = 8  # the aliexpress_urgent pool's slots: push chunks are sized so every slot has work
@@ -52,13 +56,11 @@ def _request_of(run) -> UrgentRequest:
 def _run(store: str, run_id: str, config: AeopsConfig | None):
     """The store's context and this run's record (None, None for a store the request did not get past)."""
     from aeops.config import ConfigError
-    from aeops.sync.pipeline import context
-
     try:
         ctx = context(store, config)
     except ConfigError:
         return None, None
-    run = ledger.find_run(ctx.db_url, store, run_id, DAG_ID)
+    run = ctx.ledger.find_run(store, run_id, DAG_ID)
     return ctx, run
 
 
@@ -67,21 +69,19 @@ def start(params: dict[str, Any], run_id: str, *, triggered_at: datetime | None 
           config: AeopsConfig | None = None) -> dict[str, Any]:
     """Check the request, record it with its reason and deadline, post "started". RequestError when unusable."""
     from aeops.store import ensure_schema
-    from aeops.sync.pipeline import context
-
     cfg = config or load_airflow_config()
     ensure_schema(cfg.resolved_database_url())  # so even a refused request's alert reaches the Slack outbox
     request = parse_request(params, [s.name for s in cfg.stores])
     ctx = context(request.store, cfg)
-    sync_run_id = ledger.start_run(ctx.db_url, request.store, DAG_ID, run_id, kind="urgent")
-    run = ledger.get_run(ctx.db_url, sync_run_id)
+    sync_run_id = ctx.ledger.start_run(request.store, DAG_ID, run_id, kind="urgent")
+    run = ctx.ledger.get_run(sync_run_id)
     recorded = (run.artifacts or {}).get("deadline")
     deadline = (progress.Deadline.from_dict(recorded) if recorded
                 else progress.Deadline(triggered_at or datetime.now(UTC), request.deadline_minutes))
-    ledger.update_run(ctx.db_url, sync_run_id, status="running",
+    ctx.ledger.update_run(sync_run_id, status="running",
                       message=f"urgent {request.describe()}; reason: {request.reason}",
                       artifacts={**(run.artifacts or {}), "request": request.audit(), "deadline": deadline.to_dict()})
-    if ledger.add_milestone(ctx.db_url, sync_run_id, "requested", {**request.audit(), **deadline.to_dict()}):
+    if ctx.ledger.add_milestone(sync_run_id, "requested", {**request.audit(), **deadline.to_dict()}):
         _send(ctx, progress.started(store=request.store, run_id=run_id, what=request.describe(),
                                     reason=request.reason, deadline=deadline, dry_run=request.dry_run))
     log.info("%s: urgent %s; reason: %s; due %s", request.store, request.describe(), request.reason,
@@ -97,24 +97,23 @@ def take_lock(store: str, run_id: str, *, config: AeopsConfig | None = None) -> 
         raise RequestError(f"{store}: run {run_id} was not started")
     minutes = _request_of(run).deadline_minutes
     holder = lock.run_holder(run.id)
-    lock.acquire(ctx.db_url, store, holder, ttl_s=minutes * 120, wait_s=max(30.0, minutes * 60 * LOCK_WAIT_SHARE),
+    lock.acquire(ctx.ledger, store, holder, ttl_s=minutes * 120, wait_s=max(30.0, minutes * 60 * LOCK_WAIT_SHARE),
                  priority=True)
-    ledger.add_milestone(ctx.db_url, run.id, "locked", {"holder": holder})
+    ctx.ledger.add_milestone(run.id, "locked", {"holder": holder})
     log.info("%s: write lock taken by %s", store, holder)
     return holder
 
 
 def plan(store: str, run_id: str, *, client=None, config: AeopsConfig | None = None) -> dict[str, int]:
     """Preflight, then the mode's change set stored for the push (the daily sync's push picks it up as is)."""
-    from aeops.sync import pipeline
     from aeops.urgent import plan as modes
 
     ctx, run = _run(store, run_id, config)
     if run is None:
         raise RequestError(f"{store}: run {run_id} was not started")
     request = _request_of(run)
-    client = client or pipeline.client_for(ctx.store)
-    pipeline.preflight(store, client=client, config=ctx.config)
+    client = client or client_for(ctx.store)
+    preflight(store, client=client, config=ctx.config)
     if request.mode == "retry_failed":
         outcome = modes.plan_retry(ctx, client, request)
     elif request.mode == "skus":
@@ -123,13 +122,13 @@ def plan(store: str, run_id: str, *, client=None, config: AeopsConfig | None = N
         outcome = modes.plan_price_override(ctx, client, request)
     else:
         outcome = modes.plan_revert(ctx, client, request)
-    planned = ledger.store_plan(ctx.db_url, run.id, store, outcome.changes)
+    planned = ctx.ledger.store_plan(run.id, store, outcome.changes)
     counts = {"rows": outcome.counts.get("rows", outcome.targets),
               "valid_rows": outcome.counts.get("valid_rows", outcome.targets), "targets": outcome.targets,
               "skipped": 0, **outcome.counts, **{"planned_" + k: v for k, v in planned.items()},
               "changed_products": len({c.product_id for c in outcome.changes})}
     artifacts = {**(run.artifacts or {}), "skipped": outcome.skipped, "source_run_id": outcome.source_run_id}
-    ledger.update_run(ctx.db_url, run.id, counts=counts, artifacts=artifacts)
+    ctx.ledger.update_run(run.id, counts=counts, artifacts=artifacts)
     log.info("%s: %s: %d product(s) considered, change set %s, %d skipped%s", store, request.mode,
              outcome.targets, planned or "empty", counts["skipped"],
              " (dry run: nothing will be written)" if request.dry_run else "")
@@ -146,23 +145,19 @@ def chunk_batches(counts: dict[str, int], slots: int = POOL_SLOTS) -> int:
 
 
 def collect_chunks(store: str, run_id: str, *, dry_run: bool, config: AeopsConfig | None = None) -> list[dict]:
-    from aeops.sync import pipeline
-
     ctx, run = _run(store, run_id, config)
     if run is None:
         return []
-    return pipeline.collect_chunks(DAG_ID, run_id, dry_run=dry_run, config=ctx.config,
+    return pushing.collect_chunks(DAG_ID, run_id, dry_run=dry_run, config=ctx.config,
                                    chunk_batches=chunk_batches(run.counts or {}))
 
 
 def push_chunk(chunk: dict[str, Any], run_id: str, *, client=None, config: AeopsConfig | None = None) -> dict:
     """The daily sync's push of one chunk, under this run's store lock; then the half-way / late milestones."""
-    from aeops.sync import pipeline
-
-    ctx = pipeline.context(chunk["store"], config)
+    ctx = context(chunk["store"], config)
     holder = lock.run_holder(chunk["sync_run_id"])
-    with lock.store_lock(ctx.db_url, chunk["store"], holder, ttl=lock.DEFAULT_TTL_S, priority=True):
-        totals = pipeline.push_chunk(chunk, client=client, config=ctx.config)
+    with lock.store_lock(ctx.ledger, chunk["store"], holder, ttl=lock.DEFAULT_TTL_S, priority=True):
+        totals = pushing.push_chunk(chunk, client=client, config=ctx.config)
     note_progress(ctx, chunk["sync_run_id"], run_id)
     return totals
 
@@ -170,14 +165,14 @@ def push_chunk(chunk: dict[str, Any], run_id: str, *, client=None, config: Aeops
 def note_progress(ctx, sync_run_id: int, run_id: str, now: datetime | None = None) -> None:
     """Post "half-way" once half the changes are answered and "late" once the deadline has passed."""
     now = now or datetime.now(UTC)
-    run = ledger.get_run(ctx.db_url, sync_run_id)
+    run = ctx.ledger.get_run(sync_run_id)
     deadline = progress.Deadline.from_dict(run.artifacts["deadline"])
-    done, total = progress.work_done(ledger.change_counts(ctx.db_url, sync_run_id))
-    if total and done * 2 >= total and ledger.add_milestone(ctx.db_url, sync_run_id, "half-way",
+    done, total = progress.work_done(ctx.ledger.change_counts(sync_run_id))
+    if total and done * 2 >= total and ctx.ledger.add_milestone(sync_run_id, "half-way",
                                                             {"done": done, "total": total}):
         _send(ctx, progress.half_way(store=ctx.store.name, run_id=run_id, done=done, total=total,
                                      deadline=deadline, now=now))
-    if deadline.late(now) and done < total and ledger.add_milestone(ctx.db_url, sync_run_id, "late",
+    if deadline.late(now) and done < total and ctx.ledger.add_milestone(sync_run_id, "late",
                                                                     {"done": done, "total": total}):
         _send(ctx, progress.late(store=ctx.store.name, run_id=run_id, done=done, total=total, deadline=deadline,
                                  now=now))
@@ -185,12 +180,10 @@ def note_progress(ctx, sync_run_id: int, run_id: str, now: datetime | None = Non
 
 def finish(store: str, run_id: str, *, dry_run: bool, client=None, config: AeopsConfig | None = None) -> dict:
     """The daily sync's finish for this run: verification, report, status and summary."""
-    from aeops.sync import pipeline
-
     _, run = _run(store, run_id, config)
     if run is None:
         return {"store": store, "status": "failed"}
-    return pipeline.finish(store, DAG_ID, run_id, dry_run=dry_run, client=client, config=config)
+    return daily_finish.finish(store, DAG_ID, run_id, dry_run=dry_run, client=client, config=config)
 
 
 def report(store: str, run_id: str, *, now: datetime | None = None, config: AeopsConfig | None = None) -> dict:
@@ -205,12 +198,12 @@ def report(store: str, run_id: str, *, now: datetime | None = None, config: Aeop
     was_late = deadline.late(now) and not request.dry_run
     summary = {"store": store, "status": status, "counts": run.counts, "elapsed_minutes":
                round(deadline.elapsed_minutes(now), 2), "deadline_minutes": deadline.minutes, "late": was_late}
-    if ledger.add_milestone(ctx.db_url, run.id, "late-final" if was_late else "done", summary):
+    if ctx.ledger.add_milestone(run.id, "late-final" if was_late else "done", summary):
         _send(ctx, progress.final(store=store, run_id=run_id, what=request.describe(), reason=request.reason,
                                   status=status, counts=run.counts or {}, deadline=deadline, now=now,
                                   mode=request.mode, dry_run=request.dry_run))
     if run.status == "running":
-        ledger.update_run(ctx.db_url, run.id, status="failed", finished_at=now)
+        ctx.ledger.update_run(run.id, status="failed", finished_at=now)
     if was_late:
         raise DeadlineMissed(f"{store}: urgent run took {deadline.elapsed_minutes(now):.1f} min, "
                              f"deadline {deadline.minutes:g} min ({status})")
@@ -222,6 +215,6 @@ def release_lock(store: str, run_id: str, *, config: AeopsConfig | None = None) 
     ctx, run = _run(store, run_id, config)
     if run is None:
         return False
-    released = lock.release_all(ctx.db_url, store, lock.run_holder(run.id))
+    released = lock.release_all(ctx.ledger, store, lock.run_holder(run.id))
     log.info("%s: write lock %s", store, "released" if released else "was not held")
     return released

@@ -31,7 +31,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import httpx
 
-from aeops.sync.model import money
+from aeops.catalog.model import money
 
 DEVICES = ("desktop", "mobile", "anonymous")
 

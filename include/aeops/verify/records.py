@@ -12,40 +12,32 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
-from aeops.store.db import session_scope
+from aeops.catalog.ledger import Ledger
+from aeops.catalog.status import VERIFIABLE, ChangeStatus
 from aeops.store.models import Change, SiteStrike, VerifyResult, utcnow
 from aeops.verify.checks import Problem
 
-VERIFIABLE = ("confirmed", "verified", "verify_failed")
 
-
-def verifiable_changes(url: str, sync_run_id: int) -> list[Change]:
+def verifiable_changes(ledger: Ledger, sync_run_id: int) -> list[Change]:
     """The run's changes that reached the marketplace (confirmed, or already verified / failed verification)."""
-    with session_scope(url) as s:
+    with ledger.session() as s:
         return list(s.scalars(select(Change).where(Change.sync_run_id == sync_run_id,
                                                    Change.status.in_(VERIFIABLE)).order_by(Change.product_id)))
 
 
-def previously_failed(url: str, store: str, sync_run_id: int, product_ids: Iterable[int]) -> set[int]:
+def previously_failed(ledger: Ledger, store: str, sync_run_id: int, product_ids: Iterable[int]) -> set[int]:
     """Products of ``product_ids`` that failed a push or a verification in an earlier run of the store."""
     ids = list(product_ids)
     found: set[int] = set()
-    with session_scope(url) as s:
+    with ledger.session() as s:
         for i in range(0, len(ids), 500):
             found |= set(s.scalars(select(Change.product_id).where(
                 Change.store == store, Change.sync_run_id != sync_run_id,
-                Change.status.in_(("failed", "verify_failed")), Change.product_id.in_(ids[i : i + 500]))))
+                Change.status.in_((ChangeStatus.FAILED, ChangeStatus.VERIFY_FAILED)),
+                Change.product_id.in_(ids[i : i + 500]))))
     return found
-
-
-def set_change_status(url: str, change_ids: Iterable[int], status: str) -> None:
-    ids = list(change_ids)
-    with session_scope(url) as s:
-        for i in range(0, len(ids), 500):
-            s.execute(update(Change).where(Change.id.in_(ids[i : i + 500]))
-                      .values(status=status, updated_at=utcnow()))
 
 
 def _key(row_or_problem) -> tuple:
@@ -53,7 +45,7 @@ def _key(row_or_problem) -> tuple:
             row_or_problem.field, row_or_problem.sku_code)
 
 
-def save_pass(url: str, sync_run_id: int, store: str, failing: Mapping[int, list[Problem]],
+def save_pass(ledger: Ledger, sync_run_id: int, store: str, failing: Mapping[int, list[Problem]],
               passed: Iterable[int], attempt_of: Mapping[int, int], at: datetime | None = None) -> None:
     """Record one pass: failing products' problems (upserted), earlier problems not seen again -> passed."""
     at = at or utcnow()
@@ -61,7 +53,7 @@ def save_pass(url: str, sync_run_id: int, store: str, failing: Mapping[int, list
     touched = set(failing) | passed_ids
     if not touched:
         return
-    with session_scope(url) as s:
+    with ledger.session() as s:
         existing: dict[tuple, VerifyResult] = {}
         ids = sorted(touched)
         for i in range(0, len(ids), 500):
@@ -87,18 +79,10 @@ def save_pass(url: str, sync_run_id: int, store: str, failing: Mapping[int, list
                 row.passed, row.checked_at = True, at
 
 
-def results_of_run(url: str, sync_run_id: int, *, only_failed: bool = False) -> list[VerifyResult]:
-    with session_scope(url) as s:
-        query = select(VerifyResult).where(VerifyResult.sync_run_id == sync_run_id)
-        if only_failed:
-            query = query.where(VerifyResult.passed.is_(False))
-        return list(s.scalars(query.order_by(VerifyResult.product_id, VerifyResult.check, VerifyResult.id)))
-
-
-def record_strikes(url: str, store: str, sync_run_id: int, sites: Mapping[str, list[int]]) -> list[SiteStrike]:
+def record_strikes(ledger: Ledger, store: str, sync_run_id: int, sites: Mapping[str, list[int]]) -> list[SiteStrike]:
     """One strike per language site that disagreed in this run (idempotent per run and site)."""
     added: list[SiteStrike] = []
-    with session_scope(url) as s:
+    with ledger.session() as s:
         have = set(s.scalars(select(SiteStrike.site).where(SiteStrike.store == store,
                                                            SiteStrike.sync_run_id == sync_run_id)))
         for site, products in sorted(sites.items()):
@@ -114,6 +98,14 @@ def record_strikes(url: str, store: str, sync_run_id: int, sites: Mapping[str, l
     return added
 
 
-def strike_count(url: str, store: str) -> int:
-    with session_scope(url) as s:
+def strike_count(ledger: Ledger, store: str) -> int:
+    with ledger.session() as s:
         return int(s.scalar(select(func.count()).select_from(SiteStrike).where(SiteStrike.store == store)) or 0)
+
+
+def page_failures(ledger: Ledger, sync_run_id: int) -> set[int]:
+    """Products of the run with a failed check on a page (a device or a site named) in an earlier pass."""
+    with ledger.session() as s:
+        return set(s.scalars(select(VerifyResult.product_id).where(
+            VerifyResult.sync_run_id == sync_run_id, VerifyResult.passed.is_(False),
+            VerifyResult.device.is_not(None) | VerifyResult.site.is_not(None))))

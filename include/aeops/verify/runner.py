@@ -13,7 +13,7 @@ One *pass* (:func:`run_pass`) checks the run's products that are not verified ye
 
 :func:`poke` is one sensor poke: a pass, then the clock decides. All products seen -> done. At
 ``repush_share`` of the deadline, the products still failing are re-pushed once (their changes back to
-``planned`` and through :func:`aeops.sync.push.push_batch`). At the deadline the products still failing
+``planned`` and through :func:`aeops.catalog.push.push_batch`). At the deadline the products still failing
 become ``verify_failed`` with their problems in ``verify_results``; language sites that still disagree on
 price or stock become strikes (:mod:`aeops.verify.strikes`). Progress lives in the run's
 ``artifacts["verify"]`` and the change statuses, so every poke can run in a new process (reschedule mode)
@@ -22,15 +22,22 @@ and the final result is computed once.
 
 from __future__ import annotations
 
-import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aeops.verify import records
+from aeops.catalog.batching import batches
+from aeops.catalog.context import RunContext, client_for, context
+from aeops.catalog.ledger import Ledger
+from aeops.catalog.push import push_batch
+from aeops.catalog.status import ChangeStatus
+from aeops.catalog.timestamps import parse_gmt
+from aeops.marketplace.listing import list_concurrently
+from aeops.secrets import get_logger
+from aeops.verify import records, strikes
 from aeops.verify.checks import (
     Expected,
     Problem,
@@ -43,10 +50,8 @@ from aeops.verify.checks import (
 from aeops.verify.reader import DEVICES, PageView, StorefrontReader
 from aeops.verify.sampling import FULL, SamplingRule, cells, page_plan, seed_for
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
-LIST_PAGE_SIZE = 99  # product.list.get allows page_size < 100
-LIST_WORKERS = 4  # list pages read at once (enough to reach 20 calls/s at 120 ms latency)
 
 
 @dataclass(frozen=True)
@@ -96,38 +101,10 @@ def _parse(value: str | None) -> datetime | None:
 
 
 # ----------------------------------------------------------------------------------------------- one pass
-def list_concurrently(client, *, page_size: int = LIST_PAGE_SIZE, modified_since: datetime | None = None,
-                      workers: int = LIST_WORKERS) -> Iterator[Any]:
-    """Every product in every status (``modified_since`` when given), like ``client.iter_products``, but once
-    a status's first page has told how many pages there are, the others are read ``workers`` at a time:
-    read one after another, list calls are bound by the API's latency (120 ms: 7 calls/s); overlapped, by
-    the store's QPS (the client's rate limiter). Clients without ``list_products`` are simply iterated."""
-    if not hasattr(client, "list_products"):
-        yield from client.iter_products(page_size=page_size, modified_since=modified_since)
-        return
-    from aeops.marketplace.client import PRODUCT_STATUSES
-
-    def page(status: str, number: int) -> list[Any]:
-        return client.list_products(status, page=number, page_size=page_size, modified_since=modified_since).products
-
-    pool = ThreadPoolExecutor(max(1, workers))
-    try:
-        for status in PRODUCT_STATUSES:
-            first = client.list_products(status, page=1, page_size=page_size, modified_since=modified_since)
-            yield from first.products
-            if first.products and first.total_page > 1:
-                for products in pool.map(lambda n, st=status: page(st, n), range(2, first.total_page + 1)):
-                    yield from products
-    finally:  # a reader that stops early (an error) does not wait for the pages nobody will read
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
 def run_pass(expected: Mapping[int, Expected], plan: Mapping[int, str], sites: list[str], client,
              reader: StorefrontReader, *, devices: tuple[str, ...] = DEVICES, workers: int = 8,
              seller_id: int | None = None) -> PassResult:
     """Check ``expected`` products once: list timestamps for all, pages for those in ``plan``."""
-    from aeops.sync.pipeline import parse_gmt
-
     result = PassResult()
     if not expected:
         return result
@@ -188,7 +165,7 @@ def inconsistent_sites(failing: Mapping[int, list[Problem]]) -> dict[str, list[i
 class Target:
     """Everything a poke needs about one store's run (built by :func:`target_for`)."""
 
-    db_url: str
+    ledger: Ledger
     store: str
     sync_run_id: int
     run_id: str
@@ -202,13 +179,11 @@ class Target:
 
 def poke_target(t: Target, *, now: Callable[[], datetime] = _now) -> PokeResult:
     """One poke: a pass over the products not verified yet, then re-push / finalise as the clock says."""
-    from aeops.sync import ledger
-
-    run = ledger.get_run(t.db_url, t.sync_run_id)
+    run = t.ledger.get_run(t.sync_run_id)
     state: dict[str, Any] = dict((run.artifacts or {}).get("verify") or {})
     if state.get("final"):
         return PokeResult(True, dict(state.get("result") or {}), "verification already finished")
-    changes = records.verifiable_changes(t.db_url, t.sync_run_id)
+    changes = records.verifiable_changes(t.ledger, t.sync_run_id)
     if not changes:
         return PokeResult(True, {}, "nothing was pushed: nothing to verify")
     at = now()
@@ -217,19 +192,18 @@ def poke_target(t: Target, *, now: Callable[[], datetime] = _now) -> PokeResult:
                  .isoformat(), "deadline_at": (at + t.settings.deadline).isoformat(), "repushed": [],
                  "repush_done": False, "passes": 0, "list_calls": 0, "page_fetches": 0}
     all_products = sorted({c.product_id for c in changes})
-    pending_changes = [c for c in changes if c.status == "confirmed"]
+    pending_changes = [c for c in changes if c.status == ChangeStatus.CONFIRMED]
     expected = expected_from_changes(pending_changes, _state_fields(t, {c.product_id for c in pending_changes}))
     risky = {c.product_id for c in changes if c.kind == "price"}
-    risky |= records.previously_failed(t.db_url, t.store, t.sync_run_id, all_products)
+    risky |= records.previously_failed(t.ledger, t.store, t.sync_run_id, all_products)
     plan = page_plan(all_products, risky, t.settings.rule, seed_for(t.store, t.run_id))
-    plan = escalate(plan, _page_failures(t.db_url, t.sync_run_id), t.settings.rule.risky_cross_size)
+    plan = escalate(plan, records.page_failures(t.ledger, t.sync_run_id), t.settings.rule.risky_cross_size)
     result = run_pass(expected, plan, t.sites, t.client, t.reader, devices=t.settings.devices,
                       workers=t.settings.workers, seller_id=getattr(t.client, "seller_id", None))
     repushed = set(state["repushed"])
-    records.save_pass(t.db_url, t.sync_run_id, t.store, result.failing, result.verified,
+    records.save_pass(t.ledger, t.sync_run_id, t.store, result.failing, result.verified,
                       {pid: 2 if pid in repushed else 1 for pid in expected}, at)
-    records.set_change_status(t.db_url, [cid for pid in result.verified for cid in expected[pid].change_ids],
-                              "verified")
+    t.ledger.set_status([cid for pid in result.verified for cid in expected[pid].change_ids], ChangeStatus.VERIFIED)
     state["passes"] += 1
     state["list_calls"] += result.list_calls
     state["page_fetches"] += result.page_fetches
@@ -252,7 +226,7 @@ def poke_target(t: Target, *, now: Callable[[], datetime] = _now) -> PokeResult:
     if done:
         state["result"] = _finalise(t, state, result, expected)
         state["final"] = True
-    ledger.update_run(t.db_url, t.sync_run_id, artifacts={**(run.artifacts or {}), "verify": state})
+    t.ledger.update_run(t.sync_run_id, artifacts={**(run.artifacts or {}), "verify": state})
     return PokeResult(done, dict(state.get("result") or {}), message)
 
 
@@ -263,42 +237,20 @@ def escalate(plan: dict[int, str], page_failed: set[int], limit: int) -> dict[in
     return {**plan, **dict.fromkeys(up, FULL)} if up else plan
 
 
-def _page_failures(url: str, sync_run_id: int) -> set[int]:
-    """Products of the run with a failed check on a page (a device or a site named) in an earlier pass."""
-    from sqlalchemy import select
-
-    from aeops.store import session_scope
-    from aeops.store.models import VerifyResult
-
-    with session_scope(url) as s:
-        return set(s.scalars(select(VerifyResult.product_id).where(
-            VerifyResult.sync_run_id == sync_run_id, VerifyResult.passed.is_(False),
-            VerifyResult.device.is_not(None) | VerifyResult.site.is_not(None))))
-
-
 def _state_fields(t: Target, product_ids: set[int]) -> dict[int, dict[str, Any]]:
-    from aeops.sync import ledger
-
     if not product_ids:
         return {}
-    return ledger.state_fields(t.db_url, t.store, product_ids)
+    return t.ledger.state_fields(t.store, product_ids)
 
 
 def _repush(t: Target, change_ids: list[int]) -> None:
     """Push these confirmed changes once more (back to ``planned``, then the usual recorded push)."""
-    from aeops.store import session_scope
-    from aeops.sync import ledger
-    from aeops.sync.push import push_batch
-
-    with session_scope(t.db_url) as s:
-        kinds = {c.id: c.kind for c in ledger.load_changes(s, change_ids)}
-    ledger.set_status(t.db_url, change_ids, "planned")
+    kinds = {c.id: c.kind for c in t.ledger.changes(change_ids)}
+    t.ledger.set_status(change_ids, ChangeStatus.PLANNED)
     for kind in sorted(set(kinds.values())):
-        ids = [cid for cid, k in kinds.items() if k == kind]
-        size = 1 if kind == "edit" else 20
-        for i in range(0, len(ids), size):
+        for batch in batches([cid for cid, k in kinds.items() if k == kind], kind):
             try:
-                push_batch(t.db_url, t.client, t.sync_run_id, kind, ids[i : i + size], images_dir=t.images_dir)
+                push_batch(t.ledger, t.client, t.sync_run_id, kind, batch, images_dir=t.images_dir)
             except Exception as exc:  # noqa: BLE001 - the changes stay unknown/planned and are reported
                 log.error("%s: re-push of %s batch failed: %s: %s", t.store, kind, type(exc).__name__, exc)
 
@@ -307,32 +259,28 @@ def _finalise(t: Target, state: dict[str, Any], last: PassResult, expected: Mapp
               ) -> dict[str, Any]:
     """Failing products -> verify_failed, strikes for disagreeing sites (and the alert), the run's counts."""
     failed_ids = [cid for pid in last.failing for cid in expected[pid].change_ids]
-    records.set_change_status(t.db_url, failed_ids, "verify_failed")
+    t.ledger.set_status(failed_ids, ChangeStatus.VERIFY_FAILED)
     sites = inconsistent_sites(last.failing)
-    strikes_total = records.strike_count(t.db_url, t.store)
+    strikes_total = records.strike_count(t.ledger, t.store)
     if sites:
-        added = records.record_strikes(t.db_url, t.store, t.sync_run_id, sites)
-        strikes_total = records.strike_count(t.db_url, t.store)
+        added = records.record_strikes(t.ledger, t.store, t.sync_run_id, sites)
+        strikes_total = records.strike_count(t.ledger, t.store)
         if added:
-            from aeops.verify import strikes
-
             log.warning("%s: %d multi-site price inconsistency strike(s) this run (%s); %d in total",
                         t.store, len(added), ", ".join(s.site or "" for s in added), strikes_total)
             strikes.alert(t.store, strikes_total, [s.site or "" for s in added], [s.detail for s in added],
-                          config=t.config, db_url=t.db_url, run_id=t.run_id)
-    return counts_of_run(t.db_url, t.sync_run_id, state, strikes_total, sites)
+                          config=t.config, db_url=t.ledger.url, run_id=t.run_id)
+    return counts_of_run(t.ledger, t.sync_run_id, state, strikes_total, sites)
 
 
-def counts_of_run(db_url: str, sync_run_id: int, state: Mapping[str, Any], strikes_total: int | None = None,
+def counts_of_run(ledger: Ledger, sync_run_id: int, state: Mapping[str, Any], strikes_total: int | None = None,
                   sites: Mapping[str, list[int]] | None = None) -> dict[str, Any]:
     """The run counts verification adds (also the sensor's answer)."""
-    from aeops.sync import ledger
-
-    statuses = ledger.change_counts(db_url, sync_run_id)
-    verified, failed = statuses.get("verified", 0), statuses.get("verify_failed", 0)
-    reached = verified + failed + statuses.get("confirmed", 0)
+    statuses = ledger.change_counts(sync_run_id)
+    verified, failed = statuses.get(ChangeStatus.VERIFIED, 0), statuses.get(ChangeStatus.VERIFY_FAILED, 0)
+    reached = verified + failed + statuses.get(ChangeStatus.CONFIRMED, 0)
     counts: dict[str, Any] = {
-        "pushed": reached + statuses.get("failed", 0), "confirmed": reached,
+        "pushed": reached + statuses.get(ChangeStatus.FAILED, 0), "confirmed": reached,
         "verified": verified, "verify_failed": failed,
         "completion_rate": round(verified / reached, 6) if reached else 1.0,
         "repushed_products": len(state.get("repushed") or []),
@@ -349,18 +297,14 @@ def counts_of_run(db_url: str, sync_run_id: int, state: Mapping[str, Any], strik
 
 
 # ----------------------------------------------------------------------------------------------- entry points
-def target_for(ctx, sync_run_id: int, client=None, reader: StorefrontReader | None = None) -> Target:
-    """A :class:`Target` for a pipeline context (``aeops.sync.pipeline.Context``)."""
-    from aeops.sync import ledger
-
-    run = ledger.get_run(ctx.db_url, sync_run_id)
+def target_for(ctx: RunContext, sync_run_id: int, client=None, reader: StorefrontReader | None = None) -> Target:
+    """A :class:`Target` for a store's run context."""
+    run = ctx.ledger.get_run(sync_run_id)
     if client is None:
-        from aeops.sync.pipeline import client_for
-
         client = client_for(ctx.store)
     if reader is None:
         reader = reader_for_store(ctx.store)
-    return Target(db_url=ctx.db_url, store=ctx.store.name, sync_run_id=sync_run_id, run_id=run.run_id,
+    return Target(ledger=ctx.ledger, store=ctx.store.name, sync_run_id=sync_run_id, run_id=run.run_id,
                   sites=list(ctx.store.language_sites) or ["en"], settings=VerifySettings.from_config(ctx.config),
                   client=client, reader=reader, images_dir=ctx.store.images_dir or None, config=ctx.config)
 
@@ -376,29 +320,17 @@ def reader_for_store(store) -> StorefrontReader:
     return reader_for_connection(base_url, extra)
 
 
-def find_run(db_url: str, store: str, dag_id: str, run_id: str) -> int | None:
-    from sqlalchemy import select
-
-    from aeops.store import session_scope
-    from aeops.store.models import SyncRun
-
-    with session_scope(db_url) as s:
-        return s.scalar(select(SyncRun.id).where(SyncRun.store == store, SyncRun.dag_id == dag_id,
-                                                 SyncRun.run_id == run_id))
-
-
 def poke(store: str, dag_id: str, run_id: str, *, dry_run: bool = False, client=None,
          reader: StorefrontReader | None = None, config=None) -> PokeResult:
     """The verify sensor's poke for one store of a DAG run (True when verification has finished)."""
-    from aeops.sync.pipeline import context
-
     if dry_run:
         return PokeResult(True, {}, "dry run: nothing was pushed")
     ctx = context(store, config)
-    sync_run_id = find_run(ctx.db_url, store, dag_id, run_id)
-    if sync_run_id is None:
+    run = ctx.ledger.find_run(store, run_id, dag_id)
+    if run is None:
         return PokeResult(True, {}, "no sync run for this store (it stopped before the export)")
-    if not records.verifiable_changes(ctx.db_url, sync_run_id):
+    sync_run_id = run.id
+    if not records.verifiable_changes(ctx.ledger, sync_run_id):
         return PokeResult(True, {}, "nothing was pushed: nothing to verify")
     target = target_for(ctx, sync_run_id, client, reader)
     try:
@@ -408,7 +340,7 @@ def poke(store: str, dag_id: str, run_id: str, *, dry_run: bool = False, client=
             target.reader.close()
 
 
-def verify_run(ctx, sync_run_id: int, client=None, *, reader: StorefrontReader | None = None,
+def verify_run(ctx: RunContext, sync_run_id: int, client=None, *, reader: StorefrontReader | None = None,
                sleep: Callable[[float], None] = time.sleep, first_wait: float = 5.0,
                max_wait: float = 120.0) -> dict[str, Any]:
     """Verification to the end, for ``finish``: the sensor's result, else poll here (blocking) with backoff.

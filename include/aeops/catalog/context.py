@@ -1,0 +1,59 @@
+"""What every step of a catalog run starts from: the settings, the store, its ledger and its marketplace client."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from aeops.catalog.ledger import Ledger
+from aeops.catalog.timestamps import today_in
+from aeops.config import AeopsConfig, ConfigError, StoreConfig, load_airflow_config
+from aeops.secrets import get_logger
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """One store of one run: ``ctx.config``, ``ctx.store`` (its settings), ``ctx.ledger`` (the aeops DB)."""
+
+    config: AeopsConfig
+    store: StoreConfig
+    ledger: Ledger
+
+    @property
+    def db_url(self) -> str:
+        """The aeops DB's URL, for the parts that open it themselves (Slack outbox, compliance registry)."""
+        return self.ledger.url
+
+    def today(self) -> date:
+        """Today in the store's time zone."""
+        return today_in(self.store.timezone)
+
+
+def context(store: str, config: AeopsConfig | None = None) -> RunContext:
+    """The context of ``store``: settings from ``config`` (inside a task: the ``aeops_config`` Variable); the aeops
+    DB's schema is brought up to date once per process."""
+    cfg = config or load_airflow_config()
+    return RunContext(cfg, cfg.store(store), Ledger(cfg.resolved_database_url()))
+
+
+def client_for(store: StoreConfig, **overrides: Any):
+    """A marketplace client for the store's connection (its secrets registered with :mod:`aeops.secrets`)."""
+    from aeops.marketplace.hooks import AliExpressHook
+
+    return AliExpressHook(store.conn_id).get_client(qps=store.qps, **overrides)
+
+
+def list_stores(only: list[str] | None, config: AeopsConfig | None = None) -> list[str]:
+    """The configured stores' names (only those in ``only`` when given; ConfigError naming unknown ones)."""
+    cfg = config or load_airflow_config()
+    names = [s.name for s in cfg.stores]
+    if only:
+        unknown = sorted(set(only) - set(names))
+        if unknown:
+            raise ConfigError(f"unknown store(s) {', '.join(unknown)}; configured: {', '.join(names)}")
+        names = [n for n in names if n in only]
+    log.info("stores in this run: %s", ", ".join(names))
+    return names

@@ -1,0 +1,100 @@
+"""The minimal change set: per product and field, what the marketplace must be told.
+
+Three kinds of write, matching the platform's calls:
+
+- ``price``: SKUs whose price or discount differs (the discount is always sent with its price, because a
+  price update without ``discount_price`` erases the discount);
+- ``inventory``: SKUs whose stock differs;
+- ``edit``: product fields (title, freight template, main image) that differ; never ``sku_info_list``.
+
+A SKU or product the marketplace does not have cannot be created by these calls: it becomes an
+``unpushable`` change with a reason, reported instead of written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from aeops.catalog.model import PRODUCT_FIELDS
+
+KINDS = ("price", "inventory", "edit")
+
+
+@dataclass(frozen=True)
+class PlannedChange:
+    product_id: int
+    kind: str  # price | inventory | edit | unpushable
+    payload: dict[str, Any]
+    previous: dict[str, Any] = field(default_factory=dict)
+
+
+def diff_product(product_id: int, desired: dict[str, Any], current: dict[str, Any] | None) -> list[PlannedChange]:
+    """Changes that make ``current`` (the marketplace) equal ``desired`` (the export)."""
+    if current is None:
+        return [
+            PlannedChange(
+                product_id,
+                "unpushable",
+                {"reason": "PRODUCT-NOT-ON-MARKETPLACE",
+                 "message": "product id not found in the store; create the product in the seller center first"},
+            )
+        ]
+    changes: list[PlannedChange] = []
+    current_skus: dict[str, dict[str, Any]] = current.get("skus", {})
+    price_items, price_prev, stock_items, stock_prev, missing = [], [], [], [], []
+    for code, want in desired["skus"].items():
+        have = current_skus.get(code)
+        if have is None:
+            missing.append(code)
+            continue
+        if want["price"] != have.get("price") or want["discount_price"] != have.get("discount_price"):
+            price_items.append({"sku_code": code, "price": want["price"], "discount_price": want["discount_price"]})
+            price_prev.append({"sku_code": code, "price": have.get("price"),
+                               "discount_price": have.get("discount_price")})
+        if want["stock"] != have.get("stock"):
+            stock_items.append({"sku_code": code, "inventory": want["stock"]})
+            stock_prev.append({"sku_code": code, "inventory": have.get("stock")})
+    if price_items:
+        changes.append(PlannedChange(product_id, "price", {"skus": price_items}, {"skus": price_prev}))
+    if stock_items:
+        changes.append(PlannedChange(product_id, "inventory", {"skus": stock_items}, {"skus": stock_prev}))
+    edits = {f: desired[f] for f in PRODUCT_FIELDS if desired.get(f) and desired.get(f) != current.get(f)}
+    if edits:
+        changes.append(PlannedChange(product_id, "edit", {"fields": edits},
+                                     {"fields": {f: current.get(f) for f in edits}}))
+    if missing:
+        changes.append(
+            PlannedChange(
+                product_id,
+                "unpushable",
+                {"reason": "SKU-NOT-ON-MARKETPLACE", "skus": missing,
+                 "message": f"SKU(s) {', '.join(missing)} not on the marketplace product; add them in the seller "
+                 "center (aeops never replaces a product's SKU list)"},
+            )
+        )
+    return changes
+
+
+def diff_catalog(desired: dict[int, dict[str, Any]], current: dict[int, dict[str, Any] | None]) -> list[PlannedChange]:
+    """Changes for every desired product, in product id order (deterministic batches)."""
+    changes: list[PlannedChange] = []
+    for pid in sorted(desired):
+        changes.extend(diff_product(pid, desired[pid], current.get(pid)))
+    return changes
+
+
+def apply_change(current: dict[str, Any], change_kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """The product state after a confirmed write (what aeops records as confirmed)."""
+    state = {**current, "skus": {code: dict(v) for code, v in current.get("skus", {}).items()}}
+    if change_kind == "price":
+        for item in payload["skus"]:
+            sku = state["skus"].setdefault(item["sku_code"], {})
+            sku["price"], sku["discount_price"] = item["price"], item["discount_price"]
+    elif change_kind == "inventory":
+        for item in payload["skus"]:
+            state["skus"].setdefault(item["sku_code"], {})["stock"] = item["inventory"]
+    elif change_kind == "edit":
+        state.update(payload["fields"])
+    return state
+

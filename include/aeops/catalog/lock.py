@@ -1,0 +1,203 @@
+"""A per-store write lock in the aeops DB: an urgent re-run and the daily sync never write one store at once.
+
+Chosen over a one-slot Airflow pool because a pool is per deployment, not per store, and would stall every
+store's daily push behind one urgent run; the lock is per store, survives across tasks and workers (it is a
+row in ``store_locks``), and expires by itself if its holder dies.
+
+Semantics (all state changes are single conditional ``UPDATE``s or an ``INSERT`` on the primary key, so
+acquiring is atomic on SQLite and PostgreSQL alike):
+
+- *free* when ``expires_at`` is at or before now; acquiring a free lock sets ``holder``, ``holds = 1`` and
+  ``expires_at = now + ttl``;
+- *shared by one holder*: the holder is a run (:func:`run_holder`), so the parallel push chunks of one run
+  acquire it together (``holds`` counts them; each acquire pushes ``expires_at`` out); the last release frees it;
+- *priority*: a waiter with ``priority=True`` (the urgent re-run) marks the row ``waiting``; while that mark is
+  fresh nobody else may acquire or re-acquire it, so a daily sync's chunks drain and the urgent run goes next;
+- *expiry*: a holder that dies without releasing frees the store after ``ttl``; :func:`store_lock` renews the
+  expiry from a background thread while its block runs, so a long block never loses its lock.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from aeops.catalog.ledger import Ledger
+from aeops.catalog.timestamps import aware
+from aeops.secrets import get_logger
+from aeops.store.models import StoreLock, utcnow
+
+log = get_logger(__name__)
+
+DEFAULT_TTL_S = 600.0
+POLL_S = 0.5
+
+
+class StoreBusy(RuntimeError):
+    """The store's lock is held by another run for longer than we may wait."""
+
+
+@dataclass(frozen=True)
+class LockInfo:
+    store: str
+    holder: str
+    holds: int
+    acquired_at: datetime
+    expires_at: datetime
+    waiting: str | None
+
+
+def run_holder(sync_run_id: int) -> str:
+    """The holder name of one aeops run (``sync_runs.id``): every task of the run shares it."""
+    return f"sync-run-{int(sync_run_id)}"
+
+
+def inspect_lock(ledger: Ledger, store: str) -> LockInfo | None:
+    """The store's lock while it is held (None when free)."""
+    with ledger.session() as s:
+        row = s.get(StoreLock, store)
+        if row is None or aware(row.expires_at) <= utcnow():
+            return None
+        return LockInfo(row.store, row.holder, row.holds, aware(row.acquired_at), aware(row.expires_at),
+                        row.waiting)
+
+
+def _open_to(holder: str, now: datetime):
+    """No one else is waiting with priority (or their mark went stale)."""
+    return or_(StoreLock.waiting.is_(None), StoreLock.waiting == holder, StoreLock.waiting_until.is_(None),
+               StoreLock.waiting_until <= now)
+
+
+def try_acquire(ledger: Ledger, store: str, holder: str, ttl_s: float = DEFAULT_TTL_S) -> bool:
+    """Take (or join, for the same holder) the store's lock without waiting; True when held."""
+    now = utcnow()
+    expires = now + timedelta(seconds=ttl_s)
+    open_to_us = _open_to(holder, now)
+    with ledger.session() as s:
+        joined = s.execute(
+            update(StoreLock)
+            .where(StoreLock.store == store, StoreLock.holder == holder, StoreLock.expires_at > now, open_to_us)
+            .values(holds=StoreLock.holds + 1)
+        ).rowcount
+        if joined:
+            s.execute(update(StoreLock).where(StoreLock.store == store, StoreLock.holder == holder,
+                                              StoreLock.expires_at < expires).values(expires_at=expires))
+            return True
+        taken = s.execute(
+            update(StoreLock)
+            .where(StoreLock.store == store, StoreLock.expires_at <= now, open_to_us)
+            .values(holder=holder, holds=1, acquired_at=now, expires_at=expires,
+                    waiting=None, waiting_until=None)
+        ).rowcount
+        if taken:
+            return True
+        exists = s.scalar(select(StoreLock.store).where(StoreLock.store == store))
+    if exists:
+        return False
+    try:
+        with ledger.session() as s:
+            s.add(StoreLock(store=store, holder=holder, holds=1, acquired_at=now, expires_at=expires))
+        return True
+    except IntegrityError:  # another process inserted it first
+        return False
+
+
+def _mark_waiting(ledger: Ledger, store: str, holder: str, grace_s: float) -> None:
+    now = utcnow()
+    with ledger.session() as s:
+        s.execute(
+            update(StoreLock)
+            .where(StoreLock.store == store,
+                   or_(StoreLock.waiting.is_(None), StoreLock.waiting == holder, StoreLock.waiting_until <= now))
+            .values(waiting=holder, waiting_until=now + timedelta(seconds=grace_s))
+        )
+
+
+def acquire(ledger: Ledger, store: str, holder: str, ttl_s: float = DEFAULT_TTL_S, *, wait_s: float = 0.0,
+            priority: bool = False, poll_s: float = POLL_S, sleep=time.sleep, clock=time.monotonic) -> None:
+    """Take the store's lock, waiting up to ``wait_s`` seconds; StoreBusy (naming the holder) otherwise.
+
+    ``priority=True`` marks the lock as wanted so the current holder's tasks drain and no one else gets in.
+    """
+    deadline = clock() + wait_s
+    announced = False
+    while True:
+        if try_acquire(ledger, store, holder, ttl_s):
+            return
+        if priority:
+            _mark_waiting(ledger, store, holder, grace_s=max(5 * poll_s, 5.0))
+        if clock() >= deadline:
+            info = inspect_lock(ledger, store)
+            who = (f"held by {info.holder} ({info.holds} task(s)) since {info.acquired_at:%H:%M:%S} UTC, "
+                   f"until {info.expires_at:%H:%M:%S} UTC at the latest") if info else "busy"
+            raise StoreBusy(f"store {store} is {who}; waited {wait_s:.0f} s")
+        if not announced:
+            info = inspect_lock(ledger, store)
+            log.info("store %s is locked by %s; waiting up to %.0f s%s", store, info.holder if info else "?",
+                     wait_s, " (priority)" if priority else "")
+            announced = True
+        sleep(poll_s)
+
+
+def release(ledger: Ledger, store: str, holder: str) -> None:
+    """Give back one hold; the last one frees the store."""
+    now = utcnow()
+    with ledger.session() as s:
+        s.execute(update(StoreLock).where(StoreLock.store == store, StoreLock.holder == holder,
+                                          StoreLock.expires_at > now).values(holds=StoreLock.holds - 1))
+        s.execute(update(StoreLock).where(StoreLock.store == store, StoreLock.holder == holder,
+                                          StoreLock.holds <= 0).values(holds=0, expires_at=now))
+
+
+def release_all(ledger: Ledger, store: str, holder: str) -> bool:
+    """Free the store if ``holder`` holds it, however many holds are left (a run's teardown)."""
+    now = utcnow()
+    with ledger.session() as s:
+        return bool(s.execute(update(StoreLock).where(StoreLock.store == store, StoreLock.holder == holder,
+                                                      StoreLock.expires_at > now)
+                              .values(holds=0, expires_at=now)).rowcount)
+
+
+def renew(ledger: Ledger, store: str, holder: str, ttl_s: float) -> bool:
+    """Push the expiry out to now + ttl while ``holder`` still holds the lock."""
+    now = utcnow()
+    with ledger.session() as s:
+        return bool(s.execute(update(StoreLock).where(StoreLock.store == store, StoreLock.holder == holder,
+                                                      StoreLock.expires_at > now,
+                                                      StoreLock.expires_at < now + timedelta(seconds=ttl_s))
+                              .values(expires_at=now + timedelta(seconds=ttl_s))).rowcount)
+
+
+@contextmanager
+def store_lock(ledger: Ledger, store: str, holder: str, ttl: float = DEFAULT_TTL_S, *, wait: float = 1800.0,
+               priority: bool = False) -> Iterator[None]:
+    """Hold the store's write lock for the block (re-entrant for the same holder, renewed while the block runs).
+
+    ``ttl`` (seconds) bounds how long a crashed holder blocks the store; ``wait`` how long to wait for it
+    (StoreBusy after); ``priority`` lets the caller jump the queue (see the module docstring).
+    """
+    acquire(ledger, store, holder, ttl, wait_s=wait, priority=priority)
+    stop = threading.Event()
+
+    def keep_alive() -> None:
+        while not stop.wait(max(ttl / 3, 0.05)):
+            try:
+                renew(ledger, store, holder, ttl)
+            except Exception as exc:  # noqa: BLE001 - the next renewal or the ttl covers a blip
+                log.warning("store lock %s: renewal failed (%s)", store, type(exc).__name__)
+
+    renewer = threading.Thread(target=keep_alive, name=f"store-lock-{store}", daemon=True)
+    renewer.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        renewer.join(timeout=5)
+        release(ledger, store, holder)

@@ -1,0 +1,200 @@
+"""Push one batch of planned changes (at most 20 products, one kind), recorded before and after.
+
+Order of work, so that a crash or retry never loses or doubles a write:
+
+1. calls a dead process left ``sending`` are closed as ``interrupted``; changes left ``sending`` (a crash
+   mid-call) or ``unknown`` (an answer that was lost or named neither list) are re-read from the marketplace
+   first: already applied -> ``confirmed``, else back to ``planned``;
+2. the rest is marked ``sending`` and the call logged in ``api_writes`` (committed) before it is sent;
+3. the answer moves each product to ``confirmed`` (and its confirmed state forward), ``failed`` (with the
+   platform's code) or ``unknown``, in one transaction with the call's record; unknown ones are re-read, and
+   only those proven not applied are sent again (at most ``MAX_ATTEMPTS`` times in one task).
+
+A clean batch costs four aeops DB transactions: the look at what is open, the record before sending, the
+record of the answer, the final counts.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from aeops.catalog.ledger import Ledger
+from aeops.catalog.model import from_marketplace
+from aeops.catalog.status import UNCERTAIN, ChangeStatus
+from aeops.marketplace import SkuPrice, SkuStock
+from aeops.secrets import get_logger
+from aeops.store.models import Change, SyncRun
+
+log = get_logger(__name__)
+
+MAX_ATTEMPTS = 3
+API_OF_KIND = {
+    "price": "aliexpress.solution.batch.product.price.update",
+    "inventory": "aliexpress.solution.batch.product.inventory.update",
+    "edit": "aliexpress.solution.product.edit",
+}
+
+
+def push_batch(ledger: Ledger, client, sync_run_id: int, kind: str, change_ids: list[int], *,
+               images_dir: str | None = None) -> dict[str, int]:
+    """Send what is still open of these changes; returns counts by final status of this batch."""
+    store, image_urls, todo = _prepare(ledger, client, sync_run_id, change_ids)
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        if not todo:
+            break
+        batch_key = f"{kind}-{todo[0].product_id}-{len(todo)}-a{attempt}"
+        write_id = ledger.begin_write(sync_run_id, store, API_OF_KIND[kind], batch_key, [c.id for c in todo])
+        try:
+            outcomes, answered = _send(client, kind, todo, image_urls, images_dir, ledger, sync_run_id)
+        except Exception as exc:
+            # Nothing is known about what the platform applied: re-read before any retry (next task try).
+            with ledger.session() as s:
+                for change in ledger.load_changes(s, [c.id for c in todo]):
+                    change.status = str(ChangeStatus.UNKNOWN)
+                ledger.finish_write(s, write_id, "error", f"{type(exc).__name__}: {exc}")
+            raise
+        uncertain = _record_answer(ledger, write_id, answered, todo, outcomes)
+        todo = _resolve_uncertain(ledger, client, uncertain) if uncertain else []
+    statuses = [c.status for c in ledger.changes(change_ids)]
+    return {status: statuses.count(status) for status in set(statuses)}
+
+
+def _prepare(ledger: Ledger, client, sync_run_id: int, change_ids: list[int]) -> tuple[str, dict[str, str],
+                                                                                         list[Change]]:
+    """The run's store and uploaded images, and the changes still to send (uncertain ones re-read first)."""
+    with ledger.session() as s:
+        run = s.get(SyncRun, sync_run_id)
+        if run is None:
+            raise LookupError(f"sync run {sync_run_id} not found")
+        store, image_urls = run.store, dict((run.artifacts or {}).get("image_urls", {}))
+        changes = ledger.load_changes(s, change_ids)
+        _close_interrupted_writes(ledger, s, sync_run_id, changes)
+        uncertain = [c for c in changes if c.status in UNCERTAIN]
+        todo = [c for c in changes if c.status == ChangeStatus.PLANNED]
+    if uncertain:
+        todo = sorted(todo + _resolve_uncertain(ledger, client, uncertain), key=lambda c: c.product_id)
+    return store, image_urls, todo
+
+
+def _send(client, kind: str, changes: list[Change], image_urls: dict[str, str], images_dir: str | None,
+          ledger: Ledger, sync_run_id: int) -> tuple[dict[int, Any], bool]:
+    if kind == "price":
+        updates = {c.product_id: [SkuPrice(i["sku_code"], Decimal(i["price"]),
+                                           Decimal(i["discount_price"]) if i.get("discount_price") else None)
+                                  for i in c.payload["skus"]] for c in changes}
+        result = client.update_prices_batch(updates)
+        return result.outcomes, result.answered
+    if kind == "inventory":
+        report = client.update_inventory({c.product_id: [SkuStock(i["sku_code"], int(i["inventory"]))
+                                                         for i in c.payload["skus"]] for c in changes})
+        return report.outcomes, all(b.answered for b in report.batches)
+    outcomes: dict[int, Any] = {}
+    answered = True
+    for change in changes:  # product edits go one product per call
+        fields = _edit_fields(client, change.payload["fields"], image_urls, images_dir, ledger, sync_run_id)
+        outcome = client.edit_product(change.product_id, fields)
+        outcomes[change.product_id] = outcome
+        answered = answered and outcome.status != "unknown"
+    return outcomes, answered
+
+
+def _edit_fields(client, fields: dict[str, Any], image_urls: dict[str, str], images_dir: str | None,
+                 ledger: Ledger, sync_run_id: int) -> dict[str, Any]:
+    """Our canonical fields as the product.edit API names them; a new main image goes to the photobank first."""
+    api: dict[str, Any] = {}
+    if "title" in fields:
+        api["multi_language_subject_list"] = [{"locale": "en_US", "subject": fields["title"]}]
+    if "freight_template_id" in fields:
+        api["freight_template_id"] = int(fields["freight_template_id"])
+    if "main_image" in fields:
+        source = fields["main_image"]
+        url = image_urls.get(source) or _upload(client, source, images_dir)
+        image_urls[source] = url
+        ledger.update_run(sync_run_id, artifacts={"image_urls": image_urls})
+        api["main_image_urls_list"] = [url]
+    return api
+
+
+def _upload(client, source: str, images_dir: str | None) -> str:
+    if source.startswith(("http://", "https://")):
+        return source
+    path = Path(source) if images_dir is None or Path(source).is_absolute() else Path(images_dir) / source
+    content_type = {".png": "image/png", ".webp": "image/webp"}.get(path.suffix.lower(), "image/jpeg")
+    return client.upload_image(path.name, path.read_bytes(), content_type=content_type).photobank_url
+
+
+def _record_answer(ledger: Ledger, write_id: int, answered: bool, sent: list[Change],
+                   outcomes: dict[int, Any]) -> list[Change]:
+    """The call's record and every product's outcome, in one transaction; returns the uncertain changes."""
+    uncertain: list[Change] = []
+    with ledger.session() as s:
+        ledger.finish_write(s, write_id, "answered" if answered else "lost")
+        for change in ledger.load_changes(s, [c.id for c in sent]):
+            outcome = outcomes.get(change.product_id)
+            status = outcome.status if outcome is not None else "unknown"
+            if status == "success":
+                ledger.confirm(s, change)
+            elif status == "failed":
+                change.status, change.error_code, change.error_message = (
+                    str(ChangeStatus.FAILED), outcome.error_code, outcome.error_message)
+                log.warning("product %s %s failed: %s %s", change.product_id, change.kind, outcome.error_code,
+                            outcome.error_message)
+            else:
+                change.status = str(ChangeStatus.UNKNOWN)
+                uncertain.append(change)
+    return uncertain
+
+
+def _close_interrupted_writes(ledger: Ledger, s, sync_run_id: int, changes: list[Change]) -> None:
+    """Calls logged as ``sending`` by a process that died: close their record (the products are re-read next)."""
+    products = {c.product_id for c in changes if c.status == ChangeStatus.SENDING}
+    if not products:
+        return
+    for write in ledger.open_writes(s, sync_run_id):
+        if products & {int(p) for p in write.product_ids}:
+            ledger.finish_write(s, write.id, "interrupted",
+                                "the pushing process stopped before the answer was recorded; products re-read")
+            log.warning("write %s (%s) was interrupted; re-reading its products before any retry", write.id,
+                        write.api)
+
+
+def _resolve_uncertain(ledger: Ledger, client, uncertain: list[Change]) -> list[Change]:
+    """Re-read every product whose write may or may not have happened and settle its status; returns the
+    changes proven not applied (back to ``planned``, to be sent again)."""
+    again: list[Change] = []
+    for change in uncertain:
+        product = client.get_product(change.product_id)
+        applied = _applied(change.kind, change.payload, from_marketplace(product), product)
+        with ledger.session() as s:
+            row = s.get(Change, change.id)
+            if row is None:
+                raise LookupError(f"change {change.id} not found")
+            if applied:
+                ledger.confirm(s, row)
+            else:
+                row.status = str(ChangeStatus.PLANNED)
+                again.append(row)
+        log.info("product %s %s: answer was uncertain; re-read shows it %s", change.product_id, change.kind,
+                 "applied" if applied else "NOT applied (will be sent again)")
+    return again
+
+
+def _applied(kind: str, payload: dict[str, Any], state: dict[str, Any], product) -> bool:
+    skus = state.get("skus", {})
+    if kind == "price":
+        return all(skus.get(i["sku_code"], {}).get("price") == i["price"]
+                   and skus.get(i["sku_code"], {}).get("discount_price") == i.get("discount_price")
+                   for i in payload["skus"])
+    if kind == "inventory":
+        return all(skus.get(i["sku_code"], {}).get("stock") == int(i["inventory"]) for i in payload["skus"])
+    fields = payload["fields"]
+    checks = []
+    if "title" in fields:
+        checks.append(state.get("title") == fields["title"])
+    if "freight_template_id" in fields:
+        checks.append(state.get("freight_template_id") == str(fields["freight_template_id"]))
+    if "main_image" in fields:
+        checks.append(bool(state.get("main_image")) and state.get("main_image") != "")
+    return all(checks)

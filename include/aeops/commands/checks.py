@@ -1,0 +1,162 @@
+"""``aeops validate``, ``aeops certs`` and ``aeops logo``: run the rules and print a table or JSON.
+
+Exit codes (docs/design.md): 0 checked, nothing blocking; 1 findings block some rows or files; 2 could not check
+(raised as :class:`aeops.errors.CommandError`, printed as one ``error:`` line).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from datetime import date
+from typing import Any, TextIO
+
+from aeops.errors import EXIT_FINDINGS, EXIT_OK, CommandError
+from aeops.findings import Finding
+
+_MESSAGE_WIDTH = 100
+
+
+def _as_of(value: str | None) -> date:
+    if not value:
+        return date.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise CommandError(f"--as-of {value!r} is not a date like 2026-11-26") from None
+
+
+def _config() -> Any:
+    from aeops.config import ConfigError, load_config
+
+    try:
+        return load_config()
+    except ConfigError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def _local_dir(location: str, what: str) -> None:
+    if "://" not in location and not os.path.isdir(location):
+        raise CommandError(f"{what} {location} is not a folder")
+
+
+def _cell(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def render_table(findings: Sequence[Finding], out: TextIO, *, show_file: bool | None = None) -> None:
+    """Findings as an aligned text table (columns without any value are left out)."""
+    if not findings:
+        return
+    if show_file is None:
+        show_file = len({f.file for f in findings}) > 1
+    columns: list[tuple[str, Any]] = []
+    if show_file:
+        columns.append(("FILE", lambda f: os.path.basename(f.file or "")))
+    for title, attr in (("ROW", "row"), ("PRODUCT", "product_id"), ("SKU", "sku_code"), ("FIELD", "field")):
+        if any(getattr(f, attr) is not None for f in findings):
+            columns.append((title, lambda f, a=attr: _cell(getattr(f, a))))
+    columns += [("SEVERITY", lambda f: str(f.severity)), ("CODE", lambda f: f.code)]
+    cells = [[get(f) for _, get in columns] for f in findings]
+    widths = [max(len(title), *(len(row[i]) for row in cells)) for i, (title, _) in enumerate(columns)]
+    widths = [min(w, 40) for w in widths]
+    header = "  ".join(title.ljust(w) for (title, _), w in zip(columns, widths, strict=True)) + "  MESSAGE"
+    print(header, file=out)
+    for finding, row in zip(findings, cells, strict=True):
+        left = "  ".join(c[:w].ljust(w) for c, w in zip(row, widths, strict=True))
+        print(f"{left}  {finding.message}", file=out)
+
+
+def _emit(summary: dict[str, Any], findings: Sequence[Finding], as_json: bool, lines: list[str]) -> None:
+    if as_json:
+        json.dump({"summary": summary, "findings": [f.to_dict() for f in findings]}, sys.stdout, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return
+    render_table(findings, sys.stdout)
+    if findings:
+        print(file=sys.stdout)
+    for line in lines:
+        print(line, file=sys.stdout)
+
+
+def _counts_line(findings: Sequence[Finding]) -> str:
+    if not findings:
+        return "no findings"
+    counts = Counter(f.code for f in findings)
+    return "by code: " + ", ".join(f"{code} {n}" for code, n in sorted(counts.items()))
+
+
+def validate_command(args: argparse.Namespace) -> int:
+    """``aeops validate EXPORT [--images-dir D] [--certs-dir D] [--as-of YYYY-MM-DD] [--json]``."""
+    from aeops.catalog.validation import validate_export
+    from aeops.rules.rows import RuleConfigError
+
+    as_of = _as_of(args.as_of)
+    if args.images_dir:
+        _local_dir(args.images_dir, "--images-dir")
+    if args.certs_dir:
+        _local_dir(args.certs_dir, "--certs-dir")
+    try:
+        result = validate_export(args.export, images_dir=args.images_dir, certs_dir=args.certs_dir, as_of=as_of,
+                                 config=_config())
+    except RuleConfigError as exc:
+        raise CommandError(str(exc)) from None
+    if not result.checked:
+        first = next(f for f in result.findings if f.code.startswith("FILE-"))
+        where = "" if args.export in first.message else f"{args.export}: "
+        raise CommandError(f"{first.code}: {where}{first.message}")
+    summary = result.summary()
+    lines = [
+        f"{args.export}: {summary['rows']} rows, {summary['valid_rows']} valid, {summary['blocked_rows']} blocked; "
+        f"{summary['errors']} errors, {summary['warnings']} warnings",
+        _counts_line(result.findings),
+    ]
+    _emit(summary, result.findings, args.json, lines)
+    return EXIT_FINDINGS if result.blocking else EXIT_OK
+
+
+def certs_command(args: argparse.Namespace) -> int:
+    """``aeops certs DIR [--as-of YYYY-MM-DD] [--json]``."""
+    as_of = _as_of(args.as_of)
+    _local_dir(args.dir, "certificate folder")
+    from aeops.catalog.validation import optional_rules
+
+    certs_module = optional_rules("certs")
+    if certs_module is None:
+        raise CommandError("the certificate rules (aeops.rules.certs) are not installed")
+    certificates, findings = certs_module.scan_certificates(args.dir, as_of)
+    errors = sum(1 for f in findings if f.blocking)
+    summary = {
+        "folder": args.dir, "as_of": as_of.isoformat(), "certificates": len(certificates),
+        "findings": len(findings), "errors": errors, "warnings": len(findings) - errors,
+        "by_code": dict(sorted(Counter(f.code for f in findings).items())),
+    }
+    lines = [
+        f"{args.dir}: {len(certificates)} certificate(s) read as of {as_of.isoformat()}; {errors} errors, "
+        f"{len(findings) - errors} warnings",
+        _counts_line(findings),
+    ]
+    _emit(summary, findings, args.json, lines)
+    return EXIT_FINDINGS if errors else EXIT_OK
+
+
+def logo_command(args: argparse.Namespace) -> int:
+    """``aeops logo FILE [--json]``."""
+    if "://" not in args.file and not os.path.isfile(args.file):
+        raise CommandError(f"{args.file} is not a file")
+    from aeops.catalog.validation import optional_rules
+
+    logo_module = optional_rules("logo")
+    if logo_module is None:
+        raise CommandError("the logo rules (aeops.rules.logo) are not installed")
+    findings = logo_module.check_logo(args.file)
+    errors = sum(1 for f in findings if f.blocking)
+    summary = {"file": args.file, "findings": len(findings), "errors": errors, "warnings": len(findings) - errors,
+               "by_code": dict(sorted(Counter(f.code for f in findings).items()))}
+    verdict = "ready to upload" if not errors else "not ready: fix the findings above"
+    _emit(summary, findings, args.json, [f"{args.file}: {verdict}", _counts_line(findings)])
+    return EXIT_FINDINGS if errors else EXIT_OK

@@ -1,0 +1,21 @@
+"""``aeops db``: create, upgrade and inspect the aeops database schema."""
+
+from __future__ import annotations
+
+import argparse
+
+from aeops.config import load_config
+from aeops.secrets import get_logger
+from aeops.store.db import current_revision, head_revision, redact_url, upgrade
+
+log = get_logger(__name__)
+
+
+def db_command(args: argparse.Namespace) -> int:
+    url = load_config().resolved_database_url()
+    if args.action == "upgrade":
+        upgrade(url)
+        print(f"aeops DB {redact_url(url)} is at revision {current_revision(url)} (head {head_revision()})")
+    else:
+        print(current_revision(url) or "(empty: run 'aeops db upgrade')")
+    return 0

@@ -1,0 +1,51 @@
+"""``aeops simulator``: serve the local AliExpress Open Platform simulator until interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from aeops.errors import CommandError
+from aeops.marketplace.simulator.app import create_app
+from aeops.marketplace.simulator.faults import Faults
+from aeops.marketplace.simulator.state import SimState
+from aeops.secrets import get_logger
+
+log = get_logger(__name__)
+
+
+def seed_from_export(state: SimState, location: str, **kw: object) -> int:
+    """Load the simulator's catalog from a catalog export (read like the sync reads it)."""
+    from aeops.exports import read_export
+
+    export = read_export(location)
+    if not export.readable:
+        raise ValueError("; ".join(f"{f.code}: {f.message}" for f in export.findings) or "unreadable")
+    return state.seed_frame(export.frame, **kw)
+
+
+def simulator_command(args: argparse.Namespace) -> int:
+    """``aeops simulator``: serve until interrupted."""
+    try:
+        faults = Faults.parse(args.faults)
+    except ValueError as exc:
+        raise CommandError(f"--faults: {exc}") from None
+    state_path = Path(args.state or os.environ.get("AEOPS_SIMULATOR_STATE") or "aeops-sim-state.json")
+    try:
+        state = SimState(state_path)
+    except (OSError, ValueError) as exc:
+        raise CommandError(f"cannot use state file {state_path}: {exc}") from None
+    if args.seed_from:
+        try:
+            count = seed_from_export(state, args.seed_from)
+        except (OSError, ValueError) as exc:
+            raise CommandError(f"cannot seed from {args.seed_from}: {exc}") from None
+        log.info("seeded %d products from %s", count, args.seed_from)
+    import uvicorn
+
+    public_url = f"http://{args.host}:{args.port}"
+    log.info("simulator on %s (state %s, faults %s)", public_url, state_path, args.faults or "none")
+    uvicorn.run(create_app(state, faults, public_url=public_url), host=args.host, port=args.port,
+                log_level="warning")
+    return 0

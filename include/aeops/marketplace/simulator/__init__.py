@@ -1,0 +1,59 @@
+"""``aeops simulator``: a local AliExpress Open Platform over real HTTP (FastAPI + uvicorn).
+
+Run ``aeops simulator --port 8765 --state sim.json --seed-from export.csv --faults qps=20,latency_ms=120``.
+The same :class:`~aeops.marketplace.client.AliExpressClient` talks to it and to api-sg.aliexpress.com.
+
+Demo app and sellers (from :mod:`aeops.demo`, created in a new state file)::
+
+    app key 500001, secret "demo-app-secret-not-for-production"
+    seller 2000000001 ("demo"):      access "demo-access-token-main", refresh "demo-refresh-token-main"
+    seller 2000000002 ("demo-kids"): access "demo-access-token-kids", refresh "demo-refresh-token-kids"
+    tokens valid 365 days (refresh 730) from state creation; account_status "normal"
+    freight templates of every seller: 1001 Standard Shipping (default), 1002 Free Shipping, 1003 Express (DHL)
+
+Endpoints:
+
+``POST /sync`` (also ``?method=``)
+    Form (urlencoded or multipart) with ``app_key, method, timestamp, sign_method=sha256, session`` (or
+    ``access_token``), ``sign`` and business params. Checks, in order: app key (``InvalidAppKey``),
+    timestamp within 7200 s (``InvalidTimestamp``), signature (``IncompleteSignature``), token
+    (``IllegalAccessToken``), per-seller QPS / ``throttle`` fault (``ApiCallLimit ... ban will last 1
+    seconds``), ``daily_quota`` (``AppCallLimit``, sub_code ``accesscontrol.limited-by-app-access-count``),
+    ``server_error`` fault (type ``SYSTEM``). Errors use the /sync shape
+    ``{"error_response": {"type", "code", "msg", "request_id", "_trace_id_"}}``; success
+    ``{"<method with _>_response": {..., "request_id"}}`` with ``simplify=false``-style list wrappers.
+    Methods: ``aliexpress.solution.product.list.get``, ``aliexpress.solution.product.info.get``,
+    ``aliexpress.solution.batch.product.price.update`` / ``.inventory.update`` (20 products, 200 SKUs a
+    product, price 0.01-999999, discount < price, omitted discount erases it, stock 0-999999 and <= 999999
+    a product; per-product ``update_successful_list`` / ``update_failed_list``),
+    ``aliexpress.solution.product.edit`` (``sku_info_list`` replaces every SKU, like the real one),
+    ``aliexpress.photobank.redefining.uploadimageforsdk`` (multipart ``image_bytes`` <= 3 MB, unsigned),
+    ``aliexpress.freight.redefining.listfreighttemplate``, ``aliexpress.merchant.profile.get``
+    (``profile.account_status``).
+``POST /rest/auth/token/refresh``
+    /rest protocol (signature with the path prefix); answers the documented token fields with
+    ``code "0"``; errors in the /rest shape ``{"type", "code", "message", "request_id"}``, and an unknown
+    refresh token in the legacy TOP shape (``code 15``, ``sub_code isv.refresh-token-invalid``).
+``GET /store/{site}/item/{product_id}.html?device=desktop|mobile|anonymous``
+    The storefront page per language site (en, ru, es, fr, pt) and device: ``<meta name="last-modified"
+    content="<ISO UTC>">``, ``<meta name="last-modified-ms">``, price/stock/freight template in the HTML
+    and in ``<script type="application/json" id="product-data">``. A view shows a write only after
+    ``propagation_s``; ``stale_site`` pairs and ``never_device`` keep the seeded values.
+``GET /datacenter/{seller_id}/information-update-completion-rate``
+    ``{"seller_id", "rate", "products", "complete", "incomplete_product_ids"}``: share of the seller's products
+    whose latest write every (site, device) view shows.
+``GET /_sim/state[?views=false]``
+    The whole state (apps, sellers, products with SKUs and ``gmt_modified_ms``) plus per-product views.
+``GET /_sim/health``
+    ``{"ok": true, "faults": {...}}``.
+
+Faults (``--faults``, see :class:`~aeops.marketplace.sim_state.Faults`): ``throttle, item_fail,
+server_error, lost_response, stale_site`` (probabilities), ``propagation_s, latency_ms, qps, daily_quota,
+never_device, seed``. ``lost_response`` applies the call, then closes the connection mid-answer.
+QPS windows, daily quotas and random draws are per simulator process; the catalog is shared.
+
+Modules: :mod:`~aeops.marketplace.simulator.faults` (``--faults``), :mod:`~.products` (catalog data, versions,
+views), :mod:`~.state` (the SQLite state), :mod:`~.protocol` (checks and dispatch), :mod:`~.api` (the /sync
+methods), :mod:`~.storefront` (item pages, completion rate), :mod:`~.app` (the FastAPI app). The command
+line (``aeops simulator``) is :mod:`aeops.commands.simulator`.
+"""

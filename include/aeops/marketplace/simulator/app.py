@@ -1,0 +1,92 @@
+"""The FastAPI application that serves the simulator over real HTTP (``aeops simulator``)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.types import Receive, Scope, Send
+
+from aeops.marketplace.simulator.errors import AnswerDropped, SimError
+from aeops.marketplace.simulator.faults import DEVICES, SITES, Faults
+from aeops.marketplace.simulator.protocol import Simulator, error_body
+from aeops.marketplace.simulator.state import SimState
+
+
+# ---------------------------------------------------------------------- the web app
+def create_app(state: SimState, faults: Faults | None = None, *, public_url: str = "http://127.0.0.1") -> Any:
+    """The FastAPI application serving :class:`Simulator` (``app.state.sim`` holds it)."""
+    sim = Simulator(state, faults, public_url=public_url)
+    app = FastAPI(title="aeops AliExpress Open Platform simulator", docs_url=None, redoc_url=None)
+    app.state.sim = sim
+
+    class DroppedResponse(Response):
+        """Announce a body, send a fragment, end: the client sees the connection die mid-answer."""
+
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")]})
+            await send({"type": "http.response.body", "body": b'{"', "more_body": False})
+
+    async def read_params(request: Request) -> tuple[dict[str, str], dict[str, bytes]]:
+        params = dict(request.query_params)
+        files: dict[str, bytes] = {}
+        form = await request.form()
+        for key, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                files[key] = await value.read()
+            else:
+                params[key] = str(value)
+        return params, files
+
+    def latency() -> None:
+        if sim.faults.latency_ms:
+            time.sleep(sim.faults.latency_ms / 1000)
+
+    def answer(fn: Any, *args: Any) -> Response:
+        latency()
+        try:
+            return JSONResponse(fn(*args))
+        except SimError as err:
+            return JSONResponse(error_body(err))
+        except AnswerDropped:
+            return DroppedResponse()
+
+    @app.post("/sync")
+    async def sync(request: Request) -> Response:
+        params, files = await read_params(request)
+        return await run_in_threadpool(answer, sim.handle_sync, params, files)
+
+    @app.post("/rest/{path:path}")
+    async def rest(path: str, request: Request) -> Response:
+        params, _files = await read_params(request)
+        return await run_in_threadpool(answer, sim.handle_rest, "/" + path, params)
+
+    @app.get("/store/{site}/item/{product_id}.html")
+    def store(site: str, product_id: int, device: str = "desktop") -> Response:
+        if site not in SITES or device not in DEVICES:
+            return HTMLResponse("<h1>404</h1>", status_code=404)
+        page = sim.storefront(site, product_id, device)
+        if page is None:
+            return HTMLResponse("<h1>Product not found</h1>", status_code=404)
+        return HTMLResponse(page, headers={"Cache-Control": "no-store"})
+
+    @app.get("/datacenter/{seller_id}/information-update-completion-rate")
+    def completion(seller_id: int) -> Response:
+        return JSONResponse(sim.completion_rate(seller_id))
+
+    @app.get("/_sim/state")
+    def sim_state(views: bool = True) -> Response:
+        return JSONResponse(state.snapshot_with_views(sim.faults, views=views))
+
+    @app.get("/_sim/health")
+    def health() -> Response:
+        return JSONResponse({"ok": True, "faults": vars(sim.faults)})
+
+    return app
+
+

@@ -1,0 +1,73 @@
+"""``--faults``: what the simulator does wrong on purpose (throttling, failures, lost answers, slow sites)."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass, fields
+
+DEVICES = ("desktop", "mobile", "anonymous")
+SITES = ("en", "ru", "es", "fr", "pt")
+
+
+@dataclass
+class Faults:
+    """``--faults`` settings. Probabilities are per call (``item_fail`` per product); all draws come from one
+    ``random.Random(seed)`` per process, and ``stale_site`` is a pure function of (seed, product, site)."""
+
+    throttle: float = 0.0  # answer ApiCallLimit ("ban will last 1 seconds")
+    item_fail: float = 0.0  # a product lands in update_failed_list with a retryable system code
+    server_error: float = 0.0  # answer a SYSTEM error_response (nothing applied)
+    lost_response: float = 0.0  # apply the call, then drop the connection without an answer
+    stale_site: float = 0.0  # share of (product, language site) pairs that keep showing the seeded values
+    propagation_s: float = 0.0  # delay between a write and its visibility on storefront views
+    latency_ms: float = 0.0  # added to every API answer
+    qps: float = 0.0  # per-seller calls per second; more are answered with ApiCallLimit (0 = no limit)
+    never_device: str = ""  # a device (desktop/mobile/anonymous) that never shows updates
+    daily_quota: int = 0  # calls per app per process before AppCallLimit (daily) (0 = no limit)
+    seed: int = 0
+
+    @classmethod
+    def parse(cls, spec: str | None) -> Faults:
+        """``"throttle=0.1,item_fail=0.05,propagation_s=2,never_device=mobile,seed=7"`` -> Faults.
+
+        Raises ValueError with a one-line reason on unknown keys or bad values.
+        """
+        faults = cls()
+        if not spec:
+            return faults
+        types = {f.name: f.type for f in fields(cls)}
+        for part in spec.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            key, sep, value = part.partition("=")
+            key = key.strip()
+            if not sep or key not in types:
+                raise ValueError(f"bad fault {part!r}; known: {', '.join(types)}")
+            value = value.strip()
+            try:
+                if key == "never_device":
+                    if value not in DEVICES:
+                        raise ValueError
+                    setattr(faults, key, value)
+                elif key in {"seed", "daily_quota"}:
+                    setattr(faults, key, int(value))
+                else:
+                    number = float(value)
+                    if number < 0 or (key in {"throttle", "item_fail", "server_error", "lost_response",
+                                               "stale_site"} and number > 1):
+                        raise ValueError
+                    setattr(faults, key, number)
+            except ValueError:
+                raise ValueError(f"bad value for fault {key}: {value!r}") from None
+        return faults
+
+    def rng(self) -> random.Random:
+        return random.Random(self.seed)
+
+    def is_stale(self, product_id: int, site: str) -> bool:
+        if self.stale_site <= 0:
+            return False
+        digest = hashlib.sha256(f"{self.seed}:{product_id}:{site}".encode()).digest()
+        return int.from_bytes(digest[:8], "big") / 2**64 < self.stale_site

@@ -1,0 +1,169 @@
+"""The simulated platform's protocol: app key, timestamp window, signature, token, QPS and faults, then the
+method handlers of :mod:`aeops.marketplace.simulator.api` (the FastAPI app only moves bytes)."""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+import uuid
+from datetime import datetime
+from typing import Any
+
+from aeops.marketplace.signing import sign
+from aeops.marketplace.simulator.api import SYNC_METHODS
+from aeops.marketplace.simulator.errors import AnswerDropped, SimError
+from aeops.marketplace.simulator.faults import Faults
+from aeops.marketplace.simulator.products import now_ms
+from aeops.marketplace.simulator.state import SimState
+from aeops.marketplace.simulator.storefront import completion_rate, item_page
+
+TIMESTAMP_WINDOW_MS = 7200 * 1000
+FILE_PARAMS = {"image_bytes"}
+
+
+def request_id() -> str:
+    return uuid.uuid4().hex[:13]
+
+
+class Simulator:
+    """The protocol logic, independent of the web framework (the FastAPI app only moves bytes)."""
+
+    def __init__(self, state: SimState, faults: Faults | None = None, *,
+                 public_url: str = "http://127.0.0.1") -> None:
+        self.state = state
+        self.faults = faults or Faults()
+        self.public_url = public_url
+        self._rng = self.faults.rng()
+        self._rng_lock = threading.Lock()
+        self._calls: dict[str, collections.deque[float]] = collections.defaultdict(collections.deque)
+        self._app_calls: collections.Counter[str] = collections.Counter()
+        self._meter_lock = threading.Lock()
+
+    def _draw(self, probability: float) -> bool:
+        if probability <= 0:
+            return False
+        with self._rng_lock:
+            return self._rng.random() < probability
+
+    # ------------------------------------------------------------------ checks
+    def _authenticate(self, api: str, params: dict[str, str], shape: str) -> dict[str, Any] | None:
+        app = self.state.app(params.get("app_key", ""))
+        if app is None:
+            raise SimError("InvalidAppKey", "The app key is invalid or does not exist", shape=shape)
+        raw_ts = params.get("timestamp", "")
+        try:
+            ts = int(raw_ts) if raw_ts.isdigit() else int(
+                datetime.fromisoformat(raw_ts.replace("Z", "+00:00")).timestamp() * 1000)
+        except ValueError:
+            raise SimError("InvalidTimestamp", f"Invalid timestamp {raw_ts!r}", shape=shape) from None
+        if abs(now_ms() - ts) > TIMESTAMP_WINDOW_MS:
+            raise SimError("InvalidTimestamp", "The timestamp is more than 7200 s away from the platform clock",
+                           shape=shape)
+        if params.get("sign_method", "sha256").lower() != "sha256":
+            raise SimError("IncompleteSignature", "Unsupported sign_method; use sha256", shape=shape)
+        signed = {k: v for k, v in params.items() if k != "sign" and k not in FILE_PARAMS}
+        if sign(app["secret"], api, signed) != params.get("sign", "").upper():
+            raise SimError("IncompleteSignature", "The request signature does not conform to platform standards",
+                           shape=shape)
+        token = params.get("session") or params.get("access_token")
+        if token is None:
+            return None
+        for seller in self.state.sellers().values():
+            expiry = seller["access_tokens"].get(token)
+            if expiry is not None and seller["app_key"] == params["app_key"]:
+                if expiry < now_ms():
+                    raise SimError("IllegalAccessToken", "The specified access token has expired", shape=shape)
+                return seller
+        raise SimError("IllegalAccessToken", "The specified access token is invalid or expired", shape=shape)
+
+    def _meter(self, app_key: str, seller_id: int | None) -> None:
+        faults = self.faults
+        with self._meter_lock:
+            self._app_calls[app_key] += 1
+            if faults.daily_quota and self._app_calls[app_key] > faults.daily_quota:
+                raise SimError("AppCallLimit", "App call limit exceeded: daily quota used up; ban until 24:00 "
+                               "(GMT+8)", sub_code="accesscontrol.limited-by-app-access-count")
+            if faults.qps and seller_id is not None:
+                window = self._calls[str(seller_id)]
+                now = time.monotonic()
+                while window and window[0] <= now - 1.0:
+                    window.popleft()
+                if len(window) >= faults.qps:
+                    raise SimError("ApiCallLimit", "Api access frequency exceeds the limit. this ban will last "
+                                   "1 seconds")
+                window.append(now)
+        if self._draw(faults.throttle):
+            raise SimError("ApiCallLimit", "Api access frequency exceeds the limit. this ban will last 1 seconds")
+        if self._draw(faults.server_error):
+            raise SimError("ServiceUnavailable", "The request has failed due to a temporary failure of the server",
+                           err_type="SYSTEM")
+
+    # ------------------------------------------------------------------ entry points
+    def handle_sync(self, params: dict[str, str], files: dict[str, bytes]) -> dict[str, Any]:
+        method = params.get("method", "")
+        seller = self._authenticate(method, params, "sync")
+        if seller is None:
+            raise SimError("MissingParameter", "session (access token) is required")
+        self._meter(params["app_key"], seller["seller_id"])
+        handler = SYNC_METHODS.get(method)
+        if handler is None:
+            raise SimError("InvalidApi", f"The API {method!r} does not exist")
+        body = handler(self, seller, params, files)
+        body["request_id"] = request_id()
+        if self._draw(self.faults.lost_response):
+            raise AnswerDropped()
+        return {method.replace(".", "_") + "_response": body}
+
+    def handle_rest(self, path: str, params: dict[str, str]) -> dict[str, Any]:
+        self._authenticate(path, params, "rest")
+        self._meter(params["app_key"], None)
+        if path != "/auth/token/refresh":
+            raise SimError("InvalidApiPath", f"The API path {path!r} does not exist", shape="rest")
+        token = params.get("refresh_token", "")
+        at = now_ms()
+        with self.state.write() as tx:
+            for seller in tx.sellers().values():
+                expiry = seller["refresh_tokens"].get(token)
+                if expiry is None or seller["app_key"] != params["app_key"]:
+                    continue
+                if expiry < at:
+                    raise SimError("IllegalRefreshToken", "The refresh token has expired; re-authorise",
+                                   shape="rest")
+                new_access = "sim-at-" + uuid.uuid4().hex
+                access_expiry = at + 30 * 86_400_000
+                seller["access_tokens"][new_access] = access_expiry
+                seller_id = seller["seller_id"]
+                break
+            else:
+                raise SimError("15", "Remote service error", shape="top", sub_code="isv.refresh-token-invalid")
+        if self._draw(self.faults.lost_response):
+            raise AnswerDropped()
+        return {"access_token": new_access, "refresh_token": token, "expires_in": (access_expiry - at) // 1000,
+                "refresh_expires_in": (expiry - at) // 1000, "expire_time": access_expiry,
+                "refresh_token_valid_time": expiry, "seller_id": str(seller_id), "user_id": str(seller_id),
+                "havana_id": str(seller_id), "user_nick": f"seller{seller_id}", "account": f"seller{seller_id}",
+                "account_platform": "seller_center", "sp": "ae", "locale": "en_US", "code": "0",
+                "request_id": request_id()}
+
+    # ------------------------------------------------------------------ storefront and data center
+    def storefront(self, site: str, product_id: int, device: str) -> str | None:
+        return item_page(self.state, self.faults, site, product_id, device)
+
+    def completion_rate(self, seller_id: int) -> dict[str, Any]:
+        return completion_rate(self.state, self.faults, seller_id)
+
+
+def error_body(err: SimError) -> dict[str, Any]:
+    rid = request_id()
+    if err.shape == "rest":
+        return {"type": err.err_type, "code": err.code, "message": err.msg, "request_id": rid}
+    if err.shape == "top":
+        return {"error_response": {"code": int(err.code), "msg": err.msg, "sub_code": err.sub_code,
+                                   "sub_msg": "refresh_token is invalid", "request_id": rid}}
+    body = {"type": err.err_type, "code": err.code, "msg": err.msg, "request_id": rid, "_trace_id_": rid}
+    if err.sub_code:
+        body["sub_code"] = err.sub_code
+    return {"error_response": body}
+
+

@@ -1,0 +1,85 @@
+"""Finish a store's run: verification's result, the status, the report, the Slack summary; and the run's verdict."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aeops.catalog.context import RunContext, client_for, context
+from aeops.catalog.ledger import Ledger
+from aeops.catalog.status import OPEN, VERIFIABLE, ChangeStatus
+from aeops.config import AeopsConfig, load_airflow_config
+from aeops.reports.run_report import write_run_report
+from aeops.secrets import get_logger, redact_value
+from aeops.sync.errors import SyncError
+from aeops.sync.summary import notify_summary
+
+log = get_logger(__name__)
+
+
+def finish(store: str, dag_id: str, run_id: str, *, dry_run: bool = False, client=None,
+           config: AeopsConfig | None = None) -> dict[str, Any]:
+    """Close the store's run: verify, write the report, post the summary; mark the export synced when done."""
+    ctx = context(store, config)
+    ledger = ctx.ledger
+    sync_run_id = ledger.start_run(store, dag_id, run_id)
+    run = ledger.get_run(sync_run_id)
+    if run.status == "skipped":
+        summary = {"store": store, "status": "skipped", "message": run.message}
+        notify_summary(ctx, run, summary)
+        return redact_value(summary)
+    statuses = ledger.change_counts(sync_run_id)
+    open_left = sum(statuses.get(s, 0) for s in OPEN)
+    prepared = "valid_rows" in (run.counts or {}) and any(k.startswith("planned_") or k == "changed_products"
+                                                           for k in (run.counts or {}))
+    verification: dict[str, Any] = {}
+    if prepared and not dry_run and any(statuses.get(k) for k in VERIFIABLE):
+        verification = _verify(ctx, sync_run_id, client)
+    if not prepared:
+        status = "failed"
+    elif dry_run:
+        status = "dry_run"
+    elif (open_left or statuses.get(ChangeStatus.FAILED) or statuses.get(ChangeStatus.UNPUSHABLE)
+          or verification.get("verify_failed")):
+        status = "partial"
+    else:
+        status = "success"
+    confirmed, failed = statuses.get(ChangeStatus.CONFIRMED, 0), statuses.get(ChangeStatus.FAILED, 0)
+    counts = {"pushed": confirmed + failed, "confirmed": confirmed, "failed": failed,
+              "unpushable": statuses.get(ChangeStatus.UNPUSHABLE, 0), "open": open_left, **verification}
+    ledger.update_run(sync_run_id, counts=counts, status=status, finished_at=datetime.now(UTC))
+    report = write_run_report(ledger, sync_run_id, ctx.store.reports or None)
+    ledger.update_run(sync_run_id, report_path=report["html"])
+    if status in ("success", "partial") and not open_left and run.export_id:
+        ledger.mark_export_synced(run.export_id, run_id)
+    run = ledger.get_run(sync_run_id)
+    summary = {"store": store, "status": status, "counts": run.counts, "report": report["html"],
+               "findings_by_code": ledger.findings_by_code(sync_run_id)}
+    log.info("%s: %s; report %s", store, status, report["html"])
+    notify_summary(ctx, run, summary)
+    return redact_value({k: v for k, v in summary.items() if k != "findings_by_code"})
+
+
+def fail_if_any_store_failed(dag_id: str, run_id: str, config: AeopsConfig | None = None) -> None:
+    """The run's overall verdict: fail (and alert) when a store could not be synced at all."""
+    cfg = config or load_airflow_config()
+    runs = Ledger(cfg.resolved_database_url()).runs_of(dag_id, run_id)
+    failed = [r.store for r in runs if r.status in ("failed", "running")]
+    if failed:
+        raise SyncError(f"store(s) {', '.join(failed)} could not be synced; see their task logs and reports")
+
+
+def _verify(ctx: RunContext, sync_run_id: int, client) -> dict[str, Any]:
+    """Verification counts (verified, verify_failed, completion rates, ...; they override pushed/confirmed):
+    the verify sensor's final result, else polled here (see aeops.verify.runner.verify_run). A verification
+    that cannot run leaves the report and summary intact: the unverified changes count as verify_failed."""
+    from aeops.verify.runner import counts_of_run, verify_run
+
+    try:
+        return verify_run(ctx, sync_run_id, client or client_for(ctx.store))
+    except Exception as exc:  # noqa: BLE001 - the run's report must still be written
+        error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300]
+        log.error("%s: verification could not run: %s", ctx.store.name, error)
+        counts = counts_of_run(ctx.ledger, sync_run_id, {})
+        unverified = counts["confirmed"] - counts["verified"]
+        return {**counts, "verify_error": error, "verify_failed": unverified}

@@ -1,0 +1,82 @@
+"""Plan: diff the export's valid rows against the marketplace and store the minimal change set.
+
+Paged list reads find products modified on the marketplace after aeops last saw them (or never seen); only
+those get a per-product info read; the confirmed state in the aeops DB stands for the rest.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any
+
+from aeops.catalog.context import RunContext, client_for, context
+from aeops.catalog.diff import diff_catalog
+from aeops.catalog.drift import drifted
+from aeops.catalog.model import cell_text, desired_from_rows, from_marketplace
+from aeops.catalog.timestamps import parse_gmt
+from aeops.config import AeopsConfig
+from aeops.exports import read_export
+from aeops.marketplace.listing import LIST_PAGE_SIZE
+from aeops.secrets import get_logger
+from aeops.sync.errors import SyncError
+
+log = get_logger(__name__)
+
+INFO_READ_THREADS = 8  # parallel product info reads (latency-bound; the per-seller QPS limit still applies)
+
+
+def plan(store: str, dag_id: str, run_id: str, *, client=None, config: AeopsConfig | None = None) -> dict:
+    """Diff the export's valid rows against the marketplace and store the minimal change set."""
+    ctx = context(store, config)
+    ledger = ctx.ledger
+    sync_run_id = ledger.start_run(store, dag_id, run_id)
+    rows = valid_rows(ctx, sync_run_id)
+    desired = desired_from_rows(rows)
+    catalog_meta = {int(r["product_id"]): (cell_text(r.get("category")), cell_text(r.get("brand")))
+                    for r in reversed(rows)}
+    client = client or client_for(ctx.store)
+    known = ledger.load_state(store)
+    listed: dict[int, str | None] = {
+        p.product_id: p.gmt_modified for p in client.iter_products(page_size=LIST_PAGE_SIZE)
+    }
+    to_read = [pid for pid in desired if pid in listed and drifted(known.get(pid), listed[pid])]
+    log.info("%s: %d products listed, %d wanted, %d to re-read (new or modified on the marketplace)",
+             store, len(listed), len(desired), len(to_read))
+    seen: dict[int, tuple[dict[str, Any], datetime | None]] = {}
+    # Info reads in parallel: the client's rate limiter (shared by the threads) keeps the seller's QPS.
+    with ThreadPoolExecutor(max_workers=INFO_READ_THREADS) as pool:
+        for pid, product in zip(to_read, pool.map(client.get_product, to_read), strict=True):
+            seen[pid] = (from_marketplace(product, known.get(pid)), parse_gmt(listed[pid]))
+    if seen:
+        ledger.save_seen_state(store, seen)
+    ledger.record_catalog_meta(store, catalog_meta)
+    current: dict[int, dict[str, Any] | None] = {}
+    for pid in desired:
+        if pid in seen:
+            current[pid] = seen[pid][0]
+        elif pid in listed and pid in known:
+            current[pid] = known[pid].fields
+        else:
+            current[pid] = None
+    changes = diff_catalog(desired, current)
+    counts = ledger.store_plan(sync_run_id, store, changes)
+    ledger.update_run(sync_run_id, counts={"planned_" + k: v for k, v in counts.items()}
+                      | {"info_reads": len(to_read), "changed_products": len({c.product_id for c in changes})})
+    log.info("%s: change set %s", store, counts or "empty (nothing to write)")
+    return counts
+
+
+def valid_rows(ctx: RunContext, sync_run_id: int) -> list[dict[str, Any]]:
+    """The export's rows that no blocking finding of this run points at (re-read; never via XCom)."""
+    ledger = ctx.ledger
+    run = ledger.get_run(sync_run_id)
+    export = ledger.get_export(run.export_id) if run.export_id else None
+    if export is None:
+        raise SyncError(f"{ctx.store.name}: no export recorded for run {sync_run_id}; re-run pull_export")
+    blocked = ledger.blocked_rows(sync_run_id)
+    data = read_export(export.path)
+    if data.sha256 != export.sha256:
+        raise SyncError(f"{ctx.store.name}: export {export.path} changed since it was validated; re-run the sync")
+    frame = data.frame[~data.frame["row"].astype(int).isin(blocked)]
+    return frame.to_dict("records")

@@ -1,0 +1,52 @@
+"""Push: every store's open changes cut into chunks, each chunk sent under the store's write lock."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aeops.catalog import lock
+from aeops.catalog.batching import CHUNK_BATCHES, chunks
+from aeops.catalog.context import client_for, context
+from aeops.catalog.diff import KINDS
+from aeops.catalog.ledger import Ledger
+from aeops.catalog.push import push_batch
+from aeops.config import AeopsConfig, load_airflow_config
+from aeops.secrets import get_logger
+
+log = get_logger(__name__)
+
+LOCK_TTL_S = 600.0
+
+
+def collect_chunks(dag_id: str, run_id: str, *, dry_run: bool = False, config: AeopsConfig | None = None,
+                   chunk_batches: int = CHUNK_BATCHES) -> list[dict[str, Any]]:
+    """Every store's open changes as push chunks (each up to ``chunk_batches`` calls of 20 products)."""
+    if dry_run:
+        log.info("dry run: nothing is pushed")
+        return []
+    cfg = config or load_airflow_config()
+    ledger = Ledger(cfg.resolved_database_url())
+    stores = {r.id: r.store for r in ledger.runs_of(dag_id, run_id)}
+    found: list[dict[str, Any]] = []
+    for (sync_run_id, kind), ids in ledger.open_change_ids(stores).items():
+        if kind in KINDS:
+            found += chunks(stores[sync_run_id], sync_run_id, kind, ids, chunk_batches)
+    log.info("%d push chunk(s): %s", len(found), ", ".join(f"{c['store']}/{c['kind']}x{len(c['batches'])}"
+                                                           for c in found) or "nothing to push")
+    return found
+
+
+def push_chunk(chunk: dict[str, Any], *, client=None, config: AeopsConfig | None = None) -> dict[str, int]:
+    """Send one chunk of batches while holding the store's write lock (an urgent re-run of the same store
+    goes first; two runs never write one store at once, see :mod:`aeops.catalog.lock`)."""
+    ctx = context(chunk["store"], config)
+    client = client or client_for(ctx.store)
+    totals: dict[str, int] = {}
+    with lock.store_lock(ctx.ledger, chunk["store"], lock.run_holder(chunk["sync_run_id"]), ttl=LOCK_TTL_S):
+        for n, change_ids in enumerate(chunk["batches"], 1):
+            result = push_batch(ctx.ledger, client, chunk["sync_run_id"], chunk["kind"], change_ids,
+                                images_dir=ctx.store.images_dir or None)
+            for key, value in result.items():
+                totals[key] = totals.get(key, 0) + value
+            log.info("%s %s batch %d/%d: %s", chunk["store"], chunk["kind"], n, len(chunk["batches"]), result)
+    return totals

@@ -1,0 +1,47 @@
+"""The store run's Slack summary (and its findings as thread replies); never fails the run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from aeops.catalog.context import RunContext
+from aeops.notify.messages import notice, summary_details, sync_summary
+from aeops.notify.send import send
+from aeops.secrets import get_logger
+
+log = get_logger(__name__)
+
+
+def notify_summary(ctx: RunContext, run, summary: dict[str, Any]) -> None:
+    """Post the summary of ``run``; Slack trouble is logged, never raised."""
+    try:
+        _post_summary(ctx, run, summary)
+    except Exception as exc:  # noqa: BLE001 - Slack trouble must not fail the sync's own work
+        log.error("%s: Slack summary could not be prepared (%s: %s)", ctx.store.name, type(exc).__name__, exc)
+
+
+def _post_summary(ctx: RunContext, run, summary: dict[str, Any]) -> None:
+    if summary["status"] == "skipped":
+        send(notice(title="Catalog sync skipped", text=run.message or "nothing to do", store=ctx.store.name,
+                    thread_key=run.run_id), store=ctx.store.name, config=ctx.config, db_url=ctx.db_url)
+        return
+    counts = run.counts or {}
+    findings = ctx.ledger.findings_of_run(run.id)
+    errors_first = sorted(findings, key=lambda f: (f.severity != "error", f.row or 0))
+    message = sync_summary(
+        store=ctx.store.name, dag_id=run.dag_id, run_id=run.run_id, rows=int(counts.get("rows", 0)),
+        findings_by_code=summary.get("findings_by_code", {}), pushed=int(counts.get("pushed", 0)),
+        failed=int(counts.get("failed", 0)) + int(counts.get("unpushable", 0)),
+        verified=int(counts.get("verified", 0)), completion_rate=counts.get("completion_rate"),
+        report_url=_as_url(summary.get("report")), top_findings=errors_first,
+    )
+    send(message, store=ctx.store.name, config=ctx.config, db_url=ctx.db_url)
+    for detail in summary_details(errors_first, store=ctx.store.name, run_id=run.run_id):
+        send(detail, store=ctx.store.name, config=ctx.config, db_url=ctx.db_url)
+
+
+def _as_url(path: str | None) -> str | None:
+    if not path or "://" in path:
+        return path
+    return Path(path).resolve().as_uri()

@@ -1,0 +1,50 @@
+"""The package's shape (docs/architecture.md): the layer contract holds, no module outgrows 600 lines, and no part
+of ``aeops`` imports a DAG file."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = ROOT / "include" / "aeops"
+MAX_LINES = 600
+
+
+def test_the_layer_contract_is_kept_counting_imports_inside_functions() -> None:
+    lint = Path(sys.executable).with_name("lint-imports")
+    done = subprocess.run([str(lint), "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert "1 kept, 0 broken" in done.stdout
+
+
+def test_no_module_of_the_package_is_over_600_lines() -> None:
+    sizes = {str(p.relative_to(PACKAGE)): len(p.read_text(encoding="utf-8").splitlines())
+             for p in PACKAGE.rglob("*.py") if "migrations" not in p.parts}
+    assert sizes, "no modules found"
+    assert {name: n for name, n in sizes.items() if n > MAX_LINES} == {}
+
+
+def _imported_top_names(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_the_package_never_imports_the_dag_files() -> None:
+    dag_modules = {p.stem for p in (ROOT / "dags").glob("*.py")} | {"dags"}
+    offenders = {str(p.relative_to(PACKAGE)): sorted(_imported_top_names(p) & dag_modules)
+                 for p in PACKAGE.rglob("*.py")}
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_every_module_logs_through_the_redacting_logger() -> None:
+    direct = sorted(str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py")
+                    if "logging.getLogger(__name__)" in p.read_text(encoding="utf-8") and p.name != "secrets.py")
+    assert direct == [], "use aeops.secrets.get_logger(__name__) so log lines are redacted"
