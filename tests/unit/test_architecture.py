@@ -20,6 +20,18 @@ def test_the_layer_contract_is_kept_counting_imports_inside_functions() -> None:
     assert "1 kept, 0 broken" in done.stdout
 
 
+def test_every_part_of_the_package_has_a_layer() -> None:
+    """A part missing from the contract's layers would escape it: every top-level module and package is named."""
+    import tomllib
+
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["importlinter"]
+    layered = {name.strip().removeprefix("aeops.") for contract in contracts["contracts"]
+               for layer in contract.get("layers", []) for name in layer.split("|")}
+    parts = {p.stem for p in PACKAGE.glob("*.py") if p.stem != "__init__"}
+    parts |= {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").is_file()}
+    assert parts - layered == set(), "add these to a layer in pyproject.toml [tool.importlinter]"
+
+
 def test_no_module_of_the_package_is_over_600_lines() -> None:
     sizes = {str(p.relative_to(PACKAGE)): len(p.read_text(encoding="utf-8").splitlines())
              for p in PACKAGE.rglob("*.py") if "migrations" not in p.parts}
