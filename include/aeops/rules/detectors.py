@@ -171,3 +171,24 @@ def logo_text(data: bytes, source: str) -> list[Finding]:
     return [Finding(code="LOGO-TEXT", severity=Severity.WARNING, file=source,
                     message=f"logo {source} has text over it (reads {words}); the platform wants no text covering "
                     "the logo: a person should check it")]
+
+
+def read_source(value: str, images_dir: str | None, config: Any) -> bytes | None:
+    """The bytes of a ``main_image`` cell (local path, or an http(s) URL on an allowed host); None when it cannot
+    be had (the image rules already report why)."""
+    from aeops.rules import images
+
+    try:
+        if images._is_url(value):
+            hosts = list(config.image_url_hosts)
+            if not images._host_allowed(value, hosts):
+                return None
+            client = images._make_client(hosts)
+            try:
+                return images._download(value, client, int(config.image_max_download_mb * 2**20))
+            finally:
+                client.close()
+        path = images._local_path(value, images_dir)
+        return images._read_local(path, str(path))
+    except images.ImageProblem:
+        return None
