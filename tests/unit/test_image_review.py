@@ -19,7 +19,8 @@ from tests.unit.detector_images import apparel_with_face, apparel_without_face, 
 
 
 @pytest.fixture
-def ctx(tmp_path: Path) -> RunContext:
+def ctx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RunContext:
+    monkeypatch.delenv("AEOPS_DATABASE_URL", raising=False)  # this test's own DB, not the embedded one
     images = tmp_path / "images"
     images.mkdir()
     apparel_without_face().save(images / "dress_no_face.jpg", quality=90)

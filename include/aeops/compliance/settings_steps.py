@@ -12,6 +12,7 @@ task still differing fails the run (it stays open and is asked again by the next
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -201,6 +202,31 @@ def _task_markdown(task: tasks.TaskView) -> str:
     return "\n".join(lines)
 
 
+def _review_logo_text(db_url: str, store: StoreConfig, run_id: str) -> None:
+    """Text over the approved logo (once per logo content): an image-review task for a person."""
+    if not store.store_logo:
+        return
+    from aeops.catalog.image_reviews import analysed
+    from aeops.locations import LocationError, read_bytes
+    from aeops.rules.detectors import DETECTOR_VERSION, analyse, logo_findings
+
+    try:
+        data = read_bytes(store.store_logo, 20 * 1024 * 1024)
+    except (LocationError, OSError):
+        return  # the comparison reports an unusable approved file
+    sha = hashlib.sha256(data).hexdigest()
+    result, _fresh = analysed(db_url, store.name, sha, store.store_logo, DETECTOR_VERSION,
+                              lambda: analyse(data, faces=False))
+    found = logo_findings(result, store.store_logo)
+    if found:
+        tasks.open_task(db_url, store.name, "image_review", f"logo_text:{sha[:12]}",
+                        f"Check the approved logo of {store.name}: text over it",
+                        {"steps": ["Look at the logo: the platform wants no text covering it.",
+                                   "If text covers it, make a new logo without and set it as store_logo.",
+                                   "Mark this task Done when it is reviewed."],
+                         "files": [_uri(store.store_logo)], "differences": [f.message for f in found]}, run_id)
+
+
 # ------------------------------------------------------------------------------------------- the steps
 def check(store: str, run_id: str, as_of: date, *, config: AeopsConfig | None = None,
           storefront: Storefront | None = None, now: datetime | None = None) -> dict[str, Any]:
@@ -221,6 +247,7 @@ def check(store: str, run_id: str, as_of: date, *, config: AeopsConfig | None = 
             tasks.open_task(url, store, "store_settings", "store_settings", title, detail, run_id)
         elif "store_settings" in open_now:
             tasks.close(url, open_now["store_settings"].id, run_id, None, "storefront")
+        _review_logo_text(url, st, run_id)
         rotation = rotation_status(url, st, as_of)
         if rotation.due and st.store_logo:
             title, detail = rotation_task(st, rotation, front)

@@ -164,7 +164,11 @@ def findings_for(result: dict[str, Any], source: str, *, apparel: bool, new_prod
 
 def logo_text(data: bytes, source: str) -> list[Finding]:
     """``LOGO-TEXT`` when text covers the logo (a warning: a person decides)."""
-    result = analyse(data, faces=False)
+    return logo_findings(analyse(data, faces=False), source)
+
+
+def logo_findings(result: dict[str, Any], source: str) -> list[Finding]:
+    """``LOGO-TEXT`` from a logo's raw results (see :func:`analyse`)."""
     if not result.get("text"):
         return []
     words = ", ".join(repr(h["text"]) for h in result["text"][:3])

@@ -17,38 +17,15 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-
-from aeops.catalog import person_tasks
+from aeops.catalog import image_reviews, person_tasks
 from aeops.catalog.context import RunContext
 from aeops.findings import Finding
 from aeops.secrets import get_logger
-from aeops.store.db import session_scope
-from aeops.store.models import ImageReview
 
 log = get_logger(__name__)
 
 SELLER_CENTER_PRODUCT = "https://csp.aliexpress.com/m_apps/product-manage/edit?productId={pid}"
 STOREFRONT_ITEM = "https://www.aliexpress.com/item/{pid}.html"
-
-
-def _cached(db_url: str, store: str, sha: str) -> dict[str, Any] | None:
-    from aeops.rules.detectors import DETECTOR_VERSION
-
-    with session_scope(db_url) as s:
-        row = s.scalars(select(ImageReview).where(ImageReview.store == store, ImageReview.sha256 == sha)).first()
-        if row is None or (row.result or {}).get("version") != DETECTOR_VERSION:
-            return None
-        return dict(row.result)
-
-
-def _remember(db_url: str, store: str, sha: str, source: str, result: dict[str, Any]) -> None:
-    with session_scope(db_url) as s:
-        row = s.scalars(select(ImageReview).where(ImageReview.store == store, ImageReview.sha256 == sha)).first()
-        if row is None:
-            s.add(ImageReview(store=store, sha256=sha, source=source, result=result))
-        else:
-            row.result, row.source, row.checked_at = result, source, datetime.now(UTC)
 
 
 def new_product_ids(ctx: RunContext, now: datetime | None = None) -> set[int]:
@@ -59,7 +36,7 @@ def new_product_ids(ctx: RunContext, now: datetime | None = None) -> set[int]:
 def review_changed_images(ctx: RunContext, sync_run_id: int, run_id: str, desired: dict[int, dict[str, Any]],
                           changes: list[Any], categories: dict[int, str | None]) -> dict[str, int]:
     """Run the detectors on this run's changed images; store warnings; refresh the image-review task."""
-    from aeops.rules.detectors import analyse, findings_for, read_source
+    from aeops.rules.detectors import DETECTOR_VERSION, analyse, findings_for, read_source
 
     new = new_product_ids(ctx) & set(desired)
     images: dict[int, str] = {c.product_id: c.payload["fields"]["main_image"] for c in changes
@@ -76,12 +53,11 @@ def review_changed_images(ctx: RunContext, sync_run_id: int, run_id: str, desire
         if data is None:
             continue
         sha = hashlib.sha256(data).hexdigest()
-        result = results.get(sha) or _cached(ctx.db_url, ctx.store.name, sha)
-        if result is None:
-            result = analyse(data)
-            analysed += 1
-            _remember(ctx.db_url, ctx.store.name, sha, source, result)
-        results[sha] = result
+        if sha not in results:
+            results[sha], fresh = image_reviews.analysed(ctx.db_url, ctx.store.name, sha, source, DETECTOR_VERSION,
+                                                         lambda data=data: analyse(data))
+            analysed += int(fresh)
+        result = results[sha]
         is_apparel = " ".join(str(categories.get(pid) or "").split()).casefold() in apparel
         for f in findings_for(result, source, apparel=is_apparel, new_product=pid in new):
             findings.append(Finding(code=f.code, severity=f.severity, message=f.message, file=f.file,
