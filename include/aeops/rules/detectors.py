@@ -57,7 +57,10 @@ def _ocr():
         if "ocr" not in _ENGINES:
             from rapidocr_onnxruntime import RapidOCR
 
-            _ENGINES["ocr"] = RapidOCR()
+            # detection on the long side at TEXT_SIDE (its default scales the short side up to 736), no angle
+            # classifier (watermarks are upright), one thread: a worker runs several tasks at once
+            _ENGINES["ocr"] = RapidOCR(det_limit_side_len=TEXT_SIDE, det_limit_type="max", use_cls=False,
+                                       intra_op_num_threads=1, inter_op_num_threads=1)
         return _ENGINES["ocr"]
 
 
