@@ -40,11 +40,10 @@ class Answered:
 
 def api_client():
     """A TestClient on Airflow's core API app plus auth headers (create it in the main thread: slow, once)."""
-    from fastapi.testclient import TestClient
-
     # import what the responder thread uses now: two threads importing the models at once can deadlock
     import airflow.models.taskinstance  # noqa: F401
     from airflow.api_fastapi.app import create_app
+    from fastapi.testclient import TestClient
 
     client = TestClient(create_app(apps="core"), base_url="http://testserver")
     token = client.get("/auth/token").json()["access_token"]
@@ -62,10 +61,9 @@ class Responder(threading.Thread):
         self.stop = threading.Event()
 
     def _awaiting(self) -> list[tuple[str, str, int]]:
-        from sqlalchemy import select
-
         from airflow.models.taskinstance import TaskInstance as TI
         from airflow.utils.session import create_session
+        from sqlalchemy import select
 
         with create_session() as s:
             rows = s.execute(select(TI.run_id, TI.task_id, TI.map_index).where(

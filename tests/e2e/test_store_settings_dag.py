@@ -9,7 +9,6 @@ page, a person answering through Airflow's REST route (tests/e2e/hitl.py).
 from __future__ import annotations
 
 import base64
-import io
 import json
 from datetime import UTC, datetime
 from pathlib import Path
