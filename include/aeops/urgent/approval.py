@@ -137,8 +137,17 @@ def approval_form(store: str, run_id: str, *, dry_run: bool, link: str, wait_min
         f"The time this waits for you is **not** counted in the {request.get('deadline_minutes', 15):g}-minute "
         "deadline: the deadline clock stops while it waits and resumes when you answer.",
     ])
-    ctx.ledger.add_milestone(run.id, "approval-asked", {"asked_at": datetime.now(UTC).isoformat(),
-                                                        "reasons": reasons, "report": report, "link": link})
+    if ctx.ledger.add_milestone(run.id, "approval-asked", {"asked_at": datetime.now(UTC).isoformat(),
+                                                           "reasons": reasons, "report": report, "link": link}):
+        from aeops.notify.messages import notice
+        from aeops.notify.send import send
+
+        send(notice(title="Urgent price override waits for approval", store=store, severity="warning",
+                    kind="alert", text="; ".join(reasons) + f". Nothing is written until someone approves; no "
+                    f"answer within {wait_minutes:g} min rejects it. The wait is not counted in the deadline.",
+                    fields={"Run": run_id}, link=link, link_text="Approve or reject in Airflow",
+                    dedupe_key=f"urgent-approval:{store}:{run_id}"),
+             store=store, config=ctx.config, db_url=ctx.db_url)
     ctx.ledger.update_run(run.id, artifacts={**(run.artifacts or {}), "plan_report": report})
     return {"subject": f"Approve urgent price override for {store}: {len(moves)} SKU price(s)", "body": body,
             "reasons": reasons, "report": report}
