@@ -225,6 +225,7 @@ def test_rejected_override_writes_nothing_and_slack_says_so(embedded, api) -> No
     assert statuses == {"rejected"}
     assert decision["decision"] == "rejected" and decision["by"]
     assert any("override rejected by" in t and "nothing was written" in t for t in slack_texts(env))
+    assert any("waits for approval" in t for t in slack_texts(env))
 
 
 def test_dry_run_writes_nothing_and_says_so(embedded) -> None:
