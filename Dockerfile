@@ -11,7 +11,10 @@ WORKDIR /opt/airflow
 # Dependencies first (a code change does not re-install them). apache-airflow==3.3.2 is pinned in
 # requirements.txt, so pip cannot up- or downgrade Airflow itself; constraints.txt pins everything else.
 COPY --chown=airflow:0 requirements.txt constraints.txt /opt/airflow/
-RUN pip install --no-cache-dir -c /opt/airflow/constraints.txt -r /opt/airflow/requirements.txt
+# rapidocr-onnxruntime declares opencv-python (GUI build, needs libGL); opencv-python-headless provides the same
+# cv2 module without it: re-install the headless build's files last so cv2 imports in the slim image.
+RUN pip install --no-cache-dir -c /opt/airflow/constraints.txt -r /opt/airflow/requirements.txt \
+ && pip install --no-cache-dir --no-deps --force-reinstall -c /opt/airflow/constraints.txt opencv-python-headless
 
 # The aeops package (include/aeops), installed editable so that a mounted ./include (docker-compose.yaml)
 # takes effect without a rebuild; without the mount the copy baked in here is used.

@@ -21,6 +21,9 @@ $(INSTALLED): requirements.txt requirements-dev.txt constraints.txt pyproject.to
 	@echo "==> installing dependencies with constraints.txt (first time: about a minute)"
 	$(BIN)/python -m pip install -q --upgrade pip $(QUIET_PIP)
 	$(BIN)/python -m pip install -q -c constraints.txt -r requirements.txt -r requirements-dev.txt $(QUIET_PIP)
+	@# rapidocr-onnxruntime declares opencv-python (the GUI build, needs libGL); both it and opencv-python-headless
+	@# install the cv2 module: put the headless build's files back last so cv2 never needs a display library
+	$(BIN)/python -m pip install -q --no-deps --force-reinstall -c constraints.txt opencv-python-headless $(QUIET_PIP)
 	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e . $(QUIET_PIP)
 	@touch $@
 

@@ -8,8 +8,11 @@
    (``image_check_one``: draft-decoded) vs the same checks on a full-resolution decode
    (``image_check_full_decode``). Goal >= 2x.
 3. Peak memory (max RSS) of reading and checking the 100k-row export, above the process after imports.
+4. Image detectors (face: OpenCV Haar cascade; text/watermark: RapidOCR) per image, against the image rules'
+   fast path on the same images (the baseline: what every image already costs), and a cached re-check (an
+   unchanged image: the ``image_reviews`` lookup by content hash) against analysing it.
 
-Usage: python bench/validate.py [--rows 100000] [--images 24] [--image-side 2400]
+Usage: python bench/validate.py [--rows 100000] [--images 24] [--image-side 2400] [--detector-images 12]
 """
 
 from __future__ import annotations
@@ -127,14 +130,63 @@ def bench_images(folder: Path, count: int, side: int) -> list[tuple[str, str, st
     ]
 
 
+def bench_detectors(folder: Path, count: int) -> list[tuple[str, str, str, str]]:
+    """Per-image cost of the detectors vs the image rules, and of a cached result vs a fresh analysis."""
+    import hashlib
+    import sys
+
+    from PIL import Image
+
+    from aeops.catalog.image_reviews import analysed
+    from aeops.rules import detectors, images
+    from aeops.store import ensure_schema
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.unit.detector_images import apparel_with_face, apparel_without_face, product
+
+    makers = [apparel_with_face, apparel_without_face, lambda: product(watermark="SHOP-DEALS.COM"), product]
+    names = []
+    for i in range(count):
+        name = f"detect_{i:02d}.jpg"
+        makers[i % len(makers)]().save(folder / name, quality=90)
+        names.append(name)
+    datas = [(folder / n).read_bytes() for n in names]
+    pictures = [Image.open(folder / n).convert("RGB") for n in names]
+    detectors.detect_faces(pictures[0]), detectors.detect_text(pictures[0])  # load the models once (timed apart)
+    load_s, _ = timed(lambda: (detectors._ENGINES.clear(), detectors.detect_text(pictures[0])))
+    rules_s, _ = timed(lambda: [images.image_check_one(n, images_dir=str(folder)) for n in names], repeat=2)
+    face_s, _ = timed(lambda: [detectors.detect_faces(p) for p in pictures], repeat=2)
+    text_s, _ = timed(lambda: [detectors.detect_text(p) for p in pictures])
+    url = f"sqlite:///{folder / 'reviews.db'}"
+    ensure_schema(url)
+    fresh_s, _ = timed(lambda: [analysed(url, "bench", hashlib.sha256(d).hexdigest() + str(i), "x", 1,
+                                         lambda d=d: detectors.analyse(d)) for i, d in enumerate(datas)])
+    cached_s, _ = timed(lambda: [analysed(url, "bench", hashlib.sha256(d).hexdigest() + str(i), "x", 1,
+                                          lambda d=d: detectors.analyse(d)) for i, d in enumerate(datas)], repeat=3)
+    per = lambda total: f"{total / count * 1000:,.1f} ms/image"  # noqa: E731
+    return [
+        ("image rules per image (baseline)", per(rules_s), f"{rules_s * 1000:,.0f} ms", "1.0x"),
+        ("face detector (Haar) per image", per(face_s), f"{face_s * 1000:,.0f} ms", f"{face_s / rules_s:.1f}x"),
+        ("text detector (RapidOCR) per image", per(text_s), f"{text_s * 1000:,.0f} ms", f"{text_s / rules_s:.1f}x"),
+        ("detectors, new image (analyse + store)", per(fresh_s), f"{fresh_s * 1000:,.0f} ms",
+         f"{fresh_s / rules_s:.1f}x"),
+        ("detectors, unchanged image (cached)", per(cached_s), f"{cached_s * 1000:,.0f} ms",
+         f"{cached_s / rules_s:.2f}x ({fresh_s / cached_s:,.0f}x cheaper than analysing)"),
+        ("OCR model load (once per process)", "", f"{load_s * 1000:,.0f} ms", f"{count} images 1000x1000 JPEG"),
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Benchmark the row and image rules against baselines.")
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--images", type=int, default=24)
     parser.add_argument("--image-side", type=int, default=2400)
+    parser.add_argument("--detector-images", type=int, default=12)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="aeops-bench-") as tmp:
         table = bench_rows(Path(tmp), args.rows) + bench_images(Path(tmp), args.images, args.image_side)
+        if args.detector_images:
+            table += bench_detectors(Path(tmp), args.detector_images)
     widths = [max(len(r[i]) for r in table) for i in range(4)]
     titles = ("measurement", "throughput", "time", "ratio / note")
     widths = [max(w, len(t)) for w, t in zip(widths, titles, strict=True)]

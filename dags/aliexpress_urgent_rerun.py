@@ -4,7 +4,9 @@ Modes: ``retry_failed`` (what failed or is unverified in a run), ``skus`` (re-sy
 export), ``price_override`` (absolute prices from a file, or a percentage for the store, a category or SKUs,
 with floor/ceiling guards, rounded to the cent) and ``revert`` (restore the prices an override replaced).
 
-start -> take_lock (setup: the store's write lock, with priority over the daily sync) -> plan -> push chunks
+start -> take_lock (setup: the store's write lock, with priority over the daily sync) -> plan -> approve (a risky
+override waits for a person: more than 100 SKUs or a price moving more than 30%; the wait is outside the
+deadline; rejected or unanswered: nothing is written) -> push chunks
 (the daily sync's push, in the ``aliexpress_urgent`` pool, high priority) -> verify (the daily sync's
 storefront verification, a reschedule-mode sensor) -> finish (re-push once / report, Slack summary) ->
 report (final Slack summary against the deadline; a missed deadline fails the run) -> release_lock (teardown).
@@ -20,6 +22,7 @@ import pendulum
 from airflow.sdk import Param, dag, setup, task, teardown
 
 from aeops.dag_defaults import default_args
+from aeops.hitl import OverrideApprovalOperator
 from aeops.notify.callbacks import on_failure_callback
 
 URGENT_POOL = os.environ.get("AEOPS_URGENT_POOL", "aliexpress_urgent")
@@ -121,7 +124,8 @@ def aliexpress_urgent_rerun():
         except RequestError as exc:
             raise AirflowFailException(str(exc)) from None
 
-    @task
+    # none_failed: runs when `approve` was skipped (no approval needed); a Reject skips it explicitly
+    @task(trigger_rule="none_failed")
     def collect_chunks(store: str, params=None, run_id=None) -> list[dict]:
         from aeops.urgent import steps
 
@@ -168,13 +172,16 @@ def aliexpress_urgent_rerun():
     store = start()
     locked = take_lock(store)
     planned = plan(store)
+    # A risky override (not a dry run; more than urgent_approval_skus SKUs or a price moving more than
+    # urgent_approval_percent) waits here for a person; the wait is not counted in the deadline.
+    approve = OverrideApprovalOperator(task_id="approve", retries=0)
     chunks = collect_chunks(store)
     pushed = push_chunk.expand(chunk=chunks)
     verified = verify()
     finished = finish()
     reported = report()
     released = release_lock()
-    locked >> planned >> chunks
+    locked >> planned >> approve >> chunks
     pushed >> verified >> finished >> reported >> released
     locked >> released
 

@@ -55,6 +55,30 @@ class StoreConfig(BaseModel):
         18.0, gt=0, description="Client-side calls per second per seller: ~90% of the platform limit (20), for jitter"
     )
     token_refresh_days: int = Field(3, ge=0, description="Refresh the access token when it expires within N days")
+    # Store settings as code (aliexpress_store_settings): what the storefront must show; empty = not tracked.
+    store_name: str = Field("", max_length=64, description="The store name the storefront must show")
+    store_logo: str = Field("", description="The approved logo file (path or URL): PNG, at least 800x800, no text")
+    store_banners: list[str] = Field(default_factory=list, description="The approved banner file(s), in page order")
+    response_time_hours: float | None = Field(
+        None, gt=0, le=72, description="Customer-service response-time target in hours: the storefront's shown "
+        "response time must be at most this"
+    )
+    store_num: int | None = Field(
+        None, gt=0, description="The store number in the storefront URL (/store/<number>); empty: from the connection"
+    )
+
+    @field_validator("store_name")
+    @classmethod
+    def _store_name(cls, value: str) -> str:
+        value = " ".join(value.split())
+        if value and any(ord(c) < 32 for c in value):
+            raise ValueError("store_name must not hold control characters")
+        return value
+
+    @property
+    def tracks_settings(self) -> bool:
+        """True when any store setting is configured (the store-settings DAG compares only these)."""
+        return bool(self.store_name or self.store_logo or self.store_banners or self.response_time_hours)
 
     @field_validator("timezone")
     @classmethod
@@ -96,6 +120,18 @@ class AeopsConfig(BaseModel):
         "a seeded sample of this many does, the rest one page each dealt over every (site, device) pair"
     )
     slack_fold_window_minutes: float = Field(60.0, ge=0)
+    new_product_days: int = Field(
+        7, ge=0, description="A product first seen on the marketplace within this many days is new: its main image "
+        "gets the strict first-image checks and a 'set as new-product main image' task when it changes"
+    )
+    urgent_approval_skus: int = Field(
+        100, ge=0, description="An urgent price override (not a dry run) changing more SKUs than this waits for "
+        "approval"
+    )
+    urgent_approval_percent: float = Field(
+        30.0, ge=0, description="An urgent price override moving any price by more than this percentage waits for "
+        "approval"
+    )
 
     @field_validator("stores")
     @classmethod

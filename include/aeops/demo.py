@@ -14,3 +14,4 @@ DEMO_SELLERS = {
     "demo-kids": ("aliexpress_kids", 2000000002, "demo-access-token-kids", "demo-refresh-token-kids"),
 }
 DEMO_SLACK_TOKEN = "xoxb-embedded-demo-token"
+DEMO_STORE_NUMS = {"demo": 910000001, "demo-kids": 910000002}  # the storefront's /store/<number> of each store

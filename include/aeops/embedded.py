@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from aeops.demo import DEMO_APP_KEY, DEMO_APP_SECRET, DEMO_SELLERS, DEMO_SLACK_TOKEN
+from aeops.demo import DEMO_APP_KEY, DEMO_APP_SECRET, DEMO_SELLERS, DEMO_SLACK_TOKEN, DEMO_STORE_NUMS
 
 API_POOL = "aliexpress_api"
 API_POOL_SLOTS = 4
@@ -77,6 +77,11 @@ def aeops_config() -> dict[str, Any]:
                 "certs": (sample / "certs").as_uri(),
                 "logo": (sample / "logo").as_uri(),
                 "reports": (home / "reports" / name).as_uri(),
+                # store settings as code (aliexpress_store_settings compares the simulator's store page)
+                "store_num": DEMO_STORE_NUMS[name],
+                "store_name": f"aeops {name} store",
+                "store_logo": str(sample / "logo" / "store_logo_800.png"),
+                "response_time_hours": 24,
             }
         )
     return {

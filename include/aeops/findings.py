@@ -27,7 +27,9 @@ CERT_CODES = (
 )
 LOGO_CODES = ("LOGO-SIZE", "LOGO-FORMAT", "LOGO-STALE")
 FILE_CODES = ("FILE-UNREADABLE", "FILE-ENCODING", "FILE-COLUMNS")
-ALL_CODES = ROW_CODES + IMAGE_CODES + CERT_CODES + LOGO_CODES + FILE_CODES
+# Warnings of the image detectors and the new-product first-image checks: routed to a person, never blocking.
+REVIEW_CODES = ("IMG-NO-FACE", "IMG-TEXT", "IMG-NEW-BACKGROUND", "IMG-NEW-SIZE", "LOGO-TEXT")
+ALL_CODES = ROW_CODES + IMAGE_CODES + CERT_CODES + LOGO_CODES + FILE_CODES + REVIEW_CODES
 
 
 @dataclass(frozen=True, slots=True)

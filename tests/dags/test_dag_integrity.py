@@ -14,8 +14,9 @@ import pytest
 DAGS_DIR = Path(__file__).resolve().parents[2] / "dags"
 DAG_FILES = sorted(p for p in DAGS_DIR.glob("*.py") if not p.name.startswith("_"))
 CONTRACT_DAG_IDS = {"aliexpress_catalog_sync", "aliexpress_certificate_expiry", "aliexpress_logo_rotation",
-                    "aliexpress_urgent_rerun"}
-HEAVY_MODULES = {"pandas", "polars", "pyarrow", "PIL", "pypdf", "httpx", "sqlalchemy", "slack_sdk", "openpyxl"}
+                    "aliexpress_urgent_rerun", "aliexpress_store_settings"}
+HEAVY_MODULES = {"pandas", "polars", "pyarrow", "PIL", "pypdf", "httpx", "sqlalchemy", "slack_sdk", "openpyxl",
+                 "cv2", "onnxruntime", "rapidocr_onnxruntime", "imagehash"}
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +57,17 @@ def test_schedule_is_explicit_and_file_is_thin(path: Path) -> None:
         elif isinstance(node, ast.ImportFrom) and node.module:
             top_imports.add(node.module.split(".")[0])
     assert not (top_imports & HEAVY_MODULES), f"{path.name}: heavy top-level imports {top_imports & HEAVY_MODULES}"
+
+
+def test_parsing_the_dags_imports_no_detector_library() -> None:
+    """The human-in-the-loop operators (aeops.hitl) load aeops' steps and the detectors only when a task runs."""
+    code = ("import runpy, sys; [runpy.run_path(p) for p in sys.argv[1:]]; "
+            "print(sorted(m for m in ('cv2', 'onnxruntime', 'rapidocr_onnxruntime', 'imagehash') if m in sys.modules))")
+    files = [str(DAGS_DIR / f"{d}.py") for d in ("aliexpress_store_settings", "aliexpress_urgent_rerun")]
+    out = subprocess.run([sys.executable, "-c", code, *files], capture_output=True, text=True, timeout=300,
+                         env=os.environ.copy())
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_airflow_reports_no_import_errors() -> None:

@@ -13,6 +13,7 @@ from aeops.marketplace.simulator.faults import Faults
 from aeops.store import session_scope
 from aeops.store.models import Change, RunMilestone, StoreLock, SyncRun
 from tests.e2e.harness import Embedded, run_dag, task_states
+from tests.e2e.hitl import Responder, Step, api_client
 
 pytestmark = pytest.mark.e2e
 DAG_ID = "aliexpress_urgent_rerun"
@@ -47,18 +48,42 @@ def run(conf: dict[str, Any]):
     return dag_run, task_states(dag_run)
 
 
+@pytest.fixture(scope="module")
+def api():
+    return api_client()
+
+
+def run_answering(api, conf: dict[str, Any], choice: str):
+    """Run with a person answering the approval request (Approve / Reject) through the REST route."""
+    responder = Responder(api, DAG_ID, [Step("approve", choice)], fallback="Reject", timeout_s=240)
+    responder.start()
+    try:
+        dag_run, states = run(conf)
+    finally:
+        responder.stop.set()
+        responder.join(timeout=10)
+    assert not responder.errors, responder.errors
+    return dag_run, states, responder
+
+
 def off(value: str, percent: int) -> str:
     return str((Decimal(value) * (100 + percent) / 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
-def test_whole_store_percentage_override_lands_guarded_and_revert_restores_every_price(embedded) -> None:
+def test_whole_store_percentage_override_lands_guarded_and_revert_restores_every_price(embedded, api) -> None:
     env = embedded()
     before = prices(env)
     kids_before = prices(env, "demo-kids")
 
-    dag_run, states = run({"store": "demo", "mode": "price_override", "percent": -20, "floor_price": 10})
+    # more than 100 SKUs change: the override waits for approval, then pushes
+    dag_run, states, responder = run_answering(
+        api, {"store": "demo", "mode": "price_override", "percent": -20, "floor_price": 10}, "Approve")
 
     assert str(dag_run.state) == "success", states
+    [asked] = responder.answered
+    assert "SKUs change (more than 100)" in asked.detail["body"]
+    assert "not** counted in the 15-minute deadline" in asked.detail["body"]
+    assert "Guard hits: floor" in asked.detail["body"] and "Plan (dry-run report)" in asked.detail["body"]
     after = prices(env)
     for code, (price, discount) in before.items():
         if Decimal(price) <= 0:  # a broken SKU of the demo marketplace: skipped with a reason, left alone
@@ -106,7 +131,7 @@ def test_whole_store_percentage_override_lands_guarded_and_revert_restores_every
     assert reverted.counts.get("failed", 0) == len(invalid) and reverted.status == ("partial" if invalid else "success")
 
 
-def test_absolute_prices_from_a_file_change_only_the_listed_skus(embedded, tmp_path: Path) -> None:
+def test_absolute_prices_from_a_file_change_only_the_listed_skus(embedded, api, tmp_path: Path) -> None:
     env = embedded()
     before = prices(env)
     codes = sorted(before)[:3]
@@ -115,8 +140,10 @@ def test_absolute_prices_from_a_file_change_only_the_listed_skus(embedded, tmp_p
                           f"{codes[0]},99.999,\n{codes[1]},12.5,11\n{codes[2]},1.00,\nNO-SUCH-SKU,5,\n",
                           encoding="utf-8")
 
-    dag_run, states = run({"store": "demo", "mode": "price_override", "price_file": str(price_file),
-                           "floor_price": 2, "ceiling_price": 50})
+    # 3 SKUs, but prices move by more than 30%: approval first
+    dag_run, states, _ = run_answering(api, {"store": "demo", "mode": "price_override",
+                                             "price_file": str(price_file), "floor_price": 2,
+                                             "ceiling_price": 50}, "Approve")
 
     assert str(dag_run.state) == "success", states
     after = prices(env)
@@ -177,6 +204,30 @@ def test_retry_failed_pushes_what_the_daily_sync_could_not(embedded) -> None:
     assert daily.run_id != dag_run.run_id
 
 
+def test_rejected_override_writes_nothing_and_slack_says_so(embedded, api) -> None:
+    env = embedded()
+    before = prices(env)
+    codes = sorted(before)[:2]
+
+    dag_run, states, responder = run_answering(
+        api, {"store": "demo", "mode": "price_override", "percent": -45, "scope": "skus", "skus": codes}, "Reject")
+
+    assert str(dag_run.state) == "success", states
+    assert states["approve"] == "success" and states["collect_chunks"] == "skipped"
+    assert "price(s) move by more than 30%" in responder.answered[0].detail["body"]
+    assert prices(env) == before
+    run_row = urgent_run(env, dag_run.run_id)
+    assert run_row.status == "rejected"
+    with session_scope(env.db_url) as s:
+        statuses = {c.status for c in s.scalars(select(Change).where(Change.sync_run_id == run_row.id))}
+        decision = s.scalars(select(RunMilestone).where(RunMilestone.sync_run_id == run_row.id,
+                                                        RunMilestone.name == "approval")).one().detail
+    assert statuses == {"rejected"}
+    assert decision["decision"] == "rejected" and decision["by"]
+    assert any("override rejected by" in t and "nothing was written" in t for t in slack_texts(env))
+    assert any("waits for approval" in t for t in slack_texts(env))
+
+
 def test_dry_run_writes_nothing_and_says_so(embedded) -> None:
     env = embedded()
     before = prices(env)
@@ -184,6 +235,7 @@ def test_dry_run_writes_nothing_and_says_so(embedded) -> None:
     dag_run, states = run({"store": "demo", "mode": "price_override", "percent": 10, "dry_run": True})
 
     assert str(dag_run.state) == "success", states
+    assert states["approve"] == "skipped"  # a dry run never waits for approval
     assert prices(env) == before
     run_row = urgent_run(env, dag_run.run_id)
     assert run_row.status == "dry_run" and run_row.counts["planned_price"] > 0

@@ -69,7 +69,8 @@ def test_empty_history_reminds_with_spec_deadline_and_human_checklist(store) -> 
     assert "LOGO-STALE: rotate the store logo by 2026-12-31 (mid-quarter follow-up)" in text
     assert "no logo change on record" in text
     assert "PNG, at least 800x800 px, no text covering the logo" in text
-    assert "☐ No text covers the logo: a person must check this, aeops cannot tell reliably." in text
+    assert ("☐ No text covers the logo: aeops' text detector warns (LOGO-TEXT) when it reads any; a person has the "
+            "last word.") in text
     assert not run(store, "2026-11-27")["sent"]
 
 

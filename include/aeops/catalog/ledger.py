@@ -241,12 +241,22 @@ class Ledger:
     def save_seen_state(self, store: str, seen: dict[int, tuple[dict[str, Any], datetime | None]]) -> None:
         """Record products as read from the marketplace: their fields and its last-modified time."""
         with self.session() as s:
+            # first_seen_at only counts once aeops knows the store: the first read of a store is its baseline
+            store_known = s.scalars(select(ProductState.product_id).where(ProductState.store == store)
+                                    .limit(1)).first() is not None
             for pid, (fields, modified) in seen.items():
                 state = s.get(ProductState, (store, pid))
                 if state is None:
-                    state = ProductState(store=store, product_id=pid)
+                    state = ProductState(store=store, product_id=pid, first_seen_at=utcnow() if store_known else None)
                     s.add(state)
                 state.fields, state.marketplace_modified_at, state.last_seen_at = fields, modified, utcnow()
+
+    def new_products(self, store: str, since: datetime) -> set[int]:
+        """Products aeops first saw on the marketplace at or after ``since`` (new products)."""
+        with self.session() as s:
+            return set(s.scalars(select(ProductState.product_id).where(
+                ProductState.store == store, ProductState.first_seen_at.is_not(None),
+                ProductState.first_seen_at >= since)))
 
     def record_catalog_meta(self, store: str, meta: dict[int, tuple[str | None, str | None]]) -> None:
         """Category and brand of the store's products (certificate watch: products at risk per category/brand)."""

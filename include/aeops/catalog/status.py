@@ -8,6 +8,7 @@ The values are the strings stored in the aeops DB (no schema change): ``ChangeSt
                        \\-> failed     \\-> verify_failed
                        \\-> unknown (answer lost: re-read, then confirmed or planned again)
     unpushable (the platform cannot take it: a product or SKU it does not have)
+    rejected (a risky urgent override a person did not approve: planned, never sent)
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class ChangeStatus(StrEnum):
     UNPUSHABLE = "unpushable"  # these calls cannot make it true (product or SKU not on the marketplace)
     VERIFIED = "verified"  # seen on the storefront where it was checked
     VERIFY_FAILED = "verify_failed"  # still not seen at the verification deadline
+    REJECTED = "rejected"  # a person did not approve the plan (urgent override): never sent, never retried
 
 
 OPEN = (ChangeStatus.PLANNED, ChangeStatus.SENDING, ChangeStatus.UNKNOWN)

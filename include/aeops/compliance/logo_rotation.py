@@ -37,7 +37,7 @@ log = get_logger(__name__)
 SPEC = f"PNG, at least {LOGO_MIN_SIDE}x{LOGO_MIN_SIDE} px, no text covering the logo"
 CHECKLIST = (
     "Upload the new logo in the seller center (Store settings → Logo): there is no store-settings API for aeops.",
-    "No text covers the logo: a person must check this, aeops cannot tell reliably.",
+    "No text covers the logo: aeops' text detector warns (LOGO-TEXT) when it reads any; a person has the last word.",
 )
 MarketplaceLookup = Callable[[StoreConfig], datetime | None]
 
@@ -56,6 +56,7 @@ class LogoCandidate:
     problems: tuple[str, ...]  # "LOGO-SIZE: ..." lines; empty when it passes
     size: tuple[int, int] | None = None
     modified_at: datetime | None = None
+    warnings: tuple[str, ...] = ()  # "LOGO-TEXT: ..." lines: a person checks them
 
     @property
     def passed(self) -> bool:
@@ -95,11 +96,12 @@ def check_candidate(path: Any) -> LogoCandidate:
     with local_copy(path) as local:
         findings = check_logo(local)
         size = None if findings else _size(local)
-    problems = tuple(f"{f.code}: {f.message.replace(str(local), path.name)}" for f in findings)
+    problems = tuple(f"{f.code}: {f.message.replace(str(local), path.name)}" for f in findings if f.blocking)
+    warnings = tuple(f"{f.code}: {f.message.replace(str(local), path.name)}" for f in findings if not f.blocking)
     if sha is None and not problems:
         problems = ("LOGO-FORMAT: the file cannot be read",)
     return LogoCandidate(file=str(path), name=path.name, sha256=sha, problems=problems, size=size,
-                         modified_at=modified_at(path))
+                         modified_at=modified_at(path), warnings=warnings)
 
 
 def _size(path: Any) -> tuple[int, int] | None:
@@ -253,6 +255,7 @@ def logo_message(outcome: LogoOutcome):
         size = f"{c.size[0]}x{c.size[1]} " if c.size else ""
         lines.append(f"• :white_check_mark: `{_esc(c.name)}` passes ({size}PNG) and is recorded as the "
                      f"{q.label} rotation.")
+        lines.extend(f"  :warning: {_esc(w)}" for w in c.warnings)
     for c in outcome.waiting:
         reasons = "; ".join(_esc(p) for p in c.problems)
         lines.append(f"• :x: `{_esc(c.name)}` fails: {reasons}")

@@ -2,6 +2,7 @@
 
 An unreadable, truncated or non-image file is ``LOGO-FORMAT`` with a message saying what is wrong.
 (``LOGO-STALE``, the quarterly rotation reminder, belongs to the logo-rotation DAG, not to this check.)
+``LOGO-TEXT`` (a warning) when the text detector reads text over the logo.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ LOGO_MAX_BYTES = 20 * 1024 * 1024
 """Larger files are not read (a logo is a few hundred KB)."""
 
 
-def check_logo(path: str | PathLike[str]) -> list[Finding]:
-    """Findings for the logo file at ``path``: empty when it is a readable PNG of at least 800x800."""
+def check_logo(path: str | PathLike[str], *, detect_text: bool = True) -> list[Finding]:
+    """Findings for the logo file at ``path``: empty when it is a readable PNG of at least 800x800 with no text
+    over it. ``LOGO-TEXT`` (the text detector, :mod:`aeops.rules.detectors`) is a warning: a person decides."""
     source = Path(path)
     file = str(source)
 
@@ -57,4 +59,8 @@ def check_logo(path: str | PathLike[str]) -> list[Finding]:
         return finding("LOGO-SIZE", f"logo {file} is {width}x{height}, below the {LOGO_MIN_SIDE}x{LOGO_MIN_SIDE} "
                                     "minimum; export it larger")
     log.debug("logo %s OK (%dx%d PNG)", file, width, height)
+    if detect_text:
+        from aeops.rules.detectors import logo_text
+
+        return logo_text(data, file)
     return []

@@ -15,6 +15,7 @@ from sqlalchemy import (
     BigInteger,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -116,6 +117,8 @@ class ProductState(Base):
     confirmed_at: Mapped[datetime | None] = mapped_column(nullable=True)
     marketplace_modified_at: Mapped[datetime | None] = mapped_column(nullable=True)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # when aeops first saw the product on the marketplace (None: before migration 0006, i.e. not new)
+    first_seen_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
 class Change(Base):
@@ -301,6 +304,74 @@ class RunMilestone(Base):
     __table_args__ = (UniqueConstraint("sync_run_id", "name"),)
 
 
+class PersonTask(Base):
+    """Work only a person can do in the seller center, tracked until the storefront (or the person) confirms it.
+
+    ``kind``: store_settings | logo_rotation | new_product_image | image_review. ``key`` names what the task is
+    about (one open task per store and key). ``detail`` holds the steps, files, links and the differences seen.
+    """
+
+    __tablename__ = "person_tasks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store: Mapped[str] = mapped_column(String(100), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    key: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(Text)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(20), default="open", index=True)  # open | closed | failed
+    rounds: Mapped[int] = mapped_column(Integer, default=0)  # how often a person was asked
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    opened_run_id: Mapped[str | None] = mapped_column(String(250), nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    closed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class PersonTaskEvent(Base):
+    """The history of a person task: opened, asked, answered, reopened, closed, failed, timed out."""
+
+    __tablename__ = "person_task_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("person_tasks.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    event: Mapped[str] = mapped_column(String(30))
+    run_id: Mapped[str | None] = mapped_column(String(250), nullable=True)
+    actor: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class SettingsCheck(Base):
+    """One storefront check of a store's settings: Information Accuracy = matched / tracked fields."""
+
+    __tablename__ = "settings_checks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store: Mapped[str] = mapped_column(String(100), index=True)
+    run_id: Mapped[str | None] = mapped_column(String(250), nullable=True)
+    checked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    tracked: Mapped[int] = mapped_column(Integer, default=0)
+    matched: Mapped[int] = mapped_column(Integer, default=0)
+    accuracy: Mapped[float | None] = mapped_column(Float, nullable=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class ImageReview(Base):
+    """What the image detectors saw in one image content (by SHA-256): run once per new content."""
+
+    __tablename__ = "image_reviews"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store: Mapped[str] = mapped_column(String(100))
+    sha256: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(Text)
+    result: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    checked_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("store", "sha256"),)
+
+
 class TokenState(Base):
     """Access/refresh tokens obtained by refreshing (newest wins over the connection's extras)."""
 
@@ -331,11 +402,15 @@ __all__ = [
     "Change",
     "Export",
     "Finding",
+    "ImageReview",
     "LogoChange",
     "LogoReminder",
+    "PersonTask",
+    "PersonTaskEvent",
     "ProductState",
     "RunMilestone",
     "SelfCheck",
+    "SettingsCheck",
     "SiteStrike",
     "SlackOutbox",
     "StoreLock",

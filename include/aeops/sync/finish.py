@@ -12,6 +12,7 @@ from aeops.config import AeopsConfig, load_airflow_config
 from aeops.reports.run_report import write_run_report
 from aeops.secrets import get_logger, redact_value
 from aeops.sync.errors import SyncError
+from aeops.sync.image_review import open_new_product_tasks
 from aeops.sync.summary import notify_summary
 
 log = get_logger(__name__)
@@ -52,6 +53,8 @@ def finish(store: str, dag_id: str, run_id: str, *, dry_run: bool = False, clien
     ledger.update_run(sync_run_id, report_path=report["html"])
     if status in ("success", "partial") and not open_left and run.export_id:
         ledger.mark_export_synced(run.export_id, run_id)
+    if not dry_run:
+        open_new_product_tasks(ctx, sync_run_id, run_id)
     run = ledger.get_run(sync_run_id)
     summary = {"store": store, "status": status, "counts": run.counts, "report": report["html"],
                "findings_by_code": ledger.findings_by_code(sync_run_id)}

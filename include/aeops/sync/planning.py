@@ -20,6 +20,7 @@ from aeops.exports import read_export
 from aeops.marketplace.listing import LIST_PAGE_SIZE
 from aeops.secrets import get_logger
 from aeops.sync.errors import SyncError
+from aeops.sync.image_review import review_changed_images
 
 log = get_logger(__name__)
 
@@ -61,8 +62,11 @@ def plan(store: str, dag_id: str, run_id: str, *, client=None, config: AeopsConf
             current[pid] = None
     changes = diff_catalog(desired, current)
     counts = ledger.store_plan(sync_run_id, store, changes)
+    reviewed = review_changed_images(ctx, sync_run_id, run_id, desired, changes,
+                                     {pid: meta[0] for pid, meta in catalog_meta.items()})
     ledger.update_run(sync_run_id, counts={"planned_" + k: v for k, v in counts.items()}
-                      | {"info_reads": len(to_read), "changed_products": len({c.product_id for c in changes})})
+                      | {"info_reads": len(to_read), "changed_products": len({c.product_id for c in changes})}
+                      | reviewed)
     log.info("%s: change set %s", store, counts or "empty (nothing to write)")
     return counts
 

@@ -19,13 +19,14 @@ from aeops.notify.messages import SlackMessage, notice
 class Deadline:
     triggered_at: datetime
     minutes: float
+    paused_seconds: float = 0.0  # time spent waiting for a person's approval: not counted
 
     @property
     def due_at(self) -> datetime:
-        return self.triggered_at + timedelta(minutes=self.minutes)
+        return self.triggered_at + timedelta(minutes=self.minutes, seconds=self.paused_seconds)
 
     def elapsed_minutes(self, now: datetime) -> float:
-        return (now - self.triggered_at).total_seconds() / 60
+        return ((now - self.triggered_at).total_seconds() - self.paused_seconds) / 60
 
     def late(self, now: datetime) -> bool:
         return now > self.due_at
@@ -36,12 +37,13 @@ class Deadline:
 
     def to_dict(self) -> dict[str, Any]:
         return {"triggered_at": self.triggered_at.isoformat(), "deadline_minutes": self.minutes,
-                "due_at": self.due_at.isoformat()}
+                "due_at": self.due_at.isoformat(), "paused_seconds": self.paused_seconds}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Deadline:
         triggered = datetime.fromisoformat(data["triggered_at"])
-        return cls(triggered if triggered.tzinfo else triggered.replace(tzinfo=UTC), float(data["deadline_minutes"]))
+        return cls(triggered if triggered.tzinfo else triggered.replace(tzinfo=UTC), float(data["deadline_minutes"]),
+                   float(data.get("paused_seconds") or 0))
 
 
 def work_done(statuses: dict[str, int]) -> tuple[int, int]:
@@ -110,4 +112,17 @@ def final(*, store: str, run_id: str, what: str, reason: str, status: str, count
     }
     return notice(title=title, store=store, severity=severity, kind="alert" if was_late else "summary",
                   text="\n".join(lines), fields=fields,
+                  dedupe_key=f"urgent-final:{store}:{run_id}")
+
+
+def not_approved(*, store: str, run_id: str, what: str, reason: str, decision: dict[str, Any],
+                 counts: dict[str, Any]) -> SlackMessage:
+    """The override waited for approval and was rejected or not answered in time: nothing was written."""
+    who = decision.get("by")
+    verdict = f"rejected by {who}" if decision.get("decision") == "rejected" else "not approved in time"
+    return notice(title=f"Urgent price override {verdict}: nothing was written", store=store, severity="warning",
+                  kind="summary",
+                  text=f"{what}\n*Reason:* {reason}\nThe plan ({counts.get('planned_price', 0)} price change(s)) was "
+                  f"not sent; waited {decision.get('waited_seconds', 0):.0f} s for approval (not counted in the "
+                  "deadline).", fields={"Run": run_id, "Decision": decision.get("decision", "?")},
                   dedupe_key=f"urgent-final:{store}:{run_id}")

@@ -180,9 +180,16 @@ def note_progress(ctx, sync_run_id: int, run_id: str, now: datetime | None = Non
 
 def finish(store: str, run_id: str, *, dry_run: bool, client=None, config: AeopsConfig | None = None) -> dict:
     """The daily sync's finish for this run: verification, report, status and summary."""
-    _, run = _run(store, run_id, config)
+    from aeops.urgent.approval import decision_of
+
+    ctx, run = _run(store, run_id, config)
     if run is None:
         return {"store": store, "status": "failed"}
+    decision = decision_of(ctx.ledger, run.id)
+    if decision and decision["decision"] != "approved":
+        log.info("%s: the override was %s: nothing was written", store, decision["decision"])
+        ctx.ledger.update_run(run.id, status="rejected", finished_at=datetime.now(UTC))
+        return {"store": store, "status": "rejected", "decision": decision}
     return daily_finish.finish(store, DAG_ID, run_id, dry_run=dry_run, client=client, config=config)
 
 
@@ -191,8 +198,17 @@ def report(store: str, run_id: str, *, now: datetime | None = None, config: Aeop
     ctx, run = _run(store, run_id, config)
     if run is None:
         return {"store": store, "status": "not started"}
+    from aeops.urgent.approval import decision_of
+
     now = now or datetime.now(UTC)
     request = _request_of(run)
+    decision = decision_of(ctx.ledger, run.id)
+    if decision and decision["decision"] != "approved":
+        summary = {"store": store, "status": "rejected", "decision": decision, "counts": run.counts}
+        if ctx.ledger.add_milestone(run.id, "done", summary):
+            _send(ctx, progress.not_approved(store=store, run_id=run_id, what=request.describe(),
+                                             reason=request.reason, decision=decision, counts=run.counts or {}))
+        return summary
     deadline = progress.Deadline.from_dict(run.artifacts["deadline"])
     status = run.status if run.status != "running" else "failed"
     was_late = deadline.late(now) and not request.dry_run

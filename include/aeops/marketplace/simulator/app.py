@@ -83,6 +83,10 @@ def create_app(state: SimState, faults: Faults | None = None, *, public_url: str
     def sim_state(views: bool = True) -> Response:
         return JSONResponse(state.snapshot_with_views(sim.faults, views=views))
 
+    from aeops.marketplace.simulator import storepage
+
+    storepage.register(app, state, public_url)  # /store/<number>, /kf/<image>.png, /_sim/store/<seller id>
+
     @app.get("/_sim/health")
     def health() -> Response:
         return JSONResponse({"ok": True, "faults": vars(sim.faults)})

@@ -1,0 +1,85 @@
+"""Store settings as code, daily: the storefront must show what ``aeops_config`` says; a person does the rest.
+
+Per store (a task group mapped over the stores): ``check`` reads the store page on every device (desktop,
+mobile, anonymous), compares the store name, logo and banners (perceptual hash against the approved files)
+and the customer-service response time with the store's settings, records and posts Information Accuracy
+(tracked fields that match / tracked fields) with its trend, and opens a person task for a difference or a
+logo rotation that is due (the quarterly reminder of ``aliexpress_logo_rotation`` becomes a tracked task
+here). ``ask_1`` puts the store's open tasks (also the sync's new-product tasks) to a person: exact
+seller-center steps, the files to upload, links. "Done" -> ``recheck_1`` reads the storefront again and
+closes what it shows, or reopens what still differs -> ``ask_2`` names it -> ... up to three rounds; still
+different after the third, the run fails (the task stays open for tomorrow). "Not done yet" or no answer within
+``AEOPS_PERSON_TASK_WAIT_HOURS`` (20) keeps the tasks open for the next run.
+Logic: ``aeops.compliance.settings_steps``; docs/store-settings.md.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import Param, dag, task, task_group
+
+from aeops.dag_defaults import cron_schedule, default_args, stores_param
+from aeops.hitl import PersonTasksOperator
+from aeops.notify.callbacks import on_failure_callback
+
+ROUNDS = 3
+SCHEDULE = cron_schedule(("AEOPS_SETTINGS_CRON", "0 10 * * *"), timezone_env="AEOPS_SETTINGS_TIMEZONE")
+
+
+@dag(
+    dag_id="aliexpress_store_settings",
+    schedule=SCHEDULE,
+    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
+    catchup=False,
+    max_active_runs=1,
+    tags=["aeops", "compliance", "store-settings", "human-in-the-loop", "daily"],
+    doc_md=__doc__,
+    default_args=default_args(),
+    on_failure_callback=on_failure_callback(),
+    params={
+        "stores": stores_param(),
+        "as_of": Param(None, type=["null", "string"], format="date", title="As of",
+                       description="Check as if today were this date (YYYY-MM-DD; the logo rotation's quarter); "
+                                   "empty: today in each store's time zone"),
+    },
+)
+def aliexpress_store_settings():
+    @task
+    def list_stores(params=None) -> list[str]:
+        from aeops.catalog.context import list_stores
+
+        return list_stores(params["stores"])
+
+    @task_group(group_id="store")
+    def per_store(store: str):
+        @task(retries=1)
+        def check(store: str, params=None, run_id=None) -> dict:
+            from aeops.compliance import settings_steps
+            from aeops.compliance.dates import store_as_of
+
+            return settings_steps.check(store, run_id, store_as_of(store, params["as_of"]))
+
+        checked = check(store)
+        previous = checked
+        previous_id = None
+        for n in range(1, ROUNDS + 1):
+            ask = PersonTasksOperator(task_id=f"ask_{n}", round_no=n, store_task_id="store.check",
+                                      previous_task_id=previous_id, retries=0)
+
+            @task(task_id=f"recheck_{n}", retries=1)
+            def recheck(store: str, round_no: int, params=None, run_id=None, ti=None) -> dict:
+                from aeops.compliance import settings_steps
+                from aeops.compliance.dates import store_as_of
+
+                answer = ti.xcom_pull(task_ids=f"store.ask_{round_no}", map_indexes=ti.map_index)
+                return settings_steps.recheck(store, run_id, round_no, answer, store_as_of(store, params["as_of"]),
+                                              final=round_no == ROUNDS)
+
+            rechecked = recheck(store, n)
+            previous >> ask >> rechecked
+            previous, previous_id = rechecked, f"store.recheck_{n}"
+
+    per_store.expand(store=list_stores())
+
+
+aliexpress_store_settings()

@@ -1,0 +1,119 @@
+"""Human-in-the-loop operators of aeops (Airflow 3's ``airflow.providers.standard.operators.hitl``).
+
+- :class:`PersonTasksOperator`: one round of asking a person about a store's open seller-center tasks
+  (DAG ``aliexpress_store_settings``). The form is built when the task runs (the tasks live in the aeops DB);
+  with nothing to ask, or when the previous round closed everything, the task is skipped.
+- :class:`OverrideApprovalOperator`: an urgent price override above the approval threshold waits for
+  "Approve" (DAG ``aliexpress_urgent_rerun``); below it, or for a dry run, the task is skipped.
+
+Both park the task in ``awaiting_input`` (no worker slot is held) until someone answers in the UI
+(Browse → Required Actions) or through ``PATCH /api/v2/dags/{dag}/dagRuns/{run}/taskInstances/{task}/
+{map_index}/hitlDetails``; with no answer within ``response_timeout`` the default answer is taken
+("Not done yet", "Reject"). Imported by DAG files at parse time: aeops' own steps are imported in ``execute``.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from typing import Any
+
+from airflow.providers.standard.operators.hitl import ApprovalOperator, HITLOperator
+from airflow.sdk import Param
+
+DONE, NOT_YET = "Done", "Not done yet"
+PERSON_WAIT = timedelta(hours=float(os.environ.get("AEOPS_PERSON_TASK_WAIT_HOURS", "20")))
+"""How long one round waits for a person before "Not done yet" is taken (under a day: the next daily run asks
+again)."""
+APPROVAL_WAIT = timedelta(minutes=float(os.environ.get("AEOPS_URGENT_APPROVAL_WAIT_MINUTES", "60")))
+"""How long a risky urgent override waits for approval before it is rejected (nothing written)."""
+
+
+def _skip(why: str):
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    return AirflowSkipException(why)
+
+
+def _ui_link(operator: HITLOperator, ti: Any) -> str:
+    from aeops.notify.messages import api_base_url
+
+    try:
+        return operator.generate_link_to_ui(task_instance=ti, base_url=api_base_url())
+    except Exception:  # noqa: BLE001 - a link is a convenience, never a reason to fail
+        return api_base_url()
+
+
+class PersonTasksOperator(HITLOperator):
+    """Round ``round_no`` of asking a person about a store's seller-center tasks (in a task group mapped over
+    stores: ``store_task_id`` names the group's check task whose XCom holds the store)."""
+
+    def __init__(self, *, round_no: int, store_task_id: str, previous_task_id: str | None = None,
+                 **kwargs: Any) -> None:
+        from airflow.sdk.definitions.param import ParamsDict
+
+        kwargs.setdefault("response_timeout", PERSON_WAIT)
+        params = kwargs.pop("params", None)  # the DAG's params arrive here too; the form keeps only "note"
+        form = params if isinstance(params, ParamsDict) else ParamsDict(params or {})
+        form["note"] = Param("", type="string", maxLength=500, title="Note", source="task",
+                             description="Optional: what you did or why it is not done yet (kept in the task's "
+                             "history)")
+        super().__init__(
+            subject=f"Seller-center tasks (round {round_no})",
+            body="The tasks are listed when this round runs.",
+            options=[DONE, NOT_YET],
+            defaults=[NOT_YET],
+            params=form,
+            **kwargs,
+        )
+        self.round_no = round_no
+        self.store_task_id = store_task_id
+        self.previous_task_id = previous_task_id
+
+    def execute(self, context: Any) -> Any:
+        from aeops.compliance.settings_steps import ask_form
+
+        ti = context["ti"]
+        checked = ti.xcom_pull(task_ids=self.store_task_id, map_indexes=ti.map_index) or {}
+        store = checked.get("store")
+        if not store:
+            raise _skip("the store's check gave no store")
+        if self.previous_task_id:
+            previous = ti.xcom_pull(task_ids=self.previous_task_id, map_indexes=ti.map_index) or {}
+            if not previous.get("reopened"):
+                raise _skip(f"{store}: nothing was reopened in round {self.round_no - 1}")
+        form = ask_form(store, ti.run_id, self.round_no, _ui_link(self, ti))
+        if form is None:
+            raise _skip(f"{store}: no open seller-center task")
+        self.subject, self.body = form["subject"], form["body"]
+        self.log.info("%s: asking a person about task(s) %s (round %d)", store, form["task_ids"], self.round_no)
+        return super().execute(context)
+
+
+class OverrideApprovalOperator(ApprovalOperator):
+    """Approval of a risky urgent price override (the form shows the plan; the wait is outside the deadline)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("response_timeout", APPROVAL_WAIT)
+        super().__init__(subject="Approve an urgent price override", body="The plan is shown when this task runs.",
+                         defaults="Reject", **kwargs)
+
+    def execute(self, context: Any) -> Any:
+        from aeops.urgent import approval
+
+        ti, params = context["ti"], context["params"]
+        form = approval.approval_form(params["store"], ti.run_id, dry_run=bool(params["dry_run"]),
+                                      link=_ui_link(self, ti), wait_minutes=APPROVAL_WAIT.total_seconds() / 60)
+        if form is None:
+            raise _skip("below the approval threshold (or a dry run): no approval needed")
+        self.subject, self.body = form["subject"], form["body"]
+        return super().execute(context)
+
+    def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
+        from aeops.urgent import approval
+
+        params = context["params"]
+        chosen = (event.get("chosen_options") or [self.REJECT])[0] if "error" not in event else self.REJECT
+        approval.record_decision(params["store"], context["ti"].run_id, chosen, event.get("responded_by_user"),
+                                 event.get("responded_at"))
+        return super().execute_complete(context, event)

@@ -1,0 +1,190 @@
+"""Risky urgent price overrides wait for a person's approval before anything is written.
+
+An override (mode ``price_override``, not a dry run) needs approval when it changes more SKUs than
+``urgent_approval_skus`` (default 100) or moves any price by more than ``urgent_approval_percent`` (default
+30%). :func:`approval_form` builds the form of the ``approve`` task (:class:`aeops.hitl.OverrideApprovalOperator`):
+the plan's counts, the smallest and largest change, the guard hits and a link to the plan report (what a dry
+run would have shown). :func:`record_decision` keeps the answer (``run_milestones`` "approval"); the time spent
+waiting is added to the deadline (``artifacts.deadline.paused_seconds``), so it never counts against the
+15 minutes. Rejected or not answered in time: the planned changes become ``rejected``, nothing is written and
+the final Slack summary says so.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from aeops.catalog.context import context
+from aeops.catalog.status import ChangeStatus
+from aeops.config import AeopsConfig
+from aeops.secrets import get_logger
+from aeops.urgent import progress
+
+log = get_logger(__name__)
+
+DAG_ID = "aliexpress_urgent_rerun"
+APPROVE, REJECT = "Approve", "Reject"
+
+
+@dataclass(frozen=True)
+class PriceMove:
+    product_id: int
+    sku_code: str
+    old: Decimal | None
+    new: Decimal | None
+
+    @property
+    def percent(self) -> float | None:
+        if self.old in (None, Decimal(0)) or self.new is None:
+            return None
+        return float((self.new - self.old) / self.old * 100)
+
+
+def price_moves(changes: list[Any]) -> list[PriceMove]:
+    """Every SKU price a change set would write, with the price it replaces."""
+    moves = []
+    for change in changes:
+        if change.kind != "price":
+            continue
+        previous = {item["sku_code"]: item for item in (change.previous or {}).get("skus", [])}
+        for item in change.payload.get("skus", []):
+            old = previous.get(item["sku_code"], {}).get("price")
+            moves.append(PriceMove(change.product_id, item["sku_code"], None if old is None else Decimal(str(old)),
+                                   None if item.get("price") is None else Decimal(str(item["price"]))))
+    return moves
+
+
+def reasons_for_approval(moves: list[PriceMove], config: AeopsConfig) -> list[str]:
+    """Why the plan needs approval (empty: it does not)."""
+    reasons = []
+    if len(moves) > config.urgent_approval_skus:
+        reasons.append(f"{len(moves)} SKUs change (more than {config.urgent_approval_skus})")
+    big = [m for m in moves if m.percent is not None and abs(m.percent) > config.urgent_approval_percent]
+    if big:
+        reasons.append(f"{len(big)} price(s) move by more than {config.urgent_approval_percent:g}%")
+    return reasons
+
+
+def _run(store: str, run_id: str, config: AeopsConfig | None):
+    ctx = context(store, config)
+    run = ctx.ledger.find_run(store, run_id, DAG_ID)
+    if run is None:
+        raise RuntimeError(f"{store}: run {run_id} was not started")
+    return ctx, run
+
+
+def _fmt(move: PriceMove) -> str:
+    pct = "n/a" if move.percent is None else f"{move.percent:+.1f}%"
+    return f"{pct} (SKU {move.sku_code}: {move.old} → {move.new})"
+
+
+def write_plan_report(ctx, run, moves: list[PriceMove]) -> str:
+    """An HTML page of every planned price (the dry-run view of this plan); returns a browser-openable URL."""
+    import os
+
+    from aeops.locations import folder
+
+    where = folder(ctx.store.reports or None, Path(os.environ.get("AIRFLOW_HOME", ".")) / "reports" / ctx.store.name)
+    stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in f"{ctx.store.name}-{run.run_id}-plan")
+    path = where / f"{stem}.html"
+    rows = "\n".join(f"<tr><td>{m.product_id}</td><td>{html.escape(m.sku_code)}</td><td>{m.old}</td><td>{m.new}</td>"
+                     f"<td>{'' if m.percent is None else f'{m.percent:+.1f}%'}</td></tr>" for m in moves)
+    counts = "".join(f"<li>{html.escape(str(k))}: {v}</li>" for k, v in sorted((run.counts or {}).items()))
+    path.write_text(
+        f"<!doctype html><html><head><meta charset='utf-8'><title>Plan of {html.escape(run.run_id)}</title></head>"
+        f"<body><h1>Urgent price override: the plan waiting for approval</h1><p>{html.escape(run.message or '')}</p>"
+        f"<ul>{counts}</ul><table border='1'><tr><th>product</th><th>SKU</th><th>now</th><th>new</th>"
+        f"<th>change</th></tr>{rows}</table><p>Nothing has been written yet.</p></body></html>", encoding="utf-8")
+    text = str(path)
+    return text if "://" in text else Path(text).resolve().as_uri()
+
+
+def approval_form(store: str, run_id: str, *, dry_run: bool, link: str, wait_minutes: float,
+                  config: AeopsConfig | None = None) -> dict[str, Any] | None:
+    """The approval form, or None when this run needs no approval (not an override, a dry run, small)."""
+    ctx, run = _run(store, run_id, config)
+    request = (run.artifacts or {}).get("request") or {}
+    if dry_run or request.get("mode") != "price_override":
+        return None
+    moves = price_moves(ctx.ledger.changes_of_run(run.id))
+    reasons = reasons_for_approval(moves, ctx.config)
+    if not reasons:
+        log.info("%s: %d SKU price(s), within the approval threshold: no approval needed", store, len(moves))
+        return None
+    report = write_plan_report(ctx, run, moves)
+    ranked = sorted((m for m in moves if m.percent is not None), key=lambda m: abs(m.percent or 0))
+    counts = run.counts or {}
+    guard = (f"floor {counts.get('guarded_floor', 0)}, ceiling {counts.get('guarded_ceiling', 0)}, discount dropped "
+             f"{counts.get('discount_dropped', 0)}, skipped {len((run.artifacts or {}).get('skipped') or [])}")
+    body = "\n".join([
+        f"**{request.get('store')}**: {html.escape(run.message or '')}",
+        "",
+        "**Why it waits:** " + "; ".join(reasons) + ".",
+        f"- Products: {len({m.product_id for m in moves})}, SKU prices: {len(moves)}, planned price changes: "
+        f"{counts.get('planned_price', 0)}",
+        f"- Smallest change: {_fmt(ranked[0]) if ranked else 'n/a'}",
+        f"- Largest change: {_fmt(ranked[-1]) if ranked else 'n/a'}",
+        f"- Guard hits: {guard}",
+        f"- Plan (dry-run report): [{report.rsplit('/', 1)[-1]}]({report})",
+        "",
+        f"**Approve** writes these prices now; **Reject** writes nothing. No answer within {wait_minutes:g} "
+        "minutes counts as Reject.",
+        f"The time this waits for you is **not** counted in the {request.get('deadline_minutes', 15):g}-minute "
+        "deadline: the deadline clock stops while it waits and resumes when you answer.",
+    ])
+    if ctx.ledger.add_milestone(run.id, "approval-asked", {"asked_at": datetime.now(UTC).isoformat(),
+                                                           "reasons": reasons, "report": report, "link": link}):
+        from aeops.notify.messages import notice
+        from aeops.notify.send import send
+
+        send(notice(title="Urgent price override waits for approval", store=store, severity="warning",
+                    kind="alert", text="; ".join(reasons) + f". Nothing is written until someone approves; no "
+                    f"answer within {wait_minutes:g} min rejects it. The wait is not counted in the deadline.",
+                    fields={"Run": run_id}, link=link, link_text="Approve or reject in Airflow",
+                    dedupe_key=f"urgent-approval:{store}:{run_id}"),
+             store=store, config=ctx.config, db_url=ctx.db_url)
+    ctx.ledger.update_run(run.id, artifacts={**(run.artifacts or {}), "plan_report": report})
+    return {"subject": f"Approve urgent price override for {store}: {len(moves)} SKU price(s)", "body": body,
+            "reasons": reasons, "report": report}
+
+
+def record_decision(store: str, run_id: str, chosen: str, responded_by: dict[str, Any] | None,
+                    responded_at: datetime | None, *, config: AeopsConfig | None = None) -> dict[str, Any]:
+    """Keep the decision, move the deadline by the wait, and on Reject mark the plan rejected (never sent)."""
+    ctx, run = _run(store, run_id, config)
+    asked = ctx.ledger.milestones_of_run(run.id).get("approval-asked")
+    now = datetime.now(UTC)
+    answered = responded_at if isinstance(responded_at, datetime) else now
+    if answered.tzinfo is None:
+        answered = answered.replace(tzinfo=UTC)
+    asked_at = datetime.fromisoformat(asked.detail["asked_at"]) if asked else answered
+    waited = max(0.0, (max(answered, now) - asked_at).total_seconds())
+    who = (responded_by or {}).get("name") or (responded_by or {}).get("id")
+    decision = "approved" if chosen == APPROVE else "rejected" if who else "timed out"
+    artifacts = dict(ctx.ledger.get_run(run.id).artifacts or {})
+    deadline = dict(artifacts.get("deadline") or {})
+    if deadline:
+        deadline["paused_seconds"] = float(deadline.get("paused_seconds", 0)) + waited
+        artifacts["deadline"] = progress.Deadline.from_dict(deadline).to_dict()
+    ctx.ledger.update_run(run.id, artifacts=artifacts)
+    detail = {"decision": decision, "by": who, "at": answered.isoformat(), "waited_seconds": round(waited, 1)}
+    ctx.ledger.add_milestone(run.id, "approval", detail)
+    if decision != "approved":
+        ids = [c.id for c in ctx.ledger.changes_of_run(run.id) if c.status == ChangeStatus.PLANNED]
+        ctx.ledger.set_status(ids, ChangeStatus.REJECTED)
+        ctx.ledger.update_run(run.id, status="rejected",
+                              message=f"{run.message or ''}; {decision} by {who or 'nobody (no answer in time)'}")
+    log.info("%s: urgent override %s by %s after %.0f s (not counted in the deadline)", store, decision,
+             who or "nobody", waited)
+    return detail
+
+
+def decision_of(ledger, sync_run_id: int) -> dict[str, Any] | None:
+    """The recorded approval decision of a run (None: none was asked)."""
+    milestone = ledger.milestones_of_run(sync_run_id).get("approval")
+    return dict(milestone.detail) if milestone else None
