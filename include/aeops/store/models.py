@@ -117,7 +117,7 @@ class ProductState(Base):
     confirmed_at: Mapped[datetime | None] = mapped_column(nullable=True)
     marketplace_modified_at: Mapped[datetime | None] = mapped_column(nullable=True)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # when aeops first saw the product on the marketplace (None: before migration 0006, i.e. not new)
+    # when aeops first saw the product on the marketplace (None: before migration 0005, i.e. not new)
     first_seen_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
 

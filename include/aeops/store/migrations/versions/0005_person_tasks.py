@@ -1,7 +1,7 @@
 """person tasks (seller-center work tracked until verified) and their history, store-settings checks
 (Information Accuracy), image detector results per image content, and when a product was first seen
 
-Revision ID: 0006
+Revision ID: 0005
 Revises: 0004
 Create Date: 2026-12-01 11:00:00
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
+revision = "0005"
 down_revision = "0004"
 branch_labels = None
 depends_on = None
