@@ -25,7 +25,8 @@ from babel.messages.pofile import read_po, write_po
 ROOT = Path(__file__).resolve().parents[1]
 LOCALE_DIR = ROOT / "include" / "aeops" / "locale"
 LANGS = ("en", "zh_CN")
-KEYWORDS = {**DEFAULT_KEYWORDS, "N_": None}
+# _ / gettext / ngettext as usual; N_ marks a constant; n_ is the plural function of a language: n_ = ngettext(lang)
+KEYWORDS = {**DEFAULT_KEYWORDS, "N_": None, "n_": (1, 2)}
 STAMP = datetime(2026, 12, 1, tzinfo=UTC)
 
 

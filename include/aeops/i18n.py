@@ -13,7 +13,8 @@ Use::
 
     _ = translator(store.language)          # a gettext function for this store's language
     _("Catalog sync skipped")               # -> "目录同步已跳过"
-    ngettext(lang)("{n} product", "{n} products", n).format(n=n)
+    n_ = ngettext(lang)                     # plurals: bind it to n_ so `make i18n` extracts them
+    n_("{n} product", "{n} products", n).format(n=n)
 
 ``N_`` marks a module-level constant for extraction without translating it (translate where it is used).
 Numbers, percentages and times are formatted per locale with :func:`number`, :func:`percent` and
@@ -90,7 +91,8 @@ def translator(lang: str | None) -> Callable[[str], str]:
 
 
 def ngettext(lang: str | None) -> Callable[[str, str, int], str]:
-    """``ngettext`` of ``lang``: ``ngettext(lang)("{n} row", "{n} rows", n).format(n=n)``."""
+    """``ngettext`` of ``lang``; bind it as ``n_ = ngettext(lang)`` and call ``n_("{n} row", "{n} rows", n)`` (the
+    extraction keyword is ``n_``)."""
     return translations(lang).ngettext
 
 

@@ -179,8 +179,9 @@ def certs_command(args: argparse.Namespace) -> int:
         "by_code": dict(sorted(Counter(f.code for f in findings).items())),
     }
     lang = language(args)
-    read = ngettext(lang)("{n} certificate read as of {day}", "{n} certificates read as of {day}",
-                          len(certificates)).format(n=len(certificates), day=as_of.isoformat())
+    n_ = ngettext(lang)
+    read = n_("{n} certificate read as of {day}", "{n} certificates read as of {day}",
+              len(certificates)).format(n=len(certificates), day=as_of.isoformat())
     lines = [
         f"{args.dir}: " + translator(lang)("{read}; {errors} errors, {warnings} warnings").format(
             read=read, errors=errors, warnings=len(findings) - errors),

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from aeops.i18n import N_, ngettext, percent, translator
+from aeops.i18n import N_, percent, translator
 from aeops.notify.links import DEFAULT_API_BASE_URL, api_base_url, is_browser_link, task_log_url
 from aeops.secrets import scrub, scrub_text
 
@@ -366,8 +366,3 @@ def notice(
         dedupe_key=dedupe_key,
         thread_key=thread_key,
     )
-
-
-def plural(lang: str | None, singular: str, plural_: str, n: int, **values: object) -> str:
-    """``ngettext`` of ``lang`` formatted with ``n`` and ``values``."""
-    return ngettext(lang)(singular, plural_, n).format(n=n, **values)

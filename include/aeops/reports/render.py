@@ -12,6 +12,7 @@ import functools
 from typing import Any
 
 from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
 from aeops import i18n
 from aeops.reports import labels
@@ -19,6 +20,9 @@ from aeops.secrets import redact
 
 
 def _masked(value: Any) -> Any:
+    """Redact secrets from printed text; markup aeops built itself (charts) passes as it is."""
+    if isinstance(value, Markup):
+        return value
     return redact(value) if isinstance(value, str) else value
 
 

@@ -30,9 +30,9 @@ def local_image(source: str | None, images_dir: str | None) -> Path | None:
     if not source or "://" in source:
         return None
     path = Path(source)
-    if not path.is_absolute() and images_dir:
-        path = Path(images_dir) / path
     try:
+        if not path.is_absolute() and images_dir and not path.is_file():
+            path = Path(images_dir) / path
         return path if path.is_file() and path.stat().st_size <= MAX_SOURCE_BYTES else None
     except OSError:
         return None
