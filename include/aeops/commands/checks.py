@@ -151,9 +151,10 @@ def validate_command(args: argparse.Namespace) -> int:
         raise CommandError(f"{first.code}: {where}{first.message}")
     summary = result.summary()
     lang = language(args)
+    _ = translator(lang)
     lines = [
-        f"{args.export}: " + translator(lang)("{rows} rows, {valid} valid, {blocked} blocked; {errors} errors, "
-                                              "{warnings} warnings").format(
+        f"{args.export}: " + _("{rows} rows, {valid} valid, {blocked} blocked; {errors} errors, "
+                               "{warnings} warnings").format(
             rows=summary["rows"], valid=summary["valid_rows"], blocked=summary["blocked_rows"],
             errors=summary["errors"], warnings=summary["warnings"]),
         _counts_line(result.findings, lang),
@@ -179,11 +180,11 @@ def certs_command(args: argparse.Namespace) -> int:
         "by_code": dict(sorted(Counter(f.code for f in findings).items())),
     }
     lang = language(args)
-    n_ = ngettext(lang)
+    _, n_ = translator(lang), ngettext(lang)
     read = n_("{n} certificate read as of {day}", "{n} certificates read as of {day}",
               len(certificates)).format(n=len(certificates), day=as_of.isoformat())
     lines = [
-        f"{args.dir}: " + translator(lang)("{read}; {errors} errors, {warnings} warnings").format(
+        f"{args.dir}: " + _("{read}; {errors} errors, {warnings} warnings").format(
             read=read, errors=errors, warnings=len(findings) - errors),
         _counts_line(findings, lang),
     ]

@@ -152,12 +152,13 @@ def _problems_of(file: str, as_of: date, lang: str | None = "en") -> list[str]:
     from aeops.locations import resolve
     from aeops.rules.certs import check_certificate
 
+    _ = translator(lang)
     try:
-        _, findings = check_certificate(resolve(file), as_of)
+        _certificate, findings = check_certificate(resolve(file), as_of)
     except Exception as exc:  # noqa: BLE001 - a reason line, never a failed watch
-        return [translator(lang)("cannot be re-checked ({error})").format(error=type(exc).__name__)]
+        return [_("cannot be re-checked ({error})").format(error=type(exc).__name__)]
     return [f"`{f.code}` {f.message}" for f in findings if f.code not in ("CERT-EXPIRING", "ERR-412")] or [
-        translator(lang)("no longer invalid on re-check; it will be re-classified at the next scan")]
+        _("no longer invalid on re-check; it will be re-classified at the next scan")]
 
 
 def _esc(text: object) -> str:

@@ -264,8 +264,9 @@ def logo_message(outcome: LogoOutcome, lang: str | None = "en"):
     for c in outcome.waiting:
         reasons = "; ".join(_esc(p) for p in c.problems)
         lines.append("• :x: " + _("`{file}` fails: {reasons}").format(file=_esc(c.name), reasons=reasons))
-    lines.append(f"*{_('Checklist for a person')}*")
-    lines.extend(f"☐ {_(item)}" for item in CHECKLIST)
+    checklist = _("Checklist for a person")
+    lines.append(f"*{checklist}*")
+    lines.extend("☐ " + _(item) for item in CHECKLIST)
     key = hashlib.sha256("|".join([outcome.reminder_kind or "", *[c.sha256 or c.name for c in outcome.recorded],
                                    *[c.sha256 or c.name for c in outcome.waiting]]).encode()).hexdigest()[:16]
     return notice(title=title, text="\n".join(lines), store=outcome.store, severity=severity,

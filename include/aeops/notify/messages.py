@@ -191,10 +191,11 @@ def failure_alert(
         what = _("DAG run of `{dag}` failed").format(dag=dag_id)
     text = f"{what}: {error_line}"
     link = _("Open the task log in Airflow") if task_id else _("Open the run in Airflow")
+    error_title = _("Error")
     blocks = [
         _mrkdwn(f"{SEVERITY_EMOJI['error']} *{what.replace('*', '')}*"),
         _fields([(_("Store"), store or "-"), ("DAG", dag_id), (_("Task"), task_field), (_("Run"), run_id)]),
-        _mrkdwn(f"*{_('Error')}*\n```{_escape(error_line)}```"),
+        _mrkdwn(f"*{error_title}*\n```{_escape(error_line)}```"),
         _context(f"<{url}|{link}>"),
     ]
     return SlackMessage(
@@ -259,6 +260,8 @@ def sync_summary(
     for the rest.
     """
     _ = translator(lang)
+    titles = {"by_code": _("Findings by code"), "top": _("Top findings: what to do"), "report": _("Open the report"),
+              "airflow": _("Run in Airflow"), "run": _("run")}
     total_findings = sum(findings_by_code.values())
     rate = percent(completion_rate, lang)
     healthy = failed == 0 and (completion_rate is None or completion_rate >= 1.0)
@@ -285,16 +288,16 @@ def sync_summary(
     )
     if findings_by_code:
         by_code = ", ".join(f"`{_escape(c)}` {n}" for c, n in sorted(findings_by_code.items(), key=lambda x: -x[1]))
-        blocks.append(_mrkdwn(f"*{_('Findings by code')}*\n{by_code}"))
+        blocks.append(_mrkdwn(f"*{titles['by_code']}*\n{by_code}"))
     if top_findings:
         lines = [f"• {finding_line(f, lang)}" for f in list(top_findings)[:max_top]]
         more = len(top_findings) - max_top
         if more > 0:
             lines.append("_" + _("…and {n} more in the thread and the report").format(n=more) + "_")
-        blocks.append(_mrkdwn(f"*{_('Top findings: what to do')}*\n" + "\n".join(lines)))
-    links = [f"<{report_url}|{_('Open the report')}>"] if is_browser_link(report_url) else []
-    links.append(f"<{task_log_url(dag_id, run_id)}|{_('Run in Airflow')}>")
-    blocks.append(_context(f"{' · '.join(links)} · {_('run')} `{_escape(run_id)}`"))
+        blocks.append(_mrkdwn(f"*{titles['top']}*\n" + "\n".join(lines)))
+    links = [f"<{report_url}|{titles['report']}>"] if is_browser_link(report_url) else []
+    links.append(f"<{task_log_url(dag_id, run_id)}|{titles['airflow']}>")
+    blocks.append(_context(f"{' · '.join(links)} · {titles['run']} `{_escape(run_id)}`"))
     return SlackMessage(
         text=text,
         blocks=scrub(blocks),

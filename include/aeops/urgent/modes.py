@@ -73,7 +73,7 @@ class UrgentRequest:
         else:
             target = {"store": _("the whole store"), "category": _("category {category}"),
                       "skus": _("{n} SKU(s)")}[self.scope].format(category=self.category, n=len(self.skus))
-            what = _("{percent}% on {target}").format(percent=f"{self.percent:+}", target=target)
+            what = _("{percent} on {target}").format(percent=f"{self.percent:+}%", target=target)
         bounds = []
         if self.guards.floor is not None:
             bounds.append(_("floor {price}").format(price=self.guards.floor))

@@ -62,9 +62,10 @@ def started(*, store: str, run_id: str, what: str, reason: str, deadline: Deadli
             lang: str | None = "en", timezone: str | None = None) -> SlackMessage:
     _ = translator(lang)
     title = _("Urgent re-run started (dry run)") if dry_run else _("Urgent re-run started")
+    reason_label = _("Reason:")
     due = _clock(deadline.due_at, timezone)
     return notice(title=title, store=store, severity="info", kind="progress",
-                  text=f"{what}\n*{_('Reason:')}* {reason}\n"
+                  text=f"{what}\n*{reason_label}* {reason}\n"
                   + _("Must land by {due} ({minutes} min).").format(due=due, minutes=f"{deadline.minutes:g}"),
                   fields={_("Run"): run_id, _("Deadline"): due})
 
@@ -110,7 +111,8 @@ def final(*, store: str, run_id: str, what: str, reason: str, status: str, count
     else:
         title = _("Urgent re-run done in {elapsed} of {minutes} min").format(elapsed=elapsed, minutes=minutes)
         severity = "info" if status == "success" else "warning"
-    lines = [what, f"*{_('Reason:')}* {reason}", f"*{_('Status:')}* {status_label(status, lang)}"]
+    reason_label, status_title = _("Reason:"), _("Status:")
+    lines = [what, f"*{reason_label}* {reason}", f"*{status_title}* {status_label(status, lang)}"]
     if status in ("partial", "failed") and not dry_run:
         lines.append(_("Retry what is left: trigger mode `retry_failed` with run_id `{run_id}`.").format(run_id=run_id))
     if mode == "price_override" and not dry_run and counts.get("confirmed"):
