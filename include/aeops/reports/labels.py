@@ -35,6 +35,8 @@ CHANGE_KIND = {"price": N_("price"), "inventory": N_("stock"), "edit": N_("produ
 CHECK = {"timestamp": N_("last-modified time"), "device": N_("device"), "site": N_("language site"),
          "health": N_("product health"), "product": N_("product page")}
 SEVERITY = {"error": N_("blocking"), "warning": N_("warning"), "info": N_("note")}
+OUTBOX_STATUS = {"pending": N_("waiting"), "sending": N_("being sent"), "sent": N_("sent"),
+                 "folded": N_("folded into an earlier alert"), "failed": N_("refused by Slack")}
 
 
 def status_label(status: str | None, lang: str | None = "en") -> str:
