@@ -38,6 +38,7 @@ def env(embedded, tmp_path):
     stores = embedded_mode.aeops_config()["stores"]
     for store in stores:
         store["certs"] = certs.as_uri()
+        store["language"] = "en" if store["name"] == "demo" else "zh-CN"  # as tests/e2e/harness.py does
     started = embedded(config_overrides={"stores": stores})
     started.certs = certs
     return started
