@@ -29,8 +29,10 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
+    """One chromium for the browser tests, closed after them: Playwright's sync API runs an event loop in the main
+    thread while it is open, and later tests that start their own (``asyncio.run``) must not find it running."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:

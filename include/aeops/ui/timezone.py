@@ -13,6 +13,7 @@ which every Airflow process loads, stays cheap.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import time
@@ -102,7 +103,7 @@ class UiTimezoneMiddleware:
                     await send(start)  # too big to be the UI shell: pass it on untouched
                     await send({"type": "http.response.body", "body": body, "more_body": True})
                     return
-                zone = self._current_zone()
+                zone = await asyncio.to_thread(self._current_zone)  # may read the Variable: off the event loop
                 if zone and b"<head>" in body and b"localStorage.setItem(\"timezone\"" not in body:
                     body = body.replace(b"<head>", b"<head>" + snippet(zone), 1)
                 headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
