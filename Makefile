@@ -11,7 +11,7 @@ HOME_DIR := $(or $(AIRFLOW_HOME),.airflow)
 INSTALLED := $(VENV)/.installed
 SETUP_DONE := $(HOME_DIR)/.setup-done
 
-.PHONY: help venv setup run up test lint sample bench constraints test-distributed clean
+.PHONY: help venv setup run up test lint sample bench constraints test-distributed clean i18n
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -58,6 +58,9 @@ test: setup ## lint, then the whole test suite
 
 test-distributed: $(INSTALLED) ## the daily sync on CeleryExecutor: separate processes, PostgreSQL, Redis, two workers (~3 min)
 	timeout --kill-after=60 480 $(ENV) pytest -q -s -p no:cacheprovider tests/distributed/distributed_sync.py
+
+i18n: $(INSTALLED) ## re-extract the messages and update both catalogs (then translate the new ones: docs/i18n.md)
+	$(BIN)/python scripts/i18n.py
 
 sample: $(INSTALLED) ## regenerate include/sample from scripts/make_sample.py
 	$(ENV) python scripts/make_sample.py

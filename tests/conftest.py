@@ -84,3 +84,16 @@ def db_url(request: pytest.FixtureRequest) -> str:
     if request.param == "sqlite":
         return request.getfixturevalue("sqlite_url")
     return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture(scope="session")
+def airflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """The session's one real api-server (users mode, aeops plugin, seeded aeops DB): tests/airflow_server.py."""
+    from tests import airflow_server as server_module
+
+    server = server_module.start(tmp_path_factory.mktemp("airflow-server"))
+    print(f"\napi-server for the session at {server.url}: {server.timings}")
+    try:
+        yield server
+    finally:
+        server.stop()

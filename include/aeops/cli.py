@@ -45,6 +45,15 @@ def _add_as_of(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_lang(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--lang",
+        choices=["zh-CN", "en"],
+        help="language of the table and summary (default: $AEOPS_LANGUAGE, else the first configured store's "
+        "language, zh-CN unless set); --json output is the same in every language",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="aeops",
@@ -66,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--certs-dir", metavar="D", help="folder of certificate PDFs (enables CERT-MISSING)")
     _add_as_of(p)
     p.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
+    _add_lang(p)
     p.set_defaults(func=_handler("aeops.commands.checks", "validate_command"))
 
     p = sub.add_parser(
@@ -77,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir", metavar="DIR", help="folder holding certificate PDFs")
     _add_as_of(p)
     p.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
+    _add_lang(p)
     p.set_defaults(func=_handler("aeops.commands.checks", "certs_command"))
 
     p = sub.add_parser(
@@ -87,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("file", metavar="FILE", help="the logo image")
     p.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
+    _add_lang(p)
     p.set_defaults(func=_handler("aeops.commands.checks", "logo_command"))
 
     p = sub.add_parser(

@@ -20,6 +20,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from aeops.i18n import DEFAULT_LANGUAGE, LANGUAGES
+
 VARIABLE_NAME = "aeops_config"
 DEFAULT_LANGUAGE_SITES = ("en", "ru", "es", "fr", "pt")
 
@@ -36,6 +38,13 @@ class StoreConfig(BaseModel):
     name: str = Field(description="Short unique store name used in the aeops DB, reports and Slack")
     conn_id: str = Field("aliexpress_default", description="Airflow connection with the app key/secret/tokens")
     timezone: str = Field("Asia/Shanghai", description="The seller's time zone (IANA name): its 'today' for dates")
+    language: str = Field(
+        DEFAULT_LANGUAGE, description="Language of Slack messages, reports and the UI pages: zh-CN (default) or en"
+    )
+    storefront_url: str = Field(
+        "https://www.aliexpress.com/item/{product_id}.html",
+        description="A product's storefront page ({product_id} is replaced); reports link every product to it",
+    )
     exports: str = Field("", description="ObjectStoragePath folder (or file) holding the ERP catalog exports")
     images_dir: str = Field("", description="Folder that relative main_image paths are resolved against")
     certs: str = Field("", description="ObjectStoragePath folder holding certificate PDFs")
@@ -79,6 +88,22 @@ class StoreConfig(BaseModel):
     def tracks_settings(self) -> bool:
         """True when any store setting is configured (the store-settings DAG compares only these)."""
         return bool(self.store_name or self.store_logo or self.store_banners or self.response_time_hours)
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        text = value.strip().replace("_", "-").lower()
+        for lang in LANGUAGES:
+            if text == lang.lower() or (lang == "zh-CN" and text in ("zh", "zh-hans", "zh-hans-cn")):
+                return lang
+        raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, not {value!r}")
+
+    @field_validator("storefront_url")
+    @classmethod
+    def _product_page(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")) or "{product_id}" not in value:
+            raise ValueError(f"storefront_url must be an http(s) URL with {{product_id}}, not {value!r}")
+        return value
 
     @field_validator("timezone")
     @classmethod

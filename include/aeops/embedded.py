@@ -72,6 +72,8 @@ def aeops_config() -> dict[str, Any]:
                 "name": name,
                 "conn_id": conn_id,
                 "timezone": "Asia/Shanghai",
+                "language": "zh-CN",
+                "storefront_url": f"{simulator_url()}/store/en/item/{{product_id}}.html",
                 "exports": (sample / "exports" / name).as_uri(),
                 "images_dir": str(sample / "images"),
                 "certs": (sample / "certs").as_uri(),

@@ -111,6 +111,8 @@ def aeops_config(db_url: str, reports: Path, exports: dict[str, str] | None = No
     config["database_url"] = db_url
     for store in config["stores"]:
         store["reports"] = (reports / store["name"]).as_uri()
+        # demo reads English, demo-kids the default Chinese: end-to-end runs cover both languages
+        store["language"] = "en" if store["name"] == "demo" else "zh-CN"
         if exports and store["name"] in exports:
             store["exports"] = exports[store["name"]]
     config.update(overrides)

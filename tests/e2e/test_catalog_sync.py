@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -11,6 +13,7 @@ from sqlalchemy import func, select
 from aeops.catalog.model import desired_from_rows
 from aeops.exports import newest_export, read_export
 from aeops.findings import ROW_CODES
+from aeops.notify.links import api_base_url
 from aeops.store import session_scope
 from aeops.store.models import ApiWrite, Change, Finding, SyncRun
 from tests.e2e.harness import Embedded, run_dag, task_states
@@ -97,10 +100,17 @@ def test_daily_sync_pushes_the_valid_rows_of_both_stores_and_nothing_twice(embed
             checked += 1
     assert checked > 0
 
-    # Slack got one summary per store, through the real SlackHook client.
-    texts = [m.get("text", "") for m in env.slack_messages()]
+    # Slack got one summary per store, through the real SlackHook client, each in its store's language, with
+    # http(s) links only: the report at its stable address on the Airflow API server, never a file:// path.
+    messages = env.slack_messages()
+    texts = [m.get("text", "") for m in messages]
     assert sum("Catalog sync for demo:" in t for t in texts) == 1
-    assert sum("Catalog sync for demo-kids:" in t for t in texts) == 1
+    assert sum("店铺 demo-kids 商品目录同步" in t for t in texts) == 1
+    assert "file://" not in json.dumps(messages, ensure_ascii=False)
+    links = re.findall(r"<(https?://[^|>]+)\|", json.dumps([m.get("blocks") for m in messages], ensure_ascii=False))
+    report_links = {u for u in links if "/aeops/reports/" in u}
+    assert {u.split("/aeops/reports/")[1].split("/")[0] for u in report_links} == {"demo", "demo-kids"}
+    assert all(u.startswith(api_base_url() + "/aeops/reports/") for u in report_links), report_links
 
     # A second run of the same export is skipped (and says so); forced, it writes nothing.
     calls = writes(env)

@@ -24,7 +24,8 @@ def _texts(env, store: str) -> list[str]:
     out = []
     for message in env.slack_messages():
         body = "\n".join(b.get("text", {}).get("text", "") for b in message["blocks"] if b.get("type") == "section")
-        if f"({store})" in message["text"] and message["text"].startswith("Certificates"):
+        # demo reads English, demo-kids Chinese (tests/e2e/harness.py)
+        if f"({store})" in message["text"] and message["text"].startswith(("Certificates", "证书：")):
             out.append(body)
     return out
 
@@ -37,6 +38,7 @@ def env(embedded, tmp_path):
     stores = embedded_mode.aeops_config()["stores"]
     for store in stores:
         store["certs"] = certs.as_uri()
+        store["language"] = "en" if store["name"] == "demo" else "zh-CN"  # as tests/e2e/harness.py does
     started = embedded(config_overrides={"stores": stores})
     started.certs = certs
     return started

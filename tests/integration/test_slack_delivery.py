@@ -30,7 +30,7 @@ from aeops.notify.slack_sink import SlackSink, channel_id, token_fingerprint
 from aeops.store.db import session_scope
 from aeops.store.models import SlackOutbox
 
-CONFIG = load_config({"stores": [{"name": "demo", "slack_alerts_channel": "#ops-alerts",
+CONFIG = load_config({"stores": [{"name": "demo", "language": "en", "slack_alerts_channel": "#ops-alerts",
                                   "slack_reports_channel": "#ops-reports"}],
                       "slack_fold_window_minutes": 30})
 
@@ -81,7 +81,8 @@ def test_sync_summary_is_thread_parent_and_details_reply_in_its_thread(slack_con
                 for i in range(25)]
     summary = sync_summary(store="demo", dag_id="aliexpress_catalog_sync", run_id="manual__1", rows=120,
                            findings_by_code={"SKU-CHARS": 25}, pushed=90, failed=2, verified=88,
-                           completion_rate=0.98, report_url="file:///reports/demo/manual__1.html",
+                           completion_rate=0.98,
+                           report_url="http://airflow.example/aeops/reports/demo/aliexpress_catalog_sync/manual__1",
                            top_findings=findings)
     send(summary, config=CONFIG, db_url=outbox_db)
     for detail in summary_details(findings, store="demo", run_id="manual__1"):
@@ -90,7 +91,8 @@ def test_sync_summary_is_thread_parent_and_details_reply_in_its_thread(slack_con
     parent, *replies = slack_conn.messages("#ops-reports")
     assert "120 rows" in parent["text"] and "2 failed" in parent["text"] and "98.0%" in parent["text"]
     flat = json.dumps(parent["blocks"])
-    assert "file:///reports/demo/manual__1.html" in flat and "Remove & # /" in flat
+    assert "<http://airflow.example/aeops/reports/demo/aliexpress_catalog_sync/manual__1|Open the report>" in flat
+    assert "Remove & # /" in flat
     assert len(replies) == 2 and all(r["thread_ts"] == parent["ts"] for r in replies)
     assert parent["reply_count"] == 2
 

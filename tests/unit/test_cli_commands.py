@@ -17,6 +17,12 @@ HEADER = "product_id,sku_code,title,price,discount_price,stock,freight_template_
 FINDING_KEYS = ["code", "severity", "file", "row", "product_id", "sku_code", "field", "message"]
 
 
+@pytest.fixture(autouse=True)
+def english(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests read the English wording; tests/unit/test_i18n.py checks the Chinese (the default)."""
+    monkeypatch.setenv("AEOPS_LANGUAGE", "en")
+
+
 @pytest.fixture
 def images(tmp_path: Path) -> Path:
     folder = tmp_path / "images"

@@ -63,8 +63,8 @@ def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     certs.mkdir()
     url = f"sqlite:///{tmp_path / 'aeops.db'}"
     monkeypatch.setenv("AEOPS_DATABASE_URL", url)  # it wins over database_url
-    config = load_config({"database_url": url, "stores": [{
-        "name": "demo", "certs": certs.as_uri(), "exports": str(export(tmp_path / "exports"))}]})
+    config = load_config({"database_url": url, "stores": [{  # English: the tests read the message's wording
+        "name": "demo", "language": "en", "certs": certs.as_uri(), "exports": str(export(tmp_path / "exports"))}]})
     return certs, url, config, FakeSlack()
 
 

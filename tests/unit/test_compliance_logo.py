@@ -43,7 +43,7 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     logo.mkdir()
     url = f"sqlite:///{tmp_path / 'aeops.db'}"
     monkeypatch.setenv("AEOPS_DATABASE_URL", url)
-    config = load_config({"database_url": url, "stores": [{"name": "demo", "logo": logo.as_uri()}]})
+    config = load_config({"database_url": url, "stores": [{"name": "demo", "language": "en", "logo": logo.as_uri()}]})
     return logo, url, config, FakeSlack()
 
 

@@ -26,7 +26,7 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list:
 @pytest.fixture
 def config(sqlite_url: str, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("AEOPS_DATABASE_URL", sqlite_url)  # it wins over database_url
-    return load_config({"database_url": sqlite_url, "stores": [{"name": "demo"}]})
+    return load_config({"database_url": sqlite_url, "stores": [{"name": "demo", "language": "en"}]})
 
 
 def _start(config, run_id: str = "manual__1") -> int:

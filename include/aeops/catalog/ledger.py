@@ -144,6 +144,19 @@ class Ledger:
                 query = query.where(SyncRun.dag_id == dag_id)
             return list(s.scalars(query.order_by(SyncRun.id.desc()).limit(limit)))
 
+    def findings_by_code_of_runs(self, sync_run_ids: Iterable[int]) -> dict[int, dict[str, int]]:
+        """Findings per code of each run (one GROUP BY; runs without findings are absent)."""
+        ids = list(sync_run_ids)
+        found: dict[int, dict[str, int]] = {}
+        with self.session() as s:
+            for chunk in _chunks(ids):
+                rows = s.execute(select(FindingRow.sync_run_id, FindingRow.code, func.count())
+                                 .where(FindingRow.sync_run_id.in_(chunk))
+                                 .group_by(FindingRow.sync_run_id, FindingRow.code))
+                for run_id, code, count in rows:
+                    found.setdefault(run_id, {})[code] = count
+        return found
+
     def add_milestone(self, sync_run_id: int, name: str, detail: dict[str, Any] | None = None) -> bool:
         """Record a once-only event of a run; True for the first caller, False when it was already recorded."""
         try:

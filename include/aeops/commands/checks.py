@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import sys
+import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from datetime import date
@@ -17,8 +18,42 @@ from typing import Any, TextIO
 
 from aeops.errors import EXIT_FINDINGS, EXIT_OK, CommandError
 from aeops.findings import Finding
+from aeops.i18n import N_, ngettext, normalize, translator
 
 _MESSAGE_WIDTH = 100
+COLUMN_TITLES = {"FILE": N_("FILE"), "ROW": N_("ROW"), "PRODUCT": N_("PRODUCT"), "SKU": N_("SKU"),
+                 "FIELD": N_("FIELD"), "SEVERITY": N_("SEVERITY"), "CODE": N_("CODE"), "MESSAGE": N_("MESSAGE")}
+
+
+def language(args: argparse.Namespace) -> str:
+    """The language of the human-readable output: ``--lang``, else ``$AEOPS_LANGUAGE``, else the first configured
+    store's ``language`` (``zh-CN`` by default). ``--json`` output is the same in every language."""
+    chosen = getattr(args, "lang", None) or os.environ.get("AEOPS_LANGUAGE")
+    if chosen:
+        return normalize(chosen)
+    try:
+        from aeops.config import load_config
+
+        return load_config().stores[0].language
+    except Exception:  # noqa: BLE001 - unreadable settings are reported by the command itself when it needs them
+        return normalize(None)
+
+
+def _width(text: str) -> int:
+    """Columns a terminal uses for ``text`` (CJK characters take two)."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def _fit(text: str, width: int) -> str:
+    """``text`` cut to ``width`` columns and padded to exactly that many."""
+    out, used = [], 0
+    for ch in text:
+        w = _width(ch)
+        if used + w > width:
+            break
+        out.append(ch)
+        used += w
+    return "".join(out) + " " * (width - used)
 
 
 def _as_of(value: str | None) -> date:
@@ -48,10 +83,12 @@ def _cell(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def render_table(findings: Sequence[Finding], out: TextIO, *, show_file: bool | None = None) -> None:
-    """Findings as an aligned text table (columns without any value are left out)."""
+def render_table(findings: Sequence[Finding], out: TextIO, *, show_file: bool | None = None,
+                 lang: str | None = "en") -> None:
+    """Findings as an aligned text table (columns without any value are left out), headers in ``lang``."""
     if not findings:
         return
+    _ = translator(lang)
     if show_file is None:
         show_file = len({f.file for f in findings}) > 1
     columns: list[tuple[str, Any]] = []
@@ -61,33 +98,36 @@ def render_table(findings: Sequence[Finding], out: TextIO, *, show_file: bool | 
         if any(getattr(f, attr) is not None for f in findings):
             columns.append((title, lambda f, a=attr: _cell(getattr(f, a))))
     columns += [("SEVERITY", lambda f: str(f.severity)), ("CODE", lambda f: f.code)]
-    cells = [[get(f) for _, get in columns] for f in findings]
-    widths = [max(len(title), *(len(row[i]) for row in cells)) for i, (title, _) in enumerate(columns)]
+    titles = [_(COLUMN_TITLES[title]) for title, _get in columns]
+    cells = [[get(f) for _title, get in columns] for f in findings]
+    widths = [max(_width(title), *(_width(row[i]) for row in cells)) for i, title in enumerate(titles)]
     widths = [min(w, 40) for w in widths]
-    header = "  ".join(title.ljust(w) for (title, _), w in zip(columns, widths, strict=True)) + "  MESSAGE"
-    print(header, file=out)
+    header = "  ".join(_fit(title, w) for title, w in zip(titles, widths, strict=True)) + "  " + _("MESSAGE")
+    print(header.rstrip(), file=out)
     for finding, row in zip(findings, cells, strict=True):
-        left = "  ".join(c[:w].ljust(w) for c, w in zip(row, widths, strict=True))
+        left = "  ".join(_fit(c, w) for c, w in zip(row, widths, strict=True))
         print(f"{left}  {finding.message}", file=out)
 
 
-def _emit(summary: dict[str, Any], findings: Sequence[Finding], as_json: bool, lines: list[str]) -> None:
+def _emit(summary: dict[str, Any], findings: Sequence[Finding], as_json: bool, lines: list[str],
+          lang: str | None = "en") -> None:
     if as_json:
         json.dump({"summary": summary, "findings": [f.to_dict() for f in findings]}, sys.stdout, ensure_ascii=False)
         sys.stdout.write("\n")
         return
-    render_table(findings, sys.stdout)
+    render_table(findings, sys.stdout, lang=lang)
     if findings:
         print(file=sys.stdout)
     for line in lines:
         print(line, file=sys.stdout)
 
 
-def _counts_line(findings: Sequence[Finding]) -> str:
+def _counts_line(findings: Sequence[Finding], lang: str | None = "en") -> str:
+    _ = translator(lang)
     if not findings:
-        return "no findings"
+        return _("no findings")
     counts = Counter(f.code for f in findings)
-    return "by code: " + ", ".join(f"{code} {n}" for code, n in sorted(counts.items()))
+    return _("by code: {counts}").format(counts=", ".join(f"{code} {n}" for code, n in sorted(counts.items())))
 
 
 def validate_command(args: argparse.Namespace) -> int:
@@ -110,12 +150,16 @@ def validate_command(args: argparse.Namespace) -> int:
         where = "" if args.export in first.message else f"{args.export}: "
         raise CommandError(f"{first.code}: {where}{first.message}")
     summary = result.summary()
+    lang = language(args)
+    _ = translator(lang)
     lines = [
-        f"{args.export}: {summary['rows']} rows, {summary['valid_rows']} valid, {summary['blocked_rows']} blocked; "
-        f"{summary['errors']} errors, {summary['warnings']} warnings",
-        _counts_line(result.findings),
+        f"{args.export}: " + _("{rows} rows, {valid} valid, {blocked} blocked; {errors} errors, "
+                               "{warnings} warnings").format(
+            rows=summary["rows"], valid=summary["valid_rows"], blocked=summary["blocked_rows"],
+            errors=summary["errors"], warnings=summary["warnings"]),
+        _counts_line(result.findings, lang),
     ]
-    _emit(summary, result.findings, args.json, lines)
+    _emit(summary, result.findings, args.json, lines, lang)
     return EXIT_FINDINGS if result.blocking else EXIT_OK
 
 
@@ -135,12 +179,16 @@ def certs_command(args: argparse.Namespace) -> int:
         "findings": len(findings), "errors": errors, "warnings": len(findings) - errors,
         "by_code": dict(sorted(Counter(f.code for f in findings).items())),
     }
+    lang = language(args)
+    _, n_ = translator(lang), ngettext(lang)
+    read = n_("{n} certificate read as of {day}", "{n} certificates read as of {day}",
+              len(certificates)).format(n=len(certificates), day=as_of.isoformat())
     lines = [
-        f"{args.dir}: {len(certificates)} certificate(s) read as of {as_of.isoformat()}; {errors} errors, "
-        f"{len(findings) - errors} warnings",
-        _counts_line(findings),
+        f"{args.dir}: " + _("{read}; {errors} errors, {warnings} warnings").format(
+            read=read, errors=errors, warnings=len(findings) - errors),
+        _counts_line(findings, lang),
     ]
-    _emit(summary, findings, args.json, lines)
+    _emit(summary, findings, args.json, lines, lang)
     return EXIT_FINDINGS if errors else EXIT_OK
 
 
@@ -157,6 +205,8 @@ def logo_command(args: argparse.Namespace) -> int:
     errors = sum(1 for f in findings if f.blocking)
     summary = {"file": args.file, "findings": len(findings), "errors": errors, "warnings": len(findings) - errors,
                "by_code": dict(sorted(Counter(f.code for f in findings).items()))}
-    verdict = "ready to upload" if not errors else "not ready: fix the findings above"
-    _emit(summary, findings, args.json, [f"{args.file}: {verdict}", _counts_line(findings)])
+    lang = language(args)
+    _ = translator(lang)
+    verdict = _("ready to upload") if not errors else _("not ready: fix the findings above")
+    _emit(summary, findings, args.json, [f"{args.file}: {verdict}", _counts_line(findings, lang)], lang)
     return EXIT_FINDINGS if errors else EXIT_OK

@@ -22,6 +22,7 @@ from aeops.compliance import escalation
 from aeops.compliance.exposure import Exposure, categories_needing, exposure
 from aeops.compliance.registry import ensure_schema_once
 from aeops.config import AeopsConfig, StoreConfig, load_airflow_config
+from aeops.i18n import translator
 from aeops.secrets import get_logger
 from aeops.store.db import session_scope
 from aeops.store.models import Certificate
@@ -146,115 +147,136 @@ def plan_alerts(rows: list[Certificate], as_of: date, warn_days: list[int],
     return alerts
 
 
-def _problems_of(file: str, as_of: date) -> list[str]:
+def _problems_of(file: str, as_of: date, lang: str | None = "en") -> list[str]:
     """Why a file is invalid (re-checked now: the registry keeps the verdict, not the reasons)."""
     from aeops.locations import resolve
     from aeops.rules.certs import check_certificate
 
+    _ = translator(lang)
     try:
-        _, findings = check_certificate(resolve(file), as_of)
+        _certificate, findings = check_certificate(resolve(file), as_of)
     except Exception as exc:  # noqa: BLE001 - a reason line, never a failed watch
-        return [f"cannot be re-checked ({type(exc).__name__})"]
+        return [_("cannot be re-checked ({error})").format(error=type(exc).__name__)]
     return [f"`{f.code}` {f.message}" for f in findings if f.code not in ("CERT-EXPIRING", "ERR-412")] or [
-        "no longer invalid on re-check; it will be re-classified at the next scan"]
+        _("no longer invalid on re-check; it will be re-classified at the next scan")]
 
 
 def _esc(text: object) -> str:
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _risk_line(alert: CertAlert, source: str) -> str:
+def _risk_line(alert: CertAlert, source: str, lang: str | None = "en") -> str:
+    _ = translator(lang)
     if not alert.categories:
-        return "no configured category needs it (stores[].category_certs)"
-    if alert.covered_by:
-        return f"needed by: {', '.join(_esc(c) for c in alert.categories)} · live products at risk: *0*"
+        return _("no configured category needs it (stores[].category_certs)")
     cats = ", ".join(_esc(c) for c in alert.categories)
-    return f"needed by: {cats} · live products at risk: *{alert.at_risk}* ({_esc(source)})"
+    if alert.covered_by:
+        return _("needed by: {categories} · live products at risk: *0*").format(categories=cats)
+    return _("needed by: {categories} · live products at risk: *{n}* ({source})").format(
+        categories=cats, n=alert.at_risk, source=_esc(source))
 
 
-def alert_line(alert: CertAlert, source: str) -> str:
-    """The message lines for one certificate: what, how urgent, what is at risk, what to do."""
+def alert_line(alert: CertAlert, source: str, lang: str | None = "en") -> str:
+    """The message lines for one certificate (in ``lang``): what, how urgent, what is at risk, what to do."""
+    _ = translator(lang)
     who = f"*{_esc(alert.brand or '?')} {_esc(alert.cert_type or '?')}*"
     name = f"`{_esc(_name(alert.file))}`"
     renewal = f"{_esc(alert.brand)}_{_esc(alert.cert_type)}_<ValidUntilYYYYMMDD>.pdf"
-    cats = ", ".join(_esc(c) for c in alert.categories) or "its category"
+    values = {"who": who, "file": name, "renewal": renewal, "brand": _esc(alert.brand),
+              "type": _esc(alert.cert_type), "until": alert.valid_until, "categories":
+              ", ".join(_esc(c) for c in alert.categories) or _("its category")}
     if alert.kind == "expired":
-        head = (f"{who} {name}: *expired* {-(alert.days_left or 0)} day(s) ago (valid until {alert.valid_until}) "
-                "· `ERR-412`")
-        todo = (f"Every product of {cats} by {_esc(alert.brand)} is delisted until a valid certificate is uploaded: "
-                f"upload the renewal in the seller center now and put {renewal} in the certificate folder. "
-                "Repeats daily until then.")
+        head = _("{who} {file}: *expired* {days} day(s) ago (valid until {until}) · `ERR-412`").format(
+            days=-(alert.days_left or 0), **values)
+        todo = _("Every product of {categories} by {brand} is delisted until a valid certificate is uploaded: "
+                 "upload the renewal in the seller center now and put {renewal} in the certificate folder. "
+                 "Repeats daily until then.").format(**values)
     elif alert.kind == "warning":
-        head = (f"{who} {name}: *{alert.days_left} day(s) left* (valid until {alert.valid_until}) "
-                f"· {escalation.describe(alert.threshold or 0)}")
-        issuer = f" from {_esc(alert.issuer)}" if alert.issuer else ""
-        cpc = " Toys' CPC must be re-uploaded at least 30 days before expiry." if alert.cert_type == "CPC" else ""
-        todo = (f"Order the renewal{issuer} and upload it in the seller center; put {renewal} in the certificate "
-                f"folder and this alert closes. At expiry every product of {cats} is delisted (ERR-412).{cpc}")
+        head = _("{who} {file}: *{days} day(s) left* (valid until {until}) · {threshold}").format(
+            days=alert.days_left, threshold=escalation.describe(alert.threshold or 0, lang), **values)
+        if alert.issuer:
+            todo = _("Order the renewal from {issuer} and upload it in the seller center; put {renewal} in the "
+                     "certificate folder and this alert closes. At expiry every product of {categories} is "
+                     "delisted (ERR-412).").format(issuer=_esc(alert.issuer), **values)
+        else:
+            todo = _("Order the renewal and upload it in the seller center; put {renewal} in the certificate "
+                     "folder and this alert closes. At expiry every product of {categories} is delisted "
+                     "(ERR-412).").format(**values)
+        if alert.cert_type == "CPC":
+            todo += " " + _("Toys' CPC must be re-uploaded at least 30 days before expiry.")
     elif alert.kind == "invalid":
-        head = f"{who} {name}: *the file cannot count* as a certificate"
-        todo = "; ".join(_esc(r) for r in alert.reasons) or "see `aeops certs` on the folder"
+        head = _("{who} {file}: *the file cannot count* as a certificate").format(**values)
+        todo = "; ".join(_esc(r) for r in alert.reasons) or _("see `aeops certs` on the folder")
         if alert.covered_by:
             cover, until = alert.covered_by
-            head += f" (the brand is covered by `{_esc(cover)}`, valid until {until}: fix or remove this file)"
+            head += " " + _("(the brand is covered by `{cover}`, valid until {until}: fix or remove this "
+                            "file)").format(cover=_esc(cover), until=until)
     elif alert.kind == "closed":
-        new, until = alert.successor or ("a newer certificate", None)
-        head = f"{who} {name}: *alert closed*, replaced by `{_esc(new)}`" + (f" (valid until {until})" if until else "")
-        todo = ("Make sure the new certificate is uploaded in the seller center: the platform restores the "
-                "category's rights within 2 hours of the upload.")
+        new, until = alert.successor or (_("a newer certificate"), None)
+        if until:
+            head = _("{who} {file}: *alert closed*, replaced by `{new}` (valid until {new_until})").format(
+                new=_esc(new), new_until=until, **values)
+        else:
+            head = _("{who} {file}: *alert closed*, replaced by `{new}`").format(new=_esc(new), **values)
+        todo = _("Make sure the new certificate is uploaded in the seller center: the platform restores the "
+                 "category's rights within 2 hours of the upload.")
     else:  # removed
-        head = f"{who} {name}: *no longer in the certificate folder*; its alert stops"
-        todo = (f"If products of {cats} still need a {_esc(alert.cert_type)} certificate, put the renewal "
-                f"{renewal} there.")
+        head = _("{who} {file}: *no longer in the certificate folder*; its alert stops").format(**values)
+        todo = _("If products of {categories} still need a {type} certificate, put the renewal {renewal} "
+                 "there.").format(**values)
     lines = [f"• {ICON[alert.kind]} {head}"]
     if alert.kind != "invalid" or alert.categories:
-        lines.append(f"      {_risk_line(alert, source)}")
+        lines.append(f"      {_risk_line(alert, source, lang)}")
     lines.append(f"      → {todo}")
     return "\n".join(lines)
 
 
 def certificate_message(store: str, as_of: date, alerts: list[CertAlert], source: str,
-                        unreadable: Sequence[str] = ()):
-    """One Slack notice for the day's certificate alerts (most urgent first; long lists end in '...and N more')."""
+                        unreadable: Sequence[str] = (), lang: str | None = "en"):
+    """One Slack notice (in ``lang``) for the day's certificate alerts (most urgent first; long lists end in
+    '...and N more')."""
     from aeops.notify.messages import notice
 
+    _ = translator(lang)
     counts = {k: sum(1 for a in alerts if a.kind == k) for k in KIND_ORDER}
     severity = "error" if counts["expired"] else "warning" if (
         counts["warning"] or counts["invalid"] or unreadable) else "info"
     parts = []
     if counts["expired"]:
-        parts.append(f"{counts['expired']} expired")
+        parts.append(_("{n} expired").format(n=counts["expired"]))
     if counts["warning"]:
-        parts.append(f"{counts['warning']} expiring")
+        parts.append(_("{n} expiring").format(n=counts["warning"]))
     if counts["invalid"]:
-        parts.append(f"{counts['invalid']} invalid file(s)")
+        parts.append(_("{n} invalid file(s)").format(n=counts["invalid"]))
     if counts["closed"]:
-        parts.append(f"{counts['closed']} replaced (alert closed)")
+        parts.append(_("{n} replaced (alert closed)").format(n=counts["closed"]))
     if counts["removed"]:
-        parts.append(f"{counts['removed']} removed")
+        parts.append(_("{n} removed").format(n=counts["removed"]))
     if unreadable:
-        parts.append(f"{len(unreadable)} unreadable")
-    title = "Certificates: " + ", ".join(parts)
+        parts.append(_("{n} unreadable").format(n=len(unreadable)))
+    title = _("Certificates: {what}").format(what=", ".join(parts))
     blocks_text: list[str] = []
     used = 0
     shown = 0
     for alert in alerts:
-        line = alert_line(alert, source)
+        line = alert_line(alert, source, lang)
         if used + len(line) > TEXT_BUDGET and shown:
             break
         blocks_text.append(line)
         used += len(line) + 1
         shown += 1
     if shown < len(alerts):
-        blocks_text.append(f"_…and {len(alerts) - shown} more: see the task log or the `certificates` table_")
+        blocks_text.append("_" + _("…and {n} more: see the task log or the `certificates` table").format(
+            n=len(alerts) - shown) + "_")
     for name in unreadable:
-        blocks_text.append(f"• :x: `{_esc(_name(name))}` cannot be read at all (check the file's permissions/storage)")
+        blocks_text.append("• :x: " + _("`{file}` cannot be read at all (check the file's permissions/storage)")
+                           .format(file=_esc(_name(name))))
     at_risk = sum(a.at_risk for a in alerts if a.kind in ("expired", "warning"))
     key_src = "|".join(f"{a.cert_id}:{a.kind}:{a.threshold}" for a in alerts) + "|" + "|".join(unreadable)
     return notice(
         title=title, text="\n".join(blocks_text), store=store, severity=severity,
-        fields={"As of": as_of.isoformat(), "Expired": counts["expired"], "Expiring": counts["warning"],
-                "Closed": counts["closed"], "Live products at risk": at_risk},
+        fields={_("As of"): as_of.isoformat(), _("Expired"): counts["expired"], _("Expiring"): counts["warning"],
+                _("Closed"): counts["closed"], _("Live products at risk"): at_risk},
         dedupe_key=f"certs:{store}:{as_of}:{hashlib.sha256(key_src.encode()).hexdigest()[:16]}",
     )
 
@@ -282,13 +304,13 @@ def alert(store: str, as_of: date, *, config: AeopsConfig | None = None, unreada
     alerts = plan_alerts(rows, as_of, ctx.warn_days, ctx.store.category_certs, risk)
     for a in alerts:
         if a.kind == "invalid":
-            a.reasons = _problems_of(a.file, as_of)
+            a.reasons = _problems_of(a.file, as_of, ctx.store.language)
     summary = {"store": store, "as_of": as_of.isoformat(), "alerts": len(alerts),
                **{k: sum(1 for a in alerts if a.kind == k) for k in KIND_ORDER}}
     if not alerts and not unreadable:
         log.info("%s: no certificate alert due on %s", store, as_of)
         return summary | {"sent": False}
-    message = certificate_message(store, as_of, alerts, risk.source, list(unreadable))
+    message = certificate_message(store, as_of, alerts, risk.source, list(unreadable), lang=ctx.store.language)
     message.channel = ctx.store.slack_alerts_channel  # a closure belongs next to the alert it closes
     result = send(message, store=store, config=ctx.config, db_url=ctx.db_url, client=client, now=now)
     if result.outbox_id is None:

@@ -66,10 +66,13 @@ def invalid_alert_due(last_threshold: int | None) -> bool:
     return last_threshold != INVALID
 
 
-def describe(threshold: int) -> str:
-    """``"30-day warning"``, ``"expired (ERR-412)"``, ``"file problem"``."""
+def describe(threshold: int, lang: str | None = "en") -> str:
+    """``"30-day warning"``, ``"expired (ERR-412)"``, ``"file problem"`` (in ``lang``)."""
+    from aeops.i18n import translator
+
+    _ = translator(lang)
     if threshold == EXPIRED:
-        return "expired (ERR-412)"
+        return _("expired (ERR-412)")
     if threshold == INVALID:
-        return "file problem"
-    return f"{threshold}-day warning"
+        return _("file problem")
+    return _("{days}-day warning").format(days=threshold)

@@ -27,6 +27,7 @@ from sqlalchemy import select
 from aeops.compliance.dates import Quarter, local_date, local_midnight_utc, quarter_of
 from aeops.compliance.registry import ensure_schema_once
 from aeops.config import AeopsConfig, StoreConfig, load_airflow_config
+from aeops.i18n import N_, translator
 from aeops.rules.logo import LOGO_MIN_SIDE
 from aeops.secrets import get_logger
 from aeops.store.db import session_scope
@@ -34,10 +35,12 @@ from aeops.store.models import LogoChange, LogoReminder
 
 log = get_logger(__name__)
 
-SPEC = f"PNG, at least {LOGO_MIN_SIDE}x{LOGO_MIN_SIDE} px, no text covering the logo"
+SPEC = N_("PNG, at least {side}x{side} px, no text covering the logo")
 CHECKLIST = (
-    "Upload the new logo in the seller center (Store settings → Logo): there is no store-settings API for aeops.",
-    "No text covers the logo: aeops' text detector warns (LOGO-TEXT) when it reads any; a person has the last word.",
+    N_("Upload the new logo in the seller center (Store settings → Logo): there is no store-settings API for "
+       "aeops."),
+    N_("No text covers the logo: aeops' text detector warns (LOGO-TEXT) when it reads any; a person has the last "
+       "word."),
 )
 MarketplaceLookup = Callable[[StoreConfig], datetime | None]
 
@@ -225,48 +228,56 @@ def _esc(text: object) -> str:
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def logo_message(outcome: LogoOutcome):
-    """The Slack notice for a run (None when there is nothing to say)."""
+def logo_message(outcome: LogoOutcome, lang: str | None = "en"):
+    """The Slack notice for a run, in ``lang`` (None when there is nothing to say)."""
     from aeops.notify.messages import notice
 
     if not (outcome.reminder_kind or outcome.recorded or outcome.new_failures):
         return None  # a failing file alone is reported once a quarter; reminders and rotations repeat it
+    _ = translator(lang)
     q = outcome.quarter
     days_left = (q.end - outcome.as_of).days
     lines: list[str] = []
     if outcome.reminder_kind:
-        since = (f"last changed {outcome.last_change} ({outcome.last_change_source})" if outcome.last_change
-                 else "no logo change on record")
-        which = "mid-quarter follow-up" if outcome.reminder_kind == "follow-up" else "quarterly reminder"
-        title = f"LOGO-STALE: rotate the store logo by {q.end} ({which})"
-        lines.append(f"• `LOGO-STALE` The store logo has not changed in {q.label} ({since}). The platform wants a "
-                     f"new logo at least once a quarter (compliant stores get +0.35 exposure weight in New "
-                     f"Arrivals). *Deadline: {q.end}* ({days_left} day(s) left).")
-        lines.append(f"• Spec: {SPEC}. Drop the new file in the store's logo folder; aeops checks it on the next run "
-                     "(or run `aeops logo FILE`).")
+        if outcome.last_change:
+            source = _("aeops DB history") if outcome.last_change_source == "aeops DB history" else (
+                _("marketplace") if outcome.last_change_source == "marketplace" else outcome.last_change_source)
+            since = _("last changed {day} ({source})").format(day=outcome.last_change, source=source)
+        else:
+            since = _("no logo change on record")
+        which = _("mid-quarter follow-up") if outcome.reminder_kind == "follow-up" else _("quarterly reminder")
+        title = _("LOGO-STALE: rotate the store logo by {end} ({which})").format(end=q.end, which=which)
+        lines.append("• `LOGO-STALE` " + _(
+            "The store logo has not changed in {quarter} ({since}). The platform wants a new logo at least once a "
+            "quarter (compliant stores get +0.35 exposure weight in New Arrivals). *Deadline: {end}* ({days} "
+            "day(s) left).").format(quarter=q.label, since=since, end=q.end, days=days_left))
+        lines.append("• " + _("Spec: {spec}. Drop the new file in the store's logo folder; aeops checks it on the next "
+                              "run (or run `aeops logo FILE`).").format(spec=_(SPEC).format(side=LOGO_MIN_SIDE)))
         severity = "warning"
     elif outcome.recorded:
-        title = f"Store logo rotated for {q.label}"
+        title = _("Store logo rotated for {quarter}").format(quarter=q.label)
         severity = "info"
     else:
-        title = f"Logo file(s) waiting for {q.label} fail the check"
+        title = _("Logo file(s) waiting for {quarter} fail the check").format(quarter=q.label)
         severity = "warning"
     for c in outcome.recorded:
         size = f"{c.size[0]}x{c.size[1]} " if c.size else ""
-        lines.append(f"• :white_check_mark: `{_esc(c.name)}` passes ({size}PNG) and is recorded as the "
-                     f"{q.label} rotation.")
+        lines.append("• :white_check_mark: " + _("`{file}` passes ({size}PNG) and is recorded as the {quarter} "
+                                                 "rotation.").format(file=_esc(c.name), size=size, quarter=q.label))
         lines.extend(f"  :warning: {_esc(w)}" for w in c.warnings)
     for c in outcome.waiting:
         reasons = "; ".join(_esc(p) for p in c.problems)
-        lines.append(f"• :x: `{_esc(c.name)}` fails: {reasons}")
-    lines.append("*Checklist for a person*")
-    lines.extend(f"☐ {item}" for item in CHECKLIST)
+        lines.append("• :x: " + _("`{file}` fails: {reasons}").format(file=_esc(c.name), reasons=reasons))
+    checklist = _("Checklist for a person")
+    lines.append(f"*{checklist}*")
+    lines.extend("☐ " + _(item) for item in CHECKLIST)
     key = hashlib.sha256("|".join([outcome.reminder_kind or "", *[c.sha256 or c.name for c in outcome.recorded],
                                    *[c.sha256 or c.name for c in outcome.waiting]]).encode()).hexdigest()[:16]
     return notice(title=title, text="\n".join(lines), store=outcome.store, severity=severity,
-                  fields={"Quarter": q.label, "Deadline": q.end.isoformat(),
-                          "Last change": outcome.last_change.isoformat() if outcome.last_change else "none on record",
-                          "As of": outcome.as_of.isoformat()},
+                  fields={_("Quarter"): q.label, _("Deadline"): q.end.isoformat(),
+                          _("Last change"): outcome.last_change.isoformat() if outcome.last_change
+                          else _("none on record"),
+                          _("As of"): outcome.as_of.isoformat()},
                   dedupe_key=f"logo:{outcome.store}:{q.label}:{key}")
 
 
@@ -281,7 +292,7 @@ def run(store: str, as_of: date, *, config: AeopsConfig | None = None, client: A
     ensure_schema_once(url)
     outcome = evaluate(cfg.store(store), as_of, url, marketplace=marketplace)
     summary = outcome.to_dict()
-    message = logo_message(outcome)
+    message = logo_message(outcome, cfg.store(store).language)
     if message is None:
         log.info("%s: logo changed %s (%s); nothing to say on %s", store, outcome.last_change,
                  outcome.last_change_source, as_of)

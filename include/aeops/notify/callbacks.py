@@ -26,7 +26,7 @@ from typing import Any
 from airflow.sdk import BaseNotifier
 
 from aeops.notify.messages import failure_alert
-from aeops.notify.send import DEFAULT_CONN_ID, SendResult, send
+from aeops.notify.send import DEFAULT_CONN_ID, SendResult, language_of, send
 from aeops.secrets import get_logger
 
 log = get_logger(__name__)
@@ -37,6 +37,14 @@ def is_final_failure(context: Mapping[str, Any]) -> bool:
     ti = context.get("ti") or context.get("task_instance")
     state = getattr(ti, "state", None)
     return str(getattr(state, "value", state) or "").lower() != "up_for_retry"
+
+
+def _store_param(context: Mapping[str, Any]) -> str | None:
+    params = context.get("params") or {}
+    try:
+        return params.get("store") or None
+    except AttributeError:
+        return None
 
 
 class SlackFailureNotifier(BaseNotifier):
@@ -63,7 +71,8 @@ class SlackFailureNotifier(BaseNotifier):
             if not is_final_failure(context):
                 log.info("Slack: task will be retried; no alert")
                 return
-            message = failure_alert(context, store=self.store or None)
+            store = self.store or None
+            message = failure_alert(context, store=store, lang=language_of(store or _store_param(context)))
             self.last_result = send(message, store=message.store, db_url=self.db_url, conn_id=self.slack_conn_id)
         except Exception as exc:  # noqa: BLE001 - a callback must never fail the run's bookkeeping
             log.error("Slack: failure alert could not be prepared (%s: %s)", type(exc).__name__, exc)

@@ -11,55 +11,58 @@ and for findings the SKU, field and message (never whole export rows, never cred
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
-from urllib.parse import quote
 
+from aeops.i18n import N_, percent, translator
+from aeops.notify.links import DEFAULT_API_BASE_URL, api_base_url, is_browser_link, task_log_url
 from aeops.secrets import scrub, scrub_text
+
+__all__ = ["ADVICE", "DEFAULT_API_BASE_URL", "SlackMessage", "advice", "api_base_url", "failure_alert",
+           "finding_line", "notice", "one_line", "summary_details", "sync_summary", "task_log_url"]
 
 ERROR_LINE_MAX = 300
 SECTION_MAX = 2900  # Block Kit section text limit is 3000 characters
-DEFAULT_API_BASE_URL = "http://localhost:8080"
 
-# What to do about each finding code: one short instruction an operator can act on.
+# What to do about each finding code: one short instruction an operator can act on (English source; translated
+# where shown, see advice()).
 ADVICE: dict[str, str] = {
-    "SKU-MISSING": "Fill in the SKU code in the ERP export.",
-    "SKU-CHARS": "Remove & # / and other banned characters from the SKU code in the ERP.",
-    "SKU-DUPLICATE": "Give each SKU a unique code in the ERP export.",
-    "PRODUCT-ID-INVALID": "Fix the product id (digits only) in the export.",
-    "TITLE-MISSING": "Add a title in the ERP.",
-    "TITLE-TOO-LONG": "Shorten the title in the ERP.",
-    "PRICE-INVALID": "Fix the price (a positive number) in the ERP.",
-    "DISCOUNT-INVALID": "Make the discount price positive and below the price.",
-    "STOCK-INVALID": "Fix the stock (a whole number, 0 or more) in the ERP.",
-    "FREIGHT-TEMPLATE-UNKNOWN": "Use a shipping template id that exists in the seller center.",
-    "IMG-MISSING": "Add the main image file or fix its path.",
-    "IMG-UNREADABLE": "Re-export the main image as a valid JPEG or PNG.",
-    "IMG-TOO-BIG": "Compress the main image below the size limit.",
-    "ERR-207": "Replace the main image with one of at least 800x800 px.",
-    "IMG-TRANSPARENT": "Flatten the transparent PNG onto white (auto-fix available) or re-export.",
-    "IMG-BACKGROUND": "Use a pure white background for apparel main images.",
-    "CERT-NAME": "Rename the file to <Brand>_<CertificateType>_<ValidUntilYYYYMMDD>.pdf.",
-    "CERT-UNREADABLE": "Re-scan the certificate as a text PDF.",
-    "CERT-MISMATCH": "Make the file name agree with the certificate's own number, issuer and dates.",
-    "CERT-VALIDITY": "Check the validity period; CE may be valid for at most 2 years.",
-    "CERT-EXPIRING": "Order the renewed certificate now and upload it before expiry.",
-    "ERR-412": "Upload a valid certificate now: the category's products are delisted.",
-    "CERT-MISSING": "Upload the certificate the category needs for this brand.",
-    "LOGO-SIZE": "Use a logo of at least 800x800 px.",
-    "LOGO-FORMAT": "Use a PNG logo.",
-    "LOGO-STALE": "Rotate the store logo (at least once a quarter).",
-    "IMG-NO-FACE": "Check the apparel photo: the model's face must be clearly visible (a person decides).",
-    "IMG-TEXT": "Check the photo for a watermark or text; re-shoot or clean it if it is one.",
-    "IMG-NEW-BACKGROUND": "Give the new product's first image a pure white background.",
-    "IMG-NEW-SIZE": "Use a first image of at least 1000x1000 px for a new product.",
-    "LOGO-TEXT": "Check the logo: no text may cover it.",
-    "FILE-UNREADABLE": "Check that the ERP wrote a complete, readable export.",
-    "FILE-ENCODING": "Export as UTF-8 (or GB18030) text.",
-    "FILE-COLUMNS": "Add the missing columns to the ERP export.",
+    "SKU-MISSING": N_("Fill in the SKU code in the ERP export."),
+    "SKU-CHARS": N_("Remove & # / and other banned characters from the SKU code in the ERP."),
+    "SKU-DUPLICATE": N_("Give each SKU a unique code in the ERP export."),
+    "PRODUCT-ID-INVALID": N_("Fix the product id (digits only) in the export."),
+    "TITLE-MISSING": N_("Add a title in the ERP."),
+    "TITLE-TOO-LONG": N_("Shorten the title in the ERP."),
+    "PRICE-INVALID": N_("Fix the price (a positive number) in the ERP."),
+    "DISCOUNT-INVALID": N_("Make the discount price positive and below the price."),
+    "STOCK-INVALID": N_("Fix the stock (a whole number, 0 or more) in the ERP."),
+    "FREIGHT-TEMPLATE-UNKNOWN": N_("Use a shipping template id that exists in the seller center."),
+    "IMG-MISSING": N_("Add the main image file or fix its path."),
+    "IMG-UNREADABLE": N_("Re-export the main image as a valid JPEG or PNG."),
+    "IMG-TOO-BIG": N_("Compress the main image below the size limit."),
+    "ERR-207": N_("Replace the main image with one of at least 800x800 px."),
+    "IMG-TRANSPARENT": N_("Flatten the transparent PNG onto white (auto-fix available) or re-export."),
+    "IMG-BACKGROUND": N_("Use a pure white background for apparel main images."),
+    "CERT-NAME": N_("Rename the file to <Brand>_<CertificateType>_<ValidUntilYYYYMMDD>.pdf."),
+    "CERT-UNREADABLE": N_("Re-scan the certificate as a text PDF."),
+    "CERT-MISMATCH": N_("Make the file name agree with the certificate's own number, issuer and dates."),
+    "CERT-VALIDITY": N_("Check the validity period; CE may be valid for at most 2 years."),
+    "CERT-EXPIRING": N_("Order the renewed certificate now and upload it before expiry."),
+    "ERR-412": N_("Upload a valid certificate now: the category's products are delisted."),
+    "CERT-MISSING": N_("Upload the certificate the category needs for this brand."),
+    "LOGO-SIZE": N_("Use a logo of at least 800x800 px."),
+    "LOGO-FORMAT": N_("Use a PNG logo."),
+    "LOGO-STALE": N_("Rotate the store logo (at least once a quarter)."),
+    "IMG-NO-FACE": N_("Check the apparel photo: the model's face must be clearly visible (a person decides)."),
+    "IMG-TEXT": N_("Check the photo for a watermark or text; re-shoot or clean it if it is one."),
+    "IMG-NEW-BACKGROUND": N_("Give the new product's first image a pure white background."),
+    "IMG-NEW-SIZE": N_("Use a first image of at least 1000x1000 px for a new product."),
+    "LOGO-TEXT": N_("Check the logo: no text may cover it."),
+    "FILE-UNREADABLE": N_("Check that the ERP wrote a complete, readable export."),
+    "FILE-ENCODING": N_("Export as UTF-8 (or GB18030) text."),
+    "FILE-COLUMNS": N_("Add the missing columns to the ERP export."),
 }
 
 SEVERITY_EMOJI = {"error": ":red_circle:", "warning": ":warning:", "info": ":white_check_mark:"}
@@ -105,44 +108,10 @@ def one_line(error: object, limit: int = ERROR_LINE_MAX) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-def api_base_url() -> str:
-    """The Airflow UI base: ``AIRFLOW__API__BASE_URL``, else ``[api] base_url``, else localhost:8080."""
-    env = os.environ.get("AIRFLOW__API__BASE_URL")
-    if env:
-        return env.rstrip("/")
-    try:
-        from airflow.configuration import conf
-
-        value = conf.get("api", "base_url", fallback=None)
-    except Exception:  # noqa: BLE001 - outside Airflow (CLI, unit tests) the default is fine
-        value = None
-    return (value or DEFAULT_API_BASE_URL).rstrip("/")
-
-
-def task_log_url(
-    dag_id: str,
-    run_id: str,
-    task_id: str | None = None,
-    *,
-    map_index: int | None = None,
-    try_number: int | None = None,
-    base_url: str | None = None,
-) -> str:
-    """The Airflow 3 UI page of a task try (its log), or of the run when ``task_id`` is None.
-
-    Same route as ``RuntimeTaskInstance.log_url``: ``{base}/dags/{dag}/runs/{run}/tasks/{task}``
-    plus ``/mapped/{i}`` for mapped tasks and ``?try_number=N``.
-    """
-    base = (base_url or api_base_url()).rstrip("/")
-    url = f"{base}/dags/{quote(dag_id, safe='')}/runs/{quote(run_id, safe='')}"
-    if task_id is None:
-        return url
-    url += f"/tasks/{quote(task_id, safe='')}"
-    if map_index is not None and map_index >= 0:
-        url += f"/mapped/{map_index}"
-    if try_number is not None and try_number > 0:
-        url += f"?try_number={try_number}"
-    return url
+def advice(code: str, lang: str | None = None) -> str | None:
+    """What to do about a finding code, in ``lang`` (None for a code without advice)."""
+    text = ADVICE.get(str(code))
+    return translator(lang)(text) if text else None
 
 
 def _short_hash(*parts: object) -> str:
@@ -178,13 +147,14 @@ def _store_from_context(context: Mapping[str, Any]) -> str | None:
 
 
 def failure_alert(
-    context: Mapping[str, Any], *, store: str | None = None, base_url: str | None = None
+    context: Mapping[str, Any], *, store: str | None = None, base_url: str | None = None, lang: str | None = "en"
 ) -> SlackMessage:
-    """The alert for a failed task (task-level context) or DAG run (DAG-level context).
+    """The alert for a failed task (task-level context) or DAG run (DAG-level context), in ``lang``.
 
     Shows store, DAG, task, run, the error in one line and a link to the task's log in the Airflow UI.
     Identical failures (same store, DAG, task and error line) share a ``dedupe_key`` so they fold.
     """
+    _ = translator(lang)
     ti = context.get("ti") or context.get("task_instance")
     dag_run = context.get("dag_run")
     dag = context.get("dag")
@@ -198,7 +168,12 @@ def failure_alert(
     dag_level = ti is None or (context.get("reason") is not None and context.get("exception") is None)
     task_id = None if dag_level else getattr(ti, "task_id", None)
     last_task = getattr(ti, "task_id", None) if dag_level else None
-    task_field = task_id or (f"(whole run; last task {last_task})" if last_task else "(whole run)")
+    if task_id:
+        task_field = task_id
+    elif last_task:
+        task_field = _("(whole run; last task {task})").format(task=last_task)
+    else:
+        task_field = _("(whole run)")
     error = context.get("exception")
     if error is None:
         error = context.get("reason") or "failed"
@@ -211,14 +186,22 @@ def failure_alert(
         try_number=None if dag_level else getattr(ti, "try_number", None),
         base_url=base_url,
     )
-    what = f"Task `{task_id}`" if task_id else f"DAG run of `{dag_id}`"
-    where = f" for store *{_escape(store)}*" if store else ""
-    text = f"{what} failed{where}: {error_line}"
+    if task_id and store:
+        what = _("Task `{task}` failed for store *{store}*").format(task=task_id, store=_escape(store))
+    elif task_id:
+        what = _("Task `{task}` failed").format(task=task_id)
+    elif store:
+        what = _("DAG run of `{dag}` failed for store *{store}*").format(dag=dag_id, store=_escape(store))
+    else:
+        what = _("DAG run of `{dag}` failed").format(dag=dag_id)
+    text = f"{what}: {error_line}"
+    link = _("Open the task log in Airflow") if task_id else _("Open the run in Airflow")
+    error_title = _("Error")
     blocks = [
-        _mrkdwn(f"{SEVERITY_EMOJI['error']} *{what} failed*{where}"),
-        _fields([("Store", store or "-"), ("DAG", dag_id), ("Task", task_field), ("Run", run_id)]),
-        _mrkdwn(f"*Error*\n```{_escape(error_line)}```"),
-        _context(f"<{url}|Open the {'task log' if task_id else 'run'} in Airflow>"),
+        _mrkdwn(f"{SEVERITY_EMOJI['error']} *{what.replace('*', '')}*"),
+        _fields([(_("Store"), store or "-"), ("DAG", dag_id), (_("Task"), task_field), (_("Run"), run_id)]),
+        _mrkdwn(f"*{error_title}*\n```{_escape(error_line)}```"),
+        _context(f"<{url}|{link}>"),
     ]
     return SlackMessage(
         text=text,
@@ -240,8 +223,10 @@ def _finding_dict(finding: Any) -> dict[str, Any]:
     return {k: finding.get(k) for k in keys}
 
 
-def finding_line(finding: Any) -> str:
-    """``*CODE* SKU `x` · field: message → what to do`` (SKU, field and message only)."""
+def finding_line(finding: Any, lang: str | None = "en") -> str:
+    """``*CODE* SKU `x` · field: message → what to do`` (SKU, field and message only; the advice in ``lang``).
+
+    The finding's own message is the rule's detail and stays as the rule wrote it; the code is the contract."""
     f = _finding_dict(finding)
     parts = [f"*{_escape(f['code'])}*"]
     if f.get("sku_code"):
@@ -249,9 +234,9 @@ def finding_line(finding: Any) -> str:
     if f.get("field"):
         parts.append(f"{_escape(f['field'])}:")
     parts.append(_escape(one_line(f.get("message") or "", 200)))
-    advice = ADVICE.get(str(f["code"]))
+    todo = advice(str(f["code"]), lang)
     line = " ".join(parts)
-    return f"{line} → {advice}" if advice else line
+    return f"{line} → {todo}" if todo else line
 
 
 def sync_summary(
@@ -268,50 +253,56 @@ def sync_summary(
     report_url: str | None = None,
     top_findings: Sequence[Any] = (),
     max_top: int = 5,
+    lang: str | None = "en",
+    headline: str | None = None,
 ) -> SlackMessage:
     """One message per run: counts, findings by code, pushed/failed/verified, completion rate, report link.
 
     ``top_findings`` are :class:`aeops.findings.Finding` objects or their ``to_dict()``; the first
-    ``max_top`` are listed with what to do. The message is the parent of the run's thread
-    (``thread_key`` = ``run_id``); use :func:`summary_details` for the rest.
+    ``max_top`` are listed with what to do. ``report_url`` must be an http(s) URL (a browser opens it from
+    Slack; a file path is dropped). ``headline`` is the report's five-second sentence when the caller has it.
+    The message is the parent of the run's thread (``thread_key`` = ``run_id``); use :func:`summary_details`
+    for the rest.
     """
+    _ = translator(lang)
+    titles = {"by_code": _("Findings by code"), "top": _("Top findings: what to do"), "report": _("Open the report"),
+              "airflow": _("Run in Airflow"), "run": _("run")}
     total_findings = sum(findings_by_code.values())
-    rate = "-" if completion_rate is None else f"{completion_rate * 100:.1f}%"
+    rate = percent(completion_rate, lang)
     healthy = failed == 0 and (completion_rate is None or completion_rate >= 1.0)
     emoji = SEVERITY_EMOJI["info" if healthy else "warning"]
-    headline = (
-        f"Catalog sync for *{_escape(store)}*: {rows} rows, {pushed} pushed, {failed} failed, "
-        f"{verified} verified"
-    )
-    text = (
-        f"Catalog sync for {store}: {rows} rows, {total_findings} findings, {pushed} pushed, "
-        f"{failed} failed, {verified} verified, completion {rate}"
-    )
-    blocks: list[dict[str, Any]] = [
-        _mrkdwn(f"{emoji} {headline}"),
+    counts = _("{rows} rows, {pushed} pushed, {failed} failed, {verified} verified").format(
+        rows=rows, pushed=pushed, failed=failed, verified=verified)
+    title = _("Catalog sync for *{store}*").format(store=_escape(store))
+    text = _("Catalog sync for {store}: {counts}, {findings} findings, completion {rate}").format(
+        store=store, counts=counts, findings=total_findings, rate=rate)
+    blocks: list[dict[str, Any]] = [_mrkdwn(f"{emoji} {title}: {counts}")]
+    if headline:
+        blocks.append(_mrkdwn(_escape(headline)))
+    blocks.append(
         _fields(
             [
-                ("Rows", rows),
-                ("Findings", total_findings),
-                ("Pushed", pushed),
-                ("Failed", failed),
-                ("Verified", verified),
-                ("Completion rate", rate),
+                (_("Rows"), rows),
+                (_("Findings"), total_findings),
+                (_("Pushed"), pushed),
+                (_("Failed"), failed),
+                (_("Verified"), verified),
+                (_("Completion rate"), rate),
             ]
-        ),
-    ]
+        )
+    )
     if findings_by_code:
         by_code = ", ".join(f"`{_escape(c)}` {n}" for c, n in sorted(findings_by_code.items(), key=lambda x: -x[1]))
-        blocks.append(_mrkdwn(f"*Findings by code*\n{by_code}"))
+        blocks.append(_mrkdwn(f"*{titles['by_code']}*\n{by_code}"))
     if top_findings:
-        lines = [f"• {finding_line(f)}" for f in list(top_findings)[:max_top]]
+        lines = [f"• {finding_line(f, lang)}" for f in list(top_findings)[:max_top]]
         more = len(top_findings) - max_top
         if more > 0:
-            lines.append(f"_…and {more} more in the thread and the report_")
-        blocks.append(_mrkdwn("*Top findings — what to do*\n" + "\n".join(lines)))
-    links = [f"<{report_url}|HTML report>"] if report_url else []
-    links.append(f"<{task_log_url(dag_id, run_id)}|Run in Airflow>")
-    blocks.append(_context(f"{' · '.join(links)} · run `{_escape(run_id)}`"))
+            lines.append("_" + _("…and {n} more in the thread and the report").format(n=more) + "_")
+        blocks.append(_mrkdwn(f"*{titles['top']}*\n" + "\n".join(lines)))
+    links = [f"<{report_url}|{titles['report']}>"] if is_browser_link(report_url) else []
+    links.append(f"<{task_log_url(dag_id, run_id)}|{titles['airflow']}>")
+    blocks.append(_context(f"{' · '.join(links)} · {titles['run']} `{_escape(run_id)}`"))
     return SlackMessage(
         text=text,
         blocks=scrub(blocks),
@@ -324,17 +315,19 @@ def sync_summary(
 
 
 def summary_details(
-    findings: Sequence[Any], *, store: str, run_id: str, per_message: int = 20
+    findings: Sequence[Any], *, store: str, run_id: str, per_message: int = 20, lang: str | None = "en"
 ) -> list[SlackMessage]:
     """The run's findings as thread replies (``per_message`` lines each) under its summary."""
+    _ = translator(lang)
     messages = []
     for start in range(0, len(findings), per_message):
         chunk = findings[start : start + per_message]
-        lines = "\n".join(f"• {finding_line(f)}" for f in chunk)
-        header = f"Findings {start + 1}-{start + len(chunk)} of {len(findings)}"
+        lines = "\n".join(f"• {finding_line(f, lang)}" for f in chunk)
+        header = _("Findings {first}-{last} of {total}").format(first=start + 1, last=start + len(chunk),
+                                                                 total=len(findings))
         messages.append(
             SlackMessage(
-                text=f"{header} for {store}",
+                text=_("{header} for {store}").format(header=header, store=store),
                 blocks=scrub([_mrkdwn(f"*{header}*\n{lines}")]),
                 kind="detail",
                 severity="info",
@@ -360,7 +353,9 @@ def notice(
 ) -> SlackMessage:
     """A generic message for the certificate, logo and urgent re-run DAGs.
 
-    ``severity`` error/warning go to the alerts channel, info to the reports channel.
+    ``title``, ``text``, the field names and ``link_text`` come already translated from the caller (which knows
+    the store's language). ``severity`` error/warning go to the alerts channel, info to the reports channel.
+    A ``link`` that is not an http(s) URL is left out: Slack readers cannot open a file path.
     """
     if severity not in SEVERITY_EMOJI:
         raise ValueError(f"severity must be one of {', '.join(SEVERITY_EMOJI)}, not {severity!r}")
@@ -368,7 +363,7 @@ def notice(
     blocks: list[dict[str, Any]] = [_mrkdwn(f"{SEVERITY_EMOJI[severity]} *{_escape(title)}*{where}\n{text}")]
     if fields:
         blocks.append(_fields(fields.items()))
-    if link:
+    if is_browser_link(link):
         blocks.append(_context(f"<{link}|{_escape(link_text)}>"))
     return SlackMessage(
         text=scrub_text(f"{title}{where}: {text}"),

@@ -69,6 +69,17 @@ def _store_config(config: AeopsConfig, store: str | None) -> StoreConfig:
     return config.stores[0]
 
 
+def language_of(store: str | None, config: AeopsConfig | None = None) -> str:
+    """The language of ``store``'s messages (the first store's for an unknown or missing one; the default
+    language when no settings can be read at all). Never raises."""
+    from aeops.i18n import DEFAULT_LANGUAGE
+
+    try:
+        return _store_config(_config(config), store).language
+    except Exception:  # noqa: BLE001 - a message in the default language beats no message
+        return DEFAULT_LANGUAGE
+
+
 def send(
     message: SlackMessage,
     *,

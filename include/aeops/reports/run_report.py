@@ -1,9 +1,19 @@
-"""The per-run report: an HTML page a person reads and a CSV of every finding, per store and run.
+"""The per-run report: an HTML page a person reads in the store's language, and a CSV of every finding.
 
 Written to the store's ``reports`` location (an ObjectStoragePath URL or a folder; default
-``$AIRFLOW_HOME/reports/<store>``) as ``<store>-<run id>.html`` and ``<store>-<run id>-findings.csv``.
-Only SKU, field and message leave the export: never whole rows, never credentials (every printed value goes
-through :mod:`aeops.secrets`).
+``$AIRFLOW_HOME/reports/<store>``) as ``<store>-<run id>.html`` and ``<store>-<run id>-findings.csv``; the UI
+plugin serves both at a stable URL (:func:`aeops.notify.links.report_url`).
+
+The page opens with a headline readable in five seconds ("40 products updated and verified on 3 devices x 5
+sites; 42 rows need your attention, 5 of them images"), a status colour, a chart of the findings by code with
+what to do about each, previews of the rejected and auto-fixed images (before/after), and every row that needs
+a person, linked to the product's storefront page; times are in the store's time zone. It has no script and
+fetches nothing: charts are inline SVG, previews ``data:`` images (:mod:`.thumbnails`).
+
+The CSV is UTF-8 with a byte-order mark, so Excel on a Chinese Windows opens it without garbling; its columns
+are the finding contract (``code, severity, file, row, product_id, sku_code, field, message``) plus
+``what_to_do`` in the store's language. Only SKU, field and message leave the export: never whole rows, never
+credentials (every printed value goes through :mod:`aeops.secrets`).
 """
 
 from __future__ import annotations
@@ -12,41 +22,48 @@ import csv
 import io
 import os
 import re
-from collections import Counter
-from pathlib import Path
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from pathlib import Path, PurePosixPath
 from typing import Any
-
-from jinja2 import Environment, PackageLoader, select_autoescape
 
 from aeops import locations
 from aeops.catalog.ledger import Ledger
-from aeops.catalog.status import OPEN, ChangeStatus
-from aeops.secrets import redact, redact_value
+from aeops.catalog.status import OPEN, VERIFIABLE, ChangeStatus
+from aeops.config import StoreConfig
+from aeops.i18n import ngettext, translator
+from aeops.notify.links import is_browser_link, task_log_url
+from aeops.notify.messages import advice
+from aeops.reports import charts, thumbnails
+from aeops.reports.render import render
+from aeops.secrets import redact_value
 
 CSV_COLUMNS = ("code", "severity", "file", "row", "product_id", "sku_code", "field", "message")
+CSV_ENCODING = "utf-8-sig"  # UTF-8 with BOM: Excel (Chinese Windows included) reads it as UTF-8
+IMAGE_CODES = frozenset({"IMG-MISSING", "IMG-UNREADABLE", "IMG-TOO-BIG", "ERR-207", "IMG-TRANSPARENT",
+                         "IMG-BACKGROUND"})
+MAX_PREVIEWS = 48  # rejected images with a preview (the rest are listed by name)
+MAX_FIXED_PREVIEWS = 24
 
 
 def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_")[:120]
 
 
-def _masked(value: Any) -> Any:
-    """Every value the template prints goes through the secret registry (an error text may quote a token)."""
-    return redact(value) if isinstance(value, str) else value
+def report_names(store: str, run_id: str) -> tuple[str, str]:
+    """The file names of a run's report and findings CSV in the store's reports folder."""
+    stem = _safe(f"{store}-{run_id}")
+    return f"{stem}.html", f"{stem}-findings.csv"
 
 
-def render_html(context: dict[str, Any]) -> str:
-    env = Environment(loader=PackageLoader("aeops.reports", "templates"), autoescape=select_autoescape(["html"]),
-                      finalize=_masked)
-    return env.get_template("run_report.html").render(**context)
-
-
-def findings_csv(findings: list[Any]) -> str:
+def findings_csv(findings: Sequence[Any], lang: str | None = "en") -> str:
+    """The findings as CSV text (write it with :data:`CSV_ENCODING`)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow((*CSV_COLUMNS, "what_to_do"))
     for f in findings:
-        writer.writerow(redact_value([getattr(f, c) if getattr(f, c) is not None else "" for c in CSV_COLUMNS]))
+        values = [getattr(f, c) if getattr(f, c) is not None else "" for c in CSV_COLUMNS]
+        writer.writerow(redact_value([*values, advice(f.code, lang) or ""]))
     return buffer.getvalue()
 
 
@@ -58,25 +75,160 @@ def verification_context(ledger: Ledger, sync_run_id: int) -> dict[str, Any]:
                                    - {r.product_id for r in results if not r.passed})}
 
 
-def write_run_report(ledger: Ledger, sync_run_id: int, location: str | None) -> dict[str, str]:
-    """Write the HTML and CSV report of one store's run; returns their locations."""
+# ------------------------------------------------------------------------------------------------ headline
+def product_outcomes(changes: Sequence[Any]) -> dict[str, int]:
+    """Distinct products by outcome: ``updated`` (the marketplace has the change), ``verified`` (every change of
+    the product seen on the storefront), ``failed`` (a change failed, was lost or cannot be pushed), ``open``."""
+    by_product: dict[int, set[str]] = defaultdict(set)
+    for c in changes:
+        by_product[c.product_id].add(str(c.status))
+    updated = {p for p, s in by_product.items() if s & {str(x) for x in VERIFIABLE}}
+    verified = {p for p, s in by_product.items() if s == {str(ChangeStatus.VERIFIED)}}
+    failed = {p for p, s in by_product.items()
+              if s & {str(ChangeStatus.FAILED), str(ChangeStatus.UNPUSHABLE)}}
+    still_open = {p for p, s in by_product.items() if s & {str(x) for x in OPEN}} - failed
+    return {"updated": len(updated), "verified": len(verified), "failed": len(failed), "open": len(still_open)}
+
+
+def attention_rows(findings: Sequence[Any]) -> tuple[int, int]:
+    """(rows blocked by an error finding, how many of them by an image problem)."""
+    rows = {f.row for f in findings if f.severity == "error" and f.row is not None}
+    image_rows = {f.row for f in findings if f.severity == "error" and f.row is not None and f.code in IMAGE_CODES}
+    return len(rows), len(image_rows)
+
+
+def headline(run: Any, findings: Sequence[Any], lang: str | None, sites: Sequence[str] = (),
+             changes: Sequence[Any] | None = None) -> str:
+    """The report's first sentence, in ``lang``: what was done and what needs a person."""
+    _, n_ = translator(lang), ngettext(lang)
+    counts = run.counts or {}
+    rows, image_rows = attention_rows(findings)
+    if rows:
+        attention = n_("{n} row needs your attention", "{n} rows need your attention", rows).format(n=rows)
+        if image_rows:
+            attention += n_(", {n} of them an image", ", {n} of them images", image_rows).format(n=image_rows)
+    else:
+        attention = _("no row needs your attention")
+    if run.status == "skipped":
+        return _("Nothing to do: {reason}").format(reason=run.message or _("this export was already synced"))
+    if run.status == "failed" and not counts.get("pushed"):
+        return _("The run stopped before anything was pushed; {attention}.").format(attention=attention)
+    outcome = product_outcomes(changes) if changes is not None else {
+        "updated": int(counts.get("confirmed", 0)), "verified": int(counts.get("verified", 0)),
+        "failed": int(counts.get("failed", 0)) + int(counts.get("unpushable", 0)), "open": int(counts.get("open", 0))}
+    if run.status == "dry_run":
+        planned = int(counts.get("changed_products") or sum(
+            v for k, v in counts.items() if k.startswith("planned_") and k != "planned_unpushable"))
+        done = n_("Dry run: {n} product would change, nothing was written",
+                  "Dry run: {n} products would change, nothing was written", planned).format(n=planned)
+        return _("{done}; {attention}.").format(done=done, attention=attention)
+    grid = counts.get("verify_grid") or []
+    devices, n_sites = (grid + [None, None])[:2] if grid else (None, len(sites) or None)
+    updated, verified = outcome["updated"], outcome["verified"]
+    if updated == 0:
+        done = _("No product needed an update")
+    elif devices and verified == updated:
+        done = n_("{n} product updated and verified on {devices} devices × {sites} sites",
+                  "{n} products updated and verified on {devices} devices × {sites} sites", updated).format(
+            n=updated, devices=devices, sites=n_sites)
+    elif devices:
+        done = n_("{n} product updated, {verified} verified on {devices} devices × {sites} sites",
+                  "{n} products updated, {verified} verified on {devices} devices × {sites} sites", updated).format(
+            n=updated, verified=verified, devices=devices, sites=n_sites)
+    else:
+        done = n_("{n} product updated (not verified)", "{n} products updated (not verified)", updated).format(
+            n=updated)
+    if outcome["failed"]:
+        done += n_("; {n} product could not be updated", "; {n} products could not be updated",
+                   outcome["failed"]).format(n=outcome["failed"])
+    return _("{done}; {attention}.").format(done=done, attention=attention)
+
+
+# ----------------------------------------------------------------------------------------------- previews
+def image_previews(findings: Sequence[Any], fixed: dict[str, str], images_dir: str | None,
+                   lang: str | None) -> dict[str, list[dict[str, Any]]]:
+    """Previews of rejected images (one per source file) and before/after pairs of auto-fixed ones."""
+    by_source: dict[str, list[Any]] = defaultdict(list)
+    for f in findings:
+        if f.severity == "error" and f.code in IMAGE_CODES and f.file:
+            by_source[f.file].append(f)
+    rejected = []
+    for source, items in sorted(by_source.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        codes = sorted({f.code for f in items})
+        path = thumbnails.local_image(source, images_dir) if len(rejected) < MAX_PREVIEWS else None
+        background = "checker" if "IMG-TRANSPARENT" in codes else "white"
+        rejected.append({"name": PurePosixPath(source.replace("\\", "/")).name or source, "codes": codes,
+                         "rows": sorted({f.row for f in items if f.row is not None}),
+                         "advice": [advice(c, lang) for c in codes if advice(c, lang)],
+                         "thumb": thumbnails.thumbnail(path, background=background) if path else None})
+    pairs = []
+    for source, url in sorted(fixed.items())[:MAX_FIXED_PREVIEWS]:
+        path = thumbnails.local_image(source, images_dir)
+        pairs.append({"name": PurePosixPath(source.replace("\\", "/")).name or source,
+                      "before": thumbnails.thumbnail(path, background="checker") if path else None,
+                      "after": thumbnails.thumbnail(path, background="white") if path else None,
+                      "url": url if is_browser_link(url) else None})
+    return {"rejected": rejected, "fixed": pairs, "fixed_total": len(fixed)}
+
+
+def findings_chart(by_code: Sequence[tuple[str, int]], severity_of: dict[str, str], title: str) -> Any:
+    tone = {"error": "bad", "warning": "warn"}
+    return charts.bar_chart([charts.Bar(code, n, tone.get(severity_of.get(code, ""), "info"))
+                             for code, n in by_code], title=title)
+
+
+# ------------------------------------------------------------------------------------------------- report
+def report_context(ledger: Ledger, sync_run_id: int, store: StoreConfig | None = None) -> dict[str, Any]:
+    """Everything the template shows for one store's run (``store``: its settings; defaults when None)."""
     run = ledger.get_run(sync_run_id)
+    store = store or StoreConfig(name=run.store)
+    lang = store.language
+    _ = translator(lang)
     findings = ledger.findings_of_run(sync_run_id)
     changes = ledger.changes_of_run(sync_run_id)
-    by_code = Counter(f.code for f in findings)
-    context = {
+    by_code = sorted(Counter(f.code for f in findings).items(), key=lambda kv: (-kv[1], kv[0]))
+    severity_of = {f.code: f.severity for f in findings if f.severity == "error"}
+    severity_of.update({f.code: f.severity for f in findings if f.code not in severity_of})
+    rejected = [f for f in findings if f.severity == "error"]
+    outcome = product_outcomes(changes)
+    rows, image_rows = attention_rows(findings)
+    return {
         "run": run,
+        "store": store,
+        "tz": store.timezone,
         "counts": run.counts or {},
-        "by_code": sorted(by_code.items(), key=lambda kv: (-kv[1], kv[0])),
-        "rejected": [f for f in findings if f.severity == "error"],
+        "headline": headline(run, findings, lang, store.language_sites, changes),
+        "outcome": outcome,
+        "attention_rows": rows,
+        "attention_image_rows": image_rows,
+        "by_code": [(code, n, severity_of.get(code, "info"), advice(code, lang)) for code, n in by_code],
+        "chart": findings_chart(by_code, severity_of, _("Findings by code")),
+        "previews": image_previews(findings, (run.artifacts or {}).get("image_urls") or {}, store.images_dir or None,
+                                   lang),
+        "rejected": rejected,
         "warnings": [f for f in findings if f.severity != "error"],
         "failures": [c for c in changes if c.status in (*OPEN, ChangeStatus.FAILED, ChangeStatus.UNPUSHABLE)],
-        "changes": Counter((c.kind, c.status) for c in changes),
+        "changes": sorted(Counter((c.kind, c.status) for c in changes).items()),
+        "product_url": lambda pid: store.storefront_url.format(product_id=int(pid)) if pid else None,
+        "advice": lambda code: advice(code, lang),
+        "airflow_url": task_log_url(run.dag_id, run.run_id),
         **verification_context(ledger, sync_run_id),
     }
+
+
+def render_html(context: dict[str, Any], lang: str | None = None) -> str:
+    store = context.get("store")
+    return render("run_report.html", lang or (store.language if store else None), context)
+
+
+def write_run_report(ledger: Ledger, sync_run_id: int, location: str | None,
+                     store: StoreConfig | None = None) -> dict[str, str]:
+    """Write the HTML and CSV report of one store's run; returns their locations and the headline."""
+    context = report_context(ledger, sync_run_id, store)
+    run, store = context["run"], context["store"]
     folder = locations.folder(location, Path(os.environ.get("AIRFLOW_HOME", ".")) / "reports" / run.store)
-    stem = _safe(f"{run.store}-{run.run_id}")
-    html_path, csv_path = folder / f"{stem}.html", folder / f"{stem}-findings.csv"
-    html_path.write_text(render_html({**context, "csv_name": csv_path.name}), encoding="utf-8")
-    csv_path.write_text(findings_csv(findings), encoding="utf-8")
-    return {"html": str(html_path), "csv": str(csv_path)}
+    html_name, csv_name = report_names(run.store, run.run_id)
+    html_path, csv_path = folder / html_name, folder / csv_name
+    html_path.write_text(render_html({**context, "csv_name": csv_name}, store.language), encoding="utf-8")
+    csv_path.write_text(findings_csv(ledger.findings_of_run(sync_run_id), store.language), encoding=CSV_ENCODING)
+    return {"html": str(html_path), "csv": str(csv_path), "headline": context["headline"]}

@@ -49,7 +49,7 @@ def finish(store: str, dag_id: str, run_id: str, *, dry_run: bool = False, clien
     counts = {"pushed": confirmed + failed, "confirmed": confirmed, "failed": failed,
               "unpushable": statuses.get(ChangeStatus.UNPUSHABLE, 0), "open": open_left, **verification}
     ledger.update_run(sync_run_id, counts=counts, status=status, finished_at=datetime.now(UTC))
-    report = write_run_report(ledger, sync_run_id, ctx.store.reports or None)
+    report = write_run_report(ledger, sync_run_id, ctx.store.reports or None, ctx.store)
     ledger.update_run(sync_run_id, report_path=report["html"])
     if status in ("success", "partial") and not open_left and run.export_id:
         ledger.mark_export_synced(run.export_id, run_id)
@@ -57,10 +57,10 @@ def finish(store: str, dag_id: str, run_id: str, *, dry_run: bool = False, clien
         open_new_product_tasks(ctx, sync_run_id, run_id)
     run = ledger.get_run(sync_run_id)
     summary = {"store": store, "status": status, "counts": run.counts, "report": report["html"],
-               "findings_by_code": ledger.findings_by_code(sync_run_id)}
+               "headline": report["headline"], "findings_by_code": ledger.findings_by_code(sync_run_id)}
     log.info("%s: %s; report %s", store, status, report["html"])
     notify_summary(ctx, run, summary)
-    return redact_value({k: v for k, v in summary.items() if k != "findings_by_code"})
+    return redact_value({k: v for k, v in summary.items() if k not in ("findings_by_code", "headline")})
 
 
 def fail_if_any_store_failed(dag_id: str, run_id: str, config: AeopsConfig | None = None) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from aeops.catalog.context import RunContext
+from aeops.i18n import translator
+from aeops.notify.links import report_url
 from aeops.notify.messages import notice, summary_details, sync_summary
 from aeops.notify.send import send
+from aeops.reports.run_report import headline
 from aeops.secrets import get_logger
 
 log = get_logger(__name__)
@@ -22,8 +24,10 @@ def notify_summary(ctx: RunContext, run, summary: dict[str, Any]) -> None:
 
 
 def _post_summary(ctx: RunContext, run, summary: dict[str, Any]) -> None:
+    lang = ctx.store.language
+    _ = translator(lang)
     if summary["status"] == "skipped":
-        send(notice(title="Catalog sync skipped", text=run.message or "nothing to do", store=ctx.store.name,
+        send(notice(title=_("Catalog sync skipped"), text=run.message or _("nothing to do"), store=ctx.store.name,
                     thread_key=run.run_id), store=ctx.store.name, config=ctx.config, db_url=ctx.db_url)
         return
     counts = run.counts or {}
@@ -34,14 +38,10 @@ def _post_summary(ctx: RunContext, run, summary: dict[str, Any]) -> None:
         findings_by_code=summary.get("findings_by_code", {}), pushed=int(counts.get("pushed", 0)),
         failed=int(counts.get("failed", 0)) + int(counts.get("unpushable", 0)),
         verified=int(counts.get("verified", 0)), completion_rate=counts.get("completion_rate"),
-        report_url=_as_url(summary.get("report")), top_findings=errors_first,
+        report_url=report_url(ctx.store.name, run.dag_id, run.run_id) if summary.get("report") else None,
+        top_findings=errors_first, lang=lang,
+        headline=summary.get("headline") or headline(run, findings, lang, ctx.store.language_sites),
     )
     send(message, store=ctx.store.name, config=ctx.config, db_url=ctx.db_url)
-    for detail in summary_details(errors_first, store=ctx.store.name, run_id=run.run_id):
+    for detail in summary_details(errors_first, store=ctx.store.name, run_id=run.run_id, lang=lang):
         send(detail, store=ctx.store.name, config=ctx.config, db_url=ctx.db_url)
-
-
-def _as_url(path: str | None) -> str | None:
-    if not path or "://" in path:
-        return path
-    return Path(path).resolve().as_uri()

@@ -54,25 +54,31 @@ class UrgentRequest:
                 "floor_price": None if self.guards.floor is None else str(self.guards.floor),
                 "ceiling_price": None if self.guards.ceiling is None else str(self.guards.ceiling)}
 
-    def describe(self) -> str:
-        """One line for Slack and the run's message, e.g. ``price_override -20% of the whole store``."""
+    def describe(self, lang: str | None = "en") -> str:
+        """One line for Slack and the run's message (in ``lang``), e.g. ``price_override: -20% on the whole store``.
+
+        The mode's name stays as it is (it is what the trigger form and the REST API take)."""
+        from aeops.i18n import translator
+
+        _ = translator(lang)
         if self.mode == "retry_failed":
-            return f"retry_failed of run {self.run_id or '(latest daily sync)'}"
+            run = self.run_id or _("(latest daily sync)")
+            return "retry_failed: " + _("retry of run {run}").format(run=run)
         if self.mode == "skus":
-            return f"skus: re-sync {len(self.skus)} SKU(s) from the latest export"
+            return "skus: " + _("re-sync {n} SKU(s) from the latest export").format(n=len(self.skus))
         if self.mode == "revert":
-            return f"revert of price override run {self.run_id}"
+            return "revert: " + _("revert of price override run {run}").format(run=self.run_id)
         if self.price_file:
-            what = f"absolute prices from {self.price_file}"
+            what = _("absolute prices from {file}").format(file=self.price_file)
         else:
-            target = {"store": "the whole store", "category": f"category {self.category}",
-                      "skus": f"{len(self.skus)} SKU(s)"}[self.scope]
-            what = f"{self.percent:+}% on {target}"
+            target = {"store": _("the whole store"), "category": _("category {category}"),
+                      "skus": _("{n} SKU(s)")}[self.scope].format(category=self.category, n=len(self.skus))
+            what = _("{percent} on {target}").format(percent=f"{self.percent:+}%", target=target)
         bounds = []
         if self.guards.floor is not None:
-            bounds.append(f"floor {self.guards.floor}")
+            bounds.append(_("floor {price}").format(price=self.guards.floor))
         if self.guards.ceiling is not None:
-            bounds.append(f"ceiling {self.guards.ceiling}")
+            bounds.append(_("ceiling {price}").format(price=self.guards.ceiling))
         return f"price_override: {what}" + (f" ({', '.join(bounds)})" if bounds else "")
 
 

@@ -12,7 +12,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aeops.catalog.status import OPEN, ChangeStatus
+from aeops.i18n import clock_in, translator
 from aeops.notify.messages import SlackMessage, notice
+from aeops.reports.labels import status_label
 
 
 @dataclass(frozen=True)
@@ -53,65 +55,84 @@ def work_done(statuses: dict[str, int]) -> tuple[int, int]:
     return done, total
 
 
-def _clock(when: datetime) -> str:
-    return when.astimezone(UTC).strftime("%H:%M:%S UTC")
+def _clock(when: datetime, timezone: str | None = None) -> str:
+    """A deadline's time of day in the store's zone, with its offset (``18:05:09 UTC+08:00``)."""
+    return clock_in(when, timezone or "UTC")
 
 
-def started(*, store: str, run_id: str, what: str, reason: str, deadline: Deadline, dry_run: bool) -> SlackMessage:
-    title = "Urgent re-run started" + (" (dry run)" if dry_run else "")
+def started(*, store: str, run_id: str, what: str, reason: str, deadline: Deadline, dry_run: bool,
+            lang: str | None = "en", timezone: str | None = None) -> SlackMessage:
+    _ = translator(lang)
+    title = _("Urgent re-run started (dry run)") if dry_run else _("Urgent re-run started")
+    reason_label = _("Reason:")
+    due = _clock(deadline.due_at, timezone)
     return notice(title=title, store=store, severity="info", kind="progress",
-                  text=f"{what}\n*Reason:* {reason}\nMust land by {_clock(deadline.due_at)} "
-                  f"({deadline.minutes:g} min).",
-                  fields={"Run": run_id, "Deadline": _clock(deadline.due_at)})
+                  text=f"{what}\n*{reason_label}* {reason}\n"
+                  + _("Must land by {due} ({minutes} min).").format(due=due, minutes=f"{deadline.minutes:g}"),
+                  fields={_("Run"): run_id, _("Deadline"): due})
 
 
-def half_way(*, store: str, run_id: str, done: int, total: int, deadline: Deadline, now: datetime) -> SlackMessage:
+def half_way(*, store: str, run_id: str, done: int, total: int, deadline: Deadline, now: datetime,
+             lang: str | None = "en") -> SlackMessage:
+    _ = translator(lang)
     elapsed = deadline.elapsed_minutes(now)
     on_track = deadline.ratio(now) <= 0.5
-    verdict = "on track" if on_track else "behind: at this pace it lands after the deadline"
-    return notice(title="Urgent re-run half-way", store=store, severity="info" if on_track else "warning",
+    verdict = _("on track") if on_track else _("behind: at this pace it lands after the deadline")
+    return notice(title=_("Urgent re-run half-way"), store=store, severity="info" if on_track else "warning",
                   kind="progress",
-                  text=f"{done} of {total} changes answered after {elapsed:.1f} of {deadline.minutes:g} min; "
-                  f"{verdict}.", fields={"Run": run_id})
+                  text=_("{done} of {total} changes answered after {elapsed} of {minutes} min; {verdict}.").format(
+                      done=done, total=total, elapsed=f"{elapsed:.1f}", minutes=f"{deadline.minutes:g}",
+                      verdict=verdict),
+                  fields={_("Run"): run_id})
 
 
-def late(*, store: str, run_id: str, done: int, total: int, deadline: Deadline, now: datetime) -> SlackMessage:
-    return notice(title="Urgent re-run missed its deadline", store=store, severity="error", kind="alert",
-                  text=f"{deadline.minutes:g} min passed at {_clock(deadline.due_at)} with {done} of {total} "
-                  f"changes answered ({deadline.elapsed_minutes(now):.1f} min so far); it keeps going.",
-                  fields={"Run": run_id}, dedupe_key=f"urgent-late:{store}:{run_id}")
+def late(*, store: str, run_id: str, done: int, total: int, deadline: Deadline, now: datetime,
+         lang: str | None = "en", timezone: str | None = None) -> SlackMessage:
+    _ = translator(lang)
+    return notice(title=_("Urgent re-run missed its deadline"), store=store, severity="error", kind="alert",
+                  text=_("{minutes} min passed at {due} with {done} of {total} changes answered ({elapsed} min so "
+                         "far); it keeps going.").format(
+                      minutes=f"{deadline.minutes:g}", due=_clock(deadline.due_at, timezone), done=done, total=total,
+                      elapsed=f"{deadline.elapsed_minutes(now):.1f}"),
+                  fields={_("Run"): run_id}, dedupe_key=f"urgent-late:{store}:{run_id}")
 
 
 def final(*, store: str, run_id: str, what: str, reason: str, status: str, counts: dict[str, Any],
-          deadline: Deadline, now: datetime, mode: str, dry_run: bool) -> SlackMessage:
+          deadline: Deadline, now: datetime, mode: str, dry_run: bool, lang: str | None = "en",
+          report_link: str | None = None) -> SlackMessage:
     """The run's summary: on time (info; warning when some products failed) or late (error)."""
-    elapsed = deadline.elapsed_minutes(now)
+    _ = translator(lang)
+    elapsed = f"{deadline.elapsed_minutes(now):.1f}"
+    minutes = f"{deadline.minutes:g}"
     was_late = deadline.late(now)
     if dry_run:
-        title, severity = f"Urgent dry run done in {elapsed:.1f} min: nothing was written", "info"
+        title, severity = _("Urgent dry run done in {elapsed} min: nothing was written").format(elapsed=elapsed), "info"
     elif was_late:
-        title, severity = f"Urgent re-run LATE: {elapsed:.1f} min, deadline {deadline.minutes:g} min", "error"
+        title = _("Urgent re-run LATE: {elapsed} min, deadline {minutes} min").format(elapsed=elapsed, minutes=minutes)
+        severity = "error"
     else:
-        title = f"Urgent re-run done in {elapsed:.1f} of {deadline.minutes:g} min"
+        title = _("Urgent re-run done in {elapsed} of {minutes} min").format(elapsed=elapsed, minutes=minutes)
         severity = "info" if status == "success" else "warning"
-    lines = [what, f"*Reason:* {reason}", f"*Status:* {status}"]
+    reason_label, status_title = _("Reason:"), _("Status:")
+    lines = [what, f"*{reason_label}* {reason}", f"*{status_title}* {status_label(status, lang)}"]
     if status in ("partial", "failed") and not dry_run:
-        lines.append(f"Retry what is left: trigger mode `retry_failed` with run_id `{run_id}`.")
+        lines.append(_("Retry what is left: trigger mode `retry_failed` with run_id `{run_id}`.").format(run_id=run_id))
     if mode == "price_override" and not dry_run and counts.get("confirmed"):
-        lines.append(f"Undo: trigger mode `revert` with run_id `{run_id}`.")
+        lines.append(_("Undo: trigger mode `revert` with run_id `{run_id}`.").format(run_id=run_id))
     fields = {
-        "Products": counts.get("targets", 0),
-        "Planned changes": sum(v for k, v in counts.items() if k.startswith("planned_") and k != "planned_unpushable"),
-        "Confirmed": counts.get("confirmed", 0),
-        "Failed": counts.get("failed", 0),
-        "Unpushable": counts.get("unpushable", 0),
-        "Skipped": counts.get("skipped", 0),
-        "Verified": counts.get("verified", "-"),
-        "Guarded (floor/ceiling)": f"{counts.get('guarded_floor', 0)}/{counts.get('guarded_ceiling', 0)}",
-        "Run": run_id,
+        _("Products"): counts.get("targets", 0),
+        _("Planned changes"): sum(v for k, v in counts.items()
+                                  if k.startswith("planned_") and k != "planned_unpushable"),
+        _("Confirmed"): counts.get("confirmed", 0),
+        _("Failed"): counts.get("failed", 0),
+        _("Unpushable"): counts.get("unpushable", 0),
+        _("Skipped"): counts.get("skipped", 0),
+        _("Verified"): counts.get("verified", "-"),
+        _("Guarded (floor/ceiling)"): f"{counts.get('guarded_floor', 0)}/{counts.get('guarded_ceiling', 0)}",
+        _("Run"): run_id,
     }
     return notice(title=title, store=store, severity=severity, kind="alert" if was_late else "summary",
-                  text="\n".join(lines), fields=fields,
+                  text="\n".join(lines), fields=fields, link=report_link, link_text=_("Open the report"),
                   dedupe_key=f"urgent-final:{store}:{run_id}")
 
 

@@ -35,6 +35,12 @@ class DeadlineMissed(RuntimeError):
     """The run finished after its deadline (the alert has been posted)."""
 
 
+def report_url(store: str, dag_id: str, run_id: str) -> str:
+    from aeops.notify.links import report_url as url
+
+    return url(store, dag_id, run_id)
+
+
 def _send(ctx, message) -> None:
     from aeops.notify.send import send
 
@@ -82,8 +88,9 @@ def start(params: dict[str, Any], run_id: str, *, triggered_at: datetime | None 
                       message=f"urgent {request.describe()}; reason: {request.reason}",
                       artifacts={**(run.artifacts or {}), "request": request.audit(), "deadline": deadline.to_dict()})
     if ctx.ledger.add_milestone(sync_run_id, "requested", {**request.audit(), **deadline.to_dict()}):
-        _send(ctx, progress.started(store=request.store, run_id=run_id, what=request.describe(),
-                                    reason=request.reason, deadline=deadline, dry_run=request.dry_run))
+        _send(ctx, progress.started(store=request.store, run_id=run_id, what=request.describe(ctx.store.language),
+                                    reason=request.reason, deadline=deadline, dry_run=request.dry_run,
+                                    lang=ctx.store.language, timezone=ctx.store.timezone))
     log.info("%s: urgent %s; reason: %s; due %s", request.store, request.describe(), request.reason,
              deadline.due_at.isoformat())
     return {"store": request.store, "sync_run_id": sync_run_id, "due_at": deadline.due_at.isoformat()}
@@ -171,11 +178,11 @@ def note_progress(ctx, sync_run_id: int, run_id: str, now: datetime | None = Non
     if total and done * 2 >= total and ctx.ledger.add_milestone(sync_run_id, "half-way",
                                                             {"done": done, "total": total}):
         _send(ctx, progress.half_way(store=ctx.store.name, run_id=run_id, done=done, total=total,
-                                     deadline=deadline, now=now))
+                                     deadline=deadline, now=now, lang=ctx.store.language))
     if deadline.late(now) and done < total and ctx.ledger.add_milestone(sync_run_id, "late",
                                                                     {"done": done, "total": total}):
         _send(ctx, progress.late(store=ctx.store.name, run_id=run_id, done=done, total=total, deadline=deadline,
-                                 now=now))
+                                 now=now, lang=ctx.store.language, timezone=ctx.store.timezone))
 
 
 def finish(store: str, run_id: str, *, dry_run: bool, client=None, config: AeopsConfig | None = None) -> dict:
@@ -215,9 +222,10 @@ def report(store: str, run_id: str, *, now: datetime | None = None, config: Aeop
     summary = {"store": store, "status": status, "counts": run.counts, "elapsed_minutes":
                round(deadline.elapsed_minutes(now), 2), "deadline_minutes": deadline.minutes, "late": was_late}
     if ctx.ledger.add_milestone(run.id, "late-final" if was_late else "done", summary):
-        _send(ctx, progress.final(store=store, run_id=run_id, what=request.describe(), reason=request.reason,
-                                  status=status, counts=run.counts or {}, deadline=deadline, now=now,
-                                  mode=request.mode, dry_run=request.dry_run))
+        _send(ctx, progress.final(store=store, run_id=run_id, what=request.describe(ctx.store.language),
+                                  reason=request.reason, status=status, counts=run.counts or {}, deadline=deadline,
+                                  now=now, mode=request.mode, dry_run=request.dry_run, lang=ctx.store.language,
+                                  report_link=report_url(store, DAG_ID, run_id) if run.report_path else None))
     if run.status == "running":
         ctx.ledger.update_run(run.id, status="failed", finished_at=now)
     if was_late:

@@ -270,7 +270,9 @@ def _finalise(t: Target, state: dict[str, Any], last: PassResult, expected: Mapp
                         t.store, len(added), ", ".join(s.site or "" for s in added), strikes_total)
             strikes.alert(t.store, strikes_total, [s.site or "" for s in added], [s.detail for s in added],
                           config=t.config, db_url=t.ledger.url, run_id=t.run_id)
-    return counts_of_run(t.ledger, t.sync_run_id, state, strikes_total, sites)
+    counts = counts_of_run(t.ledger, t.sync_run_id, state, strikes_total, sites)
+    counts["verify_grid"] = [len(t.settings.devices), len(t.sites)]  # devices x language sites (the headline)
+    return counts
 
 
 def counts_of_run(ledger: Ledger, sync_run_id: int, state: Mapping[str, Any], strikes_total: int | None = None,

@@ -1,0 +1,184 @@
+"""A store's catalog health, read from the aeops DB for the UI plugin's health page (read-only).
+
+One :func:`store_health` call gathers what an operations lead looks at in the morning: the last runs, the
+findings by code over the last 30 daily syncs, verification and marketplace completion, site strikes,
+certificates by days left, open person tasks, urgent runs against their deadlines and the Slack outbox.
+
+Person tasks are kept by the seller-center task DAGs (a ``person_tasks`` table). Until that table exists in a
+deployment's aeops DB the section is shown empty with a note; its rows are read generically (whatever columns
+it has), so the page keeps working while that table evolves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import MetaData, Table, func, inspect, select
+
+from aeops.catalog.ledger import Ledger
+from aeops.catalog.timestamps import today_in
+from aeops.config import StoreConfig
+from aeops.store.models import Certificate, SiteStrike, SlackOutbox, SyncRun
+
+DAILY_DAG_ID = "aliexpress_catalog_sync"  # the DAG ids are a contract (docs/design.md)
+URGENT_DAG_ID = "aliexpress_urgent_rerun"
+TREND_RUNS = 30
+RECENT_RUNS = 10
+PERSON_TASKS_TABLE = "person_tasks"
+PERSON_TASK_DONE = frozenset({"done", "closed", "cancelled", "canceled", "resolved", "verified"})
+PERSON_TASK_COLUMNS = ("id", "kind", "title", "summary", "status", "created_at", "opened_at", "due_at", "link", "url")
+CERT_SHOWN = ("valid", "expiring", "expired", "invalid")
+
+
+@dataclass
+class StoreHealth:
+    store: StoreConfig
+    runs: list[SyncRun] = field(default_factory=list)
+    trend: list[tuple[str, dict[str, int]]] = field(default_factory=list)  # oldest first: (run label, by code)
+    totals: list[tuple[str, int]] = field(default_factory=list)  # findings by code over the trend's runs
+    completion: list[dict[str, Any]] = field(default_factory=list)  # newest first, verified daily runs
+    strikes_total: int = 0
+    strikes: list[SiteStrike] = field(default_factory=list)
+    certificates: list[dict[str, Any]] = field(default_factory=list)
+    person_tasks: list[dict[str, Any]] | None = None  # None: the table does not exist (yet)
+    person_task_columns: list[str] = field(default_factory=list)
+    urgent: list[dict[str, Any]] = field(default_factory=list)
+    outbox: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def last_run(self) -> SyncRun | None:
+        return self.runs[0] if self.runs else None
+
+    @property
+    def latest_completion(self) -> dict[str, Any] | None:
+        return self.completion[0] if self.completion else None
+
+
+def _utc(when: datetime | None) -> datetime | None:
+    if when is None:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _runs(ledger: Ledger, store: str, dag_id: str | None, limit: int) -> list[SyncRun]:
+    return ledger.recent_runs(store, dag_id, limit=limit)
+
+
+def trend(ledger: Ledger, store: str) -> tuple[list[tuple[str, dict[str, int]]], list[tuple[str, int]]]:
+    """Findings by code of the store's last 30 daily syncs (oldest first) and their totals (largest first)."""
+    runs = list(reversed(_runs(ledger, store, DAILY_DAG_ID, TREND_RUNS)))
+    by_run = ledger.findings_by_code_of_runs(r.id for r in runs)
+    columns = [(r.started_at.strftime("%m-%d") if r.started_at else r.run_id, by_run.get(r.id, {})) for r in runs]
+    totals: dict[str, int] = {}
+    for _label, codes in columns:
+        for code, n in codes.items():
+            totals[code] = totals.get(code, 0) + n
+    return columns, sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def completion(runs: list[SyncRun]) -> list[dict[str, Any]]:
+    """Verification's and the marketplace's completion figures of the verified runs, newest first."""
+    rows = []
+    for run in runs:
+        counts = run.counts or {}
+        if "completion_rate" in counts:
+            rows.append({"run": run, "rate": counts.get("completion_rate"),
+                         "marketplace": counts.get("marketplace_completion_rate"),
+                         "verified": counts.get("verified", 0), "failed": counts.get("verify_failed", 0)})
+    return rows
+
+
+def certificates(ledger: Ledger, store: StoreConfig) -> list[dict[str, Any]]:
+    """The store's registered certificates with the days left in the store's time zone, soonest first."""
+    today = today_in(store.timezone)
+    with ledger.session() as s:
+        rows = list(s.scalars(select(Certificate).where(Certificate.store == store.name,
+                                                        Certificate.status.in_(CERT_SHOWN))))
+    found = []
+    for row in rows:
+        days = (row.valid_until - today).days if row.valid_until else None
+        tone = "bad" if row.status in ("expired", "invalid") or (days is not None and days < 0) else (
+            "warn" if days is not None and days <= 30 else "ok")
+        found.append({"brand": row.brand, "type": row.cert_type, "file": row.file.replace("\\", "/").rsplit("/", 1)[-1],
+                      "valid_until": row.valid_until, "days_left": days, "status": row.status, "tone": tone})
+    return sorted(found, key=lambda c: (c["days_left"] is None, c["days_left"] if c["days_left"] is not None else 0))
+
+
+def strikes(ledger: Ledger, store: str) -> tuple[int, list[SiteStrike]]:
+    with ledger.session() as s:
+        total = s.scalar(select(func.count()).select_from(SiteStrike).where(SiteStrike.store == store)) or 0
+        last = list(s.scalars(select(SiteStrike).where(SiteStrike.store == store)
+                              .order_by(SiteStrike.id.desc()).limit(5)))
+    return int(total), last
+
+
+def person_tasks(ledger: Ledger, store: str) -> tuple[list[dict[str, Any]] | None, list[str]]:
+    """Open person tasks of the store, or None when the deployment has no ``person_tasks`` table yet."""
+    if not inspect(ledger.engine).has_table(PERSON_TASKS_TABLE):
+        return None, []
+    table = Table(PERSON_TASKS_TABLE, MetaData(), autoload_with=ledger.engine)
+    names = [c.name for c in table.columns]
+    shown = [c for c in PERSON_TASK_COLUMNS if c in names] or names[:6]
+    query = select(table)
+    if "store" in names:
+        query = query.where(table.c.store == store)
+    if "status" in names:
+        query = query.where(table.c.status.not_in(sorted(PERSON_TASK_DONE)))
+    with ledger.engine.connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(query.limit(200))]
+    return [{c: r.get(c) for c in shown} for r in rows], shown
+
+
+def urgent_runs(ledger: Ledger, store: str, now: datetime | None = None) -> list[dict[str, Any]]:
+    """The store's last urgent re-runs against their deadlines: on time, late, or how much time is left."""
+    now = now or datetime.now(UTC)
+    found = []
+    for run in _runs(ledger, store, URGENT_DAG_ID, RECENT_RUNS):
+        deadline = (run.artifacts or {}).get("deadline") or {}
+        due = _utc(datetime.fromisoformat(deadline["due_at"])) if deadline.get("due_at") else None
+        triggered = _utc(datetime.fromisoformat(deadline["triggered_at"])) if deadline.get("triggered_at") else None
+        finished = _utc(run.finished_at)
+        end = finished or now
+        minutes = round((end - triggered).total_seconds() / 60, 1) if triggered else None
+        if due is None:
+            verdict = "unknown"
+        elif finished is not None:
+            verdict = "on_time" if finished <= due else "late"
+        else:
+            verdict = "running" if now <= due else "overdue"
+        found.append({"run": run, "triggered": triggered, "due": due, "finished": finished, "minutes": minutes,
+                      "deadline_minutes": deadline.get("deadline_minutes"), "verdict": verdict,
+                      "request": (run.artifacts or {}).get("request") or {}})
+    return found
+
+
+def outbox(ledger: Ledger, store: str) -> dict[str, Any]:
+    """The store's Slack outbox: messages by status, the oldest waiting one and the last error."""
+    with ledger.session() as s:
+        by_status = dict(s.execute(select(SlackOutbox.status, func.count()).where(SlackOutbox.store == store)
+                                   .group_by(SlackOutbox.status)).all())
+        oldest = s.scalar(select(func.min(SlackOutbox.created_at)).where(
+            SlackOutbox.store == store, SlackOutbox.status.in_(("pending", "sending"))))
+        error = s.execute(select(SlackOutbox.last_error, SlackOutbox.created_at).where(
+            SlackOutbox.store == store, SlackOutbox.last_error.is_not(None)).order_by(SlackOutbox.id.desc())
+            .limit(1)).first()
+    waiting = by_status.get("pending", 0) + by_status.get("sending", 0)
+    return {"by_status": by_status, "waiting": waiting, "failed": by_status.get("failed", 0),
+            "oldest_waiting": _utc(oldest), "last_error": error[0][:300] if error else None,
+            "tone": "bad" if by_status.get("failed") else ("warn" if waiting else "ok")}
+
+
+def store_health(ledger: Ledger, store: StoreConfig, now: datetime | None = None) -> StoreHealth:
+    """Everything the health page shows for one store."""
+    health = StoreHealth(store=store)
+    health.runs = _runs(ledger, store.name, None, RECENT_RUNS)
+    health.trend, health.totals = trend(ledger, store.name)
+    health.completion = completion(_runs(ledger, store.name, DAILY_DAG_ID, TREND_RUNS))
+    health.strikes_total, health.strikes = strikes(ledger, store.name)
+    health.certificates = certificates(ledger, store)
+    health.person_tasks, health.person_task_columns = person_tasks(ledger, store.name)
+    health.urgent = urgent_runs(ledger, store.name, now)
+    health.outbox = outbox(ledger, store.name)
+    return health

@@ -1,0 +1,116 @@
+"""The Airflow UI shows the stores' time zone by default: an ASGI middleware the plugin adds to the api-server.
+
+Airflow 3.3's React UI has no server-side default time zone (``[webserver] default_ui_timezone`` was removed):
+it shows times in the browser's zone unless the user picks one in the user menu, which it keeps in the browser's
+``localStorage`` under the key ``timezone`` (a JSON string). This middleware adds one line of script to the UI's
+HTML shell (and nothing else) that sets that key to the stores' zone when the user has not chosen one, so an
+operator in any country sees the seller's times, and a choice made in the user menu still wins.
+
+The zone is ``AEOPS_UI_TIMEZONE`` when set (an IANA name, or ``off`` to leave the UI alone), else the time zone
+of the configured stores (the first store's when they differ). Pure ASGI, no FastAPI import: the plugin file,
+which every Airflow process loads, stays cheap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+ASGIApp = Callable[[Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]]
+
+SKIP_PREFIXES = ("/api/", "/auth/", "/execution/", "/aeops", "/static/", "/ui/", "/pluginsv2/", "/assets/")
+MAX_HTML = 512 * 1024  # the UI shell is a few kB; anything larger is not it
+TTL_S = 60.0
+
+
+def store_timezone() -> str | None:
+    """The zone the UI should default to (None: leave it alone)."""
+    chosen = os.environ.get("AEOPS_UI_TIMEZONE", "").strip()
+    if chosen.lower() == "off":
+        return None
+    if chosen:
+        return chosen
+    try:
+        from aeops.ui.settings import current_config
+
+        stores = current_config().stores
+    except Exception:  # noqa: BLE001 - unreadable settings: the UI keeps its own default
+        return None
+    return stores[0].timezone if stores else None
+
+
+def snippet(zone: str) -> bytes:
+    """The script that sets the UI's ``timezone`` key unless the user already has one."""
+    value = json.dumps(json.dumps(zone))  # the UI stores JSON; this is that JSON as a JS string literal
+    return (f"<script>try{{if(localStorage.getItem(\"timezone\")===null)"
+            f"localStorage.setItem(\"timezone\",{value})}}catch(e){{}}</script>").encode()
+
+
+class UiTimezoneMiddleware:
+    """Inject :func:`snippet` into the ``<head>`` of the Airflow UI's HTML pages."""
+
+    def __init__(self, app: ASGIApp, zone_of: Callable[[], str | None] = store_timezone) -> None:
+        self.app = app
+        self.zone_of = zone_of
+        self._zone: tuple[float, str | None] | None = None
+
+    def _current_zone(self) -> str | None:
+        now = time.monotonic()
+        if self._zone is None or now - self._zone[0] > TTL_S:
+            self._zone = (now, self.zone_of())
+        return self._zone[1]
+
+    async def __call__(self, scope: Scope, receive: Callable[[], Awaitable[Message]],
+                       send: Callable[[Message], Awaitable[None]]) -> None:
+        path = scope.get("path", "")
+        root = scope.get("root_path", "")
+        if root and path.startswith(root):
+            path = path[len(root):] or "/"
+        if scope.get("type") != "http" or scope.get("method") != "GET" or path.startswith(SKIP_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        start: Message | None = None
+        chunks: list[bytes] = []
+        passing = False
+
+        async def wrapped(message: Message) -> None:
+            nonlocal start, passing
+            if passing:
+                await send(message)
+                return
+            if message["type"] == "http.response.start":
+                headers = {k.lower(): v for k, v in message.get("headers", [])}
+                if b"text/html" not in headers.get(b"content-type", b"") or b"content-encoding" in headers:
+                    passing = True
+                    await send(message)
+                    return
+                start = message
+                return
+            if message["type"] == "http.response.body" and start is not None:
+                chunks.append(message.get("body", b""))
+                body = b"".join(chunks)
+                passing = True
+                if message.get("more_body"):
+                    if len(body) <= MAX_HTML:
+                        passing = False
+                        return
+                    await send(start)  # too big to be the UI shell: pass it on untouched
+                    await send({"type": "http.response.body", "body": body, "more_body": True})
+                    return
+                zone = await asyncio.to_thread(self._current_zone)  # may read the Variable: off the event loop
+                if zone and b"<head>" in body and b"localStorage.setItem(\"timezone\"" not in body:
+                    body = body.replace(b"<head>", b"<head>" + snippet(zone), 1)
+                headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+                headers.append((b"content-length", str(len(body)).encode()))
+                await send({**start, "headers": headers})
+                await send({"type": "http.response.body", "body": body, "more_body": False})
+                return
+            await send(message)
+
+        await self.app(scope, receive, wrapped)

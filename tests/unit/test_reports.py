@@ -1,0 +1,151 @@
+"""The run report a person reads: headline, colours, chart, image previews, advice, store time, storefront links,
+the CSV Excel opens on a Chinese Windows; and the catalog-health data."""
+
+from __future__ import annotations
+
+import base64
+import io
+from datetime import UTC, datetime
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from PIL import Image
+
+from aeops.catalog.ledger import Ledger
+from aeops.reports import charts, thumbnails
+from aeops.reports.health import store_health
+from aeops.reports.run_report import findings_csv, headline, report_names, write_run_report
+from aeops.secrets import register_secret
+from tests.reporting import seed_store_history, seed_sync_run, store_config
+
+
+@pytest.fixture
+def seeded(tmp_path: Path):
+    ledger = Ledger(f"sqlite:///{tmp_path / 'aeops.db'}")
+    store = store_config("demo", tmp_path / "reports")
+    seed_store_history(ledger, store)
+    run_id = seed_sync_run(ledger, store, "manual__2026-11-27T02:00:00+00:00")
+    return ledger, store, run_id, tmp_path
+
+
+def _decoded(uri: str) -> Image.Image:
+    return Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1])))
+
+
+def test_the_report_reads_in_five_seconds_in_the_store_language(seeded) -> None:
+    ledger, store, run_id, tmp = seeded
+    html = (tmp / "reports" / report_names("demo", "manual__2026-11-27T02:00:00+00:00")[0]).read_text("utf-8")
+
+    assert '<html lang="zh-CN">' in html
+    assert ("37 个商品已更新，其中 34 个已在 3 种设备 × 5 个站点上核验；3 个商品未能更新；"
+            "33 行需要您处理，其中 12 行是图片问题。") in html
+    assert 'class="badge warn" data-status="partial">部分完成<' in html
+    assert "2026-11-27 10:00 (UTC+08:00)" in html  # started 02:00 UTC, shown in Asia/Shanghai
+    assert "<svg" in html and html.count('class="bar"') >= 10 and "<script" not in html
+    assert "在 ERP 中删除 SKU 编码里的 &amp; # / 等禁用字符。" in html  # SKU-CHARS advice, escaped
+    assert 'href="http://127.0.0.1:8765/store/en/item/' in html  # the product's storefront page
+    english = store_config("demo", tmp / "en", language="en")
+    paths = write_run_report(ledger, run_id, str(tmp / "en"), english)
+    assert paths["headline"] == ("37 products updated, 34 verified on 3 devices × 5 sites; 3 products could not be "
+                                 "updated; 33 rows need your attention, 12 of them images.")
+    assert '<html lang="en">' in Path(paths["html"]).read_text("utf-8")
+
+
+def test_rejected_and_fixed_images_are_embedded_as_small_fresh_previews(seeded) -> None:
+    _ledger, _store, _run_id, tmp = seeded
+    html = (tmp / "reports" / report_names("demo", "manual__2026-11-27T02:00:00+00:00")[0]).read_text("utf-8")
+    uris = [chunk.split('"', 1)[0] for chunk in html.split('src="')[1:]]
+
+    assert uris and all(u.startswith(("data:image/jpeg;base64,", "data:image/png;base64,")) for u in uris)
+    assert all(max(_decoded(u).size) <= thumbnails.SIZE for u in uris)
+    assert html.count('class="noimg"') >= 2  # the unreadable files say "no preview" instead
+    assert "修复前：透明背景" in html and "修复后：白色背景" in html and "https://ae01.alicdn.com/kf/" in html
+    previews = html.split('id="images"')[1].split('id="rejected"')[0]
+    assert "/include/" not in previews and "/sample/" not in previews  # previews name files, never worker paths
+
+
+def test_a_transparent_png_is_shown_on_a_checkerboard_before_and_on_white_after(tmp_path: Path) -> None:
+    source = tmp_path / "t.png"
+    Image.new("RGBA", (400, 400), (0, 0, 0, 0)).save(source)
+
+    before = _decoded(thumbnails.thumbnail(source, background="checker")).convert("RGB")
+    after = _decoded(thumbnails.thumbnail(source, background="white")).convert("RGB")
+
+    assert {before.getpixel((1, 1)), before.getpixel((9, 1))} == {(255, 255, 255), (204, 204, 204)}
+    assert after.getpixel((1, 1)) == (255, 255, 255) and after.getpixel((9, 1)) == (255, 255, 255)
+    (tmp_path / "bad.jpg").write_bytes(b"not an image")
+    assert thumbnails.thumbnail(tmp_path / "bad.jpg") is None
+    assert thumbnails.local_image("https://img.example/a.jpg", str(tmp_path)) is None  # URLs are never fetched
+    assert thumbnails.local_image("t.png", str(tmp_path)) == source
+
+
+def test_the_csv_has_a_bom_for_excel_and_what_to_do_in_the_store_language(seeded) -> None:
+    _ledger, _store, _run_id, tmp = seeded
+    data = (tmp / "reports" / report_names("demo", "manual__2026-11-27T02:00:00+00:00")[1]).read_bytes()
+
+    assert data.startswith(b"\xef\xbb\xbf")
+    header, *rows = data.decode("utf-8-sig").splitlines()
+    assert header == "code,severity,file,row,product_id,sku_code,field,message,what_to_do"
+    assert any(r.startswith("SKU-CHARS,") and r.endswith("在 ERP 中删除 SKU 编码里的 & # / 等禁用字符。") for r in rows)
+
+
+def test_secrets_never_reach_the_csv() -> None:
+    register_secret("sk-live-1234567890")
+    finding = SimpleNamespace(code="FILE-UNREADABLE", severity="error", file="f", row=None, product_id=None,
+                              sku_code=None, field=None, message="token sk-live-1234567890 refused")
+    assert "sk-live-1234567890" not in findings_csv([finding], "en")
+
+
+@pytest.mark.parametrize(("status", "counts", "expected"), [
+    ("skipped", {}, "Nothing to do: already synced"),
+    ("failed", {}, "The run stopped before anything was pushed; no row needs your attention."),
+    ("dry_run", {"planned_price": 4}, "Dry run: 4 products would change, nothing was written; no row needs your "
+                                      "attention."),
+    ("success", {"confirmed": 2, "verified": 2, "verify_grid": [3, 5]},
+     "2 products updated and verified on 3 devices × 5 sites; no row needs your attention."),
+    ("partial", {"confirmed": 3, "failed": 1}, "3 products updated (not verified); 1 product could not be updated; "
+                                               "no row needs your attention."),
+])
+def test_the_headline_says_what_happened(status, counts, expected) -> None:
+    run = SimpleNamespace(status=status, counts=counts, message="already synced")
+    assert headline(run, [], "en") == expected
+
+
+def test_charts_escape_their_labels() -> None:
+    svg = str(charts.bar_chart([charts.Bar("<b>x</b>", 3, "bad")], title="t & u"))
+    assert "<b>" not in svg and "&lt;b&gt;" in svg and 'aria-label="t &amp; u"' in svg
+    assert charts.bar_chart([], title="none") == ""
+
+
+def test_store_health_has_every_section(seeded) -> None:
+    ledger, store, _run_id, _tmp = seeded
+
+    health = store_health(ledger, store, now=datetime(2026, 11, 27, 3, 0, tzinfo=UTC))
+
+    assert health.last_run.status == "partial" and len(health.runs) == 5
+    assert len(health.trend) == 4 and health.totals[0] == ("IMG-UNREADABLE", 5)
+    latest = health.latest_completion
+    assert latest["rate"] == pytest.approx(34 / 37) and latest["marketplace"] == 0.97
+    assert health.strikes_total == 1
+    assert [c["type"] for c in health.certificates] == ["CE", "CPC"] and health.certificates[0]["tone"] == "warn"
+    assert health.person_tasks is None  # no person_tasks table in this DB: the page says so, nothing breaks
+    assert health.urgent[0]["verdict"] == "on_time" and health.urgent[0]["minutes"] == 11.0
+    assert health.outbox["waiting"] == 1 and health.outbox["last_error"] == "http 503"
+
+
+def test_open_person_tasks_are_read_from_whatever_the_table_holds(seeded) -> None:
+    from sqlalchemy import text
+
+    ledger, store, _run_id, _tmp = seeded
+    with ledger.engine.begin() as conn:
+        conn.execute(text("CREATE TABLE person_tasks (id INTEGER PRIMARY KEY, store TEXT, kind TEXT, title TEXT, "
+                          "status TEXT, secret_note TEXT)"))
+        conn.execute(text("INSERT INTO person_tasks (store, kind, title, status) VALUES "
+                          "('demo', 'store_name', 'Fix the store name', 'open'), "
+                          "('demo', 'logo', 'Upload the logo', 'done'), ('other', 'logo', 'x', 'open')"))
+
+    health = store_health(ledger, store)
+
+    assert health.person_task_columns == ["id", "kind", "title", "status"]
+    assert [t["title"] for t in health.person_tasks] == ["Fix the store name"]
