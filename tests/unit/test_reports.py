@@ -129,23 +129,22 @@ def test_store_health_has_every_section(seeded) -> None:
     assert latest["rate"] == pytest.approx(34 / 37) and latest["marketplace"] == 0.97
     assert health.strikes_total == 1
     assert [c["type"] for c in health.certificates] == ["CE", "CPC"] and health.certificates[0]["tone"] == "warn"
-    assert health.person_tasks is None  # no person_tasks table in this DB: the page says so, nothing breaks
+    assert health.person_tasks == []
     assert health.urgent[0]["verdict"] == "on_time" and health.urgent[0]["minutes"] == 11.0
     assert health.outbox["waiting"] == 1 and health.outbox["last_error"] == "http 503"
 
 
-def test_open_person_tasks_are_read_from_whatever_the_table_holds(seeded) -> None:
-    from sqlalchemy import text
+def test_open_person_tasks_of_the_store_are_listed_with_what_still_differs(seeded) -> None:
+    from aeops.catalog import person_tasks
 
     ledger, store, _run_id, _tmp = seeded
-    with ledger.engine.begin() as conn:
-        conn.execute(text("CREATE TABLE person_tasks (id INTEGER PRIMARY KEY, store TEXT, kind TEXT, title TEXT, "
-                          "status TEXT, secret_note TEXT)"))
-        conn.execute(text("INSERT INTO person_tasks (store, kind, title, status) VALUES "
-                          "('demo', 'store_name', 'Fix the store name', 'open'), "
-                          "('demo', 'logo', 'Upload the logo', 'done'), ('other', 'logo', 'x', 'open')"))
+    person_tasks.open_task(ledger.url, "demo", "store_settings", "store_name", "Fix the store name",
+                           {"differences": ["store name: the page shows 'Old' (mobile)"]}, "run-1")
+    logo, _ = person_tasks.open_task(ledger.url, "demo", "logo_rotation", "logo", "Upload the logo", {}, "run-1")
+    person_tasks.close(ledger.url, logo.id, "run-1", "ops", "verified")
+    person_tasks.open_task(ledger.url, "other", "logo_rotation", "logo", "x", {}, "run-1")
 
     health = store_health(ledger, store)
 
-    assert health.person_task_columns == ["id", "kind", "title", "status"]
     assert [t["title"] for t in health.person_tasks] == ["Fix the store name"]
+    assert health.person_tasks[0]["differences"] == ["store name: the page shows 'Old' (mobile)"]

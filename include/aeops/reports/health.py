@@ -4,9 +4,8 @@ One :func:`store_health` call gathers what an operations lead looks at in the mo
 findings by code over the last 30 daily syncs, verification and marketplace completion, site strikes,
 certificates by days left, open person tasks, urgent runs against their deadlines and the Slack outbox.
 
-Person tasks are kept by the seller-center task DAGs (a ``person_tasks`` table). Until that table exists in a
-deployment's aeops DB the section is shown empty with a note; its rows are read generically (whatever columns
-it has), so the page keeps working while that table evolves.
+Person tasks are the seller-center work aeops tracks until it is verified (:mod:`aeops.catalog.person_tasks`:
+store settings, logo rotations, new-product images, image reviews); the page lists the store's open ones.
 """
 
 from __future__ import annotations
@@ -15,9 +14,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import MetaData, Table, func, inspect, select
+from sqlalchemy import func, select
 
 from aeops.catalog.ledger import Ledger
+from aeops.catalog.person_tasks import open_tasks
 from aeops.catalog.timestamps import today_in
 from aeops.config import StoreConfig
 from aeops.store.models import Certificate, SiteStrike, SlackOutbox, SyncRun
@@ -26,9 +26,6 @@ DAILY_DAG_ID = "aliexpress_catalog_sync"  # the DAG ids are a contract (docs/des
 URGENT_DAG_ID = "aliexpress_urgent_rerun"
 TREND_RUNS = 30
 RECENT_RUNS = 10
-PERSON_TASKS_TABLE = "person_tasks"
-PERSON_TASK_DONE = frozenset({"done", "closed", "cancelled", "canceled", "resolved", "verified"})
-PERSON_TASK_COLUMNS = ("id", "kind", "title", "summary", "status", "created_at", "opened_at", "due_at", "link", "url")
 CERT_SHOWN = ("valid", "expiring", "expired", "invalid")
 
 
@@ -42,8 +39,7 @@ class StoreHealth:
     strikes_total: int = 0
     strikes: list[SiteStrike] = field(default_factory=list)
     certificates: list[dict[str, Any]] = field(default_factory=list)
-    person_tasks: list[dict[str, Any]] | None = None  # None: the table does not exist (yet)
-    person_task_columns: list[str] = field(default_factory=list)
+    person_tasks: list[dict[str, Any]] = field(default_factory=list)
     urgent: list[dict[str, Any]] = field(default_factory=list)
     outbox: dict[str, Any] = field(default_factory=dict)
 
@@ -114,21 +110,11 @@ def strikes(ledger: Ledger, store: str) -> tuple[int, list[SiteStrike]]:
     return int(total), last
 
 
-def person_tasks(ledger: Ledger, store: str) -> tuple[list[dict[str, Any]] | None, list[str]]:
-    """Open person tasks of the store, or None when the deployment has no ``person_tasks`` table yet."""
-    if not inspect(ledger.engine).has_table(PERSON_TASKS_TABLE):
-        return None, []
-    table = Table(PERSON_TASKS_TABLE, MetaData(), autoload_with=ledger.engine)
-    names = [c.name for c in table.columns]
-    shown = [c for c in PERSON_TASK_COLUMNS if c in names] or names[:6]
-    query = select(table)
-    if "store" in names:
-        query = query.where(table.c.store == store)
-    if "status" in names:
-        query = query.where(table.c.status.not_in(sorted(PERSON_TASK_DONE)))
-    with ledger.engine.connect() as conn:
-        rows = [dict(r._mapping) for r in conn.execute(query.limit(200))]
-    return [{c: r.get(c) for c in shown} for r in rows], shown
+def person_tasks(ledger: Ledger, store: str) -> list[dict[str, Any]]:
+    """The store's open person tasks, oldest first: what to do, how often a person was asked, since when."""
+    return [{"id": t.id, "kind": t.kind, "title": t.title, "rounds": t.rounds, "opened_at": t.opened_at,
+             "differences": list(t.detail.get("differences") or [])}
+            for t in open_tasks(ledger.url, store)]
 
 
 def urgent_runs(ledger: Ledger, store: str, now: datetime | None = None) -> list[dict[str, Any]]:
@@ -178,7 +164,7 @@ def store_health(ledger: Ledger, store: StoreConfig, now: datetime | None = None
     health.completion = completion(_runs(ledger, store.name, DAILY_DAG_ID, TREND_RUNS))
     health.strikes_total, health.strikes = strikes(ledger, store.name)
     health.certificates = certificates(ledger, store)
-    health.person_tasks, health.person_task_columns = person_tasks(ledger, store.name)
+    health.person_tasks = person_tasks(ledger, store.name)
     health.urgent = urgent_runs(ledger, store.name, now)
     health.outbox = outbox(ledger, store.name)
     return health
