@@ -43,7 +43,7 @@ def connections() -> dict[str, dict[str, Any]]:
     conns: dict[str, dict[str, Any]] = {}
     for conn_id, seller_id, access, refresh in DEMO_SELLERS.values():
         conns[conn_id] = {
-            "conn_type": "http",
+            "conn_type": "aliexpress",
             "description": "AliExpress Open Platform app (embedded mode: the local simulator)",
             "host": simulator_url(),
             "login": DEMO_APP_KEY,
