@@ -119,12 +119,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "db",
-        help="create or upgrade the aeops database schema",
-        description="Manage the aeops database at $AEOPS_DATABASE_URL (or the aeops_config database_url, or "
-        "SQLite aeops.db in $AIRFLOW_HOME). Upgrades never drop data.",
+        help="create or upgrade the aeops database schema; re-encrypt its tokens",
+        description="Manage the aeops database at $AEOPS_DATABASE_URL, else the Airflow connection aeops_db, else "
+        "the aeops_config database_url, else SQLite aeops.db in $AIRFLOW_HOME. Upgrades never drop data.",
     )
-    p.add_argument("action", choices=["upgrade", "current"],
-                   help="upgrade: apply pending migrations; current: print the schema revision")
+    p.add_argument("action", choices=["upgrade", "current", "rotate-tokens"],
+                   help="upgrade: apply pending migrations; current: print the schema revision; rotate-tokens: "
+                   "re-encrypt the stored marketplace tokens under the first key of $AEOPS_FERNET_KEY (or Airflow's "
+                   "fernet_key) after a new key was put in front")
     p.set_defaults(func=_handler("aeops.commands.db", "db_command"))
     return parser
 

@@ -23,7 +23,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-
 SUPPORTED = "plain paths and file:// URLs"
 UNSUPPORTED = ("{url}: the {scheme}:// scheme is not supported by this installation (supported: " + SUPPORTED
                + "; another object store needs its Airflow provider, e.g. apache-airflow-providers-amazon[s3fs] "
