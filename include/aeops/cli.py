@@ -128,6 +128,34 @@ def build_parser() -> argparse.ArgumentParser:
                    "re-encrypt the stored marketplace tokens under the first key of $AEOPS_FERNET_KEY (or Airflow's "
                    "fernet_key) after a new key was put in front")
     p.set_defaults(func=_handler("aeops.commands.db", "db_command"))
+
+    p = sub.add_parser(
+        "slack",
+        help="the Slack outbox: list waiting messages, deliver them now, drop one",
+        description="list: what waits in the Slack outbox and whether Slack refuses the bot token (blocked); "
+        "flush: deliver everything now, ignoring back-offs (after fixing Slack or the slack_api_default token); "
+        "drop ID: take one message out of the queue for good (kept, marked dropped with who and why). "
+        "Exit code of flush: 1 when messages still wait.",
+    )
+    p.add_argument("action", choices=["list", "flush", "drop"])
+    p.add_argument("id", nargs="?", type=int, metavar="ID", help="drop: the message id shown by list")
+    p.add_argument("--all", action="store_true", help="list: also the newest delivered, folded and dropped messages")
+    p.add_argument("--reason", metavar="TEXT", help="drop: why (recorded)")
+    p.add_argument("--json", action="store_true", help="list: one JSON document")
+    p.set_defaults(func=_handler("aeops.commands.slack", "slack_command"))
+
+    p = sub.add_parser(
+        "lock",
+        help="the per-store write locks: show them and their waiters, release one by force",
+        description="show [STORE]: locks held now, tasks waiting for them (in reschedule mode: no worker slot "
+        "held) and the last forced releases. release STORE --force --reason TEXT: free a store whoever holds it "
+        "(a stuck or dead holder); who (user@host) and why are recorded.",
+    )
+    p.add_argument("action", choices=["show", "release"])
+    p.add_argument("store", nargs="?", metavar="STORE", help="the store (release: required)")
+    p.add_argument("--force", action="store_true", help="release: yes, free it even though someone holds it")
+    p.add_argument("--reason", metavar="TEXT", help="release: why (recorded with your name)")
+    p.set_defaults(func=_handler("aeops.commands.lock", "lock_command"))
     return parser
 
 

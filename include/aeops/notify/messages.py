@@ -64,9 +64,11 @@ SEVERITY_EMOJI = {"error": ":red_circle:", "warning": ":warning:", "info": ":whi
 class SlackMessage:
     """A message ready for the outbox.
 
-    ``severity`` (error | warning | info) picks the channel unless ``channel`` is set;
-    ``dedupe_key`` folds identical messages inside the fold window; ``thread_key`` groups a run's
-    summary (the thread parent) and its details (replies).
+    ``severity`` (error | warning | info) picks the channel unless ``channel`` is set (a ``summary``
+    always goes to the reports channel); ``dedupe_key`` folds identical messages inside the fold window
+    (``fold="count"``: the first message shows "(xN)") or, with ``fold="replace"``, makes the message a
+    *page*: every later message of the key replaces it (edited in place, whenever it comes);
+    ``thread_key`` groups a run's summary (the thread parent) and its details (replies).
     """
 
     text: str
@@ -77,6 +79,7 @@ class SlackMessage:
     dedupe_key: str | None = None
     thread_key: str | None = None
     channel: str | None = None
+    fold: str = "count"  # count | replace (see above)
 
     def payload(self) -> dict[str, Any]:
         """The ``chat.postMessage`` arguments other than channel/thread (stored in the outbox)."""
@@ -263,8 +266,11 @@ def sync_summary(
     report_url: str | None = None,
     top_findings: Sequence[Any] = (),
     max_top: int = 5,
+    status: str | None = None,
+    stopped_by: Sequence[str] = (),
 ) -> SlackMessage:
-    """One message per run: counts, findings by code, pushed/failed/verified, completion rate, report link.
+    """One message per run: counts, findings by code, pushed/failed/verified, completion rate, report link; for a
+    run that failed, ``status="failed"`` and ``stopped_by`` (one line per failing task: what stopped it).
 
     ``top_findings`` are :class:`aeops.findings.Finding` objects or their ``to_dict()``; the first
     ``max_top`` are listed with what to do. The message is the parent of the run's thread
@@ -272,16 +278,19 @@ def sync_summary(
     """
     total_findings = sum(findings_by_code.values())
     rate = "-" if completion_rate is None else f"{completion_rate * 100:.1f}%"
-    healthy = failed == 0 and (completion_rate is None or completion_rate >= 1.0)
-    emoji = SEVERITY_EMOJI["info" if healthy else "warning"]
+    healthy = failed == 0 and (completion_rate is None or completion_rate >= 1.0) and status != "failed"
+    emoji = SEVERITY_EMOJI["error" if status == "failed" else "info" if healthy else "warning"]
+    verdict = " FAILED" if status == "failed" else ""
     headline = (
-        f"Catalog sync for *{_escape(store)}*: {rows} rows, {pushed} pushed, {failed} failed, "
+        f"Catalog sync for *{_escape(store)}*{verdict}: {rows} rows, {pushed} pushed, {failed} failed, "
         f"{verified} verified"
     )
     text = (
-        f"Catalog sync for {store}: {rows} rows, {total_findings} findings, {pushed} pushed, "
+        f"Catalog sync for {store}{verdict}: {rows} rows, {total_findings} findings, {pushed} pushed, "
         f"{failed} failed, {verified} verified, completion {rate}"
     )
+    if stopped_by:
+        text += f"; stopped by {one_line(stopped_by[0])}"
     blocks: list[dict[str, Any]] = [
         _mrkdwn(f"{emoji} {headline}"),
         _fields(
@@ -295,6 +304,9 @@ def sync_summary(
             ]
         ),
     ]
+    if stopped_by:
+        blocks.append(_mrkdwn("*What stopped it*\n" + "\n".join(f"• `{_escape(one_line(line))}`"
+                                                                   for line in stopped_by[:10])))
     if findings_by_code:
         by_code = ", ".join(f"`{_escape(c)}` {n}" for c, n in sorted(findings_by_code.items(), key=lambda x: -x[1]))
         blocks.append(_mrkdwn(f"*Findings by code*\n{by_code}"))

@@ -21,6 +21,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from aeops import locations
 from aeops.catalog.ledger import Ledger
 from aeops.catalog.status import OPEN, ChangeStatus
+from aeops.notify import pages
 from aeops.secrets import redact, redact_value
 
 CSV_COLUMNS = ("code", "severity", "file", "row", "product_id", "sku_code", "field", "message")
@@ -72,6 +73,7 @@ def write_run_report(ledger: Ledger, sync_run_id: int, location: str | None) -> 
         "warnings": [f for f in findings if f.severity != "error"],
         "failures": [c for c in changes if c.status in (*OPEN, ChangeStatus.FAILED, ChangeStatus.UNPUSHABLE)],
         "changes": Counter((c.kind, c.status) for c in changes),
+        "stopped_by": pages.reasons(ledger.url, run.dag_id, run.run_id, run.store),
         **verification_context(ledger, sync_run_id),
     }
     folder = locations.folder(location, Path(os.environ.get("AIRFLOW_HOME", ".")) / "reports" / run.store)

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from aeops.catalog.context import RunContext
+from aeops.notify import pages
 from aeops.notify.messages import notice, summary_details, sync_summary
 from aeops.notify.send import send
 from aeops.secrets import get_logger
@@ -34,7 +35,8 @@ def _post_summary(ctx: RunContext, run, summary: dict[str, Any]) -> None:
         findings_by_code=summary.get("findings_by_code", {}), pushed=int(counts.get("pushed", 0)),
         failed=int(counts.get("failed", 0)) + int(counts.get("unpushable", 0)),
         verified=int(counts.get("verified", 0)), completion_rate=counts.get("completion_rate"),
-        report_url=_as_url(summary.get("report")), top_findings=errors_first,
+        report_url=_as_url(summary.get("report")), top_findings=errors_first, status=summary.get("status"),
+        stopped_by=pages.reasons(ctx.db_url, run.dag_id, run.run_id, ctx.store.name),
     )
     send(message, store=ctx.store.name, config=ctx.config, db_url=ctx.db_url)
     for detail in summary_details(errors_first, store=ctx.store.name, run_id=run.run_id):

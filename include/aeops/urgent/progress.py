@@ -2,7 +2,9 @@
 
 Each milestone is posted once per run: :func:`aeops.sync.ledger.add_milestone` inserts a unique
 ``run_milestones`` row and only the first caller (of the parallel push tasks) posts. Missing the deadline is
-an error-severity message in the alerts channel, never a quiet success.
+an error-severity message in the alerts channel, never a quiet success: it is the run's page (one Slack message
+per run, :mod:`aeops.notify.pages`), which the run's failure then updates with what failed. The final summary
+goes to the reports channel and carries what stopped a failed run.
 """
 
 from __future__ import annotations
@@ -12,7 +14,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aeops.catalog.status import OPEN, ChangeStatus
-from aeops.notify.messages import SlackMessage, notice
+from aeops.notify.messages import SlackMessage, notice, one_line
+from aeops.notify.pages import page_key
+
+DAG_ID = "aliexpress_urgent_rerun"
 
 
 @dataclass(frozen=True)
@@ -74,25 +79,34 @@ def half_way(*, store: str, run_id: str, done: int, total: int, deadline: Deadli
 
 
 def late(*, store: str, run_id: str, done: int, total: int, deadline: Deadline, now: datetime) -> SlackMessage:
-    return notice(title="Urgent re-run missed its deadline", store=store, severity="error", kind="alert",
-                  text=f"{deadline.minutes:g} min passed at {_clock(deadline.due_at)} with {done} of {total} "
-                  f"changes answered ({deadline.elapsed_minutes(now):.1f} min so far); it keeps going.",
-                  fields={"Run": run_id}, dedupe_key=f"urgent-late:{store}:{run_id}")
+    """The run's page (alerts channel); if the run then fails, its failure list replaces this message."""
+    message = notice(title="Urgent re-run missed its deadline", store=store, severity="error", kind="alert",
+                     text=f"{deadline.minutes:g} min passed at {_clock(deadline.due_at)} with {done} of {total} "
+                     f"changes answered ({deadline.elapsed_minutes(now):.1f} min so far); it keeps going.",
+                     fields={"Run": run_id}, dedupe_key=page_key(DAG_ID, run_id))
+    message.fold = "replace"
+    return message
 
 
 def final(*, store: str, run_id: str, what: str, reason: str, status: str, counts: dict[str, Any],
-          deadline: Deadline, now: datetime, mode: str, dry_run: bool) -> SlackMessage:
-    """The run's summary: on time (info; warning when some products failed) or late (error)."""
+          deadline: Deadline, now: datetime, mode: str, dry_run: bool, stopped_by: list[str] | None = None
+          ) -> SlackMessage:
+    """The run's summary (reports channel): on time (info; warning when some products failed), failed or late
+    (error), with what stopped a failed run."""
     elapsed = deadline.elapsed_minutes(now)
     was_late = deadline.late(now)
     if dry_run:
         title, severity = f"Urgent dry run done in {elapsed:.1f} min: nothing was written", "info"
     elif was_late:
         title, severity = f"Urgent re-run LATE: {elapsed:.1f} min, deadline {deadline.minutes:g} min", "error"
+    elif status == "failed":
+        title, severity = f"Urgent re-run FAILED after {elapsed:.1f} min", "error"
     else:
         title = f"Urgent re-run done in {elapsed:.1f} of {deadline.minutes:g} min"
         severity = "info" if status == "success" else "warning"
     lines = [what, f"*Reason:* {reason}", f"*Status:* {status}"]
+    if stopped_by:
+        lines.append("*What stopped it:* " + "; ".join(f"`{one_line(line)}`" for line in stopped_by[:5]))
     if status in ("partial", "failed") and not dry_run:
         lines.append(f"Retry what is left: trigger mode `retry_failed` with run_id `{run_id}`.")
     if mode == "price_override" and not dry_run and counts.get("confirmed"):
@@ -108,6 +122,6 @@ def final(*, store: str, run_id: str, what: str, reason: str, status: str, count
         "Guarded (floor/ceiling)": f"{counts.get('guarded_floor', 0)}/{counts.get('guarded_ceiling', 0)}",
         "Run": run_id,
     }
-    return notice(title=title, store=store, severity=severity, kind="alert" if was_late else "summary",
+    return notice(title=title, store=store, severity=severity, kind="summary",
                   text="\n".join(lines), fields=fields,
                   dedupe_key=f"urgent-final:{store}:{run_id}")
