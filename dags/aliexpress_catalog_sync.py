@@ -79,9 +79,15 @@ def aliexpress_catalog_sync():
 
         @task
         def pull_export(store: str, params=None, run_id=None, dag=None) -> str:
+            from airflow.sdk.exceptions import AirflowSkipException
+
+            from aeops.sync.errors import SkipStore
             from aeops.sync.intake import pull_export
 
-            pull_export(store, dag.dag_id, run_id, force=params["force"], export=params["export"])
+            try:
+                pull_export(store, dag.dag_id, run_id, force=params["force"], export=params["export"])
+            except SkipStore as exc:  # nothing to do is not a failure: the store's steps are skipped, no page
+                raise AirflowSkipException(str(exc)) from None
             return store
 
         @task

@@ -68,8 +68,13 @@ def _flush(url: str) -> int:
     from aeops.notify.send import flush
 
     # like `airflow connections ...`: read connections as a server process does (metadata DB included)
-    os.environ.setdefault("_AIRFLOW_PROCESS_CONTEXT", "server")
-    report = flush(url)
+    previous = os.environ.get("_AIRFLOW_PROCESS_CONTEXT")
+    os.environ["_AIRFLOW_PROCESS_CONTEXT"] = previous or "server"
+    try:
+        report = flush(url)
+    finally:
+        if previous is None:
+            os.environ.pop("_AIRFLOW_PROCESS_CONTEXT", None)
     health = outbox_admin.outbox_health(url)
     if report is None:
         raise CommandError("no Slack client could be made from connection slack_api_default (see the log); "

@@ -388,8 +388,11 @@ def deliver_pending(
         else:
             report.sent += 1
     with session_scope(db_url) as session:
-        report.pending = len(session.scalars(
-            select(SlackOutbox.id).where(SlackOutbox.status.in_(("pending", "sending")))).all())
+        waiting = session.scalars(select(SlackOutbox).where(SlackOutbox.status.in_(("pending", "sending")))
+                                  .order_by(SlackOutbox.id)).all()
+        report.pending = len(waiting)
+        if waiting and not report.blocked and (waiting[0].last_error or "").startswith(BLOCKED_PREFIX):
+            report.blocked = waiting[0].last_error.removeprefix(BLOCKED_PREFIX)  # still inside its back-off
     if report.blocked:
         log.error("Slack outbox BLOCKED: Slack refused the bot token (%s); %s message(s) wait, none is lost. Fix "
                   "the slack_api_default connection's token, then run 'aeops slack flush'", report.blocked,
