@@ -181,9 +181,7 @@ def _enqueue_page(db_url: str, message: SlackMessage, channel: str, payload: dic
                 sent = (first.payload or {}).get("_slack")
                 first.payload = {**payload, **({"_slack": sent} if sent else {})}
                 first.fold_count += 1
-                if first.status in {"sent", "failed"} and first.slack_ts:
-                    first.status, first.next_attempt_at = "pending", None  # needs chat.update
-                elif first.status == "failed":  # refused before it was ever posted: try the new version
+                if first.status in {"sent", "failed"}:  # posted: chat.update; refused before: post this version
                     first.status, first.next_attempt_at = "pending", None
                 row = SlackOutbox(store=message.store, channel=first.channel, kind=message.kind, payload=payload,
                                   dedupe_key=message.dedupe_key, thread_key=message.thread_key, status="folded",
