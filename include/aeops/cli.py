@@ -1,4 +1,5 @@
-"""The ``aeops`` command: check exports, certificates and logos; run the local simulator and Slack sink.
+"""The ``aeops`` command: check exports, certificates and logos; run the local simulator and Slack sink; operate
+the aeops DB (``db``), the Slack outbox (``slack``) and the per-store write locks (``lock``).
 
 Exit codes (the contract in docs/design.md): 0 = checked, nothing blocking; 1 = checked, findings that block
 some rows or files; 2 = could not check at all. On exit 2 stderr carries one line ``error: ...`` and no
