@@ -311,7 +311,7 @@ def main() -> None:
         "reports": reports.as_uri(), "qps": args.qps}]})
     proc, url = start_simulator(work / "sim-state.db", args.faults, work / "simulator.log")
     os.environ["AIRFLOW_CONN_ALIEXPRESS_BENCH"] = json.dumps({  # for verification's storefront reader
-        "conn_type": "http", "host": url, "login": DEMO_APP_KEY, "password": DEMO_APP_SECRET,
+        "conn_type": "aliexpress", "host": url, "login": DEMO_APP_KEY, "password": DEMO_APP_SECRET,
         "extra": {"access_token": token, "refresh_token": refresh, "seller_id": str(seller_id)}})
     counter = CountingTransport()
     client = AliExpressClient(url, DEMO_APP_KEY, DEMO_APP_SECRET, token, qps=args.qps, seller_id=seller_id,

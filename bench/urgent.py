@@ -150,7 +150,7 @@ def main(argv: list[str]) -> int:
         stop = proc.terminate
 
     os.environ["AIRFLOW_CONN_ALIEXPRESS_DEFAULT"] = json.dumps({  # verification reads through the connection
-        "conn_type": "http", "host": url, "login": DEMO_APP_KEY, "password": DEMO_APP_SECRET,
+        "conn_type": "aliexpress", "host": url, "login": DEMO_APP_KEY, "password": DEMO_APP_SECRET,
         "extra": {"access_token": access, "refresh_token": refresh, "seller_id": seller_id}})
     config = load_config({"database_url": db_url, "stores": [{"name": "demo", "qps": args.client_qps,
                                                               "reports": str(tmp / "reports")}]})

@@ -1,10 +1,12 @@
 """Daily catalog sync: the seller's newest catalog export in, the minimal verified bulk update out.
 
 Per store (mapped): preflight -> pull_export -> validate -> plan; then every store's batches are pushed by
-``push_chunk`` instances in the ``aliexpress_api`` pool; then per store: ``verify`` (a reschedule-mode sensor
-polling the storefront until every pushed product is seen, re-pushing once), ``finish`` (report, Slack summary).
-A store's failure never blocks another's. All state lives in the aeops DB, so a retried or re-run task
-only does what is not yet done. Logic: ``aeops.sync`` (one module per step).
+``push_chunk`` instances in the ``aliexpress_api`` pool (reschedule-mode sensors: while an urgent re-run holds the
+store's write lock they wait without a worker slot); then per store: ``verify`` (a reschedule-mode sensor
+polling the storefront until every pushed product is seen, re-pushing once), ``finish`` (report, Slack summary);
+``outcome`` fails the run when any store or task failed, saying why. A store's failure never blocks another's.
+All state lives in the aeops DB, so a retried or re-run task only does what is not yet done. Logic:
+``aeops.sync`` (one module per step).
 """
 
 from __future__ import annotations
@@ -15,7 +17,17 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Asset, Param, dag, task, task_group
 
-from aeops.dag_defaults import cron_schedule, default_args, stores_param
+from aeops.dag_defaults import (
+    LOCK_POKE_SECONDS,
+    LOCK_WAIT,
+    SYNC_RUN_TIMEOUT,
+    TASK_TIMEOUT,
+    VERIFY_TIMEOUT,
+    cron_schedule,
+    default_args,
+    failed_tasks,
+    stores_param,
+)
 from aeops.notify.callbacks import on_failure_callback
 
 SYNCED_CATALOG = Asset("aeops://catalog/synced")
@@ -24,7 +36,6 @@ API_POOL = os.environ.get("AEOPS_API_POOL", "aliexpress_api")
 # ends it is aeops_config.verify_deadline_minutes, the sensor timeout only a backstop.
 VERIFY_POKE_SECONDS = float(os.environ.get("AEOPS_VERIFY_POKE_SECONDS", "30"))
 VERIFY_MAX_WAIT = timedelta(seconds=float(os.environ.get("AEOPS_VERIFY_MAX_WAIT_SECONDS", "300")))
-VERIFY_TIMEOUT = timedelta(hours=float(os.environ.get("AEOPS_VERIFY_TIMEOUT_HOURS", "6")))
 # Daily at 02:00 in the seller's time zone by default; deployments change it through the environment.
 SCHEDULE = cron_schedule(("AEOPS_SYNC_CRON", "0 2 * * *"), timezone_env="AEOPS_SYNC_TIMEZONE")
 
@@ -35,6 +46,7 @@ SCHEDULE = cron_schedule(("AEOPS_SYNC_CRON", "0 2 * * *"), timezone_env="AEOPS_S
     start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
     catchup=False,
     max_active_runs=1,
+    dagrun_timeout=SYNC_RUN_TIMEOUT,
     tags=["aeops", "catalog", "daily"],
     doc_md=__doc__,
     default_args=default_args(),
@@ -67,9 +79,15 @@ def aliexpress_catalog_sync():
 
         @task
         def pull_export(store: str, params=None, run_id=None, dag=None) -> str:
+            from airflow.sdk.exceptions import AirflowSkipException
+
+            from aeops.sync.errors import SkipStore
             from aeops.sync.intake import pull_export
 
-            pull_export(store, dag.dag_id, run_id, force=params["force"], export=params["export"])
+            try:
+                pull_export(store, dag.dag_id, run_id, force=params["force"], export=params["export"])
+            except SkipStore as exc:  # nothing to do is not a failure: the store's steps are skipped, no page
+                raise AirflowSkipException(str(exc)) from None
             return store
 
         @task
@@ -94,11 +112,22 @@ def aliexpress_catalog_sync():
 
         return collect_chunks(dag.dag_id, run_id, dry_run=params["dry_run"])
 
-    @task(pool=API_POOL, max_active_tis_per_dagrun=8)
-    def push_chunk(chunk: dict) -> dict:
+    @task.sensor(mode="reschedule", poke_interval=LOCK_POKE_SECONDS, timeout=(LOCK_WAIT + TASK_TIMEOUT).total_seconds(),
+                 pool=API_POOL, max_active_tis_per_dagrun=8)
+    def push_chunk(chunk: dict, ti=None):
+        """Push when the store's write lock is free; while it is not, wait without holding a worker slot."""
+        from airflow.sdk import PokeReturnValue
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from aeops.catalog.lock import StoreBusy
         from aeops.sync.pushing import push_chunk
 
-        return push_chunk(chunk)
+        try:
+            totals = push_chunk(chunk, task=f"{ti.task_id}[{ti.map_index}] of {ti.dag_id} {ti.run_id}",
+                                max_wait_s=LOCK_WAIT.total_seconds(), poke_s=LOCK_POKE_SECONDS)
+        except StoreBusy as exc:  # waited LOCK_WAIT already: retrying would only wait again
+            raise AirflowFailException(str(exc)) from None
+        return PokeReturnValue(is_done=totals is not None, xcom_value=totals)
 
     @task.sensor(mode="reschedule", poke_interval=VERIFY_POKE_SECONDS, exponential_backoff=True,
                  max_wait=VERIFY_MAX_WAIT, timeout=VERIFY_TIMEOUT.total_seconds(), pool=API_POOL,
@@ -116,11 +145,12 @@ def aliexpress_catalog_sync():
 
         return finish(store, dag.dag_id, run_id, dry_run=params["dry_run"])
 
-    @task(trigger_rule="all_done")
-    def outcome(results: list[dict], run_id=None, dag=None) -> None:
+    @task(trigger_rule="all_done", retries=0)
+    def outcome(results: list[dict], run_id=None, dag=None, ti=None) -> None:
+        """The run's verdict: fails when a store could not be synced or any task failed, saying why."""
         from aeops.sync.finish import fail_if_any_store_failed
 
-        fail_if_any_store_failed(dag.dag_id, run_id)
+        fail_if_any_store_failed(dag.dag_id, run_id, failed_tasks=failed_tasks(ti))
 
     stores = list_stores()
     prepared = prepare.expand(store=stores)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Param, dag, task, task_group
 
-from aeops.dag_defaults import cron_schedule, default_args, stores_param
+from aeops.dag_defaults import COMPLIANCE_RUN_TIMEOUT, cron_schedule, default_args, stores_param
 from aeops.notify.callbacks import on_failure_callback
 
 # Daily at 09:00 in the seller's time zone by default; deployments change it through the environment.
@@ -26,6 +26,7 @@ SCHEDULE = cron_schedule(("AEOPS_CERT_CRON", "0 9 * * *"), timezone_env="AEOPS_C
     start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
     catchup=False,
     max_active_runs=1,
+    dagrun_timeout=COMPLIANCE_RUN_TIMEOUT,
     tags=["aeops", "compliance", "certificates", "daily"],
     doc_md=__doc__,
     default_args=default_args(),

@@ -13,7 +13,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Param, dag, task
 
-from aeops.dag_defaults import cron_schedule, default_args, stores_param
+from aeops.dag_defaults import COMPLIANCE_RUN_TIMEOUT, cron_schedule, default_args, stores_param
 from aeops.notify.callbacks import on_failure_callback
 
 # 09:00 on 1 Jan/Apr/Jul/Oct (quarter start) and on 15 Feb/May/Aug/Nov (day 45-46: the mid-quarter
@@ -28,6 +28,7 @@ SCHEDULE = cron_schedule(("AEOPS_LOGO_CRON", "0 9 1 1,4,7,10 *"), ("AEOPS_LOGO_F
     start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
     catchup=False,
     max_active_runs=1,
+    dagrun_timeout=COMPLIANCE_RUN_TIMEOUT,
     tags=["aeops", "compliance", "logo", "quarterly"],
     doc_md=__doc__,
     default_args=default_args(),

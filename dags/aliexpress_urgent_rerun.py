@@ -4,12 +4,13 @@ Modes: ``retry_failed`` (what failed or is unverified in a run), ``skus`` (re-sy
 export), ``price_override`` (absolute prices from a file, or a percentage for the store, a category or SKUs,
 with floor/ceiling guards, rounded to the cent) and ``revert`` (restore the prices an override replaced).
 
-start -> take_lock (setup: the store's write lock, with priority over the daily sync) -> plan -> approve (a risky
-override waits for a person: more than 100 SKUs or a price moving more than 30%; the wait is outside the
-deadline; rejected or unanswered: nothing is written) -> push chunks
-(the daily sync's push, in the ``aliexpress_urgent`` pool, high priority) -> verify (the daily sync's
-storefront verification, a reschedule-mode sensor) -> finish (re-push once / report, Slack summary) ->
-report (final Slack summary against the deadline; a missed deadline fails the run) -> release_lock (teardown).
+start -> take_lock (setup: a reschedule-mode sensor taking the store's write lock, with priority over the daily
+sync, holding no worker slot while it waits) -> plan -> approve (a risky override waits for a person: more than
+100 SKUs or a price moving more than 30%; the wait is outside the deadline; rejected or unanswered: nothing is
+written) -> push chunks (the daily sync's push, in the ``aliexpress_urgent`` pool, high priority) -> verify (the
+daily sync's storefront verification, a reschedule-mode sensor) -> finish (re-push once / report, Slack summary)
+-> report (final Slack summary against the deadline; a missed deadline or failed work fails the run, saying why)
+-> release_lock (teardown).
 Logic: ``aeops.urgent`` (and the daily sync's ``aeops.sync`` steps for push, verification and the report).
 """
 
@@ -21,13 +22,20 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Param, dag, setup, task, teardown
 
-from aeops.dag_defaults import default_args
+from aeops.dag_defaults import (
+    URGENT_MAX_DEADLINE_MINUTES,
+    URGENT_RUN_TIMEOUT,
+    URGENT_TASK_TIMEOUT,
+    default_args,
+    failed_tasks,
+)
 from aeops.hitl import OverrideApprovalOperator
 from aeops.notify.callbacks import on_failure_callback
 
 URGENT_POOL = os.environ.get("AEOPS_URGENT_POOL", "aliexpress_urgent")
 # Urgent runs poll the storefront sooner than the daily sync (reschedule mode: no slot held between pokes).
 VERIFY_POKE_SECONDS = float(os.environ.get("AEOPS_URGENT_VERIFY_POKE_SECONDS", "10"))
+LOCK_POKE_SECONDS = float(os.environ.get("AEOPS_URGENT_LOCK_POKE_SECONDS", "5"))
 PRIORITY = 100  # ahead of the daily sync's tasks (priority weight 1) whenever both wait for a worker
 
 MODES = {
@@ -43,10 +51,11 @@ MODES = {
     schedule=None,
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
+    dagrun_timeout=URGENT_RUN_TIMEOUT,
     tags=["aeops", "catalog", "urgent", "manual"],
     doc_md=__doc__,
     default_args=default_args(store="{{ params.store }}", retry_delay=timedelta(seconds=10),
-                              priority_weight=PRIORITY, weight_rule="absolute"),
+                              priority_weight=PRIORITY, weight_rule="absolute", execution_timeout=URGENT_TASK_TIMEOUT),
     on_failure_callback=on_failure_callback(store="{{ params.store }}"),
     params={
         # store and reason are required, but checked by the first task: a Param without a valid default breaks
@@ -59,7 +68,8 @@ MODES = {
         "reason": Param("", type="string", maxLength=500, title="Reason (required)",
                         description="Why this run is urgent, at least 10 characters: kept in the audit log "
                         "(sync_runs.message and the run's 'requested' milestone) and posted to Slack"),
-        "deadline_minutes": Param(15, type="integer", minimum=1, maximum=240, title="Deadline (minutes)",
+        "deadline_minutes": Param(15, type="integer", minimum=1, maximum=URGENT_MAX_DEADLINE_MINUTES,
+                                  title="Deadline (minutes)",
                                   description="The run must land within this many minutes of being triggered; "
                                   "missing it alerts Slack and fails the run"),
         "dry_run": Param(False, type="boolean", title="Dry run",
@@ -106,11 +116,14 @@ def aliexpress_urgent_rerun():
             raise AirflowFailException(str(exc)) from None
 
     @setup
-    @task(retries=0)
-    def take_lock(store: str, run_id=None) -> None:
+    @task.sensor(mode="reschedule", poke_interval=LOCK_POKE_SECONDS, timeout=URGENT_TASK_TIMEOUT.total_seconds(),
+                 retries=0)
+    def take_lock(store: str, run_id=None) -> bool:
+        """The store's write lock: while a daily push holds it, wait without a worker slot (StoreBusy after a
+        quarter of the deadline)."""
         from aeops.urgent import steps
 
-        steps.take_lock(store, run_id)
+        return steps.take_lock(store, run_id, poke_s=LOCK_POKE_SECONDS)
 
     @task(pool=URGENT_POOL)
     def plan(store: str, run_id=None) -> None:
@@ -157,10 +170,11 @@ def aliexpress_urgent_rerun():
         steps.finish(params["store"], run_id, dry_run=params["dry_run"])
 
     @task(trigger_rule="all_done", retries=0)
-    def report(params=None, run_id=None) -> dict:
+    def report(params=None, run_id=None, ti=None) -> dict:
+        """The final summary, then the run's verdict: fails (saying why) when the work failed or was late."""
         from aeops.urgent import steps
 
-        return steps.report(params["store"], run_id)
+        return steps.report(params["store"], run_id, failed_tasks=failed_tasks(ti))
 
     @teardown
     @task

@@ -25,6 +25,10 @@ _DEFAULTS = {
 for _key, _value in _DEFAULTS.items():
     os.environ.setdefault(_key, _value)
 os.environ.setdefault("AEOPS_DATABASE_URL", f"sqlite:///{os.environ['AIRFLOW_HOME']}/aeops.db")
+if not os.environ.get("AEOPS_FERNET_KEY"):  # what scripts/embedded-env sets: the Airflow home's aeops key
+    from aeops.embedded import fernet_key
+
+    os.environ["AEOPS_FERNET_KEY"] = fernet_key(Path(os.environ["AIRFLOW_HOME"]))
 
 POSTGRES_ADMIN_URL = os.environ.get("AEOPS_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
 
@@ -40,6 +44,16 @@ def postgres_reachable() -> bool:
         return True
     except Exception:  # noqa: BLE001
         return False
+
+
+@pytest.fixture(autouse=True)
+def _fresh_aeops_db_connection_lookup() -> Iterator[None]:
+    """The aeops_db connection is looked up once per process; each test sees its own environment."""
+    from aeops.config import forget_connection_urls
+
+    forget_connection_urls()
+    yield
+    forget_connection_urls()
 
 
 @pytest.fixture

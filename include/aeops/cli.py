@@ -1,4 +1,5 @@
-"""The ``aeops`` command: check exports, certificates and logos; run the local simulator and Slack sink.
+"""The ``aeops`` command: check exports, certificates and logos; run the local simulator and Slack sink; operate
+the aeops DB (``db``), the Slack outbox (``slack``) and the per-store write locks (``lock``).
 
 Exit codes (the contract in docs/design.md): 0 = checked, nothing blocking; 1 = checked, findings that block
 some rows or files; 2 = could not check at all. On exit 2 stderr carries one line ``error: ...`` and no
@@ -131,13 +132,43 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "db",
-        help="create or upgrade the aeops database schema",
-        description="Manage the aeops database at $AEOPS_DATABASE_URL (or the aeops_config database_url, or "
-        "SQLite aeops.db in $AIRFLOW_HOME). Upgrades never drop data.",
+        help="create or upgrade the aeops database schema; re-encrypt its tokens",
+        description="Manage the aeops database at $AEOPS_DATABASE_URL, else the Airflow connection aeops_db, else "
+        "the aeops_config database_url, else SQLite aeops.db in $AIRFLOW_HOME. Upgrades never drop data.",
     )
-    p.add_argument("action", choices=["upgrade", "current"],
-                   help="upgrade: apply pending migrations; current: print the schema revision")
+    p.add_argument("action", choices=["upgrade", "current", "rotate-tokens"],
+                   help="upgrade: apply pending migrations; current: print the schema revision; rotate-tokens: "
+                   "re-encrypt the stored marketplace tokens under the first key of $AEOPS_FERNET_KEY (or Airflow's "
+                   "fernet_key) after a new key was put in front")
     p.set_defaults(func=_handler("aeops.commands.db", "db_command"))
+
+    p = sub.add_parser(
+        "slack",
+        help="the Slack outbox: list waiting messages, deliver them now, drop one",
+        description="list: what waits in the Slack outbox and whether Slack refuses the bot token (blocked); "
+        "flush: deliver everything now, ignoring back-offs (after fixing Slack or the slack_api_default token); "
+        "drop ID: take one message out of the queue for good (kept, marked dropped with who and why). "
+        "Exit code of flush: 1 when messages still wait.",
+    )
+    p.add_argument("action", choices=["list", "flush", "drop"])
+    p.add_argument("id", nargs="?", type=int, metavar="ID", help="drop: the message id shown by list")
+    p.add_argument("--all", action="store_true", help="list: also the newest delivered, folded and dropped messages")
+    p.add_argument("--reason", metavar="TEXT", help="drop: why (recorded)")
+    p.add_argument("--json", action="store_true", help="list: one JSON document")
+    p.set_defaults(func=_handler("aeops.commands.slack", "slack_command"))
+
+    p = sub.add_parser(
+        "lock",
+        help="the per-store write locks: show them and their waiters, release one by force",
+        description="show [STORE]: locks held now, tasks waiting for them (in reschedule mode: no worker slot "
+        "held) and the last forced releases. release STORE --force --reason TEXT: free a store whoever holds it "
+        "(a stuck or dead holder); who (user@host) and why are recorded.",
+    )
+    p.add_argument("action", choices=["show", "release"])
+    p.add_argument("store", nargs="?", metavar="STORE", help="the store (release: required)")
+    p.add_argument("--force", action="store_true", help="release: yes, free it even though someone holds it")
+    p.add_argument("--reason", metavar="TEXT", help="release: why (recorded with your name)")
+    p.set_defaults(func=_handler("aeops.commands.lock", "lock_command"))
     return parser
 
 

@@ -6,8 +6,10 @@ Where the settings come from, first match wins:
 2. the ``AEOPS_CONFIG`` environment variable: a JSON document, or the path of a JSON file;
 3. the built-in defaults below (one store called ``demo`` on the embedded simulator).
 
-``AEOPS_DATABASE_URL`` always overrides ``database_url`` so a deployment can point every process at
-its database without editing the Variable. Inside Airflow, :func:`load_airflow_config` reads the
+The aeops DB (:meth:`AeopsConfig.resolved_database_url`), first match wins: ``AEOPS_DATABASE_URL`` (the
+embedded mode and tests set it), the Airflow connection ``aeops_db`` (production: its password then lives only in
+a connection, so it can come from a secrets backend), ``database_url`` (no password allowed: secrets live only
+in connections), SQLite ``aeops.db`` in ``AIRFLOW_HOME``. Inside Airflow, :func:`load_airflow_config` reads the
 ``aeops_config`` Variable first.
 """
 
@@ -23,6 +25,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from aeops.i18n import DEFAULT_LANGUAGE, LANGUAGES
 
 VARIABLE_NAME = "aeops_config"
+DB_CONN_ID = "aeops_db"
+DB_ENV = "AEOPS_DATABASE_URL"
+# Airflow connection types the aeops DB may be given as, and the SQLAlchemy driver each means
+DB_DRIVERS = {"postgres": "postgresql+psycopg2", "postgresql": "postgresql+psycopg2", "sqlite": "sqlite"}
+DB_QUERY_EXTRAS = ("sslmode", "sslcert", "sslkey", "sslrootcert", "connect_timeout", "application_name", "options")
 DEFAULT_LANGUAGE_SITES = ("en", "ru", "es", "fr", "pt")
 
 
@@ -158,6 +165,14 @@ class AeopsConfig(BaseModel):
         "approval"
     )
 
+    @field_validator("database_url")
+    @classmethod
+    def _no_password(cls, value: str) -> str:
+        if value and _has_password(value):
+            raise ValueError(f"must not hold a password: give the aeops DB as the Airflow connection {DB_CONN_ID!r} "
+                             f"(or {DB_ENV}) instead")
+        return value
+
     @field_validator("stores")
     @classmethod
     def _unique_names(cls, stores: list[StoreConfig]) -> list[StoreConfig]:
@@ -177,12 +192,89 @@ class AeopsConfig(BaseModel):
         raise ConfigError(f"unknown store {name!r}; configured: {', '.join(s.name for s in self.stores)}")
 
     def resolved_database_url(self) -> str:
-        """``AEOPS_DATABASE_URL``, else ``database_url``, else SQLite ``aeops.db`` in AIRFLOW_HOME (or cwd)."""
-        url = os.environ.get("AEOPS_DATABASE_URL") or self.database_url
+        """``AEOPS_DATABASE_URL``, else the ``aeops_db`` connection, else ``database_url``, else SQLite ``aeops.db``
+        in AIRFLOW_HOME (or cwd)."""
+        url = os.environ.get(DB_ENV) or database_url_from_connection() or self.database_url
         if url:
             return url
         home = Path(os.environ.get("AIRFLOW_HOME", "."))
         return f"sqlite:///{home.resolve() / 'aeops.db'}"
+
+
+def _has_password(url: str) -> bool:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return bool(make_url(url).password)
+    except Exception:  # noqa: BLE001 - an unparseable URL fails later with its own message
+        return False
+
+
+def _in_task() -> bool:
+    import sys
+
+    runner = sys.modules.get("airflow.sdk.execution_time.task_runner")
+    return getattr(runner, "SUPERVISOR_COMMS", None) is not None
+
+
+def _airflow_connection(conn_id: str):
+    """The Airflow connection ``conn_id`` or None: the task SDK (inside tasks and the DAG processor: environment,
+    secrets backends, the API server), else Airflow's own lookup (CLI: environment, secrets backends, metadata DB)."""
+    try:
+        from airflow.sdk import BaseHook
+
+        return BaseHook.get_connection(conn_id)
+    except ImportError:
+        return None
+    except Exception:  # noqa: BLE001 - AirflowNotFoundException, or no way to ask from here
+        if _in_task():
+            return None
+    try:
+        from airflow.models.connection import Connection
+
+        return Connection.get_connection_from_secrets(conn_id)
+    except Exception:  # noqa: BLE001 - not defined anywhere
+        return None
+
+
+def url_of_connection(conn: Any) -> str:
+    """The SQLAlchemy URL of an Airflow connection of type ``postgres`` or ``sqlite`` (its password registered with
+    :mod:`aeops.secrets`). ``postgres``: host, port, login, password, schema = database, extras such as ``sslmode``
+    become query parameters. ``sqlite``: host = the database file."""
+    from sqlalchemy.engine import URL
+
+    from aeops.secrets import register_secret
+
+    conn_type = str(conn.conn_type or "").lower()
+    driver = DB_DRIVERS.get(conn_type)
+    if driver is None:
+        raise ConfigError(f"connection {conn.conn_id!r} has type {conn_type!r}; the aeops DB must be one of "
+                          f"{', '.join(sorted(DB_DRIVERS))}")
+    if driver == "sqlite":
+        return f"sqlite:///{conn.host or conn.schema or ''}"
+    register_secret(conn.password)
+    extra = conn.extra_dejson or {}
+    query = {k: str(extra[k]) for k in DB_QUERY_EXTRAS if extra.get(k) not in (None, "")}
+    url = URL.create(driver, username=conn.login or None, password=conn.password or None, host=conn.host or None,
+                     port=int(conn.port) if conn.port else None, database=conn.schema or None, query=query)
+    return url.render_as_string(hide_password=False)
+
+
+_connection_urls: dict[str, str | None] = {}
+
+
+def database_url_from_connection(conn_id: str = DB_CONN_ID) -> str | None:
+    """The aeops DB's URL from the Airflow connection ``aeops_db`` (None when it is not defined); looked up once per
+    process."""
+    if conn_id not in _connection_urls:
+        conn = _airflow_connection(conn_id)
+        _connection_urls[conn_id] = url_of_connection(conn) if conn is not None else None
+    return _connection_urls[conn_id]
+
+
+def forget_connection_urls() -> None:
+    """Look the ``aeops_db`` connection up again on next use (tests, long-lived processes after a change)."""
+    _connection_urls.clear()
 
 
 def parse_config(raw: dict[str, Any] | str) -> AeopsConfig:

@@ -1,34 +1,93 @@
-"""What every aeops DAG shares: default task arguments, schedules from the environment, the stores Param.
+"""What every aeops DAG shares: default task arguments, time limits, schedules from the environment, the stores
+Param, the Slack outbox drained at the start of every run, and the run's verdict.
 
 Imported by the DAG files at parse time, so it stays light (Airflow's SDK and the failure notifier only).
+
+Time limits (docs/production.md, "Time limits"), from the deadlines in the settings (environment variables read
+when the DAG files are parsed):
+
+- ``TASK_TIMEOUT`` (``AEOPS_TASK_TIMEOUT_MINUTES``, 60): one try of any task; every aeops task talks to the
+  marketplace, Slack, the storage or the aeops DB;
+- ``VERIFY_TIMEOUT`` (``AEOPS_VERIFY_TIMEOUT_HOURS``, 6): the daily sync's verification sensor gives up;
+- ``LOCK_WAIT`` (``AEOPS_LOCK_WAIT_MINUTES``, 30): longest wait of a daily push for a store's write lock;
+- ``SYNC_RUN_TIMEOUT``: verification + lock wait + four task timeouts (prepare, push, finish, verdict): 10.5 h by
+  default, under the 24 h between two daily runs (tests/dags checks it);
+- urgent re-runs: ``URGENT_MAX_DEADLINE_MINUTES`` (240, the deadline Param's maximum) bounds each task's try,
+  and a run is stopped at twice that (a late run keeps going, but not for ever);
+- certificate watch and logo rotation: three task timeouts; the Slack outbox DAG: ``OUTBOX_RUN_TIMEOUT``.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import Param
 
 from aeops.notify.callbacks import on_failure_callback
+from aeops.secrets import get_logger
+
+log = get_logger(__name__)
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 
 
+def _minutes(name: str, default: float) -> timedelta:
+    return timedelta(minutes=float(os.environ.get(name, default)))
+
+
+TASK_TIMEOUT = _minutes("AEOPS_TASK_TIMEOUT_MINUTES", 60)
+VERIFY_TIMEOUT = timedelta(hours=float(os.environ.get("AEOPS_VERIFY_TIMEOUT_HOURS", "6")))
+LOCK_WAIT = _minutes("AEOPS_LOCK_WAIT_MINUTES", 30)
+LOCK_POKE_SECONDS = float(os.environ.get("AEOPS_LOCK_POKE_SECONDS", "30"))  # a waiting push tries this often
+SYNC_RUN_TIMEOUT = VERIFY_TIMEOUT + LOCK_WAIT + 4 * TASK_TIMEOUT
+URGENT_MAX_DEADLINE_MINUTES = 240
+URGENT_TASK_TIMEOUT = timedelta(minutes=URGENT_MAX_DEADLINE_MINUTES)
+URGENT_RUN_TIMEOUT = 2 * URGENT_TASK_TIMEOUT
+COMPLIANCE_RUN_TIMEOUT = 3 * TASK_TIMEOUT
+OUTBOX_TASK_TIMEOUT = timedelta(minutes=5)
+OUTBOX_RUN_TIMEOUT = timedelta(minutes=10)
+
+
+def drain_slack_at_run_start(context: Mapping[str, Any]) -> None:
+    """``on_execute_callback`` of every aeops task: the run's first tasks (those without upstream) deliver what
+    earlier runs left in the Slack outbox before they start. One query when the outbox is empty; never raises."""
+    task = context.get("task")
+    if task is None or getattr(task, "upstream_task_ids", None):
+        return
+    try:
+        from aeops.notify.send import drain
+
+        drain()
+    except Exception as exc:  # noqa: BLE001 - Slack must never stop a run from starting
+        log.warning("Slack outbox not drained at run start (%s: %s)", type(exc).__name__, exc)
+
+
 def default_args(*, store: str | None = None, retry_delay: timedelta = timedelta(seconds=30),
                  **overrides: Any) -> dict[str, Any]:
-    """Owner, retries with exponential back-off, and the Slack failure alert (final failures only)."""
+    """Owner, retries with exponential back-off, a time limit per try, the Slack outbox drained at the run's
+    start, and the run's one Slack page on a final failure."""
     args: dict[str, Any] = {
         "owner": "aeops",
         "retries": 2,
         "retry_delay": retry_delay,
         "retry_exponential_backoff": 2.0,
         "max_retry_delay": timedelta(minutes=10),
+        "execution_timeout": TASK_TIMEOUT,
+        "on_execute_callback": drain_slack_at_run_start,
         "on_failure_callback": on_failure_callback(store=store),
     }
     args.update(overrides)
     return args
+
+
+def failed_tasks(ti: Any) -> list[str]:
+    """This run's task instances that failed, as Airflow records them (``task_id``, or ``task_id_<map index>``);
+    for the run's verdict task (trigger rule ``all_done``), so a run whose work failed ends failed."""
+    states = ti.get_task_states(dag_id=ti.dag_id, run_ids=[ti.run_id]).get(ti.run_id, {})
+    return sorted(key for key, state in states.items() if str(getattr(state, "value", state)) == "failed")
 
 
 def cron_schedule(*cron_env: tuple[str, str], timezone_env: str):

@@ -31,6 +31,19 @@ def airflow_home() -> Path:
     return Path(os.environ.get("AIRFLOW_HOME") or project_dir() / ".airflow")
 
 
+def fernet_key(home: Path | None = None) -> str:
+    """The embedded Fernet key for aeops' tokens (``AEOPS_FERNET_KEY``): the Airflow home's ``aeops-fernet.key``,
+    made on first use (``scripts/embedded-env`` reads the same file)."""
+    from cryptography.fernet import Fernet
+
+    path = (home or airflow_home()) / "aeops-fernet.key"
+    if not path.is_file() or not path.read_text(encoding="ascii").strip():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(Fernet.generate_key().decode() + "\n", encoding="ascii")
+        path.chmod(0o600)
+    return path.read_text(encoding="ascii").strip()
+
+
 def simulator_url() -> str:
     return f"http://127.0.0.1:{os.environ.get('AEOPS_SIMULATOR_PORT', '8765')}"
 
@@ -43,7 +56,7 @@ def connections() -> dict[str, dict[str, Any]]:
     conns: dict[str, dict[str, Any]] = {}
     for conn_id, seller_id, access, refresh in DEMO_SELLERS.values():
         conns[conn_id] = {
-            "conn_type": "http",
+            "conn_type": "aliexpress",
             "description": "AliExpress Open Platform app (embedded mode: the local simulator)",
             "host": simulator_url(),
             "login": DEMO_APP_KEY,

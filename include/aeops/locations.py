@@ -1,11 +1,15 @@
 """The one storage-location resolver: exports, certificates, logos and reports all go through it.
 
 A location setting (``exports``, ``certs``, ``logo``, ``reports``) holds a plain path, a ``file://`` URI or
-any other URL Airflow's ``ObjectStoragePath`` knows (``s3://``, ``gs://`` ... when the filesystem's package
-is installed). :func:`resolve` turns it into a ``pathlib.Path`` for local ones (no Airflow import, so the CLI
-starts fast) and an ``ObjectStoragePath`` for the rest; both offer the same ``open``/``read_bytes``/
-``iterdir``/``stat``/``mkdir``/``write_text`` methods. Every problem becomes one :class:`LocationError` with
-a readable one-line reason.
+another URL Airflow's ``ObjectStoragePath`` can open. :func:`resolve` turns it into a ``pathlib.Path`` for local
+ones (no Airflow import, so the CLI starts fast) and an ``ObjectStoragePath`` for the rest; both offer the same
+``open``/``read_bytes``/``iterdir``/``stat``/``mkdir``/``write_text`` methods. Every problem becomes one
+:class:`LocationError` with a readable one-line reason.
+
+Supported and tested here: plain paths and ``file://``. aeops installs no object-store filesystem: an
+``s3://``, ``gs://`` or ``abfs://`` location needs that filesystem's Airflow provider (for ``s3://``:
+``apache-airflow-providers-amazon[s3fs]``) and a connection, which this project neither installs nor tests;
+without it the location fails with :data:`UNSUPPORTED` naming the scheme.
 """
 
 from __future__ import annotations
@@ -18,6 +22,11 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+SUPPORTED = "plain paths and file:// URLs"
+UNSUPPORTED = ("{url}: the {scheme}:// scheme is not supported by this installation (supported: " + SUPPORTED
+               + "; another object store needs its Airflow provider, e.g. apache-airflow-providers-amazon[s3fs] "
+               "for s3://)")
 
 
 class LocationError(OSError):
@@ -46,8 +55,14 @@ def resolve(location: str | Path) -> Any:
         from airflow.sdk import ObjectStoragePath
 
         try:
-            return ObjectStoragePath(text)
-        except ValueError as exc:  # e.g. "No filesystem registered for scheme ..."
+            path = ObjectStoragePath(text)
+            path.fs  # noqa: B018 - the filesystem is made lazily; an unknown scheme fails here, not mid-read
+            return path
+        except ImportError:  # fsspec knows the scheme but its package is missing ("Install s3fs to access S3")
+            raise LocationError(UNSUPPORTED.format(url=text, scheme=text.split("://", 1)[0])) from None
+        except ValueError as exc:  # "No filesystem registered for scheme s3"
+            if "no filesystem registered" in str(exc).lower():
+                raise LocationError(UNSUPPORTED.format(url=text, scheme=text.split("://", 1)[0])) from None
             raise LocationError(f"cannot open {text}: {exc}") from None
     return Path(text)
 

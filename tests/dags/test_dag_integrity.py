@@ -7,6 +7,7 @@ import ast
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ import pytest
 DAGS_DIR = Path(__file__).resolve().parents[2] / "dags"
 DAG_FILES = sorted(p for p in DAGS_DIR.glob("*.py") if not p.name.startswith("_"))
 CONTRACT_DAG_IDS = {"aliexpress_catalog_sync", "aliexpress_certificate_expiry", "aliexpress_logo_rotation",
-                    "aliexpress_urgent_rerun", "aliexpress_store_settings"}
+                    "aliexpress_urgent_rerun", "aliexpress_store_settings", "aeops_slack_outbox"}
 HEAVY_MODULES = {"pandas", "polars", "pyarrow", "PIL", "pypdf", "httpx", "sqlalchemy", "slack_sdk", "openpyxl",
                  "cv2", "onnxruntime", "rapidocr_onnxruntime", "imagehash"}
 
@@ -43,6 +44,48 @@ def test_every_dag_follows_the_house_rules(dagbag) -> None:
         for task in dag.tasks:
             assert task.retries is not None, f"{dag_id}.{task.task_id}: retries unset"
         assert dag.on_failure_callback, f"{dag_id}: no DAG-level on_failure_callback"
+
+
+def _attr(task, name: str):
+    """A task's argument, also for a mapped task (whose arguments wait in ``partial_kwargs``)."""
+    value = getattr(task, name, None)
+    return value if value is not None else (getattr(task, "partial_kwargs", None) or {}).get(name)
+
+
+def test_every_dag_and_every_task_has_a_time_limit(dagbag) -> None:
+    """dagrun_timeout on every DAG; execution_timeout on every task (they all talk to the marketplace, Slack, the
+    storage or the aeops DB), never longer than the run may last; sensors give up within the run too."""
+    for dag_id, dag in dagbag.dags.items():
+        assert dag.dagrun_timeout, f"{dag_id}: no dagrun_timeout"
+        for task in dag.tasks:
+            assert task.execution_timeout, f"{dag_id}.{task.task_id}: no execution_timeout"
+            assert task.execution_timeout <= dag.dagrun_timeout, f"{dag_id}.{task.task_id}: longer than the run"
+            if _attr(task, "mode"):  # a sensor
+                assert timedelta(seconds=_attr(task, "timeout")) <= dag.dagrun_timeout, f"{dag_id}.{task.task_id}"
+
+
+def test_time_limits_are_sized_from_the_deadlines_in_the_settings(dagbag) -> None:
+    from aeops.dag_defaults import LOCK_WAIT, URGENT_MAX_DEADLINE_MINUTES, VERIFY_TIMEOUT
+
+    sync = dagbag.dags["aliexpress_catalog_sync"]
+    assert timedelta(seconds=_attr(sync.task_dict["verify"], "timeout")) == VERIFY_TIMEOUT
+    assert sync.dagrun_timeout >= VERIFY_TIMEOUT + LOCK_WAIT  # verification and a lock wait fit in one run
+    assert sync.dagrun_timeout < timedelta(hours=24), "a daily run must end before the next one is due"
+    urgent = dagbag.dags["aliexpress_urgent_rerun"]
+    assert urgent.params.get_param("deadline_minutes").schema["maximum"] == URGENT_MAX_DEADLINE_MINUTES
+    assert urgent.dagrun_timeout >= timedelta(minutes=URGENT_MAX_DEADLINE_MINUTES)  # a late run may still land
+    outbox = dagbag.dags["aeops_slack_outbox"]
+    assert outbox.dagrun_timeout <= timedelta(minutes=10), "one drain ends before the next is due"
+
+
+def test_waiting_for_a_store_lock_holds_no_worker_slot(dagbag) -> None:
+    """Every task that can wait for a store's write lock is a sensor in reschedule mode (it gives its slot back
+    between tries; tests/unit/test_catalog_lock.py shows a try returns at once while the store is busy)."""
+    waiters = {("aliexpress_catalog_sync", "push_chunk"), ("aliexpress_urgent_rerun", "take_lock")}
+    for dag_id, task_id in waiters:
+        task = dagbag.dags[dag_id].task_dict[task_id]
+        assert _attr(task, "mode") == "reschedule", f"{dag_id}.{task_id} must wait in reschedule mode"
+    assert dagbag.dags["aliexpress_urgent_rerun"].task_dict["take_lock"].is_setup
 
 
 @pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)

@@ -331,7 +331,7 @@ def test_daily_sync_on_celery_with_two_workers(tmp_path: Path) -> None:
             rate_limit = f"{REDIS_URL}/{limiter_db}" if RATE_LIMIT == "redis" else RATE_LIMIT
             for conn_id, seller_id, access, refresh in embedded.DEMO_SELLERS.values():
                 api.call("POST", "/api/v2/connections", json={
-                    "connection_id": conn_id, "conn_type": "http", "host": sim_url,
+                    "connection_id": conn_id, "conn_type": "aliexpress", "host": sim_url,
                     "login": embedded.DEMO_APP_KEY, "password": embedded.DEMO_APP_SECRET,
                     "extra": json.dumps({"access_token": access, "refresh_token": refresh, "seller_id": seller_id,
                                          "qps": QPS, "rate_limit": rate_limit}),

@@ -97,7 +97,7 @@ def connections_env(sim_url: str, sink_api_url: str, extra: dict[str, Any] | Non
     env = {}
     for conn_id, seller_id, access, refresh in DEMO_SELLERS.values():
         env[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps({
-            "conn_type": "http", "host": sim_url, "login": DEMO_APP_KEY, "password": DEMO_APP_SECRET,
+            "conn_type": "aliexpress", "host": sim_url, "login": DEMO_APP_KEY, "password": DEMO_APP_SECRET,
             "extra": {"access_token": access, "refresh_token": refresh, "seller_id": seller_id, **(extra or {})},
         })
     env["AIRFLOW_CONN_SLACK_API_DEFAULT"] = json.dumps({

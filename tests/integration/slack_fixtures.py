@@ -37,7 +37,7 @@ def slack_conn(slack_sink: SlackSink, monkeypatch: pytest.MonkeyPatch) -> SlackS
     )
     monkeypatch.setenv(
         "AIRFLOW_CONN_ALIEXPRESS_DEFAULT",
-        json.dumps({"conn_type": "http", "host": "http://127.0.0.1:9", "login": "500001", "password": APP_SECRET,
+        json.dumps({"conn_type": "aliexpress", "host": "http://127.0.0.1:9", "login": "500001", "password": APP_SECRET,
                     "extra": {"access_token": ACCESS_TOKEN, "refresh_token": REFRESH_TOKEN}}),
     )
     return slack_sink

@@ -12,7 +12,7 @@ from aeops.demo import DEMO_APP_KEY, DEMO_APP_SECRET
 
 def test_hook_client_talks_to_the_simulator(simulator: RunningSimulator, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AIRFLOW_CONN_ALIEXPRESS_HOOK_TEST", json.dumps({
-        "conn_type": "http", "host": simulator.url, "login": DEMO_APP_KEY, "password": DEMO_APP_SECRET,
+        "conn_type": "aliexpress", "host": simulator.url, "login": DEMO_APP_KEY, "password": DEMO_APP_SECRET,
         "extra": {"access_token": ACCESS_TOKEN, "refresh_token": REFRESH_TOKEN, "seller_id": SELLER_ID,
                   "qps": 50}}))
     from aeops.marketplace.hooks import AliExpressHook

@@ -66,8 +66,9 @@ def test_failure_callback_posts_one_alert_with_log_link(
     assert slack_conn.messages() == []  # a try that will be retried pages nobody
 
     callback(_context(RuntimeError(f"batch rejected: invalid app_secret={APP_SECRET}\nTraceback ...")))
-    [msg] = slack_conn.messages("#ops-alerts")
-    assert msg["text"].startswith("Task `push` failed for store *demo*: RuntimeError: batch rejected")
+    [msg] = slack_conn.messages("#ops-alerts")  # the run's page
+    assert msg["text"].startswith("Run of aliexpress_catalog_sync failed for store demo: push (store demo): "
+                                  "RuntimeError: batch rejected")
     flat = json.dumps(msg["blocks"])
     assert "https://airflow.example.com/dags/aliexpress_catalog_sync/runs/scheduled__2024-11-29T02%3A00/" \
            "tasks/push?try_number=3" in flat

@@ -19,7 +19,7 @@ AIRFLOW_SERVICES = ("airflow-apiserver", "airflow-scheduler", "airflow-dag-proce
                     "airflow-triggerer")
 SHARED_ENV = ("AIRFLOW__CORE__EXECUTOR", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__CELERY__RESULT_BACKEND",
               "AIRFLOW__CELERY__BROKER_URL", "AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__CORE__FERNET_KEY",
-              "AIRFLOW__CORE__EXECUTION_API_SERVER_URL", "AEOPS_DATABASE_URL")
+              "AIRFLOW__CORE__EXECUTION_API_SERVER_URL", "AIRFLOW_CONN_AEOPS_DB")
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +77,8 @@ def test_databases_broker_and_result_backend_point_at_the_stack_services(compose
     assert metadata == ("postgres", compose["services"]["postgres"]["environment"]["POSTGRES_DB"])
     assert env["AIRFLOW__CELERY__RESULT_BACKEND"].startswith("db+postgresql+psycopg2://")
     assert database_of(env["AIRFLOW__CELERY__RESULT_BACKEND"]) == metadata
-    aeops_host, aeops_db = database_of(env["AEOPS_DATABASE_URL"])
+    assert "AEOPS_DATABASE_URL" not in env, "production gives the aeops DB as the connection aeops_db"
+    aeops_host, aeops_db = database_of(env["AIRFLOW_CONN_AEOPS_DB"])
     assert aeops_host == "postgres" and aeops_db != metadata[1], "the aeops DB is its own database on one server"
     assert env["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://") and "@redis:6379/" in env[
         "AIRFLOW__CELERY__BROKER_URL"]

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from aeops.catalog.diff import PlannedChange, apply_change
 from aeops.catalog.status import OPEN, RETRY, ChangeStatus
 from aeops.findings import Finding
+from aeops.store import crypto
 from aeops.store.db import ensure_schema, get_engine
 from aeops.store.models import (
     ApiWrite,
@@ -430,8 +431,20 @@ class Ledger:
 
     def save_tokens(self, conn_id: str, access_token: str, refresh_token: str | None, expires_at: datetime,
                     refresh_expires_at: datetime | None) -> None:
+        """Keep the newest tokens of a connection; both are stored encrypted (``aeops.store.crypto``)."""
+        crypto.cipher()  # no key: KeyMissing (one line) before any statement carries the tokens
         with self.session() as s:
             state = s.get(TokenState, conn_id) or TokenState(conn_id=conn_id)
             state.access_token, state.refresh_token = access_token, refresh_token
             state.expires_at, state.refresh_expires_at = expires_at, refresh_expires_at
             s.add(state)
+
+    def rotate_token_keys(self) -> int:
+        """Re-encrypt every stored token under the first configured Fernet key (after putting a new key in front);
+        returns the number of connections re-encrypted."""
+        with self.session() as s:
+            states = list(s.scalars(select(TokenState)))
+            for state in states:  # values pass through EncryptedText again: encrypted with the first key
+                s.execute(update(TokenState).where(TokenState.conn_id == state.conn_id)
+                          .values(access_token=state.access_token, refresh_token=state.refresh_token))
+            return len(states)

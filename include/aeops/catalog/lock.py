@@ -15,6 +15,12 @@ acquiring is atomic on SQLite and PostgreSQL alike):
   fresh nobody else may acquire or re-acquire it, so a daily sync's chunks drain and the urgent run goes next;
 - *expiry*: a holder that dies without releasing frees the store after ``ttl``; :func:`store_lock` renews the
   expiry from a background thread while its block runs, so a long block never loses its lock.
+
+Waiting never holds a worker slot: a task that finds the store locked returns from :func:`poke` at once (the
+DAGs wait in reschedule-mode sensors that poke again later) and is listed in ``store_lock_waiters`` meanwhile
+(``aeops lock show``); it gives up with :class:`StoreBusy` once it has waited ``max_wait_s`` since its first poke.
+A person can free a store by force (``aeops lock release STORE --force --reason ...``): :func:`force_release`
+records who and why in ``store_lock_releases``.
 """
 
 from __future__ import annotations
@@ -26,13 +32,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from aeops.catalog.ledger import Ledger
 from aeops.catalog.timestamps import aware
 from aeops.secrets import get_logger
-from aeops.store.models import StoreLock, utcnow
+from aeops.store.models import StoreLock, StoreLockRelease, StoreLockWaiter, utcnow
 
 log = get_logger(__name__)
 
@@ -176,14 +182,23 @@ def renew(ledger: Ledger, store: str, holder: str, ttl_s: float) -> bool:
 
 
 @contextmanager
-def store_lock(ledger: Ledger, store: str, holder: str, ttl: float = DEFAULT_TTL_S, *, wait: float = 1800.0,
+def store_lock(ledger: Ledger, store: str, holder: str, ttl: float = DEFAULT_TTL_S, *, wait: float = 0.0,
                priority: bool = False) -> Iterator[None]:
     """Hold the store's write lock for the block (re-entrant for the same holder, renewed while the block runs).
 
-    ``ttl`` (seconds) bounds how long a crashed holder blocks the store; ``wait`` how long to wait for it
-    (StoreBusy after); ``priority`` lets the caller jump the queue (see the module docstring).
+    ``ttl`` (seconds) bounds how long a crashed holder blocks the store; ``wait`` how long to wait for it here
+    (default 0: StoreBusy at once; tasks wait with :func:`poke` in reschedule mode instead of sleeping);
+    ``priority`` lets the caller jump the queue (see the module docstring).
     """
     acquire(ledger, store, holder, ttl, wait_s=wait, priority=priority)
+    with held_lock(ledger, store, holder, ttl):
+        yield
+
+
+@contextmanager
+def held_lock(ledger: Ledger, store: str, holder: str, ttl: float = DEFAULT_TTL_S) -> Iterator[None]:
+    """For a lock ``holder`` already holds (one hold, e.g. taken by :func:`poke`): renew it while the block runs,
+    give the hold back after."""
     stop = threading.Event()
 
     def keep_alive() -> None:
@@ -201,3 +216,99 @@ def store_lock(ledger: Ledger, store: str, holder: str, ttl: float = DEFAULT_TTL
         stop.set()
         renewer.join(timeout=5)
         release(ledger, store, holder)
+
+
+# ------------------------------------------------------------------------------------ waiting without a slot
+@dataclass(frozen=True)
+class WaiterInfo:
+    store: str
+    waiter: str
+    task: str
+    priority: bool
+    since: datetime
+    last_seen: datetime
+
+
+def poke(ledger: Ledger, store: str, holder: str, *, task: str, ttl_s: float = DEFAULT_TTL_S,
+         priority: bool = False, max_wait_s: float = 1800.0, poke_s: float = 30.0) -> bool:
+    """One try for the store's lock, never sleeping: True when ``holder`` now holds it (one hold, release it);
+    False when it is busy, after recording ``task`` as a waiter (and, with ``priority``, marking the lock wanted
+    for three poke intervals, so it stays reserved between pokes). StoreBusy (naming the holder) once ``task``
+    has waited ``max_wait_s`` since its first poke."""
+    now = utcnow()
+    if try_acquire(ledger, store, holder, ttl_s):
+        with ledger.session() as s:
+            s.execute(delete(StoreLockWaiter).where(StoreLockWaiter.store == store, StoreLockWaiter.waiter == holder,
+                                                    StoreLockWaiter.task == task))
+        return True
+    if priority:
+        _mark_waiting(ledger, store, holder, grace_s=max(3 * poke_s, 5.0))
+    with ledger.session() as s:
+        row = s.get(StoreLockWaiter, (store, holder, task))
+        if row is None:
+            row = StoreLockWaiter(store=store, waiter=holder, task=task, priority=priority, since=now, last_seen=now)
+            s.add(row)
+        row.last_seen, row.priority = now, priority
+        waited = (now - aware(row.since)).total_seconds()
+    info = inspect_lock(ledger, store)
+    who = f"held by {info.holder} ({info.holds} task(s)) since {info.acquired_at:%H:%M:%S} UTC" if info else "busy"
+    if waited >= max_wait_s:
+        with ledger.session() as s:
+            s.execute(delete(StoreLockWaiter).where(StoreLockWaiter.store == store, StoreLockWaiter.waiter == holder,
+                                                    StoreLockWaiter.task == task))
+        raise StoreBusy(f"store {store} is {who}; waited {waited / 60:.0f} min for it (at most {max_wait_s / 60:.0f}); "
+                        "'aeops lock show' lists locks and waiters")
+    log.info("store %s is %s; %s waits (%.0f s so far%s), holding no worker slot", store, who, task, waited,
+             ", with priority" if priority else "")
+    return False
+
+
+def locks(ledger: Ledger) -> list[LockInfo]:
+    """Every store lock that is held now."""
+    with ledger.session() as s:
+        rows = s.scalars(select(StoreLock).where(StoreLock.expires_at > utcnow()).order_by(StoreLock.store)).all()
+        return [LockInfo(r.store, r.holder, r.holds, aware(r.acquired_at), aware(r.expires_at), r.waiting)
+                for r in rows]
+
+
+def waiters(ledger: Ledger, store: str | None = None) -> list[WaiterInfo]:
+    """Tasks waiting for a store's lock (oldest first); one not seen for a while may have given up or died."""
+    with ledger.session() as s:
+        query = select(StoreLockWaiter)
+        if store is not None:
+            query = query.where(StoreLockWaiter.store == store)
+        rows = s.scalars(query.order_by(StoreLockWaiter.since)).all()
+        return [WaiterInfo(r.store, r.waiter, r.task, r.priority, aware(r.since), aware(r.last_seen)) for r in rows]
+
+
+def forget_waiter(ledger: Ledger, store: str, holder: str, task: str) -> None:
+    """A waiting task ended without the lock (failed, timed out): take it off the list."""
+    with ledger.session() as s:
+        s.execute(delete(StoreLockWaiter).where(StoreLockWaiter.store == store, StoreLockWaiter.waiter == holder,
+                                                StoreLockWaiter.task == task))
+
+
+def force_release(ledger: Ledger, store: str, *, by: str, reason: str) -> LockInfo | None:
+    """Free the store whoever holds it (a person's decision: a holder is stuck or gone) and record who and why.
+    Returns what was released (None: it was free; the release is recorded all the same)."""
+    if not reason.strip():
+        raise ValueError("a reason is required to release a store lock by force")
+    now = utcnow()
+    held = inspect_lock(ledger, store)
+    with ledger.session() as s:
+        s.execute(update(StoreLock).where(StoreLock.store == store)
+                  .values(holds=0, expires_at=now, waiting=None, waiting_until=None))
+        s.add(StoreLockRelease(store=store, holder=held.holder if held else None, holds=held.holds if held else 0,
+                               released_by=by, reason=reason.strip(), released_at=now))
+    log.warning("store %s: lock %s released by force by %s: %s", store,
+                f"of {held.holder} ({held.holds} hold(s))" if held else "(already free)", by, reason.strip())
+    return held
+
+
+def releases(ledger: Ledger, store: str | None = None, limit: int = 20) -> list[StoreLockRelease]:
+    """The newest forced releases (who, why, what), newest first."""
+    with ledger.session() as s:
+        query = select(StoreLockRelease)
+        if store is not None:
+            query = query.where(StoreLockRelease.store == store)
+        return list(s.scalars(query.order_by(StoreLockRelease.id.desc()).limit(limit)))

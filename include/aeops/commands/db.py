@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 
 from aeops.config import load_config
+from aeops.errors import CommandError
 from aeops.secrets import get_logger
+from aeops.store.crypto import KeyMissing, TokenUnreadable
 from aeops.store.db import current_revision, head_revision, redact_url, upgrade
 
 log = get_logger(__name__)
@@ -13,9 +15,17 @@ log = get_logger(__name__)
 
 def db_command(args: argparse.Namespace) -> int:
     url = load_config().resolved_database_url()
-    if args.action == "upgrade":
-        upgrade(url)
-        print(f"aeops DB {redact_url(url)} is at revision {current_revision(url)} (head {head_revision()})")
-    else:
-        print(current_revision(url) or "(empty: run 'aeops db upgrade')")
+    try:
+        if args.action == "upgrade":
+            upgrade(url)
+            print(f"aeops DB {redact_url(url)} is at revision {current_revision(url)} (head {head_revision()})")
+        elif args.action == "rotate-tokens":
+            from aeops.catalog.ledger import Ledger
+
+            count = Ledger(url).rotate_token_keys()
+            print(f"re-encrypted the tokens of {count} connection(s) under the first configured Fernet key")
+        else:
+            print(current_revision(url) or "(empty: run 'aeops db upgrade')")
+    except (KeyMissing, TokenUnreadable) as exc:
+        raise CommandError(str(exc)) from None
     return 0

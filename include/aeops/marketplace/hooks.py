@@ -1,8 +1,9 @@
 """``AliExpressHook``: an Airflow hook that builds an :class:`AliExpressClient` from a connection.
 
-Connection ``aliexpress_default`` (see :mod:`aeops.embedded`): ``host`` = gateway base URL
+Connection type ``aliexpress`` (registered by :mod:`aeops.provider`, so the Airflow UI shows its own form),
+e.g. ``aliexpress_default`` (see :mod:`aeops.embedded`): ``host`` = gateway base URL
 (``https://api-sg.aliexpress.com`` or the simulator), ``login`` = app key, ``password`` = app secret,
-extras ``access_token``, ``refresh_token``, ``seller_id`` (optional ``qps``, ``rate_limit``).
+extras ``access_token``, ``refresh_token``, ``seller_id`` (optional ``qps``, ``rate_limit``, ``storefront``).
 Airflow is imported only when this module is, so the client itself works without Airflow.
 """
 
@@ -21,7 +22,7 @@ class AliExpressHook(BaseHook):
 
     conn_name_attr = "aliexpress_conn_id"
     default_conn_name = "aliexpress_default"
-    conn_type = "http"
+    conn_type = "aliexpress"  # must match aeops.provider's connection type
     hook_name = "AliExpress Open Platform"
 
     def __init__(self, aliexpress_conn_id: str = default_conn_name, **kwargs: Any) -> None:
@@ -59,3 +60,11 @@ class AliExpressHook(BaseHook):
 
     def get_conn(self) -> AliExpressClient:
         return self.get_client()
+
+    def test_connection(self) -> tuple[bool, str]:
+        """The UI's "Test" button: one signed read of the seller's account standing."""
+        try:
+            standing = self.get_client().account_standing()
+        except Exception as exc:  # noqa: BLE001 - the UI shows the one line
+            return False, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300]
+        return True, f"seller {standing.seller_id}: account {standing.status}"

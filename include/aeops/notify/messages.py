@@ -72,9 +72,11 @@ SEVERITY_EMOJI = {"error": ":red_circle:", "warning": ":warning:", "info": ":whi
 class SlackMessage:
     """A message ready for the outbox.
 
-    ``severity`` (error | warning | info) picks the channel unless ``channel`` is set;
-    ``dedupe_key`` folds identical messages inside the fold window; ``thread_key`` groups a run's
-    summary (the thread parent) and its details (replies).
+    ``severity`` (error | warning | info) picks the channel unless ``channel`` is set (a ``summary``
+    always goes to the reports channel); ``dedupe_key`` folds identical messages inside the fold window
+    (``fold="count"``: the first message shows "(xN)") or, with ``fold="replace"``, makes the message a
+    *page*: every later message of the key replaces it (edited in place, whenever it comes);
+    ``thread_key`` groups a run's summary (the thread parent) and its details (replies).
     """
 
     text: str
@@ -85,6 +87,7 @@ class SlackMessage:
     dedupe_key: str | None = None
     thread_key: str | None = None
     channel: str | None = None
+    fold: str = "count"  # count | replace (see above)
 
     def payload(self) -> dict[str, Any]:
         """The ``chat.postMessage`` arguments other than channel/thread (stored in the outbox)."""
@@ -255,8 +258,11 @@ def sync_summary(
     max_top: int = 5,
     lang: str | None = "en",
     headline: str | None = None,
+    status: str | None = None,
+    stopped_by: Sequence[str] = (),
 ) -> SlackMessage:
-    """One message per run: counts, findings by code, pushed/failed/verified, completion rate, report link.
+    """One message per run: counts, findings by code, pushed/failed/verified, completion rate, report link; for a
+    run that failed, ``status="failed"`` and ``stopped_by`` (one line per failing task: what stopped it).
 
     ``top_findings`` are :class:`aeops.findings.Finding` objects or their ``to_dict()``; the first
     ``max_top`` are listed with what to do. ``report_url`` must be an http(s) URL (a browser opens it from
@@ -269,13 +275,19 @@ def sync_summary(
               "airflow": _("Run in Airflow"), "run": _("run")}
     total_findings = sum(findings_by_code.values())
     rate = percent(completion_rate, lang)
-    healthy = failed == 0 and (completion_rate is None or completion_rate >= 1.0)
-    emoji = SEVERITY_EMOJI["info" if healthy else "warning"]
+    failed_run = status == "failed"
+    healthy = failed == 0 and (completion_rate is None or completion_rate >= 1.0) and not failed_run
+    emoji = SEVERITY_EMOJI["error" if failed_run else "info" if healthy else "warning"]
     counts = _("{rows} rows, {pushed} pushed, {failed} failed, {verified} verified").format(
         rows=rows, pushed=pushed, failed=failed, verified=verified)
-    title = _("Catalog sync for *{store}*").format(store=_escape(store))
+    title = (_("Catalog sync for *{store}* FAILED") if failed_run else _("Catalog sync for *{store}*")).format(
+        store=_escape(store))
     text = _("Catalog sync for {store}: {counts}, {findings} findings, completion {rate}").format(
         store=store, counts=counts, findings=total_findings, rate=rate)
+    if failed_run:
+        text = _("FAILED: {summary}").format(summary=text)
+    if stopped_by:
+        text += "; " + _("stopped by {reason}").format(reason=one_line(stopped_by[0]))
     blocks: list[dict[str, Any]] = [_mrkdwn(f"{emoji} {title}: {counts}")]
     if headline:
         blocks.append(_mrkdwn(_escape(headline)))
@@ -291,6 +303,10 @@ def sync_summary(
             ]
         )
     )
+    if stopped_by:
+        stopped_title = _("What stopped it")
+        blocks.append(_mrkdwn(f"*{stopped_title}*\n" + "\n".join(f"• `{_escape(one_line(line))}`"
+                                                                  for line in stopped_by[:10])))
     if findings_by_code:
         by_code = ", ".join(f"`{_escape(c)}` {n}" for c, n in sorted(findings_by_code.items(), key=lambda x: -x[1]))
         blocks.append(_mrkdwn(f"*{titles['by_code']}*\n{by_code}"))

@@ -12,7 +12,18 @@ Lifecycle of a row (``status``):
   first row's ``fold_count`` went up and the first message is edited in place with ``chat.update``
   to show ``(xN)`` — one message per problem, never a new ping for a repeat;
 - ``failed``: Slack refused the message itself (``channel_not_found``, ``invalid_blocks``, ...);
-  logged, kept for inspection, never retried.
+  logged, kept for inspection, never retried;
+- ``dropped``: a person took it out of the queue (``aeops slack drop ID``); kept for the record.
+
+Pages (``SlackMessage.fold == "replace"``, e.g. one DAG run's failures): the first message of a
+``dedupe_key`` is the page (``slack_pages`` maps the key to its row, so two writers never make two); a
+later version *replaces* its text and blocks and edits the posted message with ``chat.update``, whatever
+time passed (no fold window, no ``(xN)``).
+
+Blocked: Slack refusing the bot token itself (``invalid_auth``, ``not_authed``, ``token_revoked``, ...)
+stops delivery like any transient error, so no message is lost, but the head row's ``last_error`` starts
+with ``blocked:`` and :func:`aeops.notify.outbox_admin.outbox_health` reports the queue as blocked until a
+delivery succeeds.
 
 Order: rows are delivered strictly by id; the first row that cannot be delivered now (Slack down,
 rate-limited, still inside its back-off) stops the pass so nothing overtakes it, and the next task or
@@ -55,6 +66,12 @@ PERMANENT_ERRORS = frozenset({
     "cant_update_message", "message_not_found", "edit_window_closed", "invalid_arguments",
     "thread_not_found", "duplicate_channel_not_found", "invalid_json",
 })
+# Slack refuses the bot token itself: nothing can be delivered until the connection is fixed (the queue is blocked)
+AUTH_ERRORS = frozenset({
+    "invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive", "org_login_required",
+    "ekm_access_denied", "team_access_not_granted",
+})
+BLOCKED_PREFIX = "blocked: "
 
 
 class SlackClient(Protocol):
@@ -74,6 +91,7 @@ class DeliveryReport:
     failed: int = 0
     pending: int = 0
     stopped_by: str | None = None  # why the pass stopped early (e.g. "ratelimited", "http 500")
+    blocked: str | None = None  # Slack refused the bot token (e.g. "invalid_auth"): nothing goes out until fixed
     errors: list[str] = field(default_factory=list)
 
 
@@ -88,9 +106,12 @@ def _now(now: datetime | None) -> datetime:
 
 
 def choose_channel(message: SlackMessage, alerts_channel: str, reports_channel: str) -> str:
-    """``message.channel`` if set, else alerts for error/warning, reports for info."""
+    """``message.channel`` if set; a run summary goes to reports whatever it says (the run's page, if it failed, is
+    the one message in alerts); otherwise alerts for error/warning, reports for info."""
     if message.channel:
         return message.channel
+    if message.kind == "summary":
+        return reports_channel
     return alerts_channel if message.severity in {"error", "warning"} else reports_channel
 
 
@@ -110,6 +131,8 @@ def enqueue(
     """
     now = _now(now)
     payload = scrub(message.payload(), secrets)
+    if message.fold == "replace" and message.dedupe_key:
+        return _enqueue_page(db_url, message, channel, payload, now)
     with session_scope(db_url) as session:
         first = _fold_target(session, message, channel, fold_window_minutes, now)
         if first is not None:
@@ -140,6 +163,46 @@ def enqueue(
         session.add(row)
         session.flush()
         return row.id
+
+
+def _enqueue_page(db_url: str, message: SlackMessage, channel: str, payload: dict[str, Any], now: datetime) -> int:
+    """The first version of a page becomes its row; a later one replaces that row's payload (edited in Slack)."""
+    from sqlalchemy.exc import IntegrityError
+
+    from aeops.store.models import SlackPage
+
+    payload = {**payload, "_page": True}
+    for _ in range(2):  # a concurrent first version may win the insert: then update it
+        with session_scope(db_url) as session:
+            page = session.get(SlackPage, message.dedupe_key)
+            if page is not None:
+                first = session.get(SlackOutbox, page.outbox_id)
+                assert first is not None
+                sent = (first.payload or {}).get("_slack")
+                first.payload = {**payload, **({"_slack": sent} if sent else {})}
+                first.fold_count += 1
+                if first.status in {"sent", "failed"}:  # posted: chat.update; refused before: post this version
+                    first.status, first.next_attempt_at = "pending", None
+                row = SlackOutbox(store=message.store, channel=first.channel, kind=message.kind, payload=payload,
+                                  dedupe_key=message.dedupe_key, thread_key=message.thread_key, status="folded",
+                                  created_at=now, last_error=f"new version of page #{first.id}")
+                session.add(row)
+                session.flush()
+                log.info("Slack outbox: page #%s updated (version %s)", first.id, first.fold_count)
+                return row.id
+        try:
+            with session_scope(db_url) as session:
+                row = SlackOutbox(store=message.store, channel=channel, kind=message.kind, payload=payload,
+                                  dedupe_key=message.dedupe_key, thread_key=message.thread_key, status="pending",
+                                  created_at=now)
+                session.add(row)
+                session.flush()
+                session.add(SlackPage(dedupe_key=message.dedupe_key, outbox_id=row.id, created_at=now))
+                session.flush()
+                return row.id
+        except IntegrityError:
+            continue
+    raise RuntimeError(f"Slack outbox: page {message.dedupe_key} could not be written")
 
 
 def _fold_target(
@@ -185,9 +248,10 @@ def _request(session: Session, row: SlackOutbox, secrets: tuple[str, ...]) -> tu
     """
     payload = dict(row.payload or {})
     sent = payload.pop("_slack", None) or {}
-    text = _fold_suffix(str(payload.get("text") or ""), row.fold_count)
+    page = bool(payload.pop("_page", False))  # a page shows its newest version, never a fold count
+    text = str(payload.get("text") or "") if page else _fold_suffix(str(payload.get("text") or ""), row.fold_count)
     blocks = list(payload.get("blocks") or [])
-    if row.fold_count > 1:
+    if row.fold_count > 1 and not page:
         blocks = [*blocks, {"type": "context", "elements": [
             {"type": "mrkdwn", "text": f"Seen {row.fold_count} times (identical alerts folded into this message)"}]}]
     body: dict[str, Any] = {"text": text}
@@ -231,6 +295,8 @@ def _classify(exc: BaseException) -> tuple[bool, str, float | None]:
             return True, f"Slack answered HTTP {status}", None
         if error in PERMANENT_ERRORS:
             return False, error, None
+        if error in AUTH_ERRORS:
+            return True, BLOCKED_PREFIX + error, None
         return True, error or f"Slack answered HTTP {status}", None
     if isinstance(exc, TimeoutError | socket.timeout):
         return True, "timeout", None
@@ -308,7 +374,9 @@ def deliver_pending(
                         "; will retry" if transient else "; giving up on this message")
             report.errors.append(f"#{row_id} {method}: {reason}")
             if transient:
-                report.stopped_by = reason
+                report.stopped_by = reason.removeprefix(BLOCKED_PREFIX)
+                if reason.startswith(BLOCKED_PREFIX):
+                    report.blocked = report.stopped_by
                 break
             report.failed += 1
             continue
@@ -318,9 +386,16 @@ def deliver_pending(
         else:
             report.sent += 1
     with session_scope(db_url) as session:
-        report.pending = len(session.scalars(
-            select(SlackOutbox.id).where(SlackOutbox.status.in_(("pending", "sending")))).all())
-    if report.sent or report.updated or report.errors:
+        waiting = session.scalars(select(SlackOutbox).where(SlackOutbox.status.in_(("pending", "sending")))
+                                  .order_by(SlackOutbox.id)).all()
+        report.pending = len(waiting)
+        if waiting and not report.blocked and (waiting[0].last_error or "").startswith(BLOCKED_PREFIX):
+            report.blocked = waiting[0].last_error.removeprefix(BLOCKED_PREFIX)  # still inside its back-off
+    if report.blocked:
+        log.error("Slack outbox BLOCKED: Slack refused the bot token (%s); %s message(s) wait, none is lost. Fix "
+                  "the slack_api_default connection's token, then run 'aeops slack flush'", report.blocked,
+                  report.pending)
+    elif report.sent or report.updated or report.errors:
         log.info("Slack outbox: %s sent, %s updated, %s failed, %s pending%s", report.sent, report.updated,
                  report.failed, report.pending, f" (stopped: {report.stopped_by})" if report.stopped_by else "")
     return report

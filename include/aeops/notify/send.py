@@ -47,7 +47,7 @@ def slack_client(conn_id: str = DEFAULT_CONN_ID, timeout: int | None = None) -> 
     return client
 
 
-def _config(config: AeopsConfig | None) -> AeopsConfig:
+def resolve_config(config: AeopsConfig | None) -> AeopsConfig:
     if config is not None:
         return config
     try:
@@ -75,7 +75,7 @@ def language_of(store: str | None, config: AeopsConfig | None = None) -> str:
     from aeops.i18n import DEFAULT_LANGUAGE
 
     try:
-        return _store_config(_config(config), store).language
+        return _store_config(resolve_config(config), store).language
     except Exception:  # noqa: BLE001 - a message in the default language beats no message
         return DEFAULT_LANGUAGE
 
@@ -95,7 +95,7 @@ def send(
     result = SendResult()
     secrets = tuple(secrets)
     try:
-        cfg = _config(config)
+        cfg = resolve_config(config)
         store_cfg = _store_config(cfg, store or message.store)
         if message.store is None:
             message.store = store_cfg.name
@@ -136,3 +136,57 @@ def deliver(
     except Exception as exc:  # noqa: BLE001 - e.g. the aeops DB is unreachable
         log.error("Slack: outbox delivery failed (%s: %s); messages stay in the outbox", type(exc).__name__, exc)
         return None
+
+
+class OutboxBlocked(RuntimeError):
+    """Slack refuses the bot token: the outbox cannot deliver until the connection is fixed (nothing is lost)."""
+
+
+def drain(
+    *, config: AeopsConfig | None = None, db_url: str | None = None, client: SlackClient | None = None,
+    conn_id: str = DEFAULT_CONN_ID, now: datetime | None = None,
+) -> DeliveryReport | None:
+    """Deliver what an earlier run or task left in the outbox (the start of every aeops DAG run, the outbox DAG).
+
+    Cheap when the outbox is empty: one query, no Slack client is made. Never raises; None when nothing was due
+    or the outbox could not be read (logged)."""
+    from aeops.notify.outbox_admin import outbox_health
+
+    try:
+        url = db_url or resolve_config(config).resolved_database_url()
+        health = outbox_health(url)
+    except Exception as exc:  # noqa: BLE001 - e.g. the aeops DB is not migrated yet: nothing to deliver then
+        log.warning("Slack: the outbox could not be read (%s: %s)", type(exc).__name__, exc)
+        return None
+    if not health.pending:
+        return None
+    log.info("Slack: %s", health.describe())
+    return deliver(url, client=client, conn_id=conn_id, now=now)
+
+
+def drain_or_fail(
+    *, config: AeopsConfig | None = None, db_url: str | None = None, client: SlackClient | None = None,
+    conn_id: str = DEFAULT_CONN_ID, now: datetime | None = None,
+):
+    """:func:`drain`, then the outbox's health; :class:`OutboxBlocked` (one line saying what to fix) when Slack
+    refuses the bot token, so the task that drains fails where people look."""
+    from aeops.notify.outbox_admin import outbox_health
+
+    url = db_url or resolve_config(config).resolved_database_url()
+    drain(db_url=url, client=client, conn_id=conn_id, now=now)
+    health = outbox_health(url)
+    if health.blocked:
+        raise OutboxBlocked(health.describe())
+    log.info("%s", health.describe())
+    return health
+
+
+def flush(
+    db_url: str, *, client: SlackClient | None = None, conn_id: str = DEFAULT_CONN_ID, now: datetime | None = None,
+) -> DeliveryReport | None:
+    """Deliver everything now, ignoring back-offs (``aeops slack flush``: after fixing Slack or its token)."""
+    from aeops.notify.outbox import release_backoff
+
+    released = release_backoff(db_url)
+    log.info("Slack: back-off cleared on %s message(s)", released)
+    return deliver(db_url, client=client, conn_id=conn_id, now=now)

@@ -32,6 +32,7 @@ from aeops.catalog.ledger import Ledger
 from aeops.catalog.status import OPEN, VERIFIABLE, ChangeStatus
 from aeops.config import StoreConfig
 from aeops.i18n import ngettext, translator
+from aeops.notify import pages
 from aeops.notify.links import is_browser_link, task_log_url
 from aeops.notify.messages import advice
 from aeops.reports import charts, thumbnails
@@ -212,6 +213,7 @@ def report_context(ledger: Ledger, sync_run_id: int, store: StoreConfig | None =
         "product_url": lambda pid: store.storefront_url.format(product_id=int(pid)) if pid else None,
         "advice": lambda code: advice(code, lang),
         "airflow_url": task_log_url(run.dag_id, run.run_id),
+        "stopped_by": pages.reasons(ledger.url, run.dag_id, run.run_id, run.store),
         **verification_context(ledger, sync_run_id),
     }
 

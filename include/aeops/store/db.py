@@ -31,15 +31,16 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # pragma: no cover - exercise
 
 @lru_cache(maxsize=8)
 def get_engine(url: str) -> Engine:
-    """One pooled engine per URL per process. SQLite files get WAL mode and a busy timeout."""
+    """One pooled engine per URL per process. SQLite files get WAL mode and a busy timeout. Statement parameters
+    never appear in error messages or logs (``hide_parameters``): some are secrets (tokens before encryption)."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 @contextmanager

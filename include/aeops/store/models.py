@@ -26,6 +26,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from aeops.store.crypto import EncryptedText
+
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -265,7 +267,8 @@ class SlackOutbox(Base):
     dedupe_key: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
     thread_key: Mapped[str | None] = mapped_column(String(250), nullable=True)
     fold_count: Mapped[int] = mapped_column(Integer, default=1)
-    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)  # pending | sent | folded
+    # pending | sending | sent | folded | failed (Slack refused it) | dropped (by a person: aeops slack drop)
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     next_attempt_at: Mapped[datetime | None] = mapped_column(nullable=True)
@@ -373,16 +376,76 @@ class ImageReview(Base):
 
 
 class TokenState(Base):
-    """Access/refresh tokens obtained by refreshing (newest wins over the connection's extras)."""
+    """Access/refresh tokens obtained by refreshing (newest wins over the connection's extras).
+
+    Both tokens are stored as Fernet tokens (:class:`aeops.store.crypto.EncryptedText`): the table never holds
+    them in clear (Alembic 0006 encrypted the rows written before)."""
 
     __tablename__ = "token_state"
 
     conn_id: Mapped[str] = mapped_column(String(250), primary_key=True)
-    access_token: Mapped[str] = mapped_column(Text)
-    refresh_token: Mapped[str] = mapped_column(Text)
+    access_token: Mapped[str] = mapped_column(EncryptedText)
+    refresh_token: Mapped[str] = mapped_column(EncryptedText)
     expires_at: Mapped[datetime] = mapped_column()
     refresh_expires_at: Mapped[datetime | None] = mapped_column(nullable=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class StoreLockWaiter(Base):
+    """A task waiting (in reschedule mode, holding no worker slot) for a store's write lock; gone once it holds it."""
+
+    __tablename__ = "store_lock_waiters"
+
+    store: Mapped[str] = mapped_column(String(100), primary_key=True)
+    waiter: Mapped[str] = mapped_column(String(250), primary_key=True)  # the holder name it will hold as
+    task: Mapped[str] = mapped_column(String(250), primary_key=True)  # which task instance waits
+    priority: Mapped[bool] = mapped_column(default=False)
+    since: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(default=utcnow)  # its last try (stale after a few poke intervals)
+
+
+class StoreLockRelease(Base):
+    """A store lock released by a person (``aeops lock release STORE --force``): who, why, and what it freed."""
+
+    __tablename__ = "store_lock_releases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store: Mapped[str] = mapped_column(String(100), index=True)
+    holder: Mapped[str | None] = mapped_column(String(250), nullable=True)  # None: the lock was already free
+    holds: Mapped[int] = mapped_column(Integer, default=0)
+    released_by: Mapped[str] = mapped_column(String(250))
+    reason: Mapped[str] = mapped_column(Text)
+    released_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RunFailure(Base):
+    """A task that failed for good in a DAG run (or the run itself: ``task_id`` empty), with its one-line error.
+
+    Written by the failure callback; read by the run's one Slack page, its report, its summary and its verdict."""
+
+    __tablename__ = "run_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dag_id: Mapped[str] = mapped_column(String(250))
+    run_id: Mapped[str] = mapped_column(String(250))
+    task_id: Mapped[str] = mapped_column(String(250))
+    map_index: Mapped[int] = mapped_column(Integer, default=-1)
+    store: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    error: Mapped[str] = mapped_column(Text)
+    try_number: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("dag_id", "run_id", "task_id", "map_index"),)
+
+
+class SlackPage(Base):
+    """The one outbox row a page key (e.g. one DAG run's failures) is posted as; later versions replace it."""
+
+    __tablename__ = "slack_pages"
+
+    dedupe_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("slack_outbox.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class SelfCheck(Base):
@@ -408,12 +471,16 @@ __all__ = [
     "PersonTask",
     "PersonTaskEvent",
     "ProductState",
+    "RunFailure",
     "RunMilestone",
     "SelfCheck",
     "SettingsCheck",
     "SiteStrike",
     "SlackOutbox",
+    "SlackPage",
     "StoreLock",
+    "StoreLockRelease",
+    "StoreLockWaiter",
     "SyncRun",
     "TokenState",
     "VerifyResult",

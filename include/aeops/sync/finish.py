@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -9,6 +10,7 @@ from aeops.catalog.context import RunContext, client_for, context
 from aeops.catalog.ledger import Ledger
 from aeops.catalog.status import OPEN, VERIFIABLE, ChangeStatus
 from aeops.config import AeopsConfig, load_airflow_config
+from aeops.notify import pages
 from aeops.reports.run_report import write_run_report
 from aeops.secrets import get_logger, redact_value
 from aeops.sync.errors import SyncError
@@ -63,13 +65,18 @@ def finish(store: str, dag_id: str, run_id: str, *, dry_run: bool = False, clien
     return redact_value({k: v for k, v in summary.items() if k not in ("findings_by_code", "headline")})
 
 
-def fail_if_any_store_failed(dag_id: str, run_id: str, config: AeopsConfig | None = None) -> None:
-    """The run's overall verdict: fail (and alert) when a store could not be synced at all."""
+def fail_if_any_store_failed(dag_id: str, run_id: str, config: AeopsConfig | None = None,
+                             failed_tasks: Sequence[str] = ()) -> None:
+    """The run's overall verdict: fail (and so page) when a store could not be synced at all or any task of the
+    run failed (``failed_tasks``, Airflow's record), saying why in one line."""
     cfg = config or load_airflow_config()
-    runs = Ledger(cfg.resolved_database_url()).runs_of(dag_id, run_id)
+    url = cfg.resolved_database_url()
+    runs = Ledger(url).runs_of(dag_id, run_id)
     failed = [r.store for r in runs if r.status in ("failed", "running")]
-    if failed:
-        raise SyncError(f"store(s) {', '.join(failed)} could not be synced; see their task logs and reports")
+    problems = [f"store(s) {', '.join(failed)} could not be synced"] if failed else []
+    reason = pages.verdict(url, dag_id, run_id, failed_tasks, problems)
+    if reason:
+        raise SyncError(f"{reason} (see the run's reports and its Slack page)")
 
 
 def _verify(ctx: RunContext, sync_run_id: int, client) -> dict[str, Any]:

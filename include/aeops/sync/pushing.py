@@ -36,13 +36,23 @@ def collect_chunks(dag_id: str, run_id: str, *, dry_run: bool = False, config: A
     return found
 
 
-def push_chunk(chunk: dict[str, Any], *, client=None, config: AeopsConfig | None = None) -> dict[str, int]:
+def push_chunk(chunk: dict[str, Any], *, client=None, config: AeopsConfig | None = None, task: str | None = None,
+               max_wait_s: float = 1800.0, poke_s: float = 30.0) -> dict[str, int] | None:
     """Send one chunk of batches while holding the store's write lock (an urgent re-run of the same store
-    goes first; two runs never write one store at once, see :mod:`aeops.catalog.lock`)."""
+    goes first; two runs never write one store at once, see :mod:`aeops.catalog.lock`).
+
+    None when the lock is busy: nothing was sent and the caller (a reschedule-mode sensor) pokes again later
+    without holding a worker slot; ``task`` names the waiter in ``aeops lock show``. StoreBusy after
+    ``max_wait_s`` of waiting."""
     ctx = context(chunk["store"], config)
-    client = client or client_for(ctx.store)
+    holder = lock.run_holder(chunk["sync_run_id"])
+    waiter = task or f"push {chunk['store']} {chunk['kind']} chunk of run {chunk['sync_run_id']}"
+    if not lock.poke(ctx.ledger, chunk["store"], holder, task=waiter, ttl_s=LOCK_TTL_S, max_wait_s=max_wait_s,
+                     poke_s=poke_s):
+        return None
     totals: dict[str, int] = {}
-    with lock.store_lock(ctx.ledger, chunk["store"], lock.run_holder(chunk["sync_run_id"]), ttl=LOCK_TTL_S):
+    with lock.held_lock(ctx.ledger, chunk["store"], holder, ttl=LOCK_TTL_S):
+        client = client or client_for(ctx.store)
         for n, change_ids in enumerate(chunk["batches"], 1):
             result = push_batch(ctx.ledger, client, chunk["sync_run_id"], chunk["kind"], change_ids,
                                 images_dir=ctx.store.images_dir or None)

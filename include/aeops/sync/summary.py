@@ -6,6 +6,7 @@ from typing import Any
 
 from aeops.catalog.context import RunContext
 from aeops.i18n import translator
+from aeops.notify import pages
 from aeops.notify.links import report_url
 from aeops.notify.messages import notice, summary_details, sync_summary
 from aeops.notify.send import send
@@ -39,8 +40,9 @@ def _post_summary(ctx: RunContext, run, summary: dict[str, Any]) -> None:
         failed=int(counts.get("failed", 0)) + int(counts.get("unpushable", 0)),
         verified=int(counts.get("verified", 0)), completion_rate=counts.get("completion_rate"),
         report_url=report_url(ctx.store.name, run.dag_id, run.run_id) if summary.get("report") else None,
-        top_findings=errors_first, lang=lang,
+        top_findings=errors_first, lang=lang, status=summary.get("status"),
         headline=summary.get("headline") or headline(run, findings, lang, ctx.store.language_sites),
+        stopped_by=pages.reasons(ctx.db_url, run.dag_id, run.run_id, ctx.store.name),
     )
     send(message, store=ctx.store.name, config=ctx.config, db_url=ctx.db_url)
     for detail in summary_details(errors_first, store=ctx.store.name, run_id=run.run_id, lang=lang):

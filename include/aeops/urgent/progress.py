@@ -2,7 +2,9 @@
 
 Each milestone is posted once per run: :func:`aeops.sync.ledger.add_milestone` inserts a unique
 ``run_milestones`` row and only the first caller (of the parallel push tasks) posts. Missing the deadline is
-an error-severity message in the alerts channel, never a quiet success.
+an error-severity message in the alerts channel, never a quiet success: it is the run's page (one Slack message
+per run, :mod:`aeops.notify.pages`), which the run's failure then updates with what failed. The final summary
+goes to the reports channel and carries what stopped a failed run.
 """
 
 from __future__ import annotations
@@ -13,8 +15,11 @@ from typing import Any
 
 from aeops.catalog.status import OPEN, ChangeStatus
 from aeops.i18n import clock_in, translator
-from aeops.notify.messages import SlackMessage, notice
+from aeops.notify.messages import SlackMessage, notice, one_line
+from aeops.notify.pages import page_key
 from aeops.reports.labels import status_label
+
+DAG_ID = "aliexpress_urgent_rerun"
 
 
 @dataclass(frozen=True)
@@ -88,19 +93,23 @@ def half_way(*, store: str, run_id: str, done: int, total: int, deadline: Deadli
 
 def late(*, store: str, run_id: str, done: int, total: int, deadline: Deadline, now: datetime,
          lang: str | None = "en", timezone: str | None = None) -> SlackMessage:
+    """The run's page (alerts channel); if the run then fails, its failure list replaces this message."""
     _ = translator(lang)
-    return notice(title=_("Urgent re-run missed its deadline"), store=store, severity="error", kind="alert",
-                  text=_("{minutes} min passed at {due} with {done} of {total} changes answered ({elapsed} min so "
-                         "far); it keeps going.").format(
-                      minutes=f"{deadline.minutes:g}", due=_clock(deadline.due_at, timezone), done=done, total=total,
-                      elapsed=f"{deadline.elapsed_minutes(now):.1f}"),
-                  fields={_("Run"): run_id}, dedupe_key=f"urgent-late:{store}:{run_id}")
+    message = notice(title=_("Urgent re-run missed its deadline"), store=store, severity="error", kind="alert",
+                     text=_("{minutes} min passed at {due} with {done} of {total} changes answered ({elapsed} min so "
+                            "far); it keeps going.").format(
+                         minutes=f"{deadline.minutes:g}", due=_clock(deadline.due_at, timezone), done=done,
+                         total=total, elapsed=f"{deadline.elapsed_minutes(now):.1f}"),
+                     fields={_("Run"): run_id}, dedupe_key=page_key(DAG_ID, run_id))
+    message.fold = "replace"
+    return message
 
 
 def final(*, store: str, run_id: str, what: str, reason: str, status: str, counts: dict[str, Any],
           deadline: Deadline, now: datetime, mode: str, dry_run: bool, lang: str | None = "en",
-          report_link: str | None = None) -> SlackMessage:
-    """The run's summary: on time (info; warning when some products failed) or late (error)."""
+          report_link: str | None = None, stopped_by: list[str] | None = None) -> SlackMessage:
+    """The run's summary (reports channel): on time (info; warning when some products failed), failed or late
+    (error), with what stopped a failed run."""
     _ = translator(lang)
     elapsed = f"{deadline.elapsed_minutes(now):.1f}"
     minutes = f"{deadline.minutes:g}"
@@ -110,11 +119,16 @@ def final(*, store: str, run_id: str, what: str, reason: str, status: str, count
     elif was_late:
         title = _("Urgent re-run LATE: {elapsed} min, deadline {minutes} min").format(elapsed=elapsed, minutes=minutes)
         severity = "error"
+    elif status == "failed":
+        title, severity = _("Urgent re-run FAILED after {elapsed} min").format(elapsed=elapsed), "error"
     else:
         title = _("Urgent re-run done in {elapsed} of {minutes} min").format(elapsed=elapsed, minutes=minutes)
         severity = "info" if status == "success" else "warning"
     reason_label, status_title = _("Reason:"), _("Status:")
     lines = [what, f"*{reason_label}* {reason}", f"*{status_title}* {status_label(status, lang)}"]
+    if stopped_by:
+        stopped_title = _("What stopped it:")
+        lines.append(f"*{stopped_title}* " + "; ".join(f"`{one_line(line)}`" for line in stopped_by[:5]))
     if status in ("partial", "failed") and not dry_run:
         lines.append(_("Retry what is left: trigger mode `retry_failed` with run_id `{run_id}`.").format(run_id=run_id))
     if mode == "price_override" and not dry_run and counts.get("confirmed"):
@@ -131,7 +145,7 @@ def final(*, store: str, run_id: str, what: str, reason: str, status: str, count
         _("Guarded (floor/ceiling)"): f"{counts.get('guarded_floor', 0)}/{counts.get('guarded_ceiling', 0)}",
         _("Run"): run_id,
     }
-    return notice(title=title, store=store, severity=severity, kind="alert" if was_late else "summary",
+    return notice(title=title, store=store, severity=severity, kind="summary",
                   text="\n".join(lines), fields=fields, link=report_link, link_text=_("Open the report"),
                   dedupe_key=f"urgent-final:{store}:{run_id}")
 

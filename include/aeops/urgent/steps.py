@@ -10,6 +10,7 @@ sync's steps (:mod:`aeops.sync.pushing` ``collect_chunks`` and ``push_chunk``, :
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,6 +40,10 @@ def report_url(store: str, dag_id: str, run_id: str) -> str:
     from aeops.notify.links import report_url as url
 
     return url(store, dag_id, run_id)
+
+
+class RunFailed(RuntimeError):
+    """The run's work failed (the summary with the reason has been posted); the message says what stopped it."""
 
 
 def _send(ctx, message) -> None:
@@ -96,19 +101,24 @@ def start(params: dict[str, Any], run_id: str, *, triggered_at: datetime | None 
     return {"store": request.store, "sync_run_id": sync_run_id, "due_at": deadline.due_at.isoformat()}
 
 
-def take_lock(store: str, run_id: str, *, config: AeopsConfig | None = None) -> str:
-    """Take the store's write lock for this run, with priority over a daily sync's push (waits a quarter of
-    the deadline at most). Released by :func:`release_lock`; expires by itself twice the deadline later."""
+def take_lock(store: str, run_id: str, *, task: str = "take_lock", poke_s: float = 5.0,
+              config: AeopsConfig | None = None) -> bool:
+    """One try for the store's write lock for this run, with priority over a daily sync's push; True when held.
+
+    The DAG pokes this from a reschedule-mode sensor: False (busy) holds no worker slot, and the priority mark
+    keeps the store reserved between pokes. StoreBusy once a quarter of the deadline (at least 30 s) has passed
+    waiting. Released by :func:`release_lock`; expires by itself twice the deadline later."""
     ctx, run = _run(store, run_id, config)
     if run is None:
         raise RequestError(f"{store}: run {run_id} was not started")
     minutes = _request_of(run).deadline_minutes
     holder = lock.run_holder(run.id)
-    lock.acquire(ctx.ledger, store, holder, ttl_s=minutes * 120, wait_s=max(30.0, minutes * 60 * LOCK_WAIT_SHARE),
-                 priority=True)
+    if not lock.poke(ctx.ledger, store, holder, task=f"{task} ({DAG_ID} {run_id})", ttl_s=minutes * 120,
+                     priority=True, max_wait_s=max(30.0, minutes * 60 * LOCK_WAIT_SHARE), poke_s=poke_s):
+        return False
     ctx.ledger.add_milestone(run.id, "locked", {"holder": holder})
     log.info("%s: write lock taken by %s", store, holder)
-    return holder
+    return True
 
 
 def plan(store: str, run_id: str, *, client=None, config: AeopsConfig | None = None) -> dict[str, int]:
@@ -200,10 +210,18 @@ def finish(store: str, run_id: str, *, dry_run: bool, client=None, config: Aeops
     return daily_finish.finish(store, DAG_ID, run_id, dry_run=dry_run, client=client, config=config)
 
 
-def report(store: str, run_id: str, *, now: datetime | None = None, config: AeopsConfig | None = None) -> dict:
-    """The final summary against the deadline; DeadlineMissed (after the alert) when the run was late."""
+def report(store: str, run_id: str, *, now: datetime | None = None, config: AeopsConfig | None = None,
+           failed_tasks: Sequence[str] = ()) -> dict:
+    """The final summary against the deadline, then the run's verdict: DeadlineMissed when it was late, RunFailed
+    (saying what stopped it) when its work failed (``failed_tasks``: Airflow's record of this run)."""
+    from aeops.notify import pages
+
     ctx, run = _run(store, run_id, config)
     if run is None:
+        cfg = config or load_airflow_config()
+        reason = pages.verdict(cfg.resolved_database_url(), DAG_ID, run_id, failed_tasks)
+        if reason:
+            raise RunFailed(f"urgent run did not start: {reason}")
         return {"store": store, "status": "not started"}
     from aeops.urgent.approval import decision_of
 
@@ -219,18 +237,25 @@ def report(store: str, run_id: str, *, now: datetime | None = None, config: Aeop
     deadline = progress.Deadline.from_dict(run.artifacts["deadline"])
     status = run.status if run.status != "running" else "failed"
     was_late = deadline.late(now) and not request.dry_run
+    stopped_by = pages.reasons(ctx.db_url, DAG_ID, run_id, store)
     summary = {"store": store, "status": status, "counts": run.counts, "elapsed_minutes":
-               round(deadline.elapsed_minutes(now), 2), "deadline_minutes": deadline.minutes, "late": was_late}
+               round(deadline.elapsed_minutes(now), 2), "deadline_minutes": deadline.minutes, "late": was_late,
+               "stopped_by": stopped_by}
     if ctx.ledger.add_milestone(run.id, "late-final" if was_late else "done", summary):
         _send(ctx, progress.final(store=store, run_id=run_id, what=request.describe(ctx.store.language),
                                   reason=request.reason, status=status, counts=run.counts or {}, deadline=deadline,
                                   now=now, mode=request.mode, dry_run=request.dry_run, lang=ctx.store.language,
-                                  report_link=report_url(store, DAG_ID, run_id) if run.report_path else None))
+                                  report_link=report_url(store, DAG_ID, run_id) if run.report_path else None,
+                                  stopped_by=stopped_by))
     if run.status == "running":
         ctx.ledger.update_run(run.id, status="failed", finished_at=now)
     if was_late:
         raise DeadlineMissed(f"{store}: urgent run took {deadline.elapsed_minutes(now):.1f} min, "
                              f"deadline {deadline.minutes:g} min ({status})")
+    reason = pages.verdict(ctx.db_url, DAG_ID, run_id, failed_tasks,
+                           [f"{store}: the urgent run {status}"] if status == "failed" else [])
+    if reason:
+        raise RunFailed(reason)
     return summary
 
 

@@ -1,0 +1,154 @@
+"""One page per failing run: the run's failures recorded in ``run_failures`` and posted as one Slack message.
+
+A run can fail in several places: a task's own failure callback, the run's verdict task (the daily sync's
+``outcome``, the urgent run's ``report``) and the DAG-level callback. Each of them calls
+:func:`record_and_page`: the failure (if it is a new one) goes to ``run_failures``, and the run's page — every
+failing task of the run with its store and one-line error, and the stores concerned — is (re)built from that
+table and sent with ``fold="replace"`` under one key per DAG run, so Slack shows **one message per run**,
+edited in place as more failures come in.
+
+The same table gives the run's report and Slack summary the reason that stopped it (:func:`reasons`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+
+from aeops.notify.messages import (
+    SEVERITY_EMOJI,
+    SlackMessage,
+    _context,
+    _escape,
+    _fields,
+    _mrkdwn,
+    one_line,
+    task_log_url,
+)
+from aeops.secrets import get_logger, scrub
+from aeops.store.db import session_scope
+from aeops.store.models import RunFailure, utcnow
+
+log = get_logger(__name__)
+
+RUN = ""  # task_id of a failure of the run itself (timed out, deadlocked), not of one task
+MAX_LISTED = 15  # failing tasks listed on the page; the rest are counted
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One failing task of a run (``task_id`` empty: the run itself)."""
+
+    task_id: str
+    map_index: int
+    store: str | None
+    error: str
+    try_number: int | None = None
+    at: datetime | None = None
+
+    @property
+    def key(self) -> str:
+        """How Airflow's task-state API names this task instance (``task_id`` or ``task_id_<map index>``)."""
+        return self.task_id if self.map_index < 0 else f"{self.task_id}_{self.map_index}"
+
+    @property
+    def label(self) -> str:
+        if not self.task_id:
+            return "(the run)"
+        return self.task_id if self.map_index < 0 else f"{self.task_id}[{self.map_index}]"
+
+    def line(self) -> str:
+        """``task[i] (store demo): Error: one line``."""
+        where = f" (store {self.store})" if self.store else ""
+        return f"{self.label}{where}: {self.error}"
+
+
+def page_key(dag_id: str, run_id: str) -> str:
+    """The one outbox key of a DAG run's page (short and fixed-length: run ids can be long)."""
+    return "run-page:" + hashlib.sha256(f"{dag_id}\x1f{run_id}".encode()).hexdigest()[:32]
+
+
+def record(db_url: str, dag_id: str, run_id: str, failure: Failure) -> bool:
+    """Record a failure once per (run, task, map index); True when it is new (a later try updates its error)."""
+    try:
+        with session_scope(db_url) as s:
+            s.add(RunFailure(dag_id=dag_id, run_id=run_id, task_id=failure.task_id, map_index=failure.map_index,
+                             store=failure.store, error=one_line(failure.error), try_number=failure.try_number,
+                             created_at=utcnow()))
+        return True
+    except IntegrityError:
+        with session_scope(db_url) as s:
+            row = s.scalars(select(RunFailure).where(
+                RunFailure.dag_id == dag_id, RunFailure.run_id == run_id, RunFailure.task_id == failure.task_id,
+                RunFailure.map_index == failure.map_index)).one()
+            row.error, row.try_number = one_line(failure.error), failure.try_number
+            row.store = row.store or failure.store
+        return False
+
+
+def failures_of_run(db_url: str, dag_id: str, run_id: str, store: str | None = None) -> list[Failure]:
+    """The run's failures in the order they happened; with ``store``: that store's and those of no store."""
+    with session_scope(db_url) as s:
+        query = select(RunFailure).where(RunFailure.dag_id == dag_id, RunFailure.run_id == run_id)
+        if store is not None:
+            query = query.where(or_(RunFailure.store == store, RunFailure.store.is_(None)))
+        rows = s.scalars(query.order_by(RunFailure.id)).all()
+        return [Failure(r.task_id, r.map_index, r.store, r.error, r.try_number, r.created_at) for r in rows]
+
+
+def reasons(db_url: str, dag_id: str, run_id: str, store: str | None = None) -> list[str]:
+    """What stopped the run (for its report and summary): one line per failing task, e.g.
+    ``plan: RequestError: price file x line 2 price 'abc' is not a number``."""
+    try:
+        return [f.line() for f in failures_of_run(db_url, dag_id, run_id, store)]
+    except Exception as exc:  # noqa: BLE001 - a report without reasons beats no report
+        log.warning("run failures could not be read (%s: %s)", type(exc).__name__, exc)
+        return []
+
+
+def verdict(db_url: str, dag_id: str, run_id: str, failed_tasks: Sequence[str],
+            problems: Sequence[str] = ()) -> str | None:
+    """The one line a run fails with, None when its work did not fail.
+
+    ``failed_tasks``: the run's task instances Airflow records as failed (its state is the authority: a task that
+    failed and was cleared and re-run successfully does not count), each shown with the error its failure callback
+    recorded; ``problems``: what the verdict itself found (e.g. stores that could not be synced)."""
+    recorded = {f.key: f for f in failures_of_run(db_url, dag_id, run_id)} if failed_tasks else {}
+    lines = [*problems, *(recorded[k].line() if k in recorded else f"{k}: failed (see its log)"
+                          for k in failed_tasks)]
+    return "; ".join(lines) if lines else None
+
+
+def failure_page(dag_id: str, run_id: str, failures: Sequence[Failure], *, store: str | None = None,
+                 base_url: str | None = None) -> SlackMessage:
+    """The run's one Slack message: every failing task with its store and error, the stores, a link to the run."""
+    stores = sorted({f.store for f in failures if f.store} | ({store} if store else set()))
+    tasks = [f for f in failures if f.task_id]
+    count = f"{len(tasks)} failing task{'s' if len(tasks) != 1 else ''}" if tasks else "failed"
+    where = f" for store{'s' if len(stores) > 1 else ''} {', '.join(stores)}" if stores else ""
+    text = f"Run of {dag_id} failed{where}: " + "; ".join(f.line() for f in failures[:3])
+    if len(failures) > 3:
+        text += f"; and {len(failures) - 3} more"
+    lines = []
+    for f in failures[:MAX_LISTED]:
+        link = task_log_url(dag_id, run_id, f.task_id or None, map_index=f.map_index,
+                            try_number=f.try_number, base_url=base_url)
+        where_f = f" · store *{_escape(f.store)}*" if f.store else ""
+        lines.append(f"• <{link}|{_escape(f.label)}>{where_f}\n      `{_escape(f.error)}`")
+    if len(failures) > MAX_LISTED:
+        lines.append(f"_…and {len(failures) - MAX_LISTED} more failing tasks (see the run)_")
+    blocks = [
+        _mrkdwn(f"{SEVERITY_EMOJI['error']} *Run of `{_escape(dag_id)}` failed* ({count}){_escape(where)}"),
+        _fields([("DAG", dag_id), ("Run", run_id), ("Stores", ", ".join(stores) or "-")]),
+        _mrkdwn("*Failing tasks*\n" + ("\n".join(lines) if lines else "_(see the run)_")),
+        _context(f"<{task_log_url(dag_id, run_id, base_url=base_url)}|Open the run in Airflow> · one message per "
+                 "run: it is updated as more tasks fail"),
+    ]
+    return SlackMessage(text=one_line(text, 1000), blocks=scrub(blocks), kind="alert", severity="error",
+                        store=stores[0] if len(stores) == 1 else None, dedupe_key=page_key(dag_id, run_id),
+                        fold="replace")

@@ -1,0 +1,101 @@
+"""Dependencies are declared where the code imports them, agree between requirements.txt and pyproject.toml,
+resolve cleanly (`pip check`), and no pin is one with a published advisory we know of."""
+
+from __future__ import annotations
+
+import ast
+import importlib.metadata as metadata
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+RUNTIME_CODE = [ROOT / "include" / "aeops", ROOT / "dags", ROOT / "plugins"]
+TEST_CODE = [ROOT / "tests", ROOT / "bench"]
+# (distribution, first fixed version, advisories): pins below the fixed version must not come back
+KNOWN_ADVISORIES = [("setuptools", (78, 1, 1), "CVE-2022-40897, CVE-2024-6345, CVE-2025-47273")]
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _requirements(path: Path) -> list[str]:
+    lines = (line.split("#", 1)[0].strip() for line in path.read_text(encoding="utf-8").splitlines())
+    return [line for line in lines if line]
+
+
+def _names(requirements: list[str]) -> set[str]:
+    return {_canonical(re.split(r"[<>=!~\[; ]", r, maxsplit=1)[0]) for r in requirements}
+
+
+def _third_party_imports(folders: list[Path]) -> dict[str, str]:
+    """Top-level module -> one file importing it, for modules that are neither stdlib nor ours."""
+    local = {"aeops", "tests", "conftest", "bench", "slack_fixtures", "harness"}
+    found: dict[str, str] = {}
+    for folder in folders:
+        for path in folder.rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                    names = [node.module]
+                else:
+                    continue
+                for name in names:
+                    top = name.split(".")[0]
+                    if top not in sys.stdlib_module_names and top not in local and top != "__future__":
+                        found.setdefault(top, str(path.relative_to(ROOT)))
+    return found
+
+
+def _undeclared(imports: dict[str, str], declared: set[str]) -> dict[str, str]:
+    providers = metadata.packages_distributions()
+    missing = {}
+    for module, where in sorted(imports.items()):
+        dists = {_canonical(d) for d in providers.get(module, [])}
+        if module == "airflow":  # apache-airflow and its providers share the namespace
+            ok = any(name.startswith("apache-airflow") for name in declared)
+        else:
+            ok = bool(dists & declared)
+        if not ok:
+            missing[module] = f"{where} (installed by {sorted(dists) or 'nothing'})"
+    return missing
+
+
+def test_pip_check_finds_no_broken_requirement() -> None:
+    done = subprocess.run([sys.executable, "-m", "pip", "check"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_every_package_the_runtime_code_imports_is_in_requirements_txt() -> None:
+    declared = _names(_requirements(ROOT / "requirements.txt"))
+    assert _undeclared(_third_party_imports(RUNTIME_CODE), declared) == {}
+
+
+def test_every_package_the_tests_import_is_declared() -> None:
+    declared = _names(_requirements(ROOT / "requirements.txt") + _requirements(ROOT / "requirements-dev.txt"))
+    assert _undeclared(_third_party_imports(TEST_CODE), declared) == {}
+
+
+def test_pyproject_declares_the_same_runtime_dependencies_as_requirements_txt() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    wanted = _requirements(ROOT / "requirements.txt")
+    assert sorted(project["dependencies"]) == sorted(wanted), (
+        "keep [project] dependencies in pyproject.toml equal to requirements.txt (same names and specifiers)")
+
+
+def test_every_declared_package_is_pinned_in_constraints_txt() -> None:
+    pins = _names(_requirements(ROOT / "constraints.txt"))
+    declared = _names(_requirements(ROOT / "requirements.txt") + _requirements(ROOT / "requirements-dev.txt"))
+    assert declared - pins == set()
+
+
+def test_no_pin_has_a_known_published_advisory() -> None:
+    pins = dict(line.split("==", 1) for line in _requirements(ROOT / "constraints.txt") if "==" in line)
+    pins = {_canonical(name): version for name, version in pins.items()}
+    for dist, fixed, advisories in KNOWN_ADVISORIES:
+        version = tuple(int(part) for part in re.findall(r"\d+", pins[dist])[:3])
+        assert version >= fixed, f"{dist}=={pins[dist]} has {advisories}; pin {'.'.join(map(str, fixed))} or later"
