@@ -75,13 +75,32 @@ def create_app(state: SimState, faults: Faults | None = None, *, public_url: str
             return HTMLResponse("<h1>Product not found</h1>", status_code=404)
         return HTMLResponse(page, headers={"Cache-Control": "no-store"})
 
+    @app.get("/kf/{path:path}")
+    def photobank_image(path: str) -> Response:
+        """A photobank image's bytes at the URL the API handed out (and its item-page forms)."""
+        found = sim.photo("/kf/" + path)
+        if found is None:
+            return Response(status_code=404)
+        return Response(found[1], media_type=found[0], headers={"Cache-Control": "public, max-age=86400"})
+
     @app.get("/datacenter/{seller_id}/information-update-completion-rate")
     def completion(seller_id: int) -> Response:
         return JSONResponse(sim.completion_rate(seller_id))
 
     @app.get("/_sim/state")
     def sim_state(views: bool = True) -> Response:
+        state.settle_reviews(int(time.time() * 1000))
         return JSONResponse(state.snapshot_with_views(sim.faults, views=views))
+
+    @app.get("/_sim/calls")
+    def sim_calls() -> Response:
+        """API name -> requests received since start or the last reset (tests count writes with it)."""
+        return JSONResponse(sim.calls())
+
+    @app.post("/_sim/calls/reset")
+    def sim_calls_reset() -> Response:
+        sim.reset_calls()
+        return JSONResponse({"ok": True})
 
     @app.get("/_sim/health")
     def health() -> Response:
