@@ -136,7 +136,7 @@ def test_clean_run_reports_full_completion_in_one_pass(harness) -> None:
     result, pokes = h.verify(target)
 
     assert len(pokes) == 1
-    assert result.counts["completion_rate"] == 1.0
+    assert result.counts["verified_share"] == 1.0
     assert result.counts["marketplace_completion_rate"] == 1.0
     assert result.counts["verified"] == 12 and result.counts["verify_failed"] == 0
     assert result.counts["verify_page_fetches"] == 6 * len(SITES) * 3  # small change set: the full grid
@@ -150,7 +150,7 @@ def test_device_that_never_updates_is_blamed_repushed_once_and_reported(harness)
 
     result, _ = h.verify(target)
 
-    assert result.counts["completion_rate"] == 0.0
+    assert result.counts["verified_share"] == 0.0
     assert result.counts["repushed_products"] == 3
     assert result.counts["marketplace_completion_rate"] == 0.0
     for pid in range(FIRST_ID, FIRST_ID + 3):
@@ -187,7 +187,7 @@ def test_stale_site_is_blamed_on_its_site_and_becomes_a_strike(harness) -> None:
         assert h.statuses(target)[pid] == ({"verify_failed"} if sites else {"verified"})
         assert h.writes_for(target, pid) == (2 if sites else 1)
     bad = sum(1 for sites in stale.values() if sites)
-    assert result.counts["completion_rate"] == pytest.approx((8 - bad) / 8)
+    assert result.counts["verified_share"] == pytest.approx((8 - bad) / 8)
     assert result.counts["inconsistent_sites"] == sorted(set().union(*stale.values()))
     with session_scope(h.db_url) as s:
         strikes = s.scalars(select(SiteStrike)).all()
@@ -201,7 +201,7 @@ def test_slow_propagation_is_seen_then_passes_without_a_repush(harness) -> None:
     result, pokes = h.verify(target)
 
     assert len(pokes) > 1 and not pokes[0].done
-    assert result.counts["completion_rate"] == 1.0 and result.counts["repushed_products"] == 0
+    assert result.counts["verified_share"] == 1.0 and result.counts["repushed_products"] == 0
     rows = Ledger(h.db_url).results_of_run(target.sync_run_id)
     # detected while it propagated (first nothing showed the update: the product's timestamp problem; pages
     # fetched while it was arriving may blame a site or device for a moment), then every problem passed
@@ -218,7 +218,7 @@ def test_propagation_slower_than_the_deadline_is_repushed_once_then_reported(har
 
     result, _ = h.verify(target)
 
-    assert result.counts["completion_rate"] == 0.0 and result.counts["repushed_products"] == 2
+    assert result.counts["verified_share"] == 0.0 and result.counts["repushed_products"] == 2
     rows = failed_rows(h, target)
     assert {(r.product_id, r.check, r.device, r.site, r.attempt) for r in rows if r.field == "price"} == {
         (pid, "timestamp", None, None, 2) for pid in (FIRST_ID, FIRST_ID + 1)}

@@ -263,8 +263,14 @@ def sync_summary(
     report_url: str | None = None,
     top_findings: Sequence[Any] = (),
     max_top: int = 5,
+    verified_share: float | None = None,
+    in_review: int = 0,
 ) -> SlackMessage:
     """One message per run: counts, findings by code, pushed/failed/verified, completion rate, report link.
+
+    ``completion_rate`` is the marketplace's own "information update completion rate" (None: not available);
+    ``verified_share`` is aeops's own figure (updates seen on the storefront / updates checked), shown under
+    its own name beside it; ``in_review`` counts updates still in the marketplace's review.
 
     ``top_findings`` are :class:`aeops.findings.Finding` objects or their ``to_dict()``; the first
     ``max_top`` are listed with what to do. The message is the parent of the run's thread
@@ -272,7 +278,8 @@ def sync_summary(
     """
     total_findings = sum(findings_by_code.values())
     rate = "-" if completion_rate is None else f"{completion_rate * 100:.1f}%"
-    healthy = failed == 0 and (completion_rate is None or completion_rate >= 1.0)
+    share = "-" if verified_share is None else f"{verified_share * 100:.1f}%"
+    healthy = failed == 0 and not in_review and (completion_rate is None or completion_rate >= 1.0)
     emoji = SEVERITY_EMOJI["info" if healthy else "warning"]
     headline = (
         f"Catalog sync for *{_escape(store)}*: {rows} rows, {pushed} pushed, {failed} failed, "
@@ -281,6 +288,7 @@ def sync_summary(
     text = (
         f"Catalog sync for {store}: {rows} rows, {total_findings} findings, {pushed} pushed, "
         f"{failed} failed, {verified} verified, completion {rate}"
+        + (f", {in_review} in review" if in_review else "")
     )
     blocks: list[dict[str, Any]] = [
         _mrkdwn(f"{emoji} {headline}"),
@@ -291,8 +299,9 @@ def sync_summary(
                 ("Pushed", pushed),
                 ("Failed", failed),
                 ("Verified", verified),
-                ("Completion rate", rate),
-            ]
+                ("Completion rate (marketplace)", rate),
+                ("Verified share (aeops)", share),
+            ] + ([("In marketplace review", in_review)] if in_review else [])
         ),
     ]
     if findings_by_code:
@@ -374,3 +383,28 @@ def notice(
         dedupe_key=dedupe_key,
         thread_key=thread_key,
     )
+
+
+def review_refused(*, store: str, product_id: int, reason: str | None, run_id: str | None = None) -> SlackMessage:
+    """A new main image the platform's review refused: the product is ``editingRequired`` (off sale)."""
+    why = one_line(reason or "the platform gave no reason", 300)
+    return notice(
+        title=f"Main image refused by the marketplace review: product {product_id}",
+        text=(f"Product {product_id} is `editingRequired` after its new main image was reviewed: {_escape(why)}. "
+              "It stays off sale until a corrected image is pushed (fix the image in the export; the next sync "
+              "pushes it) or the product is fixed in the seller center."),
+        store=store, severity="error", fields={"Product": product_id, "Reason": why},
+        dedupe_key=f"review-refused:{store}:{product_id}:{run_id or ''}", thread_key=None)
+
+
+def review_overdue(*, store: str, product_ids: Sequence[int], hours: float, run_id: str | None = None
+                   ) -> SlackMessage:
+    """Products still in the platform's review ``hours`` after their new main image was sent."""
+    shown = ", ".join(str(p) for p in list(product_ids)[:20]) + (" ..." if len(product_ids) > 20 else "")
+    return notice(
+        title=f"Marketplace review overdue: {len(product_ids)} product(s) still auditing",
+        text=(f"{len(product_ids)} product(s) are still `auditing` {hours:g} h after their new main image was sent "
+              f"(the review should take at most 2 hours): {shown}. Check them in the seller center; aeops stops "
+              "following them for this run and counts them as in review."),
+        store=store, severity="warning", fields={"Products": len(product_ids)},
+        dedupe_key=f"review-overdue:{store}:{run_id or ''}:{shown}", thread_key=None)

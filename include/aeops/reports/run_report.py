@@ -58,6 +58,24 @@ def verification_context(ledger: Ledger, sync_run_id: int) -> dict[str, Any]:
                                    - {r.product_id for r in results if not r.passed})}
 
 
+def review_context(changes: list[Any], counts: dict[str, Any]) -> list[dict[str, Any]]:
+    """Products whose new main image went through the marketplace review: refused (with the platform's reason),
+    still in review, or passed."""
+    overdue = set(((counts or {}).get("review_overdue")) or [])
+    rows = []
+    for c in changes:
+        if c.kind != "edit" or "main_image" not in ((c.payload or {}).get("fields") or {}):
+            continue
+        if c.status == ChangeStatus.FAILED and c.error_code == "editingRequired":
+            rows.append({"product_id": c.product_id, "status": "editingRequired (refused)", "reason": c.error_message})
+        elif c.status == ChangeStatus.IN_REVIEW:
+            late = " (past the 2-hour review time)" if c.product_id in overdue else ""
+            rows.append({"product_id": c.product_id, "status": "auditing" + late, "reason": ""})
+        elif c.status in (ChangeStatus.CONFIRMED, ChangeStatus.VERIFIED, ChangeStatus.VERIFY_FAILED):
+            rows.append({"product_id": c.product_id, "status": "onSelling (passed)", "reason": ""})
+    return rows
+
+
 def write_run_report(ledger: Ledger, sync_run_id: int, location: str | None) -> dict[str, str]:
     """Write the HTML and CSV report of one store's run; returns their locations."""
     run = ledger.get_run(sync_run_id)
@@ -72,6 +90,7 @@ def write_run_report(ledger: Ledger, sync_run_id: int, location: str | None) -> 
         "warnings": [f for f in findings if f.severity != "error"],
         "failures": [c for c in changes if c.status in (*OPEN, ChangeStatus.FAILED, ChangeStatus.UNPUSHABLE)],
         "changes": Counter((c.kind, c.status) for c in changes),
+        "reviews": review_context(changes, (run.artifacts or {}).get("verify") or {}),
         **verification_context(ledger, sync_run_id),
     }
     folder = locations.folder(location, Path(os.environ.get("AIRFLOW_HOME", ".")) / "reports" / run.store)

@@ -33,7 +33,8 @@ def _post_summary(ctx: RunContext, run, summary: dict[str, Any]) -> None:
         store=ctx.store.name, dag_id=run.dag_id, run_id=run.run_id, rows=int(counts.get("rows", 0)),
         findings_by_code=summary.get("findings_by_code", {}), pushed=int(counts.get("pushed", 0)),
         failed=int(counts.get("failed", 0)) + int(counts.get("unpushable", 0)),
-        verified=int(counts.get("verified", 0)), completion_rate=counts.get("completion_rate"),
+        verified=int(counts.get("verified", 0)), completion_rate=counts.get("marketplace_completion_rate"),
+        verified_share=counts.get("verified_share"), in_review=int(counts.get("in_review", 0)),
         report_url=_as_url(summary.get("report")), top_findings=errors_first,
     )
     send(message, store=ctx.store.name, config=ctx.config, db_url=ctx.db_url)

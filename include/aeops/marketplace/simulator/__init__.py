@@ -61,7 +61,8 @@ Endpoints:
 
 Faults (``--faults``, see :class:`~aeops.marketplace.simulator.faults.Faults`): ``throttle, item_fail,
 server_error, lost_response, stale_site`` (probabilities), ``propagation_s, latency_ms, qps, daily_quota,
-never_device, seed``; settings ``review_s, platform_tz``. ``lost_response`` applies the call, then closes the connection mid-answer.
+never_device, seed``; settings ``review_s, platform_tz``. ``lost_response`` applies the call, then closes the
+connection mid-answer.
 QPS windows, daily quotas and random draws are per simulator process; the catalog is shared.
 
 Modules: :mod:`~aeops.marketplace.simulator.faults` (``--faults``), :mod:`~.products` (catalog data, SKU
