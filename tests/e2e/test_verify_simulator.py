@@ -249,3 +249,32 @@ def test_strikes_count_across_runs_and_warn_loudly_at_the_second(harness) -> Non
     assert "traffic restriction" in texts[2].lower()
     with session_scope(h.db_url) as s:
         assert s.scalar(select(Change.status).where(Change.product_id == pid).limit(1)) == "verify_failed"
+
+
+def test_a_wrong_shipping_template_fails_on_every_device_until_the_repush(harness) -> None:
+    """aeops moved a product to Free Shipping (1002); the seller center put it back on Standard (1001): every page
+    offers charged standard shipping, which template 1002 never does. The re-push puts it right."""
+    from aeops.marketplace.simulator.products import now_ms, record_write
+
+    h = harness(n=2, deadline_s=2.0)
+    pid = FIRST_ID
+    run_id = f"verify-{uuid.uuid4().hex[:8]}"
+    sync_run_id = Ledger(h.db_url).start_run(STORE, "verify_test", run_id)
+    Ledger(h.db_url).store_plan(sync_run_id, STORE, [PlannedChange(pid, "edit",
+                                                                   {"fields": {"freight_template_id": "1002"}})])
+    (ids,) = Ledger(h.db_url).open_change_ids([sync_run_id]).values()
+    push_batch(Ledger(h.db_url), h.client, sync_run_id, "edit", ids)
+    with h.env.sim.state.write() as tx:  # the hand edit in the seller center, after aeops's push
+        product = tx.product(pid)
+        product["freight_template_id"] = 1001
+        record_write(product, now_ms())
+    target = Target(ledger=Ledger(h.db_url), store=STORE, sync_run_id=sync_run_id, run_id=run_id, sites=list(SITES),
+                    settings=VerifySettings(deadline=h.deadline), client=h.client, reader=h.reader, config=h.config)
+    assert not poke_target(target).done
+    rows = failed_rows(h, target)
+    assert {(r.field, r.expected, r.seen) for r in rows} == {
+        ("freight_template_id", "template 1002: CAINIAO_STANDARD free", "CAINIAO_STANDARD charged")}
+    assert {r.check for r in rows} == {"timestamp"}  # every (site, device) page shows it: the product's problem
+    result, _pokes = h.verify(target)
+    assert result.counts["verified"] == 1 and result.counts["repushed_products"] == 1
+    assert h.env.products()[pid]["freight_template_id"] == 1002
