@@ -20,6 +20,8 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from aeops.catalog.images import same_image_url
+
 PRODUCT_FIELDS = ("title", "freight_template_id", "main_image")
 CENT = Decimal("0.01")
 
@@ -69,8 +71,6 @@ def from_marketplace(product: Any, previous: Any = None) -> dict[str, Any]:
     product's known state (``fields``): when the platform still shows the photobank URL aeops recorded for a
     source image, that record (``main_image``, ``main_image_sha256``, ``main_image_pushed_url``) is kept.
     """
-    from aeops.catalog.images import same_image_url
-
     urls = list(getattr(product, "image_urls", None) or [])
     url = urls[0] if urls else ""
     fields: dict[str, Any] = {
