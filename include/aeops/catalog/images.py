@@ -24,7 +24,9 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import threading
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -45,6 +47,7 @@ COLOUR_MAX_DIFFERENCE = 4.0
 (re-encoding moves them by under 1; a recoloured variant by tens)."""
 _IMAGE_ID = re.compile(r"/kf/([A-Za-z0-9]+?)(?=[/._]|$)")
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
+IMAGE_WORKERS = 8  # concurrent image fetches and hashes of a first-run comparison
 
 
 def sha256_hex(content: bytes) -> str:
@@ -161,6 +164,7 @@ class PlatformImages:
         self.hosts = hosts
         self._client: Any = None
         self._prints: dict[str, Fingerprint | None] = {}
+        self._lock = threading.Lock()
         self.fetches = 0
 
     def fingerprint(self, url: str) -> Fingerprint | None:
@@ -168,9 +172,10 @@ class PlatformImages:
         if key not in self._prints:
             from aeops.rules.images import ImageProblem, fetch_image_bytes, image_client
 
-            if self._client is None:
-                self._client = image_client(self.hosts)
-            self.fetches += 1
+            with self._lock:
+                if self._client is None:
+                    self._client = image_client(self.hosts)
+                self.fetches += 1
             try:
                 self._prints[key] = fingerprint(fetch_image_bytes(url, hosts=self.hosts, cap_bytes=MAX_IMAGE_BYTES,
                                                                   client=self._client))
@@ -220,6 +225,7 @@ def resolve_main_images(desired: Mapping[int, dict[str, Any]], current: Mapping[
 
 def _resolve(desired: Mapping[int, dict[str, Any]], current: Mapping[int, dict[str, Any] | None],
              sources: ImageSources, platform: PlatformImages, outcome: dict[str, list[int]]) -> None:
+    todo: list[tuple[int, dict[str, Any], str]] = []
     for pid, want in desired.items():
         have = current.get(pid)
         source = want.get("main_image")
@@ -228,6 +234,17 @@ def _resolve(desired: Mapping[int, dict[str, Any]], current: Mapping[int, dict[s
         if have.get("main_image_sha256") and same_image_url(have.get("main_image_url"),
                                                             have.get("main_image_pushed_url")):
             continue  # the record stands: the platform still shows the image aeops pushed
+        todo.append((pid, have, source))
+    if not todo:
+        return
+    # Every distinct image is fetched and hashed once, IMAGE_WORKERS at a time (a first run of a large store
+    # reads one image per product: latency-bound over the internet).
+    with ThreadPoolExecutor(max_workers=IMAGE_WORKERS) as pool:
+        list(pool.map(platform.fingerprint, list({image_key(h["main_image_url"]): h["main_image_url"]
+                                                  for _, h, _ in todo}.values())))
+        list(pool.map(sources.fingerprint, sorted({source for *_, source in todo})))
+    for pid, have, source in todo:
+        want = desired[pid]
         matched = platform_image_matches(have["main_image_url"], source, sources, platform)
         if matched:
             have["main_image"], have["main_image_sha256"] = source, want.get("main_image_sha256")
