@@ -304,7 +304,7 @@ def main() -> None:
     now = time.time()
     write_export(exports, "catalog_day1.csv", truth1, now - 3600)
     state = SimState(work / "sim-state.db")
-    state.seed_rows(rows_of(marketplace), seller_id=seller_id)
+    state.seed_rows(rows_of(marketplace), seller_id=seller_id, images_dir=images)  # mug.jpg into the photobank
     state.close()
     cfg = parse_config({"database_url": f"sqlite:///{work / 'aeops.db'}", "stores": [{
         "name": STORE, "conn_id": "aliexpress_bench", "exports": exports.as_uri(), "images_dir": str(images),

@@ -80,7 +80,8 @@ def _seed_aeops_db(db_url: str, rows: list[dict[str, str]]) -> None:
     states = [{"store": "demo", "product_id": int(r["product_id"]), "confirmed_at": seen,
                "marketplace_modified_at": seen, "last_seen_at": seen,
                "fields": {"title": r["title"], "freight_template_id": r["freight_template_id"],
-                          "main_image": r["main_image"],
+                          "main_image": r["main_image"], "main_image_url": r["main_image"],
+                          "sku_ids": {"14:193": r["sku_code"]},  # the simulator's id of a product's first SKU
                           "skus": {r["sku_code"]: {"price": money(r["price"]), "discount_price": None,
                                                    "stock": int(r["stock"])}}}} for r in rows]
     with session_scope(db_url) as s:

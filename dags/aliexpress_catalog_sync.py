@@ -3,10 +3,10 @@
 Per store (mapped): preflight -> pull_export -> validate -> plan; then every store's batches are pushed by
 ``push_chunk`` instances in the ``aliexpress_api`` pool (reschedule-mode sensors: while an urgent re-run holds the
 store's write lock they wait without a worker slot); then per store: ``verify`` (a reschedule-mode sensor
-polling the storefront until every pushed product is seen, re-pushing once), ``finish`` (report, Slack summary);
-``outcome`` fails the run when any store or task failed, saying why. A store's failure never blocks another's.
-All state lives in the aeops DB, so a retried or re-run task only does what is not yet done. Logic:
-``aeops.sync`` (one module per step).
+polling the storefront until every pushed product is seen, re-pushing once, and following the marketplace's
+review of new main images), ``finish`` (report, Slack summary); ``outcome`` fails the run when any store or task
+failed, saying why. A store's failure never blocks another's. All state lives in the aeops DB, so a retried or
+re-run task only does what is not yet done. Logic: ``aeops.sync`` (one module per step).
 """
 
 from __future__ import annotations
@@ -133,7 +133,8 @@ def aliexpress_catalog_sync():
                  max_wait=VERIFY_MAX_WAIT, timeout=VERIFY_TIMEOUT.total_seconds(), pool=API_POOL,
                  trigger_rule="all_done")
     def verify(store: str, params=None, run_id=None, dag=None) -> bool:
-        """Never trust "update succeeded": poll the storefront until every pushed product is seen."""
+        """Never trust "update succeeded": poll the storefront until every pushed product is seen, and follow the
+        marketplace's review of new main images until it ends (or is overdue)."""
         from aeops.verify import runner
 
         result = runner.poke(store, dag.dag_id, run_id, dry_run=params["dry_run"])

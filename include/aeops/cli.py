@@ -113,9 +113,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="port (default: $AEOPS_SIMULATOR_PORT or 8765)")
     p.add_argument("--state", metavar="FILE", help="state file (default: aeops-sim-state.json in the cwd)")
     p.add_argument("--seed-from", metavar="EXPORT", help="seed the catalog from a catalog export")
+    p.add_argument("--images-dir", metavar="D",
+                   help="folder the export's main_image names resolve against when seeding; the images go into "
+                   "the photobank (default: the export's folder)")
     p.add_argument("--faults", metavar="SPEC",
-                   help="fault injection, e.g. throttle=0.1,item_fail=0.05,server_error=0.02,lost_response=0.01,"
-                   "stale_site=0.05,propagation_s=2,latency_ms=120,qps=20,seed=7")
+                   help="fault injection and settings, e.g. throttle=0.1,item_fail=0.05,server_error=0.02,"
+                   "lost_response=0.01,stale_site=0.05,propagation_s=2,latency_ms=120,qps=20,seed=7,review_s=5,"
+                   "platform_tz=Asia/Shanghai")
     p.set_defaults(func=_handler("aeops.commands.simulator", "simulator_command"))
 
     p = sub.add_parser(

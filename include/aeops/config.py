@@ -52,6 +52,9 @@ class StoreConfig(BaseModel):
         "https://www.aliexpress.com/item/{product_id}.html",
         description="A product's storefront page ({product_id} is replaced); reports link every product to it",
     )
+    platform_tz: str = Field(
+        "Asia/Shanghai", description="Zone of the platform's gmt_* times (IANA name); Beijing time on AliExpress"
+    )
     exports: str = Field("", description="ObjectStoragePath folder (or file) holding the ERP catalog exports")
     images_dir: str = Field("", description="Folder that relative main_image paths are resolved against")
     certs: str = Field("", description="ObjectStoragePath folder holding certificate PDFs")
@@ -112,7 +115,7 @@ class StoreConfig(BaseModel):
             raise ValueError(f"storefront_url must be an http(s) URL with {{product_id}}, not {value!r}")
         return value
 
-    @field_validator("timezone")
+    @field_validator("timezone", "platform_tz")
     @classmethod
     def _known_zone(cls, value: str) -> str:
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -150,6 +153,10 @@ class AeopsConfig(BaseModel):
     verify_risky_cross_size: int = Field(
         1000, ge=0, description="High-risk products (price changes) that get every site + every device; beyond it "
         "a seeded sample of this many does, the rest one page each dealt over every (site, device) pair"
+    )
+    review_deadline_minutes: float = Field(
+        120.0, gt=0, description="Alert when a product is still in the marketplace's review this long after its new "
+        "main image was sent (the guide: the review takes at most 2 hours)"
     )
     slack_fold_window_minutes: float = Field(60.0, ge=0)
     new_product_days: int = Field(

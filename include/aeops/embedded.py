@@ -17,6 +17,7 @@ from typing import Any
 
 from aeops.demo import DEMO_APP_KEY, DEMO_APP_SECRET, DEMO_SELLERS, DEMO_SLACK_TOKEN, DEMO_STORE_NUMS
 
+DEMO_TEMPLATES = {"1001", "1002", "1003"}  # the demo sellers' freight templates (the simulator's)
 API_POOL = "aliexpress_api"
 API_POOL_SLOTS = 4
 URGENT_POOL = "aliexpress_urgent"  # the urgent re-run's own slots, so it never queues behind the daily sync
@@ -171,7 +172,9 @@ def demo_marketplace_rows(export_rows: list[dict[str, Any]]) -> list[dict[str, A
     """Yesterday's marketplace for the demo: the export's catalog with a deterministic tenth of it different.
 
     Every 7th product has an older price, every 5th an older stock, every 13th an older title, so a sync of
-    today's export has real (and minimal) work to do. Rows the marketplace cannot hold are left out.
+    today's export has real (and minimal) work to do. Rows the marketplace cannot hold are left out, and a
+    freight template the seller does not have becomes the default one (the platform holds no product on a
+    template that does not exist).
     """
     from decimal import Decimal
 
@@ -188,12 +191,15 @@ def demo_marketplace_rows(export_rows: list[dict[str, Any]]) -> list[dict[str, A
             row["stock"] = str(int(row["stock"]) + 3)
         if n % 13 == 5 and row.get("title"):
             row["title"] = f"{row['title']} (old title)"
+        if str(row.get("freight_template_id") or "").strip() not in DEMO_TEMPLATES:
+            row["freight_template_id"] = "1001"
         rows.append(row)
     return rows
 
 
 def seed_simulator(state_file: Path) -> dict[str, int]:
-    """Seed the simulator's state file with each demo store's marketplace (see demo_marketplace_rows)."""
+    """Seed the simulator's state file with each demo store's marketplace (see demo_marketplace_rows); the main
+    images go into each seller's photobank as uploads do."""
     from aeops.exports import newest_export, read_export
     from aeops.marketplace.simulator.state import SimState
 
@@ -206,7 +212,7 @@ def seed_simulator(state_file: Path) -> dict[str, int]:
         frame = read_export(location).frame
         rows = demo_marketplace_rows(frame.to_dict("records"))
         seller_id = DEMO_SELLERS[store["name"]][1]
-        seeded[store["name"]] = state.seed_rows(rows, seller_id=seller_id)
+        seeded[store["name"]] = state.seed_rows(rows, seller_id=seller_id, images_dir=store["images_dir"])
     return seeded
 
 

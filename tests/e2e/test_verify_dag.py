@@ -37,7 +37,7 @@ def test_clean_sync_is_verified_in_one_poke_with_full_completion(embedded, quick
     assert states["verify[0]"] == "success"
     run = demo_run(env.db_url)
     assert run.status == "success"
-    assert run.counts["completion_rate"] == 1.0 and run.counts["marketplace_completion_rate"] == 1.0
+    assert run.counts["verified_share"] == 1.0 and run.counts["marketplace_completion_rate"] == 1.0
     assert run.counts["verified"] == run.counts["confirmed"] > 0 and run.counts["verify_failed"] == 0
     assert run.artifacts["verify"]["passes"] == 1
     summary = next(m for m in env.slack_messages() if "Catalog sync for demo:" in m.get("text", ""))
@@ -52,7 +52,7 @@ def test_device_that_never_updates_is_reported_after_one_repush(embedded, quick_
     run = demo_run(env.db_url)
     assert run.status == "partial"
     assert run.artifacts["verify"]["passes"] >= 2  # the sensor was rescheduled and poked again
-    assert run.counts["completion_rate"] == 0.0 and run.counts["verify_failed"] == run.counts["confirmed"]
+    assert run.counts["verified_share"] == 0.0 and run.counts["verify_failed"] == run.counts["confirmed"]
     assert run.counts["repushed_products"] > 0
     with session_scope(env.db_url) as s:
         statuses = set(s.scalars(select(Change.status).where(Change.sync_run_id == run.id)))
@@ -64,4 +64,4 @@ def test_device_that_never_updates_is_reported_after_one_repush(embedded, quick_
     assert blamed == {("device", "mobile", None)}
     assert products == run.counts["repushed_products"]
     html = Path(run.report_path).read_text(encoding="utf-8")
-    assert "Update completion rate" in html and "mobile" in html
+    assert "Information update completion rate" in html and "Verified share" in html and "mobile" in html

@@ -136,7 +136,7 @@ def test_clean_run_reports_full_completion_in_one_pass(harness) -> None:
     result, pokes = h.verify(target)
 
     assert len(pokes) == 1
-    assert result.counts["completion_rate"] == 1.0
+    assert result.counts["verified_share"] == 1.0
     assert result.counts["marketplace_completion_rate"] == 1.0
     assert result.counts["verified"] == 12 and result.counts["verify_failed"] == 0
     assert result.counts["verify_page_fetches"] == 6 * len(SITES) * 3  # small change set: the full grid
@@ -150,7 +150,7 @@ def test_device_that_never_updates_is_blamed_repushed_once_and_reported(harness)
 
     result, _ = h.verify(target)
 
-    assert result.counts["completion_rate"] == 0.0
+    assert result.counts["verified_share"] == 0.0
     assert result.counts["repushed_products"] == 3
     assert result.counts["marketplace_completion_rate"] == 0.0
     for pid in range(FIRST_ID, FIRST_ID + 3):
@@ -187,7 +187,7 @@ def test_stale_site_is_blamed_on_its_site_and_becomes_a_strike(harness) -> None:
         assert h.statuses(target)[pid] == ({"verify_failed"} if sites else {"verified"})
         assert h.writes_for(target, pid) == (2 if sites else 1)
     bad = sum(1 for sites in stale.values() if sites)
-    assert result.counts["completion_rate"] == pytest.approx((8 - bad) / 8)
+    assert result.counts["verified_share"] == pytest.approx((8 - bad) / 8)
     assert result.counts["inconsistent_sites"] == sorted(set().union(*stale.values()))
     with session_scope(h.db_url) as s:
         strikes = s.scalars(select(SiteStrike)).all()
@@ -201,7 +201,7 @@ def test_slow_propagation_is_seen_then_passes_without_a_repush(harness) -> None:
     result, pokes = h.verify(target)
 
     assert len(pokes) > 1 and not pokes[0].done
-    assert result.counts["completion_rate"] == 1.0 and result.counts["repushed_products"] == 0
+    assert result.counts["verified_share"] == 1.0 and result.counts["repushed_products"] == 0
     rows = Ledger(h.db_url).results_of_run(target.sync_run_id)
     # detected while it propagated (first nothing showed the update: the product's timestamp problem; pages
     # fetched while it was arriving may blame a site or device for a moment), then every problem passed
@@ -218,7 +218,7 @@ def test_propagation_slower_than_the_deadline_is_repushed_once_then_reported(har
 
     result, _ = h.verify(target)
 
-    assert result.counts["completion_rate"] == 0.0 and result.counts["repushed_products"] == 2
+    assert result.counts["verified_share"] == 0.0 and result.counts["repushed_products"] == 2
     rows = failed_rows(h, target)
     assert {(r.product_id, r.check, r.device, r.site, r.attempt) for r in rows if r.field == "price"} == {
         (pid, "timestamp", None, None, 2) for pid in (FIRST_ID, FIRST_ID + 1)}
@@ -249,3 +249,32 @@ def test_strikes_count_across_runs_and_warn_loudly_at_the_second(harness) -> Non
     assert "traffic restriction" in texts[2].lower()
     with session_scope(h.db_url) as s:
         assert s.scalar(select(Change.status).where(Change.product_id == pid).limit(1)) == "verify_failed"
+
+
+def test_a_wrong_shipping_template_fails_on_every_device_until_the_repush(harness) -> None:
+    """aeops moved a product to Free Shipping (1002); the seller center put it back on Standard (1001): every page
+    offers charged standard shipping, which template 1002 never does. The re-push puts it right."""
+    from aeops.marketplace.simulator.products import now_ms, record_write
+
+    h = harness(n=2, deadline_s=2.0)
+    pid = FIRST_ID
+    run_id = f"verify-{uuid.uuid4().hex[:8]}"
+    sync_run_id = Ledger(h.db_url).start_run(STORE, "verify_test", run_id)
+    Ledger(h.db_url).store_plan(sync_run_id, STORE, [PlannedChange(pid, "edit",
+                                                                   {"fields": {"freight_template_id": "1002"}})])
+    (ids,) = Ledger(h.db_url).open_change_ids([sync_run_id]).values()
+    push_batch(Ledger(h.db_url), h.client, sync_run_id, "edit", ids)
+    with h.env.sim.state.write() as tx:  # the hand edit in the seller center, after aeops's push
+        product = tx.product(pid)
+        product["freight_template_id"] = 1001
+        record_write(product, now_ms())
+    target = Target(ledger=Ledger(h.db_url), store=STORE, sync_run_id=sync_run_id, run_id=run_id, sites=list(SITES),
+                    settings=VerifySettings(deadline=h.deadline), client=h.client, reader=h.reader, config=h.config)
+    assert not poke_target(target).done
+    rows = failed_rows(h, target)
+    assert {(r.field, r.expected, r.seen) for r in rows} == {
+        ("freight_template_id", "template 1002: CAINIAO_STANDARD free", "CAINIAO_STANDARD charged")}
+    assert {r.check for r in rows} == {"timestamp"}  # every (site, device) page shows it: the product's problem
+    result, _pokes = h.verify(target)
+    assert result.counts["verified"] == 1 and result.counts["repushed_products"] == 1
+    assert h.env.products()[pid]["freight_template_id"] == 1002

@@ -23,14 +23,33 @@ def test_never_seen_is_read() -> None:
 
 
 def test_our_own_confirmed_write_is_not_drift() -> None:
-    # read at T0, we wrote and confirmed at T1; the platform stamped our write at 02:04:59
-    assert not _drifted(state(T0, T1), "2026-11-25 02:04:59")
+    # read at T0, we wrote and confirmed at T1; the platform stamped our write at 02:04:59 UTC = 10:04:59 Beijing
+    assert not _drifted(state(T0, T1), "2026-11-25 10:04:59")
 
 
 def test_a_seller_center_edit_after_our_write_is_drift() -> None:
-    assert _drifted(state(T0, T1), "2026-11-25 09:30:00")
-    assert _drifted(state(T0, None), "2026-11-25 02:00:01")
+    assert _drifted(state(T0, T1), "2026-11-25 17:30:00")
+    assert _drifted(state(T0, None), "2026-11-25 10:00:01")
+
+
+def test_listing_times_are_platform_times_across_a_day_boundary() -> None:
+    # 2026-11-25 07:30 in Beijing is 2026-11-24 23:30 UTC: before our write of 02:05 UTC on the 25th, no drift
+    assert not _drifted(state(T0, T1), "2026-11-25 07:30:00")
+    # read as UTC (the old bug) the same string would be 05:30 UTC on the 25th: a false drift
+    assert _drifted(state(T0, T1), "2026-11-25 07:30:00", tz="UTC")
+    # a store whose platform account reports US Pacific time: 2026-11-24 18:06 there is 02:06 UTC on the 25th
+    assert _drifted(state(T0, T1), "2026-11-24 18:06:00", tz="America/Los_Angeles")
 
 
 def test_unparseable_listing_time_is_read_to_be_safe() -> None:
     assert _drifted(state(T0, T1), None)
+
+
+def test_parse_gmt_reads_naive_platform_times_in_the_platform_zone() -> None:
+    from aeops.catalog.timestamps import parse_gmt
+
+    # 00:30 on Dec 1st in Beijing is still Nov 30th in UTC
+    assert parse_gmt("2026-12-01 00:30:00") == datetime(2026, 11, 30, 16, 30, tzinfo=UTC)
+    assert parse_gmt("2026-12-01 00:30:00", "UTC") == datetime(2026, 12, 1, 0, 30, tzinfo=UTC)
+    assert parse_gmt("2026-12-01T00:30:00+00:00") == datetime(2026, 12, 1, 0, 30, tzinfo=UTC)  # explicit offset wins
+    assert parse_gmt("") is None and parse_gmt("yesterday") is None

@@ -3,8 +3,9 @@ state machine on an in-memory marketplace with a settable clock."""
 
 from __future__ import annotations
 
-import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -22,9 +23,9 @@ from aeops.verify.reader import (
     SimulatorStorefrontReader,
     SkuView,
     StorefrontReader,
-    parse_aliexpress_page,
-    parse_simulator_page,
+    parse_item_page,
     reader_for_connection,
+    sku_key,
 )
 from aeops.verify.runner import Target, VerifySettings, poke_target
 from aeops.verify.strikes import strike_message
@@ -61,36 +62,63 @@ def test_grids_and_miss_probability() -> None:
 
 
 # ------------------------------------------------------------------------------------------- parsing
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "aliexpress"
+
+
 def simulator_page(tmp_path, device: str = "desktop") -> str:
     from aeops.marketplace.simulator.protocol import Simulator
     from aeops.marketplace.simulator.state import SimState
 
     state = SimState(tmp_path / "sim.json")
-    state.seed_rows([{"product_id": "1005001", "sku_code": "A&1", "title": "Cup <b>", "price": "12.5",
-                      "discount_price": "", "stock": "4", "freight_template_id": "1002"}])
+    state.seed_rows([{"product_id": "1005001", "sku_code": "A&1", "title": "Cup </script> <b>", "price": "12.5",
+                      "discount_price": "", "stock": "4", "freight_template_id": "1002"},
+                     {"product_id": "1005001", "sku_code": "A&2", "title": "Cup", "price": "30",
+                      "discount_price": "24.99", "stock": "0", "freight_template_id": "1002"}])
     return Simulator(state).storefront("ru", 1005001, device)
 
 
-def test_simulator_page_is_parsed_from_its_json_and_from_its_html(tmp_path) -> None:
+def test_simulator_page_has_the_real_structure_and_no_seller_codes(tmp_path) -> None:
     html = simulator_page(tmp_path)
-    view = parse_simulator_page(html, 1005001, "ru", "desktop")
+    assert "window.runParams = {\n    data: {" in html and "A&1" not in html and "A&amp;1" not in html
+    view = parse_item_page(html, 1005001, "ru", "desktop")  # without the map: the platform's SKU ids
     assert view.error is None and view.last_modified is not None
-    assert view.skus == {"A&1": SkuView("12.50", None, 4)} and view.freight_template_id == "1002"
-    without_json = html.split('<script type="application/json"')[0]
-    assert parse_simulator_page(without_json, 1005001, "ru", "desktop") == view
-    assert parse_simulator_page("<html>maintenance</html>", 1, "en", "desktop").error
+    assert view.skus == {"14:193": SkuView("12.50", None, 4), "14:29": SkuView("30.00", "24.99", 0)}
+    assert view.shipping == frozenset({("CAINIAO_STANDARD", True)})  # template 1002: free standard shipping
+    mapped = parse_item_page(html, 1005001, "ru", "desktop", {"14:193": "A&1", "14:29": "A&2"})
+    assert mapped.skus == {"A&1": SkuView("12.50", None, 4), "A&2": SkuView("30.00", "24.99", 0)}
+    assert parse_item_page("<html>maintenance</html>", 1, "en", "desktop").error
 
 
-def test_real_storefront_parser_reads_embedded_sku_prices() -> None:
-    state = {"data": {"priceModule": {}, "gmtModified": 1795716450000, "logisticsTemplateId": 1003,
-                      "skuModule": {"skuPriceList": [
-                          {"skuId": 12001, "skuVal": {"skuAmount": {"value": 19.9}, "availQuantity": 7,
-                                                      "skuActivityAmount": {"value": "15"}}}]}}}
-    html = f"<script>window.runParams = {json.dumps(state)};</script>"
-    view = parse_aliexpress_page(html, 5, "es", "mobile", {"12001": "RED-S"})
-    assert view.skus == {"RED-S": SkuView("19.90", "15.00", 7)} and view.freight_template_id == "1003"
-    assert view.last_modified == datetime.fromtimestamp(1795716450, UTC)
-    assert parse_aliexpress_page("<html></html>", 5, "es", "mobile").error
+def test_saved_real_page_of_today_is_read_in_the_sellers_currency() -> None:
+    """The current *Component page: MXN shown, CNY base (rate 2.4148); SKUs keyed by property values."""
+    html = (FIXTURES / "item-component.html").read_text(encoding="utf-8")
+    codes = {"14:771;200000124:200000334": "SHOE-BEIGE-36", "14:1052;200000124:200000334": "SHOE-PINK-36"}
+    view = parse_item_page(html, 1005005913925017, "es", "desktop", codes)
+    assert view.error is None and view.last_modified is None  # the real page shows no modified time
+    # skuCalPrice is the base-currency list price; the promotion 16.47 MXN / 2.4148 = 6.82 CNY; inventory 10
+    # although availQuantity is 8
+    assert view.skus["SHOE-BEIGE-36"] == SkuView("113.69", "6.82", 10)
+    assert view.skus["SHOE-PINK-36"] == SkuView("117.56", "8.53", 5)
+    assert view.skus["14:193;200000124:200000337"] == SkuView("129.90", "13.96", 98)  # not in the map: its id
+    assert len(view.skus) == 5
+    assert view.shipping == frozenset({("CAINIAO_FULFILLMENT_STD", False)})
+
+
+def test_saved_real_page_of_the_older_generation_is_read_too() -> None:
+    """The older *Module page: USD, one property, no freight results on the page."""
+    html = (FIXTURES / "item-module.html").read_text(encoding="utf-8")
+    view = parse_item_page(html, 1739481085, "en", "desktop", {"14:350853": "XLR-10", "14:200004889": "XLR-2"})
+    assert view.error is None
+    assert view.skus["XLR-10"] == SkuView("21.22", "18.89", 987)
+    assert view.skus["XLR-2"] == SkuView("9.85", "8.77", 970)
+    assert view.skus["14:200004890"] == SkuView("9.77", "8.70", 911)
+    assert view.shipping is None  # no shipping block: a template check fails on such a page
+
+
+def test_sku_attr_becomes_the_api_sku_id() -> None:
+    assert sku_key("14:771#Black Rose Red;200000124:100010483") == "14:771;200000124:100010483"
+    assert sku_key("14:350852#Emo Go Home") == "14:350852"
+    assert sku_key("14:1052;200000124:200000334") == "14:1052;200000124:200000334"
 
 
 def test_readers_send_a_user_agent_per_device_and_no_cookies_anonymously() -> None:
@@ -117,14 +145,20 @@ def test_readers_send_a_user_agent_per_device_and_no_cookies_anonymously() -> No
 
 
 # ------------------------------------------------------------------------------------------- checks
+FREE_STANDARD = frozenset({("CAINIAO_STANDARD", True)})  # what template 1002 offers
+PAID_STANDARD = frozenset({("CAINIAO_STANDARD", False)})  # template 1001
+
+
 def expected() -> Expected:
-    return Expected(1, T0, prices={"S": ("21.00", "15.00")}, stocks={"S": 7}, freight_template_id="1002")
+    return Expected(1, T0, prices={"S": ("21.00", "15.00")}, stocks={"S": 7}, freight_template_id="1002",
+                    shipping=FREE_STANDARD)
 
 
 def page(site: str, device: str, *, new: bool = True) -> PageView:
     if new:
-        return PageView(1, site, device, T0 + timedelta(seconds=1), {"S": SkuView("21.00", "15.00", 7)}, "1002")
-    return PageView(1, site, device, T0 - timedelta(days=1), {"S": SkuView("20.00", "15.00", 10)}, "1002")
+        return PageView(1, site, device, T0 + timedelta(seconds=1), {"S": SkuView("21.00", "15.00", 7)},
+                        FREE_STANDARD)
+    return PageView(1, site, device, T0 - timedelta(days=1), {"S": SkuView("20.00", "15.00", 10)}, FREE_STANDARD)
 
 
 def problems_for(bad) -> list[Problem]:
@@ -141,6 +175,35 @@ def test_page_comparison_names_each_field() -> None:
     assert check_listed(expected(), T0 - timedelta(seconds=1)) is None  # within the clock tolerance
     assert check_listed(expected(), T0 - timedelta(hours=1)).check == "timestamp"
     assert check_listed(expected(), None).seen == "not modified since the push"
+
+
+def test_a_wrong_shipping_template_fails_on_every_device() -> None:
+    grid = [(s, d) for s in SITES for d in DEVICES]
+    wrong = [PageView(1, s, d, T0 + timedelta(seconds=1), {"S": SkuView("21.00", "15.00", 7)}, PAID_STANDARD)
+             for s, d in grid]
+    found = [p for v in wrong for p in compare_page(expected(), v)]
+    assert {(p.site, p.device) for p in found} == set(grid)  # every page of every device fails
+    assert {(p.field, p.expected, p.seen) for p in found} == {
+        ("freight_template_id", "template 1002: CAINIAO_STANDARD free", "CAINIAO_STANDARD charged")}
+    assert {(p.check, p.field) for p in attribute(1, grid, found)} == {("timestamp", "freight_template_id")}
+    # a page without a shipping block cannot prove the template; an unreadable template is not a pass either
+    bare = PageView(1, "en", "desktop", T0 + timedelta(seconds=1), {"S": SkuView("21.00", "15.00", 7)}, None)
+    assert [p.seen for p in compare_page(expected(), bare)] == ["no shipping block on the page"]
+    unknown = Expected(1, T0, prices={"S": ("21.00", "15.00")}, freight_template_id="1002", template_pushed=True)
+    assert [p.field for p in compare_page(unknown, page("en", "desktop"))] == ["freight_template_id"]
+    assert compare_page(replace(unknown, template_pushed=False), page("en", "desktop")) == []  # known, not pushed
+    # a country the template excludes may show fewer services; an extra service is wrong
+    two = Expected(1, T0, freight_template_id="9", shipping=frozenset({("DHL", False), ("EMS", False)}))
+    assert compare_page(two, replace(page("en", "desktop"), shipping=frozenset({("DHL", False)}))) == []
+    assert compare_page(two, replace(page("en", "desktop"), shipping=frozenset({("DHL", False), ("UPS", False)})))
+
+
+def test_a_page_without_a_modified_time_is_judged_by_its_values() -> None:
+    real = replace(page("en", "desktop"), last_modified=None)  # the real page has no timestamp
+    assert compare_page(expected(), real) == []
+    old = replace(page("en", "desktop", new=False), skus={"S": SkuView("21.00", "15.00", 7)})
+    assert [p.field for p in compare_page(expected(), old)] == ["last_modified"]
+    assert compare_page(replace(expected(), by_value=True), old) == []  # values already on the platform
 
 
 def test_attribution_blames_the_stale_site_the_silent_device_or_the_product() -> None:
@@ -221,7 +284,7 @@ def test_poke_verifies_a_clean_push_at_once(sqlite_url) -> None:
     market = seeded_market(clock, 3)
     target = pushed_target(sqlite_url, market, [1, 2, 3])
     result = poke_target(target, now=clock)
-    assert result.done and result.counts["completion_rate"] == 1.0 and result.counts["verified"] == 3
+    assert result.done and result.counts["verified_share"] == 1.0 and result.counts["verified"] == 3
     assert statuses(sqlite_url, target.sync_run_id) == {"verified"}
     assert poke_target(target, now=clock).counts == result.counts  # final: later pokes change nothing
 
@@ -233,10 +296,30 @@ def test_poke_waits_for_propagation_then_passes_without_repush(sqlite_url) -> No
     assert not poke_target(target, now=clock).done
     clock.tick(25)
     result = poke_target(target, now=clock)
-    assert result.done and result.counts["completion_rate"] == 1.0 and result.counts["repushed_products"] == 0
+    assert result.done and result.counts["verified_share"] == 1.0 and result.counts["repushed_products"] == 0
     rows = Ledger(sqlite_url).results_of_run(target.sync_run_id)
     assert rows and all(r.passed for r in rows) and {r.check for r in rows} == {"timestamp"}
     assert len(market.writes) == 1
+
+
+def test_a_write_the_platform_did_not_restamp_is_verified_by_its_values(sqlite_url) -> None:
+    """The platform already had the value (its last-modified time stays older than the push): the values it shows
+    decide, not the timestamp; a product whose values are not there still fails on its timestamp."""
+    clock = Clock()
+    market = seeded_market(clock, 2)
+    target = pushed_target(sqlite_url, market, [1, 2])
+    before = clock() - timedelta(hours=1)
+    latest = market.products[1][-1]
+    market.products[1] = [replace(v, at=before) for v in market.products[1]]  # values there, old stamp
+    market.products[2] = [replace(market.products[2][0], at=before)]  # neither the value nor a new stamp
+    assert latest.skus == market.products[1][-1].skus
+    assert not poke_target(target, now=clock).done
+    changes = {c.product_id: c.status for c in Ledger(sqlite_url).changes_of_run(target.sync_run_id)}
+    assert changes == {1: "verified", 2: "confirmed"}
+    run = Ledger(sqlite_url).get_run(target.sync_run_id)
+    assert run.artifacts["verify"]["verified_by_value"] == [1]
+    failed = Ledger(sqlite_url).results_of_run(target.sync_run_id, only_failed=True)
+    assert {(r.product_id, r.check, r.field) for r in failed} == {(2, "timestamp", "gmt_modified")}
 
 
 @pytest.fixture
@@ -259,7 +342,7 @@ def test_poke_repushes_once_at_half_the_deadline_then_reports(sqlite_url, alerts
     assert not poke_target(target, now=clock).done  # still not seen, the deadline is not reached
     clock.tick(20)
     final = poke_target(target, now=clock)
-    assert final.done and final.counts["verify_failed"] == 3 and final.counts["completion_rate"] == 0.0
+    assert final.done and final.counts["verify_failed"] == 3 and final.counts["verified_share"] == 0.0
     assert len(market.writes) == 2  # re-pushed exactly once
     failed = Ledger(sqlite_url).results_of_run(target.sync_run_id, only_failed=True)
     assert {(r.product_id, r.check, r.device, r.site, r.attempt) for r in failed if r.field == "price"} == {
@@ -304,8 +387,43 @@ def test_finish_keeps_its_report_when_verification_cannot_run(sqlite_url, monkey
         raise ConnectionError("marketplace unreachable")
 
     monkeypatch.setattr(market, "iter_products", down)
-    monkeypatch.setattr("aeops.verify.runner.reader_for_store", lambda store: market)
+    monkeypatch.setattr("aeops.verify.runner.reader_for_store", lambda store, *_a: market)
     cfg = AeopsConfig()
     counts = finish._verify(RunContext(cfg, cfg.store("demo"), Ledger(sqlite_url)), target.sync_run_id, market)
     assert counts["verify_error"] == "ConnectionError: marketplace unreachable"
     assert counts["verify_failed"] == 2 and counts["verified"] == 0 and counts["confirmed"] == 2
+
+
+# ------------------------------------------------------------------------------------------- the review
+def test_review_follow_up_moves_changes_on_and_alerts_once(sqlite_url) -> None:
+    from aeops.catalog.status import ChangeStatus
+    from aeops.marketplace import Product
+    from aeops.verify import review
+
+    ensure_schema(sqlite_url)
+    ledger = Ledger(sqlite_url)
+    run = ledger.start_run("demo", "unit", "review")
+    edit = {"fields": {"main_image": "a.jpg", "main_image_sha256": "0" * 64}}
+    ledger.store_plan(run, "demo", [PlannedChange(pid, "edit", edit) for pid in (1, 2, 3)])
+    ids = ledger.open_change_ids([run])[(run, "edit")]
+    ledger.begin_write(run, "demo", "aliexpress.solution.product.edit", "b", ids)  # pushed_at = now
+    ledger.set_status(ids, ChangeStatus.IN_REVIEW)
+    status = {1: ("onSelling", None), 2: ("editingRequired", "image under 800 px"), 3: ("auditing", None)}
+
+    class Client:
+        def get_product(self, pid: int) -> Product:
+            return Product(pid, status=status[pid][0], audit_reason=status[pid][1])
+
+    sent: list = []
+    at = datetime.now(UTC)
+    first = review.follow(ledger, Client(), "demo", run, "r", deadline=timedelta(hours=2), at=at, alert=sent.append)
+    assert (first.passed, first.refused, first.waiting, first.overdue) == ([1], {2: "image under 800 px"}, [3], [])
+    assert {c.product_id: (c.status, c.error_code) for c in ledger.changes_of_run(run)} == {
+        1: ("confirmed", None), 2: ("failed", "editingRequired"), 3: ("in_review", None)}
+    assert len(sent) == 1 and "product 2" in sent[0].text and "800 px" in sent[0].text
+    late = review.follow(ledger, Client(), "demo", run, "r", deadline=timedelta(hours=2),
+                         at=at + timedelta(hours=2, seconds=1), alert=sent.append)
+    assert late.overdue == [3] and late.pending == [] and "review overdue" in sent[-1].text and len(sent) == 2
+    review.follow(ledger, Client(), "demo", run, "r", deadline=timedelta(hours=2), at=at + timedelta(hours=3),
+                  alert=sent.append)
+    assert len(sent) == 2  # each alert once per run

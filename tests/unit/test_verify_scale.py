@@ -114,7 +114,7 @@ def test_a_clean_whole_store_repricing_is_verified_with_one_page_per_product(sql
     market.seed(range(1, 401), {"S": ("20.00", None, 10)}, clock() - timedelta(days=1))
     rule = sampling.SamplingRule(page_all_threshold=10, sample_size=10, risky_cross_size=30)
     result = poke_target(pushed(sqlite_url, market, 400, rule), now=clock)
-    assert result.done and result.counts["verified"] == 400 and result.counts["completion_rate"] == 1.0
+    assert result.done and result.counts["verified"] == 400 and result.counts["verified_share"] == 1.0
     plan = sampling.page_plan(range(1, 401), range(1, 401), rule, sampling.seed_for("demo", "big"))
     assert result.counts["verify_page_fetches"] == sampling.fetch_count(plan, SITES, DEVICES) < 400 * 7
 
@@ -154,9 +154,9 @@ class Storefront(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
         Storefront.seen.append((self.path, self.headers["User-Agent"], self.headers.get("Cookie")))
-        body = (b'<meta name="last-modified-ms" content="1795716450000">'
-                b'<tr class="sku" data-sku-code="S"><td class="price">21.00</td><td class="discount-price"></td>'
-                b'<td class="stock">4</td></tr>')
+        body = (b'<script>window.runParams = {\n data: {"priceComponent": {"skuPriceList": [{"skuAttr": "14:193", '
+                b'"skuVal": {"skuCalPrice": "21.00", "inventory": 4}}]}, '
+                b'"simulatorComponent": {"gmtModified": 1795716450000}}\n};</script>')
         self.send_response(200)
         self.send_header("Set-Cookie", "session=abc; Path=/")
         self.send_header("Content-Length", str(len(body)))
@@ -171,7 +171,7 @@ def test_simulator_reader_keeps_a_session_per_device_and_none_anonymously_over_k
     server = ThreadingHTTPServer(("127.0.0.1", 0), Storefront)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     Storefront.seen = []
-    reader = SimulatorStorefrontReader(f"http://127.0.0.1:{server.server_port}/sync")
+    reader = SimulatorStorefrontReader(f"http://127.0.0.1:{server.server_port}/sync", sku_codes={7: {"14:193": "S"}})
     try:
         pages = [reader.fetch(7, "fr", d) for d in ("desktop", "desktop", "mobile", "anonymous", "anonymous")]
         assert all(p.error is None and p.skus["S"].price == "21.00" for p in pages)

@@ -43,7 +43,8 @@ def client_for(store: StoreConfig, **overrides: Any):
     """A marketplace client for the store's connection (its secrets registered with :mod:`aeops.secrets`)."""
     from aeops.marketplace.hooks import AliExpressHook
 
-    return AliExpressHook(store.conn_id).get_client(qps=store.qps, **overrides)
+    return AliExpressHook(store.conn_id).get_client(**{"qps": store.qps, "platform_tz": store.platform_tz,
+                                                       **overrides})
 
 
 def list_stores(only: list[str] | None, config: AeopsConfig | None = None) -> list[str]:

@@ -5,7 +5,10 @@ Three kinds of write, matching the platform's calls:
 - ``price``: SKUs whose price or discount differs (the discount is always sent with its price, because a
   price update without ``discount_price`` erases the discount);
 - ``inventory``: SKUs whose stock differs;
-- ``edit``: product fields (title, freight template, main image) that differ; never ``sku_info_list``.
+- ``edit``: product fields (title, freight template, main image) that differ; never ``sku_info_list``. The
+  main image differs when the SHA-256 of the export's source image differs from the one aeops recorded for
+  the image the platform shows (no record: :mod:`aeops.catalog.images` compares the pictures first); a URL is
+  never compared with a file name.
 
 A SKU or product the marketplace does not have cannot be created by these calls: it becomes an
 ``unpushable`` change with a reason, reported instead of written.
@@ -59,10 +62,14 @@ def diff_product(product_id: int, desired: dict[str, Any], current: dict[str, An
         changes.append(PlannedChange(product_id, "price", {"skus": price_items}, {"skus": price_prev}))
     if stock_items:
         changes.append(PlannedChange(product_id, "inventory", {"skus": stock_items}, {"skus": stock_prev}))
-    edits = {f: desired[f] for f in PRODUCT_FIELDS if desired.get(f) and desired.get(f) != current.get(f)}
+    edits = {f: desired[f] for f in PRODUCT_FIELDS
+             if f != "main_image" and desired.get(f) and desired.get(f) != current.get(f)}
+    previous = {f: current.get(f) for f in edits}
+    if main_image_differs(desired, current):
+        edits.update(main_image=desired["main_image"], main_image_sha256=desired.get("main_image_sha256"))
+        previous.update(main_image=current.get("main_image"), main_image_url=current.get("main_image_url"))
     if edits:
-        changes.append(PlannedChange(product_id, "edit", {"fields": edits},
-                                     {"fields": {f: current.get(f) for f in edits}}))
+        changes.append(PlannedChange(product_id, "edit", {"fields": edits}, {"fields": previous}))
     if missing:
         changes.append(
             PlannedChange(
@@ -74,6 +81,18 @@ def diff_product(product_id: int, desired: dict[str, Any], current: dict[str, An
             )
         )
     return changes
+
+
+def main_image_differs(desired: dict[str, Any], current: dict[str, Any]) -> bool:
+    """The export's main image is not the one the platform shows: by the source's SHA-256 against the record
+    (a source whose bytes could not be read falls back to comparing source names, never a URL with a name)."""
+    source = desired.get("main_image")
+    if not source:
+        return False
+    want = desired.get("main_image_sha256")
+    if want:
+        return want != current.get("main_image_sha256")
+    return source != current.get("main_image")
 
 
 def diff_catalog(desired: dict[int, dict[str, Any]], current: dict[int, dict[str, Any] | None]) -> list[PlannedChange]:

@@ -112,7 +112,8 @@ class Ledger:
             return run
 
     def update_run(self, sync_run_id: int, **values: Any) -> None:
-        """Set columns of a run; ``counts`` is merged into the stored counts, not replaced."""
+        """Set columns of a run; ``counts`` and ``artifacts`` are merged into the stored ones by key, not replaced
+        (a step writing its artifact never drops another step's)."""
         with self.session() as s:
             run = s.get(SyncRun, sync_run_id)
             if run is None:
@@ -120,6 +121,9 @@ class Ledger:
             counts = values.pop("counts", None)
             if counts:
                 run.counts = {**(run.counts or {}), **counts}
+            artifacts = values.pop("artifacts", None)
+            if artifacts:
+                run.artifacts = {**(run.artifacts or {}), **artifacts}
             for key, value in values.items():
                 setattr(run, key, value)
 
@@ -346,6 +350,20 @@ class Ledger:
             for chunk in _chunks(ids):
                 s.execute(update(Change).where(Change.id.in_(chunk)).values(status=str(status), updated_at=utcnow()))
 
+    def changes_in_status(self, sync_run_id: int, status: ChangeStatus) -> list[Change]:
+        """The run's changes in ``status``, in product id order."""
+        with self.session() as s:
+            return list(s.scalars(select(Change).where(Change.sync_run_id == sync_run_id,
+                                                       Change.status == str(status)).order_by(Change.product_id)))
+
+    def fail_changes(self, change_ids: Iterable[int], code: str, message: str) -> None:
+        """The platform refused these changes after the fact (e.g. its review): ``failed`` with its code."""
+        ids = list(change_ids)
+        with self.session() as s:
+            for chunk in _chunks(ids):
+                s.execute(update(Change).where(Change.id.in_(chunk)).values(
+                    status=str(ChangeStatus.FAILED), error_code=code, error_message=message, updated_at=utcnow()))
+
     def change_counts(self, sync_run_id: int) -> dict[str, int]:
         """The run's changes by status."""
         with self.session() as s:
@@ -385,7 +403,9 @@ class Ledger:
         ``pushed_at`` keeps the time the request that carried the value was sent (set by :meth:`begin_write`):
         the platform stamps the write between that moment and its answer, so verification compares the platform's
         last-modified time with it, not with when aeops learned of the write (a lost answer is learned later)."""
-        change.status, change.pushed_at = str(ChangeStatus.CONFIRMED), change.pushed_at or utcnow()
+        in_review = change.kind == "edit" and "main_image" in ((change.payload or {}).get("fields") or {})
+        status = ChangeStatus.IN_REVIEW if in_review else ChangeStatus.CONFIRMED  # a new image: platform review
+        change.status, change.pushed_at = str(status), change.pushed_at or utcnow()
         change.error_code, change.error_message = None, None
         state = s.get(ProductState, (change.store, change.product_id))
         if state is None:
@@ -393,6 +413,17 @@ class Ledger:
             s.add(state)
         state.fields = apply_change(state.fields or {"skus": {}}, change.kind, change.payload)
         state.confirmed_at = utcnow()
+
+    def record_pushed_image(self, change_id: int, url: str) -> None:
+        """Before the edit is sent: the photobank URL it carries becomes part of the change (and, confirmed, the
+        product's record of the image aeops pushed)."""
+        with self.session() as s:
+            change = s.get(Change, change_id)
+            if change is None:
+                raise LookupError(f"change {change_id} not found")
+            payload = dict(change.payload or {})
+            payload["fields"] = {**(payload.get("fields") or {}), "main_image_url": url, "main_image_pushed_url": url}
+            change.payload = payload
 
     def begin_write(self, sync_run_id: int, store: str, api: str, batch_key: str, change_ids: list[int]) -> int:
         """Before sending: the changes become ``sending`` (``pushed_at`` = now, the time of this request) and the

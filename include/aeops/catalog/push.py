@@ -16,10 +16,12 @@ record of the answer, the final counts.
 
 from __future__ import annotations
 
+import urllib.parse
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from aeops.catalog.images import same_image_url
 from aeops.catalog.ledger import Ledger
 from aeops.catalog.model import from_marketplace
 from aeops.catalog.status import UNCERTAIN, ChangeStatus
@@ -40,14 +42,16 @@ API_OF_KIND = {
 def push_batch(ledger: Ledger, client, sync_run_id: int, kind: str, change_ids: list[int], *,
                images_dir: str | None = None) -> dict[str, int]:
     """Send what is still open of these changes; returns counts by final status of this batch."""
-    store, image_urls, todo = _prepare(ledger, client, sync_run_id, change_ids)
+    store, artifacts, todo = _prepare(ledger, client, sync_run_id, change_ids)
+    image_urls = dict(artifacts.get("image_urls", {}))
+    staged = dict(artifacts.get("staged_images", {}))
     for attempt in range(1, MAX_ATTEMPTS + 1):
         if not todo:
             break
         batch_key = f"{kind}-{todo[0].product_id}-{len(todo)}-a{attempt}"
         write_id = ledger.begin_write(sync_run_id, store, API_OF_KIND[kind], batch_key, [c.id for c in todo])
         try:
-            outcomes, answered = _send(client, kind, todo, image_urls, images_dir, ledger, sync_run_id)
+            outcomes, answered = _send(client, kind, todo, image_urls, images_dir, ledger, sync_run_id, staged)
         except Exception as exc:
             # Nothing is known about what the platform applied: re-read before any retry (next task try).
             with ledger.session() as s:
@@ -61,25 +65,26 @@ def push_batch(ledger: Ledger, client, sync_run_id: int, kind: str, change_ids: 
     return {status: statuses.count(status) for status in set(statuses)}
 
 
-def _prepare(ledger: Ledger, client, sync_run_id: int, change_ids: list[int]) -> tuple[str, dict[str, str],
+def _prepare(ledger: Ledger, client, sync_run_id: int, change_ids: list[int]) -> tuple[str, dict[str, Any],
                                                                                          list[Change]]:
-    """The run's store and uploaded images, and the changes still to send (uncertain ones re-read first)."""
+    """The run's store and artifacts (images uploaded or staged), and the changes still to send (uncertain ones
+    re-read first)."""
     with ledger.session() as s:
         run = s.get(SyncRun, sync_run_id)
         if run is None:
             raise LookupError(f"sync run {sync_run_id} not found")
-        store, image_urls = run.store, dict((run.artifacts or {}).get("image_urls", {}))
+        store, artifacts = run.store, dict(run.artifacts or {})
         changes = ledger.load_changes(s, change_ids)
         _close_interrupted_writes(ledger, s, sync_run_id, changes)
         uncertain = [c for c in changes if c.status in UNCERTAIN]
         todo = [c for c in changes if c.status == ChangeStatus.PLANNED]
     if uncertain:
         todo = sorted(todo + _resolve_uncertain(ledger, client, uncertain), key=lambda c: c.product_id)
-    return store, image_urls, todo
+    return store, artifacts, todo
 
 
 def _send(client, kind: str, changes: list[Change], image_urls: dict[str, str], images_dir: str | None,
-          ledger: Ledger, sync_run_id: int) -> tuple[dict[int, Any], bool]:
+          ledger: Ledger, sync_run_id: int, staged: dict[str, str]) -> tuple[dict[int, Any], bool]:
     if kind == "price":
         updates = {c.product_id: [SkuPrice(i["sku_code"], Decimal(i["price"]),
                                            Decimal(i["discount_price"]) if i.get("discount_price") else None)
@@ -93,16 +98,19 @@ def _send(client, kind: str, changes: list[Change], image_urls: dict[str, str], 
     outcomes: dict[int, Any] = {}
     answered = True
     for change in changes:  # product edits go one product per call
-        fields = _edit_fields(client, change.payload["fields"], image_urls, images_dir, ledger, sync_run_id)
+        fields = _edit_fields(client, change, image_urls, images_dir, ledger, sync_run_id, staged)
         outcome = client.edit_product(change.product_id, fields)
         outcomes[change.product_id] = outcome
         answered = answered and outcome.status != "unknown"
     return outcomes, answered
 
 
-def _edit_fields(client, fields: dict[str, Any], image_urls: dict[str, str], images_dir: str | None,
-                 ledger: Ledger, sync_run_id: int) -> dict[str, Any]:
-    """Our canonical fields as the product.edit API names them; a new main image goes to the photobank first."""
+def _edit_fields(client, change: Change, image_urls: dict[str, str], images_dir: str | None,
+                 ledger: Ledger, sync_run_id: int, staged: dict[str, str]) -> dict[str, Any]:
+    """Our canonical fields as the product.edit API names them. A new main image goes to the photobank first
+    (once per source and run), and the URL is recorded in the change before the edit is sent: on success it
+    becomes the product's record of the image aeops pushed."""
+    fields = change.payload["fields"]
     api: dict[str, Any] = {}
     if "title" in fields:
         api["multi_language_subject_list"] = [{"locale": "en_US", "subject": fields["title"]}]
@@ -110,19 +118,32 @@ def _edit_fields(client, fields: dict[str, Any], image_urls: dict[str, str], ima
         api["freight_template_id"] = int(fields["freight_template_id"])
     if "main_image" in fields:
         source = fields["main_image"]
-        url = image_urls.get(source) or _upload(client, source, images_dir)
-        image_urls[source] = url
-        ledger.update_run(sync_run_id, artifacts={"image_urls": image_urls})
+        url = fields.get("main_image_pushed_url") or image_urls.get(source)
+        if not url:
+            url = _upload(client, staged.get(source, source), images_dir)
+            image_urls[source] = url
+            ledger.update_run(sync_run_id, artifacts={"image_urls": image_urls, "staged_images": staged})
+        if fields.get("main_image_pushed_url") != url:
+            ledger.record_pushed_image(change.id, url)
         api["main_image_urls_list"] = [url]
     return api
 
 
 def _upload(client, source: str, images_dir: str | None) -> str:
-    if source.startswith(("http://", "https://")):
-        return source
-    path = Path(source) if images_dir is None or Path(source).is_absolute() else Path(images_dir) / source
-    content_type = {".png": "image/png", ".webp": "image/webp"}.get(path.suffix.lower(), "image/jpeg")
-    return client.upload_image(path.name, path.read_bytes(), content_type=content_type).photobank_url
+    """Upload a source image (a local file, or a URL's bytes fetched from an allowed host) to the photobank:
+    the platform takes photobank images only."""
+    from aeops.rules.images import fetch_image_bytes
+
+    name = Path(urllib.parse.urlsplit(source).path).name if "://" in source else Path(source).name
+    content = fetch_image_bytes(source, images_dir=images_dir, hosts=_source_hosts(source))
+    content_type = {".png": "image/png", ".webp": "image/webp"}.get(Path(name).suffix.lower(), "image/jpeg")
+    return client.upload_image(name or "main.jpg", content, content_type=content_type).photobank_url
+
+
+def _source_hosts(source: str) -> list[str]:
+    """An http(s) source passed validation's allow-list (image_url_hosts) to be in the change set: its host."""
+    host = urllib.parse.urlsplit(source).hostname if "://" in source else None
+    return [host] if host else []
 
 
 def _record_answer(ledger: Ledger, write_id: int, answered: bool, sent: list[Change],
@@ -195,6 +216,6 @@ def _applied(kind: str, payload: dict[str, Any], state: dict[str, Any], product)
         checks.append(state.get("title") == fields["title"])
     if "freight_template_id" in fields:
         checks.append(state.get("freight_template_id") == str(fields["freight_template_id"]))
-    if "main_image" in fields:
-        checks.append(bool(state.get("main_image")) and state.get("main_image") != "")
+    if "main_image" in fields:  # the platform shows the photobank image this change pushed
+        checks.append(same_image_url(state.get("main_image_url"), fields.get("main_image_pushed_url")))
     return all(checks)

@@ -7,6 +7,8 @@ The values are the strings stored in the aeops DB (no schema change): ``ChangeSt
     planned -> sending -> confirmed -> verified
                        \\-> failed     \\-> verify_failed
                        \\-> unknown (answer lost: re-read, then confirmed or planned again)
+                       \\-> in_review (a new main image: the platform reviews it) -> confirmed (onSelling)
+                                                                              \\-> failed (editingRequired)
     unpushable (the platform cannot take it: a product or SKU it does not have)
     rejected (a risky urgent override a person did not approve: planned, never sent)
 """
@@ -26,18 +28,19 @@ class ChangeStatus(StrEnum):
     VERIFIED = "verified"  # seen on the storefront where it was checked
     VERIFY_FAILED = "verify_failed"  # still not seen at the verification deadline
     REJECTED = "rejected"  # a person did not approve the plan (urgent override): never sent, never retried
+    IN_REVIEW = "in_review"  # applied, and the product is in the platform's review (a new main image)
 
 
 OPEN = (ChangeStatus.PLANNED, ChangeStatus.SENDING, ChangeStatus.UNKNOWN)
 """Not settled yet: a push (or its retry) still has work to do."""
 UNCERTAIN = (ChangeStatus.SENDING, ChangeStatus.UNKNOWN)
 """May or may not have been applied: re-read the product before sending again."""
-DONE = (ChangeStatus.CONFIRMED, ChangeStatus.FAILED, ChangeStatus.UNPUSHABLE)
-VERIFIABLE = (ChangeStatus.CONFIRMED, ChangeStatus.VERIFIED, ChangeStatus.VERIFY_FAILED)
-"""Reached the marketplace: verification looks at these."""
+DONE = (ChangeStatus.CONFIRMED, ChangeStatus.FAILED, ChangeStatus.UNPUSHABLE, ChangeStatus.IN_REVIEW)
+VERIFIABLE = (ChangeStatus.CONFIRMED, ChangeStatus.VERIFIED, ChangeStatus.VERIFY_FAILED, ChangeStatus.IN_REVIEW)
+"""Reached the marketplace: verification looks at these (and follows the review of those in review)."""
 RETRY = (ChangeStatus.PLANNED, ChangeStatus.SENDING, ChangeStatus.UNKNOWN, ChangeStatus.FAILED,
          ChangeStatus.VERIFY_FAILED)
 """What an urgent ``retry_failed`` run takes up again."""
 APPLIED = (ChangeStatus.CONFIRMED, ChangeStatus.VERIFIED, ChangeStatus.VERIFY_FAILED, ChangeStatus.UNKNOWN,
-           ChangeStatus.SENDING)
+           ChangeStatus.SENDING, ChangeStatus.IN_REVIEW)
 """May have changed the marketplace (what a revert looks at)."""

@@ -1,28 +1,43 @@
-"""Time as the catalog sees it: the platform's timestamps (``gmt_modified`` ...) and a store's "today"."""
+"""Time as the catalog sees it: the platform's timestamps (``gmt_modified`` ...) and a store's "today".
+
+The platform's ``gmt_*`` strings (``"2026-11-30 08:03:39"``) carry no zone: they are the platform's local time.
+Every parse of one goes through :func:`parse_gmt` with the store's ``platform_tz`` (default
+:data:`PLATFORM_TZ`, Beijing time), so plan, drift, verification and urgent re-runs agree on what a
+time means, across a day boundary too.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 GMT_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z")
+PLATFORM_TZ = "Asia/Shanghai"
+"""The zone of the platform's naive ``gmt_*`` strings unless a store says otherwise (``platform_tz``)."""
 
 
-def parse_gmt(value: str | None) -> datetime | None:
-    """``"2026-11-30 08:03:39"`` (a naive platform time, read as UTC) or an ISO time -> an aware datetime;
-    None for empty or unreadable values."""
+@lru_cache(maxsize=32)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def parse_gmt(value: str | None, tz: str = PLATFORM_TZ) -> datetime | None:
+    """``"2026-11-30 08:03:39"`` (a naive platform time, read in ``tz``) or an ISO time with an offset -> an
+    aware datetime; None for empty or unreadable values."""
     if not value:
         return None
     for fmt in GMT_FORMATS:
         try:
             parsed = datetime.strptime(value, fmt)
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=_zone(tz))
         except ValueError:
             continue
     try:
-        return datetime.fromisoformat(value)
+        parsed = datetime.fromisoformat(value)
     except ValueError:
         return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=_zone(tz))
 
 
 def aware(value: datetime | None) -> datetime | None:

@@ -16,12 +16,15 @@ log = get_logger(__name__)
 
 
 def seed_from_export(state: SimState, location: str, **kw: object) -> int:
-    """Load the simulator's catalog from a catalog export (read like the sync reads it)."""
+    """Load the simulator's catalog from a catalog export (read like the sync reads it); its main images go into
+    the photobank (``images_dir``, default: the export's folder when it is a local file)."""
     from aeops.exports import read_export
 
     export = read_export(location)
     if not export.readable:
         raise ValueError("; ".join(f"{f.code}: {f.message}" for f in export.findings) or "unreadable")
+    if kw.get("images_dir") is None and "://" not in location:
+        kw["images_dir"] = str(Path(location).expanduser().resolve().parent)
     return state.seed_frame(export.frame, **kw)
 
 
@@ -38,7 +41,7 @@ def simulator_command(args: argparse.Namespace) -> int:
         raise CommandError(f"cannot use state file {state_path}: {exc}") from None
     if args.seed_from:
         try:
-            count = seed_from_export(state, args.seed_from)
+            count = seed_from_export(state, args.seed_from, images_dir=getattr(args, "images_dir", None))
         except (OSError, ValueError) as exc:
             raise CommandError(f"cannot seed from {args.seed_from}: {exc}") from None
         log.info("seeded %d products from %s", count, args.seed_from)

@@ -7,9 +7,11 @@ Public API (keep it small; later issues build on it):
   refresh_token=None, rate_limit="memory"|"file:///dir"|"redis://..."|RateLimiter, ...)`` with
   ``list_products``, ``iter_products``, ``get_product``, ``update_prices[_batch]``,
   ``update_inventory[_batch]``, ``edit_product``, ``upload_image``, ``list_freight_templates``,
+  ``freight_settings``,
   ``refresh_access_token``, ``account_standing``, ``call`` (any API).
 * Records: ``SkuPrice``, ``SkuStock``, ``Product``, ``Sku``, ``ProductOutcome`` (success/failed/unknown),
-  ``BatchResult``, ``UpdateReport``, ``FreightTemplate``, ``TokenInfo``, ``AccountStanding``, ``PhotoUpload``.
+  ``BatchResult``, ``UpdateReport``, ``FreightTemplate``, ``FreightService``, ``TokenInfo``, ``AccountStanding``,
+  ``PhotoUpload``.
 * Errors: ``ApiError`` > ``AuthError`` > ``SignatureError``; ``QuotaExhausted``, ``Throttled(ban_seconds)``,
   ``ServerError``; ``OutcomeUnknown`` (a write whose answer was lost).
 * ``chunked(items, 20)``, ``make_rate_limiter(spec, qps)``; secrets are registered in :mod:`aeops.secrets`.
@@ -37,6 +39,7 @@ from aeops.marketplace.models import (
     PRODUCT_STATUSES,
     AccountStanding,
     BatchResult,
+    FreightService,
     FreightTemplate,
     PhotoUpload,
     Product,
@@ -52,7 +55,7 @@ from aeops.marketplace.signing import sign
 
 __all__ = [
     "MAX_PRODUCTS_PER_CALL", "MAX_SKUS_PER_PRODUCT_INVENTORY", "PRODUCT_STATUSES", "AccountStanding",
-    "AliExpressClient", "ApiError", "AuthError", "BatchResult", "FreightTemplate",
+    "AliExpressClient", "ApiError", "AuthError", "BatchResult", "FreightService", "FreightTemplate",
     "OutcomeUnknown", "PhotoUpload", "Product", "ProductOutcome", "QuotaExhausted", "ServerError",
     "SignatureError", "Sku", "SkuPrice", "SkuStock", "Throttled", "TokenInfo", "UpdateReport", "chunked",
     "make_rate_limiter", "parse_batch_result", "sign",

@@ -49,6 +49,7 @@ from aeops.marketplace.models import (
     PRODUCT_STATUSES,
     AccountStanding,
     BatchResult,
+    FreightService,
     FreightTemplate,
     PhotoUpload,
     Product,
@@ -74,9 +75,10 @@ API_INVENTORY_UPDATE = "aliexpress.solution.batch.product.inventory.update"
 API_PRODUCT_EDIT = "aliexpress.solution.product.edit"
 API_PHOTO_UPLOAD = "aliexpress.photobank.redefining.uploadimageforsdk"
 API_FREIGHT_LIST = "aliexpress.freight.redefining.listfreighttemplate"
+API_FREIGHT_SETTING = "aliexpress.freight.redefining.getfreightsettingbytemplatequery"
 API_SELLER_PROFILE = "aliexpress.merchant.profile.get"
 API_TOKEN_REFRESH = "/auth/token/refresh"
-BAD_STANDING = {"frozen", "violation", "serious_violation", "closed", "suspended", "restricted"}
+NORMAL_STANDING = "normal"  # the only standing in which aeops writes; anything else (or none) is refused
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded;charset=utf-8"
 _CONNECT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
@@ -128,7 +130,7 @@ class AliExpressClient:
                  rate_limit: str | RateLimiter | None = "memory", burst: int = 1, timeout: float = 30.0,
                  max_attempts: int = 6, backoff_initial: float = 0.5, backoff_max: float = 30.0,
                  transport: httpx.BaseTransport | None = None, clock: Callable[[], float] = time.time,
-                 sleep: Callable[[float], None] = time.sleep, platform_tz: str = "UTC") -> None:
+                 sleep: Callable[[float], None] = time.sleep, platform_tz: str = "Asia/Shanghai") -> None:
         base = base_url.rstrip("/")
         for suffix in ("/sync", "/rest"):
             if base.endswith(suffix):
@@ -141,6 +143,7 @@ class AliExpressClient:
         self.seller_id = seller_id
         self.max_attempts = max(1, max_attempts)
         self._clock, self._sleep = clock, sleep
+        self.platform_tz = platform_tz  # the zone of the platform's naive gmt_* strings (Beijing time)
         self._platform_tz = ZoneInfo(platform_tz)
         self._limiter = (rate_limit if rate_limit is not None and not isinstance(rate_limit, str)
                          else make_rate_limiter(rate_limit, qps, burst))
@@ -310,10 +313,13 @@ class AliExpressClient:
                     price=money(s.get("sku_price")), discount_price=money(s.get("sku_discount_price")),
                     stock=_int(s.get("ipm_sku_stock")))
                 for s in _as_list(item.get("aeop_ae_product_s_k_us"))]
+        images = item.get("image_u_r_ls") or ""
+        urls = [u.strip() for u in (images if isinstance(images, list) else str(images).split(";")) if str(u).strip()]
         return Product(product_id=int(item["product_id"]), subject=item.get("subject"),
                        status=item.get("product_status_type") or status,
                        freight_template_id=_int(item.get("freight_template_id")),
-                       gmt_modified=item.get("gmt_modified"), skus=skus, raw=dict(item))
+                       gmt_modified=item.get("gmt_modified"), skus=skus, raw=dict(item), image_urls=urls,
+                       audit_reason=item.get("audit_failure_reason") or None)
 
     def get_product(self, product_id: int) -> Product:
         """``aliexpress.solution.product.info.get``: the product with its SKUs (prices, stock)."""
@@ -331,13 +337,26 @@ class AliExpressClient:
         return [FreightTemplate(int(t["template_id"]), str(t.get("template_name", "")), bool(t.get("is_default")))
                 for t in _as_list(body.get("aeop_freight_template_d_t_o_list"))]
 
+    def freight_settings(self, template_id: int) -> list[FreightService]:
+        """``aliexpress.freight.redefining.getfreightsettingbytemplatequery``: the logistics services a freight
+        template offers, free or charged (the answer's field names are assumed, see docs/simulator.md)."""
+        body = self.call(API_FREIGHT_SETTING, {"template_id": int(template_id)})
+        if body.get("result_success") is False:
+            raise ApiError(str(body.get("result_error_desc") or "freight setting query failed"),
+                           code=body.get("result_error_code"), api=API_FREIGHT_SETTING)
+        return [FreightService(str(s.get("logistics_company") or ""), str(s.get("service_name") or ""),
+                               bool(s.get("free_shipping")))
+                for s in _as_list(body.get("freight_setting_list")) if s.get("logistics_company")]
+
     def account_standing(self) -> AccountStanding:
-        """The seller profile (``aliexpress.merchant.profile.get``) and whether the account may be updated."""
+        """The seller profile (``aliexpress.merchant.profile.get``): the standing (``normal`` only is ok; a missing
+        one is ``unknown``, not ok) and the merchant type (enterprise or individual)."""
         body = self.call(API_SELLER_PROFILE)
         profile = body.get("profile", body)
         status = str(profile.get("account_status") or "unknown")
+        kind = str(profile.get("merchant_type") or "").strip().lower() or None
         return AccountStanding(seller_id=_int(profile.get("seller_id")), status=status,
-                               ok=status.lower() not in BAD_STANDING, raw=dict(profile))
+                               ok=status.strip().lower() == NORMAL_STANDING, raw=dict(profile), merchant_type=kind)
 
     # ------------------------------------------------------------------ writes
     def _batch_call(self, api: str, items: list[dict[str, Any]]) -> BatchResult:

@@ -110,7 +110,12 @@ class Sku:
 
 @dataclass
 class Product:
-    """One product as ``aliexpress.solution.product.info.get`` (or the list call) shows it."""
+    """One product as ``aliexpress.solution.product.info.get`` (or the list call) shows it.
+
+    ``gmt_modified`` is the platform's naive local time string (see :func:`aeops.catalog.timestamps.parse_gmt`);
+    ``image_urls`` are the main images' photobank URLs (``image_u_r_ls``); ``audit_reason`` is why the
+    platform's review refused the product (``editingRequired``), when it says.
+    """
 
     product_id: int
     subject: str | None = None
@@ -119,6 +124,13 @@ class Product:
     gmt_modified: str | None = None
     skus: list[Sku] = field(default_factory=list)
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
+    image_urls: list[str] = field(default_factory=list)
+    audit_reason: str | None = None
+
+    def sku_codes_by_id(self) -> dict[str, str]:
+        """The platform's SKU id (``aeop_ae_product_s_k_us[].id``, e.g. ``"14:193"``) -> the seller's SKU code:
+        what an item page (keyed by SKU ids and property values) must be read with."""
+        return {s.sku_id: s.sku_code for s in self.skus if s.sku_id and s.sku_code}
 
 
 @dataclass(frozen=True)
@@ -137,6 +149,15 @@ class FreightTemplate:
 
 
 @dataclass(frozen=True)
+class FreightService:
+    """One logistics service a freight template offers (``getfreightsettingbytemplatequery``)."""
+
+    code: str  # the logistics company / service code, e.g. CAINIAO_STANDARD, as item pages show it
+    name: str
+    free: bool
+
+
+@dataclass(frozen=True)
 class TokenInfo:
     access_token: str = field(repr=False)
     refresh_token: str | None = field(repr=False)
@@ -148,12 +169,15 @@ class TokenInfo:
 
 @dataclass(frozen=True)
 class AccountStanding:
-    """The seller profile's standing: ``ok`` only for a normal account (not frozen, no serious violation)."""
+    """The seller profile's standing: ``ok`` only for a ``normal`` account (not frozen, no serious violation;
+    an unknown or missing standing is not ok). ``merchant_type`` is ``enterprise`` | ``individual`` | None
+    (not given); only enterprise-verified accounts may change compliance files (docs/rules.md)."""
 
     seller_id: int | None
     status: str
     ok: bool
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
+    merchant_type: str | None = None
 
 
 @dataclass(frozen=True)

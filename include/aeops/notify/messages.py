@@ -260,9 +260,15 @@ def sync_summary(
     headline: str | None = None,
     status: str | None = None,
     stopped_by: Sequence[str] = (),
+    verified_share: float | None = None,
+    in_review: int = 0,
 ) -> SlackMessage:
     """One message per run: counts, findings by code, pushed/failed/verified, completion rate, report link; for a
     run that failed, ``status="failed"`` and ``stopped_by`` (one line per failing task: what stopped it).
+
+    ``completion_rate`` is the marketplace's own "information update completion rate" (None: not available);
+    ``verified_share`` is aeops's own figure (updates seen on the storefront / updates checked), shown under
+    its own name beside it; ``in_review`` counts updates still in the marketplace's review.
 
     ``top_findings`` are :class:`aeops.findings.Finding` objects or their ``to_dict()``; the first
     ``max_top`` are listed with what to do. ``report_url`` must be an http(s) URL (a browser opens it from
@@ -275,8 +281,10 @@ def sync_summary(
               "airflow": _("Run in Airflow"), "run": _("run")}
     total_findings = sum(findings_by_code.values())
     rate = percent(completion_rate, lang)
+    share = percent(verified_share, lang)
     failed_run = status == "failed"
-    healthy = failed == 0 and (completion_rate is None or completion_rate >= 1.0) and not failed_run
+    healthy = (failed == 0 and not in_review and (completion_rate is None or completion_rate >= 1.0)
+               and not failed_run)
     emoji = SEVERITY_EMOJI["error" if failed_run else "info" if healthy else "warning"]
     counts = _("{rows} rows, {pushed} pushed, {failed} failed, {verified} verified").format(
         rows=rows, pushed=pushed, failed=failed, verified=verified)
@@ -284,6 +292,8 @@ def sync_summary(
         store=_escape(store))
     text = _("Catalog sync for {store}: {counts}, {findings} findings, completion {rate}").format(
         store=store, counts=counts, findings=total_findings, rate=rate)
+    if in_review:
+        text += ", " + _("{n} in review").format(n=in_review)
     if failed_run:
         text = _("FAILED: {summary}").format(summary=text)
     if stopped_by:
@@ -299,8 +309,9 @@ def sync_summary(
                 (_("Pushed"), pushed),
                 (_("Failed"), failed),
                 (_("Verified"), verified),
-                (_("Completion rate"), rate),
-            ]
+                (_("Completion rate (marketplace)"), rate),
+                (_("Verified share (aeops)"), share),
+            ] + ([(_("In marketplace review"), in_review)] if in_review else [])
         )
     )
     if stopped_by:
@@ -390,3 +401,28 @@ def notice(
         dedupe_key=dedupe_key,
         thread_key=thread_key,
     )
+
+
+def review_refused(*, store: str, product_id: int, reason: str | None, run_id: str | None = None) -> SlackMessage:
+    """A new main image the platform's review refused: the product is ``editingRequired`` (off sale)."""
+    why = one_line(reason or "the platform gave no reason", 300)
+    return notice(
+        title=f"Main image refused by the marketplace review: product {product_id}",
+        text=(f"Product {product_id} is `editingRequired` after its new main image was reviewed: {_escape(why)}. "
+              "It stays off sale until a corrected image is pushed (fix the image in the export; the next sync "
+              "pushes it) or the product is fixed in the seller center."),
+        store=store, severity="error", fields={"Product": product_id, "Reason": why},
+        dedupe_key=f"review-refused:{store}:{product_id}:{run_id or ''}", thread_key=None)
+
+
+def review_overdue(*, store: str, product_ids: Sequence[int], hours: float, run_id: str | None = None
+                   ) -> SlackMessage:
+    """Products still in the platform's review ``hours`` after their new main image was sent."""
+    shown = ", ".join(str(p) for p in list(product_ids)[:20]) + (" ..." if len(product_ids) > 20 else "")
+    return notice(
+        title=f"Marketplace review overdue: {len(product_ids)} product(s) still auditing",
+        text=(f"{len(product_ids)} product(s) are still `auditing` {hours:g} h after their new main image was sent "
+              f"(the review should take at most 2 hours): {shown}. Check them in the seller center; aeops stops "
+              "following them for this run and counts them as in review."),
+        store=store, severity="warning", fields={"Products": len(product_ids)},
+        dedupe_key=f"review-overdue:{store}:{run_id or ''}:{shown}", thread_key=None)

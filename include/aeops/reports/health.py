@@ -79,8 +79,9 @@ def completion(runs: list[SyncRun]) -> list[dict[str, Any]]:
     rows = []
     for run in runs:
         counts = run.counts or {}
-        if "completion_rate" in counts:
-            rows.append({"run": run, "rate": counts.get("completion_rate"),
+        share = counts.get("verified_share", counts.get("completion_rate"))  # completion_rate: older runs
+        if share is not None:
+            rows.append({"run": run, "rate": share,
                          "marketplace": counts.get("marketplace_completion_rate"),
                          "verified": counts.get("verified", 0), "failed": counts.get("verify_failed", 0)})
     return rows

@@ -178,6 +178,27 @@ def findings_chart(by_code: Sequence[tuple[str, int]], severity_of: dict[str, st
                              for code, n in by_code], title=title)
 
 
+# ------------------------------------------------------------------------------------------------ review
+def review_context(changes: Sequence[Any], counts: dict[str, Any], lang: str | None) -> list[dict[str, Any]]:
+    """Products whose new main image went through the marketplace review: refused (with the platform's reason),
+    still in review, or passed."""
+    _ = translator(lang)
+    overdue = set(((counts or {}).get("review_overdue")) or [])
+    rows = []
+    for c in changes:
+        if c.kind != "edit" or "main_image" not in ((c.payload or {}).get("fields") or {}):
+            continue
+        if c.status == ChangeStatus.FAILED and c.error_code == "editingRequired":
+            rows.append({"product_id": c.product_id, "status": _("editingRequired (refused)"),
+                         "reason": c.error_message})
+        elif c.status == ChangeStatus.IN_REVIEW:
+            status = _("auditing (past the 2-hour review time)") if c.product_id in overdue else _("auditing")
+            rows.append({"product_id": c.product_id, "status": status, "reason": ""})
+        elif c.status in (ChangeStatus.CONFIRMED, ChangeStatus.VERIFIED, ChangeStatus.VERIFY_FAILED):
+            rows.append({"product_id": c.product_id, "status": _("onSelling (passed)"), "reason": ""})
+    return rows
+
+
 # ------------------------------------------------------------------------------------------------- report
 def report_context(ledger: Ledger, sync_run_id: int, store: StoreConfig | None = None) -> dict[str, Any]:
     """Everything the template shows for one store's run (``store``: its settings; defaults when None)."""
@@ -214,6 +235,7 @@ def report_context(ledger: Ledger, sync_run_id: int, store: StoreConfig | None =
         "advice": lambda code: advice(code, lang),
         "airflow_url": task_log_url(run.dag_id, run.run_id),
         "stopped_by": pages.reasons(ledger.url, run.dag_id, run.run_id, run.store),
+        "reviews": review_context(changes, (run.artifacts or {}).get("verify") or {}, lang),
         **verification_context(ledger, sync_run_id),
     }
 

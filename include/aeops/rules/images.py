@@ -46,6 +46,8 @@ __all__ = [
     "ImageProblem",
     "ImageReport",
     "check_images",
+    "fetch_image_bytes",
+    "image_client",
     "image_check_full_decode",
     "image_check_one",
     "open_image_guarded",
@@ -377,6 +379,28 @@ def _check_source(value: str, *, images_dir: str | None, hosts: list[str], cap_b
         return ImageReport(source=source, findings=(_finding(problem.code, f"image {source} {problem.message}",
                                                              source),))
     return inspect_image_bytes(data, source, check_background=check_background, use_draft=use_draft)
+
+
+def image_client(hosts: Iterable[str]) -> httpx.Client:
+    """An HTTP client that follows redirects only to ``hosts`` (reuse it: each new client loads the CA store)."""
+    return _make_client(list(hosts))
+
+
+def fetch_image_bytes(value: str, *, images_dir: str | None = None, hosts: Iterable[str] = (),
+                      cap_bytes: int = MAX_FILE_BYTES, client: httpx.Client | None = None) -> bytes:
+    """The bytes of an image: a local file (relative to ``images_dir``) or an http(s) URL on one of ``hosts``
+    (redirects too; ``client`` from :func:`image_client` with the same hosts); anything else raises
+    :class:`ImageProblem` without opening it."""
+    allowed = list(hosts)
+    if not _is_url(value):
+        path = _local_path(value, images_dir)
+        return _read_local(path, str(path))
+    if urlsplit(value).scheme.lower() not in ("http", "https") or not _host_allowed(value, allowed):
+        raise ImageProblem("IMG-UNREADABLE", f"{urlsplit(value).hostname!r} is not an allowed image host; not fetched")
+    if client is not None:
+        return _download(value, client, cap_bytes)
+    with _make_client(allowed) as own:
+        return _download(value, own, cap_bytes)
 
 
 class _LazyClient:

@@ -1,4 +1,8 @@
-"""Safe image fixes during validation: a transparent main image flattened onto white and uploaded once."""
+"""Safe image fixes during validation: a transparent main image flattened onto white into a staged copy.
+
+The copy is uploaded to the photobank only when the plan sends that product a main-image edit (push time):
+validating an export never uploads anything, so re-running a sync of an unchanged export costs no upload.
+"""
 
 from __future__ import annotations
 
@@ -18,28 +22,26 @@ def work_dir(ctx: RunContext) -> Path:
     return path
 
 
-def fix_and_upload_images(ctx: RunContext, findings, image_of_row: dict[int, str], client,
-                          done: dict[str, str]) -> dict[str, str]:
-    """Flatten each transparent image (a staging copy; the original is untouched) and upload it once.
+def stage_fixed_images(ctx: RunContext, findings, image_of_row: dict[int, str], done: dict[str, str]
+                       ) -> dict[str, str]:
+    """Flatten each transparent image onto white into a staging copy (the original is untouched).
 
-    Returns source image -> photobank URL for every image fixed in this run (``done`` included)."""
+    Returns source image -> staged file for every image fixed (``done``: staged earlier in this run)."""
     from aeops.rules.fixes import flatten_onto_white
 
-    uploads = dict(done)
+    staged = {source: path for source, path in done.items() if Path(path).is_file()}
     images_dir = Path(ctx.store.images_dir) if ctx.store.images_dir else None
     staging = work_dir(ctx) / "staged-images"
     for finding in findings:
         source = image_of_row.get(finding.row) if finding.row is not None else None
-        if finding.code != "IMG-TRANSPARENT" or not source or source in uploads:
+        if finding.code != "IMG-TRANSPARENT" or not source or source in staged:
             continue
         path = Path(source) if images_dir is None or Path(source).is_absolute() else images_dir / source
         try:
-            staged = Path(flatten_onto_white(path, staging))
-            upload = client.upload_image(staged.name, staged.read_bytes(),
-                                         content_type="image/png" if staged.suffix == ".png" else "image/jpeg")
+            staged[source] = str(flatten_onto_white(path, staging))
         except Exception as exc:  # noqa: BLE001 - the finding stays blocking and the log says why
             log.warning("%s: could not auto-fix %s: %s", ctx.store.name, source, exc)
             continue
-        uploads[source] = upload.photobank_url
-        log.info("%s: %s flattened onto white and uploaded as %s", ctx.store.name, source, upload.photobank_url)
-    return uploads
+        log.info("%s: %s flattened onto white into %s (uploaded if the product's main image changes)",
+                 ctx.store.name, source, staged[source])
+    return staged

@@ -1,7 +1,9 @@
 """Plan: diff the export's valid rows against the marketplace and store the minimal change set.
 
 Paged list reads find products modified on the marketplace after aeops last saw them (or never seen); only
-those get a per-product info read; the confirmed state in the aeops DB stands for the rest.
+those get a per-product info read; the confirmed state in the aeops DB stands for the rest. Main images are
+compared by content, never by name: see :mod:`aeops.catalog.images` (a product without a record of the
+image the platform shows has that image fetched and compared by perceptual hash, once).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 from aeops.catalog.context import RunContext, client_for, context
 from aeops.catalog.diff import diff_catalog
 from aeops.catalog.drift import drifted
+from aeops.catalog.images import ImageSources, add_source_digests, allowed_hosts, resolve_main_images
 from aeops.catalog.model import cell_text, desired_from_rows, from_marketplace
 from aeops.catalog.timestamps import parse_gmt
 from aeops.config import AeopsConfig
@@ -41,31 +44,47 @@ def plan(store: str, dag_id: str, run_id: str, *, client=None, config: AeopsConf
     listed: dict[int, str | None] = {
         p.product_id: p.gmt_modified for p in client.iter_products(page_size=LIST_PAGE_SIZE)
     }
-    to_read = [pid for pid in desired if pid in listed and drifted(known.get(pid), listed[pid])]
+    tz = ctx.store.platform_tz
+    # products known from before aeops recorded the platform's image URL are read once more
+    to_read = [pid for pid in desired if pid in listed and (drifted(known.get(pid), listed[pid], tz)
+                                                            or "main_image_url" not in (known[pid].fields or {}))]
     log.info("%s: %d products listed, %d wanted, %d to re-read (new or modified on the marketplace)",
              store, len(listed), len(desired), len(to_read))
     seen: dict[int, tuple[dict[str, Any], datetime | None]] = {}
     # Info reads in parallel: the client's rate limiter (shared by the threads) keeps the seller's QPS.
     with ThreadPoolExecutor(max_workers=INFO_READ_THREADS) as pool:
         for pid, product in zip(to_read, pool.map(client.get_product, to_read), strict=True):
-            seen[pid] = (from_marketplace(product, known.get(pid)), parse_gmt(listed[pid]))
-    if seen:
-        ledger.save_seen_state(store, seen)
-    ledger.record_catalog_meta(store, catalog_meta)
+            seen[pid] = (from_marketplace(product, known.get(pid)), parse_gmt(listed[pid], tz))
     current: dict[int, dict[str, Any] | None] = {}
     for pid in desired:
         if pid in seen:
             current[pid] = seen[pid][0]
         elif pid in listed and pid in known:
-            current[pid] = known[pid].fields
+            current[pid] = dict(known[pid].fields)
         else:
             current[pid] = None
+    run = ledger.get_run(sync_run_id)
+    sources = ImageSources(ctx.store.images_dir or None, dict((run.artifacts or {}).get("staged_images") or {}),
+                           list(ctx.config.image_url_hosts))
+    add_source_digests(desired, sources)
+    images = resolve_main_images(desired, current, sources, allowed_hosts(getattr(client, "base_url", None)))
+    for pid in images["matched"]:  # recorded like a push: the next run needs no fetch
+        seen[pid] = (current[pid], seen[pid][1] if pid in seen else known[pid].marketplace_modified_at)
+    if seen:
+        ledger.save_seen_state(store, seen)
+    ledger.record_catalog_meta(store, catalog_meta)
+    for pid in images["unchecked"]:  # no image edit on a guess (each one costs a review): reported, kept
+        log.warning("%s: product %s: main image not compared (an image could not be read); no image edit this run",
+                    store, pid)
+        current[pid] = {**current[pid], "main_image_sha256": desired[pid].get("main_image_sha256")}
     changes = diff_catalog(desired, current)
     counts = ledger.store_plan(sync_run_id, store, changes)
     reviewed = review_changed_images(ctx, sync_run_id, run_id, desired, changes,
                                      {pid: meta[0] for pid, meta in catalog_meta.items()})
     ledger.update_run(sync_run_id, counts={"planned_" + k: v for k, v in counts.items()}
-                      | {"info_reads": len(to_read), "changed_products": len({c.product_id for c in changes})}
+                      | {"info_reads": len(to_read), "changed_products": len({c.product_id for c in changes}),
+                         "main_images_matched": len(images["matched"]),
+                         "main_images_unchecked": len(images["unchecked"])}
                       | reviewed)
     log.info("%s: change set %s", store, counts or "empty (nothing to write)")
     return counts

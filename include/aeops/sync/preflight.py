@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from aeops.catalog.account import AccountRefused, require_normal_standing
 from aeops.catalog.context import RunContext, client_for, context
 from aeops.catalog.timestamps import aware
 from aeops.config import AeopsConfig
@@ -16,7 +17,8 @@ log = get_logger(__name__)
 
 
 def preflight(store: str, *, client=None, config: AeopsConfig | None = None) -> dict[str, Any]:
-    """Connection works, token not about to expire (refreshed when due), account in normal standing."""
+    """Connection works, token not about to expire (refreshed when due), account in normal standing (a frozen,
+    restricted or unknown standing is refused with the reason)."""
     ctx = context(store, config)
     client = client or client_for(ctx.store)
     conn_id = ctx.store.conn_id
@@ -35,11 +37,13 @@ def preflight(store: str, *, client=None, config: AeopsConfig | None = None) -> 
     except AuthError as exc:
         raise SyncError(f"{store}: the marketplace rejected the credentials of connection {conn_id!r} "
                         f"({exc.code}); re-authorise the app for this seller and update the connection") from None
-    if not standing.ok:
-        raise SyncError(f"{store}: seller account is {standing.status!r}, not in normal standing; "
-                        "updates are refused until the account is restored")
-    log.info("%s: preflight ok (seller %s, account %s)", store, standing.seller_id, standing.status)
-    return {"seller_id": standing.seller_id, "status": standing.status}
+    try:
+        require_normal_standing(standing, store)
+    except AccountRefused as refused:
+        raise SyncError(str(refused)) from None
+    log.info("%s: preflight ok (seller %s, account %s, %s merchant)", store, standing.seller_id, standing.status,
+             standing.merchant_type or "unknown")
+    return {"seller_id": standing.seller_id, "status": standing.status, "merchant_type": standing.merchant_type}
 
 
 def refresh_token(ctx: RunContext, client) -> None:

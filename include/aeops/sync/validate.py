@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from aeops.catalog.context import RunContext, client_for, context
@@ -12,14 +13,15 @@ from aeops.config import AeopsConfig
 from aeops.findings import Severity
 from aeops.secrets import get_logger
 from aeops.sync.errors import SyncError
-from aeops.sync.images import fix_and_upload_images
+from aeops.sync.images import stage_fixed_images
 
 log = get_logger(__name__)
 
 
 def validate(store: str, dag_id: str, run_id: str, *, client=None, config: AeopsConfig | None = None) -> dict:
-    """Run every rule and store the findings; flatten transparent images onto white, upload the fixed copies
-    to the photobank and let their rows through; a run with no valid row fails."""
+    """Run every rule and store the findings; flatten transparent images onto white into staged copies (uploaded
+    at push time, only if the product's main image changes) and let their rows through; a run with no valid
+    row fails."""
     ctx = context(store, config)
     ledger = ctx.ledger
     sync_run_id = ledger.start_run(store, dag_id, run_id)
@@ -38,21 +40,22 @@ def validate(store: str, dag_id: str, run_id: str, *, client=None, config: Aeops
         raise SyncError(f"{store}: export {export_path} cannot be checked: "
                         + "; ".join(f.message for f in result.findings if f.code.startswith("FILE-")))
     image_of_row = dict(zip(result.frame["row"].astype(int), result.frame["main_image"].astype(str), strict=True))
-    uploads = fix_and_upload_images(ctx, result.findings, image_of_row, client, run.artifacts.get("image_urls", {}))
+    staged = stage_fixed_images(ctx, result.findings, image_of_row, (run.artifacts or {}).get("staged_images", {}))
     findings = []
     for f in result.findings:
         source = image_of_row.get(f.row) if f.row is not None else None
-        if f.code == "IMG-TRANSPARENT" and source in uploads:
+        if f.code == "IMG-TRANSPARENT" and source in staged:
             f = replace(f, severity=Severity.WARNING,
-                        message=f"auto-fixed: flattened onto white and uploaded as {uploads[source]}")
+                        message=f"auto-fixed: flattened onto white (staged copy {Path(staged[source]).name}; "
+                        "uploaded to the photobank only if the product's main image changes)")
         findings.append(f)
     ledger.store_findings(sync_run_id, store, findings)
     valid = _valid_row_numbers(result.frame, findings)
     counts = {"rows": len(result.frame), "valid_rows": len(valid), "blocked_rows": len(result.frame) - len(valid),
-              "findings": len(findings), "auto_fixed_images": len(uploads)}
-    ledger.update_run(sync_run_id, counts=counts, artifacts={"image_urls": uploads})
+              "findings": len(findings), "auto_fixed_images": len(staged)}
+    ledger.update_run(sync_run_id, counts=counts, artifacts={"staged_images": staged})
     log.info("%s: %d rows, %d valid, %d findings, %d image(s) auto-fixed", store, counts["rows"],
-             counts["valid_rows"], counts["findings"], len(uploads))
+             counts["valid_rows"], counts["findings"], len(staged))
     if not valid:
         raise SyncError(f"{store}: no valid row in {export_path}: all {counts['rows']} rows are blocked by "
                         "findings; see the report and fix the export")

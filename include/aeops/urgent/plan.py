@@ -73,7 +73,7 @@ def _read_each(ctx, client, product_ids: list[int]) -> dict[int, dict[str, Any] 
             continue
         fields = from_marketplace(product, known.get(pid))
         current[pid] = fields
-        seen[pid] = (fields, parse_gmt(product.gmt_modified))
+        seen[pid] = (fields, parse_gmt(product.gmt_modified, ctx.store.platform_tz))
     if seen:
         ctx.ledger.save_seen_state(ctx.store.name, seen)
     return current
@@ -85,12 +85,13 @@ def _read_listed(ctx, client, product_ids: set[int] | None) -> dict[int, dict[st
         listed = {p.product_id: p.gmt_modified for p in list_concurrently(client, page_size=LIST_PAGE_SIZE)}
         known = loading.result()
     wanted = set(listed) if product_ids is None else set(product_ids)
-    to_read = sorted(pid for pid in wanted if pid in listed and drifted(known.get(pid), listed[pid]))
+    tz = ctx.store.platform_tz
+    to_read = sorted(pid for pid in wanted if pid in listed and drifted(known.get(pid), listed[pid], tz))
     log.info("%s: %d products listed, %d wanted, %d re-read (new or modified since aeops saw them)",
              ctx.store.name, len(listed), len(wanted), len(to_read))
     seen = {}
     for pid in to_read:
-        seen[pid] = (from_marketplace(client.get_product(pid), known.get(pid)), parse_gmt(listed[pid]))
+        seen[pid] = (from_marketplace(client.get_product(pid), known.get(pid)), parse_gmt(listed[pid], tz))
     if seen:
         ctx.ledger.save_seen_state(ctx.store.name, seen)
     current: dict[int, dict[str, Any] | None] = {}

@@ -2,8 +2,8 @@
 
 - :func:`expected_from_changes` turns a product's confirmed changes into what every page must show;
 - :func:`check_listed` is the cheap timestamp check from the product list (``gmt_modified``);
-- :func:`compare_page` compares one page with the expectation (timestamp, price, discount, stock,
-  freight template);
+- :func:`compare_page` compares one page with the expectation (timestamp where the page shows one, price,
+  discount, stock, and the shipping block against what the freight template offers);
 - :func:`site_disagreements` compares the language sites with each other (price and stock);
 - :func:`attribute` turns failing pages into problems attributed to a language site (every device of it
   fails while other sites pass), a device (every site fails on it while other devices pass), or a single
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aeops.verify.reader import PageView
+from aeops.verify.reader import PageView, Shipping
 
 CLOCK_TOLERANCE = timedelta(seconds=2)  # our clock vs the platform's, plus gmt_modified's whole seconds
 MAX_ROWS_PER_PROBLEM = 10
@@ -34,6 +34,9 @@ class Expected:
     freight_template_id: str | None = None
     change_ids: list[int] = field(default_factory=list)
     kinds: set[str] = field(default_factory=set)
+    shipping: Shipping | None = None  # what the template offers: (service code, free?); None = not known
+    template_pushed: bool = False  # this run changed the template (else it is the one aeops knew)
+    by_value: bool = False  # the platform already had the values (no newer last-modified): compare values only
 
     @property
     def not_before(self) -> datetime:
@@ -87,6 +90,7 @@ def expected_from_changes(changes: Iterable[Any], state_fields: Mapping[int, Map
                 exp.stocks[str(item["sku_code"])] = int(item["inventory"])
         elif change.kind == "edit" and payload.get("fields", {}).get("freight_template_id"):
             exp.freight_template_id = str(payload["fields"]["freight_template_id"])
+            exp.template_pushed = True
     for pid, exp in result.items():
         known = (state_fields or {}).get(pid) or {}
         if exp.freight_template_id is None and known.get("freight_template_id"):
@@ -115,7 +119,8 @@ def compare_page(exp: Expected, page: PageView) -> list[Problem]:
     if page.error:
         return [problem("page", "a readable product page", page.error)]
     found: list[Problem] = []
-    if page.last_modified is None or _utc(page.last_modified) < exp.not_before:
+    # The real page shows no last-modified time (only the simulator's does): values decide there.
+    if page.last_modified is not None and not exp.by_value and _utc(page.last_modified) < exp.not_before:
         found.append(problem("last_modified", f">= {_iso(exp.pushed_at)}", _iso(page.last_modified)))
     for sku, (price, discount) in sorted(exp.prices.items()):
         shown = page.skus.get(sku)
@@ -134,10 +139,39 @@ def compare_page(exp: Expected, page: PageView) -> list[Problem]:
             continue
         if shown.stock != stock:
             found.append(problem("stock", stock, shown.stock, sku))
-    if exp.freight_template_id is not None and page.freight_template_id is not None \
-            and page.freight_template_id != exp.freight_template_id:
-        found.append(problem("freight_template_id", exp.freight_template_id, page.freight_template_id))
+    template = template_problem(exp, page.shipping)
+    if template is not None:
+        found.append(problem("freight_template_id", *template))
     return found
+
+
+def describe_shipping(offers: Shipping | None) -> str:
+    if not offers:
+        return "no shipping service"
+    return ", ".join(f"{code} {'free' if free else 'charged'}" for code, free in sorted(offers))
+
+
+def template_problem(exp: Expected, shown: Shipping | None) -> tuple[str, str] | None:
+    """(expected, seen) when the page's shipping block does not come from the expected freight template.
+
+    The page never names the template: it lists the logistics services the template offers the visitor's
+    country, each free or charged. Every service shown must be one the expected template offers, with the same
+    free/charged terms (a country the template excludes may show fewer), and at least one must be shown. A
+    page without a shipping block cannot prove the template, so it fails too. When the template's services
+    cannot be read, a template this run pushed fails; one aeops only knew from before is not compared.
+    """
+    if exp.freight_template_id is None:
+        return None
+    want = f"template {exp.freight_template_id}: {describe_shipping(exp.shipping)}"
+    if exp.shipping is None:  # pushed by this run: unproven is a failure; merely known: nothing to compare with
+        if not exp.template_pushed:
+            return None
+        return f"template {exp.freight_template_id}", "the template's services could not be read from the API"
+    if shown is None:
+        return want, "no shipping block on the page"
+    if not shown or not shown <= exp.shipping:
+        return want, describe_shipping(shown)
+    return None
 
 
 def site_disagreements(pages: Sequence[PageView], exp: Expected | None = None) -> list[Problem]:

@@ -14,10 +14,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aeops.marketplace.client import PRODUCT_STATUSES
-from aeops.marketplace.models import BatchResult, Product, ProductOutcome, Sku, UpdateReport
+from aeops.marketplace.models import BatchResult, FreightService, Product, ProductOutcome, Sku, UpdateReport
 from aeops.verify.reader import PageView, SkuView
+
+TEMPLATE_SERVICES = {"1001": (FreightService("CAINIAO_STANDARD", "AliExpress Standard Shipping", False),),
+                     "1002": (FreightService("CAINIAO_STANDARD", "AliExpress Standard Shipping", True),),
+                     "1003": (FreightService("DHL", "DHL", False),)}
+"""What each freight template offers (the simulator's templates), for pages' shipping blocks."""
 
 
 @dataclass
@@ -34,6 +40,7 @@ class FakeMarketplace:
     never_device: str | None = None
     lag: timedelta = timedelta(0)
     seller_id: int = 2000000001
+    platform_tz: str = "Asia/Shanghai"  # gmt_modified strings are platform (Beijing) times, like the real ones
     page_size_cap: int = 99
     products: dict[int, list[_Version]] = field(default_factory=dict)
     calls: int = 0  # API calls (list pages, reads, writes)
@@ -54,13 +61,16 @@ class FakeMarketplace:
         size = min(page_size, self.page_size_cap)
         self.calls += max(1, -(-len(items) // size)) + len(tuple(statuses)) - 1
         for pid in items:
-            yield Product(pid, gmt_modified=self.products[pid][-1].at.strftime("%Y-%m-%d %H:%M:%S"))
+            yield Product(pid, gmt_modified=self._gmt(self.products[pid][-1].at))
+
+    def _gmt(self, at: datetime) -> str:
+        return at.astimezone(ZoneInfo(self.platform_tz)).strftime("%Y-%m-%d %H:%M:%S")
 
     def get_product(self, product_id: int) -> Product:
         self.calls += 1
         latest = self.products[product_id][-1]
-        return Product(product_id, freight_template_id=int(latest.freight_template_id),
-                       gmt_modified=latest.at.strftime("%Y-%m-%d %H:%M:%S"),
+        return Product(product_id, status="onSelling", freight_template_id=int(latest.freight_template_id),
+                       gmt_modified=self._gmt(latest.at),
                        skus=[Sku(None, c, Decimal(s.price) if s.price else None,
                                  Decimal(s.discount_price) if s.discount_price else None, s.stock)
                              for c, s in latest.skus.items()])
@@ -89,6 +99,10 @@ class FakeMarketplace:
 
         return UpdateReport([self._write("inventory", updates, apply)])
 
+    def freight_settings(self, template_id: int) -> list[FreightService]:
+        self.calls += 1
+        return list(TEMPLATE_SERVICES.get(str(template_id), ()))
+
     def close(self) -> None:
         pass
 
@@ -103,7 +117,8 @@ class FakeMarketplace:
             for version in versions:
                 if version.at + self.lag <= self.clock():
                     shown = version
-        return PageView(product_id, site, device, shown.at, dict(shown.skus), shown.freight_template_id)
+        shipping = frozenset((s.code, s.free) for s in TEMPLATE_SERVICES.get(shown.freight_template_id, ()))
+        return PageView(product_id, site, device, shown.at, dict(shown.skus), shipping)
 
     def completion_rate(self, seller_id: int | None) -> float | None:
         self.requests += 1

@@ -6,9 +6,13 @@
   pages over HTTP (base URL = the marketplace connection's host) and its data-center completion figure.
   Tested against the real simulator.
 - :class:`HttpStorefrontReader` reads the real AliExpress storefront (a URL template per language site,
-  a user agent per device, a fresh cookie-less request for the anonymous view). Parsing is best effort
-  (the page's embedded JSON); it is **untested against the live site** and may need adjusting to the
-  page of the day. It has no data-center figure (that lives behind the seller login).
+  a user agent per device, a fresh cookie-less request for the anonymous view). It has no data-center
+  figure (that lives behind the seller login). It was never run against the live site (no network here).
+
+Both pages go through one parser, :func:`parse_item_page`: the simulator's pages have the real page's
+structure (``window.runParams`` with SKUs keyed by SKU ids and property values), and the parser is tested on
+saved real-shaped pages of both known generations (``tests/fixtures/aliexpress/``). Pages carry no seller SKU
+codes: readers take the product's SKU-id map (``sku_codes``, from the product query) to key SKUs by code.
 
 Every reader returns a :class:`PageView`; a page that cannot be fetched or parsed is a ``PageView`` with
 ``error`` set, never an exception, so one bad page never stops a verification pass.
@@ -24,7 +28,7 @@ import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from html import unescape
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from http.cookies import SimpleCookie
 from typing import Any, Protocol, runtime_checkable
@@ -53,16 +57,25 @@ class SkuView:
     stock: int | None
 
 
+Shipping = frozenset[tuple[str, bool]]
+"""The logistics services a page offers: (service code such as ``CAINIAO_STANDARD``, free shipping?)."""
+
+
 @dataclass(frozen=True)
 class PageView:
-    """What one storefront page shows. ``error`` is set when the page could not be read or parsed."""
+    """What one storefront page shows. ``error`` is set when the page could not be read or parsed.
+
+    ``skus`` is keyed by the seller's SKU code when the product's SKU-id map was given, else by the page's SKU
+    id; ``shipping`` is None when the page has no shipping block; ``last_modified`` is None on the real page
+    (it shows none; the simulator adds one, see :mod:`aeops.marketplace.simulator.storefront`).
+    """
 
     product_id: int
     site: str
     device: str
     last_modified: datetime | None = None
     skus: dict[str, SkuView] = field(default_factory=dict)
-    freight_template_id: str | None = None
+    shipping: Shipping | None = None
     error: str | None = None
 
     @property
@@ -76,7 +89,13 @@ class PageView:
 
 @runtime_checkable
 class StorefrontReader(Protocol):
-    """Reads storefront pages; ``completion_rate`` is the marketplace's own figure (None: not available)."""
+    """Reads storefront pages; ``completion_rate`` is the marketplace's own figure (None: not available).
+
+    ``sku_codes`` maps a product id to its SKU-id map (the platform's SKU id -> the seller's SKU code, from the
+    product query); pages are keyed by SKU ids, so a product missing from it reads with page ids only.
+    """
+
+    sku_codes: dict[int, dict[str, str]]
 
     def fetch(self, product_id: int, site: str, device: str) -> PageView: ...
 
@@ -86,11 +105,9 @@ class StorefrontReader(Protocol):
 
 
 # ----------------------------------------------------------------------------------------- parsing
-_PRODUCT_DATA = re.compile(r'<script[^>]*id="product-data"[^>]*>(.*?)</script>', re.S)
-_META = re.compile(r'<meta\s+name="(last-modified(?:-ms)?)"\s+content="([^"]*)"', re.I)
-_SKU_ROW = re.compile(r'<tr class="sku" data-sku-code="([^"]*)"><td class="price">([^<]*)</td>'
-                      r'<td class="discount-price">([^<]*)</td><td class="stock">([^<]*)</td>')
-_FREIGHT = re.compile(r'class="freight-template" data-template-id="([^"]*)"')
+_RUN_PARAMS = re.compile(r"window\.runParams\s*=\s*")
+_DATA_KEY = re.compile(r"""(?:^|[{,\s])["']?data["']?\s*:\s*(?=\{)""")
+_CENT = Decimal("0.01")
 
 
 def _int(value: Any) -> int | None:
@@ -102,7 +119,7 @@ def _int(value: Any) -> int | None:
 
 def _money(value: Any) -> str | None:
     try:
-        return money(value)
+        return money(str(value).replace(",", "") if isinstance(value, str) else value)
     except ValueError:
         return None
 
@@ -118,29 +135,6 @@ def _when(value: Any) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def parse_simulator_page(text: str, product_id: int, site: str, device: str) -> PageView:
-    """The simulator's page: the ``product-data`` JSON, else the meta tags and the SKU table."""
-    match = _PRODUCT_DATA.search(text)
-    if match:
-        try:
-            data = json.loads(unescape(match.group(1)))
-            skus = {str(s["sku_code"]): SkuView(_money(s.get("price")), _money(s.get("discount_price")),
-                                                _int(s.get("stock"))) for s in data.get("skus", [])}
-            modified = _when(data.get("last_modified_ms")) or _when(data.get("last_modified"))
-            template = data.get("freight_template_id")
-            return PageView(product_id, site, device, modified, skus, None if template is None else str(template))
-        except (ValueError, KeyError, TypeError):
-            pass
-    metas = {name.lower(): value for name, value in _META.findall(text)}
-    modified = _when(metas.get("last-modified-ms")) or _when(metas.get("last-modified"))
-    skus = {unescape(code): SkuView(_money(price), _money(discount), _int(stock))
-            for code, price, discount, stock in _SKU_ROW.findall(text)}
-    freight = _FREIGHT.search(text)
-    if modified is None and not skus:
-        return PageView(product_id, site, device, error="no last-modified time or SKU data on the page")
-    return PageView(product_id, site, device, modified, skus, freight.group(1) if freight else None)
 
 
 def _balanced_json(text: str, start: int) -> Any:
@@ -166,62 +160,116 @@ def _balanced_json(text: str, start: int) -> Any:
     raise ValueError("unbalanced JSON")
 
 
-def _find(obj: Any, key: str) -> Any:
-    """The first value of ``key`` anywhere in a JSON tree."""
-    if isinstance(obj, Mapping):
-        if key in obj:
-            return obj[key]
-        items = obj.values()
-    elif isinstance(obj, list):
-        items = obj
-    else:
-        return None
-    for value in items:
-        found = _find(value, key)
-        if found is not None:
-            return found
-    return None
-
-
-def parse_aliexpress_page(text: str, product_id: int, site: str, device: str,
-                          sku_codes: Mapping[str, str] | None = None) -> PageView:
-    """Best effort for the real product page (UNTESTED against the live site).
-
-    Looks for the embedded state object (``window.runParams = {...}`` or ``_init_data_``), then for
-    ``skuPriceList`` entries (``skuAttr``/``skuId``, ``skuVal.skuAmount.value``,
-    ``skuVal.skuActivityAmount.value``, ``skuVal.availQuantity``), ``gmtModified`` and a freight template id.
-    ``sku_codes`` maps the platform's sku ids to the seller's codes when known.
-    """
-    state: Any = None
-    for marker in ("window.runParams", "_init_data_", "window.__INIT_DATA__"):
-        at = text.find(marker)
-        if at < 0:
-            continue
-        brace = text.find("{", at)
+def run_params_data(text: str) -> dict[str, Any] | None:
+    """``window.runParams.data`` of an item page: the object after ``window.runParams =`` is a JavaScript literal
+    whose ``data`` key is unquoted on the real page (``{ data: {...} }``), so the ``data`` object is found by its
+    key and read as JSON by bracket matching."""
+    for match in _RUN_PARAMS.finditer(text):
+        brace = text.find("{", match.end())
         if brace < 0:
             continue
         try:
-            state = _balanced_json(text, brace)
-            break
+            whole = _balanced_json(text, brace)
+            if isinstance(whole, dict) and isinstance(whole.get("data"), dict):
+                return whole["data"]
+        except ValueError:
+            pass
+        key = _DATA_KEY.search(text, brace)
+        if key is None:
+            continue
+        try:
+            data = _balanced_json(text, key.end())
         except ValueError:
             continue
-    if state is None:
-        return PageView(product_id, site, device, error="no embedded product data found (page layout changed?)")
+        if isinstance(data, dict):
+            return data
+    return None
+
+
+def sku_key(sku_attr: str) -> str:
+    """A page's ``skuAttr`` (``"14:771#Black Rose Red;200000124:100010483"``) as the API's SKU id
+    (``"14:771;200000124:100010483"``): the seller's custom value names after ``#`` dropped."""
+    return ";".join(part.split("#", 1)[0].strip() for part in str(sku_attr).split(";") if part.strip())
+
+
+def _base(value: Any, rate: Decimal) -> str | None:
+    """A display-currency amount in the seller's base currency (``amount / currencyRate``, to the cent)."""
+    try:
+        amount = Decimal(str(value).replace(",", ""))
+    except (InvalidOperation, ValueError):
+        return None
+    return str((amount / rate).quantize(_CENT, rounding=ROUND_HALF_UP)) if rate else None
+
+
+def _sku_view(entry: Mapping[str, Any], rate: Decimal) -> SkuView:
+    """Price, discounted price and stock of one ``skuPriceList`` entry, in the seller's base currency.
+
+    ``skuCalPrice`` is the list price in the base currency (the API's ``sku_price``); the discounted price is
+    ``actSkuCalPrice`` (older pages) or ``skuActivityAmount / currencyRate`` (current pages; none when
+    ``isActivity`` is false); the stock is ``inventory`` (``availQuantity`` can be lower: reserved units).
+    """
+    val = entry.get("skuVal") or {}
+    price = _money(val.get("skuCalPrice")) or _base((val.get("skuAmount") or {}).get("value"), rate)
+    discount = None
+    if val.get("isActivity", True) is not False:
+        discount = _money(val.get("actSkuCalPrice"))
+        if discount is None and val.get("skuActivityAmount"):
+            discount = _base((val.get("skuActivityAmount") or {}).get("value"), rate)
+    stock = _int(val.get("inventory"))
+    return SkuView(price, discount, _int(val.get("availQuantity")) if stock is None else stock)
+
+
+def _shipping(data: Mapping[str, Any]) -> Shipping | None:
+    block = data.get("webGeneralFreightCalculateComponent")
+    if not isinstance(block, Mapping):
+        return None
+    offers = set()
+    for option in block.get("originalLayoutResultList") or []:
+        biz = (option or {}).get("bizData") or {}
+        code = biz.get("deliveryOptionCode") or biz.get("deliveryProviderCode")
+        if code:
+            offers.add((str(code), str(biz.get("shippingFee") or "").lower() == "free"))
+    return frozenset(offers)
+
+
+def parse_item_page(text: str, product_id: int, site: str, device: str,
+                    sku_codes: Mapping[str, str] | None = None) -> PageView:
+    """Read an item page (the real AliExpress page in its current ``*Component`` or older ``*Module`` form, and
+    the simulator's, which has the same structure).
+
+    SKUs come from ``priceComponent.skuPriceList`` (else ``skuModule.skuPriceList``), keyed by the API's SKU id
+    (:func:`sku_key` of ``skuAttr``) mapped to the seller's code through ``sku_codes`` (the page's numeric
+    ``skuId`` is tried too); the shipping block from ``webGeneralFreightCalculateComponent``; the last-modified
+    time only from the simulator's ``simulatorComponent.gmtModified``.
+    """
+    data = run_params_data(text)
+    if data is None:
+        return PageView(product_id, site, device, error="no window.runParams data on the page (layout changed?)")
+    price = data.get("priceComponent") or {}
+    entries = price.get("skuPriceList")
+    if entries is None and isinstance(price.get("skuJson"), str):
+        try:
+            entries = json.loads(price["skuJson"])
+        except ValueError:
+            entries = None
+    if entries is None:
+        entries = (data.get("skuModule") or {}).get("skuPriceList")
+    try:
+        rate = Decimal(str((data.get("currencyComponent") or {}).get("currencyRate") or 1))
+    except InvalidOperation:
+        rate = Decimal(1)
+    codes = sku_codes or {}
     skus: dict[str, SkuView] = {}
-    for entry in _find(state, "skuPriceList") or []:
+    for entry in entries or []:
         if not isinstance(entry, Mapping):
             continue
-        sku_id = str(entry.get("skuId") or entry.get("skuIdStr") or entry.get("skuAttr") or "")
-        code = (sku_codes or {}).get(sku_id, sku_id)
-        val = entry.get("skuVal") or {}
-        price = _money((val.get("skuAmount") or {}).get("value"))
-        discount = _money((val.get("skuActivityAmount") or {}).get("value"))
-        skus[code] = SkuView(price, discount, _int(val.get("availQuantity")))
-    modified = _when(_find(state, "gmtModified"))
-    template = _find(state, "freightTemplateId") or _find(state, "logisticsTemplateId")
-    if not skus and modified is None:
-        return PageView(product_id, site, device, error="embedded data has neither SKU prices nor a modified time")
-    return PageView(product_id, site, device, modified, skus, None if template is None else str(template))
+        key = sku_key(entry.get("skuAttr") or "") or str(entry.get("skuIdStr") or entry.get("skuId") or "")
+        code = codes.get(key) or codes.get(str(entry.get("skuIdStr") or entry.get("skuId") or "")) or key
+        skus[code] = _sku_view(entry, rate)
+    modified = _when((data.get("simulatorComponent") or {}).get("gmtModified"))
+    if not skus:
+        return PageView(product_id, site, device, error="the page's data has no SKU price list")
+    return PageView(product_id, site, device, modified, skus, _shipping(data))
 
 
 # ----------------------------------------------------------------------------------------- readers
@@ -229,8 +277,10 @@ class _HttpBase:
     """httpx plumbing shared by both readers: one cookie-keeping client per device, anonymous without cookies."""
 
     def __init__(self, timeout: float = 15.0, transport: httpx.BaseTransport | None = None,
-                 user_agents: Mapping[str, str] | None = None) -> None:
+                 user_agents: Mapping[str, str] | None = None,
+                 sku_codes: Mapping[int, Mapping[str, str]] | None = None) -> None:
         self.user_agents = {**USER_AGENTS, **(user_agents or {})}
+        self.sku_codes: dict[int, dict[str, str]] = {int(p): dict(m) for p, m in (sku_codes or {}).items()}
         self._timeout, self._transport = timeout, transport
         self._clients: dict[str, httpx.Client] = {}
         self._lock = threading.Lock()
@@ -331,7 +381,7 @@ class SimulatorStorefrontReader(_HttpBase):
             return PageView(product_id, site, device, error=f"{type(exc).__name__}: {exc}"[:300])
         if status != 200:
             return PageView(product_id, site, device, error=f"HTTP {status}")
-        return parse_simulator_page(text, product_id, site, device)
+        return parse_item_page(text, product_id, site, device, self.sku_codes.get(int(product_id)))
 
     def close(self) -> None:
         super().close()
@@ -370,12 +420,10 @@ class HttpStorefrontReader(_HttpBase):
     browser with no cookies. Logged-in views would need a buyer session, which aeops does not keep.
     """
 
-    def __init__(self, site_urls: Mapping[str, str] | None = None, mobile_url: str = MOBILE_URL,
-                 sku_codes: Mapping[int, Mapping[str, str]] | None = None, **kw: Any) -> None:
+    def __init__(self, site_urls: Mapping[str, str] | None = None, mobile_url: str = MOBILE_URL, **kw: Any) -> None:
         super().__init__(**kw)
         self.site_urls = {**DEFAULT_SITE_URLS, **(site_urls or {})}
         self.mobile_url = mobile_url
-        self.sku_codes = sku_codes or {}
 
     def url(self, product_id: int, site: str, device: str) -> str:
         if device == "mobile":
@@ -390,19 +438,23 @@ class HttpStorefrontReader(_HttpBase):
             return PageView(product_id, site, device, error=f"{type(exc).__name__}: {exc}"[:300])
         if response.status_code != 200:
             return PageView(product_id, site, device, error=f"HTTP {response.status_code}")
-        return parse_aliexpress_page(response.text, product_id, site, device, self.sku_codes.get(int(product_id)))
+        return parse_item_page(response.text, product_id, site, device, self.sku_codes.get(int(product_id)))
 
     def completion_rate(self, seller_id: int | None) -> float | None:
         return None  # the seller center's data-center figure needs the seller's login; not read
 
 
-def reader_for_connection(base_url: str, extra: Mapping[str, Any] | None = None, **kw: Any) -> StorefrontReader:
+def reader_for_connection(base_url: str, extra: Mapping[str, Any] | None = None, *,
+                          sku_codes: Mapping[int, Mapping[str, str]] | None = None, **kw: Any) -> StorefrontReader:
     """The reader for a marketplace connection: extra ``storefront`` = ``simulator`` | ``aliexpress``;
-    without it, a host under aliexpress.com means the real storefront and anything else the simulator."""
+    without it, a host under aliexpress.com means the real storefront and anything else the simulator.
+
+    ``sku_codes`` (product id -> {platform SKU id: seller SKU code}, from the product query) is what maps the
+    pages' SKU ids back to the export's codes; verification adds products to ``reader.sku_codes`` as it goes."""
     choice = str((extra or {}).get("storefront") or "").lower()
     if not choice:
         host = httpx.URL(base_url).host or ""
         choice = "aliexpress" if host == "aliexpress.com" or host.endswith(".aliexpress.com") else "simulator"
     if choice == "aliexpress":
-        return HttpStorefrontReader(**kw)
-    return SimulatorStorefrontReader(base_url, **kw)
+        return HttpStorefrontReader(sku_codes=sku_codes, **kw)
+    return SimulatorStorefrontReader(base_url, sku_codes=sku_codes, **kw)

@@ -11,6 +11,13 @@ One *pass* (:func:`run_pass`) checks the run's products that are not verified ye
    product (:func:`checks.attribute`);
 3. the marketplace's own data-center completion figure, when the reader has one.
 
+A product whose listed last-modified time is older than its push is read through the API: when the platform
+already has the pushed values (a write that changed nothing is not re-stamped), it is verified by value (its
+pages are compared by value only). Pages are read with each product's SKU-id map (from its product query) and
+the shipping block is compared with what the expected freight template offers (``freight_settings``).
+Products whose new main image is in the platform's review are followed by :mod:`aeops.verify.review` and
+left out of the checks until the review ends.
+
 :func:`poke` is one sensor poke: a pass, then the clock decides. All products seen -> done. At
 ``repush_share`` of the deadline, the products still failing are re-pushed once (their changes back to
 ``planned`` and through :func:`aeops.catalog.push.push_batch`). At the deadline the products still failing
@@ -32,12 +39,13 @@ from typing import Any
 from aeops.catalog.batching import batches
 from aeops.catalog.context import RunContext, client_for, context
 from aeops.catalog.ledger import Ledger
+from aeops.catalog.model import money
 from aeops.catalog.push import push_batch
 from aeops.catalog.status import ChangeStatus
-from aeops.catalog.timestamps import parse_gmt
+from aeops.catalog.timestamps import PLATFORM_TZ, parse_gmt
 from aeops.marketplace.listing import list_concurrently
 from aeops.secrets import get_logger
-from aeops.verify import records, strikes
+from aeops.verify import records, review, strikes
 from aeops.verify.checks import (
     Expected,
     Problem,
@@ -63,11 +71,13 @@ class VerifySettings:
     rule: SamplingRule = field(default_factory=SamplingRule)
     devices: tuple[str, ...] = DEVICES
     workers: int = 16  # concurrent page fetches (storefront pages are not API calls: no QPS limit)
+    review_deadline: timedelta = timedelta(hours=2)  # alert when a new main image is still in review this long
 
     @classmethod
     def from_config(cls, config: Any) -> VerifySettings:
         return cls(
             deadline=timedelta(minutes=float(getattr(config, "verify_deadline_minutes", 30.0))),
+            review_deadline=timedelta(minutes=float(getattr(config, "review_deadline_minutes", 120.0))),
             rule=SamplingRule(page_all_threshold=int(getattr(config, "verify_page_all_threshold", 200)),
                               sample_size=int(getattr(config, "verify_sample_size", 200)),
                               risky_cross_size=int(getattr(config, "verify_risky_cross_size", 1000))),
@@ -80,6 +90,7 @@ class PassResult:
 
     verified: list[int] = field(default_factory=list)
     failing: dict[int, list[Problem]] = field(default_factory=dict)
+    by_value: list[int] = field(default_factory=list)  # listed as not modified, but the values are there
     list_calls: int = 0
     page_fetches: int = 0
     marketplace_rate: float | None = None
@@ -108,34 +119,47 @@ def run_pass(expected: Mapping[int, Expected], plan: Mapping[int, str], sites: l
     result = PassResult()
     if not expected:
         return result
-    since = min(e.not_before for e in expected.values())
+    exps = dict(expected)
+    since = min(e.not_before for e in exps.values())
+    tz = getattr(client, "platform_tz", PLATFORM_TZ)  # the zone of the list's gmt_modified strings
     before = getattr(client, "calls", 0)
     listed: dict[int, datetime | None] = {}
     checked: dict[int, list[tuple[str, str]]] = {}
     futures: dict[int, list[Future[PageView]]] = {}
+    problems: dict[int, list[Problem]] = {}
     # Pages are fetched while the list is still being read (list calls wait for the API's QPS, page fetches
     # do not): a product's pages are queued as soon as its list entry shows the write.
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+
+        def queue_pages(pid: int) -> None:
+            checked[pid] = cells(plan[pid], sites, devices)
+            futures[pid] = [pool.submit(reader.fetch, pid, site, device) for site, device in checked[pid]]
+
         for product in list_concurrently(client, modified_since=since.replace(microsecond=0)):
             pid = product.product_id
-            if pid not in expected:
+            if pid not in exps:
                 continue
-            listed[pid] = parse_gmt(product.gmt_modified)
-            if pid in plan and pid not in futures and check_listed(expected[pid], listed[pid]) is None:
-                checked[pid] = cells(plan[pid], sites, devices)
-                futures[pid] = [pool.submit(reader.fetch, pid, site, device) for site, device in checked[pid]]
-        result.list_calls = getattr(client, "calls", 0) - before
-        problems: dict[int, list[Problem]] = {}
-        for pid, exp in expected.items():
+            listed[pid] = parse_gmt(product.gmt_modified, tz)
+            if pid in plan and pid not in futures and check_listed(exps[pid], listed[pid]) is None:
+                queue_pages(pid)
+        for pid, exp in exps.items():
             stale = check_listed(exp, listed.get(pid))
-            if stale is not None:  # the write is not even in the catalog: pages can only show the old values
-                problems[pid] = [stale]
-                for future in futures.pop(pid, []):
-                    future.cancel()
+            if stale is None:
+                continue
+            for future in futures.pop(pid, []):
+                future.cancel()
+            if values_on_platform(client, exp):  # a write the platform did not re-stamp: check the values
+                exps[pid] = replace(exp, by_value=True)
+                result.by_value.append(pid)
+                if pid in plan:
+                    queue_pages(pid)
+                continue
+            problems[pid] = [stale]  # the write is not even in the catalog: pages can only show the old values
+        result.list_calls = getattr(client, "calls", 0) - before
         pages = {pid: [f.result() for f in fs] for pid, fs in futures.items()}
     result.page_fetches = sum(len(cells_) for cells_ in checked.values())
     for pid, views in pages.items():
-        exp = expected[pid]
+        exp = exps[pid]
         found = attribute(pid, checked[pid], [p for v in views for p in compare_page(exp, v)])
         if len(checked[pid]) == 1:  # one page cannot tell a slow product from its page: blame the page
             found = [replace(p, check="device", device=v.device, site=v.site) for p in found for v in views[:1]]
@@ -145,9 +169,30 @@ def run_pass(expected: Mapping[int, Expected], plan: Mapping[int, str], sites: l
         if found:
             problems[pid] = found
     result.failing = problems
-    result.verified = sorted(pid for pid in expected if pid not in problems)
+    result.verified = sorted(pid for pid in exps if pid not in problems)
     result.marketplace_rate = reader.completion_rate(seller_id)
     return result
+
+
+def values_on_platform(client, exp: Expected) -> bool:
+    """The product query shows every value ``exp`` expects (prices, discounts, stock, freight template)."""
+    try:
+        product = client.get_product(exp.product_id)
+    except Exception as exc:  # noqa: BLE001 - unreadable now: the timestamp problem stands
+        log.info("product %s: not readable to check its values (%s)", exp.product_id, type(exc).__name__)
+        return False
+    skus = {str(s.sku_code): s for s in product.skus if s.sku_code}
+    for code, (price, discount) in exp.prices.items():
+        sku = skus.get(code)
+        if sku is None or money(sku.price) != price or money(sku.discount_price) != discount:
+            return False
+    for code, stock in exp.stocks.items():
+        sku = skus.get(code)
+        if sku is None or sku.stock != stock:
+            return False
+    if exp.freight_template_id is not None and str(product.freight_template_id) != exp.freight_template_id:
+        return False
+    return True
 
 
 def inconsistent_sites(failing: Mapping[int, list[Problem]]) -> dict[str, list[int]]:
@@ -175,29 +220,40 @@ class Target:
     reader: StorefrontReader
     images_dir: str | None = None
     config: Any = None
+    _services: dict[str, Any] = field(default_factory=dict, repr=False)  # freight template -> its services
 
 
 def poke_target(t: Target, *, now: Callable[[], datetime] = _now) -> PokeResult:
-    """One poke: a pass over the products not verified yet, then re-push / finalise as the clock says."""
+    """One poke: follow the reviews, a pass over the products not verified yet, then re-push / finalise as the
+    clock says."""
     run = t.ledger.get_run(t.sync_run_id)
     state: dict[str, Any] = dict((run.artifacts or {}).get("verify") or {})
     if state.get("final"):
         return PokeResult(True, dict(state.get("result") or {}), "verification already finished")
-    changes = records.verifiable_changes(t.ledger, t.sync_run_id)
-    if not changes:
+    if not records.verifiable_changes(t.ledger, t.sync_run_id):
         return PokeResult(True, {}, "nothing was pushed: nothing to verify")
     at = now()
     if not state:
         state = {"started_at": at.isoformat(), "repush_at": (at + t.settings.deadline * t.settings.repush_share)
                  .isoformat(), "deadline_at": (at + t.settings.deadline).isoformat(), "repushed": [],
                  "repush_done": False, "passes": 0, "list_calls": 0, "page_fetches": 0}
-    all_products = sorted({c.product_id for c in changes})
-    pending_changes = [c for c in changes if c.status == ChangeStatus.CONFIRMED]
-    expected = expected_from_changes(pending_changes, _state_fields(t, {c.product_id for c in pending_changes}))
-    risky = {c.product_id for c in changes if c.kind == "price"}
+    reviews = review.follow(t.ledger, t.client, t.store, t.sync_run_id, t.run_id,
+                            deadline=t.settings.review_deadline, at=at, alert=_alerter(t))
+    if reviews.passed:  # they join the checks now: give them the whole verification time
+        state["deadline_at"] = max(_parse(state["deadline_at"]), at + t.settings.deadline).isoformat()
+    state["in_review"], state["review_overdue"] = sorted(reviews.waiting), sorted(reviews.overdue)
+    state["review_refused"] = sorted(set(state.get("review_refused") or []) | set(reviews.refused))
+    changes = records.verifiable_changes(t.ledger, t.sync_run_id)
+    reviewing = {c.product_id for c in changes if c.status == ChangeStatus.IN_REVIEW}
+    all_products = sorted({c.product_id for c in changes} - reviewing)
+    pending_changes = [c for c in changes if c.status == ChangeStatus.CONFIRMED and c.product_id not in reviewing]
+    fields = _state_fields(t, {c.product_id for c in pending_changes})
+    expected = expected_from_changes(pending_changes, fields)
+    risky = {c.product_id for c in changes if c.kind == "price"} - reviewing
     risky |= records.previously_failed(t.ledger, t.store, t.sync_run_id, all_products)
     plan = page_plan(all_products, risky, t.settings.rule, seed_for(t.store, t.run_id))
     plan = escalate(plan, records.page_failures(t.ledger, t.sync_run_id), t.settings.rule.risky_cross_size)
+    _prepare_reading(t, expected, {pid: plan[pid] for pid in expected if pid in plan}, fields)
     result = run_pass(expected, plan, t.sites, t.client, t.reader, devices=t.settings.devices,
                       workers=t.settings.workers, seller_id=getattr(t.client, "seller_id", None))
     repushed = set(state["repushed"])
@@ -207,27 +263,73 @@ def poke_target(t: Target, *, now: Callable[[], datetime] = _now) -> PokeResult:
     state["passes"] += 1
     state["list_calls"] += result.list_calls
     state["page_fetches"] += result.page_fetches
+    state["verified_by_value"] = sorted(set(state.get("verified_by_value") or []) | set(result.by_value))
     if result.marketplace_rate is not None:
         state["marketplace_completion_rate"] = result.marketplace_rate
-    log.info("%s: verification pass %d: %d verified, %d still failing (%d list calls, %d page fetches)",
-             t.store, state["passes"], len(result.verified), len(result.failing), result.list_calls,
-             result.page_fetches)
+    log.info("%s: verification pass %d: %d verified, %d still failing, %d in review (%d list calls, %d page "
+             "fetches)", t.store, state["passes"], len(result.verified), len(result.failing), len(reviews.waiting),
+             result.list_calls, result.page_fetches)
     done, message = False, ""
-    if not result.failing:
-        done, message = True, "every pushed product is seen"
-    elif at >= _parse(state["repush_at"]) and not state["repush_done"]:
+    waiting = reviews.pending  # in review and not overdue yet: keep poking for them
+    if not result.failing and not waiting:
+        done, message = True, "every pushed product is seen" + (
+            f"; {len(reviews.overdue)} still in review past the deadline" if reviews.overdue else "")
+    elif result.failing and at >= _parse(state["repush_at"]) and not state["repush_done"]:
         failing = sorted(result.failing)
         _repush(t, [cid for pid in failing for cid in expected[pid].change_ids])
         state["repushed"], state["repush_done"] = failing, True
         message = f"re-pushed {len(failing)} product(s) that were still not seen"
         log.warning("%s: %s: %s", t.store, message, ", ".join(map(str, failing[:20])))
-    elif at >= _parse(state["deadline_at"]):
+    elif at >= _parse(state["deadline_at"]) and not waiting:
         done, message = True, f"deadline reached with {len(result.failing)} product(s) not seen"
+    elif waiting:
+        message = f"{len(waiting)} product(s) still in the marketplace review"
     if done:
         state["result"] = _finalise(t, state, result, expected)
         state["final"] = True
-    t.ledger.update_run(t.sync_run_id, artifacts={**(run.artifacts or {}), "verify": state})
+    t.ledger.update_run(t.sync_run_id, artifacts={"verify": state})
     return PokeResult(done, dict(state.get("result") or {}), message)
+
+
+def _alerter(t: Target) -> Callable[[Any], None]:
+    def alert(message: Any) -> None:
+        from aeops.notify.send import send
+
+        send(message, store=t.store, config=t.config, db_url=t.ledger.url)
+
+    return alert
+
+
+def _prepare_reading(t: Target, expected: dict[int, Expected], paged: Mapping[int, str],
+                     fields: Mapping[int, Mapping[str, Any]]) -> None:
+    """What the checks need beyond the changes: each expected template's services (the page's shipping block
+    is compared with them) and, for products whose pages are read, the SKU-id map (pages are keyed by the
+    platform's SKU ids; the map comes from the product query aeops stored, else one product query now)."""
+    services = t._services
+    for exp in expected.values():
+        tid = exp.freight_template_id
+        if tid is None:
+            continue
+        if tid not in services:
+            try:
+                services[tid] = frozenset((s.code, s.free) for s in t.client.freight_settings(int(tid)))
+            except Exception as exc:  # noqa: BLE001 - unknown services fail the template check; retried next pass
+                log.warning("%s: freight template %s: services not readable (%s)", t.store, tid, type(exc).__name__)
+        exp.shipping = services.get(tid)
+    codes = getattr(t.reader, "sku_codes", None)
+    if codes is None:
+        return
+    for pid in paged:
+        if pid in codes:
+            continue
+        known = dict((fields.get(pid) or {}).get("sku_ids") or {})
+        if not known:
+            try:
+                known = t.client.get_product(pid).sku_codes_by_id()
+            except Exception as exc:  # noqa: BLE001 - read with page ids; the SKU checks then say "not on the page"
+                log.warning("%s: product %s: SKU ids not readable (%s)", t.store, pid, type(exc).__name__)
+                continue
+        codes[pid] = known
 
 
 def escalate(plan: dict[int, str], page_failed: set[int], limit: int) -> dict[int, str]:
@@ -280,11 +382,15 @@ def counts_of_run(ledger: Ledger, sync_run_id: int, state: Mapping[str, Any], st
     """The run counts verification adds (also the sensor's answer)."""
     statuses = ledger.change_counts(sync_run_id)
     verified, failed = statuses.get(ChangeStatus.VERIFIED, 0), statuses.get(ChangeStatus.VERIFY_FAILED, 0)
-    reached = verified + failed + statuses.get(ChangeStatus.CONFIRMED, 0)
+    checked = verified + failed + statuses.get(ChangeStatus.CONFIRMED, 0)
+    in_review = statuses.get(ChangeStatus.IN_REVIEW, 0)
     counts: dict[str, Any] = {
-        "pushed": reached + statuses.get(ChangeStatus.FAILED, 0), "confirmed": reached,
-        "verified": verified, "verify_failed": failed,
-        "completion_rate": round(verified / reached, 6) if reached else 1.0,
+        "pushed": checked + in_review + statuses.get(ChangeStatus.FAILED, 0), "confirmed": checked + in_review,
+        "verified": verified, "verify_failed": failed, "in_review": in_review,
+        "review_refused": len(state.get("review_refused") or []),
+        # aeops's own figure (not the marketplace's completion rate): of the updates it could check (not in
+        # review), the share seen on every storefront page it checked
+        "verified_share": round(verified / checked, 6) if checked else 1.0,
         "repushed_products": len(state.get("repushed") or []),
         "verify_passes": state.get("passes", 0), "verify_list_calls": state.get("list_calls", 0),
         "verify_page_fetches": state.get("page_fetches", 0),
@@ -305,21 +411,25 @@ def target_for(ctx: RunContext, sync_run_id: int, client=None, reader: Storefron
     if client is None:
         client = client_for(ctx.store)
     if reader is None:
-        reader = reader_for_store(ctx.store)
+        products = {c.product_id for c in records.verifiable_changes(ctx.ledger, sync_run_id)}
+        sku_codes = {pid: f["sku_ids"] for pid, f in ctx.ledger.state_fields(ctx.store.name, products).items()
+                     if f.get("sku_ids")}
+        reader = reader_for_store(ctx.store, sku_codes)
     return Target(ledger=ctx.ledger, store=ctx.store.name, sync_run_id=sync_run_id, run_id=run.run_id,
                   sites=list(ctx.store.language_sites) or ["en"], settings=VerifySettings.from_config(ctx.config),
                   client=client, reader=reader, images_dir=ctx.store.images_dir or None, config=ctx.config)
 
 
-def reader_for_store(store) -> StorefrontReader:
-    """The storefront reader for a store's marketplace connection (simulator or the real storefront)."""
+def reader_for_store(store, sku_codes: Mapping[int, Mapping[str, str]] | None = None) -> StorefrontReader:
+    """The storefront reader for a store's marketplace connection (simulator or the real storefront), with the
+    SKU-id maps of the products it will read (platform SKU id -> seller SKU code, from the product queries)."""
     from aeops.marketplace.hooks import AliExpressHook
     from aeops.verify.reader import reader_for_connection
 
     hook = AliExpressHook(store.conn_id)
     base_url = hook.client_kwargs()["base_url"]
     extra = hook.get_connection(store.conn_id).extra_dejson or {}
-    return reader_for_connection(base_url, extra)
+    return reader_for_connection(base_url, extra, sku_codes=sku_codes)
 
 
 def poke(store: str, dag_id: str, run_id: str, *, dry_run: bool = False, client=None,

@@ -8,8 +8,10 @@ Demo app and sellers (from :mod:`aeops.demo`, created in a new state file)::
     app key 500001, secret "demo-app-secret-not-for-production"
     seller 2000000001 ("demo"):      access "demo-access-token-main", refresh "demo-refresh-token-main"
     seller 2000000002 ("demo-kids"): access "demo-access-token-kids", refresh "demo-refresh-token-kids"
-    tokens valid 365 days (refresh 730) from state creation; account_status "normal"
+    tokens valid 365 days (refresh 730) from state creation; account_status "normal", merchant_type "enterprise"
     freight templates of every seller: 1001 Standard Shipping (default), 1002 Free Shipping, 1003 Express (DHL)
+
+What is documented and what is assumed, behaviour by behaviour: docs/simulator.md.
 
 Endpoints:
 
@@ -26,34 +28,46 @@ Endpoints:
     ``aliexpress.solution.batch.product.price.update`` / ``.inventory.update`` (20 products, 200 SKUs a
     product, price 0.01-999999, discount < price, omitted discount erases it, stock 0-999999 and <= 999999
     a product; per-product ``update_successful_list`` / ``update_failed_list``),
-    ``aliexpress.solution.product.edit`` (``sku_info_list`` replaces every SKU, like the real one),
-    ``aliexpress.photobank.redefining.uploadimageforsdk`` (multipart ``image_bytes`` <= 3 MB, unsigned),
-    ``aliexpress.freight.redefining.listfreighttemplate``, ``aliexpress.merchant.profile.get``
-    (``profile.account_status``).
+    ``aliexpress.solution.product.edit`` (``sku_info_list`` replaces every SKU, like the real one; images only
+    from the seller's photobank; a new main image sends the product into review: ``auditing`` for
+    ``review_s``, then ``onSelling`` or ``editingRequired`` with ``audit_failure_reason``),
+    ``aliexpress.photobank.redefining.uploadimageforsdk`` (multipart ``image_bytes`` <= 3 MB, unsigned; answers
+    ``photobank_url`` = ``{public_url}/kf/S<32 hex><char>.<ext>``), ``aliexpress.freight.redefining.
+    listfreighttemplate``, ``...getfreightsettingbytemplatequery`` (a template's services),
+    ``aliexpress.merchant.profile.get`` (``profile.account_status``, ``profile.merchant_type``). ``gmt_*``
+    strings are platform times (``platform_tz``, Beijing by default). Product reads carry SKU ids
+    (``"14:<value id>"``) distinct from the seller's codes and image URLs, never file names.
 ``POST /rest/auth/token/refresh``
     /rest protocol (signature with the path prefix); answers the documented token fields with
     ``code "0"``; errors in the /rest shape ``{"type", "code", "message", "request_id"}``, and an unknown
     refresh token in the legacy TOP shape (``code 15``, ``sub_code isv.refresh-token-invalid``).
 ``GET /store/{site}/item/{product_id}.html?device=desktop|mobile|anonymous``
-    The storefront page per language site (en, ru, es, fr, pt) and device: ``<meta name="last-modified"
-    content="<ISO UTC>">``, ``<meta name="last-modified-ms">``, price/stock/freight template in the HTML
-    and in ``<script type="application/json" id="product-data">``. A view shows a write only after
+    The storefront page per language site (en, ru, es, fr, pt) and device, in the structure of the real item
+    page: ``window.runParams = { data: {...} }`` with SKUs keyed by SKU ids and property values, the shipping
+    block of the product's freight template, and (an addition the real page lacks)
+    ``data.simulatorComponent.gmtModified`` (see :mod:`~.storefront`). A view shows a write only after
     ``propagation_s``; ``stale_site`` pairs and ``never_device`` keep the seeded values.
+``GET /kf/{image}``
+    A photobank image's bytes (the URL forms the API and the pages hand out).
 ``GET /datacenter/{seller_id}/information-update-completion-rate``
     ``{"seller_id", "rate", "products", "complete", "incomplete_product_ids"}``: share of the seller's products
-    whose latest write every (site, device) view shows.
+    with no update pending (not in review or refused by it, every (site, device) view showing the latest write).
 ``GET /_sim/state[?views=false]``
     The whole state (apps, sellers, products with SKUs and ``gmt_modified_ms``) plus per-product views.
+``GET /_sim/calls``, ``POST /_sim/calls/reset``
+    API name -> requests received since start (or the last reset), for tests.
 ``GET /_sim/health``
     ``{"ok": true, "faults": {...}}``.
 
-Faults (``--faults``, see :class:`~aeops.marketplace.sim_state.Faults`): ``throttle, item_fail,
+Faults (``--faults``, see :class:`~aeops.marketplace.simulator.faults.Faults`): ``throttle, item_fail,
 server_error, lost_response, stale_site`` (probabilities), ``propagation_s, latency_ms, qps, daily_quota,
-never_device, seed``. ``lost_response`` applies the call, then closes the connection mid-answer.
+never_device, seed``; settings ``review_s, platform_tz``. ``lost_response`` applies the call, then closes the
+connection mid-answer.
 QPS windows, daily quotas and random draws are per simulator process; the catalog is shared.
 
-Modules: :mod:`~aeops.marketplace.simulator.faults` (``--faults``), :mod:`~.products` (catalog data, versions,
-views), :mod:`~.state` (the SQLite state), :mod:`~.protocol` (checks and dispatch), :mod:`~.api` (the /sync
+Modules: :mod:`~aeops.marketplace.simulator.faults` (``--faults``), :mod:`~.products` (catalog data, SKU
+identities, versions, views), :mod:`~.photobank` (image names and URLs), :mod:`~.review` (the reviewer),
+:mod:`~.state` (the SQLite state), :mod:`~.protocol` (checks and dispatch), :mod:`~.api` (the /sync
 methods), :mod:`~.storefront` (item pages, completion rate), :mod:`~.app` (the FastAPI app). The command
 line (``aeops simulator``) is :mod:`aeops.commands.simulator`.
 """

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
+from aeops.marketplace.simulator import photobank, review
 from aeops.marketplace.simulator.errors import SimError
-from aeops.marketplace.simulator.products import now_ms, record_write
+from aeops.marketplace.simulator.products import FREIGHT_SETTINGS, now_ms, record_write, sku_identity
 from aeops.marketplace.simulator.state import SimState, Tx
 
 if TYPE_CHECKING:
@@ -22,12 +22,22 @@ MAX_MONEY = Decimal("999999")
 MIN_PRICE = Decimal("0.01")
 
 
-def _gmt(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
+def _gmt(ms: int, tz: str) -> str:
+    """A ``gmt_*`` string: the platform's local time (``platform_tz``, Beijing by default), no zone given."""
+    return datetime.fromtimestamp(ms / 1000, ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _parse_gmt(text: str) -> int:
-    return int(datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC).timestamp() * 1000)
+def _parse_gmt(text: str, tz: str) -> int:
+    try:
+        parsed = datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=ZoneInfo(tz))
+    except ValueError:
+        raise SimError("InvalidParameter", f"time {text!r} is not yyyy-MM-dd HH:mm:ss") from None
+    return int(parsed.timestamp() * 1000)
+
+
+def _images(sim: Simulator, product: dict[str, Any]) -> str:
+    """``image_u_r_ls``: the product's main image URLs, ``;``-separated (never local file names)."""
+    return ";".join(photobank.url_of(sim.public_url, name) for name in product.get("main_images") or [])
 
 
 def _wrap(items: list[Any], name: str, simplify: bool) -> Any:
@@ -61,8 +71,9 @@ def _product_list(sim: Simulator, seller: dict[str, Any], params: dict[str, str]
     page, size = int(query.get("current_page") or 1), int(query.get("page_size") or 20)
     if not 1 <= size < 100:
         raise SimError("InvalidParameter", "page_size must be less than 100")
-    start = _parse_gmt(query["gmt_modified_start"]) if query.get("gmt_modified_start") else None
-    end = _parse_gmt(query["gmt_modified_end"]) if query.get("gmt_modified_end") else None
+    tz = sim.faults.platform_tz
+    start = _parse_gmt(query["gmt_modified_start"], tz) if query.get("gmt_modified_start") else None
+    end = _parse_gmt(query["gmt_modified_end"], tz) if query.get("gmt_modified_end") else None
     try:
         only = int(query["product_id"]) if query.get("product_id") else None
     except (TypeError, ValueError):
@@ -76,8 +87,8 @@ def _product_list(sim: Simulator, seller: dict[str, Any], params: dict[str, str]
                                       default=None),
              "product_max_price": max((s["price"] for s in p["skus"]), key=Decimal, default=None),
              "currency_code": "USD", "freight_template_id": p["freight_template_id"],
-             "image_u_r_ls": ";".join(p.get("main_image_urls") or []), "gmt_create": _gmt(p["gmt_create_ms"]),
-             "gmt_modified": _gmt(p["gmt_modified_ms"]), "ws_display": "expire_offline"
+             "image_u_r_ls": _images(sim, p), "gmt_create": _gmt(p["gmt_create_ms"], tz),
+             "gmt_modified": _gmt(p["gmt_modified_ms"], tz), "ws_display": "expire_offline"
              if p["status"] == "offline" else ""} for p in items]
     return {"result": {"success": True, "current_page": page, "total_page": total_page,
                        "product_count": count,
@@ -92,13 +103,17 @@ def _product_info(sim: Simulator, seller: dict[str, Any], params: dict[str, str]
     skus = [{"id": s["sku_id"], "sku_code": s["sku_code"], "sku_price": s["price"],
              "sku_discount_price": s["discount_price"], "ipm_sku_stock": s["stock"], "sku_stock": s["stock"] > 0,
              "currency_code": "USD"} for s in product["skus"]]
-    return {"result": {
+    tz = sim.faults.platform_tz
+    result = {
         "success": True, "product_id": product["product_id"], "subject": product["subject"],
         "product_status_type": product["status"], "freight_template_id": product["freight_template_id"],
         "category_id": product.get("category"), "brand": product.get("brand"),
-        "image_u_r_ls": ";".join(product.get("main_image_urls") or []),
-        "gmt_create": _gmt(product["gmt_create_ms"]), "gmt_modified": _gmt(product["gmt_modified_ms"]),
-        "aeop_ae_product_s_k_us": _wrap(skus, "global_aeop_ae_product_sku", params.get("simplify") == "true")}}
+        "image_u_r_ls": _images(sim, product),
+        "gmt_create": _gmt(product["gmt_create_ms"], tz), "gmt_modified": _gmt(product["gmt_modified_ms"], tz),
+        "aeop_ae_product_s_k_us": _wrap(skus, "global_aeop_ae_product_sku", params.get("simplify") == "true")}
+    if product.get("audit_failure_reason") and product["status"] == "editingRequired":
+        result["audit_failure_reason"] = product["audit_failure_reason"]  # assumed field name (see review.py)
+    return {"result": result}
 
 
 def _entry_ids(entries: list[Any]) -> list[int]:
@@ -254,13 +269,21 @@ def _product_edit(sim: Simulator, seller: dict[str, Any], params: dict[str, str]
         images = req.get("main_image_urls_list")
         if images is not None and (not isinstance(images, list) or not 1 <= len(images) <= 6):
             return fail("F00-00-10007-022", "main_image_urls_list takes 1 to 6 images")
+        names: list[str] = []
+        for url in images or []:
+            photo = tx.photo(str(url))
+            if photo is None or photo[0] != int(seller["seller_id"]):
+                return fail("F00-00-10007-024", f"image {str(url)[:200]} is not in the seller's photobank; "
+                            "upload it first")
+            names.append(photo[1])
         for entry in req.get("multi_language_subject_list") or []:
             if len(str(entry.get("subject", ""))) > 128:
                 return fail("F00-00-10007-023", "subject is limited to 128 characters")
         if "freight_template_id" in req:
             product["freight_template_id"] = int(req["freight_template_id"])
+        new_image = images is not None and names != list(product.get("main_images") or [])
         if images is not None:
-            product["main_image_urls"] = [str(u) for u in images]
+            product["main_images"] = names
         subjects = req.get("multi_language_subject_list") or []
         english = [e for e in subjects if str(e.get("locale", "")).startswith("en")] or subjects
         if english:
@@ -268,12 +291,17 @@ def _product_edit(sim: Simulator, seller: dict[str, Any], params: dict[str, str]
         for key in ("weight", "package_length", "package_width", "package_height", "shipping_lead_time"):
             if key in req:
                 product[key] = req[key]
-        if "sku_info_list" in req:  # the real hazard: every existing SKU is replaced
-            product["skus"] = [{"sku_id": f"14:{200 + i}", "sku_code": s.get("sku_code"),
+        if "sku_info_list" in req:  # the real hazard: every existing SKU is replaced (new SKU ids too)
+            product["skus"] = [{**sku_identity(pid, i + len(product["skus"])), "sku_code": s.get("sku_code"),
                                 "price": format(Decimal(str(s.get("price", "0.01"))), "f"),
                                 "discount_price": s.get("discount_price"), "stock": int(s.get("inventory", 0))}
                                for i, s in enumerate(req["sku_info_list"])]
-        record_write(product, now_ms())
+        at = now_ms()
+        if new_image:  # a new main image goes through the platform's review
+            first = tx.photo(names[0])
+            review.start(product, at, sim.faults.review_s, review.refusal(first[2] if first else None,
+                                                                          product.get("category")))
+        record_write(product, at)
     return {"result": {"success": True, "product_id": pid}}
 
 
@@ -295,11 +323,11 @@ def _photo_upload(sim: Simulator, seller: dict[str, Any], params: dict[str, str]
             width, height = img.size
     except Exception:  # noqa: BLE001 - not an image
         return {"result": {"success": False, "error_code": "13003", "error_message": "not a readable image"}}
-    digest = hashlib.sha256(content).hexdigest()[:24]
-    url = f"{sim.public_url}/photobank/{seller['seller_id']}/{digest}{Path(name).suffix or '.jpg'}"
+    image = photobank.new_name(name)
+    url = photobank.url_of(sim.public_url, image)
     with sim.state.write() as tx:
-        tx.add_photo({"seller_id": seller["seller_id"], "file_name": name, "url": url,
-                      "size": len(content), "group_id": params.get("group_id"), "at_ms": now_ms()})
+        tx.add_photo({"seller_id": seller["seller_id"], "file_name": name, "name": image,
+                      "size": len(content), "group_id": params.get("group_id"), "at_ms": now_ms()}, content)
         used = tx.photobank_used(seller["seller_id"])
     return {"result": {"success": True, "status": "SUCCESS", "photobank_url": url, "width": width,
                        "height": height, "photobank_used_size": used, "photobank_total_size": 2 * 1024**3}}
@@ -311,9 +339,29 @@ def _freight_list(sim: Simulator, seller: dict[str, Any], params: dict[str, str]
             _wrap(templates, "aeop_freight_template_dto", params.get("simplify") == "true")}
 
 
+def _freight_setting(sim: Simulator, seller: dict[str, Any], params: dict[str, str], _f: Any) -> dict[str, Any]:
+    """What a template offers (field names assumed; the API name is documented, its answer is not here)."""
+    try:
+        template_id = int(params.get("template_id", ""))
+    except ValueError:
+        raise SimError("MissingParameter", "template_id is required") from None
+    if template_id not in {int(t["template_id"]) for t in seller["freight_templates"]}:
+        return {"result_success": False, "result_error_code": "090019",
+                "result_error_desc": "freight template is invalid"}
+    settings = [{**s, "ship_to_countries": "ALL"} for s in FREIGHT_SETTINGS.get(template_id, [])]
+    return {"result_success": True, "template_id": template_id,
+            "freight_setting_list": _wrap(settings, "aeop_freight_setting", params.get("simplify") == "true")}
+
+
 def _profile(sim: Simulator, seller: dict[str, Any], params: dict[str, str], _f: Any) -> dict[str, Any]:
+    """The documented profile fields, plus the standing and the merchant type (assumed: the real API shows
+    neither, see docs/simulator.md)."""
+    total, _page = sim.state.list_products(int(seller["seller_id"]), "onSelling", limit=1)
     return {"profile": {"seller_id": seller["seller_id"], "shop_name": seller["shop_name"], "country": "CN",
-                        "account_status": seller["account_status"]}}
+                        "quotation_currency": "USD", "online_store_product_number": total,
+                        "limit_store_product_number": 3000,
+                        "account_status": seller.get("account_status"),
+                        "merchant_type": seller.get("merchant_type")}}
 
 
 SYNC_METHODS = {
@@ -324,6 +372,7 @@ SYNC_METHODS = {
     "aliexpress.solution.product.edit": _product_edit,
     "aliexpress.photobank.redefining.uploadimageforsdk": _photo_upload,
     "aliexpress.freight.redefining.listfreighttemplate": _freight_list,
+    "aliexpress.freight.redefining.getfreightsettingbytemplatequery": _freight_setting,
     "aliexpress.merchant.profile.get": _profile,
 }
 

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.types import Receive, Scope, Send
 
+from aeops.marketplace.simulator import storepage
 from aeops.marketplace.simulator.errors import AnswerDropped, SimError
 from aeops.marketplace.simulator.faults import DEVICES, SITES, Faults
 from aeops.marketplace.simulator.protocol import Simulator, error_body
@@ -75,17 +76,38 @@ def create_app(state: SimState, faults: Faults | None = None, *, public_url: str
             return HTMLResponse("<h1>Product not found</h1>", status_code=404)
         return HTMLResponse(page, headers={"Cache-Control": "no-store"})
 
+    @app.get("/kf/{path:path}")
+    def photobank_image(path: str) -> Response:
+        """A photobank image's bytes at the URL the API handed out (and its item-page forms); else a store page's
+        logo or banner (``/kf/<id>.png``, the same host and path shape on the real platform)."""
+        found = sim.photo("/kf/" + path)
+        if found is None and path.endswith(".png") and "/" not in path:
+            data = storepage.image(state, path.removesuffix(".png"))
+            found = None if data is None else ("image/png", data)
+        if found is None:
+            return Response(status_code=404)
+        return Response(found[1], media_type=found[0], headers={"Cache-Control": "public, max-age=86400"})
+
     @app.get("/datacenter/{seller_id}/information-update-completion-rate")
     def completion(seller_id: int) -> Response:
         return JSONResponse(sim.completion_rate(seller_id))
 
     @app.get("/_sim/state")
     def sim_state(views: bool = True) -> Response:
+        state.settle_reviews(int(time.time() * 1000))
         return JSONResponse(state.snapshot_with_views(sim.faults, views=views))
 
-    from aeops.marketplace.simulator import storepage
+    @app.get("/_sim/calls")
+    def sim_calls() -> Response:
+        """API name -> requests received since start or the last reset (tests count writes with it)."""
+        return JSONResponse(sim.calls())
 
-    storepage.register(app, state, public_url)  # /store/<number>, /kf/<image>.png, /_sim/store/<seller id>
+    @app.post("/_sim/calls/reset")
+    def sim_calls_reset() -> Response:
+        sim.reset_calls()
+        return JSONResponse({"ok": True})
+
+    storepage.register(app, state, public_url)  # /store/<number>, /_sim/store/<seller id>
 
     @app.get("/_sim/health")
     def health() -> Response:

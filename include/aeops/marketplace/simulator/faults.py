@@ -1,4 +1,5 @@
-"""``--faults``: what the simulator does wrong on purpose (throttling, failures, lost answers, slow sites)."""
+"""``--faults``: what the simulator does wrong on purpose (throttling, failures, lost answers, slow sites), and
+the few platform settings a test wants to change (review time, the platform's time zone)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ class Faults:
     never_device: str = ""  # a device (desktop/mobile/anonymous) that never shows updates
     daily_quota: int = 0  # calls per app per process before AppCallLimit (daily) (0 = no limit)
     seed: int = 0
+    review_s: float = 5.0  # how long the platform's review of a new main image takes (the real one: up to 2 h)
+    platform_tz: str = "Asia/Shanghai"  # the zone gmt_* strings are rendered and parsed in (Beijing time)
 
     @classmethod
     def parse(cls, spec: str | None) -> Faults:
@@ -50,6 +53,14 @@ class Faults:
                 if key == "never_device":
                     if value not in DEVICES:
                         raise ValueError
+                    setattr(faults, key, value)
+                elif key == "platform_tz":
+                    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+                    try:
+                        ZoneInfo(value)
+                    except (ZoneInfoNotFoundError, ValueError):
+                        raise ValueError from None
                     setattr(faults, key, value)
                 elif key in {"seed", "daily_quota"}:
                     setattr(faults, key, int(value))

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from aeops.marketplace.signing import sign
+from aeops.marketplace.simulator import photobank
 from aeops.marketplace.simulator.api import SYNC_METHODS
 from aeops.marketplace.simulator.errors import AnswerDropped, SimError
 from aeops.marketplace.simulator.faults import Faults
@@ -39,6 +40,21 @@ class Simulator:
         self._calls: dict[str, collections.deque[float]] = collections.defaultdict(collections.deque)
         self._app_calls: collections.Counter[str] = collections.Counter()
         self._meter_lock = threading.Lock()
+        self._api_calls: collections.Counter[str] = collections.Counter()  # GET /_sim/calls
+
+    # ------------------------------------------------------------------ call counts (tests)
+    def count_call(self, api: str) -> None:
+        with self._meter_lock:
+            self._api_calls[api] += 1
+
+    def calls(self) -> dict[str, int]:
+        """API name -> requests received since start (or the last :meth:`reset_calls`), answered or not."""
+        with self._meter_lock:
+            return dict(sorted(self._api_calls.items()))
+
+    def reset_calls(self) -> None:
+        with self._meter_lock:
+            self._api_calls.clear()
 
     def _draw(self, probability: float) -> bool:
         if probability <= 0:
@@ -102,6 +118,7 @@ class Simulator:
     # ------------------------------------------------------------------ entry points
     def handle_sync(self, params: dict[str, str], files: dict[str, bytes]) -> dict[str, Any]:
         method = params.get("method", "")
+        self.count_call(method)
         seller = self._authenticate(method, params, "sync")
         if seller is None:
             raise SimError("MissingParameter", "session (access token) is required")
@@ -109,6 +126,7 @@ class Simulator:
         handler = SYNC_METHODS.get(method)
         if handler is None:
             raise SimError("InvalidApi", f"The API {method!r} does not exist")
+        self.state.settle_reviews(now_ms(), seller_id=int(seller["seller_id"]))
         body = handler(self, seller, params, files)
         body["request_id"] = request_id()
         if self._draw(self.faults.lost_response):
@@ -116,6 +134,7 @@ class Simulator:
         return {method.replace(".", "_") + "_response": body}
 
     def handle_rest(self, path: str, params: dict[str, str]) -> dict[str, Any]:
+        self.count_call(path)
         self._authenticate(path, params, "rest")
         self._meter(params["app_key"], None)
         if path != "/auth/token/refresh":
@@ -148,10 +167,17 @@ class Simulator:
 
     # ------------------------------------------------------------------ storefront and data center
     def storefront(self, site: str, product_id: int, device: str) -> str | None:
-        return item_page(self.state, self.faults, site, product_id, device)
+        self.state.settle_reviews(now_ms(), product_id=product_id)
+        return item_page(self.state, self.faults, site, product_id, device, public_url=self.public_url)
 
     def completion_rate(self, seller_id: int) -> dict[str, Any]:
+        self.state.settle_reviews(now_ms(), seller_id=seller_id)
         return completion_rate(self.state, self.faults, seller_id)
+
+    def photo(self, path: str) -> tuple[str, bytes] | None:
+        """(content type, bytes) of a photobank image by any URL path form of it (``/kf/...``)."""
+        found = self.state.photo(path)
+        return None if found is None else (photobank.content_type(found[1]), found[2])
 
 
 def error_body(err: SimError) -> dict[str, Any]:

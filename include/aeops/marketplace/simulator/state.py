@@ -4,21 +4,24 @@ Logical layout (``SimState.read()`` and ``GET /_sim/state`` return it, the latte
 
     {"version": 1,
      "apps": {"<app_key>": {"secret": ..., "name": ...}},
-     "sellers": {"<seller_id>": {"seller_id", "app_key", "shop_name", "account_status",
+     "sellers": {"<seller_id>": {"seller_id", "app_key", "shop_name", "account_status", "merchant_type",
                                  "access_tokens": {"<token>": expiry_ms}, "refresh_tokens": {...},
                                  "freight_templates": [{"template_id", "template_name", "is_default"}]}},
      "products": {"<product_id>": {"product_id", "seller_id", "subject", "status", "freight_template_id",
-                                   "category", "brand", "main_image_urls", "gmt_create_ms", "gmt_modified_ms",
-                                   "skus": [{"sku_id", "sku_code", "price", "discount_price", "stock"}],
-                                   "versions": [{"at_ms", "subject", "freight_template_id", "skus"}]}},
-     "photobank": [{"seller_id", "file_name", "url", "size", "at_ms"}]}
+                                   "category", "brand", "main_images", "gmt_create_ms", "gmt_modified_ms",
+                                   "review": {"started_ms", "due_ms", "reason", "ended_ms"}, "audit_failure_reason",
+                                   "skus": [{"sku_id", "sku_num_id", "property_value_id", "property_value_name",
+                                             "sku_code", "price", "discount_price", "stock"}],
+                                   "versions": [{"at_ms", "subject", "freight_template_id", "main_images", "skus"}]}},
+     "photobank": [{"seller_id", "file_name", "name", "size", "at_ms"}]}
 
 Prices are strings (exact decimals), ids are integers (exact; product ids below 2**63).
 
 Storage: one SQLite database in WAL mode (the ``--state`` path, whatever its extension) with one row per
 product (its JSON plus indexed ``seller_id, status, gmt_modified_ms`` for listing), small ``apps``,
-``sellers``, ``photobank`` and ``meta`` tables. A batch write is one ``BEGIN IMMEDIATE`` transaction that
-reads and rewrites only its own products, so 100,000 products cost what 100 do; readers never block and
+``sellers``, ``photobank`` and ``meta`` tables, and ``photo_bytes`` (each photobank image's bytes by its id).
+A batch write is one ``BEGIN IMMEDIATE`` transaction that reads and rewrites only its own products, so
+100,000 products cost what 100 do; readers never block and
 never see half a write; several processes on one host share the file. A JSON state file of the old
 format found at the path is converted in place on first open.
 """
@@ -36,8 +39,12 @@ from pathlib import Path
 from typing import Any
 
 from aeops.demo import DEMO_SELLERS
+from aeops.marketplace.simulator import photobank, review
 from aeops.marketplace.simulator.faults import DEVICES, SITES, Faults
 from aeops.marketplace.simulator.products import default_state, now_ms, products_from_rows, view
+
+REVIEW_STATUSES = ("auditing", "editingRequired")
+"""A product in these statuses has an update the platform has not completed (counted by the completion rate)."""
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _SCHEMA = (
@@ -51,6 +58,8 @@ _SCHEMA = (
     "CREATE INDEX IF NOT EXISTS products_by_write ON products (seller_id, n_versions, last_write_ms)",
     "CREATE TABLE IF NOT EXISTS photobank (id INTEGER PRIMARY KEY AUTOINCREMENT, seller_id INTEGER NOT NULL,"
     " size INTEGER NOT NULL, data TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS photo_bytes (image_id TEXT PRIMARY KEY, seller_id INTEGER NOT NULL,"
+    " name TEXT NOT NULL, content BLOB NOT NULL)",
 )
 
 
@@ -125,9 +134,18 @@ class Tx:
             self._sellers = (_dumps(sellers), sellers)
         return self._sellers[1]
 
-    def add_photo(self, entry: Mapping[str, Any]) -> None:
+    def add_photo(self, entry: Mapping[str, Any], content: bytes | None = None) -> None:
+        """A photobank entry (``name`` is the image's photobank name); ``content`` keeps its bytes to serve."""
         self.conn.execute("INSERT INTO photobank (seller_id, size, data) VALUES (?, ?, ?)",
                           (int(entry["seller_id"]), int(entry.get("size") or 0), _dumps(dict(entry))))
+        if content is not None and entry.get("name"):
+            self.conn.execute("INSERT OR IGNORE INTO photo_bytes (image_id, seller_id, name, content) VALUES "
+                              "(?, ?, ?, ?)", (photobank.image_id(entry["name"]), int(entry["seller_id"]),
+                                               entry["name"], content))
+
+    def photo(self, name_or_url: str) -> tuple[int, str, bytes] | None:
+        """(seller id, name, bytes) of a photobank image, by name or any URL form of it."""
+        return _photo(self.conn, name_or_url)
 
     def photobank_used(self, seller_id: int) -> int:
         row = self.conn.execute("SELECT COALESCE(SUM(size), 0) FROM photobank WHERE seller_id = ?",
@@ -279,6 +297,31 @@ class SimState:
     def sellers(self) -> dict[str, dict[str, Any]]:
         return {str(sid): json.loads(text) for sid, text in self._conn().execute("SELECT seller_id, data FROM sellers")}
 
+    def photo(self, name_or_url: str) -> tuple[int, str, bytes] | None:
+        """(seller id, name, bytes) of a photobank image, by name or any URL form of it."""
+        return _photo(self._conn(), name_or_url)
+
+    def settle_reviews(self, at_ms: int, *, seller_id: int | None = None, product_id: int | None = None) -> int:
+        """End the reviews that are due (of one seller or product, else all); returns how many ended.
+
+        One indexed read of the products in review; a write transaction only when one is due."""
+        where, args = "status = 'auditing'", []
+        if seller_id is not None:
+            where += " AND seller_id = ?"
+            args.append(int(seller_id))
+        if product_id is not None:
+            where += " AND product_id = ?"
+            args.append(int(product_id))
+        due = [int(pid) for pid, text in self._conn().execute(f"SELECT product_id, data FROM products WHERE {where}",
+                                                               args) if review.due(json.loads(text), at_ms)]
+        if not due:
+            return 0
+        ended = 0
+        with self.write() as tx:
+            for product in tx.products(due).values():
+                ended += review.settle(product, at_ms)
+        return ended
+
     def product(self, product_id: Any) -> dict[str, Any] | None:
         """One product (with its versions) or None."""
         try:
@@ -313,7 +356,8 @@ class SimState:
         return total, page
 
     def incomplete_products(self, seller_id: int, faults: Faults, at_ms: int) -> tuple[int, list[int]]:
-        """(the seller's product count, ids of products whose latest write some storefront view lacks).
+        """(the seller's product count, ids of products with an update the platform has not completed: in
+        review or refused by it (``auditing``, ``editingRequired``), or a latest write some storefront view lacks).
 
         Only written products (more than the seeded version) can lag; of those, only ones written within
         ``propagation_s`` unless a device never updates or some sites are stale. Those few are checked
@@ -321,6 +365,10 @@ class SimState:
         """
         conn = self._conn()
         total = conn.execute("SELECT COUNT(*) FROM products WHERE seller_id = ?", (int(seller_id),)).fetchone()[0]
+        marks = ",".join("?" * len(REVIEW_STATUSES))
+        reviewing = {int(pid) for (pid,) in conn.execute(
+            f"SELECT product_id FROM products WHERE seller_id = ? AND status IN ({marks})",
+            (int(seller_id), *REVIEW_STATUSES))}
         sql = "SELECT data FROM products WHERE seller_id = ? AND n_versions > 1"
         args: list[Any] = [int(seller_id)]
         if not faults.never_device and faults.stale_site <= 0:
@@ -332,7 +380,7 @@ class SimState:
             if any(view(p, site, device, faults, at_ms)["gmt_modified_ms"] != p["gmt_modified_ms"]
                    for site in SITES for device in DEVICES):
                 incomplete.append(int(p["product_id"]))
-        return total, sorted(incomplete)
+        return total, sorted(set(incomplete) | reviewing)
 
     # ------------------------------------------------------------------ the whole state (tests, tools)
     def _materialize(self) -> tuple[int, dict[str, Any]]:
@@ -401,13 +449,30 @@ class SimState:
 
     # ------------------------------------------------------------------ seeding and admin
     def seed_rows(self, rows: Iterable[Mapping[str, Any]], *, seller_id: int | None = None,
-                  replace: bool = True) -> int:
-        """Load products from canonical export rows (dicts); returns the number of products loaded."""
+                  replace: bool = True, images_dir: str | os.PathLike[str] | None = None,
+                  in_review: bool = False, review_s: float = 0.0) -> int:
+        """Load products from canonical export rows (dicts); returns the number of products loaded.
+
+        Each ``main_image`` file (relative names resolve against ``images_dir``) goes into the seller's photobank
+        the way an upload does, and the product holds its photobank name; http(s) URLs stay as they are; a
+        file that cannot be read leaves the product without a main image. ``in_review`` seeds new products:
+        ``auditing`` for ``review_s``, then judged by the reviewer like an edited main image.
+        """
         seller = seller_id or next(iter(DEMO_SELLERS.values()))[1]
-        products = products_from_rows(rows, seller, now_ms())
+        at = now_ms()
+        products = products_from_rows(rows, seller, at)
         with self.write() as tx:
             if replace:
                 tx.delete_products(seller)
+            names = _seed_images(tx, products.values(), images_dir, at)
+            for product in products.values():
+                product["main_images"] = [names[i] for i in product["main_images"] if names.get(i)]
+                for version in product["versions"]:
+                    version["main_images"] = list(product["main_images"])
+                if in_review:
+                    image = tx.photo(product["main_images"][0]) if product["main_images"] else None
+                    review.start(product, at, review_s, review.refusal(image[2] if image else None,
+                                                                       product.get("category")))
             tx.insert_products(products.values())
         return len(products)
 
@@ -431,6 +496,44 @@ class SimState:
             product.pop("versions", None)
         data["as_of_ms"] = at
         return data
+
+
+def _photo(conn: sqlite3.Connection, name_or_url: str) -> tuple[int, str, bytes] | None:
+    image = photobank.image_id(name_or_url)
+    if image is None:
+        return None
+    row = conn.execute("SELECT seller_id, name, content FROM photo_bytes WHERE image_id = ?", (image,)).fetchone()
+    return None if row is None else (int(row[0]), str(row[1]), bytes(row[2]))
+
+
+def _seed_images(tx: Tx, products: Iterable[Mapping[str, Any]], images_dir: str | os.PathLike[str] | None,
+                 at_ms: int) -> dict[str, str | None]:
+    """Each distinct ``main_image`` cell -> its photobank name (files) or itself (URLs); None if unreadable."""
+    names: dict[str, str | None] = {}
+    for product in products:
+        seller = int(product["seller_id"])
+        for cell in product.get("main_images") or []:
+            if cell in names:
+                continue
+            if cell.startswith(("http://", "https://")):
+                names[cell] = cell
+                continue
+            path = Path(cell.removeprefix("file://")).expanduser()
+            if not path.is_absolute():
+                path = Path(images_dir or ".") / path
+            try:
+                content = path.read_bytes() if path.stat().st_size <= 3 * 1024 * 1024 else None
+            except OSError:
+                content = None
+            if content is None:
+                names[cell] = None
+                continue
+            name = photobank.seeded_name(seller, content, path.name)
+            if tx.photo(name) is None:
+                tx.add_photo({"seller_id": seller, "file_name": path.name, "name": name, "size": len(content),
+                              "at_ms": at_ms, "seeded": True}, content)
+            names[cell] = name
+    return names
 
 
 def _insert_state(tx: Tx, data: Mapping[str, Any]) -> None:

@@ -187,13 +187,6 @@ def register(app: Any, state: SimState, public_url: str) -> None:
             return HTMLResponse("<h1>Store not found</h1>", status_code=404)
         return HTMLResponse(page, headers={"Cache-Control": "no-store"})
 
-    @app.get("/kf/{image_id}.png")
-    def store_image(image_id: str) -> Response:
-        data = image(state, image_id)
-        if data is None:
-            return Response(status_code=404)
-        return Response(data, media_type="image/png", headers={"Cache-Control": "no-store"})
-
     @app.get("/_sim/store/{seller_id}")
     def get_settings(seller_id: int) -> Response:
         seller = state.sellers().get(str(seller_id))
