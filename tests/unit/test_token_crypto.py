@@ -85,7 +85,7 @@ def test_airflows_fernet_key_is_used_when_aeops_has_none(monkeypatch: pytest.Mon
 
 
 def test_the_migration_encrypts_rows_written_in_clear_and_downgrading_restores_them(db_url: str, key: str) -> None:
-    upgrade(db_url, "0004")
+    upgrade(db_url, "0005")
     with get_engine(db_url).begin() as conn:
         conn.execute(text("INSERT INTO token_state (conn_id, access_token, refresh_token, expires_at, updated_at) "
                           "VALUES ('aliexpress_default', :a, :r, :e, :e)"), {"a": ACCESS, "r": REFRESH, "e": EXPIRES})
@@ -104,7 +104,7 @@ def test_the_migration_encrypts_rows_written_in_clear_and_downgrading_restores_t
 
 def test_the_migration_stops_before_any_change_without_a_key(sqlite_url: str, monkeypatch: pytest.MonkeyPatch,
                                                              capsys) -> None:
-    upgrade(sqlite_url, "0004")
+    upgrade(sqlite_url, "0005")
     with get_engine(sqlite_url).begin() as conn:
         conn.execute(text("INSERT INTO token_state (conn_id, access_token, refresh_token, expires_at, updated_at) "
                           "VALUES ('c', :a, :r, :e, :e)"), {"a": ACCESS, "r": REFRESH, "e": EXPIRES})
@@ -117,4 +117,4 @@ def test_the_migration_stops_before_any_change_without_a_key(sqlite_url: str, mo
     assert raw_rows(sqlite_url) == [("c", ACCESS, REFRESH)]
     from aeops.store import current_revision
 
-    assert current_revision(sqlite_url) == "0004"
+    assert current_revision(sqlite_url) == "0005"  # the revision before the encrypting one
