@@ -18,12 +18,15 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Param, dag, task, task_group
 
-from aeops.dag_defaults import cron_schedule, default_args, stores_param
-from aeops.hitl import PersonTasksOperator
+from aeops.dag_defaults import TASK_TIMEOUT, cron_schedule, default_args, stores_param
+from aeops.hitl import PERSON_WAIT, PersonTasksOperator
 from aeops.notify.callbacks import on_failure_callback
 
 ROUNDS = 3
 SCHEDULE = cron_schedule(("AEOPS_SETTINGS_CRON", "0 10 * * *"), timezone_env="AEOPS_SETTINGS_TIMEZONE")
+# Every round may wait for a person up to PERSON_WAIT; a run ends at the latest after all its rounds (the next
+# day's run waits for it: max_active_runs=1), plus a task timeout for each check and the list.
+RUN_TIMEOUT = ROUNDS * PERSON_WAIT + (ROUNDS + 2) * TASK_TIMEOUT
 
 
 @dag(
@@ -32,6 +35,7 @@ SCHEDULE = cron_schedule(("AEOPS_SETTINGS_CRON", "0 10 * * *"), timezone_env="AE
     start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
     catchup=False,
     max_active_runs=1,
+    dagrun_timeout=RUN_TIMEOUT,
     tags=["aeops", "compliance", "store-settings", "human-in-the-loop", "daily"],
     doc_md=__doc__,
     default_args=default_args(),
