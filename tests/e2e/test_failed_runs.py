@@ -80,10 +80,11 @@ def test_daily_sync_with_a_store_that_cannot_be_synced_fails_with_the_reason(emb
         run = s.scalars(select(SyncRun).where(SyncRun.run_id == dag_run.run_id)).one()
     assert run.status == "failed"
     assert "no-such-folder" in Path(run.report_path).read_text(encoding="utf-8")
-    [summary] = messages(env, REPORTS)
-    assert "FAILED" in summary["text"] and "no-such-folder" in flat(summary)
+    [summary] = messages(env, REPORTS)  # demo-kids reads Chinese: its summary and its page are in Chinese
+    assert summary["text"].startswith("失败：店铺 demo-kids 商品目录同步") and "no-such-folder" in flat(summary)
     [page] = messages(env, ALERTS)
-    assert "prepare.pull_export[0]" in flat(page) and "outcome" in flat(page) and "demo-kids" in flat(page)
+    assert page["text"].startswith("aliexpress_catalog_sync 运行失败，店铺 demo-kids: ")
+    assert "prepare.pull_export[0]" in flat(page) and "outcome" in flat(page) and "失败的任务" in flat(page)
 
 
 def test_certificate_watch_with_a_missing_folder_fails_and_pages_once(embedded, tmp_path: Path) -> None:
@@ -94,7 +95,8 @@ def test_certificate_watch_with_a_missing_folder_fails_and_pages_once(embedded, 
     states = task_states(dag_run)
     assert str(dag_run.state) == "failed", states
     assert states["watch.scan_certificates[1]"] == "failed" and states["watch.scan_certificates[0]"] == "success"
-    [page] = [m for m in messages(env, ALERTS) if m["text"].startswith("Run of")]  # demo's own alerts go on
+    # demo's own alerts go on; the page of demo-kids' failure is in its language (Chinese)
+    [page] = [m for m in messages(env, ALERTS) if m["text"].startswith("aliexpress_certificate_expiry 运行失败")]
     assert "demo-kids" in flat(page) and "does not exist or is not a folder" in flat(page)
 
 
@@ -106,7 +108,7 @@ def test_logo_rotation_with_a_missing_folder_fails_and_pages_once(embedded, tmp_
     states = task_states(dag_run)
     assert str(dag_run.state) == "failed", states
     assert states["check_logo[1]"] == "failed" and states["check_logo[0]"] == "success"
-    [page] = [m for m in messages(env, ALERTS) if m["text"].startswith("Run of")]
+    [page] = [m for m in messages(env, ALERTS) if m["text"].startswith("aliexpress_logo_rotation 运行失败")]
     assert "demo-kids" in flat(page) and "does not exist or is not a folder" in flat(page)
 
 

@@ -100,7 +100,8 @@ def _every_message(lang: str) -> dict[str, str]:
     from aeops.compliance.dates import quarter_of
     from aeops.compliance.logo_rotation import LogoOutcome, logo_message
     from aeops.findings import Finding, Severity
-    from aeops.notify.messages import failure_alert, summary_details, sync_summary
+    from aeops.notify.messages import failure_alert, review_overdue, review_refused, summary_details, sync_summary
+    from aeops.notify.pages import Failure, failure_page
     from aeops.urgent import progress
     from aeops.urgent.modes import parse_request
     from aeops.verify.strikes import strike_message
@@ -138,6 +139,13 @@ def _every_message(lang: str) -> dict[str, str]:
                                      dry_run=False, lang=lang)),
         "certs": flat(certificate_message("demo", date(2026, 12, 5), certs, "export", ["x.pdf"], lang=lang)),
         "logo": flat(logo_message(outcome, lang)),
+        "page": flat(failure_page("d", "r", [Failure("push", -1, "demo", "RuntimeError: boom"),
+                                             Failure("", -1, None, "timed out")], lang=lang)),
+        "refused": flat(review_refused(store="demo", product_id=7, reason=None, lang=lang)),
+        "overdue": flat(review_overdue(store="demo", product_ids=[7, 8], hours=2, lang=lang)),
+        "not_approved": flat(progress.not_approved(store="demo", run_id="r", what="w", reason="x",
+                                                   decision={"decision": "rejected", "by": "li"},
+                                                   counts={"planned_price": 3}, lang=lang)),
     }
 
 
@@ -148,6 +156,10 @@ def test_every_slack_message_comes_in_both_languages() -> None:
         assert len(CJK.findall(chinese[name])) >= 4, f"{name} (zh-CN) is not in Chinese: {chinese[name][:300]}"
     assert "店铺 *demo* 的任务 `push` 失败" in chinese["failure"]
     assert "10:15:00 UTC+08:00" in chinese["started"]  # the deadline in the store's time zone
+    assert chinese["page"].startswith("d 运行失败，店铺 demo: push（店铺 demo）：RuntimeError: boom; "
+                                      "（整个运行）: timed out")
+    assert english["page"].startswith("Run of d failed for store demo: push (store demo): RuntimeError: boom")
+    assert "紧急改价被 li 拒绝：未写入任何内容" in chinese["not_approved"] and "已拒绝" in chinese["not_approved"]
 
 
 def test_the_cli_prints_its_table_and_summary_in_the_chosen_language(tmp_path, capsys) -> None:

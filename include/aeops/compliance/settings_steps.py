@@ -13,6 +13,7 @@ task still differing fails the run (it stays open and is asked again by the next
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -29,6 +30,7 @@ from aeops.compliance.store_settings import (
     rotation_verified,
 )
 from aeops.config import AeopsConfig, StoreConfig, load_airflow_config
+from aeops.i18n import translator
 from aeops.marketplace.storepage import DEVICES, StorePageView, fetch_image, read_store_page
 from aeops.secrets import get_logger
 from aeops.store.db import session_scope
@@ -137,68 +139,80 @@ def _uri(location: str) -> str:
 
 
 def settings_task(store: StoreConfig, result: Comparison, storefront: Storefront) -> tuple[str, dict[str, Any]]:
-    """Title and detail (steps, files, links, differences) of a store-settings task."""
+    """Title and detail (steps, files, links, differences) of a store-settings task, in the store's language."""
+    _ = translator(store.language)
     failing = {f.field for f in result.fields if not f.matches}
-    steps, files = [f"Sign in to the seller center ({SELLER_CENTER_URL}) with the store's main account."], []
+    steps = [_("Sign in to the seller center ({url}) with the store's main account.").format(url=SELLER_CENTER_URL)]
+    files: list[str] = []
     if "name" in failing:
-        steps.append(f"Store → Store settings → Store name: enter exactly {store.store_name!r}; save.")
+        steps.append(_("Store → Store settings → Store name: enter exactly {name}; save.").format(
+            name=repr(store.store_name)))
     if "logo" in failing:
-        steps.append("Store → Store settings → Store logo: upload the approved logo file below (PNG, at least "
-                     "800x800, no text over it); save.")
+        steps.append(_("Store → Store settings → Store logo: upload the approved logo file below (PNG, at least "
+                       "800x800, no text over it); save."))
         files.append(_uri(store.store_logo))
     if "banners" in failing:
-        steps.append(f"Store → Store decoration → banner: upload the {len(store.store_banners)} approved banner "
-                     "file(s) below in this order; publish.")
+        steps.append(_("Store → Store decoration → banner: upload the {n} approved banner file(s) below in this "
+                       "order; publish.").format(n=len(store.store_banners)))
         files.extend(_uri(b) for b in store.store_banners)
     if "response_time" in failing:
-        steps.append(f"Customer service settings: set the response-time commitment to {store.response_time_hours:g} "
-                     "hours or less; save.")
-    steps.append("Wait until the store page shows it (usually minutes), then mark this task Done in Airflow: "
-                 "aeops reads the storefront again on every device.")
-    title = f"Update the store settings of {store.name} in the seller center: " + ", ".join(
-        sorted({d.split(':')[0] for d in result.differences}))
+        steps.append(_("Customer service settings: set the response-time commitment to {hours} hours or less; "
+                       "save.").format(hours=f"{store.response_time_hours:g}"))
+    steps.append(_("Wait until the store page shows it (usually minutes), then mark this task Done in Airflow: "
+                   "aeops reads the storefront again on every device."))
+    title = _("Update the store settings of {store} in the seller center: {fields}").format(
+        store=store.name, fields=", ".join(sorted({d.split(':')[0] for d in result.differences})))
     return title, {"steps": steps, "files": files, "differences": result.differences,
-                   "links": _links(storefront), "accuracy": result.accuracy}
+                   "links": _links(storefront, _), "accuracy": result.accuracy}
 
 
-def _links(storefront: Storefront) -> dict[str, str]:
+def _links(storefront: Storefront, _: Callable[[str], str]) -> dict[str, str]:
     from aeops.marketplace.storepage import page_url
 
-    links = {"seller center": SELLER_CENTER_URL}
+    links = {_("seller center"): SELLER_CENTER_URL}
     for device in DEVICES:
-        links[f"store page ({device})"] = page_url(storefront.base_url, storefront.store_num, device,
-                                                   real=storefront.real)
+        links[_("store page ({device})").format(device=device)] = page_url(
+            storefront.base_url, storefront.store_num, device, real=storefront.real)
     return links
 
 
 def rotation_task(store: StoreConfig, status: RotationStatus, storefront: Storefront) -> tuple[str, dict[str, Any]]:
+    """Title and detail of the quarter's logo rotation task, in the store's language."""
+    _ = translator(store.language)
     candidates = _rotation_candidates(store)
+    prepare = _("Prepare the new logo for {quarter}: PNG, at least 800x800 px, no text covering it.")
+    if candidates:
+        prepare = _("Prepare the new logo for {quarter}: PNG, at least 800x800 px, no text covering it (files "
+                    "waiting in the logo folder that pass the check are listed below).")
     steps = [
-        f"Prepare the new logo for {status.quarter}: PNG, at least 800x800 px, no text covering it"
-        + (" (files waiting in the logo folder that pass the check are listed below)." if candidates else "."),
-        "Set it as store_logo of this store in aeops_config (settings as code).",
-        f"Seller center ({SELLER_CENTER_URL}) → Store → Store settings → Store logo: upload the same file; save.",
-        "When the store page shows it, mark this task Done in Airflow: aeops checks every device.",
+        prepare.format(quarter=status.quarter),
+        _("Set it as store_logo of this store in aeops_config (settings as code)."),
+        _("Seller center ({url}) → Store → Store settings → Store logo: upload the same file; save.").format(
+            url=SELLER_CENTER_URL),
+        _("When the store page shows it, mark this task Done in Airflow: aeops checks every device."),
     ]
-    since = f"last change {status.last_change}" if status.last_change else "no logo change on record"
-    title = f"Rotate the store logo of {store.name} for {status.quarter} ({since})"
-    return title, {"steps": steps, "files": [_uri(c) for c in candidates], "links": _links(storefront),
-                   "differences": [f"logo rotation due for {status.quarter} ({since})"], "quarter": status.quarter}
+    since = (_("last change {date}").format(date=status.last_change) if status.last_change
+             else _("no logo change on record"))
+    title = _("Rotate the store logo of {store} for {quarter} ({since})").format(
+        store=store.name, quarter=status.quarter, since=since)
+    due = _("logo rotation due for {quarter} ({since})").format(quarter=status.quarter, since=since)
+    return title, {"steps": steps, "files": [_uri(c) for c in candidates], "links": _links(storefront, _),
+                   "differences": [due], "quarter": status.quarter}
 
 
-def _task_markdown(task: tasks.TaskView) -> str:
+def _task_markdown(task: tasks.TaskView, _: Callable[[str], str]) -> str:
     d = task.detail
     lines = [f"### {task.title}"]
     if d.get("differences"):
-        lines.append("**Still differs:**" if task.rounds else "**Differs:**")
+        lines.append(_("**Still differs:**") if task.rounds else _("**Differs:**"))
         lines.extend(f"- {x}" for x in d["differences"])
     if d.get("steps"):
-        lines.append("**Steps:**")
+        lines.append(_("**Steps:**"))
         lines.extend(f"{n}. {x}" for n, x in enumerate(d["steps"], 1))
     if d.get("files"):
-        lines.append("**Files:** " + ", ".join(f"[{f.rsplit('/', 1)[-1]}]({f})" for f in d["files"]))
+        lines.append(_("**Files:**") + " " + ", ".join(f"[{f.rsplit('/', 1)[-1]}]({f})" for f in d["files"]))
     if d.get("links"):
-        lines.append("**Links:** " + " · ".join(f"[{k}]({v})" for k, v in d["links"].items()))
+        lines.append(_("**Links:**") + " " + " · ".join(f"[{k}]({v})" for k, v in d["links"].items()))
     return "\n".join(lines)
 
 
@@ -276,21 +290,23 @@ def _post_accuracy(cfg: AeopsConfig, store: str, summary: dict[str, Any], open_a
 
     if not summary["tracked"] and not open_after:
         return
+    _ = translator(cfg.store(store).language)
     trend = summary["trend"]
     arrow = ""
     if len(trend) >= 2:
         arrow = " ↑" if trend[-1] > trend[-2] else " ↓" if trend[-1] < trend[-2] else " ="
-    lines = [f"Information Accuracy: *{_pct(summary['accuracy'])}*{arrow} ({summary['matched']} of "
-             f"{summary['tracked']} tracked fields match on every device)."]
+    lines = [_("Information Accuracy: *{accuracy}*{arrow} ({matched} of {tracked} tracked fields match on every "
+               "device).").format(accuracy=_pct(summary["accuracy"]), arrow=arrow, matched=summary["matched"],
+                                  tracked=summary["tracked"])]
     if trend:
-        lines.append("Trend (last runs): " + " → ".join(_pct(v) for v in trend))
+        lines.append(_("Trend (last runs): {trend}").format(trend=" → ".join(_pct(v) for v in trend)))
     lines.extend(f"• {d}" for d in summary["differences"])
     if open_after:
-        lines.append(f"{len(open_after)} seller-center task(s) wait for a person in Airflow (Required actions): "
-                     + "; ".join(t.title for t in open_after))
+        lines.append(_("{n} seller-center task(s) wait for a person in Airflow (Required actions): {titles}").format(
+            n=len(open_after), titles="; ".join(t.title for t in open_after)))
     severity = "info" if summary["accuracy"] in (None, 1.0) and not open_after else "warning"
-    message = notice(title="Store settings check", text="\n".join(lines), store=store, severity=severity,
-                     fields={"As of": summary["as_of"]},
+    message = notice(title=_("Store settings check"), text="\n".join(lines), store=store, severity=severity,
+                     fields={_("As of"): summary["as_of"]},
                      dedupe_key=f"settings:{store}:{summary['as_of']}:{summary['matched']}:{len(open_after)}")
     send(message, store=store, config=cfg, db_url=cfg.resolved_database_url(), now=now)
 
@@ -303,15 +319,18 @@ def ask_form(store: str, run_id: str, round_no: int, link: str, *, config: Aeops
     open_now = tasks.open_tasks(url, store)
     if not open_now:
         return None
+    _ = translator(cfg.store(store).language)
     reopened = round_no > 1
-    subject = (f"{store}: still not right on the storefront (round {round_no})" if reopened
-               else f"{store}: {len(open_now)} seller-center task(s) for a person")
-    intro = ("You said done, but the storefront still differs. Fix what is listed, wait for the page, then answer "
-             "again." if reopened else
-             "aeops cannot do these through the Open Platform API. Do them in the seller center, then answer "
-             f"**{DONE}**: aeops reads the storefront again and closes what it shows. **{NOT_YET}** (or no "
-             "answer) keeps them open for the next run.")
-    body = "\n\n".join([intro, *(_task_markdown(t) for t in open_now)])
+    if reopened:
+        subject = _("{store}: still not right on the storefront (round {round})").format(store=store, round=round_no)
+        intro = _("You said done, but the storefront still differs. Fix what is listed, wait for the page, then "
+                  "answer again.")
+    else:
+        subject = _("{store}: {n} seller-center task(s) for a person").format(store=store, n=len(open_now))
+        intro = _("aeops cannot do these through the Open Platform API. Do them in the seller center, then answer "
+                  "**{done}**: aeops reads the storefront again and closes what it shows. **{not_yet}** (or no "
+                  "answer) keeps them open for the next run.").format(done=DONE, not_yet=NOT_YET)
+    body = "\n\n".join([intro, *(_task_markdown(t, _) for t in open_now)])
     tasks.mark_asked(url, [t.id for t in open_now], run_id, round_no, link)
     return {"subject": subject, "body": body, "task_ids": [t.id for t in open_now]}
 

@@ -112,7 +112,9 @@ def record_and_page(context: Mapping[str, Any], *, store: str | None = None, db_
         ti = context.get("ti") or context.get("task_instance")
         last = getattr(ti, "task_id", None)
         failures = [pages.Failure(str(last) if last else pages.RUN, -1, store, "failed (see its log)")]
-    message = pages.failure_page(dag_id, run_id, failures, store=store if dag_level else None)
+    page_store = store if dag_level else None
+    lang = language_of(page_store or next((f.store for f in failures if f.store), None), cfg)
+    message = pages.failure_page(dag_id, run_id, failures, store=page_store, lang=lang)
     return send(message, store=message.store, config=cfg, db_url=url, conn_id=conn_id)
 
 

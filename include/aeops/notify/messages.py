@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from aeops.i18n import N_, percent, translator
+from aeops.i18n import N_, ngettext, percent, translator
 from aeops.notify.links import DEFAULT_API_BASE_URL, api_base_url, is_browser_link, task_log_url
 from aeops.secrets import scrub, scrub_text
 
@@ -403,26 +403,35 @@ def notice(
     )
 
 
-def review_refused(*, store: str, product_id: int, reason: str | None, run_id: str | None = None) -> SlackMessage:
+def review_refused(*, store: str, product_id: int, reason: str | None, run_id: str | None = None,
+                   lang: str | None = "en") -> SlackMessage:
     """A new main image the platform's review refused: the product is ``editingRequired`` (off sale)."""
-    why = one_line(reason or "the platform gave no reason", 300)
+    _ = translator(lang)
+    why = one_line(reason or _("the platform gave no reason"), 300)
     return notice(
-        title=f"Main image refused by the marketplace review: product {product_id}",
-        text=(f"Product {product_id} is `editingRequired` after its new main image was reviewed: {_escape(why)}. "
-              "It stays off sale until a corrected image is pushed (fix the image in the export; the next sync "
-              "pushes it) or the product is fixed in the seller center."),
-        store=store, severity="error", fields={"Product": product_id, "Reason": why},
+        title=_("Main image refused by the marketplace review: product {product}").format(product=product_id),
+        text=_("Product {product} is `editingRequired` after its new main image was reviewed: {why}. It stays off "
+               "sale until a corrected image is pushed (fix the image in the export; the next sync pushes it) or "
+               "the product is fixed in the seller center.").format(product=product_id, why=_escape(why)),
+        store=store, severity="error", fields={_("Product"): product_id, _("Reason"): why},
         dedupe_key=f"review-refused:{store}:{product_id}:{run_id or ''}", thread_key=None)
 
 
-def review_overdue(*, store: str, product_ids: Sequence[int], hours: float, run_id: str | None = None
-                   ) -> SlackMessage:
+def review_overdue(*, store: str, product_ids: Sequence[int], hours: float, run_id: str | None = None,
+                   lang: str | None = "en") -> SlackMessage:
     """Products still in the platform's review ``hours`` after their new main image was sent."""
-    shown = ", ".join(str(p) for p in list(product_ids)[:20]) + (" ..." if len(product_ids) > 20 else "")
+    n_ = ngettext(lang)
+    _ = translator(lang)
+    n = len(product_ids)
+    shown = ", ".join(str(p) for p in list(product_ids)[:20]) + (" ..." if n > 20 else "")
     return notice(
-        title=f"Marketplace review overdue: {len(product_ids)} product(s) still auditing",
-        text=(f"{len(product_ids)} product(s) are still `auditing` {hours:g} h after their new main image was sent "
-              f"(the review should take at most 2 hours): {shown}. Check them in the seller center; aeops stops "
-              "following them for this run and counts them as in review."),
-        store=store, severity="warning", fields={"Products": len(product_ids)},
+        title=n_("Marketplace review overdue: {n} product still auditing",
+                 "Marketplace review overdue: {n} products still auditing", n).format(n=n),
+        text=n_("{n} product is still `auditing` {hours} h after its new main image was sent (the review should "
+                "take at most 2 hours): {shown}. Check it in the seller center; aeops stops following it for this "
+                "run and counts it as in review.",
+                "{n} products are still `auditing` {hours} h after their new main image was sent (the review "
+                "should take at most 2 hours): {shown}. Check them in the seller center; aeops stops following "
+                "them for this run and counts them as in review.", n).format(n=n, hours=f"{hours:g}", shown=shown),
+        store=store, severity="warning", fields={_("Products"): n},
         dedupe_key=f"review-overdue:{store}:{run_id or ''}:{shown}", thread_key=None)

@@ -13,13 +13,14 @@ The same table gives the run's report and Slack summary the reason that stopped 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
+from aeops.i18n import ngettext, translator
 from aeops.notify.messages import (
     SEVERITY_EMOJI,
     SlackMessage,
@@ -125,30 +126,57 @@ def verdict(db_url: str, dag_id: str, run_id: str, failed_tasks: Sequence[str],
 
 
 def failure_page(dag_id: str, run_id: str, failures: Sequence[Failure], *, store: str | None = None,
-                 base_url: str | None = None) -> SlackMessage:
-    """The run's one Slack message: every failing task with its store and error, the stores, a link to the run."""
+                 base_url: str | None = None, lang: str | None = "en") -> SlackMessage:
+    """The run's one Slack message, in ``lang``: every failing task with its store and error, the stores, a link
+    to the run. Task ids, DAG ids and the errors themselves stay as Airflow and the code wrote them."""
+    _, n_ = translator(lang), ngettext(lang)
     stores = sorted({f.store for f in failures if f.store} | ({store} if store else set()))
     tasks = [f for f in failures if f.task_id]
-    count = f"{len(tasks)} failing task{'s' if len(tasks) != 1 else ''}" if tasks else "failed"
-    where = f" for store{'s' if len(stores) > 1 else ''} {', '.join(stores)}" if stores else ""
-    text = f"Run of {dag_id} failed{where}: " + "; ".join(f.line() for f in failures[:3])
+    count = n_("{n} failing task", "{n} failing tasks", len(tasks)).format(n=len(tasks)) if tasks else _("failed")
+    listed = ", ".join(stores)
+    if stores:
+        headline = n_("Run of {dag} failed for store {stores}", "Run of {dag} failed for stores {stores}",
+                      len(stores)).format(dag=dag_id, stores=listed)
+        title = n_("Run of `{dag}` failed ({count}) for store {stores}",
+                   "Run of `{dag}` failed ({count}) for stores {stores}",
+                   len(stores)).format(dag=_escape(dag_id), count=count, stores=_escape(listed))
+    else:
+        headline = _("Run of {dag} failed").format(dag=dag_id)
+        title = _("Run of `{dag}` failed ({count})").format(dag=_escape(dag_id), count=count)
+    text = f"{headline}: " + "; ".join(_line(f, _) for f in failures[:3])
     if len(failures) > 3:
-        text += f"; and {len(failures) - 3} more"
+        text += "; " + _("and {n} more").format(n=len(failures) - 3)
     lines = []
     for f in failures[:MAX_LISTED]:
         link = task_log_url(dag_id, run_id, f.task_id or None, map_index=f.map_index,
                             try_number=f.try_number, base_url=base_url)
-        where_f = f" · store *{_escape(f.store)}*" if f.store else ""
-        lines.append(f"• <{link}|{_escape(f.label)}>{where_f}\n      `{_escape(f.error)}`")
+        where_f = " · " + _("store *{store}*").format(store=_escape(f.store)) if f.store else ""
+        lines.append(f"• <{link}|{_escape(_label(f, _))}>{where_f}\n      `{_escape(f.error)}`")
     if len(failures) > MAX_LISTED:
-        lines.append(f"_…and {len(failures) - MAX_LISTED} more failing tasks (see the run)_")
+        more = _("…and {n} more failing tasks (see the run)").format(n=len(failures) - MAX_LISTED)
+        lines.append(f"_{more}_")
+    failing_title, see_run = _("Failing tasks"), _("(see the run)")
+    open_run = _("Open the run in Airflow")
+    one_message = _("one message per run: it is updated as more tasks fail")
     blocks = [
-        _mrkdwn(f"{SEVERITY_EMOJI['error']} *Run of `{_escape(dag_id)}` failed* ({count}){_escape(where)}"),
-        _fields([("DAG", dag_id), ("Run", run_id), ("Stores", ", ".join(stores) or "-")]),
-        _mrkdwn("*Failing tasks*\n" + ("\n".join(lines) if lines else "_(see the run)_")),
-        _context(f"<{task_log_url(dag_id, run_id, base_url=base_url)}|Open the run in Airflow> · one message per "
-                 "run: it is updated as more tasks fail"),
+        _mrkdwn(f"{SEVERITY_EMOJI['error']} *{title}*"),
+        _fields([("DAG", dag_id), (_("Run"), run_id), (_("Stores"), listed or "-")]),
+        _mrkdwn(f"*{failing_title}*\n" + ("\n".join(lines) if lines else f"_{see_run}_")),
+        _context(f"<{task_log_url(dag_id, run_id, base_url=base_url)}|{open_run}> · {one_message}"),
     ]
     return SlackMessage(text=one_line(text, 1000), blocks=scrub(blocks), kind="alert", severity="error",
                         store=stores[0] if len(stores) == 1 else None, dedupe_key=page_key(dag_id, run_id),
                         fold="replace")
+
+
+def _label(failure: Failure, _: Callable[[str], str]) -> str:
+    """The failure's task label in the page's language (the run itself has no task id)."""
+    return failure.label if failure.task_id else _("(the run)")
+
+
+def _line(failure: Failure, _: Callable[[str], str]) -> str:
+    """``task[i] (store demo): error`` in the page's language."""
+    if failure.store:
+        return _("{task} (store {store}): {error}").format(task=_label(failure, _), store=failure.store,
+                                                           error=failure.error)
+    return f"{_label(failure, _)}: {failure.error}"

@@ -22,6 +22,7 @@ from typing import Any
 from aeops.catalog.context import context
 from aeops.catalog.status import ChangeStatus
 from aeops.config import AeopsConfig
+from aeops.i18n import translator
 from aeops.secrets import get_logger
 from aeops.urgent import progress
 
@@ -59,14 +60,16 @@ def price_moves(changes: list[Any]) -> list[PriceMove]:
     return moves
 
 
-def reasons_for_approval(moves: list[PriceMove], config: AeopsConfig) -> list[str]:
-    """Why the plan needs approval (empty: it does not)."""
+def reasons_for_approval(moves: list[PriceMove], config: AeopsConfig, lang: str | None = "en") -> list[str]:
+    """Why the plan needs approval, in ``lang`` (empty: it does not)."""
+    _ = translator(lang)
     reasons = []
     if len(moves) > config.urgent_approval_skus:
-        reasons.append(f"{len(moves)} SKUs change (more than {config.urgent_approval_skus})")
+        reasons.append(_("{n} SKUs change (more than {limit})").format(n=len(moves), limit=config.urgent_approval_skus))
     big = [m for m in moves if m.percent is not None and abs(m.percent) > config.urgent_approval_percent]
     if big:
-        reasons.append(f"{len(big)} price(s) move by more than {config.urgent_approval_percent:g}%")
+        reasons.append(_("{n} price(s) move by more than {percent}").format(
+            n=len(big), percent=f"{config.urgent_approval_percent:g}%"))
     return reasons
 
 
@@ -112,44 +115,49 @@ def approval_form(store: str, run_id: str, *, dry_run: bool, link: str, wait_min
     if dry_run or request.get("mode") != "price_override":
         return None
     moves = price_moves(ctx.ledger.changes_of_run(run.id))
-    reasons = reasons_for_approval(moves, ctx.config)
+    lang = ctx.store.language
+    _ = translator(lang)
+    reasons = reasons_for_approval(moves, ctx.config, lang)
     if not reasons:
         log.info("%s: %d SKU price(s), within the approval threshold: no approval needed", store, len(moves))
         return None
     report = write_plan_report(ctx, run, moves)
     ranked = sorted((m for m in moves if m.percent is not None), key=lambda m: abs(m.percent or 0))
     counts = run.counts or {}
-    guard = (f"floor {counts.get('guarded_floor', 0)}, ceiling {counts.get('guarded_ceiling', 0)}, discount dropped "
-             f"{counts.get('discount_dropped', 0)}, skipped {len((run.artifacts or {}).get('skipped') or [])}")
+    guard = _("floor {floor}, ceiling {ceiling}, discount dropped {dropped}, skipped {skipped}").format(
+        floor=counts.get("guarded_floor", 0), ceiling=counts.get("guarded_ceiling", 0),
+        dropped=counts.get("discount_dropped", 0), skipped=len((run.artifacts or {}).get("skipped") or []))
+    minutes, deadline = f"{wait_minutes:g}", f"{request.get('deadline_minutes', 15):g}"
     body = "\n".join([
         f"**{request.get('store')}**: {html.escape(run.message or '')}",
         "",
-        "**Why it waits:** " + "; ".join(reasons) + ".",
-        f"- Products: {len({m.product_id for m in moves})}, SKU prices: {len(moves)}, planned price changes: "
-        f"{counts.get('planned_price', 0)}",
-        f"- Smallest change: {_fmt(ranked[0]) if ranked else 'n/a'}",
-        f"- Largest change: {_fmt(ranked[-1]) if ranked else 'n/a'}",
-        f"- Guard hits: {guard}",
-        f"- Plan (dry-run report): [{report.rsplit('/', 1)[-1]}]({report})",
+        _("**Why it waits:** {reasons}.").format(reasons="; ".join(reasons)),
+        "- " + _("Products: {products}, SKU prices: {skus}, planned price changes: {planned}").format(
+            products=len({m.product_id for m in moves}), skus=len(moves), planned=counts.get("planned_price", 0)),
+        "- " + _("Smallest change: {change}").format(change=_fmt(ranked[0]) if ranked else "n/a"),
+        "- " + _("Largest change: {change}").format(change=_fmt(ranked[-1]) if ranked else "n/a"),
+        "- " + _("Guard hits: {guard}").format(guard=guard),
+        "- " + _("Plan (dry-run report): {link}").format(link=f"[{report.rsplit('/', 1)[-1]}]({report})"),
         "",
-        f"**Approve** writes these prices now; **Reject** writes nothing. No answer within {wait_minutes:g} "
-        "minutes counts as Reject.",
-        f"The time this waits for you is **not** counted in the {request.get('deadline_minutes', 15):g}-minute "
-        "deadline: the deadline clock stops while it waits and resumes when you answer.",
+        _("**Approve** writes these prices now; **Reject** writes nothing. No answer within {minutes} minutes counts "
+          "as Reject.").format(minutes=minutes),
+        _("The time this waits for you is **not** counted in the {deadline}-minute deadline: the deadline clock "
+          "stops while it waits and resumes when you answer.").format(deadline=deadline),
     ])
     if ctx.ledger.add_milestone(run.id, "approval-asked", {"asked_at": datetime.now(UTC).isoformat(),
                                                            "reasons": reasons, "report": report, "link": link}):
         from aeops.notify.messages import notice
         from aeops.notify.send import send
 
-        send(notice(title="Urgent price override waits for approval", store=store, severity="warning",
-                    kind="alert", text="; ".join(reasons) + f". Nothing is written until someone approves; no "
-                    f"answer within {wait_minutes:g} min rejects it. The wait is not counted in the deadline.",
-                    fields={"Run": run_id}, link=link, link_text="Approve or reject in Airflow",
-                    dedupe_key=f"urgent-approval:{store}:{run_id}"),
+        text = _("{reasons}. Nothing is written until someone approves; no answer within {minutes} min rejects it. "
+                 "The wait is not counted in the deadline.").format(reasons="; ".join(reasons), minutes=minutes)
+        send(notice(title=_("Urgent price override waits for approval"), store=store, severity="warning",
+                    kind="alert", text=text, fields={_("Run"): run_id}, link=link,
+                    link_text=_("Approve or reject in Airflow"), dedupe_key=f"urgent-approval:{store}:{run_id}"),
              store=store, config=ctx.config, db_url=ctx.db_url)
     ctx.ledger.update_run(run.id, artifacts={**(run.artifacts or {}), "plan_report": report})
-    return {"subject": f"Approve urgent price override for {store}: {len(moves)} SKU price(s)", "body": body,
+    subject = _("Approve urgent price override for {store}: {n} SKU price(s)").format(store=store, n=len(moves))
+    return {"subject": subject, "body": body,
             "reasons": reasons, "report": report}
 
 

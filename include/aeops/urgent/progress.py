@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aeops.catalog.status import OPEN, ChangeStatus
-from aeops.i18n import clock_in, translator
+from aeops.i18n import clock_in, ngettext, translator
 from aeops.notify.messages import SlackMessage, notice, one_line
 from aeops.notify.pages import page_key
 from aeops.reports.labels import status_label
@@ -150,14 +150,28 @@ def final(*, store: str, run_id: str, what: str, reason: str, status: str, count
                   dedupe_key=f"urgent-final:{store}:{run_id}")
 
 
+def _decision_label(decision: object, _: Any) -> str:
+    """An approval decision (``approved``, ``rejected``, ``timed out``) in the message's language."""
+    labels = {"approved": _("approved"), "rejected": _("rejected"), "timed out": _("not answered in time")}
+    return labels.get(str(decision), str(decision))
+
+
 def not_approved(*, store: str, run_id: str, what: str, reason: str, decision: dict[str, Any],
-                 counts: dict[str, Any]) -> SlackMessage:
+                 counts: dict[str, Any], lang: str | None = "en") -> SlackMessage:
     """The override waited for approval and was rejected or not answered in time: nothing was written."""
+    _, n_ = translator(lang), ngettext(lang)
     who = decision.get("by")
-    verdict = f"rejected by {who}" if decision.get("decision") == "rejected" else "not approved in time"
-    return notice(title=f"Urgent price override {verdict}: nothing was written", store=store, severity="warning",
-                  kind="summary",
-                  text=f"{what}\n*Reason:* {reason}\nThe plan ({counts.get('planned_price', 0)} price change(s)) was "
-                  f"not sent; waited {decision.get('waited_seconds', 0):.0f} s for approval (not counted in the "
-                  "deadline).", fields={"Run": run_id, "Decision": decision.get("decision", "?")},
+    if decision.get("decision") == "rejected":
+        title = _("Urgent price override rejected by {who}: nothing was written").format(who=who or "?")
+    else:
+        title = _("Urgent price override not approved in time: nothing was written")
+    planned = int(counts.get("planned_price", 0) or 0)
+    reason_label = _("Reason:")
+    not_sent = n_("The plan ({n} price change) was not sent; waited {seconds} s for approval (not counted in the "
+                  "deadline).",
+                  "The plan ({n} price changes) was not sent; waited {seconds} s for approval (not counted in the "
+                  "deadline).", planned).format(n=planned, seconds=f"{decision.get('waited_seconds', 0):.0f}")
+    return notice(title=title, store=store, severity="warning", kind="summary",
+                  text=f"{what}\n*{reason_label}* {reason}\n{not_sent}",
+                  fields={_("Run"): run_id, _("Decision"): _decision_label(decision.get("decision"), _)},
                   dedupe_key=f"urgent-final:{store}:{run_id}")

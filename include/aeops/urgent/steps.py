@@ -231,8 +231,9 @@ def report(store: str, run_id: str, *, now: datetime | None = None, config: Aeop
     if decision and decision["decision"] != "approved":
         summary = {"store": store, "status": "rejected", "decision": decision, "counts": run.counts}
         if ctx.ledger.add_milestone(run.id, "done", summary):
-            _send(ctx, progress.not_approved(store=store, run_id=run_id, what=request.describe(),
-                                             reason=request.reason, decision=decision, counts=run.counts or {}))
+            _send(ctx, progress.not_approved(store=store, run_id=run_id, what=request.describe(ctx.store.language),
+                                             reason=request.reason, decision=decision, counts=run.counts or {},
+                                             lang=ctx.store.language))
         return summary
     deadline = progress.Deadline.from_dict(run.artifacts["deadline"])
     status = run.status if run.status != "running" else "failed"

@@ -49,8 +49,9 @@ class ReviewOutcome:
 
 
 def follow(ledger: Ledger, client: Any, store: str, sync_run_id: int, run_id: str, *, deadline: timedelta,
-           at: datetime, alert: Callable[[Any], None] | None = None) -> ReviewOutcome:
-    """One look at every product of the run with a change in review; moves the changes on and alerts."""
+           at: datetime, alert: Callable[[Any], None] | None = None, lang: str | None = "en") -> ReviewOutcome:
+    """One look at every product of the run with a change in review; moves the changes on and alerts (in
+    ``lang``, the store's language)."""
     from aeops.marketplace import ApiError
 
     outcome = ReviewOutcome()
@@ -79,7 +80,7 @@ def follow(ledger: Ledger, client: Any, store: str, sync_run_id: int, run_id: st
             if alert is not None and ledger.add_milestone(sync_run_id, f"review-refused:{pid}"):
                 from aeops.notify.messages import review_refused
 
-                alert(review_refused(store=store, product_id=pid, reason=reason, run_id=run_id))
+                alert(review_refused(store=store, product_id=pid, reason=reason, run_id=run_id, lang=lang))
         else:
             outcome.waiting.append(pid)
             if at >= sent + deadline:
@@ -93,7 +94,7 @@ def follow(ledger: Ledger, client: Any, store: str, sync_run_id: int, run_id: st
             from aeops.notify.messages import review_overdue
 
             alert(review_overdue(store=store, product_ids=newly_overdue, hours=deadline.total_seconds() / 3600,
-                                 run_id=run_id))
+                                 run_id=run_id, lang=lang))
     return outcome
 
 

@@ -238,7 +238,7 @@ def poke_target(t: Target, *, now: Callable[[], datetime] = _now) -> PokeResult:
                  .isoformat(), "deadline_at": (at + t.settings.deadline).isoformat(), "repushed": [],
                  "repush_done": False, "passes": 0, "list_calls": 0, "page_fetches": 0}
     reviews = review.follow(t.ledger, t.client, t.store, t.sync_run_id, t.run_id,
-                            deadline=t.settings.review_deadline, at=at, alert=_alerter(t))
+                            deadline=t.settings.review_deadline, at=at, alert=_alerter(t), lang=_language(t))
     if reviews.passed:  # they join the checks now: give them the whole verification time
         state["deadline_at"] = max(_parse(state["deadline_at"]), at + t.settings.deadline).isoformat()
     state["in_review"], state["review_overdue"] = sorted(reviews.waiting), sorted(reviews.overdue)
@@ -289,6 +289,13 @@ def poke_target(t: Target, *, now: Callable[[], datetime] = _now) -> PokeResult:
         state["final"] = True
     t.ledger.update_run(t.sync_run_id, artifacts={"verify": state})
     return PokeResult(done, dict(state.get("result") or {}), message)
+
+
+def _language(t: Target) -> str:
+    """The language of the store's Slack messages."""
+    from aeops.notify.send import language_of
+
+    return language_of(t.store, t.config)
 
 
 def _alerter(t: Target) -> Callable[[Any], None]:
