@@ -22,7 +22,15 @@ from sqlalchemy import select
 
 from aeops.findings import Finding
 from aeops.locations import list_files, sha256_of
-from aeops.rules.certs import EXPIRING_DAYS, CertInfo, check_certificate, parse_certificate_name
+from aeops.rules.certs import (
+    CPC_DEADLINE_DAYS,
+    CPC_WARN_DAYS,
+    EXPIRING_DAYS,
+    CertInfo,
+    check_certificate,
+    cross_check,
+    parse_certificate_name,
+)
 from aeops.secrets import get_logger
 from aeops.store.db import session_scope
 from aeops.store.models import Certificate, utcnow
@@ -78,11 +86,15 @@ def status_on(valid_until: date | None, as_of: date, warn_days: int = EXPIRING_D
     return "expired" if days < 0 else "expiring" if days <= warn_days else "valid"
 
 
-def scan_folder(uri: str, as_of: date, warn_days: int = EXPIRING_DAYS) -> list[ScannedCert]:
-    """Check every file of the certificate folder ``uri`` (LocationError when the folder is unusable)."""
+def scan_folder(uri: str, as_of: date, warn_days: int = EXPIRING_DAYS,
+                cpc: tuple[list[int], int] = ([CPC_WARN_DAYS], CPC_DEADLINE_DAYS)) -> list[ScannedCert]:
+    """Check every file of the certificate folder ``uri`` (LocationError when the folder is unusable).
+
+    ``cpc``: CPC's warning days and re-upload deadline (the earliest warning makes a CPC ``expiring``)."""
     scanned = []
     for path in list_files(uri, "certs"):
-        info, findings = check_certificate(path, as_of, warn_days=warn_days)
+        info, findings = check_certificate(path, as_of, warn_days=warn_days,
+                                           cpc_warn_days=max([*cpc[0], cpc[1]]), cpc_deadline_days=cpc[1])
         problems = tuple(f for f in findings if f.code not in ("CERT-EXPIRING", "ERR-412"))
         scanned.append(_scanned(path, info, problems, as_of, warn_days))
     log.info("certificate folder %s: %d file(s), %d with problems", uri, len(scanned),
@@ -103,6 +115,41 @@ def _scanned(path: Any, info: CertInfo | None, problems: tuple[Finding, ...], as
                        brand=parsed.brand if parsed else "", cert_type=parsed.cert_type if parsed else "",
                        valid_until=parsed.valid_until if parsed else None, number=None, issuer=None,
                        issue_date=None, status="invalid", problems=problems)
+
+
+def _as_info(item: ScannedCert) -> CertInfo | None:
+    if not (item.brand and item.cert_type and item.valid_until and item.sha256):
+        return None
+    return CertInfo(brand=item.brand, cert_type=item.cert_type, valid_until=item.valid_until, number=item.number,
+                    issuer=item.issuer, issue_date=item.issue_date, file=item.file, sha256=item.sha256,
+                    status="invalid" if item.status == "invalid" else "valid")
+
+
+def cross_check_scan(db_url: str, store: str, scanned: list[ScannedCert], as_of: date) -> list[ScannedCert]:
+    """The scan with CERT-MISMATCH added where a file's issuer or number disagrees with the registry
+    (:func:`aeops.rules.certs.cross_check`): a file is compared with the certificates registered before it
+    (all of them for a new file), so the older certificate stays the reference on every later scan."""
+    import dataclasses
+
+    with session_scope(db_url) as s:
+        rows = list(s.scalars(select(Certificate).where(Certificate.store == store,
+                                                        Certificate.status.not_in(("invalid", "removed")),
+                                                        Certificate.valid_until.is_not(None))))
+        order = {r.sha256: (r.first_seen_at, r.id) for r in rows}
+        known = [(order[r.sha256], to_cert_info(r, as_of)) for r in rows]
+    out = []
+    for item in scanned:
+        info = _as_info(item)
+        if info is None or info.status == "invalid":
+            out.append(item)
+            continue
+        mine = order.get(item.sha256 or "")
+        earlier = [k for at, k in known if mine is None or at < mine]
+        found = cross_check(info, earlier)
+        if found:
+            item = dataclasses.replace(item, status="invalid", problems=(*item.problems, *found))
+        out.append(item)
+    return out
 
 
 @dataclass
