@@ -408,6 +408,8 @@ class Ledger:
         change.status, change.pushed_at = str(status), change.pushed_at or utcnow()
         change.error_code, change.error_message = None, None
         state = s.get(ProductState, (change.store, change.product_id))
+        if change.kind == "qualification":  # not a field of the sync's diff baseline: never create or change one
+            return
         if state is None:
             state = ProductState(store=change.store, product_id=change.product_id, fields={"skus": {}})
             s.add(state)

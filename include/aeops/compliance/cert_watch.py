@@ -64,9 +64,11 @@ def context(store: str, config: AeopsConfig | None = None) -> Ctx:
 
 # ------------------------------------------------------------------------------------------------ scan
 def scan(store: str, as_of: date, *, config: AeopsConfig | None = None, now: datetime | None = None) -> dict[str, Any]:
-    """Scan the store's certificate folder into the registry; returns counts (and unreadable file names)."""
+    """Scan the store's certificate folder into the registry; returns counts (and unreadable file names), and the
+    replacements requested on the platform (a new file replaced a known certificate: ``aliexpress_certificate_replace``
+    takes them up when the watch's Asset is updated)."""
     from aeops.compliance.exposure import backfill_categories
-    from aeops.compliance.registry import cross_check_scan, scan_folder, update_registry
+    from aeops.compliance.registry import cross_check_scan, request_replacements, scan_folder, update_registry
     from aeops.locations import LocationError
 
     ctx = context(store, config)
@@ -76,9 +78,10 @@ def scan(store: str, as_of: date, *, config: AeopsConfig | None = None, now: dat
         raise CertWatchError(f"{store}: {exc}") from None
     scanned = cross_check_scan(ctx.db_url, store, scanned, as_of)
     update = update_registry(ctx.db_url, store, scanned, as_of, now=now)
+    requested = request_replacements(ctx.db_url, store, update, ctx.store.category_certs, now=now)
     backfilled = backfill_categories(ctx.db_url, store, ctx.store.exports)
     return {"store": store, "as_of": as_of.isoformat(), **update.counts(), "unreadable": update.unreadable,
-            "categories_backfilled": backfilled}
+            "categories_backfilled": backfilled, "replacements_requested": requested}
 
 
 # ----------------------------------------------------------------------------------------------- alert

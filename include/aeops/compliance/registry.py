@@ -33,7 +33,7 @@ from aeops.rules.certs import (
 )
 from aeops.secrets import get_logger
 from aeops.store.db import session_scope
-from aeops.store.models import Certificate, utcnow
+from aeops.store.models import Certificate, CertificateReplacement, utcnow
 
 log = get_logger(__name__)
 
@@ -263,3 +263,35 @@ def registry_certificates(db_url: str, store: str, as_of: date, *, warn_days: in
                                                    Certificate.valid_until.is_not(None), Certificate.brand != "",
                                                    Certificate.cert_type != "").order_by(Certificate.id))
         return [to_cert_info(r, as_of, warn_days) for r in rows]
+
+
+def request_replacements(db_url: str, store: str, update: RegistryUpdate, category_certs: dict[str, list[str]],
+                         *, now: datetime | None = None) -> list[int]:
+    """A new file of the folder replaced a certificate the registry already knew (of a type a configured category
+    needs): its replacement on the platform is requested (``certificate_replacements``, status ``requested``), for
+    ``aliexpress_certificate_replace`` to take up. Once per new file content; returns the new request ids."""
+    needed = {t.strip().upper() for types in category_certs.values() for t in types}
+    wanted = {old: new for old, new in update.replaced.items() if new in update.new and old not in update.new}
+    if not wanted:
+        return []
+    created: list[int] = []
+    with session_scope(db_url) as s:
+        for old_id, new_id in sorted(wanted.items()):
+            old, new = s.get(Certificate, old_id), s.get(Certificate, new_id)
+            if old is None or new is None or new.cert_type.upper() not in needed:
+                continue
+            if s.scalar(select(CertificateReplacement.id).where(CertificateReplacement.store == store,
+                                                                CertificateReplacement.new_sha256 == new.sha256)):
+                continue
+            row = CertificateReplacement(
+                store=store, brand=new.brand, cert_type=new.cert_type, old_certificate_id=old.id,
+                new_certificate_id=new.id, old_file=old.file, new_file=new.file, new_sha256=new.sha256,
+                reason=f"a new certificate file replaced {old.file.replace(chr(92), '/').rsplit('/', 1)[-1]} "
+                       "in the certificate folder", trigger="asset", status="requested",
+                requested_at=now or utcnow(), detail={})
+            s.add(row)
+            s.flush()
+            created.append(row.id)
+    if created:
+        log.info("%s: certificate replacement(s) requested: %s", store, created)
+    return created
