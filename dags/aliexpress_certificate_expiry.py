@@ -12,6 +12,8 @@ Logic: ``aeops.compliance.cert_watch``; docs/compliance.md.
 
 from __future__ import annotations
 
+import os
+
 import pendulum
 from airflow.sdk import Param, dag, task, task_group
 
@@ -27,6 +29,7 @@ from aeops.notify.callbacks import on_failure_callback
 # Daily at 09:00 in the seller's time zone by default; deployments change it through the environment.
 SCHEDULE = cron_schedule(("AEOPS_CERT_CRON", "0 9 * * *"), timezone_env="AEOPS_CERT_TIMEZONE")
 REPLACEMENTS = certificate_replacements_asset()
+API_POOL = os.environ.get("AEOPS_API_POOL", "aliexpress_api")
 
 
 @dag(
@@ -63,14 +66,15 @@ def aliexpress_certificate_expiry():
 
             return cert_watch.scan(store, store_as_of(store, params["as_of"]))
 
-        @task
-        def send_alerts(scanned: dict) -> dict:
+        @task(pool=API_POOL)
+        def send_alerts(scanned: dict, run_id=None) -> dict:
+            """The day's alert, naming the products at risk with their live status read from the platform."""
             from datetime import date
 
             from aeops.compliance import cert_watch
 
             return cert_watch.alert(scanned["store"], date.fromisoformat(scanned["as_of"]),
-                                    unreadable=scanned["unreadable"])
+                                    unreadable=scanned["unreadable"], run_id=run_id)
 
         @task(outlets=[REPLACEMENTS])
         def request_replacements(scanned: dict, outlet_events=None) -> list[int]:

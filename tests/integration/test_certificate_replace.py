@@ -212,3 +212,30 @@ def test_a_push_that_crashed_mid_call_resumes_without_doubling(world: dict[str, 
     calls = world["sim"].sim.calls()
     assert calls["aliexpress.solution.product.edit"] == 2  # one per product: the re-read showed it not applied
     assert calls["aliexpress.solution.product.info.get"] == 1
+
+
+def test_the_watch_alert_names_the_products_with_their_live_status(world: dict[str, Any]) -> None:
+    slack = FakeSlack()
+    cert_watch.scan("demo", AS_OF, config=world["config"])
+    result = cert_watch.alert("demo", AS_OF, config=world["config"], client=slack, run_id="scheduled__1")
+    assert result["live_status"] is True and result["products_named"] == 2
+    text = slack.text()
+    assert "live products at risk: *0* of 2 (status from the platform)" in text  # the platform took them offline
+    for pid in TOYS:
+        assert f"`{pid}` Product {pid - PID} (offline)" in text
+    link = slack.posts[0]["blocks"][-1]["elements"][0]["text"]
+    assert "/aeops/reports/demo/aliexpress_certificate_expiry/scheduled__1" in link
+    listing = Path(world["config"].store("demo").reports) / "demo-scheduled__1-findings.csv"
+    lines = listing.read_text(encoding="utf-8").lstrip("\ufeff").splitlines()
+    assert lines[0] == "product_id,title,category,status,reason" and len(lines) == 3
+    assert lines[1].startswith(f"{PID},Product 0,toys,offline")
+
+
+def test_an_alert_lists_twenty_products_then_the_count() -> None:
+    from aeops.compliance.alert_products import product_lines
+    from aeops.compliance.at_risk import CoveredProduct
+
+    products = [CoveredProduct(1000 + i, f"Toy {i}", "toys", "onSelling") for i in range(25)]
+    lines = product_lines(products, "en")
+    assert len(lines) == 21 and lines[0] == "`1000` Toy 0 (onSelling)" and lines[19].startswith("`1019`")
+    assert lines[20] == "…and 5 more: every product is in the CSV"

@@ -98,30 +98,39 @@ def _from_export(export_uri: str, brand: str, wanted: set[str]) -> list[CoveredP
     return [found[k] for k in sorted(found)]
 
 
-def read_live_status(covered: Covered, client: Any) -> Covered:
-    """Fill each product's status (and why an offline one is off sale) from the platform: one listing per status
-    (50 a page), then the product query for the offline ones (their reason). Products the platform does not list
-    keep status ``missing``."""
+def live_statuses(client: Any) -> dict[int, str]:
+    """Every product's status on the platform (one listing per status, 50 a page)."""
     from aeops.marketplace.models import PRODUCT_STATUSES
 
+    found: dict[int, str] = {}
+    for status in PRODUCT_STATUSES:
+        for product in client.iter_products([status]):
+            found[product.product_id] = product.status or status
+    return found
+
+
+def apply_statuses(covered: Covered, statuses: dict[int, str]) -> Covered:
+    """Each product's platform status (``missing`` when the platform does not list it)."""
+    for item in covered.products:
+        item.status = statuses.get(item.product_id, "missing")
+    covered.live_read = True
+    return covered
+
+
+def read_live_status(covered: Covered, client: Any) -> Covered:
+    """Fill each product's status (and why an offline one is off sale) from the platform: the listings, then the
+    product query for the ones not on sale (their reason)."""
     if not covered.products:
         covered.live_read = True
         return covered
-    wanted = {p.product_id: p for p in covered.products}
-    for status in PRODUCT_STATUSES:
-        for product in client.iter_products([status]):
-            if product.product_id in wanted:
-                wanted[product.product_id].status = product.status or status
+    apply_statuses(covered, live_statuses(client))
     for item in covered.products:
-        if item.status is None:
-            item.status = "missing"
-        elif item.status != LIVE:
+        if item.status not in (LIVE, "missing"):
             try:
                 detail = client.get_product(item.product_id)
                 item.reason = detail.offline_reason or detail.audit_reason
             except Exception as exc:  # noqa: BLE001 - the reason is a nicety; the status is what counts
                 log.warning("product %s: no detail (%s)", item.product_id, type(exc).__name__)
-    covered.live_read = True
     return covered
 
 

@@ -18,6 +18,8 @@ from typing import Any
 
 from sqlalchemy import select
 
+from aeops.catalog.context import RunContext
+from aeops.catalog.ledger import Ledger
 from aeops.compliance import escalation
 from aeops.compliance.exposure import Exposure, categories_needing, exposure
 from aeops.compliance.registry import ensure_schema_once
@@ -103,6 +105,8 @@ class CertAlert:
     reasons: list[str] = field(default_factory=list)
     successor: tuple[str, date | None] | None = None
     covered_by: tuple[str, date | None] | None = None
+    products: list[Any] = field(default_factory=list)  # at_risk.CoveredProduct: the products named
+    live: bool = False  # at_risk counts the products the platform shows onSelling right now
 
 
 def _norm(text: str | None) -> str:
@@ -192,6 +196,9 @@ def _risk_line(alert: CertAlert, source: str, lang: str | None = "en") -> str:
     cats = ", ".join(_esc(c) for c in alert.categories)
     if alert.covered_by:
         return _("needed by: {categories} · live products at risk: *0*").format(categories=cats)
+    if alert.live:
+        return _("needed by: {categories} · live products at risk: *{n}* of {total} (status from the platform)"
+                 ).format(categories=cats, n=alert.at_risk, total=len(alert.products))
     return _("needed by: {categories} · live products at risk: *{n}* ({source})").format(
         categories=cats, n=alert.at_risk, source=_esc(source))
 
@@ -254,12 +261,17 @@ def alert_line(alert: CertAlert, source: str, lang: str | None = "en", deadline_
     lines = [f"• {ICON[alert.kind]} {head}"]
     if alert.kind != "invalid" or alert.categories:
         lines.append(f"      {_risk_line(alert, source, lang)}")
+    if alert.products:
+        from aeops.compliance.alert_products import product_lines
+
+        lines += [f"        {line}" for line in product_lines(alert.products, lang)]
     lines.append(f"      → {todo}")
     return "\n".join(lines)
 
 
 def certificate_message(store: str, as_of: date, alerts: list[CertAlert], source: str,
-                        unreadable: Sequence[str] = (), lang: str | None = "en", deadline_days: int = 30):
+                        unreadable: Sequence[str] = (), lang: str | None = "en", deadline_days: int = 30,
+                        link: str | None = None):
     """One Slack notice (in ``lang``) for the day's certificate alerts (most urgent first; long lists end in
     '...and N more')."""
     from aeops.notify.messages import notice
@@ -308,6 +320,7 @@ def certificate_message(store: str, as_of: date, alerts: list[CertAlert], source
                 _("Expiring"): counts["warning"] + counts["deadline"],
                 _("Closed"): counts["closed"], _("Live products at risk"): at_risk},
         dedupe_key=f"certs:{store}:{as_of}:{hashlib.sha256(key_src.encode()).hexdigest()[:16]}",
+        link=link, link_text=_("Products at risk (CSV)"),
     )
 
 
@@ -323,8 +336,14 @@ def mark_alerted(db_url: str, alerts: list[CertAlert], as_of: date) -> None:
 
 
 def alert(store: str, as_of: date, *, config: AeopsConfig | None = None, unreadable: Sequence[str] = (),
-          client: Any = None, now: datetime | None = None) -> dict[str, Any]:
-    """Post the day's certificate alerts for ``store`` (nothing when nothing is due); returns counts."""
+          client: Any = None, now: datetime | None = None, marketplace: Any = None,
+          run_id: str | None = None) -> dict[str, Any]:
+    """Post the day's certificate alerts for ``store`` (nothing when nothing is due); returns counts.
+
+    The products at risk are named (:mod:`.alert_products`) with their live status read from the platform
+    (``marketplace``: a client; None: the store's connection; False: do not read it) and listed in full in the
+    run's report (``run_id``: the Airflow run; empty: one per ``as_of``)."""
+    from aeops.compliance.alert_products import name_products, write_listing
     from aeops.notify.send import send
 
     ctx = context(store, config)
@@ -343,8 +362,11 @@ def alert(store: str, as_of: date, *, config: AeopsConfig | None = None, unreada
     if not alerts and not unreadable:
         log.info("%s: no certificate alert due on %s", store, as_of)
         return summary | {"sent": False}
+    listing_ctx = RunContext(ctx.config, ctx.store, Ledger(ctx.db_url))
+    live = name_products(listing_ctx, alerts, marketplace) if alerts else False
+    link = write_listing(listing_ctx, run_id or f"as_of__{as_of.isoformat()}", as_of, alerts)
     message = certificate_message(store, as_of, alerts, risk.source, list(unreadable), lang=ctx.store.language,
-                                  deadline_days=ctx.cpc[1])
+                                  deadline_days=ctx.cpc[1], link=link)
     message.channel = ctx.store.slack_alerts_channel  # a closure belongs next to the alert it closes
     result = send(message, store=store, config=ctx.config, db_url=ctx.db_url, client=client, now=now)
     if result.outbox_id is None:
@@ -353,4 +375,5 @@ def alert(store: str, as_of: date, *, config: AeopsConfig | None = None, unreada
     mark_alerted(ctx.db_url, alerts, as_of)
     for a in alerts:
         log.info("%s: %s %s %s (%s)", store, a.kind, a.brand, a.cert_type, _name(a.file))
-    return summary | {"sent": True, "delivered": result.delivered}
+    return summary | {"sent": True, "delivered": result.delivered, "live_status": live,
+                      "products_named": sum(len(a.products) for a in alerts)}
