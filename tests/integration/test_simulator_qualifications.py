@@ -32,9 +32,10 @@ def rows() -> list[dict[str, Any]]:
     return out
 
 
-def expire(sim: RunningSimulator, category: str, cert: str) -> list[int]:
+def expire(sim: RunningSimulator, category: str, cert: str, brand: str | None = None) -> list[int]:
     answer = httpx.post(f"{sim.url}/_sim/qualifications/{SELLER_ID}/expire", json={"category": category,
-                                                                                   "cert": cert}, timeout=10)
+                                                                                   "cert": cert, "brand": brand},
+                        timeout=10)
     assert answer.status_code == 200, answer.text
     return answer.json()["offline"]
 
@@ -115,3 +116,12 @@ def test_restoration_waits_for_the_configured_delay(simulator_factory: Factory, 
     due = sim.state.product(PID)["qualification_restore"]["due_ms"]
     assert 3500_000 < due - now_ms() <= 3600_000
     assert client.get_product(PID).status == "offline"
+
+
+def test_an_expiry_of_one_brand_leaves_the_other_brands_on_sale(simulator_factory: Factory) -> None:
+    other = [{**r, "product_id": str(int(r["product_id"]) + 200), "brand": "Other"} for r in sample_rows(1)]
+    sim = simulator_factory(rows=rows() + other)
+    assert expire(sim, "toys", "CPC", brand="acme") == [PID, PID + 1]
+    assert sim.state.product(PID + 200)["status"] == "onSelling"
+    bad = httpx.post(f"{sim.url}/_sim/qualifications/{SELLER_ID}/expire", json={"category": "home", "cert": "CPC"})
+    assert bad.status_code == 400 and "no qualification" in bad.json()["error"]

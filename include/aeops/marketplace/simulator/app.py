@@ -110,11 +110,12 @@ def create_app(state: SimState, faults: Faults | None = None, *, public_url: str
     @app.post("/_sim/qualifications/{seller_id}/expire")
     async def expire_qualification(seller_id: int, request: Request) -> Response:
         """The platform finds a seller's certificate expired (the stand-in for its reading of the valid-until
-        date): body ``{"category": "toys", "cert": "CPC"}``; every product of the category goes offline."""
+        date): body ``{"category": "toys", "cert": "CPC", "brand": "Playfun"}`` (brand optional); every product of
+        the category (and brand) goes offline."""
         body = await request.json()
         try:
             hit = qualifications.expire_category(state, seller_id, body.get("category"), str(body.get("cert", "")),
-                                                 int(time.time() * 1000))
+                                                 int(time.time() * 1000), brand=body.get("brand"))
         except (ValueError, KeyError) as exc:
             return JSONResponse({"ok": False, "error": str(exc)}, status_code=400)
         return JSONResponse({"ok": True, "offline": hit})

@@ -159,9 +159,11 @@ def settle(product: dict[str, Any], at_ms: int) -> bool:
     return True
 
 
-def expire_category(state: Any, seller_id: int, category: Any, cert: str, at_ms: int) -> list[int]:
+def expire_category(state: Any, seller_id: int, category: Any, cert: str, at_ms: int,
+                    brand: str | None = None) -> list[int]:
     """The seller's certificate ``cert`` (a key, or a type such as CPC) of ``category`` expired: every product of
-    that category goes off sale and its current image for the key counts as expired. Returns the product ids.
+    that category (of ``brand`` when given: a certificate covers one brand) goes off sale and its current image
+    for the key counts as expired. Returns the product ids.
 
     ``state`` is the :class:`~aeops.marketplace.simulator.state.SimState` (its ``write()`` transaction).
     """
@@ -176,6 +178,9 @@ def expire_category(state: Any, seller_id: int, category: Any, cert: str, at_ms:
         expired_values = []
         for pid, product in tx.products(ids).items():
             if category_key(product.get("category")) != name:
+                continue
+            if brand and " ".join(str(product.get("brand") or "").split()).casefold() != \
+                    " ".join(brand.split()).casefold():
                 continue
             value = expire(product, key)
             if value:
