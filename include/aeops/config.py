@@ -64,6 +64,10 @@ class StoreConfig(BaseModel):
         default_factory=lambda: {"electronics": ["CE"], "toys": ["CPC"]},
         description="Categories that need a certificate type, e.g. electronics -> CE",
     )
+    category_ids: dict[str, int] = Field(
+        default_factory=dict, description="The platform's numeric category id of a category name (for "
+        "aliexpress.category.qualifications.list); a category without one is sent by its name"
+    )
     apparel_categories: list[str] = Field(
         default_factory=lambda: ["apparel"], description="Categories whose main image needs a pure white background"
     )

@@ -322,9 +322,9 @@ def upload(rid: int, *, client: Any = None, config: AeopsConfig | None = None) -
 
 
 # -------------------------------------------------------------------------------------------- plan and push
-def qualification_key(client: Any, category: str, cert_type: str, locale: str = "en_US") -> str | None:
+def qualification_key(client: Any, category: str | int, cert_type: str, locale: str = "en_US") -> str | None:
     """The category's qualification key for a certificate type (``aliexpress.category.qualifications.list``;
-    the category is given by its name as configured: the platform's numeric id where it is known)."""
+    ``category``: the platform's numeric id from ``stores[].category_ids``, else the name as configured)."""
     wanted = cert_type.strip().upper()
     for spec in client.category_qualifications(category, locale=locale):
         if spec.type == "image" and (f"_{wanted}_" in f"_{spec.key.upper()}_" or wanted in spec.label.upper()):
@@ -349,7 +349,9 @@ def plan(rid: int, *, client: Any = None, config: AeopsConfig | None = None) -> 
     for product in rep.detail.get("products") or []:
         category = product["category"]
         if category not in keys:
-            keys[category] = qualification_key(client, category, rep.row.cert_type)
+            ids = {" ".join(k.split()).casefold(): v for k, v in rep.ctx.store.category_ids.items()}
+            category_id = ids.get(" ".join(category.split()).casefold(), category)
+            keys[category] = qualification_key(client, category_id, rep.row.cert_type)
         key = keys[category]
         if key is None:
             continue
