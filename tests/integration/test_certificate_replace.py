@@ -192,7 +192,10 @@ def test_a_dry_run_lists_the_products_and_writes_nothing(world: dict[str, Any]) 
     rids, summary = run(world, {"store": "demo", "certificate": str(new), "reason": "t", "dry_run": True})
     assert summary[rids[0]]["status"] == "dry_run"
     assert len(world["sim"].catalog()["photobank"]) == photos
-    assert [p["product_id"] for p in record(world, rids[0]).detail["products"]] == TOYS
+    row = record(world, rids[0])
+    assert [p["product_id"] for p in row.detail["products"]] == TOYS
+    report = Path(world["config"].store("demo").reports) / f"demo-manual__1_r{row.id}-findings.csv"
+    assert report.read_text(encoding="utf-8").count("dry run: nothing written") == 2
 
 
 def test_a_push_that_crashed_mid_call_resumes_without_doubling(world: dict[str, Any]) -> None:

@@ -85,7 +85,10 @@ def outcome(rep: Replacement) -> dict[str, Any]:
     for pid, product in sorted(products.items()):
         change, seen = changes.get(pid), restore.get(str(pid)) or {}
         if change is None:
-            reason = "no qualification key for the category" if rep.detail.get("keys") else "not written"
+            keys = rep.detail.get("keys") or {}
+            reason = ("dry run: nothing written" if dry_run_of(rep) else
+                      "the category has no qualification key for the certificate type"
+                      if keys.get(product.get("category")) is None and keys else "not written")
             rows.append({**product, "restored": False, "status": product.get("status_before"), "reason": reason})
             continue
         if change.status == ChangeStatus.FAILED:
