@@ -5,19 +5,31 @@ registry in the aeops DB (brand, type, number, issuer, dates, file, sha256, firs
 status; replaced and removed files); ``send_alerts`` posts one Slack message with what is due today: the
 ``cert_warn_days`` warnings (30, 14, 7, 1 days) once each, ERR-412 daily once expired, and "alert closed"
 when a later certificate of the same brand and type replaces one. ``as_of`` moves the day (time travel).
+When a new file replaced a known certificate, ``request_replacements`` updates the Asset
+``aeops_certificate_replacements``, which starts ``aliexpress_certificate_replace`` (no person needed).
 Logic: ``aeops.compliance.cert_watch``; docs/compliance.md.
 """
 
 from __future__ import annotations
 
+import os
+
 import pendulum
 from airflow.sdk import Param, dag, task, task_group
 
-from aeops.dag_defaults import COMPLIANCE_RUN_TIMEOUT, cron_schedule, default_args, stores_param
+from aeops.dag_defaults import (
+    COMPLIANCE_RUN_TIMEOUT,
+    certificate_replacements_asset,
+    cron_schedule,
+    default_args,
+    stores_param,
+)
 from aeops.notify.callbacks import on_failure_callback
 
 # Daily at 09:00 in the seller's time zone by default; deployments change it through the environment.
 SCHEDULE = cron_schedule(("AEOPS_CERT_CRON", "0 9 * * *"), timezone_env="AEOPS_CERT_TIMEZONE")
+REPLACEMENTS = certificate_replacements_asset()
+API_POOL = os.environ.get("AEOPS_API_POOL", "aliexpress_api")
 
 
 @dag(
@@ -54,16 +66,31 @@ def aliexpress_certificate_expiry():
 
             return cert_watch.scan(store, store_as_of(store, params["as_of"]))
 
-        @task
-        def send_alerts(scanned: dict) -> dict:
+        @task(pool=API_POOL)
+        def send_alerts(scanned: dict, run_id=None) -> dict:
+            """The day's alert, naming the products at risk with their live status read from the platform."""
             from datetime import date
 
             from aeops.compliance import cert_watch
 
             return cert_watch.alert(scanned["store"], date.fromisoformat(scanned["as_of"]),
-                                    unreadable=scanned["unreadable"])
+                                    unreadable=scanned["unreadable"], run_id=run_id)
 
-        return send_alerts(scan_certificates(store))
+        @task(outlets=[REPLACEMENTS])
+        def request_replacements(scanned: dict, outlet_events=None) -> list[int]:
+            """Update the Asset (starting aliexpress_certificate_replace) when a new file replaced a certificate;
+            skipped (no Asset event) otherwise."""
+            from airflow.sdk.exceptions import AirflowSkipException
+
+            requested = scanned.get("replacements_requested") or []
+            if not requested:
+                raise AirflowSkipException("no new certificate file replaced one in the folder")
+            outlet_events[REPLACEMENTS].extra = {"store": scanned["store"], "replacements": requested}
+            return requested
+
+        scanned = scan_certificates(store)
+        send_alerts(scanned)
+        request_replacements(scanned)
 
     watch.expand(store=list_stores())
 

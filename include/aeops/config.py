@@ -64,6 +64,10 @@ class StoreConfig(BaseModel):
         default_factory=lambda: {"electronics": ["CE"], "toys": ["CPC"]},
         description="Categories that need a certificate type, e.g. electronics -> CE",
     )
+    category_ids: dict[str, int] = Field(
+        default_factory=dict, description="The platform's numeric category id of a category name (for "
+        "aliexpress.category.qualifications.list); a category without one is sent by its name"
+    )
     apparel_categories: list[str] = Field(
         default_factory=lambda: ["apparel"], description="Categories whose main image needs a pure white background"
     )
@@ -143,6 +147,18 @@ class AeopsConfig(BaseModel):
     )
     image_max_download_mb: float = Field(3.0, gt=0)
     cert_warn_days: list[int] = Field(default_factory=lambda: [30, 14, 7, 1])
+    cert_cpc_warn_days: list[int] = Field(
+        default_factory=lambda: [60, 45], description="CPC (toys) certificates: warnings this many days ahead, "
+        "before the re-upload deadline"
+    )
+    cert_cpc_deadline_days: int = Field(
+        30, ge=0, description="CPC (toys) certificates must be re-uploaded at least this many days before expiry; "
+        "from here on the alert is an error"
+    )
+    cert_replace_restore_minutes: float = Field(
+        120.0, gt=0, description="How long aliexpress_certificate_replace waits for the products to be onSelling "
+        "with the new qualification (the guide: within 2 hours of the upload)"
+    )
     verify_deadline_minutes: float = Field(30.0, gt=0, description="How long verification waits for the storefront")
     verify_page_all_threshold: int = Field(
         200, ge=0, description="Up to this many changed products, every device x site page of each is checked"

@@ -101,5 +101,18 @@ def cron_schedule(*cron_env: tuple[str, str], timezone_env: str):
     return MultipleCronTriggerTimetable(*crons, timezone=timezone)
 
 
+CERT_REPLACE_TASK_TIMEOUT = TASK_TIMEOUT
+CERT_REPLACE_RUN_TIMEOUT = timedelta(hours=2) + 6 * TASK_TIMEOUT  # the 2-hour restore wait + the other steps
+
+
+def certificate_replacements_asset():
+    """The Asset the certificate watch updates when a new certificate file replaced an older one in a store's
+    folder (its replacement is requested in the aeops DB); ``aliexpress_certificate_replace`` is scheduled on it."""
+    from airflow.sdk import Asset
+
+    return Asset(name="aeops_certificate_replacements", uri="aeops://certificates/replacements",
+                 group="aeops")
+
+
 def stores_param() -> Param:
     return Param([], type="array", title="Stores", description="Only these stores (empty: every store)")

@@ -15,7 +15,8 @@ import pytest
 DAGS_DIR = Path(__file__).resolve().parents[2] / "dags"
 DAG_FILES = sorted(p for p in DAGS_DIR.glob("*.py") if not p.name.startswith("_"))
 CONTRACT_DAG_IDS = {"aliexpress_catalog_sync", "aliexpress_certificate_expiry", "aliexpress_logo_rotation",
-                    "aliexpress_urgent_rerun", "aliexpress_store_settings", "aeops_slack_outbox"}
+                    "aliexpress_urgent_rerun", "aliexpress_store_settings", "aeops_slack_outbox",
+                    "aliexpress_certificate_replace"}
 HEAVY_MODULES = {"pandas", "polars", "pyarrow", "PIL", "pypdf", "httpx", "sqlalchemy", "slack_sdk", "openpyxl",
                  "cv2", "onnxruntime", "rapidocr_onnxruntime", "imagehash"}
 
@@ -81,11 +82,26 @@ def test_time_limits_are_sized_from_the_deadlines_in_the_settings(dagbag) -> Non
 def test_waiting_for_a_store_lock_holds_no_worker_slot(dagbag) -> None:
     """Every task that can wait for a store's write lock is a sensor in reschedule mode (it gives its slot back
     between tries; tests/unit/test_catalog_lock.py shows a try returns at once while the store is busy)."""
-    waiters = {("aliexpress_catalog_sync", "push_chunk"), ("aliexpress_urgent_rerun", "take_lock")}
+    waiters = {("aliexpress_catalog_sync", "push_chunk"), ("aliexpress_urgent_rerun", "take_lock"),
+               ("aliexpress_certificate_replace", "replace.push"), ("aliexpress_certificate_replace", "replace.verify")}
     for dag_id, task_id in waiters:
         task = dagbag.dags[dag_id].task_dict[task_id]
         assert _attr(task, "mode") == "reschedule", f"{dag_id}.{task_id} must wait in reschedule mode"
     assert dagbag.dags["aliexpress_urgent_rerun"].task_dict["take_lock"].is_setup
+
+
+def test_a_new_certificate_file_starts_the_replacement_without_a_person(dagbag) -> None:
+    """The certificate watch's request_replacements updates the Asset the replacement DAG is scheduled on (its
+    Params also let a person trigger it by hand); the restore wait fits the run and holds no slot."""
+    watch = dagbag.dags["aliexpress_certificate_expiry"].task_dict["watch.request_replacements"]
+    replace = dagbag.dags["aliexpress_certificate_replace"]
+    [asset] = watch.outlets
+    assert asset.name == "aeops_certificate_replacements"
+    assert [(a.name, a.uri) for a in replace.timetable.asset_condition.objects] == [(asset.name, asset.uri)]
+    assert set(replace.params.keys()) >= {"store", "certificate", "reason", "dry_run"}
+    verify = replace.task_dict["replace.verify"]
+    assert timedelta(seconds=_attr(verify, "timeout")) >= timedelta(hours=2)
+    assert _attr(replace.task_dict["replace.upload"], "pool") == "aliexpress_api"
 
 
 @pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)

@@ -3,6 +3,7 @@ asserting on the messages the Slack sink received."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from datetime import date
 
@@ -56,8 +57,12 @@ def test_sample_certificates_escalate_once_per_threshold_and_close_on_replacemen
     assert len(first) == 1 and len(_texts(env, "demo-kids")) == 1
     text = first[0]
     assert "*Sparky CE*" in text and "*expired* 56 day(s) ago" in text and "`ERR-412`" in text
-    assert "*Playfun CPC*" in text and "*19 day(s) left*" in text and "30-day warning" in text
-    assert "needed by: toys · live products at risk: *4* (newest export)" in text
+    # toys' CPC 19 days before expiry: past the 30-day re-upload deadline, an error
+    assert "*Playfun CPC*" in text and "*19 day(s) left*" in text and "*the re-upload deadline has passed*" in text
+    # the products at risk by id and title, with the status the platform shows now (not assumed)
+    assert "needed by: toys · live products at risk: *4* of 4 (status from the platform)" in text
+    playfun_toys = re.findall(r"`(\d+)` Playfun [^\n]* \(onSelling\)", text)
+    assert len(playfun_toys) == 4
     assert "Gizmo_CE_20280301.pdf" in text and "password-protected" in text
     assert "Voltix_CE_20280110.pdf" in text  # the misnamed copy is covered by the valid one
     assert "Tinytoy" not in text  # its bad 2027 file is replaced by the valid 2028 one: nothing to say
@@ -72,7 +77,7 @@ def test_sample_certificates_escalate_once_per_threshold_and_close_on_replacemen
 
     _run("2026-12-02")  # 13 days left: the 14-day warning, once
     third = _texts(env, "demo")[-1]
-    assert "*Playfun CPC*" in third and "14-day warning" in third
+    assert "*Playfun CPC*" in third and "*13 day(s) left*" in third and "re-upload deadline" in third
 
     make_certificate_pdf(env.certs / "Sparky_CE_20281001.pdf", brand="Sparky", cert_type="CE",
                          number="CE-2026-1201", issuer="TUV SUD", issue_date=date(2026, 12, 1),

@@ -76,7 +76,7 @@ def day(setup, as_of: date) -> dict[str, Any]:
 
 def test_time_travel_across_thresholds_alerts_once_each_and_expired_daily(setup) -> None:
     certs, _, _, slack = setup
-    cert(certs, "Playfun", "CPC", EXPIRY)
+    cert(certs, "Sparky", "CE", EXPIRY)
     sent_on = []
     for offset in range(-40, 4):
         as_of = EXPIRY + timedelta(days=offset)
@@ -87,15 +87,41 @@ def test_time_travel_across_thresholds_alerts_once_each_and_expired_daily(setup)
     assert "*30 day(s) left*" in texts[0] and "30-day warning" in texts[0]
     assert "*1 day(s) left*" in texts[3]
     assert all("*expired*" in t and "`ERR-412`" in t for t in texts[4:])
-    assert "Toys' CPC must be re-uploaded at least 30 days before expiry" in texts[0]
+    assert "re-upload" not in texts[0]
+
+
+def test_cpc_alerts_start_at_60_and_45_days_and_are_errors_from_30(setup) -> None:
+    certs, _, _, slack = setup
+    cert(certs, "Playfun", "CPC", EXPIRY)
+    sent_on = []
+    for offset in range(-70, 2):
+        if day(setup, EXPIRY + timedelta(days=offset))["sent"]:
+            sent_on.append(offset)
+    assert sent_on == [-60, -45, -30, -14, -7, -1, 1]
+    texts = slack.texts()
+    assert texts[0].startswith(":warning:") and "60-day warning" in texts[0]
+    assert "Toys' CPC must be re-uploaded at least 30 days before expiry" in texts[1]
+    for text in texts[2:6]:
+        assert text.startswith(":red_circle:") and "*the re-upload deadline has passed*" in text
+        assert "past the re-upload deadline" in text
+    assert "*30 day(s) left*" in texts[2] and "`ERR-412`" in texts[6]
+
+
+def test_cpc_thresholds_are_configurable(setup) -> None:
+    certs, _, config, slack = setup
+    config.cert_cpc_warn_days, config.cert_cpc_deadline_days = [90], 40
+    cert(certs, "Playfun", "CPC", EXPIRY)
+    sent_on = [o for o in range(-95, -20) if day(setup, EXPIRY + timedelta(days=o))["sent"]]
+    assert sent_on == [-90, -40, -30]  # 30 stays below the deadline: an error too
+    assert "at least 40 days before expiry" in slack.texts()[1]
 
 
 def test_message_lists_categories_products_at_risk_and_what_to_do(setup) -> None:
     certs, _, _, slack = setup
     cert(certs, "Playfun", "CPC", EXPIRY)
-    day(setup, EXPIRY - timedelta(days=10))
+    day(setup, EXPIRY - timedelta(days=40))
     [text] = slack.texts()
-    assert "*Playfun CPC* `Playfun_CPC_20261215.pdf`: *10 day(s) left* (valid until 2026-12-15) · 14-day warning" \
+    assert "*Playfun CPC* `Playfun_CPC_20261215.pdf`: *40 day(s) left* (valid until 2026-12-15) · 45-day warning" \
         in text
     # two toys products of Playfun in the export (the electronics one needs no CPC)
     assert "needed by: toys · live products at risk: *2* (newest export)" in text
@@ -123,11 +149,11 @@ def test_a_replacement_before_any_alert_is_silent_and_an_invalid_newer_file_repl
     certs, url, _, slack = setup
     cert(certs, "Playfun", "CPC", EXPIRY)
     cert(certs, "Playfun", "CPC", date(2028, 1, 1), name="Playfun_CPC_20280101.pdf", issue=date(2028, 6, 1))
-    result = day(setup, EXPIRY - timedelta(days=60))  # issued after its valid-until: CERT-VALIDITY (invalid)
+    result = day(setup, EXPIRY - timedelta(days=61))  # issued after its valid-until: CERT-VALIDITY (invalid)
     assert result["invalid"] == 1 and result["closed"] == 0
     assert "CERT-VALIDITY" in slack.texts()[0]
     cert(certs, "Playfun", "CPC", date(2027, 12, 1))
-    assert day(setup, EXPIRY - timedelta(days=59))["sent"] is False  # replaced before its first warning
+    assert day(setup, EXPIRY - timedelta(days=60))["sent"] is False  # replaced before its first warning
     with session_scope(url) as s:
         assert s.scalars(select(Certificate.status).where(Certificate.file.like("%20261215.pdf"))).one() == "replaced"
 
@@ -180,3 +206,24 @@ def test_registry_read_api_feeds_cert_missing(setup) -> None:
     missing = cert_missing(frame, infos, {"toys": ["CPC"]}, date(2026, 12, 1))
     assert [(f.code, f.sku_code) for f in missing] == [("CERT-MISSING", "B")]
     assert registry_certificates(url, "other-store", date(2026, 12, 1)) == []
+
+
+def test_the_watch_cross_checks_a_new_file_against_the_registry(setup) -> None:
+    certs, url, _, slack = setup
+    cert(certs, "Playfun", "CPC", date(2027, 6, 1))
+    assert day(setup, EXPIRY - timedelta(days=100))["invalid"] == 0
+    make_certificate_pdf(certs / "Playfun_CPC_20271201.pdf", brand="Playfun", cert_type="CPC", number="CPC-Playfun-2",
+                         issuer="Bureau Elsewhere", issue_date=date(2026, 12, 1), valid_until=date(2027, 12, 1))
+    make_certificate_pdf(certs / "Tinytoy_CPC_20271201.pdf", brand="Tinytoy", cert_type="CPC",
+                         number="CPC-Playfun-1", issuer="SGS", issue_date=date(2026, 12, 1),
+                         valid_until=date(2027, 12, 1))
+    for offset in (99, 98):  # a later scan keeps the older certificate as the reference
+        result = day(setup, EXPIRY - timedelta(days=offset))
+        with session_scope(url) as s:
+            statuses = {r.file.rsplit("/", 1)[-1]: r.status for r in s.scalars(select(Certificate))}
+        assert statuses == {"Playfun_CPC_20270601.pdf": "valid", "Playfun_CPC_20271201.pdf": "invalid",
+                            "Tinytoy_CPC_20271201.pdf": "invalid"}
+    assert result["sent"] is False  # each file problem is said once
+    text = slack.texts()[-1]
+    assert text.count("`CERT-MISMATCH`") == 2
+    assert "issued by 'Bureau Elsewhere'" in text and "already used by the certificate of Playfun" in text

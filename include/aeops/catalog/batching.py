@@ -11,8 +11,8 @@ CHUNK_BATCHES = 10  # platform calls one daily push task sends
 
 
 def batch_size(kind: str) -> int:
-    """Products per platform call: the batch price/inventory calls take 20, a product edit one."""
-    return 1 if kind == "edit" else MAX_PRODUCTS_PER_CALL
+    """Products per platform call: the batch price/inventory calls take 20, a product edit (or qualification) one."""
+    return 1 if kind in ("edit", "qualification") else MAX_PRODUCTS_PER_CALL
 
 
 def batches(change_ids: Sequence[int], kind: str) -> list[list[int]]:

@@ -407,6 +407,8 @@ class Ledger:
         status = ChangeStatus.IN_REVIEW if in_review else ChangeStatus.CONFIRMED  # a new image: platform review
         change.status, change.pushed_at = str(status), change.pushed_at or utcnow()
         change.error_code, change.error_message = None, None
+        if change.kind == "qualification":  # not a field of the sync's diff baseline: never create or change one
+            return
         state = s.get(ProductState, (change.store, change.product_id))
         if state is None:
             state = ProductState(store=change.store, product_id=change.product_id, fields={"skus": {}})

@@ -1,5 +1,9 @@
 """Push one batch of planned changes (at most 20 products, one kind), recorded before and after.
 
+Kinds: ``price`` and ``inventory`` (batch calls), ``edit`` (title, freight template, main image) and
+``qualification`` (a certificate image set on the product's qualification entry, for
+``aliexpress_certificate_replace``); edits and qualifications go one product per call.
+
 Order of work, so that a crash or retry never loses or doubles a write:
 
 1. calls a dead process left ``sending`` are closed as ``interrupted``; changes left ``sending`` (a crash
@@ -26,6 +30,7 @@ from aeops.catalog.ledger import Ledger
 from aeops.catalog.model import from_marketplace
 from aeops.catalog.status import UNCERTAIN, ChangeStatus
 from aeops.marketplace import SkuPrice, SkuStock
+from aeops.marketplace.models import Qualification
 from aeops.secrets import get_logger
 from aeops.store.models import Change, SyncRun
 
@@ -36,6 +41,7 @@ API_OF_KIND = {
     "price": "aliexpress.solution.batch.product.price.update",
     "inventory": "aliexpress.solution.batch.product.inventory.update",
     "edit": "aliexpress.solution.product.edit",
+    "qualification": "aliexpress.solution.product.edit",  # aeop_qualification_struct_list (a certificate image)
 }
 
 
@@ -97,6 +103,14 @@ def _send(client, kind: str, changes: list[Change], image_urls: dict[str, str], 
         return report.outcomes, all(b.answered for b in report.batches)
     outcomes: dict[int, Any] = {}
     answered = True
+    if kind == "qualification":  # one product per edit call; the certificate image is already in the photobank
+        for change in changes:
+            entry = change.payload["qualification"]
+            outcome = client.set_qualifications(change.product_id, [
+                Qualification(entry["key"], entry["type"], entry["value"])])
+            outcomes[change.product_id] = outcome
+            answered = answered and outcome.status != "unknown"
+        return outcomes, answered
     for change in changes:  # product edits go one product per call
         fields = _edit_fields(client, change, image_urls, images_dir, ledger, sync_run_id, staged)
         outcome = client.edit_product(change.product_id, fields)
@@ -210,6 +224,10 @@ def _applied(kind: str, payload: dict[str, Any], state: dict[str, Any], product)
                    for i in payload["skus"])
     if kind == "inventory":
         return all(skus.get(i["sku_code"], {}).get("stock") == int(i["inventory"]) for i in payload["skus"])
+    if kind == "qualification":  # the product carries the certificate image this change sent
+        entry = payload["qualification"]
+        current = product.qualification(entry["key"]) if product is not None else None
+        return current is not None and same_image_url(current.value, entry["value"])
     fields = payload["fields"]
     checks = []
     if "title" in fields:

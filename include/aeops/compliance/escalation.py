@@ -8,7 +8,9 @@ The registry row remembers the last alert in two columns:
   replacement or removal has been announced ("closed").
 - ``last_alert_on``: the ``as_of`` day of that alert.
 
-A warning threshold fires once: on the first run where the days left are at or below it and it is lower
+CPC certificates (toys) have their own thresholds (:func:`thresholds_for`): earlier warnings (60 and 45
+days) and, from the re-upload deadline (30 days) on, errors (:func:`past_deadline`). A warning threshold fires
+once: on the first run where the days left are at or below it and it is lower
 than the last one sent. Runs that were missed do not cause a burst: only the most urgent threshold
 reached is sent. Time travel backwards (an ``as_of`` before the last alert) never re-alerts.
 """
@@ -25,6 +27,22 @@ INVALID = -2
 def thresholds(warn_days: Iterable[int]) -> list[int]:
     """The positive warning thresholds, largest first (``[30, 14, 7, 1]``)."""
     return sorted({int(d) for d in warn_days if int(d) > 0}, reverse=True)
+
+
+def thresholds_for(cert_type: str | None, warn_days: Iterable[int], cpc_warn_days: Iterable[int] = (60, 45),
+                   cpc_deadline: int = 30) -> list[int]:
+    """The thresholds of a certificate type: CPC adds its earlier warnings and the re-upload deadline (below it,
+    the other thresholds stay: ``[60, 45, 30, 14, 7, 1]``); other types keep ``warn_days``."""
+    days = list(warn_days)
+    if (cert_type or "").strip().upper() != "CPC":
+        return thresholds(days)
+    return thresholds([*cpc_warn_days, cpc_deadline, *[d for d in days if d < cpc_deadline]])
+
+
+def past_deadline(cert_type: str | None, threshold: int | None, cpc_deadline: int = 30) -> bool:
+    """True for a CPC threshold at or inside the re-upload deadline (an error, not a warning)."""
+    return ((cert_type or "").strip().upper() == "CPC" and threshold is not None
+            and 0 <= threshold <= cpc_deadline)
 
 
 def threshold_for(days_left: int, warn_days: Iterable[int]) -> int | None:

@@ -22,10 +22,18 @@ from sqlalchemy import select
 
 from aeops.findings import Finding
 from aeops.locations import list_files, sha256_of
-from aeops.rules.certs import EXPIRING_DAYS, CertInfo, check_certificate, parse_certificate_name
+from aeops.rules.certs import (
+    CPC_DEADLINE_DAYS,
+    CPC_WARN_DAYS,
+    EXPIRING_DAYS,
+    CertInfo,
+    check_certificate,
+    cross_check,
+    parse_certificate_name,
+)
 from aeops.secrets import get_logger
 from aeops.store.db import session_scope
-from aeops.store.models import Certificate, utcnow
+from aeops.store.models import Certificate, CertificateReplacement, utcnow
 
 log = get_logger(__name__)
 
@@ -78,11 +86,15 @@ def status_on(valid_until: date | None, as_of: date, warn_days: int = EXPIRING_D
     return "expired" if days < 0 else "expiring" if days <= warn_days else "valid"
 
 
-def scan_folder(uri: str, as_of: date, warn_days: int = EXPIRING_DAYS) -> list[ScannedCert]:
-    """Check every file of the certificate folder ``uri`` (LocationError when the folder is unusable)."""
+def scan_folder(uri: str, as_of: date, warn_days: int = EXPIRING_DAYS,
+                cpc: tuple[list[int], int] = ([CPC_WARN_DAYS], CPC_DEADLINE_DAYS)) -> list[ScannedCert]:
+    """Check every file of the certificate folder ``uri`` (LocationError when the folder is unusable).
+
+    ``cpc``: CPC's warning days and re-upload deadline (the earliest warning makes a CPC ``expiring``)."""
     scanned = []
     for path in list_files(uri, "certs"):
-        info, findings = check_certificate(path, as_of, warn_days=warn_days)
+        info, findings = check_certificate(path, as_of, warn_days=warn_days,
+                                           cpc_warn_days=max([*cpc[0], cpc[1]]), cpc_deadline_days=cpc[1])
         problems = tuple(f for f in findings if f.code not in ("CERT-EXPIRING", "ERR-412"))
         scanned.append(_scanned(path, info, problems, as_of, warn_days))
     log.info("certificate folder %s: %d file(s), %d with problems", uri, len(scanned),
@@ -103,6 +115,41 @@ def _scanned(path: Any, info: CertInfo | None, problems: tuple[Finding, ...], as
                        brand=parsed.brand if parsed else "", cert_type=parsed.cert_type if parsed else "",
                        valid_until=parsed.valid_until if parsed else None, number=None, issuer=None,
                        issue_date=None, status="invalid", problems=problems)
+
+
+def _as_info(item: ScannedCert) -> CertInfo | None:
+    if not (item.brand and item.cert_type and item.valid_until and item.sha256):
+        return None
+    return CertInfo(brand=item.brand, cert_type=item.cert_type, valid_until=item.valid_until, number=item.number,
+                    issuer=item.issuer, issue_date=item.issue_date, file=item.file, sha256=item.sha256,
+                    status="invalid" if item.status == "invalid" else "valid")
+
+
+def cross_check_scan(db_url: str, store: str, scanned: list[ScannedCert], as_of: date) -> list[ScannedCert]:
+    """The scan with CERT-MISMATCH added where a file's issuer or number disagrees with the registry
+    (:func:`aeops.rules.certs.cross_check`): a file is compared with the certificates registered before it
+    (all of them for a new file), so the older certificate stays the reference on every later scan."""
+    import dataclasses
+
+    with session_scope(db_url) as s:
+        rows = list(s.scalars(select(Certificate).where(Certificate.store == store,
+                                                        Certificate.status.not_in(("invalid", "removed")),
+                                                        Certificate.valid_until.is_not(None))))
+        order = {r.sha256: (r.first_seen_at, r.id) for r in rows}
+        known = [(order[r.sha256], to_cert_info(r, as_of)) for r in rows]
+    out = []
+    for item in scanned:
+        info = _as_info(item)
+        if info is None or info.status == "invalid":
+            out.append(item)
+            continue
+        mine = order.get(item.sha256 or "")
+        earlier = [k for at, k in known if mine is None or at < mine]
+        found = cross_check(info, earlier)
+        if found:
+            item = dataclasses.replace(item, status="invalid", problems=(*item.problems, *found))
+        out.append(item)
+    return out
 
 
 @dataclass
@@ -216,3 +263,35 @@ def registry_certificates(db_url: str, store: str, as_of: date, *, warn_days: in
                                                    Certificate.valid_until.is_not(None), Certificate.brand != "",
                                                    Certificate.cert_type != "").order_by(Certificate.id))
         return [to_cert_info(r, as_of, warn_days) for r in rows]
+
+
+def request_replacements(db_url: str, store: str, update: RegistryUpdate, category_certs: dict[str, list[str]],
+                         *, now: datetime | None = None) -> list[int]:
+    """A new file of the folder replaced a certificate the registry already knew (of a type a configured category
+    needs): its replacement on the platform is requested (``certificate_replacements``, status ``requested``), for
+    ``aliexpress_certificate_replace`` to take up. Once per new file content; returns the new request ids."""
+    needed = {t.strip().upper() for types in category_certs.values() for t in types}
+    wanted = {old: new for old, new in update.replaced.items() if new in update.new and old not in update.new}
+    if not wanted:
+        return []
+    created: list[int] = []
+    with session_scope(db_url) as s:
+        for old_id, new_id in sorted(wanted.items()):
+            old, new = s.get(Certificate, old_id), s.get(Certificate, new_id)
+            if old is None or new is None or new.cert_type.upper() not in needed:
+                continue
+            if s.scalar(select(CertificateReplacement.id).where(CertificateReplacement.store == store,
+                                                                CertificateReplacement.new_sha256 == new.sha256)):
+                continue
+            row = CertificateReplacement(
+                store=store, brand=new.brand, cert_type=new.cert_type, old_certificate_id=old.id,
+                new_certificate_id=new.id, old_file=old.file, new_file=new.file, new_sha256=new.sha256,
+                reason=f"a new certificate file replaced {old.file.replace(chr(92), '/').rsplit('/', 1)[-1]} "
+                       "in the certificate folder", trigger="asset", status="requested",
+                requested_at=now or utcnow(), detail={})
+            s.add(row)
+            s.flush()
+            created.append(row.id)
+    if created:
+        log.info("%s: certificate replacement(s) requested: %s", store, created)
+    return created

@@ -55,6 +55,8 @@ from aeops.marketplace.models import (
     Product,
     ProductOutcome,
     ProductPage,
+    Qualification,
+    QualificationSpec,
     Sku,
     SkuPrice,
     SkuStock,
@@ -77,6 +79,7 @@ API_PHOTO_UPLOAD = "aliexpress.photobank.redefining.uploadimageforsdk"
 API_FREIGHT_LIST = "aliexpress.freight.redefining.listfreighttemplate"
 API_FREIGHT_SETTING = "aliexpress.freight.redefining.getfreightsettingbytemplatequery"
 API_SELLER_PROFILE = "aliexpress.merchant.profile.get"
+API_CATEGORY_QUALIFICATIONS = "aliexpress.category.qualifications.list"
 API_TOKEN_REFRESH = "/auth/token/refresh"
 NORMAL_STANDING = "normal"  # the only standing in which aeops writes; anything else (or none) is refused
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded;charset=utf-8"
@@ -315,11 +318,17 @@ class AliExpressClient:
                 for s in _as_list(item.get("aeop_ae_product_s_k_us"))]
         images = item.get("image_u_r_ls") or ""
         urls = [u.strip() for u in (images if isinstance(images, list) else str(images).split(";")) if str(u).strip()]
+        quals = [Qualification(str(q.get("key") or ""), str(q.get("type") or ""), str(q.get("value") or ""))
+                 for q in _as_list(item.get("aeop_qualification_struct_list")) if isinstance(q, dict)]
+        reason = item.get("ws_offline_reason") or None
+        if reason and item.get("offline_reason_detail"):
+            reason = f"{reason}: {item['offline_reason_detail']}"
         return Product(product_id=int(item["product_id"]), subject=item.get("subject"),
                        status=item.get("product_status_type") or status,
                        freight_template_id=_int(item.get("freight_template_id")),
                        gmt_modified=item.get("gmt_modified"), skus=skus, raw=dict(item), image_urls=urls,
-                       audit_reason=item.get("audit_failure_reason") or None)
+                       audit_reason=item.get("audit_failure_reason") or None, qualifications=quals,
+                       offline_reason=reason)
 
     def get_product(self, product_id: int) -> Product:
         """``aliexpress.solution.product.info.get``: the product with its SKUs (prices, stock)."""
@@ -347,6 +356,17 @@ class AliExpressClient:
         return [FreightService(str(s.get("logistics_company") or ""), str(s.get("service_name") or ""),
                                bool(s.get("free_shipping")))
                 for s in _as_list(body.get("freight_setting_list")) if s.get("logistics_company")]
+
+    def category_qualifications(self, category_id: int | str, locale: str = "en_US") -> list[QualificationSpec]:
+        """``aliexpress.category.qualifications.list``: the qualification entries a category needs."""
+        body = self.call(API_CATEGORY_QUALIFICATIONS, {"category_id": str(category_id), "locale": locale})
+        result = body.get("result", body)
+        if result.get("success") is False:
+            raise ApiError(str(result.get("error_message") or "qualification list failed"),
+                           code=result.get("error_code"), api=API_CATEGORY_QUALIFICATIONS)
+        return [QualificationSpec(str(m.get("key") or ""), str(m.get("type") or ""), str(m.get("label") or ""),
+                                  str(m.get("tips") or ""), str(m.get("required")).lower() == "true")
+                for m in _as_list(result.get("qualification_module_list")) if isinstance(m, dict)]
 
     def account_standing(self) -> AccountStanding:
         """The seller profile (``aliexpress.merchant.profile.get``): the standing (``normal`` only is ok; a missing
@@ -439,6 +459,15 @@ class AliExpressClient:
         if _int(result.get("product_id")) == pid:
             return ProductOutcome(pid, "success")
         return ProductOutcome(pid, "unknown", None, "product not confirmed in the answer")
+
+    def set_qualifications(self, product_id: int, entries: Sequence[Qualification]) -> ProductOutcome:
+        """Set qualification entries on a product (the product edit's ``aeop_qualification_struct_list``).
+
+        Entries are set by key; the others stay (``deleteQualificationFlag`` is never sent: removing a
+        qualification takes the product off sale)."""
+        if not entries:
+            raise ValueError("set_qualifications needs at least one entry")
+        return self.edit_product(product_id, {"aeop_qualification_struct_list": [e.to_param() for e in entries]})
 
     def upload_image(self, file_name: str, content: bytes, *, group_id: str | None = None,
                      content_type: str = "image/jpeg") -> PhotoUpload:

@@ -108,13 +108,39 @@ class Sku:
     stock: int | None
 
 
+@dataclass(frozen=True)
+class Qualification:
+    """One entry of a product's ``aeop_qualification_struct_list``: ``value`` is a photobank image URL for
+    ``type == "image"``, else text."""
+
+    key: str
+    type: str
+    value: str
+
+    def to_param(self) -> dict[str, str]:
+        return {"key": self.key, "type": self.type, "value": self.value}
+
+
+@dataclass(frozen=True)
+class QualificationSpec:
+    """One entry of ``aliexpress.category.qualifications.list``: what a category needs."""
+
+    key: str
+    type: str
+    label: str
+    tips: str
+    required: bool
+
+
 @dataclass
 class Product:
     """One product as ``aliexpress.solution.product.info.get`` (or the list call) shows it.
 
     ``gmt_modified`` is the platform's naive local time string (see :func:`aeops.catalog.timestamps.parse_gmt`);
     ``image_urls`` are the main images' photobank URLs (``image_u_r_ls``); ``audit_reason`` is why the
-    platform's review refused the product (``editingRequired``), when it says.
+    platform's review refused the product (``editingRequired``), when it says; ``qualifications`` is the
+    product query's ``aeop_qualification_struct_list``; ``offline_reason`` why an ``offline`` product is off
+    sale (``ws_offline_reason``, with its detail when given).
     """
 
     product_id: int
@@ -126,6 +152,12 @@ class Product:
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
     image_urls: list[str] = field(default_factory=list)
     audit_reason: str | None = None
+    qualifications: list[Qualification] = field(default_factory=list)
+    offline_reason: str | None = None
+
+    def qualification(self, key: str) -> Qualification | None:
+        """The product's qualification entry ``key`` (None: not set)."""
+        return next((q for q in self.qualifications if q.key == key), None)
 
     def sku_codes_by_id(self) -> dict[str, str]:
         """The platform's SKU id (``aeop_ae_product_s_k_us[].id``, e.g. ``"14:193"``) -> the seller's SKU code:

@@ -29,10 +29,13 @@ log = get_logger(__name__)
 
 __all__ = [
     "CE_MAX_YEARS",
+    "CPC_DEADLINE_DAYS",
+    "CPC_WARN_DAYS",
     "EXPIRING_DAYS",
     "CertInfo",
     "cert_missing",
     "check_certificate",
+    "cross_check",
     "parse_certificate_name",
     "parse_certificate_text",
     "scan_certificates",
@@ -41,6 +44,10 @@ __all__ = [
 EXPIRING_DAYS = 30
 """A certificate expiring within this many days (inclusive) gets CERT-EXPIRING (the platform wants
 toys' CPC re-uploaded at least 30 days before expiry)."""
+CPC_WARN_DAYS = 60
+"""A CPC certificate (toys) is ``expiring`` this many days ahead: its alerts start earlier (60 and 45 days)."""
+CPC_DEADLINE_DAYS = 30
+"""Toys' CPC must be re-uploaded at least this many days before it expires: from here on it is an error."""
 CE_MAX_YEARS = 2
 """A CE certificate may be valid for at most this many years from its issue date."""
 MAX_PDF_BYTES = 20 * 1024 * 1024
@@ -49,19 +56,36 @@ MAX_PDF_BYTES = 20 * 1024 * 1024
 CertStatus = Literal["valid", "expiring", "expired", "invalid"]
 
 _NAME_RE = re.compile(r"^(?P<brand>[^_/\\]+)_(?P<type>[A-Z0-9]+)_(?P<date>\d{8})\.pdf$")
-_LABELS = {
-    "number": r"certificate\s*(?:no\.?|number|#)",
-    "brand": r"brand",
-    "cert_type": r"(?:certificate\s+)?type",
-    "issuer": r"issuer|issued\s+by",
-    "issue_date": r"issue\s*date|date\s+of\s+issue",
-    "valid_until": r"valid\s*until|expiry\s*date|expires",
+_LABELS = {  # English, Chinese, German, French, Italian, Spanish labels (the most specific first)
+    "number": r"certificate\s*(?:no\.?|number|#)|证书编号|证书号码|证书号|zertifikats?[\s-]*(?:nr\.?|nummer)|"
+              r"n[°ºo]\.?\s*(?:de\s+|du\s+)?certificat|num[ée]ro\s+(?:de\s+|du\s+)?certificat|"
+              r"certificato\s+n\.?|n[úu]mero\s+de\s+certificado",
+    "brand": r"brand|品牌|marke|marque|marca|商标",
+    "cert_type": r"(?:certificate\s+)?type|证书类型|认证类型|类型|zertifikatstyp|typ|type\s+de\s+certificat|tipo",
+    "issuer": r"issuer|issued\s+by|发证机构|颁发机构|签发机构|发证单位|认证机构|aussteller|ausgestellt\s+von|"
+              r"d[ée]livr[ée]\s+par|[ée]metteur|rilasciato\s+da|emitido\s+por",
+    "issue_date": r"issue\s*date|date\s+of\s+issue|发证日期|签发日期|颁发日期|ausstellungsdatum|ausgestellt\s+am|"
+                  r"date\s+d['’]\s*[ée]mission|date\s+de\s+d[ée]livrance|data\s+di\s+rilascio|"
+                  r"fecha\s+de\s+emisi[óo]n",
+    "valid_until": r"valid\s*until|expiry\s*date|expires|有效期至|有效期限至|有效期限|有效期|到期日期|到期日|"
+                   r"g[üu]ltig\s+bis|valable\s+jusqu['’]\s*au|date\s+d['’]\s*expiration|valido\s+fino\s+al|"
+                   r"v[áa]lido\s+hasta",
 }
 _LINE_RES = {
     key: re.compile(rf"^\s*(?:{label})\s*[:：]\s*(?P<value>.*?)\s*$", re.IGNORECASE | re.MULTILINE)
     for key, label in _LABELS.items()
 }
-_DATE_RE = re.compile(r"^(\d{4})\s*[-./]\s*(\d{1,2})\s*[-./]\s*(\d{1,2})$")
+_ISO_DATE_RE = re.compile(r"(\d{4})\s*[-./]\s*(\d{1,2})\s*[-./]\s*(\d{1,2})(?!\d)")
+_CN_DATE_RE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日?")
+_EU_DATE_RE = re.compile(r"(?<!\d)(\d{1,2})\s*[./-]\s*(\d{1,2})\s*[./-]\s*(\d{4})(?!\d)")
+_MONTHS = {m: i for i, names in enumerate((
+    ("jan", "january", "januar", "janvier"), ("feb", "february", "februar", "février", "fevrier"),
+    ("mar", "march", "märz", "maerz", "mars"), ("apr", "april", "avril"), ("may", "mai"),
+    ("jun", "june", "juni", "juin"), ("jul", "july", "juli", "juillet"), ("aug", "august", "août", "aout"),
+    ("sep", "sept", "september", "septembre"), ("oct", "october", "oktober", "octobre"),
+    ("nov", "november", "novembre"), ("dec", "december", "dezember", "décembre", "decembre")), start=1)
+    for m in names}
+_WORD_DATE_RE = re.compile(r"(?<!\d)(\d{1,2})\.?\s+([^\W\d_]+)\.?\s+(\d{4})|([^\W\d_]+)\.?\s+(\d{1,2}),?\s+(\d{4})")
 
 
 class _Readable(Protocol):
@@ -114,14 +138,42 @@ def _norm(text: str) -> str:
     return " ".join(str(text).split()).casefold()
 
 
-def _parse_date(value: str) -> date | None:
-    match = _DATE_RE.match(value.strip())
-    if not match:
+def _dates_in(value: str) -> list[date]:
+    """Every calendar date written in ``value``, in order: ``2027-01-31``, ``2027/1/31``, ``2027年1月31日``,
+    European ``31.01.2027`` / ``31/01/2027`` (day first), ``31 January 2027``, ``January 31, 2027``."""
+    found: list[tuple[int, date]] = []
+
+    def add(at: int, year: str | int, month: str | int, day: str | int) -> None:
+        try:
+            found.append((at, date(int(year), int(month), int(day))))
+        except ValueError:
+            pass
+
+    taken: list[tuple[int, int]] = []
+    for pattern, order in ((_CN_DATE_RE, "ymd"), (_ISO_DATE_RE, "ymd"), (_EU_DATE_RE, "dmy")):
+        for match in pattern.finditer(value):
+            if any(a < match.end() and match.start() < b for a, b in taken):
+                continue
+            taken.append(match.span())
+            parts = dict(zip(order, match.groups(), strict=True))
+            add(match.start(), parts["y"], parts["m"], parts["d"])
+    for match in _WORD_DATE_RE.finditer(value):
+        if any(a < match.end() and match.start() < b for a, b in taken):
+            continue
+        day, month, year = (match[1], match[2], match[3]) if match[1] else (match[5], match[4], match[6])
+        number = _MONTHS.get(month.casefold())
+        if number:
+            add(match.start(), year, number, day)
+    return [d for _, d in sorted(found)]
+
+
+def _parse_date(value: str, *, last: bool = False) -> date | None:
+    """The date in a label's value (a range such as ``2025-01-01 至 2027-01-31`` gives the first, or with
+    ``last`` the last); None when the value holds no date."""
+    dates = _dates_in(value)
+    if not dates:
         return None
-    try:
-        return date(int(match[1]), int(match[2]), int(match[3]))
-    except ValueError:
-        return None
+    return dates[-1] if last else dates[0]
 
 
 def _add_years(day: date, years: int) -> date:
@@ -160,7 +212,9 @@ def parse_certificate_name(name: str) -> tuple[ParsedName | None, str | None]:
 def parse_certificate_text(text: str) -> dict[str, Any]:
     """The labelled fields found in a certificate's text (keys of ``_LABELS``; dates as ``date``/None).
 
-    A missing label gives no key; a date label whose value is not ``YYYY-MM-DD`` maps to ``None``.
+    Labels are read in English, Chinese (证书编号, 品牌, 证书类型, 发证机构, 发证日期, 有效期至) and the common
+    European forms (Zertifikat-Nr., Gültig bis, Délivré par, ...). A missing label gives no key; a date label
+    whose value holds no date (ISO, ``2027年1月31日``, ``31.01.2027``, ``31 January 2027``) maps to ``None``.
     """
     found: dict[str, Any] = {}
     for key, pattern in _LINE_RES.items():
@@ -168,7 +222,10 @@ def parse_certificate_text(text: str) -> dict[str, Any]:
         if not match:
             continue
         value = match["value"].strip()
-        found[key] = _parse_date(value) if key in ("issue_date", "valid_until") else value
+        if key in ("issue_date", "valid_until"):
+            found[key] = _parse_date(value, last=key == "valid_until")
+        else:
+            found[key] = value
     return found
 
 
@@ -197,12 +254,15 @@ def _as_readable(path: str | PathLike[str] | _Readable) -> _Readable:
 
 
 def check_certificate(
-    path: str | PathLike[str] | _Readable, as_of: date, *, warn_days: int = EXPIRING_DAYS
+    path: str | PathLike[str] | _Readable, as_of: date, *, warn_days: int = EXPIRING_DAYS,
+    cpc_warn_days: int = CPC_WARN_DAYS, cpc_deadline_days: int = CPC_DEADLINE_DAYS,
 ) -> tuple[CertInfo | None, list[Finding]]:
     """Check one certificate file on ``as_of``: name, readability, text vs name, CE span, expiry.
 
     Returns ``(info, findings)``; ``info`` is None when neither the name nor the text says which brand,
-    type and valid-until date the file is for. Never raises for bad files.
+    type and valid-until date the file is for. Never raises for bad files. A CPC certificate is expiring
+    from ``cpc_warn_days`` ahead (warning) and from ``cpc_deadline_days`` its CERT-EXPIRING is an error: the
+    platform's re-upload deadline has passed.
     """
     source = _as_readable(path)
     name = source.name
@@ -243,7 +303,8 @@ def check_certificate(
     ) if not fields.get(key)]
     if missing:
         add("CERT-MISMATCH", f"certificate {name!r}: the PDF text has no readable "
-                             f"{', '.join(repr(m + ':') for m in missing)} line(s) (dates as YYYY-MM-DD); "
+                             f"{', '.join(repr(m + ':') for m in missing)} line(s) "
+                             "(dates such as 2027-01-31, 2027年1月31日 or 31.01.2027); "
                              "ask the issuer for a complete certificate")
     if parsed:
         disagreements = []
@@ -273,11 +334,17 @@ def check_certificate(
                                  f"valid until {_add_years(issue_date, CE_MAX_YEARS)} at the latest")
 
     invalid = bool(findings)
+    if cert_type == "CPC":
+        warn_days = max(warn_days, cpc_warn_days)
     if valid_until is not None:
         days_left = (valid_until - as_of).days
         if days_left < 0:
             add("ERR-412", f"certificate {name!r} expired on {valid_until} ({-days_left} day(s) before "
                            f"{as_of}); products of its category get delisted: upload a renewed certificate")
+        elif cert_type == "CPC" and days_left <= cpc_deadline_days:
+            add("CERT-EXPIRING", f"CPC certificate {name!r} expires on {valid_until}, in {days_left} day(s) from "
+                                 f"{as_of}: the re-upload deadline has passed (toys' CPC must be re-uploaded at "
+                                 f"least {cpc_deadline_days} days before expiry); upload the renewal today")
         elif days_left <= warn_days:
             add("CERT-EXPIRING", f"certificate {name!r} expires on {valid_until}, in {days_left} day(s) "
                                  f"from {as_of}; upload the renewal now (at least {warn_days} days ahead)",
@@ -299,6 +366,39 @@ def check_certificate(
     )
     log.debug("certificate %s: %s, %d finding(s)", name, status, len(findings))
     return info, findings
+
+
+def _number_key(number: str | None) -> str:
+    """Certificate numbers compare by their letters and digits only (``CPC 1`` = ``cpc-1``)."""
+    return "".join(c for c in str(number or "") if c.isalnum()).casefold()
+
+
+def cross_check(info: CertInfo, known: Iterable[CertInfo]) -> list[Finding]:
+    """CERT-MISMATCH when ``info``'s issuer differs from the issuer of the registry's certificates of the same
+    brand and type, or its number is already used by another brand's certificate (what the platform's
+    automated check compares). ``known`` are the registry's certificates; the file itself (same sha256) and
+    invalid ones are ignored."""
+    findings: list[Finding] = []
+    name = info.file.replace("\\", "/").rsplit("/", 1)[-1]
+    others = [k for k in known if k.sha256 != info.sha256 and k.status != "invalid"]
+    issuers = sorted({k.issuer for k in others if k.issuer and _norm(k.brand) == _norm(info.brand)
+                      and k.cert_type.upper() == info.cert_type.upper()})
+    if info.issuer and issuers and _norm(info.issuer) not in {_norm(i) for i in issuers}:
+        findings.append(Finding(
+            code="CERT-MISMATCH", severity=Severity.ERROR, file=info.file, field="issuer",
+            message=f"certificate {name!r} is issued by {info.issuer!r}, but the registry's {info.cert_type} "
+                    f"certificates of {info.brand} are issued by {', '.join(repr(i) for i in issuers)}; the "
+                    "platform compares the issuing body: check the certificate with the issuer"))
+    number = _number_key(info.number)
+    if number:
+        used = sorted({k.brand for k in others if _number_key(k.number) == number
+                       and _norm(k.brand) != _norm(info.brand)})
+        if used:
+            findings.append(Finding(
+                code="CERT-MISMATCH", severity=Severity.ERROR, file=info.file, field="number",
+                message=f"certificate {name!r}: number {info.number!r} is already used by the certificate of "
+                        f"{', '.join(used)}; one certificate number belongs to one brand: check the file"))
+    return findings
 
 
 def _size_ok(source: _Readable) -> bool:

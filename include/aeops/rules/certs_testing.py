@@ -1,7 +1,9 @@
 """Make small certificate PDFs whose text pypdf can read back (tests, the sample generator).
 
-The PDF is written by hand: one A4 page, Helvetica, one ``Label: value`` line per certificate field, in
-the layout :mod:`aeops.rules.certs` parses. With ``encrypt_password`` the file is re-written by pypdf
+The PDF is written by hand: one A4 page, Helvetica (or, for Chinese labels, a Type0 font with a ToUnicode
+map), one ``Label: value`` line per certificate field, in the layout :mod:`aeops.rules.certs` parses, with
+labels in English, Chinese, German or French and dates in ISO, Chinese or European form. A page holding only
+an image stands for a scan without a text layer. With ``encrypt_password`` the file is re-written by pypdf
 with that user password (RC4-128, pure Python), so it cannot be read without it.
 """
 
@@ -12,7 +14,7 @@ from datetime import date
 from os import PathLike
 from pathlib import Path
 
-__all__ = ["certificate_pdf_bytes", "make_certificate_pdf"]
+__all__ = ["LABELS", "certificate_pdf_bytes", "format_date", "image_only_pdf_bytes", "make_certificate_pdf"]
 
 
 def _pdf_string(text: str) -> bytes:
@@ -21,21 +23,27 @@ def _pdf_string(text: str) -> bytes:
     return b"(" + raw.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)") + b")"
 
 
-def _minimal_pdf(lines: list[str]) -> bytes:
-    """A valid one-page PDF showing ``lines`` top to bottom (correct xref offsets)."""
-    ops = [b"BT", b"/F1 12 Tf", b"16 TL", b"72 770 Td"]
-    for line in lines:
-        ops.append(_pdf_string(line) + b" Tj T*")
-    ops.append(b"ET")
-    content = b"\n".join(ops) + b"\n"
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
-        b"/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
-        b"<< /Length " + str(len(content)).encode() + b" >>\nstream\n" + content + b"endstream",
-    ]
+def _to_unicode_cmap(codes: list[int]) -> bytes:
+    """A ToUnicode CMap mapping each 2-byte code to the same Unicode code point (BMP text)."""
+    head = (b"/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n"
+            b"/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n"
+            b"/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n"
+            b"1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n")
+    body = b""
+    for start in range(0, len(codes), 100):
+        chunk = codes[start:start + 100]
+        body += f"{len(chunk)} beginbfchar\n".encode()
+        body += b"".join(f"<{c:04X}> <{c:04X}>\n".encode() for c in chunk)
+        body += b"endbfchar\n"
+    return head + body + b"endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n"
+
+
+def _stream(data: bytes, extra: bytes = b"") -> bytes:
+    return b"<< /Length " + str(len(data)).encode() + extra + b" >>\nstream\n" + data + b"\nendstream"
+
+
+def _write_pdf(objects: list[bytes]) -> bytes:
+    """A PDF of ``objects`` (object 1 is the catalog) with correct xref offsets."""
     out = io.BytesIO()
     out.write(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
@@ -50,6 +58,78 @@ def _minimal_pdf(lines: list[str]) -> bytes:
     return out.getvalue()
 
 
+def _minimal_pdf(lines: list[str]) -> bytes:
+    """A valid one-page PDF showing ``lines`` top to bottom; non-Latin-1 text (Chinese) goes through a Type0
+    font with Identity-H codes and a ToUnicode map, so text extraction reads it back."""
+    unicode = any(ord(c) > 0xFF for line in lines for c in line)
+    ops = [b"BT", b"/F1 12 Tf", b"16 TL", b"72 770 Td"]
+    for line in lines:
+        if unicode:
+            ops.append(b"<" + "".join(f"{ord(c):04X}" for c in line).encode() + b"> Tj T*")
+        else:
+            ops.append(_pdf_string(line) + b" Tj T*")
+    ops.append(b"ET")
+    content = b"\n".join(ops) + b"\n"
+    if unicode:
+        codes = sorted({ord(c) for line in lines for c in line})
+        font = b"<< /Type /Font /Subtype /Type0 /BaseFont /STSong-Light /Encoding /Identity-H " \
+               b"/DescendantFonts [6 0 R] /ToUnicode 7 0 R >>"
+    else:
+        font = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
+        b"/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
+        font,
+        _stream(content),
+    ]
+    if unicode:
+        objects += [b"<< /Type /Font /Subtype /CIDFontType2 /BaseFont /STSong-Light /CIDSystemInfo "
+                    b"<< /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> /DW 1000 >>",
+                    _stream(_to_unicode_cmap(codes))]
+    return _write_pdf(objects)
+
+
+def image_only_pdf_bytes(width: int = 200, height: int = 283) -> bytes:
+    """A one-page PDF holding only a grey image (a scan without a text layer)."""
+    pixels = bytes((x * 7 + y * 3) % 256 for y in range(height) for x in range(width))
+    image = _stream(pixels, f" /Type /XObject /Subtype /Image /Width {width} /Height {height} "
+                            "/ColorSpace /DeviceGray /BitsPerComponent 8".encode())
+    content = b"q 595 0 0 842 0 0 cm /Im1 Do Q\n"
+    return _write_pdf([
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
+        b"/Resources << /XObject << /Im1 4 0 R >> >> /Contents 5 0 R >>",
+        image,
+        _stream(content),
+    ])
+
+
+LABELS = {
+    "en": ("Certificate No", "Brand", "Type", "Issuer", "Issue date", "Valid until"),
+    "zh": ("证书编号", "品牌", "证书类型", "发证机构", "发证日期", "有效期至"),
+    "de": ("Zertifikat-Nr.", "Marke", "Typ", "Ausgestellt von", "Ausstellungsdatum", "Gültig bis"),
+    "fr": ("N° de certificat", "Marque", "Type", "Délivré par", "Date d'émission", "Valable jusqu'au"),
+}
+"""The label lines of a generated certificate per language (what :mod:`aeops.rules.certs` reads)."""
+
+
+def format_date(day: date, style: str = "iso") -> str:
+    """``iso`` 2027-01-31, ``zh`` 2027年1月31日, ``eu`` 31.01.2027, ``eu-slash`` 31/01/2027, ``words`` 31 January
+    2027."""
+    if style == "zh":
+        return f"{day.year}年{day.month}月{day.day}日"
+    if style == "eu":
+        return day.strftime("%d.%m.%Y")
+    if style == "eu-slash":
+        return day.strftime("%d/%m/%Y")
+    if style == "words":
+        return f"{day.day} {day.strftime('%B')} {day.year}"
+    return day.isoformat()
+
+
 def certificate_pdf_bytes(
     *,
     brand: str,
@@ -59,18 +139,17 @@ def certificate_pdf_bytes(
     issue_date: date,
     valid_until: date,
     encrypt_password: str | None = None,
+    language: str = "en",
+    date_style: str = "iso",
 ) -> bytes:
-    """The bytes of a certificate PDF (see :func:`make_certificate_pdf`)."""
-    lines = [
-        f"{cert_type} Certificate of Conformity",
-        "",
-        f"Certificate No: {number}",
-        f"Brand: {brand}",
-        f"Type: {cert_type}",
-        f"Issuer: {issuer}",
-        f"Issue date: {issue_date.isoformat()}",
-        f"Valid until: {valid_until.isoformat()}",
-    ]
+    """The bytes of a certificate PDF (see :func:`make_certificate_pdf`); ``language`` picks the labels
+    (:data:`LABELS`), ``date_style`` the date form (:func:`format_date`)."""
+    labels = LABELS[language]
+    sep = "：" if language == "zh" else ": "
+    values = (number, brand, cert_type, issuer, format_date(issue_date, date_style),
+              format_date(valid_until, date_style))
+    lines = [f"{cert_type} Certificate of Conformity", ""]
+    lines += [f"{label}{sep}{value}" for label, value in zip(labels, values, strict=True)]
     data = _minimal_pdf(lines)
     if encrypt_password is None:
         return data
@@ -94,6 +173,8 @@ def make_certificate_pdf(
     issue_date: date,
     valid_until: date,
     encrypt_password: str | None = None,
+    language: str = "en",
+    date_style: str = "iso",
 ) -> Path:
     """Write a one-page certificate PDF to ``path`` (parents created) and return the path.
 
@@ -105,7 +186,8 @@ def make_certificate_pdf(
     target.write_bytes(
         certificate_pdf_bytes(
             brand=brand, cert_type=cert_type, number=number, issuer=issuer, issue_date=issue_date,
-            valid_until=valid_until, encrypt_password=encrypt_password,
+            valid_until=valid_until, encrypt_password=encrypt_password, language=language,
+            date_style=date_style,
         )
     )
     return target

@@ -225,6 +225,37 @@ class Certificate(Base):
     __table_args__ = (UniqueConstraint("store", "sha256"), Index(None, "store", "brand", "cert_type"))
 
 
+class CertificateReplacement(Base):
+    """One certificate replacement on the platform (DAG ``aliexpress_certificate_replace``): which file replaced
+    which, why, the run, the qualification image uploaded and how many products it restored.
+
+    ``status``: requested (the certificate watch saw a new file replace an older one) | running | restored |
+    partial (some products not restored) | rejected (the file failed a rule; nothing uploaded) | no_products |
+    dry_run | failed."""
+
+    __tablename__ = "certificate_replacements"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store: Mapped[str] = mapped_column(String(100), index=True)
+    brand: Mapped[str] = mapped_column(String(100))
+    cert_type: Mapped[str] = mapped_column(String(20))
+    old_certificate_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id"), nullable=True)
+    new_certificate_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id"), nullable=True)
+    old_file: Mapped[str | None] = mapped_column(Text, nullable=True)
+    new_file: Mapped[str] = mapped_column(Text)
+    new_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    trigger: Mapped[str] = mapped_column(String(20), default="manual")  # manual | asset
+    dag_id: Mapped[str | None] = mapped_column(String(250), nullable=True)
+    run_id: Mapped[str | None] = mapped_column(String(250), nullable=True)
+    sync_run_id: Mapped[int | None] = mapped_column(ForeignKey("sync_runs.id"), nullable=True)
+    status: Mapped[str] = mapped_column(String(20), default="requested", index=True)
+    photobank_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
 class LogoChange(Base):
     """A store logo rotation, from the marketplace's store settings or recorded by aeops."""
 

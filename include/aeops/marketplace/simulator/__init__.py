@@ -56,13 +56,18 @@ Endpoints:
     The whole state (apps, sellers, products with SKUs and ``gmt_modified_ms``) plus per-product views.
 ``GET /_sim/calls``, ``POST /_sim/calls/reset``
     API name -> requests received since start (or the last reset), for tests.
+``POST /_sim/qualifications/{seller_id}/expire``
+    ``{"category": "toys", "cert": "CPC"}``: the seller's certificate expired; every product of the category goes
+    ``offline`` (``ws_offline_reason``) until a valid qualification image is attached by the product edit
+    (``aeop_qualification_struct_list``), then ``onSelling`` after ``qualification_s``. Categories' needs:
+    ``aliexpress.category.qualifications.list`` (:mod:`~.qualifications`).
 ``GET /_sim/health``
     ``{"ok": true, "faults": {...}}``.
 
 Faults (``--faults``, see :class:`~aeops.marketplace.simulator.faults.Faults`): ``throttle, item_fail,
 server_error, lost_response, stale_site`` (probabilities), ``propagation_s, latency_ms, qps, daily_quota,
-never_device, seed``; settings ``review_s, platform_tz``. ``lost_response`` applies the call, then closes the
-connection mid-answer.
+never_device, seed``; settings ``review_s, qualification_s, platform_tz``. ``lost_response`` applies the call,
+then closes the connection mid-answer.
 QPS windows, daily quotas and random draws are per simulator process; the catalog is shared.
 
 Modules: :mod:`~aeops.marketplace.simulator.faults` (``--faults``), :mod:`~.products` (catalog data, SKU

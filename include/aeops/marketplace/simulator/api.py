@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from aeops.marketplace.simulator import photobank, review
+from aeops.marketplace.simulator import photobank, qualifications, review
 from aeops.marketplace.simulator.errors import SimError
 from aeops.marketplace.simulator.products import FREIGHT_SETTINGS, now_ms, record_write, sku_identity
 from aeops.marketplace.simulator.state import SimState, Tx
@@ -113,7 +113,22 @@ def _product_info(sim: Simulator, seller: dict[str, Any], params: dict[str, str]
         "aeop_ae_product_s_k_us": _wrap(skus, "global_aeop_ae_product_sku", params.get("simplify") == "true")}
     if product.get("audit_failure_reason") and product["status"] == "editingRequired":
         result["audit_failure_reason"] = product["audit_failure_reason"]  # assumed field name (see review.py)
+    quals = [dict(q) for q in product.get("qualifications") or []]
+    result["aeop_qualification_struct_list"] = _wrap(quals, "aeop_qualification_struct",
+                                                     params.get("simplify") == "true")
+    if product["status"] == "offline" and product.get("offline_reason"):
+        result["ws_offline_reason"] = product["offline_reason"]  # assumed values (see qualifications.py)
+        result["offline_reason_detail"] = product.get("offline_reason_detail") or ""
     return {"result": result}
+
+
+def _qualifications_list(sim: Simulator, seller: dict[str, Any], params: dict[str, str], _f: Any) -> dict[str, Any]:
+    """``aliexpress.category.qualifications.list``: what a category needs (keys and numeric ids assumed)."""
+    if not params.get("category_id"):
+        raise SimError("MissingParameter", "Missing required parameter category_id")
+    modules = qualifications.module_list(params["category_id"], params.get("locale") or "en_US")
+    return {"result": {"success": True, "qualification_module_list": _wrap(
+        modules, "qualification_module", params.get("simplify") == "true")}}
 
 
 def _entry_ids(entries: list[Any]) -> list[int]:
@@ -279,6 +294,11 @@ def _product_edit(sim: Simulator, seller: dict[str, Any], params: dict[str, str]
         for entry in req.get("multi_language_subject_list") or []:
             if len(str(entry.get("subject", ""))) > 128:
                 return fail("F00-00-10007-023", "subject is limited to 128 characters")
+        quals = req.get("aeop_qualification_struct_list")
+        if quals is not None:
+            problem = qualifications.entries_problem(product, quals, tx.photo, int(seller["seller_id"]))
+            if problem:
+                return fail("F00-00-10007-030", problem)  # the code is assumed
         if "freight_template_id" in req:
             product["freight_template_id"] = int(req["freight_template_id"])
         new_image = images is not None and names != list(product.get("main_images") or [])
@@ -297,6 +317,12 @@ def _product_edit(sim: Simulator, seller: dict[str, Any], params: dict[str, str]
                                 "discount_price": s.get("discount_price"), "stock": int(s.get("inventory", 0))}
                                for i, s in enumerate(req["sku_info_list"])]
         at = now_ms()
+        if quals is not None:
+            ext = req.get("ext_param") if isinstance(req.get("ext_param"), dict) else {}
+            expired = set(seller.get("expired_qualification_images") or [])
+            qualifications.apply_entries(product, quals, replace=bool(ext.get("deleteQualificationFlag")),
+                                         expired=expired, image_id=photobank.image_id, at_ms=at,
+                                         restore_s=sim.faults.qualification_s)
         if new_image:  # a new main image goes through the platform's review
             first = tx.photo(names[0])
             review.start(product, at, sim.faults.review_s, review.refusal(first[2] if first else None,
@@ -374,6 +400,7 @@ SYNC_METHODS = {
     "aliexpress.freight.redefining.listfreighttemplate": _freight_list,
     "aliexpress.freight.redefining.getfreightsettingbytemplatequery": _freight_setting,
     "aliexpress.merchant.profile.get": _profile,
+    "aliexpress.category.qualifications.list": _qualifications_list,
 }
 
 

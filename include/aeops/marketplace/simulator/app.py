@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.types import Receive, Scope, Send
 
-from aeops.marketplace.simulator import storepage
+from aeops.marketplace.simulator import qualifications, storepage
 from aeops.marketplace.simulator.errors import AnswerDropped, SimError
 from aeops.marketplace.simulator.faults import DEVICES, SITES, Faults
 from aeops.marketplace.simulator.protocol import Simulator, error_body
@@ -106,6 +106,19 @@ def create_app(state: SimState, faults: Faults | None = None, *, public_url: str
     def sim_calls_reset() -> Response:
         sim.reset_calls()
         return JSONResponse({"ok": True})
+
+    @app.post("/_sim/qualifications/{seller_id}/expire")
+    async def expire_qualification(seller_id: int, request: Request) -> Response:
+        """The platform finds a seller's certificate expired (the stand-in for its reading of the valid-until
+        date): body ``{"category": "toys", "cert": "CPC", "brand": "Playfun"}`` (brand optional); every product of
+        the category (and brand) goes offline."""
+        body = await request.json()
+        try:
+            hit = qualifications.expire_category(state, seller_id, body.get("category"), str(body.get("cert", "")),
+                                                 int(time.time() * 1000), brand=body.get("brand"))
+        except (ValueError, KeyError) as exc:
+            return JSONResponse({"ok": False, "error": str(exc)}, status_code=400)
+        return JSONResponse({"ok": True, "offline": hit})
 
     storepage.register(app, state, public_url)  # /store/<number>, /_sim/store/<seller id>
 

@@ -28,6 +28,7 @@ class Faults:
     daily_quota: int = 0  # calls per app per process before AppCallLimit (daily) (0 = no limit)
     seed: int = 0
     review_s: float = 5.0  # how long the platform's review of a new main image takes (the real one: up to 2 h)
+    qualification_s: float = 5.0  # from a valid qualification image to onSelling again (the guide: within 2 h)
     platform_tz: str = "Asia/Shanghai"  # the zone gmt_* strings are rendered and parsed in (Beijing time)
 
     @classmethod

@@ -6,10 +6,13 @@ Logical layout (``SimState.read()`` and ``GET /_sim/state`` return it, the latte
      "apps": {"<app_key>": {"secret": ..., "name": ...}},
      "sellers": {"<seller_id>": {"seller_id", "app_key", "shop_name", "account_status", "merchant_type",
                                  "access_tokens": {"<token>": expiry_ms}, "refresh_tokens": {...},
-                                 "freight_templates": [{"template_id", "template_name", "is_default"}]}},
+                                 "freight_templates": [{"template_id", "template_name", "is_default"}],
+                                 "expired_qualification_images": ["<photobank id>"]}},
      "products": {"<product_id>": {"product_id", "seller_id", "subject", "status", "freight_template_id",
                                    "category", "brand", "main_images", "gmt_create_ms", "gmt_modified_ms",
                                    "review": {"started_ms", "due_ms", "reason", "ended_ms"}, "audit_failure_reason",
+                                   "qualifications": [{"key", "type", "value"}], "qualifications_on_file",
+                                   "offline_reason", "offline_reason_detail", "qualification_restore": {"due_ms"},
                                    "skus": [{"sku_id", "sku_num_id", "property_value_id", "property_value_name",
                                              "sku_code", "price", "discount_price", "stock"}],
                                    "versions": [{"at_ms", "subject", "freight_template_id", "main_images", "skus"}]}},
@@ -39,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from aeops.demo import DEMO_SELLERS
-from aeops.marketplace.simulator import photobank, review
+from aeops.marketplace.simulator import photobank, qualifications, review
 from aeops.marketplace.simulator.faults import DEVICES, SITES, Faults
 from aeops.marketplace.simulator.products import default_state, now_ms, products_from_rows, view
 
@@ -302,10 +305,11 @@ class SimState:
         return _photo(self._conn(), name_or_url)
 
     def settle_reviews(self, at_ms: int, *, seller_id: int | None = None, product_id: int | None = None) -> int:
-        """End the reviews that are due (of one seller or product, else all); returns how many ended.
+        """End the reviews (and qualification restorations) that are due (of one seller or product, else all);
+        returns how many ended.
 
-        One indexed read of the products in review; a write transaction only when one is due."""
-        where, args = "status = 'auditing'", []
+        One indexed read of the products in review or off sale; a write transaction only when one is due."""
+        where, args = "status IN ('auditing', 'offline')", []
         if seller_id is not None:
             where += " AND seller_id = ?"
             args.append(int(seller_id))
@@ -313,13 +317,13 @@ class SimState:
             where += " AND product_id = ?"
             args.append(int(product_id))
         due = [int(pid) for pid, text in self._conn().execute(f"SELECT product_id, data FROM products WHERE {where}",
-                                                               args) if review.due(json.loads(text), at_ms)]
+                                                               args) if _settle_due(json.loads(text), at_ms)]
         if not due:
             return 0
         ended = 0
         with self.write() as tx:
             for product in tx.products(due).values():
-                ended += review.settle(product, at_ms)
+                ended += review.settle(product, at_ms) or qualifications.settle(product, at_ms)
         return ended
 
     def product(self, product_id: Any) -> dict[str, Any] | None:
@@ -496,6 +500,10 @@ class SimState:
             product.pop("versions", None)
         data["as_of_ms"] = at
         return data
+
+
+def _settle_due(product: dict[str, Any], at_ms: int) -> bool:
+    return review.due(product, at_ms) or qualifications.restore_due(product, at_ms)
 
 
 def _photo(conn: sqlite3.Connection, name_or_url: str) -> tuple[int, str, bytes] | None:

@@ -1,0 +1,144 @@
+"""Emergency certificate replacement on the platform: triggered by hand, or by the certificate watch's Asset as
+soon as it sees a new certificate file replace an older one in a store's folder (no person needed).
+
+requests -> replace[certificate] (mapped): validate (every certificate rule, the number/issuer cross-check
+against the registry, the brand's products in the categories needing the type) -> render (page 1 to JPEG,
+long side >= 1200 px, <= 3 MB) -> upload (photobank) -> plan (one qualification change per product) -> push
+(the daily push's recorded, resumable batches, ``aliexpress_api`` pool, under the store's write lock; a
+reschedule-mode sensor while the lock is busy) -> verify (reschedule-mode sensor: every product ``onSelling`` with
+the new qualification image, within ``cert_replace_restore_minutes``, 2 hours) -> report (HTML + CSV, Slack:
+products restored, and not restored with the platform's reason). The registry records each replacement
+(``certificate_replacements``: old file, new file, reason, run). Logic: ``aeops.compliance.replace`` and
+``aeops.compliance.replace_verify``; docs/compliance.md.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import Param, dag, task, task_group
+
+from aeops.dag_defaults import (
+    CERT_REPLACE_RUN_TIMEOUT,
+    CERT_REPLACE_TASK_TIMEOUT,
+    certificate_replacements_asset,
+    default_args,
+)
+from aeops.notify.callbacks import on_failure_callback
+
+API_POOL = os.environ.get("AEOPS_API_POOL", "aliexpress_api")
+LOCK_POKE_SECONDS = float(os.environ.get("AEOPS_CERT_REPLACE_LOCK_POKE_SECONDS", "15"))
+VERIFY_POKE_SECONDS = float(os.environ.get("AEOPS_CERT_REPLACE_VERIFY_POKE_SECONDS", "60"))
+RESTORE_HOURS = float(os.environ.get("AEOPS_CERT_REPLACE_RESTORE_HOURS", "2"))
+PRIORITY = 100  # an emergency: ahead of the daily sync's tasks whenever both wait for a worker
+
+
+@dag(
+    dag_id="aliexpress_certificate_replace",
+    schedule=[certificate_replacements_asset()],
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    dagrun_timeout=CERT_REPLACE_RUN_TIMEOUT,
+    tags=["aeops", "compliance", "certificates", "manual"],
+    doc_md=__doc__,
+    default_args=default_args(retry_delay=timedelta(seconds=10), priority_weight=PRIORITY, weight_rule="absolute",
+                              execution_timeout=CERT_REPLACE_TASK_TIMEOUT),
+    on_failure_callback=on_failure_callback(),
+    params={
+        "store": Param("", type="string", maxLength=100, title="Store",
+                       description="The store whose products get the certificate (as configured in aeops_config); "
+                       "empty with no certificate: every store's replacements the certificate watch requested"),
+        "certificate": Param("", type="string", maxLength=2000, title="Certificate",
+                             description="Path, file:// or storage URL, or http(s) URL of the new certificate PDF "
+                             "(<Brand>_<Type>_<YYYYMMDD>.pdf); empty: what the certificate watch requested"),
+        "reason": Param("", type="string", maxLength=500, title="Reason",
+                        description="Why the certificate is replaced (kept in the registry and posted to Slack)"),
+        "dry_run": Param(False, type="boolean", title="Dry run",
+                         description="Validate, render and list the products; upload and write nothing"),
+        "as_of": Param(None, type=["null", "string"], format="date", title="As of",
+                       description="Check the certificate as if today were this date (YYYY-MM-DD); empty: today in "
+                       "the store's time zone"),
+    },
+)
+def aliexpress_certificate_replace():
+    @task(retries=0)
+    def requests(params=None, run_id=None) -> list[int]:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from aeops.compliance import replace
+
+        try:
+            return replace.requests(dict(params), run_id)
+        except replace.ReplaceError as exc:
+            raise AirflowFailException(str(exc)) from None
+
+    @task_group
+    def replace(rid: int):
+        @task
+        def validate(rid: int) -> int:
+            from aeops.compliance import replace
+
+            replace.validate(rid)
+            return rid
+
+        @task
+        def render(rid: int) -> int:
+            from aeops.compliance import replace
+
+            replace.render(rid)
+            return rid
+
+        @task(pool=API_POOL)
+        def upload(rid: int) -> int:
+            from aeops.compliance import replace
+
+            replace.upload(rid)
+            return rid
+
+        @task(pool=API_POOL)
+        def plan(rid: int) -> int:
+            from aeops.compliance import replace
+
+            replace.plan(rid)
+            return rid
+
+        @task.sensor(mode="reschedule", poke_interval=LOCK_POKE_SECONDS, timeout=timedelta(hours=1).total_seconds(),
+                     pool=API_POOL)
+        def push(rid: int, run_id=None) -> bool:
+            """The qualification writes under the store's write lock; waits without a slot while it is busy."""
+            from aeops.compliance import replace
+
+            return replace.push(rid, task=f"push r{rid}", poke_s=LOCK_POKE_SECONDS) is not None
+
+        @task.sensor(mode="reschedule", poke_interval=VERIFY_POKE_SECONDS, exponential_backoff=True,
+                     max_wait=timedelta(minutes=10), timeout=timedelta(hours=RESTORE_HOURS + 1).total_seconds(),
+                     pool=API_POOL)
+        def verify(rid: int) -> bool:
+            """Every product onSelling with the new image (or the restore deadline passed), no slot held between
+            pokes."""
+            from aeops.compliance import replace_verify
+
+            return replace_verify.poke(rid)
+
+        @task(trigger_rule="all_done", retries=1)
+        def report(rid: int) -> dict:
+            from aeops.compliance import replace_verify
+
+            return replace_verify.report(rid)
+
+        checked = validate(rid)
+        rendered = render(checked)
+        uploaded = upload(rendered)
+        planned = plan(uploaded)
+        pushed = push(planned)
+        verified = verify(planned)
+        pushed >> verified
+        done = report(rid)
+        verified >> done
+
+    replace.expand(rid=requests())
+
+
+aliexpress_certificate_replace()
