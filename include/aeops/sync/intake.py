@@ -1,4 +1,5 @@
-"""Take the store's newest export: record its path, size and sha256; skip one already synced unless forced."""
+"""Take the store's newest whole export: wait (without a worker slot) until it is settled, record its path, size
+and sha256; skip one already synced unless forced."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from typing import Any
 
 from aeops.catalog.context import context
 from aeops.config import AeopsConfig
-from aeops.exports import newest_export, read_export
+from aeops.exports import read_export
+from aeops.exports.settle import readiness
 from aeops.secrets import get_logger
 from aeops.sync.errors import SkipStore, SyncError
 
@@ -19,7 +21,13 @@ def pull_export(store: str, dag_id: str, run_id: str, *, force: bool = False, ex
     ctx = context(store, config)
     ledger = ctx.ledger
     sync_run_id = ledger.start_run(store, dag_id, run_id)
-    location = export or newest_export(ctx.store.exports)
+    location = export or ((ledger.get_run(sync_run_id).artifacts or {}).get("settled_export"))
+    if not location:
+        ready = readiness(ctx.store.exports, settle_seconds=ctx.store.export_settle_seconds,
+                          markers=ctx.store.export_markers)
+        if not ready.ready:  # called without the waiting sensor (bench, tests): never take a file being written
+            raise SyncError(f"{store}: export {ready.location} is not whole yet: {ready.reason}")
+        location = ready.location
     if not location:
         raise SyncError(f"{store}: no export (*.csv, *.xlsx) found in {ctx.store.exports!r}")
     data = read_export(location)
@@ -33,3 +41,23 @@ def pull_export(store: str, dag_id: str, run_id: str, *, force: bool = False, ex
                         "syncs it again)")
     ledger.update_run(sync_run_id, status="running", message=None)
     return {"sync_run_id": sync_run_id, "export_id": export_id, "path": str(data.path)}
+
+
+def export_settled(store: str, dag_id: str, run_id: str, *, export: str | None = None,
+                   config: AeopsConfig | None = None) -> bool:
+    """One poke of the daily sync's wait for a whole export: True once the newest export (or ``export``) is
+    settled (see :mod:`aeops.exports.settle`), recording which file the run takes; False, with a log line and the
+    reason in the run's record, while the ERP may still be writing it."""
+    ctx = context(store, config)
+    ready = readiness(ctx.store.exports, settle_seconds=ctx.store.export_settle_seconds,
+                      markers=ctx.store.export_markers, export=export)
+    sync_run_id = ctx.ledger.start_run(store, dag_id, run_id)
+    if not ready.ready:
+        message = f"export {ready.location} not taken yet: {ready.reason}"
+        log.info("%s: %s; checking again later (no worker slot held while waiting)", store, message)
+        ctx.ledger.update_run(sync_run_id, message=message)
+        return False
+    if ready.location:
+        log.info("%s: export %s is whole; taking it", store, ready.location)
+        ctx.ledger.update_run(sync_run_id, message=None, artifacts={"settled_export": ready.location})
+    return True
