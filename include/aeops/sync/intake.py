@@ -55,7 +55,8 @@ def export_settled(store: str, dag_id: str, run_id: str, *, export: str | None =
     if not ready.ready:
         message = f"export {ready.location} not taken yet: {ready.reason}"
         log.info("%s: %s; checking again later (no worker slot held while waiting)", store, message)
-        ctx.ledger.update_run(sync_run_id, message=message)
+        waits = int((ctx.ledger.get_run(sync_run_id).counts or {}).get("export_waits", 0)) + 1
+        ctx.ledger.update_run(sync_run_id, message=message, counts={"export_waits": waits})
         return False
     if ready.location:
         log.info("%s: export %s is whole; taking it", store, ready.location)
