@@ -12,8 +12,8 @@ when the DAG files are parsed):
 - ``LOCK_WAIT`` (``AEOPS_LOCK_WAIT_MINUTES``, 30): longest wait of a daily push for a store's write lock;
 - ``EXPORT_WAIT`` (``AEOPS_EXPORT_WAIT_MINUTES``, 120): longest wait of the daily sync for a whole export (the
   ERP still writing it, or its ``.done`` marker not there yet);
-- ``SYNC_RUN_TIMEOUT``: export wait + verification + lock wait + four task timeouts (prepare, push, finish, verdict): 10.5 h by
-  default, under the 24 h between two daily runs (tests/dags checks it);
+- ``SYNC_RUN_TIMEOUT``: export wait + verification + lock wait + four task timeouts (prepare, push, finish,
+  verdict): 12.5 h by default, under the 24 h between two daily runs (tests/dags checks it);
 - urgent re-runs: ``URGENT_MAX_DEADLINE_MINUTES`` (240, the deadline Param's maximum) bounds each task's try,
   and a run is stopped at twice that (a late run keeps going, but not for ever);
 - certificate watch and logo rotation: three task timeouts; the Slack outbox DAG: ``OUTBOX_RUN_TIMEOUT``.
