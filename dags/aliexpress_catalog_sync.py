@@ -1,13 +1,13 @@
 """Daily catalog sync: the seller's newest catalog export in, the minimal verified bulk update out.
 
-Per store (mapped): preflight -> wait_for_export (a reschedule-mode sensor: the ERP may still be writing the
-newest export; it is taken once settled or once its ``.done`` marker exists) -> pull_export -> validate -> plan;
-then every store's batches are pushed by ``push_chunk`` instances in the ``aliexpress_api`` pool (reschedule-mode
-sensors: while an urgent re-run holds the store's write lock they wait without a worker slot); then per store: ``verify`` (a reschedule-mode sensor
-polling the storefront until every pushed product is seen, re-pushing once, and following the marketplace's
-review of new main images), ``finish`` (report, Slack summary); ``outcome`` fails the run when any store or task
-failed, saying why. A store's failure never blocks another's. All state lives in the aeops DB, so a retried or
-re-run task only does what is not yet done. Logic: ``aeops.sync`` (one module per step).
+Per store (mapped): preflight -> wait_for_export (a reschedule-mode sensor: the ERP may still be writing the newest
+export; it is taken once settled or once its ``.done`` marker exists) -> pull_export -> validate -> plan; then every
+store's batches are pushed by ``push_chunk`` instances in the ``aliexpress_api`` pool (reschedule-mode sensors:
+while an urgent re-run holds the store's write lock they wait without a worker slot); then per store: ``verify`` (a
+reschedule-mode sensor polling the storefront until every pushed product is seen, re-pushing once, and following the
+marketplace's review of new main images), ``finish`` (report, Slack summary); ``outcome`` fails the run when any
+store or task failed, saying why. A store's failure never blocks another's. All state lives in the aeops DB, so a
+retried or re-run task only does what is not yet done. Logic: ``aeops.sync`` (one module per step).
 """
 
 from __future__ import annotations
