@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from aeops.store import session_scope
-from aeops.store.models import Export, Finding, SyncRun
+from aeops.store.models import Change, Export, Finding, SyncRun
 from tests.e2e.harness import Embedded, run_dag, task_states
 
 pytestmark = pytest.mark.e2e
@@ -77,3 +77,34 @@ def test_a_file_still_being_written_is_not_taken(embedded, monkeypatch, tmp_path
     assert taken.size == len(whole)  # the whole file, not the half that was there at the start
     assert "FILE-TRUNCATED" not in codes
     assert run.counts["rows"] == whole.count(b"\n") - 1 and run.status in ("success", "partial")
+
+
+def test_failures_are_retried_by_the_next_run_of_an_unchanged_export_and_escalated_after_three(embedded) -> None:
+    env = embedded(faults="item_fail=1.0")  # the platform refuses every price and stock write today
+    for _ in range(3):
+        dag_run = run_dag(DAG_ID, {"stores": ["demo"]})  # no conf beyond the store: what the schedule runs
+        assert str(dag_run.state) == "success", task_states(dag_run)
+    runs = demo_runs(env.db_url)
+    assert [r.status for r in runs] == ["partial"] * 3  # never "skipped": the same export, retried each time
+    assert runs[1].counts["retried_products"] > 0 and runs[1].counts["failed"] == runs[0].counts["failed"] > 0
+    # three runs in a row: escalated with the platform's own error code, once
+    with session_scope(env.db_url) as s:
+        failing = set(s.scalars(select(Change.product_id).where(Change.sync_run_id == runs[2].id,
+                                                                Change.status == "failed")))
+    assert runs[2].counts["escalated"] == len(failing) > 0
+    assert {i["error_code"] for i in runs[2].artifacts["escalated"]} == {"S00-10-10000-001"}
+    alerts = [m for m in env.slack_messages() if "Products keep failing" in str(m)]
+    assert len(alerts) == 1 and "S00-10-10000-001" in str(alerts[0])
+    assert "escalated" not in (runs[1].counts or {})
+
+    env.sim.app.state.sim.faults.item_fail = 0.0  # the platform takes writes again
+    dag_run = run_dag(DAG_ID, {"stores": ["demo"]})
+    assert str(dag_run.state) == "success", task_states(dag_run)
+    fourth = demo_runs(env.db_url)[-1]
+    assert fourth.status == "success" and fourth.counts["failed"] == 0
+    assert fourth.counts["confirmed"] >= runs[2].counts["failed"]
+    with session_scope(env.db_url) as s:
+        assert s.get(Export, fourth.export_id).id == runs[0].export_id  # the unchanged export
+    # and with nothing left to retry, the next run of that export is skipped as before
+    run_dag(DAG_ID, {"stores": ["demo"]})
+    assert demo_runs(env.db_url)[-1].status == "skipped"

@@ -117,3 +117,29 @@ def apply_change(current: dict[str, Any], change_kind: str, payload: dict[str, A
         state.update(payload["fields"])
     return state
 
+
+
+def repush(product_id: int, kind: str, desired: dict[str, Any], current: dict[str, Any]) -> PlannedChange | None:
+    """The write of ``kind`` that states the export's values again although the marketplace already shows them:
+    how a change that stayed unverified is retried (price, discount and stock writes are idempotent). An edit
+    repeats only the title and freight template: a main image is never sent again on a guess (each image edit
+    starts the platform's review)."""
+    have: dict[str, dict[str, Any]] = current.get("skus", {})
+    skus = [code for code in desired["skus"] if code in have]
+    want = desired["skus"]
+    if kind == "price" and skus:
+        payload = [{"sku_code": c, "price": want[c]["price"], "discount_price": want[c]["discount_price"]}
+                   for c in skus]
+        previous = [{"sku_code": c, "price": have[c].get("price"), "discount_price": have[c].get("discount_price")}
+                    for c in skus]
+        return PlannedChange(product_id, "price", {"skus": payload}, {"skus": previous})
+    if kind == "inventory" and skus:
+        payload = [{"sku_code": c, "inventory": want[c]["stock"]} for c in skus]
+        previous = [{"sku_code": c, "inventory": have[c].get("stock")} for c in skus]
+        return PlannedChange(product_id, "inventory", {"skus": payload}, {"skus": previous})
+    if kind == "edit":
+        fields = {f: desired[f] for f in ("title", "freight_template_id") if desired.get(f)}
+        if fields:
+            previous_fields = {f: current.get(f) for f in fields}
+            return PlannedChange(product_id, "edit", {"fields": fields}, {"fields": previous_fields})
+    return None

@@ -54,6 +54,18 @@ class KnownState:
     confirmed_at: datetime | None
 
 
+@dataclass(frozen=True)
+class UnsettledChange:
+    """A change that did not end known good (what the next daily run retries)."""
+
+    sync_run_id: int
+    product_id: int
+    kind: str
+    status: str
+    error_code: str | None
+    error_message: str | None
+
+
 def _chunks(ids: list[int], size: int = IN_BATCH) -> Iterator[list[int]]:
     for i in range(0, len(ids), size):
         yield ids[i : i + size]
@@ -386,6 +398,48 @@ class Ledger:
                              .order_by(Change.product_id, Change.kind))
             return [c for c in rows if c.status in RETRY
                     or (c.status == ChangeStatus.CONFIRMED and c.product_id in unverified)]
+
+    def unsettled_changes(self, store: str, before: int, runs: int = 5) -> dict[tuple[int, str], UnsettledChange]:
+        """What the store's last ``runs`` runs (any DAG, skipped ones aside) before run ``before`` left not known good:
+        the newest change of each (product, kind) when it failed, was never answered, failed verification, or was
+        confirmed for a product whose verification failed. A later good change of the same product and kind (an
+        urgent re-run, the next daily run) settles it. The daily sync retries these without a person."""
+        with self.session() as s:
+            run_ids = list(s.scalars(select(SyncRun.id).where(
+                SyncRun.store == store, SyncRun.id < before, SyncRun.status.is_distinct_from("skipped"))
+                .order_by(SyncRun.id.desc()).limit(runs)))
+            if not run_ids:
+                return {}
+            unverified = set(s.execute(select(VerifyResult.sync_run_id, VerifyResult.product_id).where(
+                VerifyResult.sync_run_id.in_(run_ids), VerifyResult.passed.is_(False))).all())
+            latest: dict[tuple[int, str], UnsettledChange] = {}
+            for row in s.execute(select(Change.sync_run_id, Change.product_id, Change.kind, Change.status,
+                                        Change.error_code, Change.error_message)
+                                 .where(Change.sync_run_id.in_(run_ids),
+                                        Change.kind.not_in(("unpushable",)),
+                                        Change.status != str(ChangeStatus.REJECTED))
+                                 .order_by(Change.id)):
+                latest[(row.product_id, row.kind)] = UnsettledChange(*row)
+        return {key: c for key, c in latest.items() if c.status in RETRY or (
+            c.status == ChangeStatus.CONFIRMED and (c.sync_run_id, c.product_id) in unverified)}
+
+    def failing_streak(self, store: str, dag_id: str, sync_run_id: int, runs: int = 3) -> dict[int, UnsettledChange]:
+        """Products with a failed change in each of the store's last ``runs`` runs of ``dag_id`` up to
+        ``sync_run_id`` (skipped runs aside), with the newest failure (the platform's error code and message)."""
+        with self.session() as s:
+            run_ids = list(s.scalars(select(SyncRun.id).where(
+                SyncRun.store == store, SyncRun.dag_id == dag_id, SyncRun.id <= sync_run_id,
+                SyncRun.status.is_distinct_from("skipped")).order_by(SyncRun.id.desc()).limit(runs)))
+            if len(run_ids) < runs:
+                return {}
+            failed: dict[int, dict[int, UnsettledChange]] = {run: {} for run in run_ids}
+            for row in s.execute(select(Change.sync_run_id, Change.product_id, Change.kind, Change.status,
+                                        Change.error_code, Change.error_message)
+                                 .where(Change.sync_run_id.in_(run_ids), Change.status == str(ChangeStatus.FAILED))
+                                 .order_by(Change.id)):
+                failed[row.sync_run_id][row.product_id] = UnsettledChange(*row)
+        streak = set.intersection(*(set(products) for products in failed.values()))
+        return {pid: failed[run_ids[0]][pid] for pid in sorted(streak)}
 
     def results_of_run(self, sync_run_id: int, *, only_failed: bool = False) -> list[VerifyResult]:
         """Verification's problems recorded for a run (``passed`` once a later pass showed the product right)."""

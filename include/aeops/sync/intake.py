@@ -33,7 +33,11 @@ def pull_export(store: str, dag_id: str, run_id: str, *, force: bool = False, ex
     data = read_export(location)
     export_id, synced = ledger.record_export(store, str(data.path), data.size, data.sha256, sync_run_id)
     log.info("%s: export %s (%d bytes, sha256 %s)", store, data.path, data.size, data.sha256[:12])
-    if synced and not force:
+    retry = ledger.unsettled_changes(store, sync_run_id) if synced and not force else {}
+    if retry:  # an unchanged export is synced again while earlier runs left failures: retried without a person
+        log.info("%s: export %s was already synced, but %d product(s) failed or stayed unverified in earlier runs: "
+                 "this run retries them", store, data.path, len({pid for pid, _kind in retry}))
+    elif synced and not force:
         ledger.update_run(sync_run_id, status="skipped",
                           message=f"export {data.path} (sha256 {data.sha256[:12]}) was already synced; "
                           "trigger with force=true to sync it again")

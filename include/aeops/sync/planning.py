@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from aeops.catalog.context import RunContext, client_for, context
-from aeops.catalog.diff import diff_catalog
+from aeops.catalog.diff import diff_catalog, repush
 from aeops.catalog.drift import drifted
 from aeops.catalog.images import ImageSources, add_source_digests, allowed_hosts, resolve_main_images
 from aeops.catalog.model import cell_text, desired_from_rows, from_marketplace
@@ -45,9 +45,13 @@ def plan(store: str, dag_id: str, run_id: str, *, client=None, config: AeopsConf
         p.product_id: p.gmt_modified for p in client.iter_products(page_size=LIST_PAGE_SIZE)
     }
     tz = ctx.store.platform_tz
+    # what earlier runs left failed or unverified is retried without a person: read again, written where needed
+    retry = ledger.unsettled_changes(store, sync_run_id)
+    retry_pids = {pid for pid, _kind in retry}
     # products known from before aeops recorded the platform's image URL are read once more
-    to_read = [pid for pid in desired if pid in listed and (drifted(known.get(pid), listed[pid], tz)
-                                                            or "main_image_url" not in (known[pid].fields or {}))]
+    to_read = [pid for pid in desired if pid in listed and (
+        pid in retry_pids or drifted(known.get(pid), listed[pid], tz)
+        or "main_image_url" not in (known[pid].fields or {}))]
     log.info("%s: %d products listed, %d wanted, %d to re-read (new or modified on the marketplace)",
              store, len(listed), len(desired), len(to_read))
     seen: dict[int, tuple[dict[str, Any], datetime | None]] = {}
@@ -78,16 +82,38 @@ def plan(store: str, dag_id: str, run_id: str, *, client=None, config: AeopsConf
                     store, pid)
         current[pid] = {**current[pid], "main_image_sha256": desired[pid].get("main_image_sha256")}
     changes = diff_catalog(desired, current)
+    changes += _retries(store, retry, desired, current, {(c.product_id, c.kind) for c in changes})
     counts = ledger.store_plan(sync_run_id, store, changes)
     reviewed = review_changed_images(ctx, sync_run_id, run_id, desired, changes,
                                      {pid: meta[0] for pid, meta in catalog_meta.items()})
     ledger.update_run(sync_run_id, counts={"planned_" + k: v for k, v in counts.items()}
-                      | {"info_reads": len(to_read), "changed_products": len({c.product_id for c in changes}),
+                      | {"info_reads": len(to_read), "retried_products": len(retry_pids & set(desired)),
+                         "changed_products": len({c.product_id for c in changes}),
                          "main_images_matched": len(images["matched"]),
                          "main_images_unchecked": len(images["unchecked"])}
                       | reviewed)
     log.info("%s: change set %s", store, counts or "empty (nothing to write)")
     return counts
+
+
+def _retries(store: str, retry: dict, desired: dict[int, dict[str, Any]], current: dict[int, dict[str, Any] | None],
+             planned: set[tuple[int, str]]) -> list:
+    """Earlier runs' changes that failed or stayed unverified: the re-read diff already plans what still differs; a
+    change the marketplace shows applied but the storefront never confirmed is written again, so this run verifies
+    it (never an image: see :func:`aeops.catalog.diff.repush`)."""
+    again = []
+    for (pid, kind), change in sorted(retry.items()):
+        if (pid, kind) in planned or pid not in desired or current.get(pid) is None:
+            continue
+        if change.status == "failed":  # the re-read shows the export's value already there: nothing to retry
+            continue
+        redo = repush(pid, kind, desired[pid], current[pid])
+        if redo is not None:
+            again.append(redo)
+    if retry:
+        log.info("%s: %d change(s) earlier runs left failed or unverified: %d written again unchanged, the rest "
+                 "re-read and planned where the marketplace still differs", store, len(retry), len(again))
+    return again
 
 
 def valid_rows(ctx: RunContext, sync_run_id: int) -> list[dict[str, Any]]:
