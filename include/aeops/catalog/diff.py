@@ -12,6 +12,10 @@ Three kinds of write, matching the platform's calls:
 
 A SKU or product the marketplace does not have cannot be created by these calls: it becomes an
 ``unpushable`` change with a reason, reported instead of written.
+
+A product seen only on a list page (a store's first run: :data:`SKUS_UNKNOWN`) has its price and stock written
+blind, since the export's values are idempotent; title, freight template and main image come from the list page
+and are compared as usual (never written on a guess).
 """
 
 from __future__ import annotations
@@ -22,6 +26,9 @@ from typing import Any
 from aeops.catalog.model import PRODUCT_FIELDS
 
 KINDS = ("price", "inventory", "edit")
+SKUS_UNKNOWN = "skus_unknown"
+"""A product state's mark: seen on a list page only (a first run), its SKUs' values never read. Its price and stock
+are written blind (SKU by SKU until each value is confirmed); a SKU it lacks is not called missing on a guess."""
 
 
 @dataclass(frozen=True)
@@ -45,17 +52,20 @@ def diff_product(product_id: int, desired: dict[str, Any], current: dict[str, An
         ]
     changes: list[PlannedChange] = []
     current_skus: dict[str, dict[str, Any]] = current.get("skus", {})
+    unknown = bool(current.get(SKUS_UNKNOWN))  # seen on a list page only: SKU values never read
     price_items, price_prev, stock_items, stock_prev, missing = [], [], [], [], []
     for code, want in desired["skus"].items():
         have = current_skus.get(code)
-        if have is None:
+        if have is None and not unknown:
             missing.append(code)
             continue
-        if want["price"] != have.get("price") or want["discount_price"] != have.get("discount_price"):
+        have = have or {}  # unknown values are written blind: price, discount and stock writes are idempotent
+        if ("price" not in have or want["price"] != have.get("price")
+                or want["discount_price"] != have.get("discount_price")):
             price_items.append({"sku_code": code, "price": want["price"], "discount_price": want["discount_price"]})
             price_prev.append({"sku_code": code, "price": have.get("price"),
                                "discount_price": have.get("discount_price")})
-        if want["stock"] != have.get("stock"):
+        if "stock" not in have or want["stock"] != have.get("stock"):
             stock_items.append({"sku_code": code, "inventory": want["stock"]})
             stock_prev.append({"sku_code": code, "inventory": have.get("stock")})
     if price_items:

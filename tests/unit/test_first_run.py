@@ -1,0 +1,53 @@
+"""A store's first run: products seen only on a list page get their price and stock written blind, never a title
+or image; what the writes confirm makes the next plan an ordinary one."""
+
+from __future__ import annotations
+
+from aeops.catalog.diff import SKUS_UNKNOWN, apply_change, diff_product
+from aeops.marketplace.models import Product, Sku
+from aeops.sync.planning import from_list_page
+
+DESIRED = {"title": "Mug", "freight_template_id": "1001", "main_image": "",
+           "skus": {"A": {"price": "10.00", "discount_price": "9.00", "stock": 3},
+                    "B": {"price": "12.00", "discount_price": None, "stock": 0}}}
+
+
+def listed(subject: str = "Mug", skus: list | None = None) -> Product:
+    return Product(product_id=7, subject=subject, status="onSelling", freight_template_id=1001,
+                   gmt_modified="2026-11-30 10:00:00", skus=skus or [], image_urls=["https://ae01/x.jpg"])
+
+
+def test_a_product_seen_only_on_a_list_page_gets_blind_price_and_stock_writes_only() -> None:
+    current = from_list_page(listed())
+    assert current[SKUS_UNKNOWN] and current["main_image_url"] == "https://ae01/x.jpg"
+
+    changes = {c.kind: c for c in diff_product(7, DESIRED, current)}
+
+    assert set(changes) == {"price", "inventory"}  # no edit (title and template match the list), no "missing SKU"
+    assert [i["sku_code"] for i in changes["price"].payload["skus"]] == ["A", "B"]
+    assert changes["inventory"].payload == {"skus": [{"sku_code": "A", "inventory": 3},
+                                                     {"sku_code": "B", "inventory": 0}]}
+
+
+def test_a_title_is_compared_with_the_list_page_never_written_blind() -> None:
+    same = {c.kind for c in diff_product(7, DESIRED, from_list_page(listed("Mug")))}
+    other = [c for c in diff_product(7, DESIRED, from_list_page(listed("Old mug"))) if c.kind == "edit"]
+    assert "edit" not in same
+    assert other[0].payload == {"fields": {"title": "Mug"}}
+
+
+def test_what_the_blind_writes_confirm_ends_the_blind_writes() -> None:
+    state = from_list_page(listed())
+    price = next(c for c in diff_product(7, DESIRED, state) if c.kind == "price")
+    state = apply_change(state, "price", price.payload)  # the price write was confirmed, the stock write failed
+    assert {c.kind for c in diff_product(7, DESIRED, state)} == {"inventory"}
+    stock = next(c for c in diff_product(7, DESIRED, state) if c.kind == "inventory")
+    assert diff_product(7, DESIRED, apply_change(state, "inventory", stock.payload)) == []
+
+
+def test_a_list_page_with_skus_is_used_as_read_and_a_missing_sku_is_still_unpushable() -> None:
+    page = listed(skus=[Sku("1", "A", "10.00", "9.00", 3)])
+    current = from_list_page(page)
+    assert SKUS_UNKNOWN not in current
+    kinds = {c.kind: c for c in diff_product(7, DESIRED, current)}
+    assert set(kinds) == {"unpushable"} and kinds["unpushable"].payload["skus"] == ["B"]
