@@ -26,7 +26,8 @@ def test_a_product_seen_only_on_a_list_page_gets_blind_price_and_stock_writes_on
     assert set(changes) == {"price", "inventory"}  # no edit (title and template match the list), no "missing SKU"
     assert [i["sku_code"] for i in changes["price"].payload["skus"]] == ["A", "B"]
     assert changes["inventory"].payload == {"skus": [{"sku_code": "A", "inventory": 3},
-                                                     {"sku_code": "B", "inventory": 0}]}
+                                                     {"sku_code": "B", "inventory": 0}], "blind": True}
+    assert changes["price"].payload["blind"]  # verification samples blind writes instead of paging them all
 
 
 def test_a_title_is_compared_with_the_list_page_never_written_blind() -> None:
@@ -41,6 +42,8 @@ def test_what_the_blind_writes_confirm_ends_the_blind_writes() -> None:
     price = next(c for c in diff_product(7, DESIRED, state) if c.kind == "price")
     state = apply_change(state, "price", price.payload)  # the price write was confirmed, the stock write failed
     assert {c.kind for c in diff_product(7, DESIRED, state)} == {"inventory"}
+    assert "blind" not in diff_product(7, {**DESIRED, "skus": {**DESIRED["skus"], "A": {
+        **DESIRED["skus"]["A"], "price": "11.00"}}}, state)[0].payload  # read values: an ordinary change
     stock = next(c for c in diff_product(7, DESIRED, state) if c.kind == "inventory")
     assert diff_product(7, DESIRED, apply_change(state, "inventory", stock.payload)) == []
 

@@ -54,12 +54,14 @@ def diff_product(product_id: int, desired: dict[str, Any], current: dict[str, An
     current_skus: dict[str, dict[str, Any]] = current.get("skus", {})
     unknown = bool(current.get(SKUS_UNKNOWN))  # seen on a list page only: SKU values never read
     price_items, price_prev, stock_items, stock_prev, missing = [], [], [], [], []
+    blind_price = blind_stock = False
     for code, want in desired["skus"].items():
         have = current_skus.get(code)
         if have is None and not unknown:
             missing.append(code)
             continue
         have = have or {}  # unknown values are written blind: price, discount and stock writes are idempotent
+        blind_price, blind_stock = blind_price or "price" not in have, blind_stock or "stock" not in have
         if ("price" not in have or want["price"] != have.get("price")
                 or want["discount_price"] != have.get("discount_price")):
             price_items.append({"sku_code": code, "price": want["price"], "discount_price": want["discount_price"]})
@@ -68,10 +70,12 @@ def diff_product(product_id: int, desired: dict[str, Any], current: dict[str, An
         if "stock" not in have or want["stock"] != have.get("stock"):
             stock_items.append({"sku_code": code, "inventory": want["stock"]})
             stock_prev.append({"sku_code": code, "inventory": have.get("stock")})
-    if price_items:
-        changes.append(PlannedChange(product_id, "price", {"skus": price_items}, {"skus": price_prev}))
+    if price_items:  # "blind": a value never read was restated (verification samples these, see verify.runner)
+        changes.append(PlannedChange(product_id, "price", {"skus": price_items} | ({"blind": True} if blind_price
+                                                                                  else {}), {"skus": price_prev}))
     if stock_items:
-        changes.append(PlannedChange(product_id, "inventory", {"skus": stock_items}, {"skus": stock_prev}))
+        changes.append(PlannedChange(product_id, "inventory", {"skus": stock_items} | ({"blind": True} if blind_stock
+                                                                                      else {}), {"skus": stock_prev}))
     edits = {f: desired[f] for f in PRODUCT_FIELDS
              if f != "main_image" and desired.get(f) and desired.get(f) != current.get(f)}
     previous = {f: current.get(f) for f in edits}

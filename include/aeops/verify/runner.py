@@ -249,7 +249,8 @@ def poke_target(t: Target, *, now: Callable[[], datetime] = _now) -> PokeResult:
     pending_changes = [c for c in changes if c.status == ChangeStatus.CONFIRMED and c.product_id not in reviewing]
     fields = _state_fields(t, {c.product_id for c in pending_changes})
     expected = expected_from_changes(pending_changes, fields)
-    risky = {c.product_id for c in changes if c.kind == "price"} - reviewing
+    # a blind price write (a first run restating prices it never read) is no sign of a price change: the sample
+    risky = {c.product_id for c in changes if c.kind == "price" and not (c.payload or {}).get("blind")} - reviewing
     risky |= records.previously_failed(t.ledger, t.store, t.sync_run_id, all_products)
     plan = page_plan(all_products, risky, t.settings.rule, seed_for(t.store, t.run_id))
     plan = escalate(plan, records.page_failures(t.ledger, t.sync_run_id), t.settings.rule.risky_cross_size)
