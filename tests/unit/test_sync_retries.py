@@ -68,3 +68,26 @@ def test_repush_repeats_prices_and_stock_but_never_an_image() -> None:
     assert stock.payload == {"skus": [{"sku_code": "S", "inventory": 5}]}  # a SKU not on the product: left out
     assert edit.payload == {"fields": {"title": "Mug", "freight_template_id": "1001"}}  # no main_image
     assert repush(7, "price", desired, {"skus": {}}) is None
+
+
+def test_a_later_read_that_finds_the_marketplace_right_settles_a_failure(sqlite_url) -> None:
+    ledger = Ledger(sqlite_url)
+    _run(ledger, "d1", {1: "failed", 2: "failed"})
+    second = ledger.start_run("demo", DAG, "d2")  # re-read both: product 1 was fixed by hand, nothing to write
+    ledger.save_seen_state("demo", {1: ({"skus": {"S": {"price": "21.00"}}}, None)})
+    ledger.update_run(second, status="success")
+
+    assert sorted(ledger.unsettled_changes("demo", second + 1)) == [(2, "price")]
+
+
+def test_the_oldest_unsynced_change_counts_from_the_first_run_it_stayed_unsynced(sqlite_url) -> None:
+    ledger = Ledger(sqlite_url)
+    first = _run(ledger, "d1", {1: "failed", 2: "verified"})
+    ledger.store_plan(first, "demo", [PlannedChange(3, "unpushable", {"reason": "SKU-NOT-ON-MARKETPLACE"})])
+    second = _run(ledger, "d2", {1: "failed", 2: "verify_failed"})
+    started = {r.id: r.started_at for r in ledger.recent_runs("demo")}
+
+    assert ledger.oldest_unsynced("demo", second) == started[first]  # product 1 and the blocked product 3
+    assert ledger.oldest_unsynced("demo", first - 1 if first > 1 else 0) is None
+    third = _run(ledger, "d3", {1: "verified", 2: "verified"})
+    assert ledger.oldest_unsynced("demo", third) == started[first]  # product 3 is still blocked
