@@ -292,6 +292,9 @@ def poke_target(t: Target, *, now: Callable[[], datetime] = _now) -> PokeResult:
     return PokeResult(done, dict(state.get("result") or {}), message)
 
 
+SKU_ID_READ_THREADS = 8  # product queries for SKU-id maps at once (a first run has none stored)
+
+
 def _alerter(t: Target) -> Callable[[Any], None]:
     def alert(message: Any) -> None:
         from aeops.notify.send import send
@@ -320,17 +323,28 @@ def _prepare_reading(t: Target, expected: dict[int, Expected], paged: Mapping[in
     codes = getattr(t.reader, "sku_codes", None)
     if codes is None:
         return
+    unread = []
     for pid in paged:
         if pid in codes:
             continue
         known = dict((fields.get(pid) or {}).get("sku_ids") or {})
-        if not known:
-            try:
-                known = t.client.get_product(pid).sku_codes_by_id()
-            except Exception as exc:  # noqa: BLE001 - read with page ids; the SKU checks then say "not on the page"
-                log.warning("%s: product %s: SKU ids not readable (%s)", t.store, pid, type(exc).__name__)
-                continue
-        codes[pid] = known
+        if known:
+            codes[pid] = known
+        else:
+            unread.append(pid)
+
+    def sku_ids(pid: int) -> dict[str, str] | None:
+        try:
+            return t.client.get_product(pid).sku_codes_by_id()
+        except Exception as exc:  # noqa: BLE001 - read with page ids; the SKU checks then say "not on the page"
+            log.warning("%s: product %s: SKU ids not readable (%s)", t.store, pid, type(exc).__name__)
+            return None
+
+    # in parallel: latency-bound one by one; the client's rate limiter keeps the seller's QPS
+    with ThreadPoolExecutor(max_workers=SKU_ID_READ_THREADS) as pool:
+        for pid, known in zip(unread, pool.map(sku_ids, unread), strict=True):
+            if known is not None:
+                codes[pid] = known
 
 
 def escalate(plan: dict[int, str], page_failed: set[int], limit: int) -> dict[int, str]:
