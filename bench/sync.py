@@ -218,9 +218,13 @@ def run_sync(run_id: str, cfg: Any, client: Any, counter: CountingTransport, wor
     planned = step("plan", plan, STORE, DAG_ID, run_id, client=client, config=cfg)
     chunks = step("collect_chunks", collect_chunks, DAG_ID, run_id, config=cfg)
 
+    def push_one(chunk: dict[str, Any]) -> None:
+        while push_chunk(chunk, client=client, config=cfg, poke_s=0.2) is None:  # the lock busy: poke again, as
+            time.sleep(0.2)  # the reschedule-mode sensor does (a waiting chunk must not be dropped)
+
     def push_all() -> None:
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            for _ in pool.map(lambda c: push_chunk(c, client=client, config=cfg), chunks):
+            for _ in pool.map(push_one, chunks):
                 pass
 
     step("push_chunk", push_all)

@@ -269,17 +269,28 @@ class Ledger:
         return found
 
     def save_seen_state(self, store: str, seen: dict[int, tuple[dict[str, Any], datetime | None]]) -> None:
-        """Record products as read from the marketplace: their fields and its last-modified time."""
+        """Record products as read from the marketplace: their fields and its last-modified time (products aeops
+        has no state for go in with bulk INSERTs: a first run records the whole store)."""
+        now = utcnow()
         with self.session() as s:
             # first_seen_at only counts once aeops knows the store: the first read of a store is its baseline
             store_known = s.scalars(select(ProductState.product_id).where(ProductState.store == store)
                                     .limit(1)).first() is not None
+            existing: dict[int, ProductState] = {}
+            for chunk in _chunks(sorted(seen)):
+                existing.update((p.product_id, p) for p in s.scalars(select(ProductState).where(
+                    ProductState.store == store, ProductState.product_id.in_(chunk))))
+            new_rows = []
             for pid, (fields, modified) in seen.items():
-                state = s.get(ProductState, (store, pid))
+                state = existing.get(pid)
                 if state is None:
-                    state = ProductState(store=store, product_id=pid, first_seen_at=utcnow() if store_known else None)
-                    s.add(state)
-                state.fields, state.marketplace_modified_at, state.last_seen_at = fields, modified, utcnow()
+                    new_rows.append({"store": store, "product_id": pid, "fields": fields,
+                                     "marketplace_modified_at": modified, "last_seen_at": now,
+                                     "first_seen_at": now if store_known else None})
+                else:
+                    state.fields, state.marketplace_modified_at, state.last_seen_at = fields, modified, now
+            for i in range(0, len(new_rows), BULK_ROWS):
+                s.execute(insert(ProductState), new_rows[i : i + BULK_ROWS])
 
     def new_products(self, store: str, since: datetime) -> set[int]:
         """Products aeops first saw on the marketplace at or after ``since`` (new products)."""
