@@ -387,6 +387,21 @@ class Ledger:
                 s.execute(update(Change).where(Change.id.in_(chunk)).values(
                     status=str(ChangeStatus.FAILED), error_code=code, error_message=message, updated_at=utcnow()))
 
+    def drop_skus(self, kept: dict[int, list[dict[str, Any]]], code: str, message: str) -> None:
+        """Narrow open changes to the SKU items in ``kept`` (change id -> items); a change left with none becomes
+        ``rejected`` with ``code`` (planned, never sent, never retried)."""
+        with self.session() as s:
+            for change in self.load_changes(s, list(kept)):
+                if change.status != ChangeStatus.PLANNED:
+                    continue
+                items = kept[change.id]
+                if items:
+                    change.payload = {**(change.payload or {}), "skus": items}
+                else:
+                    change.status, change.error_code, change.error_message = (str(ChangeStatus.REJECTED), code,
+                                                                               message)
+                change.updated_at = utcnow()
+
     def change_counts(self, sync_run_id: int) -> dict[str, int]:
         """The run's changes by status."""
         with self.session() as s:

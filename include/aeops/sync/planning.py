@@ -20,6 +20,7 @@ from typing import Any
 from aeops.catalog.context import RunContext, client_for, context
 from aeops.catalog.diff import SKUS_UNKNOWN, diff_catalog, repush
 from aeops.catalog.drift import drifted
+from aeops.catalog.holds import active_holds, hold_back
 from aeops.catalog.images import ImageSources, add_source_digests, allowed_hosts, resolve_main_images
 from aeops.catalog.model import cell_text, desired_from_rows, from_marketplace
 from aeops.catalog.timestamps import parse_gmt
@@ -32,6 +33,7 @@ from aeops.sync.image_review import review_changed_images
 
 log = get_logger(__name__)
 
+HELD_LISTED = 500  # held SKUs listed in the run's record (the count is always whole)
 INFO_READ_THREADS = 8  # parallel product info reads (latency-bound; the per-seller QPS limit still applies)
 
 
@@ -91,11 +93,18 @@ def plan(store: str, dag_id: str, run_id: str, *, client=None, config: AeopsConf
         current[pid] = {**current[pid], "main_image_sha256": desired[pid].get("main_image_sha256")}
     changes = diff_catalog(desired, current)
     changes += _retries(store, retry, desired, current, {(c.product_id, c.kind) for c in changes})
+    # urgent price overrides hold: their SKUs' prices are left alone until reverted or until their end
+    changes, held = hold_back(changes, active_holds(ledger, store, ctx.store.timezone))
+    if held:
+        log.info("%s: %d SKU price(s) held by urgent override run(s) %s: left alone", store, len(held),
+                 ", ".join(sorted({h["run_id"] for h in held})))
+        ledger.update_run(sync_run_id, artifacts={"held": held[:HELD_LISTED]})
     counts = ledger.store_plan(sync_run_id, store, changes)
     reviewed = review_changed_images(ctx, sync_run_id, run_id, desired, changes,
                                      {pid: meta[0] for pid, meta in catalog_meta.items()})
     ledger.update_run(sync_run_id, counts={"planned_" + k: v for k, v in counts.items()}
-                      | {"info_reads": len(to_read), "retried_products": len(retry_pids & set(desired)),
+                      | {"info_reads": len(to_read), "held_skus": len(held),
+                         "retried_products": len(retry_pids & set(desired)),
                          "changed_products": len({c.product_id for c in changes}),
                          "blind_products": len(blind), "main_images_matched": len(images["matched"]),
                          "main_images_unchecked": len(images["unchecked"])}
