@@ -134,3 +134,38 @@ def test_a_30_hour_old_export_alerts_in_slack_and_the_report(embedded, monkeypat
     run_dag(DAG_ID, {"stores": ["demo"]})  # the same export again: skipped, and still alerting
     assert demo_runs(env.db_url)[-1].status == "skipped"
     assert len([m for m in env.slack_messages() if "Catalog not fresh" in str(m)]) == 2
+
+
+def test_a_held_override_survives_a_daily_run(embedded) -> None:
+    env = embedded()
+    before = sku_prices(env)
+    codes = sorted(c for c, price in before.items() if price and c.startswith("THR-"))[:3]
+    urgent = run_dag("aliexpress_urgent_rerun", {"store": "demo", "mode": "price_override", "percent": -10,
+                                                 "scope": "skus", "skus": codes,
+                                                 "reason": "Flash sale on three SKUs, approved by ops"})
+    assert str(urgent.state) == "success", task_states(urgent)
+    held = {c: sku_prices(env)[c] for c in codes}
+    assert all(held[c] != before[c] for c in codes)
+
+    daily = run_dag(DAG_ID, {"stores": ["demo"]})
+
+    assert str(daily.state) == "success", task_states(daily)
+    after = sku_prices(env)
+    assert {c: after[c] for c in codes} == held  # the daily sync left the override's prices alone
+    run = demo_runs(env.db_url)[-1]
+    assert run.counts["held_skus"] == len(codes)
+    assert {h["sku_code"] for h in run.artifacts["held"]} == set(codes)
+    html = Path(run.report_path).read_text(encoding="utf-8")
+    assert 'id="held"' in html and urgent.run_id in html
+    with session_scope(env.db_url) as s:
+        pushed = {i["sku_code"]: i["price"] for c in s.scalars(select(Change).where(
+            Change.sync_run_id == run.id, Change.kind == "price")) for i in c.payload["skus"]}
+    assert pushed and not set(pushed) & set(codes)  # the rest of the daily's price writes went out
+    assert {c: after[c] for c in pushed} == pushed
+
+
+def sku_prices(env: Embedded) -> dict[str, str | None]:
+    from decimal import Decimal
+
+    return {s["sku_code"]: None if s["price"] in (None, "") else str(Decimal(str(s["price"])).quantize(Decimal("0.01")))
+            for p in env.products("demo").values() for s in p["skus"] if s.get("sku_code")}
