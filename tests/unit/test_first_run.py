@@ -54,3 +54,13 @@ def test_a_list_page_with_skus_is_used_as_read_and_a_missing_sku_is_still_unpush
     assert SKUS_UNKNOWN not in current
     kinds = {c.kind: c for c in diff_product(7, DESIRED, current)}
     assert set(kinds) == {"unpushable"} and kinds["unpushable"].payload["skus"] == ["B"]
+
+
+def test_sku_ids_read_for_verification_are_kept_with_what_the_list_page_gave(sqlite_url) -> None:
+    from aeops.catalog.ledger import Ledger
+
+    ledger = Ledger(sqlite_url)
+    ledger.save_seen_state("demo", {7: (from_list_page(listed()), None)})
+    ledger.record_sku_ids("demo", {7: {"14:193": "A"}})
+    fields = ledger.load_state("demo")[7].fields
+    assert fields["sku_ids"] == {"14:193": "A"} and fields["title"] == "Mug" and fields[SKUS_UNKNOWN]

@@ -341,10 +341,13 @@ def _prepare_reading(t: Target, expected: dict[int, Expected], paged: Mapping[in
             return None
 
     # in parallel: latency-bound one by one; the client's rate limiter keeps the seller's QPS
+    read: dict[int, dict[str, str]] = {}
     with ThreadPoolExecutor(max_workers=SKU_ID_READ_THREADS) as pool:
         for pid, known in zip(unread, pool.map(sku_ids, unread), strict=True):
             if known is not None:
-                codes[pid] = known
+                codes[pid] = read[pid] = known
+    if read:  # a product written blind (a first run) needs its SKU ids read once, never again
+        t.ledger.record_sku_ids(t.store, {pid: dict(known) for pid, known in read.items()})
 
 
 def escalate(plan: dict[int, str], page_failed: set[int], limit: int) -> dict[int, str]:
