@@ -298,11 +298,17 @@ class Ledger(UnsettledQueries):
 
     def record_catalog_meta(self, store: str, meta: dict[int, tuple[str | None, str | None]]) -> None:
         """Category and brand of the store's products (certificate watch: products at risk per category/brand)."""
-        with self.session() as s:
+        with self.session() as s:  # only what differs, as one bulk UPDATE by primary key (a first run: every row)
+            changed = []
             for chunk in _chunks(list(meta)):
-                for state in s.scalars(select(ProductState).where(ProductState.store == store,
-                                                                  ProductState.product_id.in_(chunk))):
-                    state.category, state.brand = meta[state.product_id]
+                for pid, category, brand in s.execute(select(
+                        ProductState.product_id, ProductState.category, ProductState.brand).where(
+                        ProductState.store == store, ProductState.product_id.in_(chunk))):
+                    if (category, brand) != meta[pid]:
+                        changed.append({"store": store, "product_id": pid, "category": meta[pid][0],
+                                        "brand": meta[pid][1]})
+            for i in range(0, len(changed), BULK_ROWS):
+                s.execute(update(ProductState), changed[i : i + BULK_ROWS])
 
     # --------------------------------------------------------------------------------------- changes
     def store_plan(self, sync_run_id: int, store: str, changes: list[PlannedChange]) -> dict[str, int]:
