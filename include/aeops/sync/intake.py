@@ -9,6 +9,7 @@ from aeops.catalog.context import context
 from aeops.config import AeopsConfig
 from aeops.exports import read_export
 from aeops.exports.settle import readiness
+from aeops.locations import LocationError
 from aeops.secrets import get_logger
 from aeops.sync.errors import SkipStore, SyncError
 
@@ -53,8 +54,11 @@ def export_settled(store: str, dag_id: str, run_id: str, *, export: str | None =
     settled (see :mod:`aeops.exports.settle`), recording which file the run takes; False, with a log line and the
     reason in the run's record, while the ERP may still be writing it."""
     ctx = context(store, config)
-    ready = readiness(ctx.store.exports, settle_seconds=ctx.store.export_settle_seconds,
-                      markers=ctx.store.export_markers, export=export)
+    try:
+        ready = readiness(ctx.store.exports, settle_seconds=ctx.store.export_settle_seconds,
+                          markers=ctx.store.export_markers, export=export)
+    except LocationError:
+        return True  # nothing to wait for: pull_export reports the unusable folder (its task fails, naming it)
     sync_run_id = ctx.ledger.start_run(store, dag_id, run_id)
     if not ready.ready:
         message = f"export {ready.location} not taken yet: {ready.reason}"
