@@ -61,13 +61,14 @@ def diff_product(product_id: int, desired: dict[str, Any], current: dict[str, An
             missing.append(code)
             continue
         have = have or {}  # unknown values are written blind: price, discount and stock writes are idempotent
-        blind_price, blind_stock = blind_price or "price" not in have, blind_stock or "stock" not in have
-        if ("price" not in have or want["price"] != have.get("price")
+        price_unread, stock_unread = unknown and "price" not in have, unknown and "stock" not in have
+        blind_price, blind_stock = blind_price or price_unread, blind_stock or stock_unread
+        if (price_unread or want["price"] != have.get("price")
                 or want["discount_price"] != have.get("discount_price")):
             price_items.append({"sku_code": code, "price": want["price"], "discount_price": want["discount_price"]})
             price_prev.append({"sku_code": code, "price": have.get("price"),
                                "discount_price": have.get("discount_price")})
-        if "stock" not in have or want["stock"] != have.get("stock"):
+        if stock_unread or want["stock"] != have.get("stock"):
             stock_items.append({"sku_code": code, "inventory": want["stock"]})
             stock_prev.append({"sku_code": code, "inventory": have.get("stock")})
     if price_items:  # "blind": a value never read was restated (verification samples these, see verify.runner)

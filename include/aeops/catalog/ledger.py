@@ -405,6 +405,15 @@ class Ledger(UnsettledQueries):
                                                                                message)
                 change.updated_at = utcnow()
 
+    def drop_unneeded(self, change_id: int, store: str, read: dict[str, Any]) -> None:
+        """A blind write the product turned out not to need (read after the platform refused it): the change goes,
+        the product's state becomes what was read."""
+        with self.session() as s:
+            change = s.get(Change, change_id)
+            if change is not None:
+                s.delete(change)
+        self.save_seen_state(store, {change.product_id: (read, None)} if change is not None else {})
+
     def change_counts(self, sync_run_id: int) -> dict[str, int]:
         """The run's changes by status."""
         with self.session() as s:

@@ -54,7 +54,9 @@ def push_chunk(chunk: dict[str, Any], *, client=None, config: AeopsConfig | None
         return None
     totals: dict[str, int] = {}
     with lock.held_lock(ctx.ledger, chunk["store"], holder, ttl=LOCK_TTL_S):
-        if chunk["kind"] == "price":  # an urgent override may have come since the plan: its SKUs are held
+        if chunk["kind"] == "price" and ctx.ledger.get_run(chunk["sync_run_id"]).kind == "daily":
+            # an urgent override may have come since the daily plan: its SKUs are held (an urgent run's own push
+            # is the override, or its revert)
             recheck_holds(ctx, [cid for batch in chunk["batches"] for cid in batch])
         client = client or client_for(ctx.store)
         for n, change_ids in enumerate(chunk["batches"], 1):
