@@ -99,3 +99,21 @@ def test_hold_until_is_checked_when_the_override_is_requested() -> None:
         parse_request({**base, "hold_until": "next friday"}, ["demo"])
     with pytest.raises(RequestError, match="price_override only"):
         parse_request({**base, "mode": "skus", "skus": ["A"], "hold_until": "2026-12-01T23:59"}, ["demo"])
+
+
+def test_an_unchanged_export_is_synced_again_once_a_hold_it_respected_has_ended(sqlite_url) -> None:
+    from aeops.sync.intake import holds_released
+
+    cfg = parse_config({"database_url": sqlite_url, "stores": [{"name": "demo"}]})
+    ledger = Ledger(sqlite_url)
+    ctx = RunContext(cfg, cfg.store("demo"), ledger)
+    override(ledger, "bf", {(1, "A"): "8.00", (2, "C"): "5.00"})
+    last = ledger.start_run("demo", "aliexpress_catalog_sync", "d1")
+    ledger.update_run(last, status="success", artifacts={"held": [
+        {"product_id": 1, "sku_code": "A", "run_id": "bf", "until": None},
+        {"product_id": 2, "sku_code": "C", "run_id": "bf", "until": None}]})
+    now = ledger.start_run("demo", "aliexpress_catalog_sync", "d2")
+    assert holds_released(ctx, "aliexpress_catalog_sync", now) == 0  # still held: the skip stands
+
+    override(ledger, "undo", {(1, "A"): "10.00", (2, "C"): "6.00"}, mode="revert", target="bf")
+    assert holds_released(ctx, "aliexpress_catalog_sync", now) == 2  # reverted: the export's prices go back

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from aeops.catalog.context import context
+from aeops.catalog.holds import active_holds
 from aeops.config import AeopsConfig
 from aeops.exports import read_export
 from aeops.exports.settle import readiness
@@ -35,9 +36,13 @@ def pull_export(store: str, dag_id: str, run_id: str, *, force: bool = False, ex
     export_id, synced = ledger.record_export(store, str(data.path), data.size, data.sha256, sync_run_id)
     log.info("%s: export %s (%d bytes, sha256 %s)", store, data.path, data.size, data.sha256[:12])
     retry = ledger.unsettled_changes(store, sync_run_id) if synced and not force else {}
+    released = holds_released(ctx, dag_id, sync_run_id) if synced and not force and not retry else 0
     if retry:  # an unchanged export is synced again while earlier runs left failures: retried without a person
         log.info("%s: export %s was already synced, but %d product(s) failed or stayed unverified in earlier runs: "
                  "this run retries them", store, data.path, len({pid for pid, _kind in retry}))
+    elif released:  # an urgent override's hold ended: the export's prices go back
+        log.info("%s: export %s was already synced, but an urgent override no longer holds %d SKU price(s) the last "
+                 "run left alone: this run syncs them", store, data.path, released)
     elif synced and not force:
         ledger.update_run(sync_run_id, status="skipped",
                           message=f"export {data.path} (sha256 {data.sha256[:12]}) was already synced; "
@@ -70,3 +75,15 @@ def export_settled(store: str, dag_id: str, run_id: str, *, export: str | None =
         log.info("%s: export %s is whole; taking it", store, ready.location)
         ctx.ledger.update_run(sync_run_id, message=None, artifacts={"settled_export": ready.location})
     return True
+
+
+def holds_released(ctx, dag_id: str, sync_run_id: int) -> int:
+    """SKU prices the store's last daily run left alone for an urgent override that no longer holds them
+    (reverted, or past its ``hold_until``)."""
+    last = next((r for r in ctx.ledger.recent_runs(ctx.store.name, dag_id, limit=5)
+                 if r.id != sync_run_id and r.status != "skipped"), None)
+    held = ((last.artifacts or {}).get("held") or []) if last is not None else []
+    if not held:
+        return 0
+    holds = active_holds(ctx.ledger, ctx.store.name, ctx.store.timezone)
+    return sum((int(h["product_id"]), str(h["sku_code"])) not in holds for h in held)
