@@ -19,7 +19,9 @@ log = get_logger(__name__)
 
 def pull_export(store: str, dag_id: str, run_id: str, *, force: bool = False, export: str | None = None,
                 config: AeopsConfig | None = None) -> dict[str, Any]:
-    """Find the newest export, record its path, size and sha256; skip one already synced unless forced."""
+    """Take the export ``wait_for_export`` settled (else the newest, if settled), record its path, size and sha256;
+    skip one already synced unless forced, or unless earlier runs left changes failed or unverified (retried
+    without a person) or an urgent hold the last run respected has ended."""
     ctx = context(store, config)
     ledger = ctx.ledger
     sync_run_id = ledger.start_run(store, dag_id, run_id)
