@@ -1,12 +1,13 @@
 """Daily catalog sync: the seller's newest catalog export in, the minimal verified bulk update out.
 
-Per store (mapped): preflight -> pull_export -> validate -> plan; then every store's batches are pushed by
-``push_chunk`` instances in the ``aliexpress_api`` pool (reschedule-mode sensors: while an urgent re-run holds the
-store's write lock they wait without a worker slot); then per store: ``verify`` (a reschedule-mode sensor
-polling the storefront until every pushed product is seen, re-pushing once, and following the marketplace's
-review of new main images), ``finish`` (report, Slack summary); ``outcome`` fails the run when any store or task
-failed, saying why. A store's failure never blocks another's. All state lives in the aeops DB, so a retried or
-re-run task only does what is not yet done. Logic: ``aeops.sync`` (one module per step).
+Per store (mapped): preflight -> wait_for_export (a reschedule-mode sensor: the ERP may still be writing the newest
+export; it is taken once settled or once its ``.done`` marker exists) -> pull_export -> validate -> plan; then every
+store's batches are pushed by ``push_chunk`` instances in the ``aliexpress_api`` pool (reschedule-mode sensors:
+while an urgent re-run holds the store's write lock they wait without a worker slot); then per store: ``verify`` (a
+reschedule-mode sensor polling the storefront until every pushed product is seen, re-pushing once, and following the
+marketplace's review of new main images), ``finish`` (report, Slack summary); ``outcome`` fails the run when any
+store or task failed, saying why. A store's failure never blocks another's. All state lives in the aeops DB, so a
+retried or re-run task only does what is not yet done. Logic: ``aeops.sync`` (one module per step).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pendulum
 from airflow.sdk import Asset, Param, dag, task, task_group
 
 from aeops.dag_defaults import (
+    EXPORT_WAIT,
     LOCK_POKE_SECONDS,
     LOCK_WAIT,
     SYNC_RUN_TIMEOUT,
@@ -36,6 +38,8 @@ API_POOL = os.environ.get("AEOPS_API_POOL", "aliexpress_api")
 # ends it is aeops_config.verify_deadline_minutes, the sensor timeout only a backstop.
 VERIFY_POKE_SECONDS = float(os.environ.get("AEOPS_VERIFY_POKE_SECONDS", "30"))
 VERIFY_MAX_WAIT = timedelta(seconds=float(os.environ.get("AEOPS_VERIFY_MAX_WAIT_SECONDS", "300")))
+# A file still being written is checked again this often, without holding a worker slot in between.
+EXPORT_POKE_SECONDS = float(os.environ.get("AEOPS_EXPORT_POKE_SECONDS", "60"))
 # Daily at 02:00 in the seller's time zone by default; deployments change it through the environment.
 SCHEDULE = cron_schedule(("AEOPS_SYNC_CRON", "0 2 * * *"), timezone_env="AEOPS_SYNC_TIMEZONE")
 
@@ -77,6 +81,17 @@ def aliexpress_catalog_sync():
             preflight(store)
             return store
 
+        @task.sensor(mode="reschedule", poke_interval=EXPORT_POKE_SECONDS, timeout=EXPORT_WAIT.total_seconds())
+        def wait_for_export(store: str, params=None, run_id=None, dag=None):
+            """Whole exports only: wait (no worker slot held) until the newest export is settled (or has its
+            ``.done`` marker when the store configures markers)."""
+            from airflow.sdk import PokeReturnValue
+
+            from aeops.sync.intake import export_settled
+
+            done = export_settled(store, dag.dag_id, run_id, export=params["export"])
+            return PokeReturnValue(is_done=done, xcom_value=store)
+
         @task
         def pull_export(store: str, params=None, run_id=None, dag=None) -> str:
             from airflow.sdk.exceptions import AirflowSkipException
@@ -104,7 +119,7 @@ def aliexpress_catalog_sync():
             plan(store, dag.dag_id, run_id)
             return store
 
-        return plan(validate(pull_export(preflight(store))))
+        return plan(validate(pull_export(wait_for_export(preflight(store)))))
 
     @task(trigger_rule="all_done")
     def collect_chunks(params=None, run_id=None, dag=None) -> list[dict]:

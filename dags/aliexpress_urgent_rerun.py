@@ -96,6 +96,9 @@ MODES = {
         "floor_price": Param(None, type=["null", "number"], exclusiveMinimum=0, title="Floor price",
                              section="Price override",
                              description="No new price goes below this; lower ones are set to it (and counted)"),
+        "hold_until": Param(None, type=["null", "string"], title="Hold until", section="Price override",
+                            description="The override's prices stay in force against the daily sync until this "
+                            "time (store time, e.g. 2026-12-01T23:59); empty: until the override is reverted"),
         "ceiling_price": Param(None, type=["null", "number"], exclusiveMinimum=0, title="Ceiling price",
                                section="Price override",
                                description="No new price goes above this; higher ones are set to it (and counted)"),

@@ -56,6 +56,22 @@ class StoreConfig(BaseModel):
         "Asia/Shanghai", description="Zone of the platform's gmt_* times (IANA name); Beijing time on AliExpress"
     )
     exports: str = Field("", description="ObjectStoragePath folder (or file) holding the ERP catalog exports")
+    export_settle_seconds: float = Field(
+        120.0, ge=0, description="An export is taken only once unchanged (size and modification time) this long: "
+        "the ERP may still be writing a newer one"
+    )
+    export_markers: bool = Field(
+        False, description="The ERP writes <name>.done beside each finished export: take an export only once its "
+        "marker exists (instead of the settle time)"
+    )
+    export_max_age_hours: float = Field(
+        26.0, gt=0, description="Alert when the store's newest export is older than this at run time (the ERP "
+        "stopped exporting?)"
+    )
+    unsynced_alert_hours: float = Field(
+        24.0, gt=0, description="Alert when a change has stayed unsynced (failed, unverified, blocked) longer than "
+        "this (the guide: key fields synchronised within 24 hours of a change)"
+    )
     images_dir: str = Field("", description="Folder that relative main_image paths are resolved against")
     certs: str = Field("", description="ObjectStoragePath folder holding certificate PDFs")
     logo: str = Field("", description="ObjectStoragePath folder where a new store logo is dropped")

@@ -10,8 +10,10 @@ when the DAG files are parsed):
   marketplace, Slack, the storage or the aeops DB;
 - ``VERIFY_TIMEOUT`` (``AEOPS_VERIFY_TIMEOUT_HOURS``, 6): the daily sync's verification sensor gives up;
 - ``LOCK_WAIT`` (``AEOPS_LOCK_WAIT_MINUTES``, 30): longest wait of a daily push for a store's write lock;
-- ``SYNC_RUN_TIMEOUT``: verification + lock wait + four task timeouts (prepare, push, finish, verdict): 10.5 h by
-  default, under the 24 h between two daily runs (tests/dags checks it);
+- ``EXPORT_WAIT`` (``AEOPS_EXPORT_WAIT_MINUTES``, 120): longest wait of the daily sync for a whole export (the
+  ERP still writing it, or its ``.done`` marker not there yet);
+- ``SYNC_RUN_TIMEOUT``: export wait + verification + lock wait + four task timeouts (prepare, push, finish,
+  verdict): 12.5 h by default, under the 24 h between two daily runs (tests/dags checks it);
 - urgent re-runs: ``URGENT_MAX_DEADLINE_MINUTES`` (240, the deadline Param's maximum) bounds each task's try,
   and a run is stopped at twice that (a late run keeps going, but not for ever);
 - certificate watch and logo rotation: three task timeouts; the Slack outbox DAG: ``OUTBOX_RUN_TIMEOUT``.
@@ -41,8 +43,9 @@ def _minutes(name: str, default: float) -> timedelta:
 TASK_TIMEOUT = _minutes("AEOPS_TASK_TIMEOUT_MINUTES", 60)
 VERIFY_TIMEOUT = timedelta(hours=float(os.environ.get("AEOPS_VERIFY_TIMEOUT_HOURS", "6")))
 LOCK_WAIT = _minutes("AEOPS_LOCK_WAIT_MINUTES", 30)
+EXPORT_WAIT = _minutes("AEOPS_EXPORT_WAIT_MINUTES", 120)
 LOCK_POKE_SECONDS = float(os.environ.get("AEOPS_LOCK_POKE_SECONDS", "30"))  # a waiting push tries this often
-SYNC_RUN_TIMEOUT = VERIFY_TIMEOUT + LOCK_WAIT + 4 * TASK_TIMEOUT
+SYNC_RUN_TIMEOUT = EXPORT_WAIT + VERIFY_TIMEOUT + LOCK_WAIT + 4 * TASK_TIMEOUT
 URGENT_MAX_DEADLINE_MINUTES = 240
 URGENT_TASK_TIMEOUT = timedelta(minutes=URGENT_MAX_DEADLINE_MINUTES)
 URGENT_RUN_TIMEOUT = 2 * URGENT_TASK_TIMEOUT

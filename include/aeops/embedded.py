@@ -89,6 +89,7 @@ def aeops_config() -> dict[str, Any]:
                 "language": "zh-CN",
                 "storefront_url": f"{simulator_url()}/store/en/item/{{product_id}}.html",
                 "exports": (sample / "exports" / name).as_uri(),
+                "export_settle_seconds": 0,  # the sample exports are whole files, never being written when read
                 "images_dir": str(sample / "images"),
                 "certs": (sample / "certs").as_uri(),
                 "logo": (sample / "logo").as_uri(),

@@ -3,6 +3,7 @@ the failures in the run's counts, report and Slack summary; a clean run reports 
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -46,21 +47,33 @@ def test_clean_sync_is_verified_in_one_poke_with_full_completion(embedded, quick
 
 def test_device_that_never_updates_is_reported_after_one_repush(embedded, quick_verify) -> None:
     env = embedded(faults="never_device=mobile", config_overrides={"verify_deadline_minutes": 0.05})
+    before = {pid: {s["sku_code"]: s for s in p["skus"]} for pid, p in env.products("demo").items()}
     dag_run = run_dag(DAG_ID, {"stores": ["demo"]})
 
     assert str(dag_run.state) == "success", task_states(dag_run)
     run = demo_run(env.db_url)
     assert run.status == "partial"
     assert run.artifacts["verify"]["passes"] >= 2  # the sensor was rescheduled and poked again
-    assert run.counts["verified_share"] == 0.0 and run.counts["verify_failed"] == run.counts["confirmed"]
-    assert run.counts["repushed_products"] > 0
+    assert run.counts["verify_failed"] > 0 and run.counts["repushed_products"] > 0
+    # A first run writes price and stock blind (issue 18): a blind write that restated what the product already
+    # showed is right on the mobile pages too. Every write that changed a value failed verification.
+    with session_scope(env.db_url) as s:
+        verified = s.scalars(select(Change).where(Change.sync_run_id == run.id, Change.status == "verified")).all()
+    for change in verified:
+        assert change.kind in ("price", "inventory") and change.payload.get("blind"), change.kind
+        for item in change.payload["skus"]:
+            was = before[change.product_id][item["sku_code"]]
+            if change.kind == "inventory":
+                assert int(was["stock"]) == int(item["inventory"]), (change.product_id, item)
+            else:
+                assert Decimal(str(was["price"])) == Decimal(item["price"]), (change.product_id, item)
     with session_scope(env.db_url) as s:
         statuses = set(s.scalars(select(Change.status).where(Change.sync_run_id == run.id)))
         blamed = set(s.execute(select(VerifyResult.check, VerifyResult.device, VerifyResult.site).where(
             VerifyResult.sync_run_id == run.id, VerifyResult.passed.is_(False))).all())
         products = s.scalar(select(func.count(func.distinct(VerifyResult.product_id))).where(
             VerifyResult.sync_run_id == run.id, VerifyResult.passed.is_(False)))
-    assert "verify_failed" in statuses and "confirmed" not in statuses
+    assert "verify_failed" in statuses and "confirmed" not in statuses  # every write that changed a value
     assert blamed == {("device", "mobile", None)}
     assert products == run.counts["repushed_products"]
     html = Path(run.report_path).read_text(encoding="utf-8")

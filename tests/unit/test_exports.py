@@ -81,7 +81,8 @@ def test_same_column_twice_is_file_columns(tmp_path: Path) -> None:
         ("empty.csv", b"", "FILE-COLUMNS"),
         ("e.json", b"{}", "FILE-UNREADABLE"),
         ("old.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, "FILE-UNREADABLE"),
-        ("broken.xlsx", b"PK\x03\x04 not really a zip", "FILE-UNREADABLE"),
+        ("broken.xlsx", b"PK\x03\x04 not really a zip PK\x05\x06" + b"\x00" * 18, "FILE-UNREADABLE"),
+        ("cut.xlsx", b"PK\x03\x04 a zip without its end", "FILE-TRUNCATED"),
     ],
 )
 def test_garbage_gives_one_file_finding_not_an_exception(tmp_path: Path, name: str, content: bytes, code: str) -> None:

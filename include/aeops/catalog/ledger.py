@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from aeops.catalog.diff import PlannedChange, apply_change
 from aeops.catalog.status import OPEN, RETRY, ChangeStatus
+from aeops.catalog.unsettled import UnsettledQueries
 from aeops.findings import Finding
 from aeops.store import crypto
 from aeops.store.db import ensure_schema, get_engine
@@ -59,7 +60,7 @@ def _chunks(ids: list[int], size: int = IN_BATCH) -> Iterator[list[int]]:
         yield ids[i : i + size]
 
 
-class Ledger:
+class Ledger(UnsettledQueries):
     """The aeops DB of one deployment, as the catalog steps use it: ``Ledger(url)``.
 
     Each method is one transaction (one session) unless noted; :meth:`session` gives a session for the few
@@ -257,17 +258,36 @@ class Ledger:
         return found
 
     def save_seen_state(self, store: str, seen: dict[int, tuple[dict[str, Any], datetime | None]]) -> None:
-        """Record products as read from the marketplace: their fields and its last-modified time."""
+        """Record products as read from the marketplace: their fields and its last-modified time (products aeops
+        has no state for go in with bulk INSERTs: a first run records the whole store)."""
+        now = utcnow()
         with self.session() as s:
             # first_seen_at only counts once aeops knows the store: the first read of a store is its baseline
             store_known = s.scalars(select(ProductState.product_id).where(ProductState.store == store)
                                     .limit(1)).first() is not None
+            existing: dict[int, ProductState] = {}
+            for chunk in _chunks(sorted(seen)):
+                existing.update((p.product_id, p) for p in s.scalars(select(ProductState).where(
+                    ProductState.store == store, ProductState.product_id.in_(chunk))))
+            new_rows = []
             for pid, (fields, modified) in seen.items():
-                state = s.get(ProductState, (store, pid))
+                state = existing.get(pid)
                 if state is None:
-                    state = ProductState(store=store, product_id=pid, first_seen_at=utcnow() if store_known else None)
-                    s.add(state)
-                state.fields, state.marketplace_modified_at, state.last_seen_at = fields, modified, utcnow()
+                    new_rows.append({"store": store, "product_id": pid, "fields": fields,
+                                     "marketplace_modified_at": modified, "last_seen_at": now,
+                                     "first_seen_at": now if store_known else None})
+                else:
+                    state.fields, state.marketplace_modified_at, state.last_seen_at = fields, modified, now
+            for i in range(0, len(new_rows), BULK_ROWS):
+                s.execute(insert(ProductState), new_rows[i : i + BULK_ROWS])
+
+    def record_sku_ids(self, store: str, sku_ids: dict[int, dict[str, str]]) -> None:
+        """Keep SKU-id maps read for verification (a first run writes blind and reads none): read once per product."""
+        with self.session() as s:
+            for chunk in _chunks(sorted(sku_ids)):
+                for state in s.scalars(select(ProductState).where(ProductState.store == store,
+                                                                  ProductState.product_id.in_(chunk))):
+                    state.fields = {**(state.fields or {}), "sku_ids": sku_ids[state.product_id]}
 
     def new_products(self, store: str, since: datetime) -> set[int]:
         """Products aeops first saw on the marketplace at or after ``since`` (new products)."""
@@ -278,11 +298,17 @@ class Ledger:
 
     def record_catalog_meta(self, store: str, meta: dict[int, tuple[str | None, str | None]]) -> None:
         """Category and brand of the store's products (certificate watch: products at risk per category/brand)."""
-        with self.session() as s:
+        with self.session() as s:  # only what differs, as one bulk UPDATE by primary key (a first run: every row)
+            changed = []
             for chunk in _chunks(list(meta)):
-                for state in s.scalars(select(ProductState).where(ProductState.store == store,
-                                                                  ProductState.product_id.in_(chunk))):
-                    state.category, state.brand = meta[state.product_id]
+                for pid, category, brand in s.execute(select(
+                        ProductState.product_id, ProductState.category, ProductState.brand).where(
+                        ProductState.store == store, ProductState.product_id.in_(chunk))):
+                    if (category, brand) != meta[pid]:
+                        changed.append({"store": store, "product_id": pid, "category": meta[pid][0],
+                                        "brand": meta[pid][1]})
+            for i in range(0, len(changed), BULK_ROWS):
+                s.execute(update(ProductState), changed[i : i + BULK_ROWS])
 
     # --------------------------------------------------------------------------------------- changes
     def store_plan(self, sync_run_id: int, store: str, changes: list[PlannedChange]) -> dict[str, int]:
@@ -363,6 +389,30 @@ class Ledger:
             for chunk in _chunks(ids):
                 s.execute(update(Change).where(Change.id.in_(chunk)).values(
                     status=str(ChangeStatus.FAILED), error_code=code, error_message=message, updated_at=utcnow()))
+
+    def drop_skus(self, kept: dict[int, list[dict[str, Any]]], code: str, message: str) -> None:
+        """Narrow open changes to the SKU items in ``kept`` (change id -> items); a change left with none becomes
+        ``rejected`` with ``code`` (planned, never sent, never retried)."""
+        with self.session() as s:
+            for change in self.load_changes(s, list(kept)):
+                if change.status != ChangeStatus.PLANNED:
+                    continue
+                items = kept[change.id]
+                if items:
+                    change.payload = {**(change.payload or {}), "skus": items}
+                else:
+                    change.status, change.error_code, change.error_message = (str(ChangeStatus.REJECTED), code,
+                                                                               message)
+                change.updated_at = utcnow()
+
+    def drop_unneeded(self, change_id: int, store: str, read: dict[str, Any]) -> None:
+        """A blind write the product turned out not to need (read after the platform refused it): the change goes,
+        the product's state becomes what was read."""
+        with self.session() as s:
+            change = s.get(Change, change_id)
+            if change is not None:
+                s.delete(change)
+        self.save_seen_state(store, {change.product_id: (read, None)} if change is not None else {})
 
     def change_counts(self, sync_run_id: int) -> dict[str, int]:
         """The run's changes by status."""

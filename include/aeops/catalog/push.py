@@ -66,6 +66,7 @@ def push_batch(ledger: Ledger, client, sync_run_id: int, kind: str, change_ids: 
                 ledger.finish_write(s, write_id, "error", f"{type(exc).__name__}: {exc}")
             raise
         uncertain = _record_answer(ledger, write_id, answered, todo, outcomes)
+        _settle_blind_failures(ledger, client, [c for c in todo if (c.payload or {}).get("blind")])
         todo = _resolve_uncertain(ledger, client, uncertain) if uncertain else []
     statuses = [c.status for c in ledger.changes(change_ids)]
     return {status: statuses.count(status) for status in set(statuses)}
@@ -180,6 +181,28 @@ def _record_answer(ledger: Ledger, write_id: int, answered: bool, sent: list[Cha
                 change.status = str(ChangeStatus.UNKNOWN)
                 uncertain.append(change)
     return uncertain
+
+
+def _settle_blind_failures(ledger: Ledger, client, sent: list[Change]) -> None:
+    """A blind write (values never read: a store's first run) the platform refused may have asked for what the
+    product already shows: each such product is read once, and confirmed when it does (never reported failed
+    while right: the change is dropped and what was read recorded); else it stays failed with the platform's code,
+    and the next run retries it."""
+    if not sent:
+        return
+    failed = [c for c in ledger.changes([c.id for c in sent]) if c.status == ChangeStatus.FAILED]
+    for change in failed:
+        try:
+            product = client.get_product(change.product_id)
+        except Exception as exc:  # noqa: BLE001 - left failed with the platform's code; the next run re-reads it
+            log.warning("product %s: refused blind %s not re-read (%s)", change.product_id, change.kind,
+                        type(exc).__name__)
+            continue
+        state = from_marketplace(product)
+        if _applied(change.kind, change.payload, state, product):  # nothing needed writing after all: no change
+            ledger.drop_unneeded(change.id, change.store, state)
+            log.info("product %s: blind %s refused, but the product already shows it: nothing to change",
+                     change.product_id, change.kind)
 
 
 def _close_interrupted_writes(ledger: Ledger, s, sync_run_id: int, changes: list[Change]) -> None:

@@ -7,6 +7,7 @@ the whole file from being checked come back as ``FILE-*`` findings, never as exc
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import hashlib
 import io
@@ -122,6 +123,9 @@ def _read_csv(raw: bytes, location: str) -> tuple[pl.DataFrame | str, str | None
             "FILE-ENCODING"
     if not text.strip():
         return "the file is empty", encoding, "FILE-COLUMNS"
+    cut = csv_truncation(text)
+    if cut:
+        return cut, encoding, "FILE-TRUNCATED"
     data = raw if encoding == "utf-8" else text.encode("utf-8")
     del text
     try:
@@ -137,6 +141,32 @@ def _read_csv(raw: bytes, location: str) -> tuple[pl.DataFrame | str, str | None
     headers = [("" if v is None else str(v)) for v in rows.row(0)]
     table = _canonical(rows.slice(1), headers, row_numbers=2)
     return table, encoding, "FILE-COLUMNS"
+
+
+def csv_truncation(text: str) -> str | None:
+    """Why a CSV's text looks cut short (the ERP still writing it, or a copy that stopped), or None.
+
+    Only a file that does not end with a line break is suspect (an ERP ends every record with one); it is cut
+    when its last record is a quoted cell that never closes, or has fewer cells than the header. A file cut
+    exactly after a line break cannot be told from a complete one: the store's ``.done`` markers (or its settle
+    time) guard against that."""
+    if text.endswith(("\n", "\r")):
+        return None
+    try:
+        records = list(csv.reader(io.StringIO(text), delimiter=_delimiter(text[:65536]), strict=True))
+    except csv.Error as exc:
+        if "end of data" in str(exc):
+            return "the file ends inside a quoted cell: it was cut short (the ERP may still be writing it)"
+        return None  # another quoting problem: the parser reports it
+    if len(records) >= 2 and records[-1] and len(records[-1]) < len(records[0]):
+        return (f"the last line has {len(records[-1])} of the header's {len(records[0])} cells and no line break: "
+                "the file was cut short (the ERP may still be writing it)")
+    return None
+
+
+def zip_truncated(raw: bytes) -> bool:
+    """True when an XLSX (a zip) lacks the end-of-central-directory record its last bytes must hold: cut short."""
+    return b"PK\x05\x06" not in raw[-65_557:]
 
 
 def _cell_text(value: Any) -> str | None:
@@ -203,6 +233,9 @@ def read_export(location: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ExportD
     if raw.startswith(_OLE_MAGIC):
         return _failed(location, "FILE-UNREADABLE",
                        "old binary .xls files are not supported; save the sheet as .xlsx or CSV UTF-8", raw)
+    if raw.startswith(_ZIP_MAGIC) and zip_truncated(raw):
+        return _failed(location, "FILE-TRUNCATED", "the workbook ends before its last part: it was cut short (the "
+                       "ERP may still be writing it); wait for it to finish, then run again", raw)
     if raw.startswith(_ZIP_MAGIC) or suffix == ".xlsx":
         try:
             table: pl.DataFrame | str = _read_xlsx(raw, location)

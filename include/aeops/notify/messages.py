@@ -63,6 +63,8 @@ ADVICE: dict[str, str] = {
     "FILE-UNREADABLE": N_("Check that the ERP wrote a complete, readable export."),
     "FILE-ENCODING": N_("Export as UTF-8 (or GB18030) text."),
     "FILE-COLUMNS": N_("Add the missing columns to the ERP export."),
+    "FILE-TRUNCATED": N_("The export ends mid-row: let the ERP finish writing it (or use .done markers), then "
+                         "run again."),
 }
 
 SEVERITY_EMOJI = {"error": ":red_circle:", "warning": ":warning:", "info": ":white_check_mark:"}

@@ -236,6 +236,8 @@ def report_context(ledger: Ledger, sync_run_id: int, store: StoreConfig | None =
         "airflow_url": task_log_url(run.dag_id, run.run_id),
         "stopped_by": pages.reasons(ledger.url, run.dag_id, run.run_id, run.store),
         "reviews": review_context(changes, (run.artifacts or {}).get("verify") or {}, lang),
+        "escalated": (run.artifacts or {}).get("escalated") or [],
+        "held_runs": sorted({h["run_id"] for h in (run.artifacts or {}).get("held") or []}),
         **verification_context(ledger, sync_run_id),
     }
 

@@ -14,6 +14,8 @@ from aeops.notify import pages
 from aeops.reports.run_report import write_run_report
 from aeops.secrets import get_logger, redact_value
 from aeops.sync.errors import SyncError
+from aeops.sync.escalation import escalate_failing
+from aeops.sync.freshness import check_freshness
 from aeops.sync.image_review import open_new_product_tasks
 from aeops.sync.summary import notify_summary
 
@@ -28,6 +30,8 @@ def finish(store: str, dag_id: str, run_id: str, *, dry_run: bool = False, clien
     sync_run_id = ledger.start_run(store, dag_id, run_id)
     run = ledger.get_run(sync_run_id)
     if run.status == "skipped":
+        if run.kind == "daily":  # skipped runs too: an old export is what a skipped run may be hiding
+            check_freshness(ctx, run)
         summary = {"store": store, "status": "skipped", "message": run.message}
         notify_summary(ctx, run, summary)
         return redact_value(summary)
@@ -52,6 +56,9 @@ def finish(store: str, dag_id: str, run_id: str, *, dry_run: bool = False, clien
     counts = {"pushed": confirmed + failed, "confirmed": confirmed, "failed": failed,
               "unpushable": statuses.get(ChangeStatus.UNPUSHABLE, 0), "open": open_left, **verification}
     ledger.update_run(sync_run_id, counts=counts, status=status, finished_at=datetime.now(UTC))
+    if not dry_run and run.kind == "daily":  # an urgent run (which re-uses this step) is neither
+        escalate_failing(ctx, ledger.get_run(sync_run_id))
+        check_freshness(ctx, ledger.get_run(sync_run_id))
     report = write_run_report(ledger, sync_run_id, ctx.store.reports or None, ctx.store)
     ledger.update_run(sync_run_id, report_path=report["html"])
     if status in ("success", "partial") and not open_left and run.export_id:

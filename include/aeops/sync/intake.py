@@ -1,12 +1,16 @@
-"""Take the store's newest export: record its path, size and sha256; skip one already synced unless forced."""
+"""Take the store's newest whole export: wait (without a worker slot) until it is settled, record its path, size
+and sha256; skip one already synced unless forced."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from aeops.catalog.context import context
+from aeops.catalog.holds import active_holds
 from aeops.config import AeopsConfig
-from aeops.exports import newest_export, read_export
+from aeops.exports import read_export
+from aeops.exports.settle import readiness
+from aeops.locations import LocationError
 from aeops.secrets import get_logger
 from aeops.sync.errors import SkipStore, SyncError
 
@@ -15,17 +19,33 @@ log = get_logger(__name__)
 
 def pull_export(store: str, dag_id: str, run_id: str, *, force: bool = False, export: str | None = None,
                 config: AeopsConfig | None = None) -> dict[str, Any]:
-    """Find the newest export, record its path, size and sha256; skip one already synced unless forced."""
+    """Take the export ``wait_for_export`` settled (else the newest, if settled), record its path, size and sha256;
+    skip one already synced unless forced, or unless earlier runs left changes failed or unverified (retried
+    without a person) or an urgent hold the last run respected has ended."""
     ctx = context(store, config)
     ledger = ctx.ledger
     sync_run_id = ledger.start_run(store, dag_id, run_id)
-    location = export or newest_export(ctx.store.exports)
+    location = export or ((ledger.get_run(sync_run_id).artifacts or {}).get("settled_export"))
+    if not location:
+        ready = readiness(ctx.store.exports, settle_seconds=ctx.store.export_settle_seconds,
+                          markers=ctx.store.export_markers)
+        if not ready.ready:  # called without the waiting sensor (bench, tests): never take a file being written
+            raise SyncError(f"{store}: export {ready.location} is not whole yet: {ready.reason}")
+        location = ready.location
     if not location:
         raise SyncError(f"{store}: no export (*.csv, *.xlsx) found in {ctx.store.exports!r}")
     data = read_export(location)
     export_id, synced = ledger.record_export(store, str(data.path), data.size, data.sha256, sync_run_id)
     log.info("%s: export %s (%d bytes, sha256 %s)", store, data.path, data.size, data.sha256[:12])
-    if synced and not force:
+    retry = ledger.unsettled_changes(store, sync_run_id) if synced and not force else {}
+    released = holds_released(ctx, dag_id, sync_run_id) if synced and not force and not retry else 0
+    if retry:  # an unchanged export is synced again while earlier runs left failures: retried without a person
+        log.info("%s: export %s was already synced, but %d product(s) failed or stayed unverified in earlier runs: "
+                 "this run retries them", store, data.path, len({pid for pid, _kind in retry}))
+    elif released:  # an urgent override's hold ended: the export's prices go back
+        log.info("%s: export %s was already synced, but an urgent override no longer holds %d SKU price(s) the last "
+                 "run left alone: this run syncs them", store, data.path, released)
+    elif synced and not force:
         ledger.update_run(sync_run_id, status="skipped",
                           message=f"export {data.path} (sha256 {data.sha256[:12]}) was already synced; "
                           "trigger with force=true to sync it again")
@@ -33,3 +53,39 @@ def pull_export(store: str, dag_id: str, run_id: str, *, force: bool = False, ex
                         "syncs it again)")
     ledger.update_run(sync_run_id, status="running", message=None)
     return {"sync_run_id": sync_run_id, "export_id": export_id, "path": str(data.path)}
+
+
+def export_settled(store: str, dag_id: str, run_id: str, *, export: str | None = None,
+                   config: AeopsConfig | None = None) -> bool:
+    """One poke of the daily sync's wait for a whole export: True once the newest export (or ``export``) is
+    settled (see :mod:`aeops.exports.settle`), recording which file the run takes; False, with a log line and the
+    reason in the run's record, while the ERP may still be writing it."""
+    ctx = context(store, config)
+    try:
+        ready = readiness(ctx.store.exports, settle_seconds=ctx.store.export_settle_seconds,
+                          markers=ctx.store.export_markers, export=export)
+    except LocationError:
+        return True  # nothing to wait for: pull_export reports the unusable folder (its task fails, naming it)
+    sync_run_id = ctx.ledger.start_run(store, dag_id, run_id)
+    if not ready.ready:
+        message = f"export {ready.location} not taken yet: {ready.reason}"
+        log.info("%s: %s; checking again later (no worker slot held while waiting)", store, message)
+        waits = int((ctx.ledger.get_run(sync_run_id).counts or {}).get("export_waits", 0)) + 1
+        ctx.ledger.update_run(sync_run_id, message=message, counts={"export_waits": waits})
+        return False
+    if ready.location:
+        log.info("%s: export %s is whole; taking it", store, ready.location)
+        ctx.ledger.update_run(sync_run_id, message=None, artifacts={"settled_export": ready.location})
+    return True
+
+
+def holds_released(ctx, dag_id: str, sync_run_id: int) -> int:
+    """SKU prices the store's last daily run left alone for an urgent override that no longer holds them
+    (reverted, or past its ``hold_until``)."""
+    last = next((r for r in ctx.ledger.recent_runs(ctx.store.name, dag_id, limit=5)
+                 if r.id != sync_run_id and r.status != "skipped"), None)
+    held = ((last.artifacts or {}).get("held") or []) if last is not None else []
+    if not held:
+        return 0
+    holds = active_holds(ctx.ledger, ctx.store.name, ctx.store.timezone)
+    return sum((int(h["product_id"]), str(h["sku_code"])) not in holds for h in held)

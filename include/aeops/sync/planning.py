@@ -1,7 +1,12 @@
 """Plan: diff the export's valid rows against the marketplace and store the minimal change set.
 
-Paged list reads find products modified on the marketplace after aeops last saw them (or never seen); only
-those get a per-product info read; the confirmed state in the aeops DB stands for the rest. Main images are
+Paged list reads (99 products a call) find products modified on the marketplace after aeops last saw them; only
+those, and what earlier runs left failed or unverified, get a per-product info read; the confirmed state in the
+aeops DB stands for the rest. A product aeops never saw (a store's first run, or after the aeops DB was lost) gets
+no info read either: the list page gives its title, freight template and main image, and its price and stock are
+written blind in batches of 20 (the export's values are idempotent; one write call costs a twentieth of one read
+per product). Titles and images are compared, never written blind; what the writes confirm is recorded, so the
+next run is an ordinary steady state. Main images are
 compared by content, never by name: see :mod:`aeops.catalog.images` (a product without a record of the
 image the platform shows has that image fetched and compared by perceptual hash, once).
 """
@@ -13,20 +18,22 @@ from datetime import datetime
 from typing import Any
 
 from aeops.catalog.context import RunContext, client_for, context
-from aeops.catalog.diff import diff_catalog
+from aeops.catalog.diff import SKUS_UNKNOWN, diff_catalog, repush
 from aeops.catalog.drift import drifted
+from aeops.catalog.holds import active_holds, hold_back
 from aeops.catalog.images import ImageSources, add_source_digests, allowed_hosts, resolve_main_images
 from aeops.catalog.model import cell_text, desired_from_rows, from_marketplace
 from aeops.catalog.timestamps import parse_gmt
 from aeops.config import AeopsConfig
 from aeops.exports import read_export
-from aeops.marketplace.listing import LIST_PAGE_SIZE
+from aeops.marketplace.listing import LIST_PAGE_SIZE, list_concurrently
 from aeops.secrets import get_logger
 from aeops.sync.errors import SyncError
 from aeops.sync.image_review import review_changed_images
 
 log = get_logger(__name__)
 
+HELD_LISTED = 500  # held SKUs listed in the run's record (the count is always whole)
 INFO_READ_THREADS = 8  # parallel product info reads (latency-bound; the per-seller QPS limit still applies)
 
 
@@ -41,16 +48,23 @@ def plan(store: str, dag_id: str, run_id: str, *, client=None, config: AeopsConf
                     for r in reversed(rows)}
     client = client or client_for(ctx.store)
     known = ledger.load_state(store)
-    listed: dict[int, str | None] = {
-        p.product_id: p.gmt_modified for p in client.iter_products(page_size=LIST_PAGE_SIZE)
-    }
+    pages = {p.product_id: p for p in list_concurrently(client, page_size=LIST_PAGE_SIZE)}
+    listed: dict[int, str | None] = {pid: p.gmt_modified for pid, p in pages.items()}
     tz = ctx.store.platform_tz
+    # what earlier runs left failed or unverified is retried without a person: read again, written where needed
+    retry = ledger.unsettled_changes(store, sync_run_id)
+    retry_pids = {pid for pid, _kind in retry}
+    # never seen (a store's first run, or the aeops DB lost): the list page's title, freight template and image
+    # stand for the product, its price and stock are written blind (no info read per product: see module doc)
+    blind = [pid for pid in desired if pid in listed and pid not in known and pid not in retry_pids]
     # products known from before aeops recorded the platform's image URL are read once more
-    to_read = [pid for pid in desired if pid in listed and (drifted(known.get(pid), listed[pid], tz)
-                                                            or "main_image_url" not in (known[pid].fields or {}))]
-    log.info("%s: %d products listed, %d wanted, %d to re-read (new or modified on the marketplace)",
-             store, len(listed), len(desired), len(to_read))
-    seen: dict[int, tuple[dict[str, Any], datetime | None]] = {}
+    to_read = [pid for pid in desired if pid in listed and pid not in blind and (
+        pid in retry_pids or drifted(known.get(pid), listed[pid], tz)
+        or "main_image_url" not in (known[pid].fields or {}))]
+    log.info("%s: %d products listed, %d wanted, %d to re-read (modified on the marketplace, or to retry), %d "
+             "never seen (price and stock written blind)", store, len(listed), len(desired), len(to_read), len(blind))
+    seen: dict[int, tuple[dict[str, Any], datetime | None]] = {
+        pid: (from_list_page(pages[pid]), parse_gmt(listed[pid], tz)) for pid in blind}
     # Info reads in parallel: the client's rate limiter (shared by the threads) keeps the seller's QPS.
     with ThreadPoolExecutor(max_workers=INFO_READ_THREADS) as pool:
         for pid, product in zip(to_read, pool.map(client.get_product, to_read), strict=True):
@@ -78,16 +92,52 @@ def plan(store: str, dag_id: str, run_id: str, *, client=None, config: AeopsConf
                     store, pid)
         current[pid] = {**current[pid], "main_image_sha256": desired[pid].get("main_image_sha256")}
     changes = diff_catalog(desired, current)
+    changes += _retries(store, retry, desired, current, {(c.product_id, c.kind) for c in changes})
+    # urgent price overrides hold: their SKUs' prices are left alone until reverted or until their end
+    changes, held = hold_back(changes, active_holds(ledger, store, ctx.store.timezone))
+    if held:
+        log.info("%s: %d SKU price(s) held by urgent override run(s) %s: left alone", store, len(held),
+                 ", ".join(sorted({h["run_id"] for h in held})))
+        ledger.update_run(sync_run_id, artifacts={"held": held[:HELD_LISTED]})
     counts = ledger.store_plan(sync_run_id, store, changes)
     reviewed = review_changed_images(ctx, sync_run_id, run_id, desired, changes,
                                      {pid: meta[0] for pid, meta in catalog_meta.items()})
     ledger.update_run(sync_run_id, counts={"planned_" + k: v for k, v in counts.items()}
-                      | {"info_reads": len(to_read), "changed_products": len({c.product_id for c in changes}),
-                         "main_images_matched": len(images["matched"]),
+                      | {"info_reads": len(to_read), "held_skus": len(held),
+                         "retried_products": len(retry_pids & set(desired)),
+                         "changed_products": len({c.product_id for c in changes}),
+                         "blind_products": len(blind), "main_images_matched": len(images["matched"]),
                          "main_images_unchecked": len(images["unchecked"])}
                       | reviewed)
     log.info("%s: change set %s", store, counts or "empty (nothing to write)")
     return counts
+
+
+def from_list_page(product: Any) -> dict[str, Any]:
+    """A product as a list page shows it: title, freight template, main image URL; SKUs only if the page carried
+    them (the real list call does not: then :data:`~aeops.catalog.diff.SKUS_UNKNOWN` marks them unread)."""
+    fields = from_marketplace(product)
+    return fields if fields["skus"] else {**fields, SKUS_UNKNOWN: True}
+
+
+def _retries(store: str, retry: dict, desired: dict[int, dict[str, Any]], current: dict[int, dict[str, Any] | None],
+             planned: set[tuple[int, str]]) -> list:
+    """Earlier runs' changes that failed or stayed unverified: the re-read diff already plans what still differs; a
+    change the marketplace shows applied but the storefront never confirmed is written again, so this run verifies
+    it (never an image: see :func:`aeops.catalog.diff.repush`)."""
+    again = []
+    for (pid, kind), change in sorted(retry.items()):
+        if (pid, kind) in planned or pid not in desired or current.get(pid) is None:
+            continue
+        if change.status == "failed":  # the re-read shows the export's value already there: nothing to retry
+            continue
+        redo = repush(pid, kind, desired[pid], current[pid])
+        if redo is not None:
+            again.append(redo)
+    if retry:
+        log.info("%s: %d change(s) earlier runs left failed or unverified: %d written again unchanged, the rest "
+                 "re-read and planned where the marketplace still differs", store, len(retry), len(again))
+    return again
 
 
 def valid_rows(ctx: RunContext, sync_run_id: int) -> list[dict[str, Any]]:

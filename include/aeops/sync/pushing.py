@@ -8,8 +8,10 @@ from aeops.catalog import lock
 from aeops.catalog.batching import CHUNK_BATCHES, chunks
 from aeops.catalog.context import client_for, context
 from aeops.catalog.diff import KINDS
+from aeops.catalog.holds import active_holds
 from aeops.catalog.ledger import Ledger
 from aeops.catalog.push import push_batch
+from aeops.catalog.status import ChangeStatus
 from aeops.config import AeopsConfig, load_airflow_config
 from aeops.secrets import get_logger
 
@@ -52,6 +54,10 @@ def push_chunk(chunk: dict[str, Any], *, client=None, config: AeopsConfig | None
         return None
     totals: dict[str, int] = {}
     with lock.held_lock(ctx.ledger, chunk["store"], holder, ttl=LOCK_TTL_S):
+        if chunk["kind"] == "price" and ctx.ledger.get_run(chunk["sync_run_id"]).kind == "daily":
+            # an urgent override may have come since the daily plan: its SKUs are held (an urgent run's own push
+            # is the override, or its revert)
+            recheck_holds(ctx, [cid for batch in chunk["batches"] for cid in batch])
         client = client or client_for(ctx.store)
         for n, change_ids in enumerate(chunk["batches"], 1):
             result = push_batch(ctx.ledger, client, chunk["sync_run_id"], chunk["kind"], change_ids,
@@ -60,3 +66,26 @@ def push_chunk(chunk: dict[str, Any], *, client=None, config: AeopsConfig | None
                 totals[key] = totals.get(key, 0) + value
             log.info("%s %s batch %d/%d: %s", chunk["store"], chunk["kind"], n, len(chunk["batches"]), result)
     return totals
+
+
+def recheck_holds(ctx, change_ids: list[int]) -> int:
+    """Drop from these planned price changes the SKUs an urgent override holds now (a daily push planned before
+    the override); returns how many SKU prices were held back."""
+    holds = active_holds(ctx.ledger, ctx.store.name, ctx.store.timezone)
+    if not holds:
+        return 0
+    kept: dict[int, list[dict[str, Any]]] = {}
+    dropped = 0
+    for change in ctx.ledger.changes(change_ids):
+        if change.status != ChangeStatus.PLANNED:
+            continue
+        items = (change.payload or {}).get("skus", [])
+        free = [i for i in items if (change.product_id, str(i["sku_code"])) not in holds]
+        if len(free) < len(items):
+            kept[change.id] = free
+            dropped += len(items) - len(free)
+    if kept:
+        ctx.ledger.drop_skus(kept, "HELD-BY-OVERRIDE", "an urgent price override holds this SKU's price (until it "
+                             "is reverted or ends); the daily sync leaves it alone")
+        log.info("%s: %d SKU price(s) dropped from this push: an urgent override holds them", ctx.store.name, dropped)
+    return dropped

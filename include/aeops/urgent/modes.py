@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -43,6 +44,7 @@ class UrgentRequest:
     scope: str = "store"
     category: str | None = None
     guards: Guards = field(default_factory=Guards)
+    hold_until: str | None = None  # price_override: held against the daily sync until then (None: until reverted)
 
     def audit(self) -> dict[str, Any]:
         """What the audit record keeps: every parameter, as JSON-able values."""
@@ -52,7 +54,8 @@ class UrgentRequest:
                 "percent": None if self.percent is None else str(self.percent), "scope": self.scope,
                 "category": self.category,
                 "floor_price": None if self.guards.floor is None else str(self.guards.floor),
-                "ceiling_price": None if self.guards.ceiling is None else str(self.guards.ceiling)}
+                "ceiling_price": None if self.guards.ceiling is None else str(self.guards.ceiling),
+                "hold_until": self.hold_until}
 
     def describe(self, lang: str | None = "en") -> str:
         """One line for Slack and the run's message (in ``lang``), e.g. ``price_override: -20% on the whole store``.
@@ -129,8 +132,16 @@ def parse_request(params: Mapping[str, Any], configured_stores: list[str]) -> Ur
         store=store, mode=mode, reason=reason, deadline_minutes=deadline, dry_run=bool(params.get("dry_run")),
         run_id=_text(params.get("run_id")), skus=_skus(params.get("skus")), price_file=_text(params.get("price_file")),
         percent=percent, scope=_text(params.get("scope")) or "store", category=_text(params.get("category")),
-        guards=guards,
+        guards=guards, hold_until=_text(params.get("hold_until")),
     )
+    if request.hold_until:
+        try:
+            datetime.fromisoformat(request.hold_until)
+        except ValueError:
+            raise RequestError(f"hold_until must be a date and time like 2026-12-01T23:59 (store time), not "
+                               f"{request.hold_until!r}") from None
+        if request.mode != "price_override":
+            raise RequestError("hold_until applies to mode price_override only")
     _check_mode(request)
     return request
 

@@ -249,7 +249,8 @@ def poke_target(t: Target, *, now: Callable[[], datetime] = _now) -> PokeResult:
     pending_changes = [c for c in changes if c.status == ChangeStatus.CONFIRMED and c.product_id not in reviewing]
     fields = _state_fields(t, {c.product_id for c in pending_changes})
     expected = expected_from_changes(pending_changes, fields)
-    risky = {c.product_id for c in changes if c.kind == "price"} - reviewing
+    # a blind price write (a first run restating prices it never read) is no sign of a price change: the sample
+    risky = {c.product_id for c in changes if c.kind == "price" and not (c.payload or {}).get("blind")} - reviewing
     risky |= records.previously_failed(t.ledger, t.store, t.sync_run_id, all_products)
     plan = page_plan(all_products, risky, t.settings.rule, seed_for(t.store, t.run_id))
     plan = escalate(plan, records.page_failures(t.ledger, t.sync_run_id), t.settings.rule.risky_cross_size)
@@ -291,6 +292,9 @@ def poke_target(t: Target, *, now: Callable[[], datetime] = _now) -> PokeResult:
     return PokeResult(done, dict(state.get("result") or {}), message)
 
 
+SKU_ID_READ_THREADS = 8  # product queries for SKU-id maps at once (a first run has none stored)
+
+
 def _language(t: Target) -> str:
     """The language of the store's Slack messages."""
     from aeops.notify.send import language_of
@@ -326,17 +330,31 @@ def _prepare_reading(t: Target, expected: dict[int, Expected], paged: Mapping[in
     codes = getattr(t.reader, "sku_codes", None)
     if codes is None:
         return
+    unread = []
     for pid in paged:
         if pid in codes:
             continue
         known = dict((fields.get(pid) or {}).get("sku_ids") or {})
-        if not known:
-            try:
-                known = t.client.get_product(pid).sku_codes_by_id()
-            except Exception as exc:  # noqa: BLE001 - read with page ids; the SKU checks then say "not on the page"
-                log.warning("%s: product %s: SKU ids not readable (%s)", t.store, pid, type(exc).__name__)
-                continue
-        codes[pid] = known
+        if known:
+            codes[pid] = known
+        else:
+            unread.append(pid)
+
+    def sku_ids(pid: int) -> dict[str, str] | None:
+        try:
+            return t.client.get_product(pid).sku_codes_by_id()
+        except Exception as exc:  # noqa: BLE001 - read with page ids; the SKU checks then say "not on the page"
+            log.warning("%s: product %s: SKU ids not readable (%s)", t.store, pid, type(exc).__name__)
+            return None
+
+    # in parallel: latency-bound one by one; the client's rate limiter keeps the seller's QPS
+    read: dict[int, dict[str, str]] = {}
+    with ThreadPoolExecutor(max_workers=SKU_ID_READ_THREADS) as pool:
+        for pid, known in zip(unread, pool.map(sku_ids, unread), strict=True):
+            if known is not None:
+                codes[pid] = read[pid] = known
+    if read:  # a product written blind (a first run) needs its SKU ids read once, never again
+        t.ledger.record_sku_ids(t.store, {pid: dict(known) for pid, known in read.items()})
 
 
 def escalate(plan: dict[int, str], page_failed: set[int], limit: int) -> dict[int, str]:
