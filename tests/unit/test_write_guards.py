@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from aeops.catalog import context as context_module
 from aeops.catalog import lock
 from aeops.catalog.diff import PlannedChange
 from aeops.catalog.ledger import Ledger
@@ -54,16 +55,23 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     return fake
 
 
+def _no_airflow_settings():
+    raise AssertionError("a step given its settings must not look up the aeops_config Variable")
+
+
 @pytest.fixture
 def ledger(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> Ledger:
     monkeypatch.setenv("AEOPS_DATABASE_URL", sqlite_url)
+    for module in (pushing, context_module):
+        monkeypatch.setattr(module, "load_airflow_config", _no_airflow_settings)
     return Ledger(sqlite_url)
 
 
 @pytest.fixture
 def config(tmp_path: Path):
-    return load_config({"stores": [{"name": STORE, "exports": str(tmp_path / "exports")},
-                                   {"name": "demo-kids"}]})
+    return load_config({"stores": [
+        {"name": STORE, "exports": str(tmp_path / "exports"), "images_dir": str(tmp_path / "images")},
+        {"name": "demo-kids"}]})
 
 
 def planned_chunk(ledger: Ledger, market: FakeMarketplace, products: range = range(1, 4)) -> dict:
@@ -104,16 +112,17 @@ def test_a_push_while_another_run_holds_the_store_sends_and_records_nothing(ledg
 
 
 def test_a_push_that_waited_its_longest_stops_with_store_busy_naming_the_holder(ledger, config, clock) -> None:
+    """By default a push waits 30 minutes for the store."""
     market = FakeMarketplace(clock=clock)
     chunk = planned_chunk(ledger, market)
     assert lock.try_acquire(ledger, STORE, "sync-run-99", 3600)
-    assert pushing.push_chunk(chunk, client=market, config=config, task="push_chunk[0]", max_wait_s=1800) is None
+    assert pushing.push_chunk(chunk, client=market, config=config, task="push_chunk[0]") is None
     clock.advance(1799)
-    assert pushing.push_chunk(chunk, client=market, config=config, task="push_chunk[0]", max_wait_s=1800) is None
+    assert pushing.push_chunk(chunk, client=market, config=config, task="push_chunk[0]") is None
 
     clock.advance(1)
     with pytest.raises(lock.StoreBusy) as busy:
-        pushing.push_chunk(chunk, client=market, config=config, task="push_chunk[0]", max_wait_s=1800)
+        pushing.push_chunk(chunk, client=market, config=config, task="push_chunk[0]")
 
     assert str(busy.value) == ("store demo is held by sync-run-99 (1 task(s)) since 18:00:00 UTC; waited 30 min for "
                                "it (at most 30); 'aeops lock show' lists locks and waiters")
@@ -238,14 +247,57 @@ def test_store_lock_waits_for_the_holder_then_holds_and_releases(ledger, clock) 
                      clock=lambda: clock.now.timestamp())
 
 
+def test_the_dag_s_longest_wait_is_the_one_that_counts(ledger, config, clock) -> None:
+    chunk = planned_chunk(ledger, FakeMarketplace(clock=clock))
+    assert lock.try_acquire(ledger, STORE, "sync-run-99", 3600)
+    assert pushing.push_chunk(chunk, client=FakeMarketplace(), config=config, task="t", max_wait_s=60) is None
+    clock.advance(60)
+    with pytest.raises(lock.StoreBusy, match=r"waited 1 min for it \(at most 1\)"):
+        pushing.push_chunk(chunk, client=FakeMarketplace(), config=config, task="t", max_wait_s=60)
+
+
+def test_a_chunk_of_several_batches_adds_up_and_uses_the_store_s_client_and_images(ledger, config, clock,
+                                                                                  monkeypatch) -> None:
+    market = FakeMarketplace(clock=clock)
+    chunk = planned_chunk(ledger, market, range(1, 46))  # 45 products: batches of 20, 20 and 5
+    chunk["batches"] = [ids for ids in (chunk["batches"][0][:20], chunk["batches"][0][20:40],
+                                        chunk["batches"][0][40:])]
+    monkeypatch.setattr(pushing, "client_for", lambda store: market if store.name == STORE else None)
+    images_dirs: list[str | None] = []
+    real_push_batch = pushing.push_batch
+
+    def push_batch(*args, **kwargs):
+        images_dirs.append(kwargs.get("images_dir"))
+        return real_push_batch(*args, **kwargs)
+
+    monkeypatch.setattr(pushing, "push_batch", push_batch)
+
+    assert pushing.push_chunk(chunk, config=config) == {"confirmed": 45}
+    assert [len(ids) for _, ids in market.writes] == [20, 20, 5]
+    assert images_dirs == [config.stores[0].images_dir] * 3
+
+
 # -- a dry run pushes nothing -------------------------------------------------------------------------------
 def test_a_dry_run_has_no_push_chunks_while_a_real_run_of_the_same_plan_has(ledger, config) -> None:
     chunk = planned_chunk(ledger, FakeMarketplace())
     run_id = "scheduled__1"
 
     assert pushing.collect_chunks("aliexpress_catalog_sync", run_id, dry_run=True, config=config) == []
-    assert pushing.collect_chunks("aliexpress_catalog_sync", run_id, dry_run=False, config=config) == [chunk]
+    assert pushing.collect_chunks("aliexpress_catalog_sync", run_id, config=config) == [chunk]  # real by default
     assert pushing.collect_chunks("aliexpress_catalog_sync", "another-run", config=config) == []
+
+
+def test_every_store_and_kind_of_a_run_is_cut_into_chunks(ledger, config) -> None:
+    run = ledger.start_run(STORE, "aliexpress_catalog_sync", "scheduled__2")
+    kids = ledger.start_run("demo-kids", "aliexpress_catalog_sync", "scheduled__2")
+    ledger.store_plan(run, STORE, [PlannedChange(pid, "price", {"skus": [{"sku_code": "S", "price": "2.00"}]})
+                                   for pid in range(1, 42)])  # 41 products: 3 batches
+    ledger.store_plan(kids, "demo-kids", [PlannedChange(7, "inventory", {"skus": [{"sku_code": "K", "inventory": 1}]})])
+
+    found = pushing.collect_chunks("aliexpress_catalog_sync", "scheduled__2", config=config, chunk_batches=2)
+
+    assert sorted((c["store"], c["kind"], [len(b) for b in c["batches"]]) for c in found) == [
+        ("demo", "price", [1]), ("demo", "price", [20, 20]), ("demo-kids", "inventory", [1])]
 
 
 # -- "already synced" is by content -------------------------------------------------------------------------
@@ -309,3 +361,147 @@ def test_only_a_finished_real_run_marks_its_export_synced(ledger, config, tmp_pa
     assert (ledger.get_export(pulled["export_id"]).synced_at is not None) is marked
     if not marked:
         assert _pull(ledger, config, "run-2", export)["export_id"] == pulled["export_id"]  # not skipped
+
+
+# -- the lock's rules, one by one (each line of aeops.catalog.lock has a test that fails when it breaks) --------
+def _row(ledger: Ledger, store: str = STORE):
+    from aeops.store.models import StoreLock
+
+    with session_scope(ledger.url) as s:
+        row = s.get(StoreLock, store)
+        s.expunge(row)
+        return row
+
+
+def _never_sleep(seconds: float) -> None:
+    raise AssertionError(f"acquire slept {seconds} s: it must give up at once")
+
+
+def test_acquire_by_default_neither_waits_nor_jumps_the_queue(ledger, clock) -> None:
+    assert lock.try_acquire(ledger, STORE, "daily", 600)
+    with pytest.raises(lock.StoreBusy, match=r"; waited 0 s$"):
+        lock.acquire(ledger, STORE, "urgent", sleep=_never_sleep)
+    assert _row(ledger).waiting is None  # not a priority waiter unless it says so
+    with pytest.raises(lock.StoreBusy):  # the deadline is reached at the first look: no sleep at all
+        lock.acquire(ledger, STORE, "urgent", 600, wait_s=0, sleep=_never_sleep, clock=lambda: 0.0)
+
+
+def test_acquire_takes_the_lock_for_its_ttl(ledger, clock) -> None:
+    lock.acquire(ledger, STORE, "urgent", 60)
+    assert lock.inspect_lock(ledger, STORE).expires_at == START + timedelta(seconds=60)
+
+
+@pytest.mark.parametrize(("poll_s", "grace_s"), [(0.5, 5), (2, 10)])
+def test_a_priority_waiter_reserves_the_store_for_five_polls_at_least_five_seconds(ledger, clock, poll_s: float,
+                                                                                   grace_s: int) -> None:
+    assert lock.try_acquire(ledger, STORE, "daily", 600)
+    with pytest.raises(lock.StoreBusy):
+        lock.acquire(ledger, STORE, "urgent", 600, wait_s=0, priority=True, poll_s=poll_s, sleep=_never_sleep)
+    row = _row(ledger)
+    assert (row.waiting, lock.aware(row.waiting_until)) == ("urgent", START + timedelta(seconds=grace_s))
+
+
+def test_a_store_reserved_by_a_priority_waiter_is_busy_even_while_free(ledger, clock) -> None:
+    assert lock.try_acquire(ledger, STORE, "daily", 600)
+    with pytest.raises(lock.StoreBusy):
+        lock.acquire(ledger, STORE, "urgent", 600, priority=True, sleep=_never_sleep)
+    lock.release(ledger, STORE, "daily")
+    with pytest.raises(lock.StoreBusy) as busy:
+        lock.acquire(ledger, STORE, "another-run", 600, sleep=_never_sleep)
+    assert str(busy.value) == "store demo is busy; waited 0 s"
+
+
+def test_priority_marks_belong_to_one_store_and_one_waiter_until_they_go_stale(ledger, clock) -> None:
+    for store in (STORE, "demo-kids"):
+        assert lock.try_acquire(ledger, store, "daily", 600)
+    assert not lock.poke(ledger, STORE, "urgent-1", task="take_lock", priority=True, poke_s=5)  # reserved 15 s
+    assert _row(ledger, "demo-kids").waiting is None  # the other store is not reserved
+
+    clock.advance(10)
+    assert not lock.poke(ledger, STORE, "urgent-2", task="take_lock", priority=True, poke_s=5)
+    assert _row(ledger).waiting == "urgent-1"  # a fresh mark is not taken over
+    assert not lock.poke(ledger, STORE, "urgent-1", task="take_lock", priority=True, poke_s=5)
+    assert lock.aware(_row(ledger).waiting_until) == clock.now + timedelta(seconds=15)  # its owner extends it
+
+    clock.advance(15)  # urgent-1 stopped poking: exactly at the end of its mark, another waiter may take it
+    assert not lock.poke(ledger, STORE, "urgent-2", task="take_lock", priority=True, poke_s=5)
+    assert _row(ledger).waiting == "urgent-2"
+
+
+def test_renew_and_release_all_touch_only_their_holders_lock_of_their_store(ledger, clock) -> None:
+    assert lock.try_acquire(ledger, STORE, "run-a", 60) and lock.try_acquire(ledger, "demo-kids", "run-b", 60)
+    clock.advance(50)
+    assert not lock.renew(ledger, STORE, "run-b", 60)  # not its lock
+    assert lock.renew(ledger, "demo-kids", "run-b", 60)
+    assert lock.inspect_lock(ledger, STORE).expires_at == START + timedelta(seconds=60)
+    assert lock.inspect_lock(ledger, "demo-kids").expires_at == clock.now + timedelta(seconds=60)
+
+    assert lock.try_acquire(ledger, STORE, "run-a", 60)  # two holds
+    assert not lock.release_all(ledger, STORE, "run-b") and lock.inspect_lock(ledger, STORE).holder == "run-a"
+    assert lock.release_all(ledger, STORE, "run-a")
+    assert lock.inspect_lock(ledger, STORE) is None and _row(ledger).holds == 0
+    assert lock.inspect_lock(ledger, "demo-kids").holder == "run-b"
+
+
+def test_the_renewal_wait_ends_at_its_interval_or_when_the_block_ends() -> None:
+    stop = threading.Event()
+    outcome: list[bool] = []
+    waiter = threading.Thread(target=lambda: outcome.append(lock._renewal_due(stop, 0.01)), daemon=True)
+    waiter.start()
+    waiter.join(timeout=30)
+    assert outcome == [False]  # the interval passed: renew now
+    stop.set()
+    assert lock._renewal_due(stop, 3600) is True  # the block ended: stop renewing, at once
+
+
+def test_locks_lists_the_held_locks_by_store_with_their_priority_waiter(ledger, clock) -> None:
+    assert lock.try_acquire(ledger, "demo-kids", "run-b", 60) and lock.try_acquire(ledger, STORE, "run-a", 30)
+    assert lock.try_acquire(ledger, "zz-expired", "run-c", 10)
+    assert not lock.poke(ledger, "demo-kids", "urgent", task="take_lock", priority=True)
+    clock.advance(10)  # zz-expired's lease ends exactly now
+
+    assert [(i.store, i.holder, i.waiting) for i in lock.locks(ledger)] == [(STORE, "run-a", None),
+                                                                           ("demo-kids", "run-b", "urgent")]
+
+
+def test_a_forced_release_clears_the_reservation_and_records_what_it_freed(ledger, clock) -> None:
+    with pytest.raises(ValueError, match=r"^a reason is required to release a store lock by force$"):
+        lock.force_release(ledger, STORE, by="ops@host", reason="  ")
+    assert lock.try_acquire(ledger, STORE, "run-a", 600) and lock.try_acquire(ledger, STORE, "run-a", 600)
+    assert not lock.poke(ledger, STORE, "urgent", task="take_lock", priority=True)
+    clock.advance(5)
+
+    freed = lock.force_release(ledger, STORE, by="ops@host", reason=" worker died ")
+
+    assert (freed.holder, freed.holds) == ("run-a", 2)
+    row = _row(ledger)
+    assert (row.holds, row.waiting, row.waiting_until) == (0, None, None)
+    assert lock.try_acquire(ledger, STORE, "another-run", 600)  # free for anyone at once, reservation gone
+    assert lock.force_release(ledger, "demo-kids", by="ops@host", reason="just in case") is None
+    newest, first = lock.releases(ledger)
+    assert (newest.store, newest.holder, newest.holds) == ("demo-kids", None, 0)
+    assert (first.holder, first.holds, first.reason, first.released_by) == ("run-a", 2, "worker died", "ops@host")
+    assert lock.aware(first.released_at) == START + timedelta(seconds=5)
+    assert [r.store for r in lock.releases(ledger, STORE)] == [STORE]
+
+
+def test_releases_lists_the_newest_twenty_by_default(ledger, clock) -> None:
+    for n in range(21):
+        lock.force_release(ledger, STORE, by="ops", reason=f"release {n}")
+    shown = lock.releases(ledger)
+    assert [r.reason for r in shown] == [f"release {n}" for n in range(20, 0, -1)]
+    assert len(lock.releases(ledger, limit=3)) == 3
+
+
+def test_a_wait_is_announced_once_naming_the_holder(ledger, clock, caplog) -> None:
+    assert lock.try_acquire(ledger, STORE, "daily", 600)
+    polls = iter(range(100))
+
+    def sleep(_seconds: float) -> None:
+        if next(polls) == 2:
+            lock.release(ledger, STORE, "daily")
+
+    with caplog.at_level("INFO", logger="aeops.catalog.lock"):
+        lock.acquire(ledger, STORE, "urgent", 600, wait_s=10, priority=True, sleep=sleep, clock=lambda: 0.0)
+    said = [r.getMessage() for r in caplog.records if r.name == "aeops.catalog.lock"]
+    assert said == ["store demo is locked by daily; waiting up to 10 s (priority)"]
