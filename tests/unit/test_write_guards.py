@@ -346,11 +346,14 @@ def test_an_export_whose_run_did_not_finish_is_never_skipped(ledger, config, tmp
 
 @pytest.mark.parametrize(("dry_run", "prepared", "marked"), [(True, True, False), (False, False, False),
                                                             (False, True, True)])
-def test_only_a_finished_real_run_marks_its_export_synced(ledger, config, tmp_path: Path, dry_run: bool,
+def test_only_a_finished_real_run_marks_its_export_synced(ledger, config, tmp_path: Path, monkeypatch, dry_run: bool,
                                                           prepared: bool, marked: bool) -> None:
     """``finish``: a dry run, or a run that stopped before its plan (failed), leaves the export to the next run."""
-    from aeops.sync.finish import finish
+    from aeops.sync import finish as finish_module
 
+    summaries: list[dict] = []
+    monkeypatch.setattr(finish_module, "notify_summary", lambda ctx, run, summary: summaries.append(summary))
+    finish = finish_module.finish
     export = _export(tmp_path / "exports", "catalog.csv", "9.90")
     pulled = _pull(ledger, config, "run-1", export)
     if prepared:
@@ -358,6 +361,7 @@ def test_only_a_finished_real_run_marks_its_export_synced(ledger, config, tmp_pa
     result = finish(STORE, "aliexpress_catalog_sync", "run-1", dry_run=dry_run, config=config)
 
     assert result["status"] == ("dry_run" if dry_run else "success" if prepared else "failed")
+    assert [s["status"] for s in summaries] == [result["status"]]  # the Slack summary says so (not sent here)
     assert (ledger.get_export(pulled["export_id"]).synced_at is not None) is marked
     if not marked:
         assert _pull(ledger, config, "run-2", export)["export_id"] == pulled["export_id"]  # not skipped
