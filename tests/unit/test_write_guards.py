@@ -27,7 +27,7 @@ from aeops.config import load_config
 from aeops.store import session_scope
 from aeops.store.models import ApiWrite, Change
 from aeops.sync import pushing
-from aeops.sync.errors import SkipStore
+from aeops.sync.errors import SkipStore, SyncError
 from aeops.sync.intake import pull_export
 from aeops.verify.fake import FakeMarketplace
 
@@ -320,7 +320,10 @@ def test_the_skip_is_by_content_not_by_name(ledger, config, tmp_path: Path) -> N
     with pytest.raises(SkipStore, match=r"^demo: export .*catalog\.csv was already synced successfully; nothing to "
                                         r"do \(force=true syncs it again\)$"):
         _pull(ledger, config, "run-2", folder / "catalog.csv")  # the same file again
-    assert ledger.get_run(ledger.start_run(STORE, "aliexpress_catalog_sync", "run-2")).status == "skipped"
+    skipped = ledger.get_run(ledger.start_run(STORE, "aliexpress_catalog_sync", "run-2"))
+    sha = ledger.get_export(first["export_id"]).sha256
+    assert (skipped.status, skipped.message) == ("skipped", f"export {folder / 'catalog.csv'} (sha256 {sha[:12]}) was "
+                                                            "already synced; trigger with force=true to sync it again")
 
     renamed = _export(folder, "catalog-copy.csv", "9.90")  # the same content under a new name
     with pytest.raises(SkipStore, match="already synced"):
@@ -331,8 +334,19 @@ def test_the_skip_is_by_content_not_by_name(ledger, config, tmp_path: Path) -> N
     assert ledger.get_run(changed["sync_run_id"]).status == "running"
     assert _pull(ledger, config, "run-5", folder / "catalog.csv")["export_id"] == changed["export_id"]  # not synced
 
-    forced = pull_export(STORE, "aliexpress_catalog_sync", "run-6", export=str(renamed), force=True, config=config)
-    assert forced["export_id"] == first["export_id"]
+    forced = pull_export(STORE, "aliexpress_catalog_sync", "run-2", export=str(renamed), force=True, config=config)
+    assert forced == {"sync_run_id": ledger.start_run(STORE, "aliexpress_catalog_sync", "run-2"),
+                      "export_id": first["export_id"], "path": str(renamed)}
+    run = ledger.get_run(forced["sync_run_id"])
+    assert (run.status, run.message) == ("running", None)  # the skip of this run's first try is forgotten
+
+
+def test_no_export_in_the_store_s_folder_is_an_error_saying_where(ledger, config, tmp_path: Path) -> None:
+    (tmp_path / "exports").mkdir()
+    with pytest.raises(SyncError, match=r"^demo: no export \(\*\.csv, \*\.xlsx\) found in '.*exports'$"):
+        pull_export(STORE, "aliexpress_catalog_sync", "run-1", config=config)
+    _export(tmp_path / "exports", "catalog.csv", "9.90")
+    assert pull_export(STORE, "aliexpress_catalog_sync", "run-2", config=config)["path"].endswith("catalog.csv")
 
 
 def test_an_export_whose_run_did_not_finish_is_never_skipped(ledger, config, tmp_path: Path) -> None:
