@@ -315,6 +315,7 @@ def _pull(ledger: Ledger, config, run_id: str, export: Path) -> dict:
 def test_the_skip_is_by_content_not_by_name(ledger, config, tmp_path: Path) -> None:
     folder = tmp_path / "exports"
     first = _pull(ledger, config, "run-1", _export(folder, "catalog.csv", "9.90"))
+    assert ledger.get_export(first["export_id"]).path == str(folder / "catalog.csv")  # where it was first seen
     ledger.mark_export_synced(first["export_id"], "run-1")
 
     with pytest.raises(SkipStore, match=r"^demo: export .*catalog\.csv was already synced successfully; nothing to "
