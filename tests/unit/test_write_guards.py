@@ -524,3 +524,53 @@ def test_a_wait_is_announced_once_naming_the_holder(ledger, clock, caplog) -> No
         lock.acquire(ledger, STORE, "urgent", 600, wait_s=10, priority=True, sleep=sleep, clock=lambda: 0.0)
     said = [r.getMessage() for r in caplog.records if r.name == "aeops.catalog.lock"]
     assert said == ["store demo is locked by daily; waiting up to 10 s (priority)"]
+
+
+def test_poke_keeps_one_waiter_row_per_store_waiter_and_task(ledger, clock) -> None:
+    for store in (STORE, "demo-kids"):
+        assert lock.try_acquire(ledger, store, "urgent", 3600)
+    assert not lock.poke(ledger, STORE, "run-1", task="t")
+    assert not lock.poke(ledger, "demo-kids", "run-1", task="t")
+    assert not lock.poke(ledger, STORE, "run-2", task="t")
+    assert not lock.poke(ledger, STORE, "run-1", task="t2", priority=True, poke_s=1)
+    row = _row(ledger)
+    assert (row.waiting, lock.aware(row.waiting_until)) == ("run-1", START + timedelta(seconds=5))
+    assert {(w.store, w.waiter, w.task, w.priority) for w in lock.waiters(ledger)} == {
+        (STORE, "run-1", "t", False), ("demo-kids", "run-1", "t", False), (STORE, "run-2", "t", False),
+        (STORE, "run-1", "t2", True)}
+
+    lock.release(ledger, STORE, "urgent")
+    assert lock.poke(ledger, STORE, "run-1", task="t")  # holds it now, for the default lease
+    assert lock.inspect_lock(ledger, STORE).holder == "run-1"
+    assert lock.inspect_lock(ledger, STORE).expires_at == START + timedelta(seconds=lock.DEFAULT_TTL_S)
+    assert {(w.store, w.waiter, w.task) for w in lock.waiters(ledger)} == {
+        ("demo-kids", "run-1", "t"), (STORE, "run-2", "t"), (STORE, "run-1", "t2")}  # only its own row went
+
+
+def test_poke_gives_up_after_thirty_minutes_by_default_saying_how_long(ledger, clock) -> None:
+    assert lock.try_acquire(ledger, STORE, "urgent", 7200)
+    assert not lock.poke(ledger, STORE, "run-1", task="t")
+    clock.advance(1799)
+    assert not lock.poke(ledger, STORE, "run-1", task="t")
+    clock.advance(1)
+    with pytest.raises(lock.StoreBusy, match=r"waited 30 min for it \(at most 30\)"):
+        lock.poke(ledger, STORE, "run-1", task="t")
+
+    assert not lock.poke(ledger, STORE, "run-2", task="t", max_wait_s=60)
+    clock.advance(90)
+    with pytest.raises(lock.StoreBusy) as busy:
+        lock.poke(ledger, STORE, "run-2", task="t", max_wait_s=60)
+    assert str(busy.value) == ("store demo is held by urgent (1 task(s)) since 18:00:00 UTC; waited 2 min for it "
+                               "(at most 1); 'aeops lock show' lists locks and waiters")
+    assert _row(ledger).waiting is None  # nobody asked for priority
+
+
+def test_a_store_reserved_for_another_waiter_is_busy_to_a_poke(ledger, clock) -> None:
+    assert lock.try_acquire(ledger, STORE, "daily", 600)
+    assert not lock.poke(ledger, STORE, "urgent", task="take_lock", priority=True, poke_s=600)
+    lock.release(ledger, STORE, "daily")
+    assert not lock.poke(ledger, STORE, "run-3", task="t", max_wait_s=60)
+    clock.advance(60)
+    with pytest.raises(lock.StoreBusy) as busy:
+        lock.poke(ledger, STORE, "run-3", task="t", max_wait_s=60)
+    assert str(busy.value).startswith("store demo is busy; waited 1 min for it (at most 1);")
