@@ -574,3 +574,13 @@ def test_a_store_reserved_for_another_waiter_is_busy_to_a_poke(ledger, clock) ->
     with pytest.raises(lock.StoreBusy) as busy:
         lock.poke(ledger, STORE, "run-3", task="t", max_wait_s=60)
     assert str(busy.value).startswith("store demo is busy; waited 1 min for it (at most 1);")
+
+
+def test_the_skip_is_per_store(ledger, config, tmp_path: Path) -> None:
+    """The same file synced for one store is still to sync for another."""
+    export = _export(tmp_path / "exports", "catalog.csv", "9.90")
+    kids = pull_export("demo-kids", "aliexpress_catalog_sync", "run-1", export=str(export), config=config)
+    ledger.mark_export_synced(kids["export_id"], "run-1")
+    mine = _pull(ledger, config, "run-1", export)
+    assert mine["export_id"] != kids["export_id"]
+    assert ledger.get_run(mine["sync_run_id"]).status == "running"
