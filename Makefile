@@ -11,7 +11,7 @@ HOME_DIR := $(or $(AIRFLOW_HOME),.airflow)
 INSTALLED := $(VENV)/.installed
 SETUP_DONE := $(HOME_DIR)/.setup-done
 
-.PHONY: help venv setup run up test lint sample bench constraints test-distributed clean i18n
+.PHONY: help venv setup run up test lint sample bench constraints test-distributed clean i18n mutate
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -59,6 +59,9 @@ test: setup ## lint, then the whole test suite
 test-distributed: $(INSTALLED) ## the daily sync on CeleryExecutor: separate processes, PostgreSQL, Redis, two workers (~3 min)
 	timeout --kill-after=60 480 $(ENV) pytest -q -s -p no:cacheprovider tests/distributed/distributed_sync.py
 
+mutate: setup ## mutation testing (mutmut) of the rules, ledger, push and store lock; killed/total per module (not CI; one module: MUTATE_ARGS=aeops.catalog.lock*)
+	$(ENV) python scripts/mutate.py $(MUTATE_ARGS)
+
 i18n: $(INSTALLED) ## re-extract the messages and update both catalogs (then translate the new ones: docs/i18n.md)
 	$(BIN)/python scripts/i18n.py
 
@@ -79,4 +82,4 @@ constraints: ## re-resolve constraints.txt from requirements*.txt in a scratch v
 	rm -rf .venv-constraints
 
 clean: ## remove the Airflow home, the venv and caches
-	rm -rf $(HOME_DIR) $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(HOME_DIR) $(VENV) .pytest_cache .ruff_cache .mutmut

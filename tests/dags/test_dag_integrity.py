@@ -47,6 +47,27 @@ def test_every_dag_follows_the_house_rules(dagbag) -> None:
         assert dag.on_failure_callback, f"{dag_id}: no DAG-level on_failure_callback"
 
 
+def _callbacks(value) -> list:
+    return list(value) if isinstance(value, list | tuple) else [value] if value else []
+
+
+def test_every_task_of_every_dag_carries_the_failure_alert(dagbag) -> None:
+    """A task without it fails silently: no run_failures row, no Slack page naming it (docs/slack.md). The outbox
+    DAG keeps the older per-failure alert (per_run=False); every other task pages its run's one message."""
+    from aeops.notify.callbacks import SlackFailureNotifier
+
+    checked = 0
+    for dag_id, dag in dagbag.dags.items():
+        assert any(isinstance(cb, SlackFailureNotifier) for cb in _callbacks(dag.on_failure_callback)), dag_id
+        for task in dag.tasks:
+            alerts = [cb for cb in _callbacks(_attr(task, "on_failure_callback"))
+                      if isinstance(cb, SlackFailureNotifier)]
+            assert len(alerts) == 1, f"{dag_id}.{task.task_id}: {len(alerts)} failure alert(s), want exactly 1"
+            assert alerts[0].per_run is (dag_id != "aeops_slack_outbox"), f"{dag_id}.{task.task_id}"
+            checked += 1
+    assert checked >= 30  # every task of the six DAGs (34 today), mapped and grouped ones included
+
+
 def _attr(task, name: str):
     """A task's argument, also for a mapped task (whose arguments wait in ``partial_kwargs``)."""
     value = getattr(task, name, None)

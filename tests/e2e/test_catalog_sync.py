@@ -7,6 +7,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -15,7 +16,7 @@ from aeops.exports import newest_export, read_export
 from aeops.findings import ROW_CODES
 from aeops.notify.links import api_base_url
 from aeops.store import session_scope
-from aeops.store.models import ApiWrite, Change, Finding, SyncRun
+from aeops.store.models import ApiWrite, Change, Export, Finding, SyncRun
 from tests.e2e.harness import Embedded, run_dag, task_states
 
 pytestmark = pytest.mark.e2e
@@ -118,23 +119,67 @@ def test_daily_sync_pushes_the_valid_rows_of_both_stores_and_nothing_twice(embed
     assert str(again.state) == "success"
     with session_scope(env.db_url) as s:
         skipped = s.scalars(select(SyncRun).where(SyncRun.run_id == again.run_id)).all()
-    assert {r.status for r in skipped} == {"skipped"} and "already synced" in skipped[0].message
+    assert {r.status for r in skipped} == {"skipped"}
+    assert re.fullmatch(r"export .+\.csv \(sha256 [0-9a-f]{12}\) was already synced; trigger with force=true to sync "
+                        r"it again", skipped[0].message), skipped[0].message
     forced = run_dag(DAG_ID, {"force": True})
     assert str(forced.state) == "success"
     assert writes(env) == calls
 
 
-def test_dry_run_plans_but_writes_nothing(embedded) -> None:
-    env = embedded()
-    before = env.sim.catalog()["products"]
-    dag_run = run_dag(DAG_ID, {"dry_run": True, "stores": ["demo"]})
-    assert str(dag_run.state) == "success", task_states(dag_run)
-    assert env.sim.catalog()["products"] == before
+WRITE_APIS = {"aliexpress.solution.batch.product.price.update", "aliexpress.solution.batch.product.inventory.update",
+              "aliexpress.solution.product.edit", "aliexpress.photobank.redefining.uploadimageforsdk"}
+
+
+def sim_state(env: Embedded) -> dict[str, Any]:
+    """The simulator's whole state (sellers, apps, products, photobank) without the time it was read."""
+    return {k: v for k, v in env.sim.catalog().items() if k != "as_of_ms"}
+
+
+def sim_calls(env: Embedded) -> dict[str, int]:
+    """API name -> requests the simulator received since its start (or the last reset)."""
+    return httpx.get(f"{env.sim.url}/_sim/calls", timeout=30).json()
+
+
+def aeops_writes(env: Embedded) -> dict[str, Any]:
+    """What the aeops DB records of writes: the calls sent, the changes past ``planned``, the exports synced."""
     with session_scope(env.db_url) as s:
-        run = s.scalars(select(SyncRun)).one()
-        planned = s.scalar(select(func.count()).select_from(Change).where(Change.status == "planned"))
-    assert run.status == "dry_run" and run.store == "demo" and planned > 0
-    assert writes(env) == 0
+        return {"api_writes": s.scalars(select(ApiWrite.api)).all(),
+                "changes": sorted(set(s.scalars(select(Change.status)))),
+                "synced_exports": s.scalars(select(Export.path).where(Export.synced_at.is_not(None))).all(),
+                "image_urls": [r.artifacts.get("image_urls") for r in s.scalars(select(SyncRun))
+                               if (r.artifacts or {}).get("image_urls")]}
+
+
+def test_dry_run_writes_nothing_anywhere_and_the_real_run_after_it_is_not_skipped(embedded) -> None:
+    """A dry run of the daily sync plans (an auto-fixed image included) and writes nothing: not a product, not a
+    photobank image, no export marked synced; the marketplace's whole state and aeops's write records are what
+    they were. The real run after it syncs the same export (it was never synced) and writes."""
+    env = embedded()
+    before = sim_state(env)
+    assert before["photobank"] and before["products"]
+    dag_run = run_dag(DAG_ID, {"dry_run": True})
+
+    assert str(dag_run.state) == "success", task_states(dag_run)
+    assert sim_state(env) == before  # products, photobank, sellers, apps: everything as it was
+    assert not {api for api, n in sim_calls(env).items() if n} & WRITE_APIS, sim_calls(env)
+    assert aeops_writes(env) == {"api_writes": [], "changes": ["planned"], "synced_exports": [], "image_urls": []}
+    with session_scope(env.db_url) as s:
+        runs = s.scalars(select(SyncRun)).all()
+    assert {(r.store, r.status) for r in runs} == {("demo", "dry_run"), ("demo-kids", "dry_run")}
+    assert sum(r.counts.get("auto_fixed_images", 0) for r in runs) > 0  # an image was fixed: staged, not uploaded
+
+    real = run_dag(DAG_ID)
+
+    assert str(real.state) == "success", task_states(real)
+    with session_scope(env.db_url) as s:
+        statuses = {r.store: r.status for r in s.scalars(select(SyncRun).where(SyncRun.run_id == real.run_id))}
+    assert statuses == {"demo": "success", "demo-kids": "success"}
+    written = aeops_writes(env)
+    assert written["api_writes"] and len(written["synced_exports"]) == 2
+    assert {api for api, n in sim_calls(env).items() if n} & WRITE_APIS
+    for store in ("demo", "demo-kids"):
+        assert_marketplace_matches_export(env, store)
 
 
 def test_bad_day_on_the_marketplace_loses_nothing_and_a_retry_finishes(embedded) -> None:
@@ -168,8 +213,9 @@ def test_unreachable_marketplace_fails_the_store_and_alerts(embedded, monkeypatc
     assert str(dag_run.state) == "failed"
     states = task_states(dag_run)
     assert states["prepare.preflight[0]"] == "failed"
-    # demo-kids reads Chinese: the run's page names the failing task and the store in Chinese
-    alerts = [m for m in env.slack_messages()
-              if m.get("text", "").startswith("aliexpress_catalog_sync 运行失败，店铺 demo-kids: prepare.preflight[0]")]
+    # demo-kids reads Chinese: one page for the run, naming the failing task, the store and the error in Chinese
+    alerts = [m["text"] for m in env.slack_messages() if " 运行失败" in m["text"].split(":")[0]]
     assert len(alerts) == 1, [m.get("text") for m in env.slack_messages()]
-    assert "Transport could not connect" in alerts[0]["text"]
+    assert alerts[0].startswith("aliexpress_catalog_sync 运行失败，店铺 demo-kids: "
+                                "prepare.preflight[0]（店铺 demo-kids）：ServerError: "), alerts[0]
+    assert "Transport could not connect" in alerts[0]

@@ -82,9 +82,13 @@ def test_daily_sync_with_a_store_that_cannot_be_synced_fails_with_the_reason(emb
     assert "no-such-folder" in Path(run.report_path).read_text(encoding="utf-8")
     [summary] = messages(env, REPORTS)  # demo-kids reads Chinese: its summary and its page are in Chinese
     assert summary["text"].startswith("失败：店铺 demo-kids 商品目录同步") and "no-such-folder" in flat(summary)
-    [page] = messages(env, ALERTS)
-    assert page["text"].startswith("aliexpress_catalog_sync 运行失败，店铺 demo-kids: ")
-    assert "prepare.pull_export[0]" in flat(page) and "outcome" in flat(page) and "失败的任务" in flat(page)
+    [page] = messages(env, ALERTS)  # one page for the run, whatever failed in it (docs/slack.md)
+    missing = (tmp_path / "no-such-folder").as_uri()
+    assert page["text"].startswith(
+        f"aliexpress_catalog_sync 运行失败，店铺 demo-kids: prepare.pull_export[0]（店铺 demo-kids）："
+        f"LocationError: {missing} does not exist; outcome: SyncError: store(s) demo-kids could "
+        "not be synced; "), page["text"]
+    assert "（2 个失败任务），店铺 demo-kids" in flat(page) and "失败的任务" in flat(page)
 
 
 def test_certificate_watch_with_a_missing_folder_fails_and_pages_once(embedded, tmp_path: Path) -> None:

@@ -3,6 +3,7 @@ the failures in the run's counts, report and Slack summary; a clean run reports 
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -42,7 +43,10 @@ def test_clean_sync_is_verified_in_one_poke_with_full_completion(embedded, quick
     assert run.counts["verified"] == run.counts["confirmed"] > 0 and run.counts["verify_failed"] == 0
     assert run.artifacts["verify"]["passes"] == 1
     summary = next(m for m in env.slack_messages() if "Catalog sync for demo:" in m.get("text", ""))
-    assert "100" in str(summary)  # the completion rate is in the summary
+    counts = re.fullmatch(r"Catalog sync for demo: (\d+) rows, (\d+) pushed, 0 failed, (\d+) verified, \d+ findings, "
+                          r"completion 100\.0%", summary["text"])  # the marketplace's completion rate, in words
+    assert counts, summary["text"]
+    assert [int(n) for n in counts.groups()] == [run.counts["rows"], run.counts["pushed"], run.counts["verified"]]
 
 
 def test_device_that_never_updates_is_reported_after_one_repush(embedded, quick_verify) -> None:

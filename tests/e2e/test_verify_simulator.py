@@ -1,11 +1,14 @@
 """Post-update verification against the real simulator over HTTP (free port): faults are detected, attributed
-to the right product / device / site, re-pushed once and reported; strikes are counted across runs."""
+to the right product / device / site, re-pushed once and reported; strikes are counted across runs.
+
+Time is the test's: the simulator (in this process) and the verifier read one :class:`SimClock`, real time plus
+what the test lets pass between pokes; nothing sleeps, so a slow machine cannot change what a poke sees."""
 
 from __future__ import annotations
 
 import time
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -42,11 +45,27 @@ def catalog_rows(n: int) -> list[dict[str, Any]]:
     return rows
 
 
+class SimClock:
+    """Real time plus the time the test has let pass: the simulator's ``now_ms`` and the verifier's ``now``."""
+
+    def __init__(self) -> None:
+        self.offset_s = 0.0
+
+    def ms(self) -> int:
+        return int((time.time() + self.offset_s) * 1000)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + timedelta(seconds=self.offset_s)
+
+    def advance(self, seconds: float) -> None:
+        self.offset_s += seconds
+
+
 class Harness:
     """A simulator seeded with ``n`` products, the aeops DB, a client, and helpers to push and verify runs."""
 
-    def __init__(self, env: Embedded, n: int, deadline_s: float) -> None:
-        self.env = env
+    def __init__(self, env: Embedded, n: int, deadline_s: float, clock: SimClock) -> None:
+        self.env, self.clock = env, clock
         env.sim.state.seed_rows(catalog_rows(n), seller_id=SELLER_ID)
         with env.sim.state.transaction() as data:  # yesterday's catalog: last modified a day before the push
             for product in data["products"].values():
@@ -90,13 +109,14 @@ class Harness:
                       config=self.config)
 
     def verify(self, target: Target, poke_every: float = 0.25) -> tuple[PokeResult, list[PokeResult]]:
+        """Poke until verification ends, ``poke_every`` seconds of the test's clock apart (no sleeping)."""
         pokes = []
         for _ in range(400):
-            result = poke_target(target)
+            result = poke_target(target, now=self.clock.now)
             pokes.append(result)
             if result.done:
                 return result, pokes
-            time.sleep(poke_every)
+            self.clock.advance(poke_every)
         raise AssertionError("verification never finished")
 
     def statuses(self, target: Target) -> dict[int, set[str]]:
@@ -112,11 +132,21 @@ class Harness:
 
 
 @pytest.fixture
-def harness(embedded):
+def sim_clock(monkeypatch: pytest.MonkeyPatch) -> SimClock:
+    from aeops.marketplace.simulator import api, products, protocol, state, storefront
+
+    clock = SimClock()
+    for module in (api, products, protocol, state, storefront):
+        monkeypatch.setattr(module, "now_ms", clock.ms)
+    return clock
+
+
+@pytest.fixture
+def harness(embedded, sim_clock):
     made: list[Harness] = []
 
     def make(faults: str = "", n: int = 6, deadline_s: float = 3.0) -> Harness:
-        h = Harness(embedded(faults=faults, seed=False), n, deadline_s)
+        h = Harness(embedded(faults=faults, seed=False), n, deadline_s, sim_clock)
         made.append(h)
         return h
 
@@ -195,12 +225,13 @@ def test_stale_site_is_blamed_on_its_site_and_becomes_a_strike(harness) -> None:
 
 
 def test_slow_propagation_is_seen_then_passes_without_a_repush(harness) -> None:
-    h = harness(faults="propagation_s=1.2", n=4, deadline_s=8.0)
+    """Two minutes to propagate, 30 minutes to verify (the re-push is due at 15): seen at the poke at 135 s."""
+    h = harness(faults="propagation_s=120", n=4, deadline_s=1800)
     target = h.push_run("24.00")
 
-    result, pokes = h.verify(target)
+    result, pokes = h.verify(target, poke_every=45)
 
-    assert len(pokes) > 1 and not pokes[0].done
+    assert [p.done for p in pokes] == [False, False, False, True]  # 0, 45, 90 s: not yet; 135 s: everywhere
     assert result.counts["verified_share"] == 1.0 and result.counts["repushed_products"] == 0
     rows = Ledger(h.db_url).results_of_run(target.sync_run_id)
     # detected while it propagated (first nothing showed the update: the product's timestamp problem; pages
@@ -213,10 +244,13 @@ def test_slow_propagation_is_seen_then_passes_without_a_repush(harness) -> None:
 
 
 def test_propagation_slower_than_the_deadline_is_repushed_once_then_reported(harness) -> None:
-    h = harness(faults="propagation_s=60", n=2, deadline_s=2.0)
+    """An hour to propagate, 10 minutes to verify: re-pushed at 5 minutes, reported at 10, not a poke later."""
+    h = harness(faults="propagation_s=3600", n=2, deadline_s=600)
     target = h.push_run("25.00")
 
-    result, _ = h.verify(target)
+    result, pokes = h.verify(target, poke_every=60)
+
+    assert len(pokes) == 11 and [p.done for p in pokes].index(True) == 10  # 0, 1, ... 10 minutes
 
     assert result.counts["verified_share"] == 0.0 and result.counts["repushed_products"] == 2
     rows = failed_rows(h, target)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import threading
-import time
 from datetime import timedelta
 
 import pytest
 
 from aeops.catalog.ledger import Ledger
-from aeops.catalog.lock import StoreBusy, acquire, inspect_lock, release, release_all, store_lock, try_acquire
+from aeops.catalog.lock import StoreBusy, acquire, inspect_lock, release, try_acquire
 from aeops.store.models import StoreLock, utcnow
 
 
@@ -72,15 +71,8 @@ def test_only_one_of_many_racing_acquirers_wins(ledger: Ledger) -> None:
     assert len(winners) == 1
 
 
-def test_store_lock_waits_for_the_holder_renews_and_releases(ledger: Ledger) -> None:
-    assert try_acquire(ledger, "demo", "daily", 60)
-    threading.Timer(0.3, release, args=(ledger, "demo", "daily")).start()
-    with store_lock(ledger, "demo", "urgent", ttl=0.6, wait=10):
-        time.sleep(0.5)  # longer than ttl/3: the renewer keeps the lock alive
-        assert inspect_lock(ledger, "demo").holder == "urgent"
-    assert inspect_lock(ledger, "demo") is None
-    assert try_acquire(ledger, "demo", "teardown", 60) and release_all(ledger, "demo", "teardown")
-    assert inspect_lock(ledger, "demo") is None
+# Waiting, renewal past the lease and release with an injected clock and events (no sleeps):
+# tests/unit/test_write_guards.py (through push_chunk, the daily push's own path).
 
 
 # -- waiting without a worker slot -------------------------------------------------------------------

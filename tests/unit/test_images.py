@@ -44,12 +44,28 @@ def test_good_jpeg_has_no_findings(tmp_path: Path) -> None:
     assert (report.format, report.width, report.height) == ("JPEG", 800, 800)
 
 
-def test_799x800_is_err_207_and_800x800_is_not(tmp_path: Path) -> None:
-    low = image_check_one(str(_photo(tmp_path / "low.jpg", size=(799, 800))), check_background=False)
-    assert _codes(low) == ["ERR-207"]
-    assert "799x800" in low.findings[0].message
-    wide = image_check_one(str(_photo(tmp_path / "wide.jpg", size=(1200, 800))), check_background=False)
-    assert wide.codes == []
+@pytest.mark.parametrize(("size", "low"), [((799, 800), True), ((800, 799), True), ((799, 799), True),
+                                           ((800, 800), False), ((1200, 800), False), ((800, 1200), False)])
+def test_resolution_is_checked_on_both_axes_at_800(tmp_path: Path, size: tuple[int, int], low: bool) -> None:
+    path = _photo(tmp_path / "photo.jpg", size=size)
+    report = image_check_one(str(path), check_background=False)
+    if not low:
+        assert report.codes == [] and (report.width, report.height) == size
+        return
+    [finding] = report.findings
+    assert (finding.code, finding.severity) == ("ERR-207", Severity.ERROR)
+    assert finding.message == (f"image {path} is {size[0]}x{size[1]}, below the 800x800 minimum; "
+                               "upload a larger original")
+
+
+def test_file_size_cap_is_3_mb_exactly(tmp_path: Path) -> None:
+    photo = _photo(tmp_path / "photo.jpg").read_bytes()
+    at_cap = photo + b"\x00" * (3 * 2**20 - len(photo))
+    assert images.inspect_image_bytes(at_cap, "at-cap.jpg", check_background=False).codes == []
+    [finding] = images.inspect_image_bytes(at_cap + b"\x00", "over.jpg", check_background=False).findings
+    assert finding.code == "IMG-TOO-BIG"
+    assert finding.message == ("image over.jpg is 3.0 MB, more than the 3 MB the platform accepts; re-save it smaller "
+                               "(e.g. JPEG quality 85)")
 
 
 def test_opaque_rgba_png_is_not_transparent(tmp_path: Path) -> None:

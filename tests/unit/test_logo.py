@@ -22,9 +22,16 @@ def test_good_logo(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("size", [(799, 800), (800, 799), (400, 400)])
 def test_small_logo_is_logo_size(tmp_path: Path, size: tuple[int, int]) -> None:
-    findings = check_logo(str(_logo(tmp_path / "logo.png", size)))
+    path = _logo(tmp_path / "logo.png", size)
+    findings = check_logo(str(path))
     assert [f.code for f in findings] == ["LOGO-SIZE"]
-    assert f"{size[0]}x{size[1]}" in findings[0].message and findings[0].severity is Severity.ERROR
+    assert findings[0].message == f"logo {path} is {size[0]}x{size[1]}, below the 800x800 minimum; export it larger"
+    assert findings[0].severity is Severity.ERROR
+
+
+@pytest.mark.parametrize("size", [(800, 800), (801, 800), (800, 1600)])
+def test_a_logo_of_800_on_both_axes_or_more_passes(tmp_path: Path, size: tuple[int, int]) -> None:
+    assert check_logo(str(_logo(tmp_path / "logo.png", size))) == []
 
 
 def test_jpeg_logo_is_logo_format(tmp_path: Path) -> None:

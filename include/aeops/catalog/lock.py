@@ -195,6 +195,11 @@ def store_lock(ledger: Ledger, store: str, holder: str, ttl: float = DEFAULT_TTL
         yield
 
 
+def _renewal_due(stop: threading.Event, interval_s: float) -> bool:
+    """Wait until the next renewal is due; True when the block ended instead (tests drive renewals by events)."""
+    return stop.wait(interval_s)
+
+
 @contextmanager
 def held_lock(ledger: Ledger, store: str, holder: str, ttl: float = DEFAULT_TTL_S) -> Iterator[None]:
     """For a lock ``holder`` already holds (one hold, e.g. taken by :func:`poke`): renew it while the block runs,
@@ -202,7 +207,7 @@ def held_lock(ledger: Ledger, store: str, holder: str, ttl: float = DEFAULT_TTL_
     stop = threading.Event()
 
     def keep_alive() -> None:
-        while not stop.wait(max(ttl / 3, 0.05)):
+        while not _renewal_due(stop, max(ttl / 3, 0.05)):
             try:
                 renew(ledger, store, holder, ttl)
             except Exception as exc:  # noqa: BLE001 - the next renewal or the ttl covers a blip
