@@ -113,10 +113,10 @@ def aliexpress_catalog_sync():
             return store
 
         @task(pool=API_POOL)
-        def plan(store: str, run_id=None, dag=None) -> str:
+        def plan(store: str, params=None, run_id=None, dag=None) -> str:
             from aeops.sync.planning import plan
 
-            plan(store, dag.dag_id, run_id)
+            plan(store, dag.dag_id, run_id, dry_run=bool((params or {}).get("dry_run")))
             return store
 
         return plan(validate(pull_export(wait_for_export(preflight(store)))))

@@ -67,6 +67,17 @@ def test_only_changed_images_are_analysed_once_per_content_and_warnings_reach_a_
     assert len(task.detail["items"]) == 3  # product 7 added to the same open task
 
 
+def test_a_dry_run_reports_image_warnings_but_opens_no_task_for_a_person(ctx) -> None:
+    run = ctx.ledger.start_run("demo", "aliexpress_catalog_sync", "dry")
+    want = desired(p1="dress_no_face.jpg")
+    counts = image_review.review_changed_images(ctx, run, "dry", want, [edit(1, "dress_no_face.jpg")],
+                                                {1: "apparel"}, dry_run=True)
+
+    assert counts["image_warnings"] == 1
+    assert [(f.product_id, f.code) for f in ctx.ledger.findings_of_run(run)] == [(1, "IMG-NO-FACE")]  # in the report
+    assert person_tasks.open_tasks(ctx.db_url, "demo") == []
+
+
 def test_new_products_get_strict_first_image_checks_and_a_new_main_image_task(ctx) -> None:
     ledger = ctx.ledger
     baseline = {1: ({"main_image": "a"}, None)}

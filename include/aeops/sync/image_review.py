@@ -34,8 +34,10 @@ def new_product_ids(ctx: RunContext, now: datetime | None = None) -> set[int]:
 
 
 def review_changed_images(ctx: RunContext, sync_run_id: int, run_id: str, desired: dict[int, dict[str, Any]],
-                          changes: list[Any], categories: dict[int, str | None]) -> dict[str, int]:
-    """Run the detectors on this run's changed images; store warnings; refresh the image-review task."""
+                          changes: list[Any], categories: dict[int, str | None], *, dry_run: bool = False
+                          ) -> dict[str, int]:
+    """Run the detectors on this run's changed images; store warnings; refresh the image-review task (not in a
+    dry run: a person works only on what a real run found)."""
     from aeops.rules.detectors import DETECTOR_VERSION, analyse, findings_for, read_source
 
     new = new_product_ids(ctx) & set(desired)
@@ -64,7 +66,8 @@ def review_changed_images(ctx: RunContext, sync_run_id: int, run_id: str, desire
                                     product_id=pid, field="main_image"))
     if findings:
         ctx.ledger.store_findings(sync_run_id, ctx.store.name, findings)
-        _refresh_review_task(ctx, run_id, findings)
+        if not dry_run:
+            _refresh_review_task(ctx, run_id, findings)
     log.info("%s: %d changed image(s) reviewed (%d analysed, the rest known), %d warning(s) for a person",
              ctx.store.name, len(images), analysed, len(findings))
     return {"reviewed_images": len(images), "analysed_images": analysed, "image_warnings": len(findings)}

@@ -37,8 +37,10 @@ HELD_LISTED = 500  # held SKUs listed in the run's record (the count is always w
 INFO_READ_THREADS = 8  # parallel product info reads (latency-bound; the per-seller QPS limit still applies)
 
 
-def plan(store: str, dag_id: str, run_id: str, *, client=None, config: AeopsConfig | None = None) -> dict:
-    """Diff the export's valid rows against the marketplace and store the minimal change set."""
+def plan(store: str, dag_id: str, run_id: str, *, client=None, config: AeopsConfig | None = None,
+         dry_run: bool = False) -> dict:
+    """Diff the export's valid rows against the marketplace and store the minimal change set (a dry run opens no
+    task for a person: its image warnings are in its report only)."""
     ctx = context(store, config)
     ledger = ctx.ledger
     sync_run_id = ledger.start_run(store, dag_id, run_id)
@@ -101,7 +103,7 @@ def plan(store: str, dag_id: str, run_id: str, *, client=None, config: AeopsConf
         ledger.update_run(sync_run_id, artifacts={"held": held[:HELD_LISTED]})
     counts = ledger.store_plan(sync_run_id, store, changes)
     reviewed = review_changed_images(ctx, sync_run_id, run_id, desired, changes,
-                                     {pid: meta[0] for pid, meta in catalog_meta.items()})
+                                     {pid: meta[0] for pid, meta in catalog_meta.items()}, dry_run=dry_run)
     ledger.update_run(sync_run_id, counts={"planned_" + k: v for k, v in counts.items()}
                       | {"info_reads": len(to_read), "held_skus": len(held),
                          "retried_products": len(retry_pids & set(desired)),
