@@ -11,6 +11,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -87,18 +88,29 @@ class Harness:
         self.client.close()
         self.reader.close()
 
-    def push_run(self, price: str, products: list[int] | None = None, stock: int | None = None) -> Target:
-        """A new sync run that changes the first SKU's price (and stock) of ``products`` and pushes it."""
+    def push_run(self, price: str, products: list[int] | None = None, stock: int | None = None, *,
+                 known: bool = False) -> Target:
+        """A new sync run that changes the first SKU's price (and stock) of ``products`` and pushes it.
+
+        ``known``: aeops knows the products' values (the seeded 20.00 / 15.00 / 10 of both SKUs) but not their
+        SKU-id maps, as after a store's blind first run; the changes carry the values they replace."""
         run_id = f"verify-{uuid.uuid4().hex[:8]}"
         sync_run_id = Ledger(self.db_url).start_run(STORE, "verify_test", run_id)
         pids = products if products is not None else [FIRST_ID + p for p in range(self.n)]
+        if known:
+            seeded = {"price": "20.00", "discount_price": "15.00", "stock": 10}
+            Ledger(self.db_url).save_seen_state(STORE, {pid: ({"freight_template_id": "1001", "skus": {
+                f"V{pid - FIRST_ID}-S{s}": dict(seeded) for s in range(2)}}, None) for pid in pids})
         changes = []
         for pid in pids:
             sku = f"V{pid - FIRST_ID}-S0"
+            was = {"skus": [{"sku_code": sku, "price": "20.00", "discount_price": "15.00"}]} if known else {}
             changes.append(PlannedChange(pid, "price", {"skus": [{"sku_code": sku, "price": price,
-                                                                  "discount_price": "15.00"}]}))
+                                                                  "discount_price": "15.00"}]}, was))
             if stock is not None:
-                changes.append(PlannedChange(pid, "inventory", {"skus": [{"sku_code": sku, "inventory": stock}]}))
+                was = {"skus": [{"sku_code": sku, "inventory": 10}]} if known else {}
+                changes.append(PlannedChange(pid, "inventory", {"skus": [{"sku_code": sku, "inventory": stock}]},
+                                             was))
         Ledger(self.db_url).store_plan(sync_run_id, STORE, changes)
         for (_, kind), ids in Ledger(self.db_url).open_change_ids([sync_run_id]).items():
             for i in range(0, len(ids), 20):
@@ -194,6 +206,45 @@ def test_device_that_never_updates_is_blamed_repushed_once_and_reported(harness)
     assert (price.expected, price.seen, price.sku_code, price.attempt) == ("22.00", "20.00", sku, 2)
     with session_scope(h.db_url) as s:  # a device problem is not a multi-site inconsistency
         assert s.scalars(select(SiteStrike)).all() == []
+
+
+def product_queries(h: Harness) -> int:
+    return int(httpx.get(f"{h.env.sim.url}/_sim/calls").json().get("aliexpress.solution.product.info.get", 0))
+
+
+def test_pages_that_show_the_expected_values_are_verified_without_reading_sku_ids(harness) -> None:
+    """After a blind first run aeops knows every SKU's values but not which platform SKU id is which: pages
+    showing exactly the expected values need no product query; pages that do not get one, to say which SKU."""
+    h = harness(n=4)
+    httpx.post(f"{h.env.sim.url}/_sim/calls/reset")
+    target = h.push_run("21.00", stock=7, known=True)
+
+    result, pokes = h.verify(target)
+
+    assert len(pokes) == 1 and result.counts["verified"] == 8 and result.counts["verify_failed"] == 0
+    assert result.counts["verify_page_fetches"] == 4 * len(SITES) * 3
+    assert product_queries(h) == 0
+    fields = Ledger(h.db_url).state_fields(STORE, range(FIRST_ID, FIRST_ID + 4))
+    assert not any(f.get("sku_ids") for f in fields.values())  # nothing learnt, nothing to record
+
+
+def test_a_page_that_does_not_show_the_expected_values_reads_the_sku_ids_to_blame_the_right_sku(harness) -> None:
+    h = harness(faults="never_device=mobile", n=3)
+    httpx.post(f"{h.env.sim.url}/_sim/calls/reset")
+    target = h.push_run("22.00", known=True)
+
+    result, _ = h.verify(target)
+
+    assert result.counts["verified_share"] == 0.0
+    rows = failed_rows(h, target)
+    assert {(r.product_id, r.check, r.device, r.field, r.sku_code, r.expected, r.seen) for r in rows
+            if r.field != "last_modified"} == {
+        (pid, "device", "mobile", "price", f"V{pid - FIRST_ID}-S0", "22.00", "20.00")
+        for pid in range(FIRST_ID, FIRST_ID + 3)}
+    fields = Ledger(h.db_url).state_fields(STORE, range(FIRST_ID, FIRST_ID + 3))
+    for pid in range(FIRST_ID, FIRST_ID + 3):  # read once, kept for the next runs
+        assert sorted(fields[pid]["sku_ids"].values()) == [f"V{pid - FIRST_ID}-S0", f"V{pid - FIRST_ID}-S1"]
+    assert product_queries(h) == 3  # one per product, at the first pass that needed it
 
 
 def stale_pairs(spec: str, pids: list[int]) -> dict[int, set[str]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -15,7 +16,16 @@ from aeops.catalog.ledger import Ledger
 from aeops.catalog.push import push_batch
 from aeops.store import ensure_schema
 from aeops.verify import records, sampling
-from aeops.verify.checks import Expected, Problem, attribute, check_listed, compare_page, site_disagreements
+from aeops.verify.checks import (
+    Expected,
+    Problem,
+    attribute,
+    check_listed,
+    compare_page,
+    expected_from_changes,
+    key_by_values,
+    site_disagreements,
+)
 from aeops.verify.fake import FakeMarketplace
 from aeops.verify.reader import (
     HttpStorefrontReader,
@@ -26,6 +36,7 @@ from aeops.verify.reader import (
     parse_item_page,
     reader_for_connection,
     sku_key,
+    with_sku_codes,
 )
 from aeops.verify.runner import Target, VerifySettings, poke_target
 from aeops.verify.strikes import strike_message
@@ -227,6 +238,84 @@ def test_site_disagreement_uses_the_pushed_value_not_the_majority() -> None:
             v.skus["T"] = SkuView("8.00", None, 1)
     found = site_disagreements(views, expected())
     assert {(p.site, p.field, p.sku_code, p.expected, p.seen) for p in found} == {("ru", "price", "T", "8.00", "9.00")}
+
+
+# ------------------------------------------------------------------------------------------- pages without a map
+def change(cid: int, kind: str, skus: list[dict], previous: list[dict], pid: int = 1) -> SimpleNamespace:
+    """A confirmed change as verification reads it (the attributes of a ``Change`` row)."""
+    return SimpleNamespace(id=cid, product_id=pid, kind=kind, pushed_at=T0, updated_at=T0, payload={"skus": skus},
+                           previous={"skus": previous})
+
+
+# the product after the run, as the confirmed state holds it: A's price went 20.00 -> 21.00, B untouched
+STATE = {1: {"skus": {"A": {"price": "21.00", "discount_price": None, "stock": 5},
+                      "B": {"price": "30.00", "discount_price": None, "stock": 5}}}}
+PRICE_A = change(1, "price", [{"sku_code": "A", "price": "21.00", "discount_price": None}],
+                 [{"sku_code": "A", "price": "20.00", "discount_price": None}])
+
+
+def unmapped(*values: tuple[str, str | None, int]) -> PageView:
+    """A page read without the SKU-id map: keyed by the platform's SKU ids."""
+    ids = [f"14:{100 + i}" for i in range(len(values))]
+    return PageView(1, "en", "desktop", None, {k: SkuView(*v) for k, v in zip(ids, values, strict=True)},
+                    FREE_STANDARD, page_ids={k: str(9000 + i) for i, k in enumerate(ids)})
+
+
+def test_a_page_showing_exactly_the_expected_values_needs_no_sku_id_map() -> None:
+    exp = expected_from_changes([PRICE_A], STATE)[1]
+    assert exp.keyless and exp.sku_values == {"A": ("21.00", None, 5), "B": ("30.00", None, 5)}
+    keyed = key_by_values(exp, unmapped(("30.00", None, 5), ("21.00", None, 5)))  # any order of SKU ids
+    assert keyed is not None and keyed.skus == {"A": SkuView("21.00", None, 5), "B": SkuView("30.00", None, 5)}
+    assert compare_page(exp, keyed) == []
+    # a stale page (A still at 20.00) or a wrong stock: the map is needed to say which SKU is wrong
+    assert key_by_values(exp, unmapped(("20.00", None, 5), ("30.00", None, 5))) is None
+    assert key_by_values(exp, unmapped(("21.00", None, 4), ("30.00", None, 5))) is None
+    assert key_by_values(exp, unmapped(("21.00", None, 5))) is None  # a SKU missing
+    # a page keyed with its map, or one that could not be read, is compared as it is
+    mapped = page("en", "desktop")
+    assert key_by_values(exp, mapped) is mapped
+    broken = PageView(1, "en", "desktop", error="HTTP 503")
+    assert key_by_values(exp, broken) is broken
+
+
+def test_values_a_stale_sku_could_show_make_the_map_necessary() -> None:
+    # A's old price is B's new one (a swap): a page still showing A at 30.00 and B at 21.00 has the same values
+    swap = [change(1, "price", [{"sku_code": "A", "price": "30.00", "discount_price": None},
+                                {"sku_code": "B", "price": "21.00", "discount_price": None}],
+                   [{"sku_code": "A", "price": "21.00", "discount_price": None},
+                    {"sku_code": "B", "price": "30.00", "discount_price": None}])]
+    assert not expected_from_changes(swap, STATE)[1].keyless
+    assert key_by_values(expected_from_changes(swap, STATE)[1], unmapped(("30.00", None, 5), ("21.00", None, 5))) \
+        is None
+    # A goes 29.00/5 -> 30.00/9 and B 30.00/9 -> 30.00/5 (two writes each way): with
+    # the stock writes lagging, A shows 30.00/5 and B 30.00/9, the expected values on the wrong SKUs
+    state = {1: {"skus": {"A": {"price": "30.00", "discount_price": None, "stock": 9},
+                          "B": {"price": "30.00", "discount_price": None, "stock": 5}}}}
+    lagging = [change(1, "price", [{"sku_code": "A", "price": "30.00", "discount_price": None}],
+                      [{"sku_code": "A", "price": "29.00", "discount_price": None}]),
+               change(2, "inventory", [{"sku_code": "A", "inventory": 9}, {"sku_code": "B", "inventory": 5}],
+                      [{"sku_code": "A", "inventory": 5}, {"sku_code": "B", "inventory": 9}])]
+    assert not expected_from_changes(lagging, state)[1].keyless
+    # a blind write replaced values nobody read; a product whose state is not known
+    blind = change(1, "price", [{"sku_code": "A", "price": "21.00", "discount_price": None}],
+                   [{"sku_code": "A", "price": None, "discount_price": None}])
+    assert not expected_from_changes([blind], STATE)[1].keyless
+    assert not expected_from_changes([PRICE_A], {})[1].keyless
+    # A's writes alone: whatever A still shows (29.00 or 5), a SKU this run did not change shows what it showed
+    # before, so the values differ from the expected ones whenever A is stale (even where stale A equals B)
+    only_a = [lagging[0], change(2, "inventory", [{"sku_code": "A", "inventory": 9}], [{"sku_code": "A",
+                                                                                        "inventory": 5}])]
+    exp = expected_from_changes(only_a, state)[1]
+    assert exp.keyless
+    assert key_by_values(exp, unmapped(("30.00", None, 5), ("30.00", None, 5))) is None  # A's stock lags
+    assert key_by_values(exp, unmapped(("30.00", None, 5), ("30.00", None, 9))) is not None
+
+
+def test_a_map_read_later_keys_the_page_by_seller_codes() -> None:
+    keyed = with_sku_codes(unmapped(("21.00", None, 5), ("30.00", None, 5)), {"14:100": "A", "9001": "B"})
+    assert keyed.skus == {"A": SkuView("21.00", None, 5), "B": SkuView("30.00", None, 5)} and keyed.page_ids == {}
+    partial = with_sku_codes(unmapped(("21.00", None, 5), ("30.00", None, 5)), {"14:100": "A"})
+    assert set(partial.skus) == {"A", "14:101"} and partial.page_ids == {"14:101": "9001"}
 
 
 # ------------------------------------------------------------------------------------------- strikes

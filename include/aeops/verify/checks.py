@@ -4,6 +4,8 @@
 - :func:`check_listed` is the cheap timestamp check from the product list (``gmt_modified``);
 - :func:`compare_page` compares one page with the expectation (timestamp where the page shows one, price,
   discount, stock, and the shipping block against what the freight template offers);
+- :func:`key_by_values` keys a page read without its product's SKU-id map by the seller's codes when its SKU
+  values are exactly the ones expected and no stale value could pass for an expected one (``Expected.keyless``);
 - :func:`site_disagreements` compares the language sites with each other (price and stock);
 - :func:`attribute` turns failing pages into problems attributed to a language site (every device of it
   fails while other sites pass), a device (every site fails on it while other devices pass), or a single
@@ -12,8 +14,9 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,6 +24,9 @@ from aeops.verify.reader import PageView, Shipping
 
 CLOCK_TOLERANCE = timedelta(seconds=2)  # our clock vs the platform's, plus gmt_modified's whole seconds
 MAX_ROWS_PER_PROBLEM = 10
+
+SkuValues = tuple[str | None, str | None, int | None]
+"""What one SKU shows: (price, discount price, stock)."""
 
 
 @dataclass
@@ -37,6 +43,8 @@ class Expected:
     shipping: Shipping | None = None  # what the template offers: (service code, free?); None = not known
     template_pushed: bool = False  # this run changed the template (else it is the one aeops knew)
     by_value: bool = False  # the platform already had the values (no newer last-modified): compare values only
+    sku_values: dict[str, SkuValues] | None = None  # every SKU of the product after the run (None: not known)
+    keyless: bool = False  # pages may be keyed by their values, without the SKU-id map (see key_by_values)
 
     @property
     def not_before(self) -> datetime:
@@ -73,6 +81,7 @@ def expected_from_changes(changes: Iterable[Any], state_fields: Mapping[int, Map
     when aeops knows it.
     """
     result: dict[int, Expected] = {}
+    before: dict[int, dict[str, dict[str, Any]]] = {}  # product -> SKU -> the values this run replaced
     for change in changes:
         pushed = _utc(change.pushed_at or change.updated_at)
         exp = result.get(change.product_id)
@@ -82,6 +91,9 @@ def expected_from_changes(changes: Iterable[Any], state_fields: Mapping[int, Map
         exp.change_ids.append(change.id)
         exp.kinds.add(change.kind)
         payload = change.payload or {}
+        replaced = before.setdefault(change.product_id, {})
+        for item in (getattr(change, "previous", None) or {}).get("skus", []):
+            replaced.setdefault(str(item["sku_code"]), {}).update(item)
         if change.kind == "price":
             for item in payload.get("skus", []):
                 exp.prices[str(item["sku_code"])] = (item.get("price"), item.get("discount_price"))
@@ -95,7 +107,81 @@ def expected_from_changes(changes: Iterable[Any], state_fields: Mapping[int, Map
         known = (state_fields or {}).get(pid) or {}
         if exp.freight_template_id is None and known.get("freight_template_id"):
             exp.freight_template_id = str(known["freight_template_id"])
+        exp.sku_values = _sku_values_after(exp, known.get("skus"))
+        exp.keyless = _values_tell_stale_apart(exp, before.get(pid, {}))
     return result
+
+
+def _sku_values_after(exp: Expected, known: Mapping[str, Mapping[str, Any]] | None) -> dict[str, SkuValues] | None:
+    """Every SKU's values once the run's writes show: the confirmed state with the pushed values on top."""
+    if not known:
+        return None
+    values: dict[str, SkuValues] = {code: (v.get("price"), v.get("discount_price"), v.get("stock"))
+                                    for code, v in known.items()}
+    for code in set(exp.prices) | set(exp.stocks):
+        price, discount, stock = values.get(code, (None, None, None))
+        if code in exp.prices:
+            price, discount = exp.prices[code]
+        if code in exp.stocks:
+            stock = exp.stocks[code]
+        values[code] = (price, discount, stock)
+    if any(price is None or stock is None for price, _, stock in values.values()):
+        return None
+    return values
+
+
+def _values_tell_stale_apart(exp: Expected, replaced: Mapping[str, Mapping[str, Any]]) -> bool:
+    """True when a page whose SKU values are exactly the expected ones must show every write, whichever SKU
+    id each value sits on; then the page needs no SKU-id map (:func:`key_by_values`).
+
+    A page lags per write: a changed SKU may still show its old price and discount (one write), its old stock
+    (another), or both; the SKUs this run did not change show what aeops confirmed before. So the page's values
+    equal the expected ones exactly when the changed SKUs' values, together, equal theirs. When no stale
+    combination of a changed SKU equals what a changed SKU should show, that only happens when every changed SKU
+    shows its writes. Values this run replaced without knowing them (a blind write) could equal anything: then
+    the map is needed. Not covered: the platform putting one SKU's values on another (a swap no write made).
+    """
+    if exp.sku_values is None:
+        return False
+    changed = set(exp.prices) | set(exp.stocks)
+    expected = {exp.sku_values[code] for code in changed}
+    for code in changed:
+        price, discount, stock = exp.sku_values[code]
+        old = replaced.get(code, {})
+        price_options = [(price, discount)]
+        if code in exp.prices:
+            if old.get("price") is None:
+                return False
+            price_options.append((old["price"], old.get("discount_price")))
+        stock_options = [stock]
+        if code in exp.stocks:
+            if old.get("inventory") is None:
+                return False
+            stock_options.append(int(old["inventory"]))
+        stale = {(p, d, q) for p, d in price_options for q in stock_options} - {(price, discount, stock)}
+        if stale & expected:
+            return False
+    return True
+
+
+def key_by_values(exp: Expected, page: PageView) -> PageView | None:
+    """``page``, read without the product's SKU-id map, keyed by the seller's SKU codes through its values.
+
+    Possible only when its SKUs show exactly the expected values (as a multiset) and ``exp.keyless`` says no
+    stale value could pass for an expected one; SKUs with equal values are interchangeable for every check. None
+    when the map must be read to tell which SKU shows what. A keyed page or an error page is returned as is.
+    """
+    if page.error or not page.page_ids:
+        return page
+    if not exp.keyless or exp.sku_values is None:
+        return None
+    shown: dict[SkuValues, list[Any]] = {}
+    for view in page.skus.values():
+        shown.setdefault((view.price, view.discount_price, view.stock), []).append(view)
+    if Counter({k: len(v) for k, v in shown.items()}) != Counter(exp.sku_values.values()):
+        return None
+    skus = {code: shown[values].pop() for code, values in sorted(exp.sku_values.items())}
+    return replace(page, skus=skus, page_ids={})
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -26,7 +26,7 @@ import re
 import threading
 import urllib.parse
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from http.cookiejar import CookieJar, DefaultCookiePolicy
@@ -66,8 +66,9 @@ class PageView:
     """What one storefront page shows. ``error`` is set when the page could not be read or parsed.
 
     ``skus`` is keyed by the seller's SKU code when the product's SKU-id map was given, else by the page's SKU
-    id; ``shipping`` is None when the page has no shipping block; ``last_modified`` is None on the real page
-    (it shows none; the simulator adds one, see :mod:`aeops.marketplace.simulator.storefront`).
+    id (then ``page_ids`` holds each such key's numeric ``skuId``, so :func:`with_sku_codes` can key it once the
+    map is read); ``shipping`` is None when the page has no shipping block; ``last_modified`` is None on the
+    real page (it shows none; the simulator adds one, see :mod:`aeops.marketplace.simulator.storefront`).
     """
 
     product_id: int
@@ -77,6 +78,7 @@ class PageView:
     skus: dict[str, SkuView] = field(default_factory=dict)
     shipping: Shipping | None = None
     error: str | None = None
+    page_ids: dict[str, str] = field(default_factory=dict)  # unmapped key -> the page's numeric skuId
 
     @property
     def prices(self) -> dict[str, str | None]:
@@ -260,16 +262,36 @@ def parse_item_page(text: str, product_id: int, site: str, device: str,
         rate = Decimal(1)
     codes = sku_codes or {}
     skus: dict[str, SkuView] = {}
+    page_ids: dict[str, str] = {}
     for entry in entries or []:
         if not isinstance(entry, Mapping):
             continue
-        key = sku_key(entry.get("skuAttr") or "") or str(entry.get("skuIdStr") or entry.get("skuId") or "")
-        code = codes.get(key) or codes.get(str(entry.get("skuIdStr") or entry.get("skuId") or "")) or key
+        numeric = str(entry.get("skuIdStr") or entry.get("skuId") or "")
+        key = sku_key(entry.get("skuAttr") or "") or numeric
+        code = codes.get(key) or codes.get(numeric)
+        if code is None:
+            code, page_ids[key] = key, numeric
         skus[code] = _sku_view(entry, rate)
     modified = _when((data.get("simulatorComponent") or {}).get("gmtModified"))
     if not skus:
         return PageView(product_id, site, device, error="the page's data has no SKU price list")
-    return PageView(product_id, site, device, modified, skus, _shipping(data))
+    return PageView(product_id, site, device, modified, skus, _shipping(data), page_ids=page_ids)
+
+
+def with_sku_codes(page: PageView, sku_codes: Mapping[str, str]) -> PageView:
+    """``page`` read without its product's SKU-id map, keyed by the seller's codes now that the map is known
+    (the same lookup as :func:`parse_item_page`: the API's SKU id, then the page's numeric ``skuId``)."""
+    if page.error or not page.page_ids:
+        return page
+    skus: dict[str, SkuView] = {}
+    left: dict[str, str] = {}
+    for key, view in page.skus.items():
+        numeric = page.page_ids.get(key)
+        code = key if numeric is None else sku_codes.get(key) or sku_codes.get(numeric)
+        if code is None:
+            code, left[key] = key, numeric or ""
+        skus[code] = view
+    return replace(page, skus=skus, page_ids=left)
 
 
 # ----------------------------------------------------------------------------------------- readers

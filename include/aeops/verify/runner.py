@@ -30,7 +30,7 @@ and the final result is computed once.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -53,12 +53,15 @@ from aeops.verify.checks import (
     check_listed,
     compare_page,
     expected_from_changes,
+    key_by_values,
     site_disagreements,
 )
-from aeops.verify.reader import DEVICES, PageView, StorefrontReader
+from aeops.verify.reader import DEVICES, PageView, StorefrontReader, with_sku_codes
 from aeops.verify.sampling import FULL, SamplingRule, cells, page_plan, seed_for
 
 log = get_logger(__name__)
+
+SKU_ID_READ_THREADS = 8  # product queries for SKU-id maps at once (a first run has none stored)
 
 
 
@@ -91,6 +94,7 @@ class PassResult:
     verified: list[int] = field(default_factory=list)
     failing: dict[int, list[Problem]] = field(default_factory=dict)
     by_value: list[int] = field(default_factory=list)  # listed as not modified, but the values are there
+    sku_ids_read: dict[int, dict[str, str]] = field(default_factory=dict)  # SKU-id maps this pass had to read
     list_calls: int = 0
     page_fetches: int = 0
     marketplace_rate: float | None = None
@@ -114,8 +118,12 @@ def _parse(value: str | None) -> datetime | None:
 # ----------------------------------------------------------------------------------------------- one pass
 def run_pass(expected: Mapping[int, Expected], plan: Mapping[int, str], sites: list[str], client,
              reader: StorefrontReader, *, devices: tuple[str, ...] = DEVICES, workers: int = 8,
-             seller_id: int | None = None) -> PassResult:
-    """Check ``expected`` products once: list timestamps for all, pages for those in ``plan``."""
+             seller_id: int | None = None, store: str = "", read_sku_ids_of: Sequence[int] = ()) -> PassResult:
+    """Check ``expected`` products once: list timestamps for all, pages for those in ``plan``.
+
+    ``read_sku_ids_of``: products whose SKU-id maps must be read (their pages cannot be keyed by values): read
+    once the list is (the list decides which pages are fetched: it goes first on the seller's QPS) while the
+    pages are fetched, which are keyed with them once they are in (:func:`key_pages`)."""
     result = PassResult()
     if not expected:
         return result
@@ -142,6 +150,7 @@ def run_pass(expected: Mapping[int, Expected], plan: Mapping[int, str], sites: l
             listed[pid] = parse_gmt(product.gmt_modified, tz)
             if pid in plan and pid not in futures and check_listed(exps[pid], listed[pid]) is None:
                 queue_pages(pid)
+        list_calls = getattr(client, "calls", 0) - before
         for pid, exp in exps.items():
             stale = check_listed(exp, listed.get(pid))
             if stale is None:
@@ -155,9 +164,18 @@ def run_pass(expected: Mapping[int, Expected], plan: Mapping[int, str], sites: l
                     queue_pages(pid)
                 continue
             problems[pid] = [stale]  # the write is not even in the catalog: pages can only show the old values
-        result.list_calls = getattr(client, "calls", 0) - before
+        mapper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sku-ids")
+        early = mapper.submit(read_sku_ids, client, [pid for pid in read_sku_ids_of if pid in futures], store=store,
+                              into=reader)
+        mapper.shutdown(wait=False)
         pages = {pid: [f.result() for f in fs] for pid, fs in futures.items()}
+        early_read = early.result()
+        result.list_calls = list_calls
     result.page_fetches = sum(len(cells_) for cells_ in checked.values())
+    pages = {pid: [with_sku_codes(v, early_read[pid]) for v in views] if pid in early_read else views
+             for pid, views in pages.items()}
+    pages, result.sku_ids_read = key_pages(pages, exps, client, reader, store=store)
+    result.sku_ids_read.update(early_read)
     for pid, views in pages.items():
         exp = exps[pid]
         found = attribute(pid, checked[pid], [p for v in views for p in compare_page(exp, v)])
@@ -172,6 +190,55 @@ def run_pass(expected: Mapping[int, Expected], plan: Mapping[int, str], sites: l
     result.verified = sorted(pid for pid in exps if pid not in problems)
     result.marketplace_rate = reader.completion_rate(seller_id)
     return result
+
+
+def key_pages(pages: Mapping[int, list[PageView]], expected: Mapping[int, Expected], client,
+              reader: StorefrontReader, *, store: str = ""
+              ) -> tuple[dict[int, list[PageView]], dict[int, dict[str, str]]]:
+    """Pages read without their product's SKU-id map, keyed by the seller's SKU codes.
+
+    By their values when they show exactly what is expected (:func:`checks.key_by_values`), else with the map,
+    read now (one product query each, in parallel) and added to the reader's. A map that cannot be read leaves
+    the page keyed by SKU id: its SKUs are then "not on the page". Returns the pages and the maps read.
+    """
+    keyed: dict[int, list[PageView]] = {}
+    unmapped: list[int] = []
+    for pid, views in pages.items():
+        by_values = [key_by_values(expected[pid], v) for v in views]
+        if all(v is not None for v in by_values):
+            keyed[pid] = by_values  # type: ignore[assignment]
+        else:
+            unmapped.append(pid)
+    read = read_sku_ids(client, unmapped, store=store, into=reader)
+    for pid in unmapped:
+        known = read.get(pid)
+        keyed[pid] = [with_sku_codes(v, known) if known else v for v in pages[pid]]
+    return keyed, read
+
+
+def read_sku_ids(client, product_ids: list[int], *, store: str = "", into: StorefrontReader | None = None
+                 ) -> dict[int, dict[str, str]]:
+    """Each product's SKU-id map (platform SKU id -> seller SKU code) from its product query, 8 at a time
+    (latency-bound one by one; the client's rate limiter keeps the seller's QPS), each added to the reader's maps
+    (``into``) as it comes, so pages fetched after it are keyed at once. Unreadable ones are left out."""
+    def sku_ids(pid: int) -> dict[str, str] | None:
+        try:
+            return client.get_product(pid).sku_codes_by_id()
+        except Exception as exc:  # noqa: BLE001 - read with page ids; the SKU checks then say "not on the page"
+            log.warning("%s: product %s: SKU ids not readable (%s)", store, pid, type(exc).__name__)
+            return None
+
+    if not product_ids:
+        return {}
+    read: dict[int, dict[str, str]] = {}
+    codes = getattr(into, "sku_codes", None)
+    with ThreadPoolExecutor(max_workers=SKU_ID_READ_THREADS) as pool:
+        for pid, known in zip(product_ids, pool.map(sku_ids, product_ids), strict=True):
+            if known is not None:
+                read[pid] = known
+                if codes is not None:
+                    codes[pid] = known
+    return read
 
 
 def values_on_platform(client, exp: Expected) -> bool:
@@ -254,9 +321,12 @@ def poke_target(t: Target, *, now: Callable[[], datetime] = _now) -> PokeResult:
     risky |= records.previously_failed(t.ledger, t.store, t.sync_run_id, all_products)
     plan = page_plan(all_products, risky, t.settings.rule, seed_for(t.store, t.run_id))
     plan = escalate(plan, records.page_failures(t.ledger, t.sync_run_id), t.settings.rule.risky_cross_size)
-    _prepare_reading(t, expected, {pid: plan[pid] for pid in expected if pid in plan}, fields)
+    unread = _prepare_reading(t, expected, {pid: plan[pid] for pid in expected if pid in plan}, fields)
     result = run_pass(expected, plan, t.sites, t.client, t.reader, devices=t.settings.devices,
-                      workers=t.settings.workers, seller_id=getattr(t.client, "seller_id", None))
+                      workers=t.settings.workers, seller_id=getattr(t.client, "seller_id", None), store=t.store,
+                      read_sku_ids_of=unread)
+    if result.sku_ids_read:  # read once (a product written blind, a first run): later runs' pages are keyed with them
+        t.ledger.record_sku_ids(t.store, result.sku_ids_read)
     repushed = set(state["repushed"])
     records.save_pass(t.ledger, t.sync_run_id, t.store, result.failing, result.verified,
                       {pid: 2 if pid in repushed else 1 for pid in expected}, at)
@@ -292,8 +362,6 @@ def poke_target(t: Target, *, now: Callable[[], datetime] = _now) -> PokeResult:
     return PokeResult(done, dict(state.get("result") or {}), message)
 
 
-SKU_ID_READ_THREADS = 8  # product queries for SKU-id maps at once (a first run has none stored)
-
 
 def _language(t: Target) -> str:
     """The language of the store's Slack messages."""
@@ -312,10 +380,12 @@ def _alerter(t: Target) -> Callable[[Any], None]:
 
 
 def _prepare_reading(t: Target, expected: dict[int, Expected], paged: Mapping[int, str],
-                     fields: Mapping[int, Mapping[str, Any]]) -> None:
+                     fields: Mapping[int, Mapping[str, Any]]) -> list[int]:
     """What the checks need beyond the changes: each expected template's services (the page's shipping block
     is compared with them) and, for products whose pages are read, the SKU-id map (pages are keyed by the
-    platform's SKU ids; the map comes from the product query aeops stored, else one product query now)."""
+    platform's SKU ids; the map comes from the product query aeops stored, else one product query during the
+    pass: the products returned). A product whose pages can be keyed by their values (``Expected.keyless``) is
+    queried only if its pages do not show the expected values (:func:`key_pages`)."""
     services = t._services
     for exp in expected.values():
         tid = exp.freight_template_id
@@ -329,7 +399,7 @@ def _prepare_reading(t: Target, expected: dict[int, Expected], paged: Mapping[in
         exp.shipping = services.get(tid)
     codes = getattr(t.reader, "sku_codes", None)
     if codes is None:
-        return
+        return []
     unread = []
     for pid in paged:
         if pid in codes:
@@ -337,24 +407,9 @@ def _prepare_reading(t: Target, expected: dict[int, Expected], paged: Mapping[in
         known = dict((fields.get(pid) or {}).get("sku_ids") or {})
         if known:
             codes[pid] = known
-        else:
+        elif not (pid in expected and expected[pid].keyless):
             unread.append(pid)
-
-    def sku_ids(pid: int) -> dict[str, str] | None:
-        try:
-            return t.client.get_product(pid).sku_codes_by_id()
-        except Exception as exc:  # noqa: BLE001 - read with page ids; the SKU checks then say "not on the page"
-            log.warning("%s: product %s: SKU ids not readable (%s)", t.store, pid, type(exc).__name__)
-            return None
-
-    # in parallel: latency-bound one by one; the client's rate limiter keeps the seller's QPS
-    read: dict[int, dict[str, str]] = {}
-    with ThreadPoolExecutor(max_workers=SKU_ID_READ_THREADS) as pool:
-        for pid, known in zip(unread, pool.map(sku_ids, unread), strict=True):
-            if known is not None:
-                codes[pid] = read[pid] = known
-    if read:  # a product written blind (a first run) needs its SKU ids read once, never again
-        t.ledger.record_sku_ids(t.store, {pid: dict(known) for pid, known in read.items()})
+    return unread
 
 
 def escalate(plan: dict[int, str], page_failed: set[int], limit: int) -> dict[int, str]:
