@@ -50,3 +50,16 @@ def test_spec_selects_backend(tmp_path: Path) -> None:
     assert isinstance(make_rate_limiter(f"file://{tmp_path}", 5), FileRateLimiter)
     with pytest.raises(ValueError, match="unknown rate limit backend"):
         make_rate_limiter("zookeeper://x", 5)
+
+
+def test_the_client_paces_five_percent_under_the_stores_qps(tmp_path: Path) -> None:
+    """A call granted on time may arrive late and the next on time: at exactly the limit the platform's strict
+    sliding second would count qps + 1 and answer ApiCallLimit."""
+    from aeops.marketplace.client import AliExpressClient
+
+    for spec in ("memory", f"file://{tmp_path}"):
+        client = AliExpressClient("http://127.0.0.1:9", "key", "secret", qps=20, rate_limit=spec)
+        try:
+            assert client._limiter.interval == pytest.approx(1 / 19)  # 52.6 ms, not 50
+        finally:
+            client.close()

@@ -447,6 +447,16 @@ class Ledger(UnsettledQueries):
 
     # ---------------------------------------------------------------------------------------- writes
     @staticmethod
+    def load_states(s: Session, store: str, product_ids: Iterable[int]) -> list[ProductState]:
+        """These products' state rows, read into ``s`` in one query per 500 (then :meth:`confirm` finds them
+        without a query each). Keep the list while using ``s``: the session holds unchanged rows weakly."""
+        found: list[ProductState] = []
+        for chunk in _chunks(sorted(set(product_ids))):
+            found += s.scalars(select(ProductState).where(ProductState.store == store,
+                                                          ProductState.product_id.in_(chunk)))
+        return found
+
+    @staticmethod
     def confirm(s: Session, change: Change) -> None:
         """The marketplace has the change: record it and move the confirmed product state forward (inside ``s``).
 

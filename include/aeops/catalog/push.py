@@ -66,7 +66,9 @@ def push_batch(ledger: Ledger, client, sync_run_id: int, kind: str, change_ids: 
                 ledger.finish_write(s, write_id, "error", f"{type(exc).__name__}: {exc}")
             raise
         uncertain = _record_answer(ledger, write_id, answered, todo, outcomes)
-        _settle_blind_failures(ledger, client, [c for c in todo if (c.payload or {}).get("blind")])
+        refused = {pid for pid, outcome in outcomes.items() if getattr(outcome, "status", "") == "failed"}
+        _settle_blind_failures(ledger, client, [c for c in todo if c.product_id in refused
+                                                and (c.payload or {}).get("blind")])
         todo = _resolve_uncertain(ledger, client, uncertain) if uncertain else []
     statuses = [c.status for c in ledger.changes(change_ids)]
     return {status: statuses.count(status) for status in set(statuses)}
@@ -167,7 +169,10 @@ def _record_answer(ledger: Ledger, write_id: int, answered: bool, sent: list[Cha
     uncertain: list[Change] = []
     with ledger.session() as s:
         ledger.finish_write(s, write_id, "answered" if answered else "lost")
-        for change in ledger.load_changes(s, [c.id for c in sent]):
+        changes = ledger.load_changes(s, [c.id for c in sent])
+        confirmed = [c.product_id for c in changes if getattr(outcomes.get(c.product_id), "status", "") == "success"]
+        states = ledger.load_states(s, changes[0].store, confirmed) if confirmed else []  # noqa: F841 - held
+        for change in changes:
             outcome = outcomes.get(change.product_id)
             status = outcome.status if outcome is not None else "unknown"
             if status == "success":

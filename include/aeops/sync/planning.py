@@ -44,13 +44,19 @@ def plan(store: str, dag_id: str, run_id: str, *, client=None, config: AeopsConf
     ctx = context(store, config)
     ledger = ctx.ledger
     sync_run_id = ledger.start_run(store, dag_id, run_id)
-    rows = valid_rows(ctx, sync_run_id)
-    desired = desired_from_rows(rows)
-    catalog_meta = {int(r["product_id"]): (cell_text(r.get("category")), cell_text(r.get("brand")))
-                    for r in reversed(rows)}
     client = client or client_for(ctx.store)
-    known = ledger.load_state(store)
-    pages = {p.product_id: p for p in list_concurrently(client, page_size=LIST_PAGE_SIZE)}
+    # the list pages (bound by the seller's QPS) are read while the export and the known state are loaded
+    lister = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"list-{store}")
+    listing = lister.submit(lambda: {p.product_id: p for p in list_concurrently(client, page_size=LIST_PAGE_SIZE)})
+    try:
+        rows = valid_rows(ctx, sync_run_id)
+        desired = desired_from_rows(rows)
+        catalog_meta = {int(r["product_id"]): (cell_text(r.get("category")), cell_text(r.get("brand")))
+                        for r in reversed(rows)}
+        known = ledger.load_state(store)
+        pages = listing.result()
+    finally:  # an export that fails does not wait for the list
+        lister.shutdown(wait=False, cancel_futures=True)
     listed: dict[int, str | None] = {pid: p.gmt_modified for pid, p in pages.items()}
     tz = ctx.store.platform_tz
     # what earlier runs left failed or unverified is retried without a person: read again, written where needed
