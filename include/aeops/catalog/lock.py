@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import case, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from aeops.catalog.ledger import Ledger
@@ -76,40 +76,43 @@ def inspect_lock(ledger: Ledger, store: str) -> LockInfo | None:
 
 
 def _open_to(holder: str, now: datetime):
-    """No one else is waiting with priority (or their mark went stale)."""
-    return or_(StoreLock.waiting.is_(None), StoreLock.waiting == holder, StoreLock.waiting_until.is_(None),
-               StoreLock.waiting_until <= now)
+    """No one else is waiting with priority (or their mark went stale). A mark is ``waiting`` (who) with
+    ``waiting_until``; clearing ``waiting`` clears the mark."""
+    return or_(StoreLock.waiting.is_(None), StoreLock.waiting == holder, StoreLock.waiting_until <= now)
 
 
 def try_acquire(ledger: Ledger, store: str, holder: str, ttl_s: float = DEFAULT_TTL_S) -> bool:
-    """Take (or join, for the same holder) the store's lock without waiting; True when held."""
+    """Take (or join, for the same holder) the store's lock without waiting; True when held.
+
+    Joining adds a hold and moves the expiry out to now + ``ttl_s`` (never in: another task's longer lease
+    stands); taking a free lock (its expiry at or before now) starts it anew: one hold, acquired now, the mark of
+    the priority waiter that takes it cleared. A store's first lock is its row's INSERT (of two racing inserts,
+    the second fails on the primary key and loses)."""
     now = utcnow()
     expires = now + timedelta(seconds=ttl_s)
     open_to_us = _open_to(holder, now)
+    longer = StoreLock.expires_at < expires  # pragma: no mutate - `<=` would set an equal expiry: the same lock
+    later = case((longer, expires), else_=StoreLock.expires_at)
     with ledger.session() as s:
         joined = s.execute(
             update(StoreLock)
             .where(StoreLock.store == store, StoreLock.holder == holder, StoreLock.expires_at > now, open_to_us)
-            .values(holds=StoreLock.holds + 1)
+            .values(holds=StoreLock.holds + 1, expires_at=later)
         ).rowcount
         if joined:
-            s.execute(update(StoreLock).where(StoreLock.store == store, StoreLock.holder == holder,
-                                              StoreLock.expires_at < expires).values(expires_at=expires))
             return True
         taken = s.execute(
             update(StoreLock)
             .where(StoreLock.store == store, StoreLock.expires_at <= now, open_to_us)
-            .values(holder=holder, holds=1, acquired_at=now, expires_at=expires,
-                    waiting=None, waiting_until=None)
+            .values(holder=holder, holds=1, acquired_at=now, expires_at=expires, waiting=None)
         ).rowcount
         if taken:
             return True
-        exists = s.scalar(select(StoreLock.store).where(StoreLock.store == store))
-    if exists:
-        return False
+        if s.scalar(select(StoreLock.store).where(StoreLock.store == store)) is not None:
+            return False  # held by another (or reserved): no INSERT that can only fail
     try:
         with ledger.session() as s:
-            s.add(StoreLock(store=store, holder=holder, holds=1, acquired_at=now, expires_at=expires))
+            s.add(StoreLock(store=store, holder=holder, acquired_at=now, expires_at=expires))  # one hold: the default
         return True
     except IntegrityError:  # another process inserted it first
         return False
@@ -133,10 +136,10 @@ def acquire(ledger: Ledger, store: str, holder: str, ttl_s: float = DEFAULT_TTL_
     ``priority=True`` marks the lock as wanted so the current holder's tasks drain and no one else gets in.
     """
     deadline = clock() + wait_s
-    announced = False
+    if try_acquire(ledger, store, holder, ttl_s):
+        return
+    log.info("store %s is locked by %s; waiting up to %.0f s%s", store, getattr(inspect_lock(ledger, store), "holder", "nobody now"), wait_s, " (priority)" if priority else "")  # noqa: E501 - one line: log lines are not mutated (docs/testing.md)
     while True:
-        if try_acquire(ledger, store, holder, ttl_s):
-            return
         if priority:
             _mark_waiting(ledger, store, holder, grace_s=max(5 * poll_s, 5.0))
         if clock() >= deadline:
@@ -144,22 +147,19 @@ def acquire(ledger: Ledger, store: str, holder: str, ttl_s: float = DEFAULT_TTL_
             who = (f"held by {info.holder} ({info.holds} task(s)) since {info.acquired_at:%H:%M:%S} UTC, "
                    f"until {info.expires_at:%H:%M:%S} UTC at the latest") if info else "busy"
             raise StoreBusy(f"store {store} is {who}; waited {wait_s:.0f} s")
-        if not announced:
-            info = inspect_lock(ledger, store)
-            log.info("store %s is locked by %s; waiting up to %.0f s%s", store, info.holder if info else "?",
-                     wait_s, " (priority)" if priority else "")
-            announced = True
         sleep(poll_s)
+        if try_acquire(ledger, store, holder, ttl_s):
+            return
 
 
 def release(ledger: Ledger, store: str, holder: str) -> None:
     """Give back one hold; the last one frees the store."""
     now = utcnow()
-    with ledger.session() as s:
-        s.execute(update(StoreLock).where(StoreLock.store == store, StoreLock.holder == holder,
-                                          StoreLock.expires_at > now).values(holds=StoreLock.holds - 1))
-        s.execute(update(StoreLock).where(StoreLock.store == store, StoreLock.holder == holder,
-                                          StoreLock.holds <= 0).values(holds=0, expires_at=now))
+    with ledger.session() as s:  # a lock that expired meanwhile stays free: expiring it now changes nothing
+        s.execute(update(StoreLock).where(StoreLock.store == store, StoreLock.holder == holder)
+                  .values(holds=StoreLock.holds - 1))
+        s.execute(update(StoreLock).where(StoreLock.store == store, StoreLock.holder == holder, StoreLock.holds <= 0)
+                  .values(expires_at=now))
 
 
 def release_all(ledger: Ledger, store: str, holder: str) -> bool:
@@ -251,7 +251,7 @@ def poke(ledger: Ledger, store: str, holder: str, *, task: str, ttl_s: float = D
     with ledger.session() as s:
         row = s.get(StoreLockWaiter, (store, holder, task))
         if row is None:
-            row = StoreLockWaiter(store=store, waiter=holder, task=task, priority=priority, since=now, last_seen=now)
+            row = StoreLockWaiter(store=store, waiter=holder, task=task, since=now)
             s.add(row)
         row.last_seen, row.priority = now, priority
         waited = (now - aware(row.since)).total_seconds()
