@@ -219,7 +219,7 @@ def run_sync(run_id: str, cfg: Any, client: Any, counter: CountingTransport, wor
     chunks = step("collect_chunks", collect_chunks, DAG_ID, run_id, config=cfg)
 
     def push_one(chunk: dict[str, Any]) -> None:
-        while push_chunk(chunk, client=client, config=cfg, poke_s=0.2) is None:  # the lock busy: poke again, as
+        while push_chunk(chunk, client=client, config=cfg) is None:  # the lock busy: poke again, as
             time.sleep(0.2)  # the reschedule-mode sensor does (a waiting chunk must not be dropped)
 
     def push_all() -> None:

@@ -139,7 +139,7 @@ def aliexpress_catalog_sync():
 
         try:
             totals = push_chunk(chunk, task=f"{ti.task_id}[{ti.map_index}] of {ti.dag_id} {ti.run_id}",
-                                max_wait_s=LOCK_WAIT.total_seconds(), poke_s=LOCK_POKE_SECONDS)
+                                max_wait_s=LOCK_WAIT.total_seconds())
         except StoreBusy as exc:  # waited LOCK_WAIT already: retrying would only wait again
             raise AirflowFailException(str(exc)) from None
         return PokeReturnValue(is_done=totals is not None, xcom_value=totals)

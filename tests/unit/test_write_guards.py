@@ -149,7 +149,7 @@ def test_a_push_sends_only_while_it_holds_the_store_and_frees_it_after(ledger, c
 
     [held] = seen
     assert (held.holder, held.holds) == (lock.run_holder(chunk["sync_run_id"]), 1)
-    assert held.expires_at == START + timedelta(seconds=pushing.LOCK_TTL_S)
+    assert held.expires_at == START + timedelta(seconds=lock.DEFAULT_TTL_S)
     assert market.writes == [("price", [1, 2, 3])] and recorded_writes(ledger) == (1, {"confirmed"})
     assert lock.inspect_lock(ledger, STORE) is None and lock.waiters(ledger) == []
     assert lock.try_acquire(ledger, STORE, "sync-run-100", 600)  # free for the next run at once
@@ -184,7 +184,7 @@ def test_a_push_longer_than_the_lease_keeps_the_store_locked(ledger, config, clo
     class SlowMarket(FakeMarketplace):
         def update_prices_batch(self, updates):
             for _ in range(3):  # the call takes 2.7 leases
-                clock.advance(0.9 * pushing.LOCK_TTL_S)
+                clock.advance(0.9 * lock.DEFAULT_TTL_S)
                 renewals.tick()
                 held.append(lock.inspect_lock(ledger, STORE))
                 assert not lock.try_acquire(ledger, STORE, "sync-run-99", 600)  # nobody else gets in meanwhile
@@ -197,8 +197,8 @@ def test_a_push_longer_than_the_lease_keeps_the_store_locked(ledger, config, clo
 
     holder = lock.run_holder(chunk["sync_run_id"])
     assert [(h.holder, h.expires_at) for h in held] == [
-        (holder, START + timedelta(seconds=pushing.LOCK_TTL_S * (0.9 * n + 1))) for n in (1, 2, 3)]
-    assert renewals.intervals[0] == pushing.LOCK_TTL_S / 3
+        (holder, START + timedelta(seconds=lock.DEFAULT_TTL_S * (0.9 * n + 1))) for n in (1, 2, 3)]
+    assert renewals.intervals[0] == lock.DEFAULT_TTL_S / 3
     assert lock.inspect_lock(ledger, STORE) is None  # given back when the push ended
 
 

@@ -17,8 +17,6 @@ from aeops.secrets import get_logger
 
 log = get_logger(__name__)
 
-LOCK_TTL_S = 600.0
-
 
 def collect_chunks(dag_id: str, run_id: str, *, dry_run: bool = False, config: AeopsConfig | None = None,
                    chunk_batches: int = CHUNK_BATCHES) -> list[dict[str, Any]]:
@@ -39,27 +37,27 @@ def collect_chunks(dag_id: str, run_id: str, *, dry_run: bool = False, config: A
 
 
 def push_chunk(chunk: dict[str, Any], *, client=None, config: AeopsConfig | None = None, task: str | None = None,
-               max_wait_s: float = 1800.0, poke_s: float = 30.0) -> dict[str, int] | None:
+               max_wait_s: float = 1800.0) -> dict[str, int] | None:
     """Send one chunk of batches while holding the store's write lock (an urgent re-run of the same store
     goes first; two runs never write one store at once, see :mod:`aeops.catalog.lock`).
 
     None when the lock is busy: nothing was sent and the caller (a reschedule-mode sensor) pokes again later
     without holding a worker slot; ``task`` names the waiter in ``aeops lock show``. StoreBusy after
-    ``max_wait_s`` of waiting."""
+    ``max_wait_s`` of waiting. The lock's lease is :data:`aeops.catalog.lock.DEFAULT_TTL_S`, renewed while the chunk
+    is sent."""
     ctx = context(chunk["store"], config)
     holder = lock.run_holder(chunk["sync_run_id"])
     waiter = task or f"push {chunk['store']} {chunk['kind']} chunk of run {chunk['sync_run_id']}"
-    if not lock.poke(ctx.ledger, chunk["store"], holder, task=waiter, ttl_s=LOCK_TTL_S, max_wait_s=max_wait_s,
-                     poke_s=poke_s):
+    if not lock.poke(ctx.ledger, chunk["store"], holder, task=waiter, max_wait_s=max_wait_s):
         return None
     totals: dict[str, int] = {}
-    with lock.held_lock(ctx.ledger, chunk["store"], holder, ttl=LOCK_TTL_S):
+    with lock.held_lock(ctx.ledger, chunk["store"], holder):
         if chunk["kind"] == "price" and ctx.ledger.get_run(chunk["sync_run_id"]).kind == "daily":
             # an urgent override may have come since the daily plan: its SKUs are held (an urgent run's own push
             # is the override, or its revert)
             recheck_holds(ctx, [cid for batch in chunk["batches"] for cid in batch])
         client = client or client_for(ctx.store)
-        for n, change_ids in enumerate(chunk["batches"], 1):
+        for n, change_ids in enumerate(chunk["batches"], 1):  # pragma: no mutate - n only numbers the log line
             result = push_batch(ctx.ledger, client, chunk["sync_run_id"], chunk["kind"], change_ids,
                                 images_dir=ctx.store.images_dir or None)
             for key, value in result.items():
