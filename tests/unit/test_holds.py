@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -117,3 +118,46 @@ def test_an_unchanged_export_is_synced_again_once_a_hold_it_respected_has_ended(
 
     override(ledger, "undo", {(1, "A"): "10.00", (2, "C"): "6.00"}, mode="revert", target="bf")
     assert holds_released(ctx, "aliexpress_catalog_sync", now) == 2  # reverted: the export's prices go back
+
+
+def test_the_held_skus_of_the_last_run_that_ran_count_however_many_skipped_runs_came_since(sqlite_url) -> None:
+    from aeops.sync.intake import holds_released
+
+    cfg = parse_config({"database_url": sqlite_url, "stores": [{"name": "demo"}, {"name": "demo-kids"}]})
+    ledger = Ledger(sqlite_url)
+    ctx = RunContext(cfg, cfg.store("demo"), ledger)
+    first = ledger.start_run("demo", "aliexpress_catalog_sync", "d0")
+    assert holds_released(ctx, "aliexpress_catalog_sync", first) == 0  # a store's first run: nothing held before
+    # held until 2 hours ago in store time (Beijing): ended; read as UTC it would still hold for 6 hours
+    ended = (datetime.now(ZoneInfo(TZ)) - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
+    override(ledger, "flash", {(1, "A"): "8.00"}, hold_until=ended)
+    ledger.update_run(first, status="success", artifacts={"held": [
+        {"product_id": 1, "sku_code": "A", "run_id": "flash", "until": ended}]})
+    other = ledger.start_run("demo-kids", "aliexpress_catalog_sync", "k1")  # another store's run: not this one's
+    ledger.update_run(other, status="success", artifacts={"held": []})
+    for day in range(1, 8):  # a week of unchanged exports, each run skipped
+        ledger.update_run(ledger.start_run("demo", "aliexpress_catalog_sync", f"d{day}"), status="skipped")
+    now = ledger.start_run("demo", "aliexpress_catalog_sync", "d8")
+
+    assert holds_released(ctx, "aliexpress_catalog_sync", now) == 1  # the export's price goes back now
+
+
+def test_a_daily_push_rechecks_only_its_planned_changes(sqlite_url) -> None:
+    cfg = parse_config({"database_url": sqlite_url, "stores": [{"name": "demo"}]})
+    ledger = Ledger(sqlite_url)
+    daily = ledger.start_run("demo", "aliexpress_catalog_sync", "d1")
+    ledger.store_plan(daily, "demo", [
+        PlannedChange(1, "price", {"skus": [{"sku_code": "A", "price": "10.00", "discount_price": None}]}),
+        PlannedChange(2, "price", {"skus": [{"sku_code": "C", "price": "6.00", "discount_price": None}]})])
+    first, second = ledger.changes_of_run(daily)
+    ledger.set_status([first.id], ChangeStatus.CONFIRMED)  # sent before the override came: not touched again
+    ctx = RunContext(cfg, cfg.store("demo"), ledger)
+    assert recheck_holds(ctx, [first.id, second.id]) == 0  # no override holds anything
+    ended = (datetime.now(ZoneInfo(TZ)) - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
+    override(ledger, "old", {(1, "A"): "7.00", (2, "C"): "4.00"}, hold_until=ended)  # ended in store time
+    assert recheck_holds(ctx, [first.id, second.id]) == 0
+    override(ledger, "bf", {(1, "A"): "8.00", (2, "C"): "5.00"})
+
+    assert recheck_holds(ctx, [first.id, second.id]) == 1  # the confirmed one is past; the planned one dropped
+    assert [(c.status, c.error_code) for c in ledger.changes([first.id, second.id])] == [
+        ("confirmed", None), ("rejected", "HELD-BY-OVERRIDE")]

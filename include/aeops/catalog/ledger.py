@@ -150,6 +150,13 @@ class Ledger(UnsettledQueries):
                 query = query.where(SyncRun.dag_id == dag_id)
             return list(s.scalars(query.order_by(SyncRun.id.desc()).limit(limit)))
 
+    def last_run_that_ran(self, store: str, dag_id: str, other_than: int) -> SyncRun | None:
+        """The store's newest run of ``dag_id`` except ``other_than`` that was not skipped, however old."""
+        with self.session() as s:
+            return s.scalars(select(SyncRun).where(SyncRun.store == store, SyncRun.dag_id == dag_id,
+                                                   SyncRun.id != other_than, SyncRun.status != "skipped")
+                             .order_by(SyncRun.id.desc()).limit(1)).first()
+
     def findings_by_code_of_runs(self, sync_run_ids: Iterable[int]) -> dict[int, dict[str, int]]:
         """Findings per code of each run (one GROUP BY; runs without findings are absent)."""
         ids = list(sync_run_ids)

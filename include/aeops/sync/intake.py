@@ -82,8 +82,7 @@ def export_settled(store: str, dag_id: str, run_id: str, *, export: str | None =
 def holds_released(ctx, dag_id: str, sync_run_id: int) -> int:
     """SKU prices the store's last daily run left alone for an urgent override that no longer holds them
     (reverted, or past its ``hold_until``)."""
-    last = next((r for r in ctx.ledger.recent_runs(ctx.store.name, dag_id, limit=5)
-                 if r.id != sync_run_id and r.status != "skipped"), None)
+    last = ctx.ledger.last_run_that_ran(ctx.store.name, dag_id, other_than=sync_run_id)
     held = ((last.artifacts or {}).get("held") or []) if last is not None else []
     if not held:
         return 0
