@@ -26,7 +26,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / ".mutmut"
-LINKS = {"src": ROOT / "include", "tests": ROOT / "tests", "pyproject.toml": ROOT / "pyproject.toml"}
+LINKS = {"src": ROOT / "include", "tests": ROOT / "tests", "pyproject.toml": ROOT / "pyproject.toml",
+         "preload.txt": ROOT / "scripts" / "mutate_preload.txt"}
 RESULT = re.compile(r"^\s*(?P<name>[\w.ǁ]+)__mutmut_\d+: (?P<status>.+?)\s*$")
 
 
