@@ -12,7 +12,9 @@ Time is a fake clock (``lock.utcnow``) and the lock's renewals are driven by eve
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from aeops.catalog import context as context_module
 from aeops.catalog import lock
 from aeops.catalog.diff import PlannedChange
 from aeops.catalog.ledger import Ledger
+from aeops.catalog.status import ChangeStatus
 from aeops.config import load_config
 from aeops.store import session_scope
 from aeops.store.models import ApiWrite, Change
@@ -585,3 +588,99 @@ def test_the_skip_is_per_store(ledger, config, tmp_path: Path) -> None:
     mine = _pull(ledger, config, "run-1", export)
     assert mine["export_id"] != kids["export_id"]
     assert ledger.get_run(mine["sync_run_id"]).status == "running"
+
+
+# -- urgent holds, re-checked by the daily price push ----------------------------------------------------------------
+def urgent_run(ledger: Ledger, run_id: str, product: int, price: str, *, applied: bool) -> dict:
+    """An urgent price override of ``product``'s SKU S (applied: it holds now); its push chunk."""
+    from aeops.catalog.holds import URGENT_DAG_ID
+    from aeops.catalog.status import ChangeStatus
+
+    run = ledger.start_run(STORE, URGENT_DAG_ID, run_id, kind="urgent")
+    ledger.store_plan(run, STORE, [PlannedChange(product, "price", {"skus": [
+        {"sku_code": "S", "price": price, "discount_price": None}]})])
+    ids = [c.id for c in ledger.changes_of_run(run)]
+    if applied:
+        ledger.set_status(ids, ChangeStatus.CONFIRMED)
+    ledger.update_run(run, status="success" if applied else "running", artifacts={"request": {
+        "mode": "price_override", "dry_run": False, "run_id": None, "hold_until": None}})
+    return {"store": STORE, "sync_run_id": run, "kind": "price", "batches": [ids]}
+
+
+def test_a_daily_price_push_leaves_alone_what_an_override_holds_and_only_that(ledger, config, clock) -> None:
+    market = FakeMarketplace(clock=clock)
+    price = planned_chunk(ledger, market)  # products 1-3, planned before the override came
+    daily = price["sync_run_id"]
+    ledger.store_plan(daily, STORE, [PlannedChange(pid, "inventory", {"skus": [{"sku_code": "S", "inventory": 9}]})
+                                     for pid in range(1, 4)])
+    stock = {**price, "kind": "inventory", "batches": [ledger.open_change_ids([daily])[(daily, "inventory")]]}
+    urgent_run(ledger, "bf", 2, "8.00", applied=True)  # product 2's price is held from now on
+
+    assert pushing.push_chunk(stock, client=market, config=config) == {"confirmed": 3}  # stock is never held
+    assert pushing.push_chunk(price, client=market, config=config) == {"confirmed": 2, "rejected": 1}
+
+    assert market.writes == [("inventory", [1, 2, 3]), ("price", [1, 3])]
+    [held] = [c for c in ledger.changes_of_run(daily) if c.status == "rejected"]
+    assert (held.product_id, held.kind, held.error_code, held.error_message) == (
+        2, "price", "HELD-BY-OVERRIDE", "an urgent price override holds this SKU's price (until it is reverted or "
+        "ends); the daily sync leaves it alone")
+    # an urgent run's own price push is the override (or its revert): never held back by another override
+    again = urgent_run(ledger, "bf-deeper", 2, "7.00", applied=False)
+    assert pushing.push_chunk(again, client=market, config=config) == {"confirmed": 1}
+    assert market.writes[-1] == ("price", [2])
+
+
+# -- the export skip: what makes an unchanged export run again, and which file a run takes ---------------------------
+def test_an_unchanged_export_runs_again_for_earlier_failures_or_an_ended_hold_and_is_skipped_otherwise(
+        ledger, config, tmp_path: Path) -> None:
+    export = _export(tmp_path / "exports", "catalog.csv", "9.90")
+    first = _pull(ledger, config, "run-1", export)
+    ledger.store_plan(first["sync_run_id"], STORE, [PlannedChange(1, "price", {"skus": [
+        {"sku_code": "S", "price": "9.90", "discount_price": None}]})])
+    ledger.fail_changes([c.id for c in ledger.changes_of_run(first["sync_run_id"])], "F00-00-10007-024", "refused")
+    ledger.mark_export_synced(first["export_id"], "run-1")
+    ledger.update_run(first["sync_run_id"], status="partial")
+    other = ledger.start_run("demo-kids", "aliexpress_catalog_sync", "kids-1")  # another store's failure: not ours
+    ledger.store_plan(other, "demo-kids", [PlannedChange(2, "price", {"skus": [{"sku_code": "K", "price": "1.00"}]})])
+    ledger.fail_changes([c.id for c in ledger.changes_of_run(other)], "F00-00-10007-024", "refused")
+
+    retried = _pull(ledger, config, "run-2", export)  # the failure is retried without a person
+    assert ledger.get_run(retried["sync_run_id"]).status == "running"
+    ledger.store_plan(retried["sync_run_id"], STORE, [PlannedChange(1, "price", {"skus": [
+        {"sku_code": "S", "price": "9.90", "discount_price": None}]})])
+    ledger.set_status([c.id for c in ledger.changes_of_run(retried["sync_run_id"])], ChangeStatus.VERIFIED)
+    ledger.update_run(retried["sync_run_id"], status="success", artifacts={"held": [
+        {"product_id": 1, "sku_code": "S", "run_id": "bf", "until": None}]})
+    urgent_run(ledger, "bf", 1, "8.00", applied=True)  # the override that run respected still holds
+
+    with pytest.raises(SkipStore, match="already synced"):
+        _pull(ledger, config, "run-3", export)  # settled, and the hold stands: nothing to do
+    urgent = ledger.start_run(STORE, "aliexpress_urgent_rerun", "undo")  # the override is reverted
+    ledger.update_run(urgent, status="success", artifacts={"request": {"mode": "revert", "dry_run": False,
+                                                                         "run_id": "bf", "hold_until": None}})
+    assert ledger.get_run(_pull(ledger, config, "run-4", export)["sync_run_id"]).status == "running"
+
+
+def test_a_run_takes_the_export_its_wait_settled_and_never_one_still_being_written(ledger, config, tmp_path: Path,
+                                                                                   monkeypatch) -> None:
+    from aeops.sync.intake import export_settled
+
+    folder = tmp_path / "exports"
+    settled = _export(folder, "day1.csv", "9.90")
+    assert export_settled(STORE, "aliexpress_catalog_sync", "run-1", config=config)
+    newer = _export(folder, "day2.csv", "10.90")  # arrives after the wait took day1
+    os.utime(newer, (time.time() + 60, time.time() + 60))
+    assert pull_export(STORE, "aliexpress_catalog_sync", "run-1", config=config)["path"] == str(settled)
+
+    marked = load_config({"stores": [{"name": STORE, "exports": str(folder), "export_markers": True}]})
+    with pytest.raises(SyncError) as unsettled:  # without the waiting sensor: the newest has no .done marker yet
+        pull_export(STORE, "aliexpress_catalog_sync", "run-2", config=marked)
+    assert str(unsettled.value) == (f"demo: export {newer} is not whole yet: waiting for its marker "
+                                    f"{newer.name}.done (the ERP writes it when the export is complete)")
+    # the wait with markers: the newest counts once its marker is there (however fresh the file); a run given a file
+    # waits for that file's own marker
+    assert not export_settled(STORE, "aliexpress_catalog_sync", "run-3", config=marked)
+    Path(f"{newer}.done").write_text("", encoding="utf-8")
+    assert export_settled(STORE, "aliexpress_catalog_sync", "run-3", config=marked)
+    assert ledger.find_run(STORE, "run-3").artifacts["settled_export"] == str(newer)
+    assert not export_settled(STORE, "aliexpress_catalog_sync", "run-4", export=str(settled), config=marked)

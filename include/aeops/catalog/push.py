@@ -245,13 +245,12 @@ def _resolve_uncertain(ledger: Ledger, client, uncertain: list[Change]) -> list[
 
 
 def _applied(kind: str, payload: dict[str, Any], state: dict[str, Any], product) -> bool:
-    skus = state.get("skus", {})
+    """The product as read (``state``: :func:`~aeops.catalog.model.from_marketplace`) shows what the change sent."""
+    skus = state["skus"]
     if kind == "price":
-        return all(skus.get(i["sku_code"], {}).get("price") == i["price"]
-                   and skus.get(i["sku_code"], {}).get("discount_price") == i.get("discount_price")
-                   for i in payload["skus"])
+        return all(_shows_price(skus.get(i["sku_code"]) or {}, i) for i in payload["skus"])
     if kind == "inventory":
-        return all(skus.get(i["sku_code"], {}).get("stock") == int(i["inventory"]) for i in payload["skus"])
+        return all((skus.get(i["sku_code"]) or {}).get("stock") == int(i["inventory"]) for i in payload["skus"])
     if kind == "qualification":  # the product carries the certificate image this change sent
         entry = payload["qualification"]
         current = product.qualification(entry["key"]) if product is not None else None
@@ -265,3 +264,7 @@ def _applied(kind: str, payload: dict[str, Any], state: dict[str, Any], product)
     if "main_image" in fields:  # the platform shows the photobank image this change pushed
         checks.append(same_image_url(state.get("main_image_url"), fields.get("main_image_pushed_url")))
     return all(checks)
+
+
+def _shows_price(shown: dict[str, Any], item: dict[str, Any]) -> bool:
+    return shown.get("price") == item["price"] and shown.get("discount_price") == item.get("discount_price")

@@ -37,20 +37,19 @@ def pull_export(store: str, dag_id: str, run_id: str, *, force: bool = False, ex
     data = read_export(location)
     export_id, synced = ledger.record_export(store, str(data.path), data.size, data.sha256, sync_run_id)
     log.info("%s: export %s (%d bytes, sha256 %s)", store, data.path, data.size, data.sha256[:12])
-    retry = ledger.unsettled_changes(store, sync_run_id) if synced and not force else {}
-    released = holds_released(ctx, dag_id, sync_run_id) if synced and not force and not retry else 0
-    if retry:  # an unchanged export is synced again while earlier runs left failures: retried without a person
-        log.info("%s: export %s was already synced, but %d product(s) failed or stayed unverified in earlier runs: "
-                 "this run retries them", store, data.path, len({pid for pid, _kind in retry}))
-    elif released:  # an urgent override's hold ended: the export's prices go back
-        log.info("%s: export %s was already synced, but an urgent override no longer holds %d SKU price(s) the last "
-                 "run left alone: this run syncs them", store, data.path, released)
-    elif synced and not force:
-        ledger.update_run(sync_run_id, status="skipped",
-                          message=f"export {data.path} (sha256 {data.sha256[:12]}) was already synced; "
-                          "trigger with force=true to sync it again")
-        raise SkipStore(f"{store}: export {data.path} was already synced successfully; nothing to do (force=true "
-                        "syncs it again)")
+    if synced and not force:
+        # an unchanged export is synced again while earlier runs left failures (retried without a person), or when
+        # an urgent override's hold the last run respected has ended (the export's prices go back)
+        if retry := ledger.unsettled_changes(store, sync_run_id):
+            log.info("%s: export %s was already synced, but %d product(s) failed or stayed unverified in earlier runs: this run retries them", store, data.path, len({pid for pid, _kind in retry}))  # noqa: E501 - one line: logs are not mutated
+        elif released := holds_released(ctx, dag_id, sync_run_id):
+            log.info("%s: export %s was already synced, but an urgent override no longer holds %d SKU price(s) the last run left alone: this run syncs them", store, data.path, released)  # noqa: E501 - one line: logs are not mutated
+        else:
+            ledger.update_run(sync_run_id, status="skipped",
+                              message=f"export {data.path} (sha256 {data.sha256[:12]}) was already synced; "
+                              "trigger with force=true to sync it again")
+            raise SkipStore(f"{store}: export {data.path} was already synced successfully; nothing to do "
+                            "(force=true syncs it again)")
     ledger.update_run(sync_run_id, status="running", message=None)
     return {"sync_run_id": sync_run_id, "export_id": export_id, "path": str(data.path)}
 

@@ -77,9 +77,9 @@ def recheck_holds(ctx, change_ids: list[int]) -> int:
     for change in ctx.ledger.changes(change_ids):
         if change.status != ChangeStatus.PLANNED:
             continue
-        items = (change.payload or {}).get("skus", [])
+        items = change.payload["skus"]
         free = [i for i in items if (change.product_id, str(i["sku_code"])) not in holds]
-        if len(free) < len(items):
+        if len(free) != len(items):
             kept[change.id] = free
             dropped += len(items) - len(free)
     if kept:
