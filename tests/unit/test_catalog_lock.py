@@ -28,9 +28,12 @@ def test_one_holder_at_a_time_per_store_and_other_stores_are_free(ledger: Ledger
 
 
 def test_parallel_chunks_of_one_run_share_it_and_the_last_release_frees_it(ledger: Ledger) -> None:
-    assert try_acquire(ledger, "demo", "run-1", 60) and try_acquire(ledger, "demo", "run-1", 60)
-    assert inspect_lock(ledger, "demo").holds == 2
+    assert all(try_acquire(ledger, "demo", "run-1", 60) for _ in range(3))  # three chunks of one run
+    assert inspect_lock(ledger, "demo").holds == 3
     release(ledger, "demo", "run-1")
+    assert inspect_lock(ledger, "demo").holds == 2  # one hold given back, two chunks still sending
+    release(ledger, "demo", "run-1")
+    assert inspect_lock(ledger, "demo").holds == 1
     assert not try_acquire(ledger, "demo", "run-2", 60)
     release(ledger, "demo", "run-1")
     assert try_acquire(ledger, "demo", "run-2", 60)

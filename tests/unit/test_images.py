@@ -364,3 +364,23 @@ def test_unexpected_analysis_error_is_a_finding_not_a_traceback(tmp_path: Path,
     findings = check_images(frame, str(tmp_path), AeopsConfig(), ["apparel"])
     assert [(f.code, f.row) for f in findings] == [("IMG-UNREADABLE", 2)]
     assert "could not be analysed" in findings[0].message
+
+
+def test_a_local_file_above_the_read_cap_is_too_big_unread_and_one_at_the_cap_is_read(tmp_path: Path) -> None:
+    from aeops.rules.images import HARD_READ_CAP, image_check_one
+
+    for name, size in (("at-cap.jpg", HARD_READ_CAP), ("above.jpg", HARD_READ_CAP + 1)):
+        with open(tmp_path / name, "wb") as f:  # sparse: no 64 MB written
+            f.truncate(size)
+    above = image_check_one(str(tmp_path / "above.jpg"))
+    assert [(f.code, f.message) for f in above.findings] == [
+        ("IMG-TOO-BIG", f"image {tmp_path / 'above.jpg'} is 64.0 MB, more than the 3 MB the platform accepts; "
+                        "re-save it smaller")]  # refused before reading: nothing else is known of it
+    at_cap = image_check_one(str(tmp_path / "at-cap.jpg"))
+    assert at_cap.codes[0] == "IMG-TOO-BIG" and len(at_cap.codes) > 1  # read: it is not even an image
+
+    (tmp_path / "folder.jpg").mkdir()
+    folder = image_check_one(str(tmp_path / "folder.jpg"))
+    assert [(f.code, f.message) for f in folder.findings] == [
+        ("IMG-MISSING", f"image {tmp_path / 'folder.jpg'} is not a file (a folder?); check the file name and the "
+                        "images folder")]

@@ -298,7 +298,7 @@ def _read_local(path: Path, source: str) -> bytes:
     try:
         size = path.stat().st_size
         if not path.is_file():
-            raise ImageProblem("IMG-MISSING", f"{source} is not a file")
+            raise ImageProblem("IMG-MISSING", "is not a file (a folder?); check the file name and the images folder")
         if size > HARD_READ_CAP:
             raise ImageProblem("IMG-TOO-BIG", f"is {size / 2**20:.1f} MB, more than the "
                                                f"{MAX_FILE_BYTES // 2**20} MB the platform accepts; re-save it smaller")
