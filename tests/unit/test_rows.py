@@ -203,3 +203,12 @@ def test_only_rows_the_vectorised_screen_flags_are_looked_at_one_by_one(monkeypa
     looked_at.clear()
     check_rows(table)
     assert looked_at == [502, 503]
+
+
+def test_only_blocking_findings_that_point_at_a_row_block_it() -> None:
+    from aeops.findings import Finding
+
+    findings = [Finding("PRICE-INVALID", Severity.ERROR, "price missing", row=3),
+                Finding("FILE-TRUNCATED", Severity.ERROR, "cut short"),  # the file's, no row: blocks no single row
+                Finding("TITLE-TOO-LONG", Severity.WARNING, "long title", row=4)]  # a warning never blocks
+    assert blocked_rows(findings) == {3}

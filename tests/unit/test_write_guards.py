@@ -684,3 +684,10 @@ def test_a_run_takes_the_export_its_wait_settled_and_never_one_still_being_writt
     assert export_settled(STORE, "aliexpress_catalog_sync", "run-3", config=marked)
     assert ledger.find_run(STORE, "run-3").artifacts["settled_export"] == str(newer)
     assert not export_settled(STORE, "aliexpress_catalog_sync", "run-4", export=str(settled), config=marked)
+
+
+def test_an_export_is_recorded_only_for_a_run_that_exists_and_marked_only_if_recorded(ledger) -> None:
+    with pytest.raises(LookupError, match=r"^sync run 999 not found$"):
+        ledger.record_export(STORE, "/x/catalog.csv", 10, "ab" * 32, 999)
+    with pytest.raises(LookupError, match=r"^export 999 not found$"):
+        ledger.mark_export_synced(999, "run-1")
