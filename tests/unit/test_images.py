@@ -384,3 +384,15 @@ def test_a_local_file_above_the_read_cap_is_too_big_unread_and_one_at_the_cap_is
     assert [(f.code, f.message) for f in folder.findings] == [
         ("IMG-MISSING", f"image {tmp_path / 'folder.jpg'} is not a file (a folder?); check the file name and the "
                         "images folder")]
+
+
+def test_a_missing_or_unreadable_local_image_says_which_and_what_to_do(tmp_path: Path) -> None:
+    from aeops.rules.images import image_check_one
+
+    missing = image_check_one(str(tmp_path / "gone.jpg"))
+    assert [(f.code, f.message) for f in missing.findings] == [
+        ("IMG-MISSING", f"image {tmp_path / 'gone.jpg'} was not found; check the file name and the images folder")]
+    too_long = str(tmp_path / ("x" * 300 + ".jpg"))  # the file system refuses the name itself
+    [finding] = image_check_one(too_long).findings
+    assert finding.code == "IMG-UNREADABLE"
+    assert finding.message.startswith(f"image {too_long} cannot be read (OSError: [Errno 36] File name too long")
