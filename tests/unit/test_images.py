@@ -53,7 +53,8 @@ def test_resolution_is_checked_on_both_axes_at_800(tmp_path: Path, size: tuple[i
         assert report.codes == [] and (report.width, report.height) == size
         return
     [finding] = report.findings
-    assert (finding.code, finding.severity) == ("ERR-207", Severity.ERROR)
+    assert (finding.code, finding.severity, finding.file, finding.field) == ("ERR-207", Severity.ERROR, str(path),
+                                                                              "main_image")
     assert finding.message == (f"image {path} is {size[0]}x{size[1]}, below the 800x800 minimum; "
                                "upload a larger original")
 
@@ -63,7 +64,7 @@ def test_file_size_cap_is_3_mb_exactly(tmp_path: Path) -> None:
     at_cap = photo + b"\x00" * (3 * 2**20 - len(photo))
     assert images.inspect_image_bytes(at_cap, "at-cap.jpg", check_background=False).codes == []
     [finding] = images.inspect_image_bytes(at_cap + b"\x00", "over.jpg", check_background=False).findings
-    assert finding.code == "IMG-TOO-BIG"
+    assert (finding.code, finding.file) == ("IMG-TOO-BIG", "over.jpg")  # the report names the file
     assert finding.message == ("image over.jpg is 3.0 MB, more than the 3 MB the platform accepts; re-save it smaller "
                                "(e.g. JPEG quality 85)")
 

@@ -54,3 +54,16 @@ def test_unreadable_logo_is_logo_format(tmp_path: Path, content: bytes | str) ->
 def test_missing_logo_says_where(tmp_path: Path) -> None:
     findings = check_logo(str(tmp_path / "nope.png"))
     assert [f.code for f in findings] == ["LOGO-FORMAT"] and "does not exist" in findings[0].message
+
+
+def test_a_logo_above_the_read_cap_is_refused_unread_and_one_at_the_cap_is_read(tmp_path) -> None:
+    from aeops.rules.logo import LOGO_MAX_BYTES, check_logo
+
+    for name, size in (("at-cap.png", LOGO_MAX_BYTES), ("above.png", LOGO_MAX_BYTES + 1)):
+        with open(tmp_path / name, "wb") as f:  # sparse: nothing written
+            f.truncate(size)
+    [above] = check_logo(tmp_path / "above.png", detect_text=False)
+    assert (above.code, above.message) == ("LOGO-FORMAT", f"logo {tmp_path / 'above.png'} is larger than 20 MB; "
+                                                          "export a PNG of about 800x800 to 1200x1200")
+    [at_cap] = check_logo(tmp_path / "at-cap.png", detect_text=False)
+    assert at_cap.code == "LOGO-FORMAT" and "larger than" not in at_cap.message  # read: it is not an image
