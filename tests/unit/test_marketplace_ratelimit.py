@@ -58,7 +58,8 @@ def test_the_client_paces_five_percent_under_the_stores_qps(tmp_path: Path) -> N
     from aeops.marketplace.client import AliExpressClient
 
     for spec in ("memory", f"file://{tmp_path}"):
-        client = AliExpressClient("http://127.0.0.1:9", "key", "secret", qps=20, rate_limit=spec)
+        client = AliExpressClient("http://127.0.0.1:9", "ratelimit-test-key", "ratelimit-test-secret-7f3a", qps=20,
+                                  rate_limit=spec)
         try:
             assert client._limiter.interval == pytest.approx(1 / 19)  # 52.6 ms, not 50
         finally:
