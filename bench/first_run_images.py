@@ -2,7 +2,7 @@
 """The first run's main-image comparison: what deciding "same picture?" costs when aeops has no record.
 
 A first run (or an emptied product state) fetches the image the platform shows for every product and compares
-it with the export's by perceptual hash (``aeops.catalog.images.resolve_main_images``), instead of planning
+it with the export's by perceptual hash (``aeops.catalog.main_image_match.resolve_main_images``), instead of planning
 an image edit (and a review) for every product. This seeds a simulator (uvicorn in a thread, loopback) with
 ``--products`` products, each with its own 800x800 JPEG in the photobank, and times the comparison with one
 worker (the baseline) and with ``IMAGE_WORKERS`` side by side, plus a second pass over the recorded state
@@ -49,8 +49,8 @@ def main() -> None:
 
     import uvicorn
 
-    from aeops.catalog import images
-    from aeops.catalog.images import ImageSources, add_source_digests, allowed_hosts, resolve_main_images
+    from aeops.catalog import main_image_match
+    from aeops.catalog.main_image_match import ImageSources, add_source_digests, allowed_hosts, resolve_main_images
     from aeops.catalog.model import desired_from_rows, from_marketplace
     from aeops.demo import DEMO_APP_KEY, DEMO_APP_SECRET, DEMO_SELLERS
     from aeops.marketplace import AliExpressClient
@@ -88,7 +88,7 @@ def main() -> None:
     client.close()
 
     def one_pass(workers: int, known: dict | None = None) -> tuple[float, dict]:
-        images.IMAGE_WORKERS = workers
+        main_image_match.IMAGE_WORKERS = workers
         desired = desired_from_rows(rows)
         sources = ImageSources(str(work))
         add_source_digests(desired, sources)

@@ -137,12 +137,12 @@ def bench_detectors(folder: Path, count: int) -> list[tuple[str, str, str, str]]
 
     from PIL import Image
 
-    from aeops.catalog.image_reviews import analysed
+    from aeops.catalog.detector_cache import analysed
     from aeops.rules import detectors, images
     from aeops.store import ensure_schema
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from tests.unit.detector_images import apparel_with_face, apparel_without_face, product
+    from tests.unit.rules.detector_images import apparel_with_face, apparel_without_face, product
 
     makers = [apparel_with_face, apparel_without_face, lambda: product(watermark="SHOP-DEALS.COM"), product]
     names = []

@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 
 from aeops.verify.checks import Expected, compare_page
 from aeops.verify.fake import FakeMarketplace
-from aeops.verify.reader import DEVICES
+from aeops.verify.page_reader import DEVICES
 from aeops.verify.runner import run_pass
 from aeops.verify.sampling import SamplingRule, fetch_count, miss_probability, page_plan, seed_for
 

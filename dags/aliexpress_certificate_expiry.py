@@ -7,7 +7,7 @@ status; replaced and removed files); ``send_alerts`` posts one Slack message wit
 when a later certificate of the same brand and type replaces one. ``as_of`` moves the day (time travel).
 When a new file replaced a known certificate, ``request_replacements`` updates the Asset
 ``aeops_certificate_replacements``, which starts ``aliexpress_certificate_replace`` (no person needed).
-Logic: ``aeops.compliance.cert_watch``; docs/compliance.md.
+Logic: ``aeops.certificates.watch``; docs/compliance.md.
 """
 
 from __future__ import annotations
@@ -61,19 +61,19 @@ def aliexpress_certificate_expiry():
     def watch(store: str):
         @task
         def scan_certificates(store: str, params=None) -> dict:
-            from aeops.compliance import cert_watch
-            from aeops.compliance.dates import store_as_of
+            from aeops.catalog.dates import store_as_of
+            from aeops.certificates import watch
 
-            return cert_watch.scan(store, store_as_of(store, params["as_of"]))
+            return watch.scan(store, store_as_of(store, params["as_of"]))
 
         @task(pool=API_POOL)
         def send_alerts(scanned: dict, run_id=None) -> dict:
             """The day's alert, naming the products at risk with their live status read from the platform."""
             from datetime import date
 
-            from aeops.compliance import cert_watch
+            from aeops.certificates import watch
 
-            return cert_watch.alert(scanned["store"], date.fromisoformat(scanned["as_of"]),
+            return watch.alert(scanned["store"], date.fromisoformat(scanned["as_of"]),
                                     unreadable=scanned["unreadable"], run_id=run_id)
 
         @task(outlets=[REPLACEMENTS])

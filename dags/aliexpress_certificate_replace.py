@@ -8,8 +8,8 @@ long side >= 1200 px, <= 3 MB) -> upload (photobank) -> plan (one qualification 
 reschedule-mode sensor while the lock is busy) -> verify (reschedule-mode sensor: every product ``onSelling`` with
 the new qualification image, within ``cert_replace_restore_minutes``, 2 hours) -> report (HTML + CSV, Slack:
 products restored, and not restored with the platform's reason). The registry records each replacement
-(``certificate_replacements``: old file, new file, reason, run). Logic: ``aeops.compliance.replace`` and
-``aeops.compliance.replace_verify``; docs/compliance.md.
+(``certificate_replacements``: old file, new file, reason, run). Logic: ``aeops.certificates.replacement`` and
+``aeops.certificates.replacement_check``; docs/compliance.md.
 """
 
 from __future__ import annotations
@@ -67,50 +67,50 @@ def aliexpress_certificate_replace():
     def requests(params=None, run_id=None) -> list[int]:
         from airflow.sdk.exceptions import AirflowFailException
 
-        from aeops.compliance import replace
+        from aeops.certificates import replacement
 
         try:
-            return replace.requests(dict(params), run_id)
-        except replace.ReplaceError as exc:
+            return replacement.requests(dict(params), run_id)
+        except replacement.ReplaceError as exc:
             raise AirflowFailException(str(exc)) from None
 
     @task_group
-    def replace(rid: int):
+    def replace_certificate(rid: int):
         @task
         def validate(rid: int) -> int:
-            from aeops.compliance import replace
+            from aeops.certificates import replacement
 
-            replace.validate(rid)
+            replacement.validate(rid)
             return rid
 
         @task
         def render(rid: int) -> int:
-            from aeops.compliance import replace
+            from aeops.certificates import replacement
 
-            replace.render(rid)
+            replacement.render(rid)
             return rid
 
         @task(pool=API_POOL)
         def upload(rid: int) -> int:
-            from aeops.compliance import replace
+            from aeops.certificates import replacement
 
-            replace.upload(rid)
+            replacement.upload(rid)
             return rid
 
         @task(pool=API_POOL)
         def plan(rid: int) -> int:
-            from aeops.compliance import replace
+            from aeops.certificates import replacement
 
-            replace.plan(rid)
+            replacement.plan(rid)
             return rid
 
         @task.sensor(mode="reschedule", poke_interval=LOCK_POKE_SECONDS, timeout=timedelta(hours=1).total_seconds(),
                      pool=API_POOL)
         def push(rid: int, run_id=None) -> bool:
             """The qualification writes under the store's write lock; waits without a slot while it is busy."""
-            from aeops.compliance import replace
+            from aeops.certificates import replacement
 
-            return replace.push(rid, task=f"push r{rid}", poke_s=LOCK_POKE_SECONDS) is not None
+            return replacement.push(rid, task=f"push r{rid}", poke_s=LOCK_POKE_SECONDS) is not None
 
         @task.sensor(mode="reschedule", poke_interval=VERIFY_POKE_SECONDS, exponential_backoff=True,
                      max_wait=timedelta(minutes=10), timeout=timedelta(hours=RESTORE_HOURS + 1).total_seconds(),
@@ -118,15 +118,15 @@ def aliexpress_certificate_replace():
         def verify(rid: int) -> bool:
             """Every product onSelling with the new image (or the restore deadline passed), no slot held between
             pokes."""
-            from aeops.compliance import replace_verify
+            from aeops.certificates import replacement_check
 
-            return replace_verify.poke(rid)
+            return replacement_check.poke(rid)
 
         @task(trigger_rule="all_done", retries=1)
         def report(rid: int) -> dict:
-            from aeops.compliance import replace_verify
+            from aeops.certificates import replacement_check
 
-            return replace_verify.report(rid)
+            return replacement_check.report(rid)
 
         checked = validate(rid)
         rendered = render(checked)
@@ -138,7 +138,7 @@ def aliexpress_certificate_replace():
         done = report(rid)
         verified >> done
 
-    replace.expand(rid=requests())
+    replace_certificate.expand(rid=requests())
 
 
 aliexpress_certificate_replace()

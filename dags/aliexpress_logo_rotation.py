@@ -5,7 +5,7 @@ checks every file waiting in the store's ``logo`` location (PNG, at least 800x80
 records a passing new file as this quarter's rotation, and posts ``LOGO-STALE`` with the spec and the
 deadline (quarter end) when the logo has not changed since the quarter began: the quarter-start reminder
 and the mid-quarter follow-up, once each. ``as_of`` moves the day (time travel).
-Logic: ``aeops.compliance.logo_rotation``; docs/compliance.md.
+Logic: ``aeops.storefront.logo_rotation``; docs/compliance.md.
 """
 
 from __future__ import annotations
@@ -49,8 +49,8 @@ def aliexpress_logo_rotation():
 
     @task
     def check_logo(store: str, params=None) -> dict:
-        from aeops.compliance import logo_rotation
-        from aeops.compliance.dates import store_as_of
+        from aeops.catalog.dates import store_as_of
+        from aeops.storefront import logo_rotation
 
         return logo_rotation.run(store, store_as_of(store, params["as_of"]))
 

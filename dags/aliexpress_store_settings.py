@@ -10,7 +10,7 @@ seller-center steps, the files to upload, links. "Done" -> ``recheck_1`` reads t
 closes what it shows, or reopens what still differs -> ``ask_2`` names it -> ... up to three rounds; still
 different after the third, the run fails (the task stays open for tomorrow). "Not done yet" or no answer within
 ``AEOPS_PERSON_TASK_WAIT_HOURS`` (20) keeps the tasks open for the next run.
-Logic: ``aeops.compliance.settings_steps``; docs/store-settings.md.
+Logic: ``aeops.storefront.settings_steps``; docs/store-settings.md.
 """
 
 from __future__ import annotations
@@ -58,8 +58,8 @@ def aliexpress_store_settings():
     def per_store(store: str):
         @task(retries=1)
         def check(store: str, params=None, run_id=None) -> dict:
-            from aeops.compliance import settings_steps
-            from aeops.compliance.dates import store_as_of
+            from aeops.catalog.dates import store_as_of
+            from aeops.storefront import settings_steps
 
             return settings_steps.check(store, run_id, store_as_of(store, params["as_of"]))
 
@@ -72,8 +72,8 @@ def aliexpress_store_settings():
 
             @task(task_id=f"recheck_{n}", retries=1)
             def recheck(store: str, round_no: int, params=None, run_id=None, ti=None) -> dict:
-                from aeops.compliance import settings_steps
-                from aeops.compliance.dates import store_as_of
+                from aeops.catalog.dates import store_as_of
+                from aeops.storefront import settings_steps
 
                 answer = ti.xcom_pull(task_ids=f"store.ask_{round_no}", map_indexes=ti.map_index)
                 return settings_steps.recheck(store, run_id, round_no, answer, store_as_of(store, params["as_of"]),

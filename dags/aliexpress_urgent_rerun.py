@@ -110,7 +110,7 @@ def aliexpress_urgent_rerun():
         from airflow.sdk.exceptions import AirflowFailException
 
         from aeops.urgent import steps
-        from aeops.urgent.modes import RequestError
+        from aeops.urgent.request import RequestError
 
         triggered = getattr(dag_run, "queued_at", None) or getattr(dag_run, "start_date", None)
         try:
@@ -133,7 +133,7 @@ def aliexpress_urgent_rerun():
         from airflow.sdk.exceptions import AirflowFailException
 
         from aeops.urgent import steps
-        from aeops.urgent.modes import RequestError
+        from aeops.urgent.request import RequestError
 
         try:
             steps.plan(store, run_id)

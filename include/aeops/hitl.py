@@ -71,7 +71,7 @@ class PersonTasksOperator(HITLOperator):
         self.previous_task_id = previous_task_id
 
     def execute(self, context: Any) -> Any:
-        from aeops.compliance.settings_steps import ask_form
+        from aeops.storefront.settings_steps import ask_form
 
         ti = context["ti"]
         checked = ti.xcom_pull(task_ids=self.store_task_id, map_indexes=ti.map_index) or {}

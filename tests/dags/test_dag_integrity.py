@@ -102,9 +102,10 @@ def test_time_limits_are_sized_from_the_deadlines_in_the_settings(dagbag) -> Non
 
 def test_waiting_for_a_store_lock_holds_no_worker_slot(dagbag) -> None:
     """Every task that can wait for a store's write lock is a sensor in reschedule mode (it gives its slot back
-    between tries; tests/unit/test_catalog_lock.py shows a try returns at once while the store is busy)."""
+    between tries; tests/unit/catalog/test_lock.py shows a try returns at once while the store is busy)."""
     waiters = {("aliexpress_catalog_sync", "push_chunk"), ("aliexpress_urgent_rerun", "take_lock"),
-               ("aliexpress_certificate_replace", "replace.push"), ("aliexpress_certificate_replace", "replace.verify")}
+               ("aliexpress_certificate_replace", "replace_certificate.push"),
+               ("aliexpress_certificate_replace", "replace_certificate.verify")}
     for dag_id, task_id in waiters:
         task = dagbag.dags[dag_id].task_dict[task_id]
         assert _attr(task, "mode") == "reschedule", f"{dag_id}.{task_id} must wait in reschedule mode"
@@ -120,9 +121,9 @@ def test_a_new_certificate_file_starts_the_replacement_without_a_person(dagbag) 
     assert asset.name == "aeops_certificate_replacements"
     assert [(a.name, a.uri) for a in replace.timetable.asset_condition.objects] == [(asset.name, asset.uri)]
     assert set(replace.params.keys()) >= {"store", "certificate", "reason", "dry_run"}
-    verify = replace.task_dict["replace.verify"]
+    verify = replace.task_dict["replace_certificate.verify"]
     assert timedelta(seconds=_attr(verify, "timeout")) >= timedelta(hours=2)
-    assert _attr(replace.task_dict["replace.upload"], "pool") == "aliexpress_api"
+    assert _attr(replace.task_dict["replace_certificate.upload"], "pool") == "aliexpress_api"
 
 
 @pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)

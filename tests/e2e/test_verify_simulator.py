@@ -25,7 +25,7 @@ from aeops.marketplace.simulator.faults import SITES, Faults
 from aeops.store import ensure_schema, session_scope
 from aeops.store.models import ApiWrite, Change, SiteStrike
 from aeops.verify import records
-from aeops.verify.reader import SimulatorStorefrontReader
+from aeops.verify.page_reader import SimulatorStorefrontReader
 from aeops.verify.runner import PokeResult, Target, VerifySettings, poke_target
 from tests.e2e.harness import Embedded
 
@@ -145,10 +145,10 @@ class Harness:
 
 @pytest.fixture
 def sim_clock(monkeypatch: pytest.MonkeyPatch) -> SimClock:
-    from aeops.marketplace.simulator import api, products, protocol, state, storefront
+    from aeops.marketplace.simulator import api, item_pages, products, protocol, state
 
     clock = SimClock()
-    for module in (api, products, protocol, state, storefront):
+    for module in (api, products, protocol, state, item_pages):
         monkeypatch.setattr(module, "now_ms", clock.ms)
     return clock
 

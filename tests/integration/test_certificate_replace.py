@@ -17,7 +17,7 @@ from conftest import ACCESS_TOKEN, REFRESH_TOKEN, SELLER_ID, RunningSimulator, s
 from sqlalchemy import select
 
 from aeops.catalog.status import ChangeStatus
-from aeops.compliance import cert_watch, replace, replace_verify
+from aeops.certificates import replacement, replacement_check, watch
 from aeops.config import load_config
 from aeops.demo import DEMO_APP_KEY, DEMO_APP_SECRET
 from aeops.marketplace.simulator.products import now_ms
@@ -72,7 +72,7 @@ def world(simulator_factory: Callable[..., RunningSimulator], tmp_path: Path, mo
         "name": "demo", "language": "en", "certs": certs.as_uri(), "exports": str(exports),
         "reports": str(tmp_path / "reports"), "qps": 1000}]})
     old = cpc(certs, date(2026, 12, 15))
-    cert_watch.scan("demo", date(2026, 12, 1), config=config)
+    watch.scan("demo", date(2026, 12, 1), config=config)
     answer = httpx.post(f"{sim.url}/_sim/qualifications/{SELLER_ID}/expire", json={"category": "toys", "cert": "CPC"})
     assert answer.json()["offline"] == TOYS
     return {"sim": sim, "config": config, "certs": certs, "old": old, "url": url, "tmp": tmp_path}
@@ -82,20 +82,20 @@ def run(world: dict[str, Any], params: dict[str, Any], run_id: str = "manual__1"
         restore: bool = True) -> tuple[list[int], dict[str, Any]]:
     """Every step of the DAG for the run's replacements, as the tasks call them."""
     config = world["config"]
-    rids = replace.requests(params, run_id, config=config)
+    rids = replacement.requests(params, run_id, config=config)
     summary: dict[str, Any] = {}
     for rid in rids:
-        replace.validate(rid, config=config)
-        replace.render(rid, config=config)
-        replace.upload(rid, config=config)
-        replace.plan(rid, config=config)
-        assert replace.push(rid, config=config) is not None
-        if not replace_verify.poke(rid, config=config) and restore:
+        replacement.validate(rid, config=config)
+        replacement.render(rid, config=config)
+        replacement.upload(rid, config=config)
+        replacement.plan(rid, config=config)
+        assert replacement.push(rid, config=config) is not None
+        if not replacement_check.poke(rid, config=config) and restore:
             restoration_passes(world)
-            assert replace_verify.poke(rid, config=config)
+            assert replacement_check.poke(rid, config=config)
         try:
-            summary[rid] = replace_verify.report(rid, config=config, client=slack or FakeSlack())
-        except replace_verify.ReplacementFailed as exc:
+            summary[rid] = replacement_check.report(rid, config=config, client=slack or FakeSlack())
+        except replacement_check.ReplacementFailed as exc:
             summary[rid] = {"failed": str(exc)}
     return rids, summary
 
@@ -116,7 +116,7 @@ def record(world: dict[str, Any], rid: int) -> CertificateReplacement:
 
 def test_a_new_file_in_the_folder_restores_the_category(world: dict[str, Any]) -> None:
     new = cpc(world["certs"], date(2028, 1, 31))
-    scanned = cert_watch.scan("demo", AS_OF, config=world["config"])
+    scanned = watch.scan("demo", AS_OF, config=world["config"])
     assert len(scanned["replacements_requested"]) == 1
     slack = FakeSlack()
     rids, summary = run(world, {}, slack=slack)  # the Asset's run: no Params
@@ -139,7 +139,7 @@ def test_a_new_file_in_the_folder_restores_the_category(world: dict[str, Any]) -
     # the JPEG the platform got: long side >= 1200 px, <= 3 MB
     assert max(row.detail["jpeg_size"]) >= 1200 and row.detail["jpeg_bytes"] <= 3 * 1024 * 1024
     # a second watch scan requests nothing more
-    assert cert_watch.scan("demo", AS_OF, config=world["config"])["replacements_requested"] == []
+    assert watch.scan("demo", AS_OF, config=world["config"])["replacements_requested"] == []
     with session_scope(world["url"]) as s:  # the sync's diff baseline is not touched by qualification writes
         assert s.scalars(select(ProductState)).all() == []
 
@@ -203,8 +203,8 @@ def test_a_dry_run_lists_the_products_and_writes_nothing(world: dict[str, Any]) 
 def test_a_push_that_crashed_mid_call_resumes_without_doubling(world: dict[str, Any]) -> None:
     config = world["config"]
     new = cpc(world["tmp"] / "in", date(2028, 1, 31))
-    [rid] = replace.requests({"store": "demo", "certificate": str(new), "reason": "t"}, "manual__2", config=config)
-    for step in (replace.validate, replace.render, replace.upload, replace.plan):
+    [rid] = replacement.requests({"store": "demo", "certificate": str(new), "reason": "t"}, "manual__2", config=config)
+    for step in (replacement.validate, replacement.render, replacement.upload, replacement.plan):
         step(rid, config=config)
     row = record(world, rid)
     with session_scope(world["url"]) as s:  # the process died after recording the first write as sent
@@ -212,8 +212,8 @@ def test_a_push_that_crashed_mid_call_resumes_without_doubling(world: dict[str, 
                           .order_by(Change.product_id)).first()
         first.status = str(ChangeStatus.SENDING)
     world["sim"].sim.reset_calls()
-    assert replace.push(rid, config=config) == {"confirmed": 2}
-    assert replace.push(rid, config=config) == {}  # a retry finds nothing open
+    assert replacement.push(rid, config=config) == {"confirmed": 2}
+    assert replacement.push(rid, config=config) == {}  # a retry finds nothing open
     calls = world["sim"].sim.calls()
     assert calls["aliexpress.solution.product.edit"] == 2  # one per product: the re-read showed it not applied
     assert calls["aliexpress.solution.product.info.get"] == 1
@@ -221,8 +221,8 @@ def test_a_push_that_crashed_mid_call_resumes_without_doubling(world: dict[str, 
 
 def test_the_watch_alert_names_the_products_with_their_live_status(world: dict[str, Any]) -> None:
     slack = FakeSlack()
-    cert_watch.scan("demo", AS_OF, config=world["config"])
-    result = cert_watch.alert("demo", AS_OF, config=world["config"], client=slack, run_id="scheduled__1")
+    watch.scan("demo", AS_OF, config=world["config"])
+    result = watch.alert("demo", AS_OF, config=world["config"], client=slack, run_id="scheduled__1")
     assert result["live_status"] is True and result["products_named"] == 2
     text = slack.text()
     assert "live products at risk: *0* of 2 (status from the platform)" in text  # the platform took them offline
@@ -237,8 +237,8 @@ def test_the_watch_alert_names_the_products_with_their_live_status(world: dict[s
 
 
 def test_an_alert_lists_twenty_products_then_the_count() -> None:
-    from aeops.compliance.alert_products import product_lines
-    from aeops.compliance.at_risk import CoveredProduct
+    from aeops.certificates.alert_listing import product_lines
+    from aeops.certificates.covered import CoveredProduct
 
     products = [CoveredProduct(1000 + i, f"Toy {i}", "toys", "onSelling") for i in range(25)]
     lines = product_lines(products, "en")

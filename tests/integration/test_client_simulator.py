@@ -25,7 +25,7 @@ from aeops.marketplace import (
     SkuStock,
     Throttled,
 )
-from aeops.verify.reader import parse_item_page
+from aeops.verify.page_reader import parse_item_page
 
 AEOPS = str(Path(sys.executable).with_name("aeops"))  # the installed console script
 PID = 9007199254740993  # above 2**53: must stay exact end to end

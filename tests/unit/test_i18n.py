@@ -96,14 +96,14 @@ def test_times_are_shown_in_the_store_zone_with_its_offset() -> None:
 
 def _every_message(lang: str) -> dict[str, str]:
     """Every Slack message builder's output in ``lang`` (text + blocks)."""
-    from aeops.compliance.cert_watch import CertAlert, certificate_message
-    from aeops.compliance.dates import quarter_of
-    from aeops.compliance.logo_rotation import LogoOutcome, logo_message
+    from aeops.catalog.dates import quarter_of
+    from aeops.certificates.watch import CertAlert, certificate_message
     from aeops.findings import Finding, Severity
     from aeops.notify.messages import failure_alert, review_overdue, review_refused, summary_details, sync_summary
     from aeops.notify.pages import Failure, failure_page
+    from aeops.storefront.logo_rotation import LogoOutcome, logo_message
     from aeops.urgent import progress
-    from aeops.urgent.modes import parse_request
+    from aeops.urgent.request import parse_request
     from aeops.verify.strikes import strike_message
 
     def flat(message) -> str:

@@ -7,7 +7,7 @@ Three kinds of write, matching the platform's calls:
 - ``inventory``: SKUs whose stock differs;
 - ``edit``: product fields (title, freight template, main image) that differ; never ``sku_info_list``. The
   main image differs when the SHA-256 of the export's source image differs from the one aeops recorded for
-  the image the platform shows (no record: :mod:`aeops.catalog.images` compares the pictures first); a URL is
+  the image the platform shows (no record: :mod:`aeops.catalog.main_image_match` compares the pictures first); a URL is
   never compared with a file name.
 
 A SKU or product the marketplace does not have cannot be created by these calls: it becomes an

@@ -12,7 +12,7 @@ A product is a plain JSON-able dict so it can be stored as-is in ``product_state
 
 Prices are decimal strings with two places (never floats), stock an int. :func:`desired_from_rows` builds
 it from an export's rows, :func:`from_marketplace` from the platform's product answer. The platform's image is
-a URL and the export's a file name: they are never compared (see :mod:`aeops.catalog.images`).
+a URL and the export's a file name: they are never compared (see :mod:`aeops.catalog.main_image_match`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from aeops.catalog.images import same_image_url
+from aeops.catalog.main_image_match import same_image_url
 
 PRODUCT_FIELDS = ("title", "freight_template_id", "main_image")
 CENT = Decimal("0.01")

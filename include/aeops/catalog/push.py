@@ -25,8 +25,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from aeops.catalog.images import same_image_url
 from aeops.catalog.ledger import Ledger
+from aeops.catalog.main_image_match import same_image_url
 from aeops.catalog.model import from_marketplace
 from aeops.catalog.status import UNCERTAIN, ChangeStatus
 from aeops.marketplace import SkuPrice, SkuStock

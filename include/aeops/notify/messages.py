@@ -137,7 +137,7 @@ def _context(text: str) -> dict[str, Any]:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:SECTION_MAX]}]}
 
 
-def _escape(text: object) -> str:
+def slack_escape(text: object) -> str:
     """Escape Slack's control characters (& < >) in user data."""
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
@@ -192,11 +192,11 @@ def failure_alert(
         base_url=base_url,
     )
     if task_id and store:
-        what = _("Task `{task}` failed for store *{store}*").format(task=task_id, store=_escape(store))
+        what = _("Task `{task}` failed for store *{store}*").format(task=task_id, store=slack_escape(store))
     elif task_id:
         what = _("Task `{task}` failed").format(task=task_id)
     elif store:
-        what = _("DAG run of `{dag}` failed for store *{store}*").format(dag=dag_id, store=_escape(store))
+        what = _("DAG run of `{dag}` failed for store *{store}*").format(dag=dag_id, store=slack_escape(store))
     else:
         what = _("DAG run of `{dag}` failed").format(dag=dag_id)
     text = f"{what}: {error_line}"
@@ -205,7 +205,7 @@ def failure_alert(
     blocks = [
         _mrkdwn(f"{SEVERITY_EMOJI['error']} *{what.replace('*', '')}*"),
         _fields([(_("Store"), store or "-"), ("DAG", dag_id), (_("Task"), task_field), (_("Run"), run_id)]),
-        _mrkdwn(f"*{error_title}*\n```{_escape(error_line)}```"),
+        _mrkdwn(f"*{error_title}*\n```{slack_escape(error_line)}```"),
         _context(f"<{url}|{link}>"),
     ]
     return SlackMessage(
@@ -233,12 +233,12 @@ def finding_line(finding: Any, lang: str | None = "en") -> str:
 
     The finding's own message is the rule's detail and stays as the rule wrote it; the code is the contract."""
     f = _finding_dict(finding)
-    parts = [f"*{_escape(f['code'])}*"]
+    parts = [f"*{slack_escape(f['code'])}*"]
     if f.get("sku_code"):
-        parts.append(f"SKU `{_escape(f['sku_code'])}`")
+        parts.append(f"SKU `{slack_escape(f['sku_code'])}`")
     if f.get("field"):
-        parts.append(f"{_escape(f['field'])}:")
-    parts.append(_escape(one_line(f.get("message") or "", 200)))
+        parts.append(f"{slack_escape(f['field'])}:")
+    parts.append(slack_escape(one_line(f.get("message") or "", 200)))
     todo = advice(str(f["code"]), lang)
     line = " ".join(parts)
     return f"{line} → {todo}" if todo else line
@@ -291,7 +291,7 @@ def sync_summary(
     counts = _("{rows} rows, {pushed} pushed, {failed} failed, {verified} verified").format(
         rows=rows, pushed=pushed, failed=failed, verified=verified)
     title = (_("Catalog sync for *{store}* FAILED") if failed_run else _("Catalog sync for *{store}*")).format(
-        store=_escape(store))
+        store=slack_escape(store))
     text = _("Catalog sync for {store}: {counts}, {findings} findings, completion {rate}").format(
         store=store, counts=counts, findings=total_findings, rate=rate)
     if in_review:
@@ -302,7 +302,7 @@ def sync_summary(
         text += "; " + _("stopped by {reason}").format(reason=one_line(stopped_by[0]))
     blocks: list[dict[str, Any]] = [_mrkdwn(f"{emoji} {title}: {counts}")]
     if headline:
-        blocks.append(_mrkdwn(_escape(headline)))
+        blocks.append(_mrkdwn(slack_escape(headline)))
     blocks.append(
         _fields(
             [
@@ -318,10 +318,11 @@ def sync_summary(
     )
     if stopped_by:
         stopped_title = _("What stopped it")
-        blocks.append(_mrkdwn(f"*{stopped_title}*\n" + "\n".join(f"• `{_escape(one_line(line))}`"
+        blocks.append(_mrkdwn(f"*{stopped_title}*\n" + "\n".join(f"• `{slack_escape(one_line(line))}`"
                                                                   for line in stopped_by[:10])))
     if findings_by_code:
-        by_code = ", ".join(f"`{_escape(c)}` {n}" for c, n in sorted(findings_by_code.items(), key=lambda x: -x[1]))
+        by_code = ", ".join(f"`{slack_escape(c)}` {n}"
+                            for c, n in sorted(findings_by_code.items(), key=lambda x: -x[1]))
         blocks.append(_mrkdwn(f"*{titles['by_code']}*\n{by_code}"))
     if top_findings:
         lines = [f"• {finding_line(f, lang)}" for f in list(top_findings)[:max_top]]
@@ -331,7 +332,7 @@ def sync_summary(
         blocks.append(_mrkdwn(f"*{titles['top']}*\n" + "\n".join(lines)))
     links = [f"<{report_url}|{titles['report']}>"] if is_browser_link(report_url) else []
     links.append(f"<{task_log_url(dag_id, run_id)}|{titles['airflow']}>")
-    blocks.append(_context(f"{' · '.join(links)} · {titles['run']} `{_escape(run_id)}`"))
+    blocks.append(_context(f"{' · '.join(links)} · {titles['run']} `{slack_escape(run_id)}`"))
     return SlackMessage(
         text=text,
         blocks=scrub(blocks),
@@ -388,12 +389,12 @@ def notice(
     """
     if severity not in SEVERITY_EMOJI:
         raise ValueError(f"severity must be one of {', '.join(SEVERITY_EMOJI)}, not {severity!r}")
-    where = f" ({_escape(store)})" if store else ""
-    blocks: list[dict[str, Any]] = [_mrkdwn(f"{SEVERITY_EMOJI[severity]} *{_escape(title)}*{where}\n{text}")]
+    where = f" ({slack_escape(store)})" if store else ""
+    blocks: list[dict[str, Any]] = [_mrkdwn(f"{SEVERITY_EMOJI[severity]} *{slack_escape(title)}*{where}\n{text}")]
     if fields:
         blocks.append(_fields(fields.items()))
     if is_browser_link(link):
-        blocks.append(_context(f"<{link}|{_escape(link_text)}>"))
+        blocks.append(_context(f"<{link}|{slack_escape(link_text)}>"))
     return SlackMessage(
         text=scrub_text(f"{title}{where}: {text}"),
         blocks=scrub(blocks),
@@ -414,7 +415,7 @@ def review_refused(*, store: str, product_id: int, reason: str | None, run_id: s
         title=_("Main image refused by the marketplace review: product {product}").format(product=product_id),
         text=_("Product {product} is `editingRequired` after its new main image was reviewed: {why}. It stays off "
                "sale until a corrected image is pushed (fix the image in the export; the next sync pushes it) or "
-               "the product is fixed in the seller center.").format(product=product_id, why=_escape(why)),
+               "the product is fixed in the seller center.").format(product=product_id, why=slack_escape(why)),
         store=store, severity="error", fields={_("Product"): product_id, _("Reason"): why},
         dedupe_key=f"review-refused:{store}:{product_id}:{run_id or ''}", thread_key=None)
 

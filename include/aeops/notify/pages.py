@@ -25,7 +25,7 @@ from aeops.notify.messages import (
     SEVERITY_EMOJI,
     SlackMessage,
     _context,
-    _escape,
+    slack_escape,
     _fields,
     _mrkdwn,
     one_line,
@@ -139,10 +139,10 @@ def failure_page(dag_id: str, run_id: str, failures: Sequence[Failure], *, store
                       len(stores)).format(dag=dag_id, stores=listed)
         title = n_("Run of `{dag}` failed ({count}) for store {stores}",
                    "Run of `{dag}` failed ({count}) for stores {stores}",
-                   len(stores)).format(dag=_escape(dag_id), count=count, stores=_escape(listed))
+                   len(stores)).format(dag=slack_escape(dag_id), count=count, stores=slack_escape(listed))
     else:
         headline = _("Run of {dag} failed").format(dag=dag_id)
-        title = _("Run of `{dag}` failed ({count})").format(dag=_escape(dag_id), count=count)
+        title = _("Run of `{dag}` failed ({count})").format(dag=slack_escape(dag_id), count=count)
     text = f"{headline}: " + "; ".join(_line(f, _) for f in failures[:3])
     if len(failures) > 3:
         text += "; " + _("and {n} more").format(n=len(failures) - 3)
@@ -150,8 +150,8 @@ def failure_page(dag_id: str, run_id: str, failures: Sequence[Failure], *, store
     for f in failures[:MAX_LISTED]:
         link = task_log_url(dag_id, run_id, f.task_id or None, map_index=f.map_index,
                             try_number=f.try_number, base_url=base_url)
-        where_f = " · " + _("store *{store}*").format(store=_escape(f.store)) if f.store else ""
-        lines.append(f"• <{link}|{_escape(_label(f, _))}>{where_f}\n      `{_escape(f.error)}`")
+        where_f = " · " + _("store *{store}*").format(store=slack_escape(f.store)) if f.store else ""
+        lines.append(f"• <{link}|{slack_escape(_label(f, _))}>{where_f}\n      `{slack_escape(f.error)}`")
     if len(failures) > MAX_LISTED:
         more = _("…and {n} more failing tasks (see the run)").format(n=len(failures) - MAX_LISTED)
         lines.append(f"_{more}_")

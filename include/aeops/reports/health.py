@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from aeops.catalog.ledger import Ledger
 from aeops.catalog.person_tasks import open_tasks
-from aeops.catalog.timestamps import today_in
+from aeops.catalog.timestamps import aware, today_in
 from aeops.config import StoreConfig
 from aeops.store.models import Certificate, SiteStrike, SlackOutbox, SyncRun
 
@@ -51,11 +51,6 @@ class StoreHealth:
     def latest_completion(self) -> dict[str, Any] | None:
         return self.completion[0] if self.completion else None
 
-
-def _utc(when: datetime | None) -> datetime | None:
-    if when is None:
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _runs(ledger: Ledger, store: str, dag_id: str | None, limit: int) -> list[SyncRun]:
@@ -124,9 +119,9 @@ def urgent_runs(ledger: Ledger, store: str, now: datetime | None = None) -> list
     found = []
     for run in _runs(ledger, store, URGENT_DAG_ID, RECENT_RUNS):
         deadline = (run.artifacts or {}).get("deadline") or {}
-        due = _utc(datetime.fromisoformat(deadline["due_at"])) if deadline.get("due_at") else None
-        triggered = _utc(datetime.fromisoformat(deadline["triggered_at"])) if deadline.get("triggered_at") else None
-        finished = _utc(run.finished_at)
+        due = aware(datetime.fromisoformat(deadline["due_at"])) if deadline.get("due_at") else None
+        triggered = aware(datetime.fromisoformat(deadline["triggered_at"])) if deadline.get("triggered_at") else None
+        finished = aware(run.finished_at)
         end = finished or now
         minutes = round((end - triggered).total_seconds() / 60, 1) if triggered else None
         if due is None:
@@ -153,7 +148,7 @@ def outbox(ledger: Ledger, store: str) -> dict[str, Any]:
             .limit(1)).first()
     waiting = by_status.get("pending", 0) + by_status.get("sending", 0)
     return {"by_status": by_status, "waiting": waiting, "failed": by_status.get("failed", 0),
-            "oldest_waiting": _utc(oldest), "last_error": error[0][:300] if error else None,
+            "oldest_waiting": aware(oldest), "last_error": error[0][:300] if error else None,
             "tone": "bad" if by_status.get("failed") else ("warn" if waiting else "ok")}
 
 

@@ -133,9 +133,9 @@ class ParsedName:
     valid_until: date
 
 
-def _norm(text: str) -> str:
-    """Brand comparison key: case-folded, inner whitespace collapsed."""
-    return " ".join(str(text).split()).casefold()
+def brand_key(text: object) -> str:
+    """Brand (and category) comparison key: case-folded, inner whitespace collapsed; None and NaN are ""."""
+    return "" if text is None or text != text else " ".join(str(text).split()).casefold()  # NaN != NaN
 
 
 def _dates_in(value: str) -> list[date]:
@@ -308,7 +308,7 @@ def check_certificate(
                              "ask the issuer for a complete certificate")
     if parsed:
         disagreements = []
-        if fields.get("brand") and _norm(fields["brand"]) != _norm(parsed.brand):
+        if fields.get("brand") and brand_key(fields["brand"]) != brand_key(parsed.brand):
             disagreements.append(f"brand {fields['brand']!r} in the text vs {parsed.brand!r} in the name")
         if fields.get("cert_type") and fields["cert_type"].strip().upper() != parsed.cert_type:
             disagreements.append(f"type {fields['cert_type']!r} in the text vs {parsed.cert_type!r} in the name")
@@ -381,9 +381,9 @@ def cross_check(info: CertInfo, known: Iterable[CertInfo]) -> list[Finding]:
     findings: list[Finding] = []
     name = info.file.replace("\\", "/").rsplit("/", 1)[-1]
     others = [k for k in known if k.sha256 != info.sha256 and k.status != "invalid"]
-    issuers = sorted({k.issuer for k in others if k.issuer and _norm(k.brand) == _norm(info.brand)
+    issuers = sorted({k.issuer for k in others if k.issuer and brand_key(k.brand) == brand_key(info.brand)
                       and k.cert_type.upper() == info.cert_type.upper()})
-    if info.issuer and issuers and _norm(info.issuer) not in {_norm(i) for i in issuers}:
+    if info.issuer and issuers and brand_key(info.issuer) not in {brand_key(i) for i in issuers}:
         findings.append(Finding(
             code="CERT-MISMATCH", severity=Severity.ERROR, file=info.file, field="issuer",
             message=f"certificate {name!r} is issued by {info.issuer!r}, but the registry's {info.cert_type} "
@@ -392,7 +392,7 @@ def cross_check(info: CertInfo, known: Iterable[CertInfo]) -> list[Finding]:
     number = _number_key(info.number)
     if number:
         used = sorted({k.brand for k in others if _number_key(k.number) == number
-                       and _norm(k.brand) != _norm(info.brand)})
+                       and brand_key(k.brand) != brand_key(info.brand)})
         if used:
             findings.append(Finding(
                 code="CERT-MISMATCH", severity=Severity.ERROR, file=info.file, field="number",
@@ -445,7 +445,7 @@ def _int_or_none(value: Any) -> int | None:
 
 
 def _category_key(value: Any) -> str:
-    return "" if value is None or value != value else _norm(value)  # value != value: NaN
+    return "" if value is None or value != value else brand_key(value)  # value != value: NaN
 
 
 def cert_missing(
@@ -458,8 +458,8 @@ def cert_missing(
     on ``as_of`` (not invalid, not expired; an expiring one still counts). One finding per row and
     missing type; work is done once per distinct (category, brand) pair.
     """
-    needed = {_norm(cat): [t.strip().upper() for t in types] for cat, types in category_certs.items()}
-    have = {(_norm(c.brand), c.cert_type.upper()) for c in certs if c.usable(as_of)}
+    needed = {brand_key(cat): [t.strip().upper() for t in types] for cat, types in category_certs.items()}
+    have = {(brand_key(c.brand), c.cert_type.upper()) for c in certs if c.usable(as_of)}
     if frame is None or len(frame) == 0 or not needed:
         return []
     categories = frame["category"].map(_category_key)

@@ -278,7 +278,7 @@ def _clean_expr(table: pl.DataFrame, rules: RowRules) -> pl.Expr:
 
     It may call a row dirty that the rules accept (e.g. a price with a leading space); such rows go through
     the per-row rules like every flagged row. It must never call a row clean that the rules reject: the
-    property test in tests/unit/test_rows.py checks exactly that against :func:`check_rows_loop`.
+    property test in tests/unit/rules/test_rows.py checks exactly that against :func:`check_rows_loop`.
     """
     sku, pid, title = _text("sku_code", table), _text("product_id", table), _text("title", table)
     price, disc, stock = _text("price", table), _text("discount_price", table), _text("stock", table)

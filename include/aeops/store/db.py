@@ -102,6 +102,16 @@ def ensure_schema(url: str) -> None:
         upgrade(url)
 
 
+_SCHEMA_READY: set[str] = set()
+
+
+def ensure_schema_once(url: str) -> None:
+    """:func:`ensure_schema`, once per process and URL (the check reads the migration scripts)."""
+    if url not in _SCHEMA_READY:
+        ensure_schema(url)
+        _SCHEMA_READY.add(url)
+
+
 def table_names(url: str) -> list[str]:
     return sorted(inspect(get_engine(url)).get_table_names())
 

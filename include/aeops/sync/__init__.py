@@ -2,7 +2,7 @@
 
 - :mod:`~aeops.sync.preflight`: credentials, token refresh, account standing;
 - :mod:`~aeops.sync.intake`: the newest export, recorded (skipped when already synced);
-- :mod:`~aeops.sync.validate` and :mod:`~aeops.sync.images`: every rule, safe image fixes;
+- :mod:`~aeops.sync.validate` and :mod:`~aeops.sync.staged_images`: every rule, safe image fixes;
 - :mod:`~aeops.sync.planning`: the minimal change set;
 - :mod:`~aeops.sync.pushing`: push chunks under the store's write lock;
 - :mod:`~aeops.sync.finish` and :mod:`~aeops.sync.summary`: verification's result, the report, Slack.

@@ -14,9 +14,9 @@ from aeops.notify import pages
 from aeops.reports.run_report import write_run_report
 from aeops.secrets import get_logger, redact_value
 from aeops.sync.errors import SyncError
-from aeops.sync.escalation import escalate_failing
 from aeops.sync.freshness import check_freshness
-from aeops.sync.image_review import open_new_product_tasks
+from aeops.sync.image_flags import open_new_product_tasks
+from aeops.sync.repeat_failures import escalate_failing
 from aeops.sync.summary import notify_summary
 
 log = get_logger(__name__)

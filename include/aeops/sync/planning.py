@@ -7,7 +7,7 @@ no info read either: the list page gives its title, freight template and main im
 written blind in batches of 20 (the export's values are idempotent; one write call costs a twentieth of one read
 per product). Titles and images are compared, never written blind; what the writes confirm is recorded, so the
 next run is an ordinary steady state. Main images are
-compared by content, never by name: see :mod:`aeops.catalog.images` (a product without a record of the
+compared by content, never by name: see :mod:`aeops.catalog.main_image_match` (a product without a record of the
 image the platform shows has that image fetched and compared by perceptual hash, once).
 """
 
@@ -21,7 +21,7 @@ from aeops.catalog.context import RunContext, client_for, context
 from aeops.catalog.diff import SKUS_UNKNOWN, diff_catalog, repush
 from aeops.catalog.drift import drifted
 from aeops.catalog.holds import active_holds, hold_back
-from aeops.catalog.images import ImageSources, add_source_digests, allowed_hosts, resolve_main_images
+from aeops.catalog.main_image_match import ImageSources, add_source_digests, allowed_hosts, resolve_main_images
 from aeops.catalog.model import cell_text, desired_from_rows, from_marketplace
 from aeops.catalog.timestamps import parse_gmt
 from aeops.config import AeopsConfig
@@ -29,7 +29,7 @@ from aeops.exports import read_export
 from aeops.marketplace.listing import LIST_PAGE_SIZE, list_concurrently
 from aeops.secrets import get_logger
 from aeops.sync.errors import SyncError
-from aeops.sync.image_review import review_changed_images
+from aeops.sync.image_flags import review_changed_images
 
 log = get_logger(__name__)
 

@@ -13,7 +13,7 @@ from aeops.config import AeopsConfig
 from aeops.findings import Severity
 from aeops.secrets import get_logger
 from aeops.sync.errors import SyncError
-from aeops.sync.images import stage_fixed_images
+from aeops.sync.staged_images import stage_fixed_images
 
 log = get_logger(__name__)
 
@@ -72,7 +72,7 @@ def export_path_of(ctx: RunContext, export_id: int | None) -> str:
 
 def _registered_certificates(ctx: RunContext, as_of: date) -> list[Any]:
     """The certificate watch's registry for CERT-MISSING (empty until the watch has scanned the store)."""
-    from aeops.compliance.registry import registry_certificates
+    from aeops.certificates.registry import registry_certificates
 
     return registry_certificates(ctx.db_url, ctx.store.name, as_of)
 

@@ -1,8 +1,8 @@
 """aeops.urgent: the manually triggered urgent re-run (DAG ``aliexpress_urgent_rerun``).
 
-- :mod:`~aeops.urgent.modes`: the trigger's parameters, validated into an :class:`UrgentRequest`;
+- :mod:`~aeops.urgent.request`: the trigger's parameters, validated into an :class:`UrgentRequest`;
 - :mod:`~aeops.urgent.pricing`: price override maths (percent or absolute, floor/ceiling guards, cents);
-- :mod:`~aeops.urgent.plan`: each mode's change set (re-using :mod:`aeops.sync.diff` and the ledger);
+- :mod:`~aeops.urgent.change_sets`: each mode's change set (re-using :mod:`aeops.sync.diff` and the ledger);
 - :mod:`~aeops.urgent.lock`: the per-store write lock in the aeops DB shared with the daily sync's push;
 - :mod:`~aeops.urgent.progress`: the deadline and its Slack messages (started, half-way, late, done);
 - :mod:`~aeops.urgent.steps`: one function per DAG task.

@@ -22,7 +22,7 @@ from aeops.sync import finish as daily_finish
 from aeops.sync import pushing
 from aeops.sync.preflight import preflight
 from aeops.urgent import progress
-from aeops.urgent.modes import RequestError, UrgentRequest, parse_request
+from aeops.urgent.request import RequestError, UrgentRequest, parse_request
 
 log = get_logger(__name__)
 
@@ -123,7 +123,7 @@ def take_lock(store: str, run_id: str, *, task: str = "take_lock", poke_s: float
 
 def plan(store: str, run_id: str, *, client=None, config: AeopsConfig | None = None) -> dict[str, int]:
     """Preflight, then the mode's change set stored for the push (the daily sync's push picks it up as is)."""
-    from aeops.urgent import plan as modes
+    from aeops.urgent import change_sets
 
     ctx, run = _run(store, run_id, config)
     if run is None:
@@ -132,13 +132,13 @@ def plan(store: str, run_id: str, *, client=None, config: AeopsConfig | None = N
     client = client or client_for(ctx.store)
     preflight(store, client=client, config=ctx.config)
     if request.mode == "retry_failed":
-        outcome = modes.plan_retry(ctx, client, request)
+        outcome = change_sets.plan_retry(ctx, client, request)
     elif request.mode == "skus":
-        outcome = modes.plan_skus(ctx, client, request, run.id)
+        outcome = change_sets.plan_skus(ctx, client, request, run.id)
     elif request.mode == "price_override":
-        outcome = modes.plan_price_override(ctx, client, request)
+        outcome = change_sets.plan_price_override(ctx, client, request)
     else:
-        outcome = modes.plan_revert(ctx, client, request)
+        outcome = change_sets.plan_revert(ctx, client, request)
     planned = ctx.ledger.store_plan(run.id, store, outcome.changes)
     counts = {"rows": outcome.counts.get("rows", outcome.targets),
               "valid_rows": outcome.counts.get("valid_rows", outcome.targets), "targets": outcome.targets,

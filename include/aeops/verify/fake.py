@@ -2,7 +2,7 @@
 
 It answers the few client calls verification and the re-push use (``iter_products`` with
 ``modified_since``, ``get_product``, ``update_prices_batch``, ``update_inventory``) and the
-:class:`~aeops.verify.reader.StorefrontReader` calls, and counts every request. Faults mirror the
+:class:`~aeops.verify.page_reader.StorefrontReader` calls, and counts every request. Faults mirror the
 simulator's: ``stale`` (product, site) pairs and ``never_device`` keep showing the first version; ``lag``
 delays every view of a write.
 """
@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from aeops.marketplace.client import PRODUCT_STATUSES
 from aeops.marketplace.models import BatchResult, FreightService, Product, ProductOutcome, Sku, UpdateReport
-from aeops.verify.reader import PageView, SkuView
+from aeops.verify.page_reader import PageView, SkuView
 
 TEMPLATE_SERVICES = {"1001": (FreightService("CAINIAO_STANDARD", "AliExpress Standard Shipping", False),),
                      "1002": (FreightService("CAINIAO_STANDARD", "AliExpress Standard Shipping", True),),

@@ -15,7 +15,7 @@ A product whose listed last-modified time is older than its push is read through
 already has the pushed values (a write that changed nothing is not re-stamped), it is verified by value (its
 pages are compared by value only). Pages are read with each product's SKU-id map (from its product query) and
 the shipping block is compared with what the expected freight template offers (``freight_settings``).
-Products whose new main image is in the platform's review are followed by :mod:`aeops.verify.review` and
+Products whose new main image is in the platform's review are followed by :mod:`aeops.verify.review_followup` and
 left out of the checks until the review ends.
 
 :func:`poke` is one sensor poke: a pass, then the clock decides. All products seen -> done. At
@@ -45,7 +45,7 @@ from aeops.catalog.status import ChangeStatus
 from aeops.catalog.timestamps import PLATFORM_TZ, parse_gmt
 from aeops.marketplace.listing import list_concurrently
 from aeops.secrets import get_logger
-from aeops.verify import records, review, strikes
+from aeops.verify import records, review_followup, strikes
 from aeops.verify.checks import (
     Expected,
     Problem,
@@ -56,7 +56,7 @@ from aeops.verify.checks import (
     key_by_values,
     site_disagreements,
 )
-from aeops.verify.reader import DEVICES, PageView, StorefrontReader, with_sku_codes
+from aeops.verify.page_reader import DEVICES, PageView, StorefrontReader, with_sku_codes
 from aeops.verify.sampling import FULL, SamplingRule, cells, page_plan, seed_for
 
 log = get_logger(__name__)
@@ -304,7 +304,7 @@ def poke_target(t: Target, *, now: Callable[[], datetime] = _now) -> PokeResult:
         state = {"started_at": at.isoformat(), "repush_at": (at + t.settings.deadline * t.settings.repush_share)
                  .isoformat(), "deadline_at": (at + t.settings.deadline).isoformat(), "repushed": [],
                  "repush_done": False, "passes": 0, "list_calls": 0, "page_fetches": 0}
-    reviews = review.follow(t.ledger, t.client, t.store, t.sync_run_id, t.run_id,
+    reviews = review_followup.follow(t.ledger, t.client, t.store, t.sync_run_id, t.run_id,
                             deadline=t.settings.review_deadline, at=at, alert=_alerter(t), lang=_language(t))
     if reviews.passed:  # they join the checks now: give them the whole verification time
         state["deadline_at"] = max(_parse(state["deadline_at"]), at + t.settings.deadline).isoformat()
@@ -504,7 +504,7 @@ def reader_for_store(store, sku_codes: Mapping[int, Mapping[str, str]] | None = 
     """The storefront reader for a store's marketplace connection (simulator or the real storefront), with the
     SKU-id maps of the products it will read (platform SKU id -> seller SKU code, from the product queries)."""
     from aeops.marketplace.hooks import AliExpressHook
-    from aeops.verify.reader import reader_for_connection
+    from aeops.verify.page_reader import reader_for_connection
 
     hook = AliExpressHook(store.conn_id)
     base_url = hook.client_kwargs()["base_url"]

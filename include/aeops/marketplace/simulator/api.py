@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from aeops.marketplace.simulator import photobank, qualifications, review
+from aeops.marketplace.simulator import photobank, qualifications, reviewer
 from aeops.marketplace.simulator.errors import SimError
 from aeops.marketplace.simulator.products import FREIGHT_SETTINGS, now_ms, record_write, sku_identity
 from aeops.marketplace.simulator.state import SimState, Tx
@@ -112,7 +112,7 @@ def _product_info(sim: Simulator, seller: dict[str, Any], params: dict[str, str]
         "gmt_create": _gmt(product["gmt_create_ms"], tz), "gmt_modified": _gmt(product["gmt_modified_ms"], tz),
         "aeop_ae_product_s_k_us": _wrap(skus, "global_aeop_ae_product_sku", params.get("simplify") == "true")}
     if product.get("audit_failure_reason") and product["status"] == "editingRequired":
-        result["audit_failure_reason"] = product["audit_failure_reason"]  # assumed field name (see review.py)
+        result["audit_failure_reason"] = product["audit_failure_reason"]  # assumed field name (see reviewer.py)
     quals = [dict(q) for q in product.get("qualifications") or []]
     result["aeop_qualification_struct_list"] = _wrap(quals, "aeop_qualification_struct",
                                                      params.get("simplify") == "true")
@@ -325,7 +325,7 @@ def _product_edit(sim: Simulator, seller: dict[str, Any], params: dict[str, str]
                                          restore_s=sim.faults.qualification_s)
         if new_image:  # a new main image goes through the platform's review
             first = tx.photo(names[0])
-            review.start(product, at, sim.faults.review_s, review.refusal(first[2] if first else None,
+            reviewer.start(product, at, sim.faults.review_s, reviewer.refusal(first[2] if first else None,
                                                                           product.get("category")))
         record_write(product, at)
     return {"result": {"success": True, "product_id": pid}}

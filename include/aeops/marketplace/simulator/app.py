@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.types import Receive, Scope, Send
 
-from aeops.marketplace.simulator import qualifications, storepage
+from aeops.marketplace.simulator import qualifications, shop_pages
 from aeops.marketplace.simulator.errors import AnswerDropped, SimError
 from aeops.marketplace.simulator.faults import DEVICES, SITES, Faults
 from aeops.marketplace.simulator.protocol import Simulator, error_body
@@ -82,7 +82,7 @@ def create_app(state: SimState, faults: Faults | None = None, *, public_url: str
         logo or banner (``/kf/<id>.png``, the same host and path shape on the real platform)."""
         found = sim.photo("/kf/" + path)
         if found is None and path.endswith(".png") and "/" not in path:
-            data = storepage.image(state, path.removesuffix(".png"))
+            data = shop_pages.image(state, path.removesuffix(".png"))
             found = None if data is None else ("image/png", data)
         if found is None:
             return Response(status_code=404)
@@ -120,7 +120,7 @@ def create_app(state: SimState, faults: Faults | None = None, *, public_url: str
             return JSONResponse({"ok": False, "error": str(exc)}, status_code=400)
         return JSONResponse({"ok": True, "offline": hit})
 
-    storepage.register(app, state, public_url)  # /store/<number>, /_sim/store/<seller id>
+    shop_pages.register(app, state, public_url)  # /store/<number>, /_sim/store/<seller id>
 
     @app.get("/_sim/health")
     def health() -> Response:

@@ -15,9 +15,9 @@ from aeops.marketplace.simulator import photobank
 from aeops.marketplace.simulator.api import SYNC_METHODS
 from aeops.marketplace.simulator.errors import AnswerDropped, SimError
 from aeops.marketplace.simulator.faults import Faults
+from aeops.marketplace.simulator.item_pages import completion_rate, item_page
 from aeops.marketplace.simulator.products import now_ms
 from aeops.marketplace.simulator.state import SimState
-from aeops.marketplace.simulator.storefront import completion_rate, item_page
 
 TIMESTAMP_WINDOW_MS = 7200 * 1000
 FILE_PARAMS = {"image_bytes"}

@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from aeops.demo import DEMO_SELLERS
-from aeops.marketplace.simulator import photobank, qualifications, review
+from aeops.marketplace.simulator import photobank, qualifications, reviewer
 from aeops.marketplace.simulator.faults import DEVICES, SITES, Faults
 from aeops.marketplace.simulator.products import default_state, now_ms, products_from_rows, view
 
@@ -323,7 +323,7 @@ class SimState:
         ended = 0
         with self.write() as tx:
             for product in tx.products(due).values():
-                ended += review.settle(product, at_ms) or qualifications.settle(product, at_ms)
+                ended += reviewer.settle(product, at_ms) or qualifications.settle(product, at_ms)
         return ended
 
     def product(self, product_id: Any) -> dict[str, Any] | None:
@@ -475,7 +475,7 @@ class SimState:
                     version["main_images"] = list(product["main_images"])
                 if in_review:
                     image = tx.photo(product["main_images"][0]) if product["main_images"] else None
-                    review.start(product, at, review_s, review.refusal(image[2] if image else None,
+                    reviewer.start(product, at, review_s, reviewer.refusal(image[2] if image else None,
                                                                        product.get("category")))
             tx.insert_products(products.values())
         return len(products)
@@ -503,7 +503,7 @@ class SimState:
 
 
 def _settle_due(product: dict[str, Any], at_ms: int) -> bool:
-    return review.due(product, at_ms) or qualifications.restore_due(product, at_ms)
+    return reviewer.due(product, at_ms) or qualifications.restore_due(product, at_ms)
 
 
 def _photo(conn: sqlite3.Connection, name_or_url: str) -> tuple[int, str, bytes] | None:

@@ -1,0 +1,243 @@
+"""The products a certificate covers, and how many of them are live: what a certificate alert names and counts
+and what a certificate replacement writes to.
+
+- :func:`categories_needing`: the store's categories whose products need a certificate type (``category_certs``);
+- :func:`covered_products`: the store's products of a brand in those categories, by id and title: the aeops DB's
+  ``product_state`` rows (the catalog sync records each product's brand and category), else the newest export's
+  rows; :func:`read_live_status` reads their status from the platform (``aliexpress.solution.product.list.get``,
+  a page of 50 per call, per status), never assumed ``onSelling``;
+- :func:`exposure`: live products per (brand, category), counted for the watch's message;
+  :func:`backfill_categories` fills ``category``/``brand`` on ``product_state`` rows from the newest export.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+
+from aeops.rules.certs import brand_key
+from aeops.secrets import get_logger
+from aeops.store.db import session_scope
+from aeops.store.models import ProductState
+
+log = get_logger(__name__)
+
+LIVE = "onSelling"
+LIVE_STATUSES = (LIVE,)
+
+
+
+
+def categories_needing(cert_type: str, category_certs: Mapping[str, Iterable[str]]) -> list[str]:
+    """The store's categories whose products need a ``cert_type`` certificate (as configured)."""
+    wanted = cert_type.strip().upper()
+    return sorted(cat for cat, types in category_certs.items() if wanted in {t.strip().upper() for t in types})
+
+
+@dataclass
+class Exposure:
+    """Live products per (brand, category), both case-folded; ``source`` is ``aeops DB`` or ``newest export``."""
+
+    counts: Counter[tuple[str, str]] = field(default_factory=Counter)
+    source: str = "aeops DB"
+
+    def at_risk(self, brand: str, categories: Iterable[str]) -> int:
+        """Live products of ``brand`` in any of ``categories``."""
+        b = brand_key(brand)
+        return sum(self.counts.get((b, brand_key(c)), 0) for c in categories)
+
+
+def _export_frame(export_uri: str):
+    from aeops.exports import newest_export, read_export
+
+    newest = newest_export(export_uri) if export_uri else None
+    if newest is None:
+        return None
+    export = read_export(newest)
+    return export.frame if export.readable else None
+
+
+def _products_of(frame) -> dict[int, tuple[str, str]]:
+    """product id -> (brand, category) from an export frame (first row of each product; bad ids skipped)."""
+    products: dict[int, tuple[str, str]] = {}
+    for pid, brand, category in zip(frame["product_id"], frame.get("brand", [None] * len(frame)),
+                                    frame["category"], strict=True):
+        text = str(pid).strip()
+        if text.isdigit() and int(text) not in products:
+            products[int(text)] = ("" if brand is None or brand != brand else str(brand).strip(),
+                                   "" if category is None or category != category else str(category).strip())
+    return products
+
+
+def backfill_categories(db_url: str, store: str, export_uri: str) -> int:
+    """Set ``category``/``brand`` on the store's existing ``product_state`` rows from the newest export.
+
+    Returns how many rows changed. Missing or unreadable export, or no product_state rows: 0.
+    """
+    with session_scope(db_url) as s:
+        if not s.scalar(select(func.count()).select_from(ProductState).where(ProductState.store == store)):
+            return 0  # the sync has not recorded products yet: nothing to fill
+    try:
+        frame = _export_frame(export_uri)
+    except Exception as exc:  # noqa: BLE001 - the counts fall back; never fail the watch for this
+        log.warning("%s: cannot read the newest export for categories (%s: %s)", store, type(exc).__name__, exc)
+        return 0
+    if frame is None:
+        return 0
+    products = _products_of(frame)
+    changed = 0
+    with session_scope(db_url) as s:
+        for state in s.scalars(select(ProductState).where(ProductState.store == store)):
+            brand_category = products.get(state.product_id)
+            if brand_category and (state.brand, state.category) != (brand_category[0][:100] or None,
+                                                                    brand_category[1][:100] or None):
+                state.brand, state.category = brand_category[0][:100] or None, brand_category[1][:100] or None
+                changed += 1
+    log.info("%s: category/brand set on %d product_state row(s) from the newest export", store, changed)
+    return changed
+
+
+def exposure(db_url: str, store: str, export_uri: str = "") -> Exposure:
+    """Live products per (brand, category) for ``store`` (aeops DB, else the newest export)."""
+    with session_scope(db_url) as s:
+        known = s.scalar(select(func.count()).select_from(ProductState)
+                         .where(ProductState.store == store, ProductState.category.is_not(None)))
+        if known:
+            rows = s.execute(select(ProductState.brand, ProductState.category, func.count())
+                             .where(ProductState.store == store, ProductState.status.in_(LIVE_STATUSES))
+                             .group_by(ProductState.brand, ProductState.category))
+            counts: Counter[tuple[str, str]] = Counter()
+            for brand, category, n in rows:
+                counts[(brand_key(brand), brand_key(category))] += n
+            return Exposure(counts, "aeops DB")
+    try:
+        frame = _export_frame(export_uri)
+    except Exception as exc:  # noqa: BLE001
+        log.warning("%s: cannot read the newest export for counts (%s: %s)", store, type(exc).__name__, exc)
+        frame = None
+    if frame is None:
+        return Exposure(Counter(), "unknown (no synced products and no readable export)")
+    counts = Counter((brand_key(b), brand_key(c)) for b, c in _products_of(frame).values())
+    return Exposure(counts, "newest export")
+
+
+SHOWN = 20
+"""How many products an alert lists by id and title (the rest: the count and the CSV)."""
+
+
+@dataclass
+class CoveredProduct:
+    """One product of the brand and category: its id, title, and the platform's status (None: not read)."""
+
+    product_id: int
+    title: str
+    category: str
+    status: str | None = None
+    reason: str | None = None
+
+
+@dataclass
+class Covered:
+    """The products a certificate covers; ``source`` is ``aeops DB`` or ``newest export``."""
+
+    products: list[CoveredProduct] = field(default_factory=list)
+    source: str = "aeops DB"
+    live_read: bool = False
+
+    @property
+    def ids(self) -> list[int]:
+        return [p.product_id for p in self.products]
+
+    @property
+    def live(self) -> list[CoveredProduct]:
+        """Products the platform shows on sale (all of them when the status could not be read)."""
+        return [p for p in self.products if p.status in (LIVE, None)]
+
+
+def covered_products(db_url: str, store: str, brand: str, categories: Iterable[str],
+                     export_uri: str = "") -> Covered:
+    """The store's products of ``brand`` in ``categories`` (case-insensitive), in product id order."""
+    wanted = {brand_key(c) for c in categories}
+    b = brand_key(brand)
+    if not wanted or not b:
+        return Covered()
+    with session_scope(db_url) as s:
+        rows = list(s.execute(select(ProductState.product_id, ProductState.brand, ProductState.category,
+                                     ProductState.fields).where(ProductState.store == store,
+                                                                ProductState.category.is_not(None))))
+    if rows:
+        found = [CoveredProduct(int(pid), str((fields or {}).get("title") or ""), str(category))
+                 for pid, brand_, category, fields in rows if brand_key(brand_) == b and brand_key(category) in wanted]
+        return Covered(sorted(found, key=lambda p: p.product_id), "aeops DB")
+    return Covered(_from_export(export_uri, b, wanted), "newest export")
+
+
+def _from_export(export_uri: str, brand: str, wanted: set[str]) -> list[CoveredProduct]:
+    try:
+        frame = _export_frame(export_uri) if export_uri else None
+    except Exception as exc:  # noqa: BLE001 - no export: nothing known, never a failed task
+        log.warning("cannot read the newest export (%s: %s)", type(exc).__name__, exc)
+        return []
+    if frame is None:
+        return []
+    found: dict[int, CoveredProduct] = {}
+    titles = frame["title"] if "title" in frame.columns else [""] * len(frame)
+    brands = frame["brand"] if "brand" in frame.columns else [""] * len(frame)
+    for pid, title, brand_, category in zip(frame["product_id"], titles, brands, frame["category"], strict=True):
+        text = str(pid).strip()
+        if text.isdigit() and int(text) not in found and brand_key(brand_) == brand and brand_key(category) in wanted:
+            found[int(text)] = CoveredProduct(int(text), "" if title != title else str(title or ""), str(category))
+    return [found[k] for k in sorted(found)]
+
+
+def live_statuses(client: Any) -> dict[int, str]:
+    """Every product's status on the platform (one listing per status, 50 a page)."""
+    from aeops.marketplace.models import PRODUCT_STATUSES
+
+    found: dict[int, str] = {}
+    for status in PRODUCT_STATUSES:
+        for product in client.iter_products([status]):
+            found[product.product_id] = product.status or status
+    return found
+
+
+def apply_statuses(covered: Covered, statuses: dict[int, str]) -> Covered:
+    """Each product's platform status (``missing`` when the platform does not list it)."""
+    for item in covered.products:
+        item.status = statuses.get(item.product_id, "missing")
+    covered.live_read = True
+    return covered
+
+
+def read_live_status(covered: Covered, client: Any) -> Covered:
+    """Fill each product's status (and why an offline one is off sale) from the platform: the listings, then the
+    product query for the ones not on sale (their reason)."""
+    if not covered.products:
+        covered.live_read = True
+        return covered
+    apply_statuses(covered, live_statuses(client))
+    for item in covered.products:
+        if item.status not in (LIVE, "missing"):
+            try:
+                detail = client.get_product(item.product_id)
+                item.reason = detail.offline_reason or detail.audit_reason
+            except Exception as exc:  # noqa: BLE001 - the reason is a nicety; the status is what counts
+                log.warning("product %s: no detail (%s)", item.product_id, type(exc).__name__)
+    return covered
+
+
+def csv_text(products: Iterable[CoveredProduct]) -> str:
+    """Every product as CSV (UTF-8 with BOM for Excel): product_id, title, category, status, reason."""
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out)
+    writer.writerow(["product_id", "title", "category", "status", "reason"])
+    for p in products:
+        writer.writerow([p.product_id, p.title, p.category, p.status or "", p.reason or ""])
+    return out.getvalue()

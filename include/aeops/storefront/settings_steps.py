@@ -1,0 +1,403 @@
+"""The steps of DAG ``aliexpress_store_settings``: check the storefront, ask a person, check again.
+
+``check`` reads the store page on every device, compares it with the store settings in ``aeops_config``
+(:mod:`aeops.storefront.page_compare`), records Information Accuracy (``settings_checks``) and posts it
+with its trend, opens or refreshes the person tasks (a settings difference; a logo rotation that is due) and
+closes a settings task the storefront now satisfies. ``ask_form`` builds the human-in-the-loop form for a
+store's open tasks (every open task of the store: also those the daily sync opened). ``recheck`` takes the
+person's answer: on "Done" it reads the storefront again, closes what it now shows (or, for tasks no page
+shows, what the person confirmed) and reopens the rest naming what still differs; after the last round a
+task still differing fails the run (it stays open and is asked again by the next run).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from aeops.catalog import person_tasks as tasks
+from aeops.catalog.dates import local_date, quarter_of
+from aeops.config import AeopsConfig, StoreConfig, load_airflow_config
+from aeops.i18n import translator
+from aeops.marketplace.store_page import DEVICES, StorePageView, fetch_image, read_store_page
+from aeops.secrets import get_logger
+from aeops.store.db import session_scope
+from aeops.store.models import LogoChange, SettingsCheck
+from aeops.storefront.page_compare import (
+    SELLER_CENTER_URL,
+    Comparison,
+    RotationStatus,
+    compare,
+    load_approved,
+    rotation_verified,
+)
+
+log = get_logger(__name__)
+
+DAG_ID = "aliexpress_store_settings"
+DONE, NOT_YET = "Done", "Not done yet"
+TREND_RUNS = 7
+
+
+class StoreSettingsError(RuntimeError):
+    """The store could not be checked, or a task still differs after the last round (one line says why)."""
+
+
+# ------------------------------------------------------------------------------------------- the storefront
+class Storefront:
+    """Reads one store's page on every device (an httpx client; close it)."""
+
+    def __init__(self, store: StoreConfig, base_url: str | None = None, store_num: int | None = None,
+                 real: bool | None = None) -> None:
+        import httpx
+
+        from aeops.marketplace.store_page import is_real_storefront
+
+        extra: dict[str, Any] = {}
+        if base_url is None:
+            from aeops.marketplace.hooks import AliExpressHook
+
+            hook = AliExpressHook(store.conn_id)
+            base_url = hook.client_kwargs()["base_url"]
+            extra = hook.get_connection(store.conn_id).extra_dejson or {}
+        self.base_url = base_url
+        num = store_num or store.store_num or extra.get("store_num")
+        if not num:
+            raise StoreSettingsError(f"{store.name}: no store number: set store_num in aeops_config (the number "
+                                     "in the storefront URL /store/<number>)")
+        self.store_num = int(num)
+        self.real = is_real_storefront(base_url, extra) if real is None else real
+        self.http = httpx.Client(timeout=20, follow_redirects=True)
+
+    def pages(self) -> dict[str, StorePageView]:
+        return {d: read_store_page(self.http, self.base_url, self.store_num, d, real=self.real) for d in DEVICES}
+
+    def image(self, url: str) -> bytes:
+        return fetch_image(self.http, url)
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def _compare(store: StoreConfig, storefront: Storefront) -> tuple[Comparison, dict[str, Any]]:
+    approved = load_approved(store)
+    return compare(store, storefront.pages(), storefront.image, approved), approved
+
+
+def _record_check(db_url: str, store: str, run_id: str, result: Comparison) -> list[float]:
+    """Store the check; returns the accuracy trend (oldest first, this check last) over the last runs."""
+    with session_scope(db_url) as s:
+        s.add(SettingsCheck(store=store, run_id=run_id, tracked=result.tracked, matched=result.matched,
+                            accuracy=result.accuracy, detail=result.to_dict()))
+    with session_scope(db_url) as s:
+        rows = list(s.scalars(select(SettingsCheck).where(SettingsCheck.store == store, SettingsCheck.tracked > 0)
+                              .order_by(SettingsCheck.id.desc()).limit(50)))
+    per_run: dict[str | None, float] = {}
+    for row in rows:  # newest first: the last check of each run
+        if row.run_id not in per_run and row.accuracy is not None:
+            per_run[row.run_id] = row.accuracy
+        if len(per_run) >= TREND_RUNS:
+            break
+    return list(reversed(list(per_run.values())))
+
+
+# ------------------------------------------------------------------------------------------- logo rotation
+def rotation_status(db_url: str, store: StoreConfig, as_of: date) -> RotationStatus:
+    quarter = quarter_of(as_of)
+    with session_scope(db_url) as s:
+        rows = list(s.scalars(select(LogoChange).where(LogoChange.store == store.name)
+                              .order_by(LogoChange.changed_at.desc(), LogoChange.id.desc())))
+    last = rows[0] if rows else None
+    last_day = local_date(last.changed_at, store.timezone) if last else None
+    before = next((r for r in rows if local_date(r.changed_at, store.timezone) < quarter.start), None)
+    return RotationStatus(due=last_day is None or last_day < quarter.start, quarter=quarter.label,
+                          last_change=last_day, previous_sha256=before.sha256 if before else None)
+
+
+def _rotation_candidates(store: StoreConfig) -> list[str]:
+    """Files waiting in the store's ``logo`` folder that pass the logo check (choices for the new logo)."""
+    if not store.logo:
+        return []
+    from aeops.locations import LocationError
+    from aeops.storefront.logo_rotation import scan_logo_folder
+
+    try:
+        return [c.file for c in scan_logo_folder(store.logo) if c.passed]
+    except LocationError:
+        return []
+
+
+# ------------------------------------------------------------------------------------------- task texts
+def _uri(location: str) -> str:
+    from pathlib import Path
+
+    return location if "://" in location else Path(location).resolve().as_uri()
+
+
+def settings_task(store: StoreConfig, result: Comparison, storefront: Storefront) -> tuple[str, dict[str, Any]]:
+    """Title and detail (steps, files, links, differences) of a store-settings task, in the store's language."""
+    _ = translator(store.language)
+    failing = {f.field for f in result.fields if not f.matches}
+    steps = [_("Sign in to the seller center ({url}) with the store's main account.").format(url=SELLER_CENTER_URL)]
+    files: list[str] = []
+    if "name" in failing:
+        steps.append(_("Store → Store settings → Store name: enter exactly {name}; save.").format(
+            name=repr(store.store_name)))
+    if "logo" in failing:
+        steps.append(_("Store → Store settings → Store logo: upload the approved logo file below (PNG, at least "
+                       "800x800, no text over it); save."))
+        files.append(_uri(store.store_logo))
+    if "banners" in failing:
+        steps.append(_("Store → Store decoration → banner: upload the {n} approved banner file(s) below in this "
+                       "order; publish.").format(n=len(store.store_banners)))
+        files.extend(_uri(b) for b in store.store_banners)
+    if "response_time" in failing:
+        steps.append(_("Customer service settings: set the response-time commitment to {hours} hours or less; "
+                       "save.").format(hours=f"{store.response_time_hours:g}"))
+    steps.append(_("Wait until the store page shows it (usually minutes), then mark this task Done in Airflow: "
+                   "aeops reads the storefront again on every device."))
+    title = _("Update the store settings of {store} in the seller center: {fields}").format(
+        store=store.name, fields=", ".join(sorted({d.split(':')[0] for d in result.differences})))
+    return title, {"steps": steps, "files": files, "differences": result.differences,
+                   "links": _links(storefront, _), "accuracy": result.accuracy}
+
+
+def _links(storefront: Storefront, _: Callable[[str], str]) -> dict[str, str]:
+    from aeops.marketplace.store_page import page_url
+
+    links = {_("seller center"): SELLER_CENTER_URL}
+    for device in DEVICES:
+        links[_("store page ({device})").format(device=device)] = page_url(
+            storefront.base_url, storefront.store_num, device, real=storefront.real)
+    return links
+
+
+def rotation_task(store: StoreConfig, status: RotationStatus, storefront: Storefront) -> tuple[str, dict[str, Any]]:
+    """Title and detail of the quarter's logo rotation task, in the store's language."""
+    _ = translator(store.language)
+    candidates = _rotation_candidates(store)
+    prepare = _("Prepare the new logo for {quarter}: PNG, at least 800x800 px, no text covering it.")
+    if candidates:
+        prepare = _("Prepare the new logo for {quarter}: PNG, at least 800x800 px, no text covering it (files "
+                    "waiting in the logo folder that pass the check are listed below).")
+    steps = [
+        prepare.format(quarter=status.quarter),
+        _("Set it as store_logo of this store in aeops_config (settings as code)."),
+        _("Seller center ({url}) → Store → Store settings → Store logo: upload the same file; save.").format(
+            url=SELLER_CENTER_URL),
+        _("When the store page shows it, mark this task Done in Airflow: aeops checks every device."),
+    ]
+    since = (_("last change {date}").format(date=status.last_change) if status.last_change
+             else _("no logo change on record"))
+    title = _("Rotate the store logo of {store} for {quarter} ({since})").format(
+        store=store.name, quarter=status.quarter, since=since)
+    due = _("logo rotation due for {quarter} ({since})").format(quarter=status.quarter, since=since)
+    return title, {"steps": steps, "files": [_uri(c) for c in candidates], "links": _links(storefront, _),
+                   "differences": [due], "quarter": status.quarter}
+
+
+def _task_markdown(task: tasks.TaskView, _: Callable[[str], str]) -> str:
+    d = task.detail
+    lines = [f"### {task.title}"]
+    if d.get("differences"):
+        lines.append(_("**Still differs:**") if task.rounds else _("**Differs:**"))
+        lines.extend(f"- {x}" for x in d["differences"])
+    if d.get("steps"):
+        lines.append(_("**Steps:**"))
+        lines.extend(f"{n}. {x}" for n, x in enumerate(d["steps"], 1))
+    if d.get("files"):
+        lines.append(_("**Files:**") + " " + ", ".join(f"[{f.rsplit('/', 1)[-1]}]({f})" for f in d["files"]))
+    if d.get("links"):
+        lines.append(_("**Links:**") + " " + " · ".join(f"[{k}]({v})" for k, v in d["links"].items()))
+    return "\n".join(lines)
+
+
+def _review_logo_text(db_url: str, store: StoreConfig, run_id: str) -> None:
+    """Text over the approved logo (once per logo content): an image-review task for a person."""
+    if not store.store_logo:
+        return
+    from aeops.catalog.detector_cache import analysed
+    from aeops.locations import LocationError, read_bytes
+    from aeops.rules.detectors import DETECTOR_VERSION, analyse, logo_findings
+
+    try:
+        data = read_bytes(store.store_logo, 20 * 1024 * 1024)
+    except (LocationError, OSError):
+        return  # the comparison reports an unusable approved file
+    sha = hashlib.sha256(data).hexdigest()
+    result, _fresh = analysed(db_url, store.name, sha, store.store_logo, DETECTOR_VERSION,
+                              lambda: analyse(data, faces=False))
+    found = logo_findings(result, store.store_logo)
+    if found:
+        tasks.open_task(db_url, store.name, "image_review", f"logo_text:{sha[:12]}",
+                        f"Check the approved logo of {store.name}: text over it",
+                        {"steps": ["Look at the logo: the platform wants no text covering it.",
+                                   "If text covers it, make a new logo without and set it as store_logo.",
+                                   "Mark this task Done when it is reviewed."],
+                         "files": [_uri(store.store_logo)], "differences": [f.message for f in found]}, run_id)
+
+
+# ------------------------------------------------------------------------------------------- the steps
+def check(store: str, run_id: str, as_of: date, *, config: AeopsConfig | None = None,
+          storefront: Storefront | None = None, now: datetime | None = None) -> dict[str, Any]:
+    """Read the storefront, record accuracy, open/refresh/close tasks, post the figure. Returns a summary."""
+    from aeops.store.db import ensure_schema_once
+
+    cfg = config or load_airflow_config()
+    st = cfg.store(store)
+    url = cfg.resolved_database_url()
+    ensure_schema_once(url)
+    front = storefront or Storefront(st)
+    try:
+        result, _approved = _compare(st, front) if st.tracks_settings else (Comparison(store, []), {})
+        trend = _record_check(url, store, run_id, result) if st.tracks_settings else []
+        open_now = {t.key: t for t in tasks.open_tasks(url, store)}
+        if result.differences:
+            title, detail = settings_task(st, result, front)
+            tasks.open_task(url, store, "store_settings", "store_settings", title, detail, run_id)
+        elif "store_settings" in open_now:
+            tasks.close(url, open_now["store_settings"].id, run_id, None, "storefront")
+        _review_logo_text(url, st, run_id)
+        rotation = rotation_status(url, st, as_of)
+        if rotation.due and st.store_logo:
+            title, detail = rotation_task(st, rotation, front)
+            tasks.open_task(url, store, "logo_rotation", f"logo_rotation:{rotation.quarter}", title, detail, run_id)
+    finally:
+        if storefront is None:
+            front.close()
+    open_after = tasks.open_tasks(url, store)
+    summary = {"store": store, "as_of": as_of.isoformat(), "accuracy": result.accuracy, "tracked": result.tracked,
+               "matched": result.matched, "trend": trend, "differences": result.differences,
+               "rotation_due": rotation.due, "open_tasks": [t.id for t in open_after]}
+    _post_accuracy(cfg, store, summary, open_after, now)
+    log.info("%s: Information Accuracy %s (%d of %d fields); %d open person task(s)", store,
+             _pct(result.accuracy), result.matched, result.tracked, len(open_after))
+    return summary
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 100:.0f}%"
+
+
+def _post_accuracy(cfg: AeopsConfig, store: str, summary: dict[str, Any], open_after: list[tasks.TaskView],
+                   now: datetime | None) -> None:
+    from aeops.notify.messages import notice
+    from aeops.notify.send import send
+
+    if not summary["tracked"] and not open_after:
+        return
+    _ = translator(cfg.store(store).language)
+    trend = summary["trend"]
+    arrow = ""
+    if len(trend) >= 2:
+        arrow = " ↑" if trend[-1] > trend[-2] else " ↓" if trend[-1] < trend[-2] else " ="
+    lines = [_("Information Accuracy: *{accuracy}*{arrow} ({matched} of {tracked} tracked fields match on every "
+               "device).").format(accuracy=_pct(summary["accuracy"]), arrow=arrow, matched=summary["matched"],
+                                  tracked=summary["tracked"])]
+    if trend:
+        lines.append(_("Trend (last runs): {trend}").format(trend=" → ".join(_pct(v) for v in trend)))
+    lines.extend(f"• {d}" for d in summary["differences"])
+    if open_after:
+        lines.append(_("{n} seller-center task(s) wait for a person in Airflow (Required actions): {titles}").format(
+            n=len(open_after), titles="; ".join(t.title for t in open_after)))
+    severity = "info" if summary["accuracy"] in (None, 1.0) and not open_after else "warning"
+    message = notice(title=_("Store settings check"), text="\n".join(lines), store=store, severity=severity,
+                     fields={_("As of"): summary["as_of"]},
+                     dedupe_key=f"settings:{store}:{summary['as_of']}:{summary['matched']}:{len(open_after)}")
+    send(message, store=store, config=cfg, db_url=cfg.resolved_database_url(), now=now)
+
+
+def ask_form(store: str, run_id: str, round_no: int, link: str, *, config: AeopsConfig | None = None
+             ) -> dict[str, Any] | None:
+    """The form for the store's open tasks (None: nothing to ask). Marks them asked."""
+    cfg = config or load_airflow_config()
+    url = cfg.resolved_database_url()
+    open_now = tasks.open_tasks(url, store)
+    if not open_now:
+        return None
+    _ = translator(cfg.store(store).language)
+    reopened = round_no > 1
+    if reopened:
+        subject = _("{store}: still not right on the storefront (round {round})").format(store=store, round=round_no)
+        intro = _("You said done, but the storefront still differs. Fix what is listed, wait for the page, then "
+                  "answer again.")
+    else:
+        subject = _("{store}: {n} seller-center task(s) for a person").format(store=store, n=len(open_now))
+        intro = _("aeops cannot do these through the Open Platform API. Do them in the seller center, then answer "
+                  "**{done}**: aeops reads the storefront again and closes what it shows. **{not_yet}** (or no "
+                  "answer) keeps them open for the next run.").format(done=DONE, not_yet=NOT_YET)
+    body = "\n\n".join([intro, *(_task_markdown(t, _) for t in open_now)])
+    tasks.mark_asked(url, [t.id for t in open_now], run_id, round_no, link)
+    return {"subject": subject, "body": body, "task_ids": [t.id for t in open_now]}
+
+
+def _actor(answer: dict[str, Any] | None) -> str | None:
+    user = (answer or {}).get("responded_by_user") or None
+    return (user.get("name") or user.get("id")) if isinstance(user, dict) else None
+
+
+def recheck(store: str, run_id: str, round_no: int, answer: dict[str, Any] | None, as_of: date, *,
+            final: bool, config: AeopsConfig | None = None, storefront: Storefront | None = None
+            ) -> dict[str, Any]:
+    """Act on the person's answer to round ``round_no``; StoreSettingsError after the last round if still open."""
+    cfg = config or load_airflow_config()
+    st = cfg.store(store)
+    url = cfg.resolved_database_url()
+    asked = [t for t in tasks.open_tasks(url, store)]
+    choice = ((answer or {}).get("chosen_options") or [NOT_YET])[0]
+    actor = _actor(answer)
+    note = ((answer or {}).get("params_input") or {}).get("note")
+    tasks.record_answer(url, [t.id for t in asked], run_id, round_no, choice, actor, note)
+    if choice != DONE:
+        log.info("%s: %s (%s): %d task(s) stay open", store, choice, actor or "timed out", len(asked))
+        return {"store": store, "answer": choice, "reopened": 0, "closed": 0}
+    front = storefront or Storefront(st)
+    try:
+        result, approved = _compare(st, front) if st.tracks_settings else (Comparison(store, []), {})
+        if st.tracks_settings:
+            _record_check(url, store, run_id, result)
+        reopened, closed = [], []
+        for task in asked:
+            if task.kind == "store_settings":
+                still = result.differences
+            elif task.kind == "logo_rotation":
+                logo = approved.get("logo") if not isinstance(approved.get("logo"), str) else None
+                logo_field = next((f for f in result.fields if f.field == "logo"), None)
+                still = rotation_verified(rotation_status(url, st, as_of), logo, logo_field)
+                if not still:
+                    _record_rotation(url, store, logo, as_of, st.timezone)
+            else:
+                still = []  # no page shows it: the person's word closes it
+            if still:
+                tasks.reopen(url, task.id, run_id, still, actor)
+                reopened.append({"task": task.id, "title": task.title, "differences": still})
+            else:
+                tasks.close(url, task.id, run_id, actor,
+                            "storefront" if task.kind in tasks.VERIFIED_KINDS else "person")
+                closed.append(task.id)
+    finally:
+        if storefront is None:
+            front.close()
+    log.info("%s: round %d: %d task(s) closed, %d reopened", store, round_no, len(closed), len(reopened))
+    if reopened and final:
+        why = "; ".join(f"{r['title']}: {', '.join(r['differences'])}" for r in reopened)
+        for r in reopened:
+            tasks.note_failure(url, r["task"], run_id, f"still differs after {round_no} rounds")
+        raise StoreSettingsError(f"{store}: still differs after {round_no} rounds (the task stays open for the "
+                                 f"next run): {why}")
+    return {"store": store, "answer": choice, "reopened": len(reopened), "closed": len(closed),
+            "still": reopened}
+
+
+def _record_rotation(db_url: str, store: str, logo: Any, as_of: date, timezone: str) -> None:
+    """The storefront shows the new logo: this quarter's rotation (read by both logo DAGs)."""
+    from aeops.catalog.dates import local_midnight_utc
+
+    when = max(datetime.now(UTC), local_midnight_utc(as_of, timezone))  # as_of may travel in time
+    with session_scope(db_url) as s:
+        s.add(LogoChange(store=store, changed_at=when, sha256=logo.sha256, file=logo.location,
+                         source="storefront"))

@@ -1,0 +1,229 @@
+"""Certificate registry and watch on a temporary folder and SQLite: thresholds once, expired daily,
+replacement closes, removal, products at risk, the registry read API for CERT-MISSING."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from sqlalchemy import select
+
+from aeops.certificates import watch
+from aeops.certificates.covered import backfill_categories, exposure
+from aeops.certificates.registry import registry_certificates
+from aeops.config import load_config
+from aeops.rules.certs import cert_missing
+from aeops.rules.certs_testing import make_certificate_pdf
+from aeops.store import ensure_schema, session_scope
+from aeops.store.models import Certificate, ProductState
+
+EXPIRY = date(2026, 12, 15)
+
+
+class FakeSlack:
+    """Records what the outbox posts (api_call like slack_sdk's WebClient)."""
+
+    def __init__(self) -> None:
+        self.posts: list[dict[str, Any]] = []
+
+    def api_call(self, method: str, json: dict[str, Any]) -> dict[str, Any]:  # noqa: A002 - slack_sdk name
+        if method == "chat.postMessage":
+            self.posts.append(json)
+        return {"ok": True, "channel": "C1", "ts": f"1.{len(self.posts)}"}
+
+    def texts(self) -> list[str]:
+        return [p["blocks"][0]["text"]["text"] for p in self.posts]
+
+
+def cert(folder: Path, brand: str, cert_type: str, valid_until: date, *, name: str | None = None,
+         issue: date | None = None) -> Path:
+    name = name or f"{brand}_{cert_type}_{valid_until:%Y%m%d}.pdf"
+    return make_certificate_pdf(folder / name, brand=brand, cert_type=cert_type, number=f"{cert_type}-{brand}-1",
+                                issuer="SGS", issue_date=issue or valid_until - timedelta(days=365),
+                                valid_until=valid_until)
+
+
+def export(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = [("1005000000000001", "T-1", "toys", "Playfun"), ("1005000000000001", "T-1b", "toys", "Playfun"),
+            ("1005000000000002", "T-2", "toys", "Playfun"), ("1005000000000003", "T-3", "toys", "Tinytoy"),
+            ("1005000000000004", "E-1", "electronics", "Playfun")]
+    pd.DataFrame([{"product_id": p, "sku_code": s, "title": "x", "price": "9.99", "discount_price": "",
+                   "stock": "5", "freight_template_id": "1001", "category": c, "brand": b, "main_image": "a.jpg"}
+                  for p, s, c, b in rows]).to_csv(folder / "catalog.csv", index=False)
+    return folder
+
+
+@pytest.fixture
+def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    url = f"sqlite:///{tmp_path / 'aeops.db'}"
+    monkeypatch.setenv("AEOPS_DATABASE_URL", url)  # it wins over database_url
+    config = load_config({"database_url": url, "stores": [{  # English: the tests read the message's wording
+        "name": "demo", "language": "en", "certs": certs.as_uri(), "exports": str(export(tmp_path / "exports"))}]})
+    return certs, url, config, FakeSlack()
+
+
+def day(setup, as_of: date) -> dict[str, Any]:
+    _, _, config, slack = setup
+    scanned = watch.scan("demo", as_of, config=config)
+    return watch.alert("demo", as_of, config=config, unreadable=scanned["unreadable"], client=slack)
+
+
+def test_time_travel_across_thresholds_alerts_once_each_and_expired_daily(setup) -> None:
+    certs, _, _, slack = setup
+    cert(certs, "Sparky", "CE", EXPIRY)
+    sent_on = []
+    for offset in range(-40, 4):
+        as_of = EXPIRY + timedelta(days=offset)
+        if day(setup, as_of)["sent"]:
+            sent_on.append(offset)
+    assert sent_on == [-30, -14, -7, -1, 1, 2, 3]
+    texts = slack.texts()
+    assert "*30 day(s) left*" in texts[0] and "30-day warning" in texts[0]
+    assert "*1 day(s) left*" in texts[3]
+    assert all("*expired*" in t and "`ERR-412`" in t for t in texts[4:])
+    assert "re-upload" not in texts[0]
+
+
+def test_cpc_alerts_start_at_60_and_45_days_and_are_errors_from_30(setup) -> None:
+    certs, _, _, slack = setup
+    cert(certs, "Playfun", "CPC", EXPIRY)
+    sent_on = []
+    for offset in range(-70, 2):
+        if day(setup, EXPIRY + timedelta(days=offset))["sent"]:
+            sent_on.append(offset)
+    assert sent_on == [-60, -45, -30, -14, -7, -1, 1]
+    texts = slack.texts()
+    assert texts[0].startswith(":warning:") and "60-day warning" in texts[0]
+    assert "Toys' CPC must be re-uploaded at least 30 days before expiry" in texts[1]
+    for text in texts[2:6]:
+        assert text.startswith(":red_circle:") and "*the re-upload deadline has passed*" in text
+        assert "past the re-upload deadline" in text
+    assert "*30 day(s) left*" in texts[2] and "`ERR-412`" in texts[6]
+
+
+def test_cpc_thresholds_are_configurable(setup) -> None:
+    certs, _, config, slack = setup
+    config.cert_cpc_warn_days, config.cert_cpc_deadline_days = [90], 40
+    cert(certs, "Playfun", "CPC", EXPIRY)
+    sent_on = [o for o in range(-95, -20) if day(setup, EXPIRY + timedelta(days=o))["sent"]]
+    assert sent_on == [-90, -40, -30]  # 30 stays below the deadline: an error too
+    assert "at least 40 days before expiry" in slack.texts()[1]
+
+
+def test_message_lists_categories_products_at_risk_and_what_to_do(setup) -> None:
+    certs, _, _, slack = setup
+    cert(certs, "Playfun", "CPC", EXPIRY)
+    day(setup, EXPIRY - timedelta(days=40))
+    [text] = slack.texts()
+    assert "*Playfun CPC* `Playfun_CPC_20261215.pdf`: *40 day(s) left* (valid until 2026-12-15) · 45-day warning" \
+        in text
+    # two toys products of Playfun in the export (the electronics one needs no CPC)
+    assert "needed by: toys · live products at risk: *2* (newest export)" in text
+    assert "Order the renewal from SGS" in text
+    assert slack.posts[0]["channel"] == "#aeops-alerts"
+
+
+def test_replacement_closes_the_alert_and_says_so_once(setup) -> None:
+    certs, url, _, slack = setup
+    old = cert(certs, "Playfun", "CPC", EXPIRY)
+    day(setup, EXPIRY + timedelta(days=1))
+    cert(certs, "Playfun", "CPC", date(2027, 12, 15), issue=date(2026, 12, 10))
+    old.unlink()  # the usual swap: the old file goes, the renewal comes
+    result = day(setup, EXPIRY + timedelta(days=2))
+    assert result["closed"] == 1 and result["expired"] == 0
+    assert "*alert closed*, replaced by `Playfun_CPC_20271215.pdf` (valid until 2027-12-15)" in slack.texts()[-1]
+    assert not day(setup, EXPIRY + timedelta(days=3))["sent"]
+    with session_scope(url) as s:
+        statuses = {r.file.rsplit("/", 1)[-1]: (r.status, r.last_alert_threshold)
+                    for r in s.scalars(select(Certificate))}
+    assert statuses == {"Playfun_CPC_20261215.pdf": ("replaced", None), "Playfun_CPC_20271215.pdf": ("valid", None)}
+
+
+def test_a_replacement_before_any_alert_is_silent_and_an_invalid_newer_file_replaces_nothing(setup) -> None:
+    certs, url, _, slack = setup
+    cert(certs, "Playfun", "CPC", EXPIRY)
+    cert(certs, "Playfun", "CPC", date(2028, 1, 1), name="Playfun_CPC_20280101.pdf", issue=date(2028, 6, 1))
+    result = day(setup, EXPIRY - timedelta(days=61))  # issued after its valid-until: CERT-VALIDITY (invalid)
+    assert result["invalid"] == 1 and result["closed"] == 0
+    assert "CERT-VALIDITY" in slack.texts()[0]
+    cert(certs, "Playfun", "CPC", date(2027, 12, 1))
+    assert day(setup, EXPIRY - timedelta(days=60))["sent"] is False  # replaced before its first warning
+    with session_scope(url) as s:
+        assert s.scalars(select(Certificate.status).where(Certificate.file.like("%20261215.pdf"))).one() == "replaced"
+
+
+def test_removed_file_stops_alerting_and_says_so(setup) -> None:
+    certs, _, _, slack = setup
+    path = cert(certs, "Playfun", "CPC", EXPIRY)
+    day(setup, EXPIRY - timedelta(days=5))
+    path.unlink()
+    result = day(setup, EXPIRY - timedelta(days=4))
+    assert result["removed"] == 1
+    assert "no longer in the certificate folder" in slack.texts()[-1]
+    assert not day(setup, EXPIRY + timedelta(days=1))["sent"]
+
+
+def test_unusable_folder_is_one_line_error(setup, tmp_path: Path) -> None:
+    _, url, _, _ = setup
+    config = load_config({"database_url": url, "stores": [{"name": "demo", "certs": str(tmp_path / "nope")}]})
+    with pytest.raises(watch.CertWatchError, match="does not exist or is not a folder"):
+        watch.scan("demo", EXPIRY, config=config)
+
+
+def test_products_at_risk_come_from_product_state_once_the_sync_has_products(setup) -> None:
+    _, url, config, _ = setup
+    ensure_schema(url)
+    with session_scope(url) as s:
+        s.add_all([ProductState(store="demo", product_id=1005000000000001, fields={}),
+                   ProductState(store="demo", product_id=1005000000000003, fields={}),
+                   ProductState(store="demo", product_id=1005000000000009, fields={}, status="offline")])
+    assert exposure(url, "demo", config.stores[0].exports).source == "newest export"
+    assert backfill_categories(url, "demo", config.stores[0].exports) == 2
+    assert backfill_categories(url, "demo", config.stores[0].exports) == 0  # idempotent
+    risk = exposure(url, "demo", config.stores[0].exports)
+    assert risk.source == "aeops DB"
+    assert risk.at_risk("playfun", ["Toys"]) == 1 and risk.at_risk("Tinytoy", ["toys"]) == 1
+
+
+def test_registry_read_api_feeds_cert_missing(setup) -> None:
+    certs, url, config, _ = setup
+    cert(certs, "Playfun", "CPC", EXPIRY)
+    cert(certs, "Tinytoy", "CPC", date(2026, 1, 1))  # expired
+    watch.scan("demo", date(2026, 11, 1), config=config)
+    infos = registry_certificates(url, "demo", date(2026, 12, 20))
+    assert {(i.brand, i.status) for i in infos} == {("Playfun", "expired"), ("Tinytoy", "expired")}
+    infos = registry_certificates(url, "demo", date(2026, 12, 1))
+    assert {(i.brand, i.status, i.usable(date(2026, 12, 1))) for i in infos} == {
+        ("Playfun", "expiring", True), ("Tinytoy", "expired", False)}
+    frame = pd.DataFrame([{"row": 2, "product_id": "1", "sku_code": "A", "category": "toys", "brand": "Playfun"},
+                          {"row": 3, "product_id": "2", "sku_code": "B", "category": "toys", "brand": "Tinytoy"}])
+    missing = cert_missing(frame, infos, {"toys": ["CPC"]}, date(2026, 12, 1))
+    assert [(f.code, f.sku_code) for f in missing] == [("CERT-MISSING", "B")]
+    assert registry_certificates(url, "other-store", date(2026, 12, 1)) == []
+
+
+def test_the_watch_cross_checks_a_new_file_against_the_registry(setup) -> None:
+    certs, url, _, slack = setup
+    cert(certs, "Playfun", "CPC", date(2027, 6, 1))
+    assert day(setup, EXPIRY - timedelta(days=100))["invalid"] == 0
+    make_certificate_pdf(certs / "Playfun_CPC_20271201.pdf", brand="Playfun", cert_type="CPC", number="CPC-Playfun-2",
+                         issuer="Bureau Elsewhere", issue_date=date(2026, 12, 1), valid_until=date(2027, 12, 1))
+    make_certificate_pdf(certs / "Tinytoy_CPC_20271201.pdf", brand="Tinytoy", cert_type="CPC",
+                         number="CPC-Playfun-1", issuer="SGS", issue_date=date(2026, 12, 1),
+                         valid_until=date(2027, 12, 1))
+    for offset in (99, 98):  # a later scan keeps the older certificate as the reference
+        result = day(setup, EXPIRY - timedelta(days=offset))
+        with session_scope(url) as s:
+            statuses = {r.file.rsplit("/", 1)[-1]: r.status for r in s.scalars(select(Certificate))}
+        assert statuses == {"Playfun_CPC_20270601.pdf": "valid", "Playfun_CPC_20271201.pdf": "invalid",
+                            "Tinytoy_CPC_20271201.pdf": "invalid"}
+    assert result["sent"] is False  # each file problem is said once
+    text = slack.texts()[-1]
+    assert text.count("`CERT-MISMATCH`") == 2
+    assert "issued by 'Bureau Elsewhere'" in text and "already used by the certificate of Playfun" in text
