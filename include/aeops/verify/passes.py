@@ -65,6 +65,7 @@ class PassResult:
     sku_ids_read: dict[int, dict[str, str]] = field(default_factory=dict)  # SKU-id maps this pass read
     unreadable: dict[str, dict[str, int]] = field(default_factory=dict)  # "site/device" -> cause -> pages
     paged: list[int] = field(default_factory=list)  # products at least one page was read for
+    pages_ok: dict[int, list[Cell]] = field(default_factory=dict)  # outstanding products: pages read and right
     list_calls: int = 0
     api_calls: int = 0
     page_fetches: int = 0
@@ -158,6 +159,8 @@ def run_pass(expected: Mapping[int, Expected], plan: Mapping[int, Sequence[Cell]
     result.pages_deferred = sum(1 for pairs in pages.values() for _, v in pairs if v is None)
     result.failing = problems
     result.pending = sorted(outstanding - set(problems))
+    for pid in result.pending:  # kept by the run, so the next poke reads only the pages still missing
+        result.pages_ok[pid] = [cell for cell, v in pages.get(pid, []) if v is not None and v.readable]
     result.verified = sorted(pid for pid in exps if pid not in problems and pid not in outstanding)
     read = set(result.paged)
     for pid in result.verified:

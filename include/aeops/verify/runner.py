@@ -141,6 +141,9 @@ def poke_target(t: Target, *, now: Callable[[], datetime] = _now) -> PokeResult:
     left = max(0, t.settings.page_budget - int(state.get("page_fetches", 0)))
     plan = budget_plan(expected, risk_of(t, changes, all_products, reviewing), t.settings.rule,
                        seed_for(t.store, t.run_id), t.sites, t.settings.devices, left, escalated=page_failed)
+    done_cells = {int(p): {(c[0], c[1]) for c in cells} for p, cells in (state.get("pages_ok") or {}).items()}
+    plan = {pid: todo for pid, cells in plan.items()  # pages an earlier poke read right are not read again
+            if (todo := [c for c in cells if c not in done_cells.get(pid, ())])}
     _prepare_reading(t, expected, fields)
     pacer = SitePacer(t.settings.pages_per_second, t.settings.read_window.total_seconds())
     result = run_pass(expected, plan, t.client, t.reader, workers=t.settings.workers,
@@ -243,6 +246,13 @@ def _account(state: dict[str, Any], result: PassResult, plan: Mapping[int, Any],
     state["verified_by_value"] = sorted(set(state.get("verified_by_value") or []) | set(result.by_value))
     state["api_ok"] = sorted(set(state.get("api_ok") or []) | set(result.api_ok))
     state["sampled"] = sorted(set(state.get("sampled") or []) | set(plan))
+    pages_ok = dict(state.get("pages_ok") or {})
+    for pid, cells in result.pages_ok.items():
+        pages_ok[str(pid)] = sorted({tuple(c) for c in pages_ok.get(str(pid), [])} | set(cells))
+    for pid in result.verified:
+        if pages_ok.pop(str(pid), None) and result.methods.get(pid) == "api":
+            result.methods[pid] = "page"  # its pages were read by earlier pokes
+    state["pages_ok"] = pages_ok
     by = {method: set(ids) for method, ids in (state.get("verified_by") or {}).items()}
     for pid, method in result.methods.items():
         by.setdefault(method, set()).add(pid)
