@@ -105,6 +105,15 @@ class StoreConfig(BaseModel):
     store_num: int | None = Field(
         None, gt=0, description="The store number in the storefront URL (/store/<number>); empty: from the connection"
     )
+    storefront_pages_per_second: float = Field(
+        1.0, gt=0, le=1000, description="Storefront item pages verification reads a second per language site (the "
+        "live site's anti-bot protection answers fast readers with captcha pages; the embedded simulator allows "
+        "more)"
+    )
+    storefront_page_budget: int = Field(
+        300, ge=0, description="Storefront item pages verification reads a run at most; every changed product is "
+        "checked by the API's product query, pages go to a sample that grows with risk (0: no pages)"
+    )
 
     @field_validator("store_name")
     @classmethod

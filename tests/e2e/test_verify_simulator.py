@@ -36,6 +36,11 @@ FIRST_ID = 1005000000000001
 DAY_MS = 86_400_000
 
 
+def fast_settings(deadline: timedelta) -> VerifySettings:
+    """The simulator on loopback is no live site: read its pages without pacing and within a large budget."""
+    return VerifySettings(deadline=deadline, pages_per_second=1e6, page_budget=100_000)
+
+
 def catalog_rows(n: int) -> list[dict[str, Any]]:
     rows = []
     for p in range(n):
@@ -115,7 +120,7 @@ class Harness:
         for (_, kind), ids in Ledger(self.db_url).open_change_ids([sync_run_id]).items():
             for i in range(0, len(ids), 20):
                 push_batch(Ledger(self.db_url), self.client, sync_run_id, kind, ids[i : i + 20])
-        settings = VerifySettings(deadline=self.deadline)
+        settings = fast_settings(self.deadline)
         return Target(ledger=Ledger(self.db_url), store=STORE, sync_run_id=sync_run_id, run_id=run_id,
                       sites=list(SITES), settings=settings, client=self.client, reader=self.reader,
                       config=self.config)
@@ -212,9 +217,9 @@ def product_queries(h: Harness) -> int:
     return int(httpx.get(f"{h.env.sim.url}/_sim/calls").json().get("aliexpress.solution.product.info.get", 0))
 
 
-def test_pages_that_show_the_expected_values_are_verified_without_reading_sku_ids(harness) -> None:
-    """After a blind first run aeops knows every SKU's values but not which platform SKU id is which: pages
-    showing exactly the expected values need no product query; pages that do not get one, to say which SKU."""
+def test_pages_that_show_the_expected_values_are_verified_with_one_product_query_each(harness) -> None:
+    """After a blind first run aeops knows every SKU's values but not which platform SKU id is which: the API check
+    (one product query per changed product) gives the map; nothing else is queried, and the maps are kept."""
     h = harness(n=4)
     httpx.post(f"{h.env.sim.url}/_sim/calls/reset")
     target = h.push_run("21.00", stock=7, known=True)
@@ -223,9 +228,10 @@ def test_pages_that_show_the_expected_values_are_verified_without_reading_sku_id
 
     assert len(pokes) == 1 and result.counts["verified"] == 8 and result.counts["verify_failed"] == 0
     assert result.counts["verify_page_fetches"] == 4 * len(SITES) * 3
-    assert product_queries(h) == 0
+    assert product_queries(h) == 4  # the API check of every changed product, nothing more
     fields = Ledger(h.db_url).state_fields(STORE, range(FIRST_ID, FIRST_ID + 4))
-    assert not any(f.get("sku_ids") for f in fields.values())  # nothing learnt, nothing to record
+    assert all(sorted(f["sku_ids"].values()) == [f"V{pid - FIRST_ID}-S0", f"V{pid - FIRST_ID}-S1"]
+               for pid, f in fields.items())
 
 
 def test_a_page_that_does_not_show_the_expected_values_reads_the_sku_ids_to_blame_the_right_sku(harness) -> None:
@@ -354,12 +360,56 @@ def test_a_wrong_shipping_template_fails_on_every_device_until_the_repush(harnes
         product["freight_template_id"] = 1001
         record_write(product, now_ms())
     target = Target(ledger=Ledger(h.db_url), store=STORE, sync_run_id=sync_run_id, run_id=run_id, sites=list(SITES),
-                    settings=VerifySettings(deadline=h.deadline), client=h.client, reader=h.reader, config=h.config)
+                    settings=fast_settings(h.deadline), client=h.client, reader=h.reader, config=h.config)
     assert not poke_target(target).done
     rows = failed_rows(h, target)
-    assert {(r.field, r.expected, r.seen) for r in rows} == {
-        ("freight_template_id", "template 1002: CAINIAO_STANDARD free", "CAINIAO_STANDARD charged")}
-    assert {r.check for r in rows} == {"timestamp"}  # every (site, device) page shows it: the product's problem
+    assert {(r.check, r.field, r.expected, r.seen) for r in rows} == {
+        # every (site, device) page shows it: the product's problem
+        ("timestamp", "freight_template_id", "template 1002: CAINIAO_STANDARD free", "CAINIAO_STANDARD charged"),
+        ("api", "freight_template_id", "1002", "1001")}  # and the product query says the catalog has 1001
     result, _pokes = h.verify(target)
     assert result.counts["verified"] == 1 and result.counts["repushed_products"] == 1
     assert h.env.products()[pid]["freight_template_id"] == 1002
+
+
+def test_a_storefront_answering_anti_bot_pages_for_one_site_leaves_products_verified_by_the_api(harness) -> None:
+    """Every ``ru`` page is the punish page: nothing is learnt from it, nothing is held against the products (no
+    failure, no strike for ``ru``); the other sites' pages and the product query verify them, and the run counts
+    the unreadable pages per site and device."""
+    h = harness(faults="antibot_site=ru", n=4)
+    target = h.push_run("21.50", stock=6)
+
+    result, pokes = h.verify(target)
+
+    assert len(pokes) == 1 and result.counts["verified"] == 8 and result.counts["verify_failed"] == 0
+    assert set().union(*h.statuses(target).values()) == {"verified"}
+    assert failed_rows(h, target) == []
+    assert result.counts["storefront_unreadable"] == {
+        f"ru/{device}": {"anti_bot": 4} for device in ("anonymous", "desktop", "mobile")}
+    assert result.counts["storefront_unreadable_pages"] == 12
+    assert result.counts["verify_product_queries"] == 4 and result.counts["verified_by_page"] == 4
+    assert "inconsistent_sites" not in result.counts and result.counts["site_strikes_total"] == 0
+
+
+def test_a_storefront_that_answers_only_anti_bot_pages_leaves_the_product_query_to_decide(harness) -> None:
+    """No page is readable: the product query decides. One product's catalog price is changed behind aeops's back
+    after the push: the query catches it (not a page), the re-push puts it right."""
+    from aeops.marketplace.simulator.products import now_ms, record_write
+
+    h = harness(faults="antibot=1", n=3)
+    target = h.push_run("21.75")
+    with h.env.sim.state.write() as tx:
+        product = tx.product(FIRST_ID + 2)
+        product["skus"][0]["price"] = "19.99"
+        record_write(product, now_ms())
+
+    first = poke_target(target, now=h.clock.now)
+
+    assert not first.done
+    assert {(r.product_id, r.check, r.field, r.expected, r.seen) for r in failed_rows(h, target)} == {
+        (FIRST_ID + 2, "api", "price", "21.75", "19.99")}
+    assert h.statuses(target) == {FIRST_ID: {"verified"}, FIRST_ID + 1: {"verified"}, FIRST_ID + 2: {"confirmed"}}
+    result, _ = h.verify(target)
+    assert result.counts["verified"] == 3 and result.counts["repushed_products"] == 1
+    assert result.counts["verified_by_unreadable"] == 3 and result.counts["verified_by_page"] == 0
+    assert result.counts["storefront_unreadable_pages"] >= 3 * len(SITES) * 3

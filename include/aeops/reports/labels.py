@@ -33,7 +33,10 @@ CHANGE_STATUS = {
 CHANGE_KIND = {"price": N_("price"), "inventory": N_("stock"), "edit": N_("product edit"),
                "unpushable": N_("cannot be pushed")}
 CHECK = {"timestamp": N_("last-modified time"), "device": N_("device"), "site": N_("language site"),
-         "health": N_("product health"), "product": N_("product page")}
+         "health": N_("product health"), "product": N_("product page"), "api": N_("product query (API)"),
+         "page": N_("storefront page")}
+UNREADABLE = {"anti_bot": N_("anti-bot page"), "login": N_("login redirect"), "geo_redirect": N_("geo redirect"),
+              "no_data": N_("no item data")}
 SEVERITY = {"error": N_("blocking"), "warning": N_("warning"), "info": N_("note")}
 OUTBOX_STATUS = {"pending": N_("waiting"), "sending": N_("being sent"), "sent": N_("sent"),
                  "folded": N_("folded into an earlier alert"), "failed": N_("refused by Slack")}

@@ -45,6 +45,7 @@ def environment(lang: str | None = None, extra_packages: tuple[str, ...] = ()) -
     env.filters["change_status"] = lambda key: labels.label(labels.CHANGE_STATUS, key, lang)
     env.filters["change_kind"] = lambda key: labels.label(labels.CHANGE_KIND, key, lang)
     env.filters["check"] = lambda key: labels.label(labels.CHECK, key, lang)
+    env.filters["unreadable"] = lambda key: labels.label(labels.UNREADABLE, key, lang)
     env.filters["severity"] = lambda key: labels.label(labels.SEVERITY, key, lang)
     env.filters["outbox"] = lambda key: labels.label(labels.OUTBOX_STATUS, key, lang)
     return env

@@ -1,8 +1,12 @@
 """Post-update verification: never trust "update succeeded" (docs/verification.md).
 
 - :mod:`aeops.verify.page_reader`: the ``StorefrontReader`` interface, the simulator and real-storefront readers;
-- :mod:`aeops.verify.sampling`: which pages a pass fetches, and the sample's miss probability;
-- :mod:`aeops.verify.checks`: timestamp, cross-device and language-site checks, attribution;
-- :mod:`aeops.verify.runner`: passes, sensor pokes, the re-push, the final result (``verify_run``);
+- :mod:`aeops.verify.page_parser`: an item page's data (three page generations, base vs display currency);
+- :mod:`aeops.verify.unreadable`: answers that are no product page (anti-bot, login and geo redirects);
+- :mod:`aeops.verify.sampling` / :mod:`aeops.verify.politeness`: which pages a run reads within its budget, at
+  what rate per site;
+- :mod:`aeops.verify.checks`: timestamp, product query, cross-device and language-site checks, attribution;
+- :mod:`aeops.verify.passes`: one pass (the API for every product, pages for the sample);
+- :mod:`aeops.verify.runner`: sensor pokes, the re-push, the final result (``verify_run``);
 - :mod:`aeops.verify.records` / :mod:`aeops.verify.strikes`: the aeops DB records and strike alerts.
 """

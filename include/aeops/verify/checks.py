@@ -3,7 +3,10 @@
 - :func:`expected_from_changes` turns a product's confirmed changes into what every page must show;
 - :func:`check_listed` is the cheap timestamp check from the product list (``gmt_modified``);
 - :func:`compare_page` compares one page with the expectation (timestamp where the page shows one, price,
-  discount, stock, and the shipping block against what the freight template offers);
+  discount, stock, and the shipping block against what the freight template offers); an unreadable page (an
+  anti-bot page, a redirect) is not compared;
+- :func:`compare_product` compares the API's product query with the expectation (price, discount, stock,
+  freight template, and that the review did not take it off sale);
 - :func:`key_by_values` keys a page read without its product's SKU-id map by the seller's codes when its SKU
   values are exactly the ones expected and no stale value could pass for an expected one (``Expected.keyless``);
 - :func:`site_disagreements` compares the language sites with each other (price and stock);
@@ -20,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from aeops.catalog.model import money
 from aeops.catalog.timestamps import aware
 from aeops.verify.page_reader import PageView, Shipping
 
@@ -57,7 +61,7 @@ class Problem:
     """One failed check: which product, which check, on which device/site, which field, expected vs seen."""
 
     product_id: int
-    check: str  # timestamp | device | site | page
+    check: str  # timestamp | api | device | site | page
     field: str
     expected: str | None
     seen: str | None
@@ -200,6 +204,8 @@ def compare_page(exp: Expected, page: PageView) -> list[Problem]:
         return Problem(exp.product_id, "page", field_name, None if expected is None else str(expected),
                        None if seen is None else str(seen), page.device, page.site, sku)
 
+    if page.unreadable:  # the storefront did not show the page (anti-bot, redirect): it says nothing of the product
+        return []
     if page.error:
         return [problem("page", "a readable product page", page.error)]
     found: list[Problem] = []
@@ -213,7 +219,7 @@ def compare_page(exp: Expected, page: PageView) -> list[Problem]:
             continue
         if shown.price != price:
             found.append(problem("price", price, shown.price, sku))
-        if shown.discount_price != discount:
+        if not shown.discount_is(discount):
             found.append(problem("discount_price", discount, shown.discount_price, sku))
     for sku, stock in sorted(exp.stocks.items()):
         shown = page.skus.get(sku)
@@ -226,6 +232,39 @@ def compare_page(exp: Expected, page: PageView) -> list[Problem]:
     template = template_problem(exp, page.shipping)
     if template is not None:
         found.append(problem("freight_template_id", *template))
+    return found
+
+
+def compare_product(exp: Expected, product: Any) -> list[Problem]:
+    """Differences between the API's product query (``client.get_product``) and the expectation: what the catalog
+    holds (``check="api"``). A product the review refused (``editingRequired``) is off sale whatever its values."""
+    def problem(field_name: str, expected: Any, seen: Any, sku: str | None = None) -> Problem:
+        return Problem(exp.product_id, "api", field_name, None if expected is None else str(expected),
+                       None if seen is None else str(seen), sku_code=sku)
+
+    found: list[Problem] = []
+    if getattr(product, "status", None) == "editingRequired":
+        found.append(problem("status", "onSelling", product.status))
+    skus = {str(s.sku_code): s for s in product.skus if s.sku_code}
+    for code, (price, discount) in sorted(exp.prices.items()):
+        sku = skus.get(code)
+        if sku is None:
+            found.append(problem("price", price, "SKU not in the product query", code))
+            continue
+        if money(sku.price) != price:
+            found.append(problem("price", price, money(sku.price), code))
+        if money(sku.discount_price) != discount:
+            found.append(problem("discount_price", discount, money(sku.discount_price), code))
+    for code, stock in sorted(exp.stocks.items()):
+        sku = skus.get(code)
+        if sku is None:
+            if code not in exp.prices:
+                found.append(problem("stock", stock, "SKU not in the product query", code))
+        elif sku.stock != stock:
+            found.append(problem("stock", stock, sku.stock, code))
+    template = None if product.freight_template_id is None else str(product.freight_template_id)
+    if exp.freight_template_id is not None and exp.template_pushed and template != exp.freight_template_id:
+        found.append(problem("freight_template_id", exp.freight_template_id, template))
     return found
 
 
@@ -269,7 +308,7 @@ def site_disagreements(pages: Sequence[PageView], exp: Expected | None = None) -
     found: list[Problem] = []
     by_device: dict[str, list[PageView]] = {}
     for page in pages:
-        if not page.error:
+        if not page.error and page.readable:
             by_device.setdefault(page.device, []).append(page)
     for device, views in by_device.items():
         if len({v.site for v in views}) < 2:

@@ -9,33 +9,36 @@
   a user agent per device, a fresh cookie-less request for the anonymous view). It has no data-center
   figure (that lives behind the seller login). It was never run against the live site (no network here).
 
-Both pages go through one parser, :func:`parse_item_page`: the simulator's pages have the real page's
-structure (``window.runParams`` with SKUs keyed by SKU ids and property values), and the parser is tested on
-saved real-shaped pages of both known generations (``tests/fixtures/aliexpress/``). Pages carry no seller SKU
-codes: readers take the product's SKU-id map (``sku_codes``, from the product query) to key SKUs by code.
+Both storefronts' answers go through :func:`read_answer`: an anti-bot page, a login or geo redirect or a page
+without item data is *unreadable* with its cause (:mod:`aeops.verify.unreadable`), anything else is parsed by
+:func:`aeops.verify.page_parser.parse_item_page` (tested on every saved real page in
+``tests/fixtures/aliexpress/``). Pages carry no seller SKU codes: readers take the product's SKU-id map
+(``sku_codes``, from the product query) to key SKUs by code.
 
-Every reader returns a :class:`PageView`; a page that cannot be fetched or parsed is a ``PageView`` with
-``error`` set, never an exception, so one bad page never stops a verification pass.
+Every reader returns a :class:`PageView`, never an exception: an unreadable page has ``unreadable`` set (not a
+problem of the product), a page that could not be fetched or is wrong has ``error`` set, so one bad page never
+stops a verification pass.
 """
 
 from __future__ import annotations
 
 import http.client
-import json
-import re
 import threading
 import urllib.parse
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from dataclasses import replace
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from http.cookies import SimpleCookie
 from typing import Any, Protocol, runtime_checkable
 
 import httpx
 
-from aeops.catalog.model import money
+from aeops.verify.page_parser import NO_DATA, PageView, Shipping, SkuView, parse_item_page, run_params_data, sku_key
+from aeops.verify.unreadable import classify
+
+__all__ = ["DEVICES", "NO_DATA", "HttpStorefrontReader", "PageView", "Shipping", "SimulatorStorefrontReader", "SkuView",
+           "StorefrontReader", "parse_item_page", "read_answer", "reader_for_connection", "run_params_data",
+           "sku_key", "with_sku_codes"]
 
 DEVICES = ("desktop", "mobile", "anonymous")
 
@@ -48,45 +51,6 @@ USER_AGENTS = {
     "anonymous": ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
                   "Chrome/131.0.0.0 Safari/537.36"),
 }
-
-
-@dataclass(frozen=True)
-class SkuView:
-    price: str | None
-    discount_price: str | None
-    stock: int | None
-
-
-Shipping = frozenset[tuple[str, bool]]
-"""The logistics services a page offers: (service code such as ``CAINIAO_STANDARD``, free shipping?)."""
-
-
-@dataclass(frozen=True)
-class PageView:
-    """What one storefront page shows. ``error`` is set when the page could not be read or parsed.
-
-    ``skus`` is keyed by the seller's SKU code when the product's SKU-id map was given, else by the page's SKU
-    id (then ``page_ids`` holds each such key's numeric ``skuId``, so :func:`with_sku_codes` can key it once the
-    map is read); ``shipping`` is None when the page has no shipping block; ``last_modified`` is None on the
-    real page (it shows none; the simulator adds one, see :mod:`aeops.marketplace.simulator.item_pages`).
-    """
-
-    product_id: int
-    site: str
-    device: str
-    last_modified: datetime | None = None
-    skus: dict[str, SkuView] = field(default_factory=dict)
-    shipping: Shipping | None = None
-    error: str | None = None
-    page_ids: dict[str, str] = field(default_factory=dict)  # unmapped key -> the page's numeric skuId
-
-    @property
-    def prices(self) -> dict[str, str | None]:
-        return {code: s.price for code, s in self.skus.items()}
-
-    @property
-    def stocks(self) -> dict[str, int | None]:
-        return {code: s.stock for code, s in self.skus.items()}
 
 
 @runtime_checkable
@@ -106,176 +70,20 @@ class StorefrontReader(Protocol):
     def close(self) -> None: ...
 
 
-# ----------------------------------------------------------------------------------------- parsing
-_RUN_PARAMS = re.compile(r"window\.runParams\s*=\s*")
-_DATA_KEY = re.compile(r"""(?:^|[{,\s])["']?data["']?\s*:\s*(?=\{)""")
-_CENT = Decimal("0.01")
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-
-
-def _money(value: Any) -> str | None:
-    try:
-        return money(str(value).replace(",", "") if isinstance(value, str) else value)
-    except ValueError:
-        return None
-
-
-def _when(value: Any) -> datetime | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, (int, float)) or str(value).isdigit():
-        number = float(value)
-        return datetime.fromtimestamp(number / 1000 if number > 1e11 else number, UTC)
-    try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _balanced_json(text: str, start: int) -> Any:
-    """The JSON value (object or array) that starts at ``text[start]``, by bracket matching."""
-    opening = text[start]
-    closing = {"{": "}", "[": "]"}[opening]
-    depth, in_string, escaped = 0, False, False
-    for i in range(start, len(text)):
-        ch = text[i]
-        if in_string:
-            escaped = ch == "\\" and not escaped
-            if ch == '"' and not escaped:
-                in_string = False
-            continue
-        if ch == '"':
-            in_string = True
-        elif ch == opening:
-            depth += 1
-        elif ch == closing:
-            depth -= 1
-            if depth == 0:
-                return json.loads(text[start : i + 1])
-    raise ValueError("unbalanced JSON")
-
-
-def run_params_data(text: str) -> dict[str, Any] | None:
-    """``window.runParams.data`` of an item page: the object after ``window.runParams =`` is a JavaScript literal
-    whose ``data`` key is unquoted on the real page (``{ data: {...} }``), so the ``data`` object is found by its
-    key and read as JSON by bracket matching."""
-    for match in _RUN_PARAMS.finditer(text):
-        brace = text.find("{", match.end())
-        if brace < 0:
-            continue
-        try:
-            whole = _balanced_json(text, brace)
-            if isinstance(whole, dict) and isinstance(whole.get("data"), dict):
-                return whole["data"]
-        except ValueError:
-            pass
-        key = _DATA_KEY.search(text, brace)
-        if key is None:
-            continue
-        try:
-            data = _balanced_json(text, key.end())
-        except ValueError:
-            continue
-        if isinstance(data, dict):
-            return data
-    return None
-
-
-def sku_key(sku_attr: str) -> str:
-    """A page's ``skuAttr`` (``"14:771#Black Rose Red;200000124:100010483"``) as the API's SKU id
-    (``"14:771;200000124:100010483"``): the seller's custom value names after ``#`` dropped."""
-    return ";".join(part.split("#", 1)[0].strip() for part in str(sku_attr).split(";") if part.strip())
-
-
-def _base(value: Any, rate: Decimal) -> str | None:
-    """A display-currency amount in the seller's base currency (``amount / currencyRate``, to the cent)."""
-    try:
-        amount = Decimal(str(value).replace(",", ""))
-    except (InvalidOperation, ValueError):
-        return None
-    return str((amount / rate).quantize(_CENT, rounding=ROUND_HALF_UP)) if rate else None
-
-
-def _sku_view(entry: Mapping[str, Any], rate: Decimal) -> SkuView:
-    """Price, discounted price and stock of one ``skuPriceList`` entry, in the seller's base currency.
-
-    ``skuCalPrice`` is the list price in the base currency (the API's ``sku_price``); the discounted price is
-    ``actSkuCalPrice`` (older pages) or ``skuActivityAmount / currencyRate`` (current pages; none when
-    ``isActivity`` is false); the stock is ``inventory`` (``availQuantity`` can be lower: reserved units).
-    """
-    val = entry.get("skuVal") or {}
-    price = _money(val.get("skuCalPrice")) or _base((val.get("skuAmount") or {}).get("value"), rate)
-    discount = None
-    if val.get("isActivity", True) is not False:
-        discount = _money(val.get("actSkuCalPrice"))
-        if discount is None and val.get("skuActivityAmount"):
-            discount = _base((val.get("skuActivityAmount") or {}).get("value"), rate)
-    stock = _int(val.get("inventory"))
-    return SkuView(price, discount, _int(val.get("availQuantity")) if stock is None else stock)
-
-
-def _shipping(data: Mapping[str, Any]) -> Shipping | None:
-    block = data.get("webGeneralFreightCalculateComponent")
-    if not isinstance(block, Mapping):
-        return None
-    offers = set()
-    for option in block.get("originalLayoutResultList") or []:
-        biz = (option or {}).get("bizData") or {}
-        code = biz.get("deliveryOptionCode") or biz.get("deliveryProviderCode")
-        if code:
-            offers.add((str(code), str(biz.get("shippingFee") or "").lower() == "free"))
-    return frozenset(offers)
-
-
-def parse_item_page(text: str, product_id: int, site: str, device: str,
-                    sku_codes: Mapping[str, str] | None = None) -> PageView:
-    """Read an item page (the real AliExpress page in its current ``*Component`` or older ``*Module`` form, and
-    the simulator's, which has the same structure).
-
-    SKUs come from ``priceComponent.skuPriceList`` (else ``skuModule.skuPriceList``), keyed by the API's SKU id
-    (:func:`sku_key` of ``skuAttr``) mapped to the seller's code through ``sku_codes`` (the page's numeric
-    ``skuId`` is tried too); the shipping block from ``webGeneralFreightCalculateComponent``; the last-modified
-    time only from the simulator's ``simulatorComponent.gmtModified``.
-    """
-    data = run_params_data(text)
-    if data is None:
-        return PageView(product_id, site, device, error="no window.runParams data on the page (layout changed?)")
-    price = data.get("priceComponent") or {}
-    entries = price.get("skuPriceList")
-    if entries is None and isinstance(price.get("skuJson"), str):
-        try:
-            entries = json.loads(price["skuJson"])
-        except ValueError:
-            entries = None
-    if entries is None:
-        entries = (data.get("skuModule") or {}).get("skuPriceList")
-    try:
-        rate = Decimal(str((data.get("currencyComponent") or {}).get("currencyRate") or 1))
-    except InvalidOperation:
-        rate = Decimal(1)
-    codes = sku_codes or {}
-    skus: dict[str, SkuView] = {}
-    page_ids: dict[str, str] = {}
-    for entry in entries or []:
-        if not isinstance(entry, Mapping):
-            continue
-        numeric = str(entry.get("skuIdStr") or entry.get("skuId") or "")
-        key = sku_key(entry.get("skuAttr") or "") or numeric
-        code = codes.get(key) or codes.get(numeric)
-        if code is None:
-            code, page_ids[key] = key, numeric
-        skus[code] = _sku_view(entry, rate)
-    modified = _when((data.get("simulatorComponent") or {}).get("gmtModified"))
-    if not skus:
-        return PageView(product_id, site, device, error="the page's data has no SKU price list")
-    return PageView(product_id, site, device, modified, skus, _shipping(data), page_ids=page_ids)
+# ----------------------------------------------------------------------------------------- reading
+def read_answer(url: str, final_url: str, status: int, text: str, product_id: int, site: str, device: str,
+                sku_codes: Mapping[str, str] | None, headers: Mapping[str, str] | None = None) -> PageView:
+    """One storefront answer as a :class:`PageView`: unreadable (an anti-bot page, a login or geo redirect, a
+    page without item data) with its cause, an HTTP error, or the parsed page."""
+    location = (headers or {}).get("location") if 300 <= status < 400 else None
+    view = parse_item_page(text, product_id, site, device, sku_codes) if status == 200 else None
+    has_data = view is not None and view.unreadable is None
+    cause = classify(url, final_url, status, text, headers, location, has_data=has_data)
+    if cause is not None:
+        return PageView(product_id, site, device, unreadable=cause[0], detail=cause[1][:300])
+    if view is None:
+        return PageView(product_id, site, device, error=f"HTTP {status}")
+    return view
 
 
 def with_sku_codes(page: PageView, sku_codes: Mapping[str, str]) -> PageView:
@@ -364,7 +172,7 @@ class SimulatorStorefrontReader(_HttpBase):
             self._connections.append(conn)
         return conn
 
-    def _fast_get(self, url: str, device: str, site: str) -> tuple[int, str]:
+    def _fast_get(self, url: str, device: str, site: str) -> tuple[int, str, dict[str, str]]:
         with self._lock:
             self.requests += 1
             session = dict(self._sessions.get(device, {}))
@@ -389,21 +197,23 @@ class SimulatorStorefrontReader(_HttpBase):
                 morsels = SimpleCookie(value)
                 with self._lock:
                     self._sessions.setdefault(device, {}).update({k: m.value for k, m in morsels.items()})
-        return response.status, body.decode("utf-8", "replace")
+        headers = {k.lower(): v for k, v in response.getheaders()}
+        return response.status, body.decode("utf-8", "replace"), headers
 
     def fetch(self, product_id: int, site: str, device: str) -> PageView:
         url = f"{self.base_url}/store/{site}/item/{int(product_id)}.html?device={device}"
         try:
             if self._transport is None:
-                status, text = self._fast_get(url, device, site)
+                status, text, headers = self._fast_get(url, device, site)
+                final = url
             else:
                 response = self._get(url, device, site)
-                status, text = response.status_code, response.text
+                status, text, final = response.status_code, response.text, str(response.url)
+                headers = {k.lower(): v for k, v in response.headers.items()}
         except (httpx.HTTPError, http.client.HTTPException, OSError) as exc:
             return PageView(product_id, site, device, error=f"{type(exc).__name__}: {exc}"[:300])
-        if status != 200:
-            return PageView(product_id, site, device, error=f"HTTP {status}")
-        return parse_item_page(text, product_id, site, device, self.sku_codes.get(int(product_id)))
+        return read_answer(url, final, status, text, product_id, site, device, self.sku_codes.get(int(product_id)),
+                           headers)
 
     def close(self) -> None:
         super().close()
@@ -454,13 +264,14 @@ class HttpStorefrontReader(_HttpBase):
         return template.format(product_id=int(product_id))
 
     def fetch(self, product_id: int, site: str, device: str) -> PageView:
+        url = self.url(product_id, site, device)
         try:
-            response = self._get(self.url(product_id, site, device), device, site)
+            response = self._get(url, device, site)
         except httpx.HTTPError as exc:
             return PageView(product_id, site, device, error=f"{type(exc).__name__}: {exc}"[:300])
-        if response.status_code != 200:
-            return PageView(product_id, site, device, error=f"HTTP {response.status_code}")
-        return parse_item_page(response.text, product_id, site, device, self.sku_codes.get(int(product_id)))
+        headers = {k.lower(): v for k, v in response.headers.items()}
+        return read_answer(url, str(response.url), response.status_code, response.text, product_id, site, device,
+                           self.sku_codes.get(int(product_id)), headers)
 
     def completion_rate(self, seller_id: int | None) -> float | None:
         return None  # the seller center's data-center figure needs the seller's login; not read

@@ -1,28 +1,20 @@
 """Post-update verification of one store's run: poll until every pushed product is seen, re-push once, report.
 
-One *pass* (:func:`run_pass`) checks the run's products that are not verified yet:
-
-1. timestamp, cheap, every product: paged list reads (``gmt_modified`` since the earliest push) -> each
-   product's last-modified time must be at or after its push (:data:`checks.CLOCK_TOLERANCE`);
-2. pages, for the products the sampling rule picks (:mod:`aeops.verify.sampling`): every device on every
-   language site (or the cross of sites x primary device and devices x primary site for high-risk
-   products of a large change set) must show the pushed price, discount, stock and freight template and a
-   last-modified time at or after the push; failing pages are attributed to a site, a device or the
-   product (:func:`checks.attribute`);
-3. the marketplace's own data-center completion figure, when the reader has one.
-
-A product whose listed last-modified time is older than its push is read through the API: when the platform
-already has the pushed values (a write that changed nothing is not re-stamped), it is verified by value (its
-pages are compared by value only). Pages are read with each product's SKU-id map (from its product query) and
-the shipping block is compared with what the expected freight template offers (``freight_settings``).
-Products whose new main image is in the platform's review are followed by :mod:`aeops.verify.review_followup` and
-left out of the checks until the review ends.
+One *pass* (:func:`aeops.verify.passes.run_pass`) checks the run's products that are not verified yet: the list
+timestamp and the API's product query for every product, storefront pages for a sample that grows with risk
+(:func:`aeops.verify.sampling.budget_plan`) within the politeness budget: at most ``storefront_page_budget``
+pages a run, read at ``storefront_pages_per_second`` per language site (:mod:`aeops.verify.politeness`), only
+during a poke's reading window (``VerifySettings.read_window``; what does not fit is read by the next poke).
+A page the storefront would not show (an anti-bot page, a login or geo redirect) is counted as unreadable per site
+and device and the product is judged by the API query. Products whose new main image is in the platform's review
+are followed by :mod:`aeops.verify.review_followup` and left out of the checks until the review ends.
 
 :func:`poke` is one sensor poke: a pass, then the clock decides. All products seen -> done. At
 ``repush_share`` of the deadline, the products still failing are re-pushed once (their changes back to
 ``planned`` and through :func:`aeops.catalog.push.push_batch`). At the deadline the products still failing
 become ``verify_failed`` with their problems in ``verify_results``; language sites that still disagree on
-price or stock become strikes (:mod:`aeops.verify.strikes`). Progress lives in the run's
+price or stock become strikes (:mod:`aeops.verify.strikes`). Products with a check still outstanding (a page
+or a product query left for the next poke) keep the sensor poking. Progress lives in the run's
 ``artifacts["verify"]`` and the change statuses, so every poke can run in a new process (reschedule mode)
 and the final result is computed once.
 """
@@ -30,74 +22,58 @@ and the final result is computed once.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aeops.catalog.batching import batches
 from aeops.catalog.context import RunContext, client_for, context
 from aeops.catalog.ledger import Ledger
-from aeops.catalog.model import money
 from aeops.catalog.push import push_batch
 from aeops.catalog.status import ChangeStatus
-from aeops.catalog.timestamps import PLATFORM_TZ, parse_gmt
-from aeops.marketplace.listing import list_concurrently
 from aeops.secrets import get_logger
 from aeops.verify import records, review_followup, strikes
-from aeops.verify.checks import (
-    Expected,
-    Problem,
-    attribute,
-    check_listed,
-    compare_page,
-    expected_from_changes,
-    key_by_values,
-    site_disagreements,
-)
-from aeops.verify.page_reader import DEVICES, PageView, StorefrontReader, with_sku_codes
-from aeops.verify.sampling import FULL, SamplingRule, cells, page_plan, seed_for
+from aeops.verify.checks import Expected, Problem, expected_from_changes
+from aeops.verify.page_reader import DEVICES, StorefrontReader
+from aeops.verify.passes import PassResult, inconsistent_sites, run_pass
+from aeops.verify.politeness import SitePacer
+from aeops.verify.sampling import SamplingRule, budget_plan, seed_for
 
 log = get_logger(__name__)
 
-SKU_ID_READ_THREADS = 8  # product queries for SKU-id maps at once (a first run has none stored)
-
+# Risk weights: who gets storefront pages first (docs/verification.md, "Sampling within the budget")
+RISK_FAILED, RISK_PRICE, RISK_IMAGE = 3, 2, 1
 
 
 @dataclass(frozen=True)
 class VerifySettings:
-    """How verification polls and samples; :meth:`from_config` reads ``aeops_config``."""
+    """How verification polls, samples and reads; :meth:`from_config` reads ``aeops_config`` and the store's keys.
+
+    The defaults are the polite production ones: 1 page a second per language site, 300 pages a run."""
 
     deadline: timedelta = timedelta(minutes=30)
     repush_share: float = 0.5  # re-push the products still failing at this share of the deadline
     rule: SamplingRule = field(default_factory=SamplingRule)
     devices: tuple[str, ...] = DEVICES
-    workers: int = 16  # concurrent page fetches (storefront pages are not API calls: no QPS limit)
+    workers: int = 16  # concurrent page fetches (each waits for its site's turn)
     review_deadline: timedelta = timedelta(hours=2)  # alert when a new main image is still in review this long
+    pages_per_second: float = 1.0  # storefront pages a second per language site
+    page_budget: int = 300  # storefront pages a run
+    read_window: timedelta = timedelta(seconds=30)  # a poke reads pages this long at most, the rest next poke
+    api_checks_per_poke: int = 1000  # product queries a poke (~55 s at 18 QPS), the rest next poke
 
     @classmethod
-    def from_config(cls, config: Any) -> VerifySettings:
+    def from_config(cls, config: Any, store: Any = None) -> VerifySettings:
         return cls(
             deadline=timedelta(minutes=float(getattr(config, "verify_deadline_minutes", 30.0))),
             review_deadline=timedelta(minutes=float(getattr(config, "review_deadline_minutes", 120.0))),
             rule=SamplingRule(page_all_threshold=int(getattr(config, "verify_page_all_threshold", 200)),
                               sample_size=int(getattr(config, "verify_sample_size", 200)),
                               risky_cross_size=int(getattr(config, "verify_risky_cross_size", 1000))),
+            pages_per_second=float(getattr(store, "storefront_pages_per_second", 1.0)),
+            page_budget=int(getattr(store, "storefront_page_budget", 300)),
         )
-
-
-@dataclass
-class PassResult:
-    """One pass: products now verified, products failing with their problems, request counts."""
-
-    verified: list[int] = field(default_factory=list)
-    failing: dict[int, list[Problem]] = field(default_factory=dict)
-    by_value: list[int] = field(default_factory=list)  # listed as not modified, but the values are there
-    sku_ids_read: dict[int, dict[str, str]] = field(default_factory=dict)  # SKU-id maps this pass had to read
-    list_calls: int = 0
-    page_fetches: int = 0
-    marketplace_rate: float | None = None
 
 
 @dataclass
@@ -113,163 +89,6 @@ def _now() -> datetime:
 
 def _parse(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
-
-
-# ----------------------------------------------------------------------------------------------- one pass
-def run_pass(expected: Mapping[int, Expected], plan: Mapping[int, str], sites: list[str], client,
-             reader: StorefrontReader, *, devices: tuple[str, ...] = DEVICES, workers: int = 8,
-             seller_id: int | None = None, store: str = "", read_sku_ids_of: Sequence[int] = ()) -> PassResult:
-    """Check ``expected`` products once: list timestamps for all, pages for those in ``plan``.
-
-    ``read_sku_ids_of``: products whose SKU-id maps must be read (their pages cannot be keyed by values): read
-    once the list is (the list decides which pages are fetched: it goes first on the seller's QPS) while the
-    pages are fetched, which are keyed with them once they are in (:func:`key_pages`)."""
-    result = PassResult()
-    if not expected:
-        return result
-    exps = dict(expected)
-    since = min(e.not_before for e in exps.values())
-    tz = getattr(client, "platform_tz", PLATFORM_TZ)  # the zone of the list's gmt_modified strings
-    before = getattr(client, "calls", 0)
-    listed: dict[int, datetime | None] = {}
-    checked: dict[int, list[tuple[str, str]]] = {}
-    futures: dict[int, list[Future[PageView]]] = {}
-    problems: dict[int, list[Problem]] = {}
-    # Pages are fetched while the list is still being read (list calls wait for the API's QPS, page fetches
-    # do not): a product's pages are queued as soon as its list entry shows the write.
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-
-        def queue_pages(pid: int) -> None:
-            checked[pid] = cells(plan[pid], sites, devices)
-            futures[pid] = [pool.submit(reader.fetch, pid, site, device) for site, device in checked[pid]]
-
-        for product in list_concurrently(client, modified_since=since.replace(microsecond=0)):
-            pid = product.product_id
-            if pid not in exps:
-                continue
-            listed[pid] = parse_gmt(product.gmt_modified, tz)
-            if pid in plan and pid not in futures and check_listed(exps[pid], listed[pid]) is None:
-                queue_pages(pid)
-        list_calls = getattr(client, "calls", 0) - before
-        for pid, exp in exps.items():
-            stale = check_listed(exp, listed.get(pid))
-            if stale is None:
-                continue
-            for future in futures.pop(pid, []):
-                future.cancel()
-            if values_on_platform(client, exp):  # a write the platform did not re-stamp: check the values
-                exps[pid] = replace(exp, by_value=True)
-                result.by_value.append(pid)
-                if pid in plan:
-                    queue_pages(pid)
-                continue
-            problems[pid] = [stale]  # the write is not even in the catalog: pages can only show the old values
-        mapper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sku-ids")
-        early = mapper.submit(read_sku_ids, client, [pid for pid in read_sku_ids_of if pid in futures], store=store,
-                              into=reader)
-        mapper.shutdown(wait=False)
-        pages = {pid: [f.result() for f in fs] for pid, fs in futures.items()}
-        early_read = early.result()
-        result.list_calls = list_calls
-    result.page_fetches = sum(len(cells_) for cells_ in checked.values())
-    pages = {pid: [with_sku_codes(v, early_read[pid]) for v in views] if pid in early_read else views
-             for pid, views in pages.items()}
-    pages, result.sku_ids_read = key_pages(pages, exps, client, reader, store=store)
-    result.sku_ids_read.update(early_read)
-    for pid, views in pages.items():
-        exp = exps[pid]
-        found = attribute(pid, checked[pid], [p for v in views for p in compare_page(exp, v)])
-        if len(checked[pid]) == 1:  # one page cannot tell a slow product from its page: blame the page
-            found = [replace(p, check="device", device=v.device, site=v.site) for p in found for v in views[:1]]
-        blamed = {(p.site, p.field, p.sku_code) for p in found if p.check == "site"}
-        found += [p for p in site_disagreements(views, exp) if (p.site, p.field, p.sku_code) not in blamed
-                  and not any(q.check == "timestamp" for q in found)]
-        if found:
-            problems[pid] = found
-    result.failing = problems
-    result.verified = sorted(pid for pid in exps if pid not in problems)
-    result.marketplace_rate = reader.completion_rate(seller_id)
-    return result
-
-
-def key_pages(pages: Mapping[int, list[PageView]], expected: Mapping[int, Expected], client,
-              reader: StorefrontReader, *, store: str = ""
-              ) -> tuple[dict[int, list[PageView]], dict[int, dict[str, str]]]:
-    """Pages read without their product's SKU-id map, keyed by the seller's SKU codes.
-
-    By their values when they show exactly what is expected (:func:`checks.key_by_values`), else with the map,
-    read now (one product query each, in parallel) and added to the reader's. A map that cannot be read leaves
-    the page keyed by SKU id: its SKUs are then "not on the page". Returns the pages and the maps read.
-    """
-    keyed: dict[int, list[PageView]] = {}
-    unmapped: list[int] = []
-    for pid, views in pages.items():
-        by_values = [key_by_values(expected[pid], v) for v in views]
-        if all(v is not None for v in by_values):
-            keyed[pid] = by_values  # type: ignore[assignment]
-        else:
-            unmapped.append(pid)
-    read = read_sku_ids(client, unmapped, store=store, into=reader)
-    for pid in unmapped:
-        known = read.get(pid)
-        keyed[pid] = [with_sku_codes(v, known) if known else v for v in pages[pid]]
-    return keyed, read
-
-
-def read_sku_ids(client, product_ids: list[int], *, store: str = "", into: StorefrontReader | None = None
-                 ) -> dict[int, dict[str, str]]:
-    """Each product's SKU-id map (platform SKU id -> seller SKU code) from its product query, 8 at a time
-    (latency-bound one by one; the client's rate limiter keeps the seller's QPS), each added to the reader's maps
-    (``into``) as it comes, so pages fetched after it are keyed at once. Unreadable ones are left out."""
-    def sku_ids(pid: int) -> dict[str, str] | None:
-        try:
-            return client.get_product(pid).sku_codes_by_id()
-        except Exception as exc:  # noqa: BLE001 - read with page ids; the SKU checks then say "not on the page"
-            log.warning("%s: product %s: SKU ids not readable (%s)", store, pid, type(exc).__name__)
-            return None
-
-    if not product_ids:
-        return {}
-    read: dict[int, dict[str, str]] = {}
-    codes = getattr(into, "sku_codes", None)
-    with ThreadPoolExecutor(max_workers=SKU_ID_READ_THREADS) as pool:
-        for pid, known in zip(product_ids, pool.map(sku_ids, product_ids), strict=True):
-            if known is not None:
-                read[pid] = known
-                if codes is not None:
-                    codes[pid] = known
-    return read
-
-
-def values_on_platform(client, exp: Expected) -> bool:
-    """The product query shows every value ``exp`` expects (prices, discounts, stock, freight template)."""
-    try:
-        product = client.get_product(exp.product_id)
-    except Exception as exc:  # noqa: BLE001 - unreadable now: the timestamp problem stands
-        log.info("product %s: not readable to check its values (%s)", exp.product_id, type(exc).__name__)
-        return False
-    skus = {str(s.sku_code): s for s in product.skus if s.sku_code}
-    for code, (price, discount) in exp.prices.items():
-        sku = skus.get(code)
-        if sku is None or money(sku.price) != price or money(sku.discount_price) != discount:
-            return False
-    for code, stock in exp.stocks.items():
-        sku = skus.get(code)
-        if sku is None or sku.stock != stock:
-            return False
-    if exp.freight_template_id is not None and str(product.freight_template_id) != exp.freight_template_id:
-        return False
-    return True
-
-
-def inconsistent_sites(failing: Mapping[int, list[Problem]]) -> dict[str, list[int]]:
-    """Language site -> products on which it disagreed on price or stock (a multi-site inconsistency)."""
-    sites: dict[str, set[int]] = {}
-    for pid, problems in failing.items():
-        for p in problems:
-            if p.check == "site" and p.site and p.price_or_stock:
-                sites.setdefault(p.site, set()).add(pid)
-    return {site: sorted(pids) for site, pids in sites.items()}
 
 
 # ----------------------------------------------------------------------------------------------- pokes
@@ -303,7 +122,9 @@ def poke_target(t: Target, *, now: Callable[[], datetime] = _now) -> PokeResult:
     if not state:
         state = {"started_at": at.isoformat(), "repush_at": (at + t.settings.deadline * t.settings.repush_share)
                  .isoformat(), "deadline_at": (at + t.settings.deadline).isoformat(), "repushed": [],
-                 "repush_done": False, "passes": 0, "list_calls": 0, "page_fetches": 0}
+                 "repush_done": False, "passes": 0, "list_calls": 0, "page_fetches": 0, "api_calls": 0,
+                 "pages_deferred": 0, "page_budget": t.settings.page_budget,
+                 "pages_per_second": t.settings.pages_per_second}
     reviews = review_followup.follow(t.ledger, t.client, t.store, t.sync_run_id, t.run_id,
                             deadline=t.settings.review_deadline, at=at, alert=_alerter(t), lang=_language(t))
     if reviews.passed:  # they join the checks now: give them the whole verification time
@@ -316,33 +137,35 @@ def poke_target(t: Target, *, now: Callable[[], datetime] = _now) -> PokeResult:
     pending_changes = [c for c in changes if c.status == ChangeStatus.CONFIRMED and c.product_id not in reviewing]
     fields = _state_fields(t, {c.product_id for c in pending_changes})
     expected = expected_from_changes(pending_changes, fields)
-    # a blind price write (a first run restating prices it never read) is no sign of a price change: the sample
-    risky = {c.product_id for c in changes if c.kind == "price" and not (c.payload or {}).get("blind")} - reviewing
-    risky |= records.previously_failed(t.ledger, t.store, t.sync_run_id, all_products)
-    plan = page_plan(all_products, risky, t.settings.rule, seed_for(t.store, t.run_id))
-    plan = escalate(plan, records.page_failures(t.ledger, t.sync_run_id), t.settings.rule.risky_cross_size)
-    unread = _prepare_reading(t, expected, {pid: plan[pid] for pid in expected if pid in plan}, fields)
-    result = run_pass(expected, plan, t.sites, t.client, t.reader, devices=t.settings.devices,
-                      workers=t.settings.workers, seller_id=getattr(t.client, "seller_id", None), store=t.store,
-                      read_sku_ids_of=unread)
+    page_failed = records.page_failures(t.ledger, t.sync_run_id) & set(expected)
+    left = max(0, t.settings.page_budget - int(state.get("page_fetches", 0)))
+    plan = budget_plan(expected, risk_of(t, changes, all_products, reviewing), t.settings.rule,
+                       seed_for(t.store, t.run_id), t.sites, t.settings.devices, left, escalated=page_failed)
+    done_cells = {int(p): {(c[0], c[1]) for c in cells} for p, cells in (state.get("pages_ok") or {}).items()}
+    plan = {pid: todo for pid, cells in plan.items()  # pages an earlier poke read right are not read again
+            if (todo := [c for c in cells if c not in done_cells.get(pid, ())])}
+    _prepare_reading(t, expected, fields)
+    pacer = SitePacer(t.settings.pages_per_second, t.settings.read_window.total_seconds())
+    result = run_pass(expected, plan, t.client, t.reader, workers=t.settings.workers,
+                      seller_id=getattr(t.client, "seller_id", None), store=t.store,
+                      api_ok={int(p) for p in state.get("api_ok") or []}, api_limit=t.settings.api_checks_per_poke,
+                      pacer=pacer)
+    _hold_unread_failures(t, result, page_failed - set(result.paged))
     if result.sku_ids_read:  # read once (a product written blind, a first run): later runs' pages are keyed with them
         t.ledger.record_sku_ids(t.store, result.sku_ids_read)
     repushed = set(state["repushed"])
     records.save_pass(t.ledger, t.sync_run_id, t.store, result.failing, result.verified,
                       {pid: 2 if pid in repushed else 1 for pid in expected}, at)
     t.ledger.set_status([cid for pid in result.verified for cid in expected[pid].change_ids], ChangeStatus.VERIFIED)
-    state["passes"] += 1
-    state["list_calls"] += result.list_calls
-    state["page_fetches"] += result.page_fetches
-    state["verified_by_value"] = sorted(set(state.get("verified_by_value") or []) | set(result.by_value))
-    if result.marketplace_rate is not None:
-        state["marketplace_completion_rate"] = result.marketplace_rate
-    log.info("%s: verification pass %d: %d verified, %d still failing, %d in review (%d list calls, %d page "
-             "fetches)", t.store, state["passes"], len(result.verified), len(result.failing), len(reviews.waiting),
-             result.list_calls, result.page_fetches)
+    _account(state, result, plan, t.settings)
+    log.info("%s: verification pass %d: %d verified, %d still failing, %d outstanding, %d in review (%d list calls, "
+             "%d product queries, %d pages read, %d deferred, %d unreadable)", t.store, state["passes"],
+             len(result.verified), len(result.failing), len(result.pending), len(reviews.waiting), result.list_calls,
+             result.api_calls, result.page_fetches, result.pages_deferred,
+             sum(sum(c.values()) for c in result.unreadable.values()))
     done, message = False, ""
     waiting = reviews.pending  # in review and not overdue yet: keep poking for them
-    if not result.failing and not waiting:
+    if not result.failing and not waiting and not result.pending:
         done, message = True, "every pushed product is seen" + (
             f"; {len(reviews.overdue)} still in review past the deadline" if reviews.overdue else "")
     elif result.failing and at >= _parse(state["repush_at"]) and not state["repush_done"]:
@@ -351,10 +174,12 @@ def poke_target(t: Target, *, now: Callable[[], datetime] = _now) -> PokeResult:
         state["repushed"], state["repush_done"] = failing, True
         message = f"re-pushed {len(failing)} product(s) that were still not seen"
         log.warning("%s: %s: %s", t.store, message, ", ".join(map(str, failing[:20])))
-    elif at >= _parse(state["deadline_at"]) and not waiting:
+    elif at >= _parse(state["deadline_at"]) and not waiting and not result.pending:
         done, message = True, f"deadline reached with {len(result.failing)} product(s) not seen"
     elif waiting:
         message = f"{len(waiting)} product(s) still in the marketplace review"
+    elif result.pending:
+        message = f"{len(result.pending)} product(s) with pages or product queries left for the next poke"
     if done:
         state["result"] = _finalise(t, state, result, expected)
         state["final"] = True
@@ -379,13 +204,72 @@ def _alerter(t: Target) -> Callable[[Any], None]:
     return alert
 
 
-def _prepare_reading(t: Target, expected: dict[int, Expected], paged: Mapping[int, str],
-                     fields: Mapping[int, Mapping[str, Any]]) -> list[int]:
+def risk_of(t: Target, changes: list[Any], products: list[int], reviewing: set[int]) -> dict[int, int]:
+    """Product -> risk weight for the page sample: failed a push or a verification before (a strike's products
+    among them) > this run moves its price > this run changes its main image. A *blind* price write (a first run
+    restating prices it never read) is no sign of a price move."""
+    risk: dict[int, int] = {}
+    for c in changes:
+        payload = c.payload or {}
+        if c.kind == "price" and not payload.get("blind"):
+            risk[c.product_id] = max(risk.get(c.product_id, 0), RISK_PRICE)
+        elif c.kind == "edit" and (payload.get("fields") or {}).get("main_image"):
+            risk[c.product_id] = max(risk.get(c.product_id, 0), RISK_IMAGE)
+    for pid in records.previously_failed(t.ledger, t.store, t.sync_run_id, products):
+        risk[pid] = RISK_FAILED
+    return {pid: w for pid, w in risk.items() if pid not in reviewing}
+
+
+def _hold_unread_failures(t: Target, result: PassResult, unread: set[int]) -> None:
+    """Products that failed a page in an earlier pass and got no readable page now (the budget is spent, or the
+    page was unreadable) stay failing with their recorded problems: the API alone does not clear a page failure."""
+    held = sorted(pid for pid in unread if pid in result.verified or pid in result.pending)
+    if not held:
+        return
+    rows = [r for r in t.ledger.results_of_run(t.sync_run_id, only_failed=True) if r.product_id in set(held)]
+    for row in rows:
+        result.failing.setdefault(row.product_id, []).append(
+            Problem(row.product_id, row.check, row.field, row.expected, row.seen, row.device, row.site, row.sku_code))
+    kept = {row.product_id for row in rows}
+    result.verified = [pid for pid in result.verified if pid not in kept]
+    result.pending = [pid for pid in result.pending if pid not in kept]
+    for pid in kept:
+        result.methods.pop(pid, None)
+
+
+def _account(state: dict[str, Any], result: PassResult, plan: Mapping[int, Any], settings: VerifySettings) -> None:
+    """What this pass read, sampled and how it verified, added to the run's verify state."""
+    state["passes"] += 1
+    for key, value in (("list_calls", result.list_calls), ("page_fetches", result.page_fetches),
+                       ("api_calls", result.api_calls), ("pages_deferred", result.pages_deferred)):
+        state[key] = int(state.get(key, 0)) + value
+    state["verified_by_value"] = sorted(set(state.get("verified_by_value") or []) | set(result.by_value))
+    state["api_ok"] = sorted(set(state.get("api_ok") or []) | set(result.api_ok))
+    state["sampled"] = sorted(set(state.get("sampled") or []) | set(plan))
+    pages_ok = dict(state.get("pages_ok") or {})
+    for pid, cells in result.pages_ok.items():
+        pages_ok[str(pid)] = sorted({tuple(c) for c in pages_ok.get(str(pid), [])} | set(cells))
+    for pid in result.verified:
+        if pages_ok.pop(str(pid), None) and result.methods.get(pid) == "api":
+            result.methods[pid] = "page"  # its pages were read by earlier pokes
+    state["pages_ok"] = pages_ok
+    by = {method: set(ids) for method, ids in (state.get("verified_by") or {}).items()}
+    for pid, method in result.methods.items():
+        by.setdefault(method, set()).add(pid)
+    state["verified_by"] = {method: sorted(ids) for method, ids in sorted(by.items())}
+    unreadable = state.setdefault("unreadable", {})
+    for cell, causes in result.unreadable.items():
+        for cause, n in causes.items():
+            unreadable.setdefault(cell, {})[cause] = unreadable.get(cell, {}).get(cause, 0) + n
+    state["page_budget"], state["pages_per_second"] = settings.page_budget, settings.pages_per_second
+    if result.marketplace_rate is not None:
+        state["marketplace_completion_rate"] = result.marketplace_rate
+
+
+def _prepare_reading(t: Target, expected: dict[int, Expected], fields: Mapping[int, Mapping[str, Any]]) -> None:
     """What the checks need beyond the changes: each expected template's services (the page's shipping block
-    is compared with them) and, for products whose pages are read, the SKU-id map (pages are keyed by the
-    platform's SKU ids; the map comes from the product query aeops stored, else one product query during the
-    pass: the products returned). A product whose pages can be keyed by their values (``Expected.keyless``) is
-    queried only if its pages do not show the expected values (:func:`key_pages`)."""
+    is compared with them) and the SKU-id maps aeops stored (pages are keyed by the platform's SKU ids; the pass's
+    product query gives the map of a product aeops has none of)."""
     services = t._services
     for exp in expected.values():
         tid = exp.freight_template_id
@@ -399,24 +283,11 @@ def _prepare_reading(t: Target, expected: dict[int, Expected], paged: Mapping[in
         exp.shipping = services.get(tid)
     codes = getattr(t.reader, "sku_codes", None)
     if codes is None:
-        return []
-    unread = []
-    for pid in paged:
-        if pid in codes:
-            continue
+        return
+    for pid in expected:
         known = dict((fields.get(pid) or {}).get("sku_ids") or {})
-        if known:
+        if known and pid not in codes:
             codes[pid] = known
-        elif not (pid in expected and expected[pid].keyless):
-            unread.append(pid)
-    return unread
-
-
-def escalate(plan: dict[int, str], page_failed: set[int], limit: int) -> dict[int, str]:
-    """Products that failed on a page in an earlier pass of this run get the full grid from now on (at
-    most ``limit`` of them, lowest ids first), so a one-page or cross check ends with site/device blame."""
-    up = sorted(pid for pid in page_failed if pid in plan and plan[pid] != FULL)[:max(0, limit)]
-    return {**plan, **dict.fromkeys(up, FULL)} if up else plan
 
 
 def _state_fields(t: Target, product_ids: set[int]) -> dict[int, dict[str, Any]]:
@@ -475,12 +346,36 @@ def counts_of_run(ledger: Ledger, sync_run_id: int, state: Mapping[str, Any], st
         "verify_passes": state.get("passes", 0), "verify_list_calls": state.get("list_calls", 0),
         "verify_page_fetches": state.get("page_fetches", 0),
     }
+    counts.update(storefront_counts(state))
     if state.get("marketplace_completion_rate") is not None:
         counts["marketplace_completion_rate"] = state["marketplace_completion_rate"]
     if strikes_total is not None:
         counts["site_strikes_total"] = strikes_total
     if sites:
         counts["inconsistent_sites"] = sorted(sites)
+    return counts
+
+
+def storefront_counts(state: Mapping[str, Any]) -> dict[str, Any]:
+    """What verification read and sampled, and how each product was verified (run counts and the report):
+    ``verify_product_queries``, ``verify_pages_sampled_products``, ``verify_pages_deferred``,
+    ``storefront_page_budget``, ``storefront_pages_per_second``, ``verified_by_page`` / ``_api`` /
+    ``_unreadable`` (products), ``storefront_unreadable`` ("site/device" -> cause -> pages) and
+    ``storefront_unreadable_pages`` (their sum)."""
+    by = state.get("verified_by") or {}
+    unreadable = {cell: dict(causes) for cell, causes in sorted((state.get("unreadable") or {}).items())}
+    counts: dict[str, Any] = {
+        "verify_product_queries": int(state.get("api_calls", 0)),
+        "verify_pages_sampled_products": len(state.get("sampled") or []),
+        "verify_pages_deferred": int(state.get("pages_deferred", 0)),
+        "storefront_page_budget": state.get("page_budget"),
+        "storefront_pages_per_second": state.get("pages_per_second"),
+        "verified_by_page": len(by.get("page") or []), "verified_by_api": len(by.get("api") or []),
+        "verified_by_unreadable": len(by.get("unreadable") or []),
+        "storefront_unreadable_pages": sum(n for causes in unreadable.values() for n in causes.values()),
+    }
+    if unreadable:
+        counts["storefront_unreadable"] = unreadable
     return counts
 
 
@@ -496,7 +391,8 @@ def target_for(ctx: RunContext, sync_run_id: int, client=None, reader: Storefron
                      if f.get("sku_ids")}
         reader = reader_for_store(ctx.store, sku_codes)
     return Target(ledger=ctx.ledger, store=ctx.store.name, sync_run_id=sync_run_id, run_id=run.run_id,
-                  sites=list(ctx.store.language_sites) or ["en"], settings=VerifySettings.from_config(ctx.config),
+                  sites=list(ctx.store.language_sites) or ["en"],
+                  settings=VerifySettings.from_config(ctx.config, ctx.store),
                   client=client, reader=reader, images_dir=ctx.store.images_dir or None, config=ctx.config)
 
 

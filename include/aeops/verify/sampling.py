@@ -1,6 +1,19 @@
 """Which storefront pages a verification pass fetches, and what a sample can miss.
 
-The rule (see docs/verification.md):
+The rule verification uses, within the politeness budget (:func:`budget_plan`, docs/verification.md): every
+changed product is checked by the API (the list's timestamp, the product query's values); storefront pages go to
+a sample that grows with risk, breadth first, until the run's page budget is spent:
+
+1. products that failed a page in an earlier pass of the run: every (site, device) page, so the blame lands on a
+   site or a device;
+2. one page each, dealt over the (site, device) pairs, for every high-risk product (by weight: a product that
+   failed before or caused a strike, a price move, a main-image change), then for a seeded sample of the others
+   (all of them up to ``page_all_threshold`` changed products, else ``sample_size``);
+3. while the budget lasts, a second page for each of them in the same order, then a third, ... (the cross of
+   sites on the primary device and devices on the primary site first, then the rest of the grid); a high-risk
+   product beyond the first ``risky_cross_size`` keeps its one page.
+
+The grid rule before the budget (:func:`page_plan`, kept for ``bench/verify.py``'s comparison):
 
 - the cheap timestamp check (paged list reads of ``gmt_modified``) covers **every** pushed product;
 - when a run changed at most ``page_all_threshold`` products, every changed product gets the full page grid
@@ -24,7 +37,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from math import comb
 
@@ -60,6 +73,55 @@ def page_plan(changed: Collection[int], high_risk: Collection[int], rule: Sampli
         plan = {pid: f"{ONE}:{k}" for k, pid in enumerate(risky)}
         plan.update(dict.fromkeys(risky[: rule.risky_cross_size], CROSS))
     plan.update(dict.fromkeys(sample, FULL))
+    return plan
+
+
+def _cell_order(start: int, sites: Sequence[str], devices: Sequence[str]) -> list[tuple[str, str]]:
+    """Every (site, device) page, the ``start``-th pair of the grid first, then the cross, then the rest."""
+    every = [(site, device) for site in sites for device in devices]
+    first = every[start % len(every)]
+    rest = cells(CROSS, sites, devices) + every
+    return [first] + [c for i, c in enumerate(rest) if c != first and c not in rest[:i]]
+
+
+def budget_plan(changed: Collection[int], risk: Mapping[int, int], rule: SamplingRule, seed: int,
+                sites: Sequence[str], devices: Sequence[str], budget: int,
+                escalated: Collection[int] = ()) -> dict[int, list[tuple[str, str]]]:
+    """Product id -> the (site, device) pages to read, at most ``budget`` pages in all (see the module's rule).
+
+    ``risk`` weighs high-risk products (0 or absent: low risk); ``escalated`` products failed a page earlier."""
+    products = sorted(set(changed))
+    if budget <= 0 or not products or not sites or not devices:
+        return {}
+    rng = random.Random(seed)
+    known = set(products)
+    first = [p for p in sorted(set(escalated)) if p in known]
+    risky = [p for p in products if risk.get(p, 0) > 0 and p not in first]
+    rng.shuffle(risky)
+    risky.sort(key=lambda p: -risk[p])  # stable: by weight, ties in the seeded order
+    low = [p for p in products if risk.get(p, 0) <= 0 and p not in first]
+    rng.shuffle(low)
+    if len(products) > rule.page_all_threshold:
+        low = low[: rule.sample_size]
+    plan: dict[int, list[tuple[str, str]]] = {}
+    left = budget
+    for pid in first:  # the full grid, to tell a site's or a device's fault from the product's
+        take = _cell_order(0, sites, devices)[:left]
+        if take:
+            plan[pid] = take
+        left -= len(take)
+    order = risky + low
+    orders = {pid: _cell_order(k, sites, devices) for k, pid in enumerate(order)}
+    deep = set(risky[: rule.risky_cross_size]) | set(low)  # who gets more than one page
+    grid = len(sites) * len(devices)
+    for depth in range(grid):
+        for pid in order:
+            if left <= 0:
+                return plan
+            if depth and pid not in deep:
+                continue
+            plan.setdefault(pid, []).append(orders[pid][depth])
+            left -= 1
     return plan
 
 

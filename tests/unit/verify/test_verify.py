@@ -97,7 +97,7 @@ def test_simulator_page_has_the_real_structure_and_no_seller_codes(tmp_path) -> 
     assert view.shipping == frozenset({("CAINIAO_STANDARD", True)})  # template 1002: free standard shipping
     mapped = parse_item_page(html, 1005001, "ru", "desktop", {"14:193": "A&1", "14:29": "A&2"})
     assert mapped.skus == {"A&1": SkuView("12.50", None, 4), "A&2": SkuView("30.00", "24.99", 0)}
-    assert parse_item_page("<html>maintenance</html>", 1, "en", "desktop").error
+    assert parse_item_page("<html>maintenance</html>", 1, "en", "desktop").unreadable == "no_data"
 
 
 def test_saved_real_page_of_today_is_read_in_the_sellers_currency() -> None:
@@ -344,7 +344,7 @@ class Clock:
 
 
 def pushed_target(sqlite_url: str, market: FakeMarketplace, products: list[int], deadline_s: float = 60,
-                  rule: sampling.SamplingRule | None = None) -> Target:
+                  rule: sampling.SamplingRule | None = None, page_budget: int = 1000) -> Target:
     ensure_schema(sqlite_url)
     run = Ledger(sqlite_url).start_run("demo", "unit", f"run-{len(market.writes)}-{products[0]}")
     changes = [PlannedChange(pid, "price", {"skus": [{"sku_code": "S", "price": "21.00", "discount_price": "15.00"}]})
@@ -353,7 +353,8 @@ def pushed_target(sqlite_url: str, market: FakeMarketplace, products: list[int],
     ids = Ledger(sqlite_url).open_change_ids([run])[(run, "price")]
     for i in range(0, len(ids), 20):
         push_batch(Ledger(sqlite_url), market, run, "price", ids[i : i + 20])
-    settings = VerifySettings(deadline=timedelta(seconds=deadline_s), rule=rule or sampling.SamplingRule())
+    settings = VerifySettings(deadline=timedelta(seconds=deadline_s), rule=rule or sampling.SamplingRule(),
+                              pages_per_second=1e6, page_budget=page_budget)  # an in-memory storefront: no pacing
     return Target(ledger=Ledger(sqlite_url), store="demo", sync_run_id=run, run_id=f"r{run}", sites=SITES,
                   settings=settings, client=market, reader=market)
 
@@ -442,16 +443,44 @@ def test_poke_repushes_once_at_half_the_deadline_then_reports(sqlite_url, alerts
     assert alerts == [("demo", 1, ["ru"], [alerts[0][3][0]])] and "1 product(s): 3" in alerts[0][3][0]
 
 
-def test_large_change_set_checks_every_timestamp_but_samples_pages(sqlite_url) -> None:
+def test_every_product_is_checked_by_the_api_and_pages_stay_within_the_budget(sqlite_url) -> None:
     clock = Clock()
     market = seeded_market(clock, 250)
     rule = sampling.SamplingRule(page_all_threshold=100, sample_size=40)
-    target = pushed_target(sqlite_url, market, list(range(1, 251)), rule=rule)
+    target = pushed_target(sqlite_url, market, list(range(1, 251)), rule=rule, page_budget=300)
     result = poke_target(target, now=clock)
     assert result.done and result.counts["verified"] == 250
-    # every product is a price change (high risk): the cross for all, plus the full grid for the sample
-    assert result.counts["verify_page_fetches"] == 210 * 7 + 40 * 15
+    assert result.counts["verify_product_queries"] == 250  # the API query for every changed product
     assert result.counts["verify_list_calls"] == 3 + 3  # 250 on-sale products in pages of 99, 3 other statuses
+    # every product is a price move (high risk): one page each, then a second page for 50 until the budget is spent
+    assert result.counts["verify_page_fetches"] == 300 and result.counts["storefront_page_budget"] == 300
+    assert result.counts["verified_by_page"] == 250 and result.counts["verified_by_api"] == 0
+    assert poke_target(target, now=clock).counts == result.counts
+
+
+def test_pages_beyond_the_budget_leave_products_verified_by_the_api_query(sqlite_url) -> None:
+    clock = Clock()
+    market = seeded_market(clock, 30)
+    target = pushed_target(sqlite_url, market, list(range(1, 31)), page_budget=10)
+    result = poke_target(target, now=clock)
+    assert result.done and result.counts["verified"] == 30 and result.counts["verify_page_fetches"] == 10
+    assert (result.counts["verified_by_page"], result.counts["verified_by_api"]) == (10, 20)
+    assert result.counts["verify_pages_sampled_products"] == 10
+
+
+def test_a_price_the_catalog_does_not_hold_fails_the_api_check_whatever_the_pages(sqlite_url) -> None:
+    """No page is read (budget 0): the product query alone shows that the catalog still has the old price."""
+    clock = Clock()
+    market = seeded_market(clock, 2)
+    target = pushed_target(sqlite_url, market, [1, 2], page_budget=0)
+    stale = market.products[2][0]
+    market.products[2].append(replace(stale, at=clock()))  # re-stamped by another write, the old price back
+    result = poke_target(target, now=clock)
+    assert not result.done
+    failed = Ledger(sqlite_url).results_of_run(target.sync_run_id, only_failed=True)
+    assert {(r.product_id, r.check, r.field, r.expected, r.seen) for r in failed} == {
+        (2, "api", "price", "21.00", "20.00")}
+    assert statuses(sqlite_url, target.sync_run_id) == {"verified", "confirmed"}
 
 
 def test_strikes_are_recorded_once_per_run_and_site(sqlite_url) -> None:

@@ -71,10 +71,11 @@ def create_app(state: SimState, faults: Faults | None = None, *, public_url: str
     def store(site: str, product_id: int, device: str = "desktop") -> Response:
         if site not in SITES or device not in DEVICES:
             return HTMLResponse("<h1>404</h1>", status_code=404)
-        page = sim.storefront(site, product_id, device)
-        if page is None:
+        answer = sim.storefront_answer(site, product_id, device)
+        if answer is None:
             return HTMLResponse("<h1>Product not found</h1>", status_code=404)
-        return HTMLResponse(page, headers={"Cache-Control": "no-store"})
+        page, headers = answer
+        return HTMLResponse(page, headers={"Cache-Control": "no-store", **headers})
 
     @app.get("/kf/{path:path}")
     def photobank_image(path: str) -> Response:

@@ -1,4 +1,5 @@
-"""``--faults``: what the simulator does wrong on purpose (throttling, failures, lost answers, slow sites), and
+"""``--faults``: what the simulator does wrong on purpose (throttling, failures, lost answers, slow sites, anti-bot
+pages), and
 the few platform settings a test wants to change (review time, the platform's time zone)."""
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ class Faults:
     latency_ms: float = 0.0  # added to every API answer
     qps: float = 0.0  # per-seller calls per second; more are answered with ApiCallLimit (0 = no limit)
     never_device: str = ""  # a device (desktop/mobile/anonymous) that never shows updates
+    antibot: float = 0.0  # share of storefront page requests answered with the anti-bot (punish) page
+    antibot_site: str = ""  # a language site (en/ru/es/fr/pt) whose every page is answered with the punish page
     daily_quota: int = 0  # calls per app per process before AppCallLimit (daily) (0 = no limit)
     seed: int = 0
     review_s: float = 5.0  # how long the platform's review of a new main image takes (the real one: up to 2 h)
@@ -55,6 +58,10 @@ class Faults:
                     if value not in DEVICES:
                         raise ValueError
                     setattr(faults, key, value)
+                elif key == "antibot_site":
+                    if value not in SITES:
+                        raise ValueError
+                    setattr(faults, key, value)
                 elif key == "platform_tz":
                     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -68,7 +75,7 @@ class Faults:
                 else:
                     number = float(value)
                     if number < 0 or (key in {"throttle", "item_fail", "server_error", "lost_response",
-                                               "stale_site"} and number > 1):
+                                               "stale_site", "antibot"} and number > 1):
                         raise ValueError
                     setattr(faults, key, number)
             except ValueError:

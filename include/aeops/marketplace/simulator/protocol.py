@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from aeops.marketplace.signing import sign
-from aeops.marketplace.simulator import photobank
+from aeops.marketplace.simulator import photobank, punish
 from aeops.marketplace.simulator.api import SYNC_METHODS
 from aeops.marketplace.simulator.errors import AnswerDropped, SimError
 from aeops.marketplace.simulator.faults import Faults
@@ -167,8 +167,17 @@ class Simulator:
 
     # ------------------------------------------------------------------ storefront and data center
     def storefront(self, site: str, product_id: int, device: str) -> str | None:
+        answer = self.storefront_answer(site, product_id, device)
+        return None if answer is None else answer[0]
+
+    def storefront_answer(self, site: str, product_id: int, device: str) -> tuple[str, dict[str, str]] | None:
+        """(page, extra headers) of an item page request: the anti-bot page when ``antibot_site`` is this site or
+        the ``antibot`` draw says so (an assumed behaviour, documented in docs/simulator.md), else the item page."""
+        if self.faults.antibot_site == site or self._draw(self.faults.antibot):
+            return punish.punish_page(site, product_id, now_ms()), dict(punish.HEADERS)
         self.state.settle_reviews(now_ms(), product_id=product_id)
-        return item_page(self.state, self.faults, site, product_id, device, public_url=self.public_url)
+        page = item_page(self.state, self.faults, site, product_id, device, public_url=self.public_url)
+        return None if page is None else (page, {})
 
     def completion_rate(self, seller_id: int) -> dict[str, Any]:
         self.state.settle_reviews(now_ms(), seller_id=seller_id)
