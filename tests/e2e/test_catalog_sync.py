@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from aeops.catalog.model import desired_from_rows
 from aeops.exports import newest_export, read_export
 from aeops.findings import ROW_CODES
+from aeops.marketplace.simulator import api as sim_api
 from aeops.notify.links import api_base_url
 from aeops.store import session_scope
 from aeops.store.models import ApiWrite, Change, Export, Finding, SyncRun
@@ -182,26 +183,56 @@ def test_dry_run_writes_nothing_anywhere_and_the_real_run_after_it_is_not_skippe
         assert_marketplace_matches_export(env, store)
 
 
-def test_bad_day_on_the_marketplace_loses_nothing_and_a_retry_finishes(embedded) -> None:
-    env = embedded(faults="throttle=0.05,item_fail=0.05,server_error=0.05,lost_response=0.05,seed=11")
-    first = run_dag(DAG_ID)
+BUSY = ("S00-10-10000-001", "system busy, please retry later")  # the platform's retryable refusal (item_fail)
+STUCK = 1005001234813408  # demo's THR-032: yesterday's marketplace shows an older price, so the first run writes it
+
+
+def left_to_retry(env: Embedded, run_id: str) -> set[tuple[str, int, str]]:
+    """(store, product, kind) of the changes a DAG run left for the next run: every store's run of it, not only the
+    newest sync run (each store has its own; which is newest depends on the order the tasks ran). Each of its changes
+    ended confirmed, verified, or failed with the platform's code: none silently lost, none left in flight."""
     with session_scope(env.db_url) as s:
-        changes = s.scalars(select(Change)).all()
-        # Every change ended confirmed or failed with the platform's code: none silently lost.
+        changes = s.scalars(select(Change).join(SyncRun, Change.sync_run_id == SyncRun.id)
+                            .where(SyncRun.run_id == run_id)).all()
         assert {c.status for c in changes} <= DONE | {"failed", "verify_failed"}, {c.status for c in changes}
         assert all(c.error_code for c in changes if c.status == "failed")
-        failed = sum(c.status == "failed" for c in changes)
+        return {(c.store, c.product_id, c.kind) for c in changes if c.status not in DONE}
+
+
+def pushed_by(env: Embedded, run_id: str) -> set[tuple[str, int, str]]:
+    with session_scope(env.db_url) as s:
+        return set(s.execute(select(Change.store, Change.product_id, Change.kind)
+                             .join(SyncRun, Change.sync_run_id == SyncRun.id).where(SyncRun.run_id == run_id)).all())
+
+
+def test_bad_day_on_the_marketplace_loses_nothing_and_a_retry_finishes(embedded, monkeypatch) -> None:
+    """Faults at random, and one product whose price the platform refuses ("system busy") in the first run and
+    in the first retry: the retries go on until every store's run is clean, each pushing only what was left."""
+    env = embedded(faults="throttle=0.05,item_fail=0.05,server_error=0.05,lost_response=0.05,seed=11")
+    busy_runs = [2]  # DAG runs in which STUCK's price is refused
+
+    def busy_for_stuck(product: dict[str, Any], items: list[dict[str, Any]]) -> tuple[str, str] | None:
+        return BUSY if int(product["product_id"]) == STUCK and busy_runs[0] > 0 else check_price(product, items)
+
+    check_price = sim_api._check_price_item
+    monkeypatch.setattr(sim_api, "_check_price_item", busy_for_stuck)
+    first = run_dag(DAG_ID)
+    busy_runs[0] -= 1
     assert str(first.state) == "success", task_states(first)
-    # The failed ones are still wanted: a retry run pushes exactly those until none is left.
-    for _ in range(3):
-        if not failed:
-            break
-        run_dag(DAG_ID, {"force": True})
-        with session_scope(env.db_url) as s:
-            latest = s.scalars(select(SyncRun).order_by(SyncRun.id.desc())).first()
-            failed = s.scalar(select(func.count()).select_from(Change).where(
-                Change.sync_run_id == latest.id, Change.status == "failed"))
-    assert failed == 0
+    left = left_to_retry(env, first.run_id)
+    assert ("demo", STUCK, "price") in left
+    # What is left is still wanted: a forced retry run pushes exactly that (what the marketplace does not show
+    # yet) until nothing is left. A store whose retry failed again is retried although the other store's run of
+    # the same DAG run left nothing (the flake of 2026-12-06: only the newest sync run, demo-kids's, was looked at).
+    retries = 0
+    while left and retries < 5:
+        retry = run_dag(DAG_ID, {"force": True})
+        busy_runs[0] -= 1
+        retries += 1
+        assert pushed_by(env, retry.run_id) <= left, left
+        left = left_to_retry(env, retry.run_id)
+    assert not left
+    assert retries >= 2  # STUCK was refused by the first retry too, and pushed by a later one
     for store in ("demo", "demo-kids"):
         assert_marketplace_matches_export(env, store)
 
