@@ -43,6 +43,7 @@ from aeops.catalog.model import money
 from aeops.catalog.push import push_batch
 from aeops.catalog.status import ChangeStatus
 from aeops.catalog.timestamps import PLATFORM_TZ, parse_gmt
+from aeops.marketplace.interface import MarketplaceClient
 from aeops.marketplace.listing import list_concurrently
 from aeops.secrets import get_logger
 from aeops.verify import records, review_followup, strikes
@@ -116,7 +117,7 @@ def _parse(value: str | None) -> datetime | None:
 
 
 # ----------------------------------------------------------------------------------------------- one pass
-def run_pass(expected: Mapping[int, Expected], plan: Mapping[int, str], sites: list[str], client,
+def run_pass(expected: Mapping[int, Expected], plan: Mapping[int, str], sites: list[str], client: MarketplaceClient,
              reader: StorefrontReader, *, devices: tuple[str, ...] = DEVICES, workers: int = 8,
              seller_id: int | None = None, store: str = "", read_sku_ids_of: Sequence[int] = ()) -> PassResult:
     """Check ``expected`` products once: list timestamps for all, pages for those in ``plan``.
@@ -192,7 +193,7 @@ def run_pass(expected: Mapping[int, Expected], plan: Mapping[int, str], sites: l
     return result
 
 
-def key_pages(pages: Mapping[int, list[PageView]], expected: Mapping[int, Expected], client,
+def key_pages(pages: Mapping[int, list[PageView]], expected: Mapping[int, Expected], client: MarketplaceClient,
               reader: StorefrontReader, *, store: str = ""
               ) -> tuple[dict[int, list[PageView]], dict[int, dict[str, str]]]:
     """Pages read without their product's SKU-id map, keyed by the seller's SKU codes.
@@ -216,8 +217,8 @@ def key_pages(pages: Mapping[int, list[PageView]], expected: Mapping[int, Expect
     return keyed, read
 
 
-def read_sku_ids(client, product_ids: list[int], *, store: str = "", into: StorefrontReader | None = None
-                 ) -> dict[int, dict[str, str]]:
+def read_sku_ids(client: MarketplaceClient, product_ids: list[int], *, store: str = "",
+                 into: StorefrontReader | None = None) -> dict[int, dict[str, str]]:
     """Each product's SKU-id map (platform SKU id -> seller SKU code) from its product query, 8 at a time
     (latency-bound one by one; the client's rate limiter keeps the seller's QPS), each added to the reader's maps
     (``into``) as it comes, so pages fetched after it are keyed at once. Unreadable ones are left out."""
@@ -241,7 +242,7 @@ def read_sku_ids(client, product_ids: list[int], *, store: str = "", into: Store
     return read
 
 
-def values_on_platform(client, exp: Expected) -> bool:
+def values_on_platform(client: MarketplaceClient, exp: Expected) -> bool:
     """The product query shows every value ``exp`` expects (prices, discounts, stock, freight template)."""
     try:
         product = client.get_product(exp.product_id)
@@ -283,7 +284,7 @@ class Target:
     run_id: str
     sites: list[str]
     settings: VerifySettings
-    client: Any
+    client: MarketplaceClient
     reader: StorefrontReader
     images_dir: str | None = None
     config: Any = None
@@ -485,7 +486,8 @@ def counts_of_run(ledger: Ledger, sync_run_id: int, state: Mapping[str, Any], st
 
 
 # ----------------------------------------------------------------------------------------------- entry points
-def target_for(ctx: RunContext, sync_run_id: int, client=None, reader: StorefrontReader | None = None) -> Target:
+def target_for(ctx: RunContext, sync_run_id: int, client: MarketplaceClient | None = None,
+               reader: StorefrontReader | None = None) -> Target:
     """A :class:`Target` for a store's run context."""
     run = ctx.ledger.get_run(sync_run_id)
     if client is None:
@@ -512,7 +514,7 @@ def reader_for_store(store, sku_codes: Mapping[int, Mapping[str, str]] | None = 
     return reader_for_connection(base_url, extra, sku_codes=sku_codes)
 
 
-def poke(store: str, dag_id: str, run_id: str, *, dry_run: bool = False, client=None,
+def poke(store: str, dag_id: str, run_id: str, *, dry_run: bool = False, client: MarketplaceClient | None = None,
          reader: StorefrontReader | None = None, config=None) -> PokeResult:
     """The verify sensor's poke for one store of a DAG run (True when verification has finished)."""
     if dry_run:
@@ -532,9 +534,9 @@ def poke(store: str, dag_id: str, run_id: str, *, dry_run: bool = False, client=
             target.reader.close()
 
 
-def verify_run(ctx: RunContext, sync_run_id: int, client=None, *, reader: StorefrontReader | None = None,
-               sleep: Callable[[float], None] = time.sleep, first_wait: float = 5.0,
-               max_wait: float = 120.0) -> dict[str, Any]:
+def verify_run(ctx: RunContext, sync_run_id: int, client: MarketplaceClient | None = None, *,
+               reader: StorefrontReader | None = None, sleep: Callable[[float], None] = time.sleep,
+               first_wait: float = 5.0, max_wait: float = 120.0) -> dict[str, Any]:
     """Verification to the end, for ``finish``: the sensor's result, else poll here (blocking) with backoff.
 
     With the verify sensor in the DAG the first poke finds the final result and returns at once; without
