@@ -9,6 +9,7 @@ from typing import Any
 from aeops.catalog.ledger import Ledger
 from aeops.catalog.timestamps import today_in
 from aeops.config import AeopsConfig, ConfigError, StoreConfig, load_airflow_config
+from aeops.marketplace.interface import MarketplaceClient
 from aeops.secrets import get_logger
 
 log = get_logger(__name__)
@@ -39,7 +40,7 @@ def context(store: str, config: AeopsConfig | None = None) -> RunContext:
     return RunContext(cfg, cfg.store(store), Ledger(cfg.resolved_database_url()))
 
 
-def client_for(store: StoreConfig, **overrides: Any):
+def client_for(store: StoreConfig, **overrides: Any) -> MarketplaceClient:
     """A marketplace client for the store's connection (its secrets registered with :mod:`aeops.secrets`)."""
     from aeops.marketplace.hooks import AliExpressHook
 

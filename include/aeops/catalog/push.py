@@ -30,6 +30,7 @@ from aeops.catalog.main_image_match import same_image_url
 from aeops.catalog.model import from_marketplace
 from aeops.catalog.status import UNCERTAIN, ChangeStatus
 from aeops.marketplace import SkuPrice, SkuStock
+from aeops.marketplace.interface import MarketplaceClient
 from aeops.marketplace.models import Qualification
 from aeops.secrets import get_logger
 from aeops.store.models import Change, SyncRun
@@ -45,7 +46,7 @@ API_OF_KIND = {
 }
 
 
-def push_batch(ledger: Ledger, client, sync_run_id: int, kind: str, change_ids: list[int], *,
+def push_batch(ledger: Ledger, client: MarketplaceClient, sync_run_id: int, kind: str, change_ids: list[int], *,
                images_dir: str | None = None) -> dict[str, int]:
     """Send what is still open of these changes; returns counts by final status of this batch."""
     store, artifacts, todo = _prepare(ledger, client, sync_run_id, change_ids)
@@ -74,8 +75,8 @@ def push_batch(ledger: Ledger, client, sync_run_id: int, kind: str, change_ids: 
     return {status: statuses.count(status) for status in set(statuses)}
 
 
-def _prepare(ledger: Ledger, client, sync_run_id: int, change_ids: list[int]) -> tuple[str, dict[str, Any],
-                                                                                         list[Change]]:
+def _prepare(ledger: Ledger, client: MarketplaceClient, sync_run_id: int,
+             change_ids: list[int]) -> tuple[str, dict[str, Any], list[Change]]:
     """The run's store and artifacts (images uploaded or staged), and the changes still to send (uncertain ones
     re-read first)."""
     with ledger.session() as s:
@@ -92,8 +93,9 @@ def _prepare(ledger: Ledger, client, sync_run_id: int, change_ids: list[int]) ->
     return store, artifacts, todo
 
 
-def _send(client, kind: str, changes: list[Change], image_urls: dict[str, str], images_dir: str | None,
-          ledger: Ledger, sync_run_id: int, staged: dict[str, str]) -> tuple[dict[int, Any], bool]:
+def _send(client: MarketplaceClient, kind: str, changes: list[Change], image_urls: dict[str, str],
+          images_dir: str | None, ledger: Ledger, sync_run_id: int, staged: dict[str, str]
+          ) -> tuple[dict[int, Any], bool]:
     if kind == "price":
         updates = {c.product_id: [SkuPrice(i["sku_code"], Decimal(i["price"]),
                                            Decimal(i["discount_price"]) if i.get("discount_price") else None)
@@ -122,7 +124,7 @@ def _send(client, kind: str, changes: list[Change], image_urls: dict[str, str], 
     return outcomes, answered
 
 
-def _edit_fields(client, change: Change, image_urls: dict[str, str], images_dir: str | None,
+def _edit_fields(client: MarketplaceClient, change: Change, image_urls: dict[str, str], images_dir: str | None,
                  ledger: Ledger, sync_run_id: int, staged: dict[str, str]) -> dict[str, Any]:
     """Our canonical fields as the product.edit API names them. A new main image goes to the photobank first
     (once per source and run), and the URL is recorded in the change before the edit is sent: on success it
@@ -146,7 +148,7 @@ def _edit_fields(client, change: Change, image_urls: dict[str, str], images_dir:
     return api
 
 
-def _upload(client, source: str, images_dir: str | None) -> str:
+def _upload(client: MarketplaceClient, source: str, images_dir: str | None) -> str:
     """Upload a source image (a local file, or a URL's bytes fetched from an allowed host) to the photobank:
     the platform takes photobank images only."""
     from aeops.rules.images import fetch_image_bytes
@@ -188,7 +190,7 @@ def _record_answer(ledger: Ledger, write_id: int, answered: bool, sent: list[Cha
     return uncertain
 
 
-def _settle_blind_failures(ledger: Ledger, client, sent: list[Change]) -> None:
+def _settle_blind_failures(ledger: Ledger, client: MarketplaceClient, sent: list[Change]) -> None:
     """A blind write (values never read: a store's first run) the platform refused may have asked for what the
     product already shows: each such product is read once, and confirmed when it does (never reported failed
     while right: the change is dropped and what was read recorded); else it stays failed with the platform's code,
@@ -223,7 +225,7 @@ def _close_interrupted_writes(ledger: Ledger, s, sync_run_id: int, changes: list
                         write.api)
 
 
-def _resolve_uncertain(ledger: Ledger, client, uncertain: list[Change]) -> list[Change]:
+def _resolve_uncertain(ledger: Ledger, client: MarketplaceClient, uncertain: list[Change]) -> list[Change]:
     """Re-read every product whose write may or may not have happened and settle its status; returns the
     changes proven not applied (back to ``planned``, to be sent again)."""
     again: list[Change] = []

@@ -17,10 +17,10 @@ import io
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import func, select
 
+from aeops.marketplace.interface import MarketplaceClient
 from aeops.rules.certs import brand_key
 from aeops.secrets import get_logger
 from aeops.store.db import session_scope
@@ -196,7 +196,7 @@ def _from_export(export_uri: str, brand: str, wanted: set[str]) -> list[CoveredP
     return [found[k] for k in sorted(found)]
 
 
-def live_statuses(client: Any) -> dict[int, str]:
+def live_statuses(client: MarketplaceClient) -> dict[int, str]:
     """Every product's status on the platform (one listing per status, 50 a page)."""
     from aeops.marketplace.models import PRODUCT_STATUSES
 
@@ -215,7 +215,7 @@ def apply_statuses(covered: Covered, statuses: dict[int, str]) -> Covered:
     return covered
 
 
-def read_live_status(covered: Covered, client: Any) -> Covered:
+def read_live_status(covered: Covered, client: MarketplaceClient) -> Covered:
     """Fill each product's status (and why an offline one is off sale) from the platform: the listings, then the
     product query for the ones not on sale (their reason)."""
     if not covered.products:

@@ -27,6 +27,7 @@ from aeops.certificates.covered import categories_needing, covered_products
 from aeops.certificates.registry import registry_certificates
 from aeops.config import AeopsConfig, ConfigError, load_airflow_config
 from aeops.findings import Finding, Severity
+from aeops.marketplace.interface import MarketplaceClient
 from aeops.secrets import get_logger
 from aeops.store.db import ensure_schema_once
 from aeops.store.models import Certificate, CertificateReplacement
@@ -300,7 +301,7 @@ def _jpeg_name(rep: Replacement) -> str:
     return f"{stem}.jpg"
 
 
-def upload(rid: int, *, client: Any = None, config: AeopsConfig | None = None) -> dict[str, Any]:
+def upload(rid: int, *, client: MarketplaceClient | None = None, config: AeopsConfig | None = None) -> dict[str, Any]:
     """The JPEG to the photobank, once: recorded before (``uploading``) and after (the URL); a retry after a lost
     answer uploads again (a photobank entry costs nothing; the product edit decides which one counts)."""
     from aeops.locations import read_bytes
@@ -322,7 +323,8 @@ def upload(rid: int, *, client: Any = None, config: AeopsConfig | None = None) -
 
 
 # -------------------------------------------------------------------------------------------- plan and push
-def qualification_key(client: Any, category: str | int, cert_type: str, locale: str = "en_US") -> str | None:
+def qualification_key(client: MarketplaceClient, category: str | int, cert_type: str,
+                      locale: str = "en_US") -> str | None:
     """The category's qualification key for a certificate type (``aliexpress.category.qualifications.list``;
     ``category``: the platform's numeric id from ``stores[].category_ids``, else the name as configured)."""
     wanted = cert_type.strip().upper()
@@ -332,7 +334,7 @@ def qualification_key(client: Any, category: str | int, cert_type: str, locale: 
     return None
 
 
-def plan(rid: int, *, client: Any = None, config: AeopsConfig | None = None) -> dict[str, Any]:
+def plan(rid: int, *, client: MarketplaceClient | None = None, config: AeopsConfig | None = None) -> dict[str, Any]:
     """One ``qualification`` change per covered product, stored in the ledger (a retried plan keeps what was
     sent). Products of a category with no qualification key for the type are recorded, not planned."""
     rep = load(rid, config)
@@ -367,7 +369,7 @@ def plan(rid: int, *, client: Any = None, config: AeopsConfig | None = None) -> 
     return {"rid": rid, "planned": counts.get(KIND, 0), "no_key": missing}
 
 
-def push(rid: int, *, client: Any = None, config: AeopsConfig | None = None, task: str = "push",
+def push(rid: int, *, client: MarketplaceClient | None = None, config: AeopsConfig | None = None, task: str = "push",
          max_wait_s: float = 1800.0, poke_s: float = 30.0) -> dict[str, int] | None:
     """Send the open qualification changes, one product an edit, each recorded before and after, under the
     store's write lock. None when the lock is busy (the reschedule-mode sensor pokes again, no slot held)."""

@@ -17,6 +17,7 @@ from aeops.catalog.timestamps import aware
 from aeops.certificates.replacement import DAG_ID, KIND, Replacement, dry_run_of, load, sync_run_id_of, update
 from aeops.config import AeopsConfig
 from aeops.i18n import translator
+from aeops.marketplace.interface import MarketplaceClient
 from aeops.secrets import get_logger
 
 log = get_logger(__name__)
@@ -36,7 +37,8 @@ def deadline_of(rep: Replacement, changes: list[Any]) -> datetime:
     return max(sent) + timedelta(minutes=rep.ctx.config.cert_replace_restore_minutes)
 
 
-def poke(rid: int, *, client: Any = None, config: AeopsConfig | None = None, now: datetime | None = None) -> bool:
+def poke(rid: int, *, client: MarketplaceClient | None = None, config: AeopsConfig | None = None,
+         now: datetime | None = None) -> bool:
     """One look at the products written: True when every confirmed one is ``onSelling`` with the new image, or the
     deadline has passed (the report says which are not restored); False to be poked again later."""
     rep = load(rid, config)

@@ -10,6 +10,7 @@ from aeops.catalog.context import RunContext, client_for, context
 from aeops.catalog.ledger import Ledger
 from aeops.catalog.status import OPEN, VERIFIABLE, ChangeStatus
 from aeops.config import AeopsConfig, load_airflow_config
+from aeops.marketplace.interface import MarketplaceClient
 from aeops.notify import pages
 from aeops.reports.run_report import write_run_report
 from aeops.secrets import get_logger, redact_value
@@ -22,7 +23,7 @@ from aeops.sync.summary import notify_summary
 log = get_logger(__name__)
 
 
-def finish(store: str, dag_id: str, run_id: str, *, dry_run: bool = False, client=None,
+def finish(store: str, dag_id: str, run_id: str, *, dry_run: bool = False, client: MarketplaceClient | None = None,
            config: AeopsConfig | None = None) -> dict[str, Any]:
     """Close the store's run: verify, write the report, post the summary; mark the export synced when done."""
     ctx = context(store, config)
@@ -96,7 +97,7 @@ def fail_if_any_store_failed(dag_id: str, run_id: str, config: AeopsConfig | Non
         raise SyncError(f"{reason} (see the run's reports and its Slack page)")
 
 
-def _verify(ctx: RunContext, sync_run_id: int, client) -> dict[str, Any]:
+def _verify(ctx: RunContext, sync_run_id: int, client: MarketplaceClient) -> dict[str, Any]:
     """Verification counts (verified, verify_failed, completion rates, ...; they override pushed/confirmed):
     the verify sensor's final result, else polled here (see aeops.verify.runner.verify_run). A verification
     that cannot run leaves the report and summary intact: the unverified changes count as verify_failed."""

@@ -26,6 +26,7 @@ from aeops.catalog.model import cell_text, desired_from_rows, from_marketplace
 from aeops.catalog.timestamps import parse_gmt
 from aeops.config import AeopsConfig
 from aeops.exports import read_export
+from aeops.marketplace.interface import MarketplaceClient
 from aeops.marketplace.listing import LIST_PAGE_SIZE, list_concurrently
 from aeops.secrets import get_logger
 from aeops.sync.errors import SyncError
@@ -37,8 +38,8 @@ HELD_LISTED = 500  # held SKUs listed in the run's record (the count is always w
 INFO_READ_THREADS = 8  # parallel product info reads (latency-bound; the per-seller QPS limit still applies)
 
 
-def plan(store: str, dag_id: str, run_id: str, *, client=None, config: AeopsConfig | None = None,
-         dry_run: bool = False) -> dict:
+def plan(store: str, dag_id: str, run_id: str, *, client: MarketplaceClient | None = None,
+         config: AeopsConfig | None = None, dry_run: bool = False) -> dict:
     """Diff the export's valid rows against the marketplace and store the minimal change set (a dry run opens no
     task for a person: its image warnings are in its report only)."""
     ctx = context(store, config)

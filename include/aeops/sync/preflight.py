@@ -10,13 +10,15 @@ from aeops.catalog.context import RunContext, client_for, context
 from aeops.catalog.timestamps import aware
 from aeops.config import AeopsConfig
 from aeops.marketplace import AuthError
+from aeops.marketplace.interface import MarketplaceClient
 from aeops.secrets import get_logger
 from aeops.sync.errors import SyncError
 
 log = get_logger(__name__)
 
 
-def preflight(store: str, *, client=None, config: AeopsConfig | None = None) -> dict[str, Any]:
+def preflight(store: str, *, client: MarketplaceClient | None = None,
+              config: AeopsConfig | None = None) -> dict[str, Any]:
     """Connection works, token not about to expire (refreshed when due), account in normal standing (a frozen,
     restricted or unknown standing is refused with the reason)."""
     ctx = context(store, config)
@@ -46,7 +48,7 @@ def preflight(store: str, *, client=None, config: AeopsConfig | None = None) -> 
     return {"seller_id": standing.seller_id, "status": standing.status, "merchant_type": standing.merchant_type}
 
 
-def refresh_token(ctx: RunContext, client) -> None:
+def refresh_token(ctx: RunContext, client: MarketplaceClient) -> None:
     """Refresh the access token and keep the newest tokens in the aeops DB (the connection stays as set up)."""
     info = client.refresh_access_token()
     expires = (datetime.fromtimestamp(info.expire_time_ms / 1000, UTC) if info.expire_time_ms

@@ -13,6 +13,7 @@ from aeops.catalog.ledger import Ledger
 from aeops.catalog.push import push_batch
 from aeops.catalog.status import ChangeStatus
 from aeops.config import AeopsConfig, load_airflow_config
+from aeops.marketplace.interface import MarketplaceClient
 from aeops.secrets import get_logger
 
 log = get_logger(__name__)
@@ -36,8 +37,8 @@ def collect_chunks(dag_id: str, run_id: str, *, dry_run: bool = False, config: A
     return found
 
 
-def push_chunk(chunk: dict[str, Any], *, client=None, config: AeopsConfig | None = None, task: str | None = None,
-               max_wait_s: float = 1800.0) -> dict[str, int] | None:
+def push_chunk(chunk: dict[str, Any], *, client: MarketplaceClient | None = None, config: AeopsConfig | None = None,
+               task: str | None = None, max_wait_s: float = 1800.0) -> dict[str, int] | None:
     """Send one chunk of batches while holding the store's write lock (an urgent re-run of the same store
     goes first; two runs never write one store at once, see :mod:`aeops.catalog.lock`).
 

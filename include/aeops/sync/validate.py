@@ -11,6 +11,7 @@ from aeops.catalog.context import RunContext, client_for, context
 from aeops.catalog.validation import validate_export
 from aeops.config import AeopsConfig
 from aeops.findings import Severity
+from aeops.marketplace.interface import MarketplaceClient
 from aeops.secrets import get_logger
 from aeops.sync.errors import SyncError
 from aeops.sync.staged_images import stage_fixed_images
@@ -18,7 +19,8 @@ from aeops.sync.staged_images import stage_fixed_images
 log = get_logger(__name__)
 
 
-def validate(store: str, dag_id: str, run_id: str, *, client=None, config: AeopsConfig | None = None) -> dict:
+def validate(store: str, dag_id: str, run_id: str, *, client: MarketplaceClient | None = None,
+             config: AeopsConfig | None = None) -> dict:
     """Run every rule and store the findings; flatten transparent images onto white into staged copies (uploaded
     at push time, only if the product's main image changes) and let their rows through; a run with no valid
     row fails."""

@@ -20,6 +20,7 @@ from aeops.catalog.drift import drifted
 from aeops.catalog.model import from_marketplace
 from aeops.catalog.status import APPLIED
 from aeops.catalog.timestamps import parse_gmt
+from aeops.marketplace.interface import MarketplaceClient
 from aeops.marketplace.listing import LIST_PAGE_SIZE, list_concurrently
 from aeops.secrets import get_logger
 from aeops.urgent.pricing import NewPrice, PriceError, apply_absolute, apply_percent, read_price_file
@@ -50,14 +51,14 @@ class PlanOutcome:
 
 
 # ------------------------------------------------------------------------------------- current state
-def current_state(ctx, client, product_ids: set[int] | None) -> dict[int, dict[str, Any] | None]:
+def current_state(ctx, client: MarketplaceClient, product_ids: set[int] | None) -> dict[int, dict[str, Any] | None]:
     """The marketplace's products (canonical fields; None: not in the store). ``None`` ids: the whole store."""
     if product_ids is not None and len(product_ids) <= DIRECT_READ_MAX:
         return _read_each(ctx, client, sorted(product_ids))
     return _read_listed(ctx, client, product_ids)
 
 
-def _read_each(ctx, client, product_ids: list[int]) -> dict[int, dict[str, Any] | None]:
+def _read_each(ctx, client: MarketplaceClient, product_ids: list[int]) -> dict[int, dict[str, Any] | None]:
     from aeops.marketplace import ApiError
 
     known = ctx.ledger.known_state(ctx.store.name)
@@ -79,7 +80,7 @@ def _read_each(ctx, client, product_ids: list[int]) -> dict[int, dict[str, Any] 
     return current
 
 
-def _read_listed(ctx, client, product_ids: set[int] | None) -> dict[int, dict[str, Any] | None]:
+def _read_listed(ctx, client: MarketplaceClient, product_ids: set[int] | None) -> dict[int, dict[str, Any] | None]:
     with ThreadPoolExecutor(1) as background:  # the aeops DB is read while the list pages come in
         loading = background.submit(ctx.ledger.known_state, ctx.store.name)
         listed = {p.product_id: p.gmt_modified for p in list_concurrently(client, page_size=LIST_PAGE_SIZE)}
@@ -110,7 +111,7 @@ def _copy(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------------------- retry_failed
-def plan_retry(ctx, client, request: UrgentRequest) -> PlanOutcome:
+def plan_retry(ctx, client: MarketplaceClient, request: UrgentRequest) -> PlanOutcome:
     """Everything of a run that failed or is not known good, made true again where it still is not."""
     store = ctx.store.name
     if request.run_id:
@@ -146,7 +147,7 @@ def plan_retry(ctx, client, request: UrgentRequest) -> PlanOutcome:
 
 
 # ----------------------------------------------------------------------------------------------- skus
-def plan_skus(ctx, client, request: UrgentRequest, sync_run_id: int) -> PlanOutcome:
+def plan_skus(ctx, client: MarketplaceClient, request: UrgentRequest, sync_run_id: int) -> PlanOutcome:
     """The listed SKUs' price, discount and stock as the newest export has them (rows with errors stay out)."""
     from aeops.catalog.model import desired_from_rows
     from aeops.catalog.validation import validate_export
@@ -225,7 +226,7 @@ def _export_products(ctx) -> tuple[dict[str, int], dict[int, str]]:
     return skus, categories
 
 
-def plan_price_override(ctx, client, request: UrgentRequest) -> PlanOutcome:
+def plan_price_override(ctx, client: MarketplaceClient, request: UrgentRequest) -> PlanOutcome:
     """New prices for the chosen SKUs: absolute (file) or a percentage, guarded and rounded to the cent."""
     outcome = PlanOutcome([], 0)
     targets: dict[int, dict[str, Any]] = defaultdict(dict)  # pid -> sku -> file line (absolute) or None
@@ -309,7 +310,7 @@ def _count(outcome: PlanOutcome, new: NewPrice) -> None:
 # --------------------------------------------------------------------------------------------- revert
 
 
-def plan_revert(ctx, client, request: UrgentRequest) -> PlanOutcome:
+def plan_revert(ctx, client: MarketplaceClient, request: UrgentRequest) -> PlanOutcome:
     """The previous prices of a price override run, for every SKU that still has the override's price."""
     store = ctx.store.name
     source = (ctx.ledger.find_run(store, request.run_id or "", URGENT_DAG_ID)

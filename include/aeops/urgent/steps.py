@@ -17,6 +17,7 @@ from typing import Any
 from aeops.catalog import lock
 from aeops.catalog.context import client_for, context
 from aeops.config import AeopsConfig, load_airflow_config
+from aeops.marketplace.interface import MarketplaceClient
 from aeops.secrets import get_logger
 from aeops.sync import finish as daily_finish
 from aeops.sync import pushing
@@ -121,7 +122,8 @@ def take_lock(store: str, run_id: str, *, task: str = "take_lock", poke_s: float
     return True
 
 
-def plan(store: str, run_id: str, *, client=None, config: AeopsConfig | None = None) -> dict[str, int]:
+def plan(store: str, run_id: str, *, client: MarketplaceClient | None = None,
+         config: AeopsConfig | None = None) -> dict[str, int]:
     """Preflight, then the mode's change set stored for the push (the daily sync's push picks it up as is)."""
     from aeops.urgent import change_sets
 
@@ -169,7 +171,8 @@ def collect_chunks(store: str, run_id: str, *, dry_run: bool, config: AeopsConfi
                                    chunk_batches=chunk_batches(run.counts or {}))
 
 
-def push_chunk(chunk: dict[str, Any], run_id: str, *, client=None, config: AeopsConfig | None = None) -> dict:
+def push_chunk(chunk: dict[str, Any], run_id: str, *, client: MarketplaceClient | None = None,
+               config: AeopsConfig | None = None) -> dict:
     """The daily sync's push of one chunk, under this run's store lock; then the half-way / late milestones."""
     ctx = context(chunk["store"], config)
     holder = lock.run_holder(chunk["sync_run_id"])
@@ -195,7 +198,8 @@ def note_progress(ctx, sync_run_id: int, run_id: str, now: datetime | None = Non
                                  now=now, lang=ctx.store.language, timezone=ctx.store.timezone))
 
 
-def finish(store: str, run_id: str, *, dry_run: bool, client=None, config: AeopsConfig | None = None) -> dict:
+def finish(store: str, run_id: str, *, dry_run: bool, client: MarketplaceClient | None = None,
+           config: AeopsConfig | None = None) -> dict:
     """The daily sync's finish for this run: verification, report, status and summary."""
     from aeops.urgent.approval import decision_of
 

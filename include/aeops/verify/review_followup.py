@@ -25,6 +25,7 @@ from typing import Any
 from aeops.catalog.ledger import Ledger
 from aeops.catalog.status import ChangeStatus
 from aeops.catalog.timestamps import aware
+from aeops.marketplace.interface import MarketplaceClient
 from aeops.secrets import get_logger
 from aeops.store.models import Change
 
@@ -48,7 +49,7 @@ class ReviewOutcome:
         return [pid for pid in self.waiting if pid not in self.overdue]
 
 
-def follow(ledger: Ledger, client: Any, store: str, sync_run_id: int, run_id: str, *, deadline: timedelta,
+def follow(ledger: Ledger, client: MarketplaceClient, store: str, sync_run_id: int, run_id: str, *, deadline: timedelta,
            at: datetime, alert: Callable[[Any], None] | None = None, lang: str | None = "en") -> ReviewOutcome:
     """One look at every product of the run with a change in review; moves the changes on and alerts (in
     ``lang``, the store's language)."""

@@ -32,6 +32,7 @@ from aeops.catalog.context import RunContext, client_for, context
 from aeops.catalog.ledger import Ledger
 from aeops.catalog.push import push_batch
 from aeops.catalog.status import ChangeStatus
+from aeops.marketplace.interface import MarketplaceClient
 from aeops.secrets import get_logger
 from aeops.verify import records, review_followup, strikes
 from aeops.verify.checks import Expected, Problem, expected_from_changes
@@ -102,7 +103,7 @@ class Target:
     run_id: str
     sites: list[str]
     settings: VerifySettings
-    client: Any
+    client: MarketplaceClient
     reader: StorefrontReader
     images_dir: str | None = None
     config: Any = None
@@ -380,7 +381,8 @@ def storefront_counts(state: Mapping[str, Any]) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------------------------- entry points
-def target_for(ctx: RunContext, sync_run_id: int, client=None, reader: StorefrontReader | None = None) -> Target:
+def target_for(ctx: RunContext, sync_run_id: int, client: MarketplaceClient | None = None,
+               reader: StorefrontReader | None = None) -> Target:
     """A :class:`Target` for a store's run context."""
     run = ctx.ledger.get_run(sync_run_id)
     if client is None:
@@ -408,7 +410,7 @@ def reader_for_store(store, sku_codes: Mapping[int, Mapping[str, str]] | None = 
     return reader_for_connection(base_url, extra, sku_codes=sku_codes)
 
 
-def poke(store: str, dag_id: str, run_id: str, *, dry_run: bool = False, client=None,
+def poke(store: str, dag_id: str, run_id: str, *, dry_run: bool = False, client: MarketplaceClient | None = None,
          reader: StorefrontReader | None = None, config=None) -> PokeResult:
     """The verify sensor's poke for one store of a DAG run (True when verification has finished)."""
     if dry_run:
@@ -428,9 +430,9 @@ def poke(store: str, dag_id: str, run_id: str, *, dry_run: bool = False, client=
             target.reader.close()
 
 
-def verify_run(ctx: RunContext, sync_run_id: int, client=None, *, reader: StorefrontReader | None = None,
-               sleep: Callable[[float], None] = time.sleep, first_wait: float = 5.0,
-               max_wait: float = 120.0) -> dict[str, Any]:
+def verify_run(ctx: RunContext, sync_run_id: int, client: MarketplaceClient | None = None, *,
+               reader: StorefrontReader | None = None, sleep: Callable[[float], None] = time.sleep,
+               first_wait: float = 5.0, max_wait: float = 120.0) -> dict[str, Any]:
     """Verification to the end, for ``finish``: the sensor's result, else poll here (blocking) with backoff.
 
     With the verify sensor in the DAG the first poke finds the final result and returns at once; without

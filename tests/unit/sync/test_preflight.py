@@ -14,13 +14,15 @@ from aeops.config import AeopsConfig
 from aeops.marketplace import AccountStanding, AuthError, TokenInfo
 from aeops.sync.errors import SyncError
 from aeops.sync.preflight import preflight
+from aeops.verify.fake import FakeMarketplace
 
 
-class Seller:
-    """The two client calls preflight makes, with a scripted profile and token refresh."""
+class Seller(FakeMarketplace):
+    """A marketplace whose two calls preflight makes are scripted: the profile and the token refresh."""
 
     def __init__(self, status: str | None = "normal", merchant_type: str | None = "enterprise",
                  auth_error: bool = False) -> None:
+        super().__init__()
         self.status, self.merchant_type, self.auth_error = status, merchant_type, auth_error
         self.access_token, self.refresh_token = "at-old", "rt-old"
         self.refreshed = 0
@@ -31,7 +33,7 @@ class Seller:
         status = self.status or "unknown"
         return AccountStanding(2000000001, status, status == "normal", {}, self.merchant_type)
 
-    def refresh_access_token(self) -> TokenInfo:
+    def refresh_access_token(self, refresh_token: str | None = None) -> TokenInfo:
         self.refreshed += 1
         self.access_token, self.refresh_token = "at-new", "rt-new"
         expires = datetime.now(UTC) + timedelta(days=30)

@@ -120,14 +120,15 @@ def test_a_clean_whole_store_repricing_is_verified_within_the_page_budget(sqlite
 
 
 # ------------------------------------------------------------------------------------------- list reads
-class PagedClient:
+class PagedClient(FakeMarketplace):
     """list_products over ``n`` products, recording each page read (and the threads that read them)."""
 
     def __init__(self, n: int) -> None:
+        super().__init__()
         self.n, self.reads, self.threads = n, [], set()
         self._lock = threading.Lock()
 
-    def list_products(self, status, *, page, page_size, modified_since=None):
+    def list_products(self, status="onSelling", *, page=1, page_size=50, modified_since=None, modified_until=None):
         with self._lock:
             self.reads.append((status, page, modified_since))
             self.threads.add(threading.get_ident())

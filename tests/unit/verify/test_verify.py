@@ -504,7 +504,8 @@ def test_finish_keeps_its_report_when_verification_cannot_run(sqlite_url, monkey
     def down(*_a, **_kw):
         raise ConnectionError("marketplace unreachable")
 
-    monkeypatch.setattr(market, "iter_products", down)
+    for read in ("list_products", "iter_products"):
+        monkeypatch.setattr(market, read, down)
     monkeypatch.setattr("aeops.verify.runner.reader_for_store", lambda store, *_a: market)
     cfg = AeopsConfig()
     counts = finish._verify(RunContext(cfg, cfg.store("demo"), Ledger(sqlite_url)), target.sync_run_id, market)
@@ -528,9 +529,9 @@ def test_review_follow_up_moves_changes_on_and_alerts_once(sqlite_url) -> None:
     ledger.set_status(ids, ChangeStatus.IN_REVIEW)
     status = {1: ("onSelling", None), 2: ("editingRequired", "image under 800 px"), 3: ("auditing", None)}
 
-    class Client:
-        def get_product(self, pid: int) -> Product:
-            return Product(pid, status=status[pid][0], audit_reason=status[pid][1])
+    class Client(FakeMarketplace):
+        def get_product(self, product_id: int) -> Product:
+            return Product(product_id, status=status[product_id][0], audit_reason=status[product_id][1])
 
     sent: list = []
     at = datetime.now(UTC)
