@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aeops.catalog.status import OPEN, ChangeStatus
 from aeops.i18n import clock_in, ngettext, translator
 from aeops.notify.messages import SlackMessage, notice, one_line
 from aeops.notify.pages import page_key
 from aeops.reports.labels import status_label
+from aeops.store.status import OPEN, ChangeStatus
 
 DAG_ID = "aliexpress_urgent_rerun"
 

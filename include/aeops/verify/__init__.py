@@ -4,5 +4,5 @@
 - :mod:`aeops.verify.sampling`: which pages a pass fetches, and the sample's miss probability;
 - :mod:`aeops.verify.checks`: timestamp, cross-device and language-site checks, attribution;
 - :mod:`aeops.verify.runner`: passes, sensor pokes, the re-push, the final result (``verify_run``);
-- :mod:`aeops.verify.records` / :mod:`aeops.verify.strikes`: the aeops DB records and strike alerts.
+- :mod:`aeops.verify.strikes`: strike alerts (the records are :mod:`aeops.store.repos.verification`'s).
 """
