@@ -81,7 +81,7 @@ def _read_each(ctx, client, product_ids: list[int]) -> dict[int, dict[str, Any] 
 
 def _read_listed(ctx, client, product_ids: set[int] | None) -> dict[int, dict[str, Any] | None]:
     with ThreadPoolExecutor(1) as background:  # the aeops DB is read while the list pages come in
-        loading = background.submit(ctx.ledger.known_state, ctx.store.name)
+        loading = background.submit(ctx.ledger.products.known, ctx.store.name)
         listed = {p.product_id: p.gmt_modified for p in list_concurrently(client, page_size=LIST_PAGE_SIZE)}
         known = loading.result()
     wanted = set(listed) if product_ids is None else set(product_ids)

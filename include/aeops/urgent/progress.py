@@ -1,6 +1,6 @@
 """The urgent re-run's deadline: the maths and the Slack messages (started, half-way, late, done).
 
-Each milestone is posted once per run: :func:`aeops.sync.ledger.add_milestone` inserts a unique
+Each milestone is posted once per run: :meth:`aeops.store.repos.runs.Runs.add_milestone` inserts a unique
 ``run_milestones`` row and only the first caller (of the parallel push tasks) posts. Missing the deadline is
 an error-severity message in the alerts channel, never a quiet success: it is the run's page (one Slack message
 per run, :mod:`aeops.notify.pages`), which the run's failure then updates with what failed. The final summary

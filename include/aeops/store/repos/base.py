@@ -15,8 +15,6 @@ BULK_ROWS = 5000  # rows per bulk INSERT/UPDATE statement
 class Transactions(Protocol):
     """Where a repository gets its sessions: :class:`aeops.store.db.Database` (the ledger is one)."""
 
-    url: str
-
     def transaction(self) -> AbstractContextManager[Session]: ...
 
 
