@@ -171,10 +171,7 @@ def clock(monkeypatch: pytest.MonkeyPatch):
 
 
 def row(ledger: Ledger, store: str = "demo") -> StoreLock:
-    with ledger.transaction() as s:
-        found = s.get(StoreLock, store)
-        s.expunge(found)
-        return found
+    return ledger.locks.get(store)
 
 
 def test_what_the_lock_shows_names_its_store_and_its_priority_waiter(ledger: Ledger, clock) -> None:

@@ -387,14 +387,10 @@ def test_only_a_finished_real_run_marks_its_export_synced(ledger, config, tmp_pa
         assert _pull(ledger, config, "run-2", export)["export_id"] == pulled["export_id"]  # not skipped
 
 
-# -- the lock's rules, one by one (each line of aeops.catalog.lock has a test that fails when it breaks) --------
+# -- the lock's rules, one by one (each line of aeops.catalog.lock and of its SQL, aeops.store.repos.store_locks, has a
+# test that fails when it breaks) --------------------------------------------------------------------------------
 def _row(ledger: Ledger, store: str = STORE):
-    from aeops.store.models import StoreLock
-
-    with session_scope(ledger.url) as s:
-        row = s.get(StoreLock, store)
-        s.expunge(row)
-        return row
+    return ledger.locks.get(store)
 
 
 def _never_sleep(seconds: float) -> None:
