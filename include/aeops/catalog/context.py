@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from aeops.catalog.ledger import Ledger
 from aeops.catalog.timestamps import today_in
 from aeops.config import AeopsConfig, ConfigError, StoreConfig, load_airflow_config
 from aeops.marketplace.interface import MarketplaceClient
 from aeops.secrets import get_logger
+from aeops.store.ledger import Ledger
 
 log = get_logger(__name__)
 
@@ -25,7 +25,7 @@ class RunContext:
 
     @property
     def db_url(self) -> str:
-        """The aeops DB's URL, for the parts that open it themselves (Slack outbox, compliance registry)."""
+        """The aeops DB's URL, for the parts that take one (the Slack outbox, the certificate registry)."""
         return self.ledger.url
 
     def today(self) -> date:

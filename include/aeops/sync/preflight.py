@@ -24,7 +24,7 @@ def preflight(store: str, *, client: MarketplaceClient | None = None,
     ctx = context(store, config)
     client = client or client_for(ctx.store)
     conn_id = ctx.store.conn_id
-    token = ctx.ledger.token_state(conn_id)
+    token = ctx.ledger.tokens.get(conn_id)
     expires_at = None
     if token is not None:  # a refreshed token is newer than the connection's
         client.access_token, client.refresh_token = token.access_token, token.refresh_token
@@ -55,6 +55,6 @@ def refresh_token(ctx: RunContext, client: MarketplaceClient) -> None:
                else datetime.now(UTC) + timedelta(days=30))
     refresh_expires = (datetime.fromtimestamp(info.refresh_token_valid_time_ms / 1000, UTC)
                        if info.refresh_token_valid_time_ms else None)
-    ctx.ledger.save_tokens(ctx.store.conn_id, info.access_token, info.refresh_token or client.refresh_token,
+    ctx.ledger.tokens.save(ctx.store.conn_id, info.access_token, info.refresh_token or client.refresh_token,
                            expires, refresh_expires)
     log.info("%s: token refreshed, valid until %s", ctx.store.name, expires)

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from aeops.catalog.account import AccountRefused, compliance_allowed, require_compliance_rights
-from aeops.catalog.ledger import Ledger
 from aeops.config import AeopsConfig
 from aeops.marketplace import AccountStanding, AuthError, TokenInfo
+from aeops.store.ledger import Ledger
 from aeops.sync.errors import SyncError
 from aeops.sync.preflight import preflight
 from aeops.verify.fake import FakeMarketplace
@@ -75,11 +75,11 @@ def test_rejected_credentials_name_the_connection(sqlite_url: str) -> None:
 def test_a_token_about_to_expire_is_refreshed_and_kept(sqlite_url: str) -> None:
     cfg = config(sqlite_url)
     ledger = Ledger(sqlite_url)
-    ledger.save_tokens("aliexpress_default", "at-stored", "rt-stored", datetime.now(UTC) + timedelta(days=1), None)
+    ledger.tokens.save("aliexpress_default", "at-stored", "rt-stored", datetime.now(UTC) + timedelta(days=1), None)
     seller = Seller()
     preflight("demo", client=seller, config=cfg)
     assert seller.refreshed == 1 and seller.access_token == "at-new"
-    token = ledger.token_state("aliexpress_default")
+    token = ledger.tokens.get("aliexpress_default")
     assert (token.access_token, token.refresh_token) == ("at-new", "rt-new")
     assert token.expires_at.replace(tzinfo=UTC) > datetime.now(UTC) + timedelta(days=29)
     # fresh now: the next preflight uses the stored token and does not refresh again
@@ -89,7 +89,7 @@ def test_a_token_about_to_expire_is_refreshed_and_kept(sqlite_url: str) -> None:
 
 
 def test_a_token_far_from_expiry_is_not_refreshed(sqlite_url: str) -> None:
-    Ledger(sqlite_url).save_tokens("aliexpress_default", "at-stored", "rt-stored",
+    Ledger(sqlite_url).tokens.save("aliexpress_default", "at-stored", "rt-stored",
                                    datetime.now(UTC) + timedelta(days=20), None)
     seller = Seller()
     preflight("demo", client=seller, config=config(sqlite_url))
