@@ -5,6 +5,8 @@
   with nothing to ask, or when the previous round closed everything, the task is skipped.
 - :class:`OverrideApprovalOperator`: an urgent price override above the approval threshold waits for
   "Approve" (DAG ``aliexpress_urgent_rerun``); below it, or for a dry run, the task is skipped.
+- :class:`CertificateApprovalOperator`: a certificate upload whose issuer or number changed (or the first of its
+  brand and type) waits for "Approve" (DAG ``aliexpress_certificate_replace``); otherwise the task is skipped.
 
 Both park the task in ``awaiting_input`` (no worker slot is held) until someone answers in the UI
 (Browse → Required Actions) or through ``PATCH /api/v2/dags/{dag}/dagRuns/{run}/taskInstances/{task}/
@@ -116,4 +118,40 @@ class OverrideApprovalOperator(ApprovalOperator):
         chosen = (event.get("chosen_options") or [self.REJECT])[0] if "error" not in event else self.REJECT
         approval.record_decision(params["store"], context["ti"].run_id, chosen, event.get("responded_by_user"),
                                  event.get("responded_at"))
+        return super().execute_complete(context, event)
+
+
+class CertificateApprovalOperator(ApprovalOperator):
+    """Approval of a certificate upload whose issuer or number changed (in the task group mapped over replacements:
+    ``rid_task_id`` names the group's task whose XCom is the replacement id). The form shows the previous and the new
+    file's issuer, number and dates; Reject (or no answer) skips the upload and what follows."""
+
+    def __init__(self, *, rid_task_id: str, **kwargs: Any) -> None:
+        super().__init__(subject="Approve a certificate upload",
+                         body="The previous and the new certificate are shown when this task runs.", defaults="Reject",
+                         **kwargs)
+        self.rid_task_id = rid_task_id
+
+    def _rid(self, context: Any) -> int | None:
+        ti = context["ti"]
+        return ti.xcom_pull(task_ids=self.rid_task_id, map_indexes=ti.map_index)
+
+    def execute(self, context: Any) -> Any:
+        from aeops.certificates import upload_approval
+
+        rid, ti = self._rid(context), context["ti"]
+        wait = self.response_timeout.total_seconds() / 3600 if self.response_timeout else 0
+        form = upload_approval.approval_form(rid, link=_ui_link(self, ti), wait_hours=wait) if rid else None
+        if form is None:
+            raise _skip(f"replacement {rid}: nothing waits for a person (no changed issuer or number, decided, "
+                        "rejected by a rule, or a dry run)")
+        self.subject, self.body = form["subject"], form["body"]
+        return super().execute(context)
+
+    def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
+        from aeops.certificates import upload_approval
+
+        chosen = (event.get("chosen_options") or [self.REJECT])[0] if "error" not in event else self.REJECT
+        upload_approval.record_decision(self._rid(context), chosen, event.get("responded_by_user"),
+                                        event.get("responded_at"))
         return super().execute_complete(context, event)

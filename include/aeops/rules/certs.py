@@ -2,12 +2,14 @@
 
 A certificate is a PDF named ``<Brand>_<Type>_<ValidUntilYYYYMMDD>.pdf`` whose text carries the lines
 ``Certificate No:``, ``Brand:``, ``Type:``, ``Issuer:``, ``Issue date: YYYY-MM-DD`` and
-``Valid until: YYYY-MM-DD`` (labels matched case-insensitively, spacing tolerated). Every check takes an
-explicit ``as_of`` date; nothing here reads the wall clock.
+``Valid until: YYYY-MM-DD`` (labels matched case-insensitively, spacing tolerated). The compliance documents
+of :mod:`aeops.rules.documents` (types ``BrandAuth``, ``CategoryAdmission``) are named and checked the same way,
+with the lines their kind carries. Every check takes an explicit ``as_of`` date; nothing here reads the wall clock.
 
 Public functions: :func:`check_certificate` (one file; also used by the certificate-watch DAG),
 :func:`scan_certificates` (a folder) and :func:`cert_missing` (rows whose category needs a certificate
-type their brand has no valid certificate of).
+type their brand has no valid certificate of). The cross-check against the registry is
+:mod:`aeops.rules.cert_crosscheck`.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any, Literal, Protocol
 
 from aeops.findings import Finding, Severity
 from aeops.locations import resolve
+from aeops.rules.documents import BRAND_AUTH, DOC_TYPES, canonical_type, document_fields, missing_lines
 from aeops.secrets import get_logger
 
 log = get_logger(__name__)
@@ -35,7 +38,6 @@ __all__ = [
     "CertInfo",
     "cert_missing",
     "check_certificate",
-    "cross_check",
     "parse_certificate_name",
     "parse_certificate_text",
     "scan_certificates",
@@ -55,7 +57,8 @@ MAX_PDF_BYTES = 20 * 1024 * 1024
 
 CertStatus = Literal["valid", "expiring", "expired", "invalid"]
 
-_NAME_RE = re.compile(r"^(?P<brand>[^_/\\]+)_(?P<type>[A-Z0-9]+)_(?P<date>\d{8})\.pdf$")
+_NAME_RE = re.compile(r"^(?P<brand>[^_/\\]+)_(?P<type>[A-Za-z0-9]+)_(?P<date>\d{8})\.pdf$")
+_TYPE_RE = re.compile(r"[A-Z0-9]+")
 _LABELS = {  # English, Chinese, German, French, Italian, Spanish labels (the most specific first)
     "number": r"certificate\s*(?:no\.?|number|#)|证书编号|证书号码|证书号|zertifikats?[\s-]*(?:nr\.?|nummer)|"
               r"n[°ºo]\.?\s*(?:de\s+|du\s+)?certificat|num[ée]ro\s+(?:de\s+|du\s+)?certificat|"
@@ -104,7 +107,8 @@ class CertInfo:
     ``status``: ``invalid`` when the file has a blocking problem other than expiry (misnamed, text
     disagreeing, CE span too long); else ``expired`` / ``expiring`` (within :data:`EXPIRING_DAYS`) /
     ``valid``. Brand, type and valid-until come from the file name (what the platform sees), or from the
-    text when the name cannot be parsed.
+    text when the name cannot be parsed. For a document (:mod:`aeops.rules.documents`) ``issuer`` is who
+    granted it (a brand authorisation's brand owner) and ``categories`` what a category admission admits.
     """
 
     brand: str
@@ -116,6 +120,7 @@ class CertInfo:
     file: str
     sha256: str
     status: CertStatus
+    categories: tuple[str, ...] = ()  # a CategoryAdmission's admitted categories, as written
 
     def days_left(self, as_of: date) -> int:
         """Days from ``as_of`` to the valid-until day (0 on the last valid day, negative once expired)."""
@@ -185,7 +190,10 @@ def _add_years(day: date, years: int) -> date:
 
 
 def parse_certificate_name(name: str) -> tuple[ParsedName | None, str | None]:
-    """Parse ``<Brand>_<Type>_<YYYYMMDD>.pdf``; ``(parsed, None)`` or ``(None, what is wrong)``."""
+    """Parse ``<Brand>_<Type>_<YYYYMMDD>.pdf``; ``(parsed, None)`` or ``(None, what is wrong)``. The type is a
+    certificate's (upper-case letters and digits: CE, CPC, FCC) or a document's (:data:`DOC_TYPES`, case aside:
+    returned in its canonical form)."""
+    types_hint = f"upper-case letters/digits such as CE, CPC, FCC, or {' or '.join(DOC_TYPES)}"
     match = _NAME_RE.match(name)
     if not match:
         if not name.endswith(".pdf"):
@@ -196,17 +204,20 @@ def parse_certificate_name(name: str) -> tuple[ParsedName | None, str | None]:
         brand, cert_type, stamp = parts
         if not brand.strip():
             return None, "the brand part is empty"
-        if not re.fullmatch(r"[A-Z0-9]+", cert_type):
-            return None, f"the type {cert_type!r} must be upper-case letters/digits such as CE, CPC, FCC"
+        if not (_TYPE_RE.fullmatch(cert_type) or canonical_type(cert_type)):
+            return None, f"the type {cert_type!r} must be {types_hint}"
         return None, f"the valid-until part {stamp!r} must be 8 digits YYYYMMDD"
     brand = match["brand"]
     if brand != brand.strip() or not brand.strip():
         return None, "the brand part is empty or has leading/trailing spaces"
+    cert_type = canonical_type(match["type"]) or match["type"]
+    if not _TYPE_RE.fullmatch(cert_type) and cert_type not in DOC_TYPES:
+        return None, f"the type {match['type']!r} must be {types_hint}"
     try:
         valid_until = datetime.strptime(match["date"], "%Y%m%d").date()
     except ValueError:
         return None, f"the valid-until part {match['date']!r} is not a calendar date"
-    return ParsedName(brand=brand, cert_type=match["type"], valid_until=valid_until), None
+    return ParsedName(brand=brand, cert_type=cert_type, valid_until=valid_until), None
 
 
 def parse_certificate_text(text: str) -> dict[str, Any]:
@@ -297,32 +308,42 @@ def check_certificate(
                                "or a searchable copy so the number and dates can be checked")
         return None, findings
 
-    missing = [label for key, label in (
-        ("number", "Certificate No"), ("brand", "Brand"), ("cert_type", "Type"), ("issuer", "Issuer"),
-        ("issue_date", "Issue date"), ("valid_until", "Valid until"),
-    ) if not fields.get(key)]
+    document = canonical_type(parsed.cert_type if parsed else fields.get("cert_type"))
+    if document:
+        fields.update(document_fields(text))
+        missing = missing_lines(document, fields)
+        what, who = ("brand authorisation", "brand owner") if document == BRAND_AUTH else (
+            "category admission", "issuer")
+    else:
+        missing = [label for key, label in (
+            ("number", "Certificate No"), ("brand", "Brand"), ("cert_type", "Type"), ("issuer", "Issuer"),
+            ("issue_date", "Issue date"), ("valid_until", "Valid until"),
+        ) if not fields.get(key)]
+        what, who = "certificate", "issuer"
     if missing:
-        add("CERT-MISMATCH", f"certificate {name!r}: the PDF text has no readable "
+        add("CERT-MISMATCH", f"{what} {name!r}: the PDF text has no readable "
                              f"{', '.join(repr(m + ':') for m in missing)} line(s) "
                              "(dates such as 2027-01-31, 2027年1月31日 or 31.01.2027); "
-                             "ask the issuer for a complete certificate")
+                             f"ask the {who} for a complete {what}")
     if parsed:
         disagreements = []
         if fields.get("brand") and brand_key(fields["brand"]) != brand_key(parsed.brand):
             disagreements.append(f"brand {fields['brand']!r} in the text vs {parsed.brand!r} in the name")
-        if fields.get("cert_type") and fields["cert_type"].strip().upper() != parsed.cert_type:
+        if not document and fields.get("cert_type") and fields["cert_type"].strip().upper() != parsed.cert_type:
             disagreements.append(f"type {fields['cert_type']!r} in the text vs {parsed.cert_type!r} in the name")
         if fields.get("valid_until") and fields["valid_until"] != parsed.valid_until:
             disagreements.append(f"valid until {fields['valid_until']} in the text vs "
                                  f"{parsed.valid_until} in the name")
         if disagreements:
-            add("CERT-MISMATCH", f"certificate {name!r} disagrees with its own text: {'; '.join(disagreements)}; "
-                                 "rename the file from the certificate's text (or get the right certificate)")
+            add("CERT-MISMATCH", f"{what} {name!r} disagrees with its own text: {'; '.join(disagreements)}; "
+                                 f"rename the file from the {what}'s text (or get the right {what})")
 
     brand = parsed.brand if parsed else fields.get("brand")
-    cert_type = parsed.cert_type if parsed else (fields.get("cert_type") or "").strip().upper() or None
+    cert_type = parsed.cert_type if parsed else document or (fields.get("cert_type") or "").strip().upper() or None
     valid_until = parsed.valid_until if parsed else fields.get("valid_until")
     issue_date = fields.get("issue_date")
+    issuer = (fields.get("authoriser") or fields.get("issuer")) if document == BRAND_AUTH else fields.get("issuer")
+    number = fields.get("number") or fields.get("doc_number")
 
     if issue_date and valid_until:
         if issue_date > valid_until:
@@ -361,44 +382,11 @@ def check_certificate(
     else:
         status = "valid"
     info = CertInfo(
-        brand=brand, cert_type=cert_type, valid_until=valid_until, number=fields.get("number") or None,
-        issuer=fields.get("issuer") or None, issue_date=issue_date, file=file, sha256=sha256, status=status,
+        brand=brand, cert_type=cert_type, valid_until=valid_until, number=number or None, issuer=issuer or None,
+        issue_date=issue_date, file=file, sha256=sha256, status=status, categories=fields.get("categories") or (),
     )
     log.debug("certificate %s: %s, %d finding(s)", name, status, len(findings))
     return info, findings
-
-
-def _number_key(number: str | None) -> str:
-    """Certificate numbers compare by their letters and digits only (``CPC 1`` = ``cpc-1``)."""
-    return "".join(c for c in str(number or "") if c.isalnum()).casefold()
-
-
-def cross_check(info: CertInfo, known: Iterable[CertInfo]) -> list[Finding]:
-    """CERT-MISMATCH when ``info``'s issuer differs from the issuer of the registry's certificates of the same
-    brand and type, or its number is already used by another brand's certificate (what the platform's
-    automated check compares). ``known`` are the registry's certificates; the file itself (same sha256) and
-    invalid ones are ignored."""
-    findings: list[Finding] = []
-    name = info.file.replace("\\", "/").rsplit("/", 1)[-1]
-    others = [k for k in known if k.sha256 != info.sha256 and k.status != "invalid"]
-    issuers = sorted({k.issuer for k in others if k.issuer and brand_key(k.brand) == brand_key(info.brand)
-                      and k.cert_type.upper() == info.cert_type.upper()})
-    if info.issuer and issuers and brand_key(info.issuer) not in {brand_key(i) for i in issuers}:
-        findings.append(Finding(
-            code="CERT-MISMATCH", severity=Severity.ERROR, file=info.file, field="issuer",
-            message=f"certificate {name!r} is issued by {info.issuer!r}, but the registry's {info.cert_type} "
-                    f"certificates of {info.brand} are issued by {', '.join(repr(i) for i in issuers)}; the "
-                    "platform compares the issuing body: check the certificate with the issuer"))
-    number = _number_key(info.number)
-    if number:
-        used = sorted({k.brand for k in others if _number_key(k.number) == number
-                       and brand_key(k.brand) != brand_key(info.brand)})
-        if used:
-            findings.append(Finding(
-                code="CERT-MISMATCH", severity=Severity.ERROR, file=info.file, field="number",
-                message=f"certificate {name!r}: number {info.number!r} is already used by the certificate of "
-                        f"{', '.join(used)}; one certificate number belongs to one brand: check the file"))
-    return findings
 
 
 def _size_ok(source: _Readable) -> bool:
