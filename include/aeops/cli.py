@@ -81,11 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "certs",
-        help="check a folder of certificate PDFs (names, contents, validity, expiry)",
-        description="Check every <Brand>_<Type>_<ValidUntilYYYYMMDD>.pdf in DIR: name, readability, "
-        "agreement of the PDF text with the name, CE validity, expiry.",
+        help="check a folder of certificate PDFs and compliance documents (names, contents, validity, expiry)",
+        description="Check every <Brand>_<Type>_<ValidUntilYYYYMMDD>.pdf in DIR (certificates such as CE, CPC, "
+        "FCC; brand authorisations BrandAuth and category admissions CategoryAdmission): name, readability, "
+        "agreement of the PDF text with the name, CE validity, expiry, and a changed issuer against the same "
+        "brand's earlier file of the type (a warning: the upload waits for a person's approval).",
     )
-    p.add_argument("dir", metavar="DIR", help="folder holding certificate PDFs")
+    p.add_argument("dir", metavar="DIR", help="folder holding certificate and document PDFs")
     _add_as_of(p)
     p.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
     _add_lang(p)
