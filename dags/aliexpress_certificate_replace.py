@@ -106,9 +106,12 @@ def aliexpress_certificate_replace():
         # none_failed: runs when `approve` was skipped (nothing to approve); a Reject skips it explicitly
         @task(pool=API_POOL, trigger_rule="none_failed")
         def upload(rid: int) -> int:
+            from airflow.sdk.exceptions import AirflowSkipException
+
             from aeops.certificates import replacement
 
-            replacement.upload(rid)
+            if replacement.upload(rid).get("skipped") == "declined":  # the Reject's skip does not reach a mapped task
+                raise AirflowSkipException("the upload was not approved: nothing uploaded")
             return rid
 
         @task(pool=API_POOL)

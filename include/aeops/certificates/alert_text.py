@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from aeops.certificates import alert_schedule
-from aeops.certificates.covered import LIVE
+from aeops.certificates.covered import LIVE, SHOWN
 from aeops.i18n import translator
 from aeops.notify.messages import slack_escape
 from aeops.rules.documents import BRAND_AUTH, CATEGORY_ADMISSION, type_label
@@ -92,8 +92,10 @@ def _todo(alert: Any, values: dict[str, Any], lang: str | None, deadline_days: i
     return todo
 
 
-def alert_line(alert: Any, source: str, lang: str | None = "en", deadline_days: int = 30) -> str:
-    """The message lines for one file (in ``lang``): what, how urgent, what is at risk, what to do."""
+def alert_line(alert: Any, source: str, lang: str | None = "en", deadline_days: int = 30,
+               shown: int = SHOWN) -> str:
+    """The message lines for one file (in ``lang``): what, how urgent, what is at risk (the first ``shown``
+    products by name), what to do."""
     from aeops.certificates.alert_listing import product_lines
 
     _ = translator(lang)
@@ -150,7 +152,7 @@ def alert_line(alert: Any, source: str, lang: str | None = "en", deadline_days: 
     if alert.kind != "invalid" or alert.categories or alert.scope.brand_only:
         lines.append(f"      {risk_line(alert, source, lang)}")
     if alert.products:
-        lines += [f"        {line}" for line in product_lines(alert.products, lang,
+        lines += [f"        {line}" for line in product_lines(alert.products, lang, shown,
                                                                    marked=not alert.scope.brand_only)]
     for held, issuer in alert.held:
         lines.append("      ⏸ " + _("`{file}` ({issuer}) is in the folder but waits for a person's approval of its "

@@ -30,6 +30,7 @@ from aeops.store.models import Certificate
 log = get_logger(__name__)
 
 TEXT_BUDGET = 2700  # the Block Kit section holds 3000 characters; the rest is "...and N more"
+PRODUCTS_SHOWN = (20, 10, 5, 3, 1, 0)  # products named per file in Slack, fewer when the day has many alerts
 KIND_ORDER = {"expired": 0, "deadline": 1, "invalid": 2, "warning": 3, "removed": 4, "closed": 5}
 
 
@@ -161,7 +162,9 @@ def plan_alerts(rows: list[Certificate], as_of: date, warn_days: list[int],
             cert_id=row.id, kind=kind, threshold=threshold, brand=row.brand, cert_type=row.cert_type,
             file=row.file, valid_until=row.valid_until, days_left=days, issuer=row.issuer,
             categories=list(scope.categories or []), scope=scope,
-            at_risk=risk.in_scope(scope, row.brand) if row.brand and cover is None else 0,
+            # an expiry delists the whole scope; an invalid file in the folder puts its own brand's products at risk
+            at_risk=0 if not row.brand or cover is not None else risk.at_risk(row.brand, scope.categories or [])
+            if kind == "invalid" and not scope.brand_only else risk.in_scope(scope, row.brand),
             successor=(_name(successor.file), successor.valid_until) if successor else None,
             covered_by=(_name(cover.file), cover.valid_until) if cover else None, successor_issuer=changed_issuer,
             held=[(_name(h.file), h.issuer) for h in held.get(key, []) if h.id != row.id
@@ -216,11 +219,14 @@ def certificate_message(store: str, as_of: date, alerts: list[CertAlert], source
     if unreadable:
         parts.append(_("{n} unreadable").format(n=len(unreadable)))
     title = _("Certificates: {what}").format(what=", ".join(parts))
+    # every product of a category can be many: fewer named per file (the CSV has them all) before a file is left out
+    per_file = next((n for n in PRODUCTS_SHOWN if sum(len(alert_text.alert_line(a, source, lang, deadline_days, n)) + 1
+                                                      for a in alerts) <= TEXT_BUDGET), PRODUCTS_SHOWN[-1])
     blocks_text: list[str] = []
     used = 0
     shown = 0
     for alert in alerts:
-        line = alert_text.alert_line(alert, source, lang, deadline_days)
+        line = alert_text.alert_line(alert, source, lang, deadline_days, per_file)
         if used + len(line) > TEXT_BUDGET and shown:
             break
         blocks_text.append(line)
