@@ -17,23 +17,11 @@ from aeops.config import load_config
 from aeops.reports.health import certificates as health_certificates
 from aeops.rules.certs_testing import make_document_pdf
 from aeops.store.ledger import Ledger
+from tests.fake_slack import FakeSlack
 
 AS_OF = date(2026, 12, 1)
 ROWS = [("1005000000000001", "toys", "Acme", "Acme kite"), ("1005000000000002", "home", "Acme", "Acme mug"),
         ("1005000000000003", "toys", "Tinytoy", "Tinytoy bear"), ("1005000000000004", "home", "Globex", "Globex vase")]
-
-
-class FakeSlack:
-    def __init__(self) -> None:
-        self.posts: list[dict[str, Any]] = []
-
-    def api_call(self, method: str, json: dict[str, Any]) -> dict[str, Any]:  # noqa: A002 - slack_sdk name
-        if method == "chat.postMessage":
-            self.posts.append(json)
-        return {"ok": True, "channel": "C1", "ts": f"1.{len(self.posts)}"}
-
-    def text(self) -> str:
-        return self.posts[-1]["blocks"][0]["text"]["text"]
 
 
 @pytest.fixture
@@ -64,7 +52,7 @@ def test_a_brand_authorisation_ten_days_from_expiry_alerts_naming_every_product_
                       valid_until=until, authoriser="Acme Brand GmbH", seller="Demo Trading Co.")
     result = run(setup, AS_OF)
     assert result["sent"] and result["warning"] == 1 and result["products_named"] == 2
-    text = slack.text()
+    text = slack.texts()[-1]
     assert ("*Acme brand authorisation* `Acme_BrandAuth_20261211.pdf`: *10 day(s) left* (valid until 2026-12-11)"
             " · 14-day warning") in text
     assert "covers every product of Acme · live products at risk: *2* (newest export)" in text
@@ -81,7 +69,7 @@ def test_an_expired_category_admission_names_every_product_of_its_category(setup
                       valid_until=date(2026, 11, 20), categories="Toys")
     result = run(setup, AS_OF)
     assert result["expired"] == 1
-    text = slack.text()
+    text = slack.texts()[-1]
     assert "*Acme category admission* `Acme_CategoryAdmission_20261120.pdf`: *expired* 11 day(s) ago" in text
     assert "needed by: Toys · live products at risk: *2* (newest export) · 1 of them by Acme" in text
     assert "`1005000000000001` Acme kite · *Acme* ✓ this file" in text

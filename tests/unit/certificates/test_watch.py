@@ -19,23 +19,9 @@ from aeops.rules.certs import cert_missing
 from aeops.rules.certs_testing import make_certificate_pdf
 from aeops.store import ensure_schema, session_scope
 from aeops.store.models import Certificate, ProductState
+from tests.fake_slack import FakeSlack
 
 EXPIRY = date(2026, 12, 15)
-
-
-class FakeSlack:
-    """Records what the outbox posts (api_call like slack_sdk's WebClient)."""
-
-    def __init__(self) -> None:
-        self.posts: list[dict[str, Any]] = []
-
-    def api_call(self, method: str, json: dict[str, Any]) -> dict[str, Any]:  # noqa: A002 - slack_sdk name
-        if method == "chat.postMessage":
-            self.posts.append(json)
-        return {"ok": True, "channel": "C1", "ts": f"1.{len(self.posts)}"}
-
-    def texts(self) -> list[str]:
-        return [p["blocks"][0]["text"]["text"] for p in self.posts]
 
 
 def cert(folder: Path, brand: str, cert_type: str, valid_until: date, *, name: str | None = None,
