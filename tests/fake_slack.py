@@ -17,3 +17,12 @@ class FakeSlack:
     def texts(self) -> list[str]:
         """The first section's text of every post, oldest first."""
         return [p["blocks"][0]["text"]["text"] for p in self.posts]
+
+    def titles(self) -> list[str]:
+        """The plain ``text`` (title line) of every post, oldest first."""
+        return [p["text"] for p in self.posts]
+
+    def section_text(self) -> str:
+        """Every section's text of every post, joined."""
+        return "\n".join(b.get("text", {}).get("text", "") for p in self.posts for b in p["blocks"]
+                         if b.get("type") == "section")

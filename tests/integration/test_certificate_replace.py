@@ -25,25 +25,12 @@ from aeops.rules.certs_testing import make_certificate_pdf
 from aeops.store import session_scope
 from aeops.store.models import ApiWrite, CertificateReplacement, Change, ProductState
 from aeops.store.status import ChangeStatus
+from tests.fake_slack import FakeSlack
 
 PID = 9007199254740993
 TOYS = [PID, PID + 1]
 AS_OF = date(2026, 12, 20)  # the old CPC (valid until 2026-12-15) has expired
 CPC = "item_US_CPC_certificate"
-
-
-class FakeSlack:
-    def __init__(self) -> None:
-        self.posts: list[dict[str, Any]] = []
-
-    def api_call(self, method: str, json: dict[str, Any]) -> dict[str, Any]:  # noqa: A002 - slack_sdk name
-        if method == "chat.postMessage":
-            self.posts.append(json)
-        return {"ok": True, "channel": "C1", "ts": f"1.{len(self.posts)}"}
-
-    def text(self) -> str:
-        return "\n".join(b.get("text", {}).get("text", "") for p in self.posts for b in p["blocks"]
-                         if b.get("type") == "section")
 
 
 def cpc(folder: Path, until: date, *, brand: str = "Acme", issuer: str = "SGS", number: str = "CPC-Acme-1",
@@ -143,7 +130,7 @@ def test_a_new_file_in_the_folder_restores_the_category(world: dict[str, Any]) -
         assert product["status"] == "onSelling"
         assert product["qualifications"] == [{"key": CPC, "type": "image", "value": row.photobank_url}]
     assert products[str(PID + 100)].get("qualifications") is None  # electronics untouched
-    text = slack.text()
+    text = slack.section_text()
     assert "every product restored" in text and "Acme_CPC_20280131.pdf" in text
     report = Path(row.detail["jpeg"]).with_name(f"demo-manual__1_r{row.id}.html")
     assert report.exists() and str(PID) in report.read_text(encoding="utf-8")
@@ -163,7 +150,7 @@ def test_by_hand_with_a_reason_and_products_not_restored_are_named(world: dict[s
     assert summary[rids[0]]["failed"].startswith("demo: 2 of 2 product(s) not restored")
     row = record(world, rids[0])
     assert (row.status, row.trigger, row.reason) == ("failed", "manual", "CPC expired, renewal in")
-    assert str(PID) in slack.text() and "offline" in slack.text()
+    assert str(PID) in slack.section_text() and "offline" in slack.section_text()
 
 
 @pytest.mark.parametrize("kind", ["encrypted", "mismatch", "expiring"])
@@ -186,7 +173,7 @@ def test_a_bad_certificate_is_rejected_and_nothing_is_uploaded(world: dict[str, 
     assert "rejected, nothing uploaded" in summary[rids[0]]["failed"] and code in summary[rids[0]]["failed"]
     assert record(world, rids[0]).status == "rejected"
     assert len(world["sim"].catalog()["photobank"]) == photos
-    assert f"`{code}`" in slack.text()
+    assert f"`{code}`" in slack.section_text()
     with session_scope(world["url"]) as s:
         assert s.scalars(select(Change)).all() == []
 
@@ -216,7 +203,7 @@ def test_a_renewal_from_another_lab_waits_for_approval_then_is_uploaded(world: d
     assert _qualifications(world) == [[{"key": CPC, "type": "image", "value": row.photobank_url}]] * 2
     waiting = slack.posts[0]  # Slack said it waits, with the link to answer, before anything was uploaded
     assert waiting["text"].startswith("Certificate upload waits for approval: Acme CPC")
-    assert "issuer: SGS → Intertek" in slack.text() and "http://airflow/approve" in str(waiting["blocks"])
+    assert "issuer: SGS → Intertek" in slack.section_text() and "http://airflow/approve" in str(waiting["blocks"])
     # the registry now counts the approved file: the next scan replaces the old one, without asking again
     watch.scan("demo", AS_OF, config=world["config"])
     with session_scope(world["url"]) as s:
@@ -237,7 +224,7 @@ def test_a_rejected_renewal_uploads_and_attaches_nothing(world: dict[str, Any]) 
     assert row.status == "declined" and row.photobank_url is None and row.sync_run_id is None
     assert len(world["sim"].catalog()["photobank"]) == photos
     assert _qualifications(world) == [None, None]  # still offline, nothing attached
-    text = slack.text()
+    text = slack.section_text()
     assert "Certificate not uploaded, not approved: Acme CPC" in slack.posts[-1]["text"]
     assert "issuer: SGS → Intertek" in text and "Rejected by Ana" in text
     with session_scope(world["url"]) as s:
@@ -264,7 +251,7 @@ def test_a_brand_without_products_writes_nothing(world: dict[str, Any]) -> None:
     slack = FakeSlack()
     rids, summary = run(world, {"store": "demo", "certificate": str(new), "reason": "test"}, slack=slack)
     assert summary[rids[0]]["status"] == "no_products"
-    assert "no product of Nobody in toys" in slack.text()
+    assert "no product of Nobody in toys" in slack.section_text()
     with session_scope(world["url"]) as s:
         assert s.scalars(select(ApiWrite)).all() == []
 
@@ -305,7 +292,7 @@ def test_the_watch_alert_names_the_products_with_their_live_status(world: dict[s
     watch.scan("demo", AS_OF, config=world["config"])
     result = watch.alert("demo", AS_OF, config=world["config"], client=slack, run_id="scheduled__1")
     assert result["live_status"] is True and result["products_named"] == 2
-    text = slack.text()
+    text = slack.section_text()
     assert "live products at risk: *0* of 2 (status from the platform)" in text  # the platform took them offline
     for pid in TOYS:
         assert f"`{pid}` Product {pid - PID} (offline)" in text

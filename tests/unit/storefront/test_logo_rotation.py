@@ -18,19 +18,7 @@ from aeops.store import session_scope
 from aeops.store.models import LogoChange
 from aeops.storefront import logo_rotation
 from aeops.storefront.logo_rotation import reminder_due
-
-
-class FakeSlack:
-    def __init__(self) -> None:
-        self.posts: list[dict[str, Any]] = []
-
-    def api_call(self, method: str, json: dict[str, Any]) -> dict[str, Any]:  # noqa: A002 - slack_sdk name
-        if method == "chat.postMessage":
-            self.posts.append(json)
-        return {"ok": True, "channel": "C1", "ts": f"1.{len(self.posts)}"}
-
-    def texts(self) -> list[str]:
-        return [p["text"] for p in self.posts]
+from tests.fake_slack import FakeSlack
 
 
 def png(path: Path, size: tuple[int, int] = (1000, 1000), fmt: str = "PNG", color: str = "navy") -> Path:
@@ -81,7 +69,7 @@ def test_compliant_new_logo_is_a_rotation_and_stops_reminders_for_the_quarter(st
     png(logo / "new_logo.png")
     result = run(store, "2027-01-10")
     assert result["recorded"] == ["new_logo.png"] and not result["stale"]
-    assert slack.texts()[-1].startswith("Store logo rotated for 2027Q1")
+    assert slack.titles()[-1].startswith("Store logo rotated for 2027Q1")
     assert "`new_logo.png` passes (1000x1000 PNG)" in slack.posts[-1]["blocks"][0]["text"]["text"]
     assert not run(store, "2027-02-15")["sent"]  # not stale: no follow-up
     result = run(store, "2027-04-01")  # next quarter: the same file is not a new rotation
