@@ -8,7 +8,7 @@ number, issuer, dates, file, status, last checked) and then:
 - **removal**: a row whose file is no longer in the folder (and that nothing replaced) becomes ``removed``.
 
 Statuses: ``valid`` | ``expiring`` | ``expired`` | ``invalid`` (a blocking file problem) | ``replaced`` |
-``removed``. Escalation state (``last_alert_threshold``/``last_alert_on``) is :mod:`.escalation`'s.
+``removed``. Escalation state (``last_alert_threshold``/``last_alert_on``) is :mod:`.alert_schedule`'s.
 :func:`registry_certificates` is the read API for the catalog sync's CERT-MISSING rule.
 """
 

@@ -7,7 +7,7 @@ watch's Asset). Per replacement (a row of ``certificate_replacements``, the regi
 the brand's products in them), ``render`` (page 1 to JPEG), ``upload`` (to the photobank, recorded before and
 after), ``plan`` (one ``qualification`` change per product in the ledger), ``push`` (the recorded, resumable batch
 push of :mod:`aeops.catalog.push`, under the store's write lock); verification and the report are
-:mod:`.replace_verify`. Nothing here reads the wall clock for a decision except the restore deadline.
+:mod:`.replacement_check`. Nothing here reads the wall clock for a decision except the restore deadline.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 :func:`scan` checks every file of the store's ``certs`` location and updates the registry
 (:mod:`.registry`); it also fills ``product_state.category/brand`` from the newest export
-(:func:`.exposure.backfill_categories`). :func:`alert` decides what is due on ``as_of``
-(:mod:`.escalation`), posts one message listing each certificate (brand, type, days left, the categories
+(:func:`.covered.backfill_categories`). :func:`alert` decides what is due on ``as_of``
+(:mod:`.alert_schedule`), posts one message listing each certificate (brand, type, days left, the categories
 needing it, live products at risk, what to do) and records what it said, so tomorrow only new thresholds,
 expired certificates (daily) and closures are posted.
 """
@@ -117,7 +117,7 @@ def plan_alerts(rows: list[Certificate], as_of: date, warn_days: list[int],
                 cpc: tuple[list[int], int] = ([60, 45], 30)) -> list[CertAlert]:
     """What is due today for the store's registry ``rows`` (pure: reads rows, changes nothing).
 
-    ``cpc`` is CPC's earlier warnings and its re-upload deadline (:func:`.escalation.thresholds_for`)."""
+    ``cpc`` is CPC's earlier warnings and its re-upload deadline (:func:`.alert_schedule.thresholds_for`)."""
     by_id = {r.id: r for r in rows}
     usable: dict[tuple[str, str], Certificate] = {}
     for row in rows:
@@ -327,7 +327,7 @@ def alert(store: str, as_of: date, *, config: AeopsConfig | None = None, unreada
           run_id: str | None = None) -> dict[str, Any]:
     """Post the day's certificate alerts for ``store`` (nothing when nothing is due); returns counts.
 
-    The products at risk are named (:mod:`.alert_products`) with their live status read from the platform
+    The products at risk are named (:mod:`.alert_listing`) with their live status read from the platform
     (``marketplace``: a client; None: the store's connection; False: do not read it) and listed in full in the
     run's report (``run_id``: the Airflow run; empty: one per ``as_of``)."""
     from aeops.certificates.alert_listing import name_products, write_listing
