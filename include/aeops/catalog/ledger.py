@@ -213,7 +213,8 @@ class Ledger(UnsettledQueries):
     def store_findings(self, sync_run_id: int, store: str, findings: Iterable[Finding]) -> int:
         """Replace the run's findings (idempotent when the validate task is retried)."""
         rows = [FindingRow(sync_run_id=sync_run_id, store=store, code=f.code, severity=str(f.severity), file=f.file,
-                           row=f.row, product_id=f.product_id, sku_code=f.sku_code, field=f.field, message=f.message)
+                           row=f.row, product_id=f.product_id, sku_code=f.sku_code, field=f.field, message=f.message,
+                           texts=f.texts_json())
                 for f in findings]
         with self.session() as s:
             s.execute(delete(FindingRow).where(FindingRow.sync_run_id == sync_run_id))

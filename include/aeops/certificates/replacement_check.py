@@ -185,6 +185,7 @@ def _html(rep: Replacement, result: dict[str, Any], status: str, csv_name: str) 
 
 
 def _send(rep: Replacement, result: dict[str, Any], status: str, link: str | None, client: Any) -> None:
+    from aeops.notify.finding_texts import finding_message
     from aeops.notify.messages import notice
     from aeops.notify.send import send
 
@@ -200,7 +201,8 @@ def _send(rep: Replacement, result: dict[str, Any], status: str, link: str | Non
         new=rep.row.new_file.rsplit("/", 1)[-1], old=(rep.row.old_file or "-").rsplit("/", 1)[-1],
         reason=rep.row.reason)]
     if status == "rejected":
-        lines += [f"• `{f['code']}` {f['message']}" for f in rep.detail.get("findings") or []]
+        lines += [f"• `{f['code']}` {finding_message(f, rep.ctx.store.language)}"
+                  for f in rep.detail.get("findings") or []]
     elif status == "no_products":
         lines.append(rep.detail.get("nothing") or "")
     else:

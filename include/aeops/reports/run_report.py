@@ -11,9 +11,10 @@ a person, linked to the product's storefront page; times are in the store's time
 fetches nothing: charts are inline SVG, previews ``data:`` images (:mod:`.thumbnails`).
 
 The CSV is UTF-8 with a byte-order mark, so Excel on a Chinese Windows opens it without garbling; its columns
-are the finding contract (``code, severity, file, row, product_id, sku_code, field, message``) plus
-``what_to_do`` in the store's language. Only SKU, field and message leave the export: never whole rows, never
-credentials (every printed value goes through :mod:`aeops.secrets`).
+are the finding contract (``code, severity, file, row, product_id, sku_code, field``), ``message`` (what is wrong)
+and ``what_to_do`` (what to do about that cause) in the store's language, and ``message_en``: the finding's English
+message, the same as ``aeops validate --json`` gives, for tooling. Only SKU, field and message leave the export:
+never whole rows, never credentials (every printed value goes through :mod:`aeops.secrets`).
 """
 
 from __future__ import annotations
@@ -33,13 +34,15 @@ from aeops.catalog.status import OPEN, VERIFIABLE, ChangeStatus
 from aeops.config import StoreConfig
 from aeops.i18n import ngettext, translator
 from aeops.notify import pages
+from aeops.notify.finding_texts import finding_problem, finding_todo
 from aeops.notify.links import is_browser_link, task_log_url
-from aeops.notify.messages import advice
-from aeops.reports import charts, thumbnails
+from aeops.reports import charts, labels, thumbnails
 from aeops.reports.render import render
 from aeops.secrets import redact_value
 
 CSV_COLUMNS = ("code", "severity", "file", "row", "product_id", "sku_code", "field", "message")
+CSV_HEADER = (*CSV_COLUMNS, "what_to_do", "message_en")
+"""The CSV's columns: ``message`` and ``what_to_do`` in the store's language, ``message_en`` in English."""
 CSV_ENCODING = "utf-8-sig"  # UTF-8 with BOM: Excel (Chinese Windows included) reads it as UTF-8
 IMAGE_CODES = frozenset({"IMG-MISSING", "IMG-UNREADABLE", "IMG-TOO-BIG", "ERR-207", "IMG-TRANSPARENT",
                          "IMG-BACKGROUND"})
@@ -58,14 +61,26 @@ def report_names(store: str, run_id: str) -> tuple[str, str]:
 
 
 def findings_csv(findings: Sequence[Any], lang: str | None = "en") -> str:
-    """The findings as CSV text (write it with :data:`CSV_ENCODING`)."""
+    """The findings as CSV text (write it with :data:`CSV_ENCODING`; columns :data:`CSV_HEADER`)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow((*CSV_COLUMNS, "what_to_do"))
+    writer.writerow(CSV_HEADER)
     for f in findings:
-        values = [getattr(f, c) if getattr(f, c) is not None else "" for c in CSV_COLUMNS]
-        writer.writerow(redact_value([*values, advice(f.code, lang) or ""]))
+        values = [getattr(f, c) if getattr(f, c) is not None else "" for c in CSV_COLUMNS[:-1]]
+        writer.writerow(redact_value([*values, finding_problem(f, lang), finding_todo(f, lang) or "", f.message]))
     return buffer.getvalue()
+
+
+def todos(findings: Sequence[Any], lang: str | None, limit: int = 3) -> list[str]:
+    """What to do about these findings, one line per distinct cause (at most ``limit``), in ``lang``."""
+    found: list[str] = []
+    for f in findings:
+        todo = finding_todo(f, lang)
+        if todo and todo not in found:
+            found.append(todo)
+            if len(found) == limit:
+                break
+    return found
 
 
 def verification_context(ledger: Ledger, sync_run_id: int) -> dict[str, Any]:
@@ -160,7 +175,7 @@ def image_previews(findings: Sequence[Any], fixed: dict[str, str], images_dir: s
         background = "checker" if "IMG-TRANSPARENT" in codes else "white"
         rejected.append({"name": PurePosixPath(source.replace("\\", "/")).name or source, "codes": codes,
                          "rows": sorted({f.row for f in items if f.row is not None}),
-                         "advice": [advice(c, lang) for c in codes if advice(c, lang)],
+                         "advice": todos(items, lang),
                          "thumb": thumbnails.thumbnail(path, background=background) if path else None})
     pairs = []
     for source, url in sorted(fixed.items())[:MAX_FIXED_PREVIEWS]:
@@ -172,10 +187,12 @@ def image_previews(findings: Sequence[Any], fixed: dict[str, str], images_dir: s
     return {"rejected": rejected, "fixed": pairs, "fixed_total": len(fixed)}
 
 
-def findings_chart(by_code: Sequence[tuple[str, int]], severity_of: dict[str, str], title: str) -> Any:
+def findings_chart(by_code: Sequence[tuple[str, int]], severity_of: dict[str, str], title: str,
+                   lang: str | None = "en") -> Any:
+    """Findings by code as bars, each labelled with its code and the code's short name in ``lang``."""
     tone = {"error": "bad", "warning": "warn"}
-    return charts.bar_chart([charts.Bar(code, n, tone.get(severity_of.get(code, ""), "info"))
-                             for code, n in by_code], title=title)
+    return charts.bar_chart([charts.Bar(code, n, tone.get(severity_of.get(code, ""), "info"),
+                                        name=labels.code_name(code, lang)) for code, n in by_code], title=title)
 
 
 # ------------------------------------------------------------------------------------------------ review
@@ -223,8 +240,9 @@ def report_context(ledger: Ledger, sync_run_id: int, store: StoreConfig | None =
         "outcome": outcome,
         "attention_rows": rows,
         "attention_image_rows": image_rows,
-        "by_code": [(code, n, severity_of.get(code, "info"), advice(code, lang)) for code, n in by_code],
-        "chart": findings_chart(by_code, severity_of, _("Findings by code")),
+        "by_code": [(code, n, severity_of.get(code, "info"), labels.code_name(code, lang),
+                     todos([f for f in findings if f.code == code], lang)) for code, n in by_code],
+        "chart": findings_chart(by_code, severity_of, _("Findings by code"), lang),
         "previews": image_previews(findings, (run.artifacts or {}).get("image_urls") or {}, store.images_dir or None,
                                    lang),
         "rejected": rejected,
@@ -232,7 +250,8 @@ def report_context(ledger: Ledger, sync_run_id: int, store: StoreConfig | None =
         "failures": [c for c in changes if c.status in (*OPEN, ChangeStatus.FAILED, ChangeStatus.UNPUSHABLE)],
         "changes": sorted(Counter((c.kind, c.status) for c in changes).items()),
         "product_url": lambda pid: store.storefront_url.format(product_id=int(pid)) if pid else None,
-        "advice": lambda code: advice(code, lang),
+        "problem": lambda f: finding_problem(f, lang),
+        "todo": lambda f: finding_todo(f, lang),
         "airflow_url": task_log_url(run.dag_id, run.run_id),
         "stopped_by": pages.reasons(ledger.url, run.dag_id, run.run_id, run.store),
         "reviews": review_context(changes, (run.artifacts or {}).get("verify") or {}, lang),

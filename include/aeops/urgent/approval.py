@@ -22,14 +22,14 @@ from typing import Any
 from aeops.catalog.context import context
 from aeops.catalog.status import ChangeStatus
 from aeops.config import AeopsConfig
-from aeops.i18n import translator
+from aeops.i18n import N_, translator
 from aeops.secrets import get_logger
 from aeops.urgent import progress
 
 log = get_logger(__name__)
 
 DAG_ID = "aliexpress_urgent_rerun"
-APPROVE, REJECT = "Approve", "Reject"
+APPROVE, REJECT = N_("Approve"), N_("Reject")  # the answers (the form shows them in the store's language)
 
 
 @dataclass(frozen=True)
@@ -139,8 +139,8 @@ def approval_form(store: str, run_id: str, *, dry_run: bool, link: str, wait_min
         "- " + _("Guard hits: {guard}").format(guard=guard),
         "- " + _("Plan (dry-run report): {link}").format(link=f"[{report.rsplit('/', 1)[-1]}]({report})"),
         "",
-        _("**Approve** writes these prices now; **Reject** writes nothing. No answer within {minutes} minutes counts "
-          "as Reject.").format(minutes=minutes),
+        _("**{approve}** writes these prices now; **{reject}** writes nothing. No answer within {minutes} minutes "
+          "counts as {reject}.").format(approve=_(APPROVE), reject=_(REJECT), minutes=minutes),
         _("The time this waits for you is **not** counted in the {deadline}-minute deadline: the deadline clock "
           "stops while it waits and resumes when you answer.").format(deadline=deadline),
     ])
@@ -157,8 +157,7 @@ def approval_form(store: str, run_id: str, *, dry_run: bool, link: str, wait_min
              store=store, config=ctx.config, db_url=ctx.db_url)
     ctx.ledger.update_run(run.id, artifacts={**(run.artifacts or {}), "plan_report": report})
     subject = _("Approve urgent price override for {store}: {n} SKU price(s)").format(store=store, n=len(moves))
-    return {"subject": subject, "body": body,
-            "reasons": reasons, "report": report}
+    return {"subject": subject, "body": body, "reasons": reasons, "report": report, "lang": lang}
 
 
 def record_decision(store: str, run_id: str, chosen: str, responded_by: dict[str, Any] | None,
