@@ -173,8 +173,9 @@ def _hosts(hosts: Iterable[str]) -> str | Text:
 def auto_fixed(finding: Finding, copy: str) -> Finding:
     """The warning that replaces an ``IMG-TRANSPARENT`` error once its image was flattened onto white (``copy``: the
     staged copy's name, or the URL it was uploaded to)."""
+    shown = (finding.problem.params.get("source") if finding.problem else None) or finding.file or ""
     return FIXED.finding(file=finding.file, row=finding.row, product_id=finding.product_id,
-                         sku_code=finding.sku_code, field=finding.field, source=finding.file or "", copy=copy)
+                         sku_code=finding.sku_code, field=finding.field, source=shown, copy=copy)
 
 
 class ImageProblem(Exception):
@@ -196,8 +197,9 @@ class ImageProblem(Exception):
         values = {**self.params, "source": source}
         return join(Text(self.cause.problem, values), Text(self.cause.todo, values) if self.cause.todo else None)
 
-    def finding(self, source: str) -> Finding:
-        return self.cause.finding(file=source, field="main_image", source=source, **self.params)
+    def finding(self, source: str, shown: str | None = None) -> Finding:
+        """The finding of image ``source`` (its file), named ``shown`` in its message (as the export writes it)."""
+        return self.cause.finding(file=source, field="main_image", source=shown or source, **self.params)
 
 
 def _error(exc: BaseException) -> str:
@@ -290,11 +292,12 @@ def _border_colour(im: Image.Image) -> tuple[int, int, int]:
 
 
 def inspect_image_bytes(data: bytes, source: str, *, check_background: bool = True,
-                        use_draft: bool = True) -> ImageReport:
-    """Check image bytes (no I/O): size, format, resolution, decodability, transparency, background."""
+                        use_draft: bool = True, shown: str | None = None) -> ImageReport:
+    """Check image bytes (no I/O): size, format, resolution, decodability, transparency, background. The findings'
+    file is ``source``; their messages name the image ``shown`` (as the export writes it), else ``source``."""
     findings: list[Finding] = []
     info: dict[str, Any] = {"source": source, "size_bytes": len(data)}
-    where = {"file": source, "field": "main_image", "source": source}
+    where = {"file": source, "field": "main_image", "source": shown or source}
     if len(data) > MAX_FILE_BYTES:
         findings.append(TOO_BIG.finding(**where, size=f"{len(data) / 2**20:.1f}", limit=MAX_FILE_BYTES // 2**20))
     try:
@@ -323,7 +326,7 @@ def inspect_image_bytes(data: bytes, source: str, *, check_background: bool = Tr
                     background = BACKGROUND.finding(**where, edges=white_edges, colour=str(colour))
             info["background"] = background
     except ImageProblem as problem:
-        findings.append(problem.finding(source))
+        findings.append(problem.finding(source, shown))
     except Exception as exc:  # noqa: BLE001 - an odd mode or codec must give a finding, not a traceback
         log.warning("image %s could not be analysed: %s: %s", source, type(exc).__name__, exc)
         findings.append(NOT_ANALYSED.finding(**where, error=_error(exc)))
@@ -438,8 +441,8 @@ def _check_source(value: str, *, images_dir: str | None, hosts: list[str], cap_b
             source = str(path)
             data = _read_local(path, source)
     except ImageProblem as problem:
-        return ImageReport(source=source, findings=(problem.finding(source),))
-    return inspect_image_bytes(data, source, check_background=check_background, use_draft=use_draft)
+        return ImageReport(source=source, findings=(problem.finding(source, value),))
+    return inspect_image_bytes(data, source, check_background=check_background, use_draft=use_draft, shown=value)
 
 
 def image_client(hosts: Iterable[str]) -> httpx.Client:

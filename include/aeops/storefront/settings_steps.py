@@ -140,11 +140,16 @@ def _uri(location: str) -> str:
     return location if "://" in location else Path(location).resolve().as_uri()
 
 
+def _autolink(url: str) -> str:
+    """``<url>``: a Markdown link that ends where the URL ends (a full-width "）" after it stays text)."""
+    return f"<{url}>"
+
+
 def settings_task(store: StoreConfig, result: Comparison, storefront: Storefront) -> tuple[str, dict[str, Any]]:
     """Title and detail (steps, files, links, differences) of a store-settings task, in the store's language."""
     _ = translator(store.language)
     failing = {f.field for f in result.fields if not f.matches}
-    steps = [_("Sign in to the seller center ({url}) with the store's main account.").format(url=SELLER_CENTER_URL)]
+    steps = [_("Sign in to the seller center ({url}) with the store's main account.").format(url=_autolink(SELLER_CENTER_URL))]
     files: list[str] = []
     if "name" in failing:
         steps.append(_("Store → Store settings → Store name: enter exactly {name}; save.").format(
@@ -191,7 +196,7 @@ def rotation_task(store: StoreConfig, status: RotationStatus, storefront: Storef
         prepare.format(quarter=status.quarter),
         _("Set it as store_logo of this store in aeops_config (settings as code)."),
         _("Seller center ({url}) → Store → Store settings → Store logo: upload the same file; save.").format(
-            url=SELLER_CENTER_URL),
+            url=_autolink(SELLER_CENTER_URL)),
         _("When the store page shows it, mark this task Done in Airflow: aeops checks every device."),
     ]
     since = (_("last change {date}").format(date=status.last_change) if status.last_change
@@ -204,19 +209,19 @@ def rotation_task(store: StoreConfig, status: RotationStatus, storefront: Storef
 
 
 def _task_markdown(task: tasks.TaskView, _: Callable[[str], str]) -> str:
+    """One task as Markdown blocks (a blank line between them: a list must end before the next heading)."""
     d = task.detail
-    lines = [f"### {task.title}"]
+    blocks = [f"### {task.title}"]
     if d.get("differences"):
-        lines.append(_("**Still differs:**") if task.rounds else _("**Differs:**"))
-        lines.extend(f"- {x}" for x in d["differences"])
+        heading = _("**Still differs:**") if task.rounds else _("**Differs:**")
+        blocks.append("\n".join([heading, "", *(f"- {x}" for x in d["differences"])]))
     if d.get("steps"):
-        lines.append(_("**Steps:**"))
-        lines.extend(f"{n}. {x}" for n, x in enumerate(d["steps"], 1))
+        blocks.append("\n".join([_("**Steps:**"), "", *(f"{n}. {x}" for n, x in enumerate(d["steps"], 1))]))
     if d.get("files"):
-        lines.append(_("**Files:**") + " " + ", ".join(f"[{f.rsplit('/', 1)[-1]}]({f})" for f in d["files"]))
+        blocks.append(_("**Files:**") + " " + ", ".join(f"[{f.rsplit('/', 1)[-1]}]({f})" for f in d["files"]))
     if d.get("links"):
-        lines.append(_("**Links:**") + " " + " · ".join(f"[{k}]({v})" for k, v in d["links"].items()))
-    return "\n".join(lines)
+        blocks.append(_("**Links:**") + " " + " · ".join(f"[{k}]({v})" for k, v in d["links"].items()))
+    return "\n\n".join(blocks)
 
 
 def _review_logo_text(db_url: str, store: StoreConfig, run_id: str) -> None:
