@@ -346,3 +346,38 @@ def test_the_plugin_names_read_in_both_languages() -> None:
     spec.loader.exec_module(module)
     for view in module.AeopsUiPlugin.external_views:
         assert CJK.search(view["name"]) and re.search(r"[A-Za-z]{4,}", view["name"]), view["name"]
+
+
+def test_the_cli_table_prints_each_finding_in_the_chosen_language_and_json_stays_english(tmp_path, capsys) -> None:
+    from aeops.cli import main
+
+    export = tmp_path / "export.csv"
+    export.write_text("product_id,sku_code,title,price,stock\n1001,A&B,T,9.9,1\n", encoding="utf-8")
+    assert main(["validate", str(export), "--lang", "zh-CN"]) == 1
+    assert "SKU 编码 'A&B' 含有平台不接受的字符 '&'；在 ERP 中重命名该 SKU" in capsys.readouterr().out
+    assert main(["validate", str(export), "--lang", "en", "--json"]) == 1
+    assert "SKU code 'A&B' contains '&', which the marketplace rejects; rename the SKU" in capsys.readouterr().out
+
+
+def test_a_skipped_run_says_why_in_the_store_language(tmp_path: Path) -> None:
+    from aeops.catalog.ledger import Ledger
+    from aeops.reports.run_report import headline, skip_reason
+
+    ledger = Ledger(f"sqlite:///{tmp_path / 'aeops.db'}")
+    run_id = ledger.start_run("demo", "aliexpress_catalog_sync", "r")
+    ledger.record_export("demo", "/exports/catalog.csv", 10, "ab" * 32, run_id)
+    ledger.update_run(run_id, status="skipped", message="export /exports/catalog.csv was already synced")
+    run = ledger.get_run(run_id)
+    reason = skip_reason(ledger, run, "zh-CN")
+    assert reason == "导出文件 /exports/catalog.csv（sha256 abababababab）已同步过；如需再次同步，请以 force=true 触发"
+    assert headline(run, [], "zh-CN", reason=reason).startswith("无需处理")
+
+
+def test_the_override_approval_offers_and_reads_its_answers_in_the_store_language() -> None:
+    from aeops.hitl import OverrideApprovalOperator
+
+    operator = OverrideApprovalOperator(task_id="approve")
+    operator._answers_in("zh-CN")
+    assert operator.options == ["批准", "拒绝"] and operator.defaults == ["拒绝"] and operator.APPROVE == "批准"
+    operator._answers_in("en")
+    assert operator.options == ["Approve", "Reject"]

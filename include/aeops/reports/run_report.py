@@ -113,9 +113,21 @@ def attention_rows(findings: Sequence[Any]) -> tuple[int, int]:
     return len(rows), len(image_rows)
 
 
+def skip_reason(ledger: Ledger, run: Any, lang: str | None) -> str | None:
+    """Why a skipped run did nothing, in ``lang`` (its export was already synced); the run's stored message for
+    anything else."""
+    export = ledger.get_export(run.export_id) if run.status == "skipped" and run.export_id else None
+    if export is None:
+        return run.message
+    _ = translator(lang)
+    return _("export {file} (sha256 {sha}) was already synced; trigger with force=true to sync it again").format(
+        file=export.path, sha=export.sha256[:12])
+
+
 def headline(run: Any, findings: Sequence[Any], lang: str | None, sites: Sequence[str] = (),
-             changes: Sequence[Any] | None = None) -> str:
-    """The report's first sentence, in ``lang``: what was done and what needs a person."""
+             changes: Sequence[Any] | None = None, reason: str | None = None) -> str:
+    """The report's first sentence, in ``lang``: what was done and what needs a person (``reason``: why a skipped
+    run did nothing, in ``lang``; else the run's message)."""
     _, n_ = translator(lang), ngettext(lang)
     counts = run.counts or {}
     rows, image_rows = attention_rows(findings)
@@ -126,7 +138,8 @@ def headline(run: Any, findings: Sequence[Any], lang: str | None, sites: Sequenc
     else:
         attention = _("no row needs your attention")
     if run.status == "skipped":
-        return _("Nothing to do: {reason}").format(reason=run.message or _("this export was already synced"))
+        return _("Nothing to do: {reason}").format(reason=reason or run.message or
+                                                   _("this export was already synced"))
     if run.status == "failed" and not counts.get("pushed"):
         return _("The run stopped before anything was pushed; {attention}.").format(attention=attention)
     outcome = product_outcomes(changes) if changes is not None else {
@@ -236,7 +249,8 @@ def report_context(ledger: Ledger, sync_run_id: int, store: StoreConfig | None =
         "store": store,
         "tz": store.timezone,
         "counts": run.counts or {},
-        "headline": headline(run, findings, lang, store.language_sites, changes),
+        "headline": headline(run, findings, lang, store.language_sites, changes, skip_reason(ledger, run, lang)),
+        "run_message": skip_reason(ledger, run, lang),
         "outcome": outcome,
         "attention_rows": rows,
         "attention_image_rows": image_rows,

@@ -149,7 +149,8 @@ def settings_task(store: StoreConfig, result: Comparison, storefront: Storefront
     """Title and detail (steps, files, links, differences) of a store-settings task, in the store's language."""
     _ = translator(store.language)
     failing = {f.field for f in result.fields if not f.matches}
-    steps = [_("Sign in to the seller center ({url}) with the store's main account.").format(url=_autolink(SELLER_CENTER_URL))]
+    steps = [_("Sign in to the seller center ({url}) with the store's main account.").format(
+        url=_autolink(SELLER_CENTER_URL))]
     files: list[str] = []
     if "name" in failing:
         steps.append(_("Store → Store settings → Store name: enter exactly {name}; save.").format(

@@ -11,7 +11,7 @@ from aeops.notify import pages
 from aeops.notify.links import report_url
 from aeops.notify.messages import notice, summary_details, sync_summary
 from aeops.notify.send import send
-from aeops.reports.run_report import headline
+from aeops.reports.run_report import headline, skip_reason
 from aeops.secrets import get_logger
 
 log = get_logger(__name__)
@@ -29,7 +29,8 @@ def _post_summary(ctx: RunContext, run, summary: dict[str, Any]) -> None:
     lang = ctx.store.language
     _ = translator(lang)
     if summary["status"] == "skipped":
-        send(notice(title=_("Catalog sync skipped"), text=run.message or _("nothing to do"), store=ctx.store.name,
+        send(notice(title=_("Catalog sync skipped"), text=skip_reason(ctx.ledger, run, lang) or _("nothing to do"),
+                    store=ctx.store.name,
                     thread_key=run.run_id), store=ctx.store.name, config=ctx.config, db_url=ctx.db_url)
         return
     counts = run.counts or {}
