@@ -6,9 +6,10 @@ with real users and passwords (``admin`` and ``viewer``), **not** the embedded a
 mode a middleware logs every request in as admin, so a refusal of anonymous requests could not be shown.
 
 The aeops side: ``aeops_config`` with both demo stores (through ``AIRFLOW_VAR_AEOPS_CONFIG``; ``demo`` in Chinese,
-the default, ``demo-kids`` in English) and an aeops DB seeded with a finished daily sync per store (its report written to the store's reports
-folder) and some history, so the plugin's pages have real content. Started lazily by the ``airflow_server``
-fixture (tests/conftest.py) and shared: about 30 s of CI time once, however many tests use it.
+the default, ``demo-kids`` in English) and an aeops DB seeded with a finished daily sync per store (its report
+written to the store's reports folder) and some history, so the plugin's pages have real content. Started lazily
+by the ``airflow_server`` fixture (tests/conftest.py) and shared: about 30 s of CI time once, however many tests
+use it.
 """
 
 from __future__ import annotations

@@ -160,4 +160,6 @@ def test_a_person_task_reads_in_the_store_language(airflow_server, browse, perso
     assert layout["scroll"] == layout["inner"], layout
     page.wait_for_function(DRAWER_IN_VIEW, timeout=5_000)  # once it has slid in, it lies within the screen
     shot.shot(f"layout-person-task-{lang}-{SIZES[size][0]}px")
+    note.scroll_into_view_if_needed()  # the drawer scrolls on its own: its foot holds the note and the answers
+    shot.shot(f"layout-person-task-{lang}-{SIZES[size][0]}px-answers")
     assert not shot.errors, shot.errors
