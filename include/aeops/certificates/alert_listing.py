@@ -102,16 +102,20 @@ def write_listing(ctx: Any, run_id: str, as_of: date, alerts: Sequence[Any]) -> 
             every.setdefault(product.product_id, product)
     (target / f"{stem}-findings.csv").write_text(csv_text(every[k] for k in sorted(every)), encoding="utf-8")
     sections = []
+    # the page's words, translated before they go into the f-strings (the extractor cannot see into one)
+    title, category, status, at_risk = (html.escape(w) for w in (_("Title"), _("Category"), _("Status"),
+                                                                  _("Products at risk")))
     for alert in named:
         rows = "".join(f"<tr><td>{p.product_id}</td><td>{html.escape(p.title)}</td><td>{html.escape(p.category)}</td>"
                        f"<td>{html.escape(p.status or '')}</td></tr>" for p in alert.products)
         sections.append(f"<h2>{html.escape(alert.brand)} {html.escape(alert.cert_type)} · {html.escape(alert.kind)}"
-                        f" · {html.escape(str(alert.valid_until))}</h2><table border='1' cellpadding='4'><tr>"
-                        f"<th>product_id</th><th>{html.escape(_('Title'))}</th><th>{html.escape(_('Category'))}"
-                        f"</th><th>{html.escape(_('Status'))}</th></tr>{rows}</table>")
+                        f" · {html.escape(str(alert.valid_until))}</h2><div style='overflow-x:auto'><table "
+                        f"border='1' cellpadding='4'><tr><th>product_id</th><th>{title}</th><th>{category}</th>"
+                        f"<th>{status}</th></tr>{rows}</table></div>")
     (target / f"{stem}.html").write_text(
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(ctx.store.name)} {as_of}</title>"
-        f"</head><body><h1>{html.escape(_('Products at risk'))} · {html.escape(ctx.store.name)} · {as_of}</h1>"
+        f"<!doctype html><html lang='{html.escape(ctx.store.language)}'><head><meta charset='utf-8'><meta "
+        f"name='viewport' content='width=device-width, initial-scale=1'><title>{html.escape(ctx.store.name)} "
+        f"{as_of}</title></head><body><h1>{at_risk} · {html.escape(ctx.store.name)} · {as_of}</h1>"
         f"<p><a href='{stem}-findings.csv'>CSV</a></p>{''.join(sections)}</body></html>", encoding="utf-8")
     ledger.runs.update(sync_run_id, status="success", report_path=str(target / f"{stem}.html"),
                        counts={"products_at_risk": len(every)})

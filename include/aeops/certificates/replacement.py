@@ -152,7 +152,7 @@ def validate(rid: int, *, config: AeopsConfig | None = None) -> dict[str, Any]:
     ``{"rid", "ok", "status"}``: ``ok`` False for a rejected file (``rejected``, its findings recorded) or nothing
     to write (``no_products``)."""
     from aeops.certificates.covered import read_live_status
-    from aeops.rules.certs import check_certificate, cross_check
+    from aeops.rules.certs import NOT_READ, check_certificate, cross_check
 
     rep = load(rid, config)
     if rep.row.status != "running":  # a retried task after the verdict was recorded
@@ -162,7 +162,7 @@ def validate(rid: int, *, config: AeopsConfig | None = None) -> dict[str, Any]:
     try:
         name, data = certificate_bytes(rep.row.new_file)
     except ReplaceError as exc:
-        findings = [Finding(code="CERT-UNREADABLE", severity=Severity.ERROR, file=rep.row.new_file, message=str(exc))]
+        findings = [NOT_READ.finding(file=rep.row.new_file, name=repr(rep.row.new_file), error=str(exc))]
         return _reject(rep, findings, None)
     info, findings = check_certificate(_Memory(name, data, rep.row.new_file), as_of,
                                        warn_days=max(cfg.cert_warn_days or [30]),
@@ -205,7 +205,8 @@ def validate(rid: int, *, config: AeopsConfig | None = None) -> dict[str, Any]:
 
 
 def _finding(f: Finding) -> dict[str, Any]:
-    return {"code": f.code, "severity": str(f.severity), "message": f.message, "field": f.field}
+    return {"code": f.code, "severity": str(f.severity), "message": f.message, "field": f.field,
+            "texts": f.texts_json()}
 
 
 def _reject(rep: Replacement, findings: list[Finding], info: Any) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from aeops.certificates import alert_schedule
 from aeops.certificates.covered import Exposure, categories_needing, exposure
 from aeops.config import AeopsConfig, StoreConfig, load_airflow_config
 from aeops.i18n import translator
+from aeops.notify.finding_texts import finding_message
 from aeops.notify.messages import slack_escape
 from aeops.rules.certs import brand_key
 from aeops.secrets import get_logger
@@ -176,7 +177,8 @@ def _problems_of(file: str, as_of: date, lang: str | None = "en", earlier: Seque
             findings += cross_check(certificate, known)
     except Exception as exc:  # noqa: BLE001 - a reason line, never a failed watch
         return [_("cannot be re-checked ({error})").format(error=type(exc).__name__)]
-    return [f"`{f.code}` {f.message}" for f in findings if f.code not in ("CERT-EXPIRING", "ERR-412")] or [
+    return [f"`{f.code}` {finding_message(f, lang)}" for f in findings
+            if f.code not in ("CERT-EXPIRING", "ERR-412")] or [
         _("no longer invalid on re-check; it will be re-classified at the next scan")]
 
 

@@ -107,6 +107,9 @@ class Finding(Base):
     sku_code: Mapped[str | None] = mapped_column(String(200), nullable=True)
     field: Mapped[str | None] = mapped_column(String(60), nullable=True)
     message: Mapped[str] = mapped_column(Text)
+    # what is wrong and what to do, as translatable templates with their values (aeops.findings.Text.to_json);
+    # None for findings kept before 0008: they are shown with their English message
+    texts: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -18,15 +18,18 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
 from aeops.catalog.dates import Quarter, local_date, local_midnight_utc, quarter_of
 from aeops.config import AeopsConfig, StoreConfig, load_airflow_config
+from aeops.findings import Finding, Text
 from aeops.i18n import N_, translator
+from aeops.notify.finding_texts import finding_message
 from aeops.notify.messages import slack_escape
-from aeops.rules.logo import LOGO_MIN_SIDE
+from aeops.rules.logo import LOGO_MIN_SIDE, check_logo
+from aeops.rules.logo import NOT_HASHED as LOGO_UNREAD
 from aeops.secrets import get_logger
 from aeops.store.ledger import Ledger
 
@@ -53,10 +56,10 @@ class LogoCandidate:
     file: str
     name: str
     sha256: str | None
-    problems: tuple[str, ...]  # "LOGO-SIZE: ..." lines; empty when it passes
+    problems: tuple[Finding, ...]  # the blocking findings (LOGO-SIZE, ...), naming the file; empty when it passes
     size: tuple[int, int] | None = None
     modified_at: datetime | None = None
-    warnings: tuple[str, ...] = ()  # "LOGO-TEXT: ..." lines: a person checks them
+    warnings: tuple[Finding, ...] = ()  # LOGO-TEXT: a person checks them
 
     @property
     def passed(self) -> bool:
@@ -90,18 +93,26 @@ class LogoOutcome:
 def check_candidate(path: Any) -> LogoCandidate:
     """Run the logo check (``aeops logo``: :func:`aeops.rules.logo.check_logo`) on one file of the location."""
     from aeops.locations import local_copy, modified_at, sha256_of
-    from aeops.rules.logo import check_logo
 
     sha = sha256_of(path)
     with local_copy(path) as local:
         findings = check_logo(local)
         size = None if findings else _size(local)
-    problems = tuple(f"{f.code}: {f.message.replace(str(local), path.name)}" for f in findings if f.blocking)
-    warnings = tuple(f"{f.code}: {f.message.replace(str(local), path.name)}" for f in findings if not f.blocking)
+        named = [_named(f, path.name) for f in findings]
+    problems = tuple(f for f in named if f.blocking)
+    warnings = tuple(f for f in named if not f.blocking)
     if sha is None and not problems:
-        problems = ("LOGO-FORMAT: the file cannot be read",)
+        problems = (LOGO_UNREAD.finding(file=path.name, source=path.name),)
     return LogoCandidate(file=str(path), name=path.name, sha256=sha, problems=problems, size=size,
                          modified_at=modified_at(path), warnings=warnings)
+
+
+def _named(finding: Finding, name: str) -> Finding:
+    """``finding`` of the local copy, told of the file's own ``name`` (what a person finds in the logo folder)."""
+    def renamed(text: Text | None) -> Text | None:
+        return None if text is None else Text(text.template, {**text.params, "source": name})
+
+    return replace(finding, file=name, message="", problem=renamed(finding.problem), todo=renamed(finding.todo))
 
 
 def _size(path: Any) -> tuple[int, int] | None:
@@ -225,9 +236,9 @@ def logo_message(outcome: LogoOutcome, lang: str | None = "en"):
         lines.append("• :white_check_mark: " + _("`{file}` passes ({size}PNG) and is recorded as the {quarter} "
                                                  "rotation.").format(file=slack_escape(c.name), size=size,
                                                                      quarter=q.label))
-        lines.extend(f"  :warning: {slack_escape(w)}" for w in c.warnings)
+        lines.extend(f"  :warning: `{w.code}` {slack_escape(finding_message(w, lang))}" for w in c.warnings)
     for c in outcome.waiting:
-        reasons = "; ".join(slack_escape(p) for p in c.problems)
+        reasons = " · ".join(f"`{p.code}` {slack_escape(finding_message(p, lang))}" for p in c.problems)
         lines.append("• :x: " + _("`{file}` fails: {reasons}").format(file=slack_escape(c.name), reasons=reasons))
     checklist = _("Checklist for a person")
     lines.append(f"*{checklist}*")

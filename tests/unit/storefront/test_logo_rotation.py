@@ -101,7 +101,7 @@ def test_non_compliant_logo_is_reported_with_reasons_and_not_recorded(store, mak
     result = run(store, "2027-01-01")
     assert result["recorded"] == [] and result["stale"] and len(result["failing"]) == 1
     text = slack.posts[-1]["blocks"][0]["text"]["text"]
-    assert f"fails: {code}:" in text and reason in text
+    assert f"fails: `{code}`" in text and reason in text
     assert str(logo) not in text  # the file name, not the server path
     assert not run(store, "2027-01-05")["sent"]  # a failing file alone: once a quarter
     with session_scope(url) as s:
