@@ -56,8 +56,8 @@ def test_parse_gmt_reads_naive_platform_times_in_the_platform_zone() -> None:
 
 
 def test_an_edit_on_the_platform_an_hour_after_our_confirmed_write_is_read_again(db_url: str) -> None:
-    """The state as it comes back from the aeops DB: the platform time of our last read is a Beijing time
-    (stored on SQLite as its wall clock before 0008, it read back 8 hours in the future and hid this edit)."""
+    """The state as it comes back from the aeops DB: the platform time of our last read is a Beijing time (stored
+    on SQLite as its wall clock before the UTC column type, it read back 8 hours in the future and hid this edit)."""
     from aeops.catalog.timestamps import parse_gmt
     from aeops.store import session_scope, upgrade
 

@@ -1,5 +1,6 @@
 """Every time the aeops DB stores is a UTC instant, on SQLite and PostgreSQL alike (issue 25: a platform time stored
-on SQLite as its Beijing wall clock read back 8 hours in the future), and migration 0008 corrects old rows."""
+on SQLite as its Beijing wall clock read back 8 hours in the future); the migration ``*_utc_times.py`` corrects
+the rows stored before."""
 
 from __future__ import annotations
 
@@ -19,6 +20,19 @@ from aeops.store.types import NaiveDatetimeError
 BEIJING = parse_gmt("2026-12-06 13:05:09", "Asia/Shanghai")  # what the platform's gmt_modified says
 INSTANT = datetime(2026, 12, 6, 5, 5, 9, tzinfo=UTC)  # the same instant in UTC
 CONFIRMED = datetime(2026, 12, 6, 5, 5, 10, tzinfo=UTC)  # aeops's own clock, a second later
+
+
+def revision_before_utc_times() -> str:
+    """The revision before the one converting to UTC (found by its file: its number may change on a merge)."""
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(alembic_config("sqlite://")).walk_revisions()
+    before = next(s for s in scripts if s.path.endswith("_utc_times.py")).down_revision
+    assert isinstance(before, str)
+    return before
+
+
+BEFORE = revision_before_utc_times()
 
 
 def read_state(url: str) -> ProductState:
@@ -87,8 +101,8 @@ OLD_STATE = sa.table("product_state", sa.column("store", sa.String), sa.column("
 
 
 def store_the_old_way(url: str) -> None:
-    """What aeops did before 0008: the aware platform time and UTC times bound to a plain DateTime column."""
-    upgrade(url, "0007")
+    """What aeops did before: the aware platform time and UTC times bound to a plain DateTime column."""
+    upgrade(url, BEFORE)
     with get_engine(url).begin() as conn:
         conn.execute(insert(OLD_STATE).values(store="demo", product_id=1, fields={}, status="onSelling",
                                               marketplace_modified_at=BEIJING, confirmed_at=CONFIRMED,
@@ -115,7 +129,7 @@ def test_the_migration_corrects_platform_times_stored_before_and_keeps_the_rest(
 
     from alembic import command
 
-    command.downgrade(alembic_config(db_url), "0007")  # and back: the old code reads what it wrote
+    command.downgrade(alembic_config(db_url), BEFORE)  # and back: the old code reads what it wrote
     if db_url.startswith("sqlite"):
         assert raw_times(db_url) == ("2026-12-06 13:05:09.000000", "2026-12-06 05:05:10.000000")
     upgrade(db_url)
@@ -135,7 +149,7 @@ def test_an_upgrade_that_fails_midway_changes_nothing_and_the_next_one_converts_
         patch.setattr(HeadMaintainer, "update_to_step", crash)
         with pytest.raises(RuntimeError):
             upgrade(sqlite_url)
-    assert current_revision(sqlite_url) == "0007"
+    assert current_revision(sqlite_url) == BEFORE
     assert raw_times(sqlite_url)[0] == "2026-12-06 13:05:09.000000"  # rolled back with the stamp
 
     upgrade(sqlite_url)
