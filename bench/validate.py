@@ -137,9 +137,8 @@ def bench_detectors(folder: Path, count: int) -> list[tuple[str, str, str, str]]
 
     from PIL import Image
 
-    from aeops.catalog.detector_cache import analysed
     from aeops.rules import detectors, images
-    from aeops.store import ensure_schema
+    from aeops.store.ledger import Ledger
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from tests.unit.rules.detector_images import apparel_with_face, apparel_without_face, product
@@ -157,11 +156,10 @@ def bench_detectors(folder: Path, count: int) -> list[tuple[str, str, str, str]]
     rules_s, _ = timed(lambda: [images.image_check_one(n, images_dir=str(folder)) for n in names], repeat=2)
     face_s, _ = timed(lambda: [detectors.detect_faces(p) for p in pictures], repeat=2)
     text_s, _ = timed(lambda: [detectors.detect_text(p) for p in pictures])
-    url = f"sqlite:///{folder / 'reviews.db'}"
-    ensure_schema(url)
-    fresh_s, _ = timed(lambda: [analysed(url, "bench", hashlib.sha256(d).hexdigest() + str(i), "x", 1,
+    analysed = Ledger(f"sqlite:///{folder / 'reviews.db'}").image_reviews.analysed
+    fresh_s, _ = timed(lambda: [analysed("bench", hashlib.sha256(d).hexdigest() + str(i), "x", 1,
                                          lambda d=d: detectors.analyse(d)) for i, d in enumerate(datas)])
-    cached_s, _ = timed(lambda: [analysed(url, "bench", hashlib.sha256(d).hexdigest() + str(i), "x", 1,
+    cached_s, _ = timed(lambda: [analysed("bench", hashlib.sha256(d).hexdigest() + str(i), "x", 1,
                                           lambda d=d: detectors.analyse(d)) for i, d in enumerate(datas)], repeat=3)
     per = lambda total: f"{total / count * 1000:,.1f} ms/image"  # noqa: E731
     return [

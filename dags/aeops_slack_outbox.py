@@ -1,10 +1,15 @@
-"""Slack outbox drain: deliver what earlier runs could not post (Slack down, rate-limited), every 10 minutes.
+"""### Slack outbox
 
-Every aeops DAG run also drains the outbox when it starts; this DAG covers the hours when nothing runs. The
-``drain`` task **fails when Slack refuses the bot token** (``invalid_auth``): the queue is blocked, every
-message waits (none is lost) and the task says what to fix. Its failures fold into one alert across runs (Slack
-is what is broken; one queued alert is enough). Operators: ``aeops slack list|flush|drop ID``.
-Logic: ``aeops.notify.send.drain_or_fail``; docs/slack.md.
+**What it does.** Posts the Slack messages earlier runs could not deliver (Slack down or rate-limited). Every
+aeops run also drains the outbox when it starts; this DAG covers the hours when nothing runs.
+
+**When it runs.** Every 10 minutes (`AEOPS_SLACK_DRAIN_CRON`, `AEOPS_SLACK_DRAIN_TIMEZONE`).
+
+**What you see.** The late messages in Slack. When Slack refuses the bot token (`invalid_auth`) the `drain`
+task fails and says what to fix: every message waits, none is lost, and the failures fold into one alert across
+runs. Operators: `aeops slack list|flush|drop ID`.
+
+**Where the logic lives.** `aeops.notify.send.drain_or_fail`; docs/slack.md.
 """
 
 from __future__ import annotations

@@ -1,13 +1,24 @@
-"""Daily catalog sync: the seller's newest catalog export in, the minimal verified bulk update out.
+"""### Daily catalog sync
 
-Per store (mapped): preflight -> wait_for_export (a reschedule-mode sensor: the ERP may still be writing the newest
-export; it is taken once settled or once its ``.done`` marker exists) -> pull_export -> validate -> plan; then every
-store's batches are pushed by ``push_chunk`` instances in the ``aliexpress_api`` pool (reschedule-mode sensors:
-while an urgent re-run holds the store's write lock they wait without a worker slot); then per store: ``verify`` (a
-reschedule-mode sensor polling the storefront until every pushed product is seen, re-pushing once, and following the
-marketplace's review of new main images), ``finish`` (report, Slack summary); ``outcome`` fails the run when any
-store or task failed, saying why. A store's failure never blocks another's. All state lives in the aeops DB, so a
-retried or re-run task only does what is not yet done. Logic: ``aeops.sync`` (one module per step).
+**What it does.** Takes each store's newest catalog export and sends the smallest update that makes the
+store match it, then checks on the storefront that the update landed:
+
+- per store: preflight, wait until the export is whole, read it, validate it, plan the changes;
+- every store's batches pushed in the `aliexpress_api` pool (a push waits while an urgent re-run holds the
+  store's write lock);
+- per store: verify on the storefront (re-pushing once; following the marketplace's review of new main
+  images), then the report and the Slack summary.
+
+A store's failure never blocks another's, and a retried or re-run task only does what is not yet done.
+
+**When it runs.** Daily at 02:00 in the seller's time zone (`AEOPS_SYNC_CRON`, `AEOPS_SYNC_TIMEZONE`), or
+triggered with Params `stores`, `force`, `dry_run`, `export`.
+
+**What you see.** One Slack summary per store, linking its run report (the run's **aeops report** tab). The
+last task, `outcome`, fails the run when a store or a task failed, saying why.
+
+**Where the logic lives.** `aeops.sync` (one module per step), `aeops.verify` for the storefront checks;
+docs/verification.md.
 """
 
 from __future__ import annotations
@@ -19,6 +30,7 @@ import pendulum
 from airflow.sdk import Asset, Param, dag, task, task_group
 
 from aeops.dag_defaults import (
+    API_POOL,
     EXPORT_WAIT,
     LOCK_POKE_SECONDS,
     LOCK_WAIT,
@@ -28,12 +40,12 @@ from aeops.dag_defaults import (
     cron_schedule,
     default_args,
     failed_tasks,
+    list_stores,
     stores_param,
 )
 from aeops.notify.callbacks import on_failure_callback
 
 SYNCED_CATALOG = Asset("aeops://catalog/synced")
-API_POOL = os.environ.get("AEOPS_API_POOL", "aliexpress_api")
 # Verification polls with back-off in reschedule mode (no worker slot held between pokes); the deadline that
 # ends it is aeops_config.verify_deadline_minutes, the sensor timeout only a backstop.
 VERIFY_POKE_SECONDS = float(os.environ.get("AEOPS_VERIFY_POKE_SECONDS", "30"))
@@ -66,12 +78,6 @@ SCHEDULE = cron_schedule(("AEOPS_SYNC_CRON", "0 2 * * *"), timezone_env="AEOPS_S
     },
 )
 def aliexpress_catalog_sync():
-    @task
-    def list_stores(params=None) -> list[str]:
-        from aeops.catalog.context import list_stores
-
-        return list_stores(params["stores"])
-
     @task_group
     def prepare(store: str):
         @task

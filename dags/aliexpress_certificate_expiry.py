@@ -1,27 +1,33 @@
-"""Certificate expiry watch: every store's certificate folder, 30 days ahead, escalating once per threshold.
+"""### Certificate expiry watch
 
-Per store (mapped): ``scan_certificates`` checks each file of the store's ``certs`` location and keeps the
-registry in the aeops DB (brand, type, number, issuer, dates, file, sha256, first seen, last checked,
-status; replaced and removed files); ``send_alerts`` posts one Slack message with what is due today: the
-``cert_warn_days`` warnings (30, 14, 7, 1 days) once each, ERR-412 daily once expired, and "alert closed"
-when a later certificate of the same brand and type replaces one. ``as_of`` moves the day (time travel).
-When a new file replaced a known certificate, ``request_replacements`` updates the Asset
-``aeops_certificate_replacements``, which starts ``aliexpress_certificate_replace`` (no person needed).
-Logic: ``aeops.certificates.watch``; docs/compliance.md.
+**What it does.** Per store, checks every file in the store's certificate folder and keeps the certificate
+registry in the aeops DB (brand, type, number, issuer, dates, file, status); warns 30 days ahead and escalates
+once per threshold. When a new file replaced a known certificate, it starts `aliexpress_certificate_replace`
+(through the Asset `aeops_certificate_replacements`; no person needed).
+
+**When it runs.** Daily at 09:00 in the seller's time zone (`AEOPS_CERT_CRON`, `AEOPS_CERT_TIMEZONE`), or
+triggered with Params `stores` and `as_of` (check as if today were that day).
+
+**What you see.** At most one Slack message per store and day, naming the products at risk with their live
+status: the `cert_warn_days` warnings (30, 14, 7, 1 days) once each, `ERR-412` daily once a certificate has
+expired, and "alert closed" when a later certificate of the same brand and type replaces one.
+
+**Where the logic lives.** `aeops.certificates.watch`; docs/compliance.md.
 """
 
 from __future__ import annotations
 
-import os
-
 import pendulum
-from airflow.sdk import Param, dag, task, task_group
+from airflow.sdk import dag, task, task_group
 
 from aeops.dag_defaults import (
+    API_POOL,
     COMPLIANCE_RUN_TIMEOUT,
+    as_of_param,
     certificate_replacements_asset,
     cron_schedule,
     default_args,
+    list_stores,
     stores_param,
 )
 from aeops.notify.callbacks import on_failure_callback
@@ -29,7 +35,6 @@ from aeops.notify.callbacks import on_failure_callback
 # Daily at 09:00 in the seller's time zone by default; deployments change it through the environment.
 SCHEDULE = cron_schedule(("AEOPS_CERT_CRON", "0 9 * * *"), timezone_env="AEOPS_CERT_TIMEZONE")
 REPLACEMENTS = certificate_replacements_asset()
-API_POOL = os.environ.get("AEOPS_API_POOL", "aliexpress_api")
 
 
 @dag(
@@ -45,18 +50,10 @@ API_POOL = os.environ.get("AEOPS_API_POOL", "aliexpress_api")
     on_failure_callback=on_failure_callback(),
     params={
         "stores": stores_param(),
-        "as_of": Param(None, type=["null", "string"], format="date", title="As of",
-                       description="Check as if today were this date (YYYY-MM-DD); empty: today in each "
-                                   "store's time zone"),
+        "as_of": as_of_param(),
     },
 )
 def aliexpress_certificate_expiry():
-    @task
-    def list_stores(params=None) -> list[str]:
-        from aeops.catalog.context import list_stores
-
-        return list_stores(params["stores"])
-
     @task_group
     def watch(store: str):
         @task

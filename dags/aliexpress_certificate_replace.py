@@ -1,15 +1,24 @@
-"""Emergency certificate replacement on the platform: triggered by hand, or by the certificate watch's Asset as
-soon as it sees a new certificate file replace an older one in a store's folder (no person needed).
+"""### Certificate replacement on the platform
 
-requests -> replace[certificate] (mapped): validate (every certificate rule, the number/issuer cross-check
-against the registry, the brand's products in the categories needing the type) -> render (page 1 to JPEG,
-long side >= 1200 px, <= 3 MB) -> upload (photobank) -> plan (one qualification change per product) -> push
-(the daily push's recorded, resumable batches, ``aliexpress_api`` pool, under the store's write lock; a
-reschedule-mode sensor while the lock is busy) -> verify (reschedule-mode sensor: every product ``onSelling`` with
-the new qualification image, within ``cert_replace_restore_minutes``, 2 hours) -> report (HTML + CSV, Slack:
-products restored, and not restored with the platform's reason). The registry records each replacement
-(``certificate_replacements``: old file, new file, reason, run). Logic: ``aeops.certificates.replacement`` and
-``aeops.certificates.replacement_check``; docs/compliance.md.
+**What it does.** Puts a new certificate on every product of its brand in the categories that need its type,
+then checks that they sell again. For each requested replacement:
+
+- validate the PDF (every certificate rule; its number and issuer against the registry), render page 1 as a JPEG;
+- upload it to the photobank and change each product's qualification (recorded, resumable batches in the
+  `aliexpress_api` pool, under the store's write lock);
+- wait until every product is `onSelling` with the new image (`cert_replace_restore_minutes`, 2 hours), report.
+
+The certificate registry records each replacement (old file, new file, reason, run).
+
+**When it runs.** As soon as the certificate watch sees a new file replace an older one in a store's folder
+(the Asset `aeops_certificate_replacements`; no person needed), or triggered by hand with Params `store`,
+`certificate`, `reason`, `dry_run`, `as_of`.
+
+**What you see.** A report (HTML and CSV) and a Slack message: the products restored, and those not restored
+with the platform's reason.
+
+**Where the logic lives.** `aeops.certificates.replacement` and `aeops.certificates.replacement_check`;
+docs/compliance.md.
 """
 
 from __future__ import annotations
@@ -21,14 +30,15 @@ import pendulum
 from airflow.sdk import Param, dag, task, task_group
 
 from aeops.dag_defaults import (
+    API_POOL,
     CERT_REPLACE_RUN_TIMEOUT,
     CERT_REPLACE_TASK_TIMEOUT,
+    as_of_param,
     certificate_replacements_asset,
     default_args,
 )
 from aeops.notify.callbacks import on_failure_callback
 
-API_POOL = os.environ.get("AEOPS_API_POOL", "aliexpress_api")
 LOCK_POKE_SECONDS = float(os.environ.get("AEOPS_CERT_REPLACE_LOCK_POKE_SECONDS", "15"))
 VERIFY_POKE_SECONDS = float(os.environ.get("AEOPS_CERT_REPLACE_VERIFY_POKE_SECONDS", "60"))
 RESTORE_HOURS = float(os.environ.get("AEOPS_CERT_REPLACE_RESTORE_HOURS", "2"))
@@ -57,9 +67,8 @@ PRIORITY = 100  # an emergency: ahead of the daily sync's tasks whenever both wa
                         description="Why the certificate is replaced (kept in the registry and posted to Slack)"),
         "dry_run": Param(False, type="boolean", title="Dry run",
                          description="Validate, render and list the products; upload and write nothing"),
-        "as_of": Param(None, type=["null", "string"], format="date", title="As of",
-                       description="Check the certificate as if today were this date (YYYY-MM-DD); empty: today in "
-                       "the store's time zone"),
+        "as_of": as_of_param("Check the certificate as if today were this date (YYYY-MM-DD); empty: today in "
+                             "the store's time zone"),
     },
 )
 def aliexpress_certificate_replace():

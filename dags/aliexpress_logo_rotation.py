@@ -1,19 +1,33 @@
-"""Quarterly logo rotation: remind when the store logo has not changed this quarter; check new logo files.
+"""### Quarterly logo rotation
 
-Runs on the first day of each quarter and again mid-quarter (two crons, one timetable). Per store (mapped):
-checks every file waiting in the store's ``logo`` location (PNG, at least 800x800; like ``aeops logo``),
-records a passing new file as this quarter's rotation, and posts ``LOGO-STALE`` with the spec and the
-deadline (quarter end) when the logo has not changed since the quarter began: the quarter-start reminder
-and the mid-quarter follow-up, once each. ``as_of`` moves the day (time travel).
-Logic: ``aeops.storefront.logo_rotation``; docs/compliance.md.
+**What it does.** Per store, checks every file waiting in the store's logo folder (PNG, at least 800x800, like
+`aeops logo`), records a passing new file as this quarter's rotation, and reminds when the store logo has not
+changed since the quarter began.
+
+**When it runs.** At 09:00 in the seller's time zone on the first day of each quarter and again mid-quarter,
+on 15 Feb/May/Aug/Nov (`AEOPS_LOGO_CRON`, `AEOPS_LOGO_FOLLOWUP_CRON`, `AEOPS_LOGO_TIMEZONE`), or triggered with
+Params `stores` and `as_of` (check as if today were that day).
+
+**What you see.** `LOGO-STALE` in Slack with the logo spec and the deadline (the quarter's end): the
+quarter-start reminder and the mid-quarter follow-up, once each. The daily `aliexpress_store_settings` turns a
+due rotation into a tracked task for a person.
+
+**Where the logic lives.** `aeops.storefront.logo_rotation`; docs/compliance.md.
 """
 
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import Param, dag, task
+from airflow.sdk import dag, task
 
-from aeops.dag_defaults import COMPLIANCE_RUN_TIMEOUT, cron_schedule, default_args, stores_param
+from aeops.dag_defaults import (
+    COMPLIANCE_RUN_TIMEOUT,
+    as_of_param,
+    cron_schedule,
+    default_args,
+    list_stores,
+    stores_param,
+)
 from aeops.notify.callbacks import on_failure_callback
 
 # 09:00 on 1 Jan/Apr/Jul/Oct (quarter start) and on 15 Feb/May/Aug/Nov (day 45-46: the mid-quarter
@@ -35,18 +49,10 @@ SCHEDULE = cron_schedule(("AEOPS_LOGO_CRON", "0 9 1 1,4,7,10 *"), ("AEOPS_LOGO_F
     on_failure_callback=on_failure_callback(),
     params={
         "stores": stores_param(),
-        "as_of": Param(None, type=["null", "string"], format="date", title="As of",
-                       description="Check as if today were this date (YYYY-MM-DD); empty: today in each "
-                                   "store's time zone"),
+        "as_of": as_of_param(),
     },
 )
 def aliexpress_logo_rotation():
-    @task
-    def list_stores(params=None) -> list[str]:
-        from aeops.catalog.context import list_stores
-
-        return list_stores(params["stores"])
-
     @task
     def check_logo(store: str, params=None) -> dict:
         from aeops.catalog.dates import store_as_of

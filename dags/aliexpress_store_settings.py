@@ -1,24 +1,34 @@
-"""Store settings as code, daily: the storefront must show what ``aeops_config`` says; a person does the rest.
+"""### Store settings as code
 
-Per store (a task group mapped over the stores): ``check`` reads the store page on every device (desktop,
-mobile, anonymous), compares the store name, logo and banners (perceptual hash against the approved files)
-and the customer-service response time with the store's settings, records and posts Information Accuracy
-(tracked fields that match / tracked fields) with its trend, and opens a person task for a difference or a
-logo rotation that is due (the quarterly reminder of ``aliexpress_logo_rotation`` becomes a tracked task
-here). ``ask_1`` puts the store's open tasks (also the sync's new-product tasks) to a person: exact
-seller-center steps, the files to upload, links. "Done" -> ``recheck_1`` reads the storefront again and
-closes what it shows, or reopens what still differs -> ``ask_2`` names it -> ... up to three rounds; still
-different after the third, the run fails (the task stays open for tomorrow). "Not done yet" or no answer within
-``AEOPS_PERSON_TASK_WAIT_HOURS`` (20) keeps the tasks open for the next run.
-Logic: ``aeops.storefront.settings_steps``; docs/store-settings.md.
+**What it does.** Per store, makes the storefront show what `aeops_config` says, with a person doing what only
+the seller center can do:
+
+- `check` reads the store page on every device (desktop, mobile, anonymous) and compares the store name, logo,
+  banners and customer-service response time with the store's settings; it records Information Accuracy (tracked
+  fields that match / tracked fields) with its trend and opens a person task for each difference, and for a
+  logo rotation that is due;
+- `ask_1` puts the store's open tasks (also the daily sync's new-product tasks) to a person: the exact
+  seller-center steps, the files to upload, links;
+- "Done": `recheck_1` reads the storefront again, closes what it shows and reopens what still differs, which
+  `ask_2` names; up to three rounds.
+
+**When it runs.** Daily at 10:00 in the seller's time zone (`AEOPS_SETTINGS_CRON`, `AEOPS_SETTINGS_TIMEZONE`),
+or triggered with Params `stores` and `as_of` (check as if today were that day).
+
+**What you see.** A required action per store (Browse -> Required Actions) listing the tasks, and the accuracy
+in Slack. Still different after the third round, the run fails (the task stays open for tomorrow); "Not done
+yet" or no answer within `AEOPS_PERSON_TASK_WAIT_HOURS` (20) keeps the tasks open for the next run.
+
+**Where the logic lives.** `aeops.storefront.settings_steps`, the person's form in `aeops.hitl`;
+docs/store-settings.md.
 """
 
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import Param, dag, task, task_group
+from airflow.sdk import dag, task, task_group
 
-from aeops.dag_defaults import TASK_TIMEOUT, cron_schedule, default_args, stores_param
+from aeops.dag_defaults import TASK_TIMEOUT, as_of_param, cron_schedule, default_args, list_stores, stores_param
 from aeops.hitl import PERSON_WAIT, PersonTasksOperator
 from aeops.notify.callbacks import on_failure_callback
 
@@ -42,18 +52,11 @@ RUN_TIMEOUT = ROUNDS * PERSON_WAIT + (ROUNDS + 2) * TASK_TIMEOUT
     on_failure_callback=on_failure_callback(),
     params={
         "stores": stores_param(),
-        "as_of": Param(None, type=["null", "string"], format="date", title="As of",
-                       description="Check as if today were this date (YYYY-MM-DD; the logo rotation's quarter); "
-                                   "empty: today in each store's time zone"),
+        "as_of": as_of_param("Check as if today were this date (YYYY-MM-DD; the logo rotation's quarter); "
+                             "empty: today in each store's time zone"),
     },
 )
 def aliexpress_store_settings():
-    @task
-    def list_stores(params=None) -> list[str]:
-        from aeops.catalog.context import list_stores
-
-        return list_stores(params["stores"])
-
     @task_group(group_id="store")
     def per_store(store: str):
         @task(retries=1)
@@ -63,23 +66,23 @@ def aliexpress_store_settings():
 
             return settings_steps.check(store, run_id, store_as_of(store, params["as_of"]))
 
-        checked = check(store)
-        previous = checked
+        @task(retries=1)
+        def recheck(store: str, round_no: int, params=None, run_id=None, ti=None) -> dict:
+            """Read the storefront again after the person's answer to ``ask_<round_no>``; the last round fails
+            when something still differs."""
+            from aeops.catalog.dates import store_as_of
+            from aeops.storefront import settings_steps
+
+            answer = ti.xcom_pull(task_ids=f"store.ask_{round_no}", map_indexes=ti.map_index)
+            return settings_steps.recheck(store, run_id, round_no, answer, store_as_of(store, params["as_of"]),
+                                          final=round_no == ROUNDS)
+
+        previous = check(store)
         previous_id = None
         for n in range(1, ROUNDS + 1):
             ask = PersonTasksOperator(task_id=f"ask_{n}", round_no=n, store_task_id="store.check",
                                       previous_task_id=previous_id, retries=0)
-
-            @task(task_id=f"recheck_{n}", retries=1)
-            def recheck(store: str, round_no: int, params=None, run_id=None, ti=None) -> dict:
-                from aeops.catalog.dates import store_as_of
-                from aeops.storefront import settings_steps
-
-                answer = ti.xcom_pull(task_ids=f"store.ask_{round_no}", map_indexes=ti.map_index)
-                return settings_steps.recheck(store, run_id, round_no, answer, store_as_of(store, params["as_of"]),
-                                              final=round_no == ROUNDS)
-
-            rechecked = recheck(store, n)
+            rechecked = recheck.override(task_id=f"recheck_{n}")(store, n)
             previous >> ask >> rechecked
             previous, previous_id = rechecked, f"store.recheck_{n}"
 

@@ -1,17 +1,26 @@
-"""Urgent re-run, triggered by hand (UI trigger form, CLI or REST API), landing inside its deadline (15 min).
+"""### Urgent re-run
 
-Modes: ``retry_failed`` (what failed or is unverified in a run), ``skus`` (re-sync SKUs from the newest
-export), ``price_override`` (absolute prices from a file, or a percentage for the store, a category or SKUs,
-with floor/ceiling guards, rounded to the cent) and ``revert`` (restore the prices an override replaced).
+**What it does.** Lands a change on one store inside a deadline (15 minutes by default), ahead of the daily sync.
+Modes:
 
-start -> take_lock (setup: a reschedule-mode sensor taking the store's write lock, with priority over the daily
-sync, holding no worker slot while it waits) -> plan -> approve (a risky override waits for a person: more than
-100 SKUs or a price moving more than 30%; the wait is outside the deadline; rejected or unanswered: nothing is
-written) -> push chunks (the daily sync's push, in the ``aliexpress_urgent`` pool, high priority) -> verify (the
-daily sync's storefront verification, a reschedule-mode sensor) -> finish (re-push once / report, Slack summary)
--> report (final Slack summary against the deadline; a missed deadline or failed work fails the run, saying why)
--> release_lock (teardown).
-Logic: ``aeops.urgent`` (and the daily sync's ``aeops.sync`` steps for push, verification and the report).
+- `retry_failed`: what failed or is unverified in a run;
+- `skus`: re-sync the listed SKUs from the newest export;
+- `price_override`: absolute prices from a file, or a percentage for the store, a category or SKUs, with
+  floor/ceiling guards, rounded to the cent;
+- `revert`: restore the prices an override replaced.
+
+It takes the store's write lock (the daily sync waits), plans, asks a person first for a risky override (more
+than 100 SKUs, or a price moving more than 30%; the wait is not counted in the deadline), pushes and verifies
+on the storefront like the daily sync, then releases the lock.
+
+**When it runs.** Only when triggered: the UI's trigger form, `airflow dags trigger -c`, or the REST API.
+
+**What you see.** Slack when the run starts, half-way, late and done; an approval form under Required Actions
+for a risky override (rejected or unanswered: nothing is written); the run report. A missed deadline or failed
+work fails the run, saying why.
+
+**Where the logic lives.** `aeops.urgent` (the form's Params in `aeops.urgent.form`, one function per task in
+`aeops.urgent.steps`), the daily sync's push and verification; docs/urgent.md.
 """
 
 from __future__ import annotations
@@ -20,30 +29,17 @@ import os
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import Param, dag, setup, task, teardown
+from airflow.sdk import dag, setup, task, teardown
 
-from aeops.dag_defaults import (
-    URGENT_MAX_DEADLINE_MINUTES,
-    URGENT_RUN_TIMEOUT,
-    URGENT_TASK_TIMEOUT,
-    default_args,
-    failed_tasks,
-)
+from aeops.dag_defaults import URGENT_POOL, URGENT_RUN_TIMEOUT, URGENT_TASK_TIMEOUT, default_args, failed_tasks
 from aeops.hitl import OverrideApprovalOperator
 from aeops.notify.callbacks import on_failure_callback
+from aeops.urgent import form
 
-URGENT_POOL = os.environ.get("AEOPS_URGENT_POOL", "aliexpress_urgent")
 # Urgent runs poll the storefront sooner than the daily sync (reschedule mode: no slot held between pokes).
 VERIFY_POKE_SECONDS = float(os.environ.get("AEOPS_URGENT_VERIFY_POKE_SECONDS", "10"))
 LOCK_POKE_SECONDS = float(os.environ.get("AEOPS_URGENT_LOCK_POKE_SECONDS", "5"))
 PRIORITY = 100  # ahead of the daily sync's tasks (priority weight 1) whenever both wait for a worker
-
-MODES = {
-    "retry_failed": "Retry what failed or is unverified in a run",
-    "skus": "Re-sync listed SKUs from the latest export",
-    "price_override": "Price override (file or percentage)",
-    "revert": "Revert a price override run",
-}
 
 
 @dag(
@@ -57,52 +53,7 @@ MODES = {
     default_args=default_args(store="{{ params.store }}", retry_delay=timedelta(seconds=10),
                               priority_weight=PRIORITY, weight_rule="absolute", execution_timeout=URGENT_TASK_TIMEOUT),
     on_failure_callback=on_failure_callback(store="{{ params.store }}"),
-    params={
-        # store and reason are required, but checked by the first task: a Param without a valid default breaks
-        # Airflow 3.3's DAG-level failure callback (it validates the defaults, not the run's conf).
-        "store": Param("", type="string", maxLength=100, title="Store (required)",
-                       description="Name of the store as configured in the aeops_config Variable (e.g. demo); "
-                       "an empty or unknown name fails at once with the list of configured stores"),
-        "mode": Param("retry_failed", type="string", enum=list(MODES), values_display=MODES, title="Mode",
-                      description="What to do now"),
-        "reason": Param("", type="string", maxLength=500, title="Reason (required)",
-                        description="Why this run is urgent, at least 10 characters: kept in the audit log "
-                        "(sync_runs.message and the run's 'requested' milestone) and posted to Slack"),
-        "deadline_minutes": Param(15, type="integer", minimum=1, maximum=URGENT_MAX_DEADLINE_MINUTES,
-                                  title="Deadline (minutes)",
-                                  description="The run must land within this many minutes of being triggered; "
-                                  "missing it alerts Slack and fails the run"),
-        "dry_run": Param(False, type="boolean", title="Dry run",
-                         description="Plan and report what would change; write nothing"),
-        "run_id": Param(None, type=["null", "string"], title="Run id", section="Retry failed / Revert",
-                        description="retry_failed: the run whose failures to retry (empty: the store's latest "
-                        "daily sync). revert: the Airflow run id of the price_override run to undo (required)"),
-        "skus": Param([], type="array", items={"type": "string"}, title="SKU codes", section="SKUs",
-                      description="mode skus: the SKU codes to re-sync from the newest export; price_override "
-                      "with scope skus: the SKUs to reprice"),
-        "price_file": Param(None, type=["null", "string"], title="Price file", section="Price override",
-                            description="Absolute prices: path or file:// URL of a CSV/XLSX with columns sku_code, "
-                            "price[, discount_price][, product_id]. Leave empty to use a percentage"),
-        "percent": Param(None, type=["null", "number"], exclusiveMinimum=-100, maximum=1000,
-                         title="Percent change", section="Price override",
-                         description="Change every chosen price (and discount price) by this percentage, e.g. -20 "
-                         "for 20% off; rounded to the cent"),
-        "scope": Param("store", type="string", enum=["store", "category", "skus"],
-                       values_display={"store": "Whole store", "category": "One category", "skus": "The SKU list"},
-                       title="Percent applies to", section="Price override",
-                       description="Which products the percentage changes"),
-        "category": Param(None, type=["null", "string"], title="Category", section="Price override",
-                          description="scope category: the category as in the export's category column"),
-        "floor_price": Param(None, type=["null", "number"], exclusiveMinimum=0, title="Floor price",
-                             section="Price override",
-                             description="No new price goes below this; lower ones are set to it (and counted)"),
-        "hold_until": Param(None, type=["null", "string"], title="Hold until", section="Price override",
-                            description="The override's prices stay in force against the daily sync until this "
-                            "time (store time, e.g. 2026-12-01T23:59); empty: until the override is reverted"),
-        "ceiling_price": Param(None, type=["null", "number"], exclusiveMinimum=0, title="Ceiling price",
-                               section="Price override",
-                               description="No new price goes above this; higher ones are set to it (and counted)"),
-    },
+    params=form.params(),
 )
 def aliexpress_urgent_rerun():
     @task(retries=0)

@@ -48,7 +48,7 @@ def prepare() -> None:
 
 
 def module_of(name: str) -> str:
-    """``aeops.catalog.lock.x_try_acquire`` / ``aeops.catalog.ledger.xǁLedgerǁrecord_export`` -> the module."""
+    """``aeops.catalog.lock.x_try_acquire`` / ``aeops.store.repos.runs.xǁRunsǁrecord_export`` -> the module."""
     parts = name.split(".")
     for i in range(len(parts) - 1, -1, -1):
         if parts[i].startswith(("x_", "xǁ")):

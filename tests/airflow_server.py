@@ -90,8 +90,8 @@ def aeops_config(home: Path) -> dict[str, Any]:
 
 def seed(config: dict[str, Any]) -> None:
     """A finished daily sync (with its report) and some history for each store, in the server's aeops DB."""
-    from aeops.catalog.ledger import Ledger
     from aeops.config import StoreConfig
+    from aeops.store.ledger import Ledger
     from tests.reporting import seed_store_history, seed_sync_run
 
     ledger = Ledger(config["database_url"])

@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from aeops.catalog.diff import PlannedChange
-from aeops.catalog.ledger import Ledger
-from aeops.catalog.status import ChangeStatus
 from aeops.config import StoreConfig
 from aeops.findings import Severity
 from aeops.reports.run_report import write_run_report
+from aeops.store.ledger import Ledger
 from aeops.store.models import Certificate, SiteStrike, SlackOutbox, VerifyResult
+from aeops.store.status import ChangeStatus
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "include" / "sample"
@@ -40,7 +40,7 @@ def seed_sync_run(ledger: Ledger, store: StoreConfig, run_id: str, *, started: d
     from aeops.catalog.validation import validate_export
 
     started = started or datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
-    sync_run_id = ledger.start_run(store.name, DAG_ID, run_id)
+    sync_run_id = ledger.runs.start(store.name, DAG_ID, run_id)
     export = next(iter(sorted((SAMPLE / "exports" / store.name).glob("*.csv"))))
     result = validate_export(str(export), images_dir=store.images_dir, certs_dir=store.certs,
                              as_of=date(2026, 11, 26))
@@ -51,28 +51,28 @@ def seed_sync_run(ledger: Ledger, store: StoreConfig, run_id: str, *, started: d
             url = fixed.setdefault(f.file, PHOTOBANK.format(n=len(fixed) + 1))
             f = replace(f, severity=Severity.WARNING, message=f"auto-fixed: flattened onto white and uploaded as {url}")
         findings.append(f)
-    ledger.store_findings(sync_run_id, store.name, findings)
+    ledger.runs.store_findings(sync_run_id, store.name, findings)
     products = sorted({int(r) for r in result.frame["product_id"] if str(r).isdigit()})[:40]
-    ledger.store_plan(sync_run_id, store.name, [PlannedChange(pid, "price", {"skus": {}}) for pid in products])
-    changes = ledger.changes_of_run(sync_run_id)
-    ledger.set_status([c.id for c in changes[:34]], ChangeStatus.VERIFIED)
-    ledger.set_status([c.id for c in changes[34:37]], ChangeStatus.VERIFY_FAILED)
-    ledger.set_status([c.id for c in changes[37:]], ChangeStatus.FAILED)
-    with ledger.session() as s:
+    ledger.changes.store_plan(sync_run_id, store.name, [PlannedChange(pid, "price", {"skus": {}}) for pid in products])
+    changes = ledger.changes.of_run(sync_run_id)
+    ledger.changes.set_status([c.id for c in changes[:34]], ChangeStatus.VERIFIED)
+    ledger.changes.set_status([c.id for c in changes[34:37]], ChangeStatus.VERIFY_FAILED)
+    ledger.changes.set_status([c.id for c in changes[37:]], ChangeStatus.FAILED)
+    with ledger.transaction() as s:
         for c in changes[34:37]:
             s.add(VerifyResult(sync_run_id=sync_run_id, store=store.name, product_id=c.product_id, check="site",
                                site="fr", device="desktop", field="price", expected="19.90", seen="21.90", attempt=2))
     blocked = len({f.row for f in findings if f.blocking and f.row is not None})
-    ledger.update_run(sync_run_id, status="partial", started_at=started, finished_at=started + timedelta(minutes=7),
-                      artifacts={"image_urls": fixed},
-                      counts={"rows": len(result.frame), "valid_rows": len(result.frame) - blocked,
+    ledger.runs.update(sync_run_id, status="partial", started_at=started, finished_at=started + timedelta(minutes=7),
+                       artifacts={"image_urls": fixed},
+                       counts={"rows": len(result.frame), "valid_rows": len(result.frame) - blocked,
                               "blocked_rows": blocked, "findings": len(findings), "auto_fixed_images": len(fixed),
                               "pushed": 40, "confirmed": 37, "failed": 3, "verified": 34, "verify_failed": 3,
                               "completion_rate": round(34 / 37, 6), "marketplace_completion_rate": 0.97,
                               "verify_grid": [3, len(store.language_sites)], "site_strikes_total": 1})
     if write_report:
         paths = write_run_report(ledger, sync_run_id, store.reports, store)
-        ledger.update_run(sync_run_id, report_path=paths["html"])
+        ledger.runs.update(sync_run_id, report_path=paths["html"])
     return sync_run_id
 
 
@@ -80,19 +80,19 @@ def seed_store_history(ledger: Ledger, store: StoreConfig, *, now: datetime | No
     """Earlier daily syncs, an urgent re-run, a strike, certificates and Slack outbox rows of ``store``."""
     now = now or datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
     for day in range(3, 0, -1):
-        run = ledger.start_run(store.name, DAG_ID, f"scheduled__2026-11-{27 - day:02d}T18:00:00+00:00")
-        ledger.store_findings(run, store.name, [])
-        ledger.update_run(run, status="success", started_at=now - timedelta(days=day),
-                          finished_at=now - timedelta(days=day, minutes=-5),
-                          counts={"rows": 245, "pushed": 12, "verified": 12, "completion_rate": 1.0})
-    urgent = ledger.start_run(store.name, "aliexpress_urgent_rerun", "manual__urgent-bf", kind="urgent")
-    ledger.update_run(urgent, status="success", started_at=now - timedelta(hours=5),
-                      finished_at=now - timedelta(hours=5, minutes=-11),
-                      artifacts={"deadline": {"triggered_at": (now - timedelta(hours=5)).isoformat(),
+        run = ledger.runs.start(store.name, DAG_ID, f"scheduled__2026-11-{27 - day:02d}T18:00:00+00:00")
+        ledger.runs.store_findings(run, store.name, [])
+        ledger.runs.update(run, status="success", started_at=now - timedelta(days=day),
+                           finished_at=now - timedelta(days=day, minutes=-5),
+                           counts={"rows": 245, "pushed": 12, "verified": 12, "completion_rate": 1.0})
+    urgent = ledger.runs.start(store.name, "aliexpress_urgent_rerun", "manual__urgent-bf", kind="urgent")
+    ledger.runs.update(urgent, status="success", started_at=now - timedelta(hours=5),
+                       finished_at=now - timedelta(hours=5, minutes=-11),
+                       artifacts={"deadline": {"triggered_at": (now - timedelta(hours=5)).isoformat(),
                                               "deadline_minutes": 15,
                                               "due_at": (now - timedelta(hours=5, minutes=-15)).isoformat()},
                                  "request": {"mode": "price_override", "reason": "Black Friday"}})
-    with ledger.session() as s:
+    with ledger.transaction() as s:
         s.add(SiteStrike(store=store.name, site="fr", detail="product 1005001 price 19.90 vs 21.90"))
         s.add(Certificate(store=store.name, brand="Acme", cert_type="CE", file="certs/Acme_CE_20261210.pdf",
                           sha256=f"{store.name}-ce", valid_until=date(2026, 12, 10), status="expiring"))

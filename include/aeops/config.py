@@ -23,6 +23,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from aeops.i18n import DEFAULT_LANGUAGE, LANGUAGES
+from aeops.store.db import connection_url, url_has_password
 
 VARIABLE_NAME = "aeops_config"
 DB_CONN_ID = "aeops_db"
@@ -216,7 +217,7 @@ class AeopsConfig(BaseModel):
     @field_validator("database_url")
     @classmethod
     def _no_password(cls, value: str) -> str:
-        if value and _has_password(value):
+        if value and url_has_password(value):
             raise ValueError(f"must not hold a password: give the aeops DB as the Airflow connection {DB_CONN_ID!r} "
                              f"(or {DB_ENV}) instead")
         return value
@@ -247,15 +248,6 @@ class AeopsConfig(BaseModel):
             return url
         home = Path(os.environ.get("AIRFLOW_HOME", "."))
         return f"sqlite:///{home.resolve() / 'aeops.db'}"
-
-
-def _has_password(url: str) -> bool:
-    from sqlalchemy.engine import make_url
-
-    try:
-        return bool(make_url(url).password)
-    except Exception:  # noqa: BLE001 - an unparseable URL fails later with its own message
-        return False
 
 
 def _in_task() -> bool:
@@ -289,8 +281,6 @@ def url_of_connection(conn: Any) -> str:
     """The SQLAlchemy URL of an Airflow connection of type ``postgres`` or ``sqlite`` (its password registered with
     :mod:`aeops.secrets`). ``postgres``: host, port, login, password, schema = database, extras such as ``sslmode``
     become query parameters. ``sqlite``: host = the database file."""
-    from sqlalchemy.engine import URL
-
     from aeops.secrets import register_secret
 
     conn_type = str(conn.conn_type or "").lower()
@@ -303,9 +293,9 @@ def url_of_connection(conn: Any) -> str:
     register_secret(conn.password)
     extra = conn.extra_dejson or {}
     query = {k: str(extra[k]) for k in DB_QUERY_EXTRAS if extra.get(k) not in (None, "")}
-    url = URL.create(driver, username=conn.login or None, password=conn.password or None, host=conn.host or None,
-                     port=int(conn.port) if conn.port else None, database=conn.schema or None, query=query)
-    return url.render_as_string(hide_password=False)
+    return connection_url(driver, username=conn.login or None, password=conn.password or None,
+                          host=conn.host or None, port=int(conn.port) if conn.port else None,
+                          database=conn.schema or None, query=query)
 
 
 _connection_urls: dict[str, str | None] = {}

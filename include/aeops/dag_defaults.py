@@ -1,7 +1,9 @@
-"""What every aeops DAG shares: default task arguments, time limits, schedules from the environment, the stores
-Param, the Slack outbox drained at the start of every run, and the run's verdict.
+"""What every aeops DAG shares: default task arguments, time limits, schedules from the environment, the pools,
+the ``stores`` and ``as_of`` Params, the ``list_stores`` task, the Slack outbox drained at the start of every run,
+and the run's verdict.
 
-Imported by the DAG files at parse time, so it stays light (Airflow's SDK and the failure notifier only).
+Imported by the DAG files at parse time, so it stays light (Airflow's SDK, the failure notifier and the urgent
+trigger form only; what a task needs is imported when it runs).
 
 Time limits (docs/production.md, "Time limits"), from the deadlines in the settings (environment variables read
 when the DAG files are parsed):
@@ -26,10 +28,11 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from airflow.sdk import Param
+from airflow.sdk import Param, task
 
 from aeops.notify.callbacks import on_failure_callback
 from aeops.secrets import get_logger
+from aeops.urgent.form import MAX_DEADLINE_MINUTES
 
 log = get_logger(__name__)
 
@@ -46,12 +49,15 @@ LOCK_WAIT = _minutes("AEOPS_LOCK_WAIT_MINUTES", 30)
 EXPORT_WAIT = _minutes("AEOPS_EXPORT_WAIT_MINUTES", 120)
 LOCK_POKE_SECONDS = float(os.environ.get("AEOPS_LOCK_POKE_SECONDS", "30"))  # a waiting push tries this often
 SYNC_RUN_TIMEOUT = EXPORT_WAIT + VERIFY_TIMEOUT + LOCK_WAIT + 4 * TASK_TIMEOUT
-URGENT_MAX_DEADLINE_MINUTES = 240
+URGENT_MAX_DEADLINE_MINUTES = MAX_DEADLINE_MINUTES  # the urgent form's deadline maximum (aeops.urgent.form)
 URGENT_TASK_TIMEOUT = timedelta(minutes=URGENT_MAX_DEADLINE_MINUTES)
 URGENT_RUN_TIMEOUT = 2 * URGENT_TASK_TIMEOUT
 COMPLIANCE_RUN_TIMEOUT = 3 * TASK_TIMEOUT
 OUTBOX_TASK_TIMEOUT = timedelta(minutes=5)
 OUTBOX_RUN_TIMEOUT = timedelta(minutes=10)
+API_POOL = os.environ.get("AEOPS_API_POOL", "aliexpress_api")  # every marketplace call of the scheduled DAGs
+URGENT_POOL = os.environ.get("AEOPS_URGENT_POOL", "aliexpress_urgent")  # urgent re-runs: their own slots
+AS_OF_DESCRIPTION = "Check as if today were this date (YYYY-MM-DD); empty: today in each store's time zone"
 
 
 def drain_slack_at_run_start(context: Mapping[str, Any]) -> None:
@@ -118,4 +124,20 @@ def certificate_replacements_asset():
 
 
 def stores_param() -> Param:
+    """The ``stores`` Param of the DAGs that run per store; :func:`list_stores` reads it."""
     return Param([], type="array", title="Stores", description="Only these stores (empty: every store)")
+
+
+def as_of_param(description: str = AS_OF_DESCRIPTION) -> Param:
+    """The ``as_of`` Param (time travel: check as if today were this date), empty by default."""
+    return Param(None, type=["null", "string"], format="date", title="As of", description=description)
+
+
+# The first task of every per-store DAG: call it inside the DAG function (``per_store.expand(store=list_stores())``).
+@task
+def list_stores(params: Mapping[str, Any] | None = None) -> list[str]:
+    """The stores of this run: those of the ``stores`` Param, or every configured store (an unknown name fails the
+    run, naming it)."""
+    from aeops.catalog.context import list_stores as configured_stores  # at run time: it loads SQLAlchemy
+
+    return configured_stores((params or {}).get("stores"))

@@ -17,10 +17,11 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from aeops.catalog import person_tasks
 from aeops.demo import DEMO_SELLERS
 from aeops.store import ensure_schema, session_scope
+from aeops.store.ledger import Ledger
 from aeops.store.models import LogoChange, SettingsCheck
+from aeops.store.repos.person_tasks import TaskView
 from tests.e2e.harness import SAMPLE, Embedded, run_dag, task_states
 from tests.e2e.hitl import Responder, Step, api_client
 
@@ -82,9 +83,9 @@ def run(api, steps: list[Step], conf: dict):
     return dag_run, responder
 
 
-def events(env: Embedded, kind: str) -> tuple[person_tasks.TaskView, list[dict]]:
-    [task] = [t for t in person_tasks.tasks_of_store(env.db_url, "demo") if t.kind == kind]
-    return task, person_tasks.history(env.db_url, task.id)
+def events(env: Embedded, kind: str) -> tuple[TaskView, list[dict]]:
+    [task] = [t for t in Ledger(env.db_url).person_tasks.of_store("demo") if t.kind == kind]
+    return task, Ledger(env.db_url).person_tasks.history(task.id)
 
 
 def test_store_name_changed_opens_a_task_reopened_while_wrong_closed_once_fixed(embedded, api) -> None:

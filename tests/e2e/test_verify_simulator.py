@@ -16,15 +16,14 @@ import pytest
 from sqlalchemy import select
 
 from aeops.catalog.diff import PlannedChange
-from aeops.catalog.ledger import Ledger
 from aeops.catalog.push import push_batch
 from aeops.config import parse_config
 from aeops.demo import DEMO_APP_KEY, DEMO_APP_SECRET, DEMO_SELLERS
 from aeops.marketplace import AliExpressClient
 from aeops.marketplace.simulator.faults import SITES, Faults
 from aeops.store import ensure_schema, session_scope
+from aeops.store.ledger import Ledger
 from aeops.store.models import ApiWrite, Change, SiteStrike
-from aeops.verify import records
 from aeops.verify.page_reader import SimulatorStorefrontReader
 from aeops.verify.runner import PokeResult, Target, VerifySettings, poke_target
 from tests.e2e.harness import Embedded
@@ -100,11 +99,11 @@ class Harness:
         ``known``: aeops knows the products' values (the seeded 20.00 / 15.00 / 10 of both SKUs) but not their
         SKU-id maps, as after a store's blind first run; the changes carry the values they replace."""
         run_id = f"verify-{uuid.uuid4().hex[:8]}"
-        sync_run_id = Ledger(self.db_url).start_run(STORE, "verify_test", run_id)
+        sync_run_id = Ledger(self.db_url).runs.start(STORE, "verify_test", run_id)
         pids = products if products is not None else [FIRST_ID + p for p in range(self.n)]
         if known:
             seeded = {"price": "20.00", "discount_price": "15.00", "stock": 10}
-            Ledger(self.db_url).save_seen_state(STORE, {pid: ({"freight_template_id": "1001", "skus": {
+            Ledger(self.db_url).products.save_seen(STORE, {pid: ({"freight_template_id": "1001", "skus": {
                 f"V{pid - FIRST_ID}-S{s}": dict(seeded) for s in range(2)}}, None) for pid in pids})
         changes = []
         for pid in pids:
@@ -116,8 +115,8 @@ class Harness:
                 was = {"skus": [{"sku_code": sku, "inventory": 10}]} if known else {}
                 changes.append(PlannedChange(pid, "inventory", {"skus": [{"sku_code": sku, "inventory": stock}]},
                                              was))
-        Ledger(self.db_url).store_plan(sync_run_id, STORE, changes)
-        for (_, kind), ids in Ledger(self.db_url).open_change_ids([sync_run_id]).items():
+        Ledger(self.db_url).changes.store_plan(sync_run_id, STORE, changes)
+        for (_, kind), ids in Ledger(self.db_url).changes.open_ids([sync_run_id]).items():
             for i in range(0, len(ids), 20):
                 push_batch(Ledger(self.db_url), self.client, sync_run_id, kind, ids[i : i + 20])
         settings = fast_settings(self.deadline)
@@ -138,7 +137,7 @@ class Harness:
 
     def statuses(self, target: Target) -> dict[int, set[str]]:
         out: dict[int, set[str]] = {}
-        for change in Ledger(self.db_url).changes_of_run(target.sync_run_id):
+        for change in Ledger(self.db_url).changes.of_run(target.sync_run_id):
             out.setdefault(change.product_id, set()).add(change.status)
         return out
 
@@ -173,7 +172,7 @@ def harness(embedded, sim_clock):
 
 
 def failed_rows(h: Harness, target: Target) -> list[Any]:
-    return Ledger(h.db_url).results_of_run(target.sync_run_id, only_failed=True)
+    return Ledger(h.db_url).verification.results(target.sync_run_id, only_failed=True)
 
 
 def test_clean_run_reports_full_completion_in_one_pass(harness) -> None:
@@ -229,7 +228,7 @@ def test_pages_that_show_the_expected_values_are_verified_with_one_product_query
     assert len(pokes) == 1 and result.counts["verified"] == 8 and result.counts["verify_failed"] == 0
     assert result.counts["verify_page_fetches"] == 4 * len(SITES) * 3
     assert product_queries(h) == 4  # the API check of every changed product, nothing more
-    fields = Ledger(h.db_url).state_fields(STORE, range(FIRST_ID, FIRST_ID + 4))
+    fields = Ledger(h.db_url).products.fields_of(STORE, range(FIRST_ID, FIRST_ID + 4))
     assert all(sorted(f["sku_ids"].values()) == [f"V{pid - FIRST_ID}-S0", f"V{pid - FIRST_ID}-S1"]
                for pid, f in fields.items())
 
@@ -247,7 +246,7 @@ def test_a_page_that_does_not_show_the_expected_values_reads_the_sku_ids_to_blam
             if r.field != "last_modified"} == {
         (pid, "device", "mobile", "price", f"V{pid - FIRST_ID}-S0", "22.00", "20.00")
         for pid in range(FIRST_ID, FIRST_ID + 3)}
-    fields = Ledger(h.db_url).state_fields(STORE, range(FIRST_ID, FIRST_ID + 3))
+    fields = Ledger(h.db_url).products.fields_of(STORE, range(FIRST_ID, FIRST_ID + 3))
     for pid in range(FIRST_ID, FIRST_ID + 3):  # read once, kept for the next runs
         assert sorted(fields[pid]["sku_ids"].values()) == [f"V{pid - FIRST_ID}-S0", f"V{pid - FIRST_ID}-S1"]
     assert product_queries(h) == 3  # one per product, at the first pass that needed it
@@ -290,7 +289,7 @@ def test_slow_propagation_is_seen_then_passes_without_a_repush(harness) -> None:
 
     assert [p.done for p in pokes] == [False, False, False, True]  # 0, 45, 90 s: not yet; 135 s: everywhere
     assert result.counts["verified_share"] == 1.0 and result.counts["repushed_products"] == 0
-    rows = Ledger(h.db_url).results_of_run(target.sync_run_id)
+    rows = Ledger(h.db_url).verification.results(target.sync_run_id)
     # detected while it propagated (first nothing showed the update: the product's timestamp problem; pages
     # fetched while it was arriving may blame a site or device for a moment), then every problem passed
     assert {r.product_id for r in rows if r.check == "timestamp" and r.field == "last_modified"} == set(
@@ -329,7 +328,7 @@ def test_strikes_count_across_runs_and_warn_loudly_at_the_second(harness) -> Non
     for n, price in enumerate(("26.00", "27.00", "28.00"), 1):
         result, _ = h.verify(h.push_run(price, products=[pid]))
         totals.append(result.counts["site_strikes_total"])
-        assert records.strike_count(Ledger(h.db_url), STORE) == n
+        assert Ledger(h.db_url).verification.strike_count(STORE) == n
 
     assert totals == [1, 2, 3]
     alerts = [m for m in h.env.slack_messages() if "inconsistenc" in str(m).lower()]
@@ -350,10 +349,10 @@ def test_a_wrong_shipping_template_fails_on_every_device_until_the_repush(harnes
     h = harness(n=2, deadline_s=2.0)
     pid = FIRST_ID
     run_id = f"verify-{uuid.uuid4().hex[:8]}"
-    sync_run_id = Ledger(h.db_url).start_run(STORE, "verify_test", run_id)
-    Ledger(h.db_url).store_plan(sync_run_id, STORE, [PlannedChange(pid, "edit",
-                                                                   {"fields": {"freight_template_id": "1002"}})])
-    (ids,) = Ledger(h.db_url).open_change_ids([sync_run_id]).values()
+    sync_run_id = Ledger(h.db_url).runs.start(STORE, "verify_test", run_id)
+    Ledger(h.db_url).changes.store_plan(sync_run_id, STORE, [
+        PlannedChange(pid, "edit", {"fields": {"freight_template_id": "1002"}})])
+    (ids,) = Ledger(h.db_url).changes.open_ids([sync_run_id]).values()
     push_batch(Ledger(h.db_url), h.client, sync_run_id, "edit", ids)
     with h.env.sim.state.write() as tx:  # the hand edit in the seller center, after aeops's push
         product = tx.product(pid)

@@ -16,7 +16,6 @@ import pytest
 from conftest import ACCESS_TOKEN, REFRESH_TOKEN, SELLER_ID, RunningSimulator, sample_rows
 from sqlalchemy import select
 
-from aeops.catalog.status import ChangeStatus
 from aeops.certificates import replacement, replacement_check, watch
 from aeops.config import load_config
 from aeops.demo import DEMO_APP_KEY, DEMO_APP_SECRET
@@ -24,6 +23,7 @@ from aeops.marketplace.simulator.products import now_ms
 from aeops.rules.certs_testing import make_certificate_pdf
 from aeops.store import session_scope
 from aeops.store.models import ApiWrite, CertificateReplacement, Change, ProductState
+from aeops.store.status import ChangeStatus
 
 PID = 9007199254740993
 TOYS = [PID, PID + 1]

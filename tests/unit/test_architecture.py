@@ -1,9 +1,10 @@
-"""The package's shape (docs/architecture.md): the layer contract holds, no module outgrows 600 lines, and no part
-of ``aeops`` imports a DAG file."""
+"""The package's shape (docs/architecture.md): the layer contract holds, SQL lives only in ``aeops.store``, no module
+outgrows 600 lines, and no part of ``aeops`` imports a DAG file."""
 
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,11 +14,22 @@ PACKAGE = ROOT / "include" / "aeops"
 MAX_LINES = 600
 
 
-def test_the_layer_contract_is_kept_counting_imports_inside_functions() -> None:
+def test_the_layer_and_persistence_contracts_are_kept_counting_imports_inside_functions() -> None:
     lint = Path(sys.executable).with_name("lint-imports")
     done = subprocess.run([str(lint), "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
-    assert "1 kept, 0 broken" in done.stdout
+    assert "2 kept, 0 broken" in done.stdout
+
+
+def test_only_the_store_reaches_the_aeops_db() -> None:
+    """One persistence path: outside ``aeops/store/`` no module names SQLAlchemy (not even in a lazy import or a
+    string) nor opens a session or transaction itself; it calls a repository of the ledger
+    (:mod:`aeops.store.repos`). A second guard beside the import-linter contract, which sees imports only."""
+    reaching = re.compile(r"sqlalchemy|session_scope|\.transaction\(\)|\.session\(\)")
+    found = {f"{p.relative_to(PACKAGE)}:{n}": line.strip()
+             for p in PACKAGE.rglob("*.py") if p.relative_to(PACKAGE).parts[0] != "store"
+             for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if reaching.search(line)}
+    assert found == {}, "move the SQL into a repository of aeops.store.repos"
 
 
 def test_every_part_of_the_package_has_a_layer() -> None:

@@ -2,8 +2,8 @@
 
 - :mod:`~aeops.catalog.model`: the canonical product shape (from an export's rows, from the platform);
 - :mod:`~aeops.catalog.diff`: the minimal change set; :mod:`~aeops.catalog.drift`: which products to re-read;
-- :mod:`~aeops.catalog.status`: ``ChangeStatus`` and its groups;
-- :mod:`~aeops.catalog.ledger`: ``Ledger``, every record of runs, exports, findings, states, changes and writes;
+- ``ChangeStatus`` and its groups: :mod:`aeops.store.status`; every record of runs, exports, findings, states, changes
+  and writes: the ledger's repositories (:mod:`aeops.store.repos`, reached through :class:`aeops.store.ledger.Ledger`);
 - :mod:`~aeops.catalog.push`: one recorded, resumable batch write; :mod:`~aeops.catalog.batching`: batches
   and push chunks; :mod:`~aeops.catalog.lock`: the per-store write lock;
 - :mod:`~aeops.catalog.context`: ``RunContext``, ``client_for``, ``list_stores``;

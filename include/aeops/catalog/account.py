@@ -13,9 +13,8 @@ replacement) calls :func:`require_compliance_rights` before it changes anything.
 
 from __future__ import annotations
 
-from typing import Any
-
 from aeops.marketplace import AccountStanding
+from aeops.marketplace.interface import MarketplaceClient
 
 
 class AccountRefused(Exception):
@@ -56,7 +55,7 @@ def require_compliance_rights(standing: AccountStanding, store: str) -> None:
         "are changed only for enterprise accounts", "unknown_merchant_type")
 
 
-def compliance_allowed(client: Any, store: str) -> AccountStanding:
+def compliance_allowed(client: MarketplaceClient, store: str) -> AccountStanding:
     """Read the seller profile and check that compliance files may be changed; returns the standing or raises
     :class:`AccountRefused` (the certificate replacement calls this before its first write)."""
     standing = client.account_standing()

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from aeops.catalog.ledger import Ledger
 from aeops.catalog.timestamps import today_in
 from aeops.config import AeopsConfig, ConfigError, StoreConfig, load_airflow_config
+from aeops.marketplace.interface import MarketplaceClient
 from aeops.secrets import get_logger
+from aeops.store.ledger import Ledger
 
 log = get_logger(__name__)
 
@@ -24,7 +25,7 @@ class RunContext:
 
     @property
     def db_url(self) -> str:
-        """The aeops DB's URL, for the parts that open it themselves (Slack outbox, compliance registry)."""
+        """The aeops DB's URL, for the parts that take one (the Slack outbox, the certificate registry)."""
         return self.ledger.url
 
     def today(self) -> date:
@@ -39,7 +40,7 @@ def context(store: str, config: AeopsConfig | None = None) -> RunContext:
     return RunContext(cfg, cfg.store(store), Ledger(cfg.resolved_database_url()))
 
 
-def client_for(store: StoreConfig, **overrides: Any):
+def client_for(store: StoreConfig, **overrides: Any) -> MarketplaceClient:
     """A marketplace client for the store's connection (its secrets registered with :mod:`aeops.secrets`)."""
     from aeops.marketplace.hooks import AliExpressHook
 

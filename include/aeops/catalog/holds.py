@@ -16,9 +16,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aeops.catalog.diff import PlannedChange
-from aeops.catalog.ledger import Ledger
-from aeops.catalog.status import APPLIED
 from aeops.secrets import get_logger
+from aeops.store.ledger import Ledger
+from aeops.store.status import APPLIED
 
 log = get_logger(__name__)
 
@@ -50,7 +50,7 @@ def active_holds(ledger: Ledger, store: str, timezone: str, now: datetime | None
     """(product id, SKU code) -> its hold, for every SKU an urgent override holds now."""
     at = now or datetime.now(UTC)
     holds: dict[tuple[int, str], Hold] = {}
-    for run in reversed(ledger.recent_runs(store, URGENT_DAG_ID, limit=RECENT_URGENT_RUNS)):
+    for run in reversed(ledger.runs.recent(store, URGENT_DAG_ID, limit=RECENT_URGENT_RUNS)):
         request = (run.artifacts or {}).get("request") or {}
         if request.get("dry_run") or run.status in ("rejected", None):
             continue
@@ -63,7 +63,7 @@ def active_holds(ledger: Ledger, store: str, timezone: str, now: datetime | None
             until = parse_until(request.get("hold_until"), timezone)
         except ValueError:
             until = None  # parse_request refused bad values; an older record without it holds until reverted
-        for change in ledger.changes_of_run(run.id):
+        for change in ledger.changes.of_run(run.id):
             if change.kind != "price" or change.status not in APPLIED:
                 continue
             for item in (change.payload or {}).get("skus", []):

@@ -5,7 +5,8 @@ store's daily push behind one urgent run; the lock is per store, survives across
 row in ``store_locks``), and expires by itself if its holder dies.
 
 Semantics (all state changes are single conditional ``UPDATE``s or an ``INSERT`` on the primary key, so
-acquiring is atomic on SQLite and PostgreSQL alike):
+acquiring is atomic on SQLite and PostgreSQL alike; the rows and their SQL are :mod:`aeops.store.repos.store_locks`'s,
+the policy is this module's):
 
 - *free* when ``expires_at`` is at or before now; acquiring a free lock sets ``holder``, ``holds = 1`` and
   ``expires_at = now + ttl``;
@@ -30,15 +31,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import case, delete, or_, select, update
-from sqlalchemy.exc import IntegrityError
-
-from aeops.catalog.ledger import Ledger
 from aeops.catalog.timestamps import aware
 from aeops.secrets import get_logger
-from aeops.store.models import StoreLock, StoreLockRelease, StoreLockWaiter, utcnow
+from aeops.store.ledger import Ledger
+from aeops.store.models import StoreLockRelease, utcnow
 
 log = get_logger(__name__)
 
@@ -67,18 +65,10 @@ def run_holder(sync_run_id: int) -> str:
 
 def inspect_lock(ledger: Ledger, store: str) -> LockInfo | None:
     """The store's lock while it is held (None when free)."""
-    with ledger.session() as s:
-        row = s.get(StoreLock, store)
-        if row is None or aware(row.expires_at) <= utcnow():
-            return None
-        return LockInfo(row.store, row.holder, row.holds, aware(row.acquired_at), aware(row.expires_at),
-                        row.waiting)
-
-
-def _open_to(holder: str, now: datetime):
-    """No one else is waiting with priority (or their mark went stale). A mark is ``waiting`` (who) with
-    ``waiting_until``; clearing ``waiting`` clears the mark."""
-    return or_(StoreLock.waiting.is_(None), StoreLock.waiting == holder, StoreLock.waiting_until <= now)
+    row = ledger.locks.get(store)
+    if row is None or aware(row.expires_at) <= utcnow():
+        return None
+    return LockInfo(row.store, row.holder, row.holds, aware(row.acquired_at), aware(row.expires_at), row.waiting)
 
 
 def try_acquire(ledger: Ledger, store: str, holder: str, ttl_s: float = DEFAULT_TTL_S) -> bool:
@@ -86,49 +76,12 @@ def try_acquire(ledger: Ledger, store: str, holder: str, ttl_s: float = DEFAULT_
 
     Joining adds a hold and moves the expiry out to now + ``ttl_s`` (never in: another task's longer lease
     stands); taking a free lock (its expiry at or before now) starts it anew: one hold, acquired now, the mark of
-    the priority waiter that takes it cleared. A store's first lock is its row's INSERT (of two racing inserts,
-    the second fails on the primary key and loses)."""
-    now = utcnow()
-    expires = now + timedelta(seconds=ttl_s)
-    open_to_us = _open_to(holder, now)
-    longer = StoreLock.expires_at < expires  # pragma: no mutate - `<=` would set an equal expiry: the same lock
-    later = case((longer, expires), else_=StoreLock.expires_at)
-    with ledger.session() as s:
-        joined = s.execute(
-            update(StoreLock)
-            .where(StoreLock.store == store, StoreLock.holder == holder, StoreLock.expires_at > now, open_to_us)
-            .values(holds=StoreLock.holds + 1, expires_at=later)
-        ).rowcount
-        if joined:
-            return True
-        taken = s.execute(
-            update(StoreLock)
-            .where(StoreLock.store == store, StoreLock.expires_at <= now, open_to_us)
-            .values(holder=holder, holds=1, acquired_at=now, expires_at=expires, waiting=None)
-        ).rowcount
-        if taken:
-            return True
-        # held by another (or reserved): no INSERT that can only fail (it would fail on the key and return False
-        # below all the same: this spares the database an error per poke, so its mutants change nothing)
-        if s.scalar(select(StoreLock.store).where(StoreLock.store == store)) is not None:  # pragma: no mutate
-            return False
-    try:
-        with ledger.session() as s:
-            s.add(StoreLock(store=store, holder=holder, acquired_at=now, expires_at=expires))  # one hold: the default
-        return True
-    except IntegrityError:  # another process inserted it first
-        return False
+    the priority waiter that takes it cleared (:meth:`aeops.store.repos.store_locks.StoreLocks.try_acquire`)."""
+    return ledger.locks.try_acquire(store, holder, ttl_s, utcnow())
 
 
 def _mark_waiting(ledger: Ledger, store: str, holder: str, grace_s: float) -> None:
-    now = utcnow()
-    with ledger.session() as s:
-        s.execute(
-            update(StoreLock)
-            .where(StoreLock.store == store,
-                   or_(StoreLock.waiting.is_(None), StoreLock.waiting == holder, StoreLock.waiting_until <= now))
-            .values(waiting=holder, waiting_until=now + timedelta(seconds=grace_s))
-        )
+    ledger.locks.mark_waiting(store, holder, grace_s, utcnow())
 
 
 def acquire(ledger: Ledger, store: str, holder: str, ttl_s: float = DEFAULT_TTL_S, *, wait_s: float = 0.0,
@@ -156,30 +109,17 @@ def acquire(ledger: Ledger, store: str, holder: str, ttl_s: float = DEFAULT_TTL_
 
 def release(ledger: Ledger, store: str, holder: str) -> None:
     """Give back one hold; the last one frees the store."""
-    now = utcnow()
-    last = StoreLock.holds - 1 <= 0  # (the SET clause reads the row as it was before the UPDATE)
-    with ledger.session() as s:  # a lock that expired meanwhile stays free: expiring it now changes nothing
-        s.execute(update(StoreLock).where(StoreLock.store == store, StoreLock.holder == holder)
-                  .values(holds=StoreLock.holds - 1, expires_at=case((last, now), else_=StoreLock.expires_at)))
+    ledger.locks.release(store, holder, utcnow())
 
 
 def release_all(ledger: Ledger, store: str, holder: str) -> bool:
     """Free the store if ``holder`` holds it, however many holds are left (a run's teardown)."""
-    now = utcnow()
-    with ledger.session() as s:
-        return bool(s.execute(update(StoreLock).where(StoreLock.store == store, StoreLock.holder == holder,
-                                                      StoreLock.expires_at > now)
-                              .values(holds=0, expires_at=now)).rowcount)
+    return ledger.locks.release_all(store, holder, utcnow())
 
 
 def renew(ledger: Ledger, store: str, holder: str, ttl_s: float) -> bool:
     """Push the expiry out to now + ttl while ``holder`` still holds the lock."""
-    now = utcnow()
-    with ledger.session() as s:
-        return bool(s.execute(update(StoreLock).where(StoreLock.store == store, StoreLock.holder == holder,
-                                                      StoreLock.expires_at > now,
-                                                      StoreLock.expires_at < now + timedelta(seconds=ttl_s))
-                              .values(expires_at=now + timedelta(seconds=ttl_s))).rowcount)
+    return ledger.locks.renew(store, holder, ttl_s, utcnow())
 
 
 @contextmanager
@@ -243,25 +183,15 @@ def poke(ledger: Ledger, store: str, holder: str, *, task: str, ttl_s: float = D
     has waited ``max_wait_s`` since its first poke."""
     now = utcnow()
     if try_acquire(ledger, store, holder, ttl_s):
-        with ledger.session() as s:
-            s.execute(delete(StoreLockWaiter).where(StoreLockWaiter.store == store, StoreLockWaiter.waiter == holder,
-                                                    StoreLockWaiter.task == task))
+        ledger.locks.forget_waiter(store, holder, task)
         return True
     if priority:
         _mark_waiting(ledger, store, holder, grace_s=max(3 * poke_s, 5.0))
-    with ledger.session() as s:
-        row = s.get(StoreLockWaiter, (store, holder, task))
-        if row is None:
-            row = StoreLockWaiter(store=store, waiter=holder, task=task, since=now)
-            s.add(row)
-        row.last_seen, row.priority = now, priority
-        waited = (now - aware(row.since)).total_seconds()
+    waited = (now - aware(ledger.locks.note_waiter(store, holder, task, priority, now))).total_seconds()
     info = inspect_lock(ledger, store)
     who = f"held by {info.holder} ({info.holds} task(s)) since {info.acquired_at:%H:%M:%S} UTC" if info else "busy"
     if waited >= max_wait_s:
-        with ledger.session() as s:
-            s.execute(delete(StoreLockWaiter).where(StoreLockWaiter.store == store, StoreLockWaiter.waiter == holder,
-                                                    StoreLockWaiter.task == task))
+        ledger.locks.forget_waiter(store, holder, task)
         raise StoreBusy(f"store {store} is {who}; waited {waited / 60:.0f} min for it (at most {max_wait_s / 60:.0f}); "
                         "'aeops lock show' lists locks and waiters")
     log.info("store %s is %s; %s waits (%.0f s so far%s), holding no worker slot", store, who, task, waited,
@@ -271,27 +201,19 @@ def poke(ledger: Ledger, store: str, holder: str, *, task: str, ttl_s: float = D
 
 def locks(ledger: Ledger) -> list[LockInfo]:
     """Every store lock that is held now."""
-    with ledger.session() as s:
-        rows = s.scalars(select(StoreLock).where(StoreLock.expires_at > utcnow()).order_by(StoreLock.store)).all()
-        return [LockInfo(r.store, r.holder, r.holds, aware(r.acquired_at), aware(r.expires_at), r.waiting)
-                for r in rows]
+    return [LockInfo(r.store, r.holder, r.holds, aware(r.acquired_at), aware(r.expires_at), r.waiting)
+            for r in ledger.locks.held(utcnow())]
 
 
 def waiters(ledger: Ledger, store: str | None = None) -> list[WaiterInfo]:
     """Tasks waiting for a store's lock (oldest first); one not seen for a while may have given up or died."""
-    with ledger.session() as s:
-        query = select(StoreLockWaiter)
-        if store is not None:
-            query = query.where(StoreLockWaiter.store == store)
-        rows = s.scalars(query.order_by(StoreLockWaiter.since)).all()
-        return [WaiterInfo(r.store, r.waiter, r.task, r.priority, aware(r.since), aware(r.last_seen)) for r in rows]
+    return [WaiterInfo(r.store, r.waiter, r.task, r.priority, aware(r.since), aware(r.last_seen))
+            for r in ledger.locks.waiters(store)]
 
 
 def forget_waiter(ledger: Ledger, store: str, holder: str, task: str) -> None:
     """A waiting task ended without the lock (failed, timed out): take it off the list."""
-    with ledger.session() as s:
-        s.execute(delete(StoreLockWaiter).where(StoreLockWaiter.store == store, StoreLockWaiter.waiter == holder,
-                                                StoreLockWaiter.task == task))
+    ledger.locks.forget_waiter(store, holder, task)
 
 
 def force_release(ledger: Ledger, store: str, *, by: str, reason: str) -> LockInfo | None:
@@ -301,11 +223,8 @@ def force_release(ledger: Ledger, store: str, *, by: str, reason: str) -> LockIn
         raise ValueError("a reason is required to release a store lock by force")
     now = utcnow()
     held = inspect_lock(ledger, store)
-    with ledger.session() as s:
-        s.execute(update(StoreLock).where(StoreLock.store == store)
-                  .values(holds=0, expires_at=now, waiting=None, waiting_until=None))
-        s.add(StoreLockRelease(store=store, holder=held.holder if held else None, holds=held.holds if held else 0,
-                               released_by=by, reason=reason.strip(), released_at=now))
+    ledger.locks.force_release(store, holder=held.holder if held else None, holds=held.holds if held else 0, by=by,
+                               reason=reason.strip(), now=now)
     log.warning("store %s: lock %s released by force by %s: %s", store,
                 f"of {held.holder} ({held.holds} hold(s))" if held else "(already free)", by, reason.strip())
     return held
@@ -313,8 +232,4 @@ def force_release(ledger: Ledger, store: str, *, by: str, reason: str) -> LockIn
 
 def releases(ledger: Ledger, store: str | None = None, limit: int = 20) -> list[StoreLockRelease]:
     """The newest forced releases (who, why, what), newest first."""
-    with ledger.session() as s:
-        query = select(StoreLockRelease)
-        if store is not None:
-            query = query.where(StoreLockRelease.store == store)
-        return list(s.scalars(query.order_by(StoreLockRelease.id.desc()).limit(limit)))
+    return ledger.locks.releases(store, limit)

@@ -25,14 +25,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from aeops.catalog.ledger import Ledger
+from aeops.catalog.diff import apply_change
 from aeops.catalog.main_image_match import same_image_url
 from aeops.catalog.model import from_marketplace
-from aeops.catalog.status import UNCERTAIN, ChangeStatus
 from aeops.marketplace import SkuPrice, SkuStock
+from aeops.marketplace.interface import MarketplaceClient
 from aeops.marketplace.models import Qualification
 from aeops.secrets import get_logger
-from aeops.store.models import Change, SyncRun
+from aeops.store.ledger import Ledger
+from aeops.store.models import Change
+from aeops.store.status import UNCERTAIN, ChangeStatus
 
 log = get_logger(__name__)
 
@@ -45,7 +47,7 @@ API_OF_KIND = {
 }
 
 
-def push_batch(ledger: Ledger, client, sync_run_id: int, kind: str, change_ids: list[int], *,
+def push_batch(ledger: Ledger, client: MarketplaceClient, sync_run_id: int, kind: str, change_ids: list[int], *,
                images_dir: str | None = None) -> dict[str, int]:
     """Send what is still open of these changes; returns counts by final status of this batch."""
     store, artifacts, todo = _prepare(ledger, client, sync_run_id, change_ids)
@@ -55,45 +57,39 @@ def push_batch(ledger: Ledger, client, sync_run_id: int, kind: str, change_ids: 
         if not todo:
             break
         batch_key = f"{kind}-{todo[0].product_id}-{len(todo)}-a{attempt}"
-        write_id = ledger.begin_write(sync_run_id, store, API_OF_KIND[kind], batch_key, [c.id for c in todo])
+        write_id = ledger.changes.begin_write(sync_run_id, store, API_OF_KIND[kind], batch_key, [c.id for c in todo])
         try:
             outcomes, answered = _send(client, kind, todo, image_urls, images_dir, ledger, sync_run_id, staged)
         except Exception as exc:
             # Nothing is known about what the platform applied: re-read before any retry (next task try).
-            with ledger.session() as s:
-                for change in ledger.load_changes(s, [c.id for c in todo]):
-                    change.status = str(ChangeStatus.UNKNOWN)
-                ledger.finish_write(s, write_id, "error", f"{type(exc).__name__}: {exc}")
+            ledger.changes.record_error(write_id, [c.id for c in todo], f"{type(exc).__name__}: {exc}")
             raise
         uncertain = _record_answer(ledger, write_id, answered, todo, outcomes)
         refused = {pid for pid, outcome in outcomes.items() if getattr(outcome, "status", "") == "failed"}
         _settle_blind_failures(ledger, client, [c for c in todo if c.product_id in refused
                                                 and (c.payload or {}).get("blind")])
         todo = _resolve_uncertain(ledger, client, uncertain) if uncertain else []
-    statuses = [c.status for c in ledger.changes(change_ids)]
+    statuses = [c.status for c in ledger.changes.load(change_ids)]
     return {status: statuses.count(status) for status in set(statuses)}
 
 
-def _prepare(ledger: Ledger, client, sync_run_id: int, change_ids: list[int]) -> tuple[str, dict[str, Any],
-                                                                                         list[Change]]:
+def _prepare(ledger: Ledger, client: MarketplaceClient, sync_run_id: int,
+             change_ids: list[int]) -> tuple[str, dict[str, Any], list[Change]]:
     """The run's store and artifacts (images uploaded or staged), and the changes still to send (uncertain ones
     re-read first)."""
-    with ledger.session() as s:
-        run = s.get(SyncRun, sync_run_id)
-        if run is None:
-            raise LookupError(f"sync run {sync_run_id} not found")
-        store, artifacts = run.store, dict(run.artifacts or {})
-        changes = ledger.load_changes(s, change_ids)
-        _close_interrupted_writes(ledger, s, sync_run_id, changes)
-        uncertain = [c for c in changes if c.status in UNCERTAIN]
-        todo = [c for c in changes if c.status == ChangeStatus.PLANNED]
+    start = ledger.changes.prepare_push(sync_run_id, change_ids)
+    for write_id, api in start.interrupted:  # calls a dead process left sending: their products are re-read next
+        log.warning("write %s (%s) was interrupted; re-reading its products before any retry", write_id, api)
+    uncertain = [c for c in start.changes if c.status in UNCERTAIN]
+    todo = [c for c in start.changes if c.status == ChangeStatus.PLANNED]
     if uncertain:
         todo = sorted(todo + _resolve_uncertain(ledger, client, uncertain), key=lambda c: c.product_id)
-    return store, artifacts, todo
+    return start.store, start.artifacts, todo
 
 
-def _send(client, kind: str, changes: list[Change], image_urls: dict[str, str], images_dir: str | None,
-          ledger: Ledger, sync_run_id: int, staged: dict[str, str]) -> tuple[dict[int, Any], bool]:
+def _send(client: MarketplaceClient, kind: str, changes: list[Change], image_urls: dict[str, str],
+          images_dir: str | None, ledger: Ledger, sync_run_id: int, staged: dict[str, str]
+          ) -> tuple[dict[int, Any], bool]:
     if kind == "price":
         updates = {c.product_id: [SkuPrice(i["sku_code"], Decimal(i["price"]),
                                            Decimal(i["discount_price"]) if i.get("discount_price") else None)
@@ -122,7 +118,7 @@ def _send(client, kind: str, changes: list[Change], image_urls: dict[str, str], 
     return outcomes, answered
 
 
-def _edit_fields(client, change: Change, image_urls: dict[str, str], images_dir: str | None,
+def _edit_fields(client: MarketplaceClient, change: Change, image_urls: dict[str, str], images_dir: str | None,
                  ledger: Ledger, sync_run_id: int, staged: dict[str, str]) -> dict[str, Any]:
     """Our canonical fields as the product.edit API names them. A new main image goes to the photobank first
     (once per source and run), and the URL is recorded in the change before the edit is sent: on success it
@@ -139,14 +135,14 @@ def _edit_fields(client, change: Change, image_urls: dict[str, str], images_dir:
         if not url:
             url = _upload(client, staged.get(source, source), images_dir)
             image_urls[source] = url
-            ledger.update_run(sync_run_id, artifacts={"image_urls": image_urls, "staged_images": staged})
+            ledger.runs.update(sync_run_id, artifacts={"image_urls": image_urls, "staged_images": staged})
         if fields.get("main_image_pushed_url") != url:
-            ledger.record_pushed_image(change.id, url)
+            ledger.changes.record_pushed_image(change.id, url)
         api["main_image_urls_list"] = [url]
     return api
 
 
-def _upload(client, source: str, images_dir: str | None) -> str:
+def _upload(client: MarketplaceClient, source: str, images_dir: str | None) -> str:
     """Upload a source image (a local file, or a URL's bytes fetched from an allowed host) to the photobank:
     the platform takes photobank images only."""
     from aeops.rules.images import fetch_image_bytes
@@ -166,36 +162,22 @@ def _source_hosts(source: str) -> list[str]:
 def _record_answer(ledger: Ledger, write_id: int, answered: bool, sent: list[Change],
                    outcomes: dict[int, Any]) -> list[Change]:
     """The call's record and every product's outcome, in one transaction; returns the uncertain changes."""
-    uncertain: list[Change] = []
-    with ledger.session() as s:
-        ledger.finish_write(s, write_id, "answered" if answered else "lost")
-        changes = ledger.load_changes(s, [c.id for c in sent])
-        confirmed = [c.product_id for c in changes if getattr(outcomes.get(c.product_id), "status", "") == "success"]
-        states = ledger.load_states(s, changes[0].store, confirmed) if confirmed else []  # noqa: F841 - held
-        for change in changes:
-            outcome = outcomes.get(change.product_id)
-            status = outcome.status if outcome is not None else "unknown"
-            if status == "success":
-                ledger.confirm(s, change)
-            elif status == "failed":
-                change.status, change.error_code, change.error_message = (
-                    str(ChangeStatus.FAILED), outcome.error_code, outcome.error_message)
-                log.warning("product %s %s failed: %s %s", change.product_id, change.kind, outcome.error_code,
-                            outcome.error_message)
-            else:
-                change.status = str(ChangeStatus.UNKNOWN)
-                uncertain.append(change)
-    return uncertain
+    changes = ledger.changes.record_answer(write_id, answered, [c.id for c in sent], outcomes, apply_change)
+    for change in changes:
+        if change.status == ChangeStatus.FAILED:
+            log.warning("product %s %s failed: %s %s", change.product_id, change.kind, change.error_code,
+                        change.error_message)
+    return [c for c in changes if c.status == ChangeStatus.UNKNOWN]
 
 
-def _settle_blind_failures(ledger: Ledger, client, sent: list[Change]) -> None:
+def _settle_blind_failures(ledger: Ledger, client: MarketplaceClient, sent: list[Change]) -> None:
     """A blind write (values never read: a store's first run) the platform refused may have asked for what the
     product already shows: each such product is read once, and confirmed when it does (never reported failed
     while right: the change is dropped and what was read recorded); else it stays failed with the platform's code,
     and the next run retries it."""
     if not sent:
         return
-    failed = [c for c in ledger.changes([c.id for c in sent]) if c.status == ChangeStatus.FAILED]
+    failed = [c for c in ledger.changes.load([c.id for c in sent]) if c.status == ChangeStatus.FAILED]
     for change in failed:
         try:
             product = client.get_product(change.product_id)
@@ -205,40 +187,21 @@ def _settle_blind_failures(ledger: Ledger, client, sent: list[Change]) -> None:
             continue
         state = from_marketplace(product)
         if _applied(change.kind, change.payload, state, product):  # nothing needed writing after all: no change
-            ledger.drop_unneeded(change.id, change.store, state)
+            ledger.changes.drop_unneeded(change.id, change.store, state)
             log.info("product %s: blind %s refused, but the product already shows it: nothing to change",
                      change.product_id, change.kind)
 
 
-def _close_interrupted_writes(ledger: Ledger, s, sync_run_id: int, changes: list[Change]) -> None:
-    """Calls logged as ``sending`` by a process that died: close their record (the products are re-read next)."""
-    products = {c.product_id for c in changes if c.status == ChangeStatus.SENDING}
-    if not products:
-        return
-    for write in ledger.open_writes(s, sync_run_id):
-        if products & {int(p) for p in write.product_ids}:
-            ledger.finish_write(s, write.id, "interrupted",
-                                "the pushing process stopped before the answer was recorded; products re-read")
-            log.warning("write %s (%s) was interrupted; re-reading its products before any retry", write.id,
-                        write.api)
-
-
-def _resolve_uncertain(ledger: Ledger, client, uncertain: list[Change]) -> list[Change]:
+def _resolve_uncertain(ledger: Ledger, client: MarketplaceClient, uncertain: list[Change]) -> list[Change]:
     """Re-read every product whose write may or may not have happened and settle its status; returns the
     changes proven not applied (back to ``planned``, to be sent again)."""
     again: list[Change] = []
     for change in uncertain:
         product = client.get_product(change.product_id)
         applied = _applied(change.kind, change.payload, from_marketplace(product), product)
-        with ledger.session() as s:
-            row = s.get(Change, change.id)
-            if row is None:
-                raise LookupError(f"change {change.id} not found")
-            if applied:
-                ledger.confirm(s, row)
-            else:
-                row.status = str(ChangeStatus.PLANNED)
-                again.append(row)
+        row = ledger.changes.settle_reread(change.id, applied, apply_change)
+        if not applied:
+            again.append(row)
         log.info("product %s %s: answer was uncertain; re-read shows it %s", change.product_id, change.kind,
                  "applied" if applied else "NOT applied (will be sent again)")
     return again

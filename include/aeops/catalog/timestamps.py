@@ -3,14 +3,17 @@
 The platform's ``gmt_*`` strings (``"2026-11-30 08:03:39"``) carry no zone: they are the platform's local time.
 Every parse of one goes through :func:`parse_gmt` with the store's ``platform_tz`` (default
 :data:`PLATFORM_TZ`, Beijing time), so plan, drift, verification and urgent re-runs agree on what a
-time means, across a day boundary too.
+time means, across a day boundary too. :func:`aware` (a time read from the aeops DB, naive UTC on SQLite, made
+aware) is the store's (:mod:`aeops.store.models`), the one UTC helper, importable from here too.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
+
+from aeops.store.models import aware  # noqa: F401 - the aeops DB's times, shown here with the platform's
 
 GMT_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z")
 PLATFORM_TZ = "Asia/Shanghai"
@@ -38,11 +41,6 @@ def parse_gmt(value: str | None, tz: str = PLATFORM_TZ) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=_zone(tz))
-
-
-def aware(value: datetime | None) -> datetime | None:
-    """A datetime from the aeops DB (naive UTC on SQLite) as an aware UTC datetime."""
-    return None if value is None else (value if value.tzinfo else value.replace(tzinfo=UTC))
 
 
 def today_in(timezone: str) -> date:

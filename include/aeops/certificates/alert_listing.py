@@ -93,7 +93,7 @@ def write_listing(ctx: Any, run_id: str, as_of: date, alerts: Sequence[Any]) -> 
         return None
     _ = translator(ctx.store.language)
     ledger = ctx.ledger
-    sync_run_id = ledger.start_run(ctx.store.name, DAG_ID, run_id, kind="certificates")
+    sync_run_id = ledger.runs.start(ctx.store.name, DAG_ID, run_id, kind="certificates")
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{ctx.store.name}-{run_id}").strip("_")[:120]
     target = folder(ctx.store.reports, Path("reports") / ctx.store.name)
     every: dict[int, CoveredProduct] = {}
@@ -113,6 +113,6 @@ def write_listing(ctx: Any, run_id: str, as_of: date, alerts: Sequence[Any]) -> 
         f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(ctx.store.name)} {as_of}</title>"
         f"</head><body><h1>{html.escape(_('Products at risk'))} · {html.escape(ctx.store.name)} · {as_of}</h1>"
         f"<p><a href='{stem}-findings.csv'>CSV</a></p>{''.join(sections)}</body></html>", encoding="utf-8")
-    ledger.update_run(sync_run_id, status="success", report_path=str(target / f"{stem}.html"),
-                      counts={"products_at_risk": len(every)})
+    ledger.runs.update(sync_run_id, status="success", report_path=str(target / f"{stem}.html"),
+                       counts={"products_at_risk": len(every)})
     return report_url(ctx.store.name, DAG_ID, run_id)

@@ -17,14 +17,11 @@ import io
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
-from sqlalchemy import func, select
-
+from aeops.marketplace.interface import MarketplaceClient
 from aeops.rules.certs import brand_key
 from aeops.secrets import get_logger
-from aeops.store.db import session_scope
-from aeops.store.models import ProductState
+from aeops.store.ledger import Ledger
 
 log = get_logger(__name__)
 
@@ -80,9 +77,9 @@ def backfill_categories(db_url: str, store: str, export_uri: str) -> int:
 
     Returns how many rows changed. Missing or unreadable export, or no product_state rows: 0.
     """
-    with session_scope(db_url) as s:
-        if not s.scalar(select(func.count()).select_from(ProductState).where(ProductState.store == store)):
-            return 0  # the sync has not recorded products yet: nothing to fill
+    ledger = Ledger(db_url)
+    if not ledger.products.count(store):
+        return 0  # the sync has not recorded products yet: nothing to fill
     try:
         frame = _export_frame(export_uri)
     except Exception as exc:  # noqa: BLE001 - the counts fall back; never fail the watch for this
@@ -90,32 +87,19 @@ def backfill_categories(db_url: str, store: str, export_uri: str) -> int:
         return 0
     if frame is None:
         return 0
-    products = _products_of(frame)
-    changed = 0
-    with session_scope(db_url) as s:
-        for state in s.scalars(select(ProductState).where(ProductState.store == store)):
-            brand_category = products.get(state.product_id)
-            if brand_category and (state.brand, state.category) != (brand_category[0][:100] or None,
-                                                                    brand_category[1][:100] or None):
-                state.brand, state.category = brand_category[0][:100] or None, brand_category[1][:100] or None
-                changed += 1
+    changed = ledger.products.backfill_brand_category(store, _products_of(frame))
     log.info("%s: category/brand set on %d product_state row(s) from the newest export", store, changed)
     return changed
 
 
 def exposure(db_url: str, store: str, export_uri: str = "") -> Exposure:
     """Live products per (brand, category) for ``store`` (aeops DB, else the newest export)."""
-    with session_scope(db_url) as s:
-        known = s.scalar(select(func.count()).select_from(ProductState)
-                         .where(ProductState.store == store, ProductState.category.is_not(None)))
-        if known:
-            rows = s.execute(select(ProductState.brand, ProductState.category, func.count())
-                             .where(ProductState.store == store, ProductState.status.in_(LIVE_STATUSES))
-                             .group_by(ProductState.brand, ProductState.category))
-            counts: Counter[tuple[str, str]] = Counter()
-            for brand, category, n in rows:
-                counts[(brand_key(brand), brand_key(category))] += n
-            return Exposure(counts, "aeops DB")
+    rows = Ledger(db_url).products.counts_by_brand_category(store, LIVE_STATUSES)
+    if rows is not None:
+        counts: Counter[tuple[str, str]] = Counter()
+        for brand, category, n in rows:
+            counts[(brand_key(brand), brand_key(category))] += n
+        return Exposure(counts, "aeops DB")
     try:
         frame = _export_frame(export_uri)
     except Exception as exc:  # noqa: BLE001
@@ -167,10 +151,7 @@ def covered_products(db_url: str, store: str, brand: str, categories: Iterable[s
     b = brand_key(brand)
     if not wanted or not b:
         return Covered()
-    with session_scope(db_url) as s:
-        rows = list(s.execute(select(ProductState.product_id, ProductState.brand, ProductState.category,
-                                     ProductState.fields).where(ProductState.store == store,
-                                                                ProductState.category.is_not(None))))
+    rows = Ledger(db_url).products.with_category(store)
     if rows:
         found = [CoveredProduct(int(pid), str((fields or {}).get("title") or ""), str(category))
                  for pid, brand_, category, fields in rows if brand_key(brand_) == b and brand_key(category) in wanted]
@@ -196,7 +177,7 @@ def _from_export(export_uri: str, brand: str, wanted: set[str]) -> list[CoveredP
     return [found[k] for k in sorted(found)]
 
 
-def live_statuses(client: Any) -> dict[int, str]:
+def live_statuses(client: MarketplaceClient) -> dict[int, str]:
     """Every product's status on the platform (one listing per status, 50 a page)."""
     from aeops.marketplace.models import PRODUCT_STATUSES
 
@@ -215,7 +196,7 @@ def apply_statuses(covered: Covered, statuses: dict[int, str]) -> Covered:
     return covered
 
 
-def read_live_status(covered: Covered, client: Any) -> Covered:
+def read_live_status(covered: Covered, client: MarketplaceClient) -> Covered:
     """Fill each product's status (and why an offline one is off sale) from the platform: the listings, then the
     product query for the ones not on sale (their reason)."""
     if not covered.products:

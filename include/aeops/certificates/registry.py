@@ -18,8 +18,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
-
 from aeops.findings import Finding
 from aeops.locations import list_files, sha256_of
 from aeops.rules.certs import (
@@ -33,13 +31,12 @@ from aeops.rules.certs import (
     parse_certificate_name,
 )
 from aeops.secrets import get_logger
-from aeops.store.db import ensure_schema_once, session_scope
-from aeops.store.models import Certificate, CertificateReplacement, utcnow
+from aeops.store.ledger import Ledger
+from aeops.store.models import Certificate, utcnow
+from aeops.store.repos.certificate_registry import ACTIVE_STATUSES
 
 log = get_logger(__name__)
 
-ACTIVE_STATUSES = ("valid", "expiring", "expired", "invalid")
-CLOSED_STATUSES = ("replaced", "removed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,12 +116,9 @@ def cross_check_scan(db_url: str, store: str, scanned: list[ScannedCert], as_of:
     (all of them for a new file), so the older certificate stays the reference on every later scan."""
     import dataclasses
 
-    with session_scope(db_url) as s:
-        rows = list(s.scalars(select(Certificate).where(Certificate.store == store,
-                                                        Certificate.status.not_in(("invalid", "removed")),
-                                                        Certificate.valid_until.is_not(None))))
-        order = {r.sha256: (r.first_seen_at, r.id) for r in rows}
-        known = [(order[r.sha256], to_cert_info(r, as_of)) for r in rows]
+    rows = Ledger(db_url).certificates.references(store)
+    order = {r.sha256: (r.first_seen_at, r.id) for r in rows}
+    known = [(order[r.sha256], to_cert_info(r, as_of)) for r in rows]
     out = []
     for item in scanned:
         info = _as_info(item)
@@ -168,35 +162,9 @@ def update_registry(db_url: str, store: str, scanned: list[ScannedCert], as_of: 
         current = by_sha.get(item.sha256)
         if current is None or (current.status == "invalid" and item.status != "invalid"):
             by_sha[item.sha256] = item  # the same content twice: keep the better-named copy
-    with session_scope(db_url) as s:
-        rows = {r.sha256: r for r in s.scalars(select(Certificate).where(Certificate.store == store))}
-        before = {r.id: r.status for r in rows.values()}
-        for sha, item in by_sha.items():
-            row = rows.get(sha)
-            if row is None:
-                row = Certificate(store=store, sha256=sha, first_seen_at=now)
-                s.add(row)
-                rows[sha] = row
-                is_new = True
-            else:
-                is_new = False
-            row.brand, row.cert_type, row.valid_until = item.brand[:100], item.cert_type[:20], item.valid_until
-            row.number = (item.number or None) and item.number[:100]
-            row.issuer = (item.issuer or None) and item.issuer[:200]
-            row.issue_date, row.file, row.last_checked_at = item.issue_date, item.file, now
-            row.status, row.replaced_by_id = item.status, None
-            s.flush()
-            if is_new:
-                result.new.append(row.id)
-            result.present.append(row.id)
-        present = set(by_sha)
-        for old_id, new_id in _mark_replacements(list(rows.values()), present).items():
-            if before.get(old_id) != "replaced":
-                result.replaced[old_id] = new_id
-        for sha, row in rows.items():
-            if sha not in present and row.status in ACTIVE_STATUSES:
-                row.status = "removed"
-                result.removed.append(row.id)
+    applied = Ledger(db_url).certificates.apply_scan(store, by_sha, _mark_replacements, now)
+    result.present, result.new, result.replaced, result.removed = (applied.present, applied.new, applied.replaced,
+                                                                   applied.removed)
     log.info("certificate registry of %s on %s: %s", store, as_of, result.counts())
     return result
 
@@ -245,12 +213,7 @@ def registry_certificates(db_url: str, store: str, as_of: date, *, warn_days: in
     is right; rows with no brand/type/valid-until and ``removed`` rows are left out. An empty list means
     the certificate watch has not scanned this store yet (the caller may then scan the folder itself).
     """
-    ensure_schema_once(db_url)
-    with session_scope(db_url) as s:
-        rows = s.scalars(select(Certificate).where(Certificate.store == store, Certificate.status != "removed",
-                                                   Certificate.valid_until.is_not(None), Certificate.brand != "",
-                                                   Certificate.cert_type != "").order_by(Certificate.id))
-        return [to_cert_info(r, as_of, warn_days) for r in rows]
+    return [to_cert_info(r, as_of, warn_days) for r in Ledger(db_url).certificates.known(store)]
 
 
 def request_replacements(db_url: str, store: str, update: RegistryUpdate, category_certs: dict[str, list[str]],
@@ -262,24 +225,7 @@ def request_replacements(db_url: str, store: str, update: RegistryUpdate, catego
     wanted = {old: new for old, new in update.replaced.items() if new in update.new and old not in update.new}
     if not wanted:
         return []
-    created: list[int] = []
-    with session_scope(db_url) as s:
-        for old_id, new_id in sorted(wanted.items()):
-            old, new = s.get(Certificate, old_id), s.get(Certificate, new_id)
-            if old is None or new is None or new.cert_type.upper() not in needed:
-                continue
-            if s.scalar(select(CertificateReplacement.id).where(CertificateReplacement.store == store,
-                                                                CertificateReplacement.new_sha256 == new.sha256)):
-                continue
-            row = CertificateReplacement(
-                store=store, brand=new.brand, cert_type=new.cert_type, old_certificate_id=old.id,
-                new_certificate_id=new.id, old_file=old.file, new_file=new.file, new_sha256=new.sha256,
-                reason=f"a new certificate file replaced {old.file.replace(chr(92), '/').rsplit('/', 1)[-1]} "
-                       "in the certificate folder", trigger="asset", status="requested",
-                requested_at=now or utcnow(), detail={})
-            s.add(row)
-            s.flush()
-            created.append(row.id)
+    created = Ledger(db_url).certificates.request_replacements(store, wanted, needed, now or utcnow())
     if created:
         log.info("%s: certificate replacement(s) requested: %s", store, created)
     return created

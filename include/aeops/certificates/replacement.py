@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import select
-
 from aeops.catalog import lock
 from aeops.catalog.batching import batches
 from aeops.catalog.context import RunContext, client_for, context
@@ -27,8 +25,9 @@ from aeops.certificates.covered import categories_needing, covered_products
 from aeops.certificates.registry import registry_certificates
 from aeops.config import AeopsConfig, ConfigError, load_airflow_config
 from aeops.findings import Finding, Severity
+from aeops.marketplace.interface import MarketplaceClient
 from aeops.secrets import get_logger
-from aeops.store.db import ensure_schema_once
+from aeops.store.ledger import Ledger
 from aeops.store.models import Certificate, CertificateReplacement
 
 log = get_logger(__name__)
@@ -57,28 +56,15 @@ class Replacement:
 
 def load(rid: int, config: AeopsConfig | None = None) -> Replacement:
     cfg = config or load_airflow_config()
-    url = cfg.resolved_database_url()
-    ensure_schema_once(url)
-    from aeops.store.db import session_scope
-
-    with session_scope(url) as s:
-        row = s.get(CertificateReplacement, rid)
-        if row is None:
-            raise ReplaceError(f"replacement {rid} is not recorded")
-        s.expunge(row)
+    row = Ledger(cfg.resolved_database_url()).certificates.replacement(rid)
+    if row is None:
+        raise ReplaceError(f"replacement {rid} is not recorded")
     return Replacement(context(row.store, cfg), row)
 
 
 def update(rep: Replacement, **values: Any) -> Replacement:
     """Change the replacement's record (``detail`` is merged)."""
-    with rep.ctx.ledger.session() as s:
-        row = s.get(CertificateReplacement, rep.row.id)
-        assert row is not None
-        for key, value in values.items():
-            setattr(row, key, {**dict(row.detail or {}), **value} if key == "detail" else value)
-        s.flush()
-        s.expunge(row)
-    return Replacement(rep.ctx, row)
+    return Replacement(rep.ctx, rep.ctx.ledger.certificates.update_replacement(rep.row.id, **values))
 
 
 def sync_run_id_of(rep: Replacement) -> str:
@@ -94,10 +80,6 @@ def requests(params: dict[str, Any], run_id: str, *, config: AeopsConfig | None 
     every replacement the certificate watch requested (of ``store`` when given), claimed by this run. A retried
     task finds the same rows again (idempotent)."""
     cfg = config or load_airflow_config()
-    url = cfg.resolved_database_url()
-    ensure_schema_once(url)
-    from aeops.store.db import session_scope
-
     store = str(params.get("store") or "").strip()
     certificate = str(params.get("certificate") or "").strip()
     reason = str(params.get("reason") or "").strip()
@@ -106,28 +88,11 @@ def requests(params: dict[str, Any], run_id: str, *, config: AeopsConfig | None 
             cfg.store(store)
         except ConfigError as exc:
             raise ReplaceError(str(exc)) from None
-    with session_scope(url) as s:
-        mine = list(s.scalars(select(CertificateReplacement).where(CertificateReplacement.dag_id == DAG_ID,
-                                                                   CertificateReplacement.run_id == run_id)))
-        if mine:
-            return [r.id for r in mine]
-        if certificate:
-            if not store:
-                raise ReplaceError("store is required with a certificate: the store whose products get it")
-            row = CertificateReplacement(store=store, brand="", cert_type="", new_file=certificate,
-                                         reason=reason or "manual replacement", trigger="manual", dag_id=DAG_ID,
-                                         run_id=run_id, status="running", detail={"params": _audit(params)})
-            s.add(row)
-            s.flush()
-            return [row.id]
-        query = select(CertificateReplacement).where(CertificateReplacement.status == "requested")
-        if store:
-            query = query.where(CertificateReplacement.store == store)
-        claimed = []
-        for row in s.scalars(query.order_by(CertificateReplacement.id)):
-            row.dag_id, row.run_id, row.status = DAG_ID, run_id, "running"
-            row.detail = {**dict(row.detail or {}), "params": _audit(params)}
-            claimed.append(row.id)
+    if certificate and not store:
+        raise ReplaceError("store is required with a certificate: the store whose products get it")
+    claimed = Ledger(cfg.resolved_database_url()).certificates.replacements_for_run(
+        DAG_ID, run_id, store=store, new_file=certificate, reason=reason or "manual replacement",
+        detail={"params": _audit(params)})
     log.info("run %s replaces %d certificate(s): %s", run_id, len(claimed), claimed or "nothing requested")
     return claimed
 
@@ -211,8 +176,9 @@ def validate(rid: int, *, config: AeopsConfig | None = None) -> dict[str, Any]:
     categories = categories_needing(info.cert_type, rep.ctx.store.category_certs)
     covered = covered_products(rep.ctx.db_url, rep.row.store, info.brand, categories, rep.ctx.store.exports)
     old = _previous_certificate(rep, info.brand, info.cert_type, info.sha256)
+    registered = rep.ctx.ledger.certificates.id_of(rep.row.store, info.sha256)
     values: dict[str, Any] = {"brand": info.brand[:100], "cert_type": info.cert_type[:20], "new_sha256": info.sha256,
-                              "new_certificate_id": _registry_id(rep, info.sha256)}
+                              "new_certificate_id": registered}
     if old is not None and rep.row.old_certificate_id is None:
         values.update(old_certificate_id=old.id, old_file=old.file)
     detail = {"valid_until": info.valid_until.isoformat(), "number": info.number, "issuer": info.issuer,
@@ -255,21 +221,7 @@ def _reject(rep: Replacement, findings: list[Finding], info: Any) -> dict[str, A
 
 def _previous_certificate(rep: Replacement, brand: str, cert_type: str, sha: str) -> Certificate | None:
     """The registry's newest other certificate of the brand and type (what this one replaces)."""
-    with rep.ctx.ledger.session() as s:
-        rows = [r for r in s.scalars(select(Certificate).where(Certificate.store == rep.row.store,
-                                                                Certificate.cert_type == cert_type,
-                                                                Certificate.sha256 != sha))
-                if " ".join(r.brand.split()).casefold() == " ".join(brand.split()).casefold()]
-        rows.sort(key=lambda r: (r.valid_until or date.min, r.id))
-        if not rows:
-            return None
-        s.expunge(rows[-1])
-        return rows[-1]
-
-
-def _registry_id(rep: Replacement, sha: str) -> int | None:
-    with rep.ctx.ledger.session() as s:
-        return s.scalar(select(Certificate.id).where(Certificate.store == rep.row.store, Certificate.sha256 == sha))
+    return rep.ctx.ledger.certificates.newest_other(rep.row.store, brand, cert_type, sha)
 
 
 # -------------------------------------------------------------------------------------- render and upload
@@ -300,7 +252,7 @@ def _jpeg_name(rep: Replacement) -> str:
     return f"{stem}.jpg"
 
 
-def upload(rid: int, *, client: Any = None, config: AeopsConfig | None = None) -> dict[str, Any]:
+def upload(rid: int, *, client: MarketplaceClient | None = None, config: AeopsConfig | None = None) -> dict[str, Any]:
     """The JPEG to the photobank, once: recorded before (``uploading``) and after (the URL); a retry after a lost
     answer uploads again (a photobank entry costs nothing; the product edit decides which one counts)."""
     from aeops.locations import read_bytes
@@ -322,7 +274,8 @@ def upload(rid: int, *, client: Any = None, config: AeopsConfig | None = None) -
 
 
 # -------------------------------------------------------------------------------------------- plan and push
-def qualification_key(client: Any, category: str | int, cert_type: str, locale: str = "en_US") -> str | None:
+def qualification_key(client: MarketplaceClient, category: str | int, cert_type: str,
+                      locale: str = "en_US") -> str | None:
     """The category's qualification key for a certificate type (``aliexpress.category.qualifications.list``;
     ``category``: the platform's numeric id from ``stores[].category_ids``, else the name as configured)."""
     wanted = cert_type.strip().upper()
@@ -332,14 +285,14 @@ def qualification_key(client: Any, category: str | int, cert_type: str, locale: 
     return None
 
 
-def plan(rid: int, *, client: Any = None, config: AeopsConfig | None = None) -> dict[str, Any]:
+def plan(rid: int, *, client: MarketplaceClient | None = None, config: AeopsConfig | None = None) -> dict[str, Any]:
     """One ``qualification`` change per covered product, stored in the ledger (a retried plan keeps what was
     sent). Products of a category with no qualification key for the type are recorded, not planned."""
     rep = load(rid, config)
     if rep.row.status != "running":
         return {"rid": rid, "skipped": rep.row.status}
     ledger = rep.ctx.ledger
-    sync_run_id = ledger.start_run(rep.row.store, DAG_ID, sync_run_id_of(rep), kind="certificate")
+    sync_run_id = ledger.runs.start(rep.row.store, DAG_ID, sync_run_id_of(rep), kind="certificate")
     update(rep, sync_run_id=sync_run_id)
     dry = dry_run_of(rep)
     client = client or client_for(rep.ctx.store)
@@ -358,16 +311,17 @@ def plan(rid: int, *, client: Any = None, config: AeopsConfig | None = None) -> 
         planned.append(PlannedChange(int(product["product_id"]), KIND, {
             "qualification": {"key": key, "type": "image", "value": url}, "certificate": rep.row.new_file}))
     missing = sorted(c for c, k in keys.items() if k is None)
-    counts = ledger.store_plan(sync_run_id, rep.row.store, planned) if planned and not dry else {KIND: len(planned)}
-    ledger.update_run(sync_run_id, counts={"planned": len(planned), "dry_run": dry},
-                      message=f"certificate {rep.row.brand} {rep.row.cert_type} replacement; reason: {rep.row.reason}")
+    counts = (ledger.changes.store_plan(sync_run_id, rep.row.store, planned) if planned and not dry
+              else {KIND: len(planned)})
+    ledger.runs.update(sync_run_id, counts={"planned": len(planned), "dry_run": dry},
+                       message=f"certificate {rep.row.brand} {rep.row.cert_type} replacement; reason: {rep.row.reason}")
     update(rep, detail={"keys": keys, "no_key": missing, "planned": len(planned)})
     log.info("%s: %d qualification change(s) planned%s", rep.row.store, len(planned),
              f"; no {rep.row.cert_type} key in {', '.join(missing)}" if missing else "")
     return {"rid": rid, "planned": counts.get(KIND, 0), "no_key": missing}
 
 
-def push(rid: int, *, client: Any = None, config: AeopsConfig | None = None, task: str = "push",
+def push(rid: int, *, client: MarketplaceClient | None = None, config: AeopsConfig | None = None, task: str = "push",
          max_wait_s: float = 1800.0, poke_s: float = 30.0) -> dict[str, int] | None:
     """Send the open qualification changes, one product an edit, each recorded before and after, under the
     store's write lock. None when the lock is busy (the reschedule-mode sensor pokes again, no slot held)."""
@@ -375,7 +329,7 @@ def push(rid: int, *, client: Any = None, config: AeopsConfig | None = None, tas
     if rep.row.status != "running" or rep.row.sync_run_id is None or dry_run_of(rep):
         return {}
     ledger = rep.ctx.ledger
-    open_ids = ledger.open_change_ids([rep.row.sync_run_id]).get((rep.row.sync_run_id, KIND), [])
+    open_ids = ledger.changes.open_ids([rep.row.sync_run_id]).get((rep.row.sync_run_id, KIND), [])
     if not open_ids:
         return {}
     holder = lock.run_holder(rep.row.sync_run_id)

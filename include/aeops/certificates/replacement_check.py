@@ -12,12 +12,13 @@ from typing import Any
 
 from aeops.catalog.context import client_for
 from aeops.catalog.main_image_match import same_image_url
-from aeops.catalog.status import ChangeStatus
 from aeops.catalog.timestamps import aware
 from aeops.certificates.replacement import DAG_ID, KIND, Replacement, dry_run_of, load, sync_run_id_of, update
 from aeops.config import AeopsConfig
 from aeops.i18n import translator
+from aeops.marketplace.interface import MarketplaceClient
 from aeops.secrets import get_logger
+from aeops.store.status import ChangeStatus
 
 log = get_logger(__name__)
 
@@ -36,14 +37,15 @@ def deadline_of(rep: Replacement, changes: list[Any]) -> datetime:
     return max(sent) + timedelta(minutes=rep.ctx.config.cert_replace_restore_minutes)
 
 
-def poke(rid: int, *, client: Any = None, config: AeopsConfig | None = None, now: datetime | None = None) -> bool:
+def poke(rid: int, *, client: MarketplaceClient | None = None, config: AeopsConfig | None = None,
+         now: datetime | None = None) -> bool:
     """One look at the products written: True when every confirmed one is ``onSelling`` with the new image, or the
     deadline has passed (the report says which are not restored); False to be poked again later."""
     rep = load(rid, config)
     if rep.row.status != "running" or rep.row.sync_run_id is None or dry_run_of(rep):
         return True
     now = now or datetime.now(UTC)
-    changes = [c for c in rep.ctx.ledger.changes_of_run(rep.row.sync_run_id) if c.kind == KIND]
+    changes = [c for c in rep.ctx.ledger.changes.of_run(rep.row.sync_run_id) if c.kind == KIND]
     restore = dict(rep.detail.get("restore") or {})
     todo = [c for c in changes if c.status == ChangeStatus.CONFIRMED and not (restore.get(str(c.product_id)) or {})
             .get("restored")]
@@ -77,7 +79,7 @@ def outcome(rep: Replacement) -> dict[str, Any]:
     """Per product: restored or not, and why (the push's error, the platform's status and reason)."""
     products = {int(p["product_id"]): p for p in rep.detail.get("products") or []}
     restore = rep.detail.get("restore") or {}
-    changes = {c.product_id: c for c in rep.ctx.ledger.changes_of_run(rep.row.sync_run_id)} if rep.row.sync_run_id \
+    changes = {c.product_id: c for c in rep.ctx.ledger.changes.of_run(rep.row.sync_run_id)} if rep.row.sync_run_id \
         else {}
     rows = []
     for pid, product in sorted(products.items()):
@@ -125,8 +127,8 @@ def report(rid: int, *, config: AeopsConfig | None = None, client: Any = None) -
     if rep.row.sync_run_id is not None:
         link = _write_report(rep, result, status)
         run_status = {"restored": "success", "dry_run": "dry_run", "partial": "partial"}.get(status, "failed")
-        rep.ctx.ledger.update_run(rep.row.sync_run_id, status=run_status, finished_at=now,
-                                  counts={"restored": len(result["restored"]),
+        rep.ctx.ledger.runs.update(rep.row.sync_run_id, status=run_status, finished_at=now,
+                                   counts={"restored": len(result["restored"]),
                                           "not_restored": len(result["not_restored"])})
     rep = update(rep, status=status, finished_at=rep.row.finished_at or now,
                  detail={"restored": len(result["restored"]), "not_restored": len(result["not_restored"])})
@@ -163,7 +165,7 @@ def _write_report(rep: Replacement, result: dict[str, Any], status: str) -> str 
                                r.get("reason")) for r in result["rows"]]
     (target / f"{stem}-findings.csv").write_text(csv_text(products), encoding="utf-8")
     (target / f"{stem}.html").write_text(_html(rep, result, status, f"{stem}-findings.csv"), encoding="utf-8")
-    rep.ctx.ledger.update_run(rep.row.sync_run_id, report_path=str(target / f"{stem}.html"))
+    rep.ctx.ledger.runs.update(rep.row.sync_run_id, report_path=str(target / f"{stem}.html"))
     return report_url(rep.row.store, DAG_ID, run_id)
 
 

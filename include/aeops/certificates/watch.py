@@ -16,10 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
-
 from aeops.catalog.context import RunContext
-from aeops.catalog.ledger import Ledger
 from aeops.certificates import alert_schedule
 from aeops.certificates.covered import Exposure, categories_needing, exposure
 from aeops.config import AeopsConfig, StoreConfig, load_airflow_config
@@ -27,7 +24,7 @@ from aeops.i18n import translator
 from aeops.notify.messages import slack_escape
 from aeops.rules.certs import brand_key
 from aeops.secrets import get_logger
-from aeops.store.db import ensure_schema_once, session_scope
+from aeops.store.ledger import Ledger
 from aeops.store.models import Certificate
 
 log = get_logger(__name__)
@@ -61,7 +58,7 @@ class Ctx:
 def context(store: str, config: AeopsConfig | None = None) -> Ctx:
     cfg = config or load_airflow_config()
     url = cfg.resolved_database_url()
-    ensure_schema_once(url)
+    Ledger(url)  # the aeops DB's schema brought up to date, once per process
     return Ctx(cfg, cfg.store(store), url)
 
 
@@ -321,13 +318,8 @@ def certificate_message(store: str, as_of: date, alerts: list[CertAlert], source
 
 def mark_alerted(db_url: str, alerts: list[CertAlert], as_of: date) -> None:
     """Remember what was said: the threshold (or INVALID) and the day; closures reset the open alert."""
-    with session_scope(db_url) as s:
-        for alert in alerts:
-            row = s.get(Certificate, alert.cert_id)
-            if row is None:
-                continue
-            row.last_alert_on = as_of
-            row.last_alert_threshold = None if alert.kind in ("closed", "removed") else alert.threshold
+    Ledger(db_url).certificates.mark_alerted(
+        {a.cert_id: None if a.kind in ("closed", "removed") else a.threshold for a in alerts}, as_of)
 
 
 def alert(store: str, as_of: date, *, config: AeopsConfig | None = None, unreadable: Sequence[str] = (),
@@ -342,8 +334,7 @@ def alert(store: str, as_of: date, *, config: AeopsConfig | None = None, unreada
     from aeops.notify.send import send
 
     ctx = context(store, config)
-    with session_scope(ctx.db_url) as s:
-        rows = list(s.scalars(select(Certificate).where(Certificate.store == store).order_by(Certificate.id)))
+    rows = Ledger(ctx.db_url).certificates.of_store(store)
     risk = exposure(ctx.db_url, store, ctx.store.exports)
     alerts = plan_alerts(rows, as_of, ctx.warn_days, ctx.store.category_certs, risk, ctx.cpc)
     by_id = {r.id: r for r in rows}

@@ -20,9 +20,9 @@ def db_command(args: argparse.Namespace) -> int:
             upgrade(url)
             print(f"aeops DB {redact_url(url)} is at revision {current_revision(url)} (head {head_revision()})")
         elif args.action == "rotate-tokens":
-            from aeops.catalog.ledger import Ledger
+            from aeops.store.ledger import Ledger
 
-            count = Ledger(url).rotate_token_keys()
+            count = Ledger(url).tokens.rotate_keys()
             print(f"re-encrypted the tokens of {count} connection(s) under the first configured Fernet key")
         else:
             print(current_revision(url) or "(empty: run 'aeops db upgrade')")

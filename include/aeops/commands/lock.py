@@ -10,10 +10,10 @@ from __future__ import annotations
 import argparse
 
 from aeops.catalog import lock
-from aeops.catalog.ledger import Ledger
 from aeops.commands.slack import operator
 from aeops.config import load_config
 from aeops.errors import CommandError
+from aeops.store.ledger import Ledger
 from aeops.store.models import utcnow
 
 

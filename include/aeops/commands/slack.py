@@ -20,7 +20,7 @@ from aeops.config import load_config
 from aeops.errors import CommandError
 from aeops.notify import outbox_admin
 from aeops.secrets import get_logger
-from aeops.store.db import ensure_schema
+from aeops.store.ledger import Ledger
 
 log = get_logger(__name__)
 
@@ -36,7 +36,7 @@ def operator() -> str:
 
 def _db_url() -> str:
     url = load_config().resolved_database_url()
-    ensure_schema(url)
+    Ledger(url)  # the aeops DB's schema brought up to date before the outbox is read
     return url
 
 

@@ -9,6 +9,8 @@ Public API (keep it small; later issues build on it):
   ``update_inventory[_batch]``, ``edit_product``, ``upload_image``, ``list_freight_templates``,
   ``freight_settings``,
   ``refresh_access_token``, ``account_standing``, ``call`` (any API).
+* ``MarketplaceClient``: the Protocol of what aeops' steps call (``aeops.marketplace.interface``); the client
+  satisfies it, and so do the tests' fakes.
 * Records: ``SkuPrice``, ``SkuStock``, ``Product``, ``Sku``, ``ProductOutcome`` (success/failed/unknown),
   ``BatchResult``, ``UpdateReport``, ``FreightTemplate``, ``FreightService``, ``TokenInfo``, ``AccountStanding``,
   ``PhotoUpload``.
@@ -33,6 +35,7 @@ from aeops.marketplace.errors import (
     SignatureError,
     Throttled,
 )
+from aeops.marketplace.interface import MarketplaceClient
 from aeops.marketplace.models import (
     MAX_PRODUCTS_PER_CALL,
     MAX_SKUS_PER_PRODUCT_INVENTORY,
@@ -56,8 +59,8 @@ from aeops.marketplace.signing import sign
 __all__ = [
     "MAX_PRODUCTS_PER_CALL", "MAX_SKUS_PER_PRODUCT_INVENTORY", "PRODUCT_STATUSES", "AccountStanding",
     "AliExpressClient", "ApiError", "AuthError", "BatchResult", "FreightService", "FreightTemplate",
-    "OutcomeUnknown", "PhotoUpload", "Product", "ProductOutcome", "QuotaExhausted", "ServerError",
-    "SignatureError", "Sku", "SkuPrice", "SkuStock", "Throttled", "TokenInfo", "UpdateReport", "chunked",
+    "MarketplaceClient", "OutcomeUnknown", "PhotoUpload", "Product", "ProductOutcome", "QuotaExhausted",
+    "ServerError", "SignatureError", "Sku", "SkuPrice", "SkuStock", "Throttled", "TokenInfo", "UpdateReport", "chunked",
     "make_rate_limiter", "parse_batch_result", "sign",
 ]
 

@@ -5,25 +5,22 @@ from __future__ import annotations
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import Any
 
-from aeops.marketplace.models import PRODUCT_STATUSES
+from aeops.marketplace.interface import MarketplaceClient
+from aeops.marketplace.models import PRODUCT_STATUSES, Product
 
 LIST_PAGE_SIZE = 99  # the list call's page size "must be less than 100": the largest page it allows
 LIST_WORKERS = 4  # list pages read at once (enough to reach 20 calls/s at 120 ms latency)
 
 
-def list_concurrently(client: Any, *, page_size: int = LIST_PAGE_SIZE, modified_since: datetime | None = None,
-                      workers: int = LIST_WORKERS) -> Iterator[Any]:
+def list_concurrently(client: MarketplaceClient, *, page_size: int = LIST_PAGE_SIZE,
+                      modified_since: datetime | None = None, workers: int = LIST_WORKERS) -> Iterator[Product]:
     """Every product in every status (``modified_since`` when given), like ``client.iter_products``, but once
     a status's first page has told how many pages there are, the others are read ``workers`` at a time:
     read one after another, list calls are bound by the API's latency (120 ms: 7 calls/s); overlapped, by
-    the store's QPS (the client's rate limiter). Clients without ``list_products`` are simply iterated."""
-    if not hasattr(client, "list_products"):
-        yield from client.iter_products(page_size=page_size, modified_since=modified_since)
-        return
+    the store's QPS (the client's rate limiter)."""
 
-    def page(status: str, number: int) -> list[Any]:
+    def page(status: str, number: int) -> list[Product]:
         return client.list_products(status, page=number, page_size=page_size, modified_since=modified_since).products
 
     pool = ThreadPoolExecutor(max(1, workers))

@@ -34,6 +34,7 @@ from aeops.notify import pages
 from aeops.notify.messages import failure_alert, one_line
 from aeops.notify.send import DEFAULT_CONN_ID, SendResult, language_of, resolve_config, send
 from aeops.secrets import get_logger
+from aeops.store.ledger import Ledger
 
 log = get_logger(__name__)
 
@@ -42,7 +43,6 @@ RUN_REASONS = {
     "timed_out": "the run timed out (dagrun_timeout) and Airflow stopped it",
     "all_tasks_deadlocked": "no task could run any more (deadlocked dependencies)",
 }
-_migrated: set[str] = set()
 
 
 def is_final_failure(context: Mapping[str, Any]) -> bool:
@@ -97,13 +97,9 @@ def record_and_page(context: Mapping[str, Any], *, store: str | None = None, db_
                     conn_id: str = DEFAULT_CONN_ID) -> SendResult:
     """Record this failure of the run and send the run's one page (every failure so far). Raises on trouble with
     the aeops DB (the notifier logs it)."""
-    from aeops.store.db import ensure_schema
-
     cfg = resolve_config(None)
     url = db_url or cfg.resolved_database_url()
-    if url not in _migrated:
-        ensure_schema(url)
-        _migrated.add(url)
+    Ledger(url)  # the aeops DB's schema brought up to date, once per process
     dag_id, run_id, failure, dag_level = failure_of(context, store)
     if failure is not None:
         pages.record(url, dag_id, run_id, failure)

@@ -33,7 +33,8 @@ to ``pending`` with its ``slack_ts`` set, so the same queue carries edits.
 Threads: a row with ``thread_key`` and ``kind="detail"`` replies in the thread of the first
 non-detail row with the same ``thread_key`` (the run's summary) and is posted in that row's channel.
 
-Nothing here raises into the pipeline: :func:`send` logs and swallows every error.
+Nothing here raises into the pipeline: :func:`send` logs and swallows every error. The rows' SQL is
+:mod:`aeops.store.repos.slack_outbox`'s (``ledger.outbox``).
 """
 
 from __future__ import annotations
@@ -45,13 +46,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
-
 from aeops.notify.messages import SlackMessage
 from aeops.secrets import get_logger, scrub
-from aeops.store.db import session_scope
-from aeops.store.models import SlackOutbox
+from aeops.store.ledger import Ledger
+from aeops.store.models import SlackOutbox, aware
+from aeops.store.repos.slack_outbox import SlackOutboxRows
 
 log = get_logger(__name__)
 
@@ -95,14 +94,13 @@ class DeliveryReport:
     errors: list[str] = field(default_factory=list)
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def _now(now: datetime | None) -> datetime:
-    return _utc(now) or datetime.now(UTC)
+    return aware(now) or datetime.now(UTC)
+
+
+def _rows(db_url: str) -> SlackOutboxRows:
+    """The outbox's rows at ``db_url`` (no schema check here, as ever: its callers bring the schema up to date)."""
+    return Ledger(db_url, migrate=False).outbox
 
 
 def choose_channel(message: SlackMessage, alerts_channel: str, reports_channel: str) -> str:
@@ -131,120 +129,26 @@ def enqueue(
     """
     now = _now(now)
     payload = scrub(message.payload(), secrets)
+    rows = _rows(db_url)
     if message.fold == "replace" and message.dedupe_key:
-        return _enqueue_page(db_url, message, channel, payload, now)
-    with session_scope(db_url) as session:
-        first = _fold_target(session, message, channel, fold_window_minutes, now)
-        if first is not None:
-            first.fold_count += 1
-            if first.status in {"sent", "failed"} and first.slack_ts:
-                first.status = "pending"  # needs chat.update
-                first.next_attempt_at = None
-            row = SlackOutbox(
-                store=message.store, channel=channel, kind=message.kind, payload=payload,
-                dedupe_key=message.dedupe_key, thread_key=message.thread_key, status="folded",
-                created_at=now, last_error=f"folded into #{first.id}",
-            )
-            session.add(row)
-            session.flush()
-            log.info("Slack outbox: %s alert folded into #%s (x%s)", message.kind, first.id, first.fold_count)
-            return row.id
-        if message.kind == "detail" and message.thread_key:
-            parent = _thread_parent(session, message.thread_key)
-            if parent is not None:
-                channel = parent.channel
-            else:
-                log.warning("Slack outbox: no summary yet for thread %s; the detail is posted on its own",
-                            message.thread_key)
-        row = SlackOutbox(
-            store=message.store, channel=channel, kind=message.kind, payload=payload,
-            dedupe_key=message.dedupe_key, thread_key=message.thread_key, status="pending", created_at=now,
-        )
-        session.add(row)
-        session.flush()
-        return row.id
-
-
-def _enqueue_page(db_url: str, message: SlackMessage, channel: str, payload: dict[str, Any], now: datetime) -> int:
-    """The first version of a page becomes its row; a later one replaces that row's payload (edited in Slack)."""
-    from sqlalchemy.exc import IntegrityError
-
-    from aeops.store.models import SlackPage
-
-    payload = {**payload, "_page": True}
-    for _ in range(2):  # a concurrent first version may win the insert: then update it
-        with session_scope(db_url) as session:
-            page = session.get(SlackPage, message.dedupe_key)
-            if page is not None:
-                first = session.get(SlackOutbox, page.outbox_id)
-                assert first is not None
-                sent = (first.payload or {}).get("_slack")
-                first.payload = {**payload, **({"_slack": sent} if sent else {})}
-                first.fold_count += 1
-                if first.status in {"sent", "failed"}:  # posted: chat.update; refused before: post this version
-                    first.status, first.next_attempt_at = "pending", None
-                row = SlackOutbox(store=message.store, channel=first.channel, kind=message.kind, payload=payload,
-                                  dedupe_key=message.dedupe_key, thread_key=message.thread_key, status="folded",
-                                  created_at=now, last_error=f"new version of page #{first.id}")
-                session.add(row)
-                session.flush()
-                log.info("Slack outbox: page #%s updated (version %s)", first.id, first.fold_count)
-                return row.id
-        try:
-            with session_scope(db_url) as session:
-                row = SlackOutbox(store=message.store, channel=channel, kind=message.kind, payload=payload,
-                                  dedupe_key=message.dedupe_key, thread_key=message.thread_key, status="pending",
-                                  created_at=now)
-                session.add(row)
-                session.flush()
-                session.add(SlackPage(dedupe_key=message.dedupe_key, outbox_id=row.id, created_at=now))
-                session.flush()
-                return row.id
-        except IntegrityError:
-            continue
-    raise RuntimeError(f"Slack outbox: page {message.dedupe_key} could not be written")
-
-
-def _fold_target(
-    session: Session, message: SlackMessage, channel: str, window_minutes: float, now: datetime
-) -> SlackOutbox | None:
-    if not message.dedupe_key or window_minutes <= 0:
-        return None
-    since = now - timedelta(minutes=window_minutes)
-    candidates = session.scalars(
-        select(SlackOutbox)
-        .where(
-            SlackOutbox.dedupe_key == message.dedupe_key,
-            SlackOutbox.channel == channel,
-            SlackOutbox.status != "folded",
-        )
-        .order_by(SlackOutbox.id.desc())
-        .limit(5)
-    ).all()
-    for row in candidates:
-        if _utc(row.created_at) >= since:
-            return row
-    return None
-
-
-def _thread_parent(session: Session, thread_key: str) -> SlackOutbox | None:
-    return session.scalars(
-        select(SlackOutbox)
-        .where(SlackOutbox.thread_key == thread_key, SlackOutbox.kind != "detail", SlackOutbox.status != "folded")
-        .order_by(SlackOutbox.id)
-        .limit(1)
-    ).first()
+        return rows.add_page(store=message.store, channel=channel, kind=message.kind,
+                             payload={**payload, "_page": True}, dedupe_key=message.dedupe_key,
+                             thread_key=message.thread_key, now=now)
+    return rows.add(store=message.store, channel=channel, kind=message.kind, payload=payload,
+                    dedupe_key=message.dedupe_key, thread_key=message.thread_key,
+                    fold_window_minutes=fold_window_minutes, now=now)
 
 
 def _fold_suffix(text: str, count: int) -> str:
     return f"{text} (x{count})" if count > 1 else text
 
 
-def _request(session: Session, row: SlackOutbox, secrets: tuple[str, ...]) -> tuple[str, dict[str, Any]]:
-    """The API method and JSON body for a row: a post, a thread reply or an update of a folded alert.
+def _request(row: SlackOutbox, parent: SlackOutbox | None, secrets: tuple[str, ...]) -> tuple[str, dict[str, Any]]:
+    """The API method and JSON body for a row: a post, a thread reply (``parent``: its thread's summary row) or an
+    update of a folded alert.
 
-    The body always reflects ``row.fold_count`` at the time it is built; :func:`_record_success`
-    queues another update if more duplicates folded in while the call was in flight.
+    The body always reflects ``row.fold_count`` at the time it is built; recording the success queues another
+    update if more duplicates folded in while the call was in flight.
     """
     payload = dict(row.payload or {})
     sent = payload.pop("_slack", None) or {}
@@ -262,7 +166,6 @@ def _request(session: Session, row: SlackOutbox, secrets: tuple[str, ...]) -> tu
         return "chat.update", scrub(body, secrets)
     body.update(channel=row.channel, unfurl_links=False, unfurl_media=False)
     if row.kind == "detail" and row.thread_key:
-        parent = _thread_parent(session, row.thread_key)
         if parent is not None and parent.id != row.id and parent.slack_ts:
             body["thread_ts"] = parent.slack_ts
             body["channel"] = (parent.payload or {}).get("_slack", {}).get("channel") or parent.channel
@@ -311,30 +214,6 @@ def _backoff(attempts: int) -> timedelta:
     return min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
 
 
-def _claim(db_url: str, now: datetime) -> int | str | None:
-    """Claim the first undelivered row; its id, ``"wait"`` if it must not be tried now, None if none."""
-    with session_scope(db_url) as session:
-        head = session.scalars(
-            select(SlackOutbox)
-            .where(SlackOutbox.status.in_(("pending", "sending")))
-            .order_by(SlackOutbox.id)
-            .limit(1)
-        ).first()
-        if head is None:
-            return None
-        not_before = _utc(head.next_attempt_at)
-        if not_before is not None and not_before > now:
-            return "wait"  # a back-off, a Retry-After, or another deliverer's live claim
-        claimed = session.execute(
-            update(SlackOutbox)
-            .where(SlackOutbox.id == head.id, SlackOutbox.status == head.status,
-                   SlackOutbox.attempts == head.attempts)
-            .values(status="sending", attempts=head.attempts + 1, next_attempt_at=now + CLAIM_LEASE)
-            .execution_options(synchronize_session=False)
-        )
-        return head.id if claimed.rowcount == 1 else "wait"
-
-
 def deliver_pending(
     db_url: str,
     client: SlackClient,
@@ -351,25 +230,25 @@ def deliver_pending(
     for Slack errors. ``now`` is for tests (back-off and Retry-After are compared against it).
     """
     report = DeliveryReport()
+    rows = _rows(db_url)
     secrets = tuple(secrets) + ((client.token,) if getattr(client, "token", None) else ())
     for _ in range(max_rows):
         current = _now(now)
-        row_id = _claim(db_url, current)
+        row_id = rows.claim_head(current, CLAIM_LEASE)
         if row_id is None:
             break
         if row_id == "wait":
             report.stopped_by = report.stopped_by or "waiting (back-off, Retry-After or another deliverer)"
             break
-        with session_scope(db_url) as session:
-            row = session.get(SlackOutbox, row_id)
-            assert row is not None
-            method, body = _request(session, row, secrets)
-            shown_count = row.fold_count
+        row, parent = rows.for_delivery(row_id)
+        method, body = _request(row, parent, secrets)
+        shown_count = row.fold_count
         try:
             response = client.api_call(method, json=body)
         except Exception as exc:  # noqa: BLE001 - a Slack failure must never reach the pipeline
             transient, reason, retry_after = _classify(exc)
-            _record_failure(db_url, row_id, transient, reason, retry_after, current)
+            rows.record_failure(row_id, reason, transient=transient, retry_after=retry_after, now=current,
+                                backoff=_backoff)
             log.warning("Slack outbox: %s of #%s failed (%s)%s", method, row_id, reason,
                         "; will retry" if transient else "; giving up on this message")
             report.errors.append(f"#{row_id} {method}: {reason}")
@@ -380,17 +259,15 @@ def deliver_pending(
                 break
             report.failed += 1
             continue
-        _record_success(db_url, row_id, method, response, current, shown_count)
+        rows.record_success(row_id, method, response, current, shown_count)
         if method == "chat.update":
             report.updated += 1
         else:
             report.sent += 1
-    with session_scope(db_url) as session:
-        waiting = session.scalars(select(SlackOutbox).where(SlackOutbox.status.in_(("pending", "sending")))
-                                  .order_by(SlackOutbox.id)).all()
-        report.pending = len(waiting)
-        if waiting and not report.blocked and (waiting[0].last_error or "").startswith(BLOCKED_PREFIX):
-            report.blocked = waiting[0].last_error.removeprefix(BLOCKED_PREFIX)  # still inside its back-off
+    waiting = rows.waiting()
+    report.pending = len(waiting)
+    if waiting and not report.blocked and (waiting[0].last_error or "").startswith(BLOCKED_PREFIX):
+        report.blocked = waiting[0].last_error.removeprefix(BLOCKED_PREFIX)  # still inside its back-off
     if report.blocked:
         log.error("Slack outbox BLOCKED: Slack refused the bot token (%s); %s message(s) wait, none is lost. Fix "
                   "the slack_api_default connection's token, then run 'aeops slack flush'", report.blocked,
@@ -401,44 +278,6 @@ def deliver_pending(
     return report
 
 
-def _record_success(
-    db_url: str, row_id: int, method: str, response: Any, now: datetime, shown_count: int
-) -> None:
-    with session_scope(db_url) as session:
-        row = session.get(SlackOutbox, row_id)
-        assert row is not None
-        if method == "chat.postMessage":
-            row.slack_ts = str(response.get("ts"))
-            payload = dict(row.payload or {})
-            payload["_slack"] = {"channel": response.get("channel")}
-            row.payload = payload
-            row.sent_at = now
-        # a duplicate folded in while the call was in flight: queue an update showing the new count
-        row.status = "sent" if row.fold_count <= shown_count else "pending"
-        row.last_error = None
-        row.next_attempt_at = None
-
-
-def _record_failure(
-    db_url: str, row_id: int, transient: bool, reason: str, retry_after: float | None, now: datetime
-) -> None:
-    with session_scope(db_url) as session:
-        row = session.get(SlackOutbox, row_id)
-        assert row is not None
-        row.last_error = reason[:1000]
-        if transient:
-            row.status = "pending"
-            wait = timedelta(seconds=retry_after) if retry_after is not None else _backoff(row.attempts)
-            row.next_attempt_at = now + wait
-        else:
-            row.status = "failed"
-            row.next_attempt_at = None
-
-
 def release_backoff(db_url: str) -> int:
     """Clear every pending row's back-off so the next pass tries at once (for an operator or a test)."""
-    with session_scope(db_url) as session:
-        result = session.execute(
-            update(SlackOutbox).where(SlackOutbox.status == "pending").values(next_attempt_at=None)
-        )
-        return result.rowcount or 0
+    return _rows(db_url).release_backoff()

@@ -15,16 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
-
-from aeops.notify.outbox import BLOCKED_PREFIX, _utc
+from aeops.notify.outbox import BLOCKED_PREFIX
 from aeops.secrets import get_logger
-from aeops.store.db import session_scope
-from aeops.store.models import SlackOutbox, utcnow
+from aeops.store.ledger import Ledger
+from aeops.store.models import SlackOutbox, aware, utcnow
 
 log = get_logger(__name__)
 
-WAITING = ("pending", "sending")
 DROPPABLE = ("pending", "failed")
 
 
@@ -67,17 +64,13 @@ def _clock(when: datetime | None) -> str:
 
 def outbox_health(db_url: str) -> OutboxHealth:
     """The outbox's state from the aeops DB alone (no Slack call): cheap enough for every page view."""
-    with session_scope(db_url) as s:
-        pending = s.scalar(select(func.count()).select_from(SlackOutbox).where(SlackOutbox.status.in_(WAITING)))
-        failed = s.scalar(select(func.count()).select_from(SlackOutbox).where(SlackOutbox.status == "failed"))
-        head = s.scalars(select(SlackOutbox).where(SlackOutbox.status.in_(WAITING)).order_by(SlackOutbox.id)
-                         .limit(1)).first()
-        reason = head.last_error if head is not None else None
-        return OutboxHealth(
-            pending=int(pending or 0), failed=int(failed or 0),
-            oldest_pending_at=_utc(head.created_at) if head is not None else None,
-            blocked=bool(reason and reason.startswith(BLOCKED_PREFIX)), reason=reason,
-            head_id=head.id if head is not None else None)
+    pending, failed, head = Ledger(db_url, migrate=False).outbox.health()
+    reason = head.last_error if head is not None else None
+    return OutboxHealth(
+        pending=pending, failed=failed,
+        oldest_pending_at=aware(head.created_at) if head is not None else None,
+        blocked=bool(reason and reason.startswith(BLOCKED_PREFIX)), reason=reason,
+        head_id=head.id if head is not None else None)
 
 
 @dataclass(frozen=True)
@@ -96,14 +89,12 @@ class OutboxRow:
 
 def list_rows(db_url: str, *, include_done: bool = False, limit: int = 200) -> list[OutboxRow]:
     """Waiting and refused messages in delivery order (with ``include_done``: the newest sent/folded/dropped too)."""
-    with session_scope(db_url) as s:
-        query = select(SlackOutbox)
-        if not include_done:
-            query = query.where(SlackOutbox.status.in_((*WAITING, "failed")))
-        rows = s.scalars(query.order_by(SlackOutbox.id.desc()).limit(limit)).all()
-        return [OutboxRow(r.id, r.status, r.store, r.channel, r.kind, r.attempts, _utc(r.created_at),
-                          _utc(r.next_attempt_at), r.last_error, str((r.payload or {}).get("text") or ""))
-                for r in reversed(rows)]
+    return [_row(r) for r in Ledger(db_url, migrate=False).outbox.rows(include_done=include_done, limit=limit)]
+
+
+def _row(r: SlackOutbox) -> OutboxRow:
+    return OutboxRow(r.id, r.status, r.store, r.channel, r.kind, r.attempts, aware(r.created_at),
+                     aware(r.next_attempt_at), r.last_error, str((r.payload or {}).get("text") or ""))
 
 
 class NotDroppable(ValueError):
@@ -112,14 +103,11 @@ class NotDroppable(ValueError):
 
 def drop(db_url: str, row_id: int, *, by: str, reason: str | None = None) -> OutboxRow:
     """Take a waiting (or refused) message out of the queue for good; the row stays, marked ``dropped``."""
-    with session_scope(db_url) as s:
-        row = s.get(SlackOutbox, row_id)
-        if row is None:
-            raise NotDroppable(f"no outbox message #{row_id}")
-        if row.status not in DROPPABLE:
-            raise NotDroppable(f"message #{row_id} is {row.status}; only pending or failed messages can be dropped")
-        row.status, row.next_attempt_at = "dropped", None
-        row.last_error = f"dropped by {by} at {utcnow():%Y-%m-%d %H:%M UTC}" + (f": {reason}" if reason else "")
-        log.warning("Slack outbox: #%s dropped by %s", row_id, by)
-        return OutboxRow(row.id, row.status, row.store, row.channel, row.kind, row.attempts, _utc(row.created_at),
-                         None, row.last_error, str((row.payload or {}).get("text") or ""))
+    note = f"dropped by {by} at {utcnow():%Y-%m-%d %H:%M UTC}" + (f": {reason}" if reason else "")
+    row, dropped = Ledger(db_url, migrate=False).outbox.drop(row_id, note=note, droppable=DROPPABLE)
+    if row is None:
+        raise NotDroppable(f"no outbox message #{row_id}")
+    if not dropped:
+        raise NotDroppable(f"message #{row_id} is {row.status}; only pending or failed messages can be dropped")
+    log.warning("Slack outbox: #%s dropped by %s", row_id, by)
+    return _row(row)

@@ -17,9 +17,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select
-from sqlalchemy.exc import IntegrityError
-
 from aeops.i18n import ngettext, translator
 from aeops.notify.messages import (
     SEVERITY_EMOJI,
@@ -32,8 +29,7 @@ from aeops.notify.messages import (
     task_log_url,
 )
 from aeops.secrets import get_logger, scrub
-from aeops.store.db import session_scope
-from aeops.store.models import RunFailure, utcnow
+from aeops.store.ledger import Ledger
 
 log = get_logger(__name__)
 
@@ -76,30 +72,15 @@ def page_key(dag_id: str, run_id: str) -> str:
 
 def record(db_url: str, dag_id: str, run_id: str, failure: Failure) -> bool:
     """Record a failure once per (run, task, map index); True when it is new (a later try updates its error)."""
-    try:
-        with session_scope(db_url) as s:
-            s.add(RunFailure(dag_id=dag_id, run_id=run_id, task_id=failure.task_id, map_index=failure.map_index,
-                             store=failure.store, error=one_line(failure.error), try_number=failure.try_number,
-                             created_at=utcnow()))
-        return True
-    except IntegrityError:
-        with session_scope(db_url) as s:
-            row = s.scalars(select(RunFailure).where(
-                RunFailure.dag_id == dag_id, RunFailure.run_id == run_id, RunFailure.task_id == failure.task_id,
-                RunFailure.map_index == failure.map_index)).one()
-            row.error, row.try_number = one_line(failure.error), failure.try_number
-            row.store = row.store or failure.store
-        return False
+    return Ledger(db_url, migrate=False).failures.record(
+        dag_id, run_id, task_id=failure.task_id, map_index=failure.map_index, store=failure.store,
+        error=one_line(failure.error), try_number=failure.try_number)
 
 
 def failures_of_run(db_url: str, dag_id: str, run_id: str, store: str | None = None) -> list[Failure]:
     """The run's failures in the order they happened; with ``store``: that store's and those of no store."""
-    with session_scope(db_url) as s:
-        query = select(RunFailure).where(RunFailure.dag_id == dag_id, RunFailure.run_id == run_id)
-        if store is not None:
-            query = query.where(or_(RunFailure.store == store, RunFailure.store.is_(None)))
-        rows = s.scalars(query.order_by(RunFailure.id)).all()
-        return [Failure(r.task_id, r.map_index, r.store, r.error, r.try_number, r.created_at) for r in rows]
+    rows = Ledger(db_url, migrate=False).failures.of_run(dag_id, run_id, store)
+    return [Failure(r.task_id, r.map_index, r.store, r.error, r.try_number, r.created_at) for r in rows]
 
 
 def reasons(db_url: str, dag_id: str, run_id: str, store: str | None = None) -> list[str]:

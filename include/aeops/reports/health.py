@@ -4,7 +4,7 @@ One :func:`store_health` call gathers what an operations lead looks at in the mo
 findings by code over the last 30 daily syncs, verification and marketplace completion, site strikes,
 certificates by days left, open person tasks, urgent runs against their deadlines and the Slack outbox.
 
-Person tasks are the seller-center work aeops tracks until it is verified (:mod:`aeops.catalog.person_tasks`:
+Person tasks are the seller-center work aeops tracks until it is verified (:mod:`aeops.store.repos.person_tasks`:
 store settings, logo rotations, new-product images, image reviews); the page lists the store's open ones.
 """
 
@@ -14,13 +14,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
-
-from aeops.catalog.ledger import Ledger
-from aeops.catalog.person_tasks import open_tasks
 from aeops.catalog.timestamps import aware, today_in
 from aeops.config import StoreConfig
-from aeops.store.models import Certificate, SiteStrike, SlackOutbox, SyncRun
+from aeops.store.ledger import Ledger
+from aeops.store.models import SiteStrike, SyncRun
 
 DAILY_DAG_ID = "aliexpress_catalog_sync"  # the DAG ids are a contract (docs/design.md)
 URGENT_DAG_ID = "aliexpress_urgent_rerun"
@@ -54,13 +51,13 @@ class StoreHealth:
 
 
 def _runs(ledger: Ledger, store: str, dag_id: str | None, limit: int) -> list[SyncRun]:
-    return ledger.recent_runs(store, dag_id, limit=limit)
+    return ledger.runs.recent(store, dag_id, limit=limit)
 
 
 def trend(ledger: Ledger, store: str) -> tuple[list[tuple[str, dict[str, int]]], list[tuple[str, int]]]:
     """Findings by code of the store's last 30 daily syncs (oldest first) and their totals (largest first)."""
     runs = list(reversed(_runs(ledger, store, DAILY_DAG_ID, TREND_RUNS)))
-    by_run = ledger.findings_by_code_of_runs(r.id for r in runs)
+    by_run = ledger.runs.findings_by_code_of_runs(r.id for r in runs)
     columns = [(r.started_at.strftime("%m-%d") if r.started_at else r.run_id, by_run.get(r.id, {})) for r in runs]
     totals: dict[str, int] = {}
     for _label, codes in columns:
@@ -85,9 +82,7 @@ def completion(runs: list[SyncRun]) -> list[dict[str, Any]]:
 def certificates(ledger: Ledger, store: StoreConfig) -> list[dict[str, Any]]:
     """The store's registered certificates with the days left in the store's time zone, soonest first."""
     today = today_in(store.timezone)
-    with ledger.session() as s:
-        rows = list(s.scalars(select(Certificate).where(Certificate.store == store.name,
-                                                        Certificate.status.in_(CERT_SHOWN))))
+    rows = ledger.certificates.in_status(store.name, CERT_SHOWN)
     found = []
     for row in rows:
         days = (row.valid_until - today).days if row.valid_until else None
@@ -99,18 +94,15 @@ def certificates(ledger: Ledger, store: StoreConfig) -> list[dict[str, Any]]:
 
 
 def strikes(ledger: Ledger, store: str) -> tuple[int, list[SiteStrike]]:
-    with ledger.session() as s:
-        total = s.scalar(select(func.count()).select_from(SiteStrike).where(SiteStrike.store == store)) or 0
-        last = list(s.scalars(select(SiteStrike).where(SiteStrike.store == store)
-                              .order_by(SiteStrike.id.desc()).limit(5)))
-    return int(total), last
+    """How many site strikes the store has, and the five newest."""
+    return ledger.verification.strikes(store, last=5)
 
 
 def person_tasks(ledger: Ledger, store: str) -> list[dict[str, Any]]:
     """The store's open person tasks, oldest first: what to do, how often a person was asked, since when."""
     return [{"id": t.id, "kind": t.kind, "title": t.title, "rounds": t.rounds, "opened_at": t.opened_at,
              "differences": list(t.detail.get("differences") or [])}
-            for t in open_tasks(ledger.url, store)]
+            for t in ledger.person_tasks.open_tasks(store)]
 
 
 def urgent_runs(ledger: Ledger, store: str, now: datetime | None = None) -> list[dict[str, Any]]:
@@ -138,17 +130,10 @@ def urgent_runs(ledger: Ledger, store: str, now: datetime | None = None) -> list
 
 def outbox(ledger: Ledger, store: str) -> dict[str, Any]:
     """The store's Slack outbox: messages by status, the oldest waiting one and the last error."""
-    with ledger.session() as s:
-        by_status = dict(s.execute(select(SlackOutbox.status, func.count()).where(SlackOutbox.store == store)
-                                   .group_by(SlackOutbox.status)).all())
-        oldest = s.scalar(select(func.min(SlackOutbox.created_at)).where(
-            SlackOutbox.store == store, SlackOutbox.status.in_(("pending", "sending"))))
-        error = s.execute(select(SlackOutbox.last_error, SlackOutbox.created_at).where(
-            SlackOutbox.store == store, SlackOutbox.last_error.is_not(None)).order_by(SlackOutbox.id.desc())
-            .limit(1)).first()
+    by_status, oldest, error = ledger.outbox.of_store(store)
     waiting = by_status.get("pending", 0) + by_status.get("sending", 0)
     return {"by_status": by_status, "waiting": waiting, "failed": by_status.get("failed", 0),
-            "oldest_waiting": aware(oldest), "last_error": error[0][:300] if error else None,
+            "oldest_waiting": aware(oldest), "last_error": error[:300] if error else None,
             "tone": "bad" if by_status.get("failed") else ("warn" if waiting else "ok")}
 
 

@@ -28,8 +28,6 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from aeops import locations
-from aeops.catalog.ledger import Ledger
-from aeops.catalog.status import OPEN, VERIFIABLE, ChangeStatus
 from aeops.config import StoreConfig
 from aeops.i18n import ngettext, translator
 from aeops.notify import pages
@@ -38,6 +36,8 @@ from aeops.notify.messages import advice
 from aeops.reports import charts, thumbnails
 from aeops.reports.render import render
 from aeops.secrets import redact_value
+from aeops.store.ledger import Ledger
+from aeops.store.status import OPEN, VERIFIABLE, ChangeStatus
 
 CSV_COLUMNS = ("code", "severity", "file", "row", "product_id", "sku_code", "field", "message")
 CSV_ENCODING = "utf-8-sig"  # UTF-8 with BOM: Excel (Chinese Windows included) reads it as UTF-8
@@ -70,7 +70,7 @@ def findings_csv(findings: Sequence[Any], lang: str | None = "en") -> str:
 
 def verification_context(ledger: Ledger, sync_run_id: int) -> dict[str, Any]:
     """Post-update verification: problems still seen at the deadline, and how many resolved while polling."""
-    results = ledger.results_of_run(sync_run_id)
+    results = ledger.verification.results(sync_run_id)
     return {"verify_failures": [r for r in results if not r.passed],
             "verify_resolved": len({r.product_id for r in results if r.passed}
                                    - {r.product_id for r in results if not r.passed})}
@@ -202,12 +202,12 @@ def review_context(changes: Sequence[Any], counts: dict[str, Any], lang: str | N
 # ------------------------------------------------------------------------------------------------- report
 def report_context(ledger: Ledger, sync_run_id: int, store: StoreConfig | None = None) -> dict[str, Any]:
     """Everything the template shows for one store's run (``store``: its settings; defaults when None)."""
-    run = ledger.get_run(sync_run_id)
+    run = ledger.runs.get(sync_run_id)
     store = store or StoreConfig(name=run.store)
     lang = store.language
     _ = translator(lang)
-    findings = ledger.findings_of_run(sync_run_id)
-    changes = ledger.changes_of_run(sync_run_id)
+    findings = ledger.runs.findings(sync_run_id)
+    changes = ledger.changes.of_run(sync_run_id)
     by_code = sorted(Counter(f.code for f in findings).items(), key=lambda kv: (-kv[1], kv[0]))
     severity_of = {f.code: f.severity for f in findings if f.severity == "error"}
     severity_of.update({f.code: f.severity for f in findings if f.code not in severity_of})
@@ -256,5 +256,5 @@ def write_run_report(ledger: Ledger, sync_run_id: int, location: str | None,
     html_name, csv_name = report_names(run.store, run.run_id)
     html_path, csv_path = folder / html_name, folder / csv_name
     html_path.write_text(render_html({**context, "csv_name": csv_name}, store.language), encoding="utf-8")
-    csv_path.write_text(findings_csv(ledger.findings_of_run(sync_run_id), store.language), encoding=CSV_ENCODING)
+    csv_path.write_text(findings_csv(ledger.runs.findings(sync_run_id), store.language), encoding=CSV_ENCODING)
     return {"html": str(html_path), "csv": str(csv_path), "headline": context["headline"]}

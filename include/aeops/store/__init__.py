@@ -1,4 +1,5 @@
-"""The aeops database: typed models, sessions and Alembic-managed schema."""
+"""The aeops database: the one handle (`ledger.Ledger`) and its repositories (`repos`: all SQL), typed models, sessions
+and the Alembic-managed schema."""
 
 from aeops.store.db import (
     current_revision,

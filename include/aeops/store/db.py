@@ -2,12 +2,16 @@
 
 SQLite (a file) by default, PostgreSQL in production. The schema is only ever changed by Alembic
 migrations (:func:`upgrade`), never dropped and re-created, so a production database keeps its data.
+
+:class:`Database` is the aeops DB at one URL: its engine, its one session factory, and the schema brought up to
+date once per process. The handle the rest of aeops uses, :class:`aeops.store.ledger.Ledger`, is one, with the
+repositories (:mod:`aeops.store.repos`) on top; no SQL lives outside this package.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from functools import lru_cache
 from pathlib import Path
 
@@ -43,19 +47,38 @@ def get_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
-@contextmanager
-def session_scope(url: str) -> Iterator[Session]:
-    """A session that commits on success and rolls back on error."""
-    factory = sessionmaker(get_engine(url), expire_on_commit=False)
-    session = factory()
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+class Database:
+    """The aeops DB at ``url``: one engine (shared per URL and process), one session factory, and with ``migrate``
+    (the default) the schema brought up to date once per process and URL (:func:`ensure_schema_once`)."""
+
+    def __init__(self, url: str, *, migrate: bool = True) -> None:
+        if migrate:
+            ensure_schema_once(url)
+        self.url = url
+        self.engine = get_engine(url)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.engine.url.render_as_string(hide_password=True)!r})"
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One unit of work: a session that commits on success and rolls back on error (for the repositories,
+        and for tests that look at the tables directly)."""
+        session = self._sessions()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+
+def session_scope(url: str) -> AbstractContextManager[Session]:
+    """A transaction on the aeops DB at ``url`` without a schema check (tests and scripts that read tables)."""
+    return Database(url, migrate=False).transaction()
 
 
 def alembic_config(url: str):
@@ -114,6 +137,26 @@ def ensure_schema_once(url: str) -> None:
 
 def table_names(url: str) -> list[str]:
     return sorted(inspect(get_engine(url)).get_table_names())
+
+
+def url_has_password(url: str) -> bool:
+    """The URL carries a password (False for one that cannot be parsed: it fails later with its own message)."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return bool(make_url(url).password)
+    except Exception:  # noqa: BLE001 - an unparseable URL fails later with its own message
+        return False
+
+
+def connection_url(driver: str, *, username: str | None, password: str | None, host: str | None,
+                   port: int | None, database: str | None, query: dict[str, str]) -> str:
+    """The SQLAlchemy URL of these parts, password included (register it as a secret before it is logged)."""
+    from sqlalchemy.engine import URL
+
+    url = URL.create(driver, username=username, password=password, host=host, port=port, database=database,
+                     query=query)
+    return url.render_as_string(hide_password=False)
 
 
 def redact_url(url: str) -> str:

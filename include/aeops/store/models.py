@@ -43,6 +43,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def aware(value: datetime | None) -> datetime | None:
+    """A datetime from the aeops DB (naive UTC on SQLite) as an aware UTC datetime."""
+    return None if value is None else (value if value.tzinfo else value.replace(tzinfo=UTC))
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, datetime: UtcDateTime()}
@@ -519,5 +524,6 @@ __all__ = [
     "SyncRun",
     "TokenState",
     "VerifyResult",
+    "aware",
     "utcnow",
 ]

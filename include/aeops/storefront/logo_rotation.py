@@ -22,16 +22,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
-
 from aeops.catalog.dates import Quarter, local_date, local_midnight_utc, quarter_of
 from aeops.config import AeopsConfig, StoreConfig, load_airflow_config
 from aeops.i18n import N_, translator
 from aeops.notify.messages import slack_escape
 from aeops.rules.logo import LOGO_MIN_SIDE
 from aeops.secrets import get_logger
-from aeops.store.db import ensure_schema_once, session_scope
-from aeops.store.models import LogoChange, LogoReminder
+from aeops.store.ledger import Ledger
 
 log = get_logger(__name__)
 
@@ -132,42 +129,6 @@ def no_store_settings_api(store: StoreConfig) -> datetime | None:
     return None
 
 
-def last_change(db_url: str, store: str) -> LogoChange | None:
-    """The newest recorded logo change of ``store`` (any source)."""
-    with session_scope(db_url) as s:
-        return s.scalars(select(LogoChange).where(LogoChange.store == store)
-                         .order_by(LogoChange.changed_at.desc(), LogoChange.id.desc())).first()
-
-
-def known_hashes(db_url: str, store: str) -> set[str]:
-    with session_scope(db_url) as s:
-        return {h for h in s.scalars(select(LogoChange.sha256).where(LogoChange.store == store)) if h}
-
-
-def record_rotation(db_url: str, store: str, candidate: LogoCandidate, changed_at: datetime,
-                    source: str = "aeops") -> None:
-    """Record a rotation (once per content hash)."""
-    with session_scope(db_url) as s:
-        exists = s.scalars(select(LogoChange.id).where(LogoChange.store == store,
-                                                       LogoChange.sha256 == candidate.sha256)).first()
-        if exists is None:
-            s.add(LogoChange(store=store, changed_at=changed_at, sha256=candidate.sha256, file=candidate.file,
-                             source=source))
-
-
-def reminders_sent(db_url: str, store: str, quarter: str) -> set[str]:
-    with session_scope(db_url) as s:
-        return set(s.scalars(select(LogoReminder.kind).where(LogoReminder.store == store,
-                                                             LogoReminder.quarter == quarter)))
-
-
-def record_reminder(db_url: str, store: str, quarter: str, kind: str, as_of: date) -> None:
-    with session_scope(db_url) as s:
-        if not s.scalars(select(LogoReminder.id).where(LogoReminder.store == store, LogoReminder.quarter == quarter,
-                                                       LogoReminder.kind == kind)).first():
-            s.add(LogoReminder(store=store, quarter=quarter, kind=kind, sent_on=as_of))
-
-
 # ------------------------------------------------------------------------------------------- decision
 def reminder_due(as_of: date, quarter: Quarter, stale: bool, sent: set[str]) -> str | None:
     """``start`` / ``follow-up`` when a LOGO-STALE reminder is due on ``as_of``, else None.
@@ -191,14 +152,16 @@ def evaluate(store: StoreConfig, as_of: date, db_url: str, *,
         candidates = scan_logo_folder(store.logo) if store.logo else []
     except LocationError as exc:
         raise LogoRotationError(f"{store.name}: {exc}") from None
-    seen = known_hashes(db_url, store.name)
+    records = Ledger(db_url).storefront
+    seen = records.logo_hashes(store.name)
     outcome = LogoOutcome(store=store.name, as_of=as_of, quarter=quarter, last_change=None,
                           last_change_source=None, stale=True)
     fresh = [c for c in candidates if c.sha256 not in seen]
     outcome.current = [c.name for c in candidates if c.sha256 in seen]
     for candidate in fresh:  # one rotation per new passing file (by name order)
         if candidate.passed:
-            record_rotation(db_url, store.name, candidate, local_midnight_utc(as_of, store.timezone))
+            records.record_logo_change(store.name, local_midnight_utc(as_of, store.timezone), candidate.sha256,
+                                       candidate.file, once_per_content=True)
             outcome.recorded.append(candidate)
         else:
             outcome.waiting.append(candidate)
@@ -206,12 +169,12 @@ def evaluate(store: StoreConfig, as_of: date, db_url: str, *,
     if changed is not None:
         outcome.last_change, outcome.last_change_source = local_date(changed, store.timezone), "marketplace"
     else:
-        latest = last_change(db_url, store.name)
+        latest = records.last_logo_change(store.name)
         if latest is not None:
             outcome.last_change = local_date(latest.changed_at, store.timezone)
             outcome.last_change_source = "aeops DB history" if latest.source == "aeops" else latest.source
     outcome.stale = outcome.last_change is None or outcome.last_change < quarter.start
-    sent = reminders_sent(db_url, store.name, quarter.label)
+    sent = records.reminders_sent(store.name, quarter.label)
     outcome.reminder_kind = reminder_due(as_of, quarter, outcome.stale, sent)
     outcome.new_failures = [c for c in outcome.waiting if failure_key(c) not in sent]
     return outcome
@@ -287,7 +250,6 @@ def run(store: str, as_of: date, *, config: AeopsConfig | None = None, client: A
 
     cfg = config or load_airflow_config()
     url = cfg.resolved_database_url()
-    ensure_schema_once(url)
     outcome = evaluate(cfg.store(store), as_of, url, marketplace=marketplace)
     summary = outcome.to_dict()
     message = logo_message(outcome, cfg.store(store).language)
@@ -300,5 +262,5 @@ def run(store: str, as_of: date, *, config: AeopsConfig | None = None, client: A
         raise LogoRotationError(f"{store}: the logo message could not be queued for Slack "
                                 f"({'; '.join(result.errors)})")
     for kind in ([outcome.reminder_kind] if outcome.reminder_kind else []) + [failure_key(c) for c in outcome.waiting]:
-        record_reminder(url, store, outcome.quarter.label, kind, as_of)
+        Ledger(url).storefront.record_reminder(store, outcome.quarter.label, kind, as_of)
     return summary | {"sent": True, "delivered": result.delivered}

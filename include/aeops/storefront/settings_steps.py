@@ -17,16 +17,13 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import select
-
-from aeops.catalog import person_tasks as tasks
 from aeops.catalog.dates import local_date, quarter_of
 from aeops.config import AeopsConfig, StoreConfig, load_airflow_config
 from aeops.i18n import translator
 from aeops.marketplace.store_page import DEVICES, StorePageView, fetch_image, read_store_page
 from aeops.secrets import get_logger
-from aeops.store.db import session_scope
-from aeops.store.models import LogoChange, SettingsCheck
+from aeops.store.ledger import Ledger
+from aeops.store.repos.person_tasks import VERIFIED_KINDS, TaskView
 from aeops.storefront.page_compare import (
     SELLER_CENTER_URL,
     Comparison,
@@ -88,14 +85,11 @@ def _compare(store: StoreConfig, storefront: Storefront) -> tuple[Comparison, di
     return compare(store, storefront.pages(), storefront.image, approved), approved
 
 
-def _record_check(db_url: str, store: str, run_id: str, result: Comparison) -> list[float]:
+def _record_check(ledger: Ledger, store: str, run_id: str, result: Comparison) -> list[float]:
     """Store the check; returns the accuracy trend (oldest first, this check last) over the last runs."""
-    with session_scope(db_url) as s:
-        s.add(SettingsCheck(store=store, run_id=run_id, tracked=result.tracked, matched=result.matched,
-                            accuracy=result.accuracy, detail=result.to_dict()))
-    with session_scope(db_url) as s:
-        rows = list(s.scalars(select(SettingsCheck).where(SettingsCheck.store == store, SettingsCheck.tracked > 0)
-                              .order_by(SettingsCheck.id.desc()).limit(50)))
+    ledger.storefront.record_check(store, run_id, tracked=result.tracked, matched=result.matched,
+                                   accuracy=result.accuracy, detail=result.to_dict())
+    rows = ledger.storefront.recent_checks(store, 50)
     per_run: dict[str | None, float] = {}
     for row in rows:  # newest first: the last check of each run
         if row.run_id not in per_run and row.accuracy is not None:
@@ -106,11 +100,9 @@ def _record_check(db_url: str, store: str, run_id: str, result: Comparison) -> l
 
 
 # ------------------------------------------------------------------------------------------- logo rotation
-def rotation_status(db_url: str, store: StoreConfig, as_of: date) -> RotationStatus:
+def rotation_status(ledger: Ledger, store: StoreConfig, as_of: date) -> RotationStatus:
     quarter = quarter_of(as_of)
-    with session_scope(db_url) as s:
-        rows = list(s.scalars(select(LogoChange).where(LogoChange.store == store.name)
-                              .order_by(LogoChange.changed_at.desc(), LogoChange.id.desc())))
+    rows = ledger.storefront.logo_changes(store.name)
     last = rows[0] if rows else None
     last_day = local_date(last.changed_at, store.timezone) if last else None
     before = next((r for r in rows if local_date(r.changed_at, store.timezone) < quarter.start), None)
@@ -200,7 +192,7 @@ def rotation_task(store: StoreConfig, status: RotationStatus, storefront: Storef
                    "differences": [due], "quarter": status.quarter}
 
 
-def _task_markdown(task: tasks.TaskView, _: Callable[[str], str]) -> str:
+def _task_markdown(task: TaskView, _: Callable[[str], str]) -> str:
     d = task.detail
     lines = [f"### {task.title}"]
     if d.get("differences"):
@@ -216,11 +208,10 @@ def _task_markdown(task: tasks.TaskView, _: Callable[[str], str]) -> str:
     return "\n".join(lines)
 
 
-def _review_logo_text(db_url: str, store: StoreConfig, run_id: str) -> None:
+def _review_logo_text(ledger: Ledger, store: StoreConfig, run_id: str) -> None:
     """Text over the approved logo (once per logo content): an image-review task for a person."""
     if not store.store_logo:
         return
-    from aeops.catalog.detector_cache import analysed
     from aeops.locations import LocationError, read_bytes
     from aeops.rules.detectors import DETECTOR_VERSION, analyse, logo_findings
 
@@ -229,47 +220,46 @@ def _review_logo_text(db_url: str, store: StoreConfig, run_id: str) -> None:
     except (LocationError, OSError):
         return  # the comparison reports an unusable approved file
     sha = hashlib.sha256(data).hexdigest()
-    result, _fresh = analysed(db_url, store.name, sha, store.store_logo, DETECTOR_VERSION,
-                              lambda: analyse(data, faces=False))
+    result, _fresh = ledger.image_reviews.analysed(store.name, sha, store.store_logo, DETECTOR_VERSION,
+                                                   lambda: analyse(data, faces=False))
     found = logo_findings(result, store.store_logo)
     if found:
-        tasks.open_task(db_url, store.name, "image_review", f"logo_text:{sha[:12]}",
-                        f"Check the approved logo of {store.name}: text over it",
-                        {"steps": ["Look at the logo: the platform wants no text covering it.",
-                                   "If text covers it, make a new logo without and set it as store_logo.",
-                                   "Mark this task Done when it is reviewed."],
-                         "files": [_uri(store.store_logo)], "differences": [f.message for f in found]}, run_id)
+        ledger.person_tasks.open(store.name, "image_review", f"logo_text:{sha[:12]}",
+                                 f"Check the approved logo of {store.name}: text over it",
+                                 {"steps": ["Look at the logo: the platform wants no text covering it.",
+                                            "If text covers it, make a new logo without and set it as store_logo.",
+                                            "Mark this task Done when it is reviewed."],
+                                  "files": [_uri(store.store_logo)], "differences": [f.message for f in found]},
+                                 run_id)
 
 
 # ------------------------------------------------------------------------------------------- the steps
 def check(store: str, run_id: str, as_of: date, *, config: AeopsConfig | None = None,
           storefront: Storefront | None = None, now: datetime | None = None) -> dict[str, Any]:
     """Read the storefront, record accuracy, open/refresh/close tasks, post the figure. Returns a summary."""
-    from aeops.store.db import ensure_schema_once
-
     cfg = config or load_airflow_config()
     st = cfg.store(store)
-    url = cfg.resolved_database_url()
-    ensure_schema_once(url)
+    ledger = Ledger(cfg.resolved_database_url())
     front = storefront or Storefront(st)
     try:
         result, _approved = _compare(st, front) if st.tracks_settings else (Comparison(store, []), {})
-        trend = _record_check(url, store, run_id, result) if st.tracks_settings else []
-        open_now = {t.key: t for t in tasks.open_tasks(url, store)}
+        trend = _record_check(ledger, store, run_id, result) if st.tracks_settings else []
+        open_now = {t.key: t for t in ledger.person_tasks.open_tasks(store)}
         if result.differences:
             title, detail = settings_task(st, result, front)
-            tasks.open_task(url, store, "store_settings", "store_settings", title, detail, run_id)
+            ledger.person_tasks.open(store, "store_settings", "store_settings", title, detail, run_id)
         elif "store_settings" in open_now:
-            tasks.close(url, open_now["store_settings"].id, run_id, None, "storefront")
-        _review_logo_text(url, st, run_id)
-        rotation = rotation_status(url, st, as_of)
+            ledger.person_tasks.close(open_now["store_settings"].id, run_id, None, "storefront")
+        _review_logo_text(ledger, st, run_id)
+        rotation = rotation_status(ledger, st, as_of)
         if rotation.due and st.store_logo:
             title, detail = rotation_task(st, rotation, front)
-            tasks.open_task(url, store, "logo_rotation", f"logo_rotation:{rotation.quarter}", title, detail, run_id)
+            ledger.person_tasks.open(store, "logo_rotation", f"logo_rotation:{rotation.quarter}", title, detail,
+                                     run_id)
     finally:
         if storefront is None:
             front.close()
-    open_after = tasks.open_tasks(url, store)
+    open_after = ledger.person_tasks.open_tasks(store)
     summary = {"store": store, "as_of": as_of.isoformat(), "accuracy": result.accuracy, "tracked": result.tracked,
                "matched": result.matched, "trend": trend, "differences": result.differences,
                "rotation_due": rotation.due, "open_tasks": [t.id for t in open_after]}
@@ -283,7 +273,7 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value * 100:.0f}%"
 
 
-def _post_accuracy(cfg: AeopsConfig, store: str, summary: dict[str, Any], open_after: list[tasks.TaskView],
+def _post_accuracy(cfg: AeopsConfig, store: str, summary: dict[str, Any], open_after: list[TaskView],
                    now: datetime | None) -> None:
     from aeops.notify.messages import notice
     from aeops.notify.send import send
@@ -315,8 +305,8 @@ def ask_form(store: str, run_id: str, round_no: int, link: str, *, config: Aeops
              ) -> dict[str, Any] | None:
     """The form for the store's open tasks (None: nothing to ask). Marks them asked."""
     cfg = config or load_airflow_config()
-    url = cfg.resolved_database_url()
-    open_now = tasks.open_tasks(url, store)
+    ledger = Ledger(cfg.resolved_database_url())
+    open_now = ledger.person_tasks.open_tasks(store)
     if not open_now:
         return None
     _ = translator(cfg.store(store).language)
@@ -331,7 +321,7 @@ def ask_form(store: str, run_id: str, round_no: int, link: str, *, config: Aeops
                   "**{done}**: aeops reads the storefront again and closes what it shows. **{not_yet}** (or no "
                   "answer) keeps them open for the next run.").format(done=DONE, not_yet=NOT_YET)
     body = "\n\n".join([intro, *(_task_markdown(t, _) for t in open_now)])
-    tasks.mark_asked(url, [t.id for t in open_now], run_id, round_no, link)
+    ledger.person_tasks.mark_asked([t.id for t in open_now], run_id, round_no, link)
     return {"subject": subject, "body": body, "task_ids": [t.id for t in open_now]}
 
 
@@ -346,12 +336,12 @@ def recheck(store: str, run_id: str, round_no: int, answer: dict[str, Any] | Non
     """Act on the person's answer to round ``round_no``; StoreSettingsError after the last round if still open."""
     cfg = config or load_airflow_config()
     st = cfg.store(store)
-    url = cfg.resolved_database_url()
-    asked = [t for t in tasks.open_tasks(url, store)]
+    ledger = Ledger(cfg.resolved_database_url())
+    asked = [t for t in ledger.person_tasks.open_tasks(store)]
     choice = ((answer or {}).get("chosen_options") or [NOT_YET])[0]
     actor = _actor(answer)
     note = ((answer or {}).get("params_input") or {}).get("note")
-    tasks.record_answer(url, [t.id for t in asked], run_id, round_no, choice, actor, note)
+    ledger.person_tasks.record_answer([t.id for t in asked], run_id, round_no, choice, actor, note)
     if choice != DONE:
         log.info("%s: %s (%s): %d task(s) stay open", store, choice, actor or "timed out", len(asked))
         return {"store": store, "answer": choice, "reopened": 0, "closed": 0}
@@ -359,7 +349,7 @@ def recheck(store: str, run_id: str, round_no: int, answer: dict[str, Any] | Non
     try:
         result, approved = _compare(st, front) if st.tracks_settings else (Comparison(store, []), {})
         if st.tracks_settings:
-            _record_check(url, store, run_id, result)
+            _record_check(ledger, store, run_id, result)
         reopened, closed = [], []
         for task in asked:
             if task.kind == "store_settings":
@@ -367,17 +357,17 @@ def recheck(store: str, run_id: str, round_no: int, answer: dict[str, Any] | Non
             elif task.kind == "logo_rotation":
                 logo = approved.get("logo") if not isinstance(approved.get("logo"), str) else None
                 logo_field = next((f for f in result.fields if f.field == "logo"), None)
-                still = rotation_verified(rotation_status(url, st, as_of), logo, logo_field)
+                still = rotation_verified(rotation_status(ledger, st, as_of), logo, logo_field)
                 if not still:
-                    _record_rotation(url, store, logo, as_of, st.timezone)
+                    _record_rotation(ledger, store, logo, as_of, st.timezone)
             else:
                 still = []  # no page shows it: the person's word closes it
             if still:
-                tasks.reopen(url, task.id, run_id, still, actor)
+                ledger.person_tasks.reopen(task.id, run_id, still, actor)
                 reopened.append({"task": task.id, "title": task.title, "differences": still})
             else:
-                tasks.close(url, task.id, run_id, actor,
-                            "storefront" if task.kind in tasks.VERIFIED_KINDS else "person")
+                ledger.person_tasks.close(task.id, run_id, actor,
+                                          "storefront" if task.kind in VERIFIED_KINDS else "person")
                 closed.append(task.id)
     finally:
         if storefront is None:
@@ -386,18 +376,16 @@ def recheck(store: str, run_id: str, round_no: int, answer: dict[str, Any] | Non
     if reopened and final:
         why = "; ".join(f"{r['title']}: {', '.join(r['differences'])}" for r in reopened)
         for r in reopened:
-            tasks.note_failure(url, r["task"], run_id, f"still differs after {round_no} rounds")
+            ledger.person_tasks.note_failure(r["task"], run_id, f"still differs after {round_no} rounds")
         raise StoreSettingsError(f"{store}: still differs after {round_no} rounds (the task stays open for the "
                                  f"next run): {why}")
     return {"store": store, "answer": choice, "reopened": len(reopened), "closed": len(closed),
             "still": reopened}
 
 
-def _record_rotation(db_url: str, store: str, logo: Any, as_of: date, timezone: str) -> None:
+def _record_rotation(ledger: Ledger, store: str, logo: Any, as_of: date, timezone: str) -> None:
     """The storefront shows the new logo: this quarter's rotation (read by both logo DAGs)."""
     from aeops.catalog.dates import local_midnight_utc
 
     when = max(datetime.now(UTC), local_midnight_utc(as_of, timezone))  # as_of may travel in time
-    with session_scope(db_url) as s:
-        s.add(LogoChange(store=store, changed_at=when, sha256=logo.sha256, file=logo.location,
-                         source="storefront"))
+    ledger.storefront.record_logo_change(store, when, logo.sha256, logo.location, "storefront")

@@ -7,12 +7,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aeops.catalog.context import RunContext, client_for, context
-from aeops.catalog.ledger import Ledger
-from aeops.catalog.status import OPEN, VERIFIABLE, ChangeStatus
 from aeops.config import AeopsConfig, load_airflow_config
+from aeops.marketplace.interface import MarketplaceClient
 from aeops.notify import pages
 from aeops.reports.run_report import write_run_report
 from aeops.secrets import get_logger, redact_value
+from aeops.store.ledger import Ledger
+from aeops.store.status import OPEN, VERIFIABLE, ChangeStatus
 from aeops.sync.errors import SyncError
 from aeops.sync.freshness import check_freshness
 from aeops.sync.image_flags import open_new_product_tasks
@@ -22,20 +23,20 @@ from aeops.sync.summary import notify_summary
 log = get_logger(__name__)
 
 
-def finish(store: str, dag_id: str, run_id: str, *, dry_run: bool = False, client=None,
+def finish(store: str, dag_id: str, run_id: str, *, dry_run: bool = False, client: MarketplaceClient | None = None,
            config: AeopsConfig | None = None) -> dict[str, Any]:
     """Close the store's run: verify, write the report, post the summary; mark the export synced when done."""
     ctx = context(store, config)
     ledger = ctx.ledger
-    sync_run_id = ledger.start_run(store, dag_id, run_id)
-    run = ledger.get_run(sync_run_id)
+    sync_run_id = ledger.runs.start(store, dag_id, run_id)
+    run = ledger.runs.get(sync_run_id)
     if run.status == "skipped":
         if run.kind == "daily":  # skipped runs too: an old export is what a skipped run may be hiding
             check_freshness(ctx, run)
         summary = {"store": store, "status": "skipped", "message": run.message}
         notify_summary(ctx, run, summary)
         return redact_value(summary)
-    statuses = ledger.change_counts(sync_run_id)
+    statuses = ledger.changes.counts(sync_run_id)
     open_left = sum(statuses.get(s, 0) for s in OPEN)
     prepared = "valid_rows" in (run.counts or {}) and any(k.startswith("planned_") or k == "changed_products"
                                                            for k in (run.counts or {}))
@@ -55,19 +56,19 @@ def finish(store: str, dag_id: str, run_id: str, *, dry_run: bool = False, clien
     confirmed, failed = statuses.get(ChangeStatus.CONFIRMED, 0), statuses.get(ChangeStatus.FAILED, 0)
     counts = {"pushed": confirmed + failed, "confirmed": confirmed, "failed": failed,
               "unpushable": statuses.get(ChangeStatus.UNPUSHABLE, 0), "open": open_left, **verification}
-    ledger.update_run(sync_run_id, counts=counts, status=status, finished_at=datetime.now(UTC))
+    ledger.runs.update(sync_run_id, counts=counts, status=status, finished_at=datetime.now(UTC))
     if not dry_run and run.kind == "daily":  # an urgent run (which re-uses this step) is neither
-        escalate_failing(ctx, ledger.get_run(sync_run_id))
-        check_freshness(ctx, ledger.get_run(sync_run_id))
+        escalate_failing(ctx, ledger.runs.get(sync_run_id))
+        check_freshness(ctx, ledger.runs.get(sync_run_id))
     report = write_run_report(ledger, sync_run_id, ctx.store.reports or None, ctx.store)
-    ledger.update_run(sync_run_id, report_path=report["html"])
+    ledger.runs.update(sync_run_id, report_path=report["html"])
     if status in ("success", "partial") and not open_left and run.export_id:
-        ledger.mark_export_synced(run.export_id, run_id)
+        ledger.runs.mark_export_synced(run.export_id, run_id)
     if not dry_run:
         open_new_product_tasks(ctx, sync_run_id, run_id)
-    run = ledger.get_run(sync_run_id)
+    run = ledger.runs.get(sync_run_id)
     summary = {"store": store, "status": status, "counts": run.counts, "report": report["html"],
-               "headline": report["headline"], "findings_by_code": ledger.findings_by_code(sync_run_id)}
+               "headline": report["headline"], "findings_by_code": ledger.runs.findings_by_code(sync_run_id)}
     log.info("%s: %s; report %s", store, status, report["html"])
     notify_summary(ctx, run, summary)
     return redact_value({k: v for k, v in summary.items() if k not in ("findings_by_code", "headline")})
@@ -88,7 +89,7 @@ def fail_if_any_store_failed(dag_id: str, run_id: str, config: AeopsConfig | Non
     run failed (``failed_tasks``, Airflow's record), saying why in one line."""
     cfg = config or load_airflow_config()
     url = cfg.resolved_database_url()
-    runs = Ledger(url).runs_of(dag_id, run_id)
+    runs = Ledger(url).runs.of_dag_run(dag_id, run_id)
     failed = [r.store for r in runs if r.status in ("failed", "running")]
     problems = [f"store(s) {', '.join(failed)} could not be synced"] if failed else []
     reason = pages.verdict(url, dag_id, run_id, failed_tasks, problems)
@@ -96,7 +97,7 @@ def fail_if_any_store_failed(dag_id: str, run_id: str, config: AeopsConfig | Non
         raise SyncError(f"{reason} (see the run's reports and its Slack page)")
 
 
-def _verify(ctx: RunContext, sync_run_id: int, client) -> dict[str, Any]:
+def _verify(ctx: RunContext, sync_run_id: int, client: MarketplaceClient) -> dict[str, Any]:
     """Verification counts (verified, verify_failed, completion rates, ...; they override pushed/confirmed):
     the verify sensor's final result, else polled here (see aeops.verify.runner.verify_run). A verification
     that cannot run leaves the report and summary intact: the unverified changes count as verify_failed."""

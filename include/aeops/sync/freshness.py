@@ -38,15 +38,15 @@ def check_freshness(ctx: RunContext, run: Any, *, now: datetime | None = None) -
     export_age = export_age_hours(ctx, at)
     if export_age is not None:
         ages["export_age_hours"] = round(export_age, 1)
-    since = ctx.ledger.oldest_unsynced(ctx.store.name, run.id)
+    since = ctx.ledger.changes.oldest_unsynced(ctx.store.name, run.id)
     if since is not None:
         since = since if since.tzinfo else since.replace(tzinfo=UTC)
         ages["oldest_unsynced_hours"] = round(max(0.0, (at - since).total_seconds() / 3600), 1)
     if ages:
-        ctx.ledger.update_run(run.id, counts=ages)
+        ctx.ledger.runs.update(run.id, counts=ages)
     stale = ages.get("export_age_hours", 0) > ctx.store.export_max_age_hours
     late = ages.get("oldest_unsynced_hours", 0) > ctx.store.unsynced_alert_hours
-    if (stale or late) and ctx.ledger.add_milestone(run.id, "freshness_alert", ages):
+    if (stale or late) and ctx.ledger.runs.add_milestone(run.id, "freshness_alert", ages):
         log.warning("%s: not fresh: %s", ctx.store.name, ages)
         try:
             send(_alert(ctx, run, ages, stale, late), store=ctx.store.name, config=ctx.config, db_url=ctx.db_url)

@@ -17,7 +17,6 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aeops.catalog import detector_cache, person_tasks
 from aeops.catalog.context import RunContext
 from aeops.findings import Finding
 from aeops.secrets import get_logger
@@ -30,7 +29,7 @@ STOREFRONT_ITEM = "https://www.aliexpress.com/item/{pid}.html"
 
 def new_product_ids(ctx: RunContext, now: datetime | None = None) -> set[int]:
     since = (now or datetime.now(UTC)) - timedelta(days=ctx.config.new_product_days)
-    return ctx.ledger.new_products(ctx.store.name, since)
+    return ctx.ledger.products.new_since(ctx.store.name, since)
 
 
 def review_changed_images(ctx: RunContext, sync_run_id: int, run_id: str, desired: dict[int, dict[str, Any]],
@@ -56,8 +55,8 @@ def review_changed_images(ctx: RunContext, sync_run_id: int, run_id: str, desire
             continue
         sha = hashlib.sha256(data).hexdigest()
         if sha not in results:
-            results[sha], fresh = detector_cache.analysed(ctx.db_url, ctx.store.name, sha, source, DETECTOR_VERSION,
-                                                         lambda data=data: analyse(data))
+            results[sha], fresh = ctx.ledger.image_reviews.analysed(ctx.store.name, sha, source, DETECTOR_VERSION,
+                                                                    lambda data=data: analyse(data))
             analysed += int(fresh)
         result = results[sha]
         is_apparel = " ".join(str(categories.get(pid) or "").split()).casefold() in apparel
@@ -65,7 +64,7 @@ def review_changed_images(ctx: RunContext, sync_run_id: int, run_id: str, desire
             findings.append(Finding(code=f.code, severity=f.severity, message=f.message, file=f.file,
                                     product_id=pid, field="main_image"))
     if findings:
-        ctx.ledger.store_findings(sync_run_id, ctx.store.name, findings)
+        ctx.ledger.runs.store_findings(sync_run_id, ctx.store.name, findings)
         if not dry_run:
             _refresh_review_task(ctx, run_id, findings)
     log.info("%s: %d changed image(s) reviewed (%d analysed, the rest known), %d warning(s) for a person",
@@ -75,7 +74,7 @@ def review_changed_images(ctx: RunContext, sync_run_id: int, run_id: str, desire
 
 def _refresh_review_task(ctx: RunContext, run_id: str, findings: list[Finding]) -> None:
     """One open image-review task per store: new warnings are added to the list a person works through."""
-    existing = next((t for t in person_tasks.open_tasks(ctx.db_url, ctx.store.name, ("image_review",))), None)
+    existing = next((t for t in ctx.ledger.person_tasks.open_tasks(ctx.store.name, ("image_review",))), None)
     items = list((existing.detail.get("items") if existing else None) or [])
     known = {(i["product_id"], i["code"], i["image"]) for i in items}
     for f in findings:
@@ -90,21 +89,21 @@ def _refresh_review_task(ctx: RunContext, run_id: str, findings: list[Finding]) 
     detail = {"steps": steps, "items": items, "differences": [i["message"] for i in items][:20],
               "links": {f"product {i['product_id']}": STOREFRONT_ITEM.format(pid=i["product_id"])
                         for i in items[:10]}}
-    person_tasks.open_task(ctx.db_url, ctx.store.name, "image_review", "image_review",
-                           f"Review {len(items)} main image warning(s) of {ctx.store.name}", detail, run_id)
+    ctx.ledger.person_tasks.open(ctx.store.name, "image_review", "image_review",
+                                 f"Review {len(items)} main image warning(s) of {ctx.store.name}", detail, run_id)
 
 
 def open_new_product_tasks(ctx: RunContext, sync_run_id: int, run_id: str) -> int:
     """A "set as new-product main image" task for each new product whose main image change was confirmed."""
-    from aeops.catalog.status import VERIFIABLE
+    from aeops.store.status import VERIFIABLE
 
     new = new_product_ids(ctx)
     if not new:
         return 0
-    run = ctx.ledger.get_run(sync_run_id)
+    run = ctx.ledger.runs.get(sync_run_id)
     urls = dict((run.artifacts or {}).get("image_urls") or {})
     opened = 0
-    for change in ctx.ledger.changes_of_run(sync_run_id):
+    for change in ctx.ledger.changes.of_run(sync_run_id):
         source = (change.payload.get("fields") or {}).get("main_image") if change.kind == "edit" else None
         if not source or change.product_id not in new or change.status not in VERIFIABLE:
             continue
@@ -116,9 +115,8 @@ def open_new_product_tasks(ctx: RunContext, sync_run_id: int, run_id: str) -> in
                   "links": {"edit the product": SELLER_CENTER_PRODUCT.format(pid=pid),
                             "product page": STOREFRONT_ITEM.format(pid=pid)},
                   "product_id": pid, "photobank_url": url, "image": source}
-        _task, created = person_tasks.open_task(ctx.db_url, ctx.store.name, "new_product_image",
-                                                f"new_product_image:{pid}",
-                                                f"Set as new-product main image: product {pid}", detail, run_id)
+        _task, created = ctx.ledger.person_tasks.open(ctx.store.name, "new_product_image", f"new_product_image:{pid}",
+                                                      f"Set as new-product main image: product {pid}", detail, run_id)
         opened += int(created)
     if opened:
         log.info("%s: %d 'set as new-product main image' task(s) opened", ctx.store.name, opened)

@@ -26,6 +26,7 @@ from aeops.catalog.model import cell_text, desired_from_rows, from_marketplace
 from aeops.catalog.timestamps import parse_gmt
 from aeops.config import AeopsConfig
 from aeops.exports import read_export
+from aeops.marketplace.interface import MarketplaceClient
 from aeops.marketplace.listing import LIST_PAGE_SIZE, list_concurrently
 from aeops.secrets import get_logger
 from aeops.sync.errors import SyncError
@@ -37,13 +38,13 @@ HELD_LISTED = 500  # held SKUs listed in the run's record (the count is always w
 INFO_READ_THREADS = 8  # parallel product info reads (latency-bound; the per-seller QPS limit still applies)
 
 
-def plan(store: str, dag_id: str, run_id: str, *, client=None, config: AeopsConfig | None = None,
-         dry_run: bool = False) -> dict:
+def plan(store: str, dag_id: str, run_id: str, *, client: MarketplaceClient | None = None,
+         config: AeopsConfig | None = None, dry_run: bool = False) -> dict:
     """Diff the export's valid rows against the marketplace and store the minimal change set (a dry run opens no
     task for a person: its image warnings are in its report only)."""
     ctx = context(store, config)
     ledger = ctx.ledger
-    sync_run_id = ledger.start_run(store, dag_id, run_id)
+    sync_run_id = ledger.runs.start(store, dag_id, run_id)
     client = client or client_for(ctx.store)
     # the list pages (bound by the seller's QPS) are read while the export and the known state are loaded
     lister = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"list-{store}")
@@ -53,14 +54,14 @@ def plan(store: str, dag_id: str, run_id: str, *, client=None, config: AeopsConf
         desired = desired_from_rows(rows)
         catalog_meta = {int(r["product_id"]): (cell_text(r.get("category")), cell_text(r.get("brand")))
                         for r in reversed(rows)}
-        known = ledger.load_state(store)
+        known = ledger.products.load(store)
         pages = listing.result()
     finally:  # an export that fails does not wait for the list
         lister.shutdown(wait=False, cancel_futures=True)
     listed: dict[int, str | None] = {pid: p.gmt_modified for pid, p in pages.items()}
     tz = ctx.store.platform_tz
     # what earlier runs left failed or unverified is retried without a person: read again, written where needed
-    retry = ledger.unsettled_changes(store, sync_run_id)
+    retry = ledger.changes.unsettled(store, sync_run_id)
     retry_pids = {pid for pid, _kind in retry}
     # never seen (a store's first run, or the aeops DB lost): the list page's title, freight template and image
     # stand for the product, its price and stock are written blind (no info read per product: see module doc)
@@ -85,7 +86,7 @@ def plan(store: str, dag_id: str, run_id: str, *, client=None, config: AeopsConf
             current[pid] = dict(known[pid].fields)
         else:
             current[pid] = None
-    run = ledger.get_run(sync_run_id)
+    run = ledger.runs.get(sync_run_id)
     sources = ImageSources(ctx.store.images_dir or None, dict((run.artifacts or {}).get("staged_images") or {}),
                            list(ctx.config.image_url_hosts))
     add_source_digests(desired, sources)
@@ -93,8 +94,8 @@ def plan(store: str, dag_id: str, run_id: str, *, client=None, config: AeopsConf
     for pid in images["matched"]:  # recorded like a push: the next run needs no fetch
         seen[pid] = (current[pid], seen[pid][1] if pid in seen else known[pid].marketplace_modified_at)
     if seen:
-        ledger.save_seen_state(store, seen)
-    ledger.record_catalog_meta(store, catalog_meta)
+        ledger.products.save_seen(store, seen)
+    ledger.products.record_catalog_meta(store, catalog_meta)
     for pid in images["unchecked"]:  # no image edit on a guess (each one costs a review): reported, kept
         log.warning("%s: product %s: main image not compared (an image could not be read); no image edit this run",
                     store, pid)
@@ -106,17 +107,17 @@ def plan(store: str, dag_id: str, run_id: str, *, client=None, config: AeopsConf
     if held:
         log.info("%s: %d SKU price(s) held by urgent override run(s) %s: left alone", store, len(held),
                  ", ".join(sorted({h["run_id"] for h in held})))
-        ledger.update_run(sync_run_id, artifacts={"held": held[:HELD_LISTED]})
-    counts = ledger.store_plan(sync_run_id, store, changes)
+        ledger.runs.update(sync_run_id, artifacts={"held": held[:HELD_LISTED]})
+    counts = ledger.changes.store_plan(sync_run_id, store, changes)
     reviewed = review_changed_images(ctx, sync_run_id, run_id, desired, changes,
                                      {pid: meta[0] for pid, meta in catalog_meta.items()}, dry_run=dry_run)
-    ledger.update_run(sync_run_id, counts={"planned_" + k: v for k, v in counts.items()}
-                      | {"info_reads": len(to_read), "held_skus": len(held),
+    ledger.runs.update(sync_run_id, counts={"planned_" + k: v for k, v in counts.items()}
+                       | {"info_reads": len(to_read), "held_skus": len(held),
                          "retried_products": len(retry_pids & set(desired)),
                          "changed_products": len({c.product_id for c in changes}),
                          "blind_products": len(blind), "main_images_matched": len(images["matched"]),
                          "main_images_unchecked": len(images["unchecked"])}
-                      | reviewed)
+                       | reviewed)
     log.info("%s: change set %s", store, counts or "empty (nothing to write)")
     return counts
 
@@ -151,11 +152,11 @@ def _retries(store: str, retry: dict, desired: dict[int, dict[str, Any]], curren
 def valid_rows(ctx: RunContext, sync_run_id: int) -> list[dict[str, Any]]:
     """The export's rows that no blocking finding of this run points at (re-read; never via XCom)."""
     ledger = ctx.ledger
-    run = ledger.get_run(sync_run_id)
-    export = ledger.get_export(run.export_id) if run.export_id else None
+    run = ledger.runs.get(sync_run_id)
+    export = ledger.runs.export(run.export_id) if run.export_id else None
     if export is None:
         raise SyncError(f"{ctx.store.name}: no export recorded for run {sync_run_id}; re-run pull_export")
-    blocked = ledger.blocked_rows(sync_run_id)
+    blocked = ledger.runs.blocked_rows(sync_run_id)
     data = read_export(export.path)
     if data.sha256 != export.sha256:
         raise SyncError(f"{ctx.store.name}: export {export.path} changed since it was validated; re-run the sync")

@@ -9,11 +9,12 @@ from aeops.catalog.batching import CHUNK_BATCHES, chunks
 from aeops.catalog.context import client_for, context
 from aeops.catalog.diff import KINDS
 from aeops.catalog.holds import active_holds
-from aeops.catalog.ledger import Ledger
 from aeops.catalog.push import push_batch
-from aeops.catalog.status import ChangeStatus
 from aeops.config import AeopsConfig, load_airflow_config
+from aeops.marketplace.interface import MarketplaceClient
 from aeops.secrets import get_logger
+from aeops.store.ledger import Ledger
+from aeops.store.status import ChangeStatus
 
 log = get_logger(__name__)
 
@@ -26,9 +27,9 @@ def collect_chunks(dag_id: str, run_id: str, *, dry_run: bool = False, config: A
         return []
     cfg = config or load_airflow_config()
     ledger = Ledger(cfg.resolved_database_url())
-    stores = {r.id: r.store for r in ledger.runs_of(dag_id, run_id)}
+    stores = {r.id: r.store for r in ledger.runs.of_dag_run(dag_id, run_id)}
     found: list[dict[str, Any]] = []
-    for (sync_run_id, kind), ids in ledger.open_change_ids(stores).items():
+    for (sync_run_id, kind), ids in ledger.changes.open_ids(stores).items():
         if kind in KINDS:
             found += chunks(stores[sync_run_id], sync_run_id, kind, ids, chunk_batches)
     log.info("%d push chunk(s): %s", len(found), ", ".join(f"{c['store']}/{c['kind']}x{len(c['batches'])}"
@@ -36,8 +37,8 @@ def collect_chunks(dag_id: str, run_id: str, *, dry_run: bool = False, config: A
     return found
 
 
-def push_chunk(chunk: dict[str, Any], *, client=None, config: AeopsConfig | None = None, task: str | None = None,
-               max_wait_s: float = 1800.0) -> dict[str, int] | None:
+def push_chunk(chunk: dict[str, Any], *, client: MarketplaceClient | None = None, config: AeopsConfig | None = None,
+               task: str | None = None, max_wait_s: float = 1800.0) -> dict[str, int] | None:
     """Send one chunk of batches while holding the store's write lock (an urgent re-run of the same store
     goes first; two runs never write one store at once, see :mod:`aeops.catalog.lock`).
 
@@ -52,7 +53,7 @@ def push_chunk(chunk: dict[str, Any], *, client=None, config: AeopsConfig | None
         return None
     totals: dict[str, int] = {}
     with lock.held_lock(ctx.ledger, chunk["store"], holder):
-        if chunk["kind"] == "price" and ctx.ledger.get_run(chunk["sync_run_id"]).kind == "daily":
+        if chunk["kind"] == "price" and ctx.ledger.runs.get(chunk["sync_run_id"]).kind == "daily":
             # an urgent override may have come since the daily plan: its SKUs are held (an urgent run's own push
             # is the override, or its revert)
             recheck_holds(ctx, [cid for batch in chunk["batches"] for cid in batch])
@@ -74,7 +75,7 @@ def recheck_holds(ctx, change_ids: list[int]) -> int:
         return 0
     kept: dict[int, list[dict[str, Any]]] = {}
     dropped = 0
-    for change in ctx.ledger.changes(change_ids):
+    for change in ctx.ledger.changes.load(change_ids):
         if change.status != ChangeStatus.PLANNED:
             continue
         items = change.payload["skus"]
@@ -83,7 +84,7 @@ def recheck_holds(ctx, change_ids: list[int]) -> int:
             kept[change.id] = free
             dropped += len(items) - len(free)
     if kept:
-        ctx.ledger.drop_skus(kept, "HELD-BY-OVERRIDE", "an urgent price override holds this SKU's price (until it "
-                             "is reverted or ends); the daily sync leaves it alone")
+        ctx.ledger.changes.drop_skus(kept, "HELD-BY-OVERRIDE", "an urgent price override holds this SKU's price "
+                                     "(until it is reverted or ends); the daily sync leaves it alone")
         log.info("%s: %d SKU price(s) dropped from this push: an urgent override holds them", ctx.store.name, dropped)
     return dropped

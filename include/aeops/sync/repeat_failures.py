@@ -22,15 +22,15 @@ SHOWN = 10  # products named in the Slack message (the run's record keeps all)
 def escalate_failing(ctx: RunContext, run: Any) -> list[dict[str, Any]]:
     """Products failing ``STREAK_RUNS`` runs in a row up to ``run``: recorded in the run (``counts.escalated``,
     ``artifacts.escalated``) and sent to Slack once per run. Slack trouble is logged, never raised."""
-    streak = ctx.ledger.failing_streak(ctx.store.name, run.dag_id, run.id, STREAK_RUNS)
+    streak = ctx.ledger.changes.failing_streak(ctx.store.name, run.dag_id, run.id, STREAK_RUNS)
     items = [{"product_id": pid, "kind": c.kind, "error_code": c.error_code or "", "error_message": c.error_message
               or ""} for pid, c in streak.items()]
     if not items:
         return []
-    ctx.ledger.update_run(run.id, counts={"escalated": len(items)}, artifacts={"escalated": items})
+    ctx.ledger.runs.update(run.id, counts={"escalated": len(items)}, artifacts={"escalated": items})
     log.warning("%s: %d product(s) failed %d runs in a row: %s", ctx.store.name, len(items), STREAK_RUNS,
                 ", ".join(f"{i['product_id']} {i['error_code']}" for i in items[:SHOWN]))
-    if not ctx.ledger.add_milestone(run.id, "escalated_failures", {"products": len(items)}):
+    if not ctx.ledger.runs.add_milestone(run.id, "escalated_failures", {"products": len(items)}):
         return items  # a retried finish: Slack already has it
     try:
         send(_message(ctx, run, items), store=ctx.store.name, config=ctx.config, db_url=ctx.db_url)

@@ -32,7 +32,7 @@ def _post_summary(ctx: RunContext, run, summary: dict[str, Any]) -> None:
                     thread_key=run.run_id), store=ctx.store.name, config=ctx.config, db_url=ctx.db_url)
         return
     counts = run.counts or {}
-    findings = ctx.ledger.findings_of_run(run.id)
+    findings = ctx.ledger.runs.findings(run.id)
     errors_first = sorted(findings, key=lambda f: (f.severity != "error", f.row or 0))
     message = sync_summary(
         store=ctx.store.name, dag_id=run.dag_id, run_id=run.run_id, rows=int(counts.get("rows", 0)),

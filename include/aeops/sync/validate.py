@@ -11,6 +11,7 @@ from aeops.catalog.context import RunContext, client_for, context
 from aeops.catalog.validation import validate_export
 from aeops.config import AeopsConfig
 from aeops.findings import Severity
+from aeops.marketplace.interface import MarketplaceClient
 from aeops.secrets import get_logger
 from aeops.sync.errors import SyncError
 from aeops.sync.staged_images import stage_fixed_images
@@ -18,14 +19,15 @@ from aeops.sync.staged_images import stage_fixed_images
 log = get_logger(__name__)
 
 
-def validate(store: str, dag_id: str, run_id: str, *, client=None, config: AeopsConfig | None = None) -> dict:
+def validate(store: str, dag_id: str, run_id: str, *, client: MarketplaceClient | None = None,
+             config: AeopsConfig | None = None) -> dict:
     """Run every rule and store the findings; flatten transparent images onto white into staged copies (uploaded
     at push time, only if the product's main image changes) and let their rows through; a run with no valid
     row fails."""
     ctx = context(store, config)
     ledger = ctx.ledger
-    sync_run_id = ledger.start_run(store, dag_id, run_id)
-    run = ledger.get_run(sync_run_id)
+    sync_run_id = ledger.runs.start(store, dag_id, run_id)
+    run = ledger.runs.get(sync_run_id)
     export_path = export_path_of(ctx, run.export_id)
     client = client or client_for(ctx.store)
     templates = {str(t.template_id) for t in client.list_freight_templates()}
@@ -36,7 +38,7 @@ def validate(store: str, dag_id: str, run_id: str, *, client=None, config: Aeops
         registered_certificates=_registered_certificates(ctx, as_of),
     )
     if not result.checked:
-        ledger.store_findings(sync_run_id, store, result.findings)
+        ledger.runs.store_findings(sync_run_id, store, result.findings)
         raise SyncError(f"{store}: export {export_path} cannot be checked: "
                         + "; ".join(f.message for f in result.findings if f.code.startswith("FILE-")))
     image_of_row = dict(zip(result.frame["row"].astype(int), result.frame["main_image"].astype(str), strict=True))
@@ -49,11 +51,11 @@ def validate(store: str, dag_id: str, run_id: str, *, client=None, config: Aeops
                         message=f"auto-fixed: flattened onto white (staged copy {Path(staged[source]).name}; "
                         "uploaded to the photobank only if the product's main image changes)")
         findings.append(f)
-    ledger.store_findings(sync_run_id, store, findings)
+    ledger.runs.store_findings(sync_run_id, store, findings)
     valid = _valid_row_numbers(result.frame, findings)
     counts = {"rows": len(result.frame), "valid_rows": len(valid), "blocked_rows": len(result.frame) - len(valid),
               "findings": len(findings), "auto_fixed_images": len(staged)}
-    ledger.update_run(sync_run_id, counts=counts, artifacts={"staged_images": staged})
+    ledger.runs.update(sync_run_id, counts=counts, artifacts={"staged_images": staged})
     log.info("%s: %d rows, %d valid, %d findings, %d image(s) auto-fixed", store, counts["rows"],
              counts["valid_rows"], counts["findings"], len(staged))
     if not valid:
@@ -64,7 +66,7 @@ def validate(store: str, dag_id: str, run_id: str, *, client=None, config: Aeops
 
 def export_path_of(ctx: RunContext, export_id: int | None) -> str:
     """The path of the export this run recorded (SyncError when pull_export did not get that far)."""
-    export = ctx.ledger.get_export(export_id) if export_id is not None else None
+    export = ctx.ledger.runs.export(export_id) if export_id is not None else None
     if export is None:
         raise SyncError(f"{ctx.store.name}: no export recorded for this run (pull_export did not finish)")
     return export.path

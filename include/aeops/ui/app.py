@@ -32,7 +32,6 @@ from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from aeops import i18n, locations
-from aeops.catalog.ledger import Ledger
 from aeops.config import AeopsConfig, ConfigError, StoreConfig
 from aeops.notify.links import UI_PREFIX, api_base_url, report_url, task_log_url
 from aeops.reports import charts
@@ -40,6 +39,7 @@ from aeops.reports.health import store_health
 from aeops.reports.render import render
 from aeops.reports.run_report import report_names
 from aeops.secrets import get_logger
+from aeops.store.ledger import Ledger
 from aeops.ui.settings import current_config
 
 log = get_logger(__name__)
@@ -149,7 +149,7 @@ def health_store(store: str, lang: str | None = Query(None, description="zh-CN o
 def run_tab(dag_id: str, run_id: str, lang: str | None = Query(None)) -> Response:
     """The DAG run's tab: the one store's report, or a list when the run covered several stores."""
     config = _config()
-    runs = _ledger(config).runs_of(dag_id, run_id)
+    runs = _ledger(config).runs.of_dag_run(dag_id, run_id)
     with_report = [r for r in runs if r.report_path]
     if len(with_report) == 1 and len(runs) == 1:
         run = with_report[0]
@@ -204,7 +204,7 @@ def _sibling(report_path: str, name: str) -> str:
 def _run_with_report(store: str, dag_id: str, run_id: str) -> Any:
     config = _config()
     _store(config, store)
-    run = _ledger(config).find_run(store, run_id, dag_id)
+    run = _ledger(config).runs.find(store, run_id, dag_id)
     if run is None:
         raise HTTPException(status_code=404, detail=f"no run {run_id} of {dag_id} for store {store}")
     if not run.report_path:

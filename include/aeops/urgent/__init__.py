@@ -1,5 +1,6 @@
 """aeops.urgent: the manually triggered urgent re-run (DAG ``aliexpress_urgent_rerun``).
 
+- :mod:`~aeops.urgent.form`: the trigger form's Params (names, types, choices, help), as the UI shows them;
 - :mod:`~aeops.urgent.request`: the trigger's parameters, validated into an :class:`UrgentRequest`;
 - :mod:`~aeops.urgent.pricing`: price override maths (percent or absolute, floor/ceiling guards, cents);
 - :mod:`~aeops.urgent.change_sets`: each mode's change set (re-using :mod:`aeops.sync.diff` and the ledger);

@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from aeops.catalog.context import context
-from aeops.catalog.status import ChangeStatus
 from aeops.config import AeopsConfig
 from aeops.i18n import translator
 from aeops.secrets import get_logger
+from aeops.store.status import ChangeStatus
 from aeops.urgent import progress
 
 log = get_logger(__name__)
@@ -75,7 +75,7 @@ def reasons_for_approval(moves: list[PriceMove], config: AeopsConfig, lang: str 
 
 def _run(store: str, run_id: str, config: AeopsConfig | None):
     ctx = context(store, config)
-    run = ctx.ledger.find_run(store, run_id, DAG_ID)
+    run = ctx.ledger.runs.find(store, run_id, DAG_ID)
     if run is None:
         raise RuntimeError(f"{store}: run {run_id} was not started")
     return ctx, run
@@ -114,7 +114,7 @@ def approval_form(store: str, run_id: str, *, dry_run: bool, link: str, wait_min
     request = (run.artifacts or {}).get("request") or {}
     if dry_run or request.get("mode") != "price_override":
         return None
-    moves = price_moves(ctx.ledger.changes_of_run(run.id))
+    moves = price_moves(ctx.ledger.changes.of_run(run.id))
     lang = ctx.store.language
     _ = translator(lang)
     reasons = reasons_for_approval(moves, ctx.config, lang)
@@ -144,8 +144,8 @@ def approval_form(store: str, run_id: str, *, dry_run: bool, link: str, wait_min
         _("The time this waits for you is **not** counted in the {deadline}-minute deadline: the deadline clock "
           "stops while it waits and resumes when you answer.").format(deadline=deadline),
     ])
-    if ctx.ledger.add_milestone(run.id, "approval-asked", {"asked_at": datetime.now(UTC).isoformat(),
-                                                           "reasons": reasons, "report": report, "link": link}):
+    if ctx.ledger.runs.add_milestone(run.id, "approval-asked", {"asked_at": datetime.now(UTC).isoformat(),
+                                                                "reasons": reasons, "report": report, "link": link}):
         from aeops.notify.messages import notice
         from aeops.notify.send import send
 
@@ -155,7 +155,7 @@ def approval_form(store: str, run_id: str, *, dry_run: bool, link: str, wait_min
                     kind="alert", text=text, fields={_("Run"): run_id}, link=link,
                     link_text=_("Approve or reject in Airflow"), dedupe_key=f"urgent-approval:{store}:{run_id}"),
              store=store, config=ctx.config, db_url=ctx.db_url)
-    ctx.ledger.update_run(run.id, artifacts={**(run.artifacts or {}), "plan_report": report})
+    ctx.ledger.runs.update(run.id, artifacts={**(run.artifacts or {}), "plan_report": report})
     subject = _("Approve urgent price override for {store}: {n} SKU price(s)").format(store=store, n=len(moves))
     return {"subject": subject, "body": body,
             "reasons": reasons, "report": report}
@@ -165,7 +165,7 @@ def record_decision(store: str, run_id: str, chosen: str, responded_by: dict[str
                     responded_at: datetime | None, *, config: AeopsConfig | None = None) -> dict[str, Any]:
     """Keep the decision, move the deadline by the wait, and on Reject mark the plan rejected (never sent)."""
     ctx, run = _run(store, run_id, config)
-    asked = ctx.ledger.milestones_of_run(run.id).get("approval-asked")
+    asked = ctx.ledger.runs.milestones(run.id).get("approval-asked")
     now = datetime.now(UTC)
     answered = responded_at if isinstance(responded_at, datetime) else now
     if answered.tzinfo is None:
@@ -174,19 +174,19 @@ def record_decision(store: str, run_id: str, chosen: str, responded_by: dict[str
     waited = max(0.0, (max(answered, now) - asked_at).total_seconds())
     who = (responded_by or {}).get("name") or (responded_by or {}).get("id")
     decision = "approved" if chosen == APPROVE else "rejected" if who else "timed out"
-    artifacts = dict(ctx.ledger.get_run(run.id).artifacts or {})
+    artifacts = dict(ctx.ledger.runs.get(run.id).artifacts or {})
     deadline = dict(artifacts.get("deadline") or {})
     if deadline:
         deadline["paused_seconds"] = float(deadline.get("paused_seconds", 0)) + waited
         artifacts["deadline"] = progress.Deadline.from_dict(deadline).to_dict()
-    ctx.ledger.update_run(run.id, artifacts=artifacts)
+    ctx.ledger.runs.update(run.id, artifacts=artifacts)
     detail = {"decision": decision, "by": who, "at": answered.isoformat(), "waited_seconds": round(waited, 1)}
-    ctx.ledger.add_milestone(run.id, "approval", detail)
+    ctx.ledger.runs.add_milestone(run.id, "approval", detail)
     if decision != "approved":
-        ids = [c.id for c in ctx.ledger.changes_of_run(run.id) if c.status == ChangeStatus.PLANNED]
-        ctx.ledger.set_status(ids, ChangeStatus.REJECTED)
-        ctx.ledger.update_run(run.id, status="rejected",
-                              message=f"{run.message or ''}; {decision} by {who or 'nobody (no answer in time)'}")
+        ids = [c.id for c in ctx.ledger.changes.of_run(run.id) if c.status == ChangeStatus.PLANNED]
+        ctx.ledger.changes.set_status(ids, ChangeStatus.REJECTED)
+        ctx.ledger.runs.update(run.id, status="rejected",
+                               message=f"{run.message or ''}; {decision} by {who or 'nobody (no answer in time)'}")
     log.info("%s: urgent override %s by %s after %.0f s (not counted in the deadline)", store, decision,
              who or "nobody", waited)
     return detail
@@ -194,5 +194,5 @@ def record_decision(store: str, run_id: str, chosen: str, responded_by: dict[str
 
 def decision_of(ledger, sync_run_id: int) -> dict[str, Any] | None:
     """The recorded approval decision of a run (None: none was asked)."""
-    milestone = ledger.milestones_of_run(sync_run_id).get("approval")
+    milestone = ledger.runs.milestones(sync_run_id).get("approval")
     return dict(milestone.detail) if milestone else None

@@ -1,4 +1,4 @@
-"""Each urgent mode's change set, stored with :meth:`aeops.catalog.ledger.Ledger.store_plan` like the daily plan's.
+"""Each urgent mode's change set, stored like the daily plan's (``ledger.changes.store_plan``).
 
 Every mode works out the *desired* state of the products it touches and lets :func:`aeops.sync.diff.diff_product`
 compute the minimal writes (and their ``previous`` values, which is what makes a price override revertible).
@@ -18,10 +18,11 @@ from typing import Any
 from aeops.catalog.diff import PlannedChange, apply_change, diff_product
 from aeops.catalog.drift import drifted
 from aeops.catalog.model import from_marketplace
-from aeops.catalog.status import APPLIED
 from aeops.catalog.timestamps import parse_gmt
+from aeops.marketplace.interface import MarketplaceClient
 from aeops.marketplace.listing import LIST_PAGE_SIZE, list_concurrently
 from aeops.secrets import get_logger
+from aeops.store.status import APPLIED
 from aeops.urgent.pricing import NewPrice, PriceError, apply_absolute, apply_percent, read_price_file
 from aeops.urgent.request import RequestError, UrgentRequest
 
@@ -50,17 +51,17 @@ class PlanOutcome:
 
 
 # ------------------------------------------------------------------------------------- current state
-def current_state(ctx, client, product_ids: set[int] | None) -> dict[int, dict[str, Any] | None]:
+def current_state(ctx, client: MarketplaceClient, product_ids: set[int] | None) -> dict[int, dict[str, Any] | None]:
     """The marketplace's products (canonical fields; None: not in the store). ``None`` ids: the whole store."""
     if product_ids is not None and len(product_ids) <= DIRECT_READ_MAX:
         return _read_each(ctx, client, sorted(product_ids))
     return _read_listed(ctx, client, product_ids)
 
 
-def _read_each(ctx, client, product_ids: list[int]) -> dict[int, dict[str, Any] | None]:
+def _read_each(ctx, client: MarketplaceClient, product_ids: list[int]) -> dict[int, dict[str, Any] | None]:
     from aeops.marketplace import ApiError
 
-    known = ctx.ledger.known_state(ctx.store.name)
+    known = ctx.ledger.products.known(ctx.store.name)
     current: dict[int, dict[str, Any] | None] = {}
     seen = {}
     for pid in product_ids:
@@ -75,13 +76,13 @@ def _read_each(ctx, client, product_ids: list[int]) -> dict[int, dict[str, Any] 
         current[pid] = fields
         seen[pid] = (fields, parse_gmt(product.gmt_modified, ctx.store.platform_tz))
     if seen:
-        ctx.ledger.save_seen_state(ctx.store.name, seen)
+        ctx.ledger.products.save_seen(ctx.store.name, seen)
     return current
 
 
-def _read_listed(ctx, client, product_ids: set[int] | None) -> dict[int, dict[str, Any] | None]:
+def _read_listed(ctx, client: MarketplaceClient, product_ids: set[int] | None) -> dict[int, dict[str, Any] | None]:
     with ThreadPoolExecutor(1) as background:  # the aeops DB is read while the list pages come in
-        loading = background.submit(ctx.ledger.known_state, ctx.store.name)
+        loading = background.submit(ctx.ledger.products.known, ctx.store.name)
         listed = {p.product_id: p.gmt_modified for p in list_concurrently(client, page_size=LIST_PAGE_SIZE)}
         known = loading.result()
     wanted = set(listed) if product_ids is None else set(product_ids)
@@ -93,7 +94,7 @@ def _read_listed(ctx, client, product_ids: set[int] | None) -> dict[int, dict[st
     for pid in to_read:
         seen[pid] = (from_marketplace(client.get_product(pid), known.get(pid)), parse_gmt(listed[pid], tz))
     if seen:
-        ctx.ledger.save_seen_state(ctx.store.name, seen)
+        ctx.ledger.products.save_seen(ctx.store.name, seen)
     current: dict[int, dict[str, Any] | None] = {}
     for pid in sorted(wanted):
         if pid in seen:
@@ -110,19 +111,19 @@ def _copy(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------------------- retry_failed
-def plan_retry(ctx, client, request: UrgentRequest) -> PlanOutcome:
+def plan_retry(ctx, client: MarketplaceClient, request: UrgentRequest) -> PlanOutcome:
     """Everything of a run that failed or is not known good, made true again where it still is not."""
     store = ctx.store.name
     if request.run_id:
-        source = ctx.ledger.find_run(store, request.run_id)
+        source = ctx.ledger.runs.find(store, request.run_id)
         if source is None:
             raise RequestError(f"no run {request.run_id!r} for store {store}; recent runs: {_recent(ctx, store)}")
     else:
-        runs = ctx.ledger.recent_runs(store, DAILY_DAG_ID, limit=1)
+        runs = ctx.ledger.runs.recent(store, DAILY_DAG_ID, limit=1)
         if not runs:
             raise RequestError(f"store {store} has no daily sync run to retry; give run_id")
         source = runs[0]
-    candidates = ctx.ledger.retry_candidates(source.id)
+    candidates = ctx.ledger.changes.retry_candidates(source.id)
     outcome = PlanOutcome([], 0, source_run_id=source.id)
     by_product: dict[int, list[Any]] = defaultdict(list)
     for change in candidates:
@@ -146,7 +147,7 @@ def plan_retry(ctx, client, request: UrgentRequest) -> PlanOutcome:
 
 
 # ----------------------------------------------------------------------------------------------- skus
-def plan_skus(ctx, client, request: UrgentRequest, sync_run_id: int) -> PlanOutcome:
+def plan_skus(ctx, client: MarketplaceClient, request: UrgentRequest, sync_run_id: int) -> PlanOutcome:
     """The listed SKUs' price, discount and stock as the newest export has them (rows with errors stay out)."""
     from aeops.catalog.model import desired_from_rows
     from aeops.catalog.validation import validate_export
@@ -164,7 +165,7 @@ def plan_skus(ctx, client, request: UrgentRequest, sync_run_id: int) -> PlanOutc
     frame = result.frame
     selected = frame[frame["sku_code"].astype(str).isin(wanted)]
     row_findings = [f for f in result.findings if f.row is not None and f.row in set(selected["row"].astype(int))]
-    ctx.ledger.store_findings(sync_run_id, store.name, row_findings)
+    ctx.ledger.runs.store_findings(sync_run_id, store.name, row_findings)
     blocked: dict[int, list[str]] = defaultdict(list)
     for f in row_findings:
         if f.blocking:
@@ -225,7 +226,7 @@ def _export_products(ctx) -> tuple[dict[str, int], dict[int, str]]:
     return skus, categories
 
 
-def plan_price_override(ctx, client, request: UrgentRequest) -> PlanOutcome:
+def plan_price_override(ctx, client: MarketplaceClient, request: UrgentRequest) -> PlanOutcome:
     """New prices for the chosen SKUs: absolute (file) or a percentage, guarded and rounded to the cent."""
     outcome = PlanOutcome([], 0)
     targets: dict[int, dict[str, Any]] = defaultdict(dict)  # pid -> sku -> file line (absolute) or None
@@ -309,15 +310,15 @@ def _count(outcome: PlanOutcome, new: NewPrice) -> None:
 # --------------------------------------------------------------------------------------------- revert
 
 
-def plan_revert(ctx, client, request: UrgentRequest) -> PlanOutcome:
+def plan_revert(ctx, client: MarketplaceClient, request: UrgentRequest) -> PlanOutcome:
     """The previous prices of a price override run, for every SKU that still has the override's price."""
     store = ctx.store.name
-    source = (ctx.ledger.find_run(store, request.run_id or "", URGENT_DAG_ID)
-              or ctx.ledger.find_run(store, request.run_id or ""))
+    source = (ctx.ledger.runs.find(store, request.run_id or "", URGENT_DAG_ID)
+              or ctx.ledger.runs.find(store, request.run_id or ""))
     if source is None:
         raise RequestError(f"no run {request.run_id!r} for store {store}; recent urgent runs: "
                            f"{_recent(ctx, store, URGENT_DAG_ID)}")
-    changes = [c for c in ctx.ledger.changes_of_run(source.id) if c.kind == "price" and c.status in APPLIED]
+    changes = [c for c in ctx.ledger.changes.of_run(source.id) if c.kind == "price" and c.status in APPLIED]
     if not changes:
         raise RequestError(f"run {request.run_id} of store {store} applied no price change; nothing to revert")
     outcome = PlanOutcome([], len({c.product_id for c in changes}), source_run_id=source.id)
@@ -345,5 +346,5 @@ def plan_revert(ctx, client, request: UrgentRequest) -> PlanOutcome:
 
 
 def _recent(ctx, store: str, dag_id: str | None = None) -> str:
-    runs = ctx.ledger.recent_runs(store, dag_id)
+    runs = ctx.ledger.runs.recent(store, dag_id)
     return ", ".join(f"{r.run_id} ({r.dag_id}, {r.status})" for r in runs) or "(none)"

@@ -1,6 +1,6 @@
 """The urgent re-run's deadline: the maths and the Slack messages (started, half-way, late, done).
 
-Each milestone is posted once per run: :func:`aeops.sync.ledger.add_milestone` inserts a unique
+Each milestone is posted once per run: :meth:`aeops.store.repos.runs.Runs.add_milestone` inserts a unique
 ``run_milestones`` row and only the first caller (of the parallel push tasks) posts. Missing the deadline is
 an error-severity message in the alerts channel, never a quiet success: it is the run's page (one Slack message
 per run, :mod:`aeops.notify.pages`), which the run's failure then updates with what failed. The final summary
@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aeops.catalog.status import OPEN, ChangeStatus
 from aeops.i18n import clock_in, ngettext, translator
 from aeops.notify.messages import SlackMessage, notice, one_line
 from aeops.notify.pages import page_key
 from aeops.reports.labels import status_label
+from aeops.store.status import OPEN, ChangeStatus
 
 DAG_ID = "aliexpress_urgent_rerun"
 

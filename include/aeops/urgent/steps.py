@@ -17,7 +17,9 @@ from typing import Any
 from aeops.catalog import lock
 from aeops.catalog.context import client_for, context
 from aeops.config import AeopsConfig, load_airflow_config
+from aeops.marketplace.interface import MarketplaceClient
 from aeops.secrets import get_logger
+from aeops.store.ledger import Ledger
 from aeops.sync import finish as daily_finish
 from aeops.sync import pushing
 from aeops.sync.preflight import preflight
@@ -71,7 +73,7 @@ def _run(store: str, run_id: str, config: AeopsConfig | None):
         ctx = context(store, config)
     except ConfigError:
         return None, None
-    run = ctx.ledger.find_run(store, run_id, DAG_ID)
+    run = ctx.ledger.runs.find(store, run_id, DAG_ID)
     return ctx, run
 
 
@@ -79,20 +81,19 @@ def _run(store: str, run_id: str, config: AeopsConfig | None):
 def start(params: dict[str, Any], run_id: str, *, triggered_at: datetime | None = None,
           config: AeopsConfig | None = None) -> dict[str, Any]:
     """Check the request, record it with its reason and deadline, post "started". RequestError when unusable."""
-    from aeops.store import ensure_schema
     cfg = config or load_airflow_config()
-    ensure_schema(cfg.resolved_database_url())  # so even a refused request's alert reaches the Slack outbox
+    Ledger(cfg.resolved_database_url())  # the schema up to date: even a refused request's alert reaches the outbox
     request = parse_request(params, [s.name for s in cfg.stores])
     ctx = context(request.store, cfg)
-    sync_run_id = ctx.ledger.start_run(request.store, DAG_ID, run_id, kind="urgent")
-    run = ctx.ledger.get_run(sync_run_id)
+    sync_run_id = ctx.ledger.runs.start(request.store, DAG_ID, run_id, kind="urgent")
+    run = ctx.ledger.runs.get(sync_run_id)
     recorded = (run.artifacts or {}).get("deadline")
     deadline = (progress.Deadline.from_dict(recorded) if recorded
                 else progress.Deadline(triggered_at or datetime.now(UTC), request.deadline_minutes))
-    ctx.ledger.update_run(sync_run_id, status="running",
+    ctx.ledger.runs.update(sync_run_id, status="running",
                       message=f"urgent {request.describe()}; reason: {request.reason}",
                       artifacts={**(run.artifacts or {}), "request": request.audit(), "deadline": deadline.to_dict()})
-    if ctx.ledger.add_milestone(sync_run_id, "requested", {**request.audit(), **deadline.to_dict()}):
+    if ctx.ledger.runs.add_milestone(sync_run_id, "requested", {**request.audit(), **deadline.to_dict()}):
         _send(ctx, progress.started(store=request.store, run_id=run_id, what=request.describe(ctx.store.language),
                                     reason=request.reason, deadline=deadline, dry_run=request.dry_run,
                                     lang=ctx.store.language, timezone=ctx.store.timezone))
@@ -116,12 +117,13 @@ def take_lock(store: str, run_id: str, *, task: str = "take_lock", poke_s: float
     if not lock.poke(ctx.ledger, store, holder, task=f"{task} ({DAG_ID} {run_id})", ttl_s=minutes * 120,
                      priority=True, max_wait_s=max(30.0, minutes * 60 * LOCK_WAIT_SHARE), poke_s=poke_s):
         return False
-    ctx.ledger.add_milestone(run.id, "locked", {"holder": holder})
+    ctx.ledger.runs.add_milestone(run.id, "locked", {"holder": holder})
     log.info("%s: write lock taken by %s", store, holder)
     return True
 
 
-def plan(store: str, run_id: str, *, client=None, config: AeopsConfig | None = None) -> dict[str, int]:
+def plan(store: str, run_id: str, *, client: MarketplaceClient | None = None,
+         config: AeopsConfig | None = None) -> dict[str, int]:
     """Preflight, then the mode's change set stored for the push (the daily sync's push picks it up as is)."""
     from aeops.urgent import change_sets
 
@@ -139,13 +141,13 @@ def plan(store: str, run_id: str, *, client=None, config: AeopsConfig | None = N
         outcome = change_sets.plan_price_override(ctx, client, request)
     else:
         outcome = change_sets.plan_revert(ctx, client, request)
-    planned = ctx.ledger.store_plan(run.id, store, outcome.changes)
+    planned = ctx.ledger.changes.store_plan(run.id, store, outcome.changes)
     counts = {"rows": outcome.counts.get("rows", outcome.targets),
               "valid_rows": outcome.counts.get("valid_rows", outcome.targets), "targets": outcome.targets,
               "skipped": 0, **outcome.counts, **{"planned_" + k: v for k, v in planned.items()},
               "changed_products": len({c.product_id for c in outcome.changes})}
     artifacts = {**(run.artifacts or {}), "skipped": outcome.skipped, "source_run_id": outcome.source_run_id}
-    ctx.ledger.update_run(run.id, counts=counts, artifacts=artifacts)
+    ctx.ledger.runs.update(run.id, counts=counts, artifacts=artifacts)
     log.info("%s: %s: %d product(s) considered, change set %s, %d skipped%s", store, request.mode,
              outcome.targets, planned or "empty", counts["skipped"],
              " (dry run: nothing will be written)" if request.dry_run else "")
@@ -169,7 +171,8 @@ def collect_chunks(store: str, run_id: str, *, dry_run: bool, config: AeopsConfi
                                    chunk_batches=chunk_batches(run.counts or {}))
 
 
-def push_chunk(chunk: dict[str, Any], run_id: str, *, client=None, config: AeopsConfig | None = None) -> dict:
+def push_chunk(chunk: dict[str, Any], run_id: str, *, client: MarketplaceClient | None = None,
+               config: AeopsConfig | None = None) -> dict:
     """The daily sync's push of one chunk, under this run's store lock; then the half-way / late milestones."""
     ctx = context(chunk["store"], config)
     holder = lock.run_holder(chunk["sync_run_id"])
@@ -182,20 +185,21 @@ def push_chunk(chunk: dict[str, Any], run_id: str, *, client=None, config: Aeops
 def note_progress(ctx, sync_run_id: int, run_id: str, now: datetime | None = None) -> None:
     """Post "half-way" once half the changes are answered and "late" once the deadline has passed."""
     now = now or datetime.now(UTC)
-    run = ctx.ledger.get_run(sync_run_id)
+    run = ctx.ledger.runs.get(sync_run_id)
     deadline = progress.Deadline.from_dict(run.artifacts["deadline"])
-    done, total = progress.work_done(ctx.ledger.change_counts(sync_run_id))
-    if total and done * 2 >= total and ctx.ledger.add_milestone(sync_run_id, "half-way",
+    done, total = progress.work_done(ctx.ledger.changes.counts(sync_run_id))
+    if total and done * 2 >= total and ctx.ledger.runs.add_milestone(sync_run_id, "half-way",
                                                             {"done": done, "total": total}):
         _send(ctx, progress.half_way(store=ctx.store.name, run_id=run_id, done=done, total=total,
                                      deadline=deadline, now=now, lang=ctx.store.language))
-    if deadline.late(now) and done < total and ctx.ledger.add_milestone(sync_run_id, "late",
+    if deadline.late(now) and done < total and ctx.ledger.runs.add_milestone(sync_run_id, "late",
                                                                     {"done": done, "total": total}):
         _send(ctx, progress.late(store=ctx.store.name, run_id=run_id, done=done, total=total, deadline=deadline,
                                  now=now, lang=ctx.store.language, timezone=ctx.store.timezone))
 
 
-def finish(store: str, run_id: str, *, dry_run: bool, client=None, config: AeopsConfig | None = None) -> dict:
+def finish(store: str, run_id: str, *, dry_run: bool, client: MarketplaceClient | None = None,
+           config: AeopsConfig | None = None) -> dict:
     """The daily sync's finish for this run: verification, report, status and summary."""
     from aeops.urgent.approval import decision_of
 
@@ -205,7 +209,7 @@ def finish(store: str, run_id: str, *, dry_run: bool, client=None, config: Aeops
     decision = decision_of(ctx.ledger, run.id)
     if decision and decision["decision"] != "approved":
         log.info("%s: the override was %s: nothing was written", store, decision["decision"])
-        ctx.ledger.update_run(run.id, status="rejected", finished_at=datetime.now(UTC))
+        ctx.ledger.runs.update(run.id, status="rejected", finished_at=datetime.now(UTC))
         return {"store": store, "status": "rejected", "decision": decision}
     return daily_finish.finish(store, DAG_ID, run_id, dry_run=dry_run, client=client, config=config)
 
@@ -230,7 +234,7 @@ def report(store: str, run_id: str, *, now: datetime | None = None, config: Aeop
     decision = decision_of(ctx.ledger, run.id)
     if decision and decision["decision"] != "approved":
         summary = {"store": store, "status": "rejected", "decision": decision, "counts": run.counts}
-        if ctx.ledger.add_milestone(run.id, "done", summary):
+        if ctx.ledger.runs.add_milestone(run.id, "done", summary):
             _send(ctx, progress.not_approved(store=store, run_id=run_id, what=request.describe(ctx.store.language),
                                              reason=request.reason, decision=decision, counts=run.counts or {},
                                              lang=ctx.store.language))
@@ -242,14 +246,14 @@ def report(store: str, run_id: str, *, now: datetime | None = None, config: Aeop
     summary = {"store": store, "status": status, "counts": run.counts, "elapsed_minutes":
                round(deadline.elapsed_minutes(now), 2), "deadline_minutes": deadline.minutes, "late": was_late,
                "stopped_by": stopped_by}
-    if ctx.ledger.add_milestone(run.id, "late-final" if was_late else "done", summary):
+    if ctx.ledger.runs.add_milestone(run.id, "late-final" if was_late else "done", summary):
         _send(ctx, progress.final(store=store, run_id=run_id, what=request.describe(ctx.store.language),
                                   reason=request.reason, status=status, counts=run.counts or {}, deadline=deadline,
                                   now=now, mode=request.mode, dry_run=request.dry_run, lang=ctx.store.language,
                                   report_link=report_url(store, DAG_ID, run_id) if run.report_path else None,
                                   stopped_by=stopped_by))
     if run.status == "running":
-        ctx.ledger.update_run(run.id, status="failed", finished_at=now)
+        ctx.ledger.runs.update(run.id, status="failed", finished_at=now)
     if was_late:
         raise DeadlineMissed(f"{store}: urgent run took {deadline.elapsed_minutes(now):.1f} min, "
                              f"deadline {deadline.minutes:g} min ({status})")

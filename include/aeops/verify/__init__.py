@@ -8,5 +8,5 @@
 - :mod:`aeops.verify.checks`: timestamp, product query, cross-device and language-site checks, attribution;
 - :mod:`aeops.verify.passes`: one pass (the API for every product, pages for the sample);
 - :mod:`aeops.verify.runner`: sensor pokes, the re-push, the final result (``verify_run``);
-- :mod:`aeops.verify.records` / :mod:`aeops.verify.strikes`: the aeops DB records and strike alerts.
+- :mod:`aeops.verify.strikes`: strike alerts (the records are :mod:`aeops.store.repos.verification`'s).
 """

@@ -1,15 +1,16 @@
 """An in-memory marketplace and storefront for unit tests and ``bench/verify.py`` (no HTTP, a settable clock).
 
-It answers the few client calls verification and the re-push use (``iter_products`` with
-``modified_since``, ``get_product``, ``update_prices_batch``, ``update_inventory``) and the
-:class:`~aeops.verify.page_reader.StorefrontReader` calls, and counts every request. Faults mirror the
-simulator's: ``stale`` (product, site) pairs and ``never_device`` keep showing the first version; ``lag``
-delays every view of a write.
+It is a :class:`~aeops.marketplace.interface.MarketplaceClient` (every call a step makes) and a
+:class:`~aeops.verify.page_reader.StorefrontReader`, and counts every request. Prices, stock and the freight
+template are modelled (what verification checks); other edits, qualifications and uploads are recorded in
+``writes`` and succeed. Faults mirror the simulator's: ``stale`` (product, site) pairs and ``never_device`` keep
+showing the first version; ``lag`` delays every view of a write.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -17,7 +18,21 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aeops.marketplace.client import PRODUCT_STATUSES
-from aeops.marketplace.models import BatchResult, FreightService, Product, ProductOutcome, Sku, UpdateReport
+from aeops.marketplace.models import (
+    AccountStanding,
+    BatchResult,
+    FreightService,
+    FreightTemplate,
+    PhotoUpload,
+    Product,
+    ProductOutcome,
+    ProductPage,
+    Qualification,
+    QualificationSpec,
+    Sku,
+    TokenInfo,
+    UpdateReport,
+)
 from aeops.verify.page_reader import PageView, SkuView
 
 TEMPLATE_SERVICES = {"1001": (FreightService("CAINIAO_STANDARD", "AliExpress Standard Shipping", False),),
@@ -46,6 +61,9 @@ class FakeMarketplace:
     calls: int = 0  # API calls (list pages, reads, writes)
     requests: int = 0  # storefront page fetches and data-center reads
     writes: list[tuple[str, list[int]]] = field(default_factory=list)
+    access_token: str | None = "fake-access-token"
+    refresh_token: str | None = "fake-refresh-token"
+    _count_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
 
     def seed(self, product_ids: Iterable[int], skus: Mapping[str, tuple[str, str | None, int]],
              at: datetime) -> None:
@@ -62,6 +80,19 @@ class FakeMarketplace:
         self.calls += max(1, -(-len(items) // size)) + len(tuple(statuses)) - 1
         for pid in items:
             yield Product(pid, gmt_modified=self._gmt(self.products[pid][-1].at))
+
+    def list_products(self, status: str = "onSelling", *, page: int = 1, page_size: int = 50,
+                      modified_since: datetime | str | None = None, **_: Any) -> ProductPage:
+        """One page, as :meth:`iter_products` counts them (pages may be read from several threads at once)."""
+        with self._count_lock:
+            self.calls += 1
+        size = min(page_size, self.page_size_cap)
+        items = [] if status != "onSelling" else sorted(
+            pid for pid, versions in self.products.items()
+            if modified_since is None or versions[-1].at >= modified_since)
+        chunk = items[(page - 1) * size : page * size]
+        return ProductPage([Product(pid, status="onSelling", gmt_modified=self._gmt(self.products[pid][-1].at))
+                            for pid in chunk], page, -(-len(items) // size), len(items))
 
     def _gmt(self, at: datetime) -> str:
         return at.astimezone(ZoneInfo(self.platform_tz)).strftime("%Y-%m-%d %H:%M:%S")
@@ -99,9 +130,47 @@ class FakeMarketplace:
 
         return UpdateReport([self._write("inventory", updates, apply)])
 
+    def edit_product(self, product_id: int, fields: Mapping[str, Any]) -> ProductOutcome:
+        """Recorded; a new freight template shows on the product's pages."""
+        self.calls += 1
+        self.writes.append(("edit", [product_id]))
+        latest = self.products[product_id][-1]
+        template = str(fields.get("freight_template_id", latest.freight_template_id))
+        self.products[product_id].append(_Version(self.clock(), dict(latest.skus), template))
+        return ProductOutcome(product_id, "success")
+
+    def set_qualifications(self, product_id: int, entries: Sequence[Qualification]) -> ProductOutcome:
+        self.calls += 1
+        self.writes.append(("qualification", [product_id]))
+        return ProductOutcome(product_id, "success")
+
+    def upload_image(self, file_name: str, content: bytes, *, group_id: str | None = None,
+                     content_type: str = "image/jpeg") -> PhotoUpload:
+        self.calls += 1
+        return PhotoUpload(f"https://ae01.alicdn.com/kf/fake-{len(content)}-{file_name}", None, None)
+
+    def list_freight_templates(self) -> list[FreightTemplate]:
+        self.calls += 1
+        return [FreightTemplate(int(tid), f"Template {tid}", tid == "1001") for tid in TEMPLATE_SERVICES]
+
     def freight_settings(self, template_id: int) -> list[FreightService]:
         self.calls += 1
         return list(TEMPLATE_SERVICES.get(str(template_id), ()))
+
+    def category_qualifications(self, category_id: int | str, locale: str = "en_US") -> list[QualificationSpec]:
+        """No category asks for a qualification here."""
+        self.calls += 1
+        return []
+
+    def account_standing(self) -> AccountStanding:
+        self.calls += 1
+        return AccountStanding(self.seller_id, "normal", True, {}, "enterprise")
+
+    def refresh_access_token(self, refresh_token: str | None = None) -> TokenInfo:
+        self.calls += 1
+        self.access_token, self.refresh_token = f"{self.access_token}+", refresh_token or self.refresh_token
+        expires = self.clock() + timedelta(days=30)
+        return TokenInfo(self.access_token, self.refresh_token, int(expires.timestamp() * 1000), None, self.seller_id)
 
     def close(self) -> None:
         pass

@@ -30,6 +30,7 @@ from datetime import datetime
 from typing import Any
 
 from aeops.catalog.timestamps import PLATFORM_TZ, parse_gmt
+from aeops.marketplace.interface import MarketplaceClient
 from aeops.marketplace.listing import list_concurrently
 from aeops.secrets import get_logger
 from aeops.verify.checks import (
@@ -73,7 +74,7 @@ class PassResult:
     marketplace_rate: float | None = None
 
 
-def query(client, pid: int) -> tuple[Any, str | None]:
+def query(client: MarketplaceClient, pid: int) -> tuple[Any, str | None]:
     """(the product query's product, None) or (None, why it could not be read)."""
     try:
         return client.get_product(pid), None
@@ -82,7 +83,7 @@ def query(client, pid: int) -> tuple[Any, str | None]:
         return None, type(exc).__name__
 
 
-def run_pass(expected: Mapping[int, Expected], plan: Mapping[int, Sequence[Cell]], client,
+def run_pass(expected: Mapping[int, Expected], plan: Mapping[int, Sequence[Cell]], client: MarketplaceClient,
              reader: StorefrontReader, *, workers: int = 8, seller_id: int | None = None, store: str = "",
              api_ok: Collection[int] = (), api_limit: int | None = None, pacer: SitePacer | None = None
              ) -> PassResult:
@@ -180,7 +181,8 @@ def _learn_sku_ids(pid: int, product: Any, reader: StorefrontReader, result: Pas
         result.sku_ids_read[pid] = known
 
 
-def _judge_pages(pages: Mapping[int, list[tuple[Cell, PageView | None]]], exps: Mapping[int, Expected], client,
+def _judge_pages(pages: Mapping[int, list[tuple[Cell, PageView | None]]], exps: Mapping[int, Expected],
+                 client: MarketplaceClient,
                  reader: StorefrontReader, store: str, problems: dict[int, list[Problem]], result: PassResult) -> None:
     """Compare the pages read with the expectation, attribute what fails, count what was unreadable."""
     read: dict[int, list[PageView]] = {}
@@ -211,7 +213,8 @@ def _judge_pages(pages: Mapping[int, list[tuple[Cell, PageView | None]]], exps: 
             problems[pid] = problems.get(pid, []) + found
 
 
-def key_pages(pages: Mapping[int, list[PageView]], expected: Mapping[int, Expected], client,
+def key_pages(pages: Mapping[int, list[PageView]], expected: Mapping[int, Expected],
+              client: MarketplaceClient,
               reader: StorefrontReader, *, store: str = ""
               ) -> tuple[dict[int, list[PageView]], dict[int, dict[str, str]]]:
     """Pages read without their product's SKU-id map, keyed by the seller's SKU codes.
@@ -238,7 +241,8 @@ def key_pages(pages: Mapping[int, list[PageView]], expected: Mapping[int, Expect
     return keyed, read
 
 
-def read_sku_ids(client, product_ids: list[int], *, store: str = "", into: StorefrontReader | None = None
+def read_sku_ids(client: MarketplaceClient, product_ids: list[int], *, store: str = "",
+                 into: StorefrontReader | None = None
                  ) -> dict[int, dict[str, str]]:
     """Each product's SKU-id map (platform SKU id -> seller SKU code) from its product query, 8 at a time,
     each added to the reader's maps (``into``) as it comes. Unreadable ones are left out."""

@@ -1,7 +1,7 @@
 """Follow the platform's review of the products whose main image a run changed.
 
 The seller-center guide: a main-image change triggers the platform's review, done within 2 hours. An edit that
-sent a new main image is confirmed as ``in_review`` (:meth:`aeops.catalog.ledger.Ledger.confirm`); every
+sent a new main image is confirmed as ``in_review`` (:meth:`aeops.store.repos.changes.Changes.record_answer`); every
 verification poke (the reschedule-mode sensor: no worker slot is held between pokes) reads those products'
 status, one product query each:
 
@@ -22,11 +22,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from aeops.catalog.ledger import Ledger
-from aeops.catalog.status import ChangeStatus
 from aeops.catalog.timestamps import aware
+from aeops.marketplace.interface import MarketplaceClient
 from aeops.secrets import get_logger
+from aeops.store.ledger import Ledger
 from aeops.store.models import Change
+from aeops.store.status import ChangeStatus
 
 log = get_logger(__name__)
 
@@ -48,7 +49,7 @@ class ReviewOutcome:
         return [pid for pid in self.waiting if pid not in self.overdue]
 
 
-def follow(ledger: Ledger, client: Any, store: str, sync_run_id: int, run_id: str, *, deadline: timedelta,
+def follow(ledger: Ledger, client: MarketplaceClient, store: str, sync_run_id: int, run_id: str, *, deadline: timedelta,
            at: datetime, alert: Callable[[Any], None] | None = None, lang: str | None = "en") -> ReviewOutcome:
     """One look at every product of the run with a change in review; moves the changes on and alerts (in
     ``lang``, the store's language)."""
@@ -69,15 +70,15 @@ def follow(ledger: Ledger, client: Any, store: str, sync_run_id: int, run_id: st
         status = str(product.status or "")
         sent = min((aware(c.pushed_at) or at) for c in changes)
         if status == "onSelling":
-            ledger.set_status([c.id for c in changes], ChangeStatus.CONFIRMED)
+            ledger.changes.set_status([c.id for c in changes], ChangeStatus.CONFIRMED)
             outcome.passed.append(pid)
             log.info("%s: product %s passed the marketplace review", store, pid)
         elif status == REFUSED_CODE:
             reason = product.audit_reason or "the marketplace review refused the new main image (no reason given)"
-            ledger.fail_changes([c.id for c in changes], REFUSED_CODE, reason)
+            ledger.changes.fail([c.id for c in changes], REFUSED_CODE, reason)
             outcome.refused[pid] = reason
             log.warning("%s: product %s refused by the marketplace review: %s", store, pid, reason)
-            if alert is not None and ledger.add_milestone(sync_run_id, f"review-refused:{pid}"):
+            if alert is not None and ledger.runs.add_milestone(sync_run_id, f"review-refused:{pid}"):
                 from aeops.notify.messages import review_refused
 
                 alert(review_refused(store=store, product_id=pid, reason=reason, run_id=run_id, lang=lang))
@@ -85,7 +86,7 @@ def follow(ledger: Ledger, client: Any, store: str, sync_run_id: int, run_id: st
             outcome.waiting.append(pid)
             if at >= sent + deadline:
                 outcome.overdue.append(pid)
-                if ledger.add_milestone(sync_run_id, f"review-overdue:{pid}"):
+                if ledger.runs.add_milestone(sync_run_id, f"review-overdue:{pid}"):
                     newly_overdue.append(pid)
     if newly_overdue:
         log.warning("%s: %d product(s) still in review %s after their new main image: %s", store,
@@ -100,6 +101,6 @@ def follow(ledger: Ledger, client: Any, store: str, sync_run_id: int, run_id: st
 
 def _in_review(ledger: Ledger, sync_run_id: int) -> dict[int, list[Change]]:
     by_product: dict[int, list[Change]] = {}
-    for change in ledger.changes_in_status(sync_run_id, ChangeStatus.IN_REVIEW):
+    for change in ledger.changes.in_status(sync_run_id, ChangeStatus.IN_REVIEW):
         by_product.setdefault(change.product_id, []).append(change)
     return by_product

@@ -29,11 +29,12 @@ from typing import Any
 
 from aeops.catalog.batching import batches
 from aeops.catalog.context import RunContext, client_for, context
-from aeops.catalog.ledger import Ledger
 from aeops.catalog.push import push_batch
-from aeops.catalog.status import ChangeStatus
+from aeops.marketplace.interface import MarketplaceClient
 from aeops.secrets import get_logger
-from aeops.verify import records, review_followup, strikes
+from aeops.store.ledger import Ledger
+from aeops.store.status import ChangeStatus
+from aeops.verify import review_followup, strikes
 from aeops.verify.checks import Expected, Problem, expected_from_changes
 from aeops.verify.page_reader import DEVICES, StorefrontReader
 from aeops.verify.passes import PassResult, inconsistent_sites, run_pass
@@ -102,7 +103,7 @@ class Target:
     run_id: str
     sites: list[str]
     settings: VerifySettings
-    client: Any
+    client: MarketplaceClient
     reader: StorefrontReader
     images_dir: str | None = None
     config: Any = None
@@ -112,11 +113,11 @@ class Target:
 def poke_target(t: Target, *, now: Callable[[], datetime] = _now) -> PokeResult:
     """One poke: follow the reviews, a pass over the products not verified yet, then re-push / finalise as the
     clock says."""
-    run = t.ledger.get_run(t.sync_run_id)
+    run = t.ledger.runs.get(t.sync_run_id)
     state: dict[str, Any] = dict((run.artifacts or {}).get("verify") or {})
     if state.get("final"):
         return PokeResult(True, dict(state.get("result") or {}), "verification already finished")
-    if not records.verifiable_changes(t.ledger, t.sync_run_id):
+    if not t.ledger.changes.verifiable(t.sync_run_id):
         return PokeResult(True, {}, "nothing was pushed: nothing to verify")
     at = now()
     if not state:
@@ -131,13 +132,13 @@ def poke_target(t: Target, *, now: Callable[[], datetime] = _now) -> PokeResult:
         state["deadline_at"] = max(_parse(state["deadline_at"]), at + t.settings.deadline).isoformat()
     state["in_review"], state["review_overdue"] = sorted(reviews.waiting), sorted(reviews.overdue)
     state["review_refused"] = sorted(set(state.get("review_refused") or []) | set(reviews.refused))
-    changes = records.verifiable_changes(t.ledger, t.sync_run_id)
+    changes = t.ledger.changes.verifiable(t.sync_run_id)
     reviewing = {c.product_id for c in changes if c.status == ChangeStatus.IN_REVIEW}
     all_products = sorted({c.product_id for c in changes} - reviewing)
     pending_changes = [c for c in changes if c.status == ChangeStatus.CONFIRMED and c.product_id not in reviewing]
     fields = _state_fields(t, {c.product_id for c in pending_changes})
     expected = expected_from_changes(pending_changes, fields)
-    page_failed = records.page_failures(t.ledger, t.sync_run_id) & set(expected)
+    page_failed = t.ledger.verification.page_failures(t.sync_run_id) & set(expected)
     left = max(0, t.settings.page_budget - int(state.get("page_fetches", 0)))
     plan = budget_plan(expected, risk_of(t, changes, all_products, reviewing), t.settings.rule,
                        seed_for(t.store, t.run_id), t.sites, t.settings.devices, left, escalated=page_failed)
@@ -152,11 +153,12 @@ def poke_target(t: Target, *, now: Callable[[], datetime] = _now) -> PokeResult:
                       pacer=pacer)
     _hold_unread_failures(t, result, page_failed - set(result.paged))
     if result.sku_ids_read:  # read once (a product written blind, a first run): later runs' pages are keyed with them
-        t.ledger.record_sku_ids(t.store, result.sku_ids_read)
+        t.ledger.products.record_sku_ids(t.store, result.sku_ids_read)
     repushed = set(state["repushed"])
-    records.save_pass(t.ledger, t.sync_run_id, t.store, result.failing, result.verified,
-                      {pid: 2 if pid in repushed else 1 for pid in expected}, at)
-    t.ledger.set_status([cid for pid in result.verified for cid in expected[pid].change_ids], ChangeStatus.VERIFIED)
+    t.ledger.verification.save_pass(t.sync_run_id, t.store, result.failing, result.verified,
+                                    {pid: 2 if pid in repushed else 1 for pid in expected}, at)
+    t.ledger.changes.set_status([cid for pid in result.verified for cid in expected[pid].change_ids],
+                                ChangeStatus.VERIFIED)
     _account(state, result, plan, t.settings)
     log.info("%s: verification pass %d: %d verified, %d still failing, %d outstanding, %d in review (%d list calls, "
              "%d product queries, %d pages read, %d deferred, %d unreadable)", t.store, state["passes"],
@@ -183,7 +185,7 @@ def poke_target(t: Target, *, now: Callable[[], datetime] = _now) -> PokeResult:
     if done:
         state["result"] = _finalise(t, state, result, expected)
         state["final"] = True
-    t.ledger.update_run(t.sync_run_id, artifacts={"verify": state})
+    t.ledger.runs.update(t.sync_run_id, artifacts={"verify": state})
     return PokeResult(done, dict(state.get("result") or {}), message)
 
 
@@ -215,7 +217,7 @@ def risk_of(t: Target, changes: list[Any], products: list[int], reviewing: set[i
             risk[c.product_id] = max(risk.get(c.product_id, 0), RISK_PRICE)
         elif c.kind == "edit" and (payload.get("fields") or {}).get("main_image"):
             risk[c.product_id] = max(risk.get(c.product_id, 0), RISK_IMAGE)
-    for pid in records.previously_failed(t.ledger, t.store, t.sync_run_id, products):
+    for pid in t.ledger.changes.previously_failed(t.store, t.sync_run_id, products):
         risk[pid] = RISK_FAILED
     return {pid: w for pid, w in risk.items() if pid not in reviewing}
 
@@ -226,7 +228,7 @@ def _hold_unread_failures(t: Target, result: PassResult, unread: set[int]) -> No
     held = sorted(pid for pid in unread if pid in result.verified or pid in result.pending)
     if not held:
         return
-    rows = [r for r in t.ledger.results_of_run(t.sync_run_id, only_failed=True) if r.product_id in set(held)]
+    rows = [r for r in t.ledger.verification.results(t.sync_run_id, only_failed=True) if r.product_id in set(held)]
     for row in rows:
         result.failing.setdefault(row.product_id, []).append(
             Problem(row.product_id, row.check, row.field, row.expected, row.seen, row.device, row.site, row.sku_code))
@@ -293,13 +295,13 @@ def _prepare_reading(t: Target, expected: dict[int, Expected], fields: Mapping[i
 def _state_fields(t: Target, product_ids: set[int]) -> dict[int, dict[str, Any]]:
     if not product_ids:
         return {}
-    return t.ledger.state_fields(t.store, product_ids)
+    return t.ledger.products.fields_of(t.store, product_ids)
 
 
 def _repush(t: Target, change_ids: list[int]) -> None:
     """Push these confirmed changes once more (back to ``planned``, then the usual recorded push)."""
-    kinds = {c.id: c.kind for c in t.ledger.changes(change_ids)}
-    t.ledger.set_status(change_ids, ChangeStatus.PLANNED)
+    kinds = {c.id: c.kind for c in t.ledger.changes.load(change_ids)}
+    t.ledger.changes.set_status(change_ids, ChangeStatus.PLANNED)
     for kind in sorted(set(kinds.values())):
         for batch in batches([cid for cid, k in kinds.items() if k == kind], kind):
             try:
@@ -312,12 +314,12 @@ def _finalise(t: Target, state: dict[str, Any], last: PassResult, expected: Mapp
               ) -> dict[str, Any]:
     """Failing products -> verify_failed, strikes for disagreeing sites (and the alert), the run's counts."""
     failed_ids = [cid for pid in last.failing for cid in expected[pid].change_ids]
-    t.ledger.set_status(failed_ids, ChangeStatus.VERIFY_FAILED)
+    t.ledger.changes.set_status(failed_ids, ChangeStatus.VERIFY_FAILED)
     sites = inconsistent_sites(last.failing)
-    strikes_total = records.strike_count(t.ledger, t.store)
+    strikes_total = t.ledger.verification.strike_count(t.store)
     if sites:
-        added = records.record_strikes(t.ledger, t.store, t.sync_run_id, sites)
-        strikes_total = records.strike_count(t.ledger, t.store)
+        added = t.ledger.verification.record_strikes(t.store, t.sync_run_id, sites)
+        strikes_total = t.ledger.verification.strike_count(t.store)
         if added:
             log.warning("%s: %d multi-site price inconsistency strike(s) this run (%s); %d in total",
                         t.store, len(added), ", ".join(s.site or "" for s in added), strikes_total)
@@ -331,7 +333,7 @@ def _finalise(t: Target, state: dict[str, Any], last: PassResult, expected: Mapp
 def counts_of_run(ledger: Ledger, sync_run_id: int, state: Mapping[str, Any], strikes_total: int | None = None,
                   sites: Mapping[str, list[int]] | None = None) -> dict[str, Any]:
     """The run counts verification adds (also the sensor's answer)."""
-    statuses = ledger.change_counts(sync_run_id)
+    statuses = ledger.changes.counts(sync_run_id)
     verified, failed = statuses.get(ChangeStatus.VERIFIED, 0), statuses.get(ChangeStatus.VERIFY_FAILED, 0)
     checked = verified + failed + statuses.get(ChangeStatus.CONFIRMED, 0)
     in_review = statuses.get(ChangeStatus.IN_REVIEW, 0)
@@ -380,14 +382,15 @@ def storefront_counts(state: Mapping[str, Any]) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------------------------- entry points
-def target_for(ctx: RunContext, sync_run_id: int, client=None, reader: StorefrontReader | None = None) -> Target:
+def target_for(ctx: RunContext, sync_run_id: int, client: MarketplaceClient | None = None,
+               reader: StorefrontReader | None = None) -> Target:
     """A :class:`Target` for a store's run context."""
-    run = ctx.ledger.get_run(sync_run_id)
+    run = ctx.ledger.runs.get(sync_run_id)
     if client is None:
         client = client_for(ctx.store)
     if reader is None:
-        products = {c.product_id for c in records.verifiable_changes(ctx.ledger, sync_run_id)}
-        sku_codes = {pid: f["sku_ids"] for pid, f in ctx.ledger.state_fields(ctx.store.name, products).items()
+        products = {c.product_id for c in ctx.ledger.changes.verifiable(sync_run_id)}
+        sku_codes = {pid: f["sku_ids"] for pid, f in ctx.ledger.products.fields_of(ctx.store.name, products).items()
                      if f.get("sku_ids")}
         reader = reader_for_store(ctx.store, sku_codes)
     return Target(ledger=ctx.ledger, store=ctx.store.name, sync_run_id=sync_run_id, run_id=run.run_id,
@@ -408,17 +411,17 @@ def reader_for_store(store, sku_codes: Mapping[int, Mapping[str, str]] | None = 
     return reader_for_connection(base_url, extra, sku_codes=sku_codes)
 
 
-def poke(store: str, dag_id: str, run_id: str, *, dry_run: bool = False, client=None,
+def poke(store: str, dag_id: str, run_id: str, *, dry_run: bool = False, client: MarketplaceClient | None = None,
          reader: StorefrontReader | None = None, config=None) -> PokeResult:
     """The verify sensor's poke for one store of a DAG run (True when verification has finished)."""
     if dry_run:
         return PokeResult(True, {}, "dry run: nothing was pushed")
     ctx = context(store, config)
-    run = ctx.ledger.find_run(store, run_id, dag_id)
+    run = ctx.ledger.runs.find(store, run_id, dag_id)
     if run is None:
         return PokeResult(True, {}, "no sync run for this store (it stopped before the export)")
     sync_run_id = run.id
-    if not records.verifiable_changes(ctx.ledger, sync_run_id):
+    if not ctx.ledger.changes.verifiable(sync_run_id):
         return PokeResult(True, {}, "nothing was pushed: nothing to verify")
     target = target_for(ctx, sync_run_id, client, reader)
     try:
@@ -428,9 +431,9 @@ def poke(store: str, dag_id: str, run_id: str, *, dry_run: bool = False, client=
             target.reader.close()
 
 
-def verify_run(ctx: RunContext, sync_run_id: int, client=None, *, reader: StorefrontReader | None = None,
-               sleep: Callable[[float], None] = time.sleep, first_wait: float = 5.0,
-               max_wait: float = 120.0) -> dict[str, Any]:
+def verify_run(ctx: RunContext, sync_run_id: int, client: MarketplaceClient | None = None, *,
+               reader: StorefrontReader | None = None, sleep: Callable[[float], None] = time.sleep,
+               first_wait: float = 5.0, max_wait: float = 120.0) -> dict[str, Any]:
     """Verification to the end, for ``finish``: the sensor's result, else poll here (blocking) with backoff.
 
     With the verify sensor in the DAG the first poke finds the final result and returns at once; without

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from aeops.catalog.ledger import Ledger
 from aeops.catalog.lock import StoreBusy, acquire, inspect_lock, release, try_acquire
 from aeops.catalog.timestamps import aware
+from aeops.store.ledger import Ledger
 from aeops.store.models import StoreLock, utcnow
 
 
@@ -41,7 +41,7 @@ def test_parallel_chunks_of_one_run_share_it_and_the_last_release_frees_it(ledge
 
 def test_a_dead_holder_frees_the_store_when_its_lock_expires(ledger: Ledger) -> None:
     assert try_acquire(ledger, "demo", "crashed", 60)
-    with ledger.session() as s:
+    with ledger.transaction() as s:
         s.get(StoreLock, "demo").expires_at = utcnow() - timedelta(seconds=1)
     assert try_acquire(ledger, "demo", "urgent", 60)
     assert inspect_lock(ledger, "demo").holder == "urgent"
@@ -110,7 +110,7 @@ def test_a_waiter_gives_up_after_its_longest_wait_naming_the_holder(ledger: Ledg
 
     assert try_acquire(ledger, "demo", "sync-run-7", 60)
     assert not lock.poke(ledger, "demo", "sync-run-8", task="take_lock", max_wait_s=60)
-    with ledger.session() as s:  # its first try was two minutes ago
+    with ledger.transaction() as s:  # its first try was two minutes ago
         s.get(StoreLockWaiter, ("demo", "sync-run-8", "take_lock")).since = utcnow() - timedelta(minutes=2)
     with pytest.raises(StoreBusy, match="held by sync-run-7.*waited 2 min"):
         lock.poke(ledger, "demo", "sync-run-8", task="take_lock", max_wait_s=60)
@@ -171,10 +171,7 @@ def clock(monkeypatch: pytest.MonkeyPatch):
 
 
 def row(ledger: Ledger, store: str = "demo") -> StoreLock:
-    with ledger.session() as s:
-        found = s.get(StoreLock, store)
-        s.expunge(found)
-        return found
+    return ledger.locks.get(store)
 
 
 def test_what_the_lock_shows_names_its_store_and_its_priority_waiter(ledger: Ledger, clock) -> None:

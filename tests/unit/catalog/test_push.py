@@ -6,9 +6,9 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from aeops.catalog.diff import PlannedChange
-from aeops.catalog.ledger import Ledger
 from aeops.catalog.push import push_batch
 from aeops.store import session_scope
+from aeops.store.ledger import Ledger
 from aeops.store.models import ApiWrite, Change
 from aeops.verify.fake import FakeMarketplace
 
@@ -19,9 +19,9 @@ class CountingLedger(Ledger):
         self.sessions = 0
 
     @contextmanager
-    def session(self):
+    def transaction(self):
         self.sessions += 1
-        with super().session() as s:
+        with super().transaction() as s:
             yield s
 
 
@@ -29,10 +29,10 @@ def test_a_clean_batch_of_twenty_costs_four_transactions_and_records_before_and_
     market = FakeMarketplace()
     market.seed(range(1, 21), {"S": ("20.00", "15.00", 10)}, datetime.now(UTC) - timedelta(days=1))
     ledger = CountingLedger(sqlite_url)
-    run = ledger.start_run("demo", "unit", "push")
-    ledger.store_plan(run, "demo", [PlannedChange(pid, "price", {"skus": [
+    run = ledger.runs.start("demo", "unit", "push")
+    ledger.changes.store_plan(run, "demo", [PlannedChange(pid, "price", {"skus": [
         {"sku_code": "S", "price": "21.00", "discount_price": "15.00"}]}) for pid in range(1, 21)])
-    ids = ledger.open_change_ids([run])[(run, "price")]
+    ids = ledger.changes.open_ids([run])[(run, "price")]
     ledger.sessions = 0
 
     counts = push_batch(ledger, market, run, "price", ids)

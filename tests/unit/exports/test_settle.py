@@ -86,8 +86,8 @@ def test_no_export_is_left_to_the_caller_to_report(tmp_path: Path) -> None:
 
 def test_the_sensor_poke_waits_counts_and_then_records_the_file_it_takes(tmp_path: Path, sqlite_url,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    from aeops.catalog.ledger import Ledger
     from aeops.config import parse_config
+    from aeops.store.ledger import Ledger
     from aeops.sync.intake import export_settled
 
     monkeypatch.delenv("AEOPS_DATABASE_URL", raising=False)
@@ -96,13 +96,13 @@ def test_the_sensor_poke_waits_counts_and_then_records_the_file_it_takes(tmp_pat
         {"name": "demo", "exports": str(tmp_path), "export_settle_seconds": 60}]})
     assert not export_settled("demo", "aliexpress_catalog_sync", "r1", config=cfg)
     assert not export_settled("demo", "aliexpress_catalog_sync", "r1", config=cfg)
-    run = Ledger(sqlite_url).find_run("demo", "r1")
+    run = Ledger(sqlite_url).runs.find("demo", "r1")
     assert run.counts["export_waits"] == 2 and "not taken yet" in run.message
 
     when = time.time() - 120
     os.utime(fresh, (when, when))
     assert export_settled("demo", "aliexpress_catalog_sync", "r1", config=cfg)
-    run = Ledger(sqlite_url).find_run("demo", "r1")
+    run = Ledger(sqlite_url).runs.find("demo", "r1")
     assert run.artifacts["settled_export"] == str(fresh) and run.message is None
 
     missing = parse_config({"database_url": sqlite_url, "stores": [{"name": "demo", "exports": str(tmp_path / "no")}]})

@@ -12,11 +12,11 @@ from types import SimpleNamespace
 import pytest
 from PIL import Image
 
-from aeops.catalog.ledger import Ledger
 from aeops.reports import charts, thumbnails
 from aeops.reports.health import store_health
 from aeops.reports.run_report import findings_csv, headline, report_names, write_run_report
 from aeops.secrets import register_secret
+from aeops.store.ledger import Ledger
 from tests.reporting import seed_store_history, seed_sync_run, store_config
 
 
@@ -135,14 +135,12 @@ def test_store_health_has_every_section(seeded) -> None:
 
 
 def test_open_person_tasks_of_the_store_are_listed_with_what_still_differs(seeded) -> None:
-    from aeops.catalog import person_tasks
-
     ledger, store, _run_id, _tmp = seeded
-    person_tasks.open_task(ledger.url, "demo", "store_settings", "store_name", "Fix the store name",
-                           {"differences": ["store name: the page shows 'Old' (mobile)"]}, "run-1")
-    logo, _ = person_tasks.open_task(ledger.url, "demo", "logo_rotation", "logo", "Upload the logo", {}, "run-1")
-    person_tasks.close(ledger.url, logo.id, "run-1", "ops", "verified")
-    person_tasks.open_task(ledger.url, "other", "logo_rotation", "logo", "x", {}, "run-1")
+    ledger.person_tasks.open("demo", "store_settings", "store_name", "Fix the store name",
+                             {"differences": ["store name: the page shows 'Old' (mobile)"]}, "run-1")
+    logo, _ = ledger.person_tasks.open("demo", "logo_rotation", "logo", "Upload the logo", {}, "run-1")
+    ledger.person_tasks.close(logo.id, "run-1", "ops", "verified")
+    ledger.person_tasks.open("other", "logo_rotation", "logo", "x", {}, "run-1")
 
     health = store_health(ledger, store)
 

@@ -9,8 +9,8 @@ from cryptography.fernet import Fernet
 from sqlalchemy import text
 
 from aeops import cli
-from aeops.catalog.ledger import Ledger
 from aeops.store import crypto, get_engine, upgrade
+from aeops.store.ledger import Ledger
 
 ACCESS = "access-token-50000001-abcdef"
 REFRESH = "refresh-token-50000001-uvwxyz"
@@ -31,39 +31,39 @@ def key(monkeypatch: pytest.MonkeyPatch) -> str:
 
 def test_the_table_holds_no_token_text_and_the_ledger_reads_them_back(db_url: str, key: str) -> None:
     ledger = Ledger(db_url)
-    ledger.save_tokens("aliexpress_default", ACCESS, REFRESH, EXPIRES, EXPIRES + timedelta(days=30))
+    ledger.tokens.save("aliexpress_default", ACCESS, REFRESH, EXPIRES, EXPIRES + timedelta(days=30))
 
     [(conn_id, access, refresh)] = raw_rows(db_url)
     assert conn_id == "aliexpress_default"
     for stored, plain in ((access, ACCESS), (refresh, REFRESH)):
         assert plain not in stored and "token" not in stored  # no token text, not even a part of it
         assert Fernet(key.encode()).decrypt(stored.encode()).decode() == plain
-    state = ledger.token_state("aliexpress_default")
+    state = ledger.tokens.get("aliexpress_default")
     assert (state.access_token, state.refresh_token) == (ACCESS, REFRESH)
 
 
 def test_a_new_key_in_front_reads_old_tokens_and_rotation_moves_them_to_it(sqlite_url: str, key: str,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     ledger = Ledger(sqlite_url)
-    ledger.save_tokens("aliexpress_default", ACCESS, REFRESH, EXPIRES, None)
+    ledger.tokens.save("aliexpress_default", ACCESS, REFRESH, EXPIRES, None)
     new = Fernet.generate_key().decode()
     monkeypatch.setenv(crypto.ENV_KEY, f"{new},{key}")
-    assert ledger.token_state("aliexpress_default").access_token == ACCESS  # the old key still decrypts
+    assert ledger.tokens.get("aliexpress_default").access_token == ACCESS  # the old key still decrypts
 
     monkeypatch.setenv("AEOPS_DATABASE_URL", sqlite_url)
     assert cli.main(["db", "rotate-tokens"]) == 0
     monkeypatch.setenv(crypto.ENV_KEY, new)  # the old key dropped: everything is readable with the new one
-    assert ledger.token_state("aliexpress_default").refresh_token == REFRESH
+    assert ledger.tokens.get("aliexpress_default").refresh_token == REFRESH
     [(_, access, _)] = raw_rows(sqlite_url)
     assert Fernet(new.encode()).decrypt(access.encode()).decode() == ACCESS
 
 
 def test_dropping_a_key_too_early_says_what_happened(sqlite_url: str, key: str,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    Ledger(sqlite_url).save_tokens("aliexpress_default", ACCESS, REFRESH, EXPIRES, None)
+    Ledger(sqlite_url).tokens.save("aliexpress_default", ACCESS, REFRESH, EXPIRES, None)
     monkeypatch.setenv(crypto.ENV_KEY, Fernet.generate_key().decode())
     with pytest.raises(crypto.TokenUnreadable, match="rotate-tokens"):
-        Ledger(sqlite_url).token_state("aliexpress_default")
+        Ledger(sqlite_url).tokens.get("aliexpress_default")
 
 
 def test_without_a_key_nothing_is_written_and_the_message_says_what_to_set(sqlite_url: str,
@@ -71,7 +71,7 @@ def test_without_a_key_nothing_is_written_and_the_message_says_what_to_set(sqlit
     monkeypatch.setenv(crypto.ENV_KEY, "")
     monkeypatch.setenv("AIRFLOW__CORE__FERNET_KEY", "")
     with pytest.raises(crypto.KeyMissing) as caught:
-        Ledger(sqlite_url).save_tokens("aliexpress_default", ACCESS, REFRESH, EXPIRES, None)
+        Ledger(sqlite_url).tokens.save("aliexpress_default", ACCESS, REFRESH, EXPIRES, None)
     assert "AIRFLOW__CORE__FERNET_KEY" in str(caught.value) and "\n" not in str(caught.value)
     assert raw_rows(sqlite_url) == []
 
@@ -92,7 +92,7 @@ def test_the_migration_encrypts_rows_written_in_clear_and_downgrading_restores_t
     upgrade(db_url, "0006")
     [(_, access, refresh)] = raw_rows(db_url)
     assert ACCESS not in access and REFRESH not in refresh
-    assert Ledger(db_url).token_state("aliexpress_default").access_token == ACCESS
+    assert Ledger(db_url).tokens.get("aliexpress_default").access_token == ACCESS
 
     from alembic import command
 

@@ -57,21 +57,21 @@ def test_a_list_page_with_skus_is_used_as_read_and_a_missing_sku_is_still_unpush
 
 
 def test_sku_ids_read_for_verification_are_kept_with_what_the_list_page_gave(sqlite_url) -> None:
-    from aeops.catalog.ledger import Ledger
+    from aeops.store.ledger import Ledger
 
     ledger = Ledger(sqlite_url)
-    ledger.save_seen_state("demo", {7: (from_list_page(listed()), None)})
-    ledger.record_sku_ids("demo", {7: {"14:193": "A"}})
-    fields = ledger.load_state("demo")[7].fields
+    ledger.products.save_seen("demo", {7: (from_list_page(listed()), None)})
+    ledger.products.record_sku_ids("demo", {7: {"14:193": "A"}})
+    fields = ledger.products.load("demo")[7].fields
     assert fields["sku_ids"] == {"14:193": "A"} and fields["title"] == "Mug" and fields[SKUS_UNKNOWN]
 
 
 def test_a_refused_blind_write_is_read_once_and_dropped_when_the_product_already_shows_it(sqlite_url) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from aeops.catalog.ledger import Ledger
     from aeops.catalog.push import push_batch
     from aeops.marketplace.models import BatchResult, ProductOutcome
+    from aeops.store.ledger import Ledger
     from aeops.verify.fake import FakeMarketplace
 
     class Refusing(FakeMarketplace):
@@ -82,18 +82,18 @@ def test_a_refused_blind_write_is_read_once_and_dropped_when_the_product_already
     market = Refusing()
     market.seed([1, 2], {"A": ("10.00", "9.00", 3)}, datetime.now(UTC) - timedelta(days=1))
     ledger = Ledger(sqlite_url)
-    run = ledger.start_run("demo", "aliexpress_catalog_sync", "first")
+    run = ledger.runs.start("demo", "aliexpress_catalog_sync", "first")
     blind = {pid: {**from_list_page(listed()), "skus": {}} for pid in (1, 2)}
-    ledger.save_seen_state("demo", {pid: (fields, None) for pid, fields in blind.items()})
+    ledger.products.save_seen("demo", {pid: (fields, None) for pid, fields in blind.items()})
     wanted = {1: "10.00", 2: "11.00"}  # product 1 already shows the export's price, product 2 does not
     changes = [c for pid in (1, 2) for c in diff_product(pid, {**DESIRED, "skus": {"A": {
         "price": wanted[pid], "discount_price": "9.00", "stock": 3}}}, blind[pid]) if c.kind == "price"]
-    ledger.store_plan(run, "demo", changes)
+    ledger.changes.store_plan(run, "demo", changes)
 
-    counts = push_batch(ledger, market, run, "price", [c.id for c in ledger.changes_of_run(run)])
+    counts = push_batch(ledger, market, run, "price", [c.id for c in ledger.changes.of_run(run)])
 
     assert counts == {"failed": 1}  # product 1 is not reported failed while right: its change is gone
-    (left,) = ledger.changes_of_run(run)
+    (left,) = ledger.changes.of_run(run)
     assert left.product_id == 2 and left.error_code == "S00-10-10000-001"
-    state = ledger.load_state("demo")[1].fields
+    state = ledger.products.load("demo")[1].fields
     assert state["skus"]["A"]["price"] == "10.00" and SKUS_UNKNOWN not in state  # what was read is recorded

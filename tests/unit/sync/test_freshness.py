@@ -11,8 +11,8 @@ import pytest
 
 from aeops.catalog.context import RunContext
 from aeops.catalog.diff import PlannedChange
-from aeops.catalog.ledger import Ledger
 from aeops.config import parse_config
+from aeops.store.ledger import Ledger
 from aeops.sync import freshness
 
 
@@ -32,10 +32,10 @@ def _ctx(sqlite_url: str, exports: Path, **store) -> RunContext:
 def test_a_change_unsynced_for_more_than_a_day_alerts_once_with_its_age(sqlite_url, tmp_path: Path, sent) -> None:
     (tmp_path / "today.csv").write_text("product_id\n")  # written now: 30 hours later it is stale as well
     ctx = _ctx(sqlite_url, tmp_path)
-    first = ctx.ledger.start_run("demo", "aliexpress_catalog_sync", "d1")
-    ctx.ledger.store_plan(first, "demo", [PlannedChange(1, "price", {"skus": []})])
-    ctx.ledger.fail_changes([c.id for c in ctx.ledger.changes_of_run(first)], "E-1", "refused")
-    run = ctx.ledger.get_run(first)
+    first = ctx.ledger.runs.start("demo", "aliexpress_catalog_sync", "d1")
+    ctx.ledger.changes.store_plan(first, "demo", [PlannedChange(1, "price", {"skus": []})])
+    ctx.ledger.changes.fail([c.id for c in ctx.ledger.changes.of_run(first)], "E-1", "refused")
+    run = ctx.ledger.runs.get(first)
     later = run.started_at.replace(tzinfo=freshness.UTC) + timedelta(hours=30)
 
     ages = freshness.check_freshness(ctx, run, now=later)
@@ -44,7 +44,7 @@ def test_a_change_unsynced_for_more_than_a_day_alerts_once_with_its_age(sqlite_u
     assert ages["oldest_unsynced_hours"] == pytest.approx(30, abs=0.2) and ages["export_age_hours"] > 29
     assert again == ages and len(sent) == 1
     assert "unsynced for 30" in sent[0].text and "within 24 hours" in sent[0].text
-    assert ctx.ledger.get_run(first).counts["oldest_unsynced_hours"] == ages["oldest_unsynced_hours"]
+    assert ctx.ledger.runs.get(first).counts["oldest_unsynced_hours"] == ages["oldest_unsynced_hours"]
 
 
 def test_a_fresh_export_and_nothing_unsynced_stay_quiet(sqlite_url, tmp_path: Path, sent) -> None:
@@ -53,7 +53,7 @@ def test_a_fresh_export_and_nothing_unsynced_stay_quiet(sqlite_url, tmp_path: Pa
     old = time.time() - 25 * 3600
     os.utime(export, (old, old))
     ctx = _ctx(sqlite_url, tmp_path)
-    run = ctx.ledger.get_run(ctx.ledger.start_run("demo", "aliexpress_catalog_sync", "d1"))
+    run = ctx.ledger.runs.get(ctx.ledger.runs.start("demo", "aliexpress_catalog_sync", "d1"))
 
     ages = freshness.check_freshness(ctx, run)
 

@@ -8,12 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from aeops.catalog import person_tasks
 from aeops.catalog.context import RunContext
 from aeops.catalog.diff import PlannedChange
-from aeops.catalog.ledger import Ledger
-from aeops.catalog.status import ChangeStatus
 from aeops.config import load_config
+from aeops.store.ledger import Ledger
+from aeops.store.status import ChangeStatus
 from aeops.sync import image_flags
 from tests.unit.rules.detector_images import apparel_with_face, apparel_without_face, product
 
@@ -43,7 +42,7 @@ def desired(**images: str) -> dict[int, dict]:
 
 def test_only_changed_images_are_analysed_once_per_content_and_warnings_reach_a_person(ctx, monkeypatch) -> None:
     ledger = ctx.ledger
-    run = ledger.start_run("demo", "aliexpress_catalog_sync", "r1")
+    run = ledger.runs.start("demo", "aliexpress_catalog_sync", "r1")
     calls: list[int] = []
     from aeops.rules import detectors
 
@@ -55,47 +54,47 @@ def test_only_changed_images_are_analysed_once_per_content_and_warnings_reach_a_
                                                 {1: "apparel", 2: "apparel", 3: "home", 4: "home"})
 
     assert counts == {"reviewed_images": 3, "analysed_images": 3, "image_warnings": 2}  # p4 unchanged: not looked at
-    found = {(f.product_id, f.code, f.severity) for f in ledger.findings_of_run(run)}
+    found = {(f.product_id, f.code, f.severity) for f in ledger.runs.findings(run)}
     assert found == {(1, "IMG-NO-FACE", "warning"), (3, "IMG-TEXT", "warning")}
-    [task] = person_tasks.open_tasks(ctx.db_url, "demo")
+    [task] = ctx.ledger.person_tasks.open_tasks("demo")
     assert task.kind == "image_review" and len(task.detail["items"]) == 2
 
-    run2 = ledger.start_run("demo", "aliexpress_catalog_sync", "r2")
+    run2 = ledger.runs.start("demo", "aliexpress_catalog_sync", "r2")
     again = image_flags.review_changed_images(ctx, run2, "r2", want, [edit(7, "dress_no_face.jpg")], {7: "apparel"})
     assert again["analysed_images"] == 0 and len(calls) == 3  # same content: the cached result
-    [task] = person_tasks.open_tasks(ctx.db_url, "demo")
+    [task] = ctx.ledger.person_tasks.open_tasks("demo")
     assert len(task.detail["items"]) == 3  # product 7 added to the same open task
 
 
 def test_a_dry_run_reports_image_warnings_but_opens_no_task_for_a_person(ctx) -> None:
-    run = ctx.ledger.start_run("demo", "aliexpress_catalog_sync", "dry")
+    run = ctx.ledger.runs.start("demo", "aliexpress_catalog_sync", "dry")
     want = desired(p1="dress_no_face.jpg")
     counts = image_flags.review_changed_images(ctx, run, "dry", want, [edit(1, "dress_no_face.jpg")],
                                                 {1: "apparel"}, dry_run=True)
 
     assert counts["image_warnings"] == 1
-    assert [(f.product_id, f.code) for f in ctx.ledger.findings_of_run(run)] == [(1, "IMG-NO-FACE")]  # in the report
-    assert person_tasks.open_tasks(ctx.db_url, "demo") == []
+    assert [(f.product_id, f.code) for f in ctx.ledger.runs.findings(run)] == [(1, "IMG-NO-FACE")]  # in the report
+    assert ctx.ledger.person_tasks.open_tasks("demo") == []
 
 
 def test_new_products_get_strict_first_image_checks_and_a_new_main_image_task(ctx) -> None:
     ledger = ctx.ledger
     baseline = {1: ({"main_image": "a"}, None)}
-    ledger.save_seen_state("demo", baseline)  # the store's first read: its products are not "new"
-    ledger.save_seen_state("demo", {4: ({"main_image": "mug_small.png"}, None)})  # appears later: new
+    ledger.products.save_seen("demo", baseline)  # the store's first read: its products are not "new"
+    ledger.products.save_seen("demo", {4: ({"main_image": "mug_small.png"}, None)})  # appears later: new
     assert image_flags.new_product_ids(ctx) == {4}
 
-    run = ledger.start_run("demo", "aliexpress_catalog_sync", "r1")
+    run = ledger.runs.start("demo", "aliexpress_catalog_sync", "r1")
     want = desired(p1="mug_small.png", p4="mug_small.png")
     counts = image_flags.review_changed_images(ctx, run, "r1", want, [], {1: "home", 4: "home"})
     assert counts["reviewed_images"] == 1  # only the new product's first image
-    assert {f.code for f in ledger.findings_of_run(run)} == {"IMG-NEW-SIZE"}
+    assert {f.code for f in ledger.runs.findings(run)} == {"IMG-NEW-SIZE"}
 
-    ledger.store_plan(run, "demo", [edit(4, "mug_small.png"), edit(1, "mug_small.png")])
-    ledger.set_status([c.id for c in ledger.changes_of_run(run)], ChangeStatus.CONFIRMED)
-    ledger.update_run(run, artifacts={"image_urls": {"mug_small.png": "https://ae01.alicdn.com/kf/Hmug.png"}})
+    ledger.changes.store_plan(run, "demo", [edit(4, "mug_small.png"), edit(1, "mug_small.png")])
+    ledger.changes.set_status([c.id for c in ledger.changes.of_run(run)], ChangeStatus.CONFIRMED)
+    ledger.runs.update(run, artifacts={"image_urls": {"mug_small.png": "https://ae01.alicdn.com/kf/Hmug.png"}})
     assert image_flags.open_new_product_tasks(ctx, run, "r1") == 1
-    [task] = [t for t in person_tasks.open_tasks(ctx.db_url, "demo") if t.kind == "new_product_image"]
+    [task] = [t for t in ctx.ledger.person_tasks.open_tasks("demo") if t.kind == "new_product_image"]
     assert task.key == "new_product_image:4"
     assert task.detail["photobank_url"] == "https://ae01.alicdn.com/kf/Hmug.png"
     assert "productId=4" in task.detail["links"]["edit the product"]

@@ -9,18 +9,20 @@ from typing import Any
 import pytest
 
 from aeops.catalog.account import AccountRefused, compliance_allowed, require_compliance_rights
-from aeops.catalog.ledger import Ledger
 from aeops.config import AeopsConfig
 from aeops.marketplace import AccountStanding, AuthError, TokenInfo
+from aeops.store.ledger import Ledger
 from aeops.sync.errors import SyncError
 from aeops.sync.preflight import preflight
+from aeops.verify.fake import FakeMarketplace
 
 
-class Seller:
-    """The two client calls preflight makes, with a scripted profile and token refresh."""
+class Seller(FakeMarketplace):
+    """A marketplace whose two calls preflight makes are scripted: the profile and the token refresh."""
 
     def __init__(self, status: str | None = "normal", merchant_type: str | None = "enterprise",
                  auth_error: bool = False) -> None:
+        super().__init__()
         self.status, self.merchant_type, self.auth_error = status, merchant_type, auth_error
         self.access_token, self.refresh_token = "at-old", "rt-old"
         self.refreshed = 0
@@ -31,7 +33,7 @@ class Seller:
         status = self.status or "unknown"
         return AccountStanding(2000000001, status, status == "normal", {}, self.merchant_type)
 
-    def refresh_access_token(self) -> TokenInfo:
+    def refresh_access_token(self, refresh_token: str | None = None) -> TokenInfo:
         self.refreshed += 1
         self.access_token, self.refresh_token = "at-new", "rt-new"
         expires = datetime.now(UTC) + timedelta(days=30)
@@ -73,11 +75,11 @@ def test_rejected_credentials_name_the_connection(sqlite_url: str) -> None:
 def test_a_token_about_to_expire_is_refreshed_and_kept(sqlite_url: str) -> None:
     cfg = config(sqlite_url)
     ledger = Ledger(sqlite_url)
-    ledger.save_tokens("aliexpress_default", "at-stored", "rt-stored", datetime.now(UTC) + timedelta(days=1), None)
+    ledger.tokens.save("aliexpress_default", "at-stored", "rt-stored", datetime.now(UTC) + timedelta(days=1), None)
     seller = Seller()
     preflight("demo", client=seller, config=cfg)
     assert seller.refreshed == 1 and seller.access_token == "at-new"
-    token = ledger.token_state("aliexpress_default")
+    token = ledger.tokens.get("aliexpress_default")
     assert (token.access_token, token.refresh_token) == ("at-new", "rt-new")
     assert token.expires_at.replace(tzinfo=UTC) > datetime.now(UTC) + timedelta(days=29)
     # fresh now: the next preflight uses the stored token and does not refresh again
@@ -87,7 +89,7 @@ def test_a_token_about_to_expire_is_refreshed_and_kept(sqlite_url: str) -> None:
 
 
 def test_a_token_far_from_expiry_is_not_refreshed(sqlite_url: str) -> None:
-    Ledger(sqlite_url).save_tokens("aliexpress_default", "at-stored", "rt-stored",
+    Ledger(sqlite_url).tokens.save("aliexpress_default", "at-stored", "rt-stored",
                                    datetime.now(UTC) + timedelta(days=20), None)
     seller = Seller()
     preflight("demo", client=seller, config=config(sqlite_url))

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from aeops.catalog.diff import PlannedChange, repush
-from aeops.catalog.ledger import Ledger
-from aeops.catalog.status import ChangeStatus
+from aeops.store.ledger import Ledger
+from aeops.store.status import ChangeStatus
 
 DAG = "aliexpress_catalog_sync"
 PRICE = {"skus": [{"sku_code": "S", "price": "21.00", "discount_price": None}]}
@@ -12,15 +12,15 @@ PRICE = {"skus": [{"sku_code": "S", "price": "21.00", "discount_price": None}]}
 
 def _run(ledger: Ledger, run_id: str, outcomes: dict[int, str], dag: str = DAG, code: str = "E-1") -> int:
     """A run whose price change of each product ended in ``outcomes[pid]``."""
-    run = ledger.start_run("demo", dag, run_id)
-    ledger.store_plan(run, "demo", [PlannedChange(pid, "price", PRICE) for pid in outcomes])
-    by_pid = {c.product_id: c.id for c in ledger.changes_of_run(run)}
+    run = ledger.runs.start("demo", dag, run_id)
+    ledger.changes.store_plan(run, "demo", [PlannedChange(pid, "price", PRICE) for pid in outcomes])
+    by_pid = {c.product_id: c.id for c in ledger.changes.of_run(run)}
     for pid, status in outcomes.items():
         if status == "failed":
-            ledger.fail_changes([by_pid[pid]], code, f"refused {pid}")
+            ledger.changes.fail([by_pid[pid]], code, f"refused {pid}")
         else:
-            ledger.set_status([by_pid[pid]], ChangeStatus(status))
-    ledger.update_run(run, status="partial")
+            ledger.changes.set_status([by_pid[pid]], ChangeStatus(status))
+    ledger.runs.update(run, status="partial")
     return run
 
 
@@ -28,26 +28,26 @@ def test_the_newest_outcome_of_each_product_decides_what_is_unsettled(sqlite_url
     ledger = Ledger(sqlite_url)
     _run(ledger, "d1", {1: "failed", 2: "failed", 3: "verified", 4: "verify_failed"})
     _run(ledger, "u1", {2: "verified"}, dag="aliexpress_urgent_rerun")  # an urgent re-run fixed product 2
-    skipped = ledger.start_run("demo", DAG, "d2")
-    ledger.update_run(skipped, status="skipped")
-    now = ledger.start_run("demo", DAG, "d3")
+    skipped = ledger.runs.start("demo", DAG, "d2")
+    ledger.runs.update(skipped, status="skipped")
+    now = ledger.runs.start("demo", DAG, "d3")
 
-    unsettled = ledger.unsettled_changes("demo", now)
+    unsettled = ledger.changes.unsettled("demo", now)
 
     assert sorted(unsettled) == [(1, "price"), (4, "price")]
     assert unsettled[(1, "price")].error_code == "E-1" and unsettled[(4, "price")].status == "verify_failed"
-    assert ledger.unsettled_changes("demo", 1) == {}  # a store's first run has nothing before it
-    assert ledger.unsettled_changes("other-store", now) == {}
+    assert ledger.changes.unsettled("demo", 1) == {}  # a store's first run has nothing before it
+    assert ledger.changes.unsettled("other-store", now) == {}
 
 
 def test_only_three_failed_runs_in_a_row_make_a_streak(sqlite_url) -> None:
     ledger = Ledger(sqlite_url)
     _run(ledger, "d1", {1: "failed", 2: "failed", 3: "failed"})
     second = _run(ledger, "d2", {1: "failed", 2: "verified", 3: "failed"})
-    assert ledger.failing_streak("demo", DAG, second) == {}  # two runs are not three
+    assert ledger.changes.failing_streak("demo", DAG, second) == {}  # two runs are not three
     third = _run(ledger, "d3", {1: "failed", 2: "failed", 3: "failed"}, code="F00-00-10007-011")
 
-    streak = ledger.failing_streak("demo", DAG, third)
+    streak = ledger.changes.failing_streak("demo", DAG, third)
 
     assert sorted(streak) == [1, 3]  # product 2 succeeded in between
     assert streak[1].error_code == "F00-00-10007-011"  # the newest failure's platform code
@@ -73,21 +73,21 @@ def test_repush_repeats_prices_and_stock_but_never_an_image() -> None:
 def test_a_later_read_that_finds_the_marketplace_right_settles_a_failure(sqlite_url) -> None:
     ledger = Ledger(sqlite_url)
     _run(ledger, "d1", {1: "failed", 2: "failed"})
-    second = ledger.start_run("demo", DAG, "d2")  # re-read both: product 1 was fixed by hand, nothing to write
-    ledger.save_seen_state("demo", {1: ({"skus": {"S": {"price": "21.00"}}}, None)})
-    ledger.update_run(second, status="success")
+    second = ledger.runs.start("demo", DAG, "d2")  # re-read both: product 1 was fixed by hand, nothing to write
+    ledger.products.save_seen("demo", {1: ({"skus": {"S": {"price": "21.00"}}}, None)})
+    ledger.runs.update(second, status="success")
 
-    assert sorted(ledger.unsettled_changes("demo", second + 1)) == [(2, "price")]
+    assert sorted(ledger.changes.unsettled("demo", second + 1)) == [(2, "price")]
 
 
 def test_the_oldest_unsynced_change_counts_from_the_first_run_it_stayed_unsynced(sqlite_url) -> None:
     ledger = Ledger(sqlite_url)
     first = _run(ledger, "d1", {1: "failed", 2: "verified"})
-    ledger.store_plan(first, "demo", [PlannedChange(3, "unpushable", {"reason": "SKU-NOT-ON-MARKETPLACE"})])
+    ledger.changes.store_plan(first, "demo", [PlannedChange(3, "unpushable", {"reason": "SKU-NOT-ON-MARKETPLACE"})])
     second = _run(ledger, "d2", {1: "failed", 2: "verify_failed"})
-    started = {r.id: r.started_at for r in ledger.recent_runs("demo")}
+    started = {r.id: r.started_at for r in ledger.runs.recent("demo")}
 
-    assert ledger.oldest_unsynced("demo", second) == started[first]  # product 1 and the blocked product 3
-    assert ledger.oldest_unsynced("demo", first - 1 if first > 1 else 0) is None
+    assert ledger.changes.oldest_unsynced("demo", second) == started[first]  # product 1 and the blocked product 3
+    assert ledger.changes.oldest_unsynced("demo", first - 1 if first > 1 else 0) is None
     third = _run(ledger, "d3", {1: "verified", 2: "verified"})
-    assert ledger.oldest_unsynced("demo", third) == started[first]  # product 3 is still blocked
+    assert ledger.changes.oldest_unsynced("demo", third) == started[first]  # product 3 is still blocked

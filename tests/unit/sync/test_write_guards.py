@@ -24,11 +24,11 @@ from sqlalchemy import func, select
 from aeops.catalog import context as context_module
 from aeops.catalog import lock
 from aeops.catalog.diff import PlannedChange
-from aeops.catalog.ledger import Ledger
-from aeops.catalog.status import ChangeStatus
 from aeops.config import load_config
 from aeops.store import session_scope
+from aeops.store.ledger import Ledger
 from aeops.store.models import ApiWrite, Change
+from aeops.store.status import ChangeStatus
 from aeops.sync import pushing
 from aeops.sync.errors import SkipStore, SyncError
 from aeops.sync.intake import pull_export
@@ -81,10 +81,10 @@ def config(tmp_path: Path):
 def planned_chunk(ledger: Ledger, market: FakeMarketplace, products: range = range(1, 4)) -> dict:
     """A run of the daily sync with price changes planned for ``products``: its one push chunk."""
     market.seed(products, {"S": ("20.00", None, 5)}, START - timedelta(days=1))
-    run = ledger.start_run(STORE, "aliexpress_catalog_sync", "scheduled__1")
-    ledger.store_plan(run, STORE, [PlannedChange(pid, "price", {"skus": [
+    run = ledger.runs.start(STORE, "aliexpress_catalog_sync", "scheduled__1")
+    ledger.changes.store_plan(run, STORE, [PlannedChange(pid, "price", {"skus": [
         {"sku_code": "S", "price": "21.00", "discount_price": None}]}) for pid in products])
-    ids = ledger.open_change_ids([run])[(run, "price")]
+    ids = ledger.changes.open_ids([run])[(run, "price")]
     return {"store": STORE, "sync_run_id": run, "kind": "price", "batches": [ids]}
 
 
@@ -292,11 +292,12 @@ def test_a_dry_run_has_no_push_chunks_while_a_real_run_of_the_same_plan_has(ledg
 
 
 def test_every_store_and_kind_of_a_run_is_cut_into_chunks(ledger, config) -> None:
-    run = ledger.start_run(STORE, "aliexpress_catalog_sync", "scheduled__2")
-    kids = ledger.start_run("demo-kids", "aliexpress_catalog_sync", "scheduled__2")
-    ledger.store_plan(run, STORE, [PlannedChange(pid, "price", {"skus": [{"sku_code": "S", "price": "2.00"}]})
-                                   for pid in range(1, 42)])  # 41 products: 3 batches
-    ledger.store_plan(kids, "demo-kids", [PlannedChange(7, "inventory", {"skus": [{"sku_code": "K", "inventory": 1}]})])
+    run = ledger.runs.start(STORE, "aliexpress_catalog_sync", "scheduled__2")
+    kids = ledger.runs.start("demo-kids", "aliexpress_catalog_sync", "scheduled__2")
+    ledger.changes.store_plan(run, STORE, [PlannedChange(pid, "price", {"skus": [{"sku_code": "S", "price": "2.00"}]})
+                                           for pid in range(1, 42)])  # 41 products: 3 batches
+    ledger.changes.store_plan(kids, "demo-kids",
+                              [PlannedChange(7, "inventory", {"skus": [{"sku_code": "K", "inventory": 1}]})])
 
     found = pushing.collect_chunks("aliexpress_catalog_sync", "scheduled__2", config=config, chunk_batches=2)
 
@@ -319,14 +320,14 @@ def _pull(ledger: Ledger, config, run_id: str, export: Path) -> dict:
 def test_the_skip_is_by_content_not_by_name(ledger, config, tmp_path: Path) -> None:
     folder = tmp_path / "exports"
     first = _pull(ledger, config, "run-1", _export(folder, "catalog.csv", "9.90"))
-    assert ledger.get_export(first["export_id"]).path == str(folder / "catalog.csv")  # where it was first seen
-    ledger.mark_export_synced(first["export_id"], "run-1")
+    assert ledger.runs.export(first["export_id"]).path == str(folder / "catalog.csv")  # where it was first seen
+    ledger.runs.mark_export_synced(first["export_id"], "run-1")
 
     with pytest.raises(SkipStore, match=r"^demo: export .*catalog\.csv was already synced successfully; nothing to "
                                         r"do \(force=true syncs it again\)$"):
         _pull(ledger, config, "run-2", folder / "catalog.csv")  # the same file again
-    skipped = ledger.get_run(ledger.start_run(STORE, "aliexpress_catalog_sync", "run-2"))
-    sha = ledger.get_export(first["export_id"]).sha256
+    skipped = ledger.runs.get(ledger.runs.start(STORE, "aliexpress_catalog_sync", "run-2"))
+    sha = ledger.runs.export(first["export_id"]).sha256
     assert (skipped.status, skipped.message) == ("skipped", f"export {folder / 'catalog.csv'} (sha256 {sha[:12]}) was "
                                                             "already synced; trigger with force=true to sync it again")
 
@@ -336,13 +337,13 @@ def test_the_skip_is_by_content_not_by_name(ledger, config, tmp_path: Path) -> N
 
     changed = _pull(ledger, config, "run-4", _export(folder, "catalog.csv", "10.90"))  # same path, new content
     assert changed["export_id"] != first["export_id"]
-    assert ledger.get_run(changed["sync_run_id"]).status == "running"
+    assert ledger.runs.get(changed["sync_run_id"]).status == "running"
     assert _pull(ledger, config, "run-5", folder / "catalog.csv")["export_id"] == changed["export_id"]  # not synced
 
     forced = pull_export(STORE, "aliexpress_catalog_sync", "run-2", export=str(renamed), force=True, config=config)
-    assert forced == {"sync_run_id": ledger.start_run(STORE, "aliexpress_catalog_sync", "run-2"),
+    assert forced == {"sync_run_id": ledger.runs.start(STORE, "aliexpress_catalog_sync", "run-2"),
                       "export_id": first["export_id"], "path": str(renamed)}
-    run = ledger.get_run(forced["sync_run_id"])
+    run = ledger.runs.get(forced["sync_run_id"])
     assert (run.status, run.message) == ("running", None)  # the skip of this run's first try is forgotten
 
 
@@ -357,9 +358,9 @@ def test_no_export_in_the_store_s_folder_is_an_error_saying_where(ledger, config
 def test_an_export_whose_run_did_not_finish_is_never_skipped(ledger, config, tmp_path: Path) -> None:
     export = _export(tmp_path / "exports", "catalog.csv", "9.90")
     first = _pull(ledger, config, "run-1", export)
-    ledger.update_run(first["sync_run_id"], status="failed")
+    ledger.runs.update(first["sync_run_id"], status="failed")
     second = _pull(ledger, config, "run-2", export)  # failed last time: tried again
-    ledger.update_run(second["sync_run_id"], status="dry_run")
+    ledger.runs.update(second["sync_run_id"], status="dry_run")
     assert _pull(ledger, config, "run-3", export)["export_id"] == first["export_id"]
 
 
@@ -376,24 +377,20 @@ def test_only_a_finished_real_run_marks_its_export_synced(ledger, config, tmp_pa
     export = _export(tmp_path / "exports", "catalog.csv", "9.90")
     pulled = _pull(ledger, config, "run-1", export)
     if prepared:
-        ledger.update_run(pulled["sync_run_id"], counts={"valid_rows": 1, "planned_price": 0})
+        ledger.runs.update(pulled["sync_run_id"], counts={"valid_rows": 1, "planned_price": 0})
     result = finish(STORE, "aliexpress_catalog_sync", "run-1", dry_run=dry_run, config=config)
 
     assert result["status"] == ("dry_run" if dry_run else "success" if prepared else "failed")
     assert [s["status"] for s in summaries] == [result["status"]]  # the Slack summary says so (not sent here)
-    assert (ledger.get_export(pulled["export_id"]).synced_at is not None) is marked
+    assert (ledger.runs.export(pulled["export_id"]).synced_at is not None) is marked
     if not marked:
         assert _pull(ledger, config, "run-2", export)["export_id"] == pulled["export_id"]  # not skipped
 
 
-# -- the lock's rules, one by one (each line of aeops.catalog.lock has a test that fails when it breaks) --------
+# -- the lock's rules, one by one (each line of aeops.catalog.lock and of its SQL, aeops.store.repos.store_locks, has a
+# test that fails when it breaks) --------------------------------------------------------------------------------
 def _row(ledger: Ledger, store: str = STORE):
-    from aeops.store.models import StoreLock
-
-    with session_scope(ledger.url) as s:
-        row = s.get(StoreLock, store)
-        s.expunge(row)
-        return row
+    return ledger.locks.get(store)
 
 
 def _never_sleep(seconds: float) -> None:
@@ -584,25 +581,25 @@ def test_the_skip_is_per_store(ledger, config, tmp_path: Path) -> None:
     """The same file synced for one store is still to sync for another."""
     export = _export(tmp_path / "exports", "catalog.csv", "9.90")
     kids = pull_export("demo-kids", "aliexpress_catalog_sync", "run-1", export=str(export), config=config)
-    ledger.mark_export_synced(kids["export_id"], "run-1")
+    ledger.runs.mark_export_synced(kids["export_id"], "run-1")
     mine = _pull(ledger, config, "run-1", export)
     assert mine["export_id"] != kids["export_id"]
-    assert ledger.get_run(mine["sync_run_id"]).status == "running"
+    assert ledger.runs.get(mine["sync_run_id"]).status == "running"
 
 
 # -- urgent holds, re-checked by the daily price push ----------------------------------------------------------------
 def urgent_run(ledger: Ledger, run_id: str, product: int, price: str, *, applied: bool) -> dict:
     """An urgent price override of ``product``'s SKU S (applied: it holds now); its push chunk."""
     from aeops.catalog.holds import URGENT_DAG_ID
-    from aeops.catalog.status import ChangeStatus
+    from aeops.store.status import ChangeStatus
 
-    run = ledger.start_run(STORE, URGENT_DAG_ID, run_id, kind="urgent")
-    ledger.store_plan(run, STORE, [PlannedChange(product, "price", {"skus": [
+    run = ledger.runs.start(STORE, URGENT_DAG_ID, run_id, kind="urgent")
+    ledger.changes.store_plan(run, STORE, [PlannedChange(product, "price", {"skus": [
         {"sku_code": "S", "price": price, "discount_price": None}]})])
-    ids = [c.id for c in ledger.changes_of_run(run)]
+    ids = [c.id for c in ledger.changes.of_run(run)]
     if applied:
-        ledger.set_status(ids, ChangeStatus.CONFIRMED)
-    ledger.update_run(run, status="success" if applied else "running", artifacts={"request": {
+        ledger.changes.set_status(ids, ChangeStatus.CONFIRMED)
+    ledger.runs.update(run, status="success" if applied else "running", artifacts={"request": {
         "mode": "price_override", "dry_run": False, "run_id": None, "hold_until": None}})
     return {"store": STORE, "sync_run_id": run, "kind": "price", "batches": [ids]}
 
@@ -611,16 +608,17 @@ def test_a_daily_price_push_leaves_alone_what_an_override_holds_and_only_that(le
     market = FakeMarketplace(clock=clock)
     price = planned_chunk(ledger, market)  # products 1-3, planned before the override came
     daily = price["sync_run_id"]
-    ledger.store_plan(daily, STORE, [PlannedChange(pid, "inventory", {"skus": [{"sku_code": "S", "inventory": 9}]})
-                                     for pid in range(1, 4)])
-    stock = {**price, "kind": "inventory", "batches": [ledger.open_change_ids([daily])[(daily, "inventory")]]}
+    ledger.changes.store_plan(daily, STORE, [PlannedChange(pid, "inventory",
+                                                           {"skus": [{"sku_code": "S", "inventory": 9}]})
+                                             for pid in range(1, 4)])
+    stock = {**price, "kind": "inventory", "batches": [ledger.changes.open_ids([daily])[(daily, "inventory")]]}
     urgent_run(ledger, "bf", 2, "8.00", applied=True)  # product 2's price is held from now on
 
     assert pushing.push_chunk(stock, client=market, config=config) == {"confirmed": 3}  # stock is never held
     assert pushing.push_chunk(price, client=market, config=config) == {"confirmed": 2, "rejected": 1}
 
     assert market.writes == [("inventory", [1, 2, 3]), ("price", [1, 3])]
-    [held] = [c for c in ledger.changes_of_run(daily) if c.status == "rejected"]
+    [held] = [c for c in ledger.changes.of_run(daily) if c.status == "rejected"]
     assert (held.product_id, held.kind, held.error_code, held.error_message) == (
         2, "price", "HELD-BY-OVERRIDE", "an urgent price override holds this SKU's price (until it is reverted or "
         "ends); the daily sync leaves it alone")
@@ -635,30 +633,31 @@ def test_an_unchanged_export_runs_again_for_earlier_failures_or_an_ended_hold_an
         ledger, config, tmp_path: Path) -> None:
     export = _export(tmp_path / "exports", "catalog.csv", "9.90")
     first = _pull(ledger, config, "run-1", export)
-    ledger.store_plan(first["sync_run_id"], STORE, [PlannedChange(1, "price", {"skus": [
+    ledger.changes.store_plan(first["sync_run_id"], STORE, [PlannedChange(1, "price", {"skus": [
         {"sku_code": "S", "price": "9.90", "discount_price": None}]})])
-    ledger.fail_changes([c.id for c in ledger.changes_of_run(first["sync_run_id"])], "F00-00-10007-024", "refused")
-    ledger.mark_export_synced(first["export_id"], "run-1")
-    ledger.update_run(first["sync_run_id"], status="partial")
-    other = ledger.start_run("demo-kids", "aliexpress_catalog_sync", "kids-1")  # another store's failure: not ours
-    ledger.store_plan(other, "demo-kids", [PlannedChange(2, "price", {"skus": [{"sku_code": "K", "price": "1.00"}]})])
-    ledger.fail_changes([c.id for c in ledger.changes_of_run(other)], "F00-00-10007-024", "refused")
+    ledger.changes.fail([c.id for c in ledger.changes.of_run(first["sync_run_id"])], "F00-00-10007-024", "refused")
+    ledger.runs.mark_export_synced(first["export_id"], "run-1")
+    ledger.runs.update(first["sync_run_id"], status="partial")
+    other = ledger.runs.start("demo-kids", "aliexpress_catalog_sync", "kids-1")  # another store's failure: not ours
+    ledger.changes.store_plan(other, "demo-kids",
+                              [PlannedChange(2, "price", {"skus": [{"sku_code": "K", "price": "1.00"}]})])
+    ledger.changes.fail([c.id for c in ledger.changes.of_run(other)], "F00-00-10007-024", "refused")
 
     retried = _pull(ledger, config, "run-2", export)  # the failure is retried without a person
-    assert ledger.get_run(retried["sync_run_id"]).status == "running"
-    ledger.store_plan(retried["sync_run_id"], STORE, [PlannedChange(1, "price", {"skus": [
+    assert ledger.runs.get(retried["sync_run_id"]).status == "running"
+    ledger.changes.store_plan(retried["sync_run_id"], STORE, [PlannedChange(1, "price", {"skus": [
         {"sku_code": "S", "price": "9.90", "discount_price": None}]})])
-    ledger.set_status([c.id for c in ledger.changes_of_run(retried["sync_run_id"])], ChangeStatus.VERIFIED)
-    ledger.update_run(retried["sync_run_id"], status="success", artifacts={"held": [
+    ledger.changes.set_status([c.id for c in ledger.changes.of_run(retried["sync_run_id"])], ChangeStatus.VERIFIED)
+    ledger.runs.update(retried["sync_run_id"], status="success", artifacts={"held": [
         {"product_id": 1, "sku_code": "S", "run_id": "bf", "until": None}]})
     urgent_run(ledger, "bf", 1, "8.00", applied=True)  # the override that run respected still holds
 
     with pytest.raises(SkipStore, match="already synced"):
         _pull(ledger, config, "run-3", export)  # settled, and the hold stands: nothing to do
-    urgent = ledger.start_run(STORE, "aliexpress_urgent_rerun", "undo")  # the override is reverted
-    ledger.update_run(urgent, status="success", artifacts={"request": {"mode": "revert", "dry_run": False,
+    urgent = ledger.runs.start(STORE, "aliexpress_urgent_rerun", "undo")  # the override is reverted
+    ledger.runs.update(urgent, status="success", artifacts={"request": {"mode": "revert", "dry_run": False,
                                                                          "run_id": "bf", "hold_until": None}})
-    assert ledger.get_run(_pull(ledger, config, "run-4", export)["sync_run_id"]).status == "running"
+    assert ledger.runs.get(_pull(ledger, config, "run-4", export)["sync_run_id"]).status == "running"
 
 
 def test_a_run_takes_the_export_its_wait_settled_and_never_one_still_being_written(ledger, config, tmp_path: Path,
@@ -682,12 +681,12 @@ def test_a_run_takes_the_export_its_wait_settled_and_never_one_still_being_writt
     assert not export_settled(STORE, "aliexpress_catalog_sync", "run-3", config=marked)
     Path(f"{newer}.done").write_text("", encoding="utf-8")
     assert export_settled(STORE, "aliexpress_catalog_sync", "run-3", config=marked)
-    assert ledger.find_run(STORE, "run-3").artifacts["settled_export"] == str(newer)
+    assert ledger.runs.find(STORE, "run-3").artifacts["settled_export"] == str(newer)
     assert not export_settled(STORE, "aliexpress_catalog_sync", "run-4", export=str(settled), config=marked)
 
 
 def test_an_export_is_recorded_only_for_a_run_that_exists_and_marked_only_if_recorded(ledger) -> None:
     with pytest.raises(LookupError, match=r"^sync run 999 not found$"):
-        ledger.record_export(STORE, "/x/catalog.csv", 10, "ab" * 32, 999)
+        ledger.runs.record_export(STORE, "/x/catalog.csv", 10, "ab" * 32, 999)
     with pytest.raises(LookupError, match=r"^export 999 not found$"):
-        ledger.mark_export_synced(999, "run-1")
+        ledger.runs.mark_export_synced(999, "run-1")

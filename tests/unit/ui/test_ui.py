@@ -84,7 +84,7 @@ def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     from fastapi.testclient import TestClient
 
     import aeops.ui.app as ui
-    from aeops.catalog.ledger import Ledger
+    from aeops.store.ledger import Ledger
 
     url = f"sqlite:///{tmp_path / 'aeops.db'}"
     stores = [store_config(name, tmp_path / "reports" / name) for name in ("demo", "demo-kids")]

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from aeops.catalog.ledger import Ledger
 from aeops.config import load_config
 from aeops.store import session_scope
+from aeops.store.ledger import Ledger
 from aeops.store.models import Change
 from aeops.urgent import steps
 
@@ -37,11 +37,11 @@ def _start(config, run_id: str = "manual__1") -> int:
 def test_start_records_the_reason_and_posts_started_once(config, sent) -> None:
     sync_run_id = _start(config)
     _start(config)  # a retried start posts nothing new
-    run = Ledger(config.database_url).get_run(sync_run_id)
+    run = Ledger(config.database_url).runs.get(sync_run_id)
     assert "Black Friday repricing" in run.message and run.kind == "urgent"
     assert run.artifacts["deadline"]["due_at"] == (T0 + timedelta(minutes=15)).isoformat()
     assert [m.text.split(":")[0] for m in sent] == ["Urgent re-run started (demo)"]
-    assert Ledger(config.database_url).milestones_of_run(sync_run_id)["requested"].detail["reason"] == REQUEST["reason"]
+    assert Ledger(config.database_url).runs.milestones(sync_run_id)["requested"].detail["reason"] == REQUEST["reason"]
 
 
 def test_half_way_on_track_then_late_each_posted_once(config, sent) -> None:
@@ -63,7 +63,7 @@ def test_half_way_on_track_then_late_each_posted_once(config, sent) -> None:
 
 def test_a_run_that_lands_late_alerts_with_error_severity_and_fails(config, sent) -> None:
     sync_run_id = _start(config)
-    Ledger(config.database_url).update_run(sync_run_id, status="success", counts={"confirmed": 3, "targets": 3})
+    Ledger(config.database_url).runs.update(sync_run_id, status="success", counts={"confirmed": 3, "targets": 3})
     with pytest.raises(steps.DeadlineMissed, match="took 17.5 min, deadline 15 min"):
         steps.report("demo", "manual__1", now=T0 + timedelta(minutes=17.5), config=config)
     final = sent[-1]
@@ -73,7 +73,7 @@ def test_a_run_that_lands_late_alerts_with_error_severity_and_fails(config, sent
 
 def test_a_run_on_time_is_a_plain_summary(config, sent) -> None:
     sync_run_id = _start(config)
-    Ledger(config.database_url).update_run(sync_run_id, status="partial",
+    Ledger(config.database_url).runs.update(sync_run_id, status="partial",
                       counts={"confirmed": 2, "failed": 1, "targets": 3})
     summary = steps.report("demo", "manual__1", now=T0 + timedelta(minutes=3), config=config)
     assert summary["late"] is False and summary["status"] == "partial"

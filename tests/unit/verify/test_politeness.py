@@ -9,10 +9,10 @@ from types import SimpleNamespace
 import pytest
 
 from aeops.catalog.diff import PlannedChange
-from aeops.catalog.ledger import Ledger
 from aeops.catalog.push import push_batch
 from aeops.config import ConfigError, parse_config
 from aeops.store import ensure_schema
+from aeops.store.ledger import Ledger
 from aeops.verify import sampling
 from aeops.verify.fake import FakeMarketplace
 from aeops.verify.politeness import SitePacer
@@ -88,10 +88,10 @@ def test_deferred_pages_are_read_by_the_next_poke_and_the_product_waits_for_them
     market.clock = lambda: now + timedelta(seconds=1)
     market.seed(range(1, 4), {"S": ("20.00", None, 10)}, now - timedelta(days=1))
     ensure_schema(sqlite_url)
-    run = Ledger(sqlite_url).start_run("demo", "unit", "paced")
-    Ledger(sqlite_url).store_plan(run, "demo", [PlannedChange(pid, "price", {"skus": [
+    run = Ledger(sqlite_url).runs.start("demo", "unit", "paced")
+    Ledger(sqlite_url).changes.store_plan(run, "demo", [PlannedChange(pid, "price", {"skus": [
         {"sku_code": "S", "price": "21.00", "discount_price": None}]}) for pid in (1, 2, 3)])
-    push_batch(Ledger(sqlite_url), market, run, "price", Ledger(sqlite_url).open_change_ids([run])[(run, "price")])
+    push_batch(Ledger(sqlite_url), market, run, "price", Ledger(sqlite_url).changes.open_ids([run])[(run, "price")])
     # one page per site a poke (the next turn of a site is 1,000 s later, after the window), the rest deferred
     settings = VerifySettings(deadline=timedelta(seconds=60), pages_per_second=0.001, page_budget=1000,
                               read_window=timedelta(seconds=5))
@@ -99,13 +99,13 @@ def test_deferred_pages_are_read_by_the_next_poke_and_the_product_waits_for_them
                     settings=settings, client=market, reader=market)
     first = poke_target(target, now=lambda: now)
     assert not first.done and "left for the next poke" in first.message
-    state = Ledger(sqlite_url).get_run(run).artifacts["verify"]
+    state = Ledger(sqlite_url).runs.get(run).artifacts["verify"]
     assert state["page_fetches"] == len(SITES) and state["pages_deferred"] == 3 * 15 - len(SITES)
     pokes = 1
     while not poke_target(target, now=lambda: now).done:
         pokes += 1
         assert pokes < 20
-    final = Ledger(sqlite_url).get_run(run).artifacts["verify"]["result"]
+    final = Ledger(sqlite_url).runs.get(run).artifacts["verify"]["result"]
     assert final["verified"] == 3 and final["verify_failed"] == 0 and final["verified_by_page"] == 3
     assert pokes >= 45 // len(SITES) - 1  # at most one page a site a poke
     assert final["verify_page_fetches"] == 3 * 15  # every page once: what a poke read right is not read again

@@ -12,10 +12,10 @@ from types import SimpleNamespace
 import pytest
 
 from aeops.catalog.diff import PlannedChange
-from aeops.catalog.ledger import Ledger
 from aeops.catalog.push import push_batch
 from aeops.marketplace.listing import list_concurrently
 from aeops.store import ensure_schema
+from aeops.store.ledger import Ledger
 from aeops.verify import sampling
 from aeops.verify.fake import FakeMarketplace
 from aeops.verify.page_reader import SimulatorStorefrontReader
@@ -74,10 +74,10 @@ class Clock:
 
 def pushed(url: str, market: FakeMarketplace, n: int, rule: sampling.SamplingRule, budget: int = 300) -> Target:
     ensure_schema(url)
-    run = Ledger(url).start_run("demo", "unit", "big")
-    Ledger(url).store_plan(run, "demo", [PlannedChange(pid, "price", {"skus": [
+    run = Ledger(url).runs.start("demo", "unit", "big")
+    Ledger(url).changes.store_plan(run, "demo", [PlannedChange(pid, "price", {"skus": [
         {"sku_code": "S", "price": "21.00", "discount_price": None}]}) for pid in range(1, n + 1)])
-    ids = Ledger(url).open_change_ids([run])[(run, "price")]
+    ids = Ledger(url).changes.open_ids([run])[(run, "price")]
     for i in range(0, len(ids), 20):
         push_batch(Ledger(url), market, run, "price", ids[i : i + 20])
     return Target(ledger=Ledger(url), store="demo", sync_run_id=run, run_id="big", sites=SITES,
@@ -96,13 +96,13 @@ def test_a_device_that_never_updates_is_seen_on_one_page_products_and_blamed_aft
     plan = sampling.budget_plan(range(1, 301), dict.fromkeys(range(1, 301), 2), rule,
                                 sampling.seed_for("demo", "big"), SITES, DEVICES, 3000)
     one_page_on_mobile = {pid for pid, cells in plan.items() if len(cells) == 1 and cells[0][1] == "mobile"}
-    failed = Ledger(sqlite_url).results_of_run(target.sync_run_id, only_failed=True)
+    failed = Ledger(sqlite_url).verification.results(target.sync_run_id, only_failed=True)
     single = {r.product_id for r in failed if r.field == "price" and r.site is not None and r.device == "mobile"}
     assert one_page_on_mobile and one_page_on_mobile <= single  # blamed on the page it was seen on
     # the next pass reads every page of the products that failed one: the blame moves to the device
     second = poke_target(target, now=clock)
     assert not second.done
-    rows = Ledger(sqlite_url).results_of_run(target.sync_run_id, only_failed=True)
+    rows = Ledger(sqlite_url).verification.results(target.sync_run_id, only_failed=True)
     device_wide = {r.product_id for r in rows if r.check == "device" and r.device == "mobile" and r.site is None}
     assert one_page_on_mobile <= device_wide
     assert all(r.device == "mobile" for r in rows if r.field == "price")  # nothing else is blamed
@@ -120,14 +120,15 @@ def test_a_clean_whole_store_repricing_is_verified_within_the_page_budget(sqlite
 
 
 # ------------------------------------------------------------------------------------------- list reads
-class PagedClient:
+class PagedClient(FakeMarketplace):
     """list_products over ``n`` products, recording each page read (and the threads that read them)."""
 
     def __init__(self, n: int) -> None:
+        super().__init__()
         self.n, self.reads, self.threads = n, [], set()
         self._lock = threading.Lock()
 
-    def list_products(self, status, *, page, page_size, modified_since=None):
+    def list_products(self, status="onSelling", *, page=1, page_size=50, modified_since=None, modified_until=None):
         with self._lock:
             self.reads.append((status, page, modified_since))
             self.threads.add(threading.get_ident())
@@ -191,18 +192,18 @@ def test_simulator_reader_keeps_a_session_per_device_and_none_anonymously_over_k
 # ------------------------------------------------------------------------------------------- ledger
 def test_bulk_store_plan_keeps_pushed_changes_and_replans_open_ones(sqlite_url) -> None:
     ensure_schema(sqlite_url)
-    run = Ledger(sqlite_url).start_run("demo", "unit", "plan")
+    run = Ledger(sqlite_url).runs.start("demo", "unit", "plan")
     first = [PlannedChange(pid, "price", {"skus": [{"sku_code": "S", "price": "1.00"}]}, {"skus": []})
              for pid in range(1, 6001)] + [PlannedChange(9, "unpushable", {"reason": "R", "message": "m"})]
-    assert Ledger(sqlite_url).store_plan(run, "demo", first) == {"price": 6000, "unpushable": 1}
-    done = Ledger(sqlite_url).open_change_ids([run])[(run, "price")][:2]
-    Ledger(sqlite_url).set_status(done, "confirmed")
+    assert Ledger(sqlite_url).changes.store_plan(run, "demo", first) == {"price": 6000, "unpushable": 1}
+    done = Ledger(sqlite_url).changes.open_ids([run])[(run, "price")][:2]
+    Ledger(sqlite_url).changes.set_status(done, "confirmed")
     again = [PlannedChange(pid, "price", {"skus": [{"sku_code": "S", "price": "2.00"}]}) for pid in (1, 2, 3)]
-    Ledger(sqlite_url).store_plan(run, "demo", again)
-    changes = {c.product_id: c for c in Ledger(sqlite_url).changes_of_run(run) if c.kind == "price"}
+    Ledger(sqlite_url).changes.store_plan(run, "demo", again)
+    changes = {c.product_id: c for c in Ledger(sqlite_url).changes.of_run(run) if c.kind == "price"}
     assert len(changes) == 6000
     assert [changes[p].payload["skus"][0]["price"] for p in (1, 2, 3, 4)] == ["1.00", "1.00", "2.00", "1.00"]
-    unpushable = [c for c in Ledger(sqlite_url).changes_of_run(run) if c.kind == "unpushable"][0]
+    unpushable = [c for c in Ledger(sqlite_url).changes.of_run(run) if c.kind == "unpushable"][0]
     assert (unpushable.status, unpushable.error_code, unpushable.error_message) == ("unpushable", "R", "m")
     assert changes[4].status == "planned" and changes[4].attempts == 0 and changes[4].updated_at is not None
 
@@ -210,10 +211,10 @@ def test_bulk_store_plan_keeps_pushed_changes_and_replans_open_ones(sqlite_url) 
 def test_known_state_and_state_fields_read_the_confirmed_product_state(sqlite_url) -> None:
     ensure_schema(sqlite_url)
     at = datetime(2026, 11, 27, tzinfo=UTC)
-    Ledger(sqlite_url).save_seen_state("demo", {pid: ({"title": f"t{pid}", "skus": {}}, at) for pid in (1, 2, 3)})
-    known = Ledger(sqlite_url).known_state("demo")
+    Ledger(sqlite_url).products.save_seen("demo", {pid: ({"title": f"t{pid}", "skus": {}}, at) for pid in (1, 2, 3)})
+    known = Ledger(sqlite_url).products.known("demo")
     assert set(known) == {1, 2, 3} and known[2].fields["title"] == "t2"
     assert known[2].marketplace_modified_at.replace(tzinfo=UTC) == at
-    assert Ledger(sqlite_url).state_fields("demo", [2, 3, 99]) == {2: {"title": "t2", "skus": {}},
+    assert Ledger(sqlite_url).products.fields_of("demo", [2, 3, 99]) == {2: {"title": "t2", "skus": {}},
                                                                   3: {"title": "t3", "skus": {}}}
-    assert Ledger(sqlite_url).known_state("other") == {}
+    assert Ledger(sqlite_url).products.known("other") == {}

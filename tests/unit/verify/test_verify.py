@@ -12,10 +12,10 @@ import httpx
 import pytest
 
 from aeops.catalog.diff import PlannedChange
-from aeops.catalog.ledger import Ledger
 from aeops.catalog.push import push_batch
 from aeops.store import ensure_schema
-from aeops.verify import records, sampling
+from aeops.store.ledger import Ledger
+from aeops.verify import sampling
 from aeops.verify.checks import (
     Expected,
     Problem,
@@ -346,11 +346,11 @@ class Clock:
 def pushed_target(sqlite_url: str, market: FakeMarketplace, products: list[int], deadline_s: float = 60,
                   rule: sampling.SamplingRule | None = None, page_budget: int = 1000) -> Target:
     ensure_schema(sqlite_url)
-    run = Ledger(sqlite_url).start_run("demo", "unit", f"run-{len(market.writes)}-{products[0]}")
+    run = Ledger(sqlite_url).runs.start("demo", "unit", f"run-{len(market.writes)}-{products[0]}")
     changes = [PlannedChange(pid, "price", {"skus": [{"sku_code": "S", "price": "21.00", "discount_price": "15.00"}]})
                for pid in products]
-    Ledger(sqlite_url).store_plan(run, "demo", changes)
-    ids = Ledger(sqlite_url).open_change_ids([run])[(run, "price")]
+    Ledger(sqlite_url).changes.store_plan(run, "demo", changes)
+    ids = Ledger(sqlite_url).changes.open_ids([run])[(run, "price")]
     for i in range(0, len(ids), 20):
         push_batch(Ledger(sqlite_url), market, run, "price", ids[i : i + 20])
     settings = VerifySettings(deadline=timedelta(seconds=deadline_s), rule=rule or sampling.SamplingRule(),
@@ -366,7 +366,7 @@ def seeded_market(clock: Clock, n: int, **faults) -> FakeMarketplace:
 
 
 def statuses(url: str, run: int) -> set[str]:
-    return {c.status for c in Ledger(url).changes_of_run(run)}
+    return {c.status for c in Ledger(url).changes.of_run(run)}
 
 
 def test_poke_verifies_a_clean_push_at_once(sqlite_url) -> None:
@@ -387,7 +387,7 @@ def test_poke_waits_for_propagation_then_passes_without_repush(sqlite_url) -> No
     clock.tick(25)
     result = poke_target(target, now=clock)
     assert result.done and result.counts["verified_share"] == 1.0 and result.counts["repushed_products"] == 0
-    rows = Ledger(sqlite_url).results_of_run(target.sync_run_id)
+    rows = Ledger(sqlite_url).verification.results(target.sync_run_id)
     assert rows and all(r.passed for r in rows) and {r.check for r in rows} == {"timestamp"}
     assert len(market.writes) == 1
 
@@ -404,11 +404,11 @@ def test_a_write_the_platform_did_not_restamp_is_verified_by_its_values(sqlite_u
     market.products[2] = [replace(market.products[2][0], at=before)]  # neither the value nor a new stamp
     assert latest.skus == market.products[1][-1].skus
     assert not poke_target(target, now=clock).done
-    changes = {c.product_id: c.status for c in Ledger(sqlite_url).changes_of_run(target.sync_run_id)}
+    changes = {c.product_id: c.status for c in Ledger(sqlite_url).changes.of_run(target.sync_run_id)}
     assert changes == {1: "verified", 2: "confirmed"}
-    run = Ledger(sqlite_url).get_run(target.sync_run_id)
+    run = Ledger(sqlite_url).runs.get(target.sync_run_id)
     assert run.artifacts["verify"]["verified_by_value"] == [1]
-    failed = Ledger(sqlite_url).results_of_run(target.sync_run_id, only_failed=True)
+    failed = Ledger(sqlite_url).verification.results(target.sync_run_id, only_failed=True)
     assert {(r.product_id, r.check, r.field) for r in failed} == {(2, "timestamp", "gmt_modified")}
 
 
@@ -434,12 +434,12 @@ def test_poke_repushes_once_at_half_the_deadline_then_reports(sqlite_url, alerts
     final = poke_target(target, now=clock)
     assert final.done and final.counts["verify_failed"] == 3 and final.counts["verified_share"] == 0.0
     assert len(market.writes) == 2  # re-pushed exactly once
-    failed = Ledger(sqlite_url).results_of_run(target.sync_run_id, only_failed=True)
+    failed = Ledger(sqlite_url).verification.results(target.sync_run_id, only_failed=True)
     assert {(r.product_id, r.check, r.device, r.site, r.attempt) for r in failed if r.field == "price"} == {
         (1, "device", "mobile", None, 2), (2, "device", "mobile", None, 2), (3, "device", "mobile", None, 2),
         (3, "site", None, "ru", 2)}
     assert final.counts["inconsistent_sites"] == ["ru"] and final.counts["site_strikes_total"] == 1
-    assert records.strike_count(Ledger(sqlite_url), "demo") == 1
+    assert Ledger(sqlite_url).verification.strike_count("demo") == 1
     assert alerts == [("demo", 1, ["ru"], [alerts[0][3][0]])] and "1 product(s): 3" in alerts[0][3][0]
 
 
@@ -477,7 +477,7 @@ def test_a_price_the_catalog_does_not_hold_fails_the_api_check_whatever_the_page
     market.products[2].append(replace(stale, at=clock()))  # re-stamped by another write, the old price back
     result = poke_target(target, now=clock)
     assert not result.done
-    failed = Ledger(sqlite_url).results_of_run(target.sync_run_id, only_failed=True)
+    failed = Ledger(sqlite_url).verification.results(target.sync_run_id, only_failed=True)
     assert {(r.product_id, r.check, r.field, r.expected, r.seen) for r in failed} == {
         (2, "api", "price", "21.00", "20.00")}
     assert statuses(sqlite_url, target.sync_run_id) == {"verified", "confirmed"}
@@ -485,11 +485,11 @@ def test_a_price_the_catalog_does_not_hold_fails_the_api_check_whatever_the_page
 
 def test_strikes_are_recorded_once_per_run_and_site(sqlite_url) -> None:
     ensure_schema(sqlite_url)
-    run = Ledger(sqlite_url).start_run("demo", "unit", "strikes")
-    assert len(records.record_strikes(Ledger(sqlite_url), "demo", run, {"ru": [5, 3], "es": [3]})) == 2
-    assert records.record_strikes(Ledger(sqlite_url), "demo", run, {"ru": [5]}) == []
+    run = Ledger(sqlite_url).runs.start("demo", "unit", "strikes")
+    assert len(Ledger(sqlite_url).verification.record_strikes("demo", run, {"ru": [5, 3], "es": [3]})) == 2
+    assert Ledger(sqlite_url).verification.record_strikes("demo", run, {"ru": [5]}) == []
     ledger = Ledger(sqlite_url)
-    assert records.strike_count(ledger, "demo") == 2 and records.strike_count(ledger, "other") == 0
+    assert ledger.verification.strike_count("demo") == 2 and ledger.verification.strike_count("other") == 0
 
 
 def test_finish_keeps_its_report_when_verification_cannot_run(sqlite_url, monkeypatch) -> None:
@@ -504,7 +504,8 @@ def test_finish_keeps_its_report_when_verification_cannot_run(sqlite_url, monkey
     def down(*_a, **_kw):
         raise ConnectionError("marketplace unreachable")
 
-    monkeypatch.setattr(market, "iter_products", down)
+    for read in ("list_products", "iter_products"):
+        monkeypatch.setattr(market, read, down)
     monkeypatch.setattr("aeops.verify.runner.reader_for_store", lambda store, *_a: market)
     cfg = AeopsConfig()
     counts = finish._verify(RunContext(cfg, cfg.store("demo"), Ledger(sqlite_url)), target.sync_run_id, market)
@@ -514,30 +515,30 @@ def test_finish_keeps_its_report_when_verification_cannot_run(sqlite_url, monkey
 
 # ------------------------------------------------------------------------------------------- the review
 def test_review_follow_up_moves_changes_on_and_alerts_once(sqlite_url) -> None:
-    from aeops.catalog.status import ChangeStatus
     from aeops.marketplace import Product
+    from aeops.store.status import ChangeStatus
     from aeops.verify import review_followup
 
     ensure_schema(sqlite_url)
     ledger = Ledger(sqlite_url)
-    run = ledger.start_run("demo", "unit", "review")
+    run = ledger.runs.start("demo", "unit", "review")
     edit = {"fields": {"main_image": "a.jpg", "main_image_sha256": "0" * 64}}
-    ledger.store_plan(run, "demo", [PlannedChange(pid, "edit", edit) for pid in (1, 2, 3)])
-    ids = ledger.open_change_ids([run])[(run, "edit")]
-    ledger.begin_write(run, "demo", "aliexpress.solution.product.edit", "b", ids)  # pushed_at = now
-    ledger.set_status(ids, ChangeStatus.IN_REVIEW)
+    ledger.changes.store_plan(run, "demo", [PlannedChange(pid, "edit", edit) for pid in (1, 2, 3)])
+    ids = ledger.changes.open_ids([run])[(run, "edit")]
+    ledger.changes.begin_write(run, "demo", "aliexpress.solution.product.edit", "b", ids)  # pushed_at = now
+    ledger.changes.set_status(ids, ChangeStatus.IN_REVIEW)
     status = {1: ("onSelling", None), 2: ("editingRequired", "image under 800 px"), 3: ("auditing", None)}
 
-    class Client:
-        def get_product(self, pid: int) -> Product:
-            return Product(pid, status=status[pid][0], audit_reason=status[pid][1])
+    class Client(FakeMarketplace):
+        def get_product(self, product_id: int) -> Product:
+            return Product(product_id, status=status[product_id][0], audit_reason=status[product_id][1])
 
     sent: list = []
     at = datetime.now(UTC)
     first = review_followup.follow(ledger, Client(), "demo", run, "r", deadline=timedelta(hours=2), at=at,
                                    alert=sent.append)
     assert (first.passed, first.refused, first.waiting, first.overdue) == ([1], {2: "image under 800 px"}, [3], [])
-    assert {c.product_id: (c.status, c.error_code) for c in ledger.changes_of_run(run)} == {
+    assert {c.product_id: (c.status, c.error_code) for c in ledger.changes.of_run(run)} == {
         1: ("confirmed", None), 2: ("failed", "editingRequired"), 3: ("in_review", None)}
     assert len(sent) == 1 and "product 2" in sent[0].text and "800 px" in sent[0].text
     late = review_followup.follow(ledger, Client(), "demo", run, "r", deadline=timedelta(hours=2),
