@@ -44,7 +44,8 @@ def utcnow() -> datetime:
 
 
 def aware(value: datetime | None) -> datetime | None:
-    """A datetime from the aeops DB (naive UTC on SQLite) as an aware UTC datetime."""
+    """A datetime that may be naive, taken as UTC, as an aware datetime (a time aeops wrote as ISO text, or one a
+    caller passes). The aeops DB's columns need none of this: they return aware UTC (:class:`UtcDateTime`)."""
     return None if value is None else (value if value.tzinfo else value.replace(tzinfo=UTC))
 
 
