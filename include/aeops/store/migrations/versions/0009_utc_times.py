@@ -1,7 +1,7 @@
 """every stored time is UTC: platform times stored on SQLite as their Beijing wall clock become the UTC instant
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-06 12:00:00
 
 From this revision every datetime column is an ``aeops.store.types.UtcDateTime`` (aware UTC in, aware UTC out,
@@ -23,10 +23,10 @@ is rows stored before:
 
 - **PostgreSQL**: nothing to correct. The columns are ``timestamptz`` since 0001, psycopg2 sent every aware
   value with its offset and PostgreSQL stored the right instant (tests/unit/store/test_utc_times.py stores a
-  platform time at 0007 and reads the same instant after this revision).
+  platform time at 0008 and reads the same instant after this revision).
 
 Safe to re-run: the rows and the revision stamp are written in one transaction (a crash leaves both or
-neither), and an upgrade at 0008 does nothing; every row is kept.
+neither), and an upgrade at 0009 does nothing; every row is kept.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
