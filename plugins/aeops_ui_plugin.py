@@ -2,7 +2,9 @@
 
 - ``fastapi_apps``: the aeops pages at ``/aeops`` on the api-server (``aeops.ui.app``), protected like the Airflow
   UI (session cookie or API token);
-- ``external_views``: an "aeops report" tab on every DAG run page and "Catalog health" in the Browse menu;
+- ``external_views``: an "aeops 报告 / Report" tab on every DAG run page and "商品目录健康 / Catalog health" in the
+  Browse menu (Airflow 3.3 shows a view's one ``name`` as it is, in every UI language: so each name reads in
+  both of the stores' languages; the pages themselves follow the store's language);
 - ``fastapi_root_middlewares``: the Airflow UI defaults to the stores' time zone (``aeops.ui.timezone``).
 
 Every Airflow process loads this file, each task process included, so it imports nothing heavy: the FastAPI
@@ -19,6 +21,9 @@ from airflow.plugins_manager import AirflowPlugin
 
 from aeops.notify.links import RUN_TAB_ROUTE, UI_PREFIX
 from aeops.ui.timezone import UiTimezoneMiddleware
+
+RUN_TAB_NAME = "aeops 报告 / Report"
+HEALTH_MENU_NAME = "商品目录健康 / Catalog health"
 
 
 class LazyASGIApp:
@@ -42,8 +47,8 @@ class AeopsUiPlugin(AirflowPlugin):
                                  "name": "aeops: the UI defaults to the stores' time zone"}]
     # hrefs without a leading slash resolve against the UI's <base href>, so a sub-path base_url works too
     external_views = [
-        {"name": "aeops report", "href": f"{UI_PREFIX.lstrip('/')}/runs/{{DAG_ID}}/{{RUN_ID}}",
+        {"name": RUN_TAB_NAME, "href": f"{UI_PREFIX.lstrip('/')}/runs/{{DAG_ID}}/{{RUN_ID}}",
          "destination": "dag_run", "url_route": RUN_TAB_ROUTE},
-        {"name": "Catalog health", "href": f"{UI_PREFIX.lstrip('/')}/health", "destination": "nav",
+        {"name": HEALTH_MENU_NAME, "href": f"{UI_PREFIX.lstrip('/')}/health", "destination": "nav",
          "category": "browse", "url_route": "aeops-health"},
     ]

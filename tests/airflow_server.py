@@ -5,10 +5,11 @@ free loopback port as a subprocess (bounded wait, always killed at the end of th
 with real users and passwords (``admin`` and ``viewer``), **not** the embedded all-admins mode: in all-admins
 mode a middleware logs every request in as admin, so a refusal of anonymous requests could not be shown.
 
-The aeops side: ``aeops_config`` with both demo stores (through ``AIRFLOW_VAR_AEOPS_CONFIG``, in Chinese, the
-default) and an aeops DB seeded with a finished daily sync per store (its report written to the store's reports
-folder) and some history, so the plugin's pages have real content. Started lazily by the ``airflow_server``
-fixture (tests/conftest.py) and shared: about 30 s of CI time once, however many tests use it.
+The aeops side: ``aeops_config`` with both demo stores (through ``AIRFLOW_VAR_AEOPS_CONFIG``; ``demo`` in Chinese,
+the default, ``demo-kids`` in English) and an aeops DB seeded with a finished daily sync per store (its report
+written to the store's reports folder) and some history, so the plugin's pages have real content. Started lazily
+by the ``airflow_server`` fixture (tests/conftest.py) and shared: about 30 s of CI time once, however many tests
+use it.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 START_TIMEOUT_S = 180
 SEEDED_RUN_ID = "manual__2026-11-27T02:00:00+00:00"
 STORES = ("demo", "demo-kids")
+LANGUAGES = {"demo": "zh-CN", "demo-kids": "en"}  # the default language, and the other one
 
 
 def free_port() -> int:
@@ -84,7 +86,7 @@ class AirflowServer:
 def aeops_config(home: Path) -> dict[str, Any]:
     from tests.reporting import store_config
 
-    stores = [store_config(name, home / "reports" / name).model_dump() for name in STORES]
+    stores = [store_config(name, home / "reports" / name, language=LANGUAGES[name]).model_dump() for name in STORES]
     return {"database_url": f"sqlite:///{home / 'aeops.db'}", "stores": stores}
 
 

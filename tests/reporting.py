@@ -8,15 +8,14 @@ certificate and Slack outbox rows exist, so every section of the pages has somet
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from aeops.catalog.diff import PlannedChange
 from aeops.config import StoreConfig
-from aeops.findings import Severity
 from aeops.reports.run_report import write_run_report
+from aeops.rules.images import auto_fixed
 from aeops.store.ledger import Ledger
 from aeops.store.models import Certificate, SiteStrike, SlackOutbox, VerifyResult
 from aeops.store.status import ChangeStatus
@@ -49,7 +48,7 @@ def seed_sync_run(ledger: Ledger, store: StoreConfig, run_id: str, *, started: d
     for f in result.findings:
         if f.code == "IMG-TRANSPARENT" and f.file:
             url = fixed.setdefault(f.file, PHOTOBANK.format(n=len(fixed) + 1))
-            f = replace(f, severity=Severity.WARNING, message=f"auto-fixed: flattened onto white and uploaded as {url}")
+            f = auto_fixed(f, url)
         findings.append(f)
     ledger.runs.store_findings(sync_run_id, store.name, findings)
     products = sorted({int(r) for r in result.frame["product_id"] if str(r).isdigit()})[:40]

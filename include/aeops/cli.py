@@ -50,8 +50,8 @@ def _add_lang(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--lang",
         choices=["zh-CN", "en"],
-        help="language of the table and summary (default: $AEOPS_LANGUAGE, else the first configured store's "
-        "language, zh-CN unless set); --json output is the same in every language",
+        help="language of the table, its finding messages and the summary (default: $AEOPS_LANGUAGE, else the "
+        "first configured store's language, zh-CN unless set); --json output is the same in every language",
     )
 
 

@@ -91,6 +91,10 @@ class StoreConfig(BaseModel):
     language_sites: list[str] = Field(default_factory=lambda: list(DEFAULT_LANGUAGE_SITES))
     slack_alerts_channel: str = Field("#aeops-alerts", description="Channel for failures and warnings")
     slack_reports_channel: str = Field("#aeops-reports", description="Channel for run summaries")
+    slack_finding_details: bool = Field(
+        False, description="Also post every finding of a run as replies in its summary's thread (20 a message); "
+        "by default the summary lists the top findings and links the report, which holds them all"
+    )
     qps: float = Field(
         18.0, gt=0, description="Client-side calls per second per seller: ~90% of the platform limit (20), for jitter"
     )

@@ -8,10 +8,12 @@
 - :class:`CertificateApprovalOperator`: a certificate upload whose issuer or number changed (or the first of its
   brand and type) waits for "Approve" (DAG ``aliexpress_certificate_replace``); otherwise the task is skipped.
 
-Both park the task in ``awaiting_input`` (no worker slot is held) until someone answers in the UI
+All three park the task in ``awaiting_input`` (no worker slot is held) until someone answers in the UI
 (Browse → Required Actions) or through ``PATCH /api/v2/dags/{dag}/dagRuns/{run}/taskInstances/{task}/
 {map_index}/hitlDetails``; with no answer within ``response_timeout`` the default answer is taken
-("Not done yet", "Reject"). Imported by DAG files at parse time: aeops' own steps are imported in ``execute``.
+("Not done yet", "Reject"). The form (subject, text, answers, the optional note's title and help) is in the
+store's language, set when the task runs; an answer in any language is understood. Imported by DAG files at parse
+time: aeops' own steps are imported in ``execute``.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from typing import Any
 from airflow.providers.standard.operators.hitl import ApprovalOperator, HITLOperator
 from airflow.sdk import Param
 
-DONE, NOT_YET = "Done", "Not done yet"
+from aeops.i18n import LANGUAGES, translator
+
+DONE, NOT_YET = "Done", "Not done yet"  # the English answers (aeops.storefront.settings_steps translates them)
 PERSON_WAIT = timedelta(hours=float(os.environ.get("AEOPS_PERSON_TASK_WAIT_HOURS", "20")))
 """How long one round waits for a person before "Not done yet" is taken (under a day: the next daily run asks
 again)."""
@@ -57,9 +61,8 @@ class PersonTasksOperator(HITLOperator):
         kwargs.setdefault("response_timeout", PERSON_WAIT)
         params = kwargs.pop("params", None)  # the DAG's params arrive here too; the form keeps only "note"
         form = params if isinstance(params, ParamsDict) else ParamsDict(params or {})
-        form["note"] = Param("", type="string", maxLength=500, title="Note", source="task",
-                             description="Optional: what you did or why it is not done yet (kept in the task's "
-                             "history)")
+        form["note"] = _note("Note (optional)", "What you did, or why it is not done yet; kept in the task's "
+                             "history. Leave it empty if there is nothing to add.")
         super().__init__(
             subject=f"Seller-center tasks (round {round_no})",
             body="The tasks are listed when this round runs.",
@@ -88,11 +91,43 @@ class PersonTasksOperator(HITLOperator):
         if form is None:
             raise _skip(f"{store}: no open seller-center task")
         self.subject, self.body = form["subject"], form["body"]
+        self.options, self.defaults = list(form["options"]), [form["options"][1]]
+        self.params["note"] = _note(form["note"]["title"], form["note"]["description"])
         self.log.info("%s: asking a person about task(s) %s (round %d)", store, form["task_ids"], self.round_no)
         return super().execute(context)
 
+    def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
+        from aeops.storefront.settings_steps import every_answer
 
-class OverrideApprovalOperator(ApprovalOperator):
+        self.options = every_answer()  # the form was in the store's language: any language's answer is valid
+        return super().execute_complete(context, event)
+
+
+def _note(title: str, description: str) -> Param:
+    """The form's one field: an optional note (may stay empty: its type admits null, so no "required" mark)."""
+    return Param(None, type=["null", "string"], maxLength=500, title=title, description=description,
+                 source="task")
+
+
+class _ApprovalInLanguage(ApprovalOperator):
+    """An approval whose answers are in the store's language (Approve/Reject, 批准/拒绝); an answer in any language
+    is understood."""
+
+    def _answers_in(self, lang: str | None) -> None:
+        """Approve and Reject in ``lang``, for the form and for reading its answer."""
+        _ = translator(lang)
+        self.APPROVE, self.REJECT = _(ApprovalOperator.APPROVE), _(ApprovalOperator.REJECT)
+        self.options, self.defaults = [self.APPROVE, self.REJECT], [self.REJECT]
+
+    def _approved(self, event: dict[str, Any]) -> bool:
+        """True when the answer is Approve in any language (a timeout or an error: Reject)."""
+        answered = (event.get("chosen_options") or [None])[0]
+        self._answers_in(next((lang for lang in LANGUAGES if answered in _approval_answers(lang)), "en"))
+        chosen = (answered or self.REJECT) if "error" not in event else self.REJECT
+        return chosen == self.APPROVE
+
+
+class OverrideApprovalOperator(_ApprovalInLanguage):
     """Approval of a risky urgent price override (the form shows the plan; the wait is outside the deadline)."""
 
     def __init__(self, **kwargs: Any) -> None:
@@ -109,19 +144,25 @@ class OverrideApprovalOperator(ApprovalOperator):
         if form is None:
             raise _skip("below the approval threshold (or a dry run): no approval needed")
         self.subject, self.body = form["subject"], form["body"]
+        self._answers_in(form["lang"])
         return super().execute(context)
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
         from aeops.urgent import approval
 
         params = context["params"]
-        chosen = (event.get("chosen_options") or [self.REJECT])[0] if "error" not in event else self.REJECT
-        approval.record_decision(params["store"], context["ti"].run_id, chosen, event.get("responded_by_user"),
-                                 event.get("responded_at"))
+        approval.record_decision(params["store"], context["ti"].run_id,
+                                 approval.APPROVE if self._approved(event) else approval.REJECT,
+                                 event.get("responded_by_user"), event.get("responded_at"))
         return super().execute_complete(context, event)
 
 
-class CertificateApprovalOperator(ApprovalOperator):
+def _approval_answers(lang: str) -> tuple[str, str]:
+    _ = translator(lang)
+    return _(ApprovalOperator.APPROVE), _(ApprovalOperator.REJECT)
+
+
+class CertificateApprovalOperator(_ApprovalInLanguage):
     """Approval of a certificate upload whose issuer or number changed (in the task group mapped over replacements:
     ``rid_task_id`` names the group's task whose XCom is the replacement id). The form shows the previous and the new
     file's issuer, number and dates; Reject (or no answer) skips the upload and what follows."""
@@ -146,12 +187,13 @@ class CertificateApprovalOperator(ApprovalOperator):
             raise _skip(f"replacement {rid}: nothing waits for a person (no changed issuer or number, decided, "
                         "rejected by a rule, or a dry run)")
         self.subject, self.body = form["subject"], form["body"]
+        self._answers_in(form["lang"])
         return super().execute(context)
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
         from aeops.certificates import upload_approval
 
-        chosen = (event.get("chosen_options") or [self.REJECT])[0] if "error" not in event else self.REJECT
-        upload_approval.record_decision(self._rid(context), chosen, event.get("responded_by_user"),
-                                        event.get("responded_at"))
+        upload_approval.record_decision(self._rid(context),
+                                        upload_approval.APPROVE if self._approved(event) else upload_approval.REJECT,
+                                        event.get("responded_by_user"), event.get("responded_at"))
         return super().execute_complete(context, event)

@@ -107,9 +107,12 @@ def connections_env(sim_url: str, sink_api_url: str, extra: dict[str, Any] | Non
 
 
 def aeops_config(db_url: str, reports: Path, exports: dict[str, str] | None = None, **overrides: Any) -> dict:
+    """The embedded config for one test; ``store_overrides`` (a dict) is applied to every store's entry."""
     config = embedded.aeops_config()
     config["database_url"] = db_url
+    store_overrides = overrides.pop("store_overrides", None) or {}
     for store in config["stores"]:
+        store.update(store_overrides)
         store["reports"] = (reports / store["name"]).as_uri()
         # demo reads English, demo-kids the default Chinese: end-to-end runs cover both languages
         store["language"] = "en" if store["name"] == "demo" else "zh-CN"

@@ -108,6 +108,10 @@ def test_daily_sync_pushes_the_valid_rows_of_both_stores_and_nothing_twice(embed
     texts = [m.get("text", "") for m in messages]
     assert sum("Catalog sync for demo:" in t for t in texts) == 1
     assert sum("店铺 demo-kids 商品目录同步" in t for t in texts) == 1
+    assert [m["text"] for m in messages if m.get("thread_ts")] == []  # one message a store: the report lists all
+    chinese = json.dumps([m.get("blocks") for m in messages if "demo-kids" in m.get("text", "")], ensure_ascii=False)
+    # the top findings themselves in the store's language, with the advice for their cause
+    assert "证书" in chinese and not re.search(r"cannot be|expired on|is misnamed|disagrees with|rejects", chinese)
     assert "file://" not in json.dumps(messages, ensure_ascii=False)
     links = re.findall(r"<(https?://[^|>]+)\|", json.dumps([m.get("blocks") for m in messages], ensure_ascii=False))
     report_links = {u for u in links if "/aeops/reports/" in u}

@@ -50,7 +50,10 @@ def test_clean_sync_is_verified_in_one_poke_with_full_completion(embedded, quick
 
 
 def test_device_that_never_updates_is_reported_after_one_repush(embedded, quick_verify) -> None:
-    env = embedded(faults="never_device=mobile", config_overrides={"verify_deadline_minutes": 0.05})
+    # every page of every changed product is read (a budget above the whole grid): a sampled run could verify a
+    # product by its product query alone, without ever reading the mobile page that never updates
+    env = embedded(faults="never_device=mobile", config_overrides={
+        "verify_deadline_minutes": 0.05, "store_overrides": {"storefront_page_budget": 10_000}})
     before = {pid: {s["sku_code"]: s for s in p["skus"]} for pid, p in env.products("demo").items()}
     dag_run = run_dag(DAG_ID, {"stores": ["demo"]})
 

@@ -26,9 +26,10 @@ def test_airflow_plugins_lists_the_aeops_plugin_with_its_app_and_views(airflow_s
     aeops = plugins["aeops"]
     assert aeops["source"].endswith("aeops_ui_plugin.py")
     assert [(a["url_prefix"], a["name"]) for a in aeops["fastapi_apps"]] == [("/aeops", "aeops")]
-    views = {v["name"]: v for v in aeops["external_views"]}
-    assert views["aeops report"]["destination"] == "dag_run" and "{RUN_ID}" in views["aeops report"]["href"]
-    assert views["Catalog health"]["destination"] == "nav"
+    views = {v["name"]: v for v in aeops["external_views"]}  # one name each, read in Chinese and in English
+    tab, health = views["aeops 报告 / Report"], views["商品目录健康 / Catalog health"]
+    assert tab["destination"] == "dag_run" and "{RUN_ID}" in tab["href"]
+    assert health["destination"] == "nav" and health["category"] == "browse"
     # the UI builds its tabs and menus from the REST view of the same plugins (a bad entry would drop the plugin)
     rest = httpx.get(f"{airflow_server.url}/api/v2/plugins", headers=airflow_server.headers(), timeout=30).json()
     assert "aeops" in {p["name"] for p in rest["plugins"]}

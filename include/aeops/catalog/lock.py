@@ -33,7 +33,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-from aeops.catalog.timestamps import aware
 from aeops.secrets import get_logger
 from aeops.store.ledger import Ledger
 from aeops.store.models import StoreLockRelease, utcnow
@@ -66,9 +65,9 @@ def run_holder(sync_run_id: int) -> str:
 def inspect_lock(ledger: Ledger, store: str) -> LockInfo | None:
     """The store's lock while it is held (None when free)."""
     row = ledger.locks.get(store)
-    if row is None or aware(row.expires_at) <= utcnow():
+    if row is None or row.expires_at <= utcnow():
         return None
-    return LockInfo(row.store, row.holder, row.holds, aware(row.acquired_at), aware(row.expires_at), row.waiting)
+    return LockInfo(row.store, row.holder, row.holds, row.acquired_at, row.expires_at, row.waiting)
 
 
 def try_acquire(ledger: Ledger, store: str, holder: str, ttl_s: float = DEFAULT_TTL_S) -> bool:
@@ -187,7 +186,7 @@ def poke(ledger: Ledger, store: str, holder: str, *, task: str, ttl_s: float = D
         return True
     if priority:
         _mark_waiting(ledger, store, holder, grace_s=max(3 * poke_s, 5.0))
-    waited = (now - aware(ledger.locks.note_waiter(store, holder, task, priority, now))).total_seconds()
+    waited = (now - ledger.locks.note_waiter(store, holder, task, priority, now)).total_seconds()
     info = inspect_lock(ledger, store)
     who = f"held by {info.holder} ({info.holds} task(s)) since {info.acquired_at:%H:%M:%S} UTC" if info else "busy"
     if waited >= max_wait_s:
@@ -201,13 +200,13 @@ def poke(ledger: Ledger, store: str, holder: str, *, task: str, ttl_s: float = D
 
 def locks(ledger: Ledger) -> list[LockInfo]:
     """Every store lock that is held now."""
-    return [LockInfo(r.store, r.holder, r.holds, aware(r.acquired_at), aware(r.expires_at), r.waiting)
+    return [LockInfo(r.store, r.holder, r.holds, r.acquired_at, r.expires_at, r.waiting)
             for r in ledger.locks.held(utcnow())]
 
 
 def waiters(ledger: Ledger, store: str | None = None) -> list[WaiterInfo]:
     """Tasks waiting for a store's lock (oldest first); one not seen for a while may have given up or died."""
-    return [WaiterInfo(r.store, r.waiter, r.task, r.priority, aware(r.since), aware(r.last_seen))
+    return [WaiterInfo(r.store, r.waiter, r.task, r.priority, r.since, r.last_seen)
             for r in ledger.locks.waiters(store)]
 
 

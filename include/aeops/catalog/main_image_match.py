@@ -129,7 +129,7 @@ class ImageSources:
                 self._bytes[source] = fetch_image_bytes(self.path_of(source), images_dir=self.images_dir,
                                                         hosts=self.hosts, cap_bytes=MAX_IMAGE_BYTES)
             except ImageProblem as problem:
-                log.warning("main image %s cannot be read: %s", source, problem.message)
+                log.warning("main image %s cannot be read: %s", source, problem.text(source))
                 self._bytes[source] = None
         return self._bytes[source]
 
@@ -180,7 +180,7 @@ class PlatformImages:
                 self._prints[key] = fingerprint(fetch_image_bytes(url, hosts=self.hosts, cap_bytes=MAX_IMAGE_BYTES,
                                                                   client=self._client))
             except ImageProblem as problem:
-                log.warning("the platform's main image %s cannot be fetched: %s", url, problem.message)
+                log.warning("the platform's main image %s cannot be fetched: %s", url, problem.text(url))
                 self._prints[key] = None
             except Exception as exc:  # noqa: BLE001 - not an image
                 log.warning("the platform's main image %s cannot be hashed: %s", url, exc)

@@ -3,8 +3,8 @@
 The platform's ``gmt_*`` strings (``"2026-11-30 08:03:39"``) carry no zone: they are the platform's local time.
 Every parse of one goes through :func:`parse_gmt` with the store's ``platform_tz`` (default
 :data:`PLATFORM_TZ`, Beijing time), so plan, drift, verification and urgent re-runs agree on what a
-time means, across a day boundary too. :func:`aware` (a time read from the aeops DB, naive UTC on SQLite, made
-aware) is the store's (:mod:`aeops.store.models`), the one UTC helper, importable from here too.
+time means, across a day boundary too. :func:`aware` (a time that may be naive, taken as UTC, made aware; the
+aeops DB itself returns aware UTC times) is the store's (:mod:`aeops.store.models`), importable from here too.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from datetime import date, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from aeops.store.models import aware  # noqa: F401 - the aeops DB's times, shown here with the platform's
+from aeops.store.models import aware  # noqa: F401 - naive-as-UTC times, shown here with the platform's
 
 GMT_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z")
 PLATFORM_TZ = "Asia/Shanghai"

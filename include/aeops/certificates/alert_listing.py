@@ -117,20 +117,23 @@ def write_listing(ctx: Any, run_id: str, as_of: date, alerts: Sequence[Any]) -> 
                 files.setdefault(product.product_id, []).append(alert.file.replace("\\", "/").rsplit("/", 1)[-1])
     (target / f"{stem}-findings.csv").write_text(csv_text((every[k] for k in sorted(every)), files),
                                                  encoding="utf-8")
+    sections = []
+    # the page's words, translated before they go into the f-strings (the extractor cannot see into one)
+    at_risk = html.escape(_("Products at risk"))
     heads = "".join(f"<th>{html.escape(h)}</th>" for h in (
         "product_id", _("Title"), _("Category"), _("Brand"), _("Covered by this file"), _("Status")))
-    sections = []
     for alert in named:
         rows = "".join(f"<tr><td>{p.product_id}</td><td>{html.escape(p.title)}</td><td>{html.escape(p.category)}</td>"
                        f"<td>{html.escape(p.brand)}</td><td>{'✔' if p.covered else ''}</td>"
                        f"<td>{html.escape(p.status or '')}</td></tr>" for p in alert.products)
         label = type_label(alert.cert_type, _)
         sections.append(f"<h2>{html.escape(alert.brand)} {html.escape(label)} · {html.escape(alert.kind)} · "
-                        f"{html.escape(str(alert.valid_until))}</h2><table border='1' cellpadding='4'><tr>{heads}</tr>"
-                        f"{rows}</table>")
+                        f"{html.escape(str(alert.valid_until))}</h2><div style='overflow-x:auto'><table border='1' "
+                        f"cellpadding='4'><tr>{heads}</tr>{rows}</table></div>")
     (target / f"{stem}.html").write_text(
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(ctx.store.name)} {as_of}</title>"
-        f"</head><body><h1>{html.escape(_('Products at risk'))} · {html.escape(ctx.store.name)} · {as_of}</h1>"
+        f"<!doctype html><html lang='{html.escape(ctx.store.language)}'><head><meta charset='utf-8'><meta "
+        f"name='viewport' content='width=device-width, initial-scale=1'><title>{html.escape(ctx.store.name)} "
+        f"{as_of}</title></head><body><h1>{at_risk} · {html.escape(ctx.store.name)} · {as_of}</h1>"
         f"<p><a href='{stem}-findings.csv'>CSV</a></p>{''.join(sections)}</body></html>", encoding="utf-8")
     ledger.runs.update(sync_run_id, status="success", report_path=str(target / f"{stem}.html"),
                        counts={"products_at_risk": len(every)})

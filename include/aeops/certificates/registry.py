@@ -15,8 +15,8 @@ number, issuer, dates, file, status, last checked) and then:
 
 Statuses: ``valid`` | ``expiring`` | ``expired`` | ``invalid`` (a blocking file problem) | ``replaced`` |
 ``removed``. Escalation state (``last_alert_threshold``/``last_alert_on``) is :mod:`.alert_schedule`'s.
-:func:`registry_certificates` is the read API for the catalog sync's CERT-MISSING rule; :func:`reference_certificates`
-what a new file is cross-checked against.
+:func:`registry_certificates` is the read API for the catalog sync's CERT-MISSING rule;
+:func:`reference_certificates` what a new file is cross-checked against.
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from aeops.findings import Finding, Severity
+from aeops.findings import Finding
 from aeops.locations import list_files, sha256_of
-from aeops.rules.cert_crosscheck import cross_check
+from aeops.rules.cert_crosscheck import cross_check, rejected
 from aeops.rules.certs import (
     CPC_DEADLINE_DAYS,
     CPC_WARN_DAYS,
@@ -140,16 +140,7 @@ def reference_certificates(db_url: str, store: str, as_of: date) -> list[CertInf
 
 def rejected_finding(row: Certificate) -> Finding:
     """A person rejected the file in the approval of its upload: it does not count (CERT-MISMATCH, an error)."""
-    detail = dict(row.approval_detail or {})
-    return Finding(code="CERT-MISMATCH", severity=Severity.ERROR, file=row.file, field="issuer",
-                   message=f"{_file_name(row.file)!r} was rejected by {detail.get('by') or 'a person'} "
-                           f"{str(detail.get('at') or '')[:10]} when its upload waited for approval "
-                           f"({'; '.join(detail.get('changes') or []) or 'issuer or number changed'}); it does not "
-                           "count: remove it from the folder, or get the certificate confirmed and drop it again")
-
-
-def _file_name(file: str) -> str:
-    return file.replace("\\", "/").rsplit("/", 1)[-1]
+    return rejected(row.file, dict(row.approval_detail or {}))
 
 
 def cross_check_scan(db_url: str, store: str, scanned: list[ScannedCert], as_of: date,

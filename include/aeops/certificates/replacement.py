@@ -155,7 +155,7 @@ def validate(rid: int, *, config: AeopsConfig | None = None) -> dict[str, Any]:
     from aeops.certificates.covered import read_live_status
     from aeops.certificates.registry import reference_certificates
     from aeops.rules.cert_crosscheck import approval_request, cross_check
-    from aeops.rules.certs import check_certificate
+    from aeops.rules.certs import NOT_READ, check_certificate
 
     rep = load(rid, config)
     if rep.row.status != "running":  # a retried task after the verdict was recorded
@@ -165,7 +165,7 @@ def validate(rid: int, *, config: AeopsConfig | None = None) -> dict[str, Any]:
     try:
         name, data = certificate_bytes(rep.row.new_file)
     except ReplaceError as exc:
-        findings = [Finding(code="CERT-UNREADABLE", severity=Severity.ERROR, file=rep.row.new_file, message=str(exc))]
+        findings = [NOT_READ.finding(file=rep.row.new_file, name=repr(rep.row.new_file), error=str(exc))]
         return _reject(rep, findings, None)
     info, findings = check_certificate(_Memory(name, data, rep.row.new_file), as_of,
                                        warn_days=max(cfg.cert_warn_days or [30]),
@@ -211,7 +211,8 @@ def validate(rid: int, *, config: AeopsConfig | None = None) -> dict[str, Any]:
 
 
 def _finding(f: Finding) -> dict[str, Any]:
-    return {"code": f.code, "severity": str(f.severity), "message": f.message, "field": f.field}
+    return {"code": f.code, "severity": str(f.severity), "message": f.message, "field": f.field,
+            "texts": f.texts_json()}
 
 
 def _reject(rep: Replacement, findings: list[Finding], info: Any) -> dict[str, Any]:

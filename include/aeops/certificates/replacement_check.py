@@ -184,18 +184,25 @@ def _html(rep: Replacement, result: dict[str, Any], status: str, csv_name: str) 
     rows = "".join(
         f"<tr><td>{r['product_id']}</td><td>{esc(r.get('title') or '')}</td><td>{esc(r.get('status') or '')}</td>"
         f"<td>{'✔' if r['restored'] else '✘'}</td><td>{esc(r.get('reason') or '')}</td></tr>" for r in result["rows"])
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{esc(rep.row.store)} {esc(rep.row.brand)} "
-            f"{esc(rep.row.cert_type)}</title></head><body><h1>{esc(_('Certificate replacement'))}: "
+    # the page's words, translated before they go into the f-string (the extractor cannot see into one)
+    t = {key: esc(text) for key, text in {
+        "title": _("Certificate replacement"), "status": _("Status"), "reason": _("Reason"), "old": _("Old file"),
+        "new": _("New file"), "image": _("Qualification image"), "product": _("Title"), "restored": _("Restored"),
+    }.items()}
+    return (f"<!doctype html><html lang='{esc(rep.ctx.store.language)}'><head><meta charset='utf-8'><meta "
+            f"name='viewport' content='width=device-width, initial-scale=1'><title>{esc(rep.row.store)} "
+            f"{esc(rep.row.brand)} {esc(rep.row.cert_type)}</title></head><body><h1>{t['title']}: "
             f"{esc(rep.row.brand)} {esc(rep.row.cert_type)}</h1>"
-            f"<p>{esc(_('Status'))}: <b>{esc(status)}</b> · {esc(_('Reason'))}: {esc(rep.row.reason)}</p>"
-            f"<p>{esc(_('Old file'))}: {esc(rep.row.old_file or '-')}<br>{esc(_('New file'))}: "
-            f"{esc(rep.row.new_file)}<br>{esc(_('Qualification image'))}: {esc(rep.row.photobank_url or '-')}</p>"
-            f"<p><a href='{esc(csv_name)}'>CSV</a></p><table border='1' cellpadding='4'><tr><th>product_id</th>"
-            f"<th>{esc(_('Title'))}</th><th>{esc(_('Status'))}</th><th>{esc(_('Restored'))}</th>"
-            f"<th>{esc(_('Reason'))}</th></tr>{rows}</table></body></html>")
+            f"<p>{t['status']}: <b>{esc(status)}</b> · {t['reason']}: {esc(rep.row.reason)}</p>"
+            f"<p>{t['old']}: {esc(rep.row.old_file or '-')}<br>{t['new']}: "
+            f"{esc(rep.row.new_file)}<br>{t['image']}: {esc(rep.row.photobank_url or '-')}</p>"
+            f"<p><a href='{esc(csv_name)}'>CSV</a></p><div style='overflow-x:auto'><table border='1' cellpadding='4'>"
+            f"<tr><th>product_id</th><th>{t['product']}</th><th>{t['status']}</th><th>{t['restored']}</th>"
+            f"<th>{t['reason']}</th></tr>{rows}</table></div></body></html>")
 
 
 def _send(rep: Replacement, result: dict[str, Any], status: str, link: str | None, client: Any) -> None:
+    from aeops.notify.finding_texts import finding_message
     from aeops.notify.messages import notice
     from aeops.notify.send import send
 
@@ -212,7 +219,8 @@ def _send(rep: Replacement, result: dict[str, Any], status: str, link: str | Non
         new=rep.row.new_file.rsplit("/", 1)[-1], old=(rep.row.old_file or "-").rsplit("/", 1)[-1],
         reason=rep.row.reason)]
     if status == "rejected":
-        lines += [f"• `{f['code']}` {f['message']}" for f in rep.detail.get("findings") or []]
+        lines += [f"• `{f['code']}` {finding_message(f, rep.ctx.store.language)}"
+                  for f in rep.detail.get("findings") or []]
     elif status == "declined":
         approval = rep.detail.get("approval") or {}
         lines += [f"• {c}" for c in approval.get("changes") or []]

@@ -92,7 +92,7 @@ def approval_form(rid: int, *, link: str, wait_hours: float, config: AeopsConfig
                     severity="warning", kind="alert", text=text, link=link,
                     link_text=_("Approve or reject in Airflow"), dedupe_key=f"cert-approval:{rep.row.store}:{rid}"),
              store=rep.row.store, config=rep.ctx.config, db_url=rep.ctx.db_url, client=client)
-    return {"subject": subject, "body": body}
+    return {"subject": subject, "body": body, "lang": rep.ctx.store.language}
 
 
 def _actor(responded_by: Any) -> str | None:

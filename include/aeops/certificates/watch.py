@@ -21,6 +21,7 @@ from aeops.certificates import alert_schedule, alert_text
 from aeops.certificates.covered import Exposure, Scope, exposure, scope_of
 from aeops.config import AeopsConfig, StoreConfig, load_airflow_config
 from aeops.i18n import translator
+from aeops.notify.finding_texts import finding_message
 from aeops.notify.messages import slack_escape
 from aeops.rules.certs import brand_key
 from aeops.secrets import get_logger
@@ -188,8 +189,9 @@ def _problems_of(row: Certificate, as_of: date, lang: str | None = "en") -> list
         return [_("cannot be re-checked ({error})").format(error=type(exc).__name__)]
     if row.approval == "rejected":
         findings.append(rejected_finding(row))
-    return [f"`{f.code}` {f.message}" for f in findings if f.blocking and f.code not in ("CERT-EXPIRING", "ERR-412")
-            ] or [_("no longer invalid on re-check; it will be re-classified at the next scan")]
+    return [f"`{f.code}` {finding_message(f, lang)}" for f in findings
+            if f.blocking and f.code not in ("CERT-EXPIRING", "ERR-412")] or [
+        _("no longer invalid on re-check; it will be re-classified at the next scan")]
 
 
 def certificate_message(store: str, as_of: date, alerts: list[CertAlert], source: str,

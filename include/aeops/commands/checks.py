@@ -19,6 +19,7 @@ from typing import Any, TextIO
 from aeops.errors import EXIT_FINDINGS, EXIT_OK, CommandError
 from aeops.findings import Finding
 from aeops.i18n import N_, ngettext, normalize, translator
+from aeops.notify.finding_texts import finding_message
 from aeops.rules.cert_crosscheck import cross_check_folder
 from aeops.rules.documents import is_document
 
@@ -87,7 +88,8 @@ def _cell(value: Any) -> str:
 
 def render_table(findings: Sequence[Finding], out: TextIO, *, show_file: bool | None = None,
                  lang: str | None = "en") -> None:
-    """Findings as an aligned text table (columns without any value are left out), headers in ``lang``."""
+    """Findings as an aligned text table (columns without any value are left out), headers and each finding's
+    message in ``lang``."""
     if not findings:
         return
     _ = translator(lang)
@@ -108,7 +110,7 @@ def render_table(findings: Sequence[Finding], out: TextIO, *, show_file: bool | 
     print(header.rstrip(), file=out)
     for finding, row in zip(findings, cells, strict=True):
         left = "  ".join(_fit(c, w) for c, w in zip(row, widths, strict=True))
-        print(f"{left}  {finding.message}", file=out)
+        print(f"{left}  {finding_message(finding, lang)}", file=out)
 
 
 def _emit(summary: dict[str, Any], findings: Sequence[Finding], as_json: bool, lines: list[str],

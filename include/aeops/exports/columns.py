@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 
+from aeops.findings import Text, part
+from aeops.i18n import N_
+
 #: Every export is normalised to these columns (one row per SKU), plus ``row``.
 CANONICAL_COLUMNS: tuple[str, ...] = (
     "product_id", "sku_code", "title", "price", "discount_price", "stock", "freight_template_id", "category",
@@ -41,7 +44,10 @@ for _column, _names in _ALIASES.items():
         ALIAS_TO_COLUMN[normalise_header(_name)] = _column
 
 
-def map_headers(headers: list[str]) -> tuple[dict[int, str], list[str]]:
+DOUBLE_COLUMN = part(N_("columns {first} and {second} both mean {column}"))
+
+
+def map_headers(headers: list[str]) -> tuple[dict[int, str], list[Text]]:
     """Map header positions to canonical columns.
 
     Returns ``(position -> canonical column, problems)``; a problem is a canonical column named twice.
@@ -49,13 +55,14 @@ def map_headers(headers: list[str]) -> tuple[dict[int, str], list[str]]:
     """
     mapping: dict[int, str] = {}
     seen: dict[str, str] = {}
-    problems: list[str] = []
+    problems: list[Text] = []
     for position, header in enumerate(headers):
         column = ALIAS_TO_COLUMN.get(normalise_header(str(header or "")))
         if column is None:
             continue
         if column in seen:
-            problems.append(f"columns {seen[column]!r} and {header!r} both mean {column}")
+            problems.append(Text(DOUBLE_COLUMN, {"first": repr(seen[column]), "second": repr(header),
+                                                 "column": column}))
             continue
         seen[column] = str(header)
         mapping[position] = column

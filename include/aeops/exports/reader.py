@@ -18,7 +18,8 @@ import pandas as pd
 import polars as pl
 
 from aeops.exports.columns import CANONICAL_COLUMNS, REQUIRED_COLUMNS, map_headers
-from aeops.findings import Finding, Severity
+from aeops.findings import Cause, Finding, Text, part
+from aeops.i18n import N_
 from aeops.locations import LocationError, newest_file, read_bytes
 from aeops.secrets import get_logger
 
@@ -29,6 +30,35 @@ _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls
 _CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 EXPORT_SUFFIXES = (".csv", ".xlsx")  # what the ERP writes; the newest of these is the export of the day
+
+
+# Each cause of a FILE-* finding (the finding's file is the export): what is wrong, what to do about it.
+NOT_READ = Cause("FILE-UNREADABLE", N_("the export cannot be read: {error}"), N_("check the path and permissions"))
+OLD_XLS = Cause("FILE-UNREADABLE", N_("old binary .xls files are not supported"),
+                N_("save the sheet as .xlsx or CSV UTF-8"))
+BROKEN_WORKBOOK = Cause("FILE-UNREADABLE", N_("the workbook cannot be opened ({error})"), N_("save it again as .xlsx"))
+UNKNOWN_FORMAT = Cause("FILE-UNREADABLE", N_("unknown export format {suffix}"),
+                       N_("export the catalog as .csv or .xlsx"))
+CSV_UNPARSED = Cause("FILE-UNREADABLE", N_("the CSV cannot be parsed ({error})"), N_("check quoting and separators"))
+WORKBOOK_CUT = Cause("FILE-TRUNCATED", N_("the workbook ends before its last part: it was cut short (the ERP may "
+                                          "still be writing it)"), N_("wait for it to finish, then run again"))
+CSV_CUT = Cause("FILE-TRUNCATED", N_("{why}: the file was cut short (the ERP may still be writing it)"),
+                N_("let the ERP finish writing it (or use .done markers), then run again"))
+NOT_TEXT = Cause("FILE-ENCODING", N_("the file is not text in UTF-8, UTF-16 or GBK/GB18030"),
+                 N_("save it as CSV UTF-8 and export again"))
+BINARY = Cause("FILE-ENCODING", N_("the file contains binary data (NUL bytes), not CSV text"),
+               N_("export it as CSV or XLSX"))
+EMPTY_FILE = Cause("FILE-COLUMNS", N_("the file is empty"), N_("check that the ERP wrote the whole export"))
+NO_HEADER = Cause("FILE-COLUMNS", N_("the file has no header row"), N_("export it with its header row"))
+EMPTY_SHEET = Cause("FILE-COLUMNS", N_("the first sheet is empty"), N_("put the catalog on the first sheet"))
+COLUMNS = Cause("FILE-COLUMNS", N_("{problems} (found: {found})"),
+                N_("see docs/validation.md for the accepted names"))
+MISSING_COLUMNS = part(N_("missing required column(s) {columns}"))
+NO_HEADER_FOUND = part(N_("no header"))
+CUT_IN_QUOTE = part(N_("the file ends inside a quoted cell"))
+CUT_IN_ROW = part(N_("the last line has {have} of the header's {want} cells and no line break"))
+Problem = tuple[Cause, dict[str, Any]]
+"""Why a file cannot be checked: a cause and the values of its message."""
 
 
 @dataclass
@@ -55,13 +85,13 @@ def _empty_table() -> pl.DataFrame:
     return pl.DataFrame(schema=schema)
 
 
-def _failed(location: str, code: str, message: str, raw: bytes = b"", encoding: str | None = None) -> ExportData:
-    log.debug("export %s cannot be checked: %s", location, message)  # the finding carries it
+def _failed(location: str, problem: Problem, raw: bytes = b"", encoding: str | None = None) -> ExportData:
+    finding = problem[0].finding(file=location, **problem[1])
+    log.debug("export %s cannot be checked: %s", location, finding.message)  # the finding carries it
     table = _empty_table()
     return ExportData(
         path=location, frame=table.to_pandas(), table=table, size=len(raw),
-        sha256=hashlib.sha256(raw).hexdigest() if raw else "", encoding=encoding,
-        findings=[Finding(code=code, severity=Severity.ERROR, message=message, file=location)],
+        sha256=hashlib.sha256(raw).hexdigest() if raw else "", encoding=encoding, findings=[finding],
     )
 
 
@@ -84,20 +114,18 @@ def _delimiter(text: str) -> str:
     return best if counts[best] else ","
 
 
-def _canonical(rows: pl.DataFrame, headers: list[str], row_numbers: pl.Series | int) -> pl.DataFrame | str:
-    """Canonical columns from header-less ``rows``; a problem string when required columns are missing.
+def _canonical(rows: pl.DataFrame, headers: list[str], row_numbers: pl.Series | int) -> pl.DataFrame | Problem:
+    """Canonical columns from header-less ``rows``; a problem when required columns are missing.
 
     ``row_numbers`` is the file row of the first data row (CSV) or one number per row (spreadsheets).
     """
     mapping, problems = map_headers(headers)
     missing = [c for c in REQUIRED_COLUMNS if c not in mapping.values()]
     if missing or problems:
-        parts = []
-        if missing:
-            parts.append(f"missing required column(s) {', '.join(missing)}")
+        parts = [Text(MISSING_COLUMNS, {"columns": ", ".join(missing)})] if missing else []
         parts.extend(problems)
         found = ", ".join(repr(h) for h in headers[:12] if h)
-        return f"{'; '.join(parts)} (found: {found or 'no header'}); see docs/validation.md for the accepted names"
+        return COLUMNS, {"problems": parts, "found": found or Text(NO_HEADER_FOUND)}
     by_column = {column: rows.columns[pos] for pos, column in mapping.items() if pos < len(rows.columns)}
     exprs = [
         (pl.col(by_column[c]).cast(pl.String) if c in by_column else pl.lit(None, dtype=pl.String)).alias(c)
@@ -111,21 +139,19 @@ def _canonical(rows: pl.DataFrame, headers: list[str], row_numbers: pl.Series | 
     return table.filter(~pl.all_horizontal(pl.col(list(CANONICAL_COLUMNS)).is_null()))
 
 
-def _read_csv(raw: bytes, location: str) -> tuple[pl.DataFrame | str, str | None, str]:
-    """(table or problem, encoding, finding code for a problem)."""
+def _read_csv(raw: bytes, location: str) -> tuple[pl.DataFrame | Problem, str | None]:
+    """(table or problem, encoding)."""
     try:
         text, encoding = _decode(raw)
     except UnicodeDecodeError:
-        return ("the file is not text in UTF-8, UTF-16 or GBK/GB18030; save it as CSV UTF-8 and export again",
-                None, "FILE-ENCODING")
+        return (NOT_TEXT, {}), None
     if "\x00" in text:
-        return "the file contains binary data (NUL bytes), not CSV text; export it as CSV or XLSX", encoding, \
-            "FILE-ENCODING"
+        return (BINARY, {}), encoding
     if not text.strip():
-        return "the file is empty", encoding, "FILE-COLUMNS"
+        return (EMPTY_FILE, {}), encoding
     cut = csv_truncation(text)
     if cut:
-        return cut, encoding, "FILE-TRUNCATED"
+        return (CSV_CUT, {"why": cut}), encoding
     data = raw if encoding == "utf-8" else text.encode("utf-8")
     del text
     try:
@@ -135,15 +161,14 @@ def _read_csv(raw: bytes, location: str) -> tuple[pl.DataFrame | str, str | None
         )
     except (pl.exceptions.PolarsError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return f"the CSV cannot be parsed ({first}); check quoting and separators", encoding, "FILE-UNREADABLE"
+        return (CSV_UNPARSED, {"error": first}), encoding
     if rows.height == 0:
-        return "the file has no header row", encoding, "FILE-COLUMNS"
+        return (NO_HEADER, {}), encoding
     headers = [("" if v is None else str(v)) for v in rows.row(0)]
-    table = _canonical(rows.slice(1), headers, row_numbers=2)
-    return table, encoding, "FILE-COLUMNS"
+    return _canonical(rows.slice(1), headers, row_numbers=2), encoding
 
 
-def csv_truncation(text: str) -> str | None:
+def csv_truncation(text: str) -> Text | None:
     """Why a CSV's text looks cut short (the ERP still writing it, or a copy that stopped), or None.
 
     Only a file that does not end with a line break is suspect (an ERP ends every record with one); it is cut
@@ -156,11 +181,10 @@ def csv_truncation(text: str) -> str | None:
         records = list(csv.reader(io.StringIO(text), delimiter=_delimiter(text[:65536]), strict=True))
     except csv.Error as exc:
         if "end of data" in str(exc):
-            return "the file ends inside a quoted cell: it was cut short (the ERP may still be writing it)"
+            return Text(CUT_IN_QUOTE)
         return None  # another quoting problem: the parser reports it
     if len(records) >= 2 and records[-1] and len(records[-1]) < len(records[0]):
-        return (f"the last line has {len(records[-1])} of the header's {len(records[0])} cells and no line break: "
-                "the file was cut short (the ERP may still be writing it)")
+        return Text(CUT_IN_ROW, {"have": len(records[-1]), "want": len(records[0])})
     return None
 
 
@@ -189,7 +213,7 @@ def _cell_text(value: Any) -> str | None:
     return text if text != "" else None
 
 
-def _read_xlsx(raw: bytes, location: str) -> pl.DataFrame | str:
+def _read_xlsx(raw: bytes, location: str) -> pl.DataFrame | Problem:
     from openpyxl import load_workbook
 
     workbook = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
@@ -212,7 +236,7 @@ def _read_xlsx(raw: bytes, location: str) -> pl.DataFrame | str:
     finally:
         workbook.close()
     if header is None:
-        return "the first sheet is empty"
+        return EMPTY_SHEET, {}
     rows = pl.DataFrame({f"c{i}": pl.Series(values, dtype=pl.String) for i, values in enumerate(columns)})
     if rows.width == 0:
         rows = pl.DataFrame({"c0": pl.Series([], dtype=pl.String)})
@@ -227,30 +251,24 @@ def read_export(location: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ExportD
     try:
         raw = read_bytes(location, max_bytes)
     except LocationError as exc:
-        return _failed(location, "FILE-UNREADABLE", f"{exc}; check the path and permissions")
+        return _failed(location, (NOT_READ, {"error": str(exc)}))
     suffix = "." + location.rsplit(".", 1)[-1].lower() if "." in location.rsplit("/", 1)[-1] else ""
     encoding: str | None = None
     if raw.startswith(_OLE_MAGIC):
-        return _failed(location, "FILE-UNREADABLE",
-                       "old binary .xls files are not supported; save the sheet as .xlsx or CSV UTF-8", raw)
+        return _failed(location, (OLD_XLS, {}), raw)
     if raw.startswith(_ZIP_MAGIC) and zip_truncated(raw):
-        return _failed(location, "FILE-TRUNCATED", "the workbook ends before its last part: it was cut short (the "
-                       "ERP may still be writing it); wait for it to finish, then run again", raw)
+        return _failed(location, (WORKBOOK_CUT, {}), raw)
     if raw.startswith(_ZIP_MAGIC) or suffix == ".xlsx":
         try:
-            table: pl.DataFrame | str = _read_xlsx(raw, location)
+            table: pl.DataFrame | Problem = _read_xlsx(raw, location)
         except Exception as exc:  # noqa: BLE001 - openpyxl/zipfile raise many types for a broken workbook
-            return _failed(location, "FILE-UNREADABLE",
-                           f"the workbook cannot be opened ({type(exc).__name__}: {exc}); save it again as .xlsx",
-                           raw)
-        code = "FILE-COLUMNS"
+            return _failed(location, (BROKEN_WORKBOOK, {"error": f"{type(exc).__name__}: {exc}"}), raw)
     elif suffix in _CSV_SUFFIXES or suffix == "":
-        table, encoding, code = _read_csv(raw, location)
+        table, encoding = _read_csv(raw, location)
     else:
-        return _failed(location, "FILE-UNREADABLE",
-                       f"unknown export format {suffix!r}; export the catalog as .csv or .xlsx", raw)
-    if isinstance(table, str):
-        return _failed(location, code, table, raw, encoding)
+        return _failed(location, (UNKNOWN_FORMAT, {"suffix": repr(suffix)}), raw)
+    if isinstance(table, tuple):
+        return _failed(location, table, raw, encoding)
     log.info("read export %s: %d rows (%s)", location, table.height, encoding or "xlsx")
     return ExportData(path=location, frame=table.to_pandas(), table=table, size=len(raw),
                       sha256=hashlib.sha256(raw).hexdigest(), encoding=encoding)

@@ -20,7 +20,7 @@ Behaviour that callers rely on:
   caller re-reads them;
 * ``AuthError``/``SignatureError``/``QuotaExhausted`` stop at once;
 * JSON is decoded with ints kept as ``int`` and decimals as ``Decimal`` (64-bit ids stay exact);
-* the app secret, tokens and signatures are registered with :mod:`aeops.marketplace.redact` (and Airflow's
+* the app secret, tokens and signatures are registered with :mod:`aeops.secrets` (``register_secret``) (and Airflow's
   masker inside a task) and never logged.
 """
 

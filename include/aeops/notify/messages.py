@@ -16,56 +16,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from aeops.i18n import N_, ngettext, percent, translator
+from aeops.i18n import ngettext, percent, translator
+from aeops.notify.finding_texts import finding_problem, finding_todo
 from aeops.notify.links import DEFAULT_API_BASE_URL, api_base_url, is_browser_link, task_log_url
 from aeops.secrets import scrub, scrub_text
 
-__all__ = ["ADVICE", "DEFAULT_API_BASE_URL", "SlackMessage", "advice", "api_base_url", "failure_alert",
-           "finding_line", "notice", "one_line", "summary_details", "sync_summary", "task_log_url"]
+__all__ = ["DEFAULT_API_BASE_URL", "SlackMessage", "api_base_url", "failure_alert", "finding_line", "notice",
+           "one_line", "summary_details", "sync_summary", "task_log_url"]
 
 ERROR_LINE_MAX = 300
 SECTION_MAX = 2900  # Block Kit section text limit is 3000 characters
-
-# What to do about each finding code: one short instruction an operator can act on (English source; translated
-# where shown, see advice()).
-ADVICE: dict[str, str] = {
-    "SKU-MISSING": N_("Fill in the SKU code in the ERP export."),
-    "SKU-CHARS": N_("Remove & # / and other banned characters from the SKU code in the ERP."),
-    "SKU-DUPLICATE": N_("Give each SKU a unique code in the ERP export."),
-    "PRODUCT-ID-INVALID": N_("Fix the product id (digits only) in the export."),
-    "TITLE-MISSING": N_("Add a title in the ERP."),
-    "TITLE-TOO-LONG": N_("Shorten the title in the ERP."),
-    "PRICE-INVALID": N_("Fix the price (a positive number) in the ERP."),
-    "DISCOUNT-INVALID": N_("Make the discount price positive and below the price."),
-    "STOCK-INVALID": N_("Fix the stock (a whole number, 0 or more) in the ERP."),
-    "FREIGHT-TEMPLATE-UNKNOWN": N_("Use a shipping template id that exists in the seller center."),
-    "IMG-MISSING": N_("Add the main image file or fix its path."),
-    "IMG-UNREADABLE": N_("Re-export the main image as a valid JPEG or PNG."),
-    "IMG-TOO-BIG": N_("Compress the main image below the size limit."),
-    "ERR-207": N_("Replace the main image with one of at least 800x800 px."),
-    "IMG-TRANSPARENT": N_("Flatten the transparent PNG onto white (auto-fix available) or re-export."),
-    "IMG-BACKGROUND": N_("Use a pure white background for apparel main images."),
-    "CERT-NAME": N_("Rename the file to <Brand>_<CertificateType>_<ValidUntilYYYYMMDD>.pdf."),
-    "CERT-UNREADABLE": N_("Re-scan the certificate as a text PDF."),
-    "CERT-MISMATCH": N_("Make the file name agree with the certificate's own number, issuer and dates."),
-    "CERT-VALIDITY": N_("Check the validity period; CE may be valid for at most 2 years."),
-    "CERT-EXPIRING": N_("Order the renewed certificate now and upload it before expiry."),
-    "ERR-412": N_("Upload a valid certificate now: the category's products are delisted."),
-    "CERT-MISSING": N_("Upload the certificate the category needs for this brand."),
-    "LOGO-SIZE": N_("Use a logo of at least 800x800 px."),
-    "LOGO-FORMAT": N_("Use a PNG logo."),
-    "LOGO-STALE": N_("Rotate the store logo (at least once a quarter)."),
-    "IMG-NO-FACE": N_("Check the apparel photo: the model's face must be clearly visible (a person decides)."),
-    "IMG-TEXT": N_("Check the photo for a watermark or text; re-shoot or clean it if it is one."),
-    "IMG-NEW-BACKGROUND": N_("Give the new product's first image a pure white background."),
-    "IMG-NEW-SIZE": N_("Use a first image of at least 1000x1000 px for a new product."),
-    "LOGO-TEXT": N_("Check the logo: no text may cover it."),
-    "FILE-UNREADABLE": N_("Check that the ERP wrote a complete, readable export."),
-    "FILE-ENCODING": N_("Export as UTF-8 (or GB18030) text."),
-    "FILE-COLUMNS": N_("Add the missing columns to the ERP export."),
-    "FILE-TRUNCATED": N_("The export ends mid-row: let the ERP finish writing it (or use .done markers), then "
-                         "run again."),
-}
 
 SEVERITY_EMOJI = {"error": ":red_circle:", "warning": ":warning:", "info": ":white_check_mark:"}
 
@@ -111,12 +71,6 @@ def one_line(error: object, limit: int = ERROR_LINE_MAX) -> str:
         line = lines[0] if lines else "unknown error"
     line = scrub_text(re.sub(r"\s+", " ", line))
     return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
-def advice(code: str, lang: str | None = None) -> str | None:
-    """What to do about a finding code, in ``lang`` (None for a code without advice)."""
-    text = ADVICE.get(str(code))
-    return translator(lang)(text) if text else None
 
 
 def _short_hash(*parts: object) -> str:
@@ -219,29 +173,24 @@ def failure_alert(
     )
 
 
-def _finding_dict(finding: Any) -> dict[str, Any]:
-    keys = ("code", "severity", "sku_code", "field", "message")
-    if hasattr(finding, "to_dict"):
-        finding = finding.to_dict()
-    elif not isinstance(finding, Mapping):  # e.g. a stored aeops.store.models.Finding row
-        return {k: getattr(finding, k, None) for k in keys}
-    return {k: finding.get(k) for k in keys}
+def _get(finding: Any, key: str) -> Any:
+    return finding.get(key) if isinstance(finding, Mapping) else getattr(finding, key, None)
 
 
 def finding_line(finding: Any, lang: str | None = "en") -> str:
-    """``*CODE* SKU `x` · field: message → what to do`` (SKU, field and message only; the advice in ``lang``).
+    """``*CODE* SKU `x` · field: what is wrong → what to do``, in ``lang`` (SKU, field and the finding's words only).
 
-    The finding's own message is the rule's detail and stays as the rule wrote it; the code is the contract."""
-    f = _finding_dict(finding)
-    parts = [f"*{slack_escape(f['code'])}*"]
-    if f.get("sku_code"):
-        parts.append(f"SKU `{slack_escape(f['sku_code'])}`")
-    if f.get("field"):
-        parts.append(f"{slack_escape(f['field'])}:")
-    parts.append(slack_escape(one_line(f.get("message") or "", 200)))
-    todo = advice(str(f["code"]), lang)
+    ``finding`` is an :class:`aeops.findings.Finding`, a stored finding row or a dict of one; the code is the
+    contract and stays as it is."""
+    parts = [f"*{slack_escape(_get(finding, 'code'))}*"]
+    if _get(finding, "sku_code"):
+        parts.append(f"SKU `{slack_escape(_get(finding, 'sku_code'))}`")
+    if _get(finding, "field"):
+        parts.append(f"{slack_escape(_get(finding, 'field'))}:")
+    parts.append(slack_escape(one_line(finding_problem(finding, lang), 200)))
+    todo = finding_todo(finding, lang)
     line = " ".join(parts)
-    return f"{line} → {todo}" if todo else line
+    return f"{line} → {slack_escape(todo)}" if todo else line
 
 
 def sync_summary(
@@ -264,6 +213,7 @@ def sync_summary(
     stopped_by: Sequence[str] = (),
     verified_share: float | None = None,
     in_review: int = 0,
+    details_in_thread: bool = False,
 ) -> SlackMessage:
     """One message per run: counts, findings by code, pushed/failed/verified, completion rate, report link; for a
     run that failed, ``status="failed"`` and ``stopped_by`` (one line per failing task: what stopped it).
@@ -275,8 +225,9 @@ def sync_summary(
     ``top_findings`` are :class:`aeops.findings.Finding` objects or their ``to_dict()``; the first
     ``max_top`` are listed with what to do. ``report_url`` must be an http(s) URL (a browser opens it from
     Slack; a file path is dropped). ``headline`` is the report's five-second sentence when the caller has it.
-    The message is the parent of the run's thread (``thread_key`` = ``run_id``); use :func:`summary_details`
-    for the rest.
+    The message is the parent of the run's thread (``thread_key`` = ``run_id``): one message per store run, the
+    full list lives in the report and its CSV. ``details_in_thread``: the caller also posts every finding as
+    replies (:func:`summary_details`, the store's ``slack_finding_details``), and the "more" line says so.
     """
     _ = translator(lang)
     titles = {"by_code": _("Findings by code"), "top": _("Top findings: what to do"), "report": _("Open the report"),
@@ -328,7 +279,9 @@ def sync_summary(
         lines = [f"• {finding_line(f, lang)}" for f in list(top_findings)[:max_top]]
         more = len(top_findings) - max_top
         if more > 0:
-            lines.append("_" + _("…and {n} more in the thread and the report").format(n=more) + "_")
+            rest = (_("…and {n} more in the thread and the report") if details_in_thread
+                    else _("…and {n} more in the report and its CSV"))
+            lines.append("_" + rest.format(n=more) + "_")
         blocks.append(_mrkdwn(f"*{titles['top']}*\n" + "\n".join(lines)))
     links = [f"<{report_url}|{titles['report']}>"] if is_browser_link(report_url) else []
     links.append(f"<{task_log_url(dag_id, run_id)}|{titles['airflow']}>")

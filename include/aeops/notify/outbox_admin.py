@@ -18,7 +18,7 @@ from datetime import datetime
 from aeops.notify.outbox import BLOCKED_PREFIX
 from aeops.secrets import get_logger
 from aeops.store.ledger import Ledger
-from aeops.store.models import SlackOutbox, aware, utcnow
+from aeops.store.models import SlackOutbox, utcnow
 
 log = get_logger(__name__)
 
@@ -68,7 +68,7 @@ def outbox_health(db_url: str) -> OutboxHealth:
     reason = head.last_error if head is not None else None
     return OutboxHealth(
         pending=pending, failed=failed,
-        oldest_pending_at=aware(head.created_at) if head is not None else None,
+        oldest_pending_at=head.created_at if head is not None else None,
         blocked=bool(reason and reason.startswith(BLOCKED_PREFIX)), reason=reason,
         head_id=head.id if head is not None else None)
 
@@ -93,8 +93,8 @@ def list_rows(db_url: str, *, include_done: bool = False, limit: int = 200) -> l
 
 
 def _row(r: SlackOutbox) -> OutboxRow:
-    return OutboxRow(r.id, r.status, r.store, r.channel, r.kind, r.attempts, aware(r.created_at),
-                     aware(r.next_attempt_at), r.last_error, str((r.payload or {}).get("text") or ""))
+    return OutboxRow(r.id, r.status, r.store, r.channel, r.kind, r.attempts, r.created_at,
+                     r.next_attempt_at, r.last_error, str((r.payload or {}).get("text") or ""))
 
 
 class NotDroppable(ValueError):

@@ -2,9 +2,9 @@
 
 A run can fail in several places: a task's own failure callback, the run's verdict task (the daily sync's
 ``outcome``, the urgent run's ``report``) and the DAG-level callback. Each of them calls
-:func:`record_and_page`: the failure (if it is a new one) goes to ``run_failures``, and the run's page — every
-failing task of the run with its store and one-line error, and the stores concerned — is (re)built from that
-table and sent with ``fold="replace"`` under one key per DAG run, so Slack shows **one message per run**,
+:func:`aeops.notify.callbacks.record_and_page`: the failure (if it is a new one) goes to ``run_failures``, and the
+run's page — every failing task of the run with its store and one-line error, and the stores concerned — is (re)built
+from that table and sent with ``fold="replace"`` under one key per DAG run, so Slack shows **one message per run**,
 edited in place as more failures come in.
 
 The same table gives the run's report and Slack summary the reason that stopped it (:func:`reasons`).

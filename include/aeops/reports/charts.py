@@ -1,8 +1,14 @@
-"""Charts as inline SVG: drawn on the server, no JavaScript, nothing fetched (reports open offline and in a
-strict Content-Security-Policy). Each function returns safe markup for a template (``{{ chart }}``).
+"""Charts drawn on the server, no JavaScript, nothing fetched (reports open offline and in a strict
+Content-Security-Policy). Each function returns safe markup for a template (``{{ chart }}``).
 
-Every bar carries a ``<title>`` (the browser's tooltip) and the chart an ``aria-label``, so the numbers are
-readable without seeing the colours.
+- :func:`bar_chart`: horizontal bars as HTML (a label, a bar, the value): labels are text of the page, so they wrap
+  and never get clipped, and read at the page's own size on a phone (stacked above their bar below 640 px, by
+  the pages' stylesheet ``_style.css``).
+- :func:`stacked_columns`: columns stacked by series as inline SVG (shapes only: it scales to any width), with its
+  legend and its first and last column's label as HTML under it, readable at 100% zoom.
+
+Every bar and column carries a tooltip (``title``) and each chart an ``aria-label``, so the numbers are readable
+without seeing the colours.
 """
 
 from __future__ import annotations
@@ -20,59 +26,56 @@ SERIES = ("#c0392b", "#2e86c1", "#d68910", "#8e44ad", "#16a085", "#7f8c8d", "#e7
 
 @dataclass(frozen=True)
 class Bar:
-    label: str
+    label: str  # shown as code (e.g. a finding code)
     value: float
     tone: str = "info"
     note: str = ""  # shown right of the value (e.g. the share)
+    name: str = ""  # shown after the label, in the reader's language (e.g. the code's short name)
 
 
-def bar_chart(bars: Sequence[Bar], *, title: str, width: int = 640, bar_height: int = 22,
-              label_width: int = 190) -> Markup:
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def bar_chart(bars: Sequence[Bar], *, title: str) -> Markup:
     """Horizontal bars, largest first as given; an empty list draws nothing."""
     if not bars:
         return Markup("")
     top = max(b.value for b in bars) or 1
-    gap = 6
-    height = len(bars) * (bar_height + gap) + gap
-    plot = width - label_width - 90
-    parts = [f'<svg class="chart" role="img" aria-label="{escape(title)}" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">', f"<title>{escape(title)}</title>"]
-    for i, bar in enumerate(bars):
-        y = gap + i * (bar_height + gap)
-        length = max(2.0, plot * bar.value / top) if bar.value else 0.0
-        colour = TONES.get(bar.tone, TONES["info"])
-        value = f"{bar.value:g}" + (f" {bar.note}" if bar.note else "")
-        parts.append(
-            f'<g class="bar"><title>{escape(bar.label)}: {escape(value)}</title>'
-            f'<text x="{label_width - 8}" y="{y + bar_height * 0.7:.1f}" text-anchor="end" '
-            f'font-size="12">{escape(bar.label)}</text>'
-            f'<rect x="{label_width}" y="{y}" width="{length:.1f}" height="{bar_height}" rx="3" fill="{colour}"/>'
-            f'<text x="{label_width + length + 6:.1f}" y="{y + bar_height * 0.7:.1f}" font-size="12">'
-            f"{escape(value)}</text></g>")
-    parts.append("</svg>")
-    return Markup("".join(parts))
+    rows = []
+    for bar in bars:
+        share = 100 * bar.value / top if bar.value else 0.0
+        value = _number(bar.value) + (f" {bar.note}" if bar.note else "")
+        name = f' <span class="bar-name">{escape(bar.name)}</span>' if bar.name else ""
+        tip = f"{bar.label} {bar.name}".strip() + f": {value}"
+        rows.append(
+            f'<div class="bar" title="{escape(tip)}"><span class="bar-label"><code>{escape(bar.label)}</code>{name}'
+            f'</span><span class="bar-track"><span class="bar-fill" style="width:{max(share, 1.0):.1f}%;'
+            f'background:{TONES.get(bar.tone, TONES["info"])}"></span></span>'
+            f'<span class="bar-value">{escape(value)}</span></div>')
+    return Markup(f'<div class="chart bars" role="img" aria-label="{escape(title)}">{"".join(rows)}</div>')
 
 
 def stacked_columns(columns: Sequence[tuple[str, Mapping[str, float]]], *, title: str, width: int = 720,
-                    height: int = 220, series_order: Sequence[str] | None = None) -> Markup:
-    """One column per entry (e.g. a run, oldest left), stacked by series (e.g. finding codes), with a legend."""
+                    height: int = 180, series_order: Sequence[str] | None = None,
+                    names: Mapping[str, str] | None = None) -> Markup:
+    """One column per entry (e.g. a run, oldest left), stacked by series (e.g. finding codes); its legend (each
+    series with its name from ``names``) and the first and last column's label under it."""
     if not columns:
         return Markup("")
     order = list(series_order or sorted({k for _, values in columns for k in values}))
     colour = {name: SERIES[i % len(SERIES)] for i, name in enumerate(order)}
-    legend_rows = (len(order) + 4) // 5
-    chart_h = height - 28 - legend_rows * 18
     top = max((sum(values.values()) for _, values in columns), default=0) or 1
-    step = (width - 50) / len(columns)
+    base = height - 2
+    step = (width - 40) / len(columns)
     col_w = max(3.0, step * 0.7)
-    parts = [f'<svg class="chart" role="img" aria-label="{escape(title)}" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">', f"<title>{escape(title)}</title>",
-             f'<line x1="40" y1="{chart_h}" x2="{width - 5}" y2="{chart_h}" stroke="#999"/>',
-             f'<text x="35" y="12" text-anchor="end" font-size="11">{top:g}</text>',
-             f'<text x="35" y="{chart_h}" text-anchor="end" font-size="11">0</text>']
+    parts = [f'<svg class="columns" role="img" aria-label="{escape(title)}" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" preserveAspectRatio="none" xmlns="http://www.w3.org/2000/svg">',
+             f"<title>{escape(title)}</title>",
+             f'<line x1="30" y1="{base}" x2="{width}" y2="{base}" stroke="#999"/>']
     for i, (label, values) in enumerate(columns):
-        x = 45 + i * step
-        y = float(chart_h)
+        x = 35 + i * step
+        y = float(base)
         total = sum(values.values())
         tip = f"{label}: {total:g}" + "".join(f", {k} {v:g}" for k, v in values.items() if v)
         parts.append(f'<g class="column"><title>{escape(tip)}</title>')
@@ -80,17 +83,16 @@ def stacked_columns(columns: Sequence[tuple[str, Mapping[str, float]]], *, title
             value = values.get(name, 0)
             if not value:
                 continue
-            h = (chart_h - 16) * value / top
+            h = (base - 8) * value / top
             y -= h
             parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{col_w:.1f}" height="{h:.1f}" '
                          f'fill="{colour[name]}"/>')
         if not total:
-            parts.append(f'<rect x="{x:.1f}" y="{chart_h - 1}" width="{col_w:.1f}" height="1" fill="#bbb"/>')
+            parts.append(f'<rect x="{x:.1f}" y="{base - 1}" width="{col_w:.1f}" height="1" fill="#bbb"/>')
         parts.append("</g>")
-    for i, name in enumerate(order):
-        lx = 45 + (i % 5) * ((width - 50) / 5)
-        ly = chart_h + 20 + (i // 5) * 18
-        parts.append(f'<rect x="{lx:.1f}" y="{ly - 10}" width="10" height="10" fill="{colour[name]}"/>'
-                     f'<text x="{lx + 14:.1f}" y="{ly}" font-size="11">{escape(name)}</text>')
     parts.append("</svg>")
-    return Markup("".join(parts))
+    axis = f'<div class="columns-axis"><span>{escape(columns[0][0])}</span><span>{escape(columns[-1][0])}</span></div>'
+    legend = "".join(f'<li><span class="swatch" style="background:{colour[name]}"></span><code>{escape(name)}</code>'
+                     + (f' <span class="bar-name">{escape(names[name])}</span>' if names and names.get(name) else "")
+                     + "</li>" for name in order)
+    return Markup(f'<div class="chart stacked">{"".join(parts)}{axis}<ul class="legend">{legend}</ul></div>')

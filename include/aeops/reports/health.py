@@ -117,7 +117,7 @@ def urgent_runs(ledger: Ledger, store: str, now: datetime | None = None) -> list
         deadline = (run.artifacts or {}).get("deadline") or {}
         due = aware(datetime.fromisoformat(deadline["due_at"])) if deadline.get("due_at") else None
         triggered = aware(datetime.fromisoformat(deadline["triggered_at"])) if deadline.get("triggered_at") else None
-        finished = aware(run.finished_at)
+        finished = run.finished_at
         end = finished or now
         minutes = round((end - triggered).total_seconds() / 60, 1) if triggered else None
         if due is None:
@@ -137,7 +137,7 @@ def outbox(ledger: Ledger, store: str) -> dict[str, Any]:
     by_status, oldest, error = ledger.outbox.of_store(store)
     waiting = by_status.get("pending", 0) + by_status.get("sending", 0)
     return {"by_status": by_status, "waiting": waiting, "failed": by_status.get("failed", 0),
-            "oldest_waiting": aware(oldest), "last_error": error[:300] if error else None,
+            "oldest_waiting": oldest, "last_error": error[:300] if error else None,
             "tone": "bad" if by_status.get("failed") else ("warn" if waiting else "ok")}
 
 

@@ -48,6 +48,7 @@ def environment(lang: str | None = None, extra_packages: tuple[str, ...] = ()) -
     env.filters["unreadable"] = lambda key: labels.label(labels.UNREADABLE, key, lang)
     env.filters["severity"] = lambda key: labels.label(labels.SEVERITY, key, lang)
     env.filters["outbox"] = lambda key: labels.label(labels.OUTBOX_STATUS, key, lang)
+    env.filters["task_kind"] = lambda key: labels.label(labels.TASK_KIND, key, lang)
     return env
 
 

@@ -11,9 +11,10 @@ a person, linked to the product's storefront page; times are in the store's time
 fetches nothing: charts are inline SVG, previews ``data:`` images (:mod:`.thumbnails`).
 
 The CSV is UTF-8 with a byte-order mark, so Excel on a Chinese Windows opens it without garbling; its columns
-are the finding contract (``code, severity, file, row, product_id, sku_code, field, message``) plus
-``what_to_do`` in the store's language. Only SKU, field and message leave the export: never whole rows, never
-credentials (every printed value goes through :mod:`aeops.secrets`).
+are the finding contract (``code, severity, file, row, product_id, sku_code, field``), ``message`` (what is wrong)
+and ``what_to_do`` (what to do about that cause) in the store's language, and ``message_en``: the finding's English
+message, the same as ``aeops validate --json`` gives, for tooling. Only SKU, field and message leave the export:
+never whole rows, never credentials (every printed value goes through :mod:`aeops.secrets`).
 """
 
 from __future__ import annotations
@@ -31,15 +32,17 @@ from aeops import locations
 from aeops.config import StoreConfig
 from aeops.i18n import ngettext, translator
 from aeops.notify import pages
+from aeops.notify.finding_texts import finding_problem, finding_todo
 from aeops.notify.links import is_browser_link, task_log_url
-from aeops.notify.messages import advice
-from aeops.reports import charts, thumbnails
+from aeops.reports import charts, labels, thumbnails
 from aeops.reports.render import render
 from aeops.secrets import redact_value
 from aeops.store.ledger import Ledger
 from aeops.store.status import OPEN, VERIFIABLE, ChangeStatus
 
 CSV_COLUMNS = ("code", "severity", "file", "row", "product_id", "sku_code", "field", "message")
+CSV_HEADER = (*CSV_COLUMNS, "what_to_do", "message_en")
+"""The CSV's columns: ``message`` and ``what_to_do`` in the store's language, ``message_en`` in English."""
 CSV_ENCODING = "utf-8-sig"  # UTF-8 with BOM: Excel (Chinese Windows included) reads it as UTF-8
 IMAGE_CODES = frozenset({"IMG-MISSING", "IMG-UNREADABLE", "IMG-TOO-BIG", "ERR-207", "IMG-TRANSPARENT",
                          "IMG-BACKGROUND"})
@@ -58,14 +61,26 @@ def report_names(store: str, run_id: str) -> tuple[str, str]:
 
 
 def findings_csv(findings: Sequence[Any], lang: str | None = "en") -> str:
-    """The findings as CSV text (write it with :data:`CSV_ENCODING`)."""
+    """The findings as CSV text (write it with :data:`CSV_ENCODING`; columns :data:`CSV_HEADER`)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow((*CSV_COLUMNS, "what_to_do"))
+    writer.writerow(CSV_HEADER)
     for f in findings:
-        values = [getattr(f, c) if getattr(f, c) is not None else "" for c in CSV_COLUMNS]
-        writer.writerow(redact_value([*values, advice(f.code, lang) or ""]))
+        values = [getattr(f, c) if getattr(f, c) is not None else "" for c in CSV_COLUMNS[:-1]]
+        writer.writerow(redact_value([*values, finding_problem(f, lang), finding_todo(f, lang) or "", f.message]))
     return buffer.getvalue()
+
+
+def todos(findings: Sequence[Any], lang: str | None, limit: int = 3) -> list[str]:
+    """What to do about these findings, one line per distinct cause (at most ``limit``), in ``lang``."""
+    found: list[str] = []
+    for f in findings:
+        todo = finding_todo(f, lang)
+        if todo and todo not in found:
+            found.append(todo)
+            if len(found) == limit:
+                break
+    return found
 
 
 def verification_context(ledger: Ledger, sync_run_id: int) -> dict[str, Any]:
@@ -98,9 +113,21 @@ def attention_rows(findings: Sequence[Any]) -> tuple[int, int]:
     return len(rows), len(image_rows)
 
 
+def skip_reason(ledger: Ledger, run: Any, lang: str | None) -> str | None:
+    """Why a skipped run did nothing, in ``lang`` (its export was already synced); the run's stored message for
+    anything else."""
+    export = ledger.runs.export(run.export_id) if run.status == "skipped" and run.export_id else None
+    if export is None:
+        return run.message
+    _ = translator(lang)
+    return _("export {file} (sha256 {sha}) was already synced; trigger with force=true to sync it again").format(
+        file=export.path, sha=export.sha256[:12])
+
+
 def headline(run: Any, findings: Sequence[Any], lang: str | None, sites: Sequence[str] = (),
-             changes: Sequence[Any] | None = None) -> str:
-    """The report's first sentence, in ``lang``: what was done and what needs a person."""
+             changes: Sequence[Any] | None = None, reason: str | None = None) -> str:
+    """The report's first sentence, in ``lang``: what was done and what needs a person (``reason``: why a skipped
+    run did nothing, in ``lang``; else the run's message)."""
     _, n_ = translator(lang), ngettext(lang)
     counts = run.counts or {}
     rows, image_rows = attention_rows(findings)
@@ -111,7 +138,8 @@ def headline(run: Any, findings: Sequence[Any], lang: str | None, sites: Sequenc
     else:
         attention = _("no row needs your attention")
     if run.status == "skipped":
-        return _("Nothing to do: {reason}").format(reason=run.message or _("this export was already synced"))
+        return _("Nothing to do: {reason}").format(reason=reason or run.message or
+                                                   _("this export was already synced"))
     if run.status == "failed" and not counts.get("pushed"):
         return _("The run stopped before anything was pushed; {attention}.").format(attention=attention)
     outcome = product_outcomes(changes) if changes is not None else {
@@ -160,7 +188,7 @@ def image_previews(findings: Sequence[Any], fixed: dict[str, str], images_dir: s
         background = "checker" if "IMG-TRANSPARENT" in codes else "white"
         rejected.append({"name": PurePosixPath(source.replace("\\", "/")).name or source, "codes": codes,
                          "rows": sorted({f.row for f in items if f.row is not None}),
-                         "advice": [advice(c, lang) for c in codes if advice(c, lang)],
+                         "advice": todos(items, lang),
                          "thumb": thumbnails.thumbnail(path, background=background) if path else None})
     pairs = []
     for source, url in sorted(fixed.items())[:MAX_FIXED_PREVIEWS]:
@@ -172,10 +200,12 @@ def image_previews(findings: Sequence[Any], fixed: dict[str, str], images_dir: s
     return {"rejected": rejected, "fixed": pairs, "fixed_total": len(fixed)}
 
 
-def findings_chart(by_code: Sequence[tuple[str, int]], severity_of: dict[str, str], title: str) -> Any:
+def findings_chart(by_code: Sequence[tuple[str, int]], severity_of: dict[str, str], title: str,
+                   lang: str | None = "en") -> Any:
+    """Findings by code as bars, each labelled with its code and the code's short name in ``lang``."""
     tone = {"error": "bad", "warning": "warn"}
-    return charts.bar_chart([charts.Bar(code, n, tone.get(severity_of.get(code, ""), "info"))
-                             for code, n in by_code], title=title)
+    return charts.bar_chart([charts.Bar(code, n, tone.get(severity_of.get(code, ""), "info"),
+                                        name=labels.code_name(code, lang)) for code, n in by_code], title=title)
 
 
 # ------------------------------------------------------------------------------------------------ review
@@ -219,12 +249,14 @@ def report_context(ledger: Ledger, sync_run_id: int, store: StoreConfig | None =
         "store": store,
         "tz": store.timezone,
         "counts": run.counts or {},
-        "headline": headline(run, findings, lang, store.language_sites, changes),
+        "headline": headline(run, findings, lang, store.language_sites, changes, skip_reason(ledger, run, lang)),
+        "run_message": skip_reason(ledger, run, lang),
         "outcome": outcome,
         "attention_rows": rows,
         "attention_image_rows": image_rows,
-        "by_code": [(code, n, severity_of.get(code, "info"), advice(code, lang)) for code, n in by_code],
-        "chart": findings_chart(by_code, severity_of, _("Findings by code")),
+        "by_code": [(code, n, severity_of.get(code, "info"), labels.code_name(code, lang),
+                     todos([f for f in findings if f.code == code], lang)) for code, n in by_code],
+        "chart": findings_chart(by_code, severity_of, _("Findings by code"), lang),
         "previews": image_previews(findings, (run.artifacts or {}).get("image_urls") or {}, store.images_dir or None,
                                    lang),
         "rejected": rejected,
@@ -232,7 +264,8 @@ def report_context(ledger: Ledger, sync_run_id: int, store: StoreConfig | None =
         "failures": [c for c in changes if c.status in (*OPEN, ChangeStatus.FAILED, ChangeStatus.UNPUSHABLE)],
         "changes": sorted(Counter((c.kind, c.status) for c in changes).items()),
         "product_url": lambda pid: store.storefront_url.format(product_id=int(pid)) if pid else None,
-        "advice": lambda code: advice(code, lang),
+        "problem": lambda f: finding_problem(f, lang),
+        "todo": lambda f: finding_todo(f, lang),
         "airflow_url": task_log_url(run.dag_id, run.run_id),
         "stopped_by": pages.reasons(ledger.url, run.dag_id, run.run_id, run.store),
         "reviews": review_context(changes, (run.artifacts or {}).get("verify") or {}, lang),

@@ -26,11 +26,25 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from aeops.findings import Finding, Severity
+from aeops.findings import Cause, Finding, Severity
+from aeops.i18n import N_
 from aeops.rules.certs import CertInfo, brand_key
 
 __all__ = ["CrossCheck", "approval_request", "cross_check", "cross_check_folder", "number_key",
-           "previous_certificate"]
+           "previous_certificate", "rejected"]
+
+
+OTHER_ISSUER = Cause("CERT-MISMATCH", N_("{name} is issued by {issuer}; the previous {type} of {brand} ({previous}, "
+                                         "valid until {until}) by {previous_issuer}"),
+                     N_("another issuer may be a legitimate renewal: a person approves it before aeops uploads it "
+                        "(check it with the issuer)"), Severity.WARNING)
+NUMBER_USED = Cause("CERT-MISMATCH", N_("{name}: number {number} is already on the file of {brands}"),
+                    N_("one number belongs to one brand: a person approves it before aeops uploads it (check the "
+                       "file)"), Severity.WARNING)
+REJECTED = Cause("CERT-MISMATCH", N_("{name} was rejected by {who} {day} when its upload waited for approval "
+                                     "({changes})"),
+                 N_("it does not count: remove it from the folder, or get it confirmed by its issuer and drop it "
+                    "again"))
 
 
 def number_key(number: str | None) -> str:
@@ -84,21 +98,26 @@ def cross_check(info: CertInfo, known: Iterable[CertInfo]) -> CrossCheck:
     findings: list[Finding] = []
     if previous is not None and info.issuer and previous.issuer and brand_key(info.issuer) != brand_key(
             previous.issuer):
-        findings.append(Finding(
-            code="CERT-MISMATCH", severity=Severity.WARNING, file=info.file, field="issuer",
-            message=f"{name!r} is issued by {info.issuer!r}; the previous {info.cert_type} of {info.brand} "
-                    f"({_name(previous.file)}, valid until {previous.valid_until}) by {previous.issuer!r}: another "
-                    "issuer may be a legitimate renewal, so a person approves it before aeops uploads it"))
+        findings.append(OTHER_ISSUER.finding(
+            file=info.file, field="issuer", name=repr(name), issuer=repr(info.issuer), type=info.cert_type,
+            brand=info.brand, previous=_name(previous.file), until=str(previous.valid_until),
+            previous_issuer=repr(previous.issuer)))
     number = number_key(info.number)
     if number:
         used = sorted({k.brand for k in known if k.sha256 != info.sha256 and k.status != "invalid"
                        and number_key(k.number) == number and brand_key(k.brand) != brand_key(info.brand)})
         if used:
-            findings.append(Finding(
-                code="CERT-MISMATCH", severity=Severity.WARNING, file=info.file, field="number",
-                message=f"{name!r}: number {info.number!r} is already on the file of {', '.join(used)}; one "
-                        "number belongs to one brand, so a person approves it before aeops uploads it"))
+            findings.append(NUMBER_USED.finding(file=info.file, field="number", name=repr(name),
+                                                number=repr(info.number), brands=", ".join(used)))
     return CrossCheck(previous, tuple(findings))
+
+
+def rejected(file: str, detail: dict[str, Any]) -> Finding:
+    """A person rejected the file when its upload waited for approval (``detail``: who, when, what changed): it does
+    not count (CERT-MISMATCH, an error)."""
+    return REJECTED.finding(file=file, field="issuer", name=repr(_name(file)), who=detail.get("by") or "?",
+                            day=str(detail.get("at") or "")[:10],
+                            changes="; ".join(detail.get("changes") or []) or "issuer or number changed")
 
 
 def cross_check_folder(infos: Iterable[CertInfo]) -> list[Finding]:

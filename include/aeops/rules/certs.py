@@ -23,9 +23,19 @@ from datetime import date, datetime
 from os import PathLike
 from typing import Any, Literal, Protocol
 
-from aeops.findings import Finding, Severity
+from aeops.findings import Cause, Finding, Severity, Text, part
+from aeops.i18n import N_
 from aeops.locations import resolve
-from aeops.rules.documents import BRAND_AUTH, DOC_TYPES, canonical_type, document_fields, missing_lines
+from aeops.rules.documents import (
+    BRAND_AUTH,
+    DOC_DISAGREES,
+    DOC_LINES_MISSING,
+    DOC_TYPES,
+    TYPE_LABELS,
+    canonical_type,
+    document_fields,
+    missing_lines,
+)
 from aeops.secrets import get_logger
 
 log = get_logger(__name__)
@@ -89,6 +99,59 @@ _MONTHS = {m: i for i, names in enumerate((
     ("nov", "november", "novembre"), ("dec", "december", "dezember", "décembre", "decembre")), start=1)
     for m in names}
 _WORD_DATE_RE = re.compile(r"(?<!\d)(\d{1,2})\.?\s+([^\W\d_]+)\.?\s+(\d{4})|([^\W\d_]+)\.?\s+(\d{1,2}),?\s+(\d{4})")
+
+
+# Each cause of a certificate finding: what is wrong with certificate {name}, and what to do about that cause.
+MISNAMED = Cause("CERT-NAME", N_("certificate file {name} is misnamed: {reason}"),
+                 N_("rename it to <Brand>_<Type>_<ValidUntilYYYYMMDD>.pdf, e.g. Acme_CE_20270131.pdf"))
+NOT_READ = Cause("CERT-UNREADABLE", N_("certificate {name} cannot be read ({error})"),
+                 N_("check that the file can be read and is complete"))
+TOO_LARGE = Cause("CERT-UNREADABLE", N_("certificate {name} is larger than {limit} MB"),
+                  N_("upload the certificate itself (a few pages)"))
+PASSWORD = Cause("CERT-UNREADABLE", N_("certificate {name} cannot be checked: it is password-protected"),
+                 N_("upload a copy without a password"))
+ENCRYPTED = Cause("CERT-UNREADABLE", N_("certificate {name} cannot be checked: it uses encryption this installation "
+                                        "cannot open ({error})"), N_("upload a copy without encryption"))
+NOT_PDF = Cause("CERT-UNREADABLE", N_("certificate {name} cannot be checked: it is not a readable PDF ({error})"),
+                N_("re-export or re-scan it"))
+NO_TEXT = Cause("CERT-UNREADABLE", N_("certificate {name} has no text layer (a scan?)"),
+                N_("upload the issuer's PDF or a searchable copy so the number and dates can be checked"))
+LINES_MISSING = Cause("CERT-MISMATCH", N_("certificate {name}: the PDF text has no readable {labels} line(s) (dates "
+                                          "such as 2027-01-31, 2027年1月31日 or 31.01.2027)"),
+                      N_("ask the issuer for a complete certificate"))
+DISAGREES = Cause("CERT-MISMATCH", N_("certificate {name} disagrees with its own text: {differences}"),
+                  N_("rename the file from the certificate's text (or get the right certificate)"))
+ISSUED_AFTER = Cause("CERT-VALIDITY", N_("certificate {name} is issued {issued} after its valid-until {until}"),
+                     N_("check the dates with the issuer"))
+CE_TOO_LONG = Cause("CERT-VALIDITY", N_("CE certificate {name} runs from {issued} to {until}, longer than the {years} "
+                                        "years a CE certificate may be valid"),
+                    N_("get a certificate valid until {latest} at the latest"))
+EXPIRED = Cause("ERR-412", N_("certificate {name} expired on {until} ({days} day(s) before {as_of})"),
+                N_("products of its category get delisted: upload a renewed certificate"))
+CPC_DEADLINE = Cause("CERT-EXPIRING", N_("CPC certificate {name} expires on {until}, in {days} day(s) from {as_of}: "
+                                         "the re-upload deadline has passed (toys' CPC must be re-uploaded at least "
+                                         "{deadline} days before expiry)"), N_("upload the renewal today"))
+EXPIRING = Cause("CERT-EXPIRING", N_("certificate {name} expires on {until}, in {days} day(s) from {as_of}"),
+                 N_("upload the renewal now (at least {warn} days ahead)"), Severity.WARNING)
+BRAND_LACKS = Cause("CERT-MISSING", N_("category {category} needs a {type} certificate and brand {brand} has no valid "
+                                       "{type} certificate on {as_of}"),
+                    N_("add {file_name} to the certificate folder"))
+NO_BRAND = Cause("CERT-MISSING", N_("category {category} needs a {type} certificate and the row has no brand, so no "
+                                    "{type} certificate can match on {as_of}"),
+                 N_("fill in the brand and add its certificate"))
+# why a file name is not <Brand>_<Type>_<ValidUntilYYYYMMDD>.pdf
+NAME_SUFFIX = part(N_("the name must end in '.pdf' (lower case)"))
+NAME_PARTS = part(N_("the name has {n} part(s) separated by '_', expected Brand_Type_YYYYMMDD"))
+NAME_NO_BRAND = part(N_("the brand part is empty"))
+NAME_TYPE = part(N_("the type {type} must be upper-case letters/digits such as CE, CPC, FCC, or a document type: "
+                    "{documents}"))
+NAME_STAMP = part(N_("the valid-until part {stamp} must be 8 digits YYYYMMDD"))
+NAME_BRAND_SPACES = part(N_("the brand part is empty or has leading/trailing spaces"))
+NAME_NOT_A_DATE = part(N_("the valid-until part {stamp} is not a calendar date"))
+# what the text says against the name
+TEXT_BRAND = part(N_("brand {in_text} in the text vs {in_name} in the name"))
+TEXT_TYPE = part(N_("type {in_text} in the text vs {in_name} in the name"))
+TEXT_VALID_UNTIL = part(N_("valid until {in_text} in the text vs {in_name} in the name"))
 
 
 class _Readable(Protocol):
@@ -189,34 +252,33 @@ def _add_years(day: date, years: int) -> date:
         return day.replace(year=day.year + years, day=28)
 
 
-def parse_certificate_name(name: str) -> tuple[ParsedName | None, str | None]:
+def parse_certificate_name(name: str) -> tuple[ParsedName | None, Text | None]:
     """Parse ``<Brand>_<Type>_<YYYYMMDD>.pdf``; ``(parsed, None)`` or ``(None, what is wrong)``. The type is a
     certificate's (upper-case letters and digits: CE, CPC, FCC) or a document's (:data:`DOC_TYPES`, case aside:
     returned in its canonical form)."""
-    types_hint = f"upper-case letters/digits such as CE, CPC, FCC, or {' or '.join(DOC_TYPES)}"
     match = _NAME_RE.match(name)
     if not match:
         if not name.endswith(".pdf"):
-            return None, "the name must end in '.pdf' (lower case)"
+            return None, Text(NAME_SUFFIX)
         parts = name[: -len(".pdf")].split("_")
         if len(parts) != 3:
-            return None, f"the name has {len(parts)} part(s) separated by '_', expected Brand_Type_YYYYMMDD"
+            return None, Text(NAME_PARTS, {"n": len(parts)})
         brand, cert_type, stamp = parts
         if not brand.strip():
-            return None, "the brand part is empty"
+            return None, Text(NAME_NO_BRAND)
         if not (_TYPE_RE.fullmatch(cert_type) or canonical_type(cert_type)):
-            return None, f"the type {cert_type!r} must be {types_hint}"
-        return None, f"the valid-until part {stamp!r} must be 8 digits YYYYMMDD"
+            return None, Text(NAME_TYPE, {"type": repr(cert_type), "documents": " / ".join(DOC_TYPES)})
+        return None, Text(NAME_STAMP, {"stamp": repr(stamp)})
     brand = match["brand"]
     if brand != brand.strip() or not brand.strip():
-        return None, "the brand part is empty or has leading/trailing spaces"
+        return None, Text(NAME_BRAND_SPACES)
     cert_type = canonical_type(match["type"]) or match["type"]
     if not _TYPE_RE.fullmatch(cert_type) and cert_type not in DOC_TYPES:
-        return None, f"the type {match['type']!r} must be {types_hint}"
+        return None, Text(NAME_TYPE, {"type": repr(match["type"]), "documents": " / ".join(DOC_TYPES)})
     try:
         valid_until = datetime.strptime(match["date"], "%Y%m%d").date()
     except ValueError:
-        return None, f"the valid-until part {match['date']!r} is not a calendar date"
+        return None, Text(NAME_NOT_A_DATE, {"stamp": repr(match["date"])})
     return ParsedName(brand=brand, cert_type=cert_type, valid_until=valid_until), None
 
 
@@ -240,22 +302,22 @@ def parse_certificate_text(text: str) -> dict[str, Any]:
     return found
 
 
-def _read_pdf_text(data: bytes) -> tuple[str | None, str | None]:
-    """``(text, None)`` or ``(None, reason)``; never raises (pypdf errors, encryption, anything)."""
+def _read_pdf_text(data: bytes) -> tuple[str | None, tuple[Cause, dict[str, Any]] | None]:
+    """``(text, None)`` or ``(None, (cause, its values))``; never raises (pypdf errors, encryption, anything)."""
     from pypdf import PdfReader
 
     try:
         reader = PdfReader(io.BytesIO(data))  # tries the empty password itself
         if reader.is_encrypted and reader.decrypt("") == 0:
-            return None, "it is password-protected; upload a copy without a password"
+            return None, (PASSWORD, {})
         return "\n".join(page.extract_text() or "" for page in reader.pages), None
     except Exception as exc:  # noqa: BLE001 - any parser failure is a finding, never a traceback
         name = type(exc).__name__
         if name in ("FileNotDecryptedError", "WrongPasswordError"):
-            return None, "it is password-protected; upload a copy without a password"
+            return None, (PASSWORD, {})
         if name == "DependencyError":
-            return None, f"it uses encryption this installation cannot open ({exc})"
-        return None, f"it is not a readable PDF ({name}: {str(exc)[:120]}); re-export or re-scan it"
+            return None, (ENCRYPTED, {"error": str(exc)})
+        return None, (NOT_PDF, {"error": f"{name}: {str(exc)[:120]}"})
 
 
 def _as_readable(path: str | PathLike[str] | _Readable) -> _Readable:
@@ -280,63 +342,56 @@ def check_certificate(
     file = str(source)
     findings: list[Finding] = []
 
-    def add(code: str, message: str, severity: Severity = Severity.ERROR) -> None:
-        findings.append(Finding(code=code, severity=severity, message=message, file=file))
+    def add(cause: Cause, **params: Any) -> None:
+        findings.append(cause.finding(file=file, name=repr(name), **params))
 
     parsed, name_problem = parse_certificate_name(name)
     if name_problem:
-        add("CERT-NAME", f"certificate file {name!r} is misnamed: {name_problem}; rename it to "
-                         "<Brand>_<Type>_<ValidUntilYYYYMMDD>.pdf, e.g. Acme_CE_20270131.pdf")
+        add(MISNAMED, reason=name_problem)
     try:
         data = source.read_bytes() if _size_ok(source) else None
     except OSError as exc:
-        add("CERT-UNREADABLE", f"certificate {name!r} cannot be read ({type(exc).__name__}: {exc})")
+        add(NOT_READ, error=f"{type(exc).__name__}: {exc}")
         return None, findings
     if data is None:
-        add("CERT-UNREADABLE", f"certificate {name!r} is larger than {MAX_PDF_BYTES // 2**20} MB; "
-                               "upload the certificate itself (a few pages)")
+        add(TOO_LARGE, limit=MAX_PDF_BYTES // 2**20)
         return None, findings
     sha256 = hashlib.sha256(data).hexdigest()
     text, unreadable = _read_pdf_text(data)
     if unreadable:
-        add("CERT-UNREADABLE", f"certificate {name!r} cannot be checked: {unreadable}")
+        add(unreadable[0], **unreadable[1])
         return None, findings
     assert text is not None
     fields = parse_certificate_text(text)
     if not text.strip():
-        add("CERT-UNREADABLE", f"certificate {name!r} has no text layer (a scan?); upload the issuer's PDF "
-                               "or a searchable copy so the number and dates can be checked")
+        add(NO_TEXT)
         return None, findings
 
     document = canonical_type(parsed.cert_type if parsed else fields.get("cert_type"))
     if document:
         fields.update(document_fields(text))
         missing = missing_lines(document, fields)
-        what, who = ("brand authorisation", "brand owner") if document == BRAND_AUTH else (
-            "category admission", "issuer")
     else:
         missing = [label for key, label in (
             ("number", "Certificate No"), ("brand", "Brand"), ("cert_type", "Type"), ("issuer", "Issuer"),
             ("issue_date", "Issue date"), ("valid_until", "Valid until"),
         ) if not fields.get(key)]
-        what, who = "certificate", "issuer"
     if missing:
-        add("CERT-MISMATCH", f"{what} {name!r}: the PDF text has no readable "
-                             f"{', '.join(repr(m + ':') for m in missing)} line(s) "
-                             "(dates such as 2027-01-31, 2027年1月31日 or 31.01.2027); "
-                             f"ask the {who} for a complete {what}")
+        add(DOC_LINES_MISSING[document] if document else LINES_MISSING,
+            labels=", ".join(repr(m + ":") for m in missing))
     if parsed:
         disagreements = []
         if fields.get("brand") and brand_key(fields["brand"]) != brand_key(parsed.brand):
-            disagreements.append(f"brand {fields['brand']!r} in the text vs {parsed.brand!r} in the name")
+            disagreements.append(Text(TEXT_BRAND, {"in_text": repr(fields["brand"]), "in_name": repr(parsed.brand)}))
         if not document and fields.get("cert_type") and fields["cert_type"].strip().upper() != parsed.cert_type:
-            disagreements.append(f"type {fields['cert_type']!r} in the text vs {parsed.cert_type!r} in the name")
+            disagreements.append(Text(TEXT_TYPE, {"in_text": repr(fields["cert_type"]),
+                                                  "in_name": repr(parsed.cert_type)}))
         if fields.get("valid_until") and fields["valid_until"] != parsed.valid_until:
-            disagreements.append(f"valid until {fields['valid_until']} in the text vs "
-                                 f"{parsed.valid_until} in the name")
+            disagreements.append(Text(TEXT_VALID_UNTIL, {"in_text": str(fields["valid_until"]),
+                                                         "in_name": str(parsed.valid_until)}))
         if disagreements:
-            add("CERT-MISMATCH", f"{what} {name!r} disagrees with its own text: {'; '.join(disagreements)}; "
-                                 f"rename the file from the {what}'s text (or get the right {what})")
+            add(DOC_DISAGREES if document else DISAGREES, differences=disagreements,
+                **({"kind": Text(TYPE_LABELS[document])} if document else {}))
 
     brand = parsed.brand if parsed else fields.get("brand")
     cert_type = parsed.cert_type if parsed else document or (fields.get("cert_type") or "").strip().upper() or None
@@ -347,29 +402,23 @@ def check_certificate(
 
     if issue_date and valid_until:
         if issue_date > valid_until:
-            add("CERT-VALIDITY", f"certificate {name!r} is issued {issue_date} after its valid-until "
-                                 f"{valid_until}; check the dates with the issuer")
+            add(ISSUED_AFTER, issued=str(issue_date), until=str(valid_until))
         elif cert_type == "CE" and valid_until > _add_years(issue_date, CE_MAX_YEARS):
-            add("CERT-VALIDITY", f"CE certificate {name!r} runs from {issue_date} to {valid_until}, longer than "
-                                 f"the {CE_MAX_YEARS} years a CE certificate may be valid; get a certificate "
-                                 f"valid until {_add_years(issue_date, CE_MAX_YEARS)} at the latest")
+            add(CE_TOO_LONG, issued=str(issue_date), until=str(valid_until), years=CE_MAX_YEARS,
+                latest=str(_add_years(issue_date, CE_MAX_YEARS)))
 
     invalid = bool(findings)
     if cert_type == "CPC":
         warn_days = max(warn_days, cpc_warn_days)
     if valid_until is not None:
         days_left = (valid_until - as_of).days
+        dates = {"until": str(valid_until), "as_of": str(as_of)}
         if days_left < 0:
-            add("ERR-412", f"certificate {name!r} expired on {valid_until} ({-days_left} day(s) before "
-                           f"{as_of}); products of its category get delisted: upload a renewed certificate")
+            add(EXPIRED, days=-days_left, **dates)
         elif cert_type == "CPC" and days_left <= cpc_deadline_days:
-            add("CERT-EXPIRING", f"CPC certificate {name!r} expires on {valid_until}, in {days_left} day(s) from "
-                                 f"{as_of}: the re-upload deadline has passed (toys' CPC must be re-uploaded at "
-                                 f"least {cpc_deadline_days} days before expiry); upload the renewal today")
+            add(CPC_DEADLINE, days=days_left, deadline=cpc_deadline_days, **dates)
         elif days_left <= warn_days:
-            add("CERT-EXPIRING", f"certificate {name!r} expires on {valid_until}, in {days_left} day(s) "
-                                 f"from {as_of}; upload the renewal now (at least {warn_days} days ahead)",
-                Severity.WARNING)
+            add(EXPIRING, days=days_left, warn=warn_days, **dates)
     if not (brand and cert_type and valid_until):
         return None, findings
     status: CertStatus
@@ -467,18 +516,13 @@ def cert_missing(
     for (_, rec), cat, brand in zip(subset.iterrows(), categories[mask], brands[mask], strict=True):
         shown_brand = rec.get("brand")
         shown_brand = "" if shown_brand is None or shown_brand != shown_brand else str(shown_brand).strip()
+        where = {"row": _int_or_none(rec.get("row")), "product_id": _int_or_none(rec.get("product_id")),
+                 "sku_code": None if rec.get("sku_code") is None else str(rec.get("sku_code")), "field": "brand",
+                 "category": repr(str(rec.get("category")).strip()), "as_of": str(as_of)}
         for cert_type in missing_by_pair[(cat, brand)]:
             if shown_brand:
-                what = f"brand {shown_brand!r} has no valid {cert_type} certificate"
-                todo = f"add {shown_brand}_{cert_type}_<ValidUntilYYYYMMDD>.pdf to the certificate folder"
+                findings.append(BRAND_LACKS.finding(**where, type=cert_type, brand=repr(shown_brand),
+                                                    file_name=f"{shown_brand}_{cert_type}_<ValidUntilYYYYMMDD>.pdf"))
             else:
-                what = f"the row has no brand, so no {cert_type} certificate can match"
-                todo = "fill in the brand and add its certificate"
-            findings.append(Finding(
-                code="CERT-MISSING", severity=Severity.ERROR,
-                message=f"category {str(rec.get('category')).strip()!r} needs a {cert_type} certificate and "
-                        f"{what} on {as_of}; {todo}",
-                row=_int_or_none(rec.get("row")), product_id=_int_or_none(rec.get("product_id")),
-                sku_code=None if rec.get("sku_code") is None else str(rec.get("sku_code")), field="brand",
-            ))
+                findings.append(NO_BRAND.finding(**where, type=cert_type))
     return findings

@@ -21,7 +21,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from aeops.findings import Finding, Severity
+from aeops.findings import Cause, Finding, Severity
+from aeops.i18n import N_
 from aeops.secrets import get_logger
 
 log = get_logger(__name__)
@@ -119,7 +120,7 @@ def analyse(data: bytes, *, faces: bool = True, text: bool = True) -> dict[str, 
         im = open_image_guarded(data)
         im.load()
     except ImageProblem as problem:
-        return {"version": DETECTOR_VERSION, "error": problem.message}
+        return {"version": DETECTOR_VERSION, "error": str(problem)}
     except Exception as exc:  # noqa: BLE001 - an undecodable image: the image rules already report it
         return {"version": DETECTOR_VERSION, "error": f"{type(exc).__name__}: {exc}"}
     with im:
@@ -137,8 +138,23 @@ def analyse(data: bytes, *, faces: bool = True, text: bool = True) -> dict[str, 
     return result
 
 
-def _warning(code: str, message: str, source: str) -> Finding:
-    return Finding(code=code, severity=Severity.WARNING, message=message, file=source, field="main_image")
+NO_FACE = Cause("IMG-NO-FACE", N_("apparel main image {source} shows no clearly visible face"),
+                N_("the platform wants the model's face visible: a person should check it"), Severity.WARNING)
+TEXT_ON_IMAGE = Cause("IMG-TEXT", N_("main image {source} carries text or a watermark (reads {words})"),
+                      N_("the platform refuses watermarks: a person should check it"), Severity.WARNING)
+NEW_BACKGROUND = Cause("IMG-NEW-BACKGROUND", N_("new product's first image {source} is not on a pure white "
+                                                "background"),
+                       N_("a new product needs a white background whatever the category: replace the image"),
+                       Severity.WARNING)
+NEW_SIZE = Cause("IMG-NEW-SIZE", N_("new product's first image {source} is {width}x{height}, below the {side}x{side} "
+                                    "a new product's first image should have"),
+                 N_("use a larger first image"), Severity.WARNING)
+TEXT_ON_LOGO = Cause("LOGO-TEXT", N_("logo {source} has text over it (reads {words})"),
+                     N_("the platform wants no text covering the logo: a person should check it"), Severity.WARNING)
+
+
+def _warning(cause: Cause, source: str, **params: Any) -> Finding:
+    return cause.finding(file=source, field="main_image", source=source, **params)
 
 
 def findings_for(result: dict[str, Any], source: str, *, apparel: bool, new_product: bool) -> list[Finding]:
@@ -148,20 +164,16 @@ def findings_for(result: dict[str, Any], source: str, *, apparel: bool, new_prod
     found: list[Finding] = []
     if apparel and "faces" in result:
         if not result["faces"] or result.get("largest_face", 0) < MIN_FACE_SHARE:
-            found.append(_warning("IMG-NO-FACE", f"apparel main image {source} shows no clearly visible face; the "
-                                  "platform wants the model's face visible: a person should check it", source))
+            found.append(_warning(NO_FACE, source))
     if result.get("text"):
         words = ", ".join(repr(h["text"]) for h in result["text"][:3])
-        found.append(_warning("IMG-TEXT", f"main image {source} carries text or a watermark (reads {words}); the "
-                              "platform refuses watermarks: a person should check it", source))
+        found.append(_warning(TEXT_ON_IMAGE, source, words=words))
     if new_product:
         if result.get("white_edges", 4) < WHITE_EDGES_REQUIRED:
-            found.append(_warning("IMG-NEW-BACKGROUND", f"new product's first image {source} is not on a pure white "
-                                  "background (needed for a new product whatever the category)", source))
+            found.append(_warning(NEW_BACKGROUND, source))
         if min(result["width"], result["height"]) < NEW_MIN_SIDE:
-            found.append(_warning("IMG-NEW-SIZE", f"new product's first image {source} is {result['width']}x"
-                                  f"{result['height']}, below the {NEW_MIN_SIDE}x{NEW_MIN_SIDE} a new product's first "
-                                  "image should have", source))
+            found.append(_warning(NEW_SIZE, source, width=result["width"], height=result["height"],
+                                  side=NEW_MIN_SIDE))
     return found
 
 
@@ -175,9 +187,7 @@ def logo_findings(result: dict[str, Any], source: str) -> list[Finding]:
     if not result.get("text"):
         return []
     words = ", ".join(repr(h["text"]) for h in result["text"][:3])
-    return [Finding(code="LOGO-TEXT", severity=Severity.WARNING, file=source,
-                    message=f"logo {source} has text over it (reads {words}); the platform wants no text covering "
-                    "the logo: a person should check it")]
+    return [TEXT_ON_LOGO.finding(file=source, source=source, words=words)]
 
 
 def read_source(value: str, images_dir: str | None, config: Any) -> bytes | None:

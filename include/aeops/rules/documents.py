@@ -25,6 +25,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from aeops.findings import Cause, part
 from aeops.i18n import N_
 
 __all__ = ["BRAND_AUTH", "CATEGORY_ADMISSION", "DOC_TYPES", "canonical_type", "document_fields",
@@ -34,7 +35,21 @@ BRAND_AUTH = "BrandAuth"
 CATEGORY_ADMISSION = "CategoryAdmission"
 DOC_TYPES = (BRAND_AUTH, CATEGORY_ADMISSION)
 """The document types of the registry (beside certificate types such as CE, CPC, FCC)."""
-TYPE_LABELS = {BRAND_AUTH: N_("brand authorisation"), CATEGORY_ADMISSION: N_("category admission")}
+TYPE_LABELS = {BRAND_AUTH: part(N_("brand authorisation")), CATEGORY_ADMISSION: part(N_("category admission"))}
+"""How a person reads each document type (catalog messages: also parts of the findings below)."""
+
+# What is wrong with a document's text, and what to do about that cause (the certificate's own: aeops.rules.certs)
+DOC_LINES_MISSING = {
+    BRAND_AUTH: Cause("CERT-MISMATCH", N_("brand authorisation {name}: the PDF text has no readable {labels} line(s) "
+                                          "(dates such as 2027-01-31, 2027年1月31日 or 31.01.2027)"),
+                      N_("ask the brand owner for a complete authorisation letter: whose brand, who authorises whom, "
+                         "until when")),
+    CATEGORY_ADMISSION: Cause("CERT-MISMATCH", N_("category admission {name}: the PDF text has no readable {labels} "
+                                                  "line(s) (dates such as 2027-01-31, 2027年1月31日 or 31.01.2027)"),
+                              N_("get the complete admission paper: the brand, the categories admitted, until when")),
+}
+DOC_DISAGREES = Cause("CERT-MISMATCH", N_("{kind} {name} disagrees with its own text: {differences}"),
+                      N_("rename the file from the document's text (or get the right document)"))
 
 _LABELS = {
     "authoriser": r"authori[sz]ed\s+by|authori[sz]er|authori[sz]ing\s+party|brand\s+owner|trademark\s+owner|"

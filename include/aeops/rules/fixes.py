@@ -46,7 +46,7 @@ def flatten_onto_white(path: str | PathLike[str], staging_dir: str | PathLike[st
             im.load()
             rgba = im.convert("RGBA")
     except ImageProblem as problem:
-        raise FixError(f"cannot flatten {source}: it {problem.message}") from None
+        raise FixError(f"cannot flatten {source}: {problem.text(source)}") from None
     except Exception as exc:  # noqa: BLE001 - decoder errors of any kind
         raise FixError(f"cannot flatten {source}: {type(exc).__name__}: {exc}") from None
     if fmt not in ACCEPTED_FORMATS:

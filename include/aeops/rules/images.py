@@ -32,7 +32,8 @@ from urllib.parse import urlsplit
 
 from PIL import Image, UnidentifiedImageError
 
-from aeops.findings import Finding, Severity
+from aeops.findings import Cause, Finding, Severity, Text, join, part
+from aeops.i18n import N_
 from aeops.secrets import get_logger
 
 if TYPE_CHECKING:
@@ -105,17 +106,104 @@ class ImageReport:
         return [f.code for f in self.findings] + ([self.background.code] if self.background else [])
 
 
+# Each cause of an image finding: what is wrong with image {source}, and what to do about that cause.
+BOMB = Cause("IMG-UNREADABLE", N_("image {source} is refused as a decompression bomb ({error})"),
+             N_("export the image at a normal size"))
+NOT_AN_IMAGE = Cause("IMG-UNREADABLE", N_("image {source} is not an image Pillow can identify (wrong file, or an "
+                                          "unsupported format)"), N_("save it as JPEG, PNG or WebP"))
+NOT_OPENED = Cause("IMG-UNREADABLE", N_("image {source} cannot be opened ({error})"),
+                   N_("re-export it as JPEG, PNG or WebP"))
+TOO_MANY_PIXELS = Cause("IMG-UNREADABLE", N_("image {source} is {width}x{height} pixels, more than the {limit} pixel "
+                                             "decompression-bomb limit"), N_("export it at a normal size"))
+TRUNCATED = Cause("IMG-UNREADABLE", N_("image {source} is truncated or corrupt ({error})"),
+                  N_("re-export or re-upload the full file"))
+WRONG_FORMAT = Cause("IMG-UNREADABLE", N_("image {source} is {format}, not an accepted format (JPEG, PNG, WebP)"),
+                     N_("convert it to JPEG"))
+NOT_ANALYSED = Cause("IMG-UNREADABLE", N_("image {source} could not be analysed ({error})"),
+                     N_("re-save it as an 8-bit RGB JPEG or PNG"))
+NOT_READ = Cause("IMG-UNREADABLE", N_("image {source} cannot be read ({error})"),
+                 N_("check that the file can be read and is complete"))
+NOT_DOWNLOADED = Cause("IMG-UNREADABLE", N_("image {source} could not be downloaded ({error})"),
+                       N_("check the URL in the export and that its host answers"))
+HTTP_ERROR = Cause("IMG-UNREADABLE", N_("image {source} could not be downloaded (HTTP {status})"),
+                   N_("check the URL in the export and that its host answers"))
+BAD_SCHEME = Cause("IMG-UNREADABLE", N_("image {source} uses {scheme}://; only http(s) URLs from image_url_hosts or "
+                                        "local files are checked"), N_("use an http(s) URL or a local file"))
+HOST_REFUSED = Cause("IMG-UNREADABLE", N_("image {source} is on host {host}, which is not in the allow-list "
+                                          "image_url_hosts ({hosts}); not fetched"),
+                     N_("add the host or use a local file"))
+REDIRECT_REFUSED = Cause("IMG-UNREADABLE", N_("image {source} redirects to {host}, which is not in image_url_hosts "
+                                              "({hosts}); not fetched"),
+                         N_("add the host to image_url_hosts or use a local file"))
+TOO_BIG = Cause("IMG-TOO-BIG", N_("image {source} is {size} MB, more than the {limit} MB the platform accepts"),
+                N_("re-save it smaller (e.g. JPEG quality 85)"))
+TOO_BIG_UNREAD = Cause("IMG-TOO-BIG", N_("image {source} is {size} MB, more than the {limit} MB the platform accepts"),
+                       N_("re-save it smaller"))
+OVER_DOWNLOAD_CAP = Cause("IMG-TOO-BIG", N_("image {source} is larger than the {cap} MB download cap "
+                                            "(image_max_download_mb); not downloaded further"),
+                          N_("re-save it smaller"))
+NOT_FOUND = Cause("IMG-MISSING", N_("image {source} was not found"),
+                  N_("check the file name and the images folder"))
+NOT_A_FILE = Cause("IMG-MISSING", N_("image {source} is not a file (a folder?)"),
+                   N_("check the file name and the images folder"))
+URL_NOT_FOUND = Cause("IMG-MISSING", N_("image {source} was not found (HTTP {status})"),
+                      N_("check the URL in the export"))
+EMPTY = Cause("IMG-MISSING", N_("main image is empty"), N_("fill in a file name or URL of the product photo"))
+SMALL = Cause("ERR-207", N_("image {source} is {width}x{height}, below the {side}x{side} minimum"),
+              N_("upload a larger original"))
+TRANSPARENT = Cause("IMG-TRANSPARENT", N_("image {source} has transparent pixels (alpha down to {alpha}), which the "
+                                          "platform shows on black or rejects"),
+                    N_("this can be auto-fixed: aeops flattens it onto white into a staging copy (the original stays "
+                       "untouched)"))
+FIXED = Cause("IMG-TRANSPARENT", N_("image {source} had transparent pixels: auto-fixed, flattened onto white "
+                                    "({copy})"),
+              N_("nothing to do: the copy is uploaded to the photobank only if the product's main image changes"),
+              Severity.WARNING)
+BACKGROUND = Cause("IMG-BACKGROUND", N_("apparel main image {source} needs a pure white background: only {edges} of 4 "
+                                        "edges are white (backdrop around RGB{colour})"),
+                   N_("re-shoot or cut out onto #FFFFFF"))
+NO_HOSTS = part(N_("none"))
+
+
+def _hosts(hosts: Iterable[str]) -> str | Text:
+    listed = ", ".join(hosts)
+    return listed or Text(NO_HOSTS)
+
+
+def auto_fixed(finding: Finding, copy: str) -> Finding:
+    """The warning that replaces an ``IMG-TRANSPARENT`` error once its image was flattened onto white (``copy``: the
+    staged copy's name, or the URL it was uploaded to)."""
+    shown = (finding.problem.params.get("source") if finding.problem else None) or finding.file or ""
+    return FIXED.finding(file=finding.file, row=finding.row, product_id=finding.product_id,
+                         sku_code=finding.sku_code, field=finding.field, source=shown, copy=copy)
+
+
 class ImageProblem(Exception):
-    """An image problem that ends the checks of one image: ``code`` and a message to append to its name."""
+    """An image problem that ends the checks of one image: its :class:`~aeops.findings.Cause` and the values of
+    its message (all but ``source``, the image's name, which the finding adds). ``kind`` says which guard of
+    :func:`open_image_guarded` refused it (``bomb``, ``unknown``, ``open``, ``pixels``): the logo rules use their own
+    words for those."""
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+    def __init__(self, cause: Cause, kind: str = "", **params: Any) -> None:
+        self.cause, self.kind, self.params = cause, kind, params
+        super().__init__(self.text("?"))
+
+    @property
+    def code(self) -> str:
+        return self.cause.code
+
+    def text(self, source: str) -> str:
+        """The English message for image ``source`` (for logs and errors)."""
+        values = {**self.params, "source": source}
+        return join(Text(self.cause.problem, values), Text(self.cause.todo, values) if self.cause.todo else None)
+
+    def finding(self, source: str, shown: str | None = None) -> Finding:
+        """The finding of image ``source`` (its file), named ``shown`` in its message (as the export writes it)."""
+        return self.cause.finding(file=source, field="main_image", source=shown or source, **self.params)
 
 
-def _finding(code: str, message: str, source: str) -> Finding:
-    return Finding(code=code, severity=Severity.ERROR, message=message, file=source, field="main_image")
+def _error(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
 
 
 def open_image_guarded(data: bytes, *, formats: Iterable[str] = OPEN_FORMATS) -> Image.Image:
@@ -129,18 +217,14 @@ def open_image_guarded(data: bytes, *, formats: Iterable[str] = OPEN_FORMATS) ->
         try:
             im = Image.open(io.BytesIO(data), formats=tuple(formats))
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise ImageProblem("IMG-UNREADABLE", f"refused as a decompression bomb ({exc}); "
-                                                  "export the image at a normal size") from None
+            raise ImageProblem(BOMB, "bomb", error=str(exc)) from None
         except UnidentifiedImageError:
-            raise ImageProblem("IMG-UNREADABLE", "is not an image Pillow can identify (wrong file, or "
-                                                  "an unsupported format); save it as JPEG, PNG or WebP") from None
+            raise ImageProblem(NOT_AN_IMAGE, "unknown") from None
         except Exception as exc:  # noqa: BLE001 - any decoder failure is a finding
-            raise ImageProblem("IMG-UNREADABLE", f"cannot be opened ({type(exc).__name__}: {exc}); "
-                                                  "re-export it as JPEG, PNG or WebP") from None
+            raise ImageProblem(NOT_OPENED, "open", error=_error(exc)) from None
     width, height = im.size
     if width * height > MAX_PIXELS:
-        raise ImageProblem("IMG-UNREADABLE", f"is {width}x{height} pixels, more than the {MAX_PIXELS:,} "
-                                              "pixel decompression-bomb limit; export it at a normal size")
+        raise ImageProblem(TOO_MANY_PIXELS, "pixels", width=width, height=height, limit=f"{MAX_PIXELS:,}")
     return im
 
 
@@ -157,8 +241,7 @@ def _decode(im: Image.Image, data: bytes, *, use_draft: bool) -> Image.Image:
     try:
         im.load()
     except Exception as exc:  # noqa: BLE001 - truncated/corrupt data of any kind
-        raise ImageProblem("IMG-UNREADABLE", f"is truncated or corrupt ({type(exc).__name__}: {exc}); "
-                                             "re-export or re-upload the full file") from None
+        raise ImageProblem(TRUNCATED, error=_error(exc)) from None
     return im
 
 
@@ -209,37 +292,30 @@ def _border_colour(im: Image.Image) -> tuple[int, int, int]:
 
 
 def inspect_image_bytes(data: bytes, source: str, *, check_background: bool = True,
-                        use_draft: bool = True) -> ImageReport:
-    """Check image bytes (no I/O): size, format, resolution, decodability, transparency, background."""
+                        use_draft: bool = True, shown: str | None = None) -> ImageReport:
+    """Check image bytes (no I/O): size, format, resolution, decodability, transparency, background. The findings'
+    file is ``source``; their messages name the image ``shown`` (as the export writes it), else ``source``."""
     findings: list[Finding] = []
     info: dict[str, Any] = {"source": source, "size_bytes": len(data)}
+    where = {"file": source, "field": "main_image", "source": shown or source}
     if len(data) > MAX_FILE_BYTES:
-        findings.append(_finding("IMG-TOO-BIG", f"image {source} is {len(data) / 2**20:.1f} MB, more than the "
-                                                f"{MAX_FILE_BYTES // 2**20} MB the platform accepts; "
-                                                "re-save it smaller (e.g. JPEG quality 85)", source))
+        findings.append(TOO_BIG.finding(**where, size=f"{len(data) / 2**20:.1f}", limit=MAX_FILE_BYTES // 2**20))
     try:
         im = open_image_guarded(data)
         with im:
             fmt = im.format or "?"
             info.update(format=fmt, width=im.size[0], height=im.size[1])
             if fmt not in ACCEPTED_FORMATS:
-                raise ImageProblem("IMG-UNREADABLE", f"is {fmt}, not an accepted format (JPEG, PNG, WebP); "
-                                                      "convert it to JPEG")
+                raise ImageProblem(WRONG_FORMAT, format=fmt)
             width, height = im.size
             if width < MIN_SIDE or height < MIN_SIDE:
-                findings.append(_finding("ERR-207", f"image {source} is {width}x{height}, below the "
-                                                    f"{MIN_SIDE}x{MIN_SIDE} minimum; upload a larger original",
-                                         source))
+                findings.append(SMALL.finding(**where, width=width, height=height, side=MIN_SIDE))
             _decode(im, data, use_draft=use_draft)
             min_alpha = _min_alpha(im)
             info["min_alpha"] = min_alpha
             if min_alpha is not None and min_alpha < 255:
                 info["transparent"] = True
-                findings.append(_finding(
-                    "IMG-TRANSPARENT",
-                    f"image {source} has transparent pixels (alpha down to {min_alpha}), which the platform "
-                    "shows on black or rejects; this can be auto-fixed: aeops flattens it onto white into a "
-                    "staging copy (the original stays untouched)", source))
+                findings.append(TRANSPARENT.finding(**where, alpha=min_alpha))
             background = None
             if check_background:
                 shares = _edge_white_shares(im)
@@ -247,18 +323,13 @@ def inspect_image_bytes(data: bytes, source: str, *, check_background: bool = Tr
                 white_edges = sum(share >= WHITE_SHARE for share in shares)
                 if white_edges < WHITE_EDGES_REQUIRED:
                     colour = _border_colour(im)
-                    background = _finding(
-                        "IMG-BACKGROUND",
-                        f"apparel main image {source} needs a pure white background: only {white_edges} of 4 "
-                        f"edges are white (backdrop around RGB{colour}); re-shoot or cut out onto #FFFFFF",
-                        source)
+                    background = BACKGROUND.finding(**where, edges=white_edges, colour=str(colour))
             info["background"] = background
     except ImageProblem as problem:
-        findings.append(_finding(problem.code, f"image {source} {problem.message}", source))
+        findings.append(problem.finding(source, shown))
     except Exception as exc:  # noqa: BLE001 - an odd mode or codec must give a finding, not a traceback
         log.warning("image %s could not be analysed: %s: %s", source, type(exc).__name__, exc)
-        findings.append(_finding("IMG-UNREADABLE", f"image {source} could not be analysed ({type(exc).__name__}: "
-                                                   f"{exc}); re-save it as an 8-bit RGB JPEG or PNG", source))
+        findings.append(NOT_ANALYSED.finding(**where, error=_error(exc)))
     return ImageReport(findings=tuple(findings), **info)
 
 
@@ -298,15 +369,14 @@ def _read_local(path: Path, source: str) -> bytes:
     try:
         size = path.stat().st_size
         if not path.is_file():
-            raise ImageProblem("IMG-MISSING", "is not a file (a folder?); check the file name and the images folder")
+            raise ImageProblem(NOT_A_FILE)
         if size > HARD_READ_CAP:
-            raise ImageProblem("IMG-TOO-BIG", f"is {size / 2**20:.1f} MB, more than the "
-                                               f"{MAX_FILE_BYTES // 2**20} MB the platform accepts; re-save it smaller")
+            raise ImageProblem(TOO_BIG_UNREAD, size=f"{size / 2**20:.1f}", limit=MAX_FILE_BYTES // 2**20)
         return path.read_bytes()
     except FileNotFoundError:
-        raise ImageProblem("IMG-MISSING", "was not found; check the file name and the images folder") from None
+        raise ImageProblem(NOT_FOUND) from None
     except OSError as exc:
-        raise ImageProblem("IMG-UNREADABLE", f"cannot be read ({type(exc).__name__}: {exc})") from None
+        raise ImageProblem(NOT_READ, error=_error(exc)) from None
 
 
 def _download(url: str, client: httpx.Client, cap_bytes: int) -> bytes:
@@ -316,13 +386,11 @@ def _download(url: str, client: httpx.Client, cap_bytes: int) -> bytes:
     try:
         with client.stream("GET", url) as response:
             if response.status_code in (404, 410):
-                raise ImageProblem("IMG-MISSING", f"was not found (HTTP {response.status_code})")
+                raise ImageProblem(URL_NOT_FOUND, status=response.status_code)
             if response.status_code >= 400:
-                raise ImageProblem("IMG-UNREADABLE", f"could not be downloaded (HTTP {response.status_code})")
+                raise ImageProblem(HTTP_ERROR, status=response.status_code)
             declared = response.headers.get("content-length", "")
-            too_big = ImageProblem(
-                "IMG-TOO-BIG", f"is larger than the {cap_bytes / 2**20:g} MB download cap (image_max_download_mb); "
-                "not downloaded further, re-save it smaller")
+            too_big = ImageProblem(OVER_DOWNLOAD_CAP, cap=f"{cap_bytes / 2**20:g}")
             if declared.isdigit() and int(declared) > cap_bytes:
                 raise too_big
             chunks: list[bytes] = []
@@ -334,13 +402,15 @@ def _download(url: str, client: httpx.Client, cap_bytes: int) -> bytes:
                 chunks.append(chunk)
             return b"".join(chunks)
     except _HostRefused as exc:
-        raise ImageProblem("IMG-UNREADABLE", str(exc)) from None
+        raise ImageProblem(REDIRECT_REFUSED, host=exc.host, hosts=_hosts(exc.hosts)) from None
     except httpx.HTTPError as exc:
-        raise ImageProblem("IMG-UNREADABLE", f"could not be downloaded ({type(exc).__name__}: {exc})") from None
+        raise ImageProblem(NOT_DOWNLOADED, error=_error(exc)) from None
 
 
 class _HostRefused(Exception):
-    pass
+    def __init__(self, host: str, hosts: list[str]) -> None:
+        super().__init__(f"redirects to {host}, which is not in image_url_hosts")
+        self.host, self.hosts = host, hosts
 
 
 def _make_client(hosts: list[str]) -> httpx.Client:
@@ -348,8 +418,7 @@ def _make_client(hosts: list[str]) -> httpx.Client:
 
     def refuse_other_hosts(request: httpx.Request) -> None:
         if not _host_allowed(str(request.url), hosts):
-            raise _HostRefused(f"redirects to {request.url.host}, which is not in image_url_hosts "
-                               f"({', '.join(hosts) or 'empty'}); not fetched")
+            raise _HostRefused(str(request.url.host), hosts)
 
     return httpx.Client(timeout=DOWNLOAD_TIMEOUT_S, follow_redirects=True, max_redirects=3,
                         event_hooks={"request": [refuse_other_hosts]})
@@ -363,22 +432,17 @@ def _check_source(value: str, *, images_dir: str | None, hosts: list[str], cap_b
         if _is_url(value):
             scheme = urlsplit(value).scheme.lower()
             if scheme not in ("http", "https"):
-                raise ImageProblem("IMG-UNREADABLE", f"uses {scheme}://; only http(s) URLs from image_url_hosts "
-                                                      "or local files are checked")
+                raise ImageProblem(BAD_SCHEME, scheme=scheme)
             if not _host_allowed(value, hosts):
-                allowed = ", ".join(hosts) or "empty"
-                raise ImageProblem("IMG-UNREADABLE", f"is on host {urlsplit(value).hostname!r}, which is not in the "
-                                                      f"allow-list image_url_hosts ({allowed}); not fetched: add the "
-                                                      "host or use a local file")
+                raise ImageProblem(HOST_REFUSED, host=repr(urlsplit(value).hostname), hosts=_hosts(hosts))
             data = _download(value, client_factory(), cap_bytes)
         else:
             path = _local_path(value, images_dir)
             source = str(path)
             data = _read_local(path, source)
     except ImageProblem as problem:
-        return ImageReport(source=source, findings=(_finding(problem.code, f"image {source} {problem.message}",
-                                                             source),))
-    return inspect_image_bytes(data, source, check_background=check_background, use_draft=use_draft)
+        return ImageReport(source=source, findings=(problem.finding(source, value),))
+    return inspect_image_bytes(data, source, check_background=check_background, use_draft=use_draft, shown=value)
 
 
 def image_client(hosts: Iterable[str]) -> httpx.Client:
@@ -396,7 +460,7 @@ def fetch_image_bytes(value: str, *, images_dir: str | None = None, hosts: Itera
         path = _local_path(value, images_dir)
         return _read_local(path, str(path))
     if urlsplit(value).scheme.lower() not in ("http", "https") or not _host_allowed(value, allowed):
-        raise ImageProblem("IMG-UNREADABLE", f"{urlsplit(value).hostname!r} is not an allowed image host; not fetched")
+        raise ImageProblem(HOST_REFUSED, host=repr(urlsplit(value).hostname), hosts=_hosts(allowed))
     if client is not None:
         return _download(value, client, cap_bytes)
     with _make_client(allowed) as own:
@@ -440,8 +504,7 @@ def _run_one(value: str, images_dir: str | None, config: AeopsConfig | None, che
     try:
         value = str(value).strip()
         if not value:
-            return ImageReport(source="", findings=(_finding("IMG-MISSING", "main image is empty; fill in a "
-                                                             "file name or URL", ""),))
+            return ImageReport(source="", findings=(EMPTY.finding(field="main_image"),))
         return _check_source(value, images_dir=images_dir, hosts=hosts, cap_bytes=cap, client_factory=client,
                              check_background=check_background, use_draft=use_draft)
     finally:
@@ -501,7 +564,7 @@ def check_images(frame: Any, images_dir: str | None, config: AeopsConfig, appare
         client.close()
 
     findings: list[Finding] = []
-    missing = _finding("IMG-MISSING", "main image is empty; fill in a file name or URL of the product photo", "")
+    missing = EMPTY.finding(field="main_image")
     for key, app, row, pid, sku in zip(keys, is_apparel, frame["row"], frame["product_id"], frame["sku_code"],
                                        strict=True):
         if not key:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from os import PathLike
 from pathlib import Path
+from typing import Any
 
-from aeops.findings import Finding, Severity
+from aeops.findings import Cause, Finding
+from aeops.i18n import N_
 from aeops.rules.images import ImageProblem, open_image_guarded
 from aeops.secrets import get_logger
 
@@ -23,41 +25,59 @@ LOGO_MAX_BYTES = 20 * 1024 * 1024
 """Larger files are not read (a logo is a few hundred KB)."""
 
 
+LARGE = Cause("LOGO-FORMAT", N_("logo {source} is larger than {limit} MB"),
+              N_("export a PNG of about 800x800 to 1200x1200"))
+ABSENT = Cause("LOGO-FORMAT", N_("logo {source} does not exist"),
+               N_("drop the new logo (PNG, at least {side}x{side}) there"))
+UNREADABLE = Cause("LOGO-FORMAT", N_("logo {source} cannot be read ({error})"),
+                   N_("check that the file can be read and is complete"))
+NOT_HASHED = Cause("LOGO-FORMAT", N_("logo {source} cannot be read"),
+                   N_("check that the file can be read and is complete"))
+NOT_PNG = Cause("LOGO-FORMAT", N_("logo {source} is {format}, not PNG"), N_("export it as PNG"))
+DAMAGED = Cause("LOGO-FORMAT", N_("logo {source} is a damaged PNG ({error})"), N_("export it again"))
+BOMB = Cause("LOGO-FORMAT", N_("logo {source} is refused as a decompression bomb ({error})"),
+             N_("export it at a normal size"))
+NOT_AN_IMAGE = Cause("LOGO-FORMAT", N_("logo {source} is not an image Pillow can identify (wrong file, or an "
+                                       "unsupported format)"), N_("save it as PNG"))
+NOT_OPENED = Cause("LOGO-FORMAT", N_("logo {source} cannot be opened ({error})"), N_("export it again as PNG"))
+TOO_MANY_PIXELS = Cause("LOGO-FORMAT", N_("logo {source} is {width}x{height} pixels, more than the {limit} pixel "
+                                          "decompression-bomb limit"), N_("export it at a normal size"))
+SMALL = Cause("LOGO-SIZE", N_("logo {source} is {width}x{height}, below the {side}x{side} minimum"),
+              N_("export it larger"))
+_GUARDS = {"bomb": BOMB, "unknown": NOT_AN_IMAGE, "open": NOT_OPENED, "pixels": TOO_MANY_PIXELS}
+
+
 def check_logo(path: str | PathLike[str], *, detect_text: bool = True) -> list[Finding]:
     """Findings for the logo file at ``path``: empty when it is a readable PNG of at least 800x800 with no text
     over it. ``LOGO-TEXT`` (the text detector, :mod:`aeops.rules.detectors`) is a warning: a person decides."""
     source = Path(path)
     file = str(source)
 
-    def finding(code: str, message: str) -> list[Finding]:
-        return [Finding(code=code, severity=Severity.ERROR, message=message, file=file)]
+    def finding(cause: Cause, **params: Any) -> list[Finding]:
+        return [cause.finding(file=file, source=file, **params)]
 
     try:
         if source.stat().st_size > LOGO_MAX_BYTES:
-            return finding("LOGO-FORMAT", f"logo {file} is larger than {LOGO_MAX_BYTES // 2**20} MB; "
-                                          "export a PNG of about 800x800 to 1200x1200")
+            return finding(LARGE, limit=LOGO_MAX_BYTES // 2**20)
         data = source.read_bytes()
     except FileNotFoundError:
-        return finding("LOGO-FORMAT", f"logo {file} does not exist; drop the new logo (PNG, at least "
-                                      f"{LOGO_MIN_SIDE}x{LOGO_MIN_SIDE}) there")
+        return finding(ABSENT, side=LOGO_MIN_SIDE)
     except OSError as exc:
-        return finding("LOGO-FORMAT", f"logo {file} cannot be read ({type(exc).__name__}: {exc})")
+        return finding(UNREADABLE, error=f"{type(exc).__name__}: {exc}")
     try:
         with open_image_guarded(data) as im:
             fmt = im.format or "?"
             width, height = im.size
             if fmt != "PNG":
-                return finding("LOGO-FORMAT", f"logo {file} is {fmt}, not PNG; export it as PNG")
+                return finding(NOT_PNG, format=fmt)
             try:
                 im.load()
             except Exception as exc:  # noqa: BLE001 - truncated/corrupt PNG of any kind
-                return finding("LOGO-FORMAT", f"logo {file} is a damaged PNG ({type(exc).__name__}: {exc}); "
-                                              "export it again")
+                return finding(DAMAGED, error=f"{type(exc).__name__}: {exc}")
     except ImageProblem as problem:
-        return finding("LOGO-FORMAT", f"logo {file} {problem.message.replace('JPEG, PNG or WebP', 'PNG')}")
+        return finding(_GUARDS.get(problem.kind, NOT_OPENED), **{"error": "", **problem.params})
     if width < LOGO_MIN_SIDE or height < LOGO_MIN_SIDE:
-        return finding("LOGO-SIZE", f"logo {file} is {width}x{height}, below the {LOGO_MIN_SIDE}x{LOGO_MIN_SIDE} "
-                                    "minimum; export it larger")
+        return finding(SMALL, width=width, height=height, side=LOGO_MIN_SIDE)
     log.debug("logo %s OK (%dx%d PNG)", file, width, height)
     if detect_text:
         from aeops.rules.detectors import logo_text

@@ -17,7 +17,8 @@ from typing import Any
 
 import polars as pl
 
-from aeops.findings import ROW_CODES, Finding, Severity
+from aeops.findings import ROW_CODES, Cause, Finding, Text, part
+from aeops.i18n import N_
 
 MAX_TITLE_CHARS = 128
 MIN_PRICE, MAX_PRICE = 0.01, 999_999.0
@@ -74,9 +75,49 @@ class RowRules:
 
 # --- messages (shared by both implementations) -------------------------------------------------------------
 
-def _shown(values: list[str], limit: int = 5) -> str:
+SKU_MISSING = Cause("SKU-MISSING", N_("SKU code is empty"),
+                    N_("give every SKU row its own SKU code in the ERP and export again"))
+SKU_CHARS = Cause("SKU-CHARS", N_("SKU code {sku} contains {chars}, which the marketplace rejects"),
+                  N_("rename the SKU in the ERP using only [{allowed}]"))
+SKU_DUPLICATE_IN = Cause("SKU-DUPLICATE", N_("SKU code {sku} is used {n} times (rows {rows}) within product {product}"),
+                         N_("give each SKU its own code in the ERP"))
+SKU_DUPLICATE_ACROSS = Cause("SKU-DUPLICATE",
+                             N_("SKU code {sku} is used {n} times (rows {rows}) across products {products}"),
+                             N_("give each SKU its own code in the ERP"))
+PRODUCT_ID_EMPTY = Cause("PRODUCT-ID-INVALID", N_("product id is empty"),
+                         N_("fill in the AliExpress product id (a whole number) in the ERP"))
+PRODUCT_ID_ROUNDED = Cause("PRODUCT-ID-INVALID",
+                           N_("product id {raw} looks like a number Excel rounded (ids lose digits in "
+                              "scientific/decimal form)"),
+                           N_("format the column as Text and export again with the full id"))
+PRODUCT_ID_BAD = Cause("PRODUCT-ID-INVALID", N_("product id {raw} is not a positive 64-bit whole number"),
+                       N_("copy the exact id from the seller center"))
+TITLE_MISSING = Cause("TITLE-MISSING", N_("title is empty"),
+                      N_("write a product title (at most {limit} characters)"))
+TITLE_TOO_LONG = Cause("TITLE-TOO-LONG", N_("title is {n} characters, the marketplace allows at most {limit}"),
+                       N_("shorten it in the ERP"))
+PRICE_EMPTY = Cause("PRICE-INVALID", N_("price is empty"), N_("set a price between 0.01 and 999999"))
+PRICE_BAD = Cause("PRICE-INVALID", N_("price {raw} is not a number between 0.01 and 999999 (digits and a '.' only)"),
+                  N_("correct it in the ERP"))
+DISCOUNT_NOT_BELOW = Cause("DISCOUNT-INVALID", N_("discount price {raw} is not below the price {price}"),
+                           N_("lower it or leave it empty"))
+DISCOUNT_BAD = Cause("DISCOUNT-INVALID", N_("discount price {raw} is not a number between 0.01 and 999999"),
+                     N_("correct it or leave it empty"))
+STOCK_EMPTY = Cause("STOCK-INVALID", N_("stock is empty"), N_("set a whole number between 0 and 999999"))
+STOCK_BAD = Cause("STOCK-INVALID", N_("stock {raw} is not a whole number between 0 and 999999"),
+                  N_("correct it in the ERP"))
+FREIGHT_EMPTY = Cause("FREIGHT-TEMPLATE-UNKNOWN", N_("freight template is empty"),
+                      N_("use one of the store's templates ({known})"))
+FREIGHT_UNKNOWN = Cause("FREIGHT-TEMPLATE-UNKNOWN", N_("freight template {raw} is not one of the store's templates "
+                                                       "({known})"),
+                        N_("pick an existing template or create it in the seller center first"))
+MORE = part(N_("{shown} and {n} more"))
+NO_ID = part(N_("(no id)"))
+
+
+def _shown(values: list[str], limit: int = 5) -> str | Text:
     head = ", ".join(values[:limit])
-    return head + (f" and {len(values) - limit} more" if len(values) > limit else "")
+    return Text(MORE, {"shown": head, "n": len(values) - limit}) if len(values) > limit else head
 
 
 def _bad_chars(sku: str, rules: RowRules) -> list[str]:
@@ -89,67 +130,52 @@ def _bad_chars(sku: str, rules: RowRules) -> list[str]:
     return bad
 
 
-def _msg_sku_chars(sku: str, rules: RowRules) -> str:
+def _sku_chars(sku: str, rules: RowRules, **where: Any) -> Finding:
     shown = " ".join(repr(c) for c in _bad_chars(sku, rules))
-    return (f"SKU code {sku!r} contains {shown}, which the marketplace rejects; rename the SKU in the ERP using "
-            f"only [{rules.sku_allowed_chars}]")
+    return SKU_CHARS.finding(**where, sku=repr(sku), chars=shown, allowed=rules.sku_allowed_chars)
 
 
-def _msg_duplicate(sku: str, rows: list[int], products: list[str]) -> str:
-    where = f"rows {_shown([str(r) for r in rows])}"
+def _duplicate(sku: str, rows: list[int], products: list[str], **where: Any) -> Finding:
+    shown_rows = _shown([str(r) for r in rows])
     if len(products) > 1:
-        scope = f"across products {_shown(products)}"
-    else:
-        scope = f"within product {products[0] or '(no id)'}"
-    return f"SKU code {sku!r} is used {len(rows)} times ({where}) {scope}; give each SKU its own code in the ERP"
+        return SKU_DUPLICATE_ACROSS.finding(**where, sku=repr(sku), n=len(rows), rows=shown_rows,
+                                            products=_shown(products))
+    return SKU_DUPLICATE_IN.finding(**where, sku=repr(sku), n=len(rows), rows=shown_rows,
+                                    product=products[0] or Text(NO_ID))
 
 
-def _msg_product_id(raw: str | None) -> str:
+def _pid_finding(raw: str | None, **where: Any) -> Finding:
     if raw is None or raw.strip(_BLANKS) == "":
-        return "product id is empty; fill in the AliExpress product id (a whole number) in the ERP"
+        return PRODUCT_ID_EMPTY.finding(**where)
     if re.search(r"[eE.]", raw):
-        return (f"product id {raw!r} looks like a number Excel rounded (ids lose digits in scientific/decimal "
-                "form); format the column as Text and export again with the full id")
-    return f"product id {raw!r} is not a positive 64-bit whole number; copy the exact id from the seller center"
+        return PRODUCT_ID_ROUNDED.finding(**where, raw=repr(raw))
+    return PRODUCT_ID_BAD.finding(**where, raw=repr(raw))
 
 
-def _msg_price(raw: str | None) -> str:
+def _price(raw: str | None, **where: Any) -> Finding:
     if raw is None or raw.strip(_BLANKS) == "":
-        return "price is empty; set a price between 0.01 and 999999"
-    return f"price {raw!r} is not a number between 0.01 and 999999 (digits and a '.' only); correct it in the ERP"
+        return PRICE_EMPTY.finding(**where)
+    return PRICE_BAD.finding(**where, raw=repr(raw))
 
 
-def _msg_discount(raw: str, price_ok: bool, price: str | None) -> str:
+def _discount(raw: str, price_ok: bool, price: str | None, **where: Any) -> Finding:
     value = raw.strip(_BLANKS)
     if re.fullmatch(_DECIMAL, value) and float(value) >= MIN_PRICE and price_ok:
-        return f"discount price {raw!r} is not below the price {price!r}; lower it or leave it empty"
-    return f"discount price {raw!r} is not a number between 0.01 and 999999; correct it or leave it empty"
+        return DISCOUNT_NOT_BELOW.finding(**where, raw=repr(raw), price=repr(price))
+    return DISCOUNT_BAD.finding(**where, raw=repr(raw))
 
 
-def _msg_stock(raw: str | None) -> str:
+def _stock(raw: str | None, **where: Any) -> Finding:
     if raw is None or raw.strip(_BLANKS) == "":
-        return "stock is empty; set a whole number between 0 and 999999"
-    return f"stock {raw!r} is not a whole number between 0 and 999999; correct it in the ERP"
+        return STOCK_EMPTY.finding(**where)
+    return STOCK_BAD.finding(**where, raw=repr(raw))
 
 
-def _msg_freight(raw: str | None, rules: RowRules) -> str:
-    known = sorted(rules.known_freight_templates or ())
+def _freight(raw: str | None, rules: RowRules, **where: Any) -> Finding:
+    known = _shown(sorted(rules.known_freight_templates or ()))
     if raw is None or raw.strip(_BLANKS) == "":
-        return f"freight template is empty; use one of the store's templates ({_shown(known)})"
-    return (f"freight template {raw!r} is not one of the store's templates ({_shown(known)}); pick an existing "
-            "template or create it in the seller center first")
-
-
-_STATIC = {
-    "SKU-MISSING": "SKU code is empty; give every SKU row its own SKU code in the ERP and export again",
-    "TITLE-MISSING": "title is empty; write a product title (at most 128 characters)",
-}
-
-
-def _finding(code: str, file: str | None, row: int, pid: int | None, sku: str | None, field: str,
-             message: str) -> Finding:
-    return Finding(code=code, severity=Severity.ERROR, message=message, file=file, row=row, product_id=pid,
-                   sku_code=sku, field=field)
+        return FREIGHT_EMPTY.finding(**where, known=known)
+    return FREIGHT_UNKNOWN.finding(**where, raw=repr(raw), known=known)
 
 
 def _sorted(findings: list[Finding]) -> list[Finding]:
@@ -209,50 +235,50 @@ class _Checker:
         pid = _product_id(pid_raw)
         out = self.findings
 
-        def add(code: str, message: str) -> None:
-            out.append(_finding(code, self.file, row, pid, sku, _FIELDS[code], message))
+        def at(code: str) -> dict[str, Any]:
+            return {"file": self.file, "row": row, "product_id": pid, "sku_code": sku, "field": _FIELDS[code]}
 
         if _blank(sku):
-            add("SKU-MISSING", _STATIC["SKU-MISSING"])
+            out.append(SKU_MISSING.finding(**at("SKU-MISSING")))
         else:
             assert sku is not None
             if not self.sku_re.fullmatch(sku) or self.forbidden_re.search(sku):
-                add("SKU-CHARS", _msg_sku_chars(sku, self.rules))
+                out.append(_sku_chars(sku, self.rules, **at("SKU-CHARS")))
             if collect_sku:
                 self.uses.setdefault(sku, []).append((row, pid, pid_raw or ""))
         if pid is None:
-            add("PRODUCT-ID-INVALID", _msg_product_id(pid_raw))
+            out.append(_pid_finding(pid_raw, **at("PRODUCT-ID-INVALID")))
         title = rec.get("title")
         if _blank(title):
-            add("TITLE-MISSING", _STATIC["TITLE-MISSING"])
+            out.append(TITLE_MISSING.finding(**at("TITLE-MISSING"), limit=MAX_TITLE_CHARS))
         elif len(title) > MAX_TITLE_CHARS:
-            add("TITLE-TOO-LONG", f"title is {len(title)} characters, the marketplace allows at most "
-                                  f"{MAX_TITLE_CHARS}; shorten it")
+            out.append(TITLE_TOO_LONG.finding(**at("TITLE-TOO-LONG"), n=len(title), limit=MAX_TITLE_CHARS))
         price = _decimal(rec.get("price"))
         price_ok = price is not None and MIN_PRICE <= price <= MAX_PRICE
         if not price_ok:
-            add("PRICE-INVALID", _msg_price(rec.get("price")))
+            out.append(_price(rec.get("price"), **at("PRICE-INVALID")))
         disc_raw = rec.get("discount_price")
         if not _blank(disc_raw):
             disc = _decimal(disc_raw)
             if disc is None or not (MIN_PRICE <= disc <= MAX_PRICE) or (price_ok and disc >= price):
-                add("DISCOUNT-INVALID", _msg_discount(disc_raw, price_ok, rec.get("price")))
+                out.append(_discount(disc_raw, price_ok, rec.get("price"), **at("DISCOUNT-INVALID")))
         stock = (rec.get("stock") or "").strip(_BLANKS)
         if not (re.fullmatch(_DIGITS, stock) and int(stock) <= MAX_STOCK):
-            add("STOCK-INVALID", _msg_stock(rec.get("stock")))
+            out.append(_stock(rec.get("stock"), **at("STOCK-INVALID")))
         if self.check_freight:
             freight = rec.get("freight_template_id")
             known = self.rules.known_freight_templates or frozenset()
             if _blank(freight) or freight.strip(_BLANKS) not in known:
-                add("FREIGHT-TEMPLATE-UNKNOWN", _msg_freight(freight, self.rules))
+                out.append(_freight(freight, self.rules, **at("FREIGHT-TEMPLATE-UNKNOWN")))
 
     def duplicates(self) -> None:
         for sku, uses in self.uses.items():
             if len(uses) > 1:
                 rows = sorted(u[0] for u in uses)
-                message = _msg_duplicate(sku, rows, sorted({u[2] for u in uses}))
+                products = sorted({u[2] for u in uses})
                 for row, pid, _ in uses:
-                    self.findings.append(_finding("SKU-DUPLICATE", self.file, row, pid, sku, "sku_code", message))
+                    self.findings.append(_duplicate(sku, rows, products, file=self.file, row=row, product_id=pid,
+                                                    sku_code=sku, field="sku_code"))
 
 
 def _checker(table: pl.DataFrame, file: str | None, rules: RowRules) -> _Checker:

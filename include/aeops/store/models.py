@@ -2,7 +2,9 @@
 
 Typed SQLAlchemy 2.0 models. The schema is created and upgraded only by the Alembic migrations in
 ``migrations/`` (``aeops db upgrade``); a test checks the migrations and these models agree.
-Product ids are 64-bit integers (BigInteger), never floats. Times are stored in UTC.
+Product ids are 64-bit integers (BigInteger), never floats. Every ``datetime`` column is a
+:class:`~aeops.store.types.UtcDateTime`: it stores the UTC instant on SQLite and PostgreSQL alike, reads back an
+aware UTC datetime and refuses a naive one (at the assignment, naming the column, and at the flush).
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Date,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -27,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from aeops.store.crypto import EncryptedText
+from aeops.store.types import UtcDateTime, refuse_naive_on_assignment
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -42,13 +44,14 @@ def utcnow() -> datetime:
 
 
 def aware(value: datetime | None) -> datetime | None:
-    """A datetime from the aeops DB (naive UTC on SQLite) as an aware UTC datetime."""
+    """A datetime that may be naive, taken as UTC, as an aware datetime (a time aeops wrote as ISO text, or one a
+    caller passes). The aeops DB's columns need none of this: they return aware UTC (:class:`UtcDateTime`)."""
     return None if value is None else (value if value.tzinfo else value.replace(tzinfo=UTC))
 
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, datetime: DateTime(timezone=True)}
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, datetime: UtcDateTime()}
 
 
 class SyncRun(Base):
@@ -107,6 +110,9 @@ class Finding(Base):
     sku_code: Mapped[str | None] = mapped_column(String(200), nullable=True)
     field: Mapped[str | None] = mapped_column(String(60), nullable=True)
     message: Mapped[str] = mapped_column(Text)
+    # what is wrong and what to do, as translatable templates with their values (aeops.findings.Text.to_json);
+    # None for findings kept before 0008: they are shown with their English message
+    texts: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -502,6 +508,8 @@ class SelfCheck(Base):
     checked_at: Mapped[datetime] = mapped_column(default=utcnow)
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
+
+refuse_naive_on_assignment(Base)
 
 __all__ = [
     "ApiWrite",

@@ -23,17 +23,18 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass, field
-from dataclasses import replace as dataclass_replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
 from aeops.catalog.dates import Quarter, local_date, local_midnight_utc, quarter_of
 from aeops.config import AeopsConfig, StoreConfig, load_airflow_config
-from aeops.findings import Finding
+from aeops.findings import Finding, Text
 from aeops.i18n import N_, translator
+from aeops.notify.finding_texts import finding_message, finding_problem
 from aeops.notify.messages import slack_escape
-from aeops.rules.logo import LOGO_MAX_BYTES, LOGO_MIN_SIDE
+from aeops.rules.logo import LOGO_MAX_BYTES, LOGO_MIN_SIDE, check_logo
+from aeops.rules.logo import NOT_HASHED as LOGO_UNREAD
 from aeops.secrets import get_logger
 from aeops.store.ledger import Ledger
 
@@ -61,10 +62,10 @@ class LogoCandidate:
     file: str
     name: str
     sha256: str | None
-    problems: tuple[str, ...]  # "LOGO-SIZE: ..." lines (LOGO-TEXT too until a person clears it); empty: it counts
+    problems: tuple[Finding, ...]  # what keeps it from counting (LOGO-SIZE, ..., LOGO-TEXT until a person clears it)
     size: tuple[int, int] | None = None
     modified_at: datetime | None = None
-    warnings: tuple[str, ...] = ()  # "LOGO-TEXT: ..." lines a person has cleared (shown, not blocking)
+    warnings: tuple[Finding, ...] = ()  # LOGO-TEXT a person has cleared (shown, not holding it back)
     text: tuple[Finding, ...] = ()  # the text detector's findings (for the review task)
 
     @property
@@ -95,12 +96,12 @@ class LogoOutcome:
                 "recorded": [c.name for c in self.recorded], "failing": [c.name for c in self.waiting]}
 
 
+# ------------------------------------------------------------------------------------------- the folder
 # ------------------------------------------------------------------------------------------- the rules
-def rotation_problems(findings: Iterable[Finding], *, text_cleared: bool = False) -> list[str]:
-    """Why a logo cannot count as the quarter's rotation (empty: it counts): every blocking finding of the logo check
-    (``LOGO-FORMAT``, ``LOGO-SIZE``) and ``LOGO-TEXT`` (text over the logo) unless a person cleared it."""
-    return [f"{f.code}: {f.message}" for f in findings
-            if f.blocking or (f.code == "LOGO-TEXT" and not text_cleared)]
+def rotation_problems(findings: Iterable[Finding], *, text_cleared: bool = False) -> list[Finding]:
+    """What keeps a logo from counting as the quarter's rotation (empty: it counts): every blocking finding of the
+    logo check (``LOGO-FORMAT``, ``LOGO-SIZE``) and ``LOGO-TEXT`` (text over the logo) unless a person cleared it."""
+    return [f for f in findings if f.blocking or (f.code == "LOGO-TEXT" and not text_cleared)]
 
 
 def text_review_key(sha256: str) -> str:
@@ -126,7 +127,8 @@ def request_text_review(ledger: Ledger, store: StoreConfig, sha256: str, locatio
                                           "counts for the quarter's rotation."),
                                         _("If text covers it, make a new logo without text, set it as store_logo "
                                           "and answer Done.")],
-                              "files": [_uri(location)], "differences": [f.message for f in findings]}, run_id)
+                              "files": [_uri(location)],
+                              "differences": [finding_problem(f, store.language) for f in findings]}, run_id)
 
 
 def _uri(location: str) -> str:
@@ -135,21 +137,21 @@ def _uri(location: str) -> str:
     return location if "://" in location else Path(location).resolve().as_uri()
 
 
-def approved_logo_problems(ledger: Ledger, store: StoreConfig, run_id: str | None) -> list[str]:
+def approved_logo_problems(ledger: Ledger, store: StoreConfig, run_id: str | None) -> list[Finding]:
     """The approved ``store_logo`` against the logo rules (empty: it counts for the quarter). The text detector's
     result is kept per content (``image_reviews``); text it reads opens the review task a person clears."""
     if not store.store_logo:
         return []
     from aeops.locations import LocationError, local_copy, read_bytes, resolve
     from aeops.rules.detectors import DETECTOR_VERSION, analyse, logo_findings
-    from aeops.rules.logo import check_logo
 
+    name = store.store_logo.rstrip("/").rsplit("/", 1)[-1]
     try:
         data = read_bytes(store.store_logo, LOGO_MAX_BYTES)
         with local_copy(resolve(store.store_logo)) as local:
-            findings = check_logo(local, detect_text=False)
-    except (LocationError, OSError) as exc:
-        return [f"LOGO-FORMAT: store_logo {store.store_logo} cannot be read ({exc})"]
+            findings = [_named(f, name) for f in check_logo(local, detect_text=False)]
+    except (LocationError, OSError):
+        return [LOGO_UNREAD.finding(file=name, source=name)]
     if any(f.blocking for f in findings):
         return rotation_problems(findings)
     sha = hashlib.sha256(data).hexdigest()
@@ -167,21 +169,28 @@ def check_candidate(path: Any, cleared: Collection[str] = ()) -> LogoCandidate:
     """Run the logo check (``aeops logo``: :func:`aeops.rules.logo.check_logo`) on one file of the location;
     ``cleared``: the contents (``sha256[:12]``) a person confirmed no text covers."""
     from aeops.locations import local_copy, modified_at, sha256_of
-    from aeops.rules.logo import check_logo
 
     sha = sha256_of(path)
     with local_copy(path) as local:
         findings = check_logo(local)
         size = None if any(f.blocking for f in findings) else _size(local)
-    named = [dataclass_replace(f, message=f.message.replace(str(local), path.name)) for f in findings]
+        named = [_named(f, path.name) for f in findings]
     text_cleared = sha is not None and sha[:12] in cleared
     problems = tuple(rotation_problems(named, text_cleared=text_cleared))
-    warnings = tuple(f"{f.code}: {f.message}" for f in named if f.code == "LOGO-TEXT" and text_cleared)
+    warnings = tuple(f for f in named if f.code == "LOGO-TEXT" and text_cleared)
     if sha is None and not problems:
-        problems = ("LOGO-FORMAT: the file cannot be read",)
+        problems = (LOGO_UNREAD.finding(file=path.name, source=path.name),)
     return LogoCandidate(file=str(path), name=path.name, sha256=sha, problems=problems, size=size,
                          modified_at=modified_at(path), warnings=warnings,
                          text=tuple(f for f in named if f.code == "LOGO-TEXT"))
+
+
+def _named(finding: Finding, name: str) -> Finding:
+    """``finding`` of the local copy, told of the file's own ``name`` (what a person finds in the logo folder)."""
+    def renamed(text: Text | None) -> Text | None:
+        return None if text is None else Text(text.template, {**text.params, "source": name})
+
+    return replace(finding, file=name, message="", problem=renamed(finding.problem), todo=renamed(finding.todo))
 
 
 def _size(path: Any) -> tuple[int, int] | None:
@@ -247,8 +256,7 @@ def evaluate(store: StoreConfig, as_of: date, db_url: str, *,
             outcome.recorded.append(candidate)
         else:
             outcome.waiting.append(candidate)
-            if candidate.text and candidate.sha256 and not any(not p.startswith("LOGO-TEXT") for p in
-                                                               candidate.problems):
+            if candidate.text and candidate.sha256 and all(p.code == "LOGO-TEXT" for p in candidate.problems):
                 request_text_review(ledger, store, candidate.sha256, candidate.file, list(candidate.text), None)
     changed = marketplace(store)
     if changed is not None:
@@ -311,9 +319,9 @@ def logo_message(outcome: LogoOutcome, lang: str | None = "en"):
                                                  "rotation.").format(file=slack_escape(c.name), size=size,
                                                                      quarter=q.label))
         lines.extend("  :eyes: " + _("{warning} (a person confirmed no text covers it)").format(
-            warning=slack_escape(w)) for w in c.warnings)
+            warning=f"`{w.code}` {slack_escape(finding_message(w, lang))}") for w in c.warnings)
     for c in outcome.waiting:
-        reasons = "; ".join(slack_escape(p) for p in c.problems)
+        reasons = " · ".join(f"`{p.code}` {slack_escape(finding_message(p, lang))}" for p in c.problems)
         lines.append("• :x: " + _("`{file}` fails: {reasons}").format(file=slack_escape(c.name), reasons=reasons))
     checklist = _("Checklist for a person")
     lines.append(f"*{checklist}*")

@@ -21,6 +21,8 @@ from datetime import date
 from typing import Any
 
 from aeops.config import StoreConfig
+from aeops.findings import Text
+from aeops.i18n import N_, translator
 from aeops.marketplace.store_page import DEVICES, StorePageView
 from aeops.secrets import get_logger
 
@@ -28,7 +30,29 @@ log = get_logger(__name__)
 
 MAX_HASH_DISTANCE = 6
 """pHash bits (of 64) two images may differ in and still be "the same" image (re-encoding, CDN resizing)."""
-FIELD_LABELS = {"name": "store name", "logo": "logo", "banners": "banner", "response_time": "response time"}
+FIELD_LABELS = {"name": N_("store name"), "logo": N_("logo"), "banners": N_("banner"),
+                "response_time": N_("response time")}
+DEVICE_LABELS = {"desktop": N_("desktop"), "mobile": N_("mobile"), "anonymous": N_("anonymous")}
+# What a device shows instead of the wanted value, and what is wanted (each a message with its values).
+DIFFERENCE = N_("{field}: {where} (want {expected})")
+SHOWS = N_("{device} shows {what}")
+NO_IMAGE = N_("no image")
+UNREADABLE_IMAGE = N_("an unreadable image ({error})")
+PAGE_UNREADABLE = N_("nothing (page unreadable: {error})")
+OTHER_LOGO = N_("another logo ({bits} of 64 pHash bits differ)")
+UNCOMPARABLE_LOGO = N_("a logo aeops cannot compare (the approved file is unusable)")
+BANNER_COUNT = N_("{shown} banner(s) instead of {wanted}")
+BANNER_IS = N_("banner {n}: {what}")
+OTHER_IMAGE = N_("another image")
+NO_RESPONSE_TIME = N_("no response time")
+HOURS = N_("{hours} h")
+AT_MOST_HOURS = N_("at most {hours} h")
+ROTATION_NO_LOGO = N_("no usable store_logo is configured in aeops_config: put the new logo file there")
+ROTATION_SAME_LOGO = N_("store_logo in aeops_config ({file}) is still the logo used before {quarter}: set the new "
+                        "logo file there")
+ROTATION_NOT_COMPARED = N_("the storefront's logo could not be compared")
+Shown = str | Text
+"""What a page shows or what is wanted: data as it is (a name, a file), or a message (``Text``)."""
 SELLER_CENTER_URL = "https://csp.aliexpress.com/"
 ImageFetcher = Callable[[str], bytes]
 
@@ -45,15 +69,19 @@ class ApprovedImage:
 @dataclass
 class FieldResult:
     field: str
-    expected: str
+    expected: Shown
     matches: bool
-    seen: dict[str, str] = field(default_factory=dict)  # device -> what it shows (or why it cannot be read)
+    seen: dict[str, Shown] = field(default_factory=dict)  # device -> "ok", or what it shows (or why unreadable)
 
-    def difference(self) -> str:
-        """One line naming what differs, e.g. ``store name: mobile shows 'Old' (want 'New')``."""
-        bad = {d: s for d, s in self.seen.items() if s != "ok"}
-        where = "; ".join(f"{d} shows {s}" for d, s in bad.items())
-        return f"{FIELD_LABELS[self.field]}: {where} (want {self.expected})"
+    def text(self) -> Text:
+        """What differs, e.g. ``store name: mobile shows 'Old' (want 'New')``, as a message in no language yet."""
+        where = [Text(SHOWS, {"device": Text(DEVICE_LABELS.get(d, d)), "what": s})
+                 for d, s in self.seen.items() if s != "ok"]
+        return Text(DIFFERENCE, {"field": Text(FIELD_LABELS[self.field]), "where": where, "expected": self.expected})
+
+    def difference(self, lang: str | None = "en") -> str:
+        """One line naming what differs, in ``lang``."""
+        return self.text().render(translator(lang))
 
 
 @dataclass
@@ -76,13 +104,28 @@ class Comparison:
 
     @property
     def differences(self) -> list[str]:
-        return [f.difference() for f in self.fields if not f.matches]
+        """What differs, in English (for the logs and the stored check)."""
+        return self.differences_in("en")
+
+    def differences_in(self, lang: str | None) -> list[str]:
+        """What differs, one line per field, in ``lang`` (what a person reads)."""
+        return [f.difference(lang) for f in self.fields if not f.matches]
+
+    def failing_fields(self, lang: str | None) -> list[str]:
+        """The names of the fields that differ, in ``lang``."""
+        _ = translator(lang)
+        return [_(FIELD_LABELS[f.field]) for f in self.fields if not f.matches]
 
     def to_dict(self) -> dict[str, Any]:
         return {"store": self.store, "tracked": self.tracked, "matched": self.matched, "accuracy": self.accuracy,
                 "differences": self.differences, "page_errors": self.page_errors,
-                "fields": {f.field: {"matches": f.matches, "expected": f.expected, "seen": f.seen}
+                "fields": {f.field: {"matches": f.matches, "expected": _english(f.expected),
+                                     "seen": {d: _english(v) for d, v in f.seen.items()}}
                            for f in self.fields}}
+
+
+def _english(value: Shown) -> str:
+    return value.render() if isinstance(value, Text) else value
 
 
 # ------------------------------------------------------------------------------------------- images
@@ -132,22 +175,23 @@ def compare(store: StoreConfig, pages: dict[str, StorePageView], fetch_image: Im
                         page_errors={d: v.error for d, v in pages.items() if v.error})
     hashes: dict[str, str] = {}
 
-    def seen_image(url: str | None) -> tuple[str | None, str]:
+    def seen_image(url: str | None) -> tuple[str | None, Shown]:
         if not url:
-            return None, "no image"
+            return None, Text(NO_IMAGE)
         if url not in hashes:
             try:
                 hashes[url] = image_phash(fetch_image(url))
             except ValueError as exc:
                 hashes[url] = f"!{exc}"
         value = hashes[url]
-        return (None, f"an unreadable image ({value[1:]})") if value.startswith("!") else (value, url)
+        return (None, Text(UNREADABLE_IMAGE, {"error": value[1:]})) if value.startswith("!") else (value, url)
 
-    def check(name: str, expected: str, judge: Callable[[StorePageView], str]) -> None:
+    def check(name: str, expected: Shown, judge: Callable[[StorePageView], Shown]) -> None:
         res = FieldResult(name, expected, True)
         for device in DEVICES:
             view = pages.get(device)
-            verdict = f"nothing (page unreadable: {view.error})" if view is None or view.error else judge(view)
+            unread = Text(PAGE_UNREADABLE, {"error": view.error if view else "-"})
+            verdict = unread if view is None or view.error else judge(view)
             res.seen[device] = verdict
             res.matches = res.matches and verdict == "ok"
         result.fields.append(res)
@@ -157,36 +201,36 @@ def compare(store: StoreConfig, pages: dict[str, StorePageView], fetch_image: Im
         check("name", repr(want), lambda v: "ok" if " ".join((v.name or "").split()) == want else repr(v.name))
     logo = approved.get("logo")
     if isinstance(logo, ApprovedImage):
-        def judge_logo(v: StorePageView) -> str:
+        def judge_logo(v: StorePageView) -> Shown:
             value, what = seen_image(v.logo_url)
             if value is None:
                 return what
             distance = hash_distance(value, logo.phash)
-            return "ok" if distance <= MAX_HASH_DISTANCE else f"another logo ({distance} of 64 pHash bits differ)"
+            return "ok" if distance <= MAX_HASH_DISTANCE else Text(OTHER_LOGO, {"bits": distance})
         check("logo", _file_name(logo.location), judge_logo)
     elif isinstance(logo, str):  # the approved file itself is unusable
-        check("logo", logo, lambda v: "a logo aeops cannot compare (the approved file is unusable)")
+        check("logo", logo, lambda v: Text(UNCOMPARABLE_LOGO))
     banners = approved.get("banners")
     if isinstance(banners, list) and (banners or store.store_banners):
-        def judge_banners(v: StorePageView) -> str:
+        def judge_banners(v: StorePageView) -> Shown:
             if len(v.banner_urls) != len(banners):
-                return f"{len(v.banner_urls)} banner(s) instead of {len(banners)}"
+                return Text(BANNER_COUNT, {"shown": len(v.banner_urls), "wanted": len(banners)})
             for n, (url, want) in enumerate(zip(v.banner_urls, banners, strict=True), 1):
                 value, what = seen_image(url)
                 if value is None:
-                    return f"banner {n}: {what}"
+                    return Text(BANNER_IS, {"n": n, "what": what})
                 if hash_distance(value, want.phash) > MAX_HASH_DISTANCE:
-                    return f"banner {n}: another image"
+                    return Text(BANNER_IS, {"n": n, "what": Text(OTHER_IMAGE)})
             return "ok"
         check("banners", ", ".join(_file_name(b.location) for b in banners), judge_banners)
     if store.response_time_hours is not None:
         target = store.response_time_hours
 
-        def judge_time(v: StorePageView) -> str:
+        def judge_time(v: StorePageView) -> Shown:
             if v.response_time_hours is None:
-                return "no response time"
-            return "ok" if v.response_time_hours <= target else f"{v.response_time_hours:g} h"
-        check("response_time", f"at most {target:g} h", judge_time)
+                return Text(NO_RESPONSE_TIME)
+            return "ok" if v.response_time_hours <= target else Text(HOURS, {"hours": f"{v.response_time_hours:g}"})
+        check("response_time", Text(AT_MOST_HOURS, {"hours": f"{target:g}"}), judge_time)
     return result
 
 
@@ -213,15 +257,15 @@ class RotationStatus:
     previous_sha256: str | None  # the logo in force before this quarter (None: no history)
 
 
-def rotation_verified(status: RotationStatus, approved: ApprovedImage | None, logo_field: FieldResult | None
-                      ) -> list[str]:
-    """What still stands between the storefront and a verified rotation (empty: verified)."""
+def rotation_verified(status: RotationStatus, approved: ApprovedImage | None, logo_field: FieldResult | None,
+                      lang: str | None = "en") -> list[str]:
+    """What still stands between the storefront and a verified rotation (empty: verified), in ``lang``."""
+    _ = translator(lang)
     problems: list[str] = []
     if approved is None:
-        return ["no usable store_logo is configured in aeops_config: put the new logo file there"]
+        return [_(ROTATION_NO_LOGO)]
     if status.previous_sha256 and approved.sha256 == status.previous_sha256:
-        problems.append(f"store_logo in aeops_config ({_file_name(approved.location)}) is still the logo used "
-                        f"before {status.quarter}: set the new logo file there")
+        problems.append(_(ROTATION_SAME_LOGO).format(file=_file_name(approved.location), quarter=status.quarter))
     if logo_field is None or not logo_field.matches:
-        problems.append(logo_field.difference() if logo_field else "the storefront's logo could not be compared")
+        problems.append(logo_field.difference(lang) if logo_field else _(ROTATION_NOT_COMPARED))
     return problems

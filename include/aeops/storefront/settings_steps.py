@@ -7,8 +7,9 @@ what keeps the approved logo from counting: the logo rules of :func:`.logo_rotat
 closes a settings task the storefront now satisfies. ``ask_form`` builds the human-in-the-loop form for a
 store's open tasks (every open task of the store: also those the daily sync opened). ``recheck`` takes the
 person's answer: on "Done" it reads the storefront again, closes what it now shows (or, for tasks no page
-shows, what the person confirmed) and reopens the rest naming what still differs; after the last round a
-task still differing fails the run (it stays open and is asked again by the next run).
+shows, what the person confirmed) and reopens the rest naming what still differs (a rotation also while the new
+logo breaks a logo rule); after the last round a task still differing fails the run (it stays open and is asked
+again by the next run).
 """
 
 from __future__ import annotations
@@ -19,13 +20,16 @@ from typing import Any
 
 from aeops.catalog.dates import local_date, quarter_of
 from aeops.config import AeopsConfig, StoreConfig, load_airflow_config
-from aeops.i18n import translator
+from aeops.findings import Finding
+from aeops.i18n import LANGUAGES, N_, translator
 from aeops.marketplace.store_page import DEVICES, StorePageView, fetch_image, read_store_page
+from aeops.notify.finding_texts import finding_message
 from aeops.secrets import get_logger
 from aeops.store.ledger import Ledger
 from aeops.store.repos.person_tasks import VERIFIED_KINDS, TaskView
 from aeops.storefront.logo_rotation import approved_logo_problems, cleared_texts, scan_logo_folder
 from aeops.storefront.page_compare import (
+    DEVICE_LABELS,
     SELLER_CENTER_URL,
     Comparison,
     RotationStatus,
@@ -37,7 +41,7 @@ from aeops.storefront.page_compare import (
 log = get_logger(__name__)
 
 DAG_ID = "aliexpress_store_settings"
-DONE, NOT_YET = "Done", "Not done yet"
+DONE, NOT_YET = N_("Done"), N_("Not done yet")  # the answers of the form, shown in the store's language
 TREND_RUNS = 7
 
 
@@ -123,8 +127,11 @@ def _rotation_candidates(ledger: Ledger, store: StoreConfig) -> list[str]:
         return []
 
 
-def _logo_rule_lines(problems: list[str], _: Callable[[str], str]) -> list[str]:
-    return [_("the approved logo does not count for the quarter: {problem}").format(problem=p) for p in problems]
+def _logo_rule_lines(problems: list[Finding], lang: str | None) -> list[str]:
+    """What keeps the approved logo from counting for the quarter, one line each, in ``lang``."""
+    _ = translator(lang)
+    return [_("the approved logo does not count for the quarter: {problem}").format(
+        problem=f"{f.code} {finding_message(f, lang)}") for f in problems]
 
 
 # ------------------------------------------------------------------------------------------- task texts
@@ -134,11 +141,17 @@ def _uri(location: str) -> str:
     return location if "://" in location else Path(location).resolve().as_uri()
 
 
+def _autolink(url: str) -> str:
+    """``<url>``: a Markdown link that ends where the URL ends (a full-width "）" after it stays text)."""
+    return f"<{url}>"
+
+
 def settings_task(store: StoreConfig, result: Comparison, storefront: Storefront) -> tuple[str, dict[str, Any]]:
     """Title and detail (steps, files, links, differences) of a store-settings task, in the store's language."""
     _ = translator(store.language)
     failing = {f.field for f in result.fields if not f.matches}
-    steps = [_("Sign in to the seller center ({url}) with the store's main account.").format(url=SELLER_CENTER_URL)]
+    steps = [_("Sign in to the seller center ({url}) with the store's main account.").format(
+        url=_autolink(SELLER_CENTER_URL))]
     files: list[str] = []
     if "name" in failing:
         steps.append(_("Store → Store settings → Store name: enter exactly {name}; save.").format(
@@ -157,8 +170,9 @@ def settings_task(store: StoreConfig, result: Comparison, storefront: Storefront
     steps.append(_("Wait until the store page shows it (usually minutes), then mark this task Done in Airflow: "
                    "aeops reads the storefront again on every device."))
     title = _("Update the store settings of {store} in the seller center: {fields}").format(
-        store=store.name, fields=", ".join(sorted({d.split(':')[0] for d in result.differences})))
-    return title, {"steps": steps, "files": files, "differences": result.differences,
+        # TRANSLATORS: the separator of a list of field names
+        store=store.name, fields=_(", ").join(result.failing_fields(store.language)))
+    return title, {"steps": steps, "files": files, "differences": result.differences_in(store.language),
                    "links": _links(storefront, _), "accuracy": result.accuracy}
 
 
@@ -167,13 +181,13 @@ def _links(storefront: Storefront, _: Callable[[str], str]) -> dict[str, str]:
 
     links = {_("seller center"): SELLER_CENTER_URL}
     for device in DEVICES:
-        links[_("store page ({device})").format(device=device)] = page_url(
+        links[_("store page ({device})").format(device=_(DEVICE_LABELS[device]))] = page_url(
             storefront.base_url, storefront.store_num, device, real=storefront.real)
     return links
 
 
 def rotation_task(store: StoreConfig, status: RotationStatus, storefront: Storefront, ledger: Ledger,
-                  logo_problems: list[str]) -> tuple[str, dict[str, Any]]:
+                  logo_problems: list[Finding]) -> tuple[str, dict[str, Any]]:
     """Title and detail of the quarter's logo rotation task, in the store's language; ``logo_problems``: what keeps
     the approved logo from counting (the logo rules)."""
     _ = translator(store.language)
@@ -186,7 +200,7 @@ def rotation_task(store: StoreConfig, status: RotationStatus, storefront: Storef
         prepare.format(quarter=status.quarter),
         _("Set it as store_logo of this store in aeops_config (settings as code)."),
         _("Seller center ({url}) → Store → Store settings → Store logo: upload the same file; save.").format(
-            url=SELLER_CENTER_URL),
+            url=_autolink(SELLER_CENTER_URL)),
         _("When the store page shows it, mark this task Done in Airflow: aeops checks every device."),
     ]
     since = (_("last change {date}").format(date=status.last_change) if status.last_change
@@ -195,23 +209,24 @@ def rotation_task(store: StoreConfig, status: RotationStatus, storefront: Storef
         store=store.name, quarter=status.quarter, since=since)
     due = _("logo rotation due for {quarter} ({since})").format(quarter=status.quarter, since=since)
     return title, {"steps": steps, "files": [_uri(c) for c in candidates], "links": _links(storefront, _),
-                   "differences": [due, *_logo_rule_lines(logo_problems, _)], "quarter": status.quarter}
+                   "differences": [due, *_logo_rule_lines(logo_problems, store.language)],
+                   "quarter": status.quarter}
 
 
 def _task_markdown(task: TaskView, _: Callable[[str], str]) -> str:
+    """One task as Markdown blocks (a blank line between them: a list must end before the next heading)."""
     d = task.detail
-    lines = [f"### {task.title}"]
+    blocks = [f"### {task.title}"]
     if d.get("differences"):
-        lines.append(_("**Still differs:**") if task.rounds else _("**Differs:**"))
-        lines.extend(f"- {x}" for x in d["differences"])
+        heading = _("**Still differs:**") if task.rounds else _("**Differs:**")
+        blocks.append("\n".join([heading, "", *(f"- {x}" for x in d["differences"])]))
     if d.get("steps"):
-        lines.append(_("**Steps:**"))
-        lines.extend(f"{n}. {x}" for n, x in enumerate(d["steps"], 1))
+        blocks.append("\n".join([_("**Steps:**"), "", *(f"{n}. {x}" for n, x in enumerate(d["steps"], 1))]))
     if d.get("files"):
-        lines.append(_("**Files:**") + " " + ", ".join(f"[{f.rsplit('/', 1)[-1]}]({f})" for f in d["files"]))
+        blocks.append(_("**Files:**") + " " + ", ".join(f"[{f.rsplit('/', 1)[-1]}]({f})" for f in d["files"]))
     if d.get("links"):
-        lines.append(_("**Links:**") + " " + " · ".join(f"[{k}]({v})" for k, v in d["links"].items()))
-    return "\n".join(lines)
+        blocks.append(_("**Links:**") + " " + " · ".join(f"[{k}]({v})" for k, v in d["links"].items()))
+    return "\n\n".join(blocks)
 
 
 # ------------------------------------------------------------------------------------------- the steps
@@ -244,7 +259,7 @@ def check(store: str, run_id: str, as_of: date, *, config: AeopsConfig | None = 
     summary = {"store": store, "as_of": as_of.isoformat(), "accuracy": result.accuracy, "tracked": result.tracked,
                "matched": result.matched, "trend": trend, "differences": result.differences,
                "rotation_due": rotation.due, "open_tasks": [t.id for t in open_after]}
-    _post_accuracy(cfg, store, summary, open_after, now)
+    _post_accuracy(cfg, store, summary, open_after, now, result.differences_in(st.language))
     log.info("%s: Information Accuracy %s (%d of %d fields); %d open person task(s)", store,
              _pct(result.accuracy), result.matched, result.tracked, len(open_after))
     return summary
@@ -255,7 +270,7 @@ def _pct(value: float | None) -> str:
 
 
 def _post_accuracy(cfg: AeopsConfig, store: str, summary: dict[str, Any], open_after: list[TaskView],
-                   now: datetime | None) -> None:
+                   now: datetime | None, differences: list[str]) -> None:
     from aeops.notify.messages import notice
     from aeops.notify.send import send
 
@@ -271,7 +286,7 @@ def _post_accuracy(cfg: AeopsConfig, store: str, summary: dict[str, Any], open_a
                                   tracked=summary["tracked"])]
     if trend:
         lines.append(_("Trend (last runs): {trend}").format(trend=" → ".join(_pct(v) for v in trend)))
-    lines.extend(f"• {d}" for d in summary["differences"])
+    lines.extend(f"• {d}" for d in differences)
     if open_after:
         lines.append(_("{n} seller-center task(s) wait for a person in Airflow (Required actions): {titles}").format(
             n=len(open_after), titles="; ".join(t.title for t in open_after)))
@@ -292,6 +307,7 @@ def ask_form(store: str, run_id: str, round_no: int, link: str, *, config: Aeops
         return None
     _ = translator(cfg.store(store).language)
     reopened = round_no > 1
+    done, not_yet = answer_options(cfg.store(store).language)
     if reopened:
         subject = _("{store}: still not right on the storefront (round {round})").format(store=store, round=round_no)
         intro = _("You said done, but the storefront still differs. Fix what is listed, wait for the page, then "
@@ -300,10 +316,29 @@ def ask_form(store: str, run_id: str, round_no: int, link: str, *, config: Aeops
         subject = _("{store}: {n} seller-center task(s) for a person").format(store=store, n=len(open_now))
         intro = _("aeops cannot do these through the Open Platform API. Do them in the seller center, then answer "
                   "**{done}**: aeops reads the storefront again and closes what it shows. **{not_yet}** (or no "
-                  "answer) keeps them open for the next run.").format(done=DONE, not_yet=NOT_YET)
+                  "answer) keeps them open for the next run.").format(done=done, not_yet=not_yet)
     body = "\n\n".join([intro, *(_task_markdown(t, _) for t in open_now)])
     ledger.person_tasks.mark_asked([t.id for t in open_now], run_id, round_no, link)
-    return {"subject": subject, "body": body, "task_ids": [t.id for t in open_now]}
+    return {"subject": subject, "body": body, "task_ids": [t.id for t in open_now], "options": [done, not_yet],
+            "note": {"title": _("Note (optional)"),
+                     "description": _("What you did, or why it is not done yet; kept in the task's history. Leave "
+                                      "it empty if there is nothing to add.")}}
+
+
+def answer_options(lang: str | None) -> tuple[str, str]:
+    """The form's two answers in ``lang``: done, not done yet."""
+    _ = translator(lang)
+    return _(DONE), _(NOT_YET)
+
+
+def every_answer() -> list[str]:
+    """The answers in every language (what a form of any store may send back)."""
+    return sorted({label for lang in LANGUAGES for label in answer_options(lang)})
+
+
+def is_done(choice: str | None) -> bool:
+    """True when ``choice`` is "Done" in any language."""
+    return any(choice == answer_options(lang)[0] for lang in LANGUAGES)
 
 
 def _actor(answer: dict[str, Any] | None) -> str | None:
@@ -323,8 +358,9 @@ def recheck(store: str, run_id: str, round_no: int, answer: dict[str, Any] | Non
     choice = ((answer or {}).get("chosen_options") or [NOT_YET])[0]
     actor = _actor(answer)
     note = ((answer or {}).get("params_input") or {}).get("note")
-    ledger.person_tasks.record_answer([t.id for t in asked], run_id, round_no, choice, actor, note)
-    if choice != DONE:
+    ledger.person_tasks.record_answer([t.id for t in asked], run_id, round_no, DONE if is_done(choice) else NOT_YET,
+                                      actor, note)
+    if not is_done(choice):
         log.info("%s: %s (%s): %d task(s) stay open", store, choice, actor or "timed out", len(asked))
         return {"store": store, "answer": choice, "reopened": 0, "closed": 0}
     front = storefront or Storefront(st)
@@ -335,12 +371,12 @@ def recheck(store: str, run_id: str, round_no: int, answer: dict[str, Any] | Non
         reopened, closed = [], []
         for task in asked:
             if task.kind == "store_settings":
-                still = result.differences
+                still = result.differences_in(st.language)
             elif task.kind == "logo_rotation":
                 logo = approved.get("logo") if not isinstance(approved.get("logo"), str) else None
                 logo_field = next((f for f in result.fields if f.field == "logo"), None)
-                still = rotation_verified(rotation_status(ledger, st, as_of), logo, logo_field)
-                still += _logo_rule_lines(approved_logo_problems(ledger, st, run_id), translator(st.language))
+                still = rotation_verified(rotation_status(ledger, st, as_of), logo, logo_field, st.language)
+                still += _logo_rule_lines(approved_logo_problems(ledger, st, run_id), st.language)
                 if not still:
                     _record_rotation(ledger, store, logo, as_of, st.timezone)
             else:

@@ -40,7 +40,6 @@ def check_freshness(ctx: RunContext, run: Any, *, now: datetime | None = None) -
         ages["export_age_hours"] = round(export_age, 1)
     since = ctx.ledger.changes.oldest_unsynced(ctx.store.name, run.id)
     if since is not None:
-        since = since if since.tzinfo else since.replace(tzinfo=UTC)
         ages["oldest_unsynced_hours"] = round(max(0.0, (at - since).total_seconds() / 3600), 1)
     if ages:
         ctx.ledger.runs.update(run.id, counts=ages)

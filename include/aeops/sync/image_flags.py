@@ -14,11 +14,14 @@ After the push (:func:`open_new_product_tasks`): a new product whose main image 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aeops.catalog.context import RunContext
 from aeops.findings import Finding
+from aeops.i18n import translator
+from aeops.notify.finding_texts import finding_problem
 from aeops.secrets import get_logger
 
 log = get_logger(__name__)
@@ -61,8 +64,7 @@ def review_changed_images(ctx: RunContext, sync_run_id: int, run_id: str, desire
         result = results[sha]
         is_apparel = " ".join(str(categories.get(pid) or "").split()).casefold() in apparel
         for f in findings_for(result, source, apparel=is_apparel, new_product=pid in new):
-            findings.append(Finding(code=f.code, severity=f.severity, message=f.message, file=f.file,
-                                    product_id=pid, field="main_image"))
+            findings.append(replace(f, product_id=pid, field="main_image"))
     if findings:
         ctx.ledger.runs.store_findings(sync_run_id, ctx.store.name, findings)
         if not dry_run:
@@ -81,16 +83,21 @@ def _refresh_review_task(ctx: RunContext, run_id: str, findings: list[Finding]) 
         key = (f.product_id, f.code, f.file)
         if key not in known:
             known.add(key)
-            items.append({"product_id": f.product_id, "code": f.code, "image": f.file, "message": f.message})
-    steps = ["Open each image below and look at it: the detectors are not sure, a person decides.",
-             "If it is a real problem (watermark, no visible face on an apparel photo, text over the image, not on "
-             "white or too small for a new product), replace the image in the ERP export; the next sync pushes it.",
-             "Mark this task Done once every image is reviewed."]
-    detail = {"steps": steps, "items": items, "differences": [i["message"] for i in items][:20],
-              "links": {f"product {i['product_id']}": STOREFRONT_ITEM.format(pid=i["product_id"])
-                        for i in items[:10]}}
-    ctx.ledger.person_tasks.open(ctx.store.name, "image_review", "image_review",
-                                 f"Review {len(items)} main image warning(s) of {ctx.store.name}", detail, run_id)
+            items.append({"product_id": f.product_id, "code": f.code, "image": f.file, "message": f.message,
+                          "texts": f.texts_json()})
+    lang = ctx.store.language
+    _ = translator(lang)
+    steps = [_("Open each image below and look at it: the detectors are not sure, a person decides."),
+             _("If it is a real problem (watermark, no visible face on an apparel photo, text over the image, not on "
+               "white or too small for a new product), replace the image in the ERP export; the next sync pushes "
+               "it."),
+             _("Mark this task Done once every image is reviewed.")]
+    detail = {"steps": steps, "items": items,
+              "differences": [f"{i['code']}: {finding_problem(i, lang)}" for i in items][:20],
+              "links": {_("product {product}").format(product=i["product_id"]):
+                        STOREFRONT_ITEM.format(pid=i["product_id"]) for i in items[:10]}}
+    title = _("Review {n} main image warning(s) of {store}").format(n=len(items), store=ctx.store.name)
+    ctx.ledger.person_tasks.open(ctx.store.name, "image_review", "image_review", title, detail, run_id)
 
 
 def open_new_product_tasks(ctx: RunContext, sync_run_id: int, run_id: str) -> int:
@@ -102,21 +109,24 @@ def open_new_product_tasks(ctx: RunContext, sync_run_id: int, run_id: str) -> in
         return 0
     run = ctx.ledger.runs.get(sync_run_id)
     urls = dict((run.artifacts or {}).get("image_urls") or {})
+    _ = translator(ctx.store.language)
     opened = 0
     for change in ctx.ledger.changes.of_run(sync_run_id):
         source = (change.payload.get("fields") or {}).get("main_image") if change.kind == "edit" else None
         if not source or change.product_id not in new or change.status not in VERIFIABLE:
             continue
         pid, url = change.product_id, urls.get(source, "")
-        steps = [f"Seller center → Products → Manage products → edit product {pid}.",
-                 f"Its first image is now {url or source}: tick \"set as new-product main image\" for it; save.",
-                 "There is no API for this flag and no page shows it: mark this task Done when it is set."]
+        steps = [_("Seller center → Products → Manage products → edit product {product}.").format(product=pid),
+                 _("Its first image is now {image}: tick \"set as new-product main image\" for it; save.").format(
+                     image=url or source),
+                 _("There is no API for this flag and no page shows it: mark this task Done when it is set.")]
         detail = {"steps": steps, "files": [url] if url else [],
-                  "links": {"edit the product": SELLER_CENTER_PRODUCT.format(pid=pid),
-                            "product page": STOREFRONT_ITEM.format(pid=pid)},
+                  "links": {_("edit the product"): SELLER_CENTER_PRODUCT.format(pid=pid),
+                            _("product page"): STOREFRONT_ITEM.format(pid=pid)},
                   "product_id": pid, "photobank_url": url, "image": source}
-        _task, created = ctx.ledger.person_tasks.open(ctx.store.name, "new_product_image", f"new_product_image:{pid}",
-                                                      f"Set as new-product main image: product {pid}", detail, run_id)
+        title = _("Set as new-product main image: product {product}").format(product=pid)
+        _task, created = ctx.ledger.person_tasks.open(ctx.store.name, "new_product_image",
+                                                      f"new_product_image:{pid}", title, detail, run_id)
         opened += int(created)
     if opened:
         log.info("%s: %d 'set as new-product main image' task(s) opened", ctx.store.name, opened)

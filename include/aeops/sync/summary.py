@@ -1,4 +1,5 @@
-"""The store run's Slack summary (and its findings as thread replies); never fails the run."""
+"""The store run's Slack summary: one message with the top findings and the report link (every finding as thread
+replies too when the store's ``slack_finding_details`` asks for it); never fails the run."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from aeops.notify import pages
 from aeops.notify.links import report_url
 from aeops.notify.messages import notice, summary_details, sync_summary
 from aeops.notify.send import send
-from aeops.reports.run_report import headline
+from aeops.reports.run_report import headline, skip_reason
 from aeops.secrets import get_logger
 
 log = get_logger(__name__)
@@ -28,7 +29,8 @@ def _post_summary(ctx: RunContext, run, summary: dict[str, Any]) -> None:
     lang = ctx.store.language
     _ = translator(lang)
     if summary["status"] == "skipped":
-        send(notice(title=_("Catalog sync skipped"), text=run.message or _("nothing to do"), store=ctx.store.name,
+        send(notice(title=_("Catalog sync skipped"), text=skip_reason(ctx.ledger, run, lang) or _("nothing to do"),
+                    store=ctx.store.name,
                     thread_key=run.run_id), store=ctx.store.name, config=ctx.config, db_url=ctx.db_url)
         return
     counts = run.counts or {}
@@ -44,7 +46,10 @@ def _post_summary(ctx: RunContext, run, summary: dict[str, Any]) -> None:
         top_findings=errors_first, lang=lang, status=summary.get("status"),
         headline=summary.get("headline") or headline(run, findings, lang, ctx.store.language_sites),
         stopped_by=pages.reasons(ctx.db_url, run.dag_id, run.run_id, ctx.store.name),
+        details_in_thread=ctx.store.slack_finding_details,
     )
     send(message, store=ctx.store.name, config=ctx.config, db_url=ctx.db_url)
+    if not ctx.store.slack_finding_details:  # one message per store run: the report and its CSV hold every finding
+        return
     for detail in summary_details(errors_first, store=ctx.store.name, run_id=run.run_id, lang=lang):
         send(detail, store=ctx.store.name, config=ctx.config, db_url=ctx.db_url)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -10,8 +9,8 @@ from typing import Any
 from aeops.catalog.context import RunContext, client_for, context
 from aeops.catalog.validation import validate_export
 from aeops.config import AeopsConfig
-from aeops.findings import Severity
 from aeops.marketplace.interface import MarketplaceClient
+from aeops.rules.images import auto_fixed
 from aeops.secrets import get_logger
 from aeops.sync.errors import SyncError
 from aeops.sync.staged_images import stage_fixed_images
@@ -47,9 +46,7 @@ def validate(store: str, dag_id: str, run_id: str, *, client: MarketplaceClient 
     for f in result.findings:
         source = image_of_row.get(f.row) if f.row is not None else None
         if f.code == "IMG-TRANSPARENT" and source in staged:
-            f = replace(f, severity=Severity.WARNING,
-                        message=f"auto-fixed: flattened onto white (staged copy {Path(staged[source]).name}; "
-                        "uploaded to the photobank only if the product's main image changes)")
+            f = auto_fixed(f, Path(staged[source]).name)
         findings.append(f)
     ledger.runs.store_findings(sync_run_id, store, findings)
     valid = _valid_row_numbers(result.frame, findings)

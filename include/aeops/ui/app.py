@@ -34,7 +34,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from aeops import i18n, locations
 from aeops.config import AeopsConfig, ConfigError, StoreConfig
 from aeops.notify.links import UI_PREFIX, api_base_url, report_url, task_log_url
-from aeops.reports import charts
+from aeops.reports import charts, labels
 from aeops.reports.health import store_health
 from aeops.reports.render import render
 from aeops.reports.run_report import report_names
@@ -114,9 +114,10 @@ def _health_context(config: AeopsConfig, stores: list[StoreConfig], lang: str) -
             "store": store, "health": health, "error": None,
             "trend_chart": charts.stacked_columns(health.trend, title=_("Findings by code, last {n} daily syncs")
                                                   .format(n=len(health.trend)),
-                                                  series_order=[c for c, _n in health.totals]),
-            "totals_chart": charts.bar_chart([charts.Bar(c, n, "bad") for c, n in health.totals[:12]],
-                                             title=_("Findings by code")),
+                                                  series_order=[c for c, _n in health.totals],
+                                                  names={c: labels.code_name(c, lang) for c, _n in health.totals}),
+            "totals_chart": charts.bar_chart([charts.Bar(c, n, "bad", name=labels.code_name(c, lang))
+                                              for c, n in health.totals[:12]], title=_("Findings by code")),
             "report_url": lambda run, s=store.name: report_url(s, run.dag_id, run.run_id),
             "run_url": lambda run: task_log_url(run.dag_id, run.run_id),
         })

@@ -21,15 +21,16 @@ from typing import Any
 
 from aeops.catalog.context import context
 from aeops.config import AeopsConfig
-from aeops.i18n import translator
+from aeops.i18n import N_, translator
 from aeops.secrets import get_logger
 from aeops.store.status import ChangeStatus
 from aeops.urgent import progress
+from aeops.urgent.request import recorded_request
 
 log = get_logger(__name__)
 
 DAG_ID = "aliexpress_urgent_rerun"
-APPROVE, REJECT = "Approve", "Reject"
+APPROVE, REJECT = N_("Approve"), N_("Reject")  # the answers (the form shows them in the store's language)
 
 
 @dataclass(frozen=True)
@@ -87,22 +88,30 @@ def _fmt(move: PriceMove) -> str:
 
 
 def write_plan_report(ctx, run, moves: list[PriceMove]) -> str:
-    """An HTML page of every planned price (the dry-run view of this plan); returns a browser-openable URL."""
+    """An HTML page of every planned price (the dry-run view of this plan) in the store's language; returns a
+    browser-openable URL."""
     import os
 
     from aeops.locations import folder
+
+    _ = translator(ctx.store.language)
+    esc = html.escape
 
     where = folder(ctx.store.reports or None, Path(os.environ.get("AIRFLOW_HOME", ".")) / "reports" / ctx.store.name)
     stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in f"{ctx.store.name}-{run.run_id}-plan")
     path = where / f"{stem}.html"
     rows = "\n".join(f"<tr><td>{m.product_id}</td><td>{html.escape(m.sku_code)}</td><td>{m.old}</td><td>{m.new}</td>"
                      f"<td>{'' if m.percent is None else f'{m.percent:+.1f}%'}</td></tr>" for m in moves)
-    counts = "".join(f"<li>{html.escape(str(k))}: {v}</li>" for k, v in sorted((run.counts or {}).items()))
+    counts = "".join(f"<li>{esc(str(k))}: {v}</li>" for k, v in sorted((run.counts or {}).items()))
+    request = recorded_request(run)
+    heads = "".join(f"<th>{esc(h)}</th>" for h in (_("product"), "SKU", _("now"), _("new"), _("change")))
+    title, nothing_yet = _("Urgent price override: the plan waiting for approval"), _("Nothing has been written yet.")
     path.write_text(
-        f"<!doctype html><html><head><meta charset='utf-8'><title>Plan of {html.escape(run.run_id)}</title></head>"
-        f"<body><h1>Urgent price override: the plan waiting for approval</h1><p>{html.escape(run.message or '')}</p>"
-        f"<ul>{counts}</ul><table border='1'><tr><th>product</th><th>SKU</th><th>now</th><th>new</th>"
-        f"<th>change</th></tr>{rows}</table><p>Nothing has been written yet.</p></body></html>", encoding="utf-8")
+        f"<!doctype html><html lang='{esc(ctx.store.language)}'><head><meta charset='utf-8'><meta name='viewport' "
+        f"content='width=device-width, initial-scale=1'><title>{esc(run.run_id)}</title></head><body>"
+        f"<h1>{esc(title)}</h1><p>{esc(request.describe(ctx.store.language))} · {esc(request.reason)}</p>"
+        f"<ul>{counts}</ul><div style='overflow-x:auto'><table border='1'><tr>{heads}</tr>{rows}</table></div>"
+        f"<p>{esc(nothing_yet)}</p></body></html>", encoding="utf-8")
     text = str(path)
     return text if "://" in text else Path(text).resolve().as_uri()
 
@@ -128,8 +137,10 @@ def approval_form(store: str, run_id: str, *, dry_run: bool, link: str, wait_min
         floor=counts.get("guarded_floor", 0), ceiling=counts.get("guarded_ceiling", 0),
         dropped=counts.get("discount_dropped", 0), skipped=len((run.artifacts or {}).get("skipped") or []))
     minutes, deadline = f"{wait_minutes:g}", f"{request.get('deadline_minutes', 15):g}"
+    recorded = recorded_request(run)
     body = "\n".join([
-        f"**{request.get('store')}**: {html.escape(run.message or '')}",
+        _("**{store}**: {what}; reason: {reason}").format(store=request.get("store"), what=recorded.describe(lang),
+                                                          reason=html.escape(recorded.reason)),
         "",
         _("**Why it waits:** {reasons}.").format(reasons="; ".join(reasons)),
         "- " + _("Products: {products}, SKU prices: {skus}, planned price changes: {planned}").format(
@@ -139,8 +150,8 @@ def approval_form(store: str, run_id: str, *, dry_run: bool, link: str, wait_min
         "- " + _("Guard hits: {guard}").format(guard=guard),
         "- " + _("Plan (dry-run report): {link}").format(link=f"[{report.rsplit('/', 1)[-1]}]({report})"),
         "",
-        _("**Approve** writes these prices now; **Reject** writes nothing. No answer within {minutes} minutes counts "
-          "as Reject.").format(minutes=minutes),
+        _("**{approve}** writes these prices now; **{reject}** writes nothing. No answer within {minutes} minutes "
+          "counts as {reject}.").format(approve=_(APPROVE), reject=_(REJECT), minutes=minutes),
         _("The time this waits for you is **not** counted in the {deadline}-minute deadline: the deadline clock "
           "stops while it waits and resumes when you answer.").format(deadline=deadline),
     ])
@@ -157,8 +168,7 @@ def approval_form(store: str, run_id: str, *, dry_run: bool, link: str, wait_min
              store=store, config=ctx.config, db_url=ctx.db_url)
     ctx.ledger.runs.update(run.id, artifacts={**(run.artifacts or {}), "plan_report": report})
     subject = _("Approve urgent price override for {store}: {n} SKU price(s)").format(store=store, n=len(moves))
-    return {"subject": subject, "body": body,
-            "reasons": reasons, "report": report}
+    return {"subject": subject, "body": body, "reasons": reasons, "report": report, "lang": lang}
 
 
 def record_decision(store: str, run_id: str, chosen: str, responded_by: dict[str, Any] | None,

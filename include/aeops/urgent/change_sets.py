@@ -1,6 +1,6 @@
 """Each urgent mode's change set, stored like the daily plan's (``ledger.changes.store_plan``).
 
-Every mode works out the *desired* state of the products it touches and lets :func:`aeops.sync.diff.diff_product`
+Every mode works out the *desired* state of the products it touches and lets :func:`aeops.catalog.diff.diff_product`
 compute the minimal writes (and their ``previous`` values, which is what makes a price override revertible).
 The marketplace's current state comes from :func:`current_state`: a handful of products are read one by one;
 a store-wide set is listed page by page (4 pages at a time, while the aeops DB is read) and only products

@@ -1,7 +1,7 @@
 """Price override maths: a percentage or absolute prices, floor and ceiling guards, rounding to the cent.
 
 Money is :class:`~decimal.Decimal` throughout and leaves as a two-place string (``"12.50"``), the canonical
-form of :mod:`aeops.sync.model`. Rounding is half-up to the cent. The guards clamp: a computed price under
+form of :mod:`aeops.catalog.model`. Rounding is half-up to the cent. The guards clamp: a computed price under
 the floor becomes the floor, over the ceiling the ceiling (counted and reported, never silent). Price and
 discount price are guarded alike; when the guards leave the discount not below the price, the discount is
 dropped (the SKU then sells at its guarded price).

@@ -104,6 +104,17 @@ def _skus(value: Any) -> tuple[str, ...]:
     return tuple(out)
 
 
+def recorded_request(run: Any) -> UrgentRequest:
+    """The request a run recorded when it started (``artifacts.request``); RequestError when it has none."""
+    data = dict((run.artifacts or {}).get("request") or {})
+    if not data:
+        raise RequestError(f"run {run.run_id} has no recorded request (start did not finish)")
+    guards = Guards(to_decimal(data.pop("floor_price")), to_decimal(data.pop("ceiling_price")))
+    data["percent"] = to_decimal(data.get("percent"))
+    data["skus"] = tuple(data.get("skus") or ())
+    return UrgentRequest(guards=guards, **data)
+
+
 def parse_request(params: Mapping[str, Any], configured_stores: list[str]) -> UrgentRequest:
     """Check the trigger's parameters; RequestError naming the first problem otherwise."""
     store = _text(params.get("store"))

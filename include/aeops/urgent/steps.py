@@ -24,7 +24,7 @@ from aeops.sync import finish as daily_finish
 from aeops.sync import pushing
 from aeops.sync.preflight import preflight
 from aeops.urgent import progress
-from aeops.urgent.request import RequestError, UrgentRequest, parse_request
+from aeops.urgent.request import RequestError, parse_request, recorded_request
 
 log = get_logger(__name__)
 
@@ -54,16 +54,6 @@ def _send(ctx, message) -> None:
     send(message, store=ctx.store.name, config=ctx.config, db_url=ctx.db_url)
 
 
-def _request_of(run) -> UrgentRequest:
-    from aeops.urgent.pricing import Guards, to_decimal
-
-    data = dict((run.artifacts or {}).get("request") or {})
-    if not data:
-        raise RequestError(f"run {run.run_id} has no recorded request (start did not finish)")
-    guards = Guards(to_decimal(data.pop("floor_price")), to_decimal(data.pop("ceiling_price")))
-    data["percent"] = to_decimal(data.get("percent"))
-    data["skus"] = tuple(data.get("skus") or ())
-    return UrgentRequest(guards=guards, **data)
 
 
 def _run(store: str, run_id: str, config: AeopsConfig | None):
@@ -112,7 +102,7 @@ def take_lock(store: str, run_id: str, *, task: str = "take_lock", poke_s: float
     ctx, run = _run(store, run_id, config)
     if run is None:
         raise RequestError(f"{store}: run {run_id} was not started")
-    minutes = _request_of(run).deadline_minutes
+    minutes = recorded_request(run).deadline_minutes
     holder = lock.run_holder(run.id)
     if not lock.poke(ctx.ledger, store, holder, task=f"{task} ({DAG_ID} {run_id})", ttl_s=minutes * 120,
                      priority=True, max_wait_s=max(30.0, minutes * 60 * LOCK_WAIT_SHARE), poke_s=poke_s):
@@ -130,7 +120,7 @@ def plan(store: str, run_id: str, *, client: MarketplaceClient | None = None,
     ctx, run = _run(store, run_id, config)
     if run is None:
         raise RequestError(f"{store}: run {run_id} was not started")
-    request = _request_of(run)
+    request = recorded_request(run)
     client = client or client_for(ctx.store)
     preflight(store, client=client, config=ctx.config)
     if request.mode == "retry_failed":
@@ -230,7 +220,7 @@ def report(store: str, run_id: str, *, now: datetime | None = None, config: Aeop
     from aeops.urgent.approval import decision_of
 
     now = now or datetime.now(UTC)
-    request = _request_of(run)
+    request = recorded_request(run)
     decision = decision_of(ctx.ledger, run.id)
     if decision and decision["decision"] != "approved":
         summary = {"store": store, "status": "rejected", "decision": decision, "counts": run.counts}

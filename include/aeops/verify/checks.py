@@ -24,7 +24,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from aeops.catalog.model import money
-from aeops.catalog.timestamps import aware
 from aeops.verify.page_reader import PageView, Shipping
 
 CLOCK_TOLERANCE = timedelta(seconds=2)  # our clock vs the platform's, plus gmt_modified's whole seconds
@@ -85,7 +84,7 @@ def expected_from_changes(changes: Iterable[Any], state_fields: Mapping[int, Map
     result: dict[int, Expected] = {}
     before: dict[int, dict[str, dict[str, Any]]] = {}  # product -> SKU -> the values this run replaced
     for change in changes:
-        pushed = aware(change.pushed_at or change.updated_at)
+        pushed = change.pushed_at or change.updated_at  # aware UTC, as the aeops DB returns it
         exp = result.get(change.product_id)
         if exp is None:
             exp = result[change.product_id] = Expected(change.product_id, pushed)
@@ -187,12 +186,12 @@ def key_by_values(exp: Expected, page: PageView) -> PageView | None:
 
 
 def _iso(value: datetime | None) -> str | None:
-    return None if value is None else aware(value).isoformat(timespec="seconds")
+    return None if value is None else value.isoformat(timespec="seconds")
 
 
 def check_listed(exp: Expected, listed_modified: datetime | None) -> Problem | None:
     """The cheap check: the product list's ``gmt_modified`` is at or after the push (within tolerance)."""
-    if listed_modified is not None and aware(listed_modified) >= exp.not_before:
+    if listed_modified is not None and listed_modified >= exp.not_before:
         return None
     seen = _iso(listed_modified) if listed_modified else "not modified since the push"
     return Problem(exp.product_id, "timestamp", "gmt_modified", f">= {_iso(exp.pushed_at)}", seen)
@@ -210,7 +209,7 @@ def compare_page(exp: Expected, page: PageView) -> list[Problem]:
         return [problem("page", "a readable product page", page.error)]
     found: list[Problem] = []
     # The real page shows no last-modified time (only the simulator's does): values decide there.
-    if page.last_modified is not None and not exp.by_value and aware(page.last_modified) < exp.not_before:
+    if page.last_modified is not None and not exp.by_value and page.last_modified < exp.not_before:
         found.append(problem("last_modified", f">= {_iso(exp.pushed_at)}", _iso(page.last_modified)))
     for sku, (price, discount) in sorted(exp.prices.items()):
         shown = page.skus.get(sku)

@@ -84,9 +84,9 @@ class PageView:
     a page without SKU prices): that is a problem of the page.
 
     ``skus`` is keyed by the seller's SKU code when the product's SKU-id map was given, else by the page's SKU
-    id (then ``page_ids`` holds each such key's numeric ``skuId``, so :func:`with_sku_codes` can key it once the
-    map is read); ``shipping`` is None when the page has no shipping block; ``last_modified`` is None on the
-    real page (it shows none; the simulator adds one, see :mod:`aeops.marketplace.simulator.item_pages`).
+    id (then ``page_ids`` holds each such key's numeric ``skuId``, so :func:`~aeops.verify.page_reader.with_sku_codes`
+    can key it once the map is read); ``shipping`` is None when the page has no shipping block; ``last_modified`` is
+    None on the real page (it shows none; the simulator adds one, see :mod:`aeops.marketplace.simulator.item_pages`).
     """
 
     product_id: int

@@ -219,8 +219,8 @@ def key_pages(pages: Mapping[int, list[PageView]], expected: Mapping[int, Expect
               ) -> tuple[dict[int, list[PageView]], dict[int, dict[str, str]]]:
     """Pages read without their product's SKU-id map, keyed by the seller's SKU codes.
 
-    By their values when they show exactly what is expected (:func:`checks.key_by_values`), else with the map,
-    read now (one product query each, in parallel) and added to the reader's. A map that cannot be read leaves
+    By their values when they show exactly what is expected (:func:`aeops.verify.checks.key_by_values`), else with the
+    map, read now (one product query each, in parallel) and added to the reader's. A map that cannot be read leaves
     the page keyed by SKU id: its SKUs are then "not on the page". Returns the pages and the maps read.
     """
     keyed: dict[int, list[PageView]] = {}

@@ -5,7 +5,7 @@ pages a second is answered with punish pages. Verification therefore reads at ``
 per language site (default 1; the embedded simulator allows more) and spends at most ``storefront_page_budget``
 pages a run (:func:`aeops.verify.sampling.budget_plan`).
 
-A poke reads only during its window (:attr:`SitePacer.until`): a page whose turn falls after it is *deferred*
+A poke reads only during its window (``SitePacer.until``): a page whose turn falls after it is *deferred*
 (no request is sent) and read by the next poke of the reschedule sensor, so no worker slot is held waiting for
 a budget that does not fit into one poke. Waits inside the window are at most one interval per page queued for a
 site.

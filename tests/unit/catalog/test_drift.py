@@ -53,3 +53,18 @@ def test_parse_gmt_reads_naive_platform_times_in_the_platform_zone() -> None:
     assert parse_gmt("2026-12-01 00:30:00", "UTC") == datetime(2026, 12, 1, 0, 30, tzinfo=UTC)
     assert parse_gmt("2026-12-01T00:30:00+00:00") == datetime(2026, 12, 1, 0, 30, tzinfo=UTC)  # explicit offset wins
     assert parse_gmt("") is None and parse_gmt("yesterday") is None
+
+
+def test_an_edit_on_the_platform_an_hour_after_our_confirmed_write_is_read_again(db_url: str) -> None:
+    """The state as it comes back from the aeops DB: the platform time of our last read is a Beijing time (stored
+    on SQLite as its wall clock before the UTC column type, it read back 8 hours in the future and hid this edit)."""
+    from aeops.catalog.timestamps import parse_gmt
+    from aeops.store import session_scope, upgrade
+
+    upgrade(db_url)
+    with session_scope(db_url) as s:  # read at 13:05:09 Beijing, our write confirmed a second later
+        s.add(state(parse_gmt("2026-12-06 13:05:09"), datetime(2026, 12, 6, 5, 5, 10, tzinfo=UTC)))
+    with session_scope(db_url) as s:
+        known = s.get(ProductState, ("demo", 1))
+    assert not _drifted(known, "2026-12-06 13:05:10")  # the platform's stamp of our own write
+    assert _drifted(known, "2026-12-06 14:05:10")  # a person changed the price an hour later

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from aeops.catalog.lock import StoreBusy, acquire, inspect_lock, release, try_acquire
-from aeops.catalog.timestamps import aware
 from aeops.store.ledger import Ledger
 from aeops.store.models import StoreLock, utcnow
 
@@ -181,7 +180,7 @@ def test_what_the_lock_shows_names_its_store_and_its_priority_waiter(ledger: Led
     assert (info.store, info.holder, info.holds, info.waiting) == ("demo", "daily", 1, "urgent")
     assert (info.acquired_at, info.expires_at) == (T0, T0 + timedelta(seconds=60))
     # the default poke interval is 30 s: the store stays reserved for three of them
-    assert aware(row(ledger).waiting_until) == T0 + timedelta(seconds=90)
+    assert row(ledger).waiting_until == T0 + timedelta(seconds=90)
 
 
 def lock_module():
@@ -194,17 +193,17 @@ def test_joining_moves_the_expiry_out_never_in(ledger: Ledger, clock) -> None:
     assert try_acquire(ledger, "demo", "run-1", 60)
     clock(30)
     assert try_acquire(ledger, "demo", "run-1", 60)  # a second chunk of the run, 30 s later
-    assert (row(ledger).holds, aware(row(ledger).expires_at)) == (2, T0 + timedelta(seconds=90))
+    assert (row(ledger).holds, row(ledger).expires_at) == (2, T0 + timedelta(seconds=90))
     assert try_acquire(ledger, "demo", "run-1", 10)  # a shorter lease does not cut the others'
-    assert (row(ledger).holds, aware(row(ledger).expires_at)) == (3, T0 + timedelta(seconds=90))
-    assert aware(row(ledger).acquired_at) == T0  # joined, not taken anew
+    assert (row(ledger).holds, row(ledger).expires_at) == (3, T0 + timedelta(seconds=90))
+    assert row(ledger).acquired_at == T0  # joined, not taken anew
 
 
 def test_a_lock_whose_expiry_is_now_is_free_and_is_taken_anew(ledger: Ledger, clock) -> None:
     assert try_acquire(ledger, "demo", "run-1", 60) and try_acquire(ledger, "demo", "run-1", 60)
     clock(60)  # the expiry is now: free
     assert try_acquire(ledger, "demo", "run-1", 60)  # the same run again: a new lock, not a third hold
-    assert (row(ledger).holds, aware(row(ledger).acquired_at)) == (1, T0 + timedelta(seconds=60))
+    assert (row(ledger).holds, row(ledger).acquired_at) == (1, T0 + timedelta(seconds=60))
     clock(120)
     assert try_acquire(ledger, "demo", "run-2", 60)  # and another run at its expiry
     assert (row(ledger).holder, row(ledger).holds) == ("run-2", 1)
@@ -251,7 +250,7 @@ def test_taking_an_expired_lock_takes_only_that_store(ledger: Ledger, clock) -> 
 def test_a_waiter_is_listed_with_its_own_lease_and_oldest_first(ledger: Ledger, clock) -> None:
     lock = lock_module()
     assert lock.poke(ledger, "demo", "run-1", task="push[0]", ttl_s=45)
-    assert aware(row(ledger).expires_at) == T0 + timedelta(seconds=45)  # the poke's lease, not the default
+    assert row(ledger).expires_at == T0 + timedelta(seconds=45)  # the poke's lease, not the default
     clock(10)
     assert not lock.poke(ledger, "demo", "run-2", task="push[1]")
     clock(5)  # an older waiter seen later (its first poke came from a worker whose clock lags)
@@ -294,4 +293,4 @@ def test_a_lock_taken_after_waiting_has_the_waiters_lease(ledger: Ledger, clock)
         release(ledger, "demo", "daily")
 
     acquire(ledger, "demo", "urgent", 45, wait_s=30, sleep=holder_finishes, clock=lambda: next(ticks))
-    assert (row(ledger).holder, aware(row(ledger).expires_at)) == ("urgent", T0 + timedelta(seconds=50))
+    assert (row(ledger).holder, row(ledger).expires_at) == ("urgent", T0 + timedelta(seconds=50))

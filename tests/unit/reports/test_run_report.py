@@ -4,6 +4,7 @@ the CSV Excel opens on a Chinese Windows; and the catalog-health data."""
 from __future__ import annotations
 
 import base64
+import csv
 import io
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,8 +43,11 @@ def test_the_report_reads_in_five_seconds_in_the_store_language(seeded) -> None:
             "33 行需要您处理，其中 12 行是图片问题。") in html
     assert 'class="badge warn" data-status="partial">部分完成<' in html
     assert "2026-11-27 10:00 (UTC+08:00)" in html  # started 02:00 UTC, shown in Asia/Shanghai
-    assert "<svg" in html and html.count('class="bar"') >= 10 and "<script" not in html
-    assert "在 ERP 中删除 SKU 编码里的 &amp; # / 等禁用字符。" in html  # SKU-CHARS advice, escaped
+    assert 'class="chart bars"' in html and html.count('class="bar"') >= 10 and "<script" not in html
+    assert "<code>CERT-MISSING</code> <span class=\"bar-name\">缺少证书</span>" in html  # codes with their name
+    # the finding's own words and the advice for its very cause, both in the store's language
+    assert "SKU 编码 &#39;MUG&amp;SAUCER-01&#39; 含有平台不接受的字符 &#39;&amp;&#39;" in html
+    assert "在 ERP 中重命名该 SKU，只使用 [A-Za-z0-9_.:+()-] 中的字符" in html
     assert 'href="http://127.0.0.1:8765/store/en/item/' in html  # the product's storefront page
     english = store_config("demo", tmp / "en", language="en")
     paths = write_run_report(ledger, run_id, str(tmp / "en"), english)
@@ -86,8 +90,12 @@ def test_the_csv_has_a_bom_for_excel_and_what_to_do_in_the_store_language(seeded
 
     assert data.startswith(b"\xef\xbb\xbf")
     header, *rows = data.decode("utf-8-sig").splitlines()
-    assert header == "code,severity,file,row,product_id,sku_code,field,message,what_to_do"
-    assert any(r.startswith("SKU-CHARS,") and r.endswith("在 ERP 中删除 SKU 编码里的 & # / 等禁用字符。") for r in rows)
+    assert header == "code,severity,file,row,product_id,sku_code,field,message,what_to_do,message_en"
+    [row] = [r for r in csv.reader(rows) if r[0] == "SKU-CHARS" and r[5] == "MUG&SAUCER-01"]
+    assert row[7] == "SKU 编码 'MUG&SAUCER-01' 含有平台不接受的字符 '&'"  # message: in the store's language
+    assert row[8] == "在 ERP 中重命名该 SKU，只使用 [A-Za-z0-9_.:+()-] 中的字符"  # what to do about this cause
+    assert row[9] == ("SKU code 'MUG&SAUCER-01' contains '&', which the marketplace rejects; rename the SKU in the "
+                      "ERP using only [A-Za-z0-9_.:+()-]")  # message_en: the --json message, for tooling
 
 
 def test_secrets_never_reach_the_csv() -> None:

@@ -97,6 +97,6 @@ def test_new_products_get_strict_first_image_checks_and_a_new_main_image_task(ct
     [task] = [t for t in ctx.ledger.person_tasks.open_tasks("demo") if t.kind == "new_product_image"]
     assert task.key == "new_product_image:4"
     assert task.detail["photobank_url"] == "https://ae01.alicdn.com/kf/Hmug.png"
-    assert "productId=4" in task.detail["links"]["edit the product"]
-    assert any("set as new-product main image" in s for s in task.detail["steps"])
+    assert "productId=4" in task.detail["links"]["编辑商品"]  # in the store's language (zh-CN by default)
+    assert any("设为新品主图" in s for s in task.detail["steps"]) and task.title == "设为新品主图：商品 4"
     assert image_flags.open_new_product_tasks(ctx, run, "r1") == 0  # once

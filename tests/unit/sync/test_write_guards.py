@@ -418,7 +418,7 @@ def test_a_priority_waiter_reserves_the_store_for_five_polls_at_least_five_secon
     with pytest.raises(lock.StoreBusy):
         lock.acquire(ledger, STORE, "urgent", 600, wait_s=0, priority=True, poll_s=poll_s, sleep=_never_sleep)
     row = _row(ledger)
-    assert (row.waiting, lock.aware(row.waiting_until)) == ("urgent", START + timedelta(seconds=grace_s))
+    assert (row.waiting, row.waiting_until) == ("urgent", START + timedelta(seconds=grace_s))
 
 
 def test_a_store_reserved_by_a_priority_waiter_is_busy_even_while_free(ledger, clock) -> None:
@@ -441,7 +441,7 @@ def test_priority_marks_belong_to_one_store_and_one_waiter_until_they_go_stale(l
     assert not lock.poke(ledger, STORE, "urgent-2", task="take_lock", priority=True, poke_s=5)
     assert _row(ledger).waiting == "urgent-1"  # a fresh mark is not taken over
     assert not lock.poke(ledger, STORE, "urgent-1", task="take_lock", priority=True, poke_s=5)
-    assert lock.aware(_row(ledger).waiting_until) == clock.now + timedelta(seconds=15)  # its owner extends it
+    assert _row(ledger).waiting_until == clock.now + timedelta(seconds=15)  # its owner extends it
 
     clock.advance(15)  # urgent-1 stopped poking: exactly at the end of its mark, another waiter may take it
     assert not lock.poke(ledger, STORE, "urgent-2", task="take_lock", priority=True, poke_s=5)
@@ -501,7 +501,7 @@ def test_a_forced_release_clears_the_reservation_and_records_what_it_freed(ledge
     newest, first = lock.releases(ledger)
     assert (newest.store, newest.holder, newest.holds) == ("demo-kids", None, 0)
     assert (first.holder, first.holds, first.reason, first.released_by) == ("run-a", 2, "worker died", "ops@host")
-    assert lock.aware(first.released_at) == START + timedelta(seconds=5)
+    assert first.released_at == START + timedelta(seconds=5)
     assert [r.store for r in lock.releases(ledger, STORE)] == [STORE]
 
 
@@ -535,7 +535,7 @@ def test_poke_keeps_one_waiter_row_per_store_waiter_and_task(ledger, clock) -> N
     assert not lock.poke(ledger, STORE, "run-2", task="t")
     assert not lock.poke(ledger, STORE, "run-1", task="t2", priority=True, poke_s=1)
     row = _row(ledger)
-    assert (row.waiting, lock.aware(row.waiting_until)) == ("run-1", START + timedelta(seconds=5))
+    assert (row.waiting, row.waiting_until) == ("run-1", START + timedelta(seconds=5))
     assert {(w.store, w.waiter, w.task, w.priority) for w in lock.waiters(ledger)} == {
         (STORE, "run-1", "t", False), ("demo-kids", "run-1", "t", False), (STORE, "run-2", "t", False),
         (STORE, "run-1", "t2", True)}

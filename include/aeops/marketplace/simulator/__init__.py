@@ -45,7 +45,7 @@ Endpoints:
     The storefront page per language site (en, ru, es, fr, pt) and device, in the structure of the real item
     page: ``window.runParams = { data: {...} }`` with SKUs keyed by SKU ids and property values, the shipping
     block of the product's freight template, and (an addition the real page lacks)
-    ``data.simulatorComponent.gmtModified`` (see :mod:`~.storefront`). A view shows a write only after
+    ``data.simulatorComponent.gmtModified`` (see :mod:`~.item_pages`). A view shows a write only after
     ``propagation_s``; ``stale_site`` pairs and ``never_device`` keep the seeded values.
 ``GET /kf/{image}``
     A photobank image's bytes (the URL forms the API and the pages hand out).
@@ -71,8 +71,8 @@ then closes the connection mid-answer.
 QPS windows, daily quotas and random draws are per simulator process; the catalog is shared.
 
 Modules: :mod:`~aeops.marketplace.simulator.faults` (``--faults``), :mod:`~.products` (catalog data, SKU
-identities, versions, views), :mod:`~.photobank` (image names and URLs), :mod:`~.review` (the reviewer),
+identities, versions, views), :mod:`~.photobank` (image names and URLs), :mod:`~.reviewer` (the reviewer),
 :mod:`~.state` (the SQLite state), :mod:`~.protocol` (checks and dispatch), :mod:`~.api` (the /sync
-methods), :mod:`~.storefront` (item pages, completion rate), :mod:`~.app` (the FastAPI app). The command
+methods), :mod:`~.item_pages` (item pages, completion rate), :mod:`~.app` (the FastAPI app). The command
 line (``aeops simulator``) is :mod:`aeops.commands.simulator`.
 """

@@ -92,8 +92,9 @@ def sku_identity(product_id: int, index: int) -> dict[str, Any]:
 def products_from_rows(rows: Iterable[Mapping[str, Any]], seller_id: int, at_ms: int) -> dict[str, dict[str, Any]]:
     """Catalog products from canonical export rows (one row per SKU; product fields repeat per row).
 
-    ``main_images`` holds the row's ``main_image`` cell as given; :meth:`SimState.seed_rows` puts local files
-    into the photobank and replaces the names by photobank image names.
+    ``main_images`` holds the row's ``main_image`` cell as given;
+    :meth:`~aeops.marketplace.simulator.state.SimState.seed_rows` puts local files into the photobank and replaces the
+    names by photobank image names.
     """
     products: dict[str, dict[str, Any]] = {}
     for n, row in enumerate(rows, start=1):

@@ -30,6 +30,9 @@ class FindingLike(Protocol):
     field: str | None
     message: str
 
+    def texts_json(self) -> dict[str, Any] | None:
+        """The finding's translatable texts (template ids and values), stored for rendering later."""
+
 
 class Runs(Repository):
     """``ledger.runs``: runs, their milestones, exports and findings."""
@@ -142,7 +145,8 @@ class Runs(Repository):
     def store_findings(self, sync_run_id: int, store: str, findings: Iterable[FindingLike]) -> int:
         """Replace the run's findings (idempotent when the validate task is retried)."""
         rows = [FindingRow(sync_run_id=sync_run_id, store=store, code=f.code, severity=str(f.severity), file=f.file,
-                           row=f.row, product_id=f.product_id, sku_code=f.sku_code, field=f.field, message=f.message)
+                           row=f.row, product_id=f.product_id, sku_code=f.sku_code, field=f.field, message=f.message,
+                           texts=f.texts_json())
                 for f in findings]
         with self._transaction() as s:
             s.execute(delete(FindingRow).where(FindingRow.sync_run_id == sync_run_id))

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from aeops.secrets import get_logger
-from aeops.store.models import SlackOutbox, SlackPage, aware
+from aeops.store.models import SlackOutbox, SlackPage
 from aeops.store.repos.base import Repository
 
 log = get_logger(__name__)
@@ -41,7 +41,7 @@ def _fold_target(s: Session, dedupe_key: str | None, channel: str, window_minute
         .limit(5)
     ).all()
     for row in candidates:
-        if aware(row.created_at) >= since:
+        if row.created_at >= since:
             return row
     return None
 
@@ -142,7 +142,7 @@ class SlackOutboxRows(Repository):
             ).first()
             if head is None:
                 return None
-            not_before = aware(head.next_attempt_at)
+            not_before = head.next_attempt_at
             if not_before is not None and not_before > now:
                 return "wait"
             claimed = s.execute(

@@ -2,14 +2,14 @@
 and the categories a category admission paper admits
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0009
 Create Date: 2026-12-10 09:00:00
 
 ``certificates.approval``: NULL (nothing to approve), ``pending`` (the cross-check found a changed issuer or
 another brand's number: the file waits for a person before it counts or is uploaded), ``approved`` or
 ``rejected``; ``approval_detail`` says who decided, when, in which run, and what changed. ``categories``: a
 ``CategoryAdmission`` paper's categories as written. Existing rows keep NULL in all three (nothing changes for
-them). The coordinator chains this revision after the other branches' 0008/0009 at merge.
+them).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0007"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
