@@ -8,9 +8,9 @@ Public API (keep it small; later issues build on it):
   ``list_products``, ``iter_products``, ``get_product``, ``update_prices[_batch]``,
   ``update_inventory[_batch]``, ``edit_product``, ``upload_image``, ``list_freight_templates``,
   ``freight_settings``,
-  ``refresh_access_token``, ``account_standing``, ``call`` (any API).
+  ``refresh_access_token``, ``merchant_profile``, ``call`` (any API).
 * Records: ``SkuPrice``, ``SkuStock``, ``Product``, ``Sku``, ``ProductOutcome`` (success/failed/unknown),
-  ``BatchResult``, ``UpdateReport``, ``FreightTemplate``, ``FreightService``, ``TokenInfo``, ``AccountStanding``,
+  ``BatchResult``, ``UpdateReport``, ``FreightTemplate``, ``FreightService``, ``TokenInfo``, ``MerchantProfile``,
   ``PhotoUpload``.
 * Errors: ``ApiError`` > ``AuthError`` > ``SignatureError``; ``QuotaExhausted``, ``Throttled(ban_seconds)``,
   ``ServerError``; ``OutcomeUnknown`` (a write whose answer was lost).
@@ -37,10 +37,10 @@ from aeops.marketplace.models import (
     MAX_PRODUCTS_PER_CALL,
     MAX_SKUS_PER_PRODUCT_INVENTORY,
     PRODUCT_STATUSES,
-    AccountStanding,
     BatchResult,
     FreightService,
     FreightTemplate,
+    MerchantProfile,
     PhotoUpload,
     Product,
     ProductOutcome,
@@ -54,11 +54,10 @@ from aeops.marketplace.ratelimit import make_rate_limiter
 from aeops.marketplace.signing import sign
 
 __all__ = [
-    "MAX_PRODUCTS_PER_CALL", "MAX_SKUS_PER_PRODUCT_INVENTORY", "PRODUCT_STATUSES", "AccountStanding",
-    "AliExpressClient", "ApiError", "AuthError", "BatchResult", "FreightService", "FreightTemplate",
-    "OutcomeUnknown", "PhotoUpload", "Product", "ProductOutcome", "QuotaExhausted", "ServerError",
-    "SignatureError", "Sku", "SkuPrice", "SkuStock", "Throttled", "TokenInfo", "UpdateReport", "chunked",
-    "make_rate_limiter", "parse_batch_result", "sign",
+    "MAX_PRODUCTS_PER_CALL", "MAX_SKUS_PER_PRODUCT_INVENTORY", "PRODUCT_STATUSES", "AliExpressClient",
+    "ApiError", "AuthError", "BatchResult", "FreightService", "FreightTemplate", "MerchantProfile", "OutcomeUnknown",
+    "PhotoUpload", "Product", "ProductOutcome", "QuotaExhausted", "ServerError", "SignatureError", "Sku", "SkuPrice",
+    "SkuStock", "Throttled", "TokenInfo", "UpdateReport", "chunked", "make_rate_limiter", "parse_batch_result", "sign",
 ]
 
 
