@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +100,10 @@ def aeops_config() -> dict[str, Any]:
                 "store_name": f"aeops {name} store",
                 "store_logo": str(sample / "logo" / "store_logo_800.png"),
                 "response_time_hours": 24,
+                # what the platform does not document, declared (catalog/account.py): the demo sellers are
+                # enterprise-verified, their standing "checked" the day this configuration was written
+                "merchant_type": "enterprise",
+                "standing_checked_on": datetime.now(UTC).date().isoformat(),
             }
         )
     return {
