@@ -25,10 +25,10 @@ from aeops.notify.messages import (
     SEVERITY_EMOJI,
     SlackMessage,
     _context,
-    slack_escape,
     _fields,
     _mrkdwn,
     one_line,
+    slack_escape,
     task_log_url,
 )
 from aeops.secrets import get_logger, scrub

@@ -5,7 +5,10 @@ whitespace), ``logo`` (``store_logo``: the perceptual hash of the approved file 
 Hamming distance of at most :data:`MAX_HASH_DISTANCE` of 64 bits), ``banners`` (``store_banners``: the same
 per banner, in order, and the same count) and ``response_time`` (``response_time_hours``: the shown time must
 be at most the target). A field matches when every device shows it right; Information Accuracy is matched
-fields / tracked fields (the platform weighs "store information accuracy" at 15% of the store rating).
+fields / tracked fields (the platform weighs "store information accuracy" at 15% of the store rating). A field
+no readable page carries (the banners and the response time are assumed page fields,
+:mod:`aeops.marketplace.store_page`) "cannot be checked here": neither a match nor a difference, and left out of
+the accuracy.
 
 The logo rotation is due when no logo change was recorded since the quarter began (``logo_changes``, which
 the storefront check fills once a new logo is seen there). It is verified when the page shows the approved
@@ -48,6 +51,7 @@ class FieldResult:
     expected: str
     matches: bool
     seen: dict[str, str] = field(default_factory=dict)  # device -> what it shows (or why it cannot be read)
+    checkable: bool = True  # False: no readable page carries the field ("cannot be checked here")
 
     def difference(self) -> str:
         """One line naming what differs, e.g. ``store name: mobile shows 'Old' (want 'New')``."""
@@ -63,26 +67,36 @@ class Comparison:
     page_errors: dict[str, str] = field(default_factory=dict)
 
     @property
+    def checked(self) -> list[FieldResult]:
+        return [f for f in self.fields if f.checkable]
+
+    @property
     def tracked(self) -> int:
-        return len(self.fields)
+        return len(self.checked)
 
     @property
     def matched(self) -> int:
-        return sum(1 for f in self.fields if f.matches)
+        return sum(1 for f in self.checked if f.matches)
 
     @property
     def accuracy(self) -> float | None:
-        return None if not self.fields else self.matched / self.tracked
+        return None if not self.tracked else self.matched / self.tracked
 
     @property
     def differences(self) -> list[str]:
-        return [f.difference() for f in self.fields if not f.matches]
+        return [f.difference() for f in self.checked if not f.matches]
+
+    @property
+    def not_checkable(self) -> list[str]:
+        """Configured fields no page carries: "cannot be checked here" (labels, e.g. ``banner``)."""
+        return [FIELD_LABELS[f.field] for f in self.fields if not f.checkable]
 
     def to_dict(self) -> dict[str, Any]:
         return {"store": self.store, "tracked": self.tracked, "matched": self.matched, "accuracy": self.accuracy,
                 "differences": self.differences, "page_errors": self.page_errors,
-                "fields": {f.field: {"matches": f.matches, "expected": f.expected, "seen": f.seen}
-                           for f in self.fields}}
+                "not_checkable": self.not_checkable,
+                "fields": {f.field: {"matches": f.matches, "expected": f.expected, "seen": f.seen,
+                                     "checkable": f.checkable} for f in self.fields}}
 
 
 # ------------------------------------------------------------------------------------------- images
@@ -145,6 +159,12 @@ def compare(store: StoreConfig, pages: dict[str, StorePageView], fetch_image: Im
 
     def check(name: str, expected: str, judge: Callable[[StorePageView], str]) -> None:
         res = FieldResult(name, expected, True)
+        readable = [pages[d] for d in DEVICES if pages.get(d) is not None and not pages[d].error]
+        if readable and all(name in v.unreadable for v in readable):
+            res.matches, res.checkable = False, False
+            res.seen = dict.fromkeys(DEVICES, "cannot be checked here (the store page does not show it)")
+            result.fields.append(res)
+            return
         for device in DEVICES:
             view = pages.get(device)
             verdict = f"nothing (page unreadable: {view.error})" if view is None or view.error else judge(view)

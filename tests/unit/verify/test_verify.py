@@ -517,3 +517,39 @@ def test_review_follow_up_moves_changes_on_and_alerts_once(sqlite_url) -> None:
     review_followup.follow(ledger, Client(), "demo", run, "r", deadline=timedelta(hours=2), at=at + timedelta(hours=3),
                   alert=sent.append)
     assert len(sent) == 2  # each alert once per run
+
+
+def test_a_refusal_without_a_reason_says_the_platform_gave_none_in_the_stores_language(sqlite_url) -> None:
+    """No public documentation names a reason field (the documented profile has none): the report and the alert
+    say the review refused it without a reason, in the store's language, instead of an empty or invented one."""
+    from aeops.catalog.status import ChangeStatus
+    from aeops.marketplace import Product
+    from aeops.verify import review_followup
+
+    ensure_schema(sqlite_url)
+    ledger = Ledger(sqlite_url)
+    run = ledger.start_run("demo", "unit", "review-no-reason")
+    ledger.store_plan(run, "demo", [PlannedChange(7, "edit", {"fields": {"main_image": "a.jpg"}})])
+    ids = ledger.open_change_ids([run])[(run, "edit")]
+    ledger.begin_write(run, "demo", "aliexpress.solution.product.edit", "b", ids)
+    ledger.set_status(ids, ChangeStatus.IN_REVIEW)
+
+    class Client:
+        def get_product(self, pid: int) -> Product:
+            return Product(pid, status="editingRequired")  # no audit_reason on the documented platform
+
+    sent: list = []
+    outcome = review_followup.follow(ledger, Client(), "demo", run, "r", deadline=timedelta(hours=2),
+                                     at=datetime.now(UTC), alert=sent.append, lang="zh-CN")
+    assert outcome.refused == {7: "平台未给出原因"}
+    [change] = ledger.changes_of_run(run)
+    assert (change.status, change.error_code, change.error_message) == ("failed", "editingRequired", "平台未给出原因")
+    assert len(sent) == 1 and "平台未给出原因" in sent[0].text
+
+
+def test_the_checks_the_platform_does_not_allow_are_counted_for_the_report() -> None:
+    from aeops.verify.runner import not_allowed_checks
+
+    assert not_allowed_checks({}) == []  # not verified: nothing to say
+    assert not_allowed_checks({"passes": 1, "untimed_pages": 15}) == ["completion_rate", "page_timestamps"]
+    assert not_allowed_checks({"passes": 2, "untimed_pages": 0, "marketplace_completion_rate": 1.0}) == []

@@ -34,8 +34,12 @@ class Profile:
     cap_tokens: bool = False  # tokens already in the state live at most these lifetimes from the simulator's start
 
     def describe(self) -> str:
-        tokens = f"access tokens {self.access_ttl_s:g} s, refresh tokens {self.refresh_ttl_s:g} s"
+        tokens = f"access tokens {_span(self.access_ttl_s)}, refresh tokens {_span(self.refresh_ttl_s)}"
         return f"{self.name} ({'with' if self.assumed else 'without'} the assumed fields; {tokens})"
+
+
+def _span(seconds: float) -> str:
+    return f"{seconds / DAY_S:g} days" if seconds >= DAY_S and seconds % DAY_S == 0 else f"{seconds:g} s"
 
 
 RICH = Profile("rich", assumed=True)
