@@ -11,15 +11,15 @@ simulator's assumed ``account_status`` or ``merchant_type``.
 
 Writes (:func:`decide_standing`), first row that applies:
 
-============================  ===================  =========  =======================================
-platform ``..._forbidden``    ``standing_checked_on``  writes   decided by
-============================  ===================  =========  =======================================
-True                          any                  refused    the platform field
-False or not stated           a date               allowed    the operator's declaration
-False                         none                 allowed    the platform field (the rest of the
-                                                              standing: cannot be checked here)
-not stated                    none                 refused    nobody says the account may be written
-============================  ===================  =========  =======================================
+=========================  =======================  =========  ==========================================
+``..._forbidden``          ``standing_checked_on``  writes     decided by
+=========================  =======================  =========  ==========================================
+True                       any                      refused    the platform field
+False or not stated        a date                   allowed    the operator's declaration
+False                      none                     allowed    the platform field (the rest of the standing
+                                                               cannot be checked here)
+not stated                 none                     refused    nobody says the account may be written
+=========================  =======================  =========  ==========================================
 
 Compliance files (:func:`decide_compliance`, the certificate replacement before its first write): the standing
 must allow writes, and ``merchant_type`` must be declared ``enterprise`` (``individual``: refused; none:
