@@ -31,7 +31,7 @@ def demo_run(db_url: str) -> SyncRun:
 
 
 def test_clean_sync_is_verified_in_one_poke_with_full_completion(embedded, quick_verify) -> None:
-    env = embedded()
+    env = embedded(profile="rich")  # the completion rate (rich profile only)
     dag_run = run_dag(DAG_ID, {"stores": ["demo"]})
 
     states = task_states(dag_run)
@@ -50,7 +50,8 @@ def test_clean_sync_is_verified_in_one_poke_with_full_completion(embedded, quick
 
 
 def test_device_that_never_updates_is_reported_after_one_repush(embedded, quick_verify) -> None:
-    env = embedded(faults="never_device=mobile", config_overrides={"verify_deadline_minutes": 0.05})
+    env = embedded(faults="never_device=mobile", config_overrides={"verify_deadline_minutes": 0.05},
+                   profile="rich")  # the pages' last-modified times blame the device (rich profile only)
     before = {pid: {s["sku_code"]: s for s in p["skus"]} for pid, p in env.products("demo").items()}
     dag_run = run_dag(DAG_ID, {"stores": ["demo"]})
 

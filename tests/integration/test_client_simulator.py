@@ -189,7 +189,7 @@ def test_lost_response_is_unknown_then_resolved_by_a_re_read(simulator: RunningS
 
 
 def test_storefront_views_and_completion_rate(simulator_factory: Factory, make_client: ClientFactory) -> None:
-    sim = simulator_factory("never_device=mobile")
+    sim = simulator_factory("never_device=mobile", profile="rich")  # the completion rate and page times
     client = make_client(sim)
     client.update_prices({PID: [SkuPrice("P0-S0", "30.00", "25.00")]})
     modified = sim.catalog()["products"][str(PID)]["gmt_modified_ms"]

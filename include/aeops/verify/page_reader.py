@@ -79,6 +79,8 @@ class PageView:
     shipping: Shipping | None = None
     error: str | None = None
     page_ids: dict[str, str] = field(default_factory=dict)  # unmapped key -> the page's numeric skuId
+    title: str | None = None  # the product's subject as this site shows it (None: the page has none)
+    main_image: str | None = None  # the first image of the gallery (None: the page has none)
 
     @property
     def prices(self) -> dict[str, str | None]:
@@ -241,8 +243,9 @@ def parse_item_page(text: str, product_id: int, site: str, device: str,
 
     SKUs come from ``priceComponent.skuPriceList`` (else ``skuModule.skuPriceList``), keyed by the API's SKU id
     (:func:`sku_key` of ``skuAttr``) mapped to the seller's code through ``sku_codes`` (the page's numeric
-    ``skuId`` is tried too); the shipping block from ``webGeneralFreightCalculateComponent``; the last-modified
-    time only from the simulator's ``simulatorComponent.gmtModified``.
+    ``skuId`` is tried too); the shipping block from ``webGeneralFreightCalculateComponent``; the title from
+    ``productInfoComponent.subject`` (older: ``titleModule``), the main image from ``imageComponent.imagePathList``
+    (older: ``imageModule``); the last-modified time only from the simulator's ``simulatorComponent.gmtModified``.
     """
     data = run_params_data(text)
     if data is None:
@@ -275,7 +278,11 @@ def parse_item_page(text: str, product_id: int, site: str, device: str,
     modified = _when((data.get("simulatorComponent") or {}).get("gmtModified"))
     if not skus:
         return PageView(product_id, site, device, error="the page's data has no SKU price list")
-    return PageView(product_id, site, device, modified, skus, _shipping(data), page_ids=page_ids)
+    info = data.get("productInfoComponent") or data.get("titleModule") or {}
+    images = (data.get("imageComponent") or data.get("imageModule") or {}).get("imagePathList") or []
+    return PageView(product_id, site, device, modified, skus, _shipping(data), page_ids=page_ids,
+                    title=str(info["subject"]) if info.get("subject") else None,
+                    main_image=str(images[0]) if images and images[0] else None)
 
 
 def with_sku_codes(page: PageView, sku_codes: Mapping[str, str]) -> PageView:
