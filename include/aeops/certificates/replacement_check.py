@@ -10,6 +10,7 @@ import html
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from aeops.catalog.account import Decision
 from aeops.catalog.context import client_for
 from aeops.catalog.main_image_match import same_image_url
 from aeops.catalog.timestamps import aware
@@ -23,7 +24,7 @@ from aeops.store.status import ChangeStatus
 log = get_logger(__name__)
 
 SHOWN = 20
-FINAL = ("restored", "partial", "failed", "rejected", "no_products", "dry_run")
+FINAL = ("restored", "partial", "failed", "rejected", "refused", "no_products", "dry_run")
 
 
 class ReplacementFailed(RuntimeError):
@@ -105,7 +106,7 @@ def outcome(rep: Replacement) -> dict[str, Any]:
 
 
 def _verdict(rep: Replacement, result: dict[str, Any]) -> str:
-    if rep.row.status in ("rejected", "no_products"):
+    if rep.row.status in ("rejected", "refused", "no_products"):
         return rep.row.status
     if dry_run_of(rep):
         return "dry_run"
@@ -136,7 +137,7 @@ def report(rid: int, *, config: AeopsConfig | None = None, client: Any = None) -
     summary = {"rid": rid, "store": rep.row.store, "status": status, "restored": len(result["restored"]),
                "not_restored": len(result["not_restored"])}
     log.info("%s: certificate replacement %s", rep.row.store, summary)
-    if status in ("rejected", "partial", "failed"):
+    if status in ("rejected", "refused", "partial", "failed"):
         raise ReplacementFailed(_why(rep, result, status))
     return summary
 
@@ -145,6 +146,9 @@ def _why(rep: Replacement, result: dict[str, Any], status: str) -> str:
     if status == "rejected":
         codes = ", ".join(f"{f['code']}: {f['message']}" for f in rep.detail.get("findings") or [])
         return f"{rep.row.store}: certificate {rep.row.new_file} rejected, nothing uploaded ({codes})"
+    if status == "refused":
+        return (f"{rep.row.store}: certificate replacement refused, nothing uploaded or attached: "
+                f"{rep.detail.get('refused')}")
     return (f"{rep.row.store}: {len(result['not_restored'])} of {len(result['rows'])} product(s) not restored by "
             f"the {rep.row.brand} {rep.row.cert_type} certificate")
 
@@ -203,6 +207,7 @@ def _send(rep: Replacement, result: dict[str, Any], status: str, link: str | Non
               "partial": _("Certificate replaced: {who}, some products NOT restored"),
               "failed": _("Certificate replacement FAILED: {who}"),
               "rejected": _("Certificate rejected, nothing uploaded: {who}"),
+              "refused": _("Certificate replacement refused, nothing uploaded or attached: {who}"),
               "no_products": _("Certificate replacement: {who}, nothing to write"),
               "dry_run": _("Certificate replacement (dry run): {who}")}
     lines = [_("File: `{new}` (replaces `{old}`) · reason: {reason}").format(
@@ -211,6 +216,9 @@ def _send(rep: Replacement, result: dict[str, Any], status: str, link: str | Non
     if status == "rejected":
         lines += [f"• `{f['code']}` {finding_message(f, rep.ctx.store.language)}"
                   for f in rep.detail.get("findings") or []]
+    elif status == "refused":
+        lines.append(Decision.from_dict(rep.detail.get("decision") or {"reason": "unstated"}).text(
+            rep.ctx.store.language))
     elif status == "no_products":
         lines.append(rep.detail.get("nothing") or "")
     else:
