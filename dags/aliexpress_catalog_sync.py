@@ -81,10 +81,10 @@ def aliexpress_catalog_sync():
     @task_group
     def prepare(store: str):
         @task
-        def preflight(store: str, run_id=None) -> str:
+        def preflight(store: str, run_id=None, dag=None) -> str:
             from aeops.sync.preflight import preflight
 
-            preflight(store)
+            preflight(store, dag_id=dag.dag_id, run_id=run_id)
             return store
 
         @task.sensor(mode="reschedule", poke_interval=EXPORT_POKE_SECONDS, timeout=EXPORT_WAIT.total_seconds())

@@ -124,6 +124,15 @@ def build_parser() -> argparse.ArgumentParser:
                    "lost_response=0.01,stale_site=0.05,propagation_s=2,latency_ms=120,qps=20,seed=7,review_s=5,"
                    "qualification_s=5,platform_tz=Asia/Shanghai; antibot=0.3 or antibot_site=ru answer item pages "
                    "with the anti-bot (punish) page")
+    p.add_argument("--profile", choices=("rich", "documented"),
+                   default=os.environ.get("AEOPS_SIMULATOR_PROFILE") or "rich",
+                   help="rich: also the simulator's assumed fields (standing, review reason, page times, completion "
+                   "rate, store-page banners and response time); documented: only what the platform documents, and "
+                   "tokens that expire after its documented lifetimes (default: $AEOPS_SIMULATOR_PROFILE or rich)")
+    p.add_argument("--token-ttl-s", type=float, metavar="S",
+                   help="access tokens live S seconds (refresh tokens twice that unless --refresh-token-ttl-s); "
+                   "tokens already in the state are cut to it (for tests)")
+    p.add_argument("--refresh-token-ttl-s", type=float, metavar="S", help="refresh tokens live S seconds")
     p.set_defaults(func=_handler("aeops.commands.simulator", "simulator_command"))
 
     p = sub.add_parser(

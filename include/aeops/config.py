@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -99,6 +100,16 @@ class StoreConfig(BaseModel):
         18.0, gt=0, description="Client-side calls per second per seller: ~90% of the platform limit (20), for jitter"
     )
     token_refresh_days: int = Field(3, ge=0, description="Refresh the access token when it expires within N days")
+    # What the platform does not document about the seller account, declared by the operator (catalog/account.py).
+    merchant_type: Literal["enterprise", "individual"] | None = Field(
+        None, description="The seller account's verification as the seller center shows it: enterprise or "
+        "individual (only enterprise-verified accounts may change compliance files; the API does not say)"
+    )
+    standing_checked_on: date | None = Field(
+        None, description="The day a person checked the account's standing in the seller center (not frozen, no "
+        "serious violation; the API does not say): aeops writes on this declaration unless the platform forbids "
+        "posting"
+    )
     # Store settings as code (aliexpress_store_settings): what the storefront must show; empty = not tracked.
     store_name: str = Field("", max_length=64, description="The store name the storefront must show")
     store_logo: str = Field("", description="The approved logo file (path or URL): PNG, at least 800x800, no text")
@@ -132,6 +143,19 @@ class StoreConfig(BaseModel):
     def tracks_settings(self) -> bool:
         """True when any store setting is configured (the store-settings DAG compares only these)."""
         return bool(self.store_name or self.store_logo or self.store_banners or self.response_time_hours)
+
+    @field_validator("merchant_type", mode="before")
+    @classmethod
+    def _merchant_type(cls, value: Any) -> Any:
+        return value.strip().lower() or None if isinstance(value, str) else value
+
+    @field_validator("standing_checked_on")
+    @classmethod
+    def _checked_in_the_past(cls, value: date | None) -> date | None:
+        if value is not None and value > (datetime.now(UTC) + timedelta(days=1)).date():  # any zone's today
+            raise ValueError(f"standing_checked_on {value.isoformat()} is in the future: give the day the account "
+                             "was checked")
+        return value
 
     @field_validator("language")
     @classmethod

@@ -3,7 +3,8 @@
 ``embedded(faults="...")`` (a pytest fixture factory, see tests/e2e/conftest.py) starts
 
 - the marketplace simulator (uvicorn in a thread) seeded with the demo marketplace of both sample stores
-  (yesterday's catalog: ``aeops.embedded.demo_marketplace_rows``),
+  (yesterday's catalog: ``aeops.embedded.demo_marketplace_rows``), in the profile ``profile=`` names, else
+  ``$AEOPS_SIMULATOR_PROFILE``, else ``rich`` (a test that needs the simulator's assumed fields says ``rich``),
 - the Slack sink (checks the demo bot token),
 
 points the ``aliexpress_default``, ``aliexpress_kids`` and ``slack_api_default`` connections at them through
@@ -16,6 +17,7 @@ delays are shortened to one second so a retried task does not stall the test.
 from __future__ import annotations
 
 import json
+import os
 import socket
 import threading
 import time
@@ -41,19 +43,23 @@ def free_port() -> int:
 
 
 class SimulatorThread:
-    """The real simulator app served by uvicorn in a daemon thread on a free loopback port."""
+    """The real simulator app served by uvicorn in a daemon thread on a free loopback port, in ``profile``
+    (default: ``$AEOPS_SIMULATOR_PROFILE``, else ``rich``; ``token_ttl_s`` shortens the tokens' lifetimes)."""
 
-    def __init__(self, state_path: Path, faults: str = "") -> None:
+    def __init__(self, state_path: Path, faults: str = "", profile: str | None = None,
+                 token_ttl_s: float | None = None) -> None:
         import uvicorn
 
         from aeops.marketplace.simulator.app import create_app
         from aeops.marketplace.simulator.faults import Faults
+        from aeops.marketplace.simulator.profiles import PROFILE_ENV, make_profile
         from aeops.marketplace.simulator.state import SimState
 
         self.state = SimState(state_path)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.app = create_app(self.state, Faults.parse(faults), public_url=self.url)
+        self.profile = make_profile(profile or os.environ.get(PROFILE_ENV), token_ttl_s=token_ttl_s)
+        self.app = create_app(self.state, Faults.parse(faults), public_url=self.url, profile=self.profile)
         self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port,
                                                     log_level="warning", lifespan="off"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -123,11 +129,12 @@ def aeops_config(db_url: str, reports: Path, exports: dict[str, str] | None = No
 
 
 def start_embedded(tmp: Path, monkeypatch, faults: str = "", seed: bool = True, conn_extra: dict | None = None,
-                   config_overrides: dict[str, Any] | None = None) -> Embedded:
+                   config_overrides: dict[str, Any] | None = None, profile: str | None = None,
+                   token_ttl_s: float | None = None) -> Embedded:
     from aeops.notify.slack_sink import SlackSink
 
     tmp.mkdir(parents=True, exist_ok=True)
-    sim = SimulatorThread(tmp / "simulator-state.json", faults)
+    sim = SimulatorThread(tmp / "simulator-state.json", faults, profile, token_ttl_s)
     if seed:
         embedded.seed_simulator(sim.state.path)
     sim.start()

@@ -90,7 +90,7 @@ def events(env: Embedded, kind: str) -> tuple[TaskView, list[dict]]:
 
 
 def test_store_name_changed_opens_a_task_reopened_while_wrong_closed_once_fixed(embedded, api) -> None:
-    env = embedded()
+    env = embedded(profile="rich")  # the response time is tracked: the rich store page shows it
     store = env.config["stores"][0]
     assert store["name"] == "demo"
     set_page(env, name=store["store_name"], logo_b64=b64(LOGO_A), response_time_hours=12)

@@ -162,7 +162,8 @@ def harness(embedded, sim_clock):
     made: list[Harness] = []
 
     def make(faults: str = "", n: int = 6, deadline_s: float = 3.0) -> Harness:
-        h = Harness(embedded(faults=faults, seed=False), n, deadline_s, sim_clock)
+        # the rich profile: the completion rate and the pages' last-modified times are what these tests read
+        h = Harness(embedded(faults=faults, seed=False, profile="rich"), n, deadline_s, sim_clock)
         made.append(h)
         return h
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -17,6 +18,7 @@ from aeops.demo import DEMO_APP_KEY, DEMO_APP_SECRET, DEMO_SELLERS
 from aeops.marketplace import AliExpressClient
 from aeops.marketplace.simulator.app import create_app
 from aeops.marketplace.simulator.faults import Faults
+from aeops.marketplace.simulator.profiles import PROFILE_ENV, make_profile
 from aeops.marketplace.simulator.state import SimState
 
 SELLER_ID = DEMO_SELLERS["demo"][1]
@@ -31,10 +33,14 @@ def free_port() -> int:
 
 
 class RunningSimulator:
-    def __init__(self, state: SimState, faults: Faults) -> None:
+    """The simulator in ``profile`` (default: ``$AEOPS_SIMULATOR_PROFILE``, else ``rich``)."""
+
+    def __init__(self, state: SimState, faults: Faults, profile: str | None = None,
+                 token_ttl_s: float | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.app = create_app(state, faults, public_url=self.url)
+        self.profile = make_profile(profile or os.environ.get(PROFILE_ENV), token_ttl_s=token_ttl_s)
+        self.app = create_app(state, faults, public_url=self.url, profile=self.profile)
         self.state = state
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="critical",
                                 lifespan="off")
@@ -76,13 +82,14 @@ def sample_rows(n_products: int = 3, skus: int = 2, first_id: int = 900719925474
 
 @pytest.fixture
 def simulator_factory(tmp_path: Path) -> Iterator[Callable[..., RunningSimulator]]:
-    """Start simulators with given faults/seed rows; all are stopped at the end of the test."""
+    """Start simulators with given faults/seed rows/profile; all are stopped at the end of the test."""
     started: list[RunningSimulator] = []
 
-    def start(faults: str = "", rows: list[dict[str, Any]] | None = None) -> RunningSimulator:
+    def start(faults: str = "", rows: list[dict[str, Any]] | None = None, profile: str | None = None,
+              token_ttl_s: float | None = None) -> RunningSimulator:
         state = SimState(tmp_path / f"sim-{len(started)}.json")
         state.seed_rows(sample_rows() if rows is None else rows)
-        sim = RunningSimulator(state, Faults.parse(faults)).__enter__()
+        sim = RunningSimulator(state, Faults.parse(faults), profile, token_ttl_s).__enter__()
         started.append(sim)
         return sim
 

@@ -58,7 +58,7 @@ def world(simulator_factory: Callable[..., RunningSimulator], tmp_path: Path, mo
         "extra": {"access_token": ACCESS_TOKEN, "refresh_token": REFRESH_TOKEN, "seller_id": SELLER_ID}}))
     config = load_config({"database_url": url, "stores": [{
         "name": "demo", "language": "en", "certs": certs.as_uri(), "exports": str(exports),
-        "reports": str(tmp_path / "reports"), "qps": 1000}]})
+        "reports": str(tmp_path / "reports"), "qps": 1000, "merchant_type": "enterprise"}]})
     old = cpc(certs, date(2026, 12, 15))
     watch.scan("demo", date(2026, 12, 1), config=config)
     answer = httpx.post(f"{sim.url}/_sim/qualifications/{SELLER_ID}/expire", json={"category": "toys", "cert": "CPC"})
@@ -227,6 +227,36 @@ def test_a_rejected_renewal_uploads_and_attaches_nothing(world: dict[str, Any]) 
     text = slack.section_text()
     assert "Certificate not uploaded, not approved: Acme CPC" in slack.posts[-1]["text"]
     assert "issuer: SGS → Intertek" in text and "Rejected by Ana" in text
+
+
+@pytest.mark.parametrize(("declared", "forbidden", "says"), [
+    ("individual", False, "the operator declares an individual merchant"),
+    (None, False, "declare merchant_type: enterprise"),
+    ("enterprise", True, "the platform forbids this seller to post products"),
+])
+def test_an_account_without_compliance_rights_uploads_and_attaches_nothing(
+        world: dict[str, Any], declared: str | None, forbidden: bool, says: str) -> None:
+    """Compliance rights are checked before the first write: one line says why, nothing reaches the platform."""
+    world["config"].store("demo").merchant_type = declared
+    world["sim"].state.set_seller(SELLER_ID, product_posting_forbidden=forbidden)
+    new = cpc(world["tmp"] / "in", date(2028, 1, 31))
+    before = world["sim"].catalog()
+    world["sim"].sim.reset_calls()
+    slack = FakeSlack()
+    rids, summary = run(world, {"store": "demo", "certificate": str(new), "reason": "CPC expired"}, slack=slack)
+    failed = summary[rids[0]]["failed"]
+    assert failed.startswith("demo: certificate replacement refused, nothing uploaded or attached: ")
+    assert says in failed and "\n" not in failed
+    row = record(world, rids[0])
+    assert (row.status, row.photobank_url, row.sync_run_id) == ("refused", None, None)
+    after = world["sim"].catalog()
+    assert after["photobank"] == before["photobank"]
+    for pid in TOYS:
+        product, was = after["products"][str(pid)], before["products"][str(pid)]
+        assert product.get("qualifications") == was.get("qualifications") and product["status"] == "offline"
+    calls = world["sim"].sim.calls()
+    assert set(calls) == {"aliexpress.solution.merchant.profile.get"}, calls  # no upload, no edit, not even a read
+    assert "refused, nothing uploaded or attached" in slack.section_text() and says in slack.section_text()
     with session_scope(world["url"]) as s:
         assert s.scalars(select(Change)).all() == [] and s.scalars(select(ApiWrite)).all() == []
 

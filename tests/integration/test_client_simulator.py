@@ -50,10 +50,10 @@ def test_reads_list_info_freight_standing(simulator: RunningSimulator, make_clie
     assert [(s.sku_code, str(s.price), str(s.discount_price), s.stock) for s in product.skus] == [
         ("P0-S0", "20.00", "15.50", 10), ("P0-S1", "20.00", "15.50", 10)]
     assert [t.template_id for t in client.list_freight_templates()] == [1001, 1002, 1003]
-    standing = client.account_standing()
-    assert standing.ok and standing.seller_id == SELLER_ID
-    simulator.state.set_seller(SELLER_ID, account_status="frozen")
-    assert not client.account_standing().ok
+    profile = client.merchant_profile()
+    assert profile.posting_forbidden is False and profile.seller_id == SELLER_ID
+    simulator.state.set_seller(SELLER_ID, product_posting_forbidden=True)
+    assert client.merchant_profile().posting_forbidden is True
 
 
 def test_price_and_inventory_updates_land_and_discount_is_kept(simulator: RunningSimulator,
@@ -189,7 +189,7 @@ def test_lost_response_is_unknown_then_resolved_by_a_re_read(simulator: RunningS
 
 
 def test_storefront_views_and_completion_rate(simulator_factory: Factory, make_client: ClientFactory) -> None:
-    sim = simulator_factory("never_device=mobile")
+    sim = simulator_factory("never_device=mobile", profile="rich")  # the completion rate and page times
     client = make_client(sim)
     client.update_prices({PID: [SkuPrice("P0-S0", "30.00", "25.00")]})
     modified = sim.catalog()["products"][str(PID)]["gmt_modified_ms"]

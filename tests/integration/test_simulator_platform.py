@@ -11,7 +11,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-import pytest
 from conftest import SELLER_ID, RunningSimulator, sample_rows
 from PIL import Image
 
@@ -61,7 +60,7 @@ def test_a_new_main_image_is_reviewed_and_an_apparel_grey_backdrop_refused(simul
     for row in rows:
         if row["product_id"] == str(PID + 1):
             row["category"] = "apparel"
-    sim = simulator_factory("review_s=3600", rows)
+    sim = simulator_factory("review_s=3600", rows, profile="rich")  # the review's reason, the completion rate
     client = make_client(sim)
     good = client.upload_image("white.jpg", jpeg()).photobank_url
     grey = client.upload_image("grey.jpg", jpeg(colour="#b4b4b4")).photobank_url
@@ -103,17 +102,15 @@ def test_gmt_times_are_platform_times(simulator_factory: Factory, make_client: C
 def test_profile_freight_settings_and_call_counts(simulator: RunningSimulator, make_client: ClientFactory) -> None:
     client = make_client(simulator)
     httpx.post(f"{simulator.url}/_sim/calls/reset")
-    standing = client.account_standing()
-    assert standing.ok and standing.merchant_type == "enterprise"
-    simulator.state.set_seller(SELLER_ID, merchant_type="individual", account_status=None)
-    standing = client.account_standing()
-    assert (standing.ok, standing.status, standing.merchant_type) == (False, "unknown", "individual")
+    assert client.merchant_profile().posting_forbidden is False
+    simulator.state.set_seller(SELLER_ID, product_posting_forbidden=True)
+    assert client.merchant_profile().posting_forbidden is True
     assert [(s.code, s.free) for s in client.freight_settings(1002)] == [("CAINIAO_STANDARD", True)]
     assert [(s.code, s.free) for s in client.freight_settings(1003)] == [("DHL", False)]
     client.get_product(PID)
     calls = httpx.get(f"{simulator.url}/_sim/calls").json()
     assert calls == {"aliexpress.freight.redefining.getfreightsettingbytemplatequery": 2,
-                     "aliexpress.merchant.profile.get": 2, "aliexpress.solution.product.info.get": 1}
+                     "aliexpress.solution.merchant.profile.get": 2, "aliexpress.solution.product.info.get": 1}
     assert httpx.post(f"{simulator.url}/_sim/calls/reset").json() == {"ok": True}
     assert httpx.get(f"{simulator.url}/_sim/calls").json() == {}
 
@@ -129,9 +126,3 @@ def test_review_is_settled_even_when_only_pages_are_read(simulator_factory: Fact
     review_time_passes(sim, PID)
     assert httpx.get(f"{sim.url}/store/en/item/{PID}.html").status_code == 200
     assert sim.state.product(PID)["status"] == "onSelling" and sim.state.product(PID)["review"]["ended_ms"]
-
-
-@pytest.mark.parametrize("status", ["frozen", "restricted", "", "unknown"])
-def test_only_a_normal_standing_is_ok(simulator: RunningSimulator, make_client: ClientFactory, status: str) -> None:
-    simulator.state.set_seller(SELLER_ID, account_status=status or None)
-    assert not make_client(simulator).account_standing().ok

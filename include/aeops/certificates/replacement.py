@@ -3,10 +3,12 @@
 ``requests`` says what a run replaces: the certificate in its Params (a person's trigger), else the replacements
 the certificate watch requested when a new file replaced an older one in the folder (the run was started by the
 watch's Asset). Per replacement (a row of ``certificate_replacements``, the registry's record): ``validate``
-(every certificate rule, the number/issuer cross-check against the registry, the categories needing its type and
-the brand's products in them), ``render`` (page 1 to JPEG), ``upload`` (to the photobank, recorded before and
-after), ``plan`` (one ``qualification`` change per product in the ledger), ``push`` (the recorded, resumable batch
-push of :mod:`aeops.catalog.push`, under the store's write lock); verification and the report are
+(every certificate rule, the number/issuer cross-check against the registry, the account's right to change
+compliance files (:mod:`aeops.catalog.account`: refused for an individual merchant or a platform that forbids
+posting, before anything is uploaded), the categories needing its type and the brand's products in them),
+``render`` (page 1 to JPEG), ``upload`` (to the photobank, recorded before and after), ``plan`` (one
+``qualification`` change per product in the ledger), ``push`` (the recorded, resumable batch push of
+:mod:`aeops.catalog.push`, under the store's write lock); verification and the report are
 :mod:`.replacement_check`. A changed issuer or number (or no earlier certificate to compare with) waits for a
 person between ``render`` and ``upload`` (:mod:`.upload_approval`); until approved, ``upload`` sends nothing.
 Nothing here reads the wall clock for a decision except the restore deadline.
@@ -19,6 +21,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from aeops.catalog import lock
+from aeops.catalog.account import AccountRefused, compliance_allowed
 from aeops.catalog.batching import batches
 from aeops.catalog.context import RunContext, client_for, context
 from aeops.catalog.diff import PlannedChange
@@ -176,6 +179,9 @@ def validate(rid: int, *, config: AeopsConfig | None = None) -> dict[str, Any]:
     blocking = [f for f in findings if f.severity == Severity.ERROR]
     if info is None or blocking:
         return _reject(rep, blocking or findings, info)
+    refused = _compliance_refusal(rep)
+    if refused is not None:
+        return _refuse(rep, refused, info)
     categories = categories_needing(info.cert_type, rep.ctx.store.category_certs)
     covered = covered_products(rep.ctx.db_url, rep.row.store, info.brand, categories, rep.ctx.store.exports)
     old = _previous_certificate(rep, info.brand, info.cert_type, info.sha256)
@@ -208,6 +214,28 @@ def validate(rid: int, *, config: AeopsConfig | None = None) -> dict[str, Any]:
     log.info("%s: %s %s valid until %s covers %d product(s) of %s", rep.row.store, info.brand, info.cert_type,
              info.valid_until, len(covered.products), ", ".join(categories))
     return {"rid": rid, "ok": True, "status": "running"}
+
+
+def _compliance_refusal(rep: Replacement) -> AccountRefused | None:
+    """Why this account may not change compliance files (None: it may): the platform's
+    ``product_posting_forbidden`` and the operator's declared merchant type (:mod:`aeops.catalog.account`), checked
+    before the first write, in a dry run too."""
+    try:
+        decision = compliance_allowed(client_for(rep.ctx.store), rep.ctx.store)
+    except AccountRefused as refused:
+        return refused
+    log.info("%s: %s", rep.row.store, decision.text("en"))
+    return None
+
+
+def _refuse(rep: Replacement, refused: AccountRefused, info: Any) -> dict[str, Any]:
+    """The account may not change compliance files: recorded as ``refused``; nothing is uploaded or attached."""
+    update(rep, status="refused", finished_at=datetime.now(UTC), brand=info.brand[:100], cert_type=info.cert_type[:20],
+           new_sha256=info.sha256, detail={"refused": refused.decision.text("en"),
+                                           "decision": refused.decision.to_dict()})
+    log.warning("%s: certificate replacement refused, nothing uploaded or attached: %s", rep.row.store,
+                refused.decision.text("en"))
+    return {"rid": rep.row.id, "ok": False, "status": "refused"}
 
 
 def _finding(f: Finding) -> dict[str, Any]:

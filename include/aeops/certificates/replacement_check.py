@@ -11,6 +11,7 @@ import html
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from aeops.catalog.account import Decision
 from aeops.catalog.context import client_for
 from aeops.catalog.main_image_match import same_image_url
 from aeops.catalog.timestamps import aware
@@ -24,7 +25,7 @@ from aeops.store.status import ChangeStatus
 log = get_logger(__name__)
 
 SHOWN = 20
-FINAL = ("restored", "partial", "failed", "rejected", "declined", "no_products", "dry_run")
+FINAL = ("restored", "partial", "failed", "rejected", "refused", "declined", "no_products", "dry_run")
 
 
 class ReplacementFailed(RuntimeError):
@@ -106,7 +107,7 @@ def outcome(rep: Replacement) -> dict[str, Any]:
 
 
 def _verdict(rep: Replacement, result: dict[str, Any]) -> str:
-    if rep.row.status in ("rejected", "declined", "no_products"):
+    if rep.row.status in ("rejected", "refused", "declined", "no_products"):
         return rep.row.status
     if dry_run_of(rep):
         return "dry_run"
@@ -137,7 +138,8 @@ def report(rid: int, *, config: AeopsConfig | None = None, client: Any = None) -
     summary = {"rid": rid, "store": rep.row.store, "status": status, "restored": len(result["restored"]),
                "not_restored": len(result["not_restored"])}
     log.info("%s: certificate replacement %s", rep.row.store, summary)
-    if status in ("rejected", "partial", "failed") or (status == "declined" and _decision(rep) == "timed out"):
+    if status in ("rejected", "refused", "partial", "failed") or (status == "declined"
+                                                                   and _decision(rep) == "timed out"):
         raise ReplacementFailed(_why(rep, result, status))
     return summary
 
@@ -150,6 +152,9 @@ def _why(rep: Replacement, result: dict[str, Any], status: str) -> str:
     if status == "rejected":
         codes = ", ".join(f"{f['code']}: {f['message']}" for f in rep.detail.get("findings") or [])
         return f"{rep.row.store}: certificate {rep.row.new_file} rejected, nothing uploaded ({codes})"
+    if status == "refused":
+        return (f"{rep.row.store}: certificate replacement refused, nothing uploaded or attached: "
+                f"{rep.detail.get('refused')}")
     if status == "declined":
         return (f"{rep.row.store}: nobody approved the upload of {rep.row.new_file} in time, nothing uploaded "
                 f"({'; '.join((rep.detail.get('approval') or {}).get('changes') or [])}); trigger the DAG again "
@@ -212,6 +217,7 @@ def _send(rep: Replacement, result: dict[str, Any], status: str, link: str | Non
               "partial": _("Certificate replaced: {who}, some products NOT restored"),
               "failed": _("Certificate replacement FAILED: {who}"),
               "rejected": _("Certificate rejected, nothing uploaded: {who}"),
+              "refused": _("Certificate replacement refused, nothing uploaded or attached: {who}"),
               "declined": _("Certificate not uploaded, not approved: {who}"),
               "no_products": _("Certificate replacement: {who}, nothing to write"),
               "dry_run": _("Certificate replacement (dry run): {who}")}
@@ -221,6 +227,9 @@ def _send(rep: Replacement, result: dict[str, Any], status: str, link: str | Non
     if status == "rejected":
         lines += [f"• `{f['code']}` {finding_message(f, rep.ctx.store.language)}"
                   for f in rep.detail.get("findings") or []]
+    elif status == "refused":
+        lines.append(Decision.from_dict(rep.detail.get("decision") or {"reason": "unstated"}).text(
+            rep.ctx.store.language))
     elif status == "declined":
         approval = rep.detail.get("approval") or {}
         lines += [f"• {c}" for c in approval.get("changes") or []]
@@ -232,9 +241,6 @@ def _send(rep: Replacement, result: dict[str, Any], status: str, link: str | Non
                            "file to be asked again."))
     elif status == "no_products":
         lines.append(rep.detail.get("nothing") or "")
-    if status == "dry_run" and (rep.detail.get("approval") or {}).get("needed"):
-        lines.append(_("A real run would wait for a person's approval before the upload: {changes}").format(
-            changes="; ".join(rep.detail["approval"].get("changes") or [])))
     else:
         for item in result["not_restored"][:SHOWN]:
             lines.append(_("• {id} {title}: {status} ({reason})").format(
@@ -242,6 +248,9 @@ def _send(rep: Replacement, result: dict[str, Any], status: str, link: str | Non
                 reason=item.get("reason") or "-"))
         if len(result["not_restored"]) > SHOWN:
             lines.append(_("…and {n} more in the report's CSV").format(n=len(result["not_restored"]) - SHOWN))
+    if status == "dry_run" and (rep.detail.get("approval") or {}).get("needed"):
+        lines.append(_("A real run would wait for a person's approval before the upload: {changes}").format(
+            changes="; ".join(rep.detail["approval"].get("changes") or [])))
     severity = "info" if status in ("restored", "no_products", "dry_run") else "warning" if status == "declined" \
         else "error"
     message = notice(title=titles[status].format(who=who), text="\n".join(lines), store=rep.row.store,

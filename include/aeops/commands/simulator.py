@@ -9,6 +9,7 @@ from pathlib import Path
 from aeops.errors import CommandError
 from aeops.marketplace.simulator.app import create_app
 from aeops.marketplace.simulator.faults import Faults
+from aeops.marketplace.simulator.profiles import make_profile
 from aeops.marketplace.simulator.state import SimState
 from aeops.secrets import get_logger
 
@@ -34,6 +35,11 @@ def simulator_command(args: argparse.Namespace) -> int:
         faults = Faults.parse(args.faults)
     except ValueError as exc:
         raise CommandError(f"--faults: {exc}") from None
+    try:
+        profile = make_profile(getattr(args, "profile", None), token_ttl_s=getattr(args, "token_ttl_s", None),
+                               refresh_token_ttl_s=getattr(args, "refresh_token_ttl_s", None))
+    except ValueError as exc:
+        raise CommandError(f"--profile: {exc}") from None
     state_path = Path(args.state or os.environ.get("AEOPS_SIMULATOR_STATE") or "aeops-sim-state.json")
     try:
         state = SimState(state_path)
@@ -48,7 +54,8 @@ def simulator_command(args: argparse.Namespace) -> int:
     import uvicorn
 
     public_url = f"http://{args.host}:{args.port}"
-    log.info("simulator on %s (state %s, faults %s)", public_url, state_path, args.faults or "none")
-    uvicorn.run(create_app(state, faults, public_url=public_url), host=args.host, port=args.port,
+    log.info("simulator on %s (state %s, faults %s, profile %s)", public_url, state_path, args.faults or "none",
+             profile.describe())
+    uvicorn.run(create_app(state, faults, public_url=public_url, profile=profile), host=args.host, port=args.port,
                 log_level="warning")
     return 0

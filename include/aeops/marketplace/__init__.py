@@ -8,11 +8,11 @@ Public API (keep it small; later issues build on it):
   ``list_products``, ``iter_products``, ``get_product``, ``update_prices[_batch]``,
   ``update_inventory[_batch]``, ``edit_product``, ``upload_image``, ``list_freight_templates``,
   ``freight_settings``,
-  ``refresh_access_token``, ``account_standing``, ``call`` (any API).
+  ``refresh_access_token``, ``merchant_profile``, ``call`` (any API).
 * ``MarketplaceClient``: the Protocol of what aeops' steps call (``aeops.marketplace.interface``); the client
   satisfies it, and so do the tests' fakes.
 * Records: ``SkuPrice``, ``SkuStock``, ``Product``, ``Sku``, ``ProductOutcome`` (success/failed/unknown),
-  ``BatchResult``, ``UpdateReport``, ``FreightTemplate``, ``FreightService``, ``TokenInfo``, ``AccountStanding``,
+  ``BatchResult``, ``UpdateReport``, ``FreightTemplate``, ``FreightService``, ``TokenInfo``, ``MerchantProfile``,
   ``PhotoUpload``.
 * Errors: ``ApiError`` > ``AuthError`` > ``SignatureError``; ``QuotaExhausted``, ``Throttled(ban_seconds)``,
   ``ServerError``; ``OutcomeUnknown`` (a write whose answer was lost).
@@ -40,10 +40,10 @@ from aeops.marketplace.models import (
     MAX_PRODUCTS_PER_CALL,
     MAX_SKUS_PER_PRODUCT_INVENTORY,
     PRODUCT_STATUSES,
-    AccountStanding,
     BatchResult,
     FreightService,
     FreightTemplate,
+    MerchantProfile,
     PhotoUpload,
     Product,
     ProductOutcome,
@@ -57,11 +57,11 @@ from aeops.marketplace.ratelimit import make_rate_limiter
 from aeops.marketplace.signing import sign
 
 __all__ = [
-    "MAX_PRODUCTS_PER_CALL", "MAX_SKUS_PER_PRODUCT_INVENTORY", "PRODUCT_STATUSES", "AccountStanding",
-    "AliExpressClient", "ApiError", "AuthError", "BatchResult", "FreightService", "FreightTemplate",
-    "MarketplaceClient", "OutcomeUnknown", "PhotoUpload", "Product", "ProductOutcome", "QuotaExhausted",
-    "ServerError", "SignatureError", "Sku", "SkuPrice", "SkuStock", "Throttled", "TokenInfo", "UpdateReport", "chunked",
-    "make_rate_limiter", "parse_batch_result", "sign",
+    "MAX_PRODUCTS_PER_CALL", "MAX_SKUS_PER_PRODUCT_INVENTORY", "PRODUCT_STATUSES", "AliExpressClient",
+    "ApiError", "AuthError", "BatchResult", "FreightService", "FreightTemplate", "MarketplaceClient", "MerchantProfile",
+    "OutcomeUnknown", "PhotoUpload", "Product", "ProductOutcome", "QuotaExhausted", "ServerError", "SignatureError",
+    "Sku", "SkuPrice", "SkuStock", "Throttled", "TokenInfo", "UpdateReport", "chunked", "make_rate_limiter",
+    "parse_batch_result", "sign",
 ]
 
 

@@ -50,10 +50,10 @@ from aeops.marketplace.models import (
     MAX_PRODUCTS_PER_CALL,
     MAX_SKUS_PER_PRODUCT_INVENTORY,
     PRODUCT_STATUSES,
-    AccountStanding,
     BatchResult,
     FreightService,
     FreightTemplate,
+    MerchantProfile,
     PhotoUpload,
     Product,
     ProductOutcome,
@@ -81,10 +81,10 @@ API_PRODUCT_EDIT = "aliexpress.solution.product.edit"
 API_PHOTO_UPLOAD = "aliexpress.photobank.redefining.uploadimageforsdk"
 API_FREIGHT_LIST = "aliexpress.freight.redefining.listfreighttemplate"
 API_FREIGHT_SETTING = "aliexpress.freight.redefining.getfreightsettingbytemplatequery"
-API_SELLER_PROFILE = "aliexpress.merchant.profile.get"
+API_MERCHANT_PROFILE = "aliexpress.solution.merchant.profile.get"
 API_CATEGORY_QUALIFICATIONS = "aliexpress.category.qualifications.list"
 API_TOKEN_REFRESH = "/auth/token/refresh"
-NORMAL_STANDING = "normal"  # the only standing in which aeops writes; anything else (or none) is refused
+TOKEN_PATHS = "/auth/token/"  # /auth/token/create, /auth/token/refresh (§3.3)
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded;charset=utf-8"
 _CONNECT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
@@ -189,8 +189,8 @@ class AliExpressClient:
         rest = api.startswith("/")
         system: dict[str, Any] = {"app_key": self.app_key, "sign_method": "sha256",
                                   "timestamp": timestamp_ms(self._clock())}
-        if rest:
-            system["access_token"] = self.access_token
+        if rest:  # the token calls are the app's own: no seller token (it may be the expired one being replaced)
+            system["access_token"] = None if api.startswith(TOKEN_PATHS) else self.access_token
         else:
             system.update(method=api, format="json", session=self.access_token)
         merged = clean_params({**system, **(params or {})})
@@ -375,15 +375,16 @@ class AliExpressClient:
                                   str(m.get("tips") or ""), str(m.get("required")).lower() == "true")
                 for m in _as_list(result.get("qualification_module_list")) if isinstance(m, dict)]
 
-    def account_standing(self) -> AccountStanding:
-        """The seller profile (``aliexpress.merchant.profile.get``): the standing (``normal`` only is ok; a missing
-        one is ``unknown``, not ok) and the merchant type (enterprise or individual)."""
-        body = self.call(API_SELLER_PROFILE)
-        profile = body.get("profile", body)
-        status = str(profile.get("account_status") or "unknown")
-        kind = str(profile.get("merchant_type") or "").strip().lower() or None
-        return AccountStanding(seller_id=_int(profile.get("seller_id")), status=status,
-                               ok=status.strip().lower() == NORMAL_STANDING, raw=dict(profile), merchant_type=kind)
+    def merchant_profile(self) -> MerchantProfile:
+        """The seller profile (``aliexpress.solution.merchant.profile.get``): whether the platform forbids the seller
+        to post products (``product_posting_forbidden``: True, False, or None when the answer does not say)."""
+        body = self.call(API_MERCHANT_PROFILE)
+        profile = body.get("result", body) if isinstance(body.get("result"), dict) else body
+        flag = profile.get("product_posting_forbidden")
+        forbidden = flag if isinstance(flag, bool) else {"true": True, "false": False}.get(str(flag).strip().lower())
+        return MerchantProfile(seller_id=self.seller_id, posting_forbidden=forbidden,
+                               shop_name=str(profile["shop_name"]) if profile.get("shop_name") else None,
+                               raw={k: v for k, v in profile.items() if k != "request_id"})
 
     # ------------------------------------------------------------------ writes
     def _batch_call(self, api: str, items: list[dict[str, Any]]) -> BatchResult:

@@ -49,8 +49,19 @@ class ApiError(Exception):
         super().__init__(f"{where}{codes + ' ' if codes else ''}{message}".strip())
 
 
+TOKEN_CODES = {"IllegalAccessToken", "InvalidAccessToken", "AccessTokenExpired", "InvalidSession", "SessionExpired",
+               "26", "27"}
+"""Codes of an access token the platform refused (invalid or expired): the documented ``IllegalAccessToken``
+("The specified access token is invalid or expired", §3.2) and the legacy TOP session codes."""
+
+
 class AuthError(ApiError):
     """App key, token, permission or IP-whitelist problem: stop, refresh the token once or re-authorise."""
+
+    @property
+    def token_refused(self) -> bool:
+        """The platform refused the access token itself (invalid or expired): a refreshed token may pass."""
+        return (self.code or "") in TOKEN_CODES
 
 
 class SignatureError(AuthError):

@@ -62,9 +62,10 @@ class AliExpressHook(BaseHook):
         return self.get_client()
 
     def test_connection(self) -> tuple[bool, str]:
-        """The UI's "Test" button: one signed read of the seller's account standing."""
+        """The UI's "Test" button: one signed read of the seller profile."""
         try:
-            standing = self.get_client().account_standing()
+            profile = self.get_client().merchant_profile()
         except Exception as exc:  # noqa: BLE001 - the UI shows the one line
             return False, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300]
-        return True, f"seller {standing.seller_id}: account {standing.status}"
+        posting = {True: "forbidden by the platform", False: "allowed"}.get(profile.posting_forbidden, "not stated")
+        return True, f"seller {profile.seller_id}: product posting {posting}"

@@ -17,10 +17,10 @@ from typing import Any, Protocol, runtime_checkable
 
 from aeops.marketplace.models import (
     PRODUCT_STATUSES,
-    AccountStanding,
     BatchResult,
     FreightService,
     FreightTemplate,
+    MerchantProfile,
     PhotoUpload,
     Product,
     ProductOutcome,
@@ -75,8 +75,8 @@ class MarketplaceClient(Protocol):
         ...
 
     # ------------------------------------------------------------------ the seller
-    def account_standing(self) -> AccountStanding:
-        """The seller's standing (writes only when ``normal``) and merchant type."""
+    def merchant_profile(self) -> MerchantProfile:
+        """The seller profile as documented: whether the platform forbids the seller to post products."""
         ...
 
     def refresh_access_token(self, refresh_token: str | None = None) -> TokenInfo:

@@ -200,16 +200,17 @@ class TokenInfo:
 
 
 @dataclass(frozen=True)
-class AccountStanding:
-    """The seller profile's standing: ``ok`` only for a ``normal`` account (not frozen, no serious violation;
-    an unknown or missing standing is not ok). ``merchant_type`` is ``enterprise`` | ``individual`` | None
-    (not given); only enterprise-verified accounts may change compliance files (docs/rules.md)."""
+class MerchantProfile:
+    """The seller profile as the platform documents it (``aliexpress.solution.merchant.profile.get``):
+    ``posting_forbidden`` is its ``product_posting_forbidden`` (True: the platform forbids the seller to post
+    products; False: the seller posts normally; None: the answer did not carry it). The platform documents no
+    account standing and no merchant type (enterprise or individual): those are the operator's declaration in
+    ``aeops_config`` (:mod:`aeops.catalog.account`)."""
 
     seller_id: int | None
-    status: str
-    ok: bool
+    posting_forbidden: bool | None
+    shop_name: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
-    merchant_type: str | None = None
 
 
 @dataclass(frozen=True)

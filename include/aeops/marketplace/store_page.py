@@ -2,8 +2,11 @@
 
 The page embeds ``window.runParams = {"data": {"storeModule": {...}}}`` (see
 :mod:`aeops.marketplace.simulator.shop_pages` and docs/simulator.md for which fields are taken from real
-AliExpress pages and which are assumed). :func:`read_store_page` returns a :class:`StorePageView`; a page that
-cannot be fetched or parsed is a view with ``error`` set, never an exception.
+AliExpress pages and which are assumed). The banners and the response time are assumed fields: a page without
+them (the simulator's ``documented`` profile; a real page, as far as public samples show) lists them in
+``StorePageView.unreadable``, and aeops reports them "cannot be checked here" instead of a difference.
+:func:`read_store_page` returns a :class:`StorePageView`; a page that cannot be fetched or parsed is a view with
+``error`` set, never an exception.
 
 Where the pages are: the simulator serves ``{base_url}/store/{num}?device=...``; the real storefront is
 ``https://www.aliexpress.com/store/{num}`` with a device's user agent (untested against the live site).
@@ -45,6 +48,7 @@ class StorePageView:
     response_time_hours: float | None = None
     error: str | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    unreadable: frozenset[str] = frozenset()  # settings the page carries no field for: "banners", "response_time"
 
 
 def page_url(base_url: str, store_num: int, device: str, *, real: bool) -> str:
@@ -81,9 +85,11 @@ def parse_store_page(text: str, device: str, url: str) -> StorePageView:
         return StorePageView(device, url, error=f"unreadable store data: {type(exc).__name__}")
     hours = (module.get("responseTime") or {}).get("hours")
     banners = tuple(u for u in (_absolute((b or {}).get("imageUrl"), url) for b in module.get("banners") or []) if u)
+    unreadable = frozenset(name for name, key in (("banners", "banners"), ("response_time", "responseTime"))
+                           if key not in module)  # assumed fields: a page without them cannot tell
     return StorePageView(device, url, name=module.get("storeName"), logo_url=_absolute(module.get("logo"), url),
                          banner_urls=banners, response_time_hours=None if hours is None else float(hours),
-                         raw=module)
+                         raw=module, unreadable=unreadable)
 
 
 def read_store_page(client: httpx.Client, base_url: str, store_num: int, device: str, *,

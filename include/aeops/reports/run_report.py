@@ -29,6 +29,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from aeops import locations
+from aeops.catalog.account import standing_of
 from aeops.config import StoreConfig
 from aeops.i18n import ngettext, translator
 from aeops.notify import pages
@@ -229,6 +230,24 @@ def review_context(changes: Sequence[Any], counts: dict[str, Any], lang: str | N
     return rows
 
 
+# ------------------------------------------------------------------------------------------------- checks
+def checks_context(run: Any, lang: str | None) -> dict[str, Any]:
+    """Who allowed the run's writes (the preflight's decision: the platform field or the operator's declaration),
+    and the verification checks the platform gives no means for (``counts["checks_not_allowed"]``)."""
+    _ = translator(lang)
+    standing = standing_of(run)
+    explained = {
+        "completion_rate": (_("Information update completion rate"),
+                            _("the data center's figure is behind the seller login")),
+        "page_timestamps": (_("Last-modified time on the product pages"),
+                            _("real item pages show none: the pages were judged by their values")),
+    }
+    not_allowed = [{"code": code, "label": explained[code][0], "why": explained[code][1]}
+                   for code in (run.counts or {}).get("checks_not_allowed") or [] if code in explained]
+    return {"standing": standing, "standing_text": standing.text(lang) if standing else None,
+            "not_allowed": not_allowed}
+
+
 # ------------------------------------------------------------------------------------------------- report
 def report_context(ledger: Ledger, sync_run_id: int, store: StoreConfig | None = None) -> dict[str, Any]:
     """Everything the template shows for one store's run (``store``: its settings; defaults when None)."""
@@ -272,6 +291,7 @@ def report_context(ledger: Ledger, sync_run_id: int, store: StoreConfig | None =
         "escalated": (run.artifacts or {}).get("escalated") or [],
         "held_runs": sorted({h["run_id"] for h in (run.artifacts or {}).get("held") or []}),
         **verification_context(ledger, sync_run_id),
+        **checks_context(run, lang),
     }
 
 

@@ -250,8 +250,8 @@ class CertificateReplacement(Base):
     which, why, the run, the qualification image uploaded and how many products it restored.
 
     ``status``: requested (the certificate watch saw a new file replace an older one) | running | restored |
-    partial (some products not restored) | rejected (the file failed a rule; nothing uploaded) | no_products |
-    dry_run | failed."""
+    partial (some products not restored) | rejected (the file failed a rule; nothing uploaded) | refused (the
+    account may not change compliance files; nothing uploaded) | no_products | dry_run | failed."""
 
     __tablename__ = "certificate_replacements"
 

@@ -5,7 +5,10 @@ whitespace), ``logo`` (``store_logo``: the perceptual hash of the approved file 
 Hamming distance of at most :data:`MAX_HASH_DISTANCE` of 64 bits), ``banners`` (``store_banners``: the same
 per banner, in order, and the same count) and ``response_time`` (``response_time_hours``: the shown time must
 be at most the target). A field matches when every device shows it right; Information Accuracy is matched
-fields / tracked fields (the platform weighs "store information accuracy" at 15% of the store rating).
+fields / tracked fields (the platform weighs "store information accuracy" at 15% of the store rating). A field
+no readable page carries (the banners and the response time are assumed page fields,
+:mod:`aeops.marketplace.store_page`) "cannot be checked here": neither a match nor a difference, and left out of
+the accuracy.
 
 The logo rotation is due when no logo change was recorded since the quarter began (``logo_changes``, which
 the storefront check fills once a new logo is seen there). It is verified when the page shows the approved
@@ -72,6 +75,7 @@ class FieldResult:
     expected: Shown
     matches: bool
     seen: dict[str, Shown] = field(default_factory=dict)  # device -> "ok", or what it shows (or why unreadable)
+    checkable: bool = True  # False: no readable page carries the field ("cannot be checked here")
 
     def text(self) -> Text:
         """What differs, e.g. ``store name: mobile shows 'Old' (want 'New')``, as a message in no language yet."""
@@ -91,16 +95,20 @@ class Comparison:
     page_errors: dict[str, str] = field(default_factory=dict)
 
     @property
+    def checked(self) -> list[FieldResult]:
+        return [f for f in self.fields if f.checkable]
+
+    @property
     def tracked(self) -> int:
-        return len(self.fields)
+        return len(self.checked)
 
     @property
     def matched(self) -> int:
-        return sum(1 for f in self.fields if f.matches)
+        return sum(1 for f in self.checked if f.matches)
 
     @property
     def accuracy(self) -> float | None:
-        return None if not self.fields else self.matched / self.tracked
+        return None if not self.tracked else self.matched / self.tracked
 
     @property
     def differences(self) -> list[str]:
@@ -108,19 +116,30 @@ class Comparison:
         return self.differences_in("en")
 
     def differences_in(self, lang: str | None) -> list[str]:
-        """What differs, one line per field, in ``lang`` (what a person reads)."""
-        return [f.difference(lang) for f in self.fields if not f.matches]
+        """What differs, one line per field that could be checked, in ``lang`` (what a person reads)."""
+        return [f.difference(lang) for f in self.checked if not f.matches]
 
     def failing_fields(self, lang: str | None) -> list[str]:
         """The names of the fields that differ, in ``lang``."""
         _ = translator(lang)
-        return [_(FIELD_LABELS[f.field]) for f in self.fields if not f.matches]
+        return [_(FIELD_LABELS[f.field]) for f in self.checked if not f.matches]
+
+    @property
+    def not_checkable(self) -> list[str]:
+        """Configured fields no page carries: "cannot be checked here" (English labels, e.g. ``banner``)."""
+        return [FIELD_LABELS[f.field] for f in self.fields if not f.checkable]
+
+    def not_checkable_in(self, lang: str | None) -> list[str]:
+        """:attr:`not_checkable` in ``lang``."""
+        _ = translator(lang)
+        return [_(label) for label in self.not_checkable]
 
     def to_dict(self) -> dict[str, Any]:
         return {"store": self.store, "tracked": self.tracked, "matched": self.matched, "accuracy": self.accuracy,
                 "differences": self.differences, "page_errors": self.page_errors,
+                "not_checkable": self.not_checkable,
                 "fields": {f.field: {"matches": f.matches, "expected": _english(f.expected),
-                                     "seen": {d: _english(v) for d, v in f.seen.items()}}
+                                     "seen": {d: _english(v) for d, v in f.seen.items()}, "checkable": f.checkable}
                            for f in self.fields}}
 
 
@@ -188,6 +207,12 @@ def compare(store: StoreConfig, pages: dict[str, StorePageView], fetch_image: Im
 
     def check(name: str, expected: Shown, judge: Callable[[StorePageView], Shown]) -> None:
         res = FieldResult(name, expected, True)
+        readable = [pages[d] for d in DEVICES if pages.get(d) is not None and not pages[d].error]
+        if readable and all(name in v.unreadable for v in readable):
+            res.matches, res.checkable = False, False
+            res.seen = dict.fromkeys(DEVICES, "cannot be checked here (the store page does not show it)")
+            result.fields.append(res)
+            return
         for device in DEVICES:
             view = pages.get(device)
             unread = Text(PAGE_UNREADABLE, {"error": view.error if view else "-"})

@@ -149,7 +149,7 @@ def _autolink(url: str) -> str:
 def settings_task(store: StoreConfig, result: Comparison, storefront: Storefront) -> tuple[str, dict[str, Any]]:
     """Title and detail (steps, files, links, differences) of a store-settings task, in the store's language."""
     _ = translator(store.language)
-    failing = {f.field for f in result.fields if not f.matches}
+    failing = {f.field for f in result.checked if not f.matches}
     steps = [_("Sign in to the seller center ({url}) with the store's main account.").format(
         url=_autolink(SELLER_CENTER_URL))]
     files: list[str] = []
@@ -258,10 +258,13 @@ def check(store: str, run_id: str, as_of: date, *, config: AeopsConfig | None = 
     open_after = ledger.person_tasks.open_tasks(store)
     summary = {"store": store, "as_of": as_of.isoformat(), "accuracy": result.accuracy, "tracked": result.tracked,
                "matched": result.matched, "trend": trend, "differences": result.differences,
+               "not_checkable": result.not_checkable,
                "rotation_due": rotation.due, "open_tasks": [t.id for t in open_after]}
-    _post_accuracy(cfg, store, summary, open_after, now, result.differences_in(st.language))
-    log.info("%s: Information Accuracy %s (%d of %d fields); %d open person task(s)", store,
-             _pct(result.accuracy), result.matched, result.tracked, len(open_after))
+    _post_accuracy(cfg, store, summary, open_after, now, result.differences_in(st.language),
+                   result.not_checkable_in(st.language))
+    log.info("%s: Information Accuracy %s (%d of %d fields; cannot be checked here: %s); %d open person task(s)",
+             store, _pct(result.accuracy), result.matched, result.tracked, ", ".join(result.not_checkable) or "none",
+             len(open_after))
     return summary
 
 
@@ -270,11 +273,11 @@ def _pct(value: float | None) -> str:
 
 
 def _post_accuracy(cfg: AeopsConfig, store: str, summary: dict[str, Any], open_after: list[TaskView],
-                   now: datetime | None, differences: list[str]) -> None:
+                   now: datetime | None, differences: list[str], not_checkable: list[str] | None = None) -> None:
     from aeops.notify.messages import notice
     from aeops.notify.send import send
 
-    if not summary["tracked"] and not open_after:
+    if not summary["tracked"] and not open_after and not summary.get("not_checkable"):
         return
     _ = translator(cfg.store(store).language)
     trend = summary["trend"]
@@ -287,6 +290,9 @@ def _post_accuracy(cfg: AeopsConfig, store: str, summary: dict[str, Any], open_a
     if trend:
         lines.append(_("Trend (last runs): {trend}").format(trend=" → ".join(_pct(v) for v in trend)))
     lines.extend(f"• {d}" for d in differences)
+    if not_checkable:
+        lines.append(_("Cannot be checked here (the store page does not show it): {fields}").format(
+            fields=", ".join(not_checkable)))
     if open_after:
         lines.append(_("{n} seller-center task(s) wait for a person in Airflow (Required actions): {titles}").format(
             n=len(open_after), titles="; ".join(t.title for t in open_after)))

@@ -122,7 +122,7 @@ def plan(store: str, run_id: str, *, client: MarketplaceClient | None = None,
         raise RequestError(f"{store}: run {run_id} was not started")
     request = recorded_request(run)
     client = client or client_for(ctx.store)
-    preflight(store, client=client, config=ctx.config)
+    preflight(store, client=client, config=ctx.config, sync_run_id=run.id)
     if request.mode == "retry_failed":
         outcome = change_sets.plan_retry(ctx, client, request)
     elif request.mode == "skus":

@@ -23,9 +23,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from aeops.catalog.main_image_match import same_image_url
 from aeops.catalog.model import money
 from aeops.verify.page_reader import PageView, Shipping
 
+TITLE_SITE = "en"  # the language site that shows the product's title as the seller sent it (en_US)
 CLOCK_TOLERANCE = timedelta(seconds=2)  # our clock vs the platform's, plus gmt_modified's whole seconds
 MAX_ROWS_PER_PROBLEM = 10
 
@@ -42,6 +44,8 @@ class Expected:
     prices: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)  # sku -> (price, discount)
     stocks: dict[str, int] = field(default_factory=dict)
     freight_template_id: str | None = None
+    title: str | None = None  # this run's new title (the English site shows it as sent)
+    main_image_url: str | None = None  # this run's new main image (its photobank URL)
     change_ids: list[int] = field(default_factory=list)
     kinds: set[str] = field(default_factory=set)
     shipping: Shipping | None = None  # what the template offers: (service code, free?); None = not known
@@ -101,9 +105,14 @@ def expected_from_changes(changes: Iterable[Any], state_fields: Mapping[int, Map
         elif change.kind == "inventory":
             for item in payload.get("skus", []):
                 exp.stocks[str(item["sku_code"])] = int(item["inventory"])
-        elif change.kind == "edit" and payload.get("fields", {}).get("freight_template_id"):
-            exp.freight_template_id = str(payload["fields"]["freight_template_id"])
-            exp.template_pushed = True
+        elif change.kind == "edit":
+            fields = payload.get("fields") or {}
+            if fields.get("freight_template_id"):
+                exp.freight_template_id = str(fields["freight_template_id"])
+                exp.template_pushed = True
+            exp.title = fields.get("title") or exp.title
+            exp.main_image_url = fields.get("main_image_pushed_url") or fields.get("main_image_url") or \
+                exp.main_image_url
     for pid, exp in result.items():
         known = (state_fields or {}).get(pid) or {}
         if exp.freight_template_id is None and known.get("freight_template_id"):
@@ -231,6 +240,13 @@ def compare_page(exp: Expected, page: PageView) -> list[Problem]:
     template = template_problem(exp, page.shipping)
     if template is not None:
         found.append(problem("freight_template_id", *template))
+    # Values, not a timestamp, show an edit (real pages carry no last-modified time): the English site shows the
+    # title as sent (the others show translations), every page the main image; a page without them says nothing.
+    if exp.title and page.site == TITLE_SITE and page.title is not None and " ".join(page.title.split()) != \
+            " ".join(exp.title.split()):
+        found.append(problem("title", exp.title, page.title))
+    if exp.main_image_url and page.main_image is not None and not same_image_url(page.main_image, exp.main_image_url):
+        found.append(problem("main_image", exp.main_image_url, page.main_image))
     return found
 
 

@@ -19,10 +19,10 @@ from zoneinfo import ZoneInfo
 
 from aeops.marketplace.client import PRODUCT_STATUSES
 from aeops.marketplace.models import (
-    AccountStanding,
     BatchResult,
     FreightService,
     FreightTemplate,
+    MerchantProfile,
     PhotoUpload,
     Product,
     ProductOutcome,
@@ -162,9 +162,9 @@ class FakeMarketplace:
         self.calls += 1
         return []
 
-    def account_standing(self) -> AccountStanding:
+    def merchant_profile(self) -> MerchantProfile:
         self.calls += 1
-        return AccountStanding(self.seller_id, "normal", True, {}, "enterprise")
+        return MerchantProfile(self.seller_id, posting_forbidden=False)
 
     def refresh_access_token(self, refresh_token: str | None = None) -> TokenInfo:
         self.calls += 1

@@ -99,6 +99,8 @@ class PageView:
     page_ids: dict[str, str] = field(default_factory=dict)  # unmapped key -> the page's numeric skuId
     unreadable: str | None = None
     detail: str | None = None  # why it is unreadable (a URL, a marker), for logs and reports
+    title: str | None = None  # the product's subject as this site shows it (None: the page has none)
+    main_image: str | None = None  # the first image of the gallery (None: the page has none)
 
     @property
     def prices(self) -> dict[str, str | None]:
@@ -348,8 +350,10 @@ def parse_item_page(text: str, product_id: int, site: str, device: str,
     SKUs come from ``priceComponent.skuPriceList`` (else its ``skuJson``, else ``skuModule.skuPriceList``, else the
     flat page's ``skuProducts``), keyed by the API's SKU id (:func:`sku_key` of ``skuAttr``) mapped to the
     seller's code through ``sku_codes`` (the page's numeric ``skuId`` is tried too); the shipping block from
-    ``webGeneralFreightCalculateComponent``; the last-modified time only from the simulator's
-    ``simulatorComponent.gmtModified``. A page without the data is unreadable (``no_data``), not an error.
+    ``webGeneralFreightCalculateComponent``; the title from ``productInfoComponent.subject`` (older:
+    ``titleModule``), the main image from ``imageComponent.imagePathList`` (older: ``imageModule``); the
+    last-modified time only from the simulator's ``simulatorComponent.gmtModified``. A page without the data is
+    unreadable (``no_data``), not an error.
     """
     data = run_params_data(text)
     if data is None:
@@ -370,4 +374,8 @@ def parse_item_page(text: str, product_id: int, site: str, device: str,
     modified = _when((data.get("simulatorComponent") or {}).get("gmtModified"))
     if not skus:
         return PageView(product_id, site, device, error="the page's data has no SKU price list")
-    return PageView(product_id, site, device, modified, skus, _shipping(data), page_ids=page_ids)
+    info = data.get("productInfoComponent") or data.get("titleModule") or {}
+    images = (data.get("imageComponent") or data.get("imageModule") or {}).get("imagePathList") or []
+    return PageView(product_id, site, device, modified, skus, _shipping(data), page_ids=page_ids,
+                    title=str(info["subject"]) if info.get("subject") else None,
+                    main_image=str(images[0]) if images and images[0] else None)

@@ -71,6 +71,7 @@ class PassResult:
     api_calls: int = 0
     page_fetches: int = 0
     pages_deferred: int = 0
+    untimed_pages: int = 0  # pages read that carry no last-modified time (the real ones never do): judged by values
     marketplace_rate: float | None = None
 
 
@@ -195,6 +196,7 @@ def _judge_pages(pages: Mapping[int, list[tuple[Cell, PageView | None]]], exps: 
                 cell[str(view.unreadable)] = cell.get(str(view.unreadable), 0) + 1
         known = reader.sku_codes.get(pid) if getattr(reader, "sku_codes", None) is not None else None
         readable = [with_sku_codes(v, known) if known else v for v in views if v.readable]
+        result.untimed_pages += sum(1 for v in readable if v.error is None and v.last_modified is None)
         if readable:
             read[pid] = readable
     keyed, maps = key_pages(read, exps, client, reader, store=store)

@@ -8,7 +8,8 @@ status, one product query each:
 - ``onSelling``: the review passed; the change is ``confirmed`` and the product is verified like any other
   from the next pass (the verification deadline is extended so it gets the full time);
 - ``editingRequired``: the review refused the image; the change ``failed`` with code ``editingRequired`` and the
-  platform's reason (``Product.audit_reason``), in the report, and one Slack alert per product;
+  platform's reason (``Product.audit_reason``: no public documentation names a reason field, so on a real store
+  it is "the platform gave no reason", in the store's language), in the report, and one Slack alert per product;
 - ``auditing``: still in review; once ``review_deadline`` has passed since the edit was sent, one Slack alert
   for the run's overdue products, and they are no longer waited for (they count as "in review").
 
@@ -23,6 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from aeops.catalog.timestamps import aware
+from aeops.i18n import translator
 from aeops.marketplace.interface import MarketplaceClient
 from aeops.secrets import get_logger
 from aeops.store.ledger import Ledger
@@ -73,8 +75,8 @@ def follow(ledger: Ledger, client: MarketplaceClient, store: str, sync_run_id: i
             ledger.changes.set_status([c.id for c in changes], ChangeStatus.CONFIRMED)
             outcome.passed.append(pid)
             log.info("%s: product %s passed the marketplace review", store, pid)
-        elif status == REFUSED_CODE:
-            reason = product.audit_reason or "the marketplace review refused the new main image (no reason given)"
+        elif status == REFUSED_CODE:  # the platform documents no reason field: often none is given
+            reason = product.audit_reason or translator(lang)("the platform gave no reason")
             ledger.changes.fail([c.id for c in changes], REFUSED_CODE, reason)
             outcome.refused[pid] = reason
             log.warning("%s: product %s refused by the marketplace review: %s", store, pid, reason)

@@ -45,13 +45,44 @@ def make(handler: Callable[[httpx.Request], Any], sleeps: list[float] | None = N
 def test_throttled_read_waits_ban_plus_one_then_succeeds() -> None:
     answers = [httpx.Response(200, json={"error_response": {"type": "ISV", "code": "ApiCallLimit", "msg":
                "Api access frequency exceeds the limit. this ban will last 3 seconds"}}),
-               httpx.Response(200, json={"aliexpress_merchant_profile_get_response": {"profile": {
-                   "seller_id": 9007199254740993, "account_status": "normal"}}})]
+               httpx.Response(200, json={"aliexpress_solution_merchant_profile_get_response": {
+                   "product_posting_forbidden": False, "shop_id": 9007199254740993}})]
     sleeps: list[float] = []
     client = make(lambda r: answers.pop(0), sleeps)
-    standing = client.account_standing()
-    assert standing.ok and standing.seller_id == 9007199254740993
+    profile = client.merchant_profile()
+    assert profile.posting_forbidden is False and profile.raw["shop_id"] == 9007199254740993
     assert sleeps == [4.0]
+
+
+@pytest.mark.parametrize(("answer", "forbidden"), [
+    ({"product_posting_forbidden": True}, True),
+    ({"product_posting_forbidden": "false"}, False),
+    ({"country_code": "CN", "shop_name": "demo store"}, None),  # the answer does not say
+    ({"account_status": "frozen", "merchant_type": "individual"}, None),  # assumed fields are not read
+])
+def test_the_merchant_profile_reads_only_the_documented_posting_flag(answer: dict, forbidden: bool | None) -> None:
+    client = make(lambda r: httpx.Response(200, json={"aliexpress_solution_merchant_profile_get_response": answer}),
+                  seller_id=2000000001)
+    profile = client.merchant_profile()
+    assert profile.posting_forbidden is forbidden and profile.seller_id == 2000000001
+    assert not hasattr(profile, "status") and not hasattr(profile, "merchant_type")
+
+
+def test_an_expired_or_invalid_access_token_is_an_auth_error_a_refresh_may_cure() -> None:
+    """The platform's answer to an expired or unknown token (docs/aliexpress-api.md §3.2) stops at once."""
+    calls = []
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return httpx.Response(200, json={"error_response": {"type": "ISV", "code": "IllegalAccessToken", "msg":
+                                                            "The specified access token is invalid or expired",
+                                                            "request_id": "0b1"}})
+
+    with pytest.raises(AuthError) as info:
+        make(refuse).merchant_profile()
+    assert info.value.token_refused and info.value.code == "IllegalAccessToken" and len(calls) == 1
+    signature = AuthError("wrong app key", code="InvalidAppKey")
+    assert not signature.token_refused  # a refresh cannot cure a wrong app key
 
 
 def test_read_transport_errors_back_off_then_succeed() -> None:
@@ -153,12 +184,12 @@ def test_edit_refuses_sku_info_list() -> None:
 def test_secrets_never_reach_logs_or_repr(caplog: pytest.LogCaptureFixture) -> None:
     answers = [httpx.Response(200, json={"error_response": {"type": "SYSTEM", "code": "ServiceUnavailable",
                                                             "msg": f"echo {TOKEN}"}}),
-               httpx.Response(200, json={"aliexpress_merchant_profile_get_response": {
-                   "profile": {"account_status": "frozen"}}})]
+               httpx.Response(200, json={"aliexpress_solution_merchant_profile_get_response": {
+                   "product_posting_forbidden": True}})]
     client = make(lambda r: answers.pop(0))
     with caplog.at_level(logging.DEBUG, logger="aeops"):
-        standing = client.account_standing()
-    assert not standing.ok
+        profile = client.merchant_profile()
+    assert profile.posting_forbidden is True
     assert TOKEN not in caplog.text and SECRET not in repr(client) and TOKEN not in repr(client)
     assert redact(f"secret={SECRET}&sign=ABCDEF&x=1") == "secret=***&sign=***&x=1"
 

@@ -66,7 +66,7 @@ def incompatibilities(protocol: Callable, impl: Callable) -> list[str]:
 def test_the_protocol_lists_what_steps_call() -> None:
     assert {"list_products", "iter_products", "get_product", "update_prices_batch", "update_inventory",
             "edit_product", "set_qualifications", "upload_image", "list_freight_templates", "freight_settings",
-            "category_qualifications", "account_standing", "refresh_access_token"} == set(METHODS)
+            "category_qualifications", "merchant_profile", "refresh_access_token"} == set(METHODS)
     assert ATTRIBUTES == ["access_token", "refresh_token"]
 
 

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from aeops.config import ConfigError, load_config
 from aeops.marketplace.simulator.app import create_app
+from aeops.marketplace.simulator.profiles import make_profile
 from aeops.marketplace.simulator.state import SimState
 from aeops.marketplace.store_page import DEVICES, parse_store_page
 from aeops.storefront.page_compare import compare, load_approved
@@ -75,6 +76,25 @@ def test_each_difference_is_named_with_the_device_that_shows_it(sim, tmp_path) -
     assert "logo: mobile shows another logo" in text and "desktop" not in text.split("logo:")[1].split("\n")[0]
     assert "banner: desktop shows 0 banner(s) instead of 1" in text
     assert "response time: desktop shows 48 h" in text and "(want at most 24 h)" in text
+
+
+def test_settings_the_store_page_does_not_carry_cannot_be_checked_and_are_no_difference(tmp_path) -> None:
+    """The documented profile's store page (and, as far as public samples show, the real one) has no banners and
+    no response time: those settings are "cannot be checked here", left out of the accuracy, never a task."""
+    documented = create_app(SimState(tmp_path / "sim.db"), public_url="http://testserver",
+                            profile=make_profile("documented"))
+    sim = TestClient(documented)
+    st = store(tmp_path)
+    sim.post(f"/_sim/store/{SELLER}", json={"name": "Demo Official Store", "logo_b64": b64(png(logo())),
+                                            "banners_b64": [], "response_time_hours": 48})
+    result = compare(st, pages(sim), fetcher(sim), load_approved(st))
+    assert (result.matched, result.tracked, result.accuracy, result.differences) == (2, 2, 1.0, [])
+    assert result.not_checkable == ["banner", "response time"]
+    assert result.to_dict()["fields"]["banners"]["checkable"] is False
+    sim.post(f"/_sim/store/{SELLER}", json={"name": "Old Name"})  # what the page does show is still compared
+    result = compare(st, pages(sim), fetcher(sim), load_approved(st))
+    assert result.differences == ["store name: desktop shows 'Old Name'; mobile shows 'Old Name'; anonymous shows "
+                                  "'Old Name' (want 'Demo Official Store')"]
 
 
 def test_an_unreadable_page_counts_as_a_difference_on_that_device(tmp_path) -> None:

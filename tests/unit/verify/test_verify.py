@@ -188,6 +188,41 @@ def test_page_comparison_names_each_field() -> None:
     assert check_listed(expected(), None).seen == "not modified since the push"
 
 
+def test_without_a_page_timestamp_a_title_or_main_image_edit_is_judged_by_its_value() -> None:
+    """Real pages carry no last-modified time: an edit must show as a value. The English site shows the title as
+    sent (other sites translate it), every page the main image (by photobank id, whatever slug or size)."""
+    edit = Expected(1, T0, title="Steel  Mug 350 ml", main_image_url="https://ae01.alicdn.com/kf/Sabc123T.jpg")
+    shown = PageView(1, "en", "mobile", None, {"S": SkuView("21.00", None, 7)}, None, title="Steel Mug 350 ml",
+                     main_image="https://ae01.alicdn.com/kf/Sabc123T/Steel-Mug.jpg_640x640.jpg")
+    assert compare_page(edit, shown) == []
+    stale = replace(shown, title="Steel Mug", main_image="https://ae01.alicdn.com/kf/Sold999T/Steel-Mug.jpg")
+    assert {(p.field, p.expected, p.seen) for p in compare_page(edit, stale)} == {
+        ("title", "Steel  Mug 350 ml", "Steel Mug"),
+        ("main_image", "https://ae01.alicdn.com/kf/Sabc123T.jpg", "https://ae01.alicdn.com/kf/Sold999T/Steel-Mug.jpg")}
+    translated = replace(stale, site="es", main_image=shown.main_image)
+    assert compare_page(edit, translated) == []  # a translated title is no stale one
+    assert compare_page(edit, replace(shown, title=None, main_image=None)) == []  # a page without them: unsaid
+
+
+def test_a_pushed_title_and_main_image_are_expected_from_the_edit() -> None:
+    change = SimpleNamespace(id=3, product_id=1, kind="edit", pushed_at=T0, updated_at=T0, previous=None,
+                             payload={"fields": {"title": "New", "main_image": "mug.jpg",
+                                                 "main_image_pushed_url": "https://ae01.alicdn.com/kf/Sx.jpg"}})
+    exp = expected_from_changes([change])[1]
+    assert (exp.title, exp.main_image_url) == ("New", "https://ae01.alicdn.com/kf/Sx.jpg")
+    assert exp.freight_template_id is None
+
+
+def test_real_pages_show_their_title_and_main_image() -> None:
+    view = parse_item_page((FIXTURES / "item-component.html").read_text(encoding="utf-8"), 1005005913925017, "es",
+                           "desktop")
+    assert view.title.startswith("Zapatillas de correr transpirables para mujer")
+    assert view.main_image.startswith("https://ae01.alicdn.com/kf/Sddaa2436f96b4e6483be3a94dd6e64f03/")
+    old = parse_item_page((FIXTURES / "item-module.html").read_text(encoding="utf-8"), 1739481085, "en", "desktop")
+    assert old.title.startswith("10 set  2/3/4/5/6/7/8/9/10 pin aviation")
+    assert old.main_image.startswith("https://ae01.alicdn.com/kf/HTB1atMgQpXXXXXzXXXXq6xXFXXX0/")
+
+
 def test_a_wrong_shipping_template_fails_on_every_device() -> None:
     grid = [(s, d) for s in SITES for d in DEVICES]
     wrong = [PageView(1, s, d, T0 + timedelta(seconds=1), {"S": SkuView("21.00", "15.00", 7)}, PAID_STANDARD)
@@ -547,3 +582,39 @@ def test_review_follow_up_moves_changes_on_and_alerts_once(sqlite_url) -> None:
     review_followup.follow(ledger, Client(), "demo", run, "r", deadline=timedelta(hours=2), at=at + timedelta(hours=3),
                   alert=sent.append)
     assert len(sent) == 2  # each alert once per run
+
+
+def test_a_refusal_without_a_reason_says_the_platform_gave_none_in_the_stores_language(sqlite_url) -> None:
+    """No public documentation names a reason field (the documented profile has none): the report and the alert
+    say the review refused it without a reason, in the store's language, instead of an empty or invented one."""
+    from aeops.marketplace import Product
+    from aeops.store.status import ChangeStatus
+    from aeops.verify import review_followup
+
+    ensure_schema(sqlite_url)
+    ledger = Ledger(sqlite_url)
+    run = ledger.runs.start("demo", "unit", "review-no-reason")
+    ledger.changes.store_plan(run, "demo", [PlannedChange(7, "edit", {"fields": {"main_image": "a.jpg"}})])
+    ids = ledger.changes.open_ids([run])[(run, "edit")]
+    ledger.changes.begin_write(run, "demo", "aliexpress.solution.product.edit", "b", ids)
+    ledger.changes.set_status(ids, ChangeStatus.IN_REVIEW)
+
+    class Client:
+        def get_product(self, pid: int) -> Product:
+            return Product(pid, status="editingRequired")  # no audit_reason on the documented platform
+
+    sent: list = []
+    outcome = review_followup.follow(ledger, Client(), "demo", run, "r", deadline=timedelta(hours=2),
+                                     at=datetime.now(UTC), alert=sent.append, lang="zh-CN")
+    assert outcome.refused == {7: "平台未给出原因"}
+    [change] = ledger.changes.of_run(run)
+    assert (change.status, change.error_code, change.error_message) == ("failed", "editingRequired", "平台未给出原因")
+    assert len(sent) == 1 and "平台未给出原因" in sent[0].text
+
+
+def test_the_checks_the_platform_does_not_allow_are_counted_for_the_report() -> None:
+    from aeops.verify.runner import not_allowed_checks
+
+    assert not_allowed_checks({}) == []  # not verified: nothing to say
+    assert not_allowed_checks({"passes": 1, "untimed_pages": 15}) == ["completion_rate", "page_timestamps"]
+    assert not_allowed_checks({"passes": 2, "untimed_pages": 0, "marketplace_completion_rate": 1.0}) == []

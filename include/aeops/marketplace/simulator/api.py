@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from aeops.marketplace.simulator import photobank, qualifications, reviewer
 from aeops.marketplace.simulator.errors import SimError
 from aeops.marketplace.simulator.products import FREIGHT_SETTINGS, now_ms, record_write, sku_identity
+from aeops.marketplace.simulator.shop_pages import default_store_num
 from aeops.marketplace.simulator.state import SimState, Tx
 
 if TYPE_CHECKING:
@@ -111,14 +112,16 @@ def _product_info(sim: Simulator, seller: dict[str, Any], params: dict[str, str]
         "image_u_r_ls": _images(sim, product),
         "gmt_create": _gmt(product["gmt_create_ms"], tz), "gmt_modified": _gmt(product["gmt_modified_ms"], tz),
         "aeop_ae_product_s_k_us": _wrap(skus, "global_aeop_ae_product_sku", params.get("simplify") == "true")}
-    if product.get("audit_failure_reason") and product["status"] == "editingRequired":
+    assumed = sim.profile.assumed
+    if assumed and product.get("audit_failure_reason") and product["status"] == "editingRequired":
         result["audit_failure_reason"] = product["audit_failure_reason"]  # assumed field name (see reviewer.py)
     quals = [dict(q) for q in product.get("qualifications") or []]
     result["aeop_qualification_struct_list"] = _wrap(quals, "aeop_qualification_struct",
                                                      params.get("simplify") == "true")
     if product["status"] == "offline" and product.get("offline_reason"):
         result["ws_offline_reason"] = product["offline_reason"]  # assumed values (see qualifications.py)
-        result["offline_reason_detail"] = product.get("offline_reason_detail") or ""
+        if assumed:
+            result["offline_reason_detail"] = product.get("offline_reason_detail") or ""  # an assumed field
     return {"result": result}
 
 
@@ -380,14 +383,26 @@ def _freight_setting(sim: Simulator, seller: dict[str, Any], params: dict[str, s
 
 
 def _profile(sim: Simulator, seller: dict[str, Any], params: dict[str, str], _f: Any) -> dict[str, Any]:
-    """The documented profile fields, plus the standing and the merchant type (assumed: the real API shows
-    neither, see docs/simulator.md)."""
+    """``aliexpress.merchant.profile.get``: the documented profile fields; the rich profile adds the standing and
+    the merchant type (assumed: the real API shows neither, see docs/simulator.md)."""
     total, _page = sim.state.list_products(int(seller["seller_id"]), "onSelling", limit=1)
-    return {"profile": {"seller_id": seller["seller_id"], "shop_name": seller["shop_name"], "country": "CN",
-                        "quotation_currency": "USD", "online_store_product_number": total,
-                        "limit_store_product_number": 3000,
-                        "account_status": seller.get("account_status"),
-                        "merchant_type": seller.get("merchant_type")}}
+    profile = {"seller_id": seller["seller_id"], "country": "CN", "quotation_currency": "USD",
+               "online_store_product_number": total, "auth_store_product_number": total,
+               "limit_store_product_number": 3000}
+    if sim.profile.assumed:
+        profile.update(shop_name=seller["shop_name"], account_status=seller.get("account_status"),
+                       merchant_type=seller.get("merchant_type"))
+    return {"profile": profile}
+
+
+def _solution_profile(sim: Simulator, seller: dict[str, Any], params: dict[str, str], _f: Any) -> dict[str, Any]:
+    """``aliexpress.solution.merchant.profile.get``: its documented fields, top level in the answer (the official
+    SDK's response class); ``product_posting_forbidden`` False means the merchant can post products normally."""
+    store_num = default_store_num(int(seller["seller_id"]))
+    return {"country_code": "CN", "product_posting_forbidden": bool(seller.get("product_posting_forbidden")),
+            "merchant_login_id": f"seller{seller['seller_id']}", "shop_id": store_num,
+            "shop_name": seller["shop_name"], "shop_type": "official",
+            "shop_url": f"https://www.aliexpress.com/store/{store_num}"}
 
 
 SYNC_METHODS = {
@@ -400,6 +415,7 @@ SYNC_METHODS = {
     "aliexpress.freight.redefining.listfreighttemplate": _freight_list,
     "aliexpress.freight.redefining.getfreightsettingbytemplatequery": _freight_setting,
     "aliexpress.merchant.profile.get": _profile,
+    "aliexpress.solution.merchant.profile.get": _solution_profile,
     "aliexpress.category.qualifications.list": _qualifications_list,
 }
 

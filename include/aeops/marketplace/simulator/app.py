@@ -14,14 +14,17 @@ from starlette.types import Receive, Scope, Send
 from aeops.marketplace.simulator import qualifications, shop_pages
 from aeops.marketplace.simulator.errors import AnswerDropped, SimError
 from aeops.marketplace.simulator.faults import DEVICES, SITES, Faults
+from aeops.marketplace.simulator.profiles import RICH, Profile
 from aeops.marketplace.simulator.protocol import Simulator, error_body
 from aeops.marketplace.simulator.state import SimState
 
 
 # ---------------------------------------------------------------------- the web app
-def create_app(state: SimState, faults: Faults | None = None, *, public_url: str = "http://127.0.0.1") -> Any:
-    """The FastAPI application serving :class:`Simulator` (``app.state.sim`` holds it)."""
-    sim = Simulator(state, faults, public_url=public_url)
+def create_app(state: SimState, faults: Faults | None = None, *, public_url: str = "http://127.0.0.1",
+               profile: Profile = RICH) -> Any:
+    """The FastAPI application serving :class:`Simulator` (``app.state.sim`` holds it) in ``profile``
+    (:mod:`~.profiles`: ``rich`` with the simulator's assumed fields, ``documented`` without)."""
+    sim = Simulator(state, faults, public_url=public_url, profile=profile)
     app = FastAPI(title="aeops AliExpress Open Platform simulator", docs_url=None, redoc_url=None)
     app.state.sim = sim
 
@@ -91,7 +94,19 @@ def create_app(state: SimState, faults: Faults | None = None, *, public_url: str
 
     @app.get("/datacenter/{seller_id}/information-update-completion-rate")
     def completion(seller_id: int) -> Response:
-        return JSONResponse(sim.completion_rate(seller_id))
+        """The data center's figure; 404 in the documented profile (the real one is behind the seller login)."""
+        rate = sim.completion_rate(seller_id)
+        if rate is None:
+            return JSONResponse({"error": "not found"}, status_code=404)
+        return JSONResponse(rate)
+
+    @app.post("/_sim/oauth/{seller_id}/code")
+    def authorization_code(seller_id: int) -> Response:
+        """The consent page's stand-in: the seller authorises the app; a one-time code for /auth/token/create."""
+        try:
+            return JSONResponse({"code": sim.authorization_code(seller_id)})
+        except KeyError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=404)
 
     @app.get("/_sim/state")
     def sim_state(views: bool = True) -> Response:
@@ -121,11 +136,11 @@ def create_app(state: SimState, faults: Faults | None = None, *, public_url: str
             return JSONResponse({"ok": False, "error": str(exc)}, status_code=400)
         return JSONResponse({"ok": True, "offline": hit})
 
-    shop_pages.register(app, state, public_url)  # /store/<number>, /_sim/store/<seller id>
+    shop_pages.register(app, state, public_url, assumed=profile.assumed)  # /store/<number>, /_sim/store/<seller>
 
     @app.get("/_sim/health")
     def health() -> Response:
-        return JSONResponse({"ok": True, "faults": vars(sim.faults)})
+        return JSONResponse({"ok": True, "faults": vars(sim.faults), "profile": vars(sim.profile)})
 
     return app
 

@@ -8,8 +8,9 @@ list price, ``skuVal.skuActivityAmount`` the discounted price, ``skuVal.inventor
 stock) and ``skuComponent.productSKUPropertyList``; the shipping block
 (``webGeneralFreightCalculateComponent.originalLayoutResultList[].bizData``) lists the logistics services the
 product's freight template offers the site's country, free or charged. The real page carries no seller SKU
-code, no freight template id and no last-modified time; the simulator adds one thing the real page lacks,
-``data.simulatorComponent.gmtModified`` (the version's last-modified time, epoch ms), marked as such.
+code, no freight template id and no last-modified time; the ``rich`` profile adds one thing the real page lacks,
+``data.simulatorComponent.gmtModified`` (the version's last-modified time, epoch ms), marked as such (the
+``documented`` profile does not: :mod:`~.profiles`).
 """
 
 from __future__ import annotations
@@ -78,8 +79,9 @@ def _slug(subject: str) -> str:
 
 
 def page_data(product: dict[str, Any], shown: dict[str, Any], site: str, device: str, public_url: str,
-              at_ms: int) -> dict[str, Any]:
-    """The ``window.runParams`` object of an item page showing version ``shown`` of ``product``."""
+              at_ms: int, *, assumed: bool = True) -> dict[str, Any]:
+    """The ``window.runParams`` object of an item page showing version ``shown`` of ``product`` (``assumed``:
+    with the simulator's last-modified time, which the real page lacks)."""
     skus = [{**sku_identity(int(product["product_id"]), i), **{k: v for k, v in s.items() if v is not None}}
             | {"discount_price": s.get("discount_price")} for i, s in enumerate(shown["skus"])]
     price_list = [_sku_entry(s) for s in skus]
@@ -113,21 +115,24 @@ def page_data(product: dict[str, Any], shown: dict[str, Any], site: str, device:
                               "baseCurrencySymbol": "US $", "currencySymbol": "US $", "multiCurrency": False},
         "itemStatusComponent": {"status": 0 if product.get("status") == "onSelling" else 1},
         "userComponent": {"currentTime": at_ms, "userCountryCode": SHIP_TO.get(site, SHIP_TO["en"])[0]},
-        "simulatorComponent": {"gmtModified": shown["gmt_modified_ms"], "device": device,
-                               "note": "added by the aeops simulator: the real item page has no last-modified time"},
     }
+    if assumed:
+        data["simulatorComponent"] = {"gmtModified": shown["gmt_modified_ms"], "device": device,
+                                      "note": "added by the aeops simulator: the real item page has no last-modified "
+                                              "time"}
     return {"data": data}
 
 
 def item_page(state: SimState, faults: Faults, site: str, product_id: int, device: str, *,
-              public_url: str = "http://127.0.0.1") -> str | None:
+              public_url: str = "http://127.0.0.1", assumed: bool = True) -> str | None:
     """The item page of ``product_id`` on language ``site`` as ``device`` sees it now (None: no such product)."""
     product = state.product(product_id)
     if product is None:
         return None
     at = now_ms()
     shown = view(product, site, device, faults, at)
-    blob = json.dumps(page_data(product, shown, site, device, public_url, at)["data"], separators=(",", ":"))
+    data = page_data(product, shown, site, device, public_url, at, assumed=assumed)["data"]
+    blob = json.dumps(data, separators=(",", ":"))
     blob = blob.replace("</", "<\\/")  # never end the script element early
     title = html.escape(shown["subject"])
     return (f'<!doctype html>\n<html lang="{site}"><head><meta charset="utf-8">\n<title>{title} - AliExpress</title>'

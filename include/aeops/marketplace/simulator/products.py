@@ -55,7 +55,8 @@ def default_state(at_ms: int | None = None) -> dict[str, Any]:
     for name, (_conn_id, seller_id, access, refresh) in DEMO_SELLERS.items():
         sellers[str(seller_id)] = {
             "seller_id": seller_id, "app_key": DEMO_APP_KEY, "shop_name": f"{name} store",
-            "account_status": "normal", "merchant_type": "enterprise",
+            "product_posting_forbidden": False,  # documented (aliexpress.solution.merchant.profile.get)
+            "account_status": "normal", "merchant_type": "enterprise",  # assumed: answered by the rich profile only
             "access_tokens": {access: at + 365 * DAY_MS}, "refresh_tokens": {refresh: at + 730 * DAY_MS},
             "freight_templates": [dict(t) for t in FREIGHT_TEMPLATES],
         }

@@ -10,7 +10,8 @@ Page structure (see docs/simulator.md for what is taken from real pages and what
 markup (banner, logo, name, response time) and a ``window.runParams = {"data": {...}}`` script whose
 ``storeModule`` uses the field names of AliExpress pages (``storeName``, ``storeNum``, ``storeURL``,
 ``sellerAdminSeq``, ``logo``, ``storeHomePage``, ``positiveRate``, ``followingNumber``, ``openTime``,
-``topRatedSeller``); ``banners`` and ``responseTime`` are assumed names. A device override
+``topRatedSeller``); ``banners`` and ``responseTime`` are assumed names, left out (with their markup) in the
+``documented`` profile (:mod:`~.profiles`). A device override
 (``store_page.devices[<device>]``) lets one device lag behind the others, as propagation does on item pages.
 """
 
@@ -78,8 +79,10 @@ def _image_url(public_url: str, image_id: str | None) -> str | None:
     return f"{public_url.rstrip('/')}/kf/{image_id}.png" if image_id else None
 
 
-def store_page(state: SimState, store_num: int, device: str, public_url: str) -> str | None:
-    """The store page as ``device`` sees it (None: no such store)."""
+def store_page(state: SimState, store_num: int, device: str, public_url: str, *, assumed: bool = True
+               ) -> str | None:
+    """The store page as ``device`` sees it (None: no such store); ``assumed``: with the banners and the response
+    time, whose place and names no public page sample shows."""
     seller = _seller_by_store_num(state, store_num)
     if seller is None:
         return None
@@ -96,13 +99,17 @@ def store_page(state: SimState, store_num: int, device: str, public_url: str) ->
             "storeHomePage": f"https://m.aliexpress.com/store/storeHome.htm?sellerAdminSeq={seller_id}",
             "positiveRate": "97.1%", "followingNumber": 1204, "openTime": "Mar 3, 2021", "topRatedSeller": False,
             "countryCompleteName": "China", "hasStoreHeader": True,
-            "banners": [{"imageUrl": u} for u in banners],
-            "responseTime": {"hours": hours, "text": f"Responds within {hours:g} hours" if hours else ""},
         },
         "webEnv": {"host": "www.aliexpress.com", "language": "en", "site": "glo",
                    "ua:device": "pc" if device != "mobile" else "mobile"},
     }
-    banner_html = "".join(f'<img class="store-banner-image" src="{html.escape(u)}" alt="">' for u in banners)
+    banner_html = response_html = ""
+    if assumed:
+        response = f"Responds within {hours:g} hours" if hours else ""
+        data["storeModule"].update(banners=[{"imageUrl": u} for u in banners],
+                                   responseTime={"hours": hours, "text": response})
+        banner_html = "".join(f'<img class="store-banner-image" src="{html.escape(u)}" alt="">' for u in banners)
+        response_html = f'<span class="response-time">{html.escape(response)}</span>'
     logo_html = f'<img class="shop-logo" src="{html.escape(logo)}" alt="">' if logo else ""
     name = html.escape(view["name"] or "")
     return (
@@ -110,8 +117,7 @@ def store_page(state: SimState, store_num: int, device: str, public_url: str) ->
         f"<title>{name} - Small Orders Online Store on Aliexpress.com</title>\n"
         f'<link rel="canonical" href="https:{store_url}">\n</head>\n<body data-device="{device}">\n'
         f'<div id="store-header" class="store-header">\n<div class="store-banner">{banner_html}</div>\n'
-        f'<div class="shop-info">{logo_html}<h1 class="shop-name">{name}</h1>'
-        f'<span class="response-time">{html.escape(data["storeModule"]["responseTime"]["text"])}</span></div>\n'
+        f'<div class="shop-info">{logo_html}<h1 class="shop-name">{name}</h1>{response_html}</div>\n'
         "</div>\n"
         f"<script>\nwindow.runParams = {json.dumps({'data': data})};\n</script>\n</body></html>\n"
     )
@@ -176,13 +182,13 @@ def set_store_page(state: SimState, seller_id: int, changes: dict[str, Any]) -> 
         return {k: v for k, v in page.items()}
 
 
-def register(app: Any, state: SimState, public_url: str) -> None:
-    """Add the store-page routes to the simulator's FastAPI app."""
+def register(app: Any, state: SimState, public_url: str, *, assumed: bool = True) -> None:
+    """Add the store-page routes to the simulator's FastAPI app (``assumed``: the profile's choice)."""
     @app.get("/store/{store_num}")
     def store(store_num: int, device: str = "desktop") -> Response:
         if device not in DEVICES:
             return HTMLResponse("<h1>404</h1>", status_code=404)
-        page = store_page(state, store_num, device, public_url)
+        page = store_page(state, store_num, device, public_url, assumed=assumed)
         if page is None:
             return HTMLResponse("<h1>Store not found</h1>", status_code=404)
         return HTMLResponse(page, headers={"Cache-Control": "no-store"})

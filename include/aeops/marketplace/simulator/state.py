@@ -4,8 +4,10 @@ Logical layout (``SimState.read()`` and ``GET /_sim/state`` return it, the latte
 
     {"version": 1,
      "apps": {"<app_key>": {"secret": ..., "name": ...}},
-     "sellers": {"<seller_id>": {"seller_id", "app_key", "shop_name", "account_status", "merchant_type",
+     "sellers": {"<seller_id>": {"seller_id", "app_key", "shop_name", "product_posting_forbidden",
+                                 "account_status", "merchant_type" (assumed: the rich profile answers them),
                                  "access_tokens": {"<token>": expiry_ms}, "refresh_tokens": {...},
+                                 "auth_codes": {"<code>": expiry_ms},
                                  "freight_templates": [{"template_id", "template_name", "is_default"}],
                                  "expired_qualification_images": ["<photobank id>"]}},
      "products": {"<product_id>": {"product_id", "seller_id", "subject", "status", "freight_template_id",
@@ -485,9 +487,18 @@ class SimState:
         return self.seed_rows(frame.to_dict(orient="records"), **kw)
 
     def set_seller(self, seller_id: int, **changes: Any) -> None:
-        """Change a seller (e.g. ``account_status="frozen"``, ``access_tokens={...}``)."""
+        """Change a seller (e.g. ``product_posting_forbidden=True``, ``access_tokens={...}``)."""
         with self.write() as tx:
             tx.sellers()[str(seller_id)].update(changes)
+
+    def cap_tokens(self, at_ms: int, access_ms: int, refresh_ms: int) -> None:
+        """Every token lives at most ``access_ms`` (access) or ``refresh_ms`` (refresh) from ``at_ms``: a profile's
+        lifetimes applied to the tokens a state already holds (never lengthens one)."""
+        with self.write() as tx:
+            for seller in tx.sellers().values():
+                for key, life in (("access_tokens", access_ms), ("refresh_tokens", refresh_ms)):
+                    tokens = seller.get(key) or {}
+                    seller[key] = {token: min(int(expiry), at_ms + life) for token, expiry in tokens.items()}
 
     def snapshot_with_views(self, faults: Faults, at_ms: int | None = None, views: bool = True) -> dict[str, Any]:
         """The whole state plus, per product, what every (site, device) view shows right now."""
