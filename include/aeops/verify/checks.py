@@ -53,6 +53,7 @@ class Expected:
     by_value: bool = False  # the platform already had the values (no newer last-modified): compare values only
     sku_values: dict[str, SkuValues] | None = None  # every SKU of the product after the run (None: not known)
     keyless: bool = False  # pages may be keyed by their values, without the SKU-id map (see key_by_values)
+    review_refused: bool = False  # the review refused this run's new main image: already failed and alerted
 
     @property
     def not_before(self) -> datetime:
@@ -252,13 +253,15 @@ def compare_page(exp: Expected, page: PageView) -> list[Problem]:
 
 def compare_product(exp: Expected, product: Any) -> list[Problem]:
     """Differences between the API's product query (``client.get_product``) and the expectation: what the catalog
-    holds (``check="api"``). A product the review refused (``editingRequired``) is off sale whatever its values."""
+    holds (``check="api"``). A product the review refused (``editingRequired``) is off sale whatever its values,
+    unless this run's review follow-up already failed its main-image edit for it (``exp.review_refused``): its
+    other changes are then judged by their values, and the refusal stays reported once, with the edit."""
     def problem(field_name: str, expected: Any, seen: Any, sku: str | None = None) -> Problem:
         return Problem(exp.product_id, "api", field_name, None if expected is None else str(expected),
                        None if seen is None else str(seen), sku_code=sku)
 
     found: list[Problem] = []
-    if getattr(product, "status", None) == "editingRequired":
+    if getattr(product, "status", None) == "editingRequired" and not exp.review_refused:
         found.append(problem("status", "onSelling", product.status))
     skus = {str(s.sku_code): s for s in product.skus if s.sku_code}
     for code, (price, discount) in sorted(exp.prices.items()):

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -138,6 +138,8 @@ def poke_target(t: Target, *, now: Callable[[], datetime] = _now) -> PokeResult:
     pending_changes = [c for c in changes if c.status == ChangeStatus.CONFIRMED and c.product_id not in reviewing]
     fields = _state_fields(t, {c.product_id for c in pending_changes})
     expected = expected_from_changes(pending_changes, fields)
+    refused = set(state["review_refused"])  # their refusal is the edit's failure: not a failure of every change
+    expected = {pid: replace(exp, review_refused=True) if pid in refused else exp for pid, exp in expected.items()}
     page_failed = t.ledger.verification.page_failures(t.sync_run_id) & set(expected)
     left = max(0, t.settings.page_budget - int(state.get("page_fetches", 0)))
     plan = budget_plan(expected, risk_of(t, changes, all_products, reviewing), t.settings.rule,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -618,3 +619,18 @@ def test_the_checks_the_platform_does_not_allow_are_counted_for_the_report() -> 
     assert not_allowed_checks({}) == []  # not verified: nothing to say
     assert not_allowed_checks({"passes": 1, "untimed_pages": 15}) == ["completion_rate", "page_timestamps"]
     assert not_allowed_checks({"passes": 2, "untimed_pages": 0, "marketplace_completion_rate": 1.0}) == []
+
+
+def test_a_product_the_review_refused_is_off_sale_unless_its_refusal_is_already_the_edits_failure() -> None:
+    """A refused product fails the product query's check (off sale whatever its values); once this run's review
+    follow-up failed its main-image edit (and alerted), its price and stock changes are judged by their values:
+    one refusal, reported once, not a verification that never ends."""
+    from aeops.marketplace import Product, Sku
+    from aeops.verify.checks import Expected, compare_product
+
+    product = Product(7, status="editingRequired", skus=[Sku("14:1", "A", Decimal("9.90"), None, 3)])
+    exp = Expected(7, datetime.now(UTC), prices={"A": ("9.90", None)}, stocks={"A": 3})
+    assert [(p.field, p.seen) for p in compare_product(exp, product)] == [("status", "editingRequired")]
+    assert compare_product(replace(exp, review_refused=True), product) == []
+    wrong = Product(7, status="editingRequired", skus=[Sku("14:1", "A", Decimal("8.00"), None, 3)])
+    assert [p.field for p in compare_product(replace(exp, review_refused=True), wrong)] == ["price"]
