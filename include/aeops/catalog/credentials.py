@@ -65,6 +65,7 @@ class StoreTokens:
         self.ledger, self.store, self.client = ledger, store, client
         self.connection_refresh_token = client.refresh_token  # the connection's own: tried after token_state's
         self._lock = threading.Lock()
+        self._failed: ReauthoriseNeeded | None = None  # once no refresh token is accepted, the answer stays
 
     def load(self) -> None:
         """Take ``token_state``'s tokens when it has some; refresh them when they expire within
@@ -89,6 +90,8 @@ class StoreTokens:
         """The client's ``on_token_refused``: switch to a newer token than ``refused``, refreshing when
         ``token_state`` holds none."""
         with self._lock:
+            if self._failed is not None:  # this client met the refused refresh token already: no new call
+                raise self._failed
             if self.client.access_token != refused:  # another thread of this client switched already
                 return
             log.info("%s: access token refused by the platform: refreshing", self.store.name)
@@ -102,7 +105,11 @@ class StoreTokens:
         def decide(current: TokenState | None) -> NewTokens | None:
             return None if newer_is_enough(current) else self._call_platform(current)
 
-        state = self.ledger.tokens.refresh_locked(self.store.conn_id, decide)
+        try:
+            state = self.ledger.tokens.refresh_locked(self.store.conn_id, decide)
+        except ReauthoriseNeeded as failed:
+            self._failed = failed
+            raise
         if state is not None:
             self._use(state)
 

@@ -273,6 +273,19 @@ def test_an_expired_refresh_token_asks_to_re_authorise_the_app_naming_the_store(
     assert ctx.ledger.tokens.get(CONN_ID).access_token == access
 
 
+def test_a_client_that_met_the_refused_refresh_token_asks_the_platform_no_more(sqlite_url, monkeypatch,
+                                                                              conn_tokens) -> None:
+    """Each product query of a verification pass would otherwise try a refresh the platform refuses."""
+    ctx = ctx_for(sqlite_url, monkeypatch, language="en")
+    platform = Platform()  # refuses the connection's access and refresh tokens
+    client = client_for(ctx, transport=platform.transport())
+
+    for _ in range(3):
+        with pytest.raises(ReauthoriseNeeded, match="re-authorise the app for demo"):
+            client.merchant_profile()
+    assert platform.calls["refresh"] == 1 and platform.calls[PROFILE] == 3
+
+
 def test_the_re_authorise_message_is_in_the_stores_language(sqlite_url, monkeypatch, conn_tokens) -> None:
     ctx = ctx_for(sqlite_url, monkeypatch)  # zh-CN, the default
     stored(ctx.ledger, days=-1, refresh_days=None)  # the platform never said when the refresh token expires
