@@ -4,6 +4,8 @@
 then checks that they sell again. For each requested replacement:
 
 - validate the PDF (every certificate rule; its number and issuer against the registry), render page 1 as a JPEG;
+- a changed issuer or number against the brand's previous certificate of the type (or none to compare with) waits
+  for a person (`approve`: the form shows the old and new issuer, number and dates; Reject uploads nothing);
 - upload it to the photobank and change each product's qualification (recorded, resumable batches in the
   `aliexpress_api` pool, under the store's write lock);
 - wait until every product is `onSelling` with the new image (`cert_replace_restore_minutes`, 2 hours), report.
@@ -31,12 +33,14 @@ from airflow.sdk import Param, dag, task, task_group
 
 from aeops.dag_defaults import (
     API_POOL,
+    CERT_APPROVAL_WAIT,
     CERT_REPLACE_RUN_TIMEOUT,
     CERT_REPLACE_TASK_TIMEOUT,
     as_of_param,
     certificate_replacements_asset,
     default_args,
 )
+from aeops.hitl import CertificateApprovalOperator
 from aeops.notify.callbacks import on_failure_callback
 
 LOCK_POKE_SECONDS = float(os.environ.get("AEOPS_CERT_REPLACE_LOCK_POKE_SECONDS", "15"))
@@ -99,11 +103,15 @@ def aliexpress_certificate_replace():
             replacement.render(rid)
             return rid
 
-        @task(pool=API_POOL)
+        # none_failed: runs when `approve` was skipped (nothing to approve); a Reject skips it explicitly
+        @task(pool=API_POOL, trigger_rule="none_failed")
         def upload(rid: int) -> int:
+            from airflow.sdk.exceptions import AirflowSkipException
+
             from aeops.certificates import replacement
 
-            replacement.upload(rid)
+            if replacement.upload(rid).get("skipped") == "declined":  # the Reject's skip does not reach a mapped task
+                raise AirflowSkipException("the upload was not approved: nothing uploaded")
             return rid
 
         @task(pool=API_POOL)
@@ -139,7 +147,10 @@ def aliexpress_certificate_replace():
 
         checked = validate(rid)
         rendered = render(checked)
+        approve = CertificateApprovalOperator(task_id="approve", rid_task_id="replace_certificate.validate",
+                                              response_timeout=CERT_APPROVAL_WAIT, retries=0)
         uploaded = upload(rendered)
+        rendered >> approve >> uploaded
         planned = plan(uploaded)
         pushed = push(planned)
         verified = verify(planned)

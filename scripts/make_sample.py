@@ -67,6 +67,16 @@ CERTS = [
      date(2028, 6, 1), None, False),                                           # CERT-VALIDITY (3 years)
 ]
 
+# compliance documents beside the certificates (aeops.rules.documents): both valid on the sample's as-of day
+DOCUMENTS = [
+    ("Voltix_BrandAuth_20270630.pdf", {"brand": "Voltix", "doc_type": "BrandAuth", "valid_until": date(2027, 6, 30),
+                                       "authoriser": "Voltix Electronics GmbH", "seller": "aeops demo store Co., Ltd.",
+                                       "issue_date": date(2026, 7, 1)}),
+    ("Playfun_CategoryAdmission_20270331.pdf", {"brand": "Playfun", "doc_type": "CategoryAdmission",
+                                                "valid_until": date(2027, 3, 31), "categories": "toys",
+                                                "issuer": "AliExpress", "issue_date": date(2026, 4, 1)}),
+]
+
 
 def _product_image(size: tuple[int, int], background: tuple[int, ...], color: tuple[int, ...], mode: str = "RGB",
                    shape: str = "rect") -> Image.Image:
@@ -137,6 +147,10 @@ def make_certs(folder: Path, previous: dict[str, bytes]) -> None:
         if encrypted and old is not None and _decrypted_text(old) == _decrypted_text(data):
             data = old
         (folder / name).write_bytes(data)
+    from aeops.rules.certs_testing import document_pdf_bytes
+
+    for name, values in DOCUMENTS:
+        (folder / name).write_bytes(document_pdf_bytes(**values))
 
 
 def make_logos(folder: Path) -> None:

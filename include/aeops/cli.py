@@ -81,11 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "certs",
-        help="check a folder of certificate PDFs (names, contents, validity, expiry)",
-        description="Check every <Brand>_<Type>_<ValidUntilYYYYMMDD>.pdf in DIR: name, readability, "
-        "agreement of the PDF text with the name, CE validity, expiry.",
+        help="check a folder of certificate PDFs and compliance documents (names, contents, validity, expiry)",
+        description="Check every <Brand>_<Type>_<ValidUntilYYYYMMDD>.pdf in DIR (certificates such as CE, CPC, "
+        "FCC; brand authorisations BrandAuth and category admissions CategoryAdmission): name, readability, "
+        "agreement of the PDF text with the name, CE validity, expiry, and a changed issuer against the same "
+        "brand's earlier file of the type (a warning: the upload waits for a person's approval).",
     )
-    p.add_argument("dir", metavar="DIR", help="folder holding certificate PDFs")
+    p.add_argument("dir", metavar="DIR", help="folder holding certificate and document PDFs")
     _add_as_of(p)
     p.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
     _add_lang(p)
@@ -93,9 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "logo",
-        help="check a store logo file (PNG, at least 800x800)",
-        description="Check a new store logo: PNG and at least 800x800 px. 'No text over the logo' cannot be "
-        "checked by a machine here and stays a human checklist item.",
+        help="check a store logo file (PNG, at least 800x800, no text over it)",
+        description="Check a new store logo against the logo rules: PNG and at least 800x800 px (errors), and "
+        "text over it read by the text detector (LOGO-TEXT, a warning: a person confirms it; until then the logo "
+        "does not count for the quarter's rotation).",
     )
     p.add_argument("file", metavar="FILE", help="the logo image")
     p.add_argument("--json", action="store_true", help="print one JSON document instead of a table")

@@ -111,7 +111,9 @@ def cron_schedule(*cron_env: tuple[str, str], timezone_env: str):
 
 
 CERT_REPLACE_TASK_TIMEOUT = TASK_TIMEOUT
-CERT_REPLACE_RUN_TIMEOUT = timedelta(hours=2) + 6 * TASK_TIMEOUT  # the 2-hour restore wait + the other steps
+CERT_APPROVAL_WAIT = timedelta(hours=float(os.environ.get("AEOPS_CERT_APPROVAL_WAIT_HOURS", "12")))
+"""How long a certificate upload whose issuer or number changed waits for a person (then: nothing uploaded)."""
+CERT_REPLACE_RUN_TIMEOUT = timedelta(hours=2) + CERT_APPROVAL_WAIT + 6 * TASK_TIMEOUT  # restore wait + approval + steps
 
 
 def certificate_replacements_asset():

@@ -5,8 +5,10 @@
   with nothing to ask, or when the previous round closed everything, the task is skipped.
 - :class:`OverrideApprovalOperator`: an urgent price override above the approval threshold waits for
   "Approve" (DAG ``aliexpress_urgent_rerun``); below it, or for a dry run, the task is skipped.
+- :class:`CertificateApprovalOperator`: a certificate upload whose issuer or number changed (or the first of its
+  brand and type) waits for "Approve" (DAG ``aliexpress_certificate_replace``); otherwise the task is skipped.
 
-Both park the task in ``awaiting_input`` (no worker slot is held) until someone answers in the UI
+All three park the task in ``awaiting_input`` (no worker slot is held) until someone answers in the UI
 (Browse → Required Actions) or through ``PATCH /api/v2/dags/{dag}/dagRuns/{run}/taskInstances/{task}/
 {map_index}/hitlDetails``; with no answer within ``response_timeout`` the default answer is taken
 ("Not done yet", "Reject"). The form (subject, text, answers, the optional note's title and help) is in the
@@ -107,19 +109,31 @@ def _note(title: str, description: str) -> Param:
                  source="task")
 
 
-class OverrideApprovalOperator(ApprovalOperator):
-    """Approval of a risky urgent price override (the form shows the plan; the wait is outside the deadline)."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("response_timeout", APPROVAL_WAIT)
-        super().__init__(subject="Approve an urgent price override", body="The plan is shown when this task runs.",
-                         defaults="Reject", **kwargs)
+class _ApprovalInLanguage(ApprovalOperator):
+    """An approval whose answers are in the store's language (Approve/Reject, 批准/拒绝); an answer in any language
+    is understood."""
 
     def _answers_in(self, lang: str | None) -> None:
         """Approve and Reject in ``lang``, for the form and for reading its answer."""
         _ = translator(lang)
         self.APPROVE, self.REJECT = _(ApprovalOperator.APPROVE), _(ApprovalOperator.REJECT)
         self.options, self.defaults = [self.APPROVE, self.REJECT], [self.REJECT]
+
+    def _approved(self, event: dict[str, Any]) -> bool:
+        """True when the answer is Approve in any language (a timeout or an error: Reject)."""
+        answered = (event.get("chosen_options") or [None])[0]
+        self._answers_in(next((lang for lang in LANGUAGES if answered in _approval_answers(lang)), "en"))
+        chosen = (answered or self.REJECT) if "error" not in event else self.REJECT
+        return chosen == self.APPROVE
+
+
+class OverrideApprovalOperator(_ApprovalInLanguage):
+    """Approval of a risky urgent price override (the form shows the plan; the wait is outside the deadline)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("response_timeout", APPROVAL_WAIT)
+        super().__init__(subject="Approve an urgent price override", body="The plan is shown when this task runs.",
+                         defaults="Reject", **kwargs)
 
     def execute(self, context: Any) -> Any:
         from aeops.urgent import approval
@@ -137,11 +151,8 @@ class OverrideApprovalOperator(ApprovalOperator):
         from aeops.urgent import approval
 
         params = context["params"]
-        answered = (event.get("chosen_options") or [None])[0]
-        self._answers_in(next((lang for lang in LANGUAGES if answered in _approval_answers(lang)), "en"))
-        chosen = (answered or self.REJECT) if "error" not in event else self.REJECT
         approval.record_decision(params["store"], context["ti"].run_id,
-                                 approval.APPROVE if chosen == self.APPROVE else approval.REJECT,
+                                 approval.APPROVE if self._approved(event) else approval.REJECT,
                                  event.get("responded_by_user"), event.get("responded_at"))
         return super().execute_complete(context, event)
 
@@ -149,3 +160,40 @@ class OverrideApprovalOperator(ApprovalOperator):
 def _approval_answers(lang: str) -> tuple[str, str]:
     _ = translator(lang)
     return _(ApprovalOperator.APPROVE), _(ApprovalOperator.REJECT)
+
+
+class CertificateApprovalOperator(_ApprovalInLanguage):
+    """Approval of a certificate upload whose issuer or number changed (in the task group mapped over replacements:
+    ``rid_task_id`` names the group's task whose XCom is the replacement id). The form shows the previous and the new
+    file's issuer, number and dates; Reject (or no answer) skips the upload and what follows."""
+
+    def __init__(self, *, rid_task_id: str, **kwargs: Any) -> None:
+        super().__init__(subject="Approve a certificate upload",
+                         body="The previous and the new certificate are shown when this task runs.", defaults="Reject",
+                         **kwargs)
+        self.rid_task_id = rid_task_id
+
+    def _rid(self, context: Any) -> int | None:
+        ti = context["ti"]
+        return ti.xcom_pull(task_ids=self.rid_task_id, map_indexes=ti.map_index)
+
+    def execute(self, context: Any) -> Any:
+        from aeops.certificates import upload_approval
+
+        rid, ti = self._rid(context), context["ti"]
+        wait = self.response_timeout.total_seconds() / 3600 if self.response_timeout else 0
+        form = upload_approval.approval_form(rid, link=_ui_link(self, ti), wait_hours=wait) if rid else None
+        if form is None:
+            raise _skip(f"replacement {rid}: nothing waits for a person (no changed issuer or number, decided, "
+                        "rejected by a rule, or a dry run)")
+        self.subject, self.body = form["subject"], form["body"]
+        self._answers_in(form["lang"])
+        return super().execute(context)
+
+    def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
+        from aeops.certificates import upload_approval
+
+        upload_approval.record_decision(self._rid(context),
+                                        upload_approval.APPROVE if self._approved(event) else upload_approval.REJECT,
+                                        event.get("responded_by_user"), event.get("responded_at"))
+        return super().execute_complete(context, event)

@@ -98,6 +98,11 @@ def test_time_limits_are_sized_from_the_deadlines_in_the_settings(dagbag) -> Non
     assert urgent.dagrun_timeout >= timedelta(minutes=URGENT_MAX_DEADLINE_MINUTES)  # a late run may still land
     outbox = dagbag.dags["aeops_slack_outbox"]
     assert outbox.dagrun_timeout <= timedelta(minutes=10), "one drain ends before the next is due"
+    from aeops.dag_defaults import CERT_APPROVAL_WAIT
+
+    replace = dagbag.dags["aliexpress_certificate_replace"]  # a person's approval and the 2-hour restore fit
+    assert _attr(replace.task_dict["replace_certificate.approve"], "response_timeout") == CERT_APPROVAL_WAIT
+    assert replace.dagrun_timeout > CERT_APPROVAL_WAIT + timedelta(hours=2)
 
 
 def test_waiting_for_a_store_lock_holds_no_worker_slot(dagbag) -> None:

@@ -1,7 +1,9 @@
 """The issue's proof, end to end against the simulator: a CPC certificate expires and the toys products go offline;
 the certificate watch's alert names them by id; a valid replacement dropped in the folder makes the watch update
 the Asset that queues ``aliexpress_certificate_replace`` (no person); that run (no Params, as the scheduler starts
-it) ends with the products ``onSelling`` with the new qualification image. Both DAGs run under ``dag.test()``."""
+it) ends with the products ``onSelling`` with the new qualification image. A renewal from another lab waits for a
+person's approval (answered through Airflow's REST route, tests/e2e/hitl.py): approved, it is uploaded and
+attached; rejected, nothing is uploaded. Both DAGs run under ``dag.test()``."""
 
 from __future__ import annotations
 
@@ -17,8 +19,9 @@ from aeops import embedded as embedded_mode
 from aeops.demo import DEMO_SELLERS
 from aeops.rules.certs_testing import make_certificate_pdf
 from aeops.store import session_scope
-from aeops.store.models import ApiWrite, CertificateReplacement
+from aeops.store.models import ApiWrite, Certificate, CertificateReplacement
 from tests.e2e.harness import DAGS, SAMPLE, run_dag, task_states
+from tests.e2e.hitl import Responder, Step, api_client
 
 pytestmark = pytest.mark.e2e
 WATCH = "aliexpress_certificate_expiry"
@@ -92,8 +95,12 @@ def test_an_expired_cpc_is_replaced_without_a_person(env) -> None:
     [alert] = _texts(env)
     assert "*Playfun CPC*" in alert and "`ERR-412`" in alert
     named = {int(pid) for pid in re.findall(r"`(\d+)` [^\n]*\(offline\)", alert)}
-    assert named == set(offline)  # by id, with the platform's status
-    assert "live products at risk: *0* of 4 (status from the platform)" in alert
+    assert named and named <= set(offline)  # by id, with the platform's status; the file's own brand first
+    toys = _toys(env)
+    live = sum(1 for pid, p in env.products("demo").items() if p["status"] == "onSelling" and pid in toys)
+    # every toys product is at risk (the simulator took only Playfun's offline; the guide delists the category)
+    assert live == len(toys) - 4
+    assert f"live products at risk: *{live}* of {len(toys)} (status from the platform)" in alert
     assert not _queued_runs_of(REPLACE)  # nothing new in the folder: the Asset is not updated
 
     # a valid renewal dropped in the folder (same issuer as the registry's Playfun CPC)
@@ -122,3 +129,80 @@ def test_an_expired_cpc_is_replaced_without_a_person(env) -> None:
     assert httpx.get(url, timeout=10).headers["content-type"] == "image/jpeg"  # the rendered page 1
     final = _texts(env)[-1]
     assert "Certificate replaced: Playfun CPC, every product restored" in final
+
+
+def _toys(env) -> set[int]:
+    """The demo store's toys products (the sample export's category)."""
+    import csv
+
+    from aeops.exports import newest_export
+
+    path = newest_export(env.config["stores"][0]["exports"])
+    with open(str(path).removeprefix("file://"), encoding="utf-8-sig") as fh:
+        return {int(r["product_id"]) for r in csv.DictReader(fh)
+                if r["category"] == "toys" and r["product_id"].isdigit()}
+
+
+@pytest.fixture(scope="module")
+def api():
+    return api_client()
+
+
+@pytest.mark.parametrize("answer", ["Approve", "Reject"])
+def test_a_renewal_from_another_lab_waits_for_a_persons_approval(env, api, answer: str) -> None:
+    seller = DEMO_SELLERS["demo"][1]
+    answer_ = httpx.post(f"{env.sim.url}/_sim/qualifications/{seller}/expire",
+                         json={"category": "toys", "cert": "CPC", "brand": "Playfun"}, timeout=10)
+    offline = answer_.json()["offline"]
+    _ok(WATCH, {"as_of": "2026-12-16", "stores": ["demo"]})
+    # the renewal comes from another lab than the registry's Playfun CPC (SGS): it waits, nothing rejects it
+    make_certificate_pdf(env.certs / "Playfun_CPC_20271215.pdf", brand="Playfun", cert_type="CPC",
+                         number="CPC-IT-2026-77", issuer="Intertek", issue_date=date(2026, 12, 16),
+                         valid_until=date(2027, 12, 15))
+    _ok(WATCH, {"as_of": "2026-12-16", "stores": ["demo"]})
+    with session_scope(env.db_url) as s:
+        held = s.scalars(select(Certificate).where(Certificate.store == "demo",
+                                                   Certificate.file.like("%Playfun_CPC_20271215.pdf"))).one()
+        old = s.scalars(select(Certificate).where(Certificate.store == "demo",
+                                                  Certificate.file.like("%Playfun_CPC_20261215.pdf"))).one()
+        assert (held.status, held.approval, old.status) == ("valid", "pending", "expired")  # the old stays in force
+    photos = len(env.sim.catalog()["photobank"])
+    before = {pid: env.products("demo")[pid].get("qualifications") for pid in offline}
+
+    responder = Responder(api, REPLACE, [Step("replace_certificate.approve", answer)], fallback="Reject",
+                          timeout_s=240)
+    responder.start()
+    try:
+        dag_run = run_dag(REPLACE, {})  # the Asset-triggered run: no Params
+    finally:
+        responder.stop.set()
+        responder.join(timeout=10)
+    states = task_states(dag_run)
+    assert str(dag_run.state) == "success", (states, responder.errors)
+    assert not responder.errors, responder.errors
+    [asked] = responder.answered
+    body = asked.detail["body"]
+    assert "Approve the Playfun CPC certificate upload for demo" in asked.detail["subject"]
+    assert "| issuer ⚠ | SGS | Intertek |" in body and "| number ⚠ | CPC-2025-1215 | CPC-IT-2026-77 |" in body
+    assert "| valid until | 2026-12-15 | 2027-12-15 |" in body and "| issue date | 2025-12-15 | 2026-12-16 |" in body
+    assert asked.detail["options"] == ["Approve", "Reject"]
+    products = env.products("demo")
+    with session_scope(env.db_url) as s:
+        [done] = s.scalars(select(CertificateReplacement)).all()
+        approval = s.scalars(select(Certificate.approval).where(Certificate.id == held.id)).one()
+    if answer == "Approve":
+        assert done.status == "restored" and done.photobank_url and approval == "approved"
+        assert len(env.sim.catalog()["photobank"]) == photos + 1
+        for pid in offline:
+            assert products[pid]["status"] == "onSelling"
+            assert products[pid]["qualifications"] == [{"key": CPC, "type": "image", "value": done.photobank_url}]
+    else:
+        assert done.status == "declined" and done.photobank_url is None and approval == "rejected"
+        assert len(env.sim.catalog()["photobank"]) == photos  # nothing uploaded
+        for pid in offline:  # nothing attached: still offline, qualifications as they were
+            assert products[pid]["status"] == "offline"
+            assert products[pid].get("qualifications") == before[pid]
+        assert states["replace_certificate.upload[0]"] == "skipped"
+        assert states["replace_certificate.report[0]"] == "success"
+    texts = [m["text"] for m in env.slack_messages()]
+    assert any(t.startswith("Certificate upload waits for approval: Playfun CPC") for t in texts)

@@ -38,7 +38,7 @@ def test_rotation_recorded_then_stale_reminders_once_each(embedded) -> None:
     assert text.startswith("Store logo rotated for 2026Q4")
     assert "`store_logo_800.png` passes (800x800 PNG)" in body
     assert "`store_logo_old.jpg` fails: `LOGO-FORMAT` logo store_logo_old.jpg is JPEG, not PNG" in body
-    assert "No text covers the logo: aeops' text detector warns (LOGO-TEXT)" in body
+    assert "No text covers the logo: a logo the text detector reads text on (LOGO-TEXT) counts only once" in body
     assert len(_messages(env, "demo-kids")) == 1
 
     _run("2026-12-20")  # rotated this quarter, failing file already reported: silence

@@ -4,6 +4,7 @@ page, a person answering through Airflow's REST route (tests/e2e/hitl.py).
 - The store name changed on the storefront: the DAG opens a task; "Done" while the page is still wrong
   reopens it naming the store name; after the page is fixed, "Done" closes it.
 - A logo rotation is due: the same, closed once aeops_config and the storefront both carry the new logo.
+- A new logo with text over it: the rotation stays open naming LOGO-TEXT until a person clears the text.
 """
 
 from __future__ import annotations
@@ -157,3 +158,43 @@ def test_due_logo_rotation_reopened_until_config_and_storefront_carry_a_new_logo
     with session_scope(env.db_url) as s:
         newest = s.scalars(select(LogoChange).order_by(LogoChange.id.desc())).first()
     assert newest.source == "storefront" and newest.file == str(new_logo)
+
+
+def test_a_new_logo_with_text_over_it_does_not_count_until_a_person_clears_the_text(embedded, api, monkeypatch) -> None:
+    """The logo rules decide what counts for the quarter: the storefront shows the new logo, but the text detector
+    reads text over it, so the rotation stays open naming LOGO-TEXT until a person confirms no text covers it."""
+    from tests.unit.rules.detector_images import logo as logo_image
+
+    env = embedded()
+    store = env.config["stores"][0]
+    texted = env.tmp / "logo-folder" / "store_logo_sale.png"
+    texted.parent.mkdir(parents=True, exist_ok=True)
+    logo_image(text="SALE 50%").save(texted, "PNG")
+    set_page(env, name=store["store_name"], logo_b64=b64(LOGO_A), response_time_hours=24)
+    record_logo_change(env, datetime(2026, 11, 2, tzinfo=UTC), LOGO_A)  # last quarter's logo
+
+    def rotate() -> None:  # config and storefront both carry the new logo: only the logo rules stand in the way
+        use_config(env, monkeypatch, store_logo=str(texted))
+        set_page(env, logo_b64=b64(texted))
+
+    dag_run, responder = run(api, [
+        Step("store.ask_1", "Done", before=rotate),
+        Step("store.ask_2", "Done"),  # the person looked: no text covers it (the detector was wrong)
+    ], {"as_of": "2027-01-05"})
+
+    states = task_states(dag_run)
+    assert str(dag_run.state) == "success", (states, responder.errors)
+    assert not responder.errors, responder.errors
+    _first, second = responder.answered
+    assert "the approved logo does not count for the quarter: LOGO-TEXT" in second.detail["body"]
+    assert "Check the logo store_logo_sale.png of demo: text over it?" in second.detail["body"]
+    rotation, history = events(env, "logo_rotation")
+    assert rotation.status == "closed"
+    assert [e["event"] for e in history] == ["opened", "asked", "answered", "reopened", "asked", "answered",
+                                             "closed"]
+    assert any("LOGO-TEXT" in d for d in history[3]["detail"]["differences"])
+    review, _ = events(env, "image_review")
+    assert review.status == "closed"
+    with session_scope(env.db_url) as s:
+        newest = s.scalars(select(LogoChange).order_by(LogoChange.id.desc())).first()
+    assert newest.source == "storefront" and newest.file == str(texted)

@@ -1,6 +1,7 @@
 """The certificate replacement's steps against the real simulator over HTTP (no Airflow): the watch requests it
 when a new file replaces an expired CPC, every toys product of the brand gets the new qualification image and is
-onSelling again; bad files, no products and dry runs write nothing; a crashed push resumes without doubling."""
+onSelling again; a renewal from another lab waits for a person (approve: uploaded and attached; reject: nothing
+uploaded); bad files, no products and dry runs write nothing; a crashed push resumes without doubling."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import pytest
 from conftest import ACCESS_TOKEN, REFRESH_TOKEN, SELLER_ID, RunningSimulator, sample_rows
 from sqlalchemy import select
 
-from aeops.certificates import replacement, replacement_check, watch
+from aeops.certificates import replacement, replacement_check, upload_approval, watch
 from aeops.config import load_config
 from aeops.demo import DEMO_APP_KEY, DEMO_APP_SECRET
 from aeops.marketplace.simulator.products import now_ms
@@ -24,25 +25,12 @@ from aeops.rules.certs_testing import make_certificate_pdf
 from aeops.store import session_scope
 from aeops.store.models import ApiWrite, CertificateReplacement, Change, ProductState
 from aeops.store.status import ChangeStatus
+from tests.fake_slack import FakeSlack
 
 PID = 9007199254740993
 TOYS = [PID, PID + 1]
 AS_OF = date(2026, 12, 20)  # the old CPC (valid until 2026-12-15) has expired
 CPC = "item_US_CPC_certificate"
-
-
-class FakeSlack:
-    def __init__(self) -> None:
-        self.posts: list[dict[str, Any]] = []
-
-    def api_call(self, method: str, json: dict[str, Any]) -> dict[str, Any]:  # noqa: A002 - slack_sdk name
-        if method == "chat.postMessage":
-            self.posts.append(json)
-        return {"ok": True, "channel": "C1", "ts": f"1.{len(self.posts)}"}
-
-    def text(self) -> str:
-        return "\n".join(b.get("text", {}).get("text", "") for p in self.posts for b in p["blocks"]
-                         if b.get("type") == "section")
 
 
 def cpc(folder: Path, until: date, *, brand: str = "Acme", issuer: str = "SGS", number: str = "CPC-Acme-1",
@@ -79,14 +67,24 @@ def world(simulator_factory: Callable[..., RunningSimulator], tmp_path: Path, mo
 
 
 def run(world: dict[str, Any], params: dict[str, Any], run_id: str = "manual__1", slack: FakeSlack | None = None,
-        restore: bool = True) -> tuple[list[int], dict[str, Any]]:
-    """Every step of the DAG for the run's replacements, as the tasks call them."""
+        restore: bool = True, answer: str | None = None) -> tuple[list[int], dict[str, Any]]:
+    """Every step of the DAG for the run's replacements, as the tasks call them; ``answer`` is the person's to the
+    approval form, when one is asked (``None``: the test expects none)."""
     config = world["config"]
     rids = replacement.requests(params, run_id, config=config)
     summary: dict[str, Any] = {}
     for rid in rids:
         replacement.validate(rid, config=config)
         replacement.render(rid, config=config)
+        form = upload_approval.approval_form(rid, link="http://airflow/approve", wait_hours=12, config=config,
+                                             client=slack)
+        assert (form is not None) == (answer is not None), form
+        if form is not None:
+            world.setdefault("forms", []).append(form)
+            upload_approval.record_decision(rid, answer, {"id": "ana", "name": "Ana"}, None, config=config)
+            if answer != upload_approval.APPROVE:  # the approve task skips every step up to the report
+                summary[rid] = replacement_check.report(rid, config=config, client=slack or FakeSlack())
+                continue
         replacement.upload(rid, config=config)
         replacement.plan(rid, config=config)
         assert replacement.push(rid, config=config) is not None
@@ -132,7 +130,7 @@ def test_a_new_file_in_the_folder_restores_the_category(world: dict[str, Any]) -
         assert product["status"] == "onSelling"
         assert product["qualifications"] == [{"key": CPC, "type": "image", "value": row.photobank_url}]
     assert products[str(PID + 100)].get("qualifications") is None  # electronics untouched
-    text = slack.text()
+    text = slack.section_text()
     assert "every product restored" in text and "Acme_CPC_20280131.pdf" in text
     report = Path(row.detail["jpeg"]).with_name(f"demo-manual__1_r{row.id}.html")
     assert report.exists() and str(PID) in report.read_text(encoding="utf-8")
@@ -152,7 +150,7 @@ def test_by_hand_with_a_reason_and_products_not_restored_are_named(world: dict[s
     assert summary[rids[0]]["failed"].startswith("demo: 2 of 2 product(s) not restored")
     row = record(world, rids[0])
     assert (row.status, row.trigger, row.reason) == ("failed", "manual", "CPC expired, renewal in")
-    assert str(PID) in slack.text() and "offline" in slack.text()
+    assert str(PID) in slack.section_text() and "offline" in slack.section_text()
 
 
 @pytest.mark.parametrize("kind", ["encrypted", "mismatch", "expiring"])
@@ -160,8 +158,10 @@ def test_a_bad_certificate_is_rejected_and_nothing_is_uploaded(world: dict[str, 
     if kind == "encrypted":
         new = cpc(world["tmp"] / "in", date(2028, 1, 31), encrypt_password="secret")
         code = "CERT-UNREADABLE"
-    elif kind == "mismatch":
-        new = cpc(world["tmp"] / "in", date(2028, 1, 31), issuer="Some Other Lab")
+    elif kind == "mismatch":  # the text disagrees with the file name: really wrong, no person can approve it
+        new = make_certificate_pdf(world["tmp"] / "in" / "Acme_CPC_20280131.pdf", brand="Acme", cert_type="CPC",
+                                   number="CPC-Acme-1", issuer="SGS", issue_date=date(2027, 1, 1),
+                                   valid_until=date(2028, 3, 31))
         code = "CERT-MISMATCH"
     else:
         new = cpc(world["tmp"] / "in", date(2027, 1, 10))  # 21 days left on AS_OF: past CPC's deadline
@@ -173,9 +173,60 @@ def test_a_bad_certificate_is_rejected_and_nothing_is_uploaded(world: dict[str, 
     assert "rejected, nothing uploaded" in summary[rids[0]]["failed"] and code in summary[rids[0]]["failed"]
     assert record(world, rids[0]).status == "rejected"
     assert len(world["sim"].catalog()["photobank"]) == photos
-    assert f"`{code}`" in slack.text()
+    assert f"`{code}`" in slack.section_text()
     with session_scope(world["url"]) as s:
         assert s.scalars(select(Change)).all() == []
+
+
+def _qualifications(world: dict[str, Any]) -> list[Any]:
+    products = world["sim"].catalog()["products"]
+    return [products[str(pid)].get("qualifications") for pid in TOYS]
+
+
+def test_a_renewal_from_another_lab_waits_for_approval_then_is_uploaded(world: dict[str, Any]) -> None:
+    cpc(world["certs"], date(2028, 1, 31), issuer="Intertek", number="CPC-Acme-2")
+    scanned = watch.scan("demo", AS_OF, config=world["config"])
+    assert len(scanned["replacements_requested"]) == 1 and scanned["held"] == 1
+    photos = len(world["sim"].catalog()["photobank"])
+    slack = FakeSlack()
+    rids, summary = run(world, {}, slack=slack, answer=upload_approval.APPROVE)
+    [form] = world["forms"]
+    assert "Approve the Acme CPC certificate upload for demo" in form["subject"]
+    body = form["body"]
+    assert "| issuer ⚠ | SGS | Intertek |" in body and "| number ⚠ | CPC-Acme-1 | CPC-Acme-2 |" in body
+    assert "| valid until | 2026-12-15 | 2028-01-31 |" in body and "| issue date | 2025-12-01 | 2027-01-01 |" in body
+    assert "`Acme_CPC_20280131.pdf` would replace `Acme_CPC_20261215.pdf` on 2 product(s) of toys" in body
+    assert summary[rids[0]]["status"] == "restored"
+    row = record(world, rids[0])
+    assert row.detail["approval"]["decision"] == "approved" and row.detail["approval"]["by"] == "Ana"
+    assert len(world["sim"].catalog()["photobank"]) == photos + 1
+    assert _qualifications(world) == [[{"key": CPC, "type": "image", "value": row.photobank_url}]] * 2
+    waiting = slack.posts[0]  # Slack said it waits, with the link to answer, before anything was uploaded
+    assert waiting["text"].startswith("Certificate upload waits for approval: Acme CPC")
+    assert "issuer: SGS → Intertek" in slack.section_text() and "http://airflow/approve" in str(waiting["blocks"])
+    # the registry now counts the approved file: the next scan replaces the old one, without asking again
+    watch.scan("demo", AS_OF, config=world["config"])
+    with session_scope(world["url"]) as s:
+        from aeops.store.models import Certificate
+
+        states = {c.file.rsplit("/", 1)[-1]: (c.status, c.approval) for c in s.scalars(select(Certificate))}
+    assert states == {"Acme_CPC_20261215.pdf": ("replaced", None), "Acme_CPC_20280131.pdf": ("valid", "approved")}
+
+
+def test_a_rejected_renewal_uploads_and_attaches_nothing(world: dict[str, Any]) -> None:
+    new = cpc(world["tmp"] / "in", date(2028, 1, 31), issuer="Intertek", number="CPC-Acme-2")
+    photos = len(world["sim"].catalog()["photobank"])
+    slack = FakeSlack()
+    rids, summary = run(world, {"store": "demo", "certificate": str(new), "reason": "renewal"}, slack=slack,
+                        answer=upload_approval.REJECT)
+    assert summary[rids[0]]["status"] == "declined"  # a person's answer: the run does not fail
+    row = record(world, rids[0])
+    assert row.status == "declined" and row.photobank_url is None and row.sync_run_id is None
+    assert len(world["sim"].catalog()["photobank"]) == photos
+    assert _qualifications(world) == [None, None]  # still offline, nothing attached
+    text = slack.section_text()
+    assert "Certificate not uploaded, not approved: Acme CPC" in slack.posts[-1]["text"]
+    assert "issuer: SGS → Intertek" in text and "Rejected by Ana" in text
 
 
 @pytest.mark.parametrize(("declared", "forbidden", "says"), [
@@ -205,9 +256,24 @@ def test_an_account_without_compliance_rights_uploads_and_attaches_nothing(
         assert product.get("qualifications") == was.get("qualifications") and product["status"] == "offline"
     calls = world["sim"].sim.calls()
     assert set(calls) == {"aliexpress.solution.merchant.profile.get"}, calls  # no upload, no edit, not even a read
-    assert "refused, nothing uploaded or attached" in slack.text() and says in slack.text()
+    assert "refused, nothing uploaded or attached" in slack.section_text() and says in slack.section_text()
     with session_scope(world["url"]) as s:
         assert s.scalars(select(Change)).all() == [] and s.scalars(select(ApiWrite)).all() == []
+
+
+def test_nobody_answering_uploads_nothing_and_fails_the_run(world: dict[str, Any]) -> None:
+    new = cpc(world["tmp"] / "in", date(2028, 1, 31), issuer="Intertek", number="CPC-Acme-2")
+    config = world["config"]
+    [rid] = replacement.requests({"store": "demo", "certificate": str(new), "reason": "t"}, "manual__3",
+                                 config=config)
+    replacement.validate(rid, config=config)
+    replacement.render(rid, config=config)
+    assert replacement.upload(rid, config=config) == {"rid": rid, "skipped": "waiting for approval"}  # its own guard
+    assert upload_approval.record_decision(rid, upload_approval.REJECT, None, None, config=config)["decision"] == \
+        "timed out"
+    with pytest.raises(replacement_check.ReplacementFailed, match="nobody approved the upload"):
+        replacement_check.report(rid, config=config, client=FakeSlack())
+    assert record(world, rid).photobank_url is None
 
 
 def test_a_brand_without_products_writes_nothing(world: dict[str, Any]) -> None:
@@ -215,7 +281,7 @@ def test_a_brand_without_products_writes_nothing(world: dict[str, Any]) -> None:
     slack = FakeSlack()
     rids, summary = run(world, {"store": "demo", "certificate": str(new), "reason": "test"}, slack=slack)
     assert summary[rids[0]]["status"] == "no_products"
-    assert "no product of Nobody in toys" in slack.text()
+    assert "no product of Nobody in toys" in slack.section_text()
     with session_scope(world["url"]) as s:
         assert s.scalars(select(ApiWrite)).all() == []
 
@@ -256,7 +322,7 @@ def test_the_watch_alert_names_the_products_with_their_live_status(world: dict[s
     watch.scan("demo", AS_OF, config=world["config"])
     result = watch.alert("demo", AS_OF, config=world["config"], client=slack, run_id="scheduled__1")
     assert result["live_status"] is True and result["products_named"] == 2
-    text = slack.text()
+    text = slack.section_text()
     assert "live products at risk: *0* of 2 (status from the platform)" in text  # the platform took them offline
     for pid in TOYS:
         assert f"`{pid}` Product {pid - PID} (offline)" in text
@@ -264,8 +330,8 @@ def test_the_watch_alert_names_the_products_with_their_live_status(world: dict[s
     assert "/aeops/reports/demo/aliexpress_certificate_expiry/scheduled__1" in link
     listing = Path(world["config"].store("demo").reports) / "demo-scheduled__1-findings.csv"
     lines = listing.read_text(encoding="utf-8").lstrip("\ufeff").splitlines()
-    assert lines[0] == "product_id,title,category,status,reason" and len(lines) == 3
-    assert lines[1].startswith(f"{PID},Product 0,toys,offline")
+    assert lines[0] == "product_id,title,category,status,reason,brand,covered_by" and len(lines) == 3
+    assert lines[1].startswith(f"{PID},Product 0,toys,offline") and lines[1].endswith(",Acme,Acme_CPC_20261215.pdf")
 
 
 def test_an_alert_lists_twenty_products_then_the_count() -> None:

@@ -284,7 +284,7 @@ def _person_tasks(lang: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     ledger.person_tasks.open("demo", "store_settings", "store_settings", title, detail, "r")
     status = page_compare.RotationStatus(due=True, quarter="2027Q1", last_change=date(2026, 10, 2),
                                          previous_sha256=None)
-    title, detail = settings_steps.rotation_task(store, status, _storefront())
+    title, detail = settings_steps.rotation_task(store, status, _storefront(), ledger, [])
     ledger.person_tasks.open("demo", "logo_rotation", "logo_rotation:2027Q1", title, detail, "r")
     ctx = RunContext(config, store, ledger)
     image_flags._refresh_review_task(ctx, "r", [NO_FACE.finding(file="dress.jpg", product_id=7, source="dress.jpg")])
@@ -298,7 +298,9 @@ def _person_tasks(lang: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert image_flags.open_new_product_tasks(ctx, run, "r") == 1
     monkeypatch.setattr("aeops.store.repos.image_reviews.ImageReviews.analysed",
                         lambda *a, **k: ({"text": [{"text": "SALE", "score": 0.9, "share": 0.1}]}, True))
-    settings_steps._review_logo_text(ledger, store, "r")
+    from aeops.storefront.logo_rotation import approved_logo_problems
+
+    assert [f.code for f in approved_logo_problems(ledger, store, "r")] == ["LOGO-TEXT"]  # opens its review
     tasks = ledger.person_tasks.open_tasks("demo")
     assert {t.kind for t in tasks} == set(person_tasks.KINDS)
     form = settings_steps.ask_form("demo", "r", 2, "http://x/hitl", config=config)

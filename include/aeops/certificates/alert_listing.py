@@ -1,7 +1,9 @@
-"""The products a certificate alert puts at risk, by name: ids and titles (the first 20 in Slack), how many are
-live on the platform right now (their status read from it, not assumed ``onSelling``), and a CSV of all of them
-with the day's report (``<store>-<run>.html`` / ``-findings.csv`` in the store's reports location, served by the
-UI at the run's report address).
+"""The products a certificate alert puts at risk, by name: every product of the file's scope (an expired
+certificate delists every product of its category, whatever its brand; :func:`aeops.certificates.covered.scope_of`),
+the file's own brand's first and marked as the ones the file itself covers: ids and titles (the first 20 in Slack),
+how many are live on the platform right now (their status read from it, not assumed ``onSelling``), and a CSV of
+all of them with the day's report (``<store>-<run>.html`` / ``-findings.csv`` in the store's reports location,
+served by the UI at the run's report address).
 
 When the platform cannot be read (no connection, an outage) the alert still goes out with the aeops DB's counts
 and says where they come from.
@@ -16,9 +18,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from aeops.certificates.covered import LIVE, SHOWN, CoveredProduct, apply_statuses, covered_products, csv_text
+from aeops.certificates.covered import LIVE, SHOWN, CoveredProduct, apply_statuses, csv_text, products_at_risk
 from aeops.i18n import translator
 from aeops.notify.messages import slack_escape
+from aeops.rules.documents import type_label
 from aeops.secrets import get_logger
 
 log = get_logger(__name__)
@@ -41,13 +44,14 @@ def _client(ctx: Any, marketplace: Any) -> Any:
 
 
 def name_products(ctx: Any, alerts: Sequence[Any], marketplace: Any = None) -> bool:
-    """Fill ``alert.products`` (and, with the platform's statuses, ``alert.at_risk`` = the live ones and
-    ``alert.live``) for every warning, deadline and expiry alert. True when the platform was read."""
-    wanted = [a for a in alerts if a.kind in NAMED_KINDS and a.categories and a.brand and a.covered_by is None]
+    """Fill ``alert.products`` (every product of the file's scope, its own brand's marked ``covered``; and, with the
+    platform's statuses, ``alert.at_risk`` = the live ones and ``alert.live``) for every warning, deadline and
+    expiry alert. True when the platform was read."""
+    wanted = [a for a in alerts if a.kind in NAMED_KINDS and not a.scope.empty and a.brand and a.covered_by is None]
     if not wanted:
         return False
     for alert in wanted:
-        alert.products = covered_products(ctx.db_url, ctx.store.name, alert.brand, alert.categories,
+        alert.products = products_at_risk(ctx.db_url, ctx.store.name, alert.brand, alert.scope,
                                           ctx.store.exports).products
     client = _client(ctx, marketplace)
     if client is None:
@@ -68,14 +72,22 @@ def name_products(ctx: Any, alerts: Sequence[Any], marketplace: Any = None) -> b
     return True
 
 
-def product_lines(products: Sequence[CoveredProduct], lang: str | None, shown: int = SHOWN) -> list[str]:
-    """``1005… Title (status)`` for the first ``shown`` products, then "…and N more (CSV)"."""
+def product_lines(products: Sequence[CoveredProduct], lang: str | None, shown: int = SHOWN,
+                  marked: bool = False) -> list[str]:
+    """``1005… Title (status)`` for the first ``shown`` products, then "…and N more (CSV)"; ``marked``: each with
+    its brand, the file's own (``covered``) ones said so."""
     _ = translator(lang)
+    own = _("this file")
     lines = []
     for p in products[:shown]:
         title = p.title if len(p.title) <= TITLE_CHARS else p.title[: TITLE_CHARS - 1] + "…"
         status = f" ({p.status})" if p.status else ""
-        lines.append(f"`{p.product_id}` {slack_escape(title)}{status}")
+        brand = ""
+        if marked and p.covered:
+            brand = f" · *{slack_escape(p.brand)}* ✓ {own}"
+        elif marked:
+            brand = f" · {slack_escape(p.brand or '?')}"
+        lines.append(f"`{p.product_id}` {slack_escape(title)}{status}{brand}")
     if len(products) > shown:
         lines.append(_("…and {n} more: every product is in the CSV").format(n=len(products) - shown))
     return lines
@@ -97,21 +109,27 @@ def write_listing(ctx: Any, run_id: str, as_of: date, alerts: Sequence[Any]) -> 
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{ctx.store.name}-{run_id}").strip("_")[:120]
     target = folder(ctx.store.reports, Path("reports") / ctx.store.name)
     every: dict[int, CoveredProduct] = {}
+    files: dict[int, list[str]] = {}
     for alert in named:
         for product in alert.products:
             every.setdefault(product.product_id, product)
-    (target / f"{stem}-findings.csv").write_text(csv_text(every[k] for k in sorted(every)), encoding="utf-8")
+            if product.covered:
+                files.setdefault(product.product_id, []).append(alert.file.replace("\\", "/").rsplit("/", 1)[-1])
+    (target / f"{stem}-findings.csv").write_text(csv_text((every[k] for k in sorted(every)), files),
+                                                 encoding="utf-8")
     sections = []
     # the page's words, translated before they go into the f-strings (the extractor cannot see into one)
-    title, category, status, at_risk = (html.escape(w) for w in (_("Title"), _("Category"), _("Status"),
-                                                                  _("Products at risk")))
+    at_risk = html.escape(_("Products at risk"))
+    heads = "".join(f"<th>{html.escape(h)}</th>" for h in (
+        "product_id", _("Title"), _("Category"), _("Brand"), _("Covered by this file"), _("Status")))
     for alert in named:
         rows = "".join(f"<tr><td>{p.product_id}</td><td>{html.escape(p.title)}</td><td>{html.escape(p.category)}</td>"
+                       f"<td>{html.escape(p.brand)}</td><td>{'✔' if p.covered else ''}</td>"
                        f"<td>{html.escape(p.status or '')}</td></tr>" for p in alert.products)
-        sections.append(f"<h2>{html.escape(alert.brand)} {html.escape(alert.cert_type)} · {html.escape(alert.kind)}"
-                        f" · {html.escape(str(alert.valid_until))}</h2><div style='overflow-x:auto'><table "
-                        f"border='1' cellpadding='4'><tr><th>product_id</th><th>{title}</th><th>{category}</th>"
-                        f"<th>{status}</th></tr>{rows}</table></div>")
+        label = type_label(alert.cert_type, _)
+        sections.append(f"<h2>{html.escape(alert.brand)} {html.escape(label)} · {html.escape(alert.kind)} · "
+                        f"{html.escape(str(alert.valid_until))}</h2><div style='overflow-x:auto'><table border='1' "
+                        f"cellpadding='4'><tr>{heads}</tr>{rows}</table></div>")
     (target / f"{stem}.html").write_text(
         f"<!doctype html><html lang='{html.escape(ctx.store.language)}'><head><meta charset='utf-8'><meta "
         f"name='viewport' content='width=device-width, initial-scale=1'><title>{html.escape(ctx.store.name)} "

@@ -2,10 +2,16 @@
 and what a certificate replacement writes to.
 
 - :func:`categories_needing`: the store's categories whose products need a certificate type (``category_certs``);
-- :func:`covered_products`: the store's products of a brand in those categories, by id and title: the aeops DB's
-  ``product_state`` rows (the catalog sync records each product's brand and category), else the newest export's
-  rows; :func:`read_live_status` reads their status from the platform (``aliexpress.solution.product.list.get``,
-  a page of 50 per call, per status), never assumed ``onSelling``;
+- :func:`scope_of`: what a registry file keeps on sale: a certificate the categories needing its type, a category
+  admission also the categories it names, a brand authorisation every product of its brand;
+- :func:`covered_products`: the store's products of a brand in those categories, by id and title (what a
+  certificate replacement writes to); :func:`products_at_risk`: every product of a file's scope, whatever its
+  brand (an expired certificate delists every product of its category), the file's own brand marked ``covered``.
+  Both from the aeops DB's ``product_state`` rows (the catalog sync records each product's brand and category),
+  else the newest export's rows; the documented product listing carries no category, so a product neither knows
+  (created in the seller center) cannot be placed in a category here. :func:`read_live_status` reads their status
+  from the platform (``aliexpress.solution.product.list.get``, a page of 50 per call, per status), never assumed
+  ``onSelling``;
 - :func:`exposure`: live products per (brand, category), counted for the watch's message;
   :func:`backfill_categories` fills ``category``/``brand`` on ``product_state`` rows from the newest export.
 """
@@ -20,6 +26,7 @@ from dataclasses import dataclass, field
 
 from aeops.marketplace.interface import MarketplaceClient
 from aeops.rules.certs import brand_key
+from aeops.rules.documents import BRAND_AUTH, CATEGORY_ADMISSION, split_categories
 from aeops.secrets import get_logger
 from aeops.store.ledger import Ledger
 
@@ -37,6 +44,38 @@ def categories_needing(cert_type: str, category_certs: Mapping[str, Iterable[str
     return sorted(cat for cat, types in category_certs.items() if wanted in {t.strip().upper() for t in types})
 
 
+@dataclass(frozen=True)
+class Scope:
+    """The products a registry file keeps on sale: those of ``categories`` (None: every category), of any brand or
+    (``brand_only``) of the file's brand only."""
+
+    categories: list[str] | None
+    brand_only: bool = False
+
+    def holds(self, brand: str, category: str, file_brand: str) -> bool:
+        """True when a product of ``brand`` in ``category`` is in the scope of a file of ``file_brand``."""
+        if self.brand_only and brand_key(brand) != brand_key(file_brand):
+            return False
+        return self.categories is None or brand_key(category) in {brand_key(c) for c in self.categories}
+
+    @property
+    def empty(self) -> bool:
+        return self.categories == []
+
+
+def scope_of(cert_type: str, category_certs: Mapping[str, Iterable[str]], admitted: str | None = None) -> Scope:
+    """What a file of ``cert_type`` keeps on sale: a brand authorisation every product of its brand; a category
+    admission the categories it names (``admitted``, as written) and those configured to need it; a certificate
+    every product of the categories needing its type (``category_certs``)."""
+    if cert_type == BRAND_AUTH:
+        return Scope(None, brand_only=True)
+    categories = categories_needing(cert_type, category_certs)
+    if cert_type == CATEGORY_ADMISSION:
+        known = {brand_key(c) for c in categories}
+        categories += [c for c in split_categories(admitted) if brand_key(c) not in known]
+    return Scope(categories)
+
+
 @dataclass
 class Exposure:
     """Live products per (brand, category), both case-folded; ``source`` is ``aeops DB`` or ``newest export``."""
@@ -48,6 +87,10 @@ class Exposure:
         """Live products of ``brand`` in any of ``categories``."""
         b = brand_key(brand)
         return sum(self.counts.get((b, brand_key(c)), 0) for c in categories)
+
+    def in_scope(self, scope: Scope, file_brand: str) -> int:
+        """Live products a file of ``file_brand`` with this ``scope`` keeps on sale, whatever their brand."""
+        return sum(n for (brand, category), n in self.counts.items() if scope.holds(brand, category, file_brand))
 
 
 def _export_frame(export_uri: str):
@@ -117,13 +160,16 @@ SHOWN = 20
 
 @dataclass
 class CoveredProduct:
-    """One product of the brand and category: its id, title, and the platform's status (None: not read)."""
+    """One product of the brand and category: its id, title, and the platform's status (None: not read); ``brand``
+    and whether the file itself ``covered`` it (its brand's product) when an alert names every product at risk."""
 
     product_id: int
     title: str
     category: str
     status: str | None = None
     reason: str | None = None
+    brand: str = ""
+    covered: bool = True
 
 
 @dataclass
@@ -144,6 +190,18 @@ class Covered:
         return [p for p in self.products if p.status in (LIVE, None)]
 
 
+def _catalog(db_url: str, store: str, export_uri: str) -> tuple[list[CoveredProduct], str]:
+    """Every product whose category aeops knows, with its brand (product id order): the aeops DB's
+    ``product_state``, else the newest export; and which of the two it is."""
+    rows = Ledger(db_url).products.with_category(store)
+    if rows:
+        found = [CoveredProduct(int(pid), str((fields or {}).get("title") or ""), str(category),
+                                brand="" if brand is None else str(brand))
+                 for pid, brand, category, fields in rows]
+        return sorted(found, key=lambda p: p.product_id), "aeops DB"
+    return _from_export(export_uri), "newest export"
+
+
 def covered_products(db_url: str, store: str, brand: str, categories: Iterable[str],
                      export_uri: str = "") -> Covered:
     """The store's products of ``brand`` in ``categories`` (case-insensitive), in product id order."""
@@ -151,15 +209,23 @@ def covered_products(db_url: str, store: str, brand: str, categories: Iterable[s
     b = brand_key(brand)
     if not wanted or not b:
         return Covered()
-    rows = Ledger(db_url).products.with_category(store)
-    if rows:
-        found = [CoveredProduct(int(pid), str((fields or {}).get("title") or ""), str(category))
-                 for pid, brand_, category, fields in rows if brand_key(brand_) == b and brand_key(category) in wanted]
-        return Covered(sorted(found, key=lambda p: p.product_id), "aeops DB")
-    return Covered(_from_export(export_uri, b, wanted), "newest export")
+    catalog, source = _catalog(db_url, store, export_uri)
+    return Covered([p for p in catalog if brand_key(p.brand) == b and brand_key(p.category) in wanted], source)
 
 
-def _from_export(export_uri: str, brand: str, wanted: set[str]) -> list[CoveredProduct]:
+def products_at_risk(db_url: str, store: str, brand: str, scope: Scope, export_uri: str = "") -> Covered:
+    """Every product a file of ``brand`` with ``scope`` keeps on sale, whatever its brand: the file's own brand's
+    first (marked ``covered``), then the others, each in product id order."""
+    if scope.empty:
+        return Covered()
+    catalog, source = _catalog(db_url, store, export_uri)
+    found = [p for p in catalog if scope.holds(p.brand, p.category, brand)]
+    for p in found:
+        p.covered = bool(brand_key(brand)) and brand_key(p.brand) == brand_key(brand)
+    return Covered(sorted(found, key=lambda p: (not p.covered, p.product_id)), source)
+
+
+def _from_export(export_uri: str) -> list[CoveredProduct]:
     try:
         frame = _export_frame(export_uri) if export_uri else None
     except Exception as exc:  # noqa: BLE001 - no export: nothing known, never a failed task
@@ -172,8 +238,9 @@ def _from_export(export_uri: str, brand: str, wanted: set[str]) -> list[CoveredP
     brands = frame["brand"] if "brand" in frame.columns else [""] * len(frame)
     for pid, title, brand_, category in zip(frame["product_id"], titles, brands, frame["category"], strict=True):
         text = str(pid).strip()
-        if text.isdigit() and int(text) not in found and brand_key(brand_) == brand and brand_key(category) in wanted:
-            found[int(text)] = CoveredProduct(int(text), "" if title != title else str(title or ""), str(category))
+        if text.isdigit() and int(text) not in found and category == category and category is not None:
+            found[int(text)] = CoveredProduct(int(text), "" if title != title else str(title or ""), str(category),
+                                              brand="" if brand_ is None or brand_ != brand_ else str(brand_).strip())
     return [found[k] for k in sorted(found)]
 
 
@@ -213,12 +280,15 @@ def read_live_status(covered: Covered, client: MarketplaceClient) -> Covered:
     return covered
 
 
-def csv_text(products: Iterable[CoveredProduct]) -> str:
-    """Every product as CSV (UTF-8 with BOM for Excel): product_id, title, category, status, reason."""
+def csv_text(products: Iterable[CoveredProduct], files: Mapping[int, Iterable[str]] | None = None) -> str:
+    """Every product as CSV (UTF-8 with BOM for Excel): product_id, title, category, status, reason; with ``files``
+    (product id -> the files that cover it: the alert's own brand) also brand and covered_by."""
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out)
-    writer.writerow(["product_id", "title", "category", "status", "reason"])
+    writer.writerow(["product_id", "title", "category", "status", "reason"] + (
+        ["brand", "covered_by"] if files is not None else []))
     for p in products:
-        writer.writerow([p.product_id, p.title, p.category, p.status or "", p.reason or ""])
+        extra = [p.brand, "; ".join(files.get(p.product_id, ()))] if files is not None else []
+        writer.writerow([p.product_id, p.title, p.category, p.status or "", p.reason or "", *extra])
     return out.getvalue()

@@ -9,7 +9,9 @@ posting, before anything is uploaded), the categories needing its type and the b
 ``render`` (page 1 to JPEG), ``upload`` (to the photobank, recorded before and after), ``plan`` (one
 ``qualification`` change per product in the ledger), ``push`` (the recorded, resumable batch push of
 :mod:`aeops.catalog.push`, under the store's write lock); verification and the report are
-:mod:`.replacement_check`. Nothing here reads the wall clock for a decision except the restore deadline.
+:mod:`.replacement_check`. A changed issuer or number (or no earlier certificate to compare with) waits for a
+person between ``render`` and ``upload`` (:mod:`.upload_approval`); until approved, ``upload`` sends nothing.
+Nothing here reads the wall clock for a decision except the restore deadline.
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ from aeops.catalog.context import RunContext, client_for, context
 from aeops.catalog.diff import PlannedChange
 from aeops.catalog.push import push_batch
 from aeops.certificates.covered import categories_needing, covered_products
-from aeops.certificates.registry import registry_certificates
 from aeops.config import AeopsConfig, ConfigError, load_airflow_config
 from aeops.findings import Finding, Severity
 from aeops.marketplace.interface import MarketplaceClient
@@ -155,7 +156,9 @@ def validate(rid: int, *, config: AeopsConfig | None = None) -> dict[str, Any]:
     ``{"rid", "ok", "status"}``: ``ok`` False for a rejected file (``rejected``, its findings recorded) or nothing
     to write (``no_products``)."""
     from aeops.certificates.covered import read_live_status
-    from aeops.rules.certs import NOT_READ, check_certificate, cross_check
+    from aeops.certificates.registry import reference_certificates
+    from aeops.rules.cert_crosscheck import approval_request, cross_check
+    from aeops.rules.certs import NOT_READ, check_certificate
 
     rep = load(rid, config)
     if rep.row.status != "running":  # a retried task after the verdict was recorded
@@ -171,8 +174,8 @@ def validate(rid: int, *, config: AeopsConfig | None = None) -> dict[str, Any]:
                                        warn_days=max(cfg.cert_warn_days or [30]),
                                        cpc_warn_days=max([*cfg.cert_cpc_warn_days, cfg.cert_cpc_deadline_days]),
                                        cpc_deadline_days=cfg.cert_cpc_deadline_days)
-    if info is not None:
-        findings += cross_check(info, registry_certificates(rep.ctx.db_url, rep.row.store, as_of))
+    check = cross_check(info, reference_certificates(rep.ctx.db_url, rep.row.store, as_of)) if info else None
+    findings += list(check.findings if check else ())  # warnings: what a person approves before the upload
     blocking = [f for f in findings if f.severity == Severity.ERROR]
     if info is None or blocking:
         return _reject(rep, blocking or findings, info)
@@ -204,6 +207,9 @@ def validate(rid: int, *, config: AeopsConfig | None = None) -> dict[str, Any]:
         log.warning("%s: live status not read (%s)", rep.row.store, type(exc).__name__)
     detail["products"] = [{"product_id": p.product_id, "title": p.title, "category": p.category,
                            "status_before": p.status, "reason_before": p.reason} for p in covered.products]
+    assert check is not None
+    detail["approval"] = approval_request(info, check, rep.ctx.ledger.certificates.approval_of(rep.row.store,
+                                                                                                info.sha256))
     update(rep, detail=detail, **values)
     log.info("%s: %s %s valid until %s covers %d product(s) of %s", rep.row.store, info.brand, info.cert_type,
              info.valid_until, len(covered.products), ", ".join(categories))
@@ -293,6 +299,10 @@ def upload(rid: int, *, client: MarketplaceClient | None = None, config: AeopsCo
         return {"rid": rid, "photobank_url": rep.row.photobank_url}
     if dry_run_of(rep):
         return {"rid": rid, "dry_run": True}
+    approval = rep.detail.get("approval") or {}
+    if approval.get("needed") and approval.get("decision") != "approved":  # the approve task's answer decides
+        log.warning("%s: %s waits for a person's approval: nothing uploaded", rep.row.store, rep.row.new_file)
+        return {"rid": rid, "skipped": "waiting for approval"}
     jpeg = read_bytes(rep.detail["jpeg"], 3 * 1024 * 1024)
     update(rep, detail={"upload": "sending"})
     client = client or client_for(rep.ctx)

@@ -1,7 +1,8 @@
 """A certificate replacement's end: each product ``onSelling`` again with the new qualification image (polled by a
 reschedule-mode sensor within ``cert_replace_restore_minutes``, the guide's 2 hours), then the report (HTML and
 CSV in the store's reports location, served by the UI at the run's report address) and one Slack message:
-products restored, and those not restored with the platform's reason.
+products restored, and those not restored with the platform's reason. An upload a person rejected (or nobody
+approved in time) ends ``declined``: nothing was uploaded; the run fails only when nobody answered.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from aeops.store.status import ChangeStatus
 log = get_logger(__name__)
 
 SHOWN = 20
-FINAL = ("restored", "partial", "failed", "rejected", "refused", "no_products", "dry_run")
+FINAL = ("restored", "partial", "failed", "rejected", "refused", "declined", "no_products", "dry_run")
 
 
 class ReplacementFailed(RuntimeError):
@@ -106,7 +107,7 @@ def outcome(rep: Replacement) -> dict[str, Any]:
 
 
 def _verdict(rep: Replacement, result: dict[str, Any]) -> str:
-    if rep.row.status in ("rejected", "refused", "no_products"):
+    if rep.row.status in ("rejected", "refused", "declined", "no_products"):
         return rep.row.status
     if dry_run_of(rep):
         return "dry_run"
@@ -137,9 +138,14 @@ def report(rid: int, *, config: AeopsConfig | None = None, client: Any = None) -
     summary = {"rid": rid, "store": rep.row.store, "status": status, "restored": len(result["restored"]),
                "not_restored": len(result["not_restored"])}
     log.info("%s: certificate replacement %s", rep.row.store, summary)
-    if status in ("rejected", "refused", "partial", "failed"):
+    if status in ("rejected", "refused", "partial", "failed") or (status == "declined"
+                                                                   and _decision(rep) == "timed out"):
         raise ReplacementFailed(_why(rep, result, status))
     return summary
+
+
+def _decision(rep: Replacement) -> str | None:
+    return (rep.detail.get("approval") or {}).get("decision")
 
 
 def _why(rep: Replacement, result: dict[str, Any], status: str) -> str:
@@ -149,6 +155,10 @@ def _why(rep: Replacement, result: dict[str, Any], status: str) -> str:
     if status == "refused":
         return (f"{rep.row.store}: certificate replacement refused, nothing uploaded or attached: "
                 f"{rep.detail.get('refused')}")
+    if status == "declined":
+        return (f"{rep.row.store}: nobody approved the upload of {rep.row.new_file} in time, nothing uploaded "
+                f"({'; '.join((rep.detail.get('approval') or {}).get('changes') or [])}); trigger the DAG again "
+                "with it to be asked again")
     return (f"{rep.row.store}: {len(result['not_restored'])} of {len(result['rows'])} product(s) not restored by "
             f"the {rep.row.brand} {rep.row.cert_type} certificate")
 
@@ -208,6 +218,7 @@ def _send(rep: Replacement, result: dict[str, Any], status: str, link: str | Non
               "failed": _("Certificate replacement FAILED: {who}"),
               "rejected": _("Certificate rejected, nothing uploaded: {who}"),
               "refused": _("Certificate replacement refused, nothing uploaded or attached: {who}"),
+              "declined": _("Certificate not uploaded, not approved: {who}"),
               "no_products": _("Certificate replacement: {who}, nothing to write"),
               "dry_run": _("Certificate replacement (dry run): {who}")}
     lines = [_("File: `{new}` (replaces `{old}`) · reason: {reason}").format(
@@ -219,6 +230,15 @@ def _send(rep: Replacement, result: dict[str, Any], status: str, link: str | Non
     elif status == "refused":
         lines.append(Decision.from_dict(rep.detail.get("decision") or {"reason": "unstated"}).text(
             rep.ctx.store.language))
+    elif status == "declined":
+        approval = rep.detail.get("approval") or {}
+        lines += [f"• {c}" for c in approval.get("changes") or []]
+        if approval.get("by"):
+            lines.append(_("Rejected by {who}: nothing uploaded or attached; the previous certificate stays in force."
+                           ).format(who=approval["by"]))
+        else:
+            lines.append(_("Nobody answered in time: nothing uploaded or attached. Trigger the DAG again with the "
+                           "file to be asked again."))
     elif status == "no_products":
         lines.append(rep.detail.get("nothing") or "")
     else:
@@ -228,7 +248,11 @@ def _send(rep: Replacement, result: dict[str, Any], status: str, link: str | Non
                 reason=item.get("reason") or "-"))
         if len(result["not_restored"]) > SHOWN:
             lines.append(_("…and {n} more in the report's CSV").format(n=len(result["not_restored"]) - SHOWN))
-    severity = "info" if status in ("restored", "no_products", "dry_run") else "error"
+    if status == "dry_run" and (rep.detail.get("approval") or {}).get("needed"):
+        lines.append(_("A real run would wait for a person's approval before the upload: {changes}").format(
+            changes="; ".join(rep.detail["approval"].get("changes") or [])))
+    severity = "info" if status in ("restored", "no_products", "dry_run") else "warning" if status == "declined" \
+        else "error"
     message = notice(title=titles[status].format(who=who), text="\n".join(lines), store=rep.row.store,
                      severity=severity, link=link, link_text=_("Report"),
                      fields={_("Products restored"): len(result["restored"]),

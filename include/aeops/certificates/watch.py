@@ -3,9 +3,9 @@
 :func:`scan` checks every file of the store's ``certs`` location and updates the registry
 (:mod:`.registry`); it also fills ``product_state.category/brand`` from the newest export
 (:func:`.covered.backfill_categories`). :func:`alert` decides what is due on ``as_of``
-(:mod:`.alert_schedule`), posts one message listing each certificate (brand, type, days left, the categories
-needing it, live products at risk, what to do) and records what it said, so tomorrow only new thresholds,
-expired certificates (daily) and closures are posted.
+(:mod:`.alert_schedule`), posts one message listing each certificate or compliance document (brand, type, days
+left, what it keeps on sale, every product at risk, what to do: :mod:`.alert_text`) and records what it said, so
+tomorrow only new thresholds, expired files (daily) and closures are posted.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from datetime import date, datetime
 from typing import Any
 
 from aeops.catalog.context import RunContext
-from aeops.certificates import alert_schedule
-from aeops.certificates.covered import Exposure, categories_needing, exposure
+from aeops.certificates import alert_schedule, alert_text
+from aeops.certificates.covered import Exposure, Scope, exposure, scope_of
 from aeops.config import AeopsConfig, StoreConfig, load_airflow_config
 from aeops.i18n import translator
 from aeops.notify.finding_texts import finding_message
@@ -31,9 +31,8 @@ from aeops.store.models import Certificate
 log = get_logger(__name__)
 
 TEXT_BUDGET = 2700  # the Block Kit section holds 3000 characters; the rest is "...and N more"
+PRODUCTS_SHOWN = (20, 10, 5, 3, 1, 0)  # products named per file in Slack, fewer when the day has many alerts
 KIND_ORDER = {"expired": 0, "deadline": 1, "invalid": 2, "warning": 3, "removed": 4, "closed": 5}
-ICON = {"expired": ":red_circle:", "deadline": ":red_circle:", "warning": ":warning:", "invalid": ":x:",
-        "closed": ":white_check_mark:", "removed": ":heavy_minus_sign:"}
 
 
 class CertWatchError(RuntimeError):
@@ -77,7 +76,8 @@ def scan(store: str, as_of: date, *, config: AeopsConfig | None = None, now: dat
         scanned = scan_folder(ctx.store.certs, as_of, max(ctx.warn_days), cpc=ctx.cpc)
     except LocationError as exc:
         raise CertWatchError(f"{store}: {exc}") from None
-    scanned = cross_check_scan(ctx.db_url, store, scanned, as_of)
+    uploaded = [t for types in ctx.store.category_certs.values() for t in types]  # what a replacement uploads
+    scanned = cross_check_scan(ctx.db_url, store, scanned, as_of, uploaded)
     update = update_registry(ctx.db_url, store, scanned, as_of, now=now)
     requested = request_replacements(ctx.db_url, store, update, ctx.store.category_certs, now=now)
     backfilled = backfill_categories(ctx.db_url, store, ctx.store.exports)
@@ -104,13 +104,15 @@ class CertAlert:
     reasons: list[str] = field(default_factory=list)
     successor: tuple[str, date | None] | None = None
     covered_by: tuple[str, date | None] | None = None
-    products: list[Any] = field(default_factory=list)  # at_risk.CoveredProduct: the products named
+    products: list[Any] = field(default_factory=list)  # covered.CoveredProduct: every product at risk, by name
     live: bool = False  # at_risk counts the products the platform shows onSelling right now
+    scope: Scope = field(default_factory=lambda: Scope([]))  # what the file keeps on sale
+    successor_issuer: str | None = None  # a closure whose new file comes from another issuer than this one
+    held: list[tuple[str, str | None]] = field(default_factory=list)  # newer files waiting for approval (issuer)
 
 
 
-def _name(file: str) -> str:
-    return file.replace("\\", "/").rsplit("/", 1)[-1]
+_name = alert_text.file_name
 
 
 def plan_alerts(rows: list[Certificate], as_of: date, warn_days: list[int],
@@ -126,6 +128,10 @@ def plan_alerts(rows: list[Certificate], as_of: date, warn_days: list[int],
             key = (brand_key(row.brand), row.cert_type.upper())
             if key not in usable or row.valid_until > (usable[key].valid_until or date.min):
                 usable[key] = row
+    held: dict[tuple[str, str], list[Certificate]] = {}
+    for row in rows:
+        if row.approval == "pending" and row.status in ("valid", "expiring"):
+            held.setdefault((brand_key(row.brand), row.cert_type.upper()), []).append(row)
     alerts: list[CertAlert] = []
     for row in rows:
         days = (row.valid_until - as_of).days if row.valid_until else None
@@ -147,120 +153,45 @@ def plan_alerts(rows: list[Certificate], as_of: date, warn_days: list[int],
                     "deadline" if alert_schedule.past_deadline(row.cert_type, threshold, cpc[1]) else "warning")
         if kind is None:
             continue
-        categories = categories_needing(row.cert_type, category_certs) if row.cert_type else []
+        scope = scope_of(row.cert_type, category_certs, row.categories) if row.cert_type else Scope([])
         successor = by_id.get(row.replaced_by_id) if row.replaced_by_id else None
-        cover = usable.get((brand_key(row.brand), row.cert_type.upper())) if kind == "invalid" else None
+        key = (brand_key(row.brand), row.cert_type.upper())
+        cover = usable.get(key) if kind == "invalid" else None
+        changed_issuer = successor.issuer if successor and successor.issuer and row.issuer and brand_key(
+            successor.issuer) != brand_key(row.issuer) else None
         alerts.append(CertAlert(
             cert_id=row.id, kind=kind, threshold=threshold, brand=row.brand, cert_type=row.cert_type,
-            file=row.file, valid_until=row.valid_until, days_left=days, issuer=row.issuer, categories=categories,
-            at_risk=risk.at_risk(row.brand, categories) if row.brand and cover is None else 0,
+            file=row.file, valid_until=row.valid_until, days_left=days, issuer=row.issuer,
+            categories=list(scope.categories or []), scope=scope,
+            # an expiry delists the whole scope; an invalid file in the folder puts its own brand's products at risk
+            at_risk=0 if not row.brand or cover is not None else risk.at_risk(row.brand, scope.categories or [])
+            if kind == "invalid" and not scope.brand_only else risk.in_scope(scope, row.brand),
             successor=(_name(successor.file), successor.valid_until) if successor else None,
-            covered_by=(_name(cover.file), cover.valid_until) if cover else None,
+            covered_by=(_name(cover.file), cover.valid_until) if cover else None, successor_issuer=changed_issuer,
+            held=[(_name(h.file), h.issuer) for h in held.get(key, []) if h.id != row.id
+                  and kind in ("expired", "deadline", "warning")],
         ))
     alerts.sort(key=lambda a: (KIND_ORDER[a.kind], a.days_left if a.days_left is not None else 0, a.brand))
     return alerts
 
 
-def _problems_of(file: str, as_of: date, lang: str | None = "en", earlier: Sequence[Certificate] = ()) -> list[str]:
-    """Why a file is invalid (re-checked now: the registry keeps the verdict, not the reasons), also against the
-    ``earlier`` registry rows (the number/issuer cross-check)."""
-    from aeops.certificates.registry import to_cert_info
+def _problems_of(row: Certificate, as_of: date, lang: str | None = "en") -> list[str]:
+    """Why a file is invalid (re-checked now: the registry keeps the verdict, not the reasons), and a person's
+    rejection of its upload."""
+    from aeops.certificates.registry import rejected_finding
     from aeops.locations import resolve
-    from aeops.rules.certs import check_certificate, cross_check
+    from aeops.rules.certs import check_certificate
 
     _ = translator(lang)
     try:
-        certificate, findings = check_certificate(resolve(file), as_of)
-        if certificate is not None:
-            known = [to_cert_info(r, as_of) for r in earlier
-                     if r.status not in ("invalid", "removed") and r.valid_until is not None]
-            findings += cross_check(certificate, known)
+        _certificate, findings = check_certificate(resolve(row.file), as_of)
     except Exception as exc:  # noqa: BLE001 - a reason line, never a failed watch
         return [_("cannot be re-checked ({error})").format(error=type(exc).__name__)]
+    if row.approval == "rejected":
+        findings.append(rejected_finding(row))
     return [f"`{f.code}` {finding_message(f, lang)}" for f in findings
-            if f.code not in ("CERT-EXPIRING", "ERR-412")] or [
+            if f.blocking and f.code not in ("CERT-EXPIRING", "ERR-412")] or [
         _("no longer invalid on re-check; it will be re-classified at the next scan")]
-
-
-
-def _risk_line(alert: CertAlert, source: str, lang: str | None = "en") -> str:
-    _ = translator(lang)
-    if not alert.categories:
-        return _("no configured category needs it (stores[].category_certs)")
-    cats = ", ".join(slack_escape(c) for c in alert.categories)
-    if alert.covered_by:
-        return _("needed by: {categories} · live products at risk: *0*").format(categories=cats)
-    if alert.live:
-        return _("needed by: {categories} · live products at risk: *{n}* of {total} (status from the platform)"
-                 ).format(categories=cats, n=alert.at_risk, total=len(alert.products))
-    return _("needed by: {categories} · live products at risk: *{n}* ({source})").format(
-        categories=cats, n=alert.at_risk, source=slack_escape(source))
-
-
-def alert_line(alert: CertAlert, source: str, lang: str | None = "en", deadline_days: int = 30) -> str:
-    """The message lines for one certificate (in ``lang``): what, how urgent, what is at risk, what to do."""
-    _ = translator(lang)
-    who = f"*{slack_escape(alert.brand or '?')} {slack_escape(alert.cert_type or '?')}*"
-    name = f"`{slack_escape(_name(alert.file))}`"
-    renewal = f"{slack_escape(alert.brand)}_{slack_escape(alert.cert_type)}_<ValidUntilYYYYMMDD>.pdf"
-    values = {"who": who, "file": name, "renewal": renewal, "brand": slack_escape(alert.brand),
-              "type": slack_escape(alert.cert_type), "until": alert.valid_until, "categories":
-              ", ".join(slack_escape(c) for c in alert.categories) or _("its category")}
-    if alert.kind == "expired":
-        head = _("{who} {file}: *expired* {days} day(s) ago (valid until {until}) · `ERR-412`").format(
-            days=-(alert.days_left or 0), **values)
-        todo = _("Every product of {categories} by {brand} is delisted until a valid certificate is uploaded: "
-                 "upload the renewal in the seller center now and put {renewal} in the certificate folder. "
-                 "Repeats daily until then.").format(**values)
-    elif alert.kind == "deadline":
-        head = _("{who} {file}: *{days} day(s) left* (valid until {until}) · *the re-upload deadline has passed*"
-                 ).format(days=alert.days_left, **values)
-        todo = _("Toys' CPC must be re-uploaded at least {deadline} days before expiry: upload the renewal in the "
-                 "seller center today and put {renewal} in the certificate folder. At expiry every product of "
-                 "{categories} is delisted (ERR-412).").format(deadline=deadline_days, **values)
-    elif alert.kind == "warning":
-        head = _("{who} {file}: *{days} day(s) left* (valid until {until}) · {threshold}").format(
-            days=alert.days_left, threshold=alert_schedule.describe(alert.threshold or 0, lang), **values)
-        if alert.issuer:
-            todo = _("Order the renewal from {issuer} and upload it in the seller center; put {renewal} in the "
-                     "certificate folder and this alert closes. At expiry every product of {categories} is "
-                     "delisted (ERR-412).").format(issuer=slack_escape(alert.issuer), **values)
-        else:
-            todo = _("Order the renewal and upload it in the seller center; put {renewal} in the certificate "
-                     "folder and this alert closes. At expiry every product of {categories} is delisted "
-                     "(ERR-412).").format(**values)
-        if alert.cert_type == "CPC":
-            todo += " " + _("Toys' CPC must be re-uploaded at least {deadline} days before expiry.").format(
-                deadline=deadline_days)
-    elif alert.kind == "invalid":
-        head = _("{who} {file}: *the file cannot count* as a certificate").format(**values)
-        todo = "; ".join(slack_escape(r) for r in alert.reasons) or _("see `aeops certs` on the folder")
-        if alert.covered_by:
-            cover, until = alert.covered_by
-            head += " " + _("(the brand is covered by `{cover}`, valid until {until}: fix or remove this "
-                            "file)").format(cover=slack_escape(cover), until=until)
-    elif alert.kind == "closed":
-        new, until = alert.successor or (_("a newer certificate"), None)
-        if until:
-            head = _("{who} {file}: *alert closed*, replaced by `{new}` (valid until {new_until})").format(
-                new=slack_escape(new), new_until=until, **values)
-        else:
-            head = _("{who} {file}: *alert closed*, replaced by `{new}`").format(new=slack_escape(new), **values)
-        todo = _("Make sure the new certificate is uploaded in the seller center: the platform restores the "
-                 "category's rights within 2 hours of the upload.")
-    else:  # removed
-        head = _("{who} {file}: *no longer in the certificate folder*; its alert stops").format(**values)
-        todo = _("If products of {categories} still need a {type} certificate, put the renewal {renewal} "
-                 "there.").format(**values)
-    lines = [f"• {ICON[alert.kind]} {head}"]
-    if alert.kind != "invalid" or alert.categories:
-        lines.append(f"      {_risk_line(alert, source, lang)}")
-    if alert.products:
-        from aeops.certificates.alert_listing import product_lines
-
-        lines += [f"        {line}" for line in product_lines(alert.products, lang)]
-    lines.append(f"      → {todo}")
-    return "\n".join(lines)
 
 
 def certificate_message(store: str, as_of: date, alerts: list[CertAlert], source: str,
@@ -290,11 +221,14 @@ def certificate_message(store: str, as_of: date, alerts: list[CertAlert], source
     if unreadable:
         parts.append(_("{n} unreadable").format(n=len(unreadable)))
     title = _("Certificates: {what}").format(what=", ".join(parts))
+    # every product of a category can be many: fewer named per file (the CSV has them all) before a file is left out
+    per_file = next((n for n in PRODUCTS_SHOWN if sum(len(alert_text.alert_line(a, source, lang, deadline_days, n)) + 1
+                                                      for a in alerts) <= TEXT_BUDGET), PRODUCTS_SHOWN[-1])
     blocks_text: list[str] = []
     used = 0
     shown = 0
     for alert in alerts:
-        line = alert_line(alert, source, lang, deadline_days)
+        line = alert_text.alert_line(alert, source, lang, deadline_days, per_file)
         if used + len(line) > TEXT_BUDGET and shown:
             break
         blocks_text.append(line)
@@ -342,9 +276,7 @@ def alert(store: str, as_of: date, *, config: AeopsConfig | None = None, unreada
     by_id = {r.id: r for r in rows}
     for a in alerts:
         if a.kind == "invalid":
-            mine = by_id[a.cert_id]
-            earlier = [r for r in rows if (r.first_seen_at, r.id) < (mine.first_seen_at, mine.id)]
-            a.reasons = _problems_of(a.file, as_of, ctx.store.language, earlier)
+            a.reasons = _problems_of(by_id[a.cert_id], as_of, ctx.store.language)
     summary = {"store": store, "as_of": as_of.isoformat(), "alerts": len(alerts),
                **{k: sum(1 for a in alerts if a.kind == k) for k in KIND_ORDER}}
     if not alerts and not unreadable:

@@ -20,6 +20,8 @@ from aeops.errors import EXIT_FINDINGS, EXIT_OK, CommandError
 from aeops.findings import Finding
 from aeops.i18n import N_, ngettext, normalize, translator
 from aeops.notify.finding_texts import finding_message
+from aeops.rules.cert_crosscheck import cross_check_folder
+from aeops.rules.documents import is_document
 
 _MESSAGE_WIDTH = 100
 COLUMN_TITLES = {"FILE": N_("FILE"), "ROW": N_("ROW"), "PRODUCT": N_("PRODUCT"), "SKU": N_("SKU"),
@@ -175,9 +177,11 @@ def certs_command(args: argparse.Namespace) -> int:
     if certs_module is None:
         raise CommandError("the certificate rules (aeops.rules.certs) are not installed")
     certificates, findings = certs_module.scan_certificates(args.dir, as_of)
+    findings += cross_check_folder(certificates)  # a changed issuer: a warning the upload would ask a person about
     errors = sum(1 for f in findings if f.blocking)
     summary = {
         "folder": args.dir, "as_of": as_of.isoformat(), "certificates": len(certificates),
+        "documents": sum(1 for c in certificates if is_document(c.cert_type)),
         "findings": len(findings), "errors": errors, "warnings": len(findings) - errors,
         "by_code": dict(sorted(Counter(f.code for f in findings).items())),
     }
@@ -185,6 +189,10 @@ def certs_command(args: argparse.Namespace) -> int:
     _, n_ = translator(lang), ngettext(lang)
     read = n_("{n} certificate read as of {day}", "{n} certificates read as of {day}",
               len(certificates)).format(n=len(certificates), day=as_of.isoformat())
+    if summary["documents"]:
+        read += " " + n_("({n} of them a compliance document: brand authorisation or category admission)",
+                         "({n} of them compliance documents: brand authorisations, category admissions)",
+                         summary["documents"]).format(n=summary["documents"])
     lines = [
         f"{args.dir}: " + _("{read}; {errors} errors, {warnings} warnings").format(
             read=read, errors=errors, warnings=len(findings) - errors),

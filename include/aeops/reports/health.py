@@ -16,6 +16,7 @@ from typing import Any
 
 from aeops.catalog.timestamps import aware, today_in
 from aeops.config import StoreConfig
+from aeops.rules.documents import type_label
 from aeops.store.ledger import Ledger
 from aeops.store.models import SiteStrike, SyncRun
 
@@ -80,7 +81,9 @@ def completion(runs: list[SyncRun]) -> list[dict[str, Any]]:
 
 
 def certificates(ledger: Ledger, store: StoreConfig) -> list[dict[str, Any]]:
-    """The store's registered certificates with the days left in the store's time zone, soonest first."""
+    """The store's registered certificates and compliance documents (brand authorisations, category admissions)
+    with the days left in the store's time zone, soonest first; ``label`` is how a person reads the type (English:
+    the page translates it), ``approval`` a person's pending or given word on a changed issuer or number."""
     today = today_in(store.timezone)
     rows = ledger.certificates.in_status(store.name, CERT_SHOWN)
     found = []
@@ -89,7 +92,8 @@ def certificates(ledger: Ledger, store: StoreConfig) -> list[dict[str, Any]]:
         tone = "bad" if row.status in ("expired", "invalid") or (days is not None and days < 0) else (
             "warn" if days is not None and days <= 30 else "ok")
         found.append({"brand": row.brand, "type": row.cert_type, "file": row.file.replace("\\", "/").rsplit("/", 1)[-1],
-                      "valid_until": row.valid_until, "days_left": days, "status": row.status, "tone": tone})
+                      "valid_until": row.valid_until, "days_left": days, "status": row.status, "tone": tone,
+                      "label": type_label(row.cert_type), "approval": row.approval})
     return sorted(found, key=lambda c: (c["days_left"] is None, c["days_left"] if c["days_left"] is not None else 0))
 
 

@@ -2,12 +2,14 @@
 
 A certificate is a PDF named ``<Brand>_<Type>_<ValidUntilYYYYMMDD>.pdf`` whose text carries the lines
 ``Certificate No:``, ``Brand:``, ``Type:``, ``Issuer:``, ``Issue date: YYYY-MM-DD`` and
-``Valid until: YYYY-MM-DD`` (labels matched case-insensitively, spacing tolerated). Every check takes an
-explicit ``as_of`` date; nothing here reads the wall clock.
+``Valid until: YYYY-MM-DD`` (labels matched case-insensitively, spacing tolerated). The compliance documents
+of :mod:`aeops.rules.documents` (types ``BrandAuth``, ``CategoryAdmission``) are named and checked the same way,
+with the lines their kind carries. Every check takes an explicit ``as_of`` date; nothing here reads the wall clock.
 
 Public functions: :func:`check_certificate` (one file; also used by the certificate-watch DAG),
 :func:`scan_certificates` (a folder) and :func:`cert_missing` (rows whose category needs a certificate
-type their brand has no valid certificate of).
+type their brand has no valid certificate of). The cross-check against the registry is
+:mod:`aeops.rules.cert_crosscheck`.
 """
 
 from __future__ import annotations
@@ -24,6 +26,16 @@ from typing import Any, Literal, Protocol
 from aeops.findings import Cause, Finding, Severity, Text, part
 from aeops.i18n import N_
 from aeops.locations import resolve
+from aeops.rules.documents import (
+    BRAND_AUTH,
+    DOC_DISAGREES,
+    DOC_LINES_MISSING,
+    DOC_TYPES,
+    TYPE_LABELS,
+    canonical_type,
+    document_fields,
+    missing_lines,
+)
 from aeops.secrets import get_logger
 
 log = get_logger(__name__)
@@ -36,7 +48,6 @@ __all__ = [
     "CertInfo",
     "cert_missing",
     "check_certificate",
-    "cross_check",
     "parse_certificate_name",
     "parse_certificate_text",
     "scan_certificates",
@@ -56,7 +67,8 @@ MAX_PDF_BYTES = 20 * 1024 * 1024
 
 CertStatus = Literal["valid", "expiring", "expired", "invalid"]
 
-_NAME_RE = re.compile(r"^(?P<brand>[^_/\\]+)_(?P<type>[A-Z0-9]+)_(?P<date>\d{8})\.pdf$")
+_NAME_RE = re.compile(r"^(?P<brand>[^_/\\]+)_(?P<type>[A-Za-z0-9]+)_(?P<date>\d{8})\.pdf$")
+_TYPE_RE = re.compile(r"[A-Z0-9]+")
 _LABELS = {  # English, Chinese, German, French, Italian, Spanish labels (the most specific first)
     "number": r"certificate\s*(?:no\.?|number|#)|证书编号|证书号码|证书号|zertifikats?[\s-]*(?:nr\.?|nummer)|"
               r"n[°ºo]\.?\s*(?:de\s+|du\s+)?certificat|num[ée]ro\s+(?:de\s+|du\s+)?certificat|"
@@ -109,11 +121,6 @@ LINES_MISSING = Cause("CERT-MISMATCH", N_("certificate {name}: the PDF text has 
                       N_("ask the issuer for a complete certificate"))
 DISAGREES = Cause("CERT-MISMATCH", N_("certificate {name} disagrees with its own text: {differences}"),
                   N_("rename the file from the certificate's text (or get the right certificate)"))
-OTHER_ISSUER = Cause("CERT-MISMATCH", N_("certificate {name} is issued by {issuer}, but the registry's {type} "
-                                         "certificates of {brand} are issued by {issuers}"),
-                     N_("the platform compares the issuing body: check the certificate with the issuer"))
-NUMBER_USED = Cause("CERT-MISMATCH", N_("certificate {name}: number {number} is already used by the certificate of "
-                                        "{brands}"), N_("one certificate number belongs to one brand: check the file"))
 ISSUED_AFTER = Cause("CERT-VALIDITY", N_("certificate {name} is issued {issued} after its valid-until {until}"),
                      N_("check the dates with the issuer"))
 CE_TOO_LONG = Cause("CERT-VALIDITY", N_("CE certificate {name} runs from {issued} to {until}, longer than the {years} "
@@ -136,7 +143,8 @@ NO_BRAND = Cause("CERT-MISSING", N_("category {category} needs a {type} certific
 NAME_SUFFIX = part(N_("the name must end in '.pdf' (lower case)"))
 NAME_PARTS = part(N_("the name has {n} part(s) separated by '_', expected Brand_Type_YYYYMMDD"))
 NAME_NO_BRAND = part(N_("the brand part is empty"))
-NAME_TYPE = part(N_("the type {type} must be upper-case letters/digits such as CE, CPC, FCC"))
+NAME_TYPE = part(N_("the type {type} must be upper-case letters/digits such as CE, CPC, FCC, or a document type: "
+                    "{documents}"))
 NAME_STAMP = part(N_("the valid-until part {stamp} must be 8 digits YYYYMMDD"))
 NAME_BRAND_SPACES = part(N_("the brand part is empty or has leading/trailing spaces"))
 NAME_NOT_A_DATE = part(N_("the valid-until part {stamp} is not a calendar date"))
@@ -162,7 +170,8 @@ class CertInfo:
     ``status``: ``invalid`` when the file has a blocking problem other than expiry (misnamed, text
     disagreeing, CE span too long); else ``expired`` / ``expiring`` (within :data:`EXPIRING_DAYS`) /
     ``valid``. Brand, type and valid-until come from the file name (what the platform sees), or from the
-    text when the name cannot be parsed.
+    text when the name cannot be parsed. For a document (:mod:`aeops.rules.documents`) ``issuer`` is who
+    granted it (a brand authorisation's brand owner) and ``categories`` what a category admission admits.
     """
 
     brand: str
@@ -174,6 +183,7 @@ class CertInfo:
     file: str
     sha256: str
     status: CertStatus
+    categories: tuple[str, ...] = ()  # a CategoryAdmission's admitted categories, as written
 
     def days_left(self, as_of: date) -> int:
         """Days from ``as_of`` to the valid-until day (0 on the last valid day, negative once expired)."""
@@ -243,7 +253,9 @@ def _add_years(day: date, years: int) -> date:
 
 
 def parse_certificate_name(name: str) -> tuple[ParsedName | None, Text | None]:
-    """Parse ``<Brand>_<Type>_<YYYYMMDD>.pdf``; ``(parsed, None)`` or ``(None, what is wrong)``."""
+    """Parse ``<Brand>_<Type>_<YYYYMMDD>.pdf``; ``(parsed, None)`` or ``(None, what is wrong)``. The type is a
+    certificate's (upper-case letters and digits: CE, CPC, FCC) or a document's (:data:`DOC_TYPES`, case aside:
+    returned in its canonical form)."""
     match = _NAME_RE.match(name)
     if not match:
         if not name.endswith(".pdf"):
@@ -254,17 +266,20 @@ def parse_certificate_name(name: str) -> tuple[ParsedName | None, Text | None]:
         brand, cert_type, stamp = parts
         if not brand.strip():
             return None, Text(NAME_NO_BRAND)
-        if not re.fullmatch(r"[A-Z0-9]+", cert_type):
-            return None, Text(NAME_TYPE, {"type": repr(cert_type)})
+        if not (_TYPE_RE.fullmatch(cert_type) or canonical_type(cert_type)):
+            return None, Text(NAME_TYPE, {"type": repr(cert_type), "documents": " / ".join(DOC_TYPES)})
         return None, Text(NAME_STAMP, {"stamp": repr(stamp)})
     brand = match["brand"]
     if brand != brand.strip() or not brand.strip():
         return None, Text(NAME_BRAND_SPACES)
+    cert_type = canonical_type(match["type"]) or match["type"]
+    if not _TYPE_RE.fullmatch(cert_type) and cert_type not in DOC_TYPES:
+        return None, Text(NAME_TYPE, {"type": repr(match["type"]), "documents": " / ".join(DOC_TYPES)})
     try:
         valid_until = datetime.strptime(match["date"], "%Y%m%d").date()
     except ValueError:
         return None, Text(NAME_NOT_A_DATE, {"stamp": repr(match["date"])})
-    return ParsedName(brand=brand, cert_type=match["type"], valid_until=valid_until), None
+    return ParsedName(brand=brand, cert_type=cert_type, valid_until=valid_until), None
 
 
 def parse_certificate_text(text: str) -> dict[str, Any]:
@@ -352,29 +367,38 @@ def check_certificate(
         add(NO_TEXT)
         return None, findings
 
-    missing = [label for key, label in (
-        ("number", "Certificate No"), ("brand", "Brand"), ("cert_type", "Type"), ("issuer", "Issuer"),
-        ("issue_date", "Issue date"), ("valid_until", "Valid until"),
-    ) if not fields.get(key)]
+    document = canonical_type(parsed.cert_type if parsed else fields.get("cert_type"))
+    if document:
+        fields.update(document_fields(text))
+        missing = missing_lines(document, fields)
+    else:
+        missing = [label for key, label in (
+            ("number", "Certificate No"), ("brand", "Brand"), ("cert_type", "Type"), ("issuer", "Issuer"),
+            ("issue_date", "Issue date"), ("valid_until", "Valid until"),
+        ) if not fields.get(key)]
     if missing:
-        add(LINES_MISSING, labels=", ".join(repr(m + ":") for m in missing))
+        add(DOC_LINES_MISSING[document] if document else LINES_MISSING,
+            labels=", ".join(repr(m + ":") for m in missing))
     if parsed:
         disagreements = []
         if fields.get("brand") and brand_key(fields["brand"]) != brand_key(parsed.brand):
             disagreements.append(Text(TEXT_BRAND, {"in_text": repr(fields["brand"]), "in_name": repr(parsed.brand)}))
-        if fields.get("cert_type") and fields["cert_type"].strip().upper() != parsed.cert_type:
+        if not document and fields.get("cert_type") and fields["cert_type"].strip().upper() != parsed.cert_type:
             disagreements.append(Text(TEXT_TYPE, {"in_text": repr(fields["cert_type"]),
                                                   "in_name": repr(parsed.cert_type)}))
         if fields.get("valid_until") and fields["valid_until"] != parsed.valid_until:
             disagreements.append(Text(TEXT_VALID_UNTIL, {"in_text": str(fields["valid_until"]),
                                                          "in_name": str(parsed.valid_until)}))
         if disagreements:
-            add(DISAGREES, differences=disagreements)
+            add(DOC_DISAGREES if document else DISAGREES, differences=disagreements,
+                **({"kind": Text(TYPE_LABELS[document])} if document else {}))
 
     brand = parsed.brand if parsed else fields.get("brand")
-    cert_type = parsed.cert_type if parsed else (fields.get("cert_type") or "").strip().upper() or None
+    cert_type = parsed.cert_type if parsed else document or (fields.get("cert_type") or "").strip().upper() or None
     valid_until = parsed.valid_until if parsed else fields.get("valid_until")
     issue_date = fields.get("issue_date")
+    issuer = (fields.get("authoriser") or fields.get("issuer")) if document == BRAND_AUTH else fields.get("issuer")
+    number = fields.get("number") or fields.get("doc_number")
 
     if issue_date and valid_until:
         if issue_date > valid_until:
@@ -407,40 +431,11 @@ def check_certificate(
     else:
         status = "valid"
     info = CertInfo(
-        brand=brand, cert_type=cert_type, valid_until=valid_until, number=fields.get("number") or None,
-        issuer=fields.get("issuer") or None, issue_date=issue_date, file=file, sha256=sha256, status=status,
+        brand=brand, cert_type=cert_type, valid_until=valid_until, number=number or None, issuer=issuer or None,
+        issue_date=issue_date, file=file, sha256=sha256, status=status, categories=fields.get("categories") or (),
     )
     log.debug("certificate %s: %s, %d finding(s)", name, status, len(findings))
     return info, findings
-
-
-def _number_key(number: str | None) -> str:
-    """Certificate numbers compare by their letters and digits only (``CPC 1`` = ``cpc-1``)."""
-    return "".join(c for c in str(number or "") if c.isalnum()).casefold()
-
-
-def cross_check(info: CertInfo, known: Iterable[CertInfo]) -> list[Finding]:
-    """CERT-MISMATCH when ``info``'s issuer differs from the issuer of the registry's certificates of the same
-    brand and type, or its number is already used by another brand's certificate (what the platform's
-    automated check compares). ``known`` are the registry's certificates; the file itself (same sha256) and
-    invalid ones are ignored."""
-    findings: list[Finding] = []
-    name = info.file.replace("\\", "/").rsplit("/", 1)[-1]
-    others = [k for k in known if k.sha256 != info.sha256 and k.status != "invalid"]
-    issuers = sorted({k.issuer for k in others if k.issuer and brand_key(k.brand) == brand_key(info.brand)
-                      and k.cert_type.upper() == info.cert_type.upper()})
-    if info.issuer and issuers and brand_key(info.issuer) not in {brand_key(i) for i in issuers}:
-        findings.append(OTHER_ISSUER.finding(file=info.file, field="issuer", name=repr(name), issuer=repr(info.issuer),
-                                             type=info.cert_type, brand=info.brand,
-                                             issuers=", ".join(repr(i) for i in issuers)))
-    number = _number_key(info.number)
-    if number:
-        used = sorted({k.brand for k in others if _number_key(k.number) == number
-                       and brand_key(k.brand) != brand_key(info.brand)})
-        if used:
-            findings.append(NUMBER_USED.finding(file=info.file, field="number", name=repr(name),
-                                                number=repr(info.number), brands=", ".join(used)))
-    return findings
 
 
 def _size_ok(source: _Readable) -> bool:

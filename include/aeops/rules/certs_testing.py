@@ -14,7 +14,8 @@ from datetime import date
 from os import PathLike
 from pathlib import Path
 
-__all__ = ["LABELS", "certificate_pdf_bytes", "format_date", "image_only_pdf_bytes", "make_certificate_pdf"]
+__all__ = ["LABELS", "certificate_pdf_bytes", "document_pdf_bytes", "format_date", "image_only_pdf_bytes",
+           "make_certificate_pdf", "make_document_pdf"]
 
 
 def _pdf_string(text: str) -> bytes:
@@ -190,4 +191,41 @@ def make_certificate_pdf(
             date_style=date_style,
         )
     )
+    return target
+
+
+DOC_LABELS = {
+    "en": {"title": {"BrandAuth": "Brand Authorization Letter", "CategoryAdmission": "Category Admission"},
+           "brand": "Brand", "authoriser": "Authorized by", "seller": "Authorized seller", "categories": "Category",
+           "issuer": "Issued by", "number": "Authorization No", "issue_date": "Issue date",
+           "valid_until": "Valid until"},
+    "zh": {"title": {"BrandAuth": "品牌授权书", "CategoryAdmission": "类目准入证明"},
+           "brand": "品牌", "authoriser": "授权方", "seller": "被授权方", "categories": "类目", "issuer": "发证机构",
+           "number": "授权编号", "issue_date": "发证日期", "valid_until": "有效期至"},
+}
+"""The label lines of a generated compliance document per language (what :mod:`aeops.rules.documents` reads)."""
+
+
+def document_pdf_bytes(*, brand: str, doc_type: str, valid_until: date, authoriser: str | None = None,
+                       seller: str | None = None, categories: str | None = None, issuer: str | None = None,
+                       number: str | None = None, issue_date: date | None = None, language: str = "en",
+                       date_style: str = "iso") -> bytes:
+    """A one-page brand authorisation letter or category admission paper: a title and one line per value given
+    (``None`` leaves the line out, so tests can make incomplete documents)."""
+    labels = DOC_LABELS[language]
+    sep = "：" if language == "zh" else ": "
+    values = {"brand": brand, "authoriser": authoriser, "seller": seller, "categories": categories,
+              "issuer": issuer, "number": number,
+              "issue_date": format_date(issue_date, date_style) if issue_date else None,
+              "valid_until": format_date(valid_until, date_style)}
+    lines = [labels["title"].get(doc_type, doc_type), ""]
+    lines += [f"{labels[key]}{sep}{value}" for key, value in values.items() if value]
+    return _minimal_pdf(lines)
+
+
+def make_document_pdf(path: str | PathLike[str], **values: object) -> Path:
+    """Write :func:`document_pdf_bytes` (``values``: its keyword arguments) to ``path`` (parents created)."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(document_pdf_bytes(**values))  # type: ignore[arg-type]
     return target

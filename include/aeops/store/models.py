@@ -212,7 +212,12 @@ class SiteStrike(Base):
 
 
 class Certificate(Base):
-    """The certificate registry kept by the certificate watch."""
+    """The certificate registry kept by the certificate watch: certificates and compliance documents (brand
+    authorisations, category admissions: ``cert_type`` ``BrandAuth`` / ``CategoryAdmission``).
+
+    ``approval``: None (nothing to approve) | pending (a changed issuer or another brand's number: it waits for a
+    person) | approved | rejected; ``approval_detail``: who, when, which run, what changed. ``categories``: what a
+    category admission admits, as written."""
 
     __tablename__ = "certificates"
 
@@ -228,10 +233,14 @@ class Certificate(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_checked_at: Mapped[datetime] = mapped_column(default=utcnow)
-    status: Mapped[str] = mapped_column(String(20), default="valid")  # valid | expiring | expired | replaced | invalid
+    # valid | expiring | expired | replaced | invalid | removed
+    status: Mapped[str] = mapped_column(String(20), default="valid")
     last_alert_threshold: Mapped[int | None] = mapped_column(Integer, nullable=True)
     last_alert_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id"), nullable=True)
+    approval: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    approval_detail: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    categories: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     __table_args__ = (UniqueConstraint("store", "sha256"), Index(None, "store", "brand", "cert_type"))
 

@@ -6,18 +6,23 @@ store-settings/logo endpoint, so today the history is aeops' own: a logo file dr
 ``logo`` location that passes the logo check (PNG, at least 800x800) with a content hash not seen before
 is recorded as a rotation on ``as_of``. (Uploading it in the seller center stays a human step.)
 
+A logo counts for the quarter only when it passes the guide's logo rules (:func:`rotation_problems`): a PNG
+(``LOGO-FORMAT``), at least 800x800 (``LOGO-SIZE``) and no text over it (``LOGO-TEXT``: the text detector of
+:mod:`aeops.rules.detectors`). The detector can be wrong, so a person has the last word: text it reads opens an
+``image_review`` task (``logo_text:<sha256[:12]>``, asked by ``aliexpress_store_settings``); once a person closes it
+("no text covers it"), that logo counts. :func:`approved_logo_problems` applies the same rules to the approved
+``store_logo``, for the store-settings DAG's rotation task.
+
 Reminders (``LOGO-STALE``): when the logo has not changed since the quarter began, one reminder at the
 quarter's start and one mid-quarter follow-up (from day :data:`~aeops.catalog.dates.FOLLOW_UP_DAY`),
 each at most once per quarter (``logo_reminders``). A waiting file that fails the check is listed in every
 message of the run and, on its own, posted once per quarter (``logo_reminders.kind`` = ``file:<sha256[:12]>``).
-"No text covering the logo" cannot be checked reliably
-by a machine here: the message lists it as a checklist item for a person.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
@@ -26,9 +31,9 @@ from aeops.catalog.dates import Quarter, local_date, local_midnight_utc, quarter
 from aeops.config import AeopsConfig, StoreConfig, load_airflow_config
 from aeops.findings import Finding, Text
 from aeops.i18n import N_, translator
-from aeops.notify.finding_texts import finding_message
+from aeops.notify.finding_texts import finding_message, finding_problem
 from aeops.notify.messages import slack_escape
-from aeops.rules.logo import LOGO_MIN_SIDE, check_logo
+from aeops.rules.logo import LOGO_MAX_BYTES, LOGO_MIN_SIDE, check_logo
 from aeops.rules.logo import NOT_HASHED as LOGO_UNREAD
 from aeops.secrets import get_logger
 from aeops.store.ledger import Ledger
@@ -39,9 +44,10 @@ SPEC = N_("PNG, at least {side}x{side} px, no text covering the logo")
 CHECKLIST = (
     N_("Upload the new logo in the seller center (Store settings → Logo): there is no store-settings API for "
        "aeops."),
-    N_("No text covers the logo: aeops' text detector warns (LOGO-TEXT) when it reads any; a person has the last "
-       "word."),
+    N_("No text covers the logo: a logo the text detector reads text on (LOGO-TEXT) counts only once a person "
+       "confirms in its review task (Airflow, aliexpress_store_settings) that no text covers it."),
 )
+TEXT_REVIEW_PREFIX = "logo_text:"
 MarketplaceLookup = Callable[[StoreConfig], datetime | None]
 
 
@@ -56,10 +62,11 @@ class LogoCandidate:
     file: str
     name: str
     sha256: str | None
-    problems: tuple[Finding, ...]  # the blocking findings (LOGO-SIZE, ...), naming the file; empty when it passes
+    problems: tuple[Finding, ...]  # what keeps it from counting (LOGO-SIZE, ..., LOGO-TEXT until a person clears it)
     size: tuple[int, int] | None = None
     modified_at: datetime | None = None
-    warnings: tuple[Finding, ...] = ()  # LOGO-TEXT: a person checks them
+    warnings: tuple[Finding, ...] = ()  # LOGO-TEXT a person has cleared (shown, not holding it back)
+    text: tuple[Finding, ...] = ()  # the text detector's findings (for the review task)
 
     @property
     def passed(self) -> bool:
@@ -90,21 +97,92 @@ class LogoOutcome:
 
 
 # ------------------------------------------------------------------------------------------- the folder
-def check_candidate(path: Any) -> LogoCandidate:
-    """Run the logo check (``aeops logo``: :func:`aeops.rules.logo.check_logo`) on one file of the location."""
+# ------------------------------------------------------------------------------------------- the rules
+def rotation_problems(findings: Iterable[Finding], *, text_cleared: bool = False) -> list[Finding]:
+    """What keeps a logo from counting as the quarter's rotation (empty: it counts): every blocking finding of the
+    logo check (``LOGO-FORMAT``, ``LOGO-SIZE``) and ``LOGO-TEXT`` (text over the logo) unless a person cleared it."""
+    return [f for f in findings if f.blocking or (f.code == "LOGO-TEXT" and not text_cleared)]
+
+
+def text_review_key(sha256: str) -> str:
+    """The person task about text over the logo of this content (shared by both logo DAGs)."""
+    return f"{TEXT_REVIEW_PREFIX}{sha256[:12]}"
+
+
+def cleared_texts(ledger: Ledger, store: str) -> set[str]:
+    """The logo contents (``sha256[:12]``) whose text review a person closed: no text covers them."""
+    return {key.removeprefix(TEXT_REVIEW_PREFIX) for key in ledger.person_tasks.closed_keys(store, "image_review")
+            if key.startswith(TEXT_REVIEW_PREFIX)}
+
+
+def request_text_review(ledger: Ledger, store: StoreConfig, sha256: str, location: str, findings: list[Finding],
+                        run_id: str | None) -> None:
+    """Text over a logo: an ``image_review`` task for a person (once per content), in the store's language."""
+    _ = translator(store.language)
+    name = location.rstrip("/").rsplit("/", 1)[-1]
+    ledger.person_tasks.open(store.name, "image_review", text_review_key(sha256),
+                             _("Check the logo {file} of {store}: text over it?").format(file=name, store=store.name),
+                             {"steps": [_("Look at the logo: the platform wants no text covering it."),
+                                        _("If no text covers it (the detector was wrong), answer Done: the logo then "
+                                          "counts for the quarter's rotation."),
+                                        _("If text covers it, make a new logo without text, set it as store_logo "
+                                          "and answer Done.")],
+                              "files": [_uri(location)],
+                              "differences": [finding_problem(f, store.language) for f in findings]}, run_id)
+
+
+def _uri(location: str) -> str:
+    from pathlib import Path
+
+    return location if "://" in location else Path(location).resolve().as_uri()
+
+
+def approved_logo_problems(ledger: Ledger, store: StoreConfig, run_id: str | None) -> list[Finding]:
+    """The approved ``store_logo`` against the logo rules (empty: it counts for the quarter). The text detector's
+    result is kept per content (``image_reviews``); text it reads opens the review task a person clears."""
+    if not store.store_logo:
+        return []
+    from aeops.locations import LocationError, local_copy, read_bytes, resolve
+    from aeops.rules.detectors import DETECTOR_VERSION, analyse, logo_findings
+
+    name = store.store_logo.rstrip("/").rsplit("/", 1)[-1]
+    try:
+        data = read_bytes(store.store_logo, LOGO_MAX_BYTES)
+        with local_copy(resolve(store.store_logo)) as local:
+            findings = [_named(f, name) for f in check_logo(local, detect_text=False)]
+    except (LocationError, OSError):
+        return [LOGO_UNREAD.finding(file=name, source=name)]
+    if any(f.blocking for f in findings):
+        return rotation_problems(findings)
+    sha = hashlib.sha256(data).hexdigest()
+    result, _fresh = ledger.image_reviews.analysed(store.name, sha, store.store_logo, DETECTOR_VERSION,
+                                                   lambda: analyse(data, faces=False))
+    text = logo_findings(result, store.store_logo)
+    cleared = sha[:12] in cleared_texts(ledger, store.name)
+    if text and not cleared:
+        request_text_review(ledger, store, sha, store.store_logo, text, run_id)
+    return rotation_problems(text, text_cleared=cleared)
+
+
+# ------------------------------------------------------------------------------------------- the folder
+def check_candidate(path: Any, cleared: Collection[str] = ()) -> LogoCandidate:
+    """Run the logo check (``aeops logo``: :func:`aeops.rules.logo.check_logo`) on one file of the location;
+    ``cleared``: the contents (``sha256[:12]``) a person confirmed no text covers."""
     from aeops.locations import local_copy, modified_at, sha256_of
 
     sha = sha256_of(path)
     with local_copy(path) as local:
         findings = check_logo(local)
-        size = None if findings else _size(local)
+        size = None if any(f.blocking for f in findings) else _size(local)
         named = [_named(f, path.name) for f in findings]
-    problems = tuple(f for f in named if f.blocking)
-    warnings = tuple(f for f in named if not f.blocking)
+    text_cleared = sha is not None and sha[:12] in cleared
+    problems = tuple(rotation_problems(named, text_cleared=text_cleared))
+    warnings = tuple(f for f in named if f.code == "LOGO-TEXT" and text_cleared)
     if sha is None and not problems:
         problems = (LOGO_UNREAD.finding(file=path.name, source=path.name),)
     return LogoCandidate(file=str(path), name=path.name, sha256=sha, problems=problems, size=size,
-                         modified_at=modified_at(path), warnings=warnings)
+                         modified_at=modified_at(path), warnings=warnings,
+                         text=tuple(f for f in named if f.code == "LOGO-TEXT"))
 
 
 def _named(finding: Finding, name: str) -> Finding:
@@ -125,11 +203,12 @@ def _size(path: Any) -> tuple[int, int] | None:
         return None
 
 
-def scan_logo_folder(uri: str) -> list[LogoCandidate]:
-    """Check every file of the ``logo`` location (LocationError when it is unusable)."""
+def scan_logo_folder(uri: str, cleared: Collection[str] = ()) -> list[LogoCandidate]:
+    """Check every file of the ``logo`` location (LocationError when it is unusable); ``cleared`` as for
+    :func:`check_candidate`."""
     from aeops.locations import list_files
 
-    return [check_candidate(p) for p in list_files(uri, "logo")]
+    return [check_candidate(p, cleared) for p in list_files(uri, "logo")]
 
 
 # ------------------------------------------------------------------------------------------- history
@@ -159,23 +238,26 @@ def evaluate(store: StoreConfig, as_of: date, db_url: str, *,
     from aeops.locations import LocationError
 
     quarter = quarter_of(as_of)
+    ledger = Ledger(db_url)
     try:
-        candidates = scan_logo_folder(store.logo) if store.logo else []
+        candidates = scan_logo_folder(store.logo, cleared_texts(ledger, store.name)) if store.logo else []
     except LocationError as exc:
         raise LogoRotationError(f"{store.name}: {exc}") from None
-    records = Ledger(db_url).storefront
+    records = ledger.storefront
     seen = records.logo_hashes(store.name)
     outcome = LogoOutcome(store=store.name, as_of=as_of, quarter=quarter, last_change=None,
                           last_change_source=None, stale=True)
     fresh = [c for c in candidates if c.sha256 not in seen]
     outcome.current = [c.name for c in candidates if c.sha256 in seen]
-    for candidate in fresh:  # one rotation per new passing file (by name order)
+    for candidate in fresh:  # one rotation per new file that passes the logo rules (by name order)
         if candidate.passed:
             records.record_logo_change(store.name, local_midnight_utc(as_of, store.timezone), candidate.sha256,
                                        candidate.file, once_per_content=True)
             outcome.recorded.append(candidate)
         else:
             outcome.waiting.append(candidate)
+            if candidate.text and candidate.sha256 and all(p.code == "LOGO-TEXT" for p in candidate.problems):
+                request_text_review(ledger, store, candidate.sha256, candidate.file, list(candidate.text), None)
     changed = marketplace(store)
     if changed is not None:
         outcome.last_change, outcome.last_change_source = local_date(changed, store.timezone), "marketplace"
@@ -236,7 +318,8 @@ def logo_message(outcome: LogoOutcome, lang: str | None = "en"):
         lines.append("• :white_check_mark: " + _("`{file}` passes ({size}PNG) and is recorded as the {quarter} "
                                                  "rotation.").format(file=slack_escape(c.name), size=size,
                                                                      quarter=q.label))
-        lines.extend(f"  :warning: `{w.code}` {slack_escape(finding_message(w, lang))}" for w in c.warnings)
+        lines.extend("  :eyes: " + _("{warning} (a person confirmed no text covers it)").format(
+            warning=f"`{w.code}` {slack_escape(finding_message(w, lang))}") for w in c.warnings)
     for c in outcome.waiting:
         reasons = " · ".join(f"`{p.code}` {slack_escape(finding_message(p, lang))}" for p in c.problems)
         lines.append("• :x: " + _("`{file}` fails: {reasons}").format(file=slack_escape(c.name), reasons=reasons))

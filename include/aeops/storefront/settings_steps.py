@@ -2,29 +2,32 @@
 
 ``check`` reads the store page on every device, compares it with the store settings in ``aeops_config``
 (:mod:`aeops.storefront.page_compare`), records Information Accuracy (``settings_checks``) and posts it
-with its trend, opens or refreshes the person tasks (a settings difference; a logo rotation that is due) and
+with its trend, opens or refreshes the person tasks (a settings difference; a logo rotation that is due, naming
+what keeps the approved logo from counting: the logo rules of :func:`.logo_rotation.approved_logo_problems`) and
 closes a settings task the storefront now satisfies. ``ask_form`` builds the human-in-the-loop form for a
 store's open tasks (every open task of the store: also those the daily sync opened). ``recheck`` takes the
 person's answer: on "Done" it reads the storefront again, closes what it now shows (or, for tasks no page
-shows, what the person confirmed) and reopens the rest naming what still differs; after the last round a
-task still differing fails the run (it stays open and is asked again by the next run).
+shows, what the person confirmed) and reopens the rest naming what still differs (a rotation also while the new
+logo breaks a logo rule); after the last round a task still differing fails the run (it stays open and is asked
+again by the next run).
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
 from aeops.catalog.dates import local_date, quarter_of
 from aeops.config import AeopsConfig, StoreConfig, load_airflow_config
+from aeops.findings import Finding
 from aeops.i18n import LANGUAGES, N_, translator
 from aeops.marketplace.store_page import DEVICES, StorePageView, fetch_image, read_store_page
-from aeops.notify.finding_texts import finding_problem
+from aeops.notify.finding_texts import finding_message
 from aeops.secrets import get_logger
 from aeops.store.ledger import Ledger
 from aeops.store.repos.person_tasks import VERIFIED_KINDS, TaskView
+from aeops.storefront.logo_rotation import approved_logo_problems, cleared_texts, scan_logo_folder
 from aeops.storefront.page_compare import (
     DEVICE_LABELS,
     SELLER_CENTER_URL,
@@ -112,17 +115,23 @@ def rotation_status(ledger: Ledger, store: StoreConfig, as_of: date) -> Rotation
                           last_change=last_day, previous_sha256=before.sha256 if before else None)
 
 
-def _rotation_candidates(store: StoreConfig) -> list[str]:
-    """Files waiting in the store's ``logo`` folder that pass the logo check (choices for the new logo)."""
+def _rotation_candidates(ledger: Ledger, store: StoreConfig) -> list[str]:
+    """Files waiting in the store's ``logo`` folder that pass the logo rules (choices for the new logo)."""
     if not store.logo:
         return []
     from aeops.locations import LocationError
-    from aeops.storefront.logo_rotation import scan_logo_folder
 
     try:
-        return [c.file for c in scan_logo_folder(store.logo) if c.passed]
+        return [c.file for c in scan_logo_folder(store.logo, cleared_texts(ledger, store.name)) if c.passed]
     except LocationError:
         return []
+
+
+def _logo_rule_lines(problems: list[Finding], lang: str | None) -> list[str]:
+    """What keeps the approved logo from counting for the quarter, one line each, in ``lang``."""
+    _ = translator(lang)
+    return [_("the approved logo does not count for the quarter: {problem}").format(
+        problem=f"{f.code} {finding_message(f, lang)}") for f in problems]
 
 
 # ------------------------------------------------------------------------------------------- task texts
@@ -177,10 +186,12 @@ def _links(storefront: Storefront, _: Callable[[str], str]) -> dict[str, str]:
     return links
 
 
-def rotation_task(store: StoreConfig, status: RotationStatus, storefront: Storefront) -> tuple[str, dict[str, Any]]:
-    """Title and detail of the quarter's logo rotation task, in the store's language."""
+def rotation_task(store: StoreConfig, status: RotationStatus, storefront: Storefront, ledger: Ledger,
+                  logo_problems: list[Finding]) -> tuple[str, dict[str, Any]]:
+    """Title and detail of the quarter's logo rotation task, in the store's language; ``logo_problems``: what keeps
+    the approved logo from counting (the logo rules)."""
     _ = translator(store.language)
-    candidates = _rotation_candidates(store)
+    candidates = _rotation_candidates(ledger, store)
     prepare = _("Prepare the new logo for {quarter}: PNG, at least 800x800 px, no text covering it.")
     if candidates:
         prepare = _("Prepare the new logo for {quarter}: PNG, at least 800x800 px, no text covering it (files "
@@ -198,7 +209,8 @@ def rotation_task(store: StoreConfig, status: RotationStatus, storefront: Storef
         store=store.name, quarter=status.quarter, since=since)
     due = _("logo rotation due for {quarter} ({since})").format(quarter=status.quarter, since=since)
     return title, {"steps": steps, "files": [_uri(c) for c in candidates], "links": _links(storefront, _),
-                   "differences": [due], "quarter": status.quarter}
+                   "differences": [due, *_logo_rule_lines(logo_problems, store.language)],
+                   "quarter": status.quarter}
 
 
 def _task_markdown(task: TaskView, _: Callable[[str], str]) -> str:
@@ -215,32 +227,6 @@ def _task_markdown(task: TaskView, _: Callable[[str], str]) -> str:
     if d.get("links"):
         blocks.append(_("**Links:**") + " " + " · ".join(f"[{k}]({v})" for k, v in d["links"].items()))
     return "\n\n".join(blocks)
-
-
-def _review_logo_text(ledger: Ledger, store: StoreConfig, run_id: str) -> None:
-    """Text over the approved logo (once per logo content): an image-review task for a person."""
-    if not store.store_logo:
-        return
-    from aeops.locations import LocationError, read_bytes
-    from aeops.rules.detectors import DETECTOR_VERSION, analyse, logo_findings
-
-    try:
-        data = read_bytes(store.store_logo, 20 * 1024 * 1024)
-    except (LocationError, OSError):
-        return  # the comparison reports an unusable approved file
-    sha = hashlib.sha256(data).hexdigest()
-    result, _fresh = ledger.image_reviews.analysed(store.name, sha, store.store_logo, DETECTOR_VERSION,
-                                                   lambda: analyse(data, faces=False))
-    found = logo_findings(result, store.store_logo)
-    if found:
-        _ = translator(store.language)
-        ledger.person_tasks.open(store.name, "image_review", f"logo_text:{sha[:12]}",
-                                 _("Check the approved logo of {store}: text over it").format(store=store.name),
-                                 {"steps": [_("Look at the logo: the platform wants no text covering it."),
-                                            _("If text covers it, make a new logo without and set it as store_logo."),
-                                            _("Mark this task Done when it is reviewed.")],
-                                  "files": [_uri(store.store_logo)],
-                                  "differences": [finding_problem(f, store.language) for f in found]}, run_id)
 
 
 # ------------------------------------------------------------------------------------------- the steps
@@ -260,10 +246,10 @@ def check(store: str, run_id: str, as_of: date, *, config: AeopsConfig | None = 
             ledger.person_tasks.open(store, "store_settings", "store_settings", title, detail, run_id)
         elif "store_settings" in open_now:
             ledger.person_tasks.close(open_now["store_settings"].id, run_id, None, "storefront")
-        _review_logo_text(ledger, st, run_id)
+        logo_problems = approved_logo_problems(ledger, st, run_id)  # text over it: a review task for a person
         rotation = rotation_status(ledger, st, as_of)
         if rotation.due and st.store_logo:
-            title, detail = rotation_task(st, rotation, front)
+            title, detail = rotation_task(st, rotation, front, ledger, logo_problems)
             ledger.person_tasks.open(store, "logo_rotation", f"logo_rotation:{rotation.quarter}", title, detail,
                                      run_id)
     finally:
@@ -373,7 +359,8 @@ def recheck(store: str, run_id: str, round_no: int, answer: dict[str, Any] | Non
     cfg = config or load_airflow_config()
     st = cfg.store(store)
     ledger = Ledger(cfg.resolved_database_url())
-    asked = [t for t in ledger.person_tasks.open_tasks(store)]
+    # tasks only a person confirms first: a closed logo text review lets the rotation count in this same round
+    asked = sorted(ledger.person_tasks.open_tasks(store), key=lambda t: (t.kind in VERIFIED_KINDS, t.id))
     choice = ((answer or {}).get("chosen_options") or [NOT_YET])[0]
     actor = _actor(answer)
     note = ((answer or {}).get("params_input") or {}).get("note")
@@ -395,6 +382,7 @@ def recheck(store: str, run_id: str, round_no: int, answer: dict[str, Any] | Non
                 logo = approved.get("logo") if not isinstance(approved.get("logo"), str) else None
                 logo_field = next((f for f in result.fields if f.field == "logo"), None)
                 still = rotation_verified(rotation_status(ledger, st, as_of), logo, logo_field, st.language)
+                still += _logo_rule_lines(approved_logo_problems(ledger, st, run_id), st.language)
                 if not still:
                     _record_rotation(ledger, store, logo, as_of, st.timezone)
             else:

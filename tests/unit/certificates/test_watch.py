@@ -19,23 +19,9 @@ from aeops.rules.certs import cert_missing
 from aeops.rules.certs_testing import make_certificate_pdf
 from aeops.store import ensure_schema, session_scope
 from aeops.store.models import Certificate, ProductState
+from tests.fake_slack import FakeSlack
 
 EXPIRY = date(2026, 12, 15)
-
-
-class FakeSlack:
-    """Records what the outbox posts (api_call like slack_sdk's WebClient)."""
-
-    def __init__(self) -> None:
-        self.posts: list[dict[str, Any]] = []
-
-    def api_call(self, method: str, json: dict[str, Any]) -> dict[str, Any]:  # noqa: A002 - slack_sdk name
-        if method == "chat.postMessage":
-            self.posts.append(json)
-        return {"ok": True, "channel": "C1", "ts": f"1.{len(self.posts)}"}
-
-    def texts(self) -> list[str]:
-        return [p["blocks"][0]["text"]["text"] for p in self.posts]
 
 
 def cert(folder: Path, brand: str, cert_type: str, valid_until: date, *, name: str | None = None,
@@ -123,8 +109,12 @@ def test_message_lists_categories_products_at_risk_and_what_to_do(setup) -> None
     [text] = slack.texts()
     assert "*Playfun CPC* `Playfun_CPC_20261215.pdf`: *40 day(s) left* (valid until 2026-12-15) · 45-day warning" \
         in text
-    # two toys products of Playfun in the export (the electronics one needs no CPC)
-    assert "needed by: toys · live products at risk: *2* (newest export)" in text
+    # every toys product is at risk (an expired certificate delists its whole category): Playfun's two and
+    # Tinytoy's one; the electronics one needs no CPC
+    assert "needed by: toys · live products at risk: *3* (newest export) · 2 of them by Playfun (this file's brand)" \
+        in text
+    assert "`1005000000000001` x · *Playfun* ✓ this file" in text and "`1005000000000003` x · Tinytoy" in text
+    assert text.index("1005000000000002") < text.index("1005000000000003")  # the file's own brand first
     assert "Order the renewal from SGS" in text
     assert slack.posts[0]["channel"] == "#aeops-alerts"
 
@@ -208,22 +198,75 @@ def test_registry_read_api_feeds_cert_missing(setup) -> None:
     assert registry_certificates(url, "other-store", date(2026, 12, 1)) == []
 
 
-def test_the_watch_cross_checks_a_new_file_against_the_registry(setup) -> None:
-    certs, url, _, slack = setup
-    cert(certs, "Playfun", "CPC", date(2027, 6, 1))
+def _registry(url: str) -> dict[str, tuple[str, str | None]]:
+    with session_scope(url) as s:
+        return {r.file.rsplit("/", 1)[-1]: (r.status, r.approval) for r in s.scalars(select(Certificate))}
+
+
+def test_a_changed_issuer_holds_the_new_file_for_a_person_and_keeps_the_old_in_force(setup) -> None:
+    from aeops.store.ledger import Ledger
+
+    certs, url, config, slack = setup
+    cert(certs, "Playfun", "CPC", date(2027, 1, 10))
     assert day(setup, EXPIRY - timedelta(days=100))["invalid"] == 0
-    make_certificate_pdf(certs / "Playfun_CPC_20271201.pdf", brand="Playfun", cert_type="CPC", number="CPC-Playfun-2",
-                         issuer="Bureau Elsewhere", issue_date=date(2026, 12, 1), valid_until=date(2027, 12, 1))
+    new = make_certificate_pdf(certs / "Playfun_CPC_20271201.pdf", brand="Playfun", cert_type="CPC",
+                               number="CPC-Playfun-2", issuer="Bureau Elsewhere", issue_date=date(2026, 12, 1),
+                               valid_until=date(2027, 12, 1))
     make_certificate_pdf(certs / "Tinytoy_CPC_20271201.pdf", brand="Tinytoy", cert_type="CPC",
                          number="CPC-Playfun-1", issuer="SGS", issue_date=date(2026, 12, 1),
                          valid_until=date(2027, 12, 1))
-    for offset in (99, 98):  # a later scan keeps the older certificate as the reference
-        result = day(setup, EXPIRY - timedelta(days=offset))
-        with session_scope(url) as s:
-            statuses = {r.file.rsplit("/", 1)[-1]: r.status for r in s.scalars(select(Certificate))}
-        assert statuses == {"Playfun_CPC_20270601.pdf": "valid", "Playfun_CPC_20271201.pdf": "invalid",
-                            "Tinytoy_CPC_20271201.pdf": "invalid"}
-    assert result["sent"] is False  # each file problem is said once
+    scanned = watch.scan("demo", EXPIRY - timedelta(days=99), config=config)
+    assert len(scanned["replacements_requested"]) == 1 and scanned["held"] == 1  # Playfun's: it replaces one
+    for offset in (99, 98):  # nothing rejects them; a later scan keeps the older certificate as the reference
+        assert day(setup, EXPIRY - timedelta(days=offset))["invalid"] == 0
+        assert _registry(url) == {"Playfun_CPC_20270110.pdf": ("valid", None),
+                                  "Playfun_CPC_20271201.pdf": ("valid", "pending"),
+                                  "Tinytoy_CPC_20271201.pdf": ("valid", "pending")}  # another brand's number
+    # the old certificate stays in force: its warning names the file waiting for approval
+    day(setup, date(2027, 1, 10) - timedelta(days=30))
     text = slack.texts()[-1]
-    assert text.count("`CERT-MISMATCH`") == 2
-    assert "issued by 'Bureau Elsewhere'" in text and "already used by the certificate of Playfun" in text
+    assert "*Playfun CPC* `Playfun_CPC_20270110.pdf`: *30 day(s) left*" in text
+    assert "`Playfun_CPC_20271201.pdf` (Bureau Elsewhere) is in the folder but waits for a person's approval" in text
+    # a person rejects it: the file cannot count, said once; approving the other lets it count
+    ledger = Ledger(url)
+    sha = {r.file.rsplit("/", 1)[-1]: r.sha256 for r in ledger.certificates.of_store("demo")}
+    ledger.certificates.set_approval("demo", sha[new.name], "rejected", {"by": "ana", "at": "2026-12-12T08:00:00",
+                                                                        "changes": ["issuer: SGS → Bureau Elsewhere"]})
+    ledger.certificates.set_approval("demo", sha["Tinytoy_CPC_20271201.pdf"], "approved", {"by": "ana"})
+    result = day(setup, date(2027, 1, 10) - timedelta(days=29))
+    assert result["invalid"] == 1
+    assert "was rejected by ana 2026-12-12" in slack.texts()[-1] and "issuer: SGS → Bureau Elsewhere" in \
+        slack.texts()[-1]
+    assert _registry(url)["Playfun_CPC_20271201.pdf"] == ("invalid", "rejected")
+    assert _registry(url)["Tinytoy_CPC_20271201.pdf"] == ("valid", "approved")
+    assert not day(setup, date(2027, 1, 10) - timedelta(days=28))["sent"]
+
+
+def test_an_approved_renewal_from_another_lab_replaces_the_old_one(setup) -> None:
+    from aeops.store.ledger import Ledger
+
+    certs, url, config, _ = setup
+    cert(certs, "Playfun", "CPC", EXPIRY)
+    watch.scan("demo", date(2026, 11, 1), config=config)
+    new = make_certificate_pdf(certs / "Playfun_CPC_20271201.pdf", brand="Playfun", cert_type="CPC",
+                               number="CPC-9", issuer="Intertek", issue_date=date(2026, 12, 1),
+                               valid_until=date(2027, 12, 1))
+    watch.scan("demo", date(2026, 11, 2), config=config)
+    assert _registry(url)["Playfun_CPC_20261215.pdf"] == ("valid", None)  # still the one in force
+    ledger = Ledger(url)
+    [row] = [r for r in ledger.certificates.of_store("demo") if r.file.endswith(new.name)]
+    ledger.certificates.set_approval("demo", row.sha256, "approved", {"by": "ana"})
+    watch.scan("demo", date(2026, 11, 3), config=config)
+    assert _registry(url) == {"Playfun_CPC_20261215.pdf": ("replaced", None),
+                              "Playfun_CPC_20271201.pdf": ("valid", "approved")}
+
+
+def test_a_changed_issuer_of_a_type_aeops_never_uploads_is_not_held(setup) -> None:
+    certs, url, config, _ = setup
+    cert(certs, "Playfun", "UKCA", EXPIRY)  # no configured category needs UKCA: the person uploads it
+    watch.scan("demo", date(2026, 11, 1), config=config)
+    make_certificate_pdf(certs / "Playfun_UKCA_20271201.pdf", brand="Playfun", cert_type="UKCA", number="U-2",
+                         issuer="Intertek", issue_date=date(2026, 12, 1), valid_until=date(2027, 12, 1))
+    assert watch.scan("demo", date(2026, 11, 2), config=config)["replacements_requested"] == []
+    assert _registry(url) == {"Playfun_UKCA_20261215.pdf": ("replaced", None),
+                              "Playfun_UKCA_20271201.pdf": ("valid", None)}

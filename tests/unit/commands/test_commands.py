@@ -12,6 +12,7 @@ from PIL import Image
 
 from aeops.cli import main
 from aeops.findings import Finding, Severity
+from aeops.rules.certs import CertInfo
 
 HEADER = "product_id,sku_code,title,price,discount_price,stock,freight_template_id,category,brand,main_image\n"
 FINDING_KEYS = ["code", "severity", "file", "row", "product_id", "sku_code", "field", "message"]
@@ -119,7 +120,8 @@ def test_certs_passes_the_as_of_date_and_maps_findings_to_exit_codes(tmp_path: P
 
     def scan(directory: str, as_of: date):
         seen.append(as_of)
-        return ["cert"], results.pop(0)
+        return [CertInfo(brand="A", cert_type="CPC", valid_until=date(2026, 12, 10), number="1", issuer="SGS",
+                         issue_date=None, file="A_CPC_20261210.pdf", sha256="a", status="expiring")], results.pop(0)
 
     _fake(monkeypatch, "certs", scan_certificates=scan)
     assert main(["certs", str(tmp_path), "--as-of", "2026-11-26"]) == 0  # a warning does not block
@@ -129,6 +131,25 @@ def test_certs_passes_the_as_of_date_and_maps_findings_to_exit_codes(tmp_path: P
     assert document["summary"]["errors"] == 1 and document["summary"]["warnings"] == 1
     assert [f["code"] for f in document["findings"]] == ["CERT-EXPIRING", "ERR-412"]
     assert seen == [date(2026, 11, 26), date.today()]
+
+
+def test_certs_reads_documents_and_warns_of_a_renewal_from_another_lab(tmp_path: Path, capsys) -> None:
+    from aeops.rules.certs_testing import make_certificate_pdf, make_document_pdf
+
+    for until, issuer in ((date(2027, 1, 31), "SGS"), (date(2028, 1, 31), "Intertek")):
+        make_certificate_pdf(tmp_path / f"Acme_CPC_{until:%Y%m%d}.pdf", brand="Acme", cert_type="CPC",
+                             number=f"CPC-{until.year}", issuer=issuer, issue_date=date(until.year - 1, 2, 1),
+                             valid_until=until)
+    make_document_pdf(tmp_path / "Acme_BrandAuth_20271231.pdf", brand="Acme", doc_type="BrandAuth",
+                      valid_until=date(2027, 12, 31), authoriser="Acme GmbH", seller="Demo Co.")
+    assert main(["certs", str(tmp_path), "--as-of", "2026-06-01", "--json", "--lang", "en"]) == 0  # no error
+    document = json.loads(capsys.readouterr().out)
+    assert document["summary"]["certificates"] == 3 and document["summary"]["documents"] == 1
+    [warning] = document["findings"]
+    assert (warning["code"], warning["severity"], warning["field"]) == ("CERT-MISMATCH", "warning", "issuer")
+    assert warning["file"].endswith("Acme_CPC_20280131.pdf") and "'Intertek'" in warning["message"]
+    assert main(["certs", str(tmp_path), "--as-of", "2026-06-01", "--lang", "en"]) == 0
+    assert "(1 of them a compliance document: brand authorisation or category admission)" in capsys.readouterr().out
 
 
 def test_logo_exit_codes_with_real_rules(tmp_path: Path, capsys) -> None:

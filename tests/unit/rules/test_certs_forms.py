@@ -1,16 +1,15 @@
-"""Certificate rules beyond the English layout: Chinese and European labels and dates, the CPC lead time, the
-number/issuer cross-check against the registry, and each kind of bad PDF."""
+"""Certificate rules beyond the English layout: Chinese and European labels and dates, the CPC lead time and each
+kind of bad PDF (the cross-check against the registry: test_cert_crosscheck.py)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
 from aeops.findings import Severity
-from aeops.rules.certs import CertInfo, check_certificate, cross_check, parse_certificate_text
+from aeops.rules.certs import CertInfo, check_certificate, parse_certificate_text
 from aeops.rules.certs_testing import certificate_pdf_bytes, image_only_pdf_bytes, make_certificate_pdf
 
 UNTIL = date(2027, 1, 31)
@@ -90,31 +89,6 @@ def test_other_types_keep_30_days(tmp_path: Path, days_left: int, codes: list[st
     info, findings = _days(tmp_path, "CE", days_left)
     assert [f.code for f in findings] == codes
     assert all(f.severity == Severity.WARNING for f in findings if f.code == "CERT-EXPIRING")
-
-
-def _info(brand: str = "Acme", number: str | None = "CPC-1", issuer: str | None = "SGS", sha: str = "new",
-          status: str = "valid", cert_type: str = "CPC") -> CertInfo:
-    return CertInfo(brand=brand, cert_type=cert_type, valid_until=UNTIL, number=number, issuer=issuer,
-                    issue_date=None, file=f"/certs/{brand}_{cert_type}_20270131.pdf", sha256=sha,
-                    status=status)  # type: ignore[arg-type]
-
-
-def test_cross_check_issuer_and_number() -> None:
-    old = _info(number="CPC-0", issuer="SGS", sha="old")
-    assert cross_check(_info(issuer="sgs"), [old]) == []  # same issuer (case and spacing aside)
-    issuer = cross_check(_info(issuer="Intertek"), [old])
-    assert [(f.code, f.field) for f in issuer] == [("CERT-MISMATCH", "issuer")]
-    assert "'Intertek'" in issuer[0].message and "'SGS'" in issuer[0].message
-    other_brand = _info(brand="Tinytoy", number="cpc 1", issuer="SGS", sha="other")
-    number = cross_check(_info(), [other_brand])
-    assert [(f.code, f.field) for f in number] == [("CERT-MISMATCH", "number")]
-    assert "Tinytoy" in number[0].message
-    # the file itself, invalid files, other types and the same brand's own number do not count
-    assert cross_check(_info(), [replace(_info(issuer="X"), sha256="new")]) == []
-    assert cross_check(_info(), [_info(issuer="X", sha="bad", status="invalid")]) == []
-    assert cross_check(_info(), [_info(issuer="X", sha="ce", cert_type="CE")]) == []
-    assert cross_check(_info(), [_info(sha="renewal-of-same-number")]) == []
-    assert cross_check(_info(issuer=None, number=None), [old, other_brand]) == []
 
 
 def _bad(tmp_path: Path, kind: str) -> Path:

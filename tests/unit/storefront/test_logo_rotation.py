@@ -1,5 +1,6 @@
 """Logo rotation, time-travelled: reminders only when stale and once per quarter and kind; logo checks on
-compliant and non-compliant files; rotations recorded by content hash."""
+compliant and non-compliant files; rotations recorded by content hash; only a logo that passes the logo rules
+(PNG, at least 800x800, no text over it) counts for the quarter."""
 
 from __future__ import annotations
 
@@ -17,19 +18,7 @@ from aeops.store import session_scope
 from aeops.store.models import LogoChange
 from aeops.storefront import logo_rotation
 from aeops.storefront.logo_rotation import reminder_due
-
-
-class FakeSlack:
-    def __init__(self) -> None:
-        self.posts: list[dict[str, Any]] = []
-
-    def api_call(self, method: str, json: dict[str, Any]) -> dict[str, Any]:  # noqa: A002 - slack_sdk name
-        if method == "chat.postMessage":
-            self.posts.append(json)
-        return {"ok": True, "channel": "C1", "ts": f"1.{len(self.posts)}"}
-
-    def texts(self) -> list[str]:
-        return [p["text"] for p in self.posts]
+from tests.fake_slack import FakeSlack
 
 
 def png(path: Path, size: tuple[int, int] = (1000, 1000), fmt: str = "PNG", color: str = "navy") -> Path:
@@ -69,8 +58,8 @@ def test_empty_history_reminds_with_spec_deadline_and_human_checklist(store) -> 
     assert "LOGO-STALE: rotate the store logo by 2026-12-31 (mid-quarter follow-up)" in text
     assert "no logo change on record" in text
     assert "PNG, at least 800x800 px, no text covering the logo" in text
-    assert ("☐ No text covers the logo: aeops' text detector warns (LOGO-TEXT) when it reads any; a person has the "
-            "last word.") in text
+    assert ("☐ No text covers the logo: a logo the text detector reads text on (LOGO-TEXT) counts only once a person "
+            "confirms in its review task (Airflow, aliexpress_store_settings) that no text covers it.") in text
     assert not run(store, "2026-11-27")["sent"]
 
 
@@ -80,7 +69,7 @@ def test_compliant_new_logo_is_a_rotation_and_stops_reminders_for_the_quarter(st
     png(logo / "new_logo.png")
     result = run(store, "2027-01-10")
     assert result["recorded"] == ["new_logo.png"] and not result["stale"]
-    assert slack.texts()[-1].startswith("Store logo rotated for 2027Q1")
+    assert slack.titles()[-1].startswith("Store logo rotated for 2027Q1")
     assert "`new_logo.png` passes (1000x1000 PNG)" in slack.posts[-1]["blocks"][0]["text"]["text"]
     assert not run(store, "2027-02-15")["sent"]  # not stale: no follow-up
     result = run(store, "2027-04-01")  # next quarter: the same file is not a new rotation
@@ -118,3 +107,51 @@ def test_missing_logo_folder_is_one_line_error(store, tmp_path: Path) -> None:
     config = load_config({"database_url": url, "stores": [{"name": "demo", "logo": str(tmp_path / "nope")}]})
     with pytest.raises(logo_rotation.LogoRotationError, match="does not exist or is not a folder"):
         logo_rotation.run("demo", date(2027, 1, 1), config=config, client=slack)
+
+
+def test_the_rule_counts_only_a_compliant_logo() -> None:
+    from aeops.findings import Finding, Severity
+    from aeops.storefront.logo_rotation import rotation_problems
+
+    text = Finding("LOGO-TEXT", Severity.WARNING, "text over the logo: 'SALE'", file="logo.png")
+    size = Finding("LOGO-SIZE", Severity.ERROR, "logo.png is 799x800", file="logo.png")
+    assert rotation_problems([]) == []
+    assert rotation_problems([text]) == [text]  # a warning, yet it does not count
+    assert rotation_problems([text], text_cleared=True) == []  # a person confirmed no text covers it
+    assert rotation_problems([size, text], text_cleared=True) == [size]
+
+
+def test_a_logo_with_text_over_it_does_not_count_until_a_person_clears_it(store) -> None:
+    from aeops.store.ledger import Ledger
+    from tests.unit.rules.detector_images import logo as logo_image
+
+    folder, url, config, slack = store
+    logo_image(text="SALE 50%").save(folder / "new_logo.png", "PNG")
+    result = run(store, "2027-01-10")
+    assert result["recorded"] == [] and result["stale"] and result["failing"] == ["new_logo.png"]
+    text = slack.posts[-1]["blocks"][0]["text"]["text"]
+    assert "`new_logo.png` fails: `LOGO-TEXT`" in text
+    ledger = Ledger(url)
+    [review] = ledger.person_tasks.open_tasks("demo")  # asked by aliexpress_store_settings
+    assert review.kind == "image_review" and review.key.startswith("logo_text:")
+    assert "Check the logo new_logo.png of demo: text over it?" == review.title
+    assert not run(store, "2027-01-11")["recorded"]  # still not counted, the task stays open
+    ledger.person_tasks.close(review.id, None, "ana", "person")  # "no text covers it"
+    result = run(store, "2027-01-12")
+    assert result["recorded"] == ["new_logo.png"] and not result["stale"]
+    assert "a person confirmed no text covers it" in slack.posts[-1]["blocks"][0]["text"]["text"]
+
+
+def test_the_approved_logo_is_held_to_the_same_rules(store, tmp_path: Path) -> None:
+    from aeops.config import load_config
+    from aeops.store.ledger import Ledger
+    from aeops.storefront.logo_rotation import approved_logo_problems
+
+    _, url, _, _ = store
+    jpeg = png(tmp_path / "approved.jpg", fmt="JPEG")
+    config = load_config({"database_url": url, "stores": [{"name": "demo", "store_logo": str(jpeg)}]})
+    [problem] = approved_logo_problems(Ledger(url), config.store("demo"), "run-1")
+    assert problem.code == "LOGO-FORMAT" and "approved.jpg is JPEG, not PNG" in problem.message
+    good = png(tmp_path / "approved.png")
+    config = load_config({"database_url": url, "stores": [{"name": "demo", "store_logo": str(good)}]})
+    assert approved_logo_problems(Ledger(url), config.store("demo"), "run-1") == []

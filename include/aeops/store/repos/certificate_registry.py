@@ -2,7 +2,8 @@
 replacements on the platform (``certificate_replacements``).
 
 Registry statuses: ``valid`` | ``expiring`` | ``expired`` | ``invalid`` (a blocking file problem) | ``replaced`` |
-``removed``. Which certificate replaces which is :mod:`aeops.certificates.registry`'s rule, applied inside the
+``removed``; a file's ``approval`` (``pending`` | ``approved`` | ``rejected``) is a person's word on a changed issuer
+or number. Which certificate replaces which is :mod:`aeops.certificates.registry`'s rule, applied inside the
 scan's transaction (:meth:`CertificateRegistry.apply_scan`); the alert state (``last_alert_threshold``,
 ``last_alert_on``) is the watch's.
 """
@@ -37,13 +38,16 @@ class ScannedLike(Protocol):
     issuer: str | None
     issue_date: date | None
     status: str
+    categories: tuple[str, ...]
+    approval_needed: bool
 
 
 @dataclass
 class ScanApplied:
     """What a scan changed in the registry: ids of present rows and of new ones, rows replaced (old id -> new id)
-    and rows removed."""
+    and rows removed; ``ids``: SHA-256 -> id of every present row."""
 
+    ids: dict[str, int] = field(default_factory=dict)
     present: list[int] = field(default_factory=list)
     new: list[int] = field(default_factory=list)
     replaced: dict[int, int] = field(default_factory=dict)
@@ -65,13 +69,6 @@ class CertificateRegistry(Repository):
             return list(s.scalars(select(Certificate).where(Certificate.store == store,
                                                             Certificate.status.in_(tuple(statuses)))))
 
-    def references(self, store: str) -> list[Certificate]:
-        """The store's certificates a new file is cross-checked against: readable ones with a validity date."""
-        with self._transaction() as s:
-            return list(s.scalars(select(Certificate).where(Certificate.store == store,
-                                                            Certificate.status.not_in(("invalid", "removed")),
-                                                            Certificate.valid_until.is_not(None))))
-
     def known(self, store: str) -> list[Certificate]:
         """The store's certificates whose file was in the folder at the last scan (``replaced`` ones too) and that
         name a brand, a type and a validity date, in registration order."""
@@ -84,6 +81,13 @@ class CertificateRegistry(Repository):
         """The registry id of this file content of the store (None: not registered)."""
         with self._transaction() as s:
             return s.scalar(select(Certificate.id).where(Certificate.store == store, Certificate.sha256 == sha256))
+
+    def approval_of(self, store: str, sha256: str) -> str | None:
+        """A person's word on this file content of the store (``pending`` | ``approved`` | ``rejected``; None: nothing
+        asked, or not registered)."""
+        with self._transaction() as s:
+            return s.scalar(select(Certificate.approval).where(Certificate.store == store,
+                                                                Certificate.sha256 == sha256))
 
     def newest_other(self, store: str, brand: str, cert_type: str, sha256: str) -> Certificate | None:
         """The store's newest (longest valid) certificate of the brand (case and spacing aside) and type that is
@@ -119,10 +123,14 @@ class CertificateRegistry(Repository):
                 row.issuer = (item.issuer or None) and item.issuer[:200]
                 row.issue_date, row.file, row.last_checked_at = item.issue_date, item.file, now
                 row.status, row.replaced_by_id = item.status, None
+                row.categories = ", ".join(item.categories) or None
+                if item.approval_needed and row.approval is None:
+                    row.approval = "pending"  # a person's decision, once taken, is never overwritten by a scan
                 s.flush()
                 if is_new:
                     result.new.append(row.id)
                 result.present.append(row.id)
+                result.ids[sha] = row.id
             present = set(scanned)
             for old_id, new_id in supersede(list(rows.values()), present).items():
                 if before.get(old_id) != "replaced":
@@ -132,6 +140,16 @@ class CertificateRegistry(Repository):
                     row.status = "removed"
                     result.removed.append(row.id)
         return result
+
+    def set_approval(self, store: str, sha256: str, decision: str, detail: Mapping[str, Any]) -> int | None:
+        """A person's decision (``approved`` | ``rejected``) on the store's file of this content; returns its id (None:
+        the file is not registered)."""
+        with self._transaction() as s:
+            row = s.scalars(select(Certificate).where(Certificate.store == store, Certificate.sha256 == sha256)).first()
+            if row is None:
+                return None
+            row.approval, row.approval_detail = decision, dict(detail)
+            return row.id
 
     def mark_alerted(self, thresholds: Mapping[int, int | None], as_of: date) -> None:
         """Remember what the watch said on ``as_of``: certificate id -> the threshold alerted (None: the alert is

@@ -88,6 +88,12 @@ class PersonTasks(Repository):
                                                       PersonTask.kind.in_(kinds)).order_by(PersonTask.id))
             return [TaskView.of(r) for r in rows]
 
+    def closed_keys(self, store: str, kind: str) -> set[str]:
+        """The keys of the store's closed tasks of ``kind`` (what a person has done or confirmed)."""
+        with self._transaction() as s:
+            return set(s.scalars(select(PersonTask.key).where(PersonTask.store == store, PersonTask.kind == kind,
+                                                              PersonTask.status == "closed")))
+
     def get(self, task_id: int) -> TaskView | None:
         with self._transaction() as s:
             row = s.get(PersonTask, task_id)
