@@ -17,7 +17,7 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
-from aeops.catalog.context import client_for
+from aeops.catalog.context import client_for, context
 from aeops.config import parse_config
 from aeops.store import session_scope
 from aeops.store.models import ApiWrite, Change
@@ -49,9 +49,9 @@ def test_push_killed_half_way_then_retried(embedded) -> None:
     env = embedded(faults="latency_ms=150")
     config = parse_config(env.config)
     store = "demo"
-    preflight(store, config=config, client=client_for(config.store(store)))
+    preflight(store, config=config, client=client_for(context(store, config)))
     pull_export(store, DAG_ID, RUN_ID, config=config)
-    client = client_for(config.store(store))
+    client = client_for(context(store, config))
     validate(store, DAG_ID, RUN_ID, config=config, client=client)
     plan(store, DAG_ID, RUN_ID, config=config, client=client)
     chunks = collect_chunks(DAG_ID, RUN_ID, config=config)

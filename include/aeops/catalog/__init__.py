@@ -6,7 +6,8 @@
   and writes: the ledger's repositories (:mod:`aeops.store.repos`, reached through :class:`aeops.store.ledger.Ledger`);
 - :mod:`~aeops.catalog.push`: one recorded, resumable batch write; :mod:`~aeops.catalog.batching`: batches
   and push chunks; :mod:`~aeops.catalog.lock`: the per-store write lock;
-- :mod:`~aeops.catalog.context`: ``RunContext``, ``client_for``, ``list_stores``;
+- :mod:`~aeops.catalog.context`: ``RunContext``, ``client_for`` (every task's marketplace client), ``list_stores``;
+  :mod:`~aeops.catalog.credentials`: the newest tokens of a store's connection for every client;
 - :mod:`~aeops.catalog.timestamps`: platform times, a store's "today";
 - :mod:`~aeops.catalog.validation`: ``validate_export`` (read an export, run every rule).
 """

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from aeops.catalog.credentials import keep_fresh
 from aeops.catalog.timestamps import today_in
 from aeops.config import AeopsConfig, ConfigError, StoreConfig, load_airflow_config
 from aeops.marketplace.interface import MarketplaceClient
@@ -40,12 +41,17 @@ def context(store: str, config: AeopsConfig | None = None) -> RunContext:
     return RunContext(cfg, cfg.store(store), Ledger(cfg.resolved_database_url()))
 
 
-def client_for(store: StoreConfig, **overrides: Any) -> MarketplaceClient:
-    """A marketplace client for the store's connection (its secrets registered with :mod:`aeops.secrets`)."""
-    from aeops.marketplace.hooks import AliExpressHook
+def client_for(ctx: RunContext, **overrides: Any) -> MarketplaceClient:
+    """The one way every task gets the store's marketplace client: built from the store's connection (app key and
+    secret; its secrets registered with :mod:`aeops.secrets`), with the newest tokens of ``token_state`` (refreshed
+    when due, under the connection's lock) and a call refused for its access token sent once more after a refresh
+    (:mod:`aeops.catalog.credentials`; ReauthoriseNeeded when no refresh token is accepted any more)."""
+    from aeops.marketplace.hooks import AliExpressHook  # imports Airflow
 
-    return AliExpressHook(store.conn_id).get_client(**{"qps": store.qps, "platform_tz": store.platform_tz,
-                                                       **overrides})
+    store = ctx.store
+    client = AliExpressHook(store.conn_id).get_client(**{"qps": store.qps, "platform_tz": store.platform_tz,
+                                                         **overrides})
+    return keep_fresh(ctx.ledger, store, client)
 
 
 def list_stores(only: list[str] | None, config: AeopsConfig | None = None) -> list[str]:

@@ -37,7 +37,7 @@ def _client(ctx: Any, marketplace: Any) -> Any:
     from aeops.catalog.context import client_for
 
     try:
-        return client_for(ctx.store, max_attempts=2, timeout=15.0)
+        return client_for(ctx, max_attempts=2, timeout=15.0)
     except Exception as exc:  # noqa: BLE001 - no connection: the alert goes out with the aeops DB's counts
         log.warning("%s: the platform cannot be read for live statuses (%s)", ctx.store.name, type(exc).__name__)
         return None

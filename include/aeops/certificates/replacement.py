@@ -202,7 +202,7 @@ def validate(rid: int, *, config: AeopsConfig | None = None) -> dict[str, Any]:
         log.info("%s: %s: nothing to write", rep.row.store, why)
         return {"rid": rid, "ok": False, "status": "no_products"}
     try:
-        covered = read_live_status(covered, client_for(rep.ctx.store))
+        covered = read_live_status(covered, client_for(rep.ctx))
     except Exception as exc:  # noqa: BLE001 - the statuses are for the report; the write does not need them
         log.warning("%s: live status not read (%s)", rep.row.store, type(exc).__name__)
     detail["products"] = [{"product_id": p.product_id, "title": p.title, "category": p.category,
@@ -221,7 +221,7 @@ def _compliance_refusal(rep: Replacement) -> AccountRefused | None:
     ``product_posting_forbidden`` and the operator's declared merchant type (:mod:`aeops.catalog.account`), checked
     before the first write, in a dry run too."""
     try:
-        decision = compliance_allowed(client_for(rep.ctx.store), rep.ctx.store)
+        decision = compliance_allowed(client_for(rep.ctx), rep.ctx.store)
     except AccountRefused as refused:
         return refused
     log.info("%s: %s", rep.row.store, decision.text("en"))
@@ -305,7 +305,7 @@ def upload(rid: int, *, client: MarketplaceClient | None = None, config: AeopsCo
         return {"rid": rid, "skipped": "waiting for approval"}
     jpeg = read_bytes(rep.detail["jpeg"], 3 * 1024 * 1024)
     update(rep, detail={"upload": "sending"})
-    client = client or client_for(rep.ctx.store)
+    client = client or client_for(rep.ctx)
     result = client.upload_image(_jpeg_name(rep), jpeg, content_type="image/jpeg")
     update(rep, photobank_url=result.photobank_url, detail={"upload": "done"})
     log.info("%s: qualification image uploaded: %s", rep.row.store, result.photobank_url)
@@ -334,7 +334,7 @@ def plan(rid: int, *, client: MarketplaceClient | None = None, config: AeopsConf
     sync_run_id = ledger.runs.start(rep.row.store, DAG_ID, sync_run_id_of(rep), kind="certificate")
     update(rep, sync_run_id=sync_run_id)
     dry = dry_run_of(rep)
-    client = client or client_for(rep.ctx.store)
+    client = client or client_for(rep.ctx)
     url = rep.row.photobank_url or "(dry run: not uploaded)"
     keys: dict[str, str | None] = {}
     planned: list[PlannedChange] = []
@@ -377,7 +377,7 @@ def push(rid: int, *, client: MarketplaceClient | None = None, config: AeopsConf
         return None
     totals: dict[str, int] = {}
     with lock.held_lock(ledger, rep.row.store, holder, ttl=LOCK_TTL_S):
-        client = client or client_for(rep.ctx.store)
+        client = client or client_for(rep.ctx)
         for change_ids in batches(open_ids, KIND):
             for status, n in push_batch(ledger, client, rep.row.sync_run_id, KIND, change_ids).items():
                 totals[status] = totals.get(status, 0) + n

@@ -51,7 +51,7 @@ def poke(rid: int, *, client: MarketplaceClient | None = None, config: AeopsConf
     restore = dict(rep.detail.get("restore") or {})
     todo = [c for c in changes if c.status == ChangeStatus.CONFIRMED and not (restore.get(str(c.product_id)) or {})
             .get("restored")]
-    client = client or client_for(rep.ctx.store) if todo else client
+    client = client or client_for(rep.ctx) if todo else client
     for change in todo:
         entry = change.payload["qualification"]
         try:

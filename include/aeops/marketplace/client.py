@@ -18,7 +18,8 @@ Behaviour that callers rely on:
   left (connect failure). When a write was sent and its answer was lost (read timeout, dropped connection,
   unparseable answer, bare gateway 5xx) it is **not** retried: its products come back ``unknown`` and the
   caller re-reads them;
-* ``AuthError``/``SignatureError``/``QuotaExhausted`` stop at once;
+* ``AuthError``/``SignatureError``/``QuotaExhausted`` stop at once, except an access token the platform refused
+  while ``on_token_refused`` is set: that call is sent once more after it switched the client to a newer token;
 * JSON is decoded with ints kept as ``int`` and decimals as ``Decimal`` (64-bit ids stay exact);
 * the app secret, tokens and signatures are registered with :mod:`aeops.secrets` (``register_secret``) (and Airflow's
   masker inside a task) and never logged.
@@ -41,6 +42,7 @@ import tenacity
 
 from aeops.marketplace.errors import (
     ApiError,
+    AuthError,
     OutcomeUnknown,
     ServerError,
     Throttled,
@@ -163,6 +165,9 @@ class AliExpressClient:
         for secret in (app_secret, access_token, refresh_token):
             register_secret(secret)
         self.calls = 0  # HTTP requests sent (attempts), for reports and benchmarks
+        # called with the access token the platform refused: switches the client to a newer one or raises
+        # (aeops.catalog.context.client_for sets it: aeops.catalog.credentials)
+        self.on_token_refused: Callable[[str | None], None] | None = None
 
     # ------------------------------------------------------------------ plumbing
     def close(self) -> None:
@@ -255,9 +260,22 @@ class AliExpressClient:
         """One API call with retries; returns the response body (``<method>_response`` unwrapped for /sync).
 
         Raises the typed errors of :mod:`aeops.marketplace.errors`; for ``write=True`` a lost answer raises
-        :class:`OutcomeUnknown` instead of being retried.
+        :class:`OutcomeUnknown` instead of being retried. A call the platform refuses for its access token
+        (``AuthError.token_refused``: it was not carried out) is sent once more after ``on_token_refused`` switched
+        the client to a newer token; a second refusal is raised.
         """
+        token = self.access_token
+        try:
+            return self._call(api, params, files, write)
+        except AuthError as exc:
+            if not exc.token_refused or self.on_token_refused is None or api.startswith(TOKEN_PATHS):
+                raise
+            log.warning("%s: the platform refused the access token (%s); sending the call once more with a newer "
+                        "token", api, exc.code)
+            self.on_token_refused(token)
+            return self._call(api, params, files, write)
 
+    def _call(self, api: str, params: Mapping[str, Any] | None, files: Any, write: bool) -> dict[str, Any]:
         def before_sleep(state: tenacity.RetryCallState) -> None:
             exc = state.outcome.exception() if state.outcome else None
             log.warning("%s attempt %d failed (%s); retrying in %.1f s", api, state.attempt_number,

@@ -42,7 +42,7 @@ class MarketplaceClient(Protocol):
     platform's code) or ``unknown`` (the answer was lost: re-read it before any retry)."""
 
     access_token: str | None
-    """The seller's token; preflight replaces it (and ``refresh_token``) after a refresh."""
+    """The seller's token; ``aeops.catalog.credentials`` replaces it (and ``refresh_token``) with the newest."""
     refresh_token: str | None
 
     # ------------------------------------------------------------------ reads

@@ -104,7 +104,7 @@ def _verify(ctx: RunContext, sync_run_id: int, client: MarketplaceClient) -> dic
     from aeops.verify.runner import counts_of_run, verify_run
 
     try:
-        return verify_run(ctx, sync_run_id, client or client_for(ctx.store))
+        return verify_run(ctx, sync_run_id, client or client_for(ctx))
     except Exception as exc:  # noqa: BLE001 - the run's report must still be written
         error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300]
         log.error("%s: verification could not run: %s", ctx.store.name, error)

@@ -45,7 +45,7 @@ def plan(store: str, dag_id: str, run_id: str, *, client: MarketplaceClient | No
     ctx = context(store, config)
     ledger = ctx.ledger
     sync_run_id = ledger.runs.start(store, dag_id, run_id)
-    client = client or client_for(ctx.store)
+    client = client or client_for(ctx)
     # the list pages (bound by the seller's QPS) are read while the export and the known state are loaded
     lister = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"list-{store}")
     listing = lister.submit(lambda: {p.product_id: p for p in list_concurrently(client, page_size=LIST_PAGE_SIZE)})

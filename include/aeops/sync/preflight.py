@@ -1,14 +1,14 @@
-"""The daily sync's first step per store: the connection works, the token is fresh, the account may be updated
+"""The daily sync's first step per store: the connection works, the token is fresh (the client every task gets,
+:func:`aeops.catalog.context.client_for`, refreshes it when due), the account may be updated
 (:mod:`aeops.catalog.account`: the platform's ``product_posting_forbidden``, else the operator's declaration)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aeops.catalog.account import AccountRefused, decide_standing, require
-from aeops.catalog.context import RunContext, client_for, context
-from aeops.catalog.timestamps import aware
+from aeops.catalog.context import client_for, context
+from aeops.catalog.credentials import keep_fresh
 from aeops.config import AeopsConfig
 from aeops.marketplace import ApiError, AuthError, MerchantProfile
 from aeops.marketplace.interface import MarketplaceClient
@@ -25,18 +25,9 @@ def preflight(store: str, *, client: MarketplaceClient | None = None, config: Ae
     are logged and, for a run (``sync_run_id``, or ``dag_id`` + ``run_id``), kept in ``artifacts["standing"]``
     for its report."""
     ctx = context(store, config)
-    client = client or client_for(ctx.store)
+    # the newest tokens (refreshed when due, under the connection's lock): aeops.catalog.credentials
+    client = client_for(ctx) if client is None else keep_fresh(ctx.ledger, ctx.store, client)
     conn_id = ctx.store.conn_id
-    token = ctx.ledger.tokens.get(conn_id)
-    expires_at = None
-    if token is not None:  # a refreshed token is newer than the connection's
-        client.access_token, client.refresh_token = token.access_token, token.refresh_token
-        expires_at = aware(token.expires_at)
-    due = expires_at is not None and expires_at <= datetime.now(UTC) + timedelta(days=ctx.store.token_refresh_days)
-    if due:
-        log.info("%s: access token expires %s, within %d days: refreshing", store, expires_at,
-                 ctx.store.token_refresh_days)
-        refresh_token(ctx, client)
     profile = _merchant_profile(client, store, conn_id)
     decision = decide_standing(profile, ctx.store)
     if sync_run_id is None and dag_id and run_id:
@@ -70,15 +61,3 @@ def _merchant_profile(client, store: str, conn_id: str) -> MerchantProfile | Non
         log.warning("%s: seller profile not readable (%s): product_posting_forbidden not stated", store,
                     exc.code or type(exc).__name__)
         return None
-
-
-def refresh_token(ctx: RunContext, client: MarketplaceClient) -> None:
-    """Refresh the access token and keep the newest tokens in the aeops DB (the connection stays as set up)."""
-    info = client.refresh_access_token()
-    expires = (datetime.fromtimestamp(info.expire_time_ms / 1000, UTC) if info.expire_time_ms
-               else datetime.now(UTC) + timedelta(days=30))
-    refresh_expires = (datetime.fromtimestamp(info.refresh_token_valid_time_ms / 1000, UTC)
-                       if info.refresh_token_valid_time_ms else None)
-    ctx.ledger.tokens.save(ctx.store.conn_id, info.access_token, info.refresh_token or client.refresh_token,
-                           expires, refresh_expires)
-    log.info("%s: token refreshed, valid until %s", ctx.store.name, expires)

@@ -57,7 +57,7 @@ def push_chunk(chunk: dict[str, Any], *, client: MarketplaceClient | None = None
             # an urgent override may have come since the daily plan: its SKUs are held (an urgent run's own push
             # is the override, or its revert)
             recheck_holds(ctx, [cid for batch in chunk["batches"] for cid in batch])
-        client = client or client_for(ctx.store)
+        client = client or client_for(ctx)
         for n, change_ids in enumerate(chunk["batches"], 1):  # pragma: no mutate - n only numbers the log line
             result = push_batch(ctx.ledger, client, chunk["sync_run_id"], chunk["kind"], change_ids,
                                 images_dir=ctx.store.images_dir or None)

@@ -28,7 +28,7 @@ def validate(store: str, dag_id: str, run_id: str, *, client: MarketplaceClient 
     sync_run_id = ledger.runs.start(store, dag_id, run_id)
     run = ledger.runs.get(sync_run_id)
     export_path = export_path_of(ctx, run.export_id)
-    client = client or client_for(ctx.store)
+    client = client or client_for(ctx)
     templates = {str(t.template_id) for t in client.list_freight_templates()}
     as_of = ctx.today()
     result = validate_export(

@@ -121,7 +121,7 @@ def plan(store: str, run_id: str, *, client: MarketplaceClient | None = None,
     if run is None:
         raise RequestError(f"{store}: run {run_id} was not started")
     request = recorded_request(run)
-    client = client or client_for(ctx.store)
+    client = client or client_for(ctx)
     preflight(store, client=client, config=ctx.config, sync_run_id=run.id)
     if request.mode == "retry_failed":
         outcome = change_sets.plan_retry(ctx, client, request)

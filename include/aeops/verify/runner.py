@@ -401,7 +401,7 @@ def target_for(ctx: RunContext, sync_run_id: int, client: MarketplaceClient | No
     """A :class:`Target` for a store's run context."""
     run = ctx.ledger.runs.get(sync_run_id)
     if client is None:
-        client = client_for(ctx.store)
+        client = client_for(ctx)
     if reader is None:
         products = {c.product_id for c in ctx.ledger.changes.verifiable(sync_run_id)}
         sku_codes = {pid: f["sku_ids"] for pid, f in ctx.ledger.products.fields_of(ctx.store.name, products).items()

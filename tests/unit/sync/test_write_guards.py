@@ -266,7 +266,7 @@ def test_a_chunk_of_several_batches_adds_up_and_uses_the_store_s_client_and_imag
     chunk = planned_chunk(ledger, market, range(1, 46))  # 45 products: batches of 20, 20 and 5
     chunk["batches"] = [ids for ids in (chunk["batches"][0][:20], chunk["batches"][0][20:40],
                                         chunk["batches"][0][40:])]
-    monkeypatch.setattr(pushing, "client_for", lambda store: market if store.name == STORE else None)
+    monkeypatch.setattr(pushing, "client_for", lambda ctx: market if ctx.store.name == STORE else None)
     images_dirs: list[str | None] = []
     real_push_batch = pushing.push_batch
 
