@@ -69,8 +69,9 @@ def _open_tasks(config: Any, store_name: str) -> None:
     Ledger(url).person_tasks.open(store_name, "store_settings", "store_settings", title, detail, None)
     status = page_compare.RotationStatus(due=True, quarter="2027Q1", last_change=date(2026, 10, 2),
                                          previous_sha256=None)
-    title, detail = settings_steps.rotation_task(store, status, storefront)
-    Ledger(url).person_tasks.open(store_name, "logo_rotation", "logo_rotation:2027Q1", title, detail, None)
+    ledger = Ledger(url)
+    title, detail = settings_steps.rotation_task(store, status, storefront, ledger, [])
+    ledger.person_tasks.open(store_name, "logo_rotation", "logo_rotation:2027Q1", title, detail, None)
 
 
 def seed(server: Any, store_name: str) -> dict[str, Any]:
