@@ -34,12 +34,13 @@ def store_config(name: str, reports: Path, language: str = "zh-CN", **extra: Any
 
 
 def seed_sync_run(ledger: Ledger, store: StoreConfig, run_id: str, *, started: datetime | None = None,
-                  write_report: bool = True) -> int:
-    """One finished daily sync of ``store`` with findings, changes and verification; its report written."""
+                  write_report: bool = True, dag_id: str = DAG_ID) -> int:
+    """One finished daily sync of ``store`` (a run of ``dag_id``) with findings, changes and verification; its report
+    written."""
     from aeops.catalog.validation import validate_export
 
     started = started or datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
-    sync_run_id = ledger.runs.start(store.name, DAG_ID, run_id)
+    sync_run_id = ledger.runs.start(store.name, dag_id, run_id)
     export = next(iter(sorted((SAMPLE / "exports" / store.name).glob("*.csv"))))
     result = validate_export(str(export), images_dir=store.images_dir, certs_dir=store.certs,
                              as_of=date(2026, 11, 26))

@@ -6,8 +6,12 @@ process loads the plugin file).
 
 Access follows the Airflow UI's own rules: every route needs a valid Airflow session (the UI's ``_token`` cookie)
 or an API token (``Authorization: Bearer``), checked by ``airflow.api_fastapi.core_api.security``; a plugin
-app gets no protection by default. A page about runs also needs read access to DAG runs (of that DAG when the
-URL names one). Anonymous requests get 401 (a browser gets a page that sends it to the login).
+app gets no protection by default. Anonymous requests get 401 (a browser gets a page that sends it to the login).
+Then each page asks Airflow's auth manager explicitly, per DAG id, whether the person may read that DAG's runs
+(:func:`readable_dags`), and shows only the stores :mod:`aeops.ui.access` allows from the answers: nothing is
+taken from the query string (Airflow's ``requires_access_dag`` without a DAG id in the path would read
+``?dag_id=``), a store the person may not see is left out of lists, and an unknown or hidden store's 404 names
+no configured store.
 
 Routes (below the prefix):
 
@@ -23,11 +27,14 @@ time zone.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from airflow.api_fastapi.auth.managers.models.resource_details import AccessView, DagAccessEntity
-from airflow.api_fastapi.core_api.security import requires_access_dag, requires_access_view
+from airflow.api_fastapi.app import get_auth_manager
+from airflow.api_fastapi.auth.managers.models.resource_details import AccessView, DagAccessEntity, DagDetails
+from airflow.api_fastapi.core_api.security import GetUserDep, requires_access_view
+from airflow.models.dag import DagModel
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
@@ -40,6 +47,7 @@ from aeops.reports.render import render
 from aeops.reports.run_report import report_names
 from aeops.secrets import get_logger
 from aeops.store.ledger import Ledger
+from aeops.ui import access
 from aeops.ui.settings import current_config
 
 log = get_logger(__name__)
@@ -51,8 +59,29 @@ REPORT_CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; bas
 PAGE_CSP = REPORT_CSP.replace("img-src data:", "img-src data: 'self'")
 # The access checks (kept as names so tests can stand in for Airflow's auth manager)
 SEE_WEBSITE = requires_access_view(AccessView.WEBSITE)  # any logged-in user of the Airflow UI
-READ_DAG_RUNS = requires_access_dag("GET", DagAccessEntity.RUN)  # of the DAG in the URL, else of every DAG
-READ_RUNS = Depends(READ_DAG_RUNS)
+
+
+def readable_dags(user: GetUserDep) -> access.ReadableDags:
+    """The person's question to Airflow's auth manager: of these DAG ids, whose runs may they read?
+
+    One ``is_authorized_dag(method="GET", access_entity=RUN, details=DagDetails(id=...))`` per DAG id, with the
+    DAG's team (Airflow 3 multi-team): never a check without a DAG id, which an auth manager may read as "every
+    DAG" (FAB then asks only for the global "DAG Runs" permission) or fill from the query string.
+    """
+    manager = get_auth_manager()
+
+    def readable(dag_ids: Iterable[str]) -> set[str]:
+        ids = sorted(set(dag_ids))
+        teams = DagModel.get_dag_id_to_team_name_mapping(ids)
+        return {dag_id for dag_id in ids if manager.is_authorized_dag(
+            method="GET", access_entity=DagAccessEntity.RUN,
+            details=DagDetails(id=dag_id, team_name=teams.get(dag_id)), user=user)}
+
+    return readable
+
+
+Readable = Annotated[access.ReadableDags, Depends(readable_dags)]
+NO_STORE = "no store {store} here"  # the same for an unknown store and one the person may not see
 
 app = FastAPI(title="aeops", description="aeops run reports and catalog health",
               dependencies=[Depends(SEE_WEBSITE)], docs_url=None, redoc_url=None)
@@ -77,11 +106,11 @@ def _config() -> AeopsConfig:
         raise HTTPException(status_code=500, detail=str(exc)) from None
 
 
-def _store(config: AeopsConfig, name: str) -> StoreConfig:
-    try:
-        return config.store(name)
-    except ConfigError as exc:
-        raise HTTPException(status_code=404, detail=str(exc)) from None
+def _visible_store(config: AeopsConfig, name: str, readable: access.ReadableDags) -> StoreConfig:
+    """The store called ``name`` if the person may see it; else 404, the same whether it exists or not."""
+    for store in access.visible_stores([s for s in config.stores if s.name == name], readable):
+        return store
+    raise HTTPException(status_code=404, detail=NO_STORE.format(store=name))
 
 
 def _ledger(config: AeopsConfig) -> Ledger:
@@ -129,28 +158,38 @@ def index() -> RedirectResponse:
     return RedirectResponse(f"{api_base_url()}{UI_PREFIX}/health", status_code=307)
 
 
-@app.get("/health", response_class=HTMLResponse, dependencies=[READ_RUNS])
-def health_all(lang: str | None = Query(None, description="zh-CN or en")) -> HTMLResponse:
-    """Catalog health of every configured store."""
+@app.get("/health", response_class=HTMLResponse)
+def health_all(readable: Readable, lang: str | None = Query(None, description="zh-CN or en")) -> HTMLResponse:
+    """Catalog health of every store the person may see (403 with a page saying so when there is none)."""
     config = _config()
-    language = _lang(lang, config.stores[0].language)
-    return _page("health.html", language, {"single": False, **_health_context(config, config.stores, language)})
+    stores = access.visible_stores(config.stores, readable)
+    language = _lang(lang, (stores or config.stores)[0].language)
+    if not stores:
+        return _page("health.html", language, {"single": False, "items": [], "none_visible": True}, 403)
+    return _page("health.html", language, {"single": False, **_health_context(config, stores, language)})
 
 
-@app.get("/health/{store}", response_class=HTMLResponse, dependencies=[READ_RUNS])
-def health_store(store: str, lang: str | None = Query(None, description="zh-CN or en")) -> HTMLResponse:
+@app.get("/health/{store}", response_class=HTMLResponse)
+def health_store(store: str, readable: Readable,
+                 lang: str | None = Query(None, description="zh-CN or en")) -> HTMLResponse:
     """Catalog health of one store."""
     config = _config()
-    chosen = _store(config, store)
+    chosen = _visible_store(config, store, readable)
     language = _lang(lang, chosen.language)
     return _page("health.html", language, {"single": True, **_health_context(config, [chosen], language)})
 
 
-@app.get("/runs/{dag_id}/{run_id}", response_class=HTMLResponse, dependencies=[READ_RUNS])
-def run_tab(dag_id: str, run_id: str, lang: str | None = Query(None)) -> Response:
+def _require_runs_of(dag_id: str, readable: access.ReadableDags) -> None:
+    if dag_id not in readable([dag_id]):
+        raise HTTPException(status_code=403, detail=f"you may not read the runs of {dag_id}")
+
+
+@app.get("/runs/{dag_id}/{run_id}", response_class=HTMLResponse)
+def run_tab(dag_id: str, run_id: str, readable: Readable, lang: str | None = Query(None)) -> Response:
     """The DAG run's tab: the one store's report, or a list when the run covered several stores."""
+    _require_runs_of(dag_id, readable)
     config = _config()
-    runs = _ledger(config).runs.of_dag_run(dag_id, run_id)
+    runs = [r for r in _ledger(config).runs.of_dag_run(dag_id, run_id) if access.holds(dag_id, r.store)]
     with_report = [r for r in runs if r.report_path]
     if len(with_report) == 1 and len(runs) == 1:
         run = with_report[0]
@@ -165,17 +204,17 @@ def _file_url(store: str, dag_id: str, run_id: str, name: str) -> str:
     return f"{report_url(store, dag_id, run_id)}/{quote(name, safe='')}"
 
 
-@app.get("/reports/{store}/{dag_id}/{run_id}", dependencies=[READ_RUNS])
-def report(store: str, dag_id: str, run_id: str) -> RedirectResponse:
+@app.get("/reports/{store}/{dag_id}/{run_id}")
+def report(store: str, dag_id: str, run_id: str, readable: Readable) -> RedirectResponse:
     """The stable report address: redirects to the report file in the run's folder (so its CSV link works)."""
-    run = _run_with_report(store, dag_id, run_id)
+    run = _run_with_report(store, dag_id, run_id, readable)
     return RedirectResponse(_file_url(run.store, dag_id, run_id, report_names(store, run_id)[0]), status_code=307)
 
 
-@app.get("/reports/{store}/{dag_id}/{run_id}/{name}", dependencies=[READ_RUNS])
-def report_file(store: str, dag_id: str, run_id: str, name: str) -> Response:
+@app.get("/reports/{store}/{dag_id}/{run_id}/{name}")
+def report_file(store: str, dag_id: str, run_id: str, name: str, readable: Readable) -> Response:
     """The report's HTML or its findings CSV; no other name is served (nothing else of the folder leaks)."""
-    run = _run_with_report(store, dag_id, run_id)
+    run = _run_with_report(store, dag_id, run_id, readable)
     html_name, csv_name = report_names(store, run_id)
     if name not in (html_name, csv_name):
         raise HTTPException(status_code=404, detail=f"{name} is not a file of this report")
@@ -202,9 +241,14 @@ def _sibling(report_path: str, name: str) -> str:
     return str(Path(report_path).with_name(name))
 
 
-def _run_with_report(store: str, dag_id: str, run_id: str) -> Any:
+def _run_with_report(store: str, dag_id: str, run_id: str, readable: access.ReadableDags) -> Any:
+    """The store's run of the DAG, if the person may read it: the store visible to them, the DAG holding the store's
+    data and its runs readable to them (as Airflow would show the DAG run itself)."""
     config = _config()
-    _store(config, store)
+    _visible_store(config, store, readable)
+    if not access.holds(dag_id, store):
+        raise HTTPException(status_code=404, detail=f"no run {run_id} of {dag_id} for store {store}")
+    _require_runs_of(dag_id, readable)
     run = _ledger(config).runs.find(store, run_id, dag_id)
     if run is None:
         raise HTTPException(status_code=404, detail=f"no run {run_id} of {dag_id} for store {store}")

@@ -1,5 +1,6 @@
 """The aeops UI plugin's app and its Airflow-UI time-zone default, in-process (Airflow's access checks stand in
-as "allowed"; tests/integration/test_ui_plugin.py and tests/browser check the real ones on an api-server)."""
+as "allowed": tests/unit/ui/conftest.py; test_access.py restricts them; tests/integration/test_ui_plugin.py,
+test_ui_access.py and tests/browser check the real ones on an api-server)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ import pytest
 
 from aeops.config import load_config
 from aeops.ui.timezone import UiTimezoneMiddleware, snippet, store_timezone
-from tests.reporting import seed_store_history, seed_sync_run, store_config
 
 ROOT = Path(__file__).resolve().parents[3]
 RUN_ID = "manual__2026-11-27T02:00:00+00:00"
@@ -79,30 +79,6 @@ def test_the_zone_comes_from_the_stores_or_the_environment(monkeypatch: pytest.M
 
 
 # ------------------------------------------------------------------------------------------------ the pages
-@pytest.fixture
-def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    from fastapi.testclient import TestClient
-
-    import aeops.ui.app as ui
-    from aeops.store.ledger import Ledger
-
-    url = f"sqlite:///{tmp_path / 'aeops.db'}"
-    stores = [store_config(name, tmp_path / "reports" / name) for name in ("demo", "demo-kids")]
-    ledger = Ledger(url)
-    for store in stores:
-        seed_store_history(ledger, store)
-    seed_sync_run(ledger, stores[0], RUN_ID)
-    config = load_config({"database_url": url, "stores": [s.model_dump() for s in stores]})
-    monkeypatch.setenv("AEOPS_DATABASE_URL", url)
-    monkeypatch.setenv("AIRFLOW__API__BASE_URL", "http://airflow.example:8080")
-    monkeypatch.setattr(ui, "current_config", lambda: config)
-    ui.app.dependency_overrides = {ui.SEE_WEBSITE: lambda: None, ui.READ_DAG_RUNS: lambda: None}
-    try:
-        yield TestClient(ui.app)
-    finally:
-        ui.app.dependency_overrides = {}
-
-
 def test_the_health_page_shows_every_store_in_chinese(client) -> None:
     page = client.get("/health")
 
