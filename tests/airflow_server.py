@@ -3,11 +3,14 @@
 A private Airflow home (its own SQLite metadata DB) with the repository's DAGs and plugins, the api-server on a
 free loopback port as a subprocess (bounded wait, always killed at the end of the session), and SimpleAuthManager
 with real users and passwords (``admin`` and ``viewer``), **not** the embedded all-admins mode: in all-admins
-mode a middleware logs every request in as admin, so a refusal of anonymous requests could not be shown.
+mode a middleware logs every request in as admin, so a refusal of anonymous requests could not be shown. The auth
+manager is SimpleAuthManager with per-DAG grants (tests/dag_grants_auth_manager.py): the users of
+:data:`DAG_GRANTS` may read only the DAGs listed for them, as a FAB role with ``can_read`` on ``DAG:<id>`` would.
 
 The aeops side: ``aeops_config`` with both demo stores (through ``AIRFLOW_VAR_AEOPS_CONFIG``; ``demo`` in Chinese,
 the default, ``demo-kids`` in English) and an aeops DB seeded with a finished daily sync per store (its report
-written to the store's reports folder) and some history, so the plugin's pages have real content. Started lazily
+written to the store's reports folder), an older one of ``demo-kids`` by its per-store DAG (:data:`KIDS_DAG`)
+and some history, so the plugin's pages have real content. Started lazily
 by the ``airflow_server`` fixture (tests/conftest.py) and shared: about 30 s of CI time once, however many tests
 use it.
 """
@@ -23,6 +26,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +37,10 @@ AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 START_TIMEOUT_S = 180
 SEEDED_RUN_ID = "manual__2026-11-27T02:00:00+00:00"
 STORES = ("demo", "demo-kids")
+KIDS_DAG = "aliexpress_catalog_sync__demo-kids"  # the daily sync split per store: holds demo-kids' data only
+KIDS_RUN_ID = "manual__2026-11-26T02:00:00+00:00"
+# users whose DAGs are granted one by one (as FAB's DAG-level permissions): each reads only these DAGs' runs
+DAG_GRANTS = {"kids": [KIDS_DAG], "settings": ["aliexpress_store_settings"], "nodags": ["aeops_slack_outbox"]}
 LANGUAGES = {"demo": "zh-CN", "demo-kids": "en"}  # the default language, and the other one
 
 
@@ -100,12 +108,14 @@ def seed(config: dict[str, Any]) -> None:
     for raw in config["stores"]:
         store = StoreConfig.model_validate(raw)
         seed_store_history(ledger, store)
+        if store.name == "demo-kids":
+            seed_sync_run(ledger, store, KIDS_RUN_ID, dag_id=KIDS_DAG, started=datetime(2026, 11, 26, 2, tzinfo=UTC))
         seed_sync_run(ledger, store, SEEDED_RUN_ID)
 
 
 def start(home: Path) -> AirflowServer:
     port = free_port()
-    passwords = {"admin": secrets.token_urlsafe(12), "viewer": secrets.token_urlsafe(12)}
+    passwords = {user: secrets.token_urlsafe(12) for user in ("admin", "viewer", *DAG_GRANTS)}
     (home / "passwords.json").write_text(json.dumps(passwords), encoding="utf-8")
     config = aeops_config(home)
     env = {
@@ -115,10 +125,12 @@ def start(home: Path) -> AirflowServer:
         "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__AUTH_MANAGER":
-            "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
+        "AIRFLOW__CORE__AUTH_MANAGER": "tests.dag_grants_auth_manager.DagGrantsAuthManager",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin,viewer:viewer",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(["admin:admin", "viewer:viewer",
+                                                              *(f"{user}:viewer" for user in DAG_GRANTS)]),
+        "AEOPS_TEST_DAG_GRANTS": json.dumps(DAG_GRANTS),
+        "PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]),
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
         "AIRFLOW__API__PORT": str(port),
         "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
