@@ -52,6 +52,14 @@ def test_the_auth_manager_grants_dags_one_by_one_in_airflows_own_api(as_user) ->
     assert as_user("settings").get("/api/v2/dags/aliexpress_store_settings/dagRuns").status_code == 200
 
 
+def test_naming_a_readable_dag_in_the_query_string_does_not_open_the_other_stores(as_user) -> None:
+    kids = as_user("kids")
+    for path in ("/aeops/health", "/aeops/health/demo"):
+        answer = kids.get(f"{path}?dag_id={KIDS_DAG}")  # passed Airflow's requires_access_dag without a path dag_id
+
+        assert 'data-store="demo"' not in answer.text, path
+
+
 def test_a_person_with_one_stores_dag_is_refused_the_other_store_through_every_route(as_user) -> None:
     kids = as_user("kids")
     refused = [
