@@ -1,7 +1,7 @@
 """The aeops Airflow plugin: run reports and catalog health inside the Airflow UI (Airflow 3 plugin interface).
 
 - ``fastapi_apps``: the aeops pages at ``/aeops`` on the api-server (``aeops.ui.app``), protected like the Airflow
-  UI (session cookie or API token);
+  UI (session cookie or API token), each store shown only to people who may read its DAGs (``aeops.ui.access``);
 - ``external_views``: an "aeops 报告 / Report" tab on every DAG run page and "商品目录健康 / Catalog health" in the
   Browse menu (Airflow 3.3 shows a view's one ``name`` as it is, in every UI language: so each name reads in
   both of the stores' languages; the pages themselves follow the store's language);
