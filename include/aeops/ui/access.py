@@ -69,8 +69,3 @@ def visible_stores(stores: Sequence[StoreT], readable: ReadableDags) -> list[Sto
     wanted = {dag_id for store in stores for dag_id in dag_ids_for_store(store.name)}
     allowed = readable(sorted(wanted))
     return [store for store in stores if allowed.intersection(dag_ids_for_store(store.name))]
-
-
-def may_read_run_of(dag_id: str, store: str, readable: ReadableDags) -> bool:
-    """Whether the person may read ``store``'s report of a run of ``dag_id``."""
-    return holds(dag_id, store) and dag_id in readable([dag_id])

@@ -72,15 +72,6 @@ def test_a_person_sees_the_stores_of_which_they_may_read_any_dag_holding_its_dat
     assert None not in readable.asked and all(readable.asked)  # never asked about "every DAG"
 
 
-def test_a_report_needs_its_dag_readable_and_holding_the_store() -> None:
-    kids = only("aliexpress_catalog_sync__demo-kids")
-
-    assert access.may_read_run_of("aliexpress_catalog_sync__demo-kids", "demo-kids", kids)
-    assert not access.may_read_run_of("aliexpress_catalog_sync__demo-kids", "demo", kids)
-    assert not access.may_read_run_of("aliexpress_catalog_sync", "demo-kids", kids)  # the all-store DAG: not granted
-    assert access.may_read_run_of("aliexpress_catalog_sync", "demo", only("aliexpress_catalog_sync"))
-
-
 # ----------------------------------------------------------------------------------------- the pages apply it
 QUERIES = ["", "?dag_id=aliexpress_catalog_sync", f"?dag_id={KIDS_DAG}", "?dag_id=~", "?store=demo",
            "?store=demo-kids&dag_id=aliexpress_catalog_sync__demo"]
