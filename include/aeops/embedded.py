@@ -13,10 +13,13 @@ import json
 import os
 import sys
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 from aeops.demo import DEMO_APP_KEY, DEMO_APP_SECRET, DEMO_SELLERS, DEMO_SLACK_TOKEN, DEMO_STORE_NUMS
+from aeops.exports import newest_export, read_export
+from aeops.marketplace.simulator.state import SimState
 
 DEMO_TEMPLATES = {"1001", "1002", "1003"}  # the demo sellers' freight templates (the simulator's)
 API_POOL = "aliexpress_api"
@@ -36,7 +39,7 @@ def airflow_home() -> Path:
 def fernet_key(home: Path | None = None) -> str:
     """The embedded Fernet key for aeops' tokens (``AEOPS_FERNET_KEY``): the Airflow home's ``aeops-fernet.key``,
     made on first use (``scripts/embedded-env`` reads the same file)."""
-    from cryptography.fernet import Fernet
+    from cryptography.fernet import Fernet  # lazy: cryptography only when a secret is encrypted or read
 
     path = (home or airflow_home()) / "aeops-fernet.key"
     if not path.is_file() or not path.read_text(encoding="ascii").strip():
@@ -161,7 +164,6 @@ def main(argv: list[str]) -> int:
 
 def _seedable(row: dict[str, Any]) -> bool:
     """Rows the demo marketplace can hold (the export's broken rows exist only in the export)."""
-    from decimal import Decimal, InvalidOperation
 
     pid = str(row.get("product_id") or "")
     if not pid.isdigit() or not 0 < int(pid) < 2**63 or not str(row.get("sku_code") or "").strip():
@@ -185,7 +187,6 @@ def demo_marketplace_rows(export_rows: list[dict[str, Any]]) -> list[dict[str, A
     freight template the seller does not have becomes the default one (the platform holds no product on a
     template that does not exist).
     """
-    from decimal import Decimal
 
     rows = []
     product_index: dict[str, int] = {}
@@ -209,8 +210,6 @@ def demo_marketplace_rows(export_rows: list[dict[str, Any]]) -> list[dict[str, A
 def seed_simulator(state_file: Path) -> dict[str, int]:
     """Seed the simulator's state file with each demo store's marketplace (see demo_marketplace_rows); the main
     images go into each seller's photobank as uploads do."""
-    from aeops.exports import newest_export, read_export
-    from aeops.marketplace.simulator.state import SimState
 
     state = SimState(state_file)
     seeded = {}

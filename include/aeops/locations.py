@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 SUPPORTED = "plain paths and file:// URLs"
 UNSUPPORTED = ("{url}: the {scheme}:// scheme is not supported by this installation (supported: " + SUPPORTED
@@ -48,11 +49,9 @@ def resolve(location: str | Path) -> Any:
         return location
     text = str(location).strip()
     if text.startswith("file://"):
-        from urllib.parse import unquote, urlparse
-
         return Path(unquote(urlparse(text).path))
     if is_url(text):
-        from airflow.sdk import ObjectStoragePath
+        from airflow.sdk import ObjectStoragePath  # lazy: the CLI and plain modules run without loading Airflow
 
         try:
             path = ObjectStoragePath(text)

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from aeops.rules.images import ImageProblem, fetch_image_bytes, image_client
 from aeops.secrets import get_logger
 
 log = get_logger(__name__)
@@ -81,9 +82,9 @@ class Fingerprint:
 
 def fingerprint(content: bytes) -> Fingerprint:
     """An image's :class:`Fingerprint` (transparency flattened onto white first)."""
-    import imagehash
-    import numpy as np
-    from PIL import Image
+    import imagehash  # lazy: imagehash loads numpy and scipy
+    import numpy as np  # lazy: numpy is heavy, loaded only to analyse an image
+    from PIL import Image  # lazy: Pillow is heavy, loaded only to read an image
 
     with Image.open(io.BytesIO(content)) as img:
         img.draft("RGB", (256, 256))
@@ -123,8 +124,6 @@ class ImageSources:
 
     def content(self, source: str) -> bytes | None:
         if source not in self._bytes:
-            from aeops.rules.images import ImageProblem, fetch_image_bytes
-
             try:
                 self._bytes[source] = fetch_image_bytes(self.path_of(source), images_dir=self.images_dir,
                                                         hosts=self.hosts, cap_bytes=MAX_IMAGE_BYTES)
@@ -170,8 +169,6 @@ class PlatformImages:
     def fingerprint(self, url: str) -> Fingerprint | None:
         key = image_key(url)
         if key not in self._prints:
-            from aeops.rules.images import ImageProblem, fetch_image_bytes, image_client
-
             with self._lock:
                 if self._client is None:
                     self._client = image_client(self.hosts)

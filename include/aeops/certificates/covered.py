@@ -24,7 +24,9 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from aeops.exports import newest_export, read_export
 from aeops.marketplace.interface import MarketplaceClient
+from aeops.marketplace.models import PRODUCT_STATUSES
 from aeops.rules.certs import brand_key
 from aeops.rules.documents import BRAND_AUTH, CATEGORY_ADMISSION, split_categories
 from aeops.secrets import get_logger
@@ -94,8 +96,6 @@ class Exposure:
 
 
 def _export_frame(export_uri: str):
-    from aeops.exports import newest_export, read_export
-
     newest = newest_export(export_uri) if export_uri else None
     if newest is None:
         return None
@@ -246,7 +246,6 @@ def _from_export(export_uri: str) -> list[CoveredProduct]:
 
 def live_statuses(client: MarketplaceClient) -> dict[int, str]:
     """Every product's status on the platform (one listing per status, 50 a page)."""
-    from aeops.marketplace.models import PRODUCT_STATUSES
 
     found: dict[int, str] = {}
     for status in PRODUCT_STATUSES:

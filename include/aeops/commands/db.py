@@ -9,6 +9,7 @@ from aeops.errors import CommandError
 from aeops.secrets import get_logger
 from aeops.store.crypto import KeyMissing, TokenUnreadable
 from aeops.store.db import current_revision, head_revision, redact_url, upgrade
+from aeops.store.ledger import Ledger
 
 log = get_logger(__name__)
 
@@ -20,8 +21,6 @@ def db_command(args: argparse.Namespace) -> int:
             upgrade(url)
             print(f"aeops DB {redact_url(url)} is at revision {current_revision(url)} (head {head_revision()})")
         elif args.action == "rotate-tokens":
-            from aeops.store.ledger import Ledger
-
             count = Ledger(url).tokens.rotate_keys()
             print(f"re-encrypted the tokens of {count} connection(s) under the first configured Fernet key")
         else:

@@ -174,7 +174,7 @@ def _request(row: SlackOutbox, parent: SlackOutbox | None, secrets: tuple[str, .
 
 def _classify(exc: BaseException) -> tuple[bool, str, float | None]:
     """(transient?, one-line reason, retry-after seconds) for an exception from the client."""
-    from slack_sdk.errors import SlackApiError
+    from slack_sdk.errors import SlackApiError  # lazy: a provider's SDK, only when Slack answers
 
     if isinstance(exc, SlackApiError):
         response = exc.response

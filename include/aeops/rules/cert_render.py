@@ -43,7 +43,7 @@ class RenderedPage:
 
 
 def _page_image(data: bytes, long_side: int):  # noqa: ANN202 - a PIL image (Pillow imported lazily)
-    import pypdfium2 as pdfium
+    import pypdfium2 as pdfium  # lazy: PDFium only to render a certificate page
 
     try:
         pdf = pdfium.PdfDocument(data)

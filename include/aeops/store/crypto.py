@@ -54,7 +54,7 @@ def configured_keys() -> list[str]:
 
 @lru_cache(maxsize=4)
 def _cipher(keys: tuple[str, ...]):
-    from cryptography.fernet import Fernet, MultiFernet
+    from cryptography.fernet import Fernet, MultiFernet  # lazy: cryptography only when a secret is encrypted or read
 
     try:
         return MultiFernet([Fernet(key.encode()) for key in keys])
@@ -75,7 +75,7 @@ def encrypt(text: str) -> str:
 
 
 def decrypt(token: str) -> str:
-    from cryptography.fernet import InvalidToken
+    from cryptography.fernet import InvalidToken  # lazy: cryptography only when a secret is encrypted or read
 
     try:
         return cipher().decrypt(token.encode("ascii")).decode("utf-8")

@@ -18,6 +18,7 @@ logo on every device and that logo differs from the one in force before the quar
 from __future__ import annotations
 
 import hashlib
+import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -26,6 +27,7 @@ from typing import Any
 from aeops.config import StoreConfig
 from aeops.findings import Text
 from aeops.i18n import N_, translator
+from aeops.locations import LocationError, read_bytes
 from aeops.marketplace.store_page import DEVICES, StorePageView
 from aeops.secrets import get_logger
 
@@ -150,10 +152,9 @@ def _english(value: Shown) -> str:
 # ------------------------------------------------------------------------------------------- images
 def image_phash(data: bytes) -> str:
     """The 64-bit perceptual hash (imagehash.phash) of image bytes, as hex; ValueError when unreadable."""
-    import io
 
-    import imagehash
-    from PIL import Image, UnidentifiedImageError
+    import imagehash  # lazy: imagehash loads numpy and scipy
+    from PIL import Image, UnidentifiedImageError  # lazy: Pillow is heavy, loaded only to read an image
 
     try:
         with Image.open(io.BytesIO(data)) as im:
@@ -165,14 +166,13 @@ def image_phash(data: bytes) -> str:
 
 
 def hash_distance(a: str, b: str) -> int:
-    import imagehash
+    import imagehash  # lazy: imagehash loads numpy and scipy
 
     return int(imagehash.hex_to_hash(a) - imagehash.hex_to_hash(b))
 
 
 def approved_image(location: str) -> ApprovedImage:
     """Read an approved file (path, file:// or any storage URL); ValueError with one line when unusable."""
-    from aeops.locations import LocationError, read_bytes
 
     try:
         data = read_bytes(location, 20 * 1024 * 1024)

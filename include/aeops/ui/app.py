@@ -23,6 +23,7 @@ time zone.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -197,7 +198,6 @@ def _sibling(report_path: str, name: str) -> str:
     """The location of ``name`` in the folder of ``report_path`` (a path or a URL)."""
     if locations.is_url(report_path):
         return report_path.rsplit("/", 1)[0] + "/" + name
-    from pathlib import Path
 
     return str(Path(report_path).with_name(name))
 

@@ -204,7 +204,7 @@ def _csv_rows(path: Path) -> list[list[str]]:
 
 
 def _xlsx_rows(path: Path) -> list[list[Any]]:
-    from openpyxl import load_workbook
+    from openpyxl import load_workbook  # lazy: openpyxl only for an .xlsx export
 
     try:
         book = load_workbook(path, read_only=True, data_only=True)
