@@ -1,17 +1,21 @@
 """The package's shape (docs/architecture.md): the layer contract holds, SQL lives only in ``aeops.store``, no module
-outgrows 600 lines, and no part of ``aeops`` imports a DAG file."""
+outgrows 600 lines, no part of ``aeops`` imports a DAG file, and no two modules share a base name."""
 
 from __future__ import annotations
 
+import argparse
 import ast
 import re
 import subprocess
 import sys
+from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "include" / "aeops"
 MAX_LINES = 600
+# the names a part may use for its own errors, data models and web app (aeops.errors, aeops.marketplace.errors, ...)
+CONVENTIONAL = {"errors.py", "models.py", "app.py"}
 
 
 def test_the_layer_and_persistence_contracts_are_kept_counting_imports_inside_functions() -> None:
@@ -72,3 +76,36 @@ def test_every_module_logs_through_the_redacting_logger() -> None:
     direct = sorted(str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py")
                     if "logging.getLogger(__name__)" in p.read_text(encoding="utf-8") and p.name != "secrets.py")
     assert direct == [], "use aeops.secrets.get_logger(__name__) so log lines are redacted"
+
+
+def _subcommands() -> dict[str, str]:
+    """``aeops`` subcommand -> the module that runs it (from the CLI's own parser)."""
+    from aeops.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return {name: p.get_default("func").__qualname__.rsplit(".", 1)[0] for name, p in sub.choices.items()}
+
+
+def test_each_subcommand_runs_the_commands_module_named_after_it() -> None:
+    """``aeops slack-sink`` runs ``aeops.commands.slack_sink``: a newcomer finds a subcommand's code by its name."""
+    handlers = _subcommands()
+    assert {"validate", "certs", "logo", "db", "lock"} <= set(handlers)
+    assert handlers == {name: f"aeops.commands.{name.replace('-', '_')}" for name in handlers}
+
+
+def test_no_two_modules_share_a_base_name() -> None:
+    """One name, one module: ``images``, ``checks`` or ``lock`` in two parts makes a reader guess which is meant.
+    Allowed: a part's conventional ``errors.py``, ``models.py`` and ``app.py``, and the ``commands/`` module named
+    after its subcommand (``commands/db.py`` runs ``aeops db``; ``store/db.py`` is the database)."""
+    subcommand_modules = {f"commands/{module.rsplit('.', 1)[1]}.py" for module in _subcommands().values()}
+    where: dict[str, list[str]] = defaultdict(list)
+    for path in PACKAGE.rglob("*.py"):
+        rel = path.relative_to(PACKAGE)
+        if "migrations" in rel.parts or path.name == "__init__.py" or path.name in CONVENTIONAL:
+            continue
+        if rel.as_posix() in subcommand_modules:
+            continue
+        where[path.name].append(rel.as_posix())
+    assert len(where) > 100, "no modules found"
+    assert {name: sorted(paths) for name, paths in where.items() if len(paths) > 1} == {}
