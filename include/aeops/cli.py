@@ -57,6 +57,7 @@ def _add_lang(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``aeops`` argument parser with every subcommand (each runs its module in :mod:`aeops.commands`)."""
     parser = _Parser(
         prog="aeops",
         description="Keep an AliExpress store's catalog, certificates and store settings correct.",
@@ -191,6 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``aeops`` with ``argv``; returns the exit code (0 checked, 1 findings block, 2 could not check)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -29,10 +29,12 @@ URGENT_POOL_SLOTS = 4
 
 
 def project_dir() -> Path:
+    """The project's folder (``$AEOPS_PROJECT_DIR``, else the checkout this module lives in)."""
     return Path(os.environ.get("AEOPS_PROJECT_DIR") or Path(__file__).resolve().parents[2])
 
 
 def airflow_home() -> Path:
+    """``$AIRFLOW_HOME``, else ``.airflow`` in the project folder."""
     return Path(os.environ.get("AIRFLOW_HOME") or project_dir() / ".airflow")
 
 
@@ -50,14 +52,17 @@ def fernet_key(home: Path | None = None) -> str:
 
 
 def simulator_url() -> str:
+    """The local simulator's base URL (``$AEOPS_SIMULATOR_PORT``, default 8765)."""
     return f"http://127.0.0.1:{os.environ.get('AEOPS_SIMULATOR_PORT', '8765')}"
 
 
 def slack_sink_url() -> str:
+    """The local Slack stand-in's API URL (``$AEOPS_SLACK_SINK_PORT``, default 8766)."""
     return f"http://127.0.0.1:{os.environ.get('AEOPS_SLACK_SINK_PORT', '8766')}/api/"
 
 
 def connections() -> dict[str, dict[str, Any]]:
+    """The Airflow connections of embedded mode: one AliExpress connection per demo seller, Slack, the aeops DB."""
     conns: dict[str, dict[str, Any]] = {}
     for conn_id, seller_id, access, refresh in DEMO_SELLERS.values():
         conns[conn_id] = {
@@ -119,6 +124,7 @@ def aeops_config() -> dict[str, Any]:
 
 
 def pools() -> dict[str, dict[str, Any]]:
+    """The Airflow pools of embedded mode (the API pool and the urgent pool) with their sizes."""
     return {
         API_POOL: {
             "slots": API_POOL_SLOTS,
@@ -134,6 +140,7 @@ def pools() -> dict[str, dict[str, Any]]:
 
 
 def write(directory: Path) -> list[Path]:
+    """Write connections.json, variables.json and pools.json into ``directory``; returns the files written."""
     directory.mkdir(parents=True, exist_ok=True)
     files = {
         "connections.json": connections(),
@@ -149,6 +156,7 @@ def write(directory: Path) -> list[Path]:
 
 
 def main(argv: list[str]) -> int:
+    """``python -m aeops.embedded write DIR`` or ``seed-simulator DIR``; returns the exit code."""
     if len(argv) == 2 and argv[0] == "write":
         for path in write(Path(argv[1])):
             print(f"wrote {path}")

@@ -75,6 +75,7 @@ class PersonTasksOperator(HITLOperator):
         self.previous_task_id = previous_task_id
 
     def execute(self, context: Any) -> Any:
+        """Ask the person the store's open settings tasks (skipped when the store's check gave none)."""
         from aeops.storefront.settings_steps import ask_form  # lazy: keeps DAG parsing light
 
         ti = context["ti"]
@@ -96,6 +97,7 @@ class PersonTasksOperator(HITLOperator):
         return super().execute(context)
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
+        """Accept the answer in any language and finish as Airflow's HITL operator does."""
         from aeops.storefront.settings_steps import every_answer  # lazy: keeps DAG parsing light
 
         self.options = every_answer()  # the form was in the store's language: any language's answer is valid
@@ -135,6 +137,7 @@ class OverrideApprovalOperator(_ApprovalInLanguage):
                          defaults="Reject", **kwargs)
 
     def execute(self, context: Any) -> Any:
+        """Ask for approval of an urgent override above the threshold (skipped below it or in a dry run)."""
         from aeops.urgent import approval  # lazy: keeps DAG parsing light
 
         ti, params = context["ti"], context["params"]
@@ -147,6 +150,7 @@ class OverrideApprovalOperator(_ApprovalInLanguage):
         return super().execute(context)
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
+        """Record the person's decision on the override, then finish as Airflow's approval operator does."""
         from aeops.urgent import approval  # lazy: keeps DAG parsing light
 
         params = context["params"]
@@ -177,6 +181,7 @@ class CertificateApprovalOperator(_ApprovalInLanguage):
         return ti.xcom_pull(task_ids=self.rid_task_id, map_indexes=ti.map_index)
 
     def execute(self, context: Any) -> Any:
+        """Ask for approval of a certificate upload whose issuer or number changed (skipped when none waits)."""
         from aeops.certificates import upload_approval  # lazy: keeps DAG parsing light
 
         rid, ti = self._rid(context), context["ti"]
@@ -190,6 +195,7 @@ class CertificateApprovalOperator(_ApprovalInLanguage):
         return super().execute(context)
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
+        """Record the person's decision on the upload, then finish as Airflow's approval operator does."""
         from aeops.certificates import upload_approval  # lazy: keeps DAG parsing light
 
         upload_approval.record_decision(self._rid(context),

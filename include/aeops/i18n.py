@@ -97,6 +97,7 @@ def ngettext(lang: str | None) -> Callable[[str, str, int], str]:
 
 
 def gettext(message: str, lang: str | None = None) -> str:
+    """``message`` translated into ``lang`` (the default language without one)."""
     return translations(lang).gettext(message)
 
 
@@ -159,6 +160,7 @@ def clock_in(when: datetime, timezone: str | None) -> str:
 
 
 def zone_label(local: datetime) -> str:
+    """The UTC offset of an aware local time as ``UTC+08:00`` (``UTC`` for a naive one)."""
     offset = local.utcoffset()
     if offset is None:
         return "UTC"

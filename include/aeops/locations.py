@@ -35,10 +35,12 @@ class LocationError(OSError):
 
 
 def is_url(location: str) -> bool:
+    """Whether ``location`` is a URL (``scheme://...``) rather than a plain path."""
     return "://" in str(location)
 
 
 def is_local(location: str) -> bool:
+    """Whether ``location`` is on this machine: a plain path or a ``file://`` URL."""
     text = str(location).strip()
     return not is_url(text) or text.startswith("file://")
 

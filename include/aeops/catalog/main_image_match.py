@@ -52,6 +52,7 @@ IMAGE_WORKERS = 8  # concurrent image fetches and hashes of a first-run comparis
 
 
 def sha256_hex(content: bytes) -> str:
+    """The SHA-256 of ``content`` as hex."""
     return hashlib.sha256(content).hexdigest()
 
 
@@ -65,6 +66,7 @@ def image_key(url: str | None) -> str:
 
 
 def same_image_url(a: str | None, b: str | None) -> bool:
+    """Whether two image URLs name the same stored image (both set, same key)."""
     return bool(a) and bool(b) and image_key(a) == image_key(b)
 
 
@@ -76,6 +78,7 @@ class Fingerprint:
     colours: Any
 
     def same_picture(self, other: Fingerprint) -> bool:
+        """Whether ``other`` looks like the same picture (perceptual hash and mean colours close enough)."""
         colour = float(abs(self.colours - other.colours).mean())
         return bool(int(self.hash - other.hash) <= PHASH_MAX_DISTANCE and colour <= COLOUR_MAX_DIFFERENCE)
 
@@ -123,6 +126,7 @@ class ImageSources:
         return self.staged.get(source, source)
 
     def content(self, source: str) -> bytes | None:
+        """The bytes of an export's main image (cached; None when it cannot be read, logged)."""
         if source not in self._bytes:
             try:
                 self._bytes[source] = fetch_image_bytes(self.path_of(source), images_dir=self.images_dir,
@@ -133,10 +137,12 @@ class ImageSources:
         return self._bytes[source]
 
     def sha256(self, source: str) -> str | None:
+        """The SHA-256 of an export's main image, or None when it cannot be read."""
         content = self.content(source)
         return None if content is None else sha256_hex(content)
 
     def fingerprint(self, source: str) -> Fingerprint | None:
+        """The fingerprint of an export's main image (cached; None when unreadable)."""
         if source not in self._prints:
             content = self.content(source)
             try:
@@ -167,6 +173,7 @@ class PlatformImages:
         self.fetches = 0
 
     def fingerprint(self, url: str) -> Fingerprint | None:
+        """The fingerprint of an image on the platform (fetched once per image key; None when unreadable)."""
         key = image_key(url)
         if key not in self._prints:
             with self._lock:
@@ -185,6 +192,7 @@ class PlatformImages:
         return self._prints[key]
 
     def close(self) -> None:
+        """Close the HTTP client used for platform images, if one was opened."""
         if self._client is not None:
             self._client.close()
             self._client = None

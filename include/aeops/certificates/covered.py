@@ -62,6 +62,7 @@ class Scope:
 
     @property
     def empty(self) -> bool:
+        """Whether the scope names no category (the certificate covers no product)."""
         return self.categories == []
 
 
@@ -182,6 +183,7 @@ class Covered:
 
     @property
     def ids(self) -> list[int]:
+        """The ids of the covered products."""
         return [p.product_id for p in self.products]
 
     @property

@@ -63,10 +63,12 @@ class Replacement:
 
     @property
     def detail(self) -> dict[str, Any]:
+        """The replacement's recorded detail (a copy)."""
         return dict(self.row.detail or {})
 
 
 def load(rid: int, config: AeopsConfig | None = None) -> Replacement:
+    """The replacement ``rid`` as recorded, with its store's context; ReplaceError when none is."""
     cfg = config or load_airflow_config()
     row = Ledger(cfg.resolved_database_url()).certificates.replacement(rid)
     if row is None:
@@ -114,10 +116,12 @@ def _audit(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def as_of_of(rep: Replacement) -> date:
+    """The day the replacement checks validity against (its ``as_of`` param, else today in the store's zone)."""
     return resolve_as_of((rep.detail.get("params") or {}).get("as_of"), rep.ctx.store.timezone)
 
 
 def dry_run_of(rep: Replacement) -> bool:
+    """Whether the replacement was started as a dry run (checks only, nothing uploaded)."""
     return bool((rep.detail.get("params") or {}).get("dry_run"))
 
 

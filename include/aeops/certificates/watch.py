@@ -51,12 +51,14 @@ class CertWatchError(RuntimeError):
 
 @dataclass(frozen=True)
 class Ctx:
+    """What a certificate-watch step needs: the settings, its store and the aeops DB URL."""
     config: AeopsConfig
     store: StoreConfig
     db_url: str
 
     @property
     def warn_days(self) -> list[int]:
+        """The days before expiry at which a reminder is due (``cert_warn_days``; 30 without it)."""
         return alert_schedule.thresholds(self.config.cert_warn_days) or [30]
 
     @property
@@ -66,6 +68,7 @@ class Ctx:
 
 
 def context(store: str, config: AeopsConfig | None = None) -> Ctx:
+    """The context of ``store`` (settings from Airflow unless given); brings the aeops DB schema up to date."""
     cfg = config or load_airflow_config()
     url = cfg.resolved_database_url()
     Ledger(url)  # the aeops DB's schema brought up to date, once per process

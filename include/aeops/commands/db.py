@@ -15,6 +15,7 @@ log = get_logger(__name__)
 
 
 def db_command(args: argparse.Namespace) -> int:
+    """``aeops db upgrade|current|rotate-tokens``: migrate the aeops DB, print its revision, re-encrypt tokens."""
     url = load_config().resolved_database_url()
     try:
         if args.action == "upgrade":

@@ -92,6 +92,7 @@ def _drop(url: str, args: argparse.Namespace) -> int:
 
 
 def slack_command(args: argparse.Namespace) -> int:
+    """``aeops slack list|flush|drop ID``: the Slack outbox's waiting messages, deliver now, drop one."""
     url = _db_url()
     if args.action == "list":
         return _list(url, args)

@@ -78,7 +78,8 @@ class SlackClient(Protocol):
 
     token: str | None
 
-    def api_call(self, api_method: str, **kwargs: Any) -> Any: ...
+    def api_call(self, api_method: str, **kwargs: Any) -> Any:
+        """Call one Slack Web API method (``slack_sdk.WebClient.api_call``)."""
 
 
 @dataclass

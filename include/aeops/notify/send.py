@@ -28,6 +28,7 @@ DEFAULT_CONN_ID = "slack_api_default"
 
 @dataclass
 class SendResult:
+    """What :func:`send` did: the outbox row, the channel chosen, the delivery and any errors."""
     outbox_id: int | None = None
     channel: str | None = None
     delivery: DeliveryReport | None = None
@@ -52,6 +53,7 @@ def slack_client(conn_id: str = DEFAULT_CONN_ID, timeout: int | None = None) -> 
 
 
 def resolve_config(config: AeopsConfig | None) -> AeopsConfig:
+    """``config``, else the settings from Airflow, else (outside a task) from the environment or defaults."""
     if config is not None:
         return config
     try:

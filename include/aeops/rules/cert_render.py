@@ -39,6 +39,7 @@ class RenderedPage:
 
     @property
     def long_side(self) -> int:
+        """The page image's longer side in pixels."""
         return max(self.width, self.height)
 
 

@@ -190,6 +190,7 @@ class ImageProblem(Exception):
 
     @property
     def code(self) -> str:
+        """The finding code of the problem."""
         return self.cause.code
 
     def text(self, source: str) -> str:

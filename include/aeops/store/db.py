@@ -109,6 +109,7 @@ def current_revision(url: str) -> str | None:
 
 
 def head_revision() -> str:
+    """The newest migration's revision id."""
     from alembic.script import ScriptDirectory  # lazy: Alembic only to migrate the aeops DB
 
     head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
@@ -137,6 +138,7 @@ def ensure_schema_once(url: str) -> None:
 
 
 def table_names(url: str) -> list[str]:
+    """The tables of the database at ``url``, sorted."""
     return sorted(inspect(get_engine(url)).get_table_names())
 
 

@@ -74,6 +74,7 @@ class LogoCandidate:
 
     @property
     def passed(self) -> bool:
+        """Whether the logo file passed every rule (and could be read)."""
         return not self.problems and self.sha256 is not None
 
 
@@ -94,6 +95,7 @@ class LogoOutcome:
     new_failures: list[LogoCandidate] = field(default_factory=list)  # failing files not reported this quarter
 
     def to_dict(self) -> dict[str, Any]:
+        """The outcome as JSON (the task's return value)."""
         return {"store": self.store, "as_of": self.as_of.isoformat(), "quarter": self.quarter.label,
                 "last_change": self.last_change.isoformat() if self.last_change else None,
                 "stale": self.stale, "reminder": self.reminder_kind,

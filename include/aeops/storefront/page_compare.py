@@ -73,6 +73,7 @@ class ApprovedImage:
 
 @dataclass
 class FieldResult:
+    """One tracked store field: what the settings want and what each device's page shows."""
     field: str
     expected: Shown
     matches: bool
@@ -92,24 +93,29 @@ class FieldResult:
 
 @dataclass
 class Comparison:
+    """Every tracked field of a store compared with its pages, with the pages that could not be read."""
     store: str
     fields: list[FieldResult]
     page_errors: dict[str, str] = field(default_factory=dict)
 
     @property
     def checked(self) -> list[FieldResult]:
+        """The fields that could be checked on some readable page."""
         return [f for f in self.fields if f.checkable]
 
     @property
     def tracked(self) -> int:
+        """How many fields could be checked."""
         return len(self.checked)
 
     @property
     def matched(self) -> int:
+        """How many checked fields match on every device."""
         return sum(1 for f in self.checked if f.matches)
 
     @property
     def accuracy(self) -> float | None:
+        """Information Accuracy: the share of checked fields that match (None: none could be checked)."""
         return None if not self.tracked else self.matched / self.tracked
 
     @property
@@ -137,6 +143,7 @@ class Comparison:
         return [_(label) for label in self.not_checkable]
 
     def to_dict(self) -> dict[str, Any]:
+        """The comparison as JSON (recorded with the check)."""
         return {"store": self.store, "tracked": self.tracked, "matched": self.matched, "accuracy": self.accuracy,
                 "differences": self.differences, "page_errors": self.page_errors,
                 "not_checkable": self.not_checkable,
@@ -166,6 +173,7 @@ def image_phash(data: bytes) -> str:
 
 
 def hash_distance(a: str, b: str) -> int:
+    """How many bits two perceptual hashes (hex) differ by."""
     import imagehash  # lazy: imagehash loads numpy and scipy
 
     return int(imagehash.hex_to_hash(a) - imagehash.hex_to_hash(b))
@@ -276,6 +284,7 @@ def load_approved(store: StoreConfig) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------- logo rotation
 @dataclass(frozen=True)
 class RotationStatus:
+    """Whether the store's logo is due for its quarterly change, with its last change."""
     due: bool
     quarter: str
     last_change: date | None

@@ -84,12 +84,15 @@ class Storefront:
         self.http = httpx.Client(timeout=20, follow_redirects=True)
 
     def pages(self) -> dict[str, StorePageView]:
+        """The store page as each device shows it."""
         return {d: read_store_page(self.http, self.base_url, self.store_num, d, real=self.real) for d in DEVICES}
 
     def image(self, url: str) -> bytes:
+        """The bytes of an image on the store page."""
         return fetch_image(self.http, url)
 
     def close(self) -> None:
+        """Close the HTTP client."""
         self.http.close()
 
 
@@ -114,6 +117,7 @@ def _record_check(ledger: Ledger, store: str, run_id: str, result: Comparison) -
 
 # ------------------------------------------------------------------------------------------- logo rotation
 def rotation_status(ledger: Ledger, store: StoreConfig, as_of: date) -> RotationStatus:
+    """Whether the logo is due this quarter, from the logo changes on record."""
     quarter = quarter_of(as_of)
     rows = ledger.storefront.logo_changes(store.name)
     last = rows[0] if rows else None

@@ -33,6 +33,7 @@ STOREFRONT_ITEM = "https://www.aliexpress.com/item/{pid}.html"
 
 
 def new_product_ids(ctx: RunContext, now: datetime | None = None) -> set[int]:
+    """The ids of the store's products first seen within ``new_product_days``."""
     since = (now or datetime.now(UTC)) - timedelta(days=ctx.config.new_product_days)
     return ctx.ledger.products.new_since(ctx.store.name, since)
 

@@ -127,6 +127,7 @@ def _health_context(config: AeopsConfig, stores: list[StoreConfig], lang: str) -
 
 @app.get("/", include_in_schema=False)
 def index() -> RedirectResponse:
+    """Redirect the UI's root to the health page."""
     return RedirectResponse(f"{api_base_url()}{UI_PREFIX}/health", status_code=307)
 
 

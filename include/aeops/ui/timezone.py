@@ -68,6 +68,7 @@ class UiTimezoneMiddleware:
 
     async def __call__(self, scope: Scope, receive: Callable[[], Awaitable[Message]],
                        send: Callable[[Message], Awaitable[None]]) -> None:
+        """Pass a request through; on an HTML page, set the UI's default time zone to the store's."""
         path = scope.get("path", "")
         root = scope.get("root_path", "")
         if root and path.startswith(root):

@@ -39,6 +39,7 @@ APPROVE, REJECT = N_("Approve"), N_("Reject")  # the answers (the form shows the
 
 @dataclass(frozen=True)
 class PriceMove:
+    """One SKU's price change in an urgent override: old and new price."""
     product_id: int
     sku_code: str
     old: Decimal | None
@@ -46,6 +47,7 @@ class PriceMove:
 
     @property
     def percent(self) -> float | None:
+        """The change in percent of the old price (None: no old price or no new one)."""
         if self.old in (None, Decimal(0)) or self.new is None:
             return None
         return float((self.new - self.old) / self.old * 100)

@@ -48,6 +48,7 @@ class PlanOutcome:
     source_run_id: int | None = None
 
     def skip(self, what: object, why: str) -> None:
+        """Count one skipped item and keep why (the first few are shown in the report)."""
         self.counts["skipped"] = self.counts.get("skipped", 0) + 1
         if len(self.skipped) < MAX_SKIPPED_SHOWN:
             self.skipped.append({"what": str(what), "why": why})

@@ -25,6 +25,7 @@ class PriceError(ValueError):
 
 
 def cents(value: Decimal) -> Decimal:
+    """``value`` rounded half-up to the cent."""
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 

@@ -33,6 +33,7 @@ class RequestError(ValueError):
 
 @dataclass(frozen=True)
 class UrgentRequest:
+    """An urgent re-run as a person asked for it in the trigger form (checked by :func:`parse_request`)."""
     store: str
     mode: str
     reason: str

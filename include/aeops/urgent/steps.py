@@ -43,6 +43,7 @@ class DeadlineMissed(RuntimeError):
 
 
 def report_url(store: str, dag_id: str, run_id: str) -> str:
+    """The link to an urgent run's report."""
     return url(store, dag_id, run_id)
 
 
@@ -152,6 +153,7 @@ def chunk_batches(counts: dict[str, int], slots: int = POOL_SLOTS) -> int:
 
 
 def collect_chunks(store: str, run_id: str, *, dry_run: bool, config: AeopsConfig | None = None) -> list[dict]:
+    """The push chunks of an urgent run (none when its change set was not planned)."""
     ctx, run = _run(store, run_id, config)
     if run is None:
         return []

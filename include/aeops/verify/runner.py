@@ -68,6 +68,7 @@ class VerifySettings:
 
     @classmethod
     def from_config(cls, config: Any, store: Any = None) -> VerifySettings:
+        """The verification settings from the aeops settings and the store's."""
         return cls(
             deadline=timedelta(minutes=float(getattr(config, "verify_deadline_minutes", 30.0))),
             review_deadline=timedelta(minutes=float(getattr(config, "review_deadline_minutes", 120.0))),
@@ -81,6 +82,7 @@ class VerifySettings:
 
 @dataclass
 class PokeResult:
+    """One poke of the verification sensor: done or not, its counts and a one-line message."""
     done: bool
     counts: dict[str, Any] = field(default_factory=dict)
     message: str = ""
