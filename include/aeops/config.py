@@ -373,7 +373,7 @@ def load_config(raw: dict[str, Any] | str | None = None) -> AeopsConfig:
 
 def load_airflow_config() -> AeopsConfig:
     """Inside an Airflow task: the ``aeops_config`` Variable, falling back to :func:`load_config`."""
-    from airflow.sdk import Variable  # lazy: the CLI and plain modules run without loading Airflow
+    from airflow.sdk import Variable  # lazy: the CLI runs without Airflow
 
     raw = Variable.get(VARIABLE_NAME, default=None)
     return load_config(raw if raw not in (None, "") else None)

@@ -53,7 +53,7 @@ def resolve(location: str | Path) -> Any:
     if text.startswith("file://"):
         return Path(unquote(urlparse(text).path))
     if is_url(text):
-        from airflow.sdk import ObjectStoragePath  # lazy: the CLI and plain modules run without loading Airflow
+        from airflow.sdk import ObjectStoragePath  # lazy: the CLI runs without Airflow
 
         try:
             path = ObjectStoragePath(text)

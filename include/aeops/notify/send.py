@@ -43,9 +43,7 @@ class SendResult:
 def slack_client(conn_id: str = DEFAULT_CONN_ID, timeout: int | None = None) -> SlackClient:
     """The provider's ``SlackHook(slack_conn_id=conn_id).client`` (a slack_sdk ``WebClient``); its bot token is
     registered with :mod:`aeops.secrets`."""
-    from airflow.providers.slack.hooks.slack import (  # lazy: the CLI and plain modules run without loading Airflow
-        SlackHook,  # lazy: the CLI and plain modules run without loading Airflow
-    )
+    from airflow.providers.slack.hooks.slack import SlackHook  # lazy: the Slack provider, only to deliver
 
     client = SlackHook(slack_conn_id=conn_id, timeout=timeout).client
     register_secret(getattr(client, "token", None))
