@@ -174,7 +174,7 @@ class Finding:
         return {"problem": self.problem.to_json(), "todo": self.todo.to_json() if self.todo else None}
 
     def to_dict(self) -> dict[str, Any]:
-        """The finding's public fields as a dict (the JSON output and export columns)."""
+        """The finding's public fields as a dict (the JSON output)."""
         data = asdict(self)
         data["severity"] = str(self.severity)
         return {key: data[key] for key in ("code", "severity", "file", "row", "product_id", "sku_code", "field",

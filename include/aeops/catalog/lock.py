@@ -49,7 +49,7 @@ class StoreBusy(RuntimeError):
 
 @dataclass(frozen=True)
 class LockInfo:
-    """A store's write lock as held now: who holds it, how often, since and until when, and who waits next."""
+    """A store's write lock as held now: its holder and how many of its tasks share it, since, until, next waiter."""
     store: str
     holder: str
     holds: int
