@@ -109,3 +109,37 @@ def test_no_two_modules_share_a_base_name() -> None:
         where[path.name].append(rel.as_posix())
     assert len(where) > 100, "no modules found"
     assert {name: sorted(paths) for name, paths in where.items() if len(paths) > 1} == {}
+
+
+def _lazy_imports(path: Path) -> list[tuple[int, str]]:
+    """The imports inside functions of a module (not those under ``if TYPE_CHECKING`` or in a ``try``: optional)."""
+    found: list[tuple[int, str]] = []
+
+    def visit(node: ast.AST, in_function: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            test = getattr(child, "test", None)
+            if isinstance(child, ast.If) and getattr(test, "id", getattr(test, "attr", "")) == "TYPE_CHECKING":
+                continue
+            if isinstance(child, ast.Try):
+                continue
+            if isinstance(child, ast.Import | ast.ImportFrom) and in_function:
+                found.append((child.lineno, ast.unparse(child)))
+            visit(child, in_function or isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef))
+
+    visit(ast.parse(path.read_text(encoding="utf-8")), False)
+    return found
+
+
+def test_every_import_inside_a_function_says_why_it_is_lazy() -> None:
+    """aeops' own modules are imported at the top of a module, so its dependencies read in one place; an import
+    inside a function (a heavy library kept out of DAG parsing and CLI start-up, or a cycle) says why on its line
+    (``# lazy: ...``)."""
+    silent = {}
+    for path in PACKAGE.rglob("*.py"):
+        if "migrations" in path.parts:
+            continue
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for lineno, statement in _lazy_imports(path):
+            if "#" not in lines[lineno - 1]:
+                silent[f"{path.relative_to(PACKAGE)}:{lineno}"] = statement
+    assert silent == {}, "import these at the module's top, or say on the line why they must wait"
