@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 
 from aeops import __version__
 from aeops.errors import EXIT_CANNOT_CHECK, CommandError
+from aeops.logs import configure_cli_logging
 
 
 class _Parser(argparse.ArgumentParser):
@@ -56,6 +57,7 @@ def _add_lang(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``aeops`` argument parser with every subcommand (each runs its module in :mod:`aeops.commands`)."""
     parser = _Parser(
         prog="aeops",
         description="Keep an AliExpress store's catalog, certificates and store settings correct.",
@@ -77,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_as_of(p)
     p.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
     _add_lang(p)
-    p.set_defaults(func=_handler("aeops.commands.checks", "validate_command"))
+    p.set_defaults(func=_handler("aeops.commands.validate", "validate_command"))
 
     p = sub.add_parser(
         "certs",
@@ -91,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_as_of(p)
     p.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
     _add_lang(p)
-    p.set_defaults(func=_handler("aeops.commands.checks", "certs_command"))
+    p.set_defaults(func=_handler("aeops.commands.certs", "certs_command"))
 
     p = sub.add_parser(
         "logo",
@@ -103,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", metavar="FILE", help="the logo image")
     p.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
     _add_lang(p)
-    p.set_defaults(func=_handler("aeops.commands.checks", "logo_command"))
+    p.set_defaults(func=_handler("aeops.commands.logo", "logo_command"))
 
     p = sub.add_parser(
         "simulator",
@@ -190,12 +192,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``aeops`` with ``argv``; returns the exit code (0 checked, 1 findings block, 2 could not check)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_CANNOT_CHECK
-    from aeops.logs import configure_cli_logging
 
     configure_cli_logging(args.verbose)
     try:

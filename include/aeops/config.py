@@ -17,13 +17,16 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from aeops.i18n import DEFAULT_LANGUAGE, LANGUAGES
+from aeops.secrets import register_secret
 from aeops.store.db import connection_url, url_has_password
 
 VARIABLE_NAME = "aeops_config"
@@ -176,8 +179,6 @@ class StoreConfig(BaseModel):
     @field_validator("timezone", "platform_tz")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -279,8 +280,6 @@ class AeopsConfig(BaseModel):
 
 
 def _in_task() -> bool:
-    import sys
-
     runner = sys.modules.get("airflow.sdk.execution_time.task_runner")
     return getattr(runner, "SUPERVISOR_COMMS", None) is not None
 
@@ -309,7 +308,6 @@ def url_of_connection(conn: Any) -> str:
     """The SQLAlchemy URL of an Airflow connection of type ``postgres`` or ``sqlite`` (its password registered with
     :mod:`aeops.secrets`). ``postgres``: host, port, login, password, schema = database, extras such as ``sslmode``
     become query parameters. ``sqlite``: host = the database file."""
-    from aeops.secrets import register_secret
 
     conn_type = str(conn.conn_type or "").lower()
     driver = DB_DRIVERS.get(conn_type)
@@ -375,7 +373,7 @@ def load_config(raw: dict[str, Any] | str | None = None) -> AeopsConfig:
 
 def load_airflow_config() -> AeopsConfig:
     """Inside an Airflow task: the ``aeops_config`` Variable, falling back to :func:`load_config`."""
-    from airflow.sdk import Variable
+    from airflow.sdk import Variable  # lazy: the CLI runs without Airflow
 
     raw = Variable.get(VARIABLE_NAME, default=None)
     return load_config(raw if raw not in (None, "") else None)

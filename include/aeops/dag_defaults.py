@@ -28,9 +28,11 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from airflow.sdk import Param, task
+from airflow.sdk import Asset, Param, task
+from airflow.timetables.trigger import CronTriggerTimetable, MultipleCronTriggerTimetable
 
 from aeops.notify.callbacks import on_failure_callback
+from aeops.notify.send import drain
 from aeops.secrets import get_logger
 from aeops.urgent.form import MAX_DEADLINE_MINUTES
 
@@ -67,8 +69,6 @@ def drain_slack_at_run_start(context: Mapping[str, Any]) -> None:
     if task is None or getattr(task, "upstream_task_ids", None):
         return
     try:
-        from aeops.notify.send import drain
-
         drain()
     except Exception as exc:  # noqa: BLE001 - Slack must never stop a run from starting
         log.warning("Slack outbox not drained at run start (%s: %s)", type(exc).__name__, exc)
@@ -101,8 +101,6 @@ def failed_tasks(ti: Any) -> list[str]:
 
 def cron_schedule(*cron_env: tuple[str, str], timezone_env: str):
     """A cron timetable in the seller's time zone; each ``(ENV_NAME, default cron)`` may be overridden."""
-    from airflow.timetables.trigger import CronTriggerTimetable, MultipleCronTriggerTimetable
-
     crons = [os.environ.get(name, default) for name, default in cron_env]
     timezone = os.environ.get(timezone_env, DEFAULT_TIMEZONE)
     if len(crons) == 1:
@@ -119,8 +117,6 @@ CERT_REPLACE_RUN_TIMEOUT = timedelta(hours=2) + CERT_APPROVAL_WAIT + 6 * TASK_TI
 def certificate_replacements_asset():
     """The Asset the certificate watch updates when a new certificate file replaced an older one in a store's
     folder (its replacement is requested in the aeops DB); ``aliexpress_certificate_replace`` is scheduled on it."""
-    from airflow.sdk import Asset
-
     return Asset(name="aeops_certificate_replacements", uri="aeops://certificates/replacements",
                  group="aeops")
 

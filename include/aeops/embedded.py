@@ -13,10 +13,13 @@ import json
 import os
 import sys
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 from aeops.demo import DEMO_APP_KEY, DEMO_APP_SECRET, DEMO_SELLERS, DEMO_SLACK_TOKEN, DEMO_STORE_NUMS
+from aeops.exports import newest_export, read_export
+from aeops.marketplace.simulator.state import SimState
 
 DEMO_TEMPLATES = {"1001", "1002", "1003"}  # the demo sellers' freight templates (the simulator's)
 API_POOL = "aliexpress_api"
@@ -26,17 +29,19 @@ URGENT_POOL_SLOTS = 4
 
 
 def project_dir() -> Path:
+    """The project's folder (``$AEOPS_PROJECT_DIR``, else the checkout this module lives in)."""
     return Path(os.environ.get("AEOPS_PROJECT_DIR") or Path(__file__).resolve().parents[2])
 
 
 def airflow_home() -> Path:
+    """``$AIRFLOW_HOME``, else ``.airflow`` in the project folder."""
     return Path(os.environ.get("AIRFLOW_HOME") or project_dir() / ".airflow")
 
 
 def fernet_key(home: Path | None = None) -> str:
     """The embedded Fernet key for aeops' tokens (``AEOPS_FERNET_KEY``): the Airflow home's ``aeops-fernet.key``,
     made on first use (``scripts/embedded-env`` reads the same file)."""
-    from cryptography.fernet import Fernet
+    from cryptography.fernet import Fernet  # lazy: cryptography only when a secret is encrypted or read
 
     path = (home or airflow_home()) / "aeops-fernet.key"
     if not path.is_file() or not path.read_text(encoding="ascii").strip():
@@ -47,14 +52,17 @@ def fernet_key(home: Path | None = None) -> str:
 
 
 def simulator_url() -> str:
+    """The local simulator's base URL (``$AEOPS_SIMULATOR_PORT``, default 8765)."""
     return f"http://127.0.0.1:{os.environ.get('AEOPS_SIMULATOR_PORT', '8765')}"
 
 
 def slack_sink_url() -> str:
+    """The local Slack stand-in's API URL (``$AEOPS_SLACK_SINK_PORT``, default 8766)."""
     return f"http://127.0.0.1:{os.environ.get('AEOPS_SLACK_SINK_PORT', '8766')}/api/"
 
 
 def connections() -> dict[str, dict[str, Any]]:
+    """The Airflow connections of embedded mode: one AliExpress connection per demo seller, Slack, the aeops DB."""
     conns: dict[str, dict[str, Any]] = {}
     for conn_id, seller_id, access, refresh in DEMO_SELLERS.values():
         conns[conn_id] = {
@@ -116,6 +124,7 @@ def aeops_config() -> dict[str, Any]:
 
 
 def pools() -> dict[str, dict[str, Any]]:
+    """The Airflow pools of embedded mode (the API pool and the urgent pool) with their sizes."""
     return {
         API_POOL: {
             "slots": API_POOL_SLOTS,
@@ -131,6 +140,7 @@ def pools() -> dict[str, dict[str, Any]]:
 
 
 def write(directory: Path) -> list[Path]:
+    """Write connections.json, variables.json and pools.json into ``directory``; returns the files written."""
     directory.mkdir(parents=True, exist_ok=True)
     files = {
         "connections.json": connections(),
@@ -146,6 +156,7 @@ def write(directory: Path) -> list[Path]:
 
 
 def main(argv: list[str]) -> int:
+    """``python -m aeops.embedded write DIR`` or ``seed-simulator DIR``; returns the exit code."""
     if len(argv) == 2 and argv[0] == "write":
         for path in write(Path(argv[1])):
             print(f"wrote {path}")
@@ -161,7 +172,6 @@ def main(argv: list[str]) -> int:
 
 def _seedable(row: dict[str, Any]) -> bool:
     """Rows the demo marketplace can hold (the export's broken rows exist only in the export)."""
-    from decimal import Decimal, InvalidOperation
 
     pid = str(row.get("product_id") or "")
     if not pid.isdigit() or not 0 < int(pid) < 2**63 or not str(row.get("sku_code") or "").strip():
@@ -185,7 +195,6 @@ def demo_marketplace_rows(export_rows: list[dict[str, Any]]) -> list[dict[str, A
     freight template the seller does not have becomes the default one (the platform holds no product on a
     template that does not exist).
     """
-    from decimal import Decimal
 
     rows = []
     product_index: dict[str, int] = {}
@@ -209,8 +218,6 @@ def demo_marketplace_rows(export_rows: list[dict[str, Any]]) -> list[dict[str, A
 def seed_simulator(state_file: Path) -> dict[str, int]:
     """Seed the simulator's state file with each demo store's marketplace (see demo_marketplace_rows); the main
     images go into each seller's photobank as uploads do."""
-    from aeops.exports import newest_export, read_export
-    from aeops.marketplace.simulator.state import SimState
 
     state = SimState(state_file)
     seeded = {}

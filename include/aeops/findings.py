@@ -26,6 +26,7 @@ from typing import Any
 
 
 class Severity(StrEnum):
+    """How bad a finding is: an error blocks its row or file, a warning is reported only."""
     ERROR = "error"
     WARNING = "warning"
 
@@ -88,6 +89,7 @@ class Text:
         return self.template
 
     def to_json(self) -> dict[str, Any]:
+        """The text as JSON: its template and its parameters (for the aeops DB)."""
         return {"template": self.template, "params": {k: _json(v) for k, v in self.params.items()}}
 
     @classmethod
@@ -162,6 +164,7 @@ class Finding:
 
     @property
     def blocking(self) -> bool:
+        """Whether the finding blocks its row or file (an error)."""
         return self.severity is Severity.ERROR
 
     def texts_json(self) -> dict[str, Any] | None:
@@ -171,6 +174,7 @@ class Finding:
         return {"problem": self.problem.to_json(), "todo": self.todo.to_json() if self.todo else None}
 
     def to_dict(self) -> dict[str, Any]:
+        """The finding's public fields as a dict (the JSON output)."""
         data = asdict(self)
         data["severity"] = str(self.severity)
         return {key: data[key] for key in ("code", "severity", "file", "row", "product_id", "sku_code", "field",

@@ -24,8 +24,11 @@ from typing import Any
 
 from airflow.providers.standard.operators.hitl import ApprovalOperator, HITLOperator
 from airflow.sdk import Param
+from airflow.sdk.definitions.param import ParamsDict
+from airflow.sdk.exceptions import AirflowSkipException
 
 from aeops.i18n import LANGUAGES, translator
+from aeops.notify.messages import api_base_url
 
 DONE, NOT_YET = "Done", "Not done yet"  # the English answers (aeops.storefront.settings_steps translates them)
 PERSON_WAIT = timedelta(hours=float(os.environ.get("AEOPS_PERSON_TASK_WAIT_HOURS", "20")))
@@ -36,14 +39,11 @@ APPROVAL_WAIT = timedelta(minutes=float(os.environ.get("AEOPS_URGENT_APPROVAL_WA
 
 
 def _skip(why: str):
-    from airflow.sdk.exceptions import AirflowSkipException
 
     return AirflowSkipException(why)
 
 
 def _ui_link(operator: HITLOperator, ti: Any) -> str:
-    from aeops.notify.messages import api_base_url
-
     try:
         return operator.generate_link_to_ui(task_instance=ti, base_url=api_base_url())
     except Exception:  # noqa: BLE001 - a link is a convenience, never a reason to fail
@@ -56,7 +56,6 @@ class PersonTasksOperator(HITLOperator):
 
     def __init__(self, *, round_no: int, store_task_id: str, previous_task_id: str | None = None,
                  **kwargs: Any) -> None:
-        from airflow.sdk.definitions.param import ParamsDict
 
         kwargs.setdefault("response_timeout", PERSON_WAIT)
         params = kwargs.pop("params", None)  # the DAG's params arrive here too; the form keeps only "note"
@@ -76,7 +75,8 @@ class PersonTasksOperator(HITLOperator):
         self.previous_task_id = previous_task_id
 
     def execute(self, context: Any) -> Any:
-        from aeops.storefront.settings_steps import ask_form
+        """Ask the person the store's open settings tasks (skipped when the store's check gave none)."""
+        from aeops.storefront.settings_steps import ask_form  # lazy: keeps DAG parsing light
 
         ti = context["ti"]
         checked = ti.xcom_pull(task_ids=self.store_task_id, map_indexes=ti.map_index) or {}
@@ -97,7 +97,8 @@ class PersonTasksOperator(HITLOperator):
         return super().execute(context)
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
-        from aeops.storefront.settings_steps import every_answer
+        """Accept the answer in any language and finish as Airflow's HITL operator does."""
+        from aeops.storefront.settings_steps import every_answer  # lazy: keeps DAG parsing light
 
         self.options = every_answer()  # the form was in the store's language: any language's answer is valid
         return super().execute_complete(context, event)
@@ -136,7 +137,8 @@ class OverrideApprovalOperator(_ApprovalInLanguage):
                          defaults="Reject", **kwargs)
 
     def execute(self, context: Any) -> Any:
-        from aeops.urgent import approval
+        """Ask for approval of an urgent override above the threshold (skipped below it or in a dry run)."""
+        from aeops.urgent import approval  # lazy: keeps DAG parsing light
 
         ti, params = context["ti"], context["params"]
         form = approval.approval_form(params["store"], ti.run_id, dry_run=bool(params["dry_run"]),
@@ -148,7 +150,8 @@ class OverrideApprovalOperator(_ApprovalInLanguage):
         return super().execute(context)
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
-        from aeops.urgent import approval
+        """Record the person's decision on the override, then finish as Airflow's approval operator does."""
+        from aeops.urgent import approval  # lazy: keeps DAG parsing light
 
         params = context["params"]
         approval.record_decision(params["store"], context["ti"].run_id,
@@ -178,7 +181,8 @@ class CertificateApprovalOperator(_ApprovalInLanguage):
         return ti.xcom_pull(task_ids=self.rid_task_id, map_indexes=ti.map_index)
 
     def execute(self, context: Any) -> Any:
-        from aeops.certificates import upload_approval
+        """Ask for approval of a certificate upload whose issuer or number changed (skipped when none waits)."""
+        from aeops.certificates import upload_approval  # lazy: keeps DAG parsing light
 
         rid, ti = self._rid(context), context["ti"]
         wait = self.response_timeout.total_seconds() / 3600 if self.response_timeout else 0
@@ -191,7 +195,8 @@ class CertificateApprovalOperator(_ApprovalInLanguage):
         return super().execute(context)
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
-        from aeops.certificates import upload_approval
+        """Record the person's decision on the upload, then finish as Airflow's approval operator does."""
+        from aeops.certificates import upload_approval  # lazy: keeps DAG parsing light
 
         upload_approval.record_decision(self._rid(context),
                                         upload_approval.APPROVE if self._approved(event) else upload_approval.REJECT,

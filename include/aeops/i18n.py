@@ -69,9 +69,9 @@ def html_lang(lang: str | None) -> str:
 @functools.cache
 def translations(lang: str | None = None) -> NullTranslations:
     """The compiled catalog of ``lang`` (cached per process); a missing catalog falls back to the source text."""
-    from babel.messages.mofile import write_mo
-    from babel.messages.pofile import read_po
-    from babel.support import NullTranslations, Translations
+    from babel.messages.mofile import write_mo  # lazy: keeps DAG parsing light (Babel loads on first translation)
+    from babel.messages.pofile import read_po  # lazy: keeps DAG parsing light (Babel loads on first translation)
+    from babel.support import NullTranslations, Translations  # lazy: keeps DAG parsing light
 
     folder = _CATALOG[normalize(lang)]
     po_path = LOCALE_DIR / folder / "LC_MESSAGES" / f"{DOMAIN}.po"
@@ -97,6 +97,7 @@ def ngettext(lang: str | None) -> Callable[[str, str, int], str]:
 
 
 def gettext(message: str, lang: str | None = None) -> str:
+    """``message`` translated into ``lang`` (the default language without one)."""
     return translations(lang).gettext(message)
 
 
@@ -108,14 +109,14 @@ def N_(message: str) -> str:  # noqa: N802 - the gettext convention pybabel extr
 # --------------------------------------------------------------------------------------------- formatting
 def number(value: float | int, lang: str | None = None) -> str:
     """``1234`` -> ``1,234`` (both locales group by thousands)."""
-    from babel.numbers import format_decimal
+    from babel.numbers import format_decimal  # lazy: keeps DAG parsing light (Babel loads on first translation)
 
     return format_decimal(value, locale=locale_of(lang))
 
 
 def percent(rate: float | None, lang: str | None = None, *, digits: int = 1) -> str:
     """``0.973`` -> ``97.3%``; None -> ``-``."""
-    from babel.numbers import format_percent
+    from babel.numbers import format_percent  # lazy: keeps DAG parsing light (Babel loads on first translation)
 
     if rate is None:
         return "-"
@@ -143,7 +144,7 @@ def datetime_in(when: datetime | None, timezone: str | None, lang: str | None = 
     One numeric form for both languages (sortable, unambiguous) with the zone's offset shown, so a reader in
     another zone is never misled. None -> ``-``.
     """
-    from babel.dates import format_datetime
+    from babel.dates import format_datetime  # lazy: keeps DAG parsing light (Babel loads on first translation)
 
     if when is None:
         return "-"
@@ -159,6 +160,7 @@ def clock_in(when: datetime, timezone: str | None) -> str:
 
 
 def zone_label(local: datetime) -> str:
+    """The UTC offset of an aware local time as ``UTC+08:00`` (``UTC`` for a naive one)."""
     offset = local.utcoffset()
     if offset is None:
         return "UTC"
@@ -169,6 +171,6 @@ def zone_label(local: datetime) -> str:
 
 def long_date(day: date, lang: str | None = None) -> str:
     """``2026年11月27日`` / ``Nov 27, 2026``."""
-    from babel.dates import format_date
+    from babel.dates import format_date  # lazy: keeps DAG parsing light (Babel loads on first translation)
 
     return format_date(day, "medium", locale=locale_of(lang))

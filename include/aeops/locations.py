@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 SUPPORTED = "plain paths and file:// URLs"
 UNSUPPORTED = ("{url}: the {scheme}:// scheme is not supported by this installation (supported: " + SUPPORTED
@@ -34,10 +35,12 @@ class LocationError(OSError):
 
 
 def is_url(location: str) -> bool:
+    """Whether ``location`` is a URL (``scheme://...``) rather than a plain path."""
     return "://" in str(location)
 
 
 def is_local(location: str) -> bool:
+    """Whether ``location`` is on this machine: a plain path or a ``file://`` URL."""
     text = str(location).strip()
     return not is_url(text) or text.startswith("file://")
 
@@ -48,11 +51,9 @@ def resolve(location: str | Path) -> Any:
         return location
     text = str(location).strip()
     if text.startswith("file://"):
-        from urllib.parse import unquote, urlparse
-
         return Path(unquote(urlparse(text).path))
     if is_url(text):
-        from airflow.sdk import ObjectStoragePath
+        from airflow.sdk import ObjectStoragePath  # lazy: the CLI runs without Airflow
 
         try:
             path = ObjectStoragePath(text)

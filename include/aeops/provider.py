@@ -21,6 +21,7 @@ _SECRET = {"type": ["string", "null"], "format": "password"}
 
 
 def get_provider_info() -> dict[str, Any]:
+    """The Airflow provider metadata of aeops: its AliExpress connection type and its form."""
     return {
         # must equal the distribution name ([project] name in pyproject.toml)
         "package-name": "aeops",

@@ -81,6 +81,7 @@ def register_secret(value: str | None) -> None:
 
 
 def registered_secrets() -> frozenset[str]:
+    """Every secret registered so far (what log lines are redacted of)."""
     with _lock:
         return frozenset(_registered)
 
@@ -133,6 +134,7 @@ class RedactingFilter(logging.Filter):
     """A logging filter that passes every record's final message (and traceback) through :func:`redact`."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Redact registered secrets from the record's message and traceback; never drops a record."""
         try:
             message = record.getMessage()
         except Exception:  # noqa: BLE001 - a broken format string is logging's problem, not ours

@@ -177,7 +177,6 @@ def test_a_finding_keeps_its_texts_through_the_aeops_db_and_json(tmp_path: Path)
 # ------------------------------------------------------------------------------------------- Slack
 def _slack_messages(lang: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """Every kind of Slack message aeops posts, built in ``lang`` (with real findings, not stand-ins)."""
-    from aeops.notify import send as send_module
     from aeops.rules.rows import SKU_CHARS
     from aeops.storefront import settings_steps
     from aeops.sync import freshness, repeat_failures
@@ -196,7 +195,7 @@ def _slack_messages(lang: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
                                             report_url="http://x/aeops/reports/demo/d/r"))
     messages["details"] = flat(summary_details([finding], store="demo", run_id="r", lang=lang)[0])
     sent: list[Any] = []
-    monkeypatch.setattr(send_module, "send", lambda message, **kw: sent.append(message))
+    monkeypatch.setattr(settings_steps, "send", lambda message, **kw: sent.append(message))
     config = load_config({"database_url": f"sqlite:///{tmp_path / 'aeops.db'}",
                           "stores": [{"name": "demo", "language": lang}]})
     store = config.store("demo")

@@ -69,10 +69,12 @@ class Decision:
     merchant_type: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """The decision as a plain dict (for an XCom or the aeops DB)."""
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Decision:
+        """A decision back from :meth:`to_dict`'s dict (unknown keys ignored, missing ones None)."""
         return cls(**{k: data.get(k) for k in cls.__dataclass_fields__})  # type: ignore[arg-type]
 
     def text(self, lang: str | None = "en") -> str:

@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aeops.catalog.timestamps import today_in
+from aeops.config import load_airflow_config
 
 FOLLOW_UP_DAY = 45
 """Day of the quarter (1-based) from which a stale-logo reminder is the mid-quarter follow-up."""
@@ -33,7 +34,6 @@ def resolve_as_of(value: object, timezone: str) -> date:
 
 def store_as_of(store: str, value: object, config: Any = None) -> date:
     """A DAG's ``as_of`` Param for ``store``: the date given, else today in the store's time zone."""
-    from aeops.config import load_airflow_config
 
     cfg = config or load_airflow_config()
     return resolve_as_of(value, cfg.store(store).timezone)

@@ -33,6 +33,7 @@ are written blind (SKU by SKU until each value is confirmed); a SKU it lacks is 
 
 @dataclass(frozen=True)
 class PlannedChange:
+    """One change aeops plans for a product: its kind, the values to send and the values it replaces."""
     product_id: int
     kind: str  # price | inventory | edit | unpushable
     payload: dict[str, Any]

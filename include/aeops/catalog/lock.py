@@ -49,6 +49,7 @@ class StoreBusy(RuntimeError):
 
 @dataclass(frozen=True)
 class LockInfo:
+    """A store's write lock as held now: its holder and how many of its tasks share it, since, until, next waiter."""
     store: str
     holder: str
     holds: int
@@ -166,6 +167,7 @@ def held_lock(ledger: Ledger, store: str, holder: str, ttl: float = DEFAULT_TTL_
 # ------------------------------------------------------------------------------------ waiting without a slot
 @dataclass(frozen=True)
 class WaiterInfo:
+    """A task waiting for a store's write lock (a priority waiter goes first)."""
     store: str
     waiter: str
     task: str

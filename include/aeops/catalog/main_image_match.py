@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from aeops.rules.images import ImageProblem, fetch_image_bytes, image_client
 from aeops.secrets import get_logger
 
 log = get_logger(__name__)
@@ -51,6 +52,7 @@ IMAGE_WORKERS = 8  # concurrent image fetches and hashes of a first-run comparis
 
 
 def sha256_hex(content: bytes) -> str:
+    """The SHA-256 of ``content`` as hex."""
     return hashlib.sha256(content).hexdigest()
 
 
@@ -64,6 +66,7 @@ def image_key(url: str | None) -> str:
 
 
 def same_image_url(a: str | None, b: str | None) -> bool:
+    """Whether two image URLs name the same stored image (both set, same key)."""
     return bool(a) and bool(b) and image_key(a) == image_key(b)
 
 
@@ -75,15 +78,16 @@ class Fingerprint:
     colours: Any
 
     def same_picture(self, other: Fingerprint) -> bool:
+        """Whether ``other`` looks like the same picture (perceptual hash and mean colours close enough)."""
         colour = float(abs(self.colours - other.colours).mean())
         return bool(int(self.hash - other.hash) <= PHASH_MAX_DISTANCE and colour <= COLOUR_MAX_DIFFERENCE)
 
 
 def fingerprint(content: bytes) -> Fingerprint:
     """An image's :class:`Fingerprint` (transparency flattened onto white first)."""
-    import imagehash
-    import numpy as np
-    from PIL import Image
+    import imagehash  # lazy: imagehash loads numpy and scipy
+    import numpy as np  # lazy: numpy is heavy, loaded only to analyse an image
+    from PIL import Image  # lazy: Pillow is heavy, loaded only to read an image
 
     with Image.open(io.BytesIO(content)) as img:
         img.draft("RGB", (256, 256))
@@ -122,9 +126,8 @@ class ImageSources:
         return self.staged.get(source, source)
 
     def content(self, source: str) -> bytes | None:
+        """The bytes of an export's main image (cached; None when it cannot be read, logged)."""
         if source not in self._bytes:
-            from aeops.rules.images import ImageProblem, fetch_image_bytes
-
             try:
                 self._bytes[source] = fetch_image_bytes(self.path_of(source), images_dir=self.images_dir,
                                                         hosts=self.hosts, cap_bytes=MAX_IMAGE_BYTES)
@@ -134,10 +137,12 @@ class ImageSources:
         return self._bytes[source]
 
     def sha256(self, source: str) -> str | None:
+        """The SHA-256 of an export's main image, or None when it cannot be read."""
         content = self.content(source)
         return None if content is None else sha256_hex(content)
 
     def fingerprint(self, source: str) -> Fingerprint | None:
+        """The fingerprint of an export's main image (cached; None when unreadable)."""
         if source not in self._prints:
             content = self.content(source)
             try:
@@ -168,10 +173,9 @@ class PlatformImages:
         self.fetches = 0
 
     def fingerprint(self, url: str) -> Fingerprint | None:
+        """The fingerprint of an image on the platform (fetched once per image key; None when unreadable)."""
         key = image_key(url)
         if key not in self._prints:
-            from aeops.rules.images import ImageProblem, fetch_image_bytes, image_client
-
             with self._lock:
                 if self._client is None:
                     self._client = image_client(self.hosts)
@@ -188,6 +192,7 @@ class PlatformImages:
         return self._prints[key]
 
     def close(self) -> None:
+        """Close the HTTP client used for platform images, if one was opened."""
         if self._client is not None:
             self._client.close()
             self._client = None

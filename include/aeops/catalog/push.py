@@ -31,6 +31,7 @@ from aeops.catalog.model import from_marketplace
 from aeops.marketplace import SkuPrice, SkuStock
 from aeops.marketplace.interface import MarketplaceClient
 from aeops.marketplace.models import Qualification
+from aeops.rules.images import fetch_image_bytes
 from aeops.secrets import get_logger
 from aeops.store.ledger import Ledger
 from aeops.store.models import Change
@@ -145,7 +146,6 @@ def _edit_fields(client: MarketplaceClient, change: Change, image_urls: dict[str
 def _upload(client: MarketplaceClient, source: str, images_dir: str | None) -> str:
     """Upload a source image (a local file, or a URL's bytes fetched from an allowed host) to the photobank:
     the platform takes photobank images only."""
-    from aeops.rules.images import fetch_image_bytes
 
     name = Path(urllib.parse.urlsplit(source).path).name if "://" in source else Path(source).name
     content = fetch_image_bytes(source, images_dir=images_dir, hosts=_source_hosts(source))

@@ -41,14 +41,17 @@ class ValidationResult:
 
     @property
     def path(self) -> str:
+        """The export's path or URL."""
         return self.export.path
 
     @property
     def frame(self) -> pd.DataFrame:
+        """The export's rows as read."""
         return self.export.frame
 
     @property
     def checked(self) -> bool:
+        """Whether the export could be read at all (False: only FILE-* findings)."""
         return self.export.readable
 
     @property

@@ -18,8 +18,20 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from aeops.certificates.covered import LIVE, SHOWN, CoveredProduct, apply_statuses, csv_text, products_at_risk
+from aeops.catalog.context import client_for
+from aeops.certificates.covered import (
+    LIVE,
+    SHOWN,
+    Covered,
+    CoveredProduct,
+    apply_statuses,
+    csv_text,
+    live_statuses,
+    products_at_risk,
+)
 from aeops.i18n import translator
+from aeops.locations import folder
+from aeops.notify.links import report_url
 from aeops.notify.messages import slack_escape
 from aeops.rules.documents import type_label
 from aeops.secrets import get_logger
@@ -34,7 +46,6 @@ TITLE_CHARS = 60
 def _client(ctx: Any, marketplace: Any) -> Any:
     if marketplace is not None:
         return marketplace or None  # False: do not read the platform
-    from aeops.catalog.context import client_for
 
     try:
         return client_for(ctx, max_attempts=2, timeout=15.0)
@@ -56,7 +67,6 @@ def name_products(ctx: Any, alerts: Sequence[Any], marketplace: Any = None) -> b
     client = _client(ctx, marketplace)
     if client is None:
         return False
-    from aeops.certificates.covered import Covered, live_statuses
 
     try:
         statuses = live_statuses(client)
@@ -97,8 +107,6 @@ def product_lines(products: Sequence[CoveredProduct], lang: str | None, shown: i
 def write_listing(ctx: Any, run_id: str, as_of: date, alerts: Sequence[Any]) -> str | None:
     """The day's report of the products at risk (HTML and a CSV of all), recorded as the watch's run of the
     store; returns its browser link (None when no alert names products)."""
-    from aeops.locations import folder
-    from aeops.notify.links import report_url
 
     named = [a for a in alerts if getattr(a, "products", None)]
     if not named:

@@ -20,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
+from aeops.i18n import translator
+
 EXPIRED = -1
 INVALID = -2
 
@@ -86,7 +88,6 @@ def invalid_alert_due(last_threshold: int | None) -> bool:
 
 def describe(threshold: int, lang: str | None = "en") -> str:
     """``"30-day warning"``, ``"expired (ERR-412)"``, ``"file problem"`` (in ``lang``)."""
-    from aeops.i18n import translator
 
     _ = translator(lang)
     if threshold == EXPIRED:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from aeops.certificates import alert_schedule
+from aeops.certificates.alert_listing import product_lines
 from aeops.certificates.covered import LIVE, SHOWN
 from aeops.i18n import translator
 from aeops.notify.messages import slack_escape
@@ -96,7 +97,6 @@ def alert_line(alert: Any, source: str, lang: str | None = "en", deadline_days: 
                shown: int = SHOWN) -> str:
     """The message lines for one file (in ``lang``): what, how urgent, what is at risk (the first ``shown``
     products by name), what to do."""
-    from aeops.certificates.alert_listing import product_lines
 
     _ = translator(lang)
     document = alert.cert_type in (BRAND_AUTH, CATEGORY_ADMISSION)

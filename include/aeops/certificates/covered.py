@@ -24,7 +24,9 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from aeops.exports import newest_export, read_export
 from aeops.marketplace.interface import MarketplaceClient
+from aeops.marketplace.models import PRODUCT_STATUSES
 from aeops.rules.certs import brand_key
 from aeops.rules.documents import BRAND_AUTH, CATEGORY_ADMISSION, split_categories
 from aeops.secrets import get_logger
@@ -60,6 +62,7 @@ class Scope:
 
     @property
     def empty(self) -> bool:
+        """Whether the scope names no category (the certificate covers no product)."""
         return self.categories == []
 
 
@@ -94,8 +97,6 @@ class Exposure:
 
 
 def _export_frame(export_uri: str):
-    from aeops.exports import newest_export, read_export
-
     newest = newest_export(export_uri) if export_uri else None
     if newest is None:
         return None
@@ -182,6 +183,7 @@ class Covered:
 
     @property
     def ids(self) -> list[int]:
+        """The ids of the covered products."""
         return [p.product_id for p in self.products]
 
     @property
@@ -246,7 +248,6 @@ def _from_export(export_uri: str) -> list[CoveredProduct]:
 
 def live_statuses(client: MarketplaceClient) -> dict[int, str]:
     """Every product's status on the platform (one listing per status, 50 a page)."""
-    from aeops.marketplace.models import PRODUCT_STATUSES
 
     found: dict[int, str] = {}
     for status in PRODUCT_STATUSES:

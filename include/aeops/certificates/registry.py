@@ -186,6 +186,7 @@ class RegistryUpdate:
     held: dict[int, int] = field(default_factory=dict)  # previous id -> new file held for a person's approval
 
     def counts(self) -> dict[str, int]:
+        """How many files were seen, new, replaced, removed and held, for the run's summary."""
         return {"files": len(self.present) + len(self.unreadable), "new": len(self.new),
                 "replaced": len(self.replaced), "removed": len(self.removed), "held": len(self.held)}
 

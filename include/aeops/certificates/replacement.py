@@ -16,20 +16,28 @@ Nothing here reads the wall clock for a decision except the restore deadline.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 from aeops.catalog import lock
 from aeops.catalog.account import AccountRefused, compliance_allowed
 from aeops.catalog.batching import batches
 from aeops.catalog.context import RunContext, client_for, context
+from aeops.catalog.dates import resolve_as_of
 from aeops.catalog.diff import PlannedChange
 from aeops.catalog.push import push_batch
-from aeops.certificates.covered import categories_needing, covered_products
+from aeops.certificates.covered import categories_needing, covered_products, read_live_status
+from aeops.certificates.registry import reference_certificates
 from aeops.config import AeopsConfig, ConfigError, load_airflow_config
 from aeops.findings import Finding, Severity
+from aeops.locations import LocationError, folder, read_bytes
 from aeops.marketplace.interface import MarketplaceClient
+from aeops.rules.cert_crosscheck import approval_request, cross_check
+from aeops.rules.cert_render import render_first_page
+from aeops.rules.certs import NOT_READ, check_certificate
 from aeops.secrets import get_logger
 from aeops.store.ledger import Ledger
 from aeops.store.models import Certificate, CertificateReplacement
@@ -55,10 +63,12 @@ class Replacement:
 
     @property
     def detail(self) -> dict[str, Any]:
+        """The replacement's recorded detail (a copy)."""
         return dict(self.row.detail or {})
 
 
 def load(rid: int, config: AeopsConfig | None = None) -> Replacement:
+    """The replacement ``rid`` as recorded, with its store's context; ReplaceError when none is."""
     cfg = config or load_airflow_config()
     row = Ledger(cfg.resolved_database_url()).certificates.replacement(rid)
     if row is None:
@@ -106,22 +116,21 @@ def _audit(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def as_of_of(rep: Replacement) -> date:
-    from aeops.catalog.dates import resolve_as_of
-
+    """The day the replacement checks validity against (its ``as_of`` param, else today in the store's zone)."""
     return resolve_as_of((rep.detail.get("params") or {}).get("as_of"), rep.ctx.store.timezone)
 
 
 def dry_run_of(rep: Replacement) -> bool:
+    """Whether the replacement was started as a dry run (checks only, nothing uploaded)."""
     return bool((rep.detail.get("params") or {}).get("dry_run"))
 
 
 # ------------------------------------------------------------------------------------------------ validate
 def certificate_bytes(location: str) -> tuple[str, bytes]:
     """(file name, bytes) of a certificate given as a path, ``file://``/storage URL or http(s) URL."""
-    from aeops.locations import LocationError, read_bytes
 
     if location.startswith(("http://", "https://")):
-        import httpx
+        import httpx  # lazy: httpx only when a URL is fetched
 
         try:
             answer = httpx.get(location, timeout=30, follow_redirects=True)
@@ -155,10 +164,6 @@ def validate(rid: int, *, config: AeopsConfig | None = None) -> dict[str, Any]:
     """Every certificate rule, the cross-check against the registry, and what it covers. Returns
     ``{"rid", "ok", "status"}``: ``ok`` False for a rejected file (``rejected``, its findings recorded) or nothing
     to write (``no_products``)."""
-    from aeops.certificates.covered import read_live_status
-    from aeops.certificates.registry import reference_certificates
-    from aeops.rules.cert_crosscheck import approval_request, cross_check
-    from aeops.rules.certs import NOT_READ, check_certificate
 
     rep = load(rid, config)
     if rep.row.status != "running":  # a retried task after the verdict was recorded
@@ -262,10 +267,6 @@ def _previous_certificate(rep: Replacement, brand: str, cert_type: str, sha: str
 # -------------------------------------------------------------------------------------- render and upload
 def render(rid: int, *, config: AeopsConfig | None = None) -> dict[str, Any]:
     """Page 1 as the qualification JPEG, written next to the run's report (its location is recorded)."""
-    from pathlib import Path
-
-    from aeops.locations import folder
-    from aeops.rules.cert_render import render_first_page
 
     rep = load(rid, config)
     if rep.row.status != "running":
@@ -281,8 +282,6 @@ def render(rid: int, *, config: AeopsConfig | None = None) -> dict[str, Any]:
 
 
 def _jpeg_name(rep: Replacement) -> str:
-    import re
-
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{rep.row.brand}_{rep.row.cert_type}_r{rep.row.id}").strip("_")
     return f"{stem}.jpg"
 
@@ -290,7 +289,6 @@ def _jpeg_name(rep: Replacement) -> str:
 def upload(rid: int, *, client: MarketplaceClient | None = None, config: AeopsConfig | None = None) -> dict[str, Any]:
     """The JPEG to the photobank, once: recorded before (``uploading``) and after (the URL); a retry after a lost
     answer uploads again (a photobank entry costs nothing; the product edit decides which one counts)."""
-    from aeops.locations import read_bytes
 
     rep = load(rid, config)
     if rep.row.status != "running":

@@ -8,17 +8,25 @@ approved in time) ends ``declined``: nothing was uploaded; the run fails only wh
 from __future__ import annotations
 
 import html
+import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from aeops.catalog.account import Decision
 from aeops.catalog.context import client_for
 from aeops.catalog.main_image_match import same_image_url
 from aeops.catalog.timestamps import aware
+from aeops.certificates.covered import CoveredProduct, csv_text
 from aeops.certificates.replacement import DAG_ID, KIND, Replacement, dry_run_of, load, sync_run_id_of, update
 from aeops.config import AeopsConfig
 from aeops.i18n import translator
+from aeops.locations import folder
 from aeops.marketplace.interface import MarketplaceClient
+from aeops.notify.finding_texts import finding_message
+from aeops.notify.links import report_url
+from aeops.notify.messages import notice
+from aeops.notify.send import send
 from aeops.secrets import get_logger
 from aeops.store.status import ChangeStatus
 
@@ -165,12 +173,6 @@ def _why(rep: Replacement, result: dict[str, Any], status: str) -> str:
 
 def _write_report(rep: Replacement, result: dict[str, Any], status: str) -> str | None:
     """``<store>-<run>.html`` and its CSV (the names the UI serves); returns the report's browser link."""
-    import re
-    from pathlib import Path
-
-    from aeops.certificates.covered import CoveredProduct, csv_text
-    from aeops.locations import folder
-    from aeops.notify.links import report_url
 
     run_id = sync_run_id_of(rep)
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{rep.row.store}-{run_id}").strip("_")[:120]
@@ -207,10 +209,6 @@ def _html(rep: Replacement, result: dict[str, Any], status: str, csv_name: str) 
 
 
 def _send(rep: Replacement, result: dict[str, Any], status: str, link: str | None, client: Any) -> None:
-    from aeops.notify.finding_texts import finding_message
-    from aeops.notify.messages import notice
-    from aeops.notify.send import send
-
     _ = translator(rep.ctx.store.language)
     who = f"{rep.row.brand or '?'} {rep.row.cert_type or '?'}"
     titles = {"restored": _("Certificate replaced: {who}, every product restored"),

@@ -28,6 +28,8 @@ from typing import Any
 from aeops.certificates.replacement import dry_run_of, load, update
 from aeops.config import AeopsConfig
 from aeops.i18n import translator
+from aeops.notify.messages import notice
+from aeops.notify.send import send
 from aeops.secrets import get_logger
 
 log = get_logger(__name__)
@@ -80,9 +82,6 @@ def approval_form(rid: int, *, link: str, wait_hours: float, config: AeopsConfig
     ])
     subject = _("Approve the {who} certificate upload for {store}").format(who=who, store=rep.row.store)
     if not approval.get("asked_at"):
-        from aeops.notify.messages import notice
-        from aeops.notify.send import send
-
         update(rep, detail={"approval": {**approval, "asked_at": datetime.now(UTC).isoformat(), "link": link}})
         text = "\n".join([_("`{new}` ({changes}) waits for a person before aeops uploads it; no answer within "
                             "{hours} h uploads nothing.").format(

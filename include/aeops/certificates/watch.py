@@ -18,12 +18,22 @@ from typing import Any
 
 from aeops.catalog.context import RunContext
 from aeops.certificates import alert_schedule, alert_text
-from aeops.certificates.covered import Exposure, Scope, exposure, scope_of
+from aeops.certificates.alert_listing import name_products, write_listing
+from aeops.certificates.covered import Exposure, Scope, backfill_categories, exposure, scope_of
+from aeops.certificates.registry import (
+    cross_check_scan,
+    rejected_finding,
+    request_replacements,
+    scan_folder,
+    update_registry,
+)
 from aeops.config import AeopsConfig, StoreConfig, load_airflow_config
 from aeops.i18n import translator
+from aeops.locations import LocationError, resolve
 from aeops.notify.finding_texts import finding_message
-from aeops.notify.messages import slack_escape
-from aeops.rules.certs import brand_key
+from aeops.notify.messages import notice, slack_escape
+from aeops.notify.send import send
+from aeops.rules.certs import brand_key, check_certificate
 from aeops.secrets import get_logger
 from aeops.store.ledger import Ledger
 from aeops.store.models import Certificate
@@ -41,12 +51,14 @@ class CertWatchError(RuntimeError):
 
 @dataclass(frozen=True)
 class Ctx:
+    """What a certificate-watch step needs: the settings, its store and the aeops DB URL."""
     config: AeopsConfig
     store: StoreConfig
     db_url: str
 
     @property
     def warn_days(self) -> list[int]:
+        """The days before expiry at which a reminder is due (``cert_warn_days``; 30 without it)."""
         return alert_schedule.thresholds(self.config.cert_warn_days) or [30]
 
     @property
@@ -56,6 +68,7 @@ class Ctx:
 
 
 def context(store: str, config: AeopsConfig | None = None) -> Ctx:
+    """The context of ``store`` (settings from Airflow unless given); brings the aeops DB schema up to date."""
     cfg = config or load_airflow_config()
     url = cfg.resolved_database_url()
     Ledger(url)  # the aeops DB's schema brought up to date, once per process
@@ -67,9 +80,6 @@ def scan(store: str, as_of: date, *, config: AeopsConfig | None = None, now: dat
     """Scan the store's certificate folder into the registry; returns counts (and unreadable file names), and the
     replacements requested on the platform (a new file replaced a known certificate: ``aliexpress_certificate_replace``
     takes them up when the watch's Asset is updated)."""
-    from aeops.certificates.covered import backfill_categories
-    from aeops.certificates.registry import cross_check_scan, request_replacements, scan_folder, update_registry
-    from aeops.locations import LocationError
 
     ctx = context(store, config)
     try:
@@ -178,9 +188,6 @@ def plan_alerts(rows: list[Certificate], as_of: date, warn_days: list[int],
 def _problems_of(row: Certificate, as_of: date, lang: str | None = "en") -> list[str]:
     """Why a file is invalid (re-checked now: the registry keeps the verdict, not the reasons), and a person's
     rejection of its upload."""
-    from aeops.certificates.registry import rejected_finding
-    from aeops.locations import resolve
-    from aeops.rules.certs import check_certificate
 
     _ = translator(lang)
     try:
@@ -199,7 +206,6 @@ def certificate_message(store: str, as_of: date, alerts: list[CertAlert], source
                         link: str | None = None):
     """One Slack notice (in ``lang``) for the day's certificate alerts (most urgent first; long lists end in
     '...and N more')."""
-    from aeops.notify.messages import notice
 
     _ = translator(lang)
     counts = {k: sum(1 for a in alerts if a.kind == k) for k in KIND_ORDER}
@@ -266,8 +272,6 @@ def alert(store: str, as_of: date, *, config: AeopsConfig | None = None, unreada
     The products at risk are named (:mod:`.alert_listing`) with their live status read from the platform
     (``marketplace``: a client; None: the store's connection; False: do not read it) and listed in full in the
     run's report (``run_id``: the Airflow run; empty: one per ``as_of``)."""
-    from aeops.certificates.alert_listing import name_products, write_listing
-    from aeops.notify.send import send
 
     ctx = context(store, config)
     rows = Ledger(ctx.db_url).certificates.of_store(store)

@@ -62,6 +62,7 @@ def _release(ledger: Ledger, args: argparse.Namespace) -> int:
 
 
 def lock_command(args: argparse.Namespace) -> int:
+    """``aeops lock show [STORE]`` or ``aeops lock release STORE --force --reason TEXT``."""
     ledger = Ledger(load_config().resolved_database_url())
     if args.action == "show":
         return _show(ledger, args.store)

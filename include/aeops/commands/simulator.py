@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from aeops.errors import CommandError
+from aeops.exports import read_export
 from aeops.marketplace.simulator.app import create_app
 from aeops.marketplace.simulator.faults import Faults
 from aeops.marketplace.simulator.profiles import make_profile
@@ -19,7 +20,6 @@ log = get_logger(__name__)
 def seed_from_export(state: SimState, location: str, **kw: object) -> int:
     """Load the simulator's catalog from a catalog export (read like the sync reads it); its main images go into
     the photobank (``images_dir``, default: the export's folder when it is a local file)."""
-    from aeops.exports import read_export
 
     export = read_export(location)
     if not export.readable:
@@ -51,7 +51,7 @@ def simulator_command(args: argparse.Namespace) -> int:
         except (OSError, ValueError) as exc:
             raise CommandError(f"cannot seed from {args.seed_from}: {exc}") from None
         log.info("seeded %d products from %s", count, args.seed_from)
-    import uvicorn
+    import uvicorn  # lazy: only the simulator server needs uvicorn
 
     public_url = f"http://{args.host}:{args.port}"
     log.info("simulator on %s (state %s, faults %s, profile %s)", public_url, state_path, args.faults or "none",

@@ -19,6 +19,7 @@ import sys
 from aeops.config import load_config
 from aeops.errors import CommandError
 from aeops.notify import outbox_admin
+from aeops.notify.send import flush
 from aeops.secrets import get_logger
 from aeops.store.ledger import Ledger
 
@@ -65,8 +66,6 @@ def _list(url: str, args: argparse.Namespace) -> int:
 
 
 def _flush(url: str) -> int:
-    from aeops.notify.send import flush
-
     # like `airflow connections ...`: read connections as a server process does (metadata DB included)
     previous = os.environ.get("_AIRFLOW_PROCESS_CONTEXT")
     os.environ["_AIRFLOW_PROCESS_CONTEXT"] = previous or "server"
@@ -93,6 +92,7 @@ def _drop(url: str, args: argparse.Namespace) -> int:
 
 
 def slack_command(args: argparse.Namespace) -> int:
+    """``aeops slack list|flush|drop ID``: the Slack outbox's waiting messages, deliver now, drop one."""
     url = _db_url()
     if args.action == "list":
         return _list(url, args)

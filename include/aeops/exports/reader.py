@@ -214,7 +214,7 @@ def _cell_text(value: Any) -> str | None:
 
 
 def _read_xlsx(raw: bytes, location: str) -> pl.DataFrame | Problem:
-    from openpyxl import load_workbook
+    from openpyxl import load_workbook  # lazy: openpyxl only for an .xlsx export
 
     workbook = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
     try:

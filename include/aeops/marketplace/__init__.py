@@ -67,7 +67,7 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:  # lazy: importing the client must not import Airflow
     if name == "AliExpressHook":
-        from aeops.marketplace.hooks import AliExpressHook
+        from aeops.marketplace.hooks import AliExpressHook  # lazy: import cycle
 
         return AliExpressHook
     raise AttributeError(name)

@@ -171,6 +171,7 @@ class AliExpressClient:
 
     # ------------------------------------------------------------------ plumbing
     def close(self) -> None:
+        """Close the client's HTTP connections."""
         self._http.close()
 
     def __enter__(self) -> AliExpressClient:

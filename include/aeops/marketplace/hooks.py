@@ -59,6 +59,7 @@ class AliExpressHook(BaseHook):
         return AliExpressClient(**{**self.client_kwargs(), **overrides})
 
     def get_conn(self) -> AliExpressClient:
+        """The connection's client (Airflow's hook interface; same as :meth:`get_client`)."""
         return self.get_client()
 
     def test_connection(self) -> tuple[bool, str]:

@@ -33,6 +33,7 @@ class SkuPrice:
     discount_price: Decimal | None = None
 
     def to_param(self) -> dict[str, Any]:
+        """The SKU's price as the API's parameter (money formatted, discount price when set)."""
         item: dict[str, Any] = {"sku_code": self.sku_code, "price": format(money(self.price), "f")}
         if self.discount_price is not None:
             item["discount_price"] = format(money(self.discount_price), "f")
@@ -47,6 +48,7 @@ class SkuStock:
     inventory: int
 
     def to_param(self) -> dict[str, Any]:
+        """The SKU's stock as the API's parameter."""
         return {"sku_code": self.sku_code, "inventory": str(int(self.inventory))}
 
 
@@ -83,6 +85,7 @@ class UpdateReport:
 
     @property
     def outcomes(self) -> dict[int, ProductOutcome]:
+        """Each product's outcome over every batch (the worst one wins: failed, then unknown, then success)."""
         rank = {"success": 0, "unknown": 1, "failed": 2}
         merged: dict[int, ProductOutcome] = {}
         for batch in self.batches:
@@ -92,15 +95,18 @@ class UpdateReport:
         return merged
 
     def by_status(self, status: OutcomeStatus) -> list[int]:
+        """The ids of the products whose outcome has ``status``, sorted."""
         return sorted(pid for pid, o in self.outcomes.items() if o.status == status)
 
     @property
     def calls(self) -> int:
+        """How many API calls the update took."""
         return len(self.batches)
 
 
 @dataclass(frozen=True)
 class Sku:
+    """One SKU of a product as the platform shows it (code, prices, stock)."""
     sku_id: str | None
     sku_code: str | None
     price: Decimal | None
@@ -118,6 +124,7 @@ class Qualification:
     value: str
 
     def to_param(self) -> dict[str, str]:
+        """The qualification as the API's parameter."""
         return {"key": self.key, "type": self.type, "value": self.value}
 
 
@@ -167,6 +174,7 @@ class Product:
 
 @dataclass(frozen=True)
 class ProductPage:
+    """One page of the product list, with the paging totals."""
     products: list[Product]
     current_page: int
     total_page: int
@@ -175,6 +183,7 @@ class ProductPage:
 
 @dataclass(frozen=True)
 class FreightTemplate:
+    """A freight template of the seller (id, name, whether it is the default)."""
     template_id: int
     template_name: str
     is_default: bool
@@ -191,6 +200,7 @@ class FreightService:
 
 @dataclass(frozen=True)
 class TokenInfo:
+    """An access token and its refresh token with their lifetimes, as the token endpoint answers."""
     access_token: str = field(repr=False)
     refresh_token: str | None = field(repr=False)
     expire_time_ms: int | None
@@ -215,6 +225,7 @@ class MerchantProfile:
 
 @dataclass(frozen=True)
 class PhotoUpload:
+    """An image uploaded to the photobank: its URL and size."""
     photobank_url: str
     width: int | None
     height: int | None

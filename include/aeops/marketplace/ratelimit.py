@@ -47,6 +47,7 @@ class InProcessRateLimiter:
         self._lock = threading.Lock()
 
     def acquire(self, key: str) -> float:
+        """Wait for a slot for ``key`` (GCRA within this process); returns the seconds waited."""
         with self._lock:
             now = self._clock()
             tat = max(self._next.get(key, now), now)  # theoretical arrival time
@@ -75,6 +76,8 @@ class FileRateLimiter:
         return self.directory / f"ratelimit-{hashlib.sha1(key.encode()).hexdigest()[:16]}.slot"
 
     def acquire(self, key: str) -> float:
+        """Wait for a slot for ``key`` shared by every process on this machine (a locked file); returns the seconds
+        waited."""
         fd = os.open(self._path(key), os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
@@ -124,6 +127,7 @@ class RedisRateLimiter:
         self._sleep = sleep
 
     def acquire(self, key: str) -> float:
+        """Wait for a slot for ``key`` shared through Redis; returns the seconds waited."""
         wait = float(self._script(keys=[self.prefix + key], args=[self.interval, self.burst]))
         if wait > 0:
             self._sleep(wait)

@@ -52,6 +52,7 @@ class StorePageView:
 
 
 def page_url(base_url: str, store_num: int, device: str, *, real: bool) -> str:
+    """The URL of a store's page for ``device``: the real AliExpress store page, or the simulator's."""
     if real:
         return REAL_STORE_URL.format(num=store_num)
     return f"{base_url.rstrip('/')}/store/{store_num}?device={device}"

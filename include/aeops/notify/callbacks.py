@@ -136,6 +136,7 @@ class SlackFailureNotifier(BaseNotifier):
         self.last_result: SendResult | None = None
 
     def notify(self, context: Any) -> None:
+        """Record the failed task and page Slack once per run (retries and non-final failures page nobody)."""
         try:
             if not is_final_failure(context):
                 log.info("Slack: task will be retried; no alert")

@@ -56,6 +56,7 @@ class SlackMessage:
         return {"text": self.text, "blocks": self.blocks}
 
     def to_dict(self) -> dict[str, Any]:
+        """The message as a plain dict (for the outbox)."""
         return asdict(self)
 
 

@@ -78,7 +78,8 @@ class SlackClient(Protocol):
 
     token: str | None
 
-    def api_call(self, api_method: str, **kwargs: Any) -> Any: ...
+    def api_call(self, api_method: str, **kwargs: Any) -> Any:
+        """Call one Slack Web API method (``slack_sdk.WebClient.api_call``)."""
 
 
 @dataclass
@@ -174,7 +175,7 @@ def _request(row: SlackOutbox, parent: SlackOutbox | None, secrets: tuple[str, .
 
 def _classify(exc: BaseException) -> tuple[bool, str, float | None]:
     """(transient?, one-line reason, retry-after seconds) for an exception from the client."""
-    from slack_sdk.errors import SlackApiError
+    from slack_sdk.errors import SlackApiError  # lazy: a provider's SDK, only when Slack answers
 
     if isinstance(exc, SlackApiError):
         response = exc.response

@@ -38,6 +38,7 @@ class OutboxHealth:
 
     @property
     def ok(self) -> bool:
+        """Whether Slack accepts the bot token (nothing blocks the outbox)."""
         return not self.blocked
 
     def describe(self) -> str:
@@ -53,6 +54,7 @@ class OutboxHealth:
                                         if self.failed else "")
 
     def to_dict(self) -> dict[str, object]:
+        """The health as JSON (``aeops slack list --json``)."""
         return {"pending": self.pending, "failed": self.failed, "blocked": self.blocked, "reason": self.reason,
                 "head_id": self.head_id,
                 "oldest_pending_at": self.oldest_pending_at.isoformat() if self.oldest_pending_at else None}
@@ -75,6 +77,7 @@ def outbox_health(db_url: str) -> OutboxHealth:
 
 @dataclass(frozen=True)
 class OutboxRow:
+    """One message of the Slack outbox as ``aeops slack list`` shows it."""
     id: int
     status: str
     store: str | None

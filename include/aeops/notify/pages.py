@@ -55,6 +55,7 @@ class Failure:
 
     @property
     def label(self) -> str:
+        """The failing task as a page lists it (``task[map index]``, or "(the run)")."""
         if not self.task_id:
             return "(the run)"
         return self.task_id if self.map_index < 0 else f"{self.task_id}[{self.map_index}]"

@@ -14,9 +14,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from aeops.config import AeopsConfig, ConfigError, StoreConfig, load_config
+from aeops.config import AeopsConfig, ConfigError, StoreConfig, load_airflow_config, load_config
+from aeops.i18n import DEFAULT_LANGUAGE
 from aeops.notify.messages import SlackMessage
-from aeops.notify.outbox import DeliveryReport, SlackClient, choose_channel, deliver_pending, enqueue
+from aeops.notify.outbox import DeliveryReport, SlackClient, choose_channel, deliver_pending, enqueue, release_backoff
+from aeops.notify.outbox_admin import outbox_health
 from aeops.secrets import get_logger, register_secret
 
 log = get_logger(__name__)
@@ -26,6 +28,7 @@ DEFAULT_CONN_ID = "slack_api_default"
 
 @dataclass
 class SendResult:
+    """What :func:`send` did: the outbox row, the channel chosen, the delivery and any errors."""
     outbox_id: int | None = None
     channel: str | None = None
     delivery: DeliveryReport | None = None
@@ -40,7 +43,7 @@ class SendResult:
 def slack_client(conn_id: str = DEFAULT_CONN_ID, timeout: int | None = None) -> SlackClient:
     """The provider's ``SlackHook(slack_conn_id=conn_id).client`` (a slack_sdk ``WebClient``); its bot token is
     registered with :mod:`aeops.secrets`."""
-    from airflow.providers.slack.hooks.slack import SlackHook
+    from airflow.providers.slack.hooks.slack import SlackHook  # lazy: the Slack provider, only to deliver
 
     client = SlackHook(slack_conn_id=conn_id, timeout=timeout).client
     register_secret(getattr(client, "token", None))
@@ -48,11 +51,10 @@ def slack_client(conn_id: str = DEFAULT_CONN_ID, timeout: int | None = None) -> 
 
 
 def resolve_config(config: AeopsConfig | None) -> AeopsConfig:
+    """``config``, else the settings from Airflow, else (outside a task) from the environment or defaults."""
     if config is not None:
         return config
     try:
-        from aeops.config import load_airflow_config
-
         return load_airflow_config()
     except ConfigError:
         raise
@@ -72,7 +74,6 @@ def _store_config(config: AeopsConfig, store: str | None) -> StoreConfig:
 def language_of(store: str | None, config: AeopsConfig | None = None) -> str:
     """The language of ``store``'s messages (the first store's for an unknown or missing one; the default
     language when no settings can be read at all). Never raises."""
-    from aeops.i18n import DEFAULT_LANGUAGE
 
     try:
         return _store_config(resolve_config(config), store).language
@@ -150,7 +151,6 @@ def drain(
 
     Cheap when the outbox is empty: one query, no Slack client is made. Never raises; None when nothing was due
     or the outbox could not be read (logged)."""
-    from aeops.notify.outbox_admin import outbox_health
 
     try:
         url = db_url or resolve_config(config).resolved_database_url()
@@ -170,7 +170,6 @@ def drain_or_fail(
 ):
     """:func:`drain`, then the outbox's health; :class:`OutboxBlocked` (one line saying what to fix) when Slack
     refuses the bot token, so the task that drains fails where people look."""
-    from aeops.notify.outbox_admin import outbox_health
 
     url = db_url or resolve_config(config).resolved_database_url()
     drain(db_url=url, client=client, conn_id=conn_id, now=now)
@@ -185,7 +184,6 @@ def flush(
     db_url: str, *, client: SlackClient | None = None, conn_id: str = DEFAULT_CONN_ID, now: datetime | None = None,
 ) -> DeliveryReport | None:
     """Deliver everything now, ignoring back-offs (``aeops slack flush``: after fixing Slack or its token)."""
-    from aeops.notify.outbox import release_backoff
 
     released = release_backoff(db_url)
     log.info("Slack: back-off cleared on %s message(s)", released)

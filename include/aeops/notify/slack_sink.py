@@ -336,6 +336,7 @@ class SlackSink:
 
     @property
     def url(self) -> str:
+        """The sink's base URL."""
         return f"http://{self.host}:{self.port}"
 
     @property
@@ -364,12 +365,14 @@ class SlackSink:
         return self
 
     def serve_forever(self) -> None:
+        """Serve requests until :meth:`stop` (binds first when needed)."""
         if self._server is None:
             self.bind()
         assert self._server is not None
         self._server.serve_forever()
 
     def stop(self) -> None:
+        """Stop serving and close the socket."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -393,6 +396,7 @@ class SlackSink:
             self.state.failure = _Failure(mode, count, retry_after, delay) if count > 0 else None
 
     def reset(self) -> None:
+        """Forget the recorded messages and any injected failure."""
         with self.state.lock:
             self.state.messages.clear()
             self.state.failure = None

@@ -26,6 +26,7 @@ SERIES = ("#c0392b", "#2e86c1", "#d68910", "#8e44ad", "#16a085", "#7f8c8d", "#e7
 
 @dataclass(frozen=True)
 class Bar:
+    """One bar of a chart: label, value, tone, a note and the label's name in the reader's language."""
     label: str  # shown as code (e.g. a finding code)
     value: float
     tone: str = "info"

@@ -29,6 +29,7 @@ CERT_SHOWN = ("valid", "expiring", "expired", "invalid")
 
 @dataclass
 class StoreHealth:
+    """What the health page shows of a store: recent runs, trends, completion, strikes, certificates."""
     store: StoreConfig
     runs: list[SyncRun] = field(default_factory=list)
     trend: list[tuple[str, dict[str, int]]] = field(default_factory=list)  # oldest first: (run label, by code)
@@ -43,10 +44,12 @@ class StoreHealth:
 
     @property
     def last_run(self) -> SyncRun | None:
+        """The store's newest sync run (None: none yet)."""
         return self.runs[0] if self.runs else None
 
     @property
     def latest_completion(self) -> dict[str, Any] | None:
+        """The newest verified daily run's completion (None: none yet)."""
         return self.completion[0] if self.completion else None
 
 

@@ -71,6 +71,7 @@ def status_label(status: str | None, lang: str | None = "en") -> str:
 
 
 def status_tone(status: str | None) -> str:
+    """The colour tone of a run status (``info`` for an unknown one)."""
     return STATUS_TONE.get(str(status), "info")
 
 

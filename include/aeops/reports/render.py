@@ -53,4 +53,5 @@ def environment(lang: str | None = None, extra_packages: tuple[str, ...] = ()) -
 
 
 def render(template: str, lang: str | None, context: dict[str, Any], extra_packages: tuple[str, ...] = ()) -> str:
+    """Render a report template in ``lang`` with ``context``."""
     return environment(i18n.normalize(lang), extra_packages).get_template(template).render(**context)

@@ -296,6 +296,7 @@ def report_context(ledger: Ledger, sync_run_id: int, store: StoreConfig | None =
 
 
 def render_html(context: dict[str, Any], lang: str | None = None) -> str:
+    """The run report as HTML, in ``lang`` or the store's language."""
     store = context.get("store")
     return render("run_report.html", lang or (store.language if store else None), context)
 

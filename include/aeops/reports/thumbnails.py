@@ -16,6 +16,7 @@ import base64
 import io
 from pathlib import Path
 
+from aeops.rules.images import ImageProblem, open_image_guarded
 from aeops.secrets import get_logger
 
 log = get_logger(__name__)
@@ -39,7 +40,7 @@ def local_image(source: str | None, images_dir: str | None) -> Path | None:
 
 
 def _checkerboard(size: tuple[int, int], cell: int = 8):
-    from PIL import Image, ImageDraw
+    from PIL import Image, ImageDraw  # lazy: Pillow is heavy, loaded only to read an image
 
     board = Image.new("RGBA", size, (255, 255, 255, 255))
     draw = ImageDraw.Draw(board)
@@ -54,9 +55,7 @@ def thumbnail(path: Path, *, background: str = "white", size: int = SIZE) -> str
     """A ``data:image/...;base64,...`` preview of ``path`` (None when it cannot be decoded safely).
 
     ``background``: ``white`` (flattened, as auto-fix uploads it) or ``checker`` (transparency shown)."""
-    from PIL import Image
-
-    from aeops.rules.images import ImageProblem, open_image_guarded
+    from PIL import Image  # lazy: Pillow is heavy, loaded only to read an image
 
     try:
         with open_image_guarded(path.read_bytes()) as im:

@@ -70,6 +70,7 @@ class CrossCheck:
 
     @property
     def first(self) -> bool:
+        """Whether this is the brand's first file of the type (nothing to compare with)."""
         return self.previous is None
 
     def needs_approval(self, *, upload: bool) -> bool:

@@ -39,11 +39,12 @@ class RenderedPage:
 
     @property
     def long_side(self) -> int:
+        """The page image's longer side in pixels."""
         return max(self.width, self.height)
 
 
 def _page_image(data: bytes, long_side: int):  # noqa: ANN202 - a PIL image (Pillow imported lazily)
-    import pypdfium2 as pdfium
+    import pypdfium2 as pdfium  # lazy: PDFium only to render a certificate page
 
     try:
         pdf = pdfium.PdfDocument(data)

@@ -304,7 +304,7 @@ def parse_certificate_text(text: str) -> dict[str, Any]:
 
 def _read_pdf_text(data: bytes) -> tuple[str | None, tuple[Cause, dict[str, Any]] | None]:
     """``(text, None)`` or ``(None, (cause, its values))``; never raises (pypdf errors, encryption, anything)."""
-    from pypdf import PdfReader
+    from pypdf import PdfReader  # lazy: pypdf only to read a certificate PDF
 
     try:
         reader = PdfReader(io.BytesIO(data))  # tries the empty password itself

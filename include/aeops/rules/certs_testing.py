@@ -154,7 +154,7 @@ def certificate_pdf_bytes(
     data = _minimal_pdf(lines)
     if encrypt_password is None:
         return data
-    from pypdf import PdfReader, PdfWriter
+    from pypdf import PdfReader, PdfWriter  # lazy: pypdf only to read a certificate PDF
 
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(data)))
     writer.encrypt(user_password=encrypt_password, owner_password=encrypt_password + "-owner",

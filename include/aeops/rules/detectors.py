@@ -23,6 +23,8 @@ from typing import Any
 
 from aeops.findings import Cause, Finding, Severity
 from aeops.i18n import N_
+from aeops.rules import images
+from aeops.rules.images import WHITE_SHARE, ImageProblem, _edge_white_shares, open_image_guarded
 from aeops.secrets import get_logger
 
 log = get_logger(__name__)
@@ -43,7 +45,7 @@ _ENGINES: dict[str, Any] = {}
 def _face_cascade():
     with _LOCK:
         if "face" not in _ENGINES:
-            import cv2
+            import cv2  # lazy: OpenCV is heavy, loaded only by the detectors
 
             path = cv2.data.haarcascades + "haarcascade_frontalface_alt2.xml"
             cascade = cv2.CascadeClassifier(path)
@@ -56,7 +58,7 @@ def _face_cascade():
 def _ocr():
     with _LOCK:
         if "ocr" not in _ENGINES:
-            from rapidocr_onnxruntime import RapidOCR
+            from rapidocr_onnxruntime import RapidOCR  # lazy: the OCR model is heavy, loaded only by the detectors
 
             # detection on the long side at TEXT_SIDE (its default scales the short side up to 736), no angle
             # classifier (watermarks are upright), one thread: a worker runs several tasks at once
@@ -74,8 +76,8 @@ def _scaled(im: Any, side: int) -> Any:
 
 def detect_faces(im: Any) -> list[tuple[float, float, float, float]]:
     """Frontal faces as (x, y, w, h) shares of the image size."""
-    import cv2
-    import numpy as np
+    import cv2  # lazy: OpenCV is heavy, loaded only by the detectors
+    import numpy as np  # lazy: numpy is heavy, loaded only to analyse an image
 
     small = _scaled(im.convert("L"), FACE_SIDE)
     grey = cv2.equalizeHist(np.asarray(small))
@@ -89,7 +91,7 @@ def detect_faces(im: Any) -> list[tuple[float, float, float, float]]:
 
 def detect_text(im: Any) -> list[dict[str, Any]]:
     """Readable text: ``{"text", "score", "share"}`` (share = the box's area share of the image)."""
-    import numpy as np
+    import numpy as np  # lazy: numpy is heavy, loaded only to analyse an image
 
     small = _scaled(im.convert("RGB"), TEXT_SIDE)
     result, _elapsed = _ocr()(np.asarray(small))
@@ -105,16 +107,12 @@ def detect_text(im: Any) -> list[dict[str, Any]]:
 
 
 def _white_edges(im: Any) -> int:
-    from aeops.rules.images import WHITE_SHARE, _edge_white_shares
-
     return sum(share >= WHITE_SHARE for share in _edge_white_shares(im))
 
 
 def analyse(data: bytes, *, faces: bool = True, text: bool = True) -> dict[str, Any]:
     """The raw detector results for image bytes (what is cached per content hash)."""
-    from PIL import Image
-
-    from aeops.rules.images import ImageProblem, open_image_guarded
+    from PIL import Image  # lazy: Pillow is heavy, loaded only to read an image
 
     try:
         im = open_image_guarded(data)
@@ -193,7 +191,6 @@ def logo_findings(result: dict[str, Any], source: str) -> list[Finding]:
 def read_source(value: str, images_dir: str | None, config: Any) -> bytes | None:
     """The bytes of a ``main_image`` cell (local path, or an http(s) URL on an allowed host); None when it cannot
     be had (the image rules already report why)."""
-    from aeops.rules import images
 
     try:
         if images._is_url(value):

@@ -190,6 +190,7 @@ class ImageProblem(Exception):
 
     @property
     def code(self) -> str:
+        """The finding code of the problem."""
         return self.cause.code
 
     def text(self, source: str) -> str:
@@ -268,7 +269,7 @@ def _flatten_rgb(im: Image.Image) -> Image.Image:
 
 def _edge_white_shares(im: Image.Image) -> tuple[float, float, float, float]:
     """Share of white pixels (all channels >= WHITE_LEVEL) in the top, bottom, left, right border bands."""
-    import numpy as np
+    import numpy as np  # lazy: numpy is heavy, loaded only to analyse an image
 
     rgb = _flatten_rgb(im)
     factor = max(1, min(rgb.size) // ANALYSIS_SIDE)
@@ -283,7 +284,7 @@ def _edge_white_shares(im: Image.Image) -> tuple[float, float, float, float]:
 
 def _border_colour(im: Image.Image) -> tuple[int, int, int]:
     """Median colour of the top band (what a grey backdrop looks like), for the message."""
-    import numpy as np
+    import numpy as np  # lazy: numpy is heavy, loaded only to analyse an image
 
     rgb = _flatten_rgb(im)
     band = max(1, round(BORDER_FRACTION * min(rgb.size)))
@@ -381,7 +382,7 @@ def _read_local(path: Path, source: str) -> bytes:
 
 def _download(url: str, client: httpx.Client, cap_bytes: int) -> bytes:
     """GET ``url`` streamed, stopping past ``cap_bytes``; redirects are followed only to allowed hosts."""
-    import httpx
+    import httpx  # lazy: httpx only when a URL is fetched
 
     try:
         with client.stream("GET", url) as response:
@@ -414,7 +415,7 @@ class _HostRefused(Exception):
 
 
 def _make_client(hosts: list[str]) -> httpx.Client:
-    import httpx
+    import httpx  # lazy: httpx only when a URL is fetched
 
     def refuse_other_hosts(request: httpx.Request) -> None:
         if not _host_allowed(str(request.url), hosts):

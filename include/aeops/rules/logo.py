@@ -13,6 +13,7 @@ from typing import Any
 
 from aeops.findings import Cause, Finding
 from aeops.i18n import N_
+from aeops.rules.detectors import logo_text
 from aeops.rules.images import ImageProblem, open_image_guarded
 from aeops.secrets import get_logger
 
@@ -80,7 +81,5 @@ def check_logo(path: str | PathLike[str], *, detect_text: bool = True) -> list[F
         return finding(SMALL, width=width, height=height, side=LOGO_MIN_SIDE)
     log.debug("logo %s OK (%dx%d PNG)", file, width, height)
     if detect_text:
-        from aeops.rules.detectors import logo_text
-
         return logo_text(data, file)
     return []

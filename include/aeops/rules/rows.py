@@ -65,6 +65,7 @@ class RowRules:
 
     @property
     def sku_pattern(self) -> str:
+        """The regular expression a SKU code must match."""
         return f"^[{self.sku_allowed_chars}]+$"
 
     @property

@@ -54,7 +54,7 @@ def configured_keys() -> list[str]:
 
 @lru_cache(maxsize=4)
 def _cipher(keys: tuple[str, ...]):
-    from cryptography.fernet import Fernet, MultiFernet
+    from cryptography.fernet import Fernet, MultiFernet  # lazy: cryptography only when a secret is encrypted or read
 
     try:
         return MultiFernet([Fernet(key.encode()) for key in keys])
@@ -71,11 +71,13 @@ def cipher():
 
 
 def encrypt(text: str) -> str:
+    """``text`` encrypted with the first configured Fernet key."""
     return cipher().encrypt(text.encode("utf-8")).decode("ascii")
 
 
 def decrypt(token: str) -> str:
-    from cryptography.fernet import InvalidToken
+    """A stored token decrypted with any configured Fernet key; TokenUnreadable when none opens it."""
+    from cryptography.fernet import InvalidToken  # lazy: cryptography only when a secret is encrypted or read
 
     try:
         return cipher().decrypt(token.encode("ascii")).decode("utf-8")
@@ -106,7 +108,9 @@ class EncryptedText(TypeDecorator):
     cache_ok = True
 
     def process_bind_param(self, value: Any, dialect: Any) -> str | None:
+        """Encrypt a value on its way into the aeops DB."""
         return None if value is None else encrypt(str(value))
 
     def process_result_value(self, value: Any, dialect: Any) -> str | None:
+        """Decrypt a value read from the aeops DB."""
         return None if value is None else decrypt(str(value))

@@ -16,6 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from aeops.secrets import get_logger
@@ -83,7 +84,7 @@ def session_scope(url: str) -> AbstractContextManager[Session]:
 
 def alembic_config(url: str):
     """An Alembic ``Config`` for the packaged migrations, bound to ``url``."""
-    from alembic.config import Config
+    from alembic.config import Config  # lazy: Alembic only to migrate the aeops DB
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
@@ -93,7 +94,7 @@ def alembic_config(url: str):
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Bring the schema at ``url`` up to ``revision`` (default: the newest). Safe to call repeatedly."""
-    from alembic import command
+    from alembic import command  # lazy: Alembic only to migrate the aeops DB
 
     log.info("aeops DB: upgrading %s to %s", redact_url(url), revision)
     command.upgrade(alembic_config(url), revision)
@@ -101,14 +102,15 @@ def upgrade(url: str, revision: str = "head") -> None:
 
 def current_revision(url: str) -> str | None:
     """The Alembic revision the database at ``url`` is at (None if never migrated)."""
-    from alembic.runtime.migration import MigrationContext
+    from alembic.runtime.migration import MigrationContext  # lazy: Alembic only to migrate the aeops DB
 
     with get_engine(url).connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
 
 def head_revision() -> str:
-    from alembic.script import ScriptDirectory
+    """The newest migration's revision id."""
+    from alembic.script import ScriptDirectory  # lazy: Alembic only to migrate the aeops DB
 
     head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
     assert head is not None
@@ -136,12 +138,12 @@ def ensure_schema_once(url: str) -> None:
 
 
 def table_names(url: str) -> list[str]:
+    """The tables of the database at ``url``, sorted."""
     return sorted(inspect(get_engine(url)).get_table_names())
 
 
 def url_has_password(url: str) -> bool:
     """The URL carries a password (False for one that cannot be parsed: it fails later with its own message)."""
-    from sqlalchemy.engine import make_url
 
     try:
         return bool(make_url(url).password)
@@ -152,7 +154,6 @@ def url_has_password(url: str) -> bool:
 def connection_url(driver: str, *, username: str | None, password: str | None, host: str | None,
                    port: int | None, database: str | None, query: dict[str, str]) -> str:
     """The SQLAlchemy URL of these parts, password included (register it as a secret before it is logged)."""
-    from sqlalchemy.engine import URL
 
     url = URL.create(driver, username=username, password=password, host=host, port=port, database=database,
                      query=query)
@@ -161,7 +162,6 @@ def connection_url(driver: str, *, username: str | None, password: str | None, h
 
 def redact_url(url: str) -> str:
     """The URL with any password replaced by ``***`` (safe for logs)."""
-    from sqlalchemy.engine import make_url
 
     try:
         return make_url(url).render_as_string(hide_password=True)

@@ -40,6 +40,7 @@ NAMING = {
 
 
 def utcnow() -> datetime:
+    """Now, aware, in UTC."""
     return datetime.now(UTC)
 
 
@@ -50,6 +51,7 @@ def aware(value: datetime | None) -> datetime | None:
 
 
 class Base(DeclarativeBase):
+    """The declarative base of every aeops table (constraint names, JSON and UTC column types)."""
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, datetime: UtcDateTime()}
 

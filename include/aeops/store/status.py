@@ -19,6 +19,7 @@ from enum import StrEnum
 
 
 class ChangeStatus(StrEnum):
+    """Where a planned change stands, from planned through sent and confirmed to verified."""
     PLANNED = "planned"  # in the change set, not sent yet (or proven not applied after a lost answer)
     SENDING = "sending"  # recorded as sent; the answer is not recorded yet (a crash leaves it here)
     UNKNOWN = "unknown"  # sent, but the answer was lost or named neither list: re-read before any resend

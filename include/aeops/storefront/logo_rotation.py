@@ -25,14 +25,18 @@ import hashlib
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 from aeops.catalog.dates import Quarter, local_date, local_midnight_utc, quarter_of
 from aeops.config import AeopsConfig, StoreConfig, load_airflow_config
 from aeops.findings import Finding, Text
 from aeops.i18n import N_, translator
+from aeops.locations import LocationError, list_files, local_copy, modified_at, read_bytes, resolve, sha256_of
 from aeops.notify.finding_texts import finding_message, finding_problem
-from aeops.notify.messages import slack_escape
+from aeops.notify.messages import notice, slack_escape
+from aeops.notify.send import send
+from aeops.rules.detectors import DETECTOR_VERSION, analyse, logo_findings
 from aeops.rules.logo import LOGO_MAX_BYTES, LOGO_MIN_SIDE, check_logo
 from aeops.rules.logo import NOT_HASHED as LOGO_UNREAD
 from aeops.secrets import get_logger
@@ -70,6 +74,7 @@ class LogoCandidate:
 
     @property
     def passed(self) -> bool:
+        """Whether the logo file passed every rule (and could be read)."""
         return not self.problems and self.sha256 is not None
 
 
@@ -90,6 +95,7 @@ class LogoOutcome:
     new_failures: list[LogoCandidate] = field(default_factory=list)  # failing files not reported this quarter
 
     def to_dict(self) -> dict[str, Any]:
+        """The outcome as JSON (the task's return value)."""
         return {"store": self.store, "as_of": self.as_of.isoformat(), "quarter": self.quarter.label,
                 "last_change": self.last_change.isoformat() if self.last_change else None,
                 "stale": self.stale, "reminder": self.reminder_kind,
@@ -132,8 +138,6 @@ def request_text_review(ledger: Ledger, store: StoreConfig, sha256: str, locatio
 
 
 def _uri(location: str) -> str:
-    from pathlib import Path
-
     return location if "://" in location else Path(location).resolve().as_uri()
 
 
@@ -142,8 +146,6 @@ def approved_logo_problems(ledger: Ledger, store: StoreConfig, run_id: str | Non
     result is kept per content (``image_reviews``); text it reads opens the review task a person clears."""
     if not store.store_logo:
         return []
-    from aeops.locations import LocationError, local_copy, read_bytes, resolve
-    from aeops.rules.detectors import DETECTOR_VERSION, analyse, logo_findings
 
     name = store.store_logo.rstrip("/").rsplit("/", 1)[-1]
     try:
@@ -168,7 +170,6 @@ def approved_logo_problems(ledger: Ledger, store: StoreConfig, run_id: str | Non
 def check_candidate(path: Any, cleared: Collection[str] = ()) -> LogoCandidate:
     """Run the logo check (``aeops logo``: :func:`aeops.rules.logo.check_logo`) on one file of the location;
     ``cleared``: the contents (``sha256[:12]``) a person confirmed no text covers."""
-    from aeops.locations import local_copy, modified_at, sha256_of
 
     sha = sha256_of(path)
     with local_copy(path) as local:
@@ -206,7 +207,6 @@ def _size(path: Any) -> tuple[int, int] | None:
 def scan_logo_folder(uri: str, cleared: Collection[str] = ()) -> list[LogoCandidate]:
     """Check every file of the ``logo`` location (LocationError when it is unusable); ``cleared`` as for
     :func:`check_candidate`."""
-    from aeops.locations import list_files
 
     return [check_candidate(p, cleared) for p in list_files(uri, "logo")]
 
@@ -235,7 +235,6 @@ def reminder_due(as_of: date, quarter: Quarter, stale: bool, sent: set[str]) -> 
 def evaluate(store: StoreConfig, as_of: date, db_url: str, *,
              marketplace: MarketplaceLookup = no_store_settings_api) -> LogoOutcome:
     """Scan the logo location, record new passing logos as rotations, and decide whether to remind."""
-    from aeops.locations import LocationError
 
     quarter = quarter_of(as_of)
     ledger = Ledger(db_url)
@@ -283,7 +282,6 @@ def failure_key(candidate: LogoCandidate) -> str:
 
 def logo_message(outcome: LogoOutcome, lang: str | None = "en"):
     """The Slack notice for a run, in ``lang`` (None when there is nothing to say)."""
-    from aeops.notify.messages import notice
 
     if not (outcome.reminder_kind or outcome.recorded or outcome.new_failures):
         return None  # a failing file alone is reported once a quarter; reminders and rotations repeat it
@@ -340,7 +338,6 @@ def logo_message(outcome: LogoOutcome, lang: str | None = "en"):
 def run(store: str, as_of: date, *, config: AeopsConfig | None = None, client: Any = None,
         now: datetime | None = None, marketplace: MarketplaceLookup = no_store_settings_api) -> dict[str, Any]:
     """The DAG task for one store: evaluate, post the message, remember the reminder. Returns a summary."""
-    from aeops.notify.send import send
 
     cfg = config or load_airflow_config()
     url = cfg.resolved_database_url()

@@ -18,6 +18,7 @@ logo on every device and that logo differs from the one in force before the quar
 from __future__ import annotations
 
 import hashlib
+import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -26,6 +27,7 @@ from typing import Any
 from aeops.config import StoreConfig
 from aeops.findings import Text
 from aeops.i18n import N_, translator
+from aeops.locations import LocationError, read_bytes
 from aeops.marketplace.store_page import DEVICES, StorePageView
 from aeops.secrets import get_logger
 
@@ -71,6 +73,7 @@ class ApprovedImage:
 
 @dataclass
 class FieldResult:
+    """One tracked store field: what the settings want and what each device's page shows."""
     field: str
     expected: Shown
     matches: bool
@@ -90,24 +93,29 @@ class FieldResult:
 
 @dataclass
 class Comparison:
+    """Every tracked field of a store compared with its pages, with the pages that could not be read."""
     store: str
     fields: list[FieldResult]
     page_errors: dict[str, str] = field(default_factory=dict)
 
     @property
     def checked(self) -> list[FieldResult]:
+        """The fields that could be checked on some readable page."""
         return [f for f in self.fields if f.checkable]
 
     @property
     def tracked(self) -> int:
+        """How many fields could be checked."""
         return len(self.checked)
 
     @property
     def matched(self) -> int:
+        """How many checked fields match on every device."""
         return sum(1 for f in self.checked if f.matches)
 
     @property
     def accuracy(self) -> float | None:
+        """Information Accuracy: the share of checked fields that match (None: none could be checked)."""
         return None if not self.tracked else self.matched / self.tracked
 
     @property
@@ -135,6 +143,7 @@ class Comparison:
         return [_(label) for label in self.not_checkable]
 
     def to_dict(self) -> dict[str, Any]:
+        """The comparison as JSON (recorded with the check)."""
         return {"store": self.store, "tracked": self.tracked, "matched": self.matched, "accuracy": self.accuracy,
                 "differences": self.differences, "page_errors": self.page_errors,
                 "not_checkable": self.not_checkable,
@@ -150,10 +159,9 @@ def _english(value: Shown) -> str:
 # ------------------------------------------------------------------------------------------- images
 def image_phash(data: bytes) -> str:
     """The 64-bit perceptual hash (imagehash.phash) of image bytes, as hex; ValueError when unreadable."""
-    import io
 
-    import imagehash
-    from PIL import Image, UnidentifiedImageError
+    import imagehash  # lazy: imagehash loads numpy and scipy
+    from PIL import Image, UnidentifiedImageError  # lazy: Pillow is heavy, loaded only to read an image
 
     try:
         with Image.open(io.BytesIO(data)) as im:
@@ -165,14 +173,14 @@ def image_phash(data: bytes) -> str:
 
 
 def hash_distance(a: str, b: str) -> int:
-    import imagehash
+    """How many bits two perceptual hashes (hex) differ by."""
+    import imagehash  # lazy: imagehash loads numpy and scipy
 
     return int(imagehash.hex_to_hash(a) - imagehash.hex_to_hash(b))
 
 
 def approved_image(location: str) -> ApprovedImage:
     """Read an approved file (path, file:// or any storage URL); ValueError with one line when unusable."""
-    from aeops.locations import LocationError, read_bytes
 
     try:
         data = read_bytes(location, 20 * 1024 * 1024)
@@ -276,6 +284,7 @@ def load_approved(store: StoreConfig) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------- logo rotation
 @dataclass(frozen=True)
 class RotationStatus:
+    """Whether the store's logo is due for its quarterly change, with its last change."""
     due: bool
     quarter: str
     last_change: date | None

@@ -16,14 +16,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
-from aeops.catalog.dates import local_date, quarter_of
+from aeops.catalog.dates import local_date, local_midnight_utc, quarter_of
 from aeops.config import AeopsConfig, StoreConfig, load_airflow_config
 from aeops.findings import Finding
 from aeops.i18n import LANGUAGES, N_, translator
-from aeops.marketplace.store_page import DEVICES, StorePageView, fetch_image, read_store_page
+from aeops.locations import LocationError
+from aeops.marketplace.hooks import AliExpressHook
+from aeops.marketplace.store_page import (
+    DEVICES,
+    StorePageView,
+    fetch_image,
+    is_real_storefront,
+    page_url,
+    read_store_page,
+)
 from aeops.notify.finding_texts import finding_message
+from aeops.notify.messages import notice
+from aeops.notify.send import send
 from aeops.secrets import get_logger
 from aeops.store.ledger import Ledger
 from aeops.store.repos.person_tasks import VERIFIED_KINDS, TaskView
@@ -55,14 +67,10 @@ class Storefront:
 
     def __init__(self, store: StoreConfig, base_url: str | None = None, store_num: int | None = None,
                  real: bool | None = None) -> None:
-        import httpx
-
-        from aeops.marketplace.store_page import is_real_storefront
+        import httpx  # lazy: httpx only when a URL is fetched
 
         extra: dict[str, Any] = {}
         if base_url is None:
-            from aeops.marketplace.hooks import AliExpressHook
-
             hook = AliExpressHook(store.conn_id)
             base_url = hook.client_kwargs()["base_url"]
             extra = hook.get_connection(store.conn_id).extra_dejson or {}
@@ -76,12 +84,15 @@ class Storefront:
         self.http = httpx.Client(timeout=20, follow_redirects=True)
 
     def pages(self) -> dict[str, StorePageView]:
+        """The store page as each device shows it."""
         return {d: read_store_page(self.http, self.base_url, self.store_num, d, real=self.real) for d in DEVICES}
 
     def image(self, url: str) -> bytes:
+        """The bytes of an image on the store page."""
         return fetch_image(self.http, url)
 
     def close(self) -> None:
+        """Close the HTTP client."""
         self.http.close()
 
 
@@ -106,6 +117,7 @@ def _record_check(ledger: Ledger, store: str, run_id: str, result: Comparison) -
 
 # ------------------------------------------------------------------------------------------- logo rotation
 def rotation_status(ledger: Ledger, store: StoreConfig, as_of: date) -> RotationStatus:
+    """Whether the logo is due this quarter, from the logo changes on record."""
     quarter = quarter_of(as_of)
     rows = ledger.storefront.logo_changes(store.name)
     last = rows[0] if rows else None
@@ -119,7 +131,6 @@ def _rotation_candidates(ledger: Ledger, store: StoreConfig) -> list[str]:
     """Files waiting in the store's ``logo`` folder that pass the logo rules (choices for the new logo)."""
     if not store.logo:
         return []
-    from aeops.locations import LocationError
 
     try:
         return [c.file for c in scan_logo_folder(store.logo, cleared_texts(ledger, store.name)) if c.passed]
@@ -136,8 +147,6 @@ def _logo_rule_lines(problems: list[Finding], lang: str | None) -> list[str]:
 
 # ------------------------------------------------------------------------------------------- task texts
 def _uri(location: str) -> str:
-    from pathlib import Path
-
     return location if "://" in location else Path(location).resolve().as_uri()
 
 
@@ -177,8 +186,6 @@ def settings_task(store: StoreConfig, result: Comparison, storefront: Storefront
 
 
 def _links(storefront: Storefront, _: Callable[[str], str]) -> dict[str, str]:
-    from aeops.marketplace.store_page import page_url
-
     links = {_("seller center"): SELLER_CENTER_URL}
     for device in DEVICES:
         links[_("store page ({device})").format(device=_(DEVICE_LABELS[device]))] = page_url(
@@ -274,9 +281,6 @@ def _pct(value: float | None) -> str:
 
 def _post_accuracy(cfg: AeopsConfig, store: str, summary: dict[str, Any], open_after: list[TaskView],
                    now: datetime | None, differences: list[str], not_checkable: list[str] | None = None) -> None:
-    from aeops.notify.messages import notice
-    from aeops.notify.send import send
-
     if not summary["tracked"] and not open_after and not summary.get("not_checkable"):
         return
     _ = translator(cfg.store(store).language)
@@ -410,7 +414,6 @@ def recheck(store: str, run_id: str, round_no: int, answer: dict[str, Any] | Non
 
 def _record_rotation(ledger: Ledger, store: str, logo: Any, as_of: date, timezone: str) -> None:
     """The storefront shows the new logo: this quarter's rotation (read by both logo DAGs)."""
-    from aeops.catalog.dates import local_midnight_utc
 
     when = max(datetime.now(UTC), local_midnight_utc(as_of, timezone))  # as_of may travel in time
     ledger.storefront.record_logo_change(store, when, logo.sha256, logo.location, "storefront")

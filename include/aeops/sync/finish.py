@@ -19,6 +19,7 @@ from aeops.sync.freshness import check_freshness
 from aeops.sync.image_flags import open_new_product_tasks
 from aeops.sync.repeat_failures import escalate_failing
 from aeops.sync.summary import notify_summary
+from aeops.verify.runner import counts_of_run, verify_run
 
 log = get_logger(__name__)
 
@@ -101,7 +102,6 @@ def _verify(ctx: RunContext, sync_run_id: int, client: MarketplaceClient) -> dic
     """Verification counts (verified, verify_failed, completion rates, ...; they override pushed/confirmed):
     the verify sensor's final result, else polled here (see aeops.verify.runner.verify_run). A verification
     that cannot run leaves the report and summary intact: the unverified changes count as verify_failed."""
-    from aeops.verify.runner import counts_of_run, verify_run
 
     try:
         return verify_run(ctx, sync_run_id, client or client_for(ctx))

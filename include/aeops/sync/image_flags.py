@@ -22,7 +22,9 @@ from aeops.catalog.context import RunContext
 from aeops.findings import Finding
 from aeops.i18n import translator
 from aeops.notify.finding_texts import finding_problem
+from aeops.rules.detectors import DETECTOR_VERSION, analyse, findings_for, read_source
 from aeops.secrets import get_logger
+from aeops.store.status import VERIFIABLE
 
 log = get_logger(__name__)
 
@@ -31,6 +33,7 @@ STOREFRONT_ITEM = "https://www.aliexpress.com/item/{pid}.html"
 
 
 def new_product_ids(ctx: RunContext, now: datetime | None = None) -> set[int]:
+    """The ids of the store's products first seen within ``new_product_days``."""
     since = (now or datetime.now(UTC)) - timedelta(days=ctx.config.new_product_days)
     return ctx.ledger.products.new_since(ctx.store.name, since)
 
@@ -40,7 +43,6 @@ def review_changed_images(ctx: RunContext, sync_run_id: int, run_id: str, desire
                           ) -> dict[str, int]:
     """Run the detectors on this run's changed images; store warnings; refresh the image-review task (not in a
     dry run: a person works only on what a real run found)."""
-    from aeops.rules.detectors import DETECTOR_VERSION, analyse, findings_for, read_source
 
     new = new_product_ids(ctx) & set(desired)
     images: dict[int, str] = {c.product_id: c.payload["fields"]["main_image"] for c in changes
@@ -102,7 +104,6 @@ def _refresh_review_task(ctx: RunContext, run_id: str, findings: list[Finding]) 
 
 def open_new_product_tasks(ctx: RunContext, sync_run_id: int, run_id: str) -> int:
     """A "set as new-product main image" task for each new product whose main image change was confirmed."""
-    from aeops.store.status import VERIFIABLE
 
     new = new_product_ids(ctx)
     if not new:

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 from aeops.catalog.context import RunContext
+from aeops.rules.fixes import flatten_onto_white
 from aeops.secrets import get_logger
 
 log = get_logger(__name__)
@@ -27,7 +28,6 @@ def stage_fixed_images(ctx: RunContext, findings, image_of_row: dict[int, str], 
     """Flatten each transparent image onto white into a staging copy (the original is untouched).
 
     Returns source image -> staged file for every image fixed (``done``: staged earlier in this run)."""
-    from aeops.rules.fixes import flatten_onto_white
 
     staged = {source: path for source, path in done.items() if Path(path).is_file()}
     images_dir = Path(ctx.store.images_dir) if ctx.store.images_dir else None

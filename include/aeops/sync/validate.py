@@ -8,6 +8,7 @@ from typing import Any
 
 from aeops.catalog.context import RunContext, client_for, context
 from aeops.catalog.validation import validate_export
+from aeops.certificates.registry import registry_certificates
 from aeops.config import AeopsConfig
 from aeops.marketplace.interface import MarketplaceClient
 from aeops.rules.images import auto_fixed
@@ -71,7 +72,6 @@ def export_path_of(ctx: RunContext, export_id: int | None) -> str:
 
 def _registered_certificates(ctx: RunContext, as_of: date) -> list[Any]:
     """The certificate watch's registry for CERT-MISSING (empty until the watch has scanned the store)."""
-    from aeops.certificates.registry import registry_certificates
 
     return registry_certificates(ctx.db_url, ctx.store.name, as_of)
 

@@ -28,6 +28,7 @@ time zone.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -155,6 +156,7 @@ def _health_context(config: AeopsConfig, stores: list[StoreConfig], lang: str) -
 
 @app.get("/", include_in_schema=False)
 def index() -> RedirectResponse:
+    """Redirect the UI's root to the health page."""
     return RedirectResponse(f"{api_base_url()}{UI_PREFIX}/health", status_code=307)
 
 
@@ -236,7 +238,6 @@ def _sibling(report_path: str, name: str) -> str:
     """The location of ``name`` in the folder of ``report_path`` (a path or a URL)."""
     if locations.is_url(report_path):
         return report_path.rsplit("/", 1)[0] + "/" + name
-    from pathlib import Path
 
     return str(Path(report_path).with_name(name))
 

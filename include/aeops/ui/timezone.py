@@ -20,6 +20,8 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from aeops.ui.settings import current_config
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]]
@@ -37,8 +39,6 @@ def store_timezone() -> str | None:
     if chosen:
         return chosen
     try:
-        from aeops.ui.settings import current_config
-
         stores = current_config().stores
     except Exception:  # noqa: BLE001 - unreadable settings: the UI keeps its own default
         return None
@@ -68,6 +68,7 @@ class UiTimezoneMiddleware:
 
     async def __call__(self, scope: Scope, receive: Callable[[], Awaitable[Message]],
                        send: Callable[[Message], Awaitable[None]]) -> None:
+        """Pass a request through; on an HTML page, set the UI's default time zone to the store's."""
         path = scope.get("path", "")
         root = scope.get("root_path", "")
         if root and path.startswith(root):

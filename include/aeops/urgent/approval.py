@@ -13,6 +13,7 @@ the final Slack summary says so.
 from __future__ import annotations
 
 import html
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -22,6 +23,9 @@ from typing import Any
 from aeops.catalog.context import context
 from aeops.config import AeopsConfig
 from aeops.i18n import N_, translator
+from aeops.locations import folder
+from aeops.notify.messages import notice
+from aeops.notify.send import send
 from aeops.secrets import get_logger
 from aeops.store.status import ChangeStatus
 from aeops.urgent import progress
@@ -35,6 +39,7 @@ APPROVE, REJECT = N_("Approve"), N_("Reject")  # the answers (the form shows the
 
 @dataclass(frozen=True)
 class PriceMove:
+    """One SKU's price change in an urgent override: old and new price."""
     product_id: int
     sku_code: str
     old: Decimal | None
@@ -42,6 +47,7 @@ class PriceMove:
 
     @property
     def percent(self) -> float | None:
+        """The change in percent of the old price (None: no old price or no new one)."""
         if self.old in (None, Decimal(0)) or self.new is None:
             return None
         return float((self.new - self.old) / self.old * 100)
@@ -90,9 +96,6 @@ def _fmt(move: PriceMove) -> str:
 def write_plan_report(ctx, run, moves: list[PriceMove]) -> str:
     """An HTML page of every planned price (the dry-run view of this plan) in the store's language; returns a
     browser-openable URL."""
-    import os
-
-    from aeops.locations import folder
 
     _ = translator(ctx.store.language)
     esc = html.escape
@@ -157,9 +160,6 @@ def approval_form(store: str, run_id: str, *, dry_run: bool, link: str, wait_min
     ])
     if ctx.ledger.runs.add_milestone(run.id, "approval-asked", {"asked_at": datetime.now(UTC).isoformat(),
                                                                 "reasons": reasons, "report": report, "link": link}):
-        from aeops.notify.messages import notice
-        from aeops.notify.send import send
-
         text = _("{reasons}. Nothing is written until someone approves; no answer within {minutes} min rejects it. "
                  "The wait is not counted in the deadline.").format(reasons="; ".join(reasons), minutes=minutes)
         send(notice(title=_("Urgent price override waits for approval"), store=store, severity="warning",

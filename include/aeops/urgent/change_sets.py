@@ -17,8 +17,11 @@ from typing import Any
 
 from aeops.catalog.diff import PlannedChange, apply_change, diff_product
 from aeops.catalog.drift import drifted
-from aeops.catalog.model import from_marketplace
+from aeops.catalog.model import desired_from_rows, from_marketplace
 from aeops.catalog.timestamps import parse_gmt
+from aeops.catalog.validation import validate_export
+from aeops.exports import newest_export, read_export
+from aeops.marketplace import ApiError
 from aeops.marketplace.interface import MarketplaceClient
 from aeops.marketplace.listing import LIST_PAGE_SIZE, list_concurrently
 from aeops.secrets import get_logger
@@ -45,6 +48,7 @@ class PlanOutcome:
     source_run_id: int | None = None
 
     def skip(self, what: object, why: str) -> None:
+        """Count one skipped item and keep why (the first few are shown in the report)."""
         self.counts["skipped"] = self.counts.get("skipped", 0) + 1
         if len(self.skipped) < MAX_SKIPPED_SHOWN:
             self.skipped.append({"what": str(what), "why": why})
@@ -59,8 +63,6 @@ def current_state(ctx, client: MarketplaceClient, product_ids: set[int] | None) 
 
 
 def _read_each(ctx, client: MarketplaceClient, product_ids: list[int]) -> dict[int, dict[str, Any] | None]:
-    from aeops.marketplace import ApiError
-
     known = ctx.ledger.products.known(ctx.store.name)
     current: dict[int, dict[str, Any] | None] = {}
     seen = {}
@@ -149,9 +151,6 @@ def plan_retry(ctx, client: MarketplaceClient, request: UrgentRequest) -> PlanOu
 # ----------------------------------------------------------------------------------------------- skus
 def plan_skus(ctx, client: MarketplaceClient, request: UrgentRequest, sync_run_id: int) -> PlanOutcome:
     """The listed SKUs' price, discount and stock as the newest export has them (rows with errors stay out)."""
-    from aeops.catalog.model import desired_from_rows
-    from aeops.catalog.validation import validate_export
-    from aeops.exports import newest_export
 
     store = ctx.store
     location = newest_export(store.exports)
@@ -207,7 +206,6 @@ def _sku_index(current: dict[int, dict[str, Any] | None]) -> dict[str, int]:
 
 def _export_products(ctx) -> tuple[dict[str, int], dict[int, str]]:
     """From the newest export: SKU code -> product id, and product id -> category (empty when no export)."""
-    from aeops.exports import newest_export, read_export
 
     location = newest_export(ctx.store.exports) if ctx.store.exports else None
     if not location:

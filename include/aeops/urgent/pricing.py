@@ -25,6 +25,7 @@ class PriceError(ValueError):
 
 
 def cents(value: Decimal) -> Decimal:
+    """``value`` rounded half-up to the cent."""
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
@@ -204,7 +205,7 @@ def _csv_rows(path: Path) -> list[list[str]]:
 
 
 def _xlsx_rows(path: Path) -> list[list[Any]]:
-    from openpyxl import load_workbook
+    from openpyxl import load_workbook  # lazy: openpyxl only for an .xlsx export
 
     try:
         book = load_workbook(path, read_only=True, data_only=True)

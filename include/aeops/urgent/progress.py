@@ -24,18 +24,22 @@ DAG_ID = "aliexpress_urgent_rerun"
 
 @dataclass(frozen=True)
 class Deadline:
+    """An urgent run's deadline: when it was triggered, how many minutes it has, time paused for approval."""
     triggered_at: datetime
     minutes: float
     paused_seconds: float = 0.0  # time spent waiting for a person's approval: not counted
 
     @property
     def due_at(self) -> datetime:
+        """When the changes must have landed (the approval wait added)."""
         return self.triggered_at + timedelta(minutes=self.minutes, seconds=self.paused_seconds)
 
     def elapsed_minutes(self, now: datetime) -> float:
+        """Minutes used so far, the approval wait not counted."""
         return ((now - self.triggered_at).total_seconds() - self.paused_seconds) / 60
 
     def late(self, now: datetime) -> bool:
+        """Whether ``now`` is past the deadline."""
         return now > self.due_at
 
     def ratio(self, now: datetime) -> float:
@@ -43,11 +47,13 @@ class Deadline:
         return self.elapsed_minutes(now) / self.minutes
 
     def to_dict(self) -> dict[str, Any]:
+        """The deadline as JSON (an XCom and the run's record)."""
         return {"triggered_at": self.triggered_at.isoformat(), "deadline_minutes": self.minutes,
                 "due_at": self.due_at.isoformat(), "paused_seconds": self.paused_seconds}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Deadline:
+        """A deadline back from :meth:`to_dict`'s dict (a naive time read as UTC)."""
         triggered = datetime.fromisoformat(data["triggered_at"])
         return cls(triggered if triggered.tzinfo else triggered.replace(tzinfo=UTC), float(data["deadline_minutes"]),
                    float(data.get("paused_seconds") or 0))
@@ -67,6 +73,7 @@ def _clock(when: datetime, timezone: str | None = None) -> str:
 
 def started(*, store: str, run_id: str, what: str, reason: str, deadline: Deadline, dry_run: bool,
             lang: str | None = "en", timezone: str | None = None) -> SlackMessage:
+    """The Slack message that an urgent re-run started: what, why and by when."""
     _ = translator(lang)
     title = _("Urgent re-run started (dry run)") if dry_run else _("Urgent re-run started")
     reason_label = _("Reason:")
@@ -79,6 +86,7 @@ def started(*, store: str, run_id: str, what: str, reason: str, deadline: Deadli
 
 def half_way(*, store: str, run_id: str, done: int, total: int, deadline: Deadline, now: datetime,
              lang: str | None = "en") -> SlackMessage:
+    """The Slack message half-way to the deadline: changes answered so far and whether it is on track."""
     _ = translator(lang)
     elapsed = deadline.elapsed_minutes(now)
     on_track = deadline.ratio(now) <= 0.5

@@ -13,6 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from aeops.i18n import translator
 from aeops.urgent.pricing import Guards, PriceError, to_decimal
 
 MODES = {
@@ -32,6 +33,7 @@ class RequestError(ValueError):
 
 @dataclass(frozen=True)
 class UrgentRequest:
+    """An urgent re-run as a person asked for it in the trigger form (checked by :func:`parse_request`)."""
     store: str
     mode: str
     reason: str
@@ -61,7 +63,6 @@ class UrgentRequest:
         """One line for Slack and the run's message (in ``lang``), e.g. ``price_override: -20% on the whole store``.
 
         The mode's name stays as it is (it is what the trigger form and the REST API take)."""
-        from aeops.i18n import translator
 
         _ = translator(lang)
         if self.mode == "retry_failed":

@@ -16,14 +16,18 @@ from typing import Any
 
 from aeops.catalog import lock
 from aeops.catalog.context import client_for, context
-from aeops.config import AeopsConfig, load_airflow_config
+from aeops.config import AeopsConfig, ConfigError, load_airflow_config
 from aeops.marketplace.interface import MarketplaceClient
+from aeops.notify import pages
+from aeops.notify.links import report_url as url
+from aeops.notify.send import send
 from aeops.secrets import get_logger
 from aeops.store.ledger import Ledger
 from aeops.sync import finish as daily_finish
 from aeops.sync import pushing
 from aeops.sync.preflight import preflight
-from aeops.urgent import progress
+from aeops.urgent import change_sets, progress
+from aeops.urgent.approval import decision_of
 from aeops.urgent.request import RequestError, parse_request, recorded_request
 
 log = get_logger(__name__)
@@ -39,8 +43,7 @@ class DeadlineMissed(RuntimeError):
 
 
 def report_url(store: str, dag_id: str, run_id: str) -> str:
-    from aeops.notify.links import report_url as url
-
+    """The link to an urgent run's report."""
     return url(store, dag_id, run_id)
 
 
@@ -49,8 +52,6 @@ class RunFailed(RuntimeError):
 
 
 def _send(ctx, message) -> None:
-    from aeops.notify.send import send
-
     send(message, store=ctx.store.name, config=ctx.config, db_url=ctx.db_url)
 
 
@@ -58,7 +59,6 @@ def _send(ctx, message) -> None:
 
 def _run(store: str, run_id: str, config: AeopsConfig | None):
     """The store's context and this run's record (None, None for a store the request did not get past)."""
-    from aeops.config import ConfigError
     try:
         ctx = context(store, config)
     except ConfigError:
@@ -115,7 +115,6 @@ def take_lock(store: str, run_id: str, *, task: str = "take_lock", poke_s: float
 def plan(store: str, run_id: str, *, client: MarketplaceClient | None = None,
          config: AeopsConfig | None = None) -> dict[str, int]:
     """Preflight, then the mode's change set stored for the push (the daily sync's push picks it up as is)."""
-    from aeops.urgent import change_sets
 
     ctx, run = _run(store, run_id, config)
     if run is None:
@@ -154,6 +153,7 @@ def chunk_batches(counts: dict[str, int], slots: int = POOL_SLOTS) -> int:
 
 
 def collect_chunks(store: str, run_id: str, *, dry_run: bool, config: AeopsConfig | None = None) -> list[dict]:
+    """The push chunks of an urgent run (none when its change set was not planned)."""
     ctx, run = _run(store, run_id, config)
     if run is None:
         return []
@@ -191,7 +191,6 @@ def note_progress(ctx, sync_run_id: int, run_id: str, now: datetime | None = Non
 def finish(store: str, run_id: str, *, dry_run: bool, client: MarketplaceClient | None = None,
            config: AeopsConfig | None = None) -> dict:
     """The daily sync's finish for this run: verification, report, status and summary."""
-    from aeops.urgent.approval import decision_of
 
     ctx, run = _run(store, run_id, config)
     if run is None:
@@ -208,7 +207,6 @@ def report(store: str, run_id: str, *, now: datetime | None = None, config: Aeop
            failed_tasks: Sequence[str] = ()) -> dict:
     """The final summary against the deadline, then the run's verdict: DeadlineMissed when it was late, RunFailed
     (saying what stopped it) when its work failed (``failed_tasks``: Airflow's record of this run)."""
-    from aeops.notify import pages
 
     ctx, run = _run(store, run_id, config)
     if run is None:
@@ -217,7 +215,6 @@ def report(store: str, run_id: str, *, now: datetime | None = None, config: Aeop
         if reason:
             raise RunFailed(f"urgent run did not start: {reason}")
         return {"store": store, "status": "not started"}
-    from aeops.urgent.approval import decision_of
 
     now = now or datetime.now(UTC)
     request = recorded_request(run)

@@ -57,6 +57,7 @@ class Expected:
 
     @property
     def not_before(self) -> datetime:
+        """The earliest platform modification time that can be this push (clock tolerance allowed)."""
         return self.pushed_at - CLOCK_TOLERANCE
 
 
@@ -75,6 +76,7 @@ class Problem:
 
     @property
     def price_or_stock(self) -> bool:
+        """Whether the problem is a price or stock difference."""
         return self.field in ("price", "discount_price", "stock")
 
 
@@ -287,6 +289,7 @@ def compare_product(exp: Expected, product: Any) -> list[Problem]:
 
 
 def describe_shipping(offers: Shipping | None) -> str:
+    """A product's shipping offers in words, e.g. ``CAINIAO_STANDARD free``."""
     if not offers:
         return "no shipping service"
     return ", ".join(f"{code} {'free' if free else 'charged'}" for code, free in sorted(offers))

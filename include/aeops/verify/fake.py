@@ -50,6 +50,7 @@ class _Version:
 
 @dataclass
 class FakeMarketplace:
+    """An in-memory marketplace and storefront for tests: products in versions, stale pages, lag."""
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     stale: set[tuple[int, str]] = field(default_factory=set)
     never_device: str | None = None
@@ -67,6 +68,7 @@ class FakeMarketplace:
 
     def seed(self, product_ids: Iterable[int], skus: Mapping[str, tuple[str, str | None, int]],
              at: datetime) -> None:
+        """Put products with ``skus`` on the fake marketplace as of ``at``."""
         for pid in product_ids:
             self.products[pid] = [_Version(at, {c: SkuView(*v) for c, v in skus.items()})]
 
@@ -98,6 +100,7 @@ class FakeMarketplace:
         return at.astimezone(ZoneInfo(self.platform_tz)).strftime("%Y-%m-%d %H:%M:%S")
 
     def get_product(self, product_id: int) -> Product:
+        """The product as the API answers it (its newest version)."""
         self.calls += 1
         latest = self.products[product_id][-1]
         return Product(product_id, status="onSelling", freight_template_id=int(latest.freight_template_id),
@@ -118,6 +121,7 @@ class FakeMarketplace:
         return BatchResult(api, {pid: ProductOutcome(pid, "success") for pid in updates})
 
     def update_prices_batch(self, updates: Mapping[int, Any]) -> BatchResult:
+        """Apply a batch of price updates (a new version of each product)."""
         def apply(sku: SkuView, item: Any) -> SkuView:
             discount = None if item.discount_price is None else str(Decimal(item.discount_price))
             return SkuView(str(Decimal(item.price)), discount, sku.stock)
@@ -125,6 +129,7 @@ class FakeMarketplace:
         return self._write("price", updates, apply)
 
     def update_inventory(self, updates: Mapping[int, Any]) -> UpdateReport:
+        """Apply inventory updates (a new version of each product)."""
         def apply(sku: SkuView, item: Any) -> SkuView:
             return SkuView(sku.price, sku.discount_price, int(item.inventory))
 
@@ -140,20 +145,24 @@ class FakeMarketplace:
         return ProductOutcome(product_id, "success")
 
     def set_qualifications(self, product_id: int, entries: Sequence[Qualification]) -> ProductOutcome:
+        """Accept a product's qualifications (recorded as a write)."""
         self.calls += 1
         self.writes.append(("qualification", [product_id]))
         return ProductOutcome(product_id, "success")
 
     def upload_image(self, file_name: str, content: bytes, *, group_id: str | None = None,
                      content_type: str = "image/jpeg") -> PhotoUpload:
+        """Pretend to upload an image; returns a photobank URL."""
         self.calls += 1
         return PhotoUpload(f"https://ae01.alicdn.com/kf/fake-{len(content)}-{file_name}", None, None)
 
     def list_freight_templates(self) -> list[FreightTemplate]:
+        """The seller's freight templates."""
         self.calls += 1
         return [FreightTemplate(int(tid), f"Template {tid}", tid == "1001") for tid in TEMPLATE_SERVICES]
 
     def freight_settings(self, template_id: int) -> list[FreightService]:
+        """The shipping services of a freight template."""
         self.calls += 1
         return list(TEMPLATE_SERVICES.get(str(template_id), ()))
 
@@ -163,20 +172,24 @@ class FakeMarketplace:
         return []
 
     def merchant_profile(self) -> MerchantProfile:
+        """The seller's profile (posting allowed)."""
         self.calls += 1
         return MerchantProfile(self.seller_id, posting_forbidden=False)
 
     def refresh_access_token(self, refresh_token: str | None = None) -> TokenInfo:
+        """A new access token (the old one with ``+``), valid for 30 days."""
         self.calls += 1
         self.access_token, self.refresh_token = f"{self.access_token}+", refresh_token or self.refresh_token
         expires = self.clock() + timedelta(days=30)
         return TokenInfo(self.access_token, self.refresh_token, int(expires.timestamp() * 1000), None, self.seller_id)
 
     def close(self) -> None:
+        """Nothing to close."""
         pass
 
     # ---------------------------------------------------------------- storefront calls
     def fetch(self, product_id: int, site: str, device: str) -> PageView:
+        """A product's storefront page on ``site`` for ``device`` as of the fake clock (stale or lagging as set)."""
         self.requests += 1
         versions = self.products.get(product_id)
         if not versions:
@@ -190,5 +203,6 @@ class FakeMarketplace:
         return PageView(product_id, site, device, shown.at, dict(shown.skus), shipping)
 
     def completion_rate(self, seller_id: int | None) -> float | None:
+        """No completion rate (the fake has no seller center)."""
         self.requests += 1
         return None

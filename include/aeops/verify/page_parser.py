@@ -104,14 +104,17 @@ class PageView:
 
     @property
     def prices(self) -> dict[str, str | None]:
+        """The page's price per SKU code."""
         return {code: s.price for code, s in self.skus.items()}
 
     @property
     def stocks(self) -> dict[str, int | None]:
+        """The page's stock per SKU code."""
         return {code: s.stock for code, s in self.skus.items()}
 
     @property
     def readable(self) -> bool:
+        """Whether the page could be read (no reason it is unreadable)."""
         return self.unreadable is None
 
 
@@ -253,6 +256,7 @@ class Currencies:
 
     @classmethod
     def of(cls, data: Mapping[str, Any]) -> Currencies:
+        """The page's currencies (base, display and the rate between them) from its data."""
         block = data.get("currencyComponent") or {}
         common = data.get("commonModule") or {}
         base = block.get("baseCurrencyCode")

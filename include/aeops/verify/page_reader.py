@@ -63,11 +63,14 @@ class StorefrontReader(Protocol):
 
     sku_codes: dict[int, dict[str, str]]
 
-    def fetch(self, product_id: int, site: str, device: str) -> PageView: ...
+    def fetch(self, product_id: int, site: str, device: str) -> PageView:
+        """A product's storefront page on ``site`` for ``device``."""
 
-    def completion_rate(self, seller_id: int | None) -> float | None: ...
+    def completion_rate(self, seller_id: int | None) -> float | None:
+        """The seller's information-update completion rate (None: it cannot be read here)."""
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Close the reader's connections."""
 
 
 # ----------------------------------------------------------------------------------------- reading
@@ -201,6 +204,7 @@ class SimulatorStorefrontReader(_HttpBase):
         return response.status, body.decode("utf-8", "replace"), headers
 
     def fetch(self, product_id: int, site: str, device: str) -> PageView:
+        """A product's page from the simulator's storefront."""
         url = f"{self.base_url}/store/{site}/item/{int(product_id)}.html?device={device}"
         try:
             if self._transport is None:
@@ -216,6 +220,7 @@ class SimulatorStorefrontReader(_HttpBase):
                            headers)
 
     def close(self) -> None:
+        """Close the HTTP clients and the kept-alive connections."""
         super().close()
         with self._lock:
             for conn in self._connections:
@@ -223,6 +228,7 @@ class SimulatorStorefrontReader(_HttpBase):
             self._connections.clear()
 
     def completion_rate(self, seller_id: int | None) -> float | None:
+        """The seller's completion rate from the simulator's data center (None when it cannot be read)."""
         if seller_id is None:
             return None
         try:
@@ -258,12 +264,14 @@ class HttpStorefrontReader(_HttpBase):
         self.mobile_url = mobile_url
 
     def url(self, product_id: int, site: str, device: str) -> str:
+        """The URL of a product's page on ``site`` for ``device``."""
         if device == "mobile":
             return self.mobile_url.format(product_id=int(product_id)) + f"?lang={site}"
         template = self.site_urls.get(site, DEFAULT_SITE_URLS["en"])
         return template.format(product_id=int(product_id))
 
     def fetch(self, product_id: int, site: str, device: str) -> PageView:
+        """A product's page from AliExpress (an HTTP error is a page with its error)."""
         url = self.url(product_id, site, device)
         try:
             response = self._get(url, device, site)
@@ -274,6 +282,7 @@ class HttpStorefrontReader(_HttpBase):
                            self.sku_codes.get(int(product_id)), headers)
 
     def completion_rate(self, seller_id: int | None) -> float | None:
+        """None: the seller center's figure needs the seller's login."""
         return None  # the seller center's data-center figure needs the seller's login; not read
 
 

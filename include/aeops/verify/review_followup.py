@@ -25,7 +25,9 @@ from typing import Any
 
 from aeops.catalog.timestamps import aware
 from aeops.i18n import translator
+from aeops.marketplace import ApiError
 from aeops.marketplace.interface import MarketplaceClient
+from aeops.notify.messages import review_overdue, review_refused
 from aeops.secrets import get_logger
 from aeops.store.ledger import Ledger
 from aeops.store.models import Change
@@ -55,7 +57,6 @@ def follow(ledger: Ledger, client: MarketplaceClient, store: str, sync_run_id: i
            at: datetime, alert: Callable[[Any], None] | None = None, lang: str | None = "en") -> ReviewOutcome:
     """One look at every product of the run with a change in review; moves the changes on and alerts (in
     ``lang``, the store's language)."""
-    from aeops.marketplace import ApiError
 
     outcome = ReviewOutcome()
     in_review = _in_review(ledger, sync_run_id)
@@ -81,8 +82,6 @@ def follow(ledger: Ledger, client: MarketplaceClient, store: str, sync_run_id: i
             outcome.refused[pid] = reason
             log.warning("%s: product %s refused by the marketplace review: %s", store, pid, reason)
             if alert is not None and ledger.runs.add_milestone(sync_run_id, f"review-refused:{pid}"):
-                from aeops.notify.messages import review_refused
-
                 alert(review_refused(store=store, product_id=pid, reason=reason, run_id=run_id, lang=lang))
         else:
             outcome.waiting.append(pid)
@@ -94,8 +93,6 @@ def follow(ledger: Ledger, client: MarketplaceClient, store: str, sync_run_id: i
         log.warning("%s: %d product(s) still in review %s after their new main image: %s", store,
                     len(newly_overdue), deadline, newly_overdue)
         if alert is not None:
-            from aeops.notify.messages import review_overdue
-
             alert(review_overdue(store=store, product_ids=newly_overdue, hours=deadline.total_seconds() / 3600,
                                  run_id=run_id, lang=lang))
     return outcome

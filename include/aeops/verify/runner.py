@@ -30,13 +30,15 @@ from typing import Any
 from aeops.catalog.batching import batches
 from aeops.catalog.context import RunContext, client_for, context
 from aeops.catalog.push import push_batch
+from aeops.marketplace.hooks import AliExpressHook
 from aeops.marketplace.interface import MarketplaceClient
+from aeops.notify.send import language_of, send
 from aeops.secrets import get_logger
 from aeops.store.ledger import Ledger
 from aeops.store.status import ChangeStatus
 from aeops.verify import review_followup, strikes
 from aeops.verify.checks import Expected, Problem, expected_from_changes
-from aeops.verify.page_reader import DEVICES, StorefrontReader
+from aeops.verify.page_reader import DEVICES, StorefrontReader, reader_for_connection
 from aeops.verify.passes import PassResult, inconsistent_sites, run_pass
 from aeops.verify.politeness import SitePacer
 from aeops.verify.sampling import SamplingRule, budget_plan, seed_for
@@ -66,6 +68,7 @@ class VerifySettings:
 
     @classmethod
     def from_config(cls, config: Any, store: Any = None) -> VerifySettings:
+        """The verification settings from the aeops settings and the store's."""
         return cls(
             deadline=timedelta(minutes=float(getattr(config, "verify_deadline_minutes", 30.0))),
             review_deadline=timedelta(minutes=float(getattr(config, "review_deadline_minutes", 120.0))),
@@ -79,6 +82,7 @@ class VerifySettings:
 
 @dataclass
 class PokeResult:
+    """One poke of the verification sensor: done or not, its counts and a one-line message."""
     done: bool
     counts: dict[str, Any] = field(default_factory=dict)
     message: str = ""
@@ -195,15 +199,12 @@ def poke_target(t: Target, *, now: Callable[[], datetime] = _now) -> PokeResult:
 
 def _language(t: Target) -> str:
     """The language of the store's Slack messages."""
-    from aeops.notify.send import language_of
 
     return language_of(t.store, t.config)
 
 
 def _alerter(t: Target) -> Callable[[Any], None]:
     def alert(message: Any) -> None:
-        from aeops.notify.send import send
-
         send(message, store=t.store, config=t.config, db_url=t.ledger.url)
 
     return alert
@@ -416,8 +417,6 @@ def target_for(ctx: RunContext, sync_run_id: int, client: MarketplaceClient | No
 def reader_for_store(store, sku_codes: Mapping[int, Mapping[str, str]] | None = None) -> StorefrontReader:
     """The storefront reader for a store's marketplace connection (simulator or the real storefront), with the
     SKU-id maps of the products it will read (platform SKU id -> seller SKU code, from the product queries)."""
-    from aeops.marketplace.hooks import AliExpressHook
-    from aeops.verify.page_reader import reader_for_connection
 
     hook = AliExpressHook(store.conn_id)
     base_url = hook.client_kwargs()["base_url"]

@@ -48,12 +48,14 @@ ONE = "one"  # grid "one:<k>": the k-th (site, device) pair of the full grid, k 
 
 @dataclass(frozen=True)
 class SamplingRule:
+    """Which pages verification reads by the number of changed products (docs/verification.md)."""
     page_all_threshold: int = 200  # up to this many changed products: every page of every product
     sample_size: int = 200  # above it: a random sample gets every page
     risky_cross_size: int = 1000  # ... and up to this many high-risk products the cross, the rest one page
 
 
 def seed_for(store: str, run_id: str) -> int:
+    """A sampling seed fixed by the store and run (a re-run samples the same products)."""
     return int.from_bytes(hashlib.sha256(f"{store}\x00{run_id}".encode()).digest()[:8], "big")
 
 
@@ -137,6 +139,7 @@ def cells(grid: str, sites: Sequence[str], devices: Sequence[str]) -> list[tuple
 
 
 def fetch_count(plan: dict[int, str], sites: Sequence[str], devices: Sequence[str]) -> int:
+    """How many pages a sampling plan reads."""
     per = {FULL: len(cells(FULL, sites, devices)), CROSS: len(cells(CROSS, sites, devices))}
     return sum(per.get(g, 1) for g in plan.values())
 
@@ -181,6 +184,7 @@ def sample_size_for(population: int, bad: int, miss: float) -> int:
 
 
 def describe(products: Iterable[int], limit: int = 10) -> str:
+    """Product ids for a message: the first ``limit``, then how many more."""
     ids = sorted(products)
     more = f" and {len(ids) - limit} more" if len(ids) > limit else ""
     return ", ".join(str(i) for i in ids[:limit]) + more

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from aeops.i18n import translator
 from aeops.notify.messages import SlackMessage, notice
+from aeops.notify.send import language_of, send
 
 RESTRICT_AT = 3
 
@@ -50,7 +51,6 @@ def alert(store: str, total: int, sites: Sequence[str], details: Sequence[str], 
           db_url: str | None = None, run_id: str | None = None) -> None:
     """Post the strike alert in the store's language (never raises: ``aeops.notify.send`` keeps it in the outbox
     on trouble)."""
-    from aeops.notify.send import language_of, send
 
     message = strike_message(store, total, sites, details, run_id, lang=language_of(store, config))
     send(message, store=store, config=config, db_url=db_url)

@@ -35,6 +35,7 @@ def _host(url: str) -> str:
 
 
 def is_login_url(url: str) -> bool:
+    """Whether ``url`` is a login page (the storefront redirected instead of showing the product)."""
     parts = urllib.parse.urlsplit(url)
     host = (parts.hostname or "").lower()
     return host.startswith(_LOGIN_HOSTS) or bool(_LOGIN_PATH.search(parts.path or ""))

@@ -90,10 +90,8 @@ def test_summaries_go_to_reports_and_a_failed_urgent_run_says_what_stopped_it() 
 
 
 def test_only_the_first_tasks_of_a_run_drain_the_slack_outbox(monkeypatch: pytest.MonkeyPatch) -> None:
-    import aeops.notify.send as send_module
-
     drained: list[bool] = []
-    monkeypatch.setattr(send_module, "drain", lambda **_: drained.append(True))
+    monkeypatch.setattr(dag_defaults, "drain", lambda **_: drained.append(True))
     dag_defaults.drain_slack_at_run_start({"task": SimpleNamespace(upstream_task_ids=set())})
     dag_defaults.drain_slack_at_run_start({"task": SimpleNamespace(upstream_task_ids={"list_stores"})})
     assert drained == [True]
@@ -101,5 +99,5 @@ def test_only_the_first_tasks_of_a_run_drain_the_slack_outbox(monkeypatch: pytes
     def broken(**_):
         raise RuntimeError("aeops DB unreachable")
 
-    monkeypatch.setattr(send_module, "drain", broken)  # Slack trouble never stops a run from starting
+    monkeypatch.setattr(dag_defaults, "drain", broken)  # Slack trouble never stops a run from starting
     dag_defaults.drain_slack_at_run_start({"task": SimpleNamespace(upstream_task_ids=set())})

@@ -47,7 +47,7 @@ def test_only_changed_images_are_analysed_once_per_content_and_warnings_reach_a_
     from aeops.rules import detectors
 
     real = detectors.analyse
-    monkeypatch.setattr(detectors, "analyse", lambda data, **kw: calls.append(len(data)) or real(data, **kw))
+    monkeypatch.setattr(image_flags, "analyse", lambda data, **kw: calls.append(len(data)) or real(data, **kw))
     want = desired(p1="dress_no_face.jpg", p2="dress_model.jpg", p3="mug_watermark.png", p4="mug_small.png")
     changes = [edit(1, "dress_no_face.jpg"), edit(2, "dress_model.jpg"), edit(3, "mug_watermark.png")]
     counts = image_flags.review_changed_images(ctx, run, "r1", want, changes,

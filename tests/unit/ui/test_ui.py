@@ -67,9 +67,9 @@ def test_api_plugin_and_non_html_responses_pass_untouched(path: str, content_typ
 
 
 def test_the_zone_comes_from_the_stores_or_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    import aeops.ui.settings as settings
+    import aeops.ui.timezone as timezone
 
-    monkeypatch.setattr(settings, "current_config", lambda: load_config(
+    monkeypatch.setattr(timezone, "current_config", lambda: load_config(
         {"stores": [{"name": "a", "timezone": "Europe/Berlin"}, {"name": "b"}]}))
     assert store_timezone() == "Europe/Berlin"
     monkeypatch.setenv("AEOPS_UI_TIMEZONE", "off")

@@ -83,9 +83,11 @@ class Faults:
         return faults
 
     def rng(self) -> random.Random:
+        """A random generator seeded from the fault settings (reproducible faults)."""
         return random.Random(self.seed)
 
     def is_stale(self, product_id: int, site: str) -> bool:
+        """Whether ``site`` shows a stale page for the product (a fixed share of products per seed)."""
         if self.stale_site <= 0:
             return False
         digest = hashlib.sha256(f"{self.seed}:{product_id}:{site}".encode()).digest()

@@ -53,4 +53,5 @@ def url_of(public_url: str, name: str) -> str:
 
 
 def content_type(name: str) -> str:
+    """The content type of an image file by its extension (JPEG when unknown)."""
     return EXTENSIONS.get(Path(name).suffix.lower(), "image/jpeg")

@@ -45,6 +45,7 @@ KEEP_VERSIONS = 8
 
 
 def now_ms() -> int:
+    """Now in epoch milliseconds (the platform's time format)."""
     return int(time.time() * 1000)
 
 

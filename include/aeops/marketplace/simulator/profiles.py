@@ -34,6 +34,7 @@ class Profile:
     cap_tokens: bool = False  # tokens already in the state live at most these lifetimes from the simulator's start
 
     def describe(self) -> str:
+        """The profile in one line: its name, whether it has the assumed fields, token lifetimes."""
         tokens = f"access tokens {_span(self.access_ttl_s)}, refresh tokens {_span(self.refresh_ttl_s)}"
         return f"{self.name} ({'with' if self.assumed else 'without'} the assumed fields; {tokens})"
 

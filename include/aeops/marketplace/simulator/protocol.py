@@ -27,6 +27,7 @@ TOKEN_REFUSED = "The specified access token is invalid or expired"  # the platfo
 
 
 def request_id() -> str:
+    """A request id shaped like the platform's."""
     return uuid.uuid4().hex[:13]
 
 
@@ -50,6 +51,7 @@ class Simulator:
 
     # ------------------------------------------------------------------ call counts (tests)
     def count_call(self, api: str) -> None:
+        """Count one call of ``api`` (the health figure's call counts)."""
         with self._meter_lock:
             self._api_calls[api] += 1
 
@@ -59,6 +61,7 @@ class Simulator:
             return dict(sorted(self._api_calls.items()))
 
     def reset_calls(self) -> None:
+        """Forget the counted calls."""
         with self._meter_lock:
             self._api_calls.clear()
 
@@ -123,6 +126,7 @@ class Simulator:
 
     # ------------------------------------------------------------------ entry points
     def handle_sync(self, params: dict[str, str], files: dict[str, bytes]) -> dict[str, Any]:
+        """Answer one /sync call: authenticate, meter, dispatch to the method; SimError for a refused call."""
         method = params.get("method", "")
         self.count_call(method)
         seller = self._authenticate(method, params, "sync")
@@ -203,6 +207,7 @@ class Simulator:
 
     # ------------------------------------------------------------------ storefront and data center
     def storefront(self, site: str, product_id: int, device: str) -> str | None:
+        """The storefront page of a product on ``site`` for ``device`` (None: no page)."""
         answer = self.storefront_answer(site, product_id, device)
         return None if answer is None else answer[0]
 
@@ -242,6 +247,7 @@ def _token_answer(seller_id: Any, access: str, refresh: str, access_expiry: int,
 
 
 def error_body(err: SimError) -> dict[str, Any]:
+    """The error body the platform sends for ``err``, in its protocol's shape (rest, top or sync)."""
     rid = request_id()
     if err.shape == "rest":
         return {"type": err.err_type, "code": err.code, "message": err.msg, "request_id": rid}

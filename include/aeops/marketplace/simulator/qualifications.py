@@ -64,6 +64,7 @@ def module_list(category: Any, locale: str = "en_US") -> list[dict[str, Any]]:
 
 
 def keys_of(category: Any) -> dict[str, dict[str, Any]]:
+    """The qualifications a category requires, by key."""
     return {q["key"]: q for q in QUALIFICATIONS.get(category_key(category) or "", [])}
 
 
@@ -130,6 +131,7 @@ def apply_entries(product: dict[str, Any], entries: list[dict[str, Any]], *, rep
 
 
 def take_offline(product: dict[str, Any], detail: str) -> None:
+    """Take a product offline for a missing or expired qualification (``detail`` says which)."""
     product["status"] = "offline"
     product["offline_reason"] = OFFLINE_REASON
     product["offline_reason_detail"] = detail
@@ -145,6 +147,7 @@ def expire(product: dict[str, Any], key: str) -> str | None:
 
 
 def restore_due(product: dict[str, Any], at_ms: int) -> bool:
+    """Whether an offline product's qualification restore is due at ``at_ms``."""
     restore = product.get("qualification_restore") or {}
     return product.get("status") == "offline" and bool(restore) and int(restore.get("due_ms", 0)) <= at_ms
 

@@ -24,6 +24,7 @@ APPAREL_WORDS = ("apparel", "clothing", "dress", "women's clothing", "men's clot
 
 
 def is_apparel(category: Any) -> bool:
+    """Whether a category is apparel (the reviewer then wants a model in the main image)."""
     text = str(category or "").lower()
     return any(word in text for word in APPAREL_WORDS)
 
@@ -66,6 +67,7 @@ def start(product: dict[str, Any], at_ms: int, review_s: float, reason: str | No
 
 
 def due(product: dict[str, Any], at_ms: int) -> bool:
+    """Whether a product's review is due at ``at_ms``."""
     review = product.get("review") or {}
     return product.get("status") == "auditing" and bool(review) and int(review.get("due_ms", 0)) <= at_ms
 

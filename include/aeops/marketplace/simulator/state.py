@@ -117,6 +117,7 @@ class Tx:
         return out
 
     def product(self, product_id: Any) -> dict[str, Any] | None:
+        """The product ``product_id`` (None for an id that is not a product)."""
         try:
             pid = int(product_id)
         except (TypeError, ValueError):
@@ -153,11 +154,13 @@ class Tx:
         return _photo(self.conn, name_or_url)
 
     def photobank_used(self, seller_id: int) -> int:
+        """The bytes a seller's photobank holds."""
         row = self.conn.execute("SELECT COALESCE(SUM(size), 0) FROM photobank WHERE seller_id = ?",
                                 (int(seller_id),)).fetchone()
         return int(row[0])
 
     def delete_products(self, seller_id: int) -> None:
+        """Delete every product of a seller."""
         self.conn.execute("DELETE FROM products WHERE seller_id = ?", (int(seller_id),))
         self._products = {pid: v for pid, v in self._products.items()
                           if v[1] is None or int(v[1]["seller_id"]) != int(seller_id)}
@@ -292,14 +295,17 @@ class SimState:
 
     # ------------------------------------------------------------------ targeted reads (the simulator's)
     def rev(self) -> int:
+        """The state's revision (counts writes)."""
         row = self._conn().execute("SELECT value FROM meta WHERE key = 'rev'").fetchone()
         return int(row[0]) if row else 0
 
     def app(self, app_key: str) -> dict[str, Any] | None:
+        """The app registered under ``app_key`` (None: unknown app)."""
         row = self._conn().execute("SELECT data FROM apps WHERE app_key = ?", (app_key,)).fetchone()
         return None if row is None else json.loads(row[0])
 
     def sellers(self) -> dict[str, dict[str, Any]]:
+        """Every seller by id."""
         return {str(sid): json.loads(text) for sid, text in self._conn().execute("SELECT seller_id, data FROM sellers")}
 
     def photo(self, name_or_url: str) -> tuple[int, str, bytes] | None:

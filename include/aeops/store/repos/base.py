@@ -15,7 +15,8 @@ BULK_ROWS = 5000  # rows per bulk INSERT/UPDATE statement
 class Transactions(Protocol):
     """Where a repository gets its sessions: :class:`aeops.store.db.Database` (the ledger is one)."""
 
-    def transaction(self) -> AbstractContextManager[Session]: ...
+    def transaction(self) -> AbstractContextManager[Session]:
+        """A transaction on the aeops DB: committed on leaving, rolled back on an error."""
 
 
 class Repository:

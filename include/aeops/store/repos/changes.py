@@ -205,6 +205,7 @@ class Changes(Repository):
 
     # ---------------------------------------------------------------------------------------- statuses
     def set_status(self, change_ids: Iterable[int], status: ChangeStatus) -> None:
+        """Set the status of the changes ``change_ids``."""
         with self._transaction() as s:
             for chunk in chunks(list(change_ids)):
                 s.execute(update(Change).where(Change.id.in_(chunk)).values(status=str(status), updated_at=utcnow()))

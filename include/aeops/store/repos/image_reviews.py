@@ -24,6 +24,7 @@ class ImageReviews(Repository):
             return dict(row.result)
 
     def remember(self, store: str, sha: str, source: str, result: dict[str, Any]) -> None:
+        """Remember the detectors' result for an image content (by SHA-256) of ``store``."""
         with self._transaction() as s:
             row = s.scalars(select(ImageReview).where(ImageReview.store == store, ImageReview.sha256 == sha)).first()
             if row is None:

@@ -44,6 +44,7 @@ class TaskView:
 
     @classmethod
     def of(cls, row: PersonTask) -> TaskView:
+        """The view of a person-task row."""
         return cls(row.id, row.store, row.kind, row.key, row.title, dict(row.detail or {}), row.status, row.rounds,
                    row.opened_at)
 
@@ -95,6 +96,7 @@ class PersonTasks(Repository):
                                                               PersonTask.status == "closed")))
 
     def get(self, task_id: int) -> TaskView | None:
+        """The person task ``task_id`` (None: no such task)."""
         with self._transaction() as s:
             row = s.get(PersonTask, task_id)
             return None if row is None else TaskView.of(row)

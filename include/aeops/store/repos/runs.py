@@ -50,6 +50,7 @@ class Runs(Repository):
             return run.id
 
     def get(self, sync_run_id: int) -> SyncRun:
+        """The sync run ``sync_run_id``; LookupError when there is none."""
         with self._transaction() as s:
             run = s.get(SyncRun, sync_run_id)
             if run is None:
@@ -112,6 +113,7 @@ class Runs(Repository):
             return False
 
     def milestones(self, sync_run_id: int) -> dict[str, RunMilestone]:
+        """The milestones a run reached, by name."""
         with self._transaction() as s:
             return {m.name: m for m in s.scalars(select(RunMilestone).where(RunMilestone.sync_run_id == sync_run_id))}
 
@@ -131,10 +133,12 @@ class Runs(Repository):
             return export.id, export.synced_at is not None
 
     def export(self, export_id: int) -> Export | None:
+        """The export ``export_id`` (None: not recorded)."""
         with self._transaction() as s:
             return s.get(Export, export_id)
 
     def mark_export_synced(self, export_id: int, run_id: str) -> None:
+        """Record that ``run_id`` synced the export ``export_id``."""
         with self._transaction() as s:
             export = s.get(Export, export_id)
             if export is None:
@@ -154,6 +158,7 @@ class Runs(Repository):
         return len(rows)
 
     def findings_by_code(self, sync_run_id: int) -> dict[str, int]:
+        """The run's findings counted by code."""
         with self._transaction() as s:
             result = s.execute(select(FindingRow.code, func.count()).where(FindingRow.sync_run_id == sync_run_id)
                                .group_by(FindingRow.code))

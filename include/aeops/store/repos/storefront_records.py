@@ -19,6 +19,7 @@ class StorefrontRecords(Repository):
     # ------------------------------------------------------------------------------------ settings checks
     def record_check(self, store: str, run_id: str | None, *, tracked: int, matched: int, accuracy: float | None,
                      detail: dict[str, Any]) -> None:
+        """Record one store-settings check (Information Accuracy) and its detail."""
         with self._transaction() as s:
             s.add(SettingsCheck(store=store, run_id=run_id, tracked=tracked, matched=matched, accuracy=accuracy,
                                 detail=detail))

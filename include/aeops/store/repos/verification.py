@@ -107,6 +107,7 @@ class Verification(Repository):
         return added
 
     def strike_count(self, store: str) -> int:
+        """How many site strikes ``store`` has on record."""
         with self._transaction() as s:
             return int(s.scalar(select(func.count()).select_from(SiteStrike).where(SiteStrike.store == store)) or 0)
 
