@@ -48,7 +48,7 @@ run: setup ## run the daily catalog sync end to end on the embedded default
 up: setup ## start the Airflow UI (airflow standalone), the simulator and the Slack sink; Ctrl-C stops all
 	$(ENV) scripts/up-embedded
 
-lint: $(INSTALLED) ## ruff (with Airflow's AIR3 rules) and the import-linter layer contract (docs/architecture.md)
+lint: $(INSTALLED) ## ruff (with Airflow's AIR3 rules and docstrings on public definitions, D100-D104) and the import-linter layer contract (docs/architecture.md)
 	$(BIN)/ruff check dags include plugins tests bench scripts/*.py
 	$(BIN)/lint-imports --no-cache
 
