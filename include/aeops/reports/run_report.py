@@ -215,11 +215,18 @@ def review_context(changes: Sequence[Any], counts: dict[str, Any], lang: str | N
     still in review, or passed."""
     _ = translator(lang)
     overdue = set(((counts or {}).get("review_overdue")) or [])
+    missing = set(((counts or {}).get("review_missing")) or [])
     rows = []
     for c in changes:
         if c.kind != "edit" or "main_image" not in ((c.payload or {}).get("fields") or {}):
             continue
-        if c.status == ChangeStatus.FAILED and c.error_code == "editingRequired":
+        if c.product_id in missing:
+            on_sale = c.status in (ChangeStatus.CONFIRMED, ChangeStatus.VERIFIED, ChangeStatus.VERIFY_FAILED)
+            rows.append({"product_id": c.product_id,
+                         "status": _("onSelling, no review seen") if on_sale else _("no review seen"),
+                         "reason": _("no review started (auditing) within the trigger time after the new main "
+                                     "image: the guide asks for one within 2 hours")})
+        elif c.status == ChangeStatus.FAILED and c.error_code == "editingRequired":
             rows.append({"product_id": c.product_id, "status": _("editingRequired (refused)"),
                          "reason": c.error_message})
         elif c.status == ChangeStatus.IN_REVIEW:

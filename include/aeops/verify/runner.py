@@ -59,6 +59,7 @@ class VerifySettings:
     devices: tuple[str, ...] = DEVICES
     workers: int = 16  # concurrent page fetches (each waits for its site's turn)
     review_deadline: timedelta = timedelta(hours=2)  # alert when a new main image is still in review this long
+    review_trigger: timedelta = timedelta(hours=2)  # alert when no review started this long after a new main image
     pages_per_second: float = 1.0  # storefront pages a second per language site
     page_budget: int = 300  # storefront pages a run
     read_window: timedelta = timedelta(seconds=30)  # a poke reads pages this long at most, the rest next poke
@@ -69,6 +70,7 @@ class VerifySettings:
         return cls(
             deadline=timedelta(minutes=float(getattr(config, "verify_deadline_minutes", 30.0))),
             review_deadline=timedelta(minutes=float(getattr(config, "review_deadline_minutes", 120.0))),
+            review_trigger=timedelta(minutes=float(getattr(config, "review_trigger_minutes", 120.0))),
             rule=SamplingRule(page_all_threshold=int(getattr(config, "verify_page_all_threshold", 200)),
                               sample_size=int(getattr(config, "verify_sample_size", 200)),
                               risky_cross_size=int(getattr(config, "verify_risky_cross_size", 1000))),
@@ -127,11 +129,13 @@ def poke_target(t: Target, *, now: Callable[[], datetime] = _now) -> PokeResult:
                  "pages_deferred": 0, "page_budget": t.settings.page_budget,
                  "pages_per_second": t.settings.pages_per_second}
     reviews = review_followup.follow(t.ledger, t.client, t.store, t.sync_run_id, t.run_id,
-                            deadline=t.settings.review_deadline, at=at, alert=_alerter(t), lang=_language(t))
-    if reviews.passed:  # they join the checks now: give them the whole verification time
+                            deadline=t.settings.review_deadline, at=at, alert=_alerter(t), lang=_language(t),
+                            trigger=t.settings.review_trigger)
+    if reviews.passed or "onSelling" in reviews.unreviewed.values():  # they join the checks now: the whole time
         state["deadline_at"] = max(_parse(state["deadline_at"]), at + t.settings.deadline).isoformat()
     state["in_review"], state["review_overdue"] = sorted(reviews.waiting), sorted(reviews.overdue)
     state["review_refused"] = sorted(set(state.get("review_refused") or []) | set(reviews.refused))
+    state["review_missing"] = sorted(set(state.get("review_missing") or []) | set(reviews.unreviewed))
     changes = t.ledger.changes.verifiable(t.sync_run_id)
     reviewing = {c.product_id for c in changes if c.status == ChangeStatus.IN_REVIEW}
     all_products = sorted({c.product_id for c in changes} - reviewing)
@@ -352,6 +356,8 @@ def counts_of_run(ledger: Ledger, sync_run_id: int, state: Mapping[str, Any], st
         "verify_page_fetches": state.get("page_fetches", 0),
     }
     counts.update(storefront_counts(state))
+    if state.get("review_missing"):  # no review seen within the trigger time (the ids: the verify state)
+        counts["review_missing"] = len(state["review_missing"])
     if state.get("marketplace_completion_rate") is not None:
         counts["marketplace_completion_rate"] = state["marketplace_completion_rate"]
     not_allowed = not_allowed_checks(state)
