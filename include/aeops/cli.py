@@ -122,9 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--faults", metavar="SPEC",
                    help="fault injection and settings, e.g. throttle=0.1,item_fail=0.05,server_error=0.02,"
                    "lost_response=0.01,stale_site=0.05,propagation_s=2,latency_ms=120,qps=20,seed=7,review_s=5,"
-                   "qualification_s=5,platform_tz=Asia/Shanghai; review_skip=0.1 leaves that share of main-image edits never "
-                   "reviewed (assumed); antibot=0.3 or antibot_site=ru answer item pages "
-                   "with the anti-bot (punish) page")
+                   "qualification_s=5,platform_tz=Asia/Shanghai; review_skip=0.1 leaves that share of main-image "
+                   "edits never reviewed (assumed); antibot=0.3 or antibot_site=ru answer item pages with the "
+                   "anti-bot (punish) page")
     p.add_argument("--profile", choices=("rich", "documented"),
                    default=os.environ.get("AEOPS_SIMULATOR_PROFILE") or "rich",
                    help="rich: also the simulator's assumed fields (standing, review reason, page times, completion "

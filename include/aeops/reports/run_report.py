@@ -36,6 +36,7 @@ from aeops.notify import pages
 from aeops.notify.finding_texts import finding_problem, finding_todo
 from aeops.notify.links import is_browser_link, task_log_url
 from aeops.reports import charts, labels, thumbnails
+from aeops.reports.deadline_text import clock_text
 from aeops.reports.render import render
 from aeops.secrets import redact_value
 from aeops.store.ledger import Ledger
@@ -299,7 +300,18 @@ def report_context(ledger: Ledger, sync_run_id: int, store: StoreConfig | None =
         "held_runs": sorted({h["run_id"] for h in (run.artifacts or {}).get("held") or []}),
         **verification_context(ledger, sync_run_id),
         **checks_context(run, lang),
+        "urgent_clock": urgent_clock(ledger, run, lang, store.timezone if store else None),
     }
+
+
+def urgent_clock(ledger: Ledger, run: Any, lang: str | None, timezone: str | None) -> str | None:
+    """An urgent run's deadline line: when its clock started (the trigger; a planned override: its start time),
+    when it was due, and where a person's approval fell inside it. None for other runs."""
+    recorded = (run.artifacts or {}).get("deadline")
+    if not recorded:
+        return None
+    approval = ledger.runs.milestones(run.id).get("approval")
+    return clock_text(recorded, dict(approval.detail) if approval else None, lang, timezone)
 
 
 def render_html(context: dict[str, Any], lang: str | None = None) -> str:
