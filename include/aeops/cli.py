@@ -187,6 +187,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="release: yes, free it even though someone holds it")
     p.add_argument("--reason", metavar="TEXT", help="release: why (recorded with your name)")
     p.set_defaults(func=_handler("aeops.commands.lock", "lock_command"))
+
+    p = sub.add_parser(
+        "planned",
+        help="list the planned price overrides: when each starts and ends, its approval and phase",
+        description="Urgent price overrides with a start time (trigger param start_at), newest first: start and "
+        "end (UTC), the approval (waiting, approved, rejected, timed out, not needed) and the phase (waiting for "
+        "its start, started, ended, cancelled), with the Airflow run id.",
+    )
+    p.add_argument("store", nargs="?", metavar="STORE", help="only this store")
+    p.add_argument("--json", action="store_true", help="one JSON document")
+    p.set_defaults(func=_handler("aeops.commands.planned", "planned_command"))
     return parser
 
 
