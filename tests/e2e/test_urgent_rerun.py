@@ -82,7 +82,7 @@ def test_whole_store_percentage_override_lands_guarded_and_revert_restores_every
     assert str(dag_run.state) == "success", states
     [asked] = responder.answered
     assert "SKUs change (more than 100)" in asked.detail["body"]
-    assert "not** counted in the 15-minute deadline" in asked.detail["body"]
+    assert "counts** in the 15-minute deadline" in asked.detail["body"]  # the guide: 15 minutes from the trigger
     assert "Guard hits: floor" in asked.detail["body"] and "Plan (dry-run report)" in asked.detail["body"]
     after = prices(env)
     for code, (price, discount) in before.items():
