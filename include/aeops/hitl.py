@@ -145,6 +145,7 @@ class OverrideApprovalOperator(_ApprovalInLanguage):
         if form is None:
             raise _skip("below the approval threshold (or a dry run): no approval needed")
         self.subject, self.body = form["subject"], form["body"]
+        self.response_timeout = timedelta(minutes=form["wait_minutes"])  # a planned override: until it is due
         self._answers_in(form["lang"])
         return super().execute(context)
 

@@ -137,9 +137,12 @@ def approval_form(store: str, run_id: str, *, dry_run: bool, link: str, wait_min
     guard = _("floor {floor}, ceiling {ceiling}, discount dropped {dropped}, skipped {skipped}").format(
         floor=counts.get("guarded_floor", 0), ceiling=counts.get("guarded_ceiling", 0),
         dropped=counts.get("discount_dropped", 0), skipped=len((run.artifacts or {}).get("skipped") or []))
-    minutes, deadline = f"{wait_minutes:g}", f"{request.get('deadline_minutes', 15):g}"
     recorded = recorded_request(run)
     planned = bool(recorded.start_at)
+    if planned:  # approved ahead: the form waits until the override is due at the latest
+        due = progress.Deadline.from_dict((run.artifacts or {})["deadline"]).due_at
+        wait_minutes = max(wait_minutes, (due - datetime.now(UTC)).total_seconds() / 60)
+    minutes, deadline = f"{wait_minutes:.0f}", f"{request.get('deadline_minutes', 15):g}"
     planned_lines = []
     if planned:
         from aeops.urgent.request import planned_times
@@ -181,7 +184,8 @@ def approval_form(store: str, run_id: str, *, dry_run: bool, link: str, wait_min
              store=store, config=ctx.config, db_url=ctx.db_url)
     ctx.ledger.runs.update(run.id, artifacts={**(run.artifacts or {}), "plan_report": report})
     subject = _("Approve urgent price override for {store}: {n} SKU price(s)").format(store=store, n=len(moves))
-    return {"subject": subject, "body": body, "reasons": reasons, "report": report, "lang": lang}
+    return {"subject": subject, "body": body, "reasons": reasons, "report": report, "lang": lang,
+            "wait_minutes": wait_minutes}
 
 
 def record_decision(store: str, run_id: str, chosen: str, responded_by: dict[str, Any] | None,
