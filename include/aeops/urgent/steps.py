@@ -157,10 +157,13 @@ def plan(store: str, run_id: str, *, client: MarketplaceClient | None = None,
 
 
 def start_time(store: str, run_id: str, *, config: AeopsConfig | None = None) -> str:
-    """When the push may begin (UTC, ISO): a planned override's start time, else the trigger (already past)."""
+    """When the push may begin (UTC, ISO): a planned override's start time, else the trigger (already past); a
+    dry run does not wait (it writes nothing)."""
     ctx, run = _run(store, run_id, config)
     if run is None:
         raise RequestError(f"{store}: run {run_id} was not started")
+    if recorded_request(run).dry_run:
+        return datetime.now(UTC).isoformat()
     return progress.Deadline.from_dict(run.artifacts["deadline"]).triggered_at.isoformat()
 
 
