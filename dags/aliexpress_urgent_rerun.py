@@ -120,12 +120,17 @@ def aliexpress_urgent_rerun():
         except steps.NotApproved as exc:
             raise AirflowSkipException(str(exc)) from None
 
-    # none_failed: runs when `approve` was skipped (no approval needed); a Reject skips it explicitly
+    # none_failed: runs when `approve` was skipped (no approval needed); after a Reject it skips itself
     @task(trigger_rule="none_failed")
     def collect_chunks(store: str, params=None, run_id=None) -> list[dict]:
+        from airflow.sdk.exceptions import AirflowSkipException
+
         from aeops.urgent import steps
 
-        return steps.collect_chunks(store, run_id, dry_run=params["dry_run"])
+        try:
+            return steps.collect_chunks(store, run_id, dry_run=params["dry_run"])
+        except steps.NotApproved as exc:  # rejected: nothing to push (the push tasks are skipped too)
+            raise AirflowSkipException(str(exc)) from None
 
     @task(pool=URGENT_POOL, max_active_tis_per_dagrun=8)
     def push_chunk(chunk: dict, run_id=None) -> dict:

@@ -220,9 +220,15 @@ def chunk_batches(counts: dict[str, int], slots: int = POOL_SLOTS) -> int:
 
 
 def collect_chunks(store: str, run_id: str, *, dry_run: bool, config: AeopsConfig | None = None) -> list[dict]:
+    """The push's chunks; NotApproved when a person rejected the override (or did not answer in time)."""
+    from aeops.urgent.approval import decision_of
+
     ctx, run = _run(store, run_id, config)
     if run is None:
         return []
+    decision = decision_of(ctx.ledger, run.id)
+    if decision and decision["decision"] != "approved":
+        raise NotApproved(f"{store}: the override was {decision['decision']}: nothing is pushed")
     return pushing.collect_chunks(DAG_ID, run_id, dry_run=dry_run, config=ctx.config,
                                    chunk_batches=chunk_batches(run.counts or {}))
 
