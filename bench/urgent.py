@@ -12,8 +12,9 @@ store's QPS, as a shared (file/redis) limiter does across Airflow workers.
 
 Prints the phases (verification's own time apart) and the ratio of the total, from the first step to the
 report, to the 15-minute requirement (goal: at most 0.5). Verification runs by default: every product's
-list timestamp, and storefront pages per :mod:`aeops.verify.sampling` (one page per high-risk product
-beyond 1,000 of them, see docs/verification.md); ``--no-verify`` leaves it out.
+list timestamp, the product query of as many as the urgent run's cap allows
+(:func:`aeops.verify.runner.urgent_query_budget`), and storefront pages per :mod:`aeops.verify.sampling` (one
+page per high-risk product beyond 1,000 of them, see docs/verification.md); ``--no-verify`` leaves it out.
 Usage: python bench/urgent.py [--products 100000] [--workers 8] [--latency-ms 120] [--qps 20] [--no-verify]
 This is long (minutes at 100k): ``make bench`` runs it, ``make test`` does not.
 """

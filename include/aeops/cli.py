@@ -124,8 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--faults", metavar="SPEC",
                    help="fault injection and settings, e.g. throttle=0.1,item_fail=0.05,server_error=0.02,"
                    "lost_response=0.01,stale_site=0.05,propagation_s=2,latency_ms=120,qps=20,seed=7,review_s=5,"
-                   "qualification_s=5,platform_tz=Asia/Shanghai; antibot=0.3 or antibot_site=ru answer item pages "
-                   "with the anti-bot (punish) page")
+                   "qualification_s=5,platform_tz=Asia/Shanghai; review_skip=0.1 leaves that share of main-image "
+                   "edits never reviewed (assumed); antibot=0.3 or antibot_site=ru answer item pages with the "
+                   "anti-bot (punish) page")
     p.add_argument("--profile", choices=("rich", "documented"),
                    default=os.environ.get("AEOPS_SIMULATOR_PROFILE") or "rich",
                    help="rich: also the simulator's assumed fields (standing, review reason, page times, completion "
@@ -188,6 +189,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="release: yes, free it even though someone holds it")
     p.add_argument("--reason", metavar="TEXT", help="release: why (recorded with your name)")
     p.set_defaults(func=_handler("aeops.commands.lock", "lock_command"))
+
+    p = sub.add_parser(
+        "planned",
+        help="list the planned price overrides: when each starts and ends, its approval and phase",
+        description="Urgent price overrides with a start time (trigger param start_at), newest first: start and "
+        "end (UTC), the approval (waiting, approved, rejected, timed out, not needed) and the phase (waiting for "
+        "its start, started, ended, cancelled), with the Airflow run id.",
+    )
+    p.add_argument("store", nargs="?", metavar="STORE", help="only this store")
+    p.add_argument("--json", action="store_true", help="one JSON document")
+    p.set_defaults(func=_handler("aeops.commands.planned", "planned_command"))
     return parser
 
 

@@ -70,8 +70,8 @@ class StoreConfig(BaseModel):
         "marker exists (instead of the settle time)"
     )
     export_max_age_hours: float = Field(
-        26.0, gt=0, description="Alert when the store's newest export is older than this at run time (the ERP "
-        "stopped exporting?)"
+        24.0, gt=0, description="Alert when the store's newest export is older than this at run time (the ERP "
+        "stopped exporting?; the guide: key fields synchronised within 24 hours)"
     )
     unsynced_alert_hours: float = Field(
         24.0, gt=0, description="Alert when a change has stayed unsynced (failed, unverified, blocked) longer than "
@@ -224,6 +224,10 @@ class AeopsConfig(BaseModel):
     verify_risky_cross_size: int = Field(
         1000, ge=0, description="High-risk products (price changes) that get every site + every device; beyond it "
         "a seeded sample of this many does, the rest one page each dealt over every (site, device) pair"
+    )
+    review_trigger_minutes: float = Field(
+        120.0, gt=0, description="Alert when no review has started (the product never seen `auditing`) this long "
+        "after its new main image was sent (the guide: a main-image change must trigger the review within 2 hours)"
     )
     review_deadline_minutes: float = Field(
         120.0, gt=0, description="Alert when a product is still in the marketplace's review this long after its new "

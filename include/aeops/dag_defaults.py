@@ -17,7 +17,9 @@ when the DAG files are parsed):
 - ``SYNC_RUN_TIMEOUT``: export wait + verification + lock wait + four task timeouts (prepare, push, finish,
   verdict): 12.5 h by default, under the 24 h between two daily runs (tests/dags checks it);
 - urgent re-runs: ``URGENT_MAX_DEADLINE_MINUTES`` (240, the deadline Param's maximum) bounds each task's try,
-  and a run is stopped at twice that (a late run keeps going, but not for ever);
+  a planned override waits ``PLANNED_WAIT`` (14 days and an hour) at most for its start and again for its end
+  (deferred: no worker slot), and a run is stopped at twice the task try plus both waits (a late run keeps
+  going, but not for ever);
 - certificate watch and logo rotation: three task timeouts; the Slack outbox DAG: ``OUTBOX_RUN_TIMEOUT``.
 """
 
@@ -35,6 +37,7 @@ from aeops.notify.callbacks import on_failure_callback
 from aeops.notify.send import drain
 from aeops.secrets import get_logger
 from aeops.urgent.form import MAX_DEADLINE_MINUTES
+from aeops.urgent.request import PLANNED_MAX_DAYS
 
 log = get_logger(__name__)
 
@@ -53,7 +56,9 @@ LOCK_POKE_SECONDS = float(os.environ.get("AEOPS_LOCK_POKE_SECONDS", "30"))  # a 
 SYNC_RUN_TIMEOUT = EXPORT_WAIT + VERIFY_TIMEOUT + LOCK_WAIT + 4 * TASK_TIMEOUT
 URGENT_MAX_DEADLINE_MINUTES = MAX_DEADLINE_MINUTES  # the urgent form's deadline maximum (aeops.urgent.form)
 URGENT_TASK_TIMEOUT = timedelta(minutes=URGENT_MAX_DEADLINE_MINUTES)
-URGENT_RUN_TIMEOUT = 2 * URGENT_TASK_TIMEOUT
+PLANNED_WAIT = timedelta(days=PLANNED_MAX_DAYS, hours=1)
+"""Longest deferred wait of a planned urgent override for its start, and again for its end (no worker slot)."""
+URGENT_RUN_TIMEOUT = 2 * URGENT_TASK_TIMEOUT + 2 * PLANNED_WAIT
 COMPLIANCE_RUN_TIMEOUT = 3 * TASK_TIMEOUT
 OUTBOX_TASK_TIMEOUT = timedelta(minutes=5)
 OUTBOX_RUN_TIMEOUT = timedelta(minutes=10)

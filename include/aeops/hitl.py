@@ -19,10 +19,11 @@ time: aeops' own steps are imported in ``execute``.
 from __future__ import annotations
 
 import os
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow.providers.standard.operators.hitl import ApprovalOperator, HITLOperator
+from airflow.providers.standard.sensors.date_time import DateTimeSensorAsync
 from airflow.sdk import Param
 from airflow.sdk.definitions.param import ParamsDict
 from airflow.sdk.exceptions import AirflowSkipException
@@ -146,6 +147,7 @@ class OverrideApprovalOperator(_ApprovalInLanguage):
         if form is None:
             raise _skip("below the approval threshold (or a dry run): no approval needed")
         self.subject, self.body = form["subject"], form["body"]
+        self.response_timeout = timedelta(minutes=form["wait_minutes"])  # a planned override: until it is due
         self._answers_in(form["lang"])
         return super().execute(context)
 
@@ -158,6 +160,24 @@ class OverrideApprovalOperator(_ApprovalInLanguage):
                                  approval.APPROVE if self._approved(event) else approval.REJECT,
                                  event.get("responded_by_user"), event.get("responded_at"))
         return super().execute_complete(context, event)
+
+
+class PlannedTime(DateTimeSensorAsync):
+    """Wait for a planned override's start or end time (``target_time``: an ISO time, templated from the task that
+    knows it) deferred in the triggerer, holding no worker slot; a time already past passes at once, without
+    deferring (every unplanned urgent run)."""
+
+    def __init__(self, *, longest: timedelta, **kwargs: Any) -> None:
+        kwargs.setdefault("execution_timeout", longest)  # the request bounds the wait (PLANNED_MAX_DAYS)
+        kwargs.setdefault("timeout", longest.total_seconds())
+        super().__init__(**kwargs)
+
+    def execute(self, context: Any) -> Any:
+        """Pass at once when the time has passed, else defer until it comes."""
+        if self._moment <= datetime.now(UTC):
+            self.log.info("%s has passed: no wait", self.target_time)
+            return None
+        return super().execute(context)
 
 
 def _approval_answers(lang: str) -> tuple[str, str]:

@@ -109,12 +109,27 @@ def test_waiting_for_a_store_lock_holds_no_worker_slot(dagbag) -> None:
     """Every task that can wait for a store's write lock is a sensor in reschedule mode (it gives its slot back
     between tries; tests/unit/catalog/test_lock.py shows a try returns at once while the store is busy)."""
     waiters = {("aliexpress_catalog_sync", "push_chunk"), ("aliexpress_urgent_rerun", "take_lock"),
+               ("aliexpress_urgent_rerun", "relock"),
                ("aliexpress_certificate_replace", "replace_certificate.push"),
                ("aliexpress_certificate_replace", "replace_certificate.verify")}
     for dag_id, task_id in waiters:
         task = dagbag.dags[dag_id].task_dict[task_id]
         assert _attr(task, "mode") == "reschedule", f"{dag_id}.{task_id} must wait in reschedule mode"
     assert dagbag.dags["aliexpress_urgent_rerun"].task_dict["take_lock"].is_setup
+
+
+def test_a_planned_override_waits_for_its_start_and_end_deferred_never_in_a_worker_slot(dagbag) -> None:
+    """The start and end waits are DateTimeSensorAsync (the triggerer waits); the run's time limit covers both."""
+    from airflow.providers.standard.sensors.date_time import DateTimeSensorAsync
+
+    from aeops.dag_defaults import PLANNED_WAIT
+
+    urgent = dagbag.dags["aliexpress_urgent_rerun"]
+    for task_id in ("wait_for_start", "wait_for_end"):
+        task = urgent.task_dict[task_id]
+        assert isinstance(task, DateTimeSensorAsync) and task.execution_timeout == PLANNED_WAIT, task_id
+    assert urgent.dagrun_timeout >= 2 * PLANNED_WAIT
+    assert urgent.task_dict["revert_at_end"].trigger_dag_id == "aliexpress_urgent_rerun"
 
 
 def test_a_new_certificate_file_starts_the_replacement_without_a_person(dagbag) -> None:

@@ -145,6 +145,29 @@ def test_a_refused_apparel_image_is_alerted_with_its_reason_and_an_overdue_revie
     assert edits == [mug]
 
 
+def test_a_new_main_image_the_platform_never_reviews_is_alerted_and_reported_not_verified_silently(
+        embedded, quick_verify, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The guide: a main-image change must trigger the review within 2 hours. Here the platform never reviews the
+    edit (the simulator's assumed ``review_skip``): the product stays ``onSelling`` and is never seen ``auditing``."""
+    env = embedded(faults="review_skip=1")
+    set_config(env, monkeypatch, review_trigger_minutes=0.05)  # 3 seconds stand for the 2 hours
+    mug = 1005001234583757
+    export = write_export(tmp_path / "image.csv", {mug}, {mug: {"main_image": "toys_blocks.jpg"}})
+
+    dag_run = run_dag(DAG_ID, {"stores": ["demo"], "export": export})
+
+    assert str(dag_run.state) == "success", task_states(dag_run)
+    assert env.products("demo")[mug]["status"] == "onSelling"  # never reviewed
+    run = latest_run(env)
+    assert run.counts["review_missing"] == 1 and run.counts["in_review"] == 0
+    alerts = [m for m in env.slack_messages() if "review not triggered" in m.get("text", "")]
+    assert len(alerts) == 1 and f"{mug} (onSelling)" in alerts[0]["text"]
+    with session_scope(env.db_url) as s:
+        edit = s.scalars(select(Change).where(Change.sync_run_id == run.id, Change.kind == "edit")).one()
+    assert edit.status in ("verified", "confirmed")  # its values are on sale: checked like the others
+    assert "no review seen" in Path(run.report_path).read_text(encoding="utf-8")
+
+
 def test_a_bad_day_ends_with_every_valid_product_right_or_reported_failed(embedded, quick_verify) -> None:
     """Throttling, failures, server errors, lost answers and slow propagation: what is right is never reported
     failed, and what is not right is reported failed with the platform's code."""

@@ -82,7 +82,7 @@ def test_whole_store_percentage_override_lands_guarded_and_revert_restores_every
     assert str(dag_run.state) == "success", states
     [asked] = responder.answered
     assert "SKUs change (more than 100)" in asked.detail["body"]
-    assert "not** counted in the 15-minute deadline" in asked.detail["body"]
+    assert "counts** in the 15-minute deadline" in asked.detail["body"]  # the guide: 15 minutes from the trigger
     assert "Guard hits: floor" in asked.detail["body"] and "Plan (dry-run report)" in asked.detail["body"]
     after = prices(env)
     for code, (price, discount) in before.items():
@@ -262,3 +262,87 @@ def test_a_missing_reason_is_refused_before_anything_runs(embedded) -> None:
     assert str(dag_run.state) == "failed" and task_states(dag_run)["start"] == "failed"
     assert prices(env) == before
     assert any("reason is required" in t for t in slack_texts(env))
+
+
+def _milestones(env: Embedded, run_row: SyncRun) -> dict[str, dict]:
+    with session_scope(env.db_url) as s:
+        return {m.name: dict(m.detail or {}) | {"_at": m.created_at} for m in
+                s.scalars(select(RunMilestone).where(RunMilestone.sync_run_id == run_row.id))}
+
+
+def _first_write(env: Embedded, run_row: SyncRun):
+    from aeops.store.models import ApiWrite
+
+    with session_scope(env.db_url) as s:
+        return min(s.scalars(select(ApiWrite.started_at).where(ApiWrite.sync_run_id == run_row.id)))
+
+
+def test_a_planned_override_approved_ahead_starts_at_its_start_time_and_lands_within_its_deadline(
+        embedded, api) -> None:
+    """Black Friday in small: approved ahead, the prices land on their own at the start time, within 15 minutes
+    counted from the start; at the end time a revert run of the override is started."""
+    from datetime import UTC, datetime, timedelta
+
+    env = embedded()
+    before = prices(env)
+    starts = (datetime.now(UTC) + timedelta(seconds=75)).replace(microsecond=0)
+    ends = starts + timedelta(seconds=20)
+
+    dag_run, states, responder = run_answering(
+        api, {"store": "demo", "mode": "price_override", "percent": -20, "floor_price": 10,
+              "start_at": starts.isoformat(), "end_at": ends.isoformat()}, "Approve")
+
+    assert str(dag_run.state) == "success", states
+    [asked] = responder.answered
+    assert "Planned:" in asked.detail["body"] and "counts** in the 15-minute deadline" in asked.detail["body"]
+    override = urgent_run(env, dag_run.run_id)
+    marks = _milestones(env, override)
+    assert marks["approval"]["decision"] == "approved" and marks["approval"]["into_deadline_seconds"] < 0  # ahead
+    assert "waiting-for-start" in marks and marks["started-at-start"]["_at"] >= starts
+    assert _first_write(env, override) >= starts  # nothing written before the start time
+    assert override.artifacts["deadline"]["triggered_at"] == starts.isoformat()  # the clock runs from the start
+    done = marks["done"]
+    assert not done["late"] and done["elapsed_minutes"] < 15 and override.status == "success"
+    assert prices(env) != before
+    texts = slack_texts(env)
+    assert any("Planned price override registered" in t for t in texts), texts
+    assert any("Urgent re-run done in" in t and "Approved ahead by" in t for t in texts), texts
+    assert "before the clock started" in Path(override.report_path).read_text(encoding="utf-8")
+    assert states["wait_for_end"] == "success" and states["revert_at_end"] == "success", states
+    from airflow.models import DagRun
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        revert = session.scalars(select(DagRun).where(DagRun.dag_id == DAG_ID,
+                                                      DagRun.run_id == f"revert_at_end__{dag_run.run_id}")).one()
+        assert revert.conf["mode"] == "revert" and revert.conf["run_id"] == dag_run.run_id
+
+
+def test_a_planned_override_approved_late_reports_the_approval_time_inside_its_deadline(embedded, api) -> None:
+    import time
+    from datetime import UTC, datetime, timedelta
+
+    env = embedded()
+    starts = (datetime.now(UTC) + timedelta(seconds=20)).replace(microsecond=0)
+    late = Responder(api, DAG_ID, [Step("approve", "Approve", before=lambda: time.sleep(
+        max(0.0, (starts + timedelta(seconds=30) - datetime.now(UTC)).total_seconds())))],
+        fallback="Reject", timeout_s=300)
+    late.start()
+    try:
+        dag_run, states = run({"store": "demo", "mode": "price_override", "percent": -20, "floor_price": 10,
+                               "start_at": starts.isoformat()})
+    finally:
+        late.stop.set()
+        late.join(timeout=10)
+    assert not late.errors, late.errors
+
+    assert str(dag_run.state) == "success", states
+    override = urgent_run(env, dag_run.run_id)
+    marks = _milestones(env, override)
+    assert marks["approval"]["into_deadline_seconds"] >= 30  # answered 30 s after the clock started
+    assert _first_write(env, override) >= datetime.fromisoformat(marks["approval"]["at"])
+    assert not marks["done"]["late"]
+    summary = [t for t in slack_texts(env) if "Urgent re-run done in" in t]
+    assert summary and "went to the approval (inside the deadline)" in summary[-1], summary
+    assert "went to the approval" in Path(override.report_path).read_text(encoding="utf-8")
+    assert states["end_time"] == "skipped"  # no end time: the prices stay

@@ -99,7 +99,14 @@ def _every_message(lang: str) -> dict[str, str]:
     from aeops.catalog.dates import quarter_of
     from aeops.certificates.watch import CertAlert, certificate_message
     from aeops.findings import Finding, Severity
-    from aeops.notify.messages import failure_alert, review_overdue, review_refused, summary_details, sync_summary
+    from aeops.notify.messages import (
+        failure_alert,
+        review_not_triggered,
+        review_overdue,
+        review_refused,
+        summary_details,
+        sync_summary,
+    )
     from aeops.notify.pages import Failure, failure_page
     from aeops.storefront.logo_rotation import LogoOutcome, logo_message
     from aeops.urgent import progress
@@ -143,6 +150,8 @@ def _every_message(lang: str) -> dict[str, str]:
                                              Failure("", -1, None, "timed out")], lang=lang)),
         "refused": flat(review_refused(store="demo", product_id=7, reason=None, lang=lang)),
         "overdue": flat(review_overdue(store="demo", product_ids=[7, 8], hours=2, lang=lang)),
+        "not_triggered": flat(review_not_triggered(store="demo", products={7: "onSelling", 8: "offline"},
+                                                   minutes=120, lang=lang)),
         "not_approved": flat(progress.not_approved(store="demo", run_id="r", what="w", reason="x",
                                                    decision={"decision": "rejected", "by": "li"},
                                                    counts={"planned_price": 3}, lang=lang)),

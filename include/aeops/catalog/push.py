@@ -21,6 +21,7 @@ record of the answer, the final counts.
 from __future__ import annotations
 
 import urllib.parse
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from typing import Any
 from aeops.catalog.diff import apply_change
 from aeops.catalog.main_image_match import same_image_url
 from aeops.catalog.model import from_marketplace
-from aeops.marketplace import SkuPrice, SkuStock
+from aeops.marketplace import ApiError, SkuPrice, SkuStock
 from aeops.marketplace.interface import MarketplaceClient
 from aeops.marketplace.models import Qualification
 from aeops.rules.images import fetch_image_bytes
@@ -70,8 +71,27 @@ def push_batch(ledger: Ledger, client: MarketplaceClient, sync_run_id: int, kind
         _settle_blind_failures(ledger, client, [c for c in todo if c.product_id in refused
                                                 and (c.payload or {}).get("blind")])
         todo = _resolve_uncertain(ledger, client, uncertain) if uncertain else []
-    statuses = [c.status for c in ledger.changes.load(change_ids)]
+    loaded = ledger.changes.load(change_ids)
+    if kind == "edit":
+        note_reviews_started(ledger, client, sync_run_id, [c.product_id for c in loaded
+                                                            if c.status == ChangeStatus.IN_REVIEW])
+    statuses = [c.status for c in loaded]
     return {status: statuses.count(status) for status in set(statuses)}
+
+
+def note_reviews_started(ledger: Ledger, client: MarketplaceClient, sync_run_id: int, product_ids: list[int]) -> None:
+    """Right after a main-image edit, read each product's status (the documented product query): ``auditing``
+    records that its review started (milestone ``review-started:<product>``, once), which
+    :mod:`aeops.verify.review_followup` needs to tell a passed review from none at all. A read that fails is left to
+    the follow-up's next read."""
+    for pid in product_ids:
+        try:
+            status = str(client.get_product(pid).status or "")
+        except ApiError as exc:
+            log.warning("product %s: status not readable after its image edit (%s)", pid, exc.code)
+            continue
+        if status == "auditing":
+            ledger.runs.add_milestone(sync_run_id, f"review-started:{pid}", {"at": datetime.now(UTC).isoformat()})
 
 
 def _prepare(ledger: Ledger, client: MarketplaceClient, sync_run_id: int,

@@ -9,7 +9,7 @@ aeops DB itself returns aware UTC times) is the store's (:mod:`aeops.store.model
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -46,3 +46,27 @@ def parse_gmt(value: str | None, tz: str = PLATFORM_TZ) -> datetime | None:
 def today_in(timezone: str) -> date:
     """Today's date in ``timezone`` (a store's "today": certificate days, report dates)."""
     return datetime.now(ZoneInfo(timezone)).date()
+
+
+def source_times(rows: list[dict], exported_at: datetime | None, tz: str) -> dict[int, datetime]:
+    """When each product of an export last changed at its source, in UTC: the newest ``updated_at`` of its rows
+    (an optional export column; a naive time is read in the store's ``tz``), else ``exported_at`` (the export's own
+    time: the file's modification time). A time after ``exported_at`` is taken as ``exported_at`` (an ERP clock
+    ahead of the file's); a product without either is left out (the run that saw it stands for it)."""
+    times: dict[int, datetime] = {}
+    for row in rows:
+        try:
+            pid = int(str(row.get("product_id")).strip())
+        except (TypeError, ValueError):
+            continue
+        raw = row.get("updated_at")
+        text = str(raw).strip() if raw is not None and raw == raw else ""  # NaN (pandas' empty) != itself
+        at = parse_gmt(text, tz) if text else None
+        at = at.astimezone(UTC) if at is not None else exported_at
+        if at is None:
+            continue
+        if exported_at is not None and at > exported_at:
+            at = exported_at
+        if pid not in times or at > times[pid]:
+            times[pid] = at
+    return times

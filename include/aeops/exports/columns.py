@@ -10,7 +10,7 @@ from aeops.i18n import N_
 #: Every export is normalised to these columns (one row per SKU), plus ``row``.
 CANONICAL_COLUMNS: tuple[str, ...] = (
     "product_id", "sku_code", "title", "price", "discount_price", "stock", "freight_template_id", "category",
-    "brand", "main_image",
+    "brand", "main_image", "updated_at",
 )
 #: Without these the export cannot be checked at all (``FILE-COLUMNS``); the others are optional and
 #: come out as empty columns when absent.
@@ -29,6 +29,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     ),
     "category": ("category name", "类目", "分类", "商品类目"),
     "brand": ("brand name", "品牌", "品牌名称"),
+    "updated_at": ("updated", "last updated", "modified at", "last modified", "更新时间", "修改时间", "最后更新时间"),
     "main_image": ("image", "main image", "main image url", "image url", "主图", "主图链接", "主图地址", "主图url"),
 }
 

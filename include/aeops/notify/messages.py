@@ -392,3 +392,26 @@ def review_overdue(*, store: str, product_ids: Sequence[int], hours: float, run_
                 "them for this run and counts them as in review.", n).format(n=n, hours=f"{hours:g}", shown=shown),
         store=store, severity="warning", fields={_("Products"): n},
         dedupe_key=f"review-overdue:{store}:{run_id or ''}:{shown}", thread_key=None)
+
+
+def review_not_triggered(*, store: str, products: dict[int, str], minutes: float, run_id: str | None = None,
+                         lang: str | None = "en") -> SlackMessage:
+    """Products whose new main image started no review (``auditing`` never seen) within ``minutes`` of the edit,
+    with the status each showed (``onSelling``: on sale with an unreviewed image)."""
+    n_ = ngettext(lang)
+    _ = translator(lang)
+    n = len(products)
+    shown = ", ".join(f"{pid} ({status or '?'})" for pid, status in list(products.items())[:20]) + (
+        " ..." if n > 20 else "")
+    return notice(
+        title=n_("Marketplace review not triggered: {n} product", "Marketplace review not triggered: {n} products",
+                 n).format(n=n),
+        text=n_("No review was seen starting (`auditing`) within {minutes} minutes of {n} product's new main image "
+                "(the guide: the review must be triggered within 2 hours): {shown}. A product back on sale shows "
+                "an image the platform has not reviewed: check it in the seller center, or send the image again.",
+                "No review was seen starting (`auditing`) within {minutes} minutes of {n} products' new main "
+                "images (the guide: the review must be triggered within 2 hours): {shown}. A product back on sale "
+                "shows an image the platform has not reviewed: check them in the seller center, or send the "
+                "images again.", n).format(n=n, minutes=f"{minutes:g}", shown=shown),
+        store=store, severity="warning", fields={_("Products"): n},
+        dedupe_key=f"review-not-triggered:{store}:{run_id or ''}:{shown}", thread_key=None)

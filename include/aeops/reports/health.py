@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aeops.catalog.timestamps import aware, today_in
 from aeops.config import StoreConfig
@@ -40,6 +41,7 @@ class StoreHealth:
     certificates: list[dict[str, Any]] = field(default_factory=list)
     person_tasks: list[dict[str, Any]] = field(default_factory=list)
     urgent: list[dict[str, Any]] = field(default_factory=list)
+    planned: list[dict[str, Any]] = field(default_factory=list)  # planned price overrides, newest first
     outbox: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -135,6 +137,44 @@ def urgent_runs(ledger: Ledger, store: str, now: datetime | None = None) -> list
     return found
 
 
+PLANNED_RUNS = 50  # urgent runs looked through for planned overrides
+
+
+def planned_overrides(ledger: Ledger, store: StoreConfig, now: datetime | None = None) -> list[dict[str, Any]]:
+    """The store's planned price overrides (urgent runs with a ``start_at``), newest first: when each starts and
+    ends, the approval's state (``waiting``, ``approved``, ``rejected``, ``timed out``, ``not needed``) and its phase
+    (``waiting`` for the start, ``started``, ``ended``)."""
+
+    now = now or datetime.now(UTC)
+    found = []
+    for run in _runs(ledger, store.name, URGENT_DAG_ID, PLANNED_RUNS):
+        request = (run.artifacts or {}).get("request") or {}
+        if not request.get("start_at"):
+            continue
+        deadline = (run.artifacts or {}).get("deadline") or {}
+        starts = aware(datetime.fromisoformat(deadline["triggered_at"])) if deadline.get("triggered_at") else None
+        ends = None
+        if request.get("end_at"):
+            ends = datetime.fromisoformat(request["end_at"])
+            ends = ends if ends.tzinfo else ends.replace(tzinfo=ZoneInfo(store.timezone))
+        marks = ledger.runs.milestones(run.id)
+        if "approval" in marks:
+            approval = str(marks["approval"].detail.get("decision") or "")
+        else:
+            approval = "waiting" if "approval-asked" in marks else "not needed"
+        if run.status == "rejected" or approval in ("rejected", "timed out"):
+            phase = "cancelled"
+        elif ends is not None and now >= ends:
+            phase = "ended"
+        elif starts is not None and now < starts:
+            phase = "waiting"
+        else:
+            phase = "started"
+        found.append({"run": run, "starts": starts, "ends": ends, "approval": approval, "phase": phase,
+                      "request": request})
+    return found
+
+
 def outbox(ledger: Ledger, store: str) -> dict[str, Any]:
     """The store's Slack outbox: messages by status, the oldest waiting one and the last error."""
     by_status, oldest, error = ledger.outbox.of_store(store)
@@ -154,5 +194,6 @@ def store_health(ledger: Ledger, store: StoreConfig, now: datetime | None = None
     health.certificates = certificates(ledger, store)
     health.person_tasks = person_tasks(ledger, store.name)
     health.urgent = urgent_runs(ledger, store.name, now)
+    health.planned = planned_overrides(ledger, store, now)
     health.outbox = outbox(ledger, store.name)
     return health

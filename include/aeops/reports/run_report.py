@@ -36,6 +36,7 @@ from aeops.notify import pages
 from aeops.notify.finding_texts import finding_problem, finding_todo
 from aeops.notify.links import is_browser_link, task_log_url
 from aeops.reports import charts, labels, thumbnails
+from aeops.reports.deadline_text import clock_text
 from aeops.reports.render import render
 from aeops.secrets import redact_value
 from aeops.store.ledger import Ledger
@@ -215,11 +216,18 @@ def review_context(changes: Sequence[Any], counts: dict[str, Any], lang: str | N
     still in review, or passed."""
     _ = translator(lang)
     overdue = set(((counts or {}).get("review_overdue")) or [])
+    missing = set(((counts or {}).get("review_missing")) or [])
     rows = []
     for c in changes:
         if c.kind != "edit" or "main_image" not in ((c.payload or {}).get("fields") or {}):
             continue
-        if c.status == ChangeStatus.FAILED and c.error_code == "editingRequired":
+        if c.product_id in missing:
+            on_sale = c.status in (ChangeStatus.CONFIRMED, ChangeStatus.VERIFIED, ChangeStatus.VERIFY_FAILED)
+            rows.append({"product_id": c.product_id,
+                         "status": _("onSelling, no review seen") if on_sale else _("no review seen"),
+                         "reason": _("no review started (auditing) within the trigger time after the new main "
+                                     "image: the guide asks for one within 2 hours")})
+        elif c.status == ChangeStatus.FAILED and c.error_code == "editingRequired":
             rows.append({"product_id": c.product_id, "status": _("editingRequired (refused)"),
                          "reason": c.error_message})
         elif c.status == ChangeStatus.IN_REVIEW:
@@ -292,7 +300,18 @@ def report_context(ledger: Ledger, sync_run_id: int, store: StoreConfig | None =
         "held_runs": sorted({h["run_id"] for h in (run.artifacts or {}).get("held") or []}),
         **verification_context(ledger, sync_run_id),
         **checks_context(run, lang),
+        "urgent_clock": urgent_clock(ledger, run, lang, store.timezone if store else None),
     }
+
+
+def urgent_clock(ledger: Ledger, run: Any, lang: str | None, timezone: str | None) -> str | None:
+    """An urgent run's deadline line: when its clock started (the trigger; a planned override: its start time),
+    when it was due, and where a person's approval fell inside it. None for other runs."""
+    recorded = (run.artifacts or {}).get("deadline")
+    if not recorded:
+        return None
+    approval = ledger.runs.milestones(run.id).get("approval")
+    return clock_text(recorded, dict(approval.detail) if approval else None, lang, timezone)
 
 
 def render_html(context: dict[str, Any], lang: str | None = None) -> str:

@@ -156,6 +156,9 @@ class Change(Base):
     batch_key: Mapped[str | None] = mapped_column(String(100), nullable=True)
     pushed_at: Mapped[datetime | None] = mapped_column(nullable=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # when the export row behind it changed at its source (its updated_at, else the export file's modification
+    # time); None for changes without an export (urgent overrides, uploads) and those planned before 0012
+    source_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
     __table_args__ = (UniqueConstraint("sync_run_id", "product_id", "kind"),)
 

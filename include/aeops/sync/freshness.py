@@ -1,7 +1,10 @@
 """Freshness (the guide: key fields synchronised within 24 hours of a change), checked at every daily run, skipped
-ones too: how old the store's newest export is, and since when the oldest unsynced change (failed, unverified,
-blocked) has waited. Past the store's limits (``export_max_age_hours``, default 26; ``unsynced_alert_hours``,
-default 24) it alerts in Slack, once per run; both ages go into the run's counts, which the report shows."""
+ones too: how old the store's newest export is (its file's modification time), and since when the oldest unsynced
+change (failed, unverified, blocked) has waited, counted from when its source changed (the export's ``updated_at``
+column, else the export file's modification time: :meth:`aeops.store.repos.changes.Changes.oldest_unsynced`), not
+from the run that first saw it. Past the store's limits (``export_max_age_hours``, default 24;
+``unsynced_alert_hours``, default 24) it alerts in Slack, once per run; both ages go into the run's counts, which
+the report shows."""
 
 from __future__ import annotations
 

@@ -23,9 +23,10 @@ from aeops.catalog.drift import drifted
 from aeops.catalog.holds import active_holds, hold_back
 from aeops.catalog.main_image_match import ImageSources, add_source_digests, allowed_hosts, resolve_main_images
 from aeops.catalog.model import cell_text, desired_from_rows, from_marketplace
-from aeops.catalog.timestamps import parse_gmt
+from aeops.catalog.timestamps import parse_gmt, source_times
 from aeops.config import AeopsConfig
 from aeops.exports import read_export
+from aeops.locations import modified_at, resolve
 from aeops.marketplace.interface import MarketplaceClient
 from aeops.marketplace.listing import LIST_PAGE_SIZE, list_concurrently
 from aeops.secrets import get_logger
@@ -108,7 +109,8 @@ def plan(store: str, dag_id: str, run_id: str, *, client: MarketplaceClient | No
         log.info("%s: %d SKU price(s) held by urgent override run(s) %s: left alone", store, len(held),
                  ", ".join(sorted({h["run_id"] for h in held})))
         ledger.runs.update(sync_run_id, artifacts={"held": held[:HELD_LISTED]})
-    counts = ledger.changes.store_plan(sync_run_id, store, changes)
+    counts = ledger.changes.store_plan(sync_run_id, store, changes,
+                                       source_at=source_times(rows, exported_at(ctx, run), ctx.store.timezone))
     reviewed = review_changed_images(ctx, sync_run_id, run_id, desired, changes,
                                      {pid: meta[0] for pid, meta in catalog_meta.items()}, dry_run=dry_run)
     ledger.runs.update(sync_run_id, counts={"planned_" + k: v for k, v in counts.items()}
@@ -147,6 +149,16 @@ def _retries(store: str, retry: dict, desired: dict[int, dict[str, Any]], curren
         log.info("%s: %d change(s) earlier runs left failed or unverified: %d written again unchanged, the rest "
                  "re-read and planned where the marketplace still differs", store, len(retry), len(again))
     return again
+
+
+def exported_at(ctx: RunContext, run: Any) -> datetime | None:
+    """The export's own time: its file's modification time (None when the file system keeps none)."""
+    export = ctx.ledger.runs.export(run.export_id) if run.export_id else None
+    try:
+        return modified_at(resolve(export.path)) if export is not None else None
+    except Exception as exc:  # noqa: BLE001 - an unreachable file: the run's start stands for it
+        log.warning("%s: export time unknown (%s: %s)", ctx.store.name, type(exc).__name__, exc)
+        return None
 
 
 def valid_rows(ctx: RunContext, sync_run_id: int) -> list[dict[str, Any]]:

@@ -4,10 +4,11 @@ An override (mode ``price_override``, not a dry run) needs approval when it chan
 ``urgent_approval_skus`` (default 100) or moves any price by more than ``urgent_approval_percent`` (default
 30%). :func:`approval_form` builds the form of the ``approve`` task (:class:`aeops.hitl.OverrideApprovalOperator`):
 the plan's counts, the smallest and largest change, the guard hits and a link to the plan report (what a dry
-run would have shown). :func:`record_decision` keeps the answer (``run_milestones`` "approval"); the time spent
-waiting is added to the deadline (``artifacts.deadline.paused_seconds``), so it never counts against the
-15 minutes. Rejected or not answered in time: the planned changes become ``rejected``, nothing is written and
-the final Slack summary says so.
+run would have shown). :func:`record_decision` keeps the answer (``run_milestones`` "approval"). The time spent
+waiting counts in the deadline (the guide: the whole store within 15 minutes of the trigger), and the final summary
+shows where the approval fell inside it; a planned override (``start_at``) is approved ahead through the same form,
+and its clock starts at its start time. Rejected or not answered in time: the planned changes become ``rejected``,
+nothing is written and the final Slack summary says so.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from aeops.notify.send import send
 from aeops.secrets import get_logger
 from aeops.store.status import ChangeStatus
 from aeops.urgent import progress
-from aeops.urgent.request import recorded_request
+from aeops.urgent.request import planned_times, recorded_request
 
 log = get_logger(__name__)
 
@@ -139,8 +140,18 @@ def approval_form(store: str, run_id: str, *, dry_run: bool, link: str, wait_min
     guard = _("floor {floor}, ceiling {ceiling}, discount dropped {dropped}, skipped {skipped}").format(
         floor=counts.get("guarded_floor", 0), ceiling=counts.get("guarded_ceiling", 0),
         dropped=counts.get("discount_dropped", 0), skipped=len((run.artifacts or {}).get("skipped") or []))
-    minutes, deadline = f"{wait_minutes:g}", f"{request.get('deadline_minutes', 15):g}"
     recorded = recorded_request(run)
+    planned = bool(recorded.start_at)
+    if planned:  # approved ahead: the form waits until the override is due at the latest
+        due = progress.Deadline.from_dict((run.artifacts or {})["deadline"]).due_at
+        wait_minutes = max(wait_minutes, (due - datetime.now(UTC)).total_seconds() / 60)
+    minutes, deadline = f"{wait_minutes:.0f}", f"{request.get('deadline_minutes', 15):g}"
+    planned_lines = []
+    if planned:
+        start, end = planned_times(recorded, ctx.store.timezone)
+        planned_lines.append(_("**Planned:** starts on its own at {start} (store time {local}); {end}.").format(
+            start=start.isoformat() if start else "", local=recorded.start_at,
+            end=_("its prices revert at {end}").format(end=recorded.end_at) if end else _("no end time")))
     body = "\n".join([
         _("**{store}**: {what}; reason: {reason}").format(store=request.get("store"), what=recorded.describe(lang),
                                                           reason=html.escape(recorded.reason)),
@@ -154,26 +165,31 @@ def approval_form(store: str, run_id: str, *, dry_run: bool, link: str, wait_min
         "- " + _("Plan (dry-run report): {link}").format(link=f"[{report.rsplit('/', 1)[-1]}]({report})"),
         "",
         _("**{approve}** writes these prices now; **{reject}** writes nothing. No answer within {minutes} minutes "
-          "counts as {reject}.").format(approve=_(APPROVE), reject=_(REJECT), minutes=minutes),
-        _("The time this waits for you is **not** counted in the {deadline}-minute deadline: the deadline clock "
-          "stops while it waits and resumes when you answer.").format(deadline=deadline),
+          "counts as {reject}.").format(approve=_(APPROVE), reject=_(REJECT), minutes=minutes) if not planned else
+        _("**{approve}** writes these prices at the start time; **{reject}** writes nothing. No answer within "
+          "{minutes} minutes counts as {reject}.").format(approve=_(APPROVE), reject=_(REJECT), minutes=minutes),
+        *planned_lines,
+        _("The time this waits for you **counts** in the {deadline}-minute deadline: the clock runs from the "
+          "trigger (a planned override: from its start time), so answer at once.").format(deadline=deadline),
     ])
     if ctx.ledger.runs.add_milestone(run.id, "approval-asked", {"asked_at": datetime.now(UTC).isoformat(),
                                                                 "reasons": reasons, "report": report, "link": link}):
         text = _("{reasons}. Nothing is written until someone approves; no answer within {minutes} min rejects it. "
-                 "The wait is not counted in the deadline.").format(reasons="; ".join(reasons), minutes=minutes)
+                 "The wait counts in the deadline.").format(reasons="; ".join(reasons), minutes=minutes)
         send(notice(title=_("Urgent price override waits for approval"), store=store, severity="warning",
                     kind="alert", text=text, fields={_("Run"): run_id}, link=link,
                     link_text=_("Approve or reject in Airflow"), dedupe_key=f"urgent-approval:{store}:{run_id}"),
              store=store, config=ctx.config, db_url=ctx.db_url)
     ctx.ledger.runs.update(run.id, artifacts={**(run.artifacts or {}), "plan_report": report})
     subject = _("Approve urgent price override for {store}: {n} SKU price(s)").format(store=store, n=len(moves))
-    return {"subject": subject, "body": body, "reasons": reasons, "report": report, "lang": lang}
+    return {"subject": subject, "body": body, "reasons": reasons, "report": report, "lang": lang,
+            "wait_minutes": wait_minutes}
 
 
 def record_decision(store: str, run_id: str, chosen: str, responded_by: dict[str, Any] | None,
                     responded_at: datetime | None, *, config: AeopsConfig | None = None) -> dict[str, Any]:
-    """Keep the decision, move the deadline by the wait, and on Reject mark the plan rejected (never sent)."""
+    """Keep the decision (the wait counts in the deadline: nothing moves it), and on Reject mark the plan rejected
+    (never sent)."""
     ctx, run = _run(store, run_id, config)
     asked = ctx.ledger.runs.milestones(run.id).get("approval-asked")
     now = datetime.now(UTC)
@@ -184,20 +200,18 @@ def record_decision(store: str, run_id: str, chosen: str, responded_by: dict[str
     waited = max(0.0, (max(answered, now) - asked_at).total_seconds())
     who = (responded_by or {}).get("name") or (responded_by or {}).get("id")
     decision = "approved" if chosen == APPROVE else "rejected" if who else "timed out"
-    artifacts = dict(ctx.ledger.runs.get(run.id).artifacts or {})
-    deadline = dict(artifacts.get("deadline") or {})
-    if deadline:
-        deadline["paused_seconds"] = float(deadline.get("paused_seconds", 0)) + waited
-        artifacts["deadline"] = progress.Deadline.from_dict(deadline).to_dict()
-    ctx.ledger.runs.update(run.id, artifacts=artifacts)
     detail = {"decision": decision, "by": who, "at": answered.isoformat(), "waited_seconds": round(waited, 1)}
+    recorded = (ctx.ledger.runs.get(run.id).artifacts or {}).get("deadline")
+    if recorded:  # where the answer fell on the run's clock (negative: before a planned override's start)
+        clock = progress.Deadline.from_dict(recorded)
+        detail["into_deadline_seconds"] = round((answered - clock.triggered_at).total_seconds(), 1)
     ctx.ledger.runs.add_milestone(run.id, "approval", detail)
     if decision != "approved":
         ids = [c.id for c in ctx.ledger.changes.of_run(run.id) if c.status == ChangeStatus.PLANNED]
         ctx.ledger.changes.set_status(ids, ChangeStatus.REJECTED)
         ctx.ledger.runs.update(run.id, status="rejected",
                                message=f"{run.message or ''}; {decision} by {who or 'nobody (no answer in time)'}")
-    log.info("%s: urgent override %s by %s after %.0f s (not counted in the deadline)", store, decision,
+    log.info("%s: urgent override %s by %s after %.0f s (counted in the deadline)", store, decision,
              who or "nobody", waited)
     return detail
 

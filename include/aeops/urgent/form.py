@@ -59,6 +59,14 @@ def params() -> dict[str, Param]:
         "hold_until": Param(None, type=["null", "string"], title="Hold until", section="Price override",
                             description="The override's prices stay in force against the daily sync until this "
                             "time (store time, e.g. 2026-12-01T23:59); empty: until the override is reverted"),
+        "start_at": Param(None, type=["null", "string"], title="Start at (planned override)", section="Price override",
+                          description="A planned override: plan and approve it now, and it writes its prices on its "
+                          "own at this time (store time, e.g. 2026-11-27T00:00); its deadline runs from then. Empty: "
+                          "now"),
+        "end_at": Param(None, type=["null", "string"], title="End at (planned override)", section="Price override",
+                        description="With start_at: the override's prices revert at this time (a revert run of it "
+                        "starts then; the override also holds against the daily sync until then). Empty: they stay "
+                        "until reverted"),
         "ceiling_price": Param(None, type=["null", "number"], exclusiveMinimum=0, title="Ceiling price",
                                section="Price override",
                                description="No new price goes above this; higher ones are set to it (and counted)"),

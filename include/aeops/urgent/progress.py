@@ -16,6 +16,7 @@ from typing import Any
 from aeops.i18n import clock_in, ngettext, translator
 from aeops.notify.messages import SlackMessage, notice, one_line
 from aeops.notify.pages import page_key
+from aeops.reports.deadline_text import approval_text
 from aeops.reports.labels import status_label
 from aeops.store.status import OPEN, ChangeStatus
 
@@ -24,10 +25,14 @@ DAG_ID = "aliexpress_urgent_rerun"
 
 @dataclass(frozen=True)
 class Deadline:
-    """An urgent run's deadline: when it was triggered, how many minutes it has, time paused for approval."""
+    """The run's clock: from the trigger (a planned override: from its start time), approval time included.
+
+    ``paused_seconds`` is only read from runs recorded before issue 26, which stopped the clock while a person
+    decided; no run sets it any more."""
+
     triggered_at: datetime
     minutes: float
-    paused_seconds: float = 0.0  # time spent waiting for a person's approval: not counted
+    paused_seconds: float = 0.0
 
     @property
     def due_at(self) -> datetime:
@@ -72,15 +77,23 @@ def _clock(when: datetime, timezone: str | None = None) -> str:
 
 
 def started(*, store: str, run_id: str, what: str, reason: str, deadline: Deadline, dry_run: bool,
-            lang: str | None = "en", timezone: str | None = None) -> SlackMessage:
-    """The Slack message that an urgent re-run started: what, why and by when."""
+            lang: str | None = "en", timezone: str | None = None, planned: bool = False,
+            ends_at: datetime | None = None) -> SlackMessage:
+    """The run was triggered; a ``planned`` override says when it starts (its clock starts then) and ends."""
     _ = translator(lang)
     title = _("Urgent re-run started (dry run)") if dry_run else _("Urgent re-run started")
+    if planned:
+        title = _("Planned price override registered (dry run)") if dry_run else _("Planned price override registered")
     reason_label = _("Reason:")
     due = _clock(deadline.due_at, timezone)
-    return notice(title=title, store=store, severity="info", kind="progress",
-                  text=f"{what}\n*{reason_label}* {reason}\n"
-                  + _("Must land by {due} ({minutes} min).").format(due=due, minutes=f"{deadline.minutes:g}"),
+    text = f"{what}\n*{reason_label}* {reason}\n"
+    if planned:
+        text += _("Starts on its own at {start}; approve it before then (approval time counts in the "
+                  "deadline).").format(start=_clock(deadline.triggered_at, timezone)) + "\n"
+        if ends_at is not None:
+            text += _("Its prices revert at {end}.").format(end=_clock(ends_at, timezone)) + "\n"
+    text += _("Must land by {due} ({minutes} min).").format(due=due, minutes=f"{deadline.minutes:g}")
+    return notice(title=title, store=store, severity="info", kind="progress", text=text,
                   fields={_("Run"): run_id, _("Deadline"): due})
 
 
@@ -113,11 +126,18 @@ def late(*, store: str, run_id: str, done: int, total: int, deadline: Deadline, 
     return message
 
 
+def approval_line(decision: dict[str, Any] | None, deadline: Deadline, lang: str | None = "en",
+                  timezone: str | None = None) -> str | None:
+    """Where the approval fell inside the deadline (:func:`aeops.reports.deadline_text.approval_text`)."""
+    return approval_text(decision, deadline.triggered_at, deadline.minutes, lang, timezone)
+
+
 def final(*, store: str, run_id: str, what: str, reason: str, status: str, counts: dict[str, Any],
           deadline: Deadline, now: datetime, mode: str, dry_run: bool, lang: str | None = "en",
-          report_link: str | None = None, stopped_by: list[str] | None = None) -> SlackMessage:
+          report_link: str | None = None, stopped_by: list[str] | None = None,
+          approval: str | None = None) -> SlackMessage:
     """The run's summary (reports channel): on time (info; warning when some products failed), failed or late
-    (error), with what stopped a failed run."""
+    (error), with what stopped a failed run and where the approval fell inside the deadline (``approval``)."""
     _ = translator(lang)
     elapsed = f"{deadline.elapsed_minutes(now):.1f}"
     minutes = f"{deadline.minutes:g}"
@@ -134,6 +154,8 @@ def final(*, store: str, run_id: str, what: str, reason: str, status: str, count
         severity = "info" if status == "success" else "warning"
     reason_label, status_title = _("Reason:"), _("Status:")
     lines = [what, f"*{reason_label}* {reason}", f"*{status_title}* {status_label(status, lang)}"]
+    if approval:
+        lines.append(approval)
     if stopped_by:
         stopped_title = _("What stopped it:")
         lines.append(f"*{stopped_title}* " + "; ".join(f"`{one_line(line)}`" for line in stopped_by[:5]))
@@ -175,10 +197,9 @@ def not_approved(*, store: str, run_id: str, what: str, reason: str, decision: d
         title = _("Urgent price override not approved in time: nothing was written")
     planned = int(counts.get("planned_price", 0) or 0)
     reason_label = _("Reason:")
-    not_sent = n_("The plan ({n} price change) was not sent; waited {seconds} s for approval (not counted in the "
-                  "deadline).",
-                  "The plan ({n} price changes) was not sent; waited {seconds} s for approval (not counted in the "
-                  "deadline).", planned).format(n=planned, seconds=f"{decision.get('waited_seconds', 0):.0f}")
+    not_sent = n_("The plan ({n} price change) was not sent; waited {seconds} s for approval.",
+                  "The plan ({n} price changes) was not sent; waited {seconds} s for approval.",
+                  planned).format(n=planned, seconds=f"{decision.get('waited_seconds', 0):.0f}")
     return notice(title=title, store=store, severity="warning", kind="summary",
                   text=f"{what}\n*{reason_label}* {reason}\n{not_sent}",
                   fields={_("Run"): run_id, _("Decision"): _decision_label(decision.get("decision"), _)},

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aeops.i18n import translator
 from aeops.urgent.pricing import Guards, PriceError, to_decimal
@@ -25,6 +26,9 @@ MODES = {
 SCOPES = {"store": "Whole store", "category": "One category", "skus": "The SKU list"}
 MIN_REASON = 10
 DEFAULT_DEADLINE_MINUTES = 15
+PLANNED_MAX_DAYS = 14
+"""A planned override starts at most this many days after it is triggered, and ends at most this many days after
+its start (its run waits deferred in between: the bound keeps a forgotten one from waiting for ever)."""
 
 
 class RequestError(ValueError):
@@ -47,6 +51,8 @@ class UrgentRequest:
     category: str | None = None
     guards: Guards = field(default_factory=Guards)
     hold_until: str | None = None  # price_override: held against the daily sync until then (None: until reverted)
+    start_at: str | None = None  # price_override: a planned override starts on its own then (store time)
+    end_at: str | None = None  # a planned override's prices revert then (store time; None: they stay)
 
     def audit(self) -> dict[str, Any]:
         """What the audit record keeps: every parameter, as JSON-able values."""
@@ -57,7 +63,7 @@ class UrgentRequest:
                 "category": self.category,
                 "floor_price": None if self.guards.floor is None else str(self.guards.floor),
                 "ceiling_price": None if self.guards.ceiling is None else str(self.guards.ceiling),
-                "hold_until": self.hold_until}
+                "hold_until": self.hold_until, "start_at": self.start_at, "end_at": self.end_at}
 
     def describe(self, lang: str | None = "en") -> str:
         """One line for Slack and the run's message (in ``lang``), e.g. ``price_override: -20% on the whole store``.
@@ -144,8 +150,10 @@ def parse_request(params: Mapping[str, Any], configured_stores: list[str]) -> Ur
         store=store, mode=mode, reason=reason, deadline_minutes=deadline, dry_run=bool(params.get("dry_run")),
         run_id=_text(params.get("run_id")), skus=_skus(params.get("skus")), price_file=_text(params.get("price_file")),
         percent=percent, scope=_text(params.get("scope")) or "store", category=_text(params.get("category")),
-        guards=guards, hold_until=_text(params.get("hold_until")),
+        guards=guards, hold_until=_text(params.get("hold_until")) or _text(params.get("end_at")),
+        start_at=_text(params.get("start_at")), end_at=_text(params.get("end_at")),
     )
+    _check_planned(request)
     if request.hold_until:
         try:
             datetime.fromisoformat(request.hold_until)
@@ -156,6 +164,43 @@ def parse_request(params: Mapping[str, Any], configured_stores: list[str]) -> Ur
             raise RequestError("hold_until applies to mode price_override only")
     _check_mode(request)
     return request
+
+
+def planned_times(request: UrgentRequest, timezone: str) -> tuple[datetime | None, datetime | None]:
+    """A planned override's start and end as aware times (without an offset: the store's ``timezone``)."""
+
+    def when(text: str | None) -> datetime | None:
+        if not text:
+            return None
+        moment = datetime.fromisoformat(text)
+        return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(timezone))
+
+    return when(request.start_at), when(request.end_at)
+
+
+def _check_planned(r: UrgentRequest) -> None:
+    """start_at / end_at: ISO times, price_override only, the end after the start, within the bounds."""
+
+    for name in ("start_at", "end_at"):
+        value = getattr(r, name)
+        if not value:
+            continue
+        try:
+            datetime.fromisoformat(value)
+        except ValueError:
+            raise RequestError(f"{name} must be a date and time like 2026-11-27T00:00 (store time), not "
+                               f"{value!r}") from None
+        if r.mode != "price_override":
+            raise RequestError(f"{name} applies to mode price_override only (a planned override)")
+    if r.end_at and not r.start_at:
+        raise RequestError("end_at needs start_at: a planned override starts before it ends")
+    if r.start_at and r.end_at:
+        start, end = planned_times(r, "UTC")
+        if start is not None and end is not None:
+            if end <= start:
+                raise RequestError(f"end_at {r.end_at} must be after start_at {r.start_at}")
+            if end - start > timedelta(days=PLANNED_MAX_DAYS):
+                raise RequestError(f"end_at must be within {PLANNED_MAX_DAYS} days of start_at")
 
 
 def _check_mode(r: UrgentRequest) -> None:

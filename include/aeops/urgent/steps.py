@@ -28,7 +28,7 @@ from aeops.sync import pushing
 from aeops.sync.preflight import preflight
 from aeops.urgent import change_sets, progress
 from aeops.urgent.approval import decision_of
-from aeops.urgent.request import RequestError, parse_request, recorded_request
+from aeops.urgent.request import RequestError, parse_request, planned_times, recorded_request
 
 log = get_logger(__name__)
 
@@ -78,15 +78,19 @@ def start(params: dict[str, Any], run_id: str, *, triggered_at: datetime | None 
     sync_run_id = ctx.ledger.runs.start(request.store, DAG_ID, run_id, kind="urgent")
     run = ctx.ledger.runs.get(sync_run_id)
     recorded = (run.artifacts or {}).get("deadline")
+    starts_at, ends_at = planned_times(request, ctx.store.timezone)
+    # the clock runs from the trigger, approval included; a planned override's from its start time
     deadline = (progress.Deadline.from_dict(recorded) if recorded
-                else progress.Deadline(triggered_at or datetime.now(UTC), request.deadline_minutes))
+                else progress.Deadline((starts_at.astimezone(UTC) if starts_at else None) or triggered_at
+                                       or datetime.now(UTC), request.deadline_minutes))
     ctx.ledger.runs.update(sync_run_id, status="running",
                       message=f"urgent {request.describe()}; reason: {request.reason}",
                       artifacts={**(run.artifacts or {}), "request": request.audit(), "deadline": deadline.to_dict()})
     if ctx.ledger.runs.add_milestone(sync_run_id, "requested", {**request.audit(), **deadline.to_dict()}):
         _send(ctx, progress.started(store=request.store, run_id=run_id, what=request.describe(ctx.store.language),
                                     reason=request.reason, deadline=deadline, dry_run=request.dry_run,
-                                    lang=ctx.store.language, timezone=ctx.store.timezone))
+                                    lang=ctx.store.language, timezone=ctx.store.timezone,
+                                    planned=starts_at is not None, ends_at=ends_at))
     log.info("%s: urgent %s; reason: %s; due %s", request.store, request.describe(), request.reason,
              deadline.due_at.isoformat())
     return {"store": request.store, "sync_run_id": sync_run_id, "due_at": deadline.due_at.isoformat()}
@@ -142,7 +146,67 @@ def plan(store: str, run_id: str, *, client: MarketplaceClient | None = None,
              " (dry run: nothing will be written)" if request.dry_run else "")
     for item in outcome.skipped[:10]:
         log.info("%s: skipped %s: %s", store, item["what"], item["why"])
+    deadline = progress.Deadline.from_dict(run.artifacts["deadline"])
+    if deadline.triggered_at > datetime.now(UTC):  # a planned override: the store is not held until its start
+        lock.release_all(ctx.ledger, store, lock.run_holder(run.id))
+        ctx.ledger.runs.add_milestone(run.id, "waiting-for-start", {"starts_at": deadline.triggered_at.isoformat()})
+        log.info("%s: planned override: write lock released until the start at %s", store,
+                 deadline.triggered_at.isoformat())
     return counts
+
+
+def start_time(store: str, run_id: str, *, config: AeopsConfig | None = None) -> str:
+    """When the push may begin (UTC, ISO): a planned override's start time, else the trigger (already past); a
+    dry run does not wait (it writes nothing)."""
+    ctx, run = _run(store, run_id, config)
+    if run is None:
+        raise RequestError(f"{store}: run {run_id} was not started")
+    if recorded_request(run).dry_run:
+        return datetime.now(UTC).isoformat()
+    return progress.Deadline.from_dict(run.artifacts["deadline"]).triggered_at.isoformat()
+
+
+def relock(store: str, run_id: str, *, poke_s: float = 5.0, config: AeopsConfig | None = None) -> bool:
+    """After the start time: the store's write lock again for a planned override (released while it waited; one
+    try, the DAG pokes this from a reschedule-mode sensor), at once for any other run (it still holds it).
+    Raises a skip when the override was rejected or not answered in time (nothing is pushed)."""
+
+    ctx, run = _run(store, run_id, config)
+    if run is None:
+        raise RequestError(f"{store}: run {run_id} was not started")
+    decision = decision_of(ctx.ledger, run.id)
+    if decision and decision["decision"] != "approved":
+        raise NotApproved(f"{store}: the override was {decision['decision']}: nothing is pushed")
+    if "waiting-for-start" not in ctx.ledger.runs.milestones(run.id):
+        return True
+    if not take_lock(store, run_id, task="relock", poke_s=poke_s, config=ctx.config):
+        return False
+    if ctx.ledger.runs.add_milestone(run.id, "started-at-start", {"at": datetime.now(UTC).isoformat()}):
+        log.info("%s: planned override starts now (its clock runs from %s)", store,
+                 run.artifacts["deadline"]["triggered_at"])
+    return True
+
+
+def end_time(store: str, run_id: str, *, config: AeopsConfig | None = None) -> str | None:
+    """A planned override's end (UTC, ISO) when its prices are to revert then: it has an end time, was not a dry
+    run, was not rejected and wrote prices. None otherwise (nothing to revert)."""
+
+    ctx, run = _run(store, run_id, config)
+    if run is None:
+        return None
+    request = recorded_request(run)
+    _start, ends_at = planned_times(request, ctx.store.timezone)
+    decision = decision_of(ctx.ledger, run.id)
+    if ends_at is None or request.dry_run or (decision and decision["decision"] != "approved"):
+        return None
+    counts = ctx.ledger.changes.counts(run.id)
+    if not any(counts.get(status) for status in ("confirmed", "verified", "verify_failed")):
+        return None
+    return ends_at.astimezone(UTC).isoformat()
+
+
+class NotApproved(RuntimeError):
+    """The override was rejected or not answered in time: the push is skipped."""
 
 
 def chunk_batches(counts: dict[str, int], slots: int = POOL_SLOTS) -> int:
@@ -153,10 +217,13 @@ def chunk_batches(counts: dict[str, int], slots: int = POOL_SLOTS) -> int:
 
 
 def collect_chunks(store: str, run_id: str, *, dry_run: bool, config: AeopsConfig | None = None) -> list[dict]:
-    """The push chunks of an urgent run (none when its change set was not planned)."""
+    """The push's chunks; NotApproved when a person rejected the override (or did not answer in time)."""
     ctx, run = _run(store, run_id, config)
     if run is None:
         return []
+    decision = decision_of(ctx.ledger, run.id)
+    if decision and decision["decision"] != "approved":
+        raise NotApproved(f"{store}: the override was {decision['decision']}: nothing is pushed")
     return pushing.collect_chunks(DAG_ID, run_id, dry_run=dry_run, config=ctx.config,
                                    chunk_batches=chunk_batches(run.counts or {}))
 
@@ -232,13 +299,16 @@ def report(store: str, run_id: str, *, now: datetime | None = None, config: Aeop
     stopped_by = pages.reasons(ctx.db_url, DAG_ID, run_id, store)
     summary = {"store": store, "status": status, "counts": run.counts, "elapsed_minutes":
                round(deadline.elapsed_minutes(now), 2), "deadline_minutes": deadline.minutes, "late": was_late,
-               "stopped_by": stopped_by}
+               "stopped_by": stopped_by, "clock_from": deadline.triggered_at.isoformat(),
+               "approval_at": (decision or {}).get("at"),
+               "approval_into_deadline_seconds": (decision or {}).get("into_deadline_seconds")}
     if ctx.ledger.runs.add_milestone(run.id, "late-final" if was_late else "done", summary):
         _send(ctx, progress.final(store=store, run_id=run_id, what=request.describe(ctx.store.language),
                                   reason=request.reason, status=status, counts=run.counts or {}, deadline=deadline,
                                   now=now, mode=request.mode, dry_run=request.dry_run, lang=ctx.store.language,
                                   report_link=report_url(store, DAG_ID, run_id) if run.report_path else None,
-                                  stopped_by=stopped_by))
+                                  stopped_by=stopped_by, approval=progress.approval_line(
+                                      decision, deadline, ctx.store.language, ctx.store.timezone)))
     if run.status == "running":
         ctx.ledger.runs.update(run.id, status="failed", finished_at=now)
     if was_late:

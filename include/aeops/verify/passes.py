@@ -49,7 +49,7 @@ from aeops.verify.politeness import SitePacer
 log = get_logger(__name__)
 
 API_THREADS = 8  # product queries at once (latency-bound one by one; the client's limiter keeps the seller's QPS)
-PAGE, API, UNREADABLE = "page", "api", "unreadable"
+PAGE, API, UNREADABLE, LISTED = "page", "api", "unreadable", "list"
 Cell = tuple[str, str]
 
 
@@ -60,7 +60,7 @@ class PassResult:
     verified: list[int] = field(default_factory=list)
     failing: dict[int, list[Problem]] = field(default_factory=dict)
     pending: list[int] = field(default_factory=list)  # nothing failed, something left for the next poke
-    methods: dict[int, str] = field(default_factory=dict)  # verified product -> page | unreadable | api
+    methods: dict[int, str] = field(default_factory=dict)  # verified product -> page | unreadable | api | list
     api_ok: list[int] = field(default_factory=list)  # the product query showed every pushed value
     by_value: list[int] = field(default_factory=list)  # listed as not modified, but the values are there
     sku_ids_read: dict[int, dict[str, str]] = field(default_factory=dict)  # SKU-id maps this pass read
@@ -86,10 +86,11 @@ def query(client: MarketplaceClient, pid: int) -> tuple[Any, str | None]:
 
 def run_pass(expected: Mapping[int, Expected], plan: Mapping[int, Sequence[Cell]], client: MarketplaceClient,
              reader: StorefrontReader, *, workers: int = 8, seller_id: int | None = None, store: str = "",
-             api_ok: Collection[int] = (), api_limit: int | None = None, pacer: SitePacer | None = None
-             ) -> PassResult:
+             api_ok: Collection[int] = (), api_limit: int | None = None, pacer: SitePacer | None = None,
+             api_only: Collection[int] | None = None) -> PassResult:
     """Check ``expected`` once: the list timestamp and the product query for all (the query once a run:
-    ``api_ok`` were shown right by an earlier pass), the ``plan``'s pages for those it names."""
+    ``api_ok`` were shown right by an earlier pass; with ``api_only``, only for those: the others rest on their
+    list timestamp and pages, method ``list`` when no page was read), the ``plan``'s pages for those it names."""
     result = PassResult()
     if not expected:
         return result
@@ -138,7 +139,8 @@ def run_pass(expected: Mapping[int, Expected], plan: Mapping[int, Sequence[Cell]
                     queue_pages(pid)
                 continue
             problems[pid] = [stale]  # the write is not even in the catalog: pages can only show the old values
-        to_query = [pid for pid in sorted(exps) if pid not in problems and pid not in done_api]
+        to_query = [pid for pid in sorted(exps) if pid not in problems and pid not in done_api
+                    and (api_only is None or pid in api_only)]
         later = to_query[api_limit:] if api_limit is not None else []
         to_query = to_query[: len(to_query) - len(later)]
         with ThreadPoolExecutor(max_workers=API_THREADS, thread_name_prefix="api-check") as api_pool:
@@ -166,7 +168,8 @@ def run_pass(expected: Mapping[int, Expected], plan: Mapping[int, Sequence[Cell]
     result.verified = sorted(pid for pid in exps if pid not in problems and pid not in outstanding)
     read = set(result.paged)
     for pid in result.verified:
-        result.methods[pid] = PAGE if pid in read else UNREADABLE if pages.get(pid) else API
+        result.methods[pid] = (PAGE if pid in read else UNREADABLE if pages.get(pid)
+                               else API if pid in done_api else LISTED)
     result.marketplace_rate = reader.completion_rate(seller_id)
     return result
 

@@ -21,6 +21,7 @@ and the final result is computed once.
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -61,10 +62,12 @@ class VerifySettings:
     devices: tuple[str, ...] = DEVICES
     workers: int = 16  # concurrent page fetches (each waits for its site's turn)
     review_deadline: timedelta = timedelta(hours=2)  # alert when a new main image is still in review this long
+    review_trigger: timedelta = timedelta(hours=2)  # alert when no review started this long after a new main image
     pages_per_second: float = 1.0  # storefront pages a second per language site
     page_budget: int = 300  # storefront pages a run
     read_window: timedelta = timedelta(seconds=30)  # a poke reads pages this long at most, the rest next poke
     api_checks_per_poke: int = 1000  # product queries a poke (~55 s at 18 QPS), the rest next poke
+    api_check_budget: int | None = None  # product queries a run (None: every product); urgent: sized from its deadline
 
     @classmethod
     def from_config(cls, config: Any, store: Any = None) -> VerifySettings:
@@ -72,6 +75,7 @@ class VerifySettings:
         return cls(
             deadline=timedelta(minutes=float(getattr(config, "verify_deadline_minutes", 30.0))),
             review_deadline=timedelta(minutes=float(getattr(config, "review_deadline_minutes", 120.0))),
+            review_trigger=timedelta(minutes=float(getattr(config, "review_trigger_minutes", 120.0))),
             rule=SamplingRule(page_all_threshold=int(getattr(config, "verify_page_all_threshold", 200)),
                               sample_size=int(getattr(config, "verify_sample_size", 200)),
                               risky_cross_size=int(getattr(config, "verify_risky_cross_size", 1000))),
@@ -131,11 +135,13 @@ def poke_target(t: Target, *, now: Callable[[], datetime] = _now) -> PokeResult:
                  "pages_deferred": 0, "page_budget": t.settings.page_budget,
                  "pages_per_second": t.settings.pages_per_second}
     reviews = review_followup.follow(t.ledger, t.client, t.store, t.sync_run_id, t.run_id,
-                            deadline=t.settings.review_deadline, at=at, alert=_alerter(t), lang=_language(t))
-    if reviews.passed:  # they join the checks now: give them the whole verification time
+                            deadline=t.settings.review_deadline, at=at, alert=_alerter(t), lang=_language(t),
+                            trigger=t.settings.review_trigger)
+    if reviews.passed or "onSelling" in reviews.unreviewed.values():  # they join the checks now: the whole time
         state["deadline_at"] = max(_parse(state["deadline_at"]), at + t.settings.deadline).isoformat()
     state["in_review"], state["review_overdue"] = sorted(reviews.waiting), sorted(reviews.overdue)
     state["review_refused"] = sorted(set(state.get("review_refused") or []) | set(reviews.refused))
+    state["review_missing"] = sorted(set(state.get("review_missing") or []) | set(reviews.unreviewed))
     changes = t.ledger.changes.verifiable(t.sync_run_id)
     reviewing = {c.product_id for c in changes if c.status == ChangeStatus.IN_REVIEW}
     all_products = sorted({c.product_id for c in changes} - reviewing)
@@ -151,12 +157,13 @@ def poke_target(t: Target, *, now: Callable[[], datetime] = _now) -> PokeResult:
     done_cells = {int(p): {(c[0], c[1]) for c in cells} for p, cells in (state.get("pages_ok") or {}).items()}
     plan = {pid: todo for pid, cells in plan.items()  # pages an earlier poke read right are not read again
             if (todo := [c for c in cells if c not in done_cells.get(pid, ())])}
+    api_only = _api_sample(t, state, all_products, plan)
     _prepare_reading(t, expected, fields)
     pacer = SitePacer(t.settings.pages_per_second, t.settings.read_window.total_seconds())
     result = run_pass(expected, plan, t.client, t.reader, workers=t.settings.workers,
                       seller_id=getattr(t.client, "seller_id", None), store=t.store,
                       api_ok={int(p) for p in state.get("api_ok") or []}, api_limit=t.settings.api_checks_per_poke,
-                      pacer=pacer)
+                      pacer=pacer, api_only=api_only)
     _hold_unread_failures(t, result, page_failed - set(result.paged))
     if result.sku_ids_read:  # read once (a product written blind, a first run): later runs' pages are keyed with them
         t.ledger.products.record_sku_ids(t.store, result.sku_ids_read)
@@ -241,6 +248,23 @@ def _hold_unread_failures(t: Target, result: PassResult, unread: set[int]) -> No
     result.pending = [pid for pid in result.pending if pid not in kept]
     for pid in kept:
         result.methods.pop(pid, None)
+
+
+def _api_sample(t: Target, state: dict[str, Any], products: list[int], plan: Mapping[int, Any]) -> set[int] | None:
+    """The products that get the product query when the run has a budget for them (an urgent run: its deadline
+    bounds them), chosen once a run and kept in the verify state: those whose pages are read first (the query gives
+    their SKU-id map), then a seeded sample of the rest. None: every product (no budget, or within it)."""
+    budget = t.settings.api_check_budget
+    if budget is None or len(products) <= budget:
+        return None
+    if state.get("api_sample") is None:
+        paged = [pid for pid in products if pid in plan][:budget]
+        rest = sorted(set(products) - set(paged))
+        chosen = paged + random.Random(seed_for(t.store, t.run_id)).sample(rest, min(len(rest), budget - len(paged)))
+        state["api_sample"] = sorted(chosen)
+        log.info("%s: %d changed products, product queries capped at %d (the run's deadline): the rest are "
+                 "verified by their list timestamp and pages", t.store, len(products), budget)
+    return set(state["api_sample"])
 
 
 def _account(state: dict[str, Any], result: PassResult, plan: Mapping[int, Any], settings: VerifySettings) -> None:
@@ -353,6 +377,8 @@ def counts_of_run(ledger: Ledger, sync_run_id: int, state: Mapping[str, Any], st
         "verify_page_fetches": state.get("page_fetches", 0),
     }
     counts.update(storefront_counts(state))
+    if state.get("review_missing"):  # no review seen within the trigger time (the ids: the verify state)
+        counts["review_missing"] = len(state["review_missing"])
     if state.get("marketplace_completion_rate") is not None:
         counts["marketplace_completion_rate"] = state["marketplace_completion_rate"]
     not_allowed = not_allowed_checks(state)
@@ -380,7 +406,7 @@ def storefront_counts(state: Mapping[str, Any]) -> dict[str, Any]:
         "storefront_page_budget": state.get("page_budget"),
         "storefront_pages_per_second": state.get("pages_per_second"),
         "verified_by_page": len(by.get("page") or []), "verified_by_api": len(by.get("api") or []),
-        "verified_by_unreadable": len(by.get("unreadable") or []),
+        "verified_by_unreadable": len(by.get("unreadable") or []), "verified_by_list": len(by.get("list") or []),
         "storefront_unreadable_pages": sum(n for causes in unreadable.values() for n in causes.values()),
     }
     if unreadable:
@@ -408,10 +434,27 @@ def target_for(ctx: RunContext, sync_run_id: int, client: MarketplaceClient | No
         sku_codes = {pid: f["sku_ids"] for pid, f in ctx.ledger.products.fields_of(ctx.store.name, products).items()
                      if f.get("sku_ids")}
         reader = reader_for_store(ctx.store, sku_codes)
+    settings = VerifySettings.from_config(ctx.config, ctx.store)
+    deadline = (run.artifacts or {}).get("deadline") if run.kind == "urgent" else None
+    if deadline:  # an urgent run's product queries fit a share of its deadline at the store's QPS
+        settings = replace(settings, api_check_budget=urgent_query_budget(float(deadline["deadline_minutes"]),
+                                                                          float(ctx.store.qps)))
     return Target(ledger=ctx.ledger, store=ctx.store.name, sync_run_id=sync_run_id, run_id=run.run_id,
                   sites=list(ctx.store.language_sites) or ["en"],
-                  settings=VerifySettings.from_config(ctx.config, ctx.store),
+                  settings=settings,
                   client=client, reader=reader, images_dir=ctx.store.images_dir or None, config=ctx.config)
+
+
+URGENT_QUERY_SHARE = 0.15
+"""Of an urgent run's deadline, the share its verification's product queries may take at the store's QPS (15
+minutes at 18 QPS: 2,430 queries, about 135 s); the rest of its products are verified by list timestamp and
+pages (docs/urgent.md, docs/verification.md)."""
+URGENT_QUERY_MIN = 200
+
+
+def urgent_query_budget(deadline_minutes: float, qps: float) -> int:
+    """Product queries an urgent run's verification may make (at least :data:`URGENT_QUERY_MIN`)."""
+    return max(URGENT_QUERY_MIN, int(deadline_minutes * 60 * max(qps, 1.0) * URGENT_QUERY_SHARE))
 
 
 def reader_for_store(store, sku_codes: Mapping[int, Mapping[str, str]] | None = None) -> StorefrontReader:

@@ -154,3 +154,35 @@ def test_open_person_tasks_of_the_store_are_listed_with_what_still_differs(seede
 
     assert [t["title"] for t in health.person_tasks] == ["Fix the store name"]
     assert health.person_tasks[0]["differences"] == ["store name: the page shows 'Old' (mobile)"]
+
+
+def test_planned_overrides_are_listed_with_their_start_end_approval_and_phase(seeded) -> None:
+    from datetime import timedelta
+
+    ledger, store, _run_id, _tmp = seeded
+    now = datetime(2026, 11, 26, 18, 0, tzinfo=UTC)
+    starts = datetime(2026, 11, 27, 0, 0, tzinfo=UTC)
+
+    def planned(run_id: str, decision: str | None, end_at: str | None) -> int:
+        run = ledger.runs.start("demo", "aliexpress_urgent_rerun", run_id, kind="urgent")
+        ledger.runs.update(run, artifacts={
+            "request": {"mode": "price_override", "reason": "Black Friday", "start_at": "2026-11-27T00:00+00:00",
+                        "end_at": end_at},
+            "deadline": {"triggered_at": starts.isoformat(), "deadline_minutes": 15}})
+        ledger.runs.add_milestone(run, "approval-asked", {})
+        if decision:
+            ledger.runs.add_milestone(run, "approval", {"decision": decision})
+        return run
+
+    planned("ahead", "approved", "2026-11-28T00:00+00:00")
+    planned("asked", None, None)
+    planned("refused", "rejected", None)
+
+    listed = {p["run"].run_id: p for p in store_health(ledger, store, now=now).planned}
+
+    assert (listed["ahead"]["approval"], listed["ahead"]["phase"]) == ("approved", "waiting")
+    assert listed["ahead"]["starts"] == starts and listed["ahead"]["ends"] == starts + timedelta(days=1)
+    assert (listed["asked"]["approval"], listed["asked"]["phase"]) == ("waiting", "waiting")
+    assert listed["refused"]["phase"] == "cancelled"
+    later = {p["run"].run_id: p["phase"] for p in store_health(ledger, store, now=starts + timedelta(days=2)).planned}
+    assert later["ahead"] == "ended" and later["asked"] == "started"

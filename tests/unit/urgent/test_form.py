@@ -12,7 +12,8 @@ from aeops.urgent import form
 from aeops.urgent.request import RequestError, parse_request
 
 FIELDS = ["store", "mode", "reason", "deadline_minutes", "dry_run", "run_id", "skus", "price_file", "percent",
-          "scope", "category", "floor_price", "hold_until", "ceiling_price"]  # docs/urgent.md, the REST conf
+          "scope", "category", "floor_price", "hold_until", "start_at", "end_at",
+          "ceiling_price"]  # docs/urgent.md, the REST conf
 
 
 def test_the_form_shows_every_documented_field_in_order_each_with_a_title_and_help() -> None:
@@ -48,3 +49,19 @@ def test_every_mode_offered_is_one_the_run_knows(mode: str) -> None:
 def test_the_schema_refuses_what_cannot_run_at_trigger_time(name: str, value: object) -> None:
     with pytest.raises(ParamValidationError):
         form.params()[name].resolve(value)
+
+
+def test_a_planned_override_needs_an_iso_start_before_its_end_and_holds_until_its_end() -> None:
+    base = {"store": "demo", "mode": "price_override", "percent": -20, "reason": "Black Friday at midnight"}
+    planned = parse_request(base | {"start_at": "2026-11-27T00:00", "end_at": "2026-11-28T00:00"}, ["demo"])
+    assert (planned.start_at, planned.end_at, planned.hold_until) == ("2026-11-27T00:00", "2026-11-28T00:00",
+                                                                       "2026-11-28T00:00")
+    for bad, why in [({"start_at": "midnight"}, "start_at must be a date and time"),
+                     ({"end_at": "2026-11-28T00:00"}, "end_at needs start_at"),
+                     ({"start_at": "2026-11-27T00:00", "end_at": "2026-11-26T23:00"}, "must be after start_at"),
+                     ({"start_at": "2026-11-27T00:00", "end_at": "2026-12-27T00:00"}, "within 14 days")]:
+        with pytest.raises(RequestError, match=why):
+            parse_request(base | bad, ["demo"])
+    with pytest.raises(RequestError, match="price_override only"):
+        parse_request({"store": "demo", "mode": "skus", "skus": ["A"], "reason": "resync a few SKUs now",
+                       "start_at": "2026-11-27T00:00"}, ["demo"])

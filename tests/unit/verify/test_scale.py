@@ -119,6 +119,34 @@ def test_a_clean_whole_store_repricing_is_verified_within_the_page_budget(sqlite
     assert (result.counts["verified_by_page"], result.counts["verified_by_api"]) == (300, 100)
 
 
+def test_an_urgent_runs_product_queries_are_capped_by_its_deadline_and_the_rest_verified_by_list_and_pages(
+        sqlite_url) -> None:
+    """One product query per changed product does not fit 15 minutes for a whole store: an urgent run queries the
+    products whose pages are read, then a seeded sample, up to its budget; the others rest on their list timestamp
+    (and a page when sampled). A product the marketplace does not show right is still caught by the list read."""
+    from dataclasses import replace
+
+    from aeops.verify.runner import URGENT_QUERY_MIN, urgent_query_budget
+
+    assert urgent_query_budget(15, 18) == 2430 and urgent_query_budget(1, 0.5) == URGENT_QUERY_MIN
+    clock = Clock()
+    market = FakeMarketplace(clock=clock)
+    market.seed(range(1, 401), {"S": ("20.00", None, 10)}, clock() - timedelta(days=1))
+    rule = sampling.SamplingRule(page_all_threshold=10, sample_size=10, risky_cross_size=30)
+    target = pushed(sqlite_url, market, 400, rule, budget=50)
+    target = replace(target, settings=replace(target.settings, api_check_budget=120))
+    calls_before = market.calls
+
+    result = poke_target(target, now=clock)
+
+    assert result.done and result.counts["verified"] == 400
+    assert result.counts["verify_product_queries"] == 120  # not 400
+    assert result.counts["verified_by_page"] == 50 and result.counts["verified_by_list"] == 400 - 120
+    assert market.calls - calls_before < 400
+    state = Ledger(sqlite_url).runs.get(target.sync_run_id).artifacts["verify"]
+    assert len(state["api_sample"]) == 120
+
+
 # ------------------------------------------------------------------------------------------- list reads
 class PagedClient(FakeMarketplace):
     """list_products over ``n`` products, recording each page read (and the threads that read them)."""

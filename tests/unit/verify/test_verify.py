@@ -564,6 +564,7 @@ def test_review_follow_up_moves_changes_on_and_alerts_once(sqlite_url) -> None:
     ledger.changes.begin_write(run, "demo", "aliexpress.solution.product.edit", "b", ids)  # pushed_at = now
     ledger.changes.set_status(ids, ChangeStatus.IN_REVIEW)
     status = {1: ("onSelling", None), 2: ("editingRequired", "image under 800 px"), 3: ("auditing", None)}
+    ledger.runs.add_milestone(run, "review-started:1")  # the push's read right after the edit saw it auditing
 
     class Client(FakeMarketplace):
         def get_product(self, product_id: int) -> Product:
@@ -583,6 +584,92 @@ def test_review_follow_up_moves_changes_on_and_alerts_once(sqlite_url) -> None:
     review_followup.follow(ledger, Client(), "demo", run, "r", deadline=timedelta(hours=2), at=at + timedelta(hours=3),
                   alert=sent.append)
     assert len(sent) == 2  # each alert once per run
+
+
+def _image_edits(sqlite_url: str, name: str, pids: tuple[int, ...]):
+    from aeops.store.status import ChangeStatus
+
+    ensure_schema(sqlite_url)
+    ledger = Ledger(sqlite_url)
+    run = ledger.runs.start("demo", "unit", name)
+    edit = {"fields": {"main_image": "a.jpg", "main_image_sha256": "0" * 64}}
+    ledger.changes.store_plan(run, "demo", [PlannedChange(pid, "edit", edit) for pid in pids])
+    ids = ledger.changes.open_ids([run])[(run, "edit")]
+    ledger.changes.begin_write(run, "demo", "aliexpress.solution.product.edit", "b", ids)  # pushed_at = now
+    ledger.changes.set_status(ids, ChangeStatus.IN_REVIEW)
+    return ledger, run
+
+
+def _status_client(status: dict[int, str]):
+    from aeops.marketplace import Product
+
+    class Client(FakeMarketplace):
+        def get_product(self, product_id: int) -> Product:
+            return Product(product_id, status=status[product_id])
+
+    return Client()
+
+
+def test_an_image_edit_with_no_review_started_within_the_trigger_time_is_alerted_and_reported(sqlite_url) -> None:
+    """The guide: a main-image change must trigger the review within 2 hours. Product 1 is back on sale and was never
+    seen auditing, product 2 went offline: neither is counted as reviewed."""
+    from aeops.verify import review_followup
+
+    ledger, run = _image_edits(sqlite_url, "no-review", (1, 2))
+    client, sent = _status_client({1: "onSelling", 2: "offline"}), []
+    at = datetime.now(UTC)
+
+    early = review_followup.follow(ledger, client, "demo", run, "r", deadline=timedelta(hours=2), at=at,
+                                   alert=sent.append, trigger=timedelta(minutes=120))
+    assert early.passed == [] and early.unstarted == [1, 2] and early.pending == [1, 2] and sent == []
+
+    late = review_followup.follow(ledger, client, "demo", run, "r", deadline=timedelta(hours=2),
+                                  at=at + timedelta(minutes=121), alert=sent.append, trigger=timedelta(minutes=120))
+    assert late.passed == [] and late.unreviewed == {1: "onSelling", 2: "offline"}
+    assert late.overdue == [2] and late.pending == []  # not waited for any longer
+    assert {c.product_id: c.status for c in ledger.changes.of_run(run)} == {1: "confirmed", 2: "in_review"}
+    assert len(sent) == 1 and "review not triggered" in sent[0].text and "1 (onSelling)" in sent[0].text
+    assert "120 minutes" in sent[0].text
+    assert {"review-missing:1", "review-missing:2"} <= set(ledger.runs.milestones(run))
+    review_followup.follow(ledger, client, "demo", run, "r", deadline=timedelta(hours=2),
+                           at=at + timedelta(minutes=150), alert=sent.append, trigger=timedelta(minutes=120))
+    assert len(sent) == 1  # once per run
+
+
+def test_a_review_seen_starting_then_passing_confirms_and_a_late_one_alerts_overdue(sqlite_url) -> None:
+    from aeops.verify import review_followup
+
+    ledger, run = _image_edits(sqlite_url, "reviewed", (1, 2))
+    status = {1: "auditing", 2: "auditing"}
+    client, sent = _status_client(status), []
+    at = datetime.now(UTC)
+
+    first = review_followup.follow(ledger, client, "demo", run, "r", deadline=timedelta(minutes=120), at=at,
+                                   alert=sent.append, trigger=timedelta(minutes=120))
+    assert first.waiting == [1, 2] and first.unstarted == [] and "review-started:1" in ledger.runs.milestones(run)
+    status[1] = "onSelling"  # the review passed
+    later = review_followup.follow(ledger, client, "demo", run, "r", deadline=timedelta(minutes=120),
+                                   at=at + timedelta(minutes=121), alert=sent.append, trigger=timedelta(minutes=120))
+    assert later.passed == [1] and later.overdue == [2] and later.unreviewed == {}
+    assert len(sent) == 1 and "review overdue" in sent[0].text
+
+
+def test_the_push_reads_the_status_right_after_an_image_edit_and_records_a_started_review(sqlite_url) -> None:
+    from aeops.catalog.push import note_reviews_started
+    from aeops.marketplace import ApiError, Product
+
+    ensure_schema(sqlite_url)
+    ledger = Ledger(sqlite_url)
+    run = ledger.runs.start("demo", "unit", "push-read")
+
+    class Client(FakeMarketplace):
+        def get_product(self, product_id: int) -> Product:
+            if product_id == 3:
+                raise ApiError("busy", code="isp.temporary-failure")
+            return Product(product_id, status={1: "auditing", 2: "onSelling"}[product_id])
+
+    note_reviews_started(ledger, Client(), run, [1, 2, 3])
+    assert {n for n in ledger.runs.milestones(run) if n.startswith("review-started:")} == {"review-started:1"}
 
 
 def test_a_refusal_without_a_reason_says_the_platform_gave_none_in_the_stores_language(sqlite_url) -> None:

@@ -78,7 +78,8 @@ Endpoints:
     ``{"ok": true, "faults": {...}, "profile": {...}}``.
 
 Faults (``--faults``, see :class:`~aeops.marketplace.simulator.faults.Faults`): ``throttle, item_fail,
-server_error, lost_response, stale_site`` (probabilities), ``propagation_s, latency_ms, qps, daily_quota,
+server_error, lost_response, stale_site, review_skip`` (probabilities; ``review_skip``: main-image edits never
+reviewed, assumed), ``propagation_s, latency_ms, qps, daily_quota,
 never_device, seed``; settings ``review_s, qualification_s, platform_tz``. ``lost_response`` applies the call,
 then closes the connection mid-answer.
 QPS windows, daily quotas and random draws are per simulator process; the catalog is shared.

@@ -326,7 +326,9 @@ def _product_edit(sim: Simulator, seller: dict[str, Any], params: dict[str, str]
             qualifications.apply_entries(product, quals, replace=bool(ext.get("deleteQualificationFlag")),
                                          expired=expired, image_id=photobank.image_id, at_ms=at,
                                          restore_s=sim.faults.qualification_s)
-        if new_image:  # a new main image goes through the platform's review
+        if new_image and sim.draw(sim.faults.review_skip):  # assumed fault: no review ever starts
+            pass
+        elif new_image:  # a new main image goes through the platform's review
             first = tx.photo(names[0])
             reviewer.start(product, at, sim.faults.review_s, reviewer.refusal(first[2] if first else None,
                                                                           product.get("category")))

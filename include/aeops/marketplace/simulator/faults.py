@@ -31,6 +31,7 @@ class Faults:
     daily_quota: int = 0  # calls per app per process before AppCallLimit (daily) (0 = no limit)
     seed: int = 0
     review_s: float = 5.0  # how long the platform's review of a new main image takes (the real one: up to 2 h)
+    review_skip: float = 0.0  # share of main-image edits the platform never reviews (assumed: stays onSelling)
     qualification_s: float = 5.0  # from a valid qualification image to onSelling again (the guide: within 2 h)
     platform_tz: str = "Asia/Shanghai"  # the zone gmt_* strings are rendered and parsed in (Beijing time)
 
@@ -75,7 +76,7 @@ class Faults:
                 else:
                     number = float(value)
                     if number < 0 or (key in {"throttle", "item_fail", "server_error", "lost_response",
-                                               "stale_site", "antibot"} and number > 1):
+                                               "stale_site", "antibot", "review_skip"} and number > 1):
                         raise ValueError
                     setattr(faults, key, number)
             except ValueError:

@@ -65,6 +65,10 @@ class Simulator:
         with self._meter_lock:
             self._api_calls.clear()
 
+    def draw(self, probability: float) -> bool:
+        """One seeded draw: True with ``probability`` (the faults' shared random stream)."""
+        return self._draw(probability)
+
     def _draw(self, probability: float) -> bool:
         if probability <= 0:
             return False

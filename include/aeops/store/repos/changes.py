@@ -104,8 +104,10 @@ class Changes(Repository):
     """``ledger.changes``: the planned changes of runs, their statuses and the API writes that carry them."""
 
     # ------------------------------------------------------------------------------------------ plans
-    def store_plan(self, sync_run_id: int, store: str, changes: Iterable[PlannedLike]) -> dict[str, int]:
-        """Store the change set; on a retried plan, confirmed/failed changes are kept as they are.
+    def store_plan(self, sync_run_id: int, store: str, changes: Iterable[PlannedLike],
+                   source_at: Mapping[int, datetime] | None = None) -> dict[str, int]:
+        """Store the change set; on a retried plan, confirmed/failed changes are kept as they are. ``source_at``:
+        product id -> when its export rows changed at their source (kept on the change: freshness counts from it).
 
         New changes go in with bulk INSERTs and re-planned ones with one bulk UPDATE by primary key (a whole-store
         change set is 100,000 rows: one ORM object each would take most of a minute)."""
@@ -126,7 +128,7 @@ class Changes(Repository):
                                      "kind": planned.kind, "payload": planned.payload, "previous": planned.previous,
                                      "status": str(status), "error_code": planned.payload.get("reason"),
                                      "error_message": planned.payload.get("message"), "attempts": 0,
-                                     "updated_at": now})
+                                     "updated_at": now, "source_at": (source_at or {}).get(planned.product_id)})
                 elif row[1] == ChangeStatus.PLANNED:
                     replanned.append({"id": row[0], "payload": planned.payload, "previous": planned.previous,
                                       "updated_at": now})
@@ -348,9 +350,11 @@ class Changes(Repository):
         return {key: change for key, (change, _since) in found.items() if key[1] != "unpushable"}
 
     def oldest_unsynced(self, store: str, upto: int, runs: int = 30) -> datetime | None:
-        """Since when the oldest change unsynced after run ``upto`` has been so: the start of the first of the
-        store's last ``runs`` runs since which that product's change of that kind has been failed, unverified,
-        never answered or unpushable (blocked); None when everything is synced."""
+        """Since when the oldest change unsynced after run ``upto`` has been so: for the first change of the streak
+        in the store's last ``runs`` runs since which that product's change of that kind has been failed,
+        unverified, never answered or unpushable (blocked), when its source changed (``source_at``: the export's
+        ``updated_at`` or the file's modification time), else the start of its run; None when everything is
+        synced."""
         found = self._unsettled(store, SyncRun.id <= upto, runs, blocked=True)
         return min((since for _change, since in found.values()), default=None)
 
@@ -367,7 +371,8 @@ class Changes(Repository):
             latest: dict[tuple[int, str], tuple[UnsettledChange, datetime, datetime]] = {}
             since: dict[tuple[int, str], datetime] = {}
             for row in s.execute(select(Change.sync_run_id, Change.product_id, Change.kind, Change.status,
-                                        Change.error_code, Change.error_message, Change.updated_at)
+                                        Change.error_code, Change.error_message, Change.updated_at,
+                                        Change.source_at)
                                  .where(Change.sync_run_id.in_(list(started)),
                                         Change.status != str(ChangeStatus.REJECTED))
                                  .order_by(Change.id)):
@@ -375,7 +380,7 @@ class Changes(Repository):
                 bad = row.status in RETRY or (blocked and row.status == ChangeStatus.UNPUSHABLE) or (
                     row.status == ChangeStatus.CONFIRMED and (row.sync_run_id, row.product_id) in unverified)
                 if bad:
-                    since.setdefault(key, started[row.sync_run_id])
+                    since.setdefault(key, min(row.source_at or started[row.sync_run_id], started[row.sync_run_id]))
                     latest[key] = (UnsettledChange(*row[:6]), since[key], row.updated_at)
                 else:
                     since.pop(key, None)
