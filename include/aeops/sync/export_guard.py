@@ -12,8 +12,9 @@ confirmed or read on the marketplace) and holds the store's export when it cross
   newest export let through: not held, or approved) are missing from this one.
 
 Only what aeops knows is compared: a SKU whose current price or stock was never read (a store's first run writes
-them blind) counts in no check, and a first export has no previous one to miss products from. :func:`evaluate` is
-pure; :mod:`aeops.sync.guard_hold` records its verdict, asks a person and keeps the answer.
+them blind, :data:`~aeops.catalog.diff.SKUS_UNKNOWN`) counts in no check, and a first export has no previous one to
+miss products from. :func:`evaluate` is pure; :mod:`aeops.sync.guard_hold` records its verdict, asks a person and
+keeps the answer.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from aeops.catalog.diff import SKUS_UNKNOWN
 from aeops.config import ExportGuardConfig
 
 CHECKS = ("changed_prices", "price_move", "zero_stock", "dropped_products")
@@ -81,9 +81,9 @@ def _known_skus(desired: Mapping[int, dict[str, Any]], current: Mapping[int, dic
     priced = in_stock = 0
     for pid, want in desired.items():
         have = current.get(pid)
-        if not have or have.get(SKUS_UNKNOWN):
+        if not have:
             continue
-        skus = have.get("skus") or {}
+        skus = have.get("skus") or {}  # a product seen on a list page only (SKUS_UNKNOWN) has no values here
         for code in want.get("skus") or {}:
             sku = skus.get(code) or {}
             priced += _money(sku.get("price")) is not None
