@@ -90,7 +90,7 @@ def test_time_limits_are_sized_from_the_deadlines_in_the_settings(dagbag) -> Non
     from aeops.dag_defaults import LOCK_WAIT, URGENT_MAX_DEADLINE_MINUTES, VERIFY_TIMEOUT
 
     sync = dagbag.dags["aliexpress_catalog_sync"]
-    assert timedelta(seconds=_attr(sync.task_dict["verify"], "timeout")) == VERIFY_TIMEOUT
+    assert timedelta(seconds=_attr(sync.task_dict["settle.verify"], "timeout")) == VERIFY_TIMEOUT
     assert sync.dagrun_timeout >= VERIFY_TIMEOUT + LOCK_WAIT  # verification and a lock wait fit in one run
     assert sync.dagrun_timeout < timedelta(hours=24), "a daily run must end before the next one is due"
     urgent = dagbag.dags["aliexpress_urgent_rerun"]
