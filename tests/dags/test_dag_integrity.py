@@ -108,13 +108,31 @@ def test_time_limits_are_sized_from_the_deadlines_in_the_settings(dagbag) -> Non
 def test_waiting_for_a_store_lock_holds_no_worker_slot(dagbag) -> None:
     """Every task that can wait for a store's write lock is a sensor in reschedule mode (it gives its slot back
     between tries; tests/unit/catalog/test_lock.py shows a try returns at once while the store is busy)."""
-    waiters = {("aliexpress_catalog_sync", "push_chunk"), ("aliexpress_urgent_rerun", "take_lock"),
+    waiters = {("aliexpress_catalog_sync", "push_chunk"), ("aliexpress_catalog_sync", "settle.push_held"),
+               ("aliexpress_urgent_rerun", "take_lock"),
                ("aliexpress_certificate_replace", "replace_certificate.push"),
                ("aliexpress_certificate_replace", "replace_certificate.verify")}
     for dag_id, task_id in waiters:
         task = dagbag.dags[dag_id].task_dict[task_id]
         assert _attr(task, "mode") == "reschedule", f"{dag_id}.{task_id} must wait in reschedule mode"
     assert dagbag.dags["aliexpress_urgent_rerun"].task_dict["take_lock"].is_setup
+
+
+def test_a_held_export_waits_for_a_person_in_its_own_stores_task_group(dagbag) -> None:
+    """The export guard's approval is per store: in the task group mapped over stores, after every store's push
+    (a held store is left out of it), before that store's own push, verification and report."""
+    from airflow.sdk.definitions.taskgroup import MappedTaskGroup
+
+    from aeops.hitl import ExportApprovalOperator
+
+    sync = dagbag.dags["aliexpress_catalog_sync"]
+    approve = sync.task_dict["settle.approve"]
+    assert isinstance(approve, ExportApprovalOperator) and isinstance(approve.task_group, MappedTaskGroup)
+    assert approve.retries == 0 and approve.response_timeout is not None
+    assert sync.task_dict["settle.held"].upstream_task_ids >= {"push_chunk"}
+    assert sync.task_dict["settle.push_held"].upstream_task_ids >= {"settle.approve"}
+    assert sync.task_dict["settle.verify"].upstream_task_ids >= {"settle.push_held"}
+    assert "settle.approve" not in sync.task_dict["collect_chunks"].get_flat_relative_ids(upstream=True)
 
 
 def test_a_new_certificate_file_starts_the_replacement_without_a_person(dagbag) -> None:
