@@ -1,7 +1,8 @@
 """The export guard end to end (issue 26's proof): after a normal first sync, the ERP exports every price halved.
 The daily sync holds the demo store's export (nothing of it pushed while the form waits; demo-kids, with an
 ordinary change, is pushed as usual) and asks a person through Airflow's REST route (tests/e2e/hitl.py): approved,
-the halved prices reach the marketplace; rejected, nothing is written and the run says so."""
+the halved prices reach the marketplace; rejected, nothing is written and the run says so. A dry run of the same
+export shows what the guard would hold and asks nobody."""
 
 from __future__ import annotations
 
@@ -84,6 +85,18 @@ def test_an_export_that_halves_every_price_is_held_until_a_person_answers(env, a
     kids_sku = next(r for r in kids if r["sku_code"] in before["demo-kids"] and not r["discount_price"])
     kids_sku["price"] = str((Decimal(before["demo-kids"][kids_sku["sku_code"]]) + 1).quantize(Decimal("0.01")))
     write_export(env.folders["demo-kids"], "catalog_2026-12-06.csv", kids)
+    if answer == "Reject":  # a dry run first: it shows what the guard would hold, asks nobody, writes nothing
+        dry = run_dag(DAG_ID, {"dry_run": True, "stores": ["demo"]})
+        assert str(dry.state) == "success", task_states(dry)
+        assert task_states(dry)["settle.approve[0]"] == "skipped"
+        with session_scope(env.db_url) as s:
+            dry_run = s.scalars(select(SyncRun).where(SyncRun.store == "demo", SyncRun.run_id == dry.run_id)).one()
+            dry_guard = s.scalars(select(ExportGuard).where(ExportGuard.sync_run_id == dry_run.id)).one()
+        assert dry_run.status == "dry_run" and dry_guard.held and dry_guard.dry_run and dry_guard.decision is None
+        assert prices(env, "demo") == before["demo"]
+        dry_report = Path(dry_run.report_path).read_text(encoding="utf-8")
+        assert "the export guard would hold this export for a person&#39;s approval" in dry_report
+        assert "Dry run: the export guard would hold this export" in dry_report and "(-50.0%)" in dry_report
     seen_while_waiting: dict[str, dict[str, str]] = {}
 
     def while_the_form_waits() -> None:
