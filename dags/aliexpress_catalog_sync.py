@@ -183,12 +183,16 @@ def aliexpress_catalog_sync():
         def push_held(store: str, run_id=None, dag=None, ti=None):
             """Push the approved export (rejected or not held: skipped, nothing written)."""
             from airflow.sdk import PokeReturnValue
-            from airflow.sdk.exceptions import AirflowSkipException
+            from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
+            from aeops.catalog.lock import StoreBusy
             from aeops.sync.pushing import push_held
 
-            totals = push_held(store, dag.dag_id, run_id, task=f"{ti.task_id}[{ti.map_index}] of {dag.dag_id} "
-                               f"{run_id}", max_wait_s=LOCK_WAIT.total_seconds())
+            try:
+                totals = push_held(store, dag.dag_id, run_id, task=f"{ti.task_id}[{ti.map_index}] of {dag.dag_id} "
+                                   f"{run_id}", max_wait_s=LOCK_WAIT.total_seconds())
+            except StoreBusy as exc:  # waited LOCK_WAIT already: retrying would only wait again
+                raise AirflowFailException(str(exc)) from None
             if totals and "skipped" in totals:  # the Reject's skip does not reach a mapped task
                 raise AirflowSkipException(f"{store}: nothing to push after the export guard ({totals['skipped']})")
             return PokeReturnValue(is_done=totals is not None, xcom_value=totals)
