@@ -3,22 +3,32 @@
 **What it does.** Takes each store's newest catalog export and sends the smallest update that makes the
 store match it, then checks on the storefront that the update landed:
 
-- per store: preflight, wait until the export is whole, read it, validate it, plan the changes;
+- per store: preflight, wait until the export is whole, read it, validate it, plan the changes, and check the
+  plan against the store's current state (the **export guard**);
 - every store's batches pushed in the `aliexpress_api` pool (a push waits while an urgent re-run holds the
-  store's write lock);
-- per store: verify on the storefront (re-pushing once; following the marketplace's review of new main
-  images), then the report and the Slack summary.
+  store's write lock); a store whose export the guard holds is left out;
+- per store (`settle`): a held export waits for a person (`approve`: Approve pushes it in `push_held`, Reject
+  skips it: nothing written), then verify on the storefront (re-pushing once; following the marketplace's review
+  of new main images), then the report and the Slack summary.
+
+**Export guard.** An export is held when its plan changes the price of more than 20% of the compared SKUs, moves
+any price by more than 50%, takes more than 20% of the SKUs in stock to zero, or misses more than 10% of the
+previous export's products (each per store: `export_guard` in `aeops_config`). Slack, the approval form (Browse →
+Required Actions) and the report show the largest moves; no answer within `AEOPS_EXPORT_GUARD_WAIT_HOURS` (6)
+skips the export and fails the run. Not held: no person task, the push goes on as usual. A dry run's report
+shows what the guard would hold.
 
 A store's failure never blocks another's, and a retried or re-run task only does what is not yet done.
 
 **When it runs.** Daily at 02:00 in the seller's time zone (`AEOPS_SYNC_CRON`, `AEOPS_SYNC_TIMEZONE`), or
 triggered with Params `stores`, `force`, `dry_run`, `export`.
 
-**What you see.** One Slack summary per store, linking its run report (the run's **aeops report** tab). The
-last task, `outcome`, fails the run when a store or a task failed, saying why.
+**What you see.** One Slack summary per store, linking its run report (the run's **aeops report** tab); a held
+export also posts an alert with the link to approve or reject it. The last task, `outcome`, fails the run when a
+store or a task failed (or a held export was not answered), saying why.
 
-**Where the logic lives.** `aeops.sync` (one module per step), `aeops.verify` for the storefront checks;
-docs/verification.md.
+**Where the logic lives.** `aeops.sync` (one module per step; the guard: `export_guard`, `guard_hold`),
+`aeops.verify` for the storefront checks; docs/verification.md, docs/design.md (export guard).
 """
 
 from __future__ import annotations
@@ -31,6 +41,7 @@ from airflow.sdk import Asset, Param, dag, task, task_group
 
 from aeops.dag_defaults import (
     API_POOL,
+    EXPORT_GUARD_WAIT,
     EXPORT_WAIT,
     LOCK_POKE_SECONDS,
     LOCK_WAIT,
@@ -43,6 +54,7 @@ from aeops.dag_defaults import (
     list_stores,
     stores_param,
 )
+from aeops.hitl import ExportApprovalOperator
 from aeops.notify.callbacks import on_failure_callback
 
 SYNCED_CATALOG = Asset("aeops://catalog/synced")
@@ -150,25 +162,62 @@ def aliexpress_catalog_sync():
             raise AirflowFailException(str(exc)) from None
         return PokeReturnValue(is_done=totals is not None, xcom_value=totals)
 
-    @task.sensor(mode="reschedule", poke_interval=VERIFY_POKE_SECONDS, exponential_backoff=True,
-                 max_wait=VERIFY_MAX_WAIT, timeout=VERIFY_TIMEOUT.total_seconds(), pool=API_POOL,
-                 trigger_rule="all_done")
-    def verify(store: str, params=None, run_id=None, dag=None) -> bool:
-        """Never trust "update succeeded": poll the storefront until every pushed product is seen, and follow the
-        marketplace's review of new main images until it ends (or is overdue)."""
-        from aeops.verify import runner
+    @task_group
+    def settle(store: str):
+        # the export guard (aeops.sync.guard_hold): a held export waits here for a person, this store only
+        @task(trigger_rule="all_done")
+        def held(store: str, run_id=None, dag=None) -> str:
+            from airflow.sdk.exceptions import AirflowSkipException
 
-        result = runner.poke(store, dag.dag_id, run_id, dry_run=params["dry_run"])
-        return result.done
+            from aeops.sync.guard_hold import waits_for_a_person
 
-    @task(trigger_rule="all_done", outlets=[SYNCED_CATALOG])
-    def finish(store: str, params=None, run_id=None, dag=None) -> dict:
-        from aeops.sync.finish import finish
+            if not waits_for_a_person(store, dag.dag_id, run_id):
+                raise AirflowSkipException(f"{store}: the export guard holds nothing: no approval needed")
+            return store
 
-        return finish(store, dag.dag_id, run_id, dry_run=params["dry_run"])
+        approve = ExportApprovalOperator(task_id="approve", store_task_id="settle.held",
+                                         response_timeout=EXPORT_GUARD_WAIT, retries=0)
+
+        @task.sensor(mode="reschedule", poke_interval=LOCK_POKE_SECONDS,
+                     timeout=(LOCK_WAIT + TASK_TIMEOUT).total_seconds(), pool=API_POOL, trigger_rule="none_failed")
+        def push_held(store: str, run_id=None, dag=None, ti=None):
+            """Push the approved export (rejected or not held: skipped, nothing written)."""
+            from airflow.sdk import PokeReturnValue
+            from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+            from aeops.catalog.lock import StoreBusy
+            from aeops.sync.pushing import push_held
+
+            try:
+                totals = push_held(store, dag.dag_id, run_id, task=f"{ti.task_id}[{ti.map_index}] of {dag.dag_id} "
+                                   f"{run_id}", max_wait_s=LOCK_WAIT.total_seconds())
+            except StoreBusy as exc:  # waited LOCK_WAIT already: retrying would only wait again
+                raise AirflowFailException(str(exc)) from None
+            if totals and "skipped" in totals:  # the Reject's skip does not reach a mapped task
+                raise AirflowSkipException(f"{store}: nothing to push after the export guard ({totals['skipped']})")
+            return PokeReturnValue(is_done=totals is not None, xcom_value=totals)
+
+        @task.sensor(mode="reschedule", poke_interval=VERIFY_POKE_SECONDS, exponential_backoff=True,
+                     max_wait=VERIFY_MAX_WAIT, timeout=VERIFY_TIMEOUT.total_seconds(), pool=API_POOL,
+                     trigger_rule="all_done")
+        def verify(store: str, params=None, run_id=None, dag=None) -> bool:
+            """Never trust "update succeeded": poll the storefront until every pushed product is seen, and follow
+            the marketplace's review of new main images until it ends (or is overdue)."""
+            from aeops.verify import runner
+
+            result = runner.poke(store, dag.dag_id, run_id, dry_run=params["dry_run"])
+            return result.done
+
+        @task(trigger_rule="all_done", outlets=[SYNCED_CATALOG])
+        def finish(store: str, params=None, run_id=None, dag=None) -> dict:
+            from aeops.sync.finish import finish
+
+            return finish(store, dag.dag_id, run_id, dry_run=params["dry_run"])
+
+        held(store) >> approve >> push_held(store) >> verify(store) >> finish(store)
 
     @task(trigger_rule="all_done", retries=0)
-    def outcome(results: list[dict], run_id=None, dag=None, ti=None) -> None:
+    def outcome(run_id=None, dag=None, ti=None) -> None:
         """The run's verdict: fails when a store could not be synced or any task failed, saying why."""
         from aeops.sync.finish import fail_if_any_store_failed
 
@@ -179,10 +228,8 @@ def aliexpress_catalog_sync():
     chunks = collect_chunks()
     prepared >> chunks
     pushed = push_chunk.expand(chunk=chunks)
-    verified = verify.expand(store=stores)
-    finished = finish.expand(store=stores)
-    pushed >> verified >> finished
-    outcome(finished)
+    settled = settle.expand(store=stores)
+    pushed >> settled >> outcome()
 
 
 aliexpress_catalog_sync()

@@ -42,6 +42,24 @@ class ConfigError(ValueError):
     """The settings are not usable; the message says which field and why."""
 
 
+class ExportGuardConfig(BaseModel):
+    """The daily sync's export guard (``aeops.sync.export_guard``): thresholds past which a store's export is held
+    for a person's approval before anything is pushed. Percentages are of the SKUs (or products) compared."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(True, description="Hold an export that crosses a threshold (false: never hold)")
+    changed_prices_percent: float = Field(
+        20.0, ge=0, le=100, description="Hold when more than this share of the compared SKUs change price")
+    price_move_percent: float = Field(
+        50.0, gt=0, description="Hold when any SKU's price (or discount price) moves by more than this")
+    zero_stock_percent: float = Field(
+        20.0, ge=0, le=100, description="Hold when more than this share of the SKUs in stock drop to zero stock")
+    dropped_products_percent: float = Field(
+        10.0, ge=0, le=100, description="Hold when more than this share of the previous export's products are "
+        "missing from this one")
+
+
 class StoreConfig(BaseModel):
     """One AliExpress store (an agency may configure many)."""
 
@@ -76,6 +94,10 @@ class StoreConfig(BaseModel):
     unsynced_alert_hours: float = Field(
         24.0, gt=0, description="Alert when a change has stayed unsynced (failed, unverified, blocked) longer than "
         "this (the guide: key fields synchronised within 24 hours of a change)"
+    )
+    export_guard: ExportGuardConfig = Field(
+        default_factory=ExportGuardConfig, description="Thresholds past which an export waits for a person's "
+        "approval before it is pushed (docs/design.md, the export guard)"
     )
     images_dir: str = Field("", description="Folder that relative main_image paths are resolved against")
     certs: str = Field("", description="ObjectStoragePath folder holding certificate PDFs")

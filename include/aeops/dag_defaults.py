@@ -14,8 +14,10 @@ when the DAG files are parsed):
 - ``LOCK_WAIT`` (``AEOPS_LOCK_WAIT_MINUTES``, 30): longest wait of a daily push for a store's write lock;
 - ``EXPORT_WAIT`` (``AEOPS_EXPORT_WAIT_MINUTES``, 120): longest wait of the daily sync for a whole export (the
   ERP still writing it, or its ``.done`` marker not there yet);
-- ``SYNC_RUN_TIMEOUT``: export wait + verification + lock wait + four task timeouts (prepare, push, finish,
-  verdict): 12.5 h by default, under the 24 h between two daily runs (tests/dags checks it);
+- ``EXPORT_GUARD_WAIT`` (``AEOPS_EXPORT_GUARD_WAIT_HOURS``, 6): longest wait of a held export for a person's
+  approval (then it is skipped: nothing written);
+- ``SYNC_RUN_TIMEOUT``: export wait + verification + lock wait + export guard wait + four task timeouts (prepare,
+  push, finish, verdict): 18.5 h by default, under the 24 h between two daily runs (tests/dags checks it);
 - urgent re-runs: ``URGENT_MAX_DEADLINE_MINUTES`` (240, the deadline Param's maximum) bounds each task's try,
   a planned override waits ``PLANNED_WAIT`` (14 days and an hour) at most for its start and again for its end
   (deferred: no worker slot), and a run is stopped at twice the task try plus both waits (a late run keeps
@@ -53,7 +55,9 @@ VERIFY_TIMEOUT = timedelta(hours=float(os.environ.get("AEOPS_VERIFY_TIMEOUT_HOUR
 LOCK_WAIT = _minutes("AEOPS_LOCK_WAIT_MINUTES", 30)
 EXPORT_WAIT = _minutes("AEOPS_EXPORT_WAIT_MINUTES", 120)
 LOCK_POKE_SECONDS = float(os.environ.get("AEOPS_LOCK_POKE_SECONDS", "30"))  # a waiting push tries this often
-SYNC_RUN_TIMEOUT = EXPORT_WAIT + VERIFY_TIMEOUT + LOCK_WAIT + 4 * TASK_TIMEOUT
+EXPORT_GUARD_WAIT = timedelta(hours=float(os.environ.get("AEOPS_EXPORT_GUARD_WAIT_HOURS", "6")))
+"""How long a store's export the export guard holds waits for a person (then: skipped, nothing written)."""
+SYNC_RUN_TIMEOUT = EXPORT_WAIT + VERIFY_TIMEOUT + LOCK_WAIT + EXPORT_GUARD_WAIT + 4 * TASK_TIMEOUT
 URGENT_MAX_DEADLINE_MINUTES = MAX_DEADLINE_MINUTES  # the urgent form's deadline maximum (aeops.urgent.form)
 URGENT_TASK_TIMEOUT = timedelta(minutes=URGENT_MAX_DEADLINE_MINUTES)
 PLANNED_WAIT = timedelta(days=PLANNED_MAX_DAYS, hours=1)

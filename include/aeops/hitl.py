@@ -8,7 +8,10 @@
 - :class:`CertificateApprovalOperator`: a certificate upload whose issuer or number changed (or the first of its
   brand and type) waits for "Approve" (DAG ``aliexpress_certificate_replace``); otherwise the task is skipped.
 
-All three park the task in ``awaiting_input`` (no worker slot is held) until someone answers in the UI
+- :class:`ExportApprovalOperator`: a store's catalog export the export guard holds waits for "Approve" (DAG
+  ``aliexpress_catalog_sync``, one per store); not held, decided, or a dry run: the task is skipped.
+
+All four park the task in ``awaiting_input`` (no worker slot is held) until someone answers in the UI
 (Browse → Required Actions) or through ``PATCH /api/v2/dags/{dag}/dagRuns/{run}/taskInstances/{task}/
 {map_index}/hitlDetails``; with no answer within ``response_timeout`` the default answer is taken
 ("Not done yet", "Reject"). The form (subject, text, answers, the optional note's title and help) is in the
@@ -221,4 +224,44 @@ class CertificateApprovalOperator(_ApprovalInLanguage):
         upload_approval.record_decision(self._rid(context),
                                         upload_approval.APPROVE if self._approved(event) else upload_approval.REJECT,
                                         event.get("responded_by_user"), event.get("responded_at"))
+        return super().execute_complete(context, event)
+
+
+class ExportApprovalOperator(_ApprovalInLanguage):
+    """Approval of a store's catalog export the export guard holds (in the task group mapped over stores:
+    ``store_task_id`` names the group's task whose XCom is the store). The form shows the checks that tripped and
+    the largest moves; Reject (or no answer) skips the export: nothing is written."""
+
+    def __init__(self, *, store_task_id: str, **kwargs: Any) -> None:
+        super().__init__(subject="Approve a held catalog export",
+                         body="The checks and the largest moves are shown when this task runs.", defaults="Reject",
+                         **kwargs)
+        self.store_task_id = store_task_id
+
+    def _store(self, context: Any) -> str | None:
+        ti = context["ti"]
+        return ti.xcom_pull(task_ids=self.store_task_id, map_indexes=ti.map_index)
+
+    def execute(self, context: Any) -> Any:
+        """Ask the store's person to approve or reject its held export; skipped when nothing is held."""
+        from aeops.sync import guard_hold  # lazy: keeps DAG parsing light
+
+        store, ti = self._store(context), context["ti"]
+        wait = self.response_timeout.total_seconds() / 3600 if self.response_timeout else 0
+        form = guard_hold.approval_form(store, ti.dag_id, ti.run_id, link=_ui_link(self, ti),
+                                        wait_hours=wait) if store else None
+        if form is None:
+            raise _skip(f"{store}: the export guard holds nothing (not held, decided, or a dry run)")
+        self.subject, self.body = form["subject"], form["body"]
+        self._answers_in(form["lang"])
+        return super().execute(context)
+
+    def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
+        """Record the person's decision (or the timeout) on the held export, then finish as Airflow does."""
+        from aeops.sync import guard_hold  # lazy: keeps DAG parsing light
+
+        ti = context["ti"]
+        guard_hold.record_decision(self._store(context), ti.dag_id, ti.run_id,
+                                   guard_hold.APPROVE if self._approved(event) else guard_hold.REJECT,
+                                   event.get("responded_by_user"), event.get("responded_at"))
         return super().execute_complete(context, event)

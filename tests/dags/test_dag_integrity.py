@@ -90,7 +90,7 @@ def test_time_limits_are_sized_from_the_deadlines_in_the_settings(dagbag) -> Non
     from aeops.dag_defaults import LOCK_WAIT, URGENT_MAX_DEADLINE_MINUTES, VERIFY_TIMEOUT
 
     sync = dagbag.dags["aliexpress_catalog_sync"]
-    assert timedelta(seconds=_attr(sync.task_dict["verify"], "timeout")) == VERIFY_TIMEOUT
+    assert timedelta(seconds=_attr(sync.task_dict["settle.verify"], "timeout")) == VERIFY_TIMEOUT
     assert sync.dagrun_timeout >= VERIFY_TIMEOUT + LOCK_WAIT  # verification and a lock wait fit in one run
     assert sync.dagrun_timeout < timedelta(hours=24), "a daily run must end before the next one is due"
     urgent = dagbag.dags["aliexpress_urgent_rerun"]
@@ -108,8 +108,8 @@ def test_time_limits_are_sized_from_the_deadlines_in_the_settings(dagbag) -> Non
 def test_waiting_for_a_store_lock_holds_no_worker_slot(dagbag) -> None:
     """Every task that can wait for a store's write lock is a sensor in reschedule mode (it gives its slot back
     between tries; tests/unit/catalog/test_lock.py shows a try returns at once while the store is busy)."""
-    waiters = {("aliexpress_catalog_sync", "push_chunk"), ("aliexpress_urgent_rerun", "take_lock"),
-               ("aliexpress_urgent_rerun", "relock"),
+    waiters = {("aliexpress_catalog_sync", "push_chunk"), ("aliexpress_catalog_sync", "settle.push_held"),
+               ("aliexpress_urgent_rerun", "take_lock"), ("aliexpress_urgent_rerun", "relock"),
                ("aliexpress_certificate_replace", "replace_certificate.push"),
                ("aliexpress_certificate_replace", "replace_certificate.verify")}
     for dag_id, task_id in waiters:
@@ -130,6 +130,23 @@ def test_a_planned_override_waits_for_its_start_and_end_deferred_never_in_a_work
         assert isinstance(task, DateTimeSensorAsync) and task.execution_timeout == PLANNED_WAIT, task_id
     assert urgent.dagrun_timeout >= 2 * PLANNED_WAIT
     assert urgent.task_dict["revert_at_end"].trigger_dag_id == "aliexpress_urgent_rerun"
+
+
+def test_a_held_export_waits_for_a_person_in_its_own_stores_task_group(dagbag) -> None:
+    """The export guard's approval is per store: in the task group mapped over stores, after every store's push
+    (a held store is left out of it), before that store's own push, verification and report."""
+    from airflow.sdk.definitions.taskgroup import MappedTaskGroup
+
+    from aeops.hitl import ExportApprovalOperator
+
+    sync = dagbag.dags["aliexpress_catalog_sync"]
+    approve = sync.task_dict["settle.approve"]
+    assert isinstance(approve, ExportApprovalOperator) and isinstance(approve.task_group, MappedTaskGroup)
+    assert approve.retries == 0 and approve.response_timeout is not None
+    assert sync.task_dict["settle.held"].upstream_task_ids >= {"push_chunk"}
+    assert sync.task_dict["settle.push_held"].upstream_task_ids >= {"settle.approve"}
+    assert sync.task_dict["settle.verify"].upstream_task_ids >= {"settle.push_held"}
+    assert "settle.approve" not in sync.task_dict["collect_chunks"].get_flat_relative_ids(upstream=True)
 
 
 def test_a_new_certificate_file_starts_the_replacement_without_a_person(dagbag) -> None:

@@ -62,7 +62,8 @@ RATE_WINDOW_S = 0.9
 # The connections' rate limiter; "memory" (one bucket per process) is the control experiment that shows
 # the QPS assertion fails when the limiter is not shared (see docs/production.md).
 RATE_LIMIT = os.environ.get("AEOPS_DIST_RATE_LIMIT", "redis")
-API_TASKS = ("prepare.preflight", "prepare.plan", "push_chunk", "verify", "finish")
+API_TASKS = ("prepare.preflight", "prepare.plan", "push_chunk", "settle.push_held", "settle.verify",
+             "settle.finish")
 RUN_TIMEOUT_S = float(os.environ.get("AEOPS_DIST_RUN_TIMEOUT", "360"))
 START_TIMEOUT_S = 150.0
 POSTGRES_ADMIN_URL = os.environ.get("AEOPS_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")

@@ -41,7 +41,7 @@ def test_an_app_secret_echoed_by_the_platform_is_masked_everywhere(embedded, mon
         logging.getLogger("aeops").removeHandler(handler)
 
     states = task_states(dag_run)
-    assert states["finish[0]"] == "success", states
+    assert states["settle.finish[0]"] == "success", states
     reports = [p for p in (env.tmp / "reports" / "demo").iterdir() if p.suffix in (".html", ".csv")]
     html = next(p for p in reports if p.suffix == ".html").read_text(encoding="utf-8")
     assert ERROR_CODE in html and "price rejected" in html  # the platform's refusal is reported ...

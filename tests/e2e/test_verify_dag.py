@@ -36,7 +36,7 @@ def test_clean_sync_is_verified_in_one_poke_with_full_completion(embedded, quick
 
     states = task_states(dag_run)
     assert str(dag_run.state) == "success", states
-    assert states["verify[0]"] == "success"
+    assert states["settle.verify[0]"] == "success"
     run = demo_run(env.db_url)
     assert run.status == "success"
     assert run.counts["verified_share"] == 1.0 and run.counts["marketplace_completion_rate"] == 1.0

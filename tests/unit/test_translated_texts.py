@@ -209,7 +209,35 @@ def _slack_messages(lang: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
                                                    "as_of": "2026-11-27"}, [], None, ["Q"])
     messages["settings"] = flat(sent.pop())
     messages["approval"] = approval_notice(lang)
+    messages["export_guard"] = export_guard_texts(config, sent, lang)
     return messages
+
+
+def export_guard_texts(config: Any, sent: list[Any], lang: str) -> str:
+    """The export guard's Slack notice, its approval form and its report lines for an export halving every price."""
+    from aeops.catalog.context import context
+    from aeops.catalog.diff import diff_catalog
+    from aeops.reports.guard_texts import decision_text
+    from aeops.sync import guard_hold
+
+    ctx = context("demo", config)
+    run = ctx.ledger.runs.start("demo", "d", "r")
+    current = {pid: {"skus": {f"S{pid}": {"price": "10.00", "discount_price": "8.00", "stock": 5}}}
+               for pid in range(1, 6)}
+    desired = {pid: {"skus": {f"S{pid}": {"price": "5.00", "discount_price": "4.00", "stock": 0}}}
+               for pid in range(1, 5)}
+    ctx.ledger.guards.record(run, "demo", held=False, dry_run=False, checks=[], moves={}, product_ids=range(1, 6))
+    run = ctx.ledger.runs.start("demo", "d", "r2")
+    changes = diff_catalog(desired, current)
+    guard_hold.guard_plan(ctx, run, desired, current, changes, dry_run=False)
+    form = guard_hold.approval_form("demo", "d", "r2", link="http://x/hitl", wait_hours=6, config=config)
+    notice = "{0.text} {0.blocks}".format(sent.pop())
+    guard = ctx.ledger.guards.of_run(run)
+    outcomes = []
+    for decision, by in (("approved", "w"), ("rejected", "w"), ("timed out", None), (None, None)):
+        guard.decision, guard.decided_by = decision, by
+        outcomes.append(decision_text(guard, lang))
+    return " ".join([notice, form["subject"], form["body"], *outcomes])
 
 
 def approval_notice(lang: str) -> str:

@@ -238,7 +238,7 @@ def sync_summary(
     share = percent(verified_share, lang)
     failed_run = status == "failed"
     healthy = (failed == 0 and not in_review and (completion_rate is None or completion_rate >= 1.0)
-               and not failed_run)
+               and not failed_run and status != "rejected")  # rejected: held by the export guard, nothing written
     emoji = SEVERITY_EMOJI["error" if failed_run else "info" if healthy else "warning"]
     counts = _("{rows} rows, {pushed} pushed, {failed} failed, {verified} verified").format(
         rows=rows, pushed=pushed, failed=failed, verified=verified)

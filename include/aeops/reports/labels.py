@@ -15,10 +15,11 @@ RUN_STATUS = {
     "dry_run": N_("Dry run"),
     "skipped": N_("Skipped"),
     "running": N_("Running"),
+    "rejected": N_("Rejected"),
 }
 # The colour class of a run status: ok (green), warn (amber), bad (red), info (grey/blue).
 STATUS_TONE = {"success": "ok", "partial": "warn", "failed": "bad", "dry_run": "info", "skipped": "info",
-               "running": "info"}
+               "running": "info", "rejected": "warn"}
 
 CHANGE_STATUS = {
     "planned": N_("planned"),
@@ -29,6 +30,7 @@ CHANGE_STATUS = {
     "verified": N_("verified"),
     "verify_failed": N_("not seen on the storefront"),
     "unpushable": N_("cannot be pushed"),
+    "rejected": N_("not approved: never sent"),
 }
 CHANGE_KIND = {"price": N_("price"), "inventory": N_("stock"), "edit": N_("product edit"),
                "unpushable": N_("cannot be pushed")}

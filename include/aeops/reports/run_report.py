@@ -37,6 +37,7 @@ from aeops.notify.finding_texts import finding_problem, finding_todo
 from aeops.notify.links import is_browser_link, task_log_url
 from aeops.reports import charts, labels, thumbnails
 from aeops.reports.deadline_text import clock_text
+from aeops.reports.guard_texts import guard_context
 from aeops.reports.render import render
 from aeops.secrets import redact_value
 from aeops.store.ledger import Ledger
@@ -147,11 +148,16 @@ def headline(run: Any, findings: Sequence[Any], lang: str | None, sites: Sequenc
     outcome = product_outcomes(changes) if changes is not None else {
         "updated": int(counts.get("confirmed", 0)), "verified": int(counts.get("verified", 0)),
         "failed": int(counts.get("failed", 0)) + int(counts.get("unpushable", 0)), "open": int(counts.get("open", 0))}
+    if run.status == "rejected":
+        return _("Nothing was written to the marketplace: the export guard held this export and it was not "
+                 "approved; {attention}.").format(attention=attention)
     if run.status == "dry_run":
         planned = int(counts.get("changed_products") or sum(
             v for k, v in counts.items() if k.startswith("planned_") and k != "planned_unpushable"))
         done = n_("Dry run: {n} product would change, nothing was written",
                   "Dry run: {n} products would change, nothing was written", planned).format(n=planned)
+        if counts.get("guard_held"):
+            done += "; " + _("the export guard would hold this export for a person's approval")
         return _("{done}; {attention}.").format(done=done, attention=attention)
     grid = counts.get("verify_grid") or []
     devices, n_sites = (grid + [None, None])[:2] if grid else (None, len(sites) or None)
@@ -298,6 +304,7 @@ def report_context(ledger: Ledger, sync_run_id: int, store: StoreConfig | None =
         "reviews": review_context(changes, (run.artifacts or {}).get("verify") or {}, lang),
         "escalated": (run.artifacts or {}).get("escalated") or [],
         "held_runs": sorted({h["run_id"] for h in (run.artifacts or {}).get("held") or []}),
+        "guard": guard_context(ledger.guards.of_run(sync_run_id), lang),
         **verification_context(ledger, sync_run_id),
         **checks_context(run, lang),
         "urgent_clock": urgent_clock(ledger, run, lang, store.timezone if store else None),

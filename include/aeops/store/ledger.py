@@ -11,6 +11,7 @@ from __future__ import annotations
 from aeops.store.db import Database
 from aeops.store.repos.certificate_registry import CertificateRegistry
 from aeops.store.repos.changes import Changes
+from aeops.store.repos.export_guards import ExportGuards
 from aeops.store.repos.image_reviews import ImageReviews
 from aeops.store.repos.person_tasks import PersonTasks
 from aeops.store.repos.product_state import ProductStates
@@ -25,8 +26,8 @@ from aeops.store.repos.verification import Verification
 
 class Ledger(Database):
     """The aeops DB of one deployment, by aggregate: ``runs``, ``changes``, ``products``, ``tokens``,
-    ``certificates``, ``person_tasks``, ``outbox``, ``failures``, ``locks``, ``storefront``, ``image_reviews`` and
-    ``verification``."""
+    ``certificates``, ``person_tasks``, ``outbox``, ``failures``, ``locks``, ``storefront``, ``image_reviews``,
+    ``verification`` and ``guards``."""
 
     def __init__(self, url: str, *, migrate: bool = True) -> None:
         super().__init__(url, migrate=migrate)
@@ -42,3 +43,4 @@ class Ledger(Database):
         self.storefront = StorefrontRecords(self)
         self.image_reviews = ImageReviews(self)
         self.verification = Verification(self)
+        self.guards = ExportGuards(self)

@@ -504,6 +504,27 @@ class SlackPage(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ExportGuard(Base):
+    """The daily sync's export guard for one store's run: the checks against the store's current state, the
+    largest moves, whether the export was held, and a person's decision (``aeops.sync.export_guard``)."""
+
+    __tablename__ = "export_guards"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sync_run_id: Mapped[int] = mapped_column(ForeignKey("sync_runs.id"), unique=True)
+    store: Mapped[str] = mapped_column(String(100), index=True)
+    held: Mapped[bool] = mapped_column(default=False)  # a threshold crossed (a dry run: would be held)
+    dry_run: Mapped[bool] = mapped_column(default=False)
+    checks: Mapped[list[Any]] = mapped_column(default=list)  # [{check, count, of, value, limit, tripped}]
+    moves: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the largest moves, by check
+    product_ids: Mapped[list[Any]] = mapped_column(default=list)  # the export's products (the next run's baseline)
+    decision: Mapped[str | None] = mapped_column(String(20), nullable=True)  # approved | rejected | timed out
+    decided_by: Mapped[str | None] = mapped_column(String(250), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    asked_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class SelfCheck(Base):
     """A record of each installation self-check (proves the DB is writable from tasks)."""
 
@@ -522,6 +543,7 @@ __all__ = [
     "Certificate",
     "Change",
     "Export",
+    "ExportGuard",
     "Finding",
     "ImageReview",
     "LogoChange",

@@ -44,8 +44,12 @@ def finish(store: str, dag_id: str, run_id: str, *, dry_run: bool = False, clien
     verification: dict[str, Any] = {}
     if prepared and not dry_run and any(statuses.get(k) for k in VERIFIABLE):
         verification = _verify(ctx, sync_run_id, client)
+    guard = ledger.guards.of_run(sync_run_id)
+    refused = bool(guard and guard.held and not guard.dry_run and guard.decision != "approved")
     if not prepared:
         status = "failed"
+    elif refused:  # held by the export guard and rejected (or never answered): nothing was written
+        status = "rejected"
     elif dry_run:
         status = "dry_run"
     elif (open_left or statuses.get(ChangeStatus.FAILED) or statuses.get(ChangeStatus.UNPUSHABLE)
@@ -57,7 +61,8 @@ def finish(store: str, dag_id: str, run_id: str, *, dry_run: bool = False, clien
     confirmed, failed = statuses.get(ChangeStatus.CONFIRMED, 0), statuses.get(ChangeStatus.FAILED, 0)
     counts = {"pushed": confirmed + failed, "confirmed": confirmed, "failed": failed,
               "unpushable": statuses.get(ChangeStatus.UNPUSHABLE, 0), "open": open_left, **verification}
-    ledger.runs.update(sync_run_id, counts=counts, status=status, finished_at=datetime.now(UTC))
+    message = {"message": _refusal(guard)} if refused else {}
+    ledger.runs.update(sync_run_id, counts=counts, status=status, finished_at=datetime.now(UTC), **message)
     if not dry_run and run.kind == "daily":  # an urgent run (which re-uses this step) is neither
         escalate_failing(ctx, ledger.runs.get(sync_run_id))
         check_freshness(ctx, ledger.runs.get(sync_run_id))
@@ -73,6 +78,13 @@ def finish(store: str, dag_id: str, run_id: str, *, dry_run: bool = False, clien
     log.info("%s: %s; report %s", store, status, report["html"])
     notify_summary(ctx, run, summary)
     return redact_value({k: v for k, v in summary.items() if k not in ("findings_by_code", "headline")})
+
+
+def _refusal(guard: Any) -> str:
+    """The run's message when the export guard held its export and it was not approved (English: the aeops DB's)."""
+    tripped = ", ".join(c["check"] for c in guard.checks if c["tripped"])
+    who = f" by {guard.decided_by}" if guard.decided_by else ""
+    return f"export held by the export guard ({tripped}): {guard.decision or 'not answered'}{who}; nothing written"
 
 
 def marketplace_complete(verification: dict[str, Any]) -> bool:
@@ -93,6 +105,12 @@ def fail_if_any_store_failed(dag_id: str, run_id: str, config: AeopsConfig | Non
     runs = Ledger(url).runs.of_dag_run(dag_id, run_id)
     failed = [r.store for r in runs if r.status in ("failed", "running")]
     problems = [f"store(s) {', '.join(failed)} could not be synced"] if failed else []
+    ledger = Ledger(url)
+    unanswered = [r.store for r in runs if r.status == "rejected" and r.kind == "daily"
+                  and (g := ledger.guards.of_run(r.id)) is not None and g.decision in (None, "timed out")]
+    if unanswered:  # a person's Reject is an answer; nobody answering is not
+        problems.append(f"the export of store(s) {', '.join(unanswered)} was held by the export guard and nobody "
+                        "answered: nothing was written")
     reason = pages.verdict(url, dag_id, run_id, failed_tasks, problems)
     if reason:
         raise SyncError(f"{reason} (see the run's reports and its Slack page)")

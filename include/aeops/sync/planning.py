@@ -31,6 +31,7 @@ from aeops.marketplace.interface import MarketplaceClient
 from aeops.marketplace.listing import LIST_PAGE_SIZE, list_concurrently
 from aeops.secrets import get_logger
 from aeops.sync.errors import SyncError
+from aeops.sync.guard_hold import guard_plan
 from aeops.sync.image_flags import review_changed_images
 
 log = get_logger(__name__)
@@ -111,6 +112,8 @@ def plan(store: str, dag_id: str, run_id: str, *, client: MarketplaceClient | No
         ledger.runs.update(sync_run_id, artifacts={"held": held[:HELD_LISTED]})
     counts = ledger.changes.store_plan(sync_run_id, store, changes,
                                        source_at=source_times(rows, exported_at(ctx, run), ctx.store.timezone))
+    # the export guard: a plan that looks like a broken export waits for a person before anything is pushed
+    guard_plan(ctx, sync_run_id, desired, current, changes, dry_run=dry_run)
     reviewed = review_changed_images(ctx, sync_run_id, run_id, desired, changes,
                                      {pid: meta[0] for pid, meta in catalog_meta.items()}, dry_run=dry_run)
     ledger.runs.update(sync_run_id, counts={"planned_" + k: v for k, v in counts.items()}

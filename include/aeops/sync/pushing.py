@@ -28,13 +28,44 @@ def collect_chunks(dag_id: str, run_id: str, *, dry_run: bool = False, config: A
     cfg = config or load_airflow_config()
     ledger = Ledger(cfg.resolved_database_url())
     stores = {r.id: r.store for r in ledger.runs.of_dag_run(dag_id, run_id)}
+    held = ledger.guards.holding(stores)  # the export guard holds these: pushed by their push_held, if approved
+    if held:
+        log.warning("held by the export guard (waiting for a person): %s", ", ".join(stores[r] for r in sorted(held)))
     found: list[dict[str, Any]] = []
-    for (sync_run_id, kind), ids in ledger.changes.open_ids(stores).items():
+    for (sync_run_id, kind), ids in ledger.changes.open_ids(set(stores) - held).items():
         if kind in KINDS:
             found += chunks(stores[sync_run_id], sync_run_id, kind, ids, chunk_batches)
     log.info("%d push chunk(s): %s", len(found), ", ".join(f"{c['store']}/{c['kind']}x{len(c['batches'])}"
                                                            for c in found) or "nothing to push")
     return found
+
+
+def push_held(store: str, dag_id: str, run_id: str, *, client: MarketplaceClient | None = None,
+              config: AeopsConfig | None = None, task: str | None = None,
+              max_wait_s: float = 1800.0) -> dict[str, Any] | None:
+    """Push a store's export the export guard held, once a person approved it (every open change of the store's run,
+    chunk by chunk under its write lock, as :func:`push_chunk`). ``{"skipped": why}`` when there is nothing to push
+    (not held, a dry run, rejected or not answered); None while the lock is busy (the caller pokes again; what was
+    sent is not sent twice)."""
+    ctx = context(store, config)
+    run = ctx.ledger.runs.find(store, run_id, dag_id)
+    guard = ctx.ledger.guards.of_run(run.id) if run is not None else None
+    if guard is None or not guard.held or guard.dry_run:
+        return {"skipped": "not held"}
+    if guard.decision != "approved":
+        return {"skipped": guard.decision or "not decided"}
+    totals: dict[str, Any] = {}
+    for (sync_run_id, kind), ids in ctx.ledger.changes.open_ids([run.id]).items():
+        if kind not in KINDS:
+            continue
+        for chunk in chunks(store, sync_run_id, kind, ids, CHUNK_BATCHES):
+            pushed = push_chunk(chunk, client=client, config=config, task=task, max_wait_s=max_wait_s)
+            if pushed is None:
+                return None
+            for key, value in pushed.items():
+                totals[key] = totals.get(key, 0) + value
+    log.info("%s: the approved export was pushed: %s", store, totals or "nothing left to push")
+    return totals
 
 
 def push_chunk(chunk: dict[str, Any], *, client: MarketplaceClient | None = None, config: AeopsConfig | None = None,

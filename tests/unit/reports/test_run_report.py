@@ -114,6 +114,10 @@ def test_secrets_never_reach_the_csv() -> None:
      "2 products updated and verified on 3 devices × 5 sites; no row needs your attention."),
     ("partial", {"confirmed": 3, "failed": 1}, "3 products updated (not verified); 1 product could not be updated; "
                                                "no row needs your attention."),
+    ("dry_run", {"planned_price": 4, "guard_held": 1}, "Dry run: 4 products would change, nothing was written; the "
+     "export guard would hold this export for a person's approval; no row needs your attention."),
+    ("rejected", {"planned_price": 4, "guard_held": 1}, "Nothing was written to the marketplace: the export guard "
+     "held this export and it was not approved; no row needs your attention."),
 ])
 def test_the_headline_says_what_happened(status, counts, expected) -> None:
     run = SimpleNamespace(status=status, counts=counts, message="already synced")
@@ -186,3 +190,35 @@ def test_planned_overrides_are_listed_with_their_start_end_approval_and_phase(se
     assert listed["refused"]["phase"] == "cancelled"
     later = {p["run"].run_id: p["phase"] for p in store_health(ledger, store, now=starts + timedelta(days=2)).planned}
     assert later["ahead"] == "ended" and later["asked"] == "started"
+
+
+@pytest.mark.parametrize(("dry_run", "decision", "said"), [
+    (True, None, "Dry run: the export guard would hold this export (nothing is written in a dry run)."),
+    (False, "rejected", "Held by the export guard and rejected by ops-lead: nothing was written to the marketplace."),
+    (False, "approved", "Held by the export guard, approved by ops-lead: pushed."),
+])
+def test_a_held_export_is_shown_with_its_checks_and_largest_moves(seeded, dry_run, decision, said) -> None:
+    ledger, _store, run_id, tmp = seeded
+    checks = [{"check": "changed_prices", "count": 9, "of": 10, "value": 90.0, "limit": 20.0, "tripped": True},
+              {"check": "price_move", "count": 0, "of": 9, "value": 50.0, "limit": 50.0, "tripped": False}]
+    moves = {"prices": [{"product_id": 7, "sku_code": "A-1", "old": "10.00", "new": "5.00", "percent": -50.0}]}
+    ledger.guards.record(run_id, "demo", held=True, dry_run=dry_run, checks=checks, moves=moves, product_ids=[7])
+    if decision:
+        ledger.guards.decide(run_id, decision, "ops-lead", datetime(2026, 11, 27, 3, 0, tzinfo=UTC))
+    english = store_config("demo", tmp / "en", language="en")
+
+    html = Path(write_run_report(ledger, run_id, str(tmp / "en"), english)["html"]).read_text("utf-8")
+
+    assert 'id="export-guard"' in html and said in html
+    assert "⚠ 9 of 10 SKUs change price (90%; the limit is 20%)" in html
+    assert "0 SKU price(s) move by more than 50% (the largest move: 50%)" in html
+    assert "product 7 SKU A-1: price 10.00 → 5.00 (-50.0%)" in html
+    assert ("2026-11-27 11:00 (UTC+08:00)" in html) == bool(decision)  # when it was decided, in store time
+
+
+def test_a_run_the_guard_did_not_hold_has_no_guard_section(seeded) -> None:
+    ledger, _store, run_id, tmp = seeded
+    ledger.guards.record(run_id, "demo", held=False, dry_run=False, checks=[], moves={}, product_ids=[7])
+    html = Path(write_run_report(ledger, run_id, str(tmp / "en"), store_config("demo", tmp / "en", language="en"))
+                ["html"]).read_text("utf-8")
+    assert 'id="export-guard"' not in html

@@ -16,5 +16,6 @@ the only place SQL is written (``make lint`` forbids SQLAlchemy elsewhere). Reac
 - :mod:`~aeops.store.repos.storefront_records`: store-settings checks, logo changes and reminders
   (``ledger.storefront``);
 - :mod:`~aeops.store.repos.image_reviews`: the image detectors' results per image content (``ledger.image_reviews``);
-- :mod:`~aeops.store.repos.verification`: verification results and site strikes (``ledger.verification``).
+- :mod:`~aeops.store.repos.verification`: verification results and site strikes (``ledger.verification``);
+- :mod:`~aeops.store.repos.export_guards`: the daily sync's export guard, its holds and decisions (``ledger.guards``).
 """
