@@ -11,7 +11,7 @@ HOME_DIR := $(or $(AIRFLOW_HOME),.airflow)
 INSTALLED := $(VENV)/.installed
 SETUP_DONE := $(HOME_DIR)/.setup-done
 
-.PHONY: help venv setup run up test lint sample bench constraints test-distributed clean i18n mutate
+.PHONY: help venv setup run up test lint sample bench constraints secrets test-distributed clean i18n mutate
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -80,6 +80,9 @@ constraints: ## re-resolve constraints.txt from requirements*.txt in a scratch v
 	  echo "# Install with: pip install -c constraints.txt -r requirements.txt -r requirements-dev.txt"; \
 	  .venv-constraints/bin/python -m pip freeze --all --exclude-editable | grep -vE '^(aeops|pip)=='; } > constraints.txt
 	rm -rf .venv-constraints
+
+secrets: ## write .env with fresh secrets for docker-compose.yaml (an existing .env: only the missing ones added; FORCE=1: a fresh file, the old one kept aside)
+	$(PYTHON) scripts/make_secrets.py $(if $(FORCE),--force)
 
 clean: ## remove the Airflow home, the venv and caches
 	rm -rf $(HOME_DIR) $(VENV) .pytest_cache .ruff_cache .mutmut

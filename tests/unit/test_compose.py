@@ -113,7 +113,7 @@ def test_demo_profile_adds_the_simulator_and_the_slack_sink(compose) -> None:
         assert services[name]["healthcheck"]["test"], name
     setup = "\n".join(services["aeops-demo-setup"]["command"])
     assert "http://aeops-simulator:8765" in setup and "http://aeops-slack-sink:8766/api/" in setup
-    assert "redis://redis:6379/1" in setup  # shared rate limiter, not the broker's database 0
+    assert "@redis:6379/1" in setup  # shared rate limiter (with the password), not the broker's database 0
     for name in AIRFLOW_SERVICES:
         assert not services[name].get("profiles"), f"{name} must start without a profile"
 
