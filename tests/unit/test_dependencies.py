@@ -23,8 +23,26 @@ def _canonical(name: str) -> str:
 
 
 def _requirements(path: Path) -> list[str]:
-    lines = (line.split("#", 1)[0].strip() for line in path.read_text(encoding="utf-8").splitlines())
-    return [line for line in lines if line]
+    """The requirement lines of a file (hashed files: the ``name==version`` line of each block, no ``--hash``)."""
+    lines = (line.split("#", 1)[0].strip().removesuffix("\\").strip()
+             for line in path.read_text(encoding="utf-8").splitlines())
+    return [line for line in lines if line and not line.startswith("--")]
+
+
+def _hash_blocks(path: Path) -> dict[str, list[str]]:
+    """``name==version`` -> its ``--hash=sha256:`` values, for every pin of a hashed requirements file."""
+    blocks: dict[str, list[str]] = {}
+    current = ""
+    for line in path.read_text(encoding="utf-8").splitlines():
+        stripped = line.strip().removesuffix("\\").strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        if stripped.startswith("--hash="):
+            blocks[current].append(stripped.removeprefix("--hash="))
+        else:
+            current = stripped
+            blocks[current] = []
+    return blocks
 
 
 def _names(requirements: list[str]) -> set[str]:
@@ -91,6 +109,25 @@ def test_every_declared_package_is_pinned_in_constraints_txt() -> None:
     pins = _names(_requirements(ROOT / "constraints.txt"))
     declared = _names(_requirements(ROOT / "requirements.txt") + _requirements(ROOT / "requirements-dev.txt"))
     assert declared - pins == set()
+
+
+def test_every_pin_of_constraints_txt_carries_the_sha256_of_its_files() -> None:
+    blocks = _hash_blocks(ROOT / "constraints.txt")
+    assert len(blocks) > 100
+    for pin, hashes in blocks.items():
+        assert re.fullmatch(r"[A-Za-z0-9._-]+==\S+", pin), pin
+        assert hashes and all(re.fullmatch(r"sha256:[0-9a-f]{64}", h) for h in hashes), pin
+    assert any(pin.startswith("pip==") for pin in blocks), "pip itself is pinned (make venv installs it first)"
+
+
+def test_make_and_the_dockerfile_install_only_hashed_pins_and_never_upgrade_pip_unpinned() -> None:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    venv = makefile[makefile.index("$(INSTALLED):"):makefile.index("venv: $(INSTALLED)")]
+    installs = re.findall(r"pip install ([^\n]*)", venv)
+    assert installs and "--upgrade pip" not in venv
+    for args in installs:  # the editable aeops itself has no dependencies and no hash
+        assert "--require-hashes" in args or "--no-deps --no-build-isolation -e ." in args, args
+    assert "--only pip" in venv and "--only opencv-python-headless" in venv
 
 
 def test_no_pin_has_a_known_published_advisory() -> None:
