@@ -74,7 +74,10 @@ class StoreConfig(BaseModel):
         24.0, gt=0, description="Alert when a change has stayed unsynced (failed, unverified, blocked) longer than "
         "this (the guide: key fields synchronised within 24 hours of a change)"
     )
-    images_dir: str = Field("", description="Folder that relative main_image paths are resolved against")
+    images_dir: str = Field("", description="Folder that relative main_image paths are resolved against; a local "
+                            "main_image outside it is refused")
+    price_files: str = Field("", description="Folder an urgent run's price_file may be read from (besides the "
+                             "exports folder); any other path is refused")
     certs: str = Field("", description="ObjectStoragePath folder holding certificate PDFs")
     logo: str = Field("", description="ObjectStoragePath folder where a new store logo is dropped")
     reports: str = Field("", description="ObjectStoragePath folder where HTML/CSV run reports are written")

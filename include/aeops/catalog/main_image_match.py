@@ -28,6 +28,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -126,8 +127,10 @@ class ImageSources:
             from aeops.rules.images import ImageProblem, fetch_image_bytes
 
             try:
-                self._bytes[source] = fetch_image_bytes(self.path_of(source), images_dir=self.images_dir,
-                                                        hosts=self.hosts, cap_bytes=MAX_IMAGE_BYTES)
+                staged = self.staged.get(source)  # our own copy, in the run's staging folder
+                self._bytes[source] = fetch_image_bytes(
+                    staged or source, images_dir=str(Path(staged).parent) if staged else self.images_dir,
+                    hosts=self.hosts, cap_bytes=MAX_IMAGE_BYTES)
             except ImageProblem as problem:
                 log.warning("main image %s cannot be read: %s", source, problem.text(source))
                 self._bytes[source] = None
