@@ -22,7 +22,6 @@ matches.
 from __future__ import annotations
 
 import hashlib
-import io
 import re
 import threading
 from collections.abc import Iterable, Mapping
@@ -81,12 +80,15 @@ class Fingerprint:
 
 
 def fingerprint(content: bytes) -> Fingerprint:
-    """An image's :class:`Fingerprint` (transparency flattened onto white first)."""
+    """An image's :class:`Fingerprint` (transparency flattened onto white first); opened with the
+    decompression-bomb guard (``ImageProblem`` for a bomb or a non-image)."""
     import imagehash
     import numpy as np
     from PIL import Image
 
-    with Image.open(io.BytesIO(content)) as img:
+    from aeops.rules.images import open_image_guarded
+
+    with open_image_guarded(content) as img:
         img.draft("RGB", (256, 256))
         rgba = img.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))

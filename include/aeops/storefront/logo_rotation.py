@@ -195,9 +195,9 @@ def _named(finding: Finding, name: str) -> Finding:
 
 def _size(path: Any) -> tuple[int, int] | None:
     try:
-        from PIL import Image
+        from aeops.rules.images import open_image_guarded
 
-        with Image.open(path) as im:
+        with open_image_guarded(path.read_bytes()) as im:  # the bomb guard, as on every decode
             return im.size
     except Exception:  # noqa: BLE001 - the size is only shown in the message
         return None

@@ -149,18 +149,19 @@ def _english(value: Shown) -> str:
 
 # ------------------------------------------------------------------------------------------- images
 def image_phash(data: bytes) -> str:
-    """The 64-bit perceptual hash (imagehash.phash) of image bytes, as hex; ValueError when unreadable."""
-    import io
-
+    """The 64-bit perceptual hash (imagehash.phash) of image bytes, as hex; ValueError when unreadable or a
+    decompression bomb (opened with the guard)."""
     import imagehash
     from PIL import Image, UnidentifiedImageError
 
+    from aeops.rules.images import ImageProblem, open_image_guarded
+
     try:
-        with Image.open(io.BytesIO(data)) as im:
+        with open_image_guarded(data) as im:
             rgba = im.convert("RGBA")
             flat = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba).convert("RGB")
             return str(imagehash.phash(flat))
-    except (UnidentifiedImageError, OSError) as exc:
+    except (ImageProblem, UnidentifiedImageError, OSError) as exc:
         raise ValueError(f"not a readable image ({type(exc).__name__})") from None
 
 

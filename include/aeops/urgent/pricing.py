@@ -214,13 +214,12 @@ def _csv_rows(path: Path) -> list[list[str]]:
 
 
 def _xlsx_rows(path: Path) -> list[list[Any]]:
-    from openpyxl import load_workbook
+    """The first sheet's rows, within the XLSX limits and with defusedxml (:mod:`aeops.exports.xlsx`)."""
+    from aeops.exports.xlsx import XlsxLimit, sheet_rows
 
     try:
-        book = load_workbook(path, read_only=True, data_only=True)
+        return [list(row) for row in sheet_rows(path.read_bytes())]
+    except XlsxLimit as limit:
+        raise PriceError(f"price file {path} is past the XLSX limit on {limit.kind} ({limit.values})") from None
     except Exception as exc:  # noqa: BLE001 - any unreadable workbook is one clear error
         raise PriceError(f"price file {path} cannot be read as XLSX ({type(exc).__name__})") from None
-    try:
-        return [list(row) for row in book.worksheets[0].iter_rows(values_only=True)]
-    finally:
-        book.close()
