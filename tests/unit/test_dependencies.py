@@ -136,3 +136,16 @@ def test_no_pin_has_a_known_published_advisory() -> None:
     for dist, fixed, advisories in KNOWN_ADVISORIES:
         version = tuple(int(part) for part in re.findall(r"\d+", pins[dist])[:3])
         assert version >= fixed, f"{dist}=={pins[dist]} has {advisories}; pin {'.'.join(map(str, fixed))} or later"
+
+
+def test_the_dockerfile_s_runtime_part_holds_airflow_and_not_the_test_tools() -> None:
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "hash_constraints.py"), "select",
+                           str(ROOT / "constraints.txt"), "--runtime"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    runtime = _names([line for line in done.stdout.splitlines() if "==" in line])
+    assert {"apache-airflow", "pip", "defusedxml", "opencv-python-headless"} <= runtime
+    assert not {"pytest", "ruff", "playwright", "mutmut"} & runtime
+    assert _names(_requirements(ROOT / "requirements.txt")) <= runtime
+    only = subprocess.run([sys.executable, str(ROOT / "scripts" / "hash_constraints.py"), "select",
+                           str(ROOT / "constraints.txt"), "--only", "pip"], capture_output=True, text=True, timeout=60)
+    assert only.stdout.startswith("pip==") and only.stdout.count("--hash=sha256:") >= 1
