@@ -129,3 +129,14 @@ def test_a_main_image_escaping_the_images_folder_is_never_uploaded(tmp_path: Pat
 
 def test_the_resolver_still_reads_plain_locations(tmp_path: Path) -> None:
     assert locations.resolve(str(tmp_path)) == tmp_path
+
+
+def test_the_rate_limiter_s_redis_password_is_masked_everywhere() -> None:
+    from aeops.marketplace.ratelimit import make_rate_limiter
+    from aeops.secrets import redact
+
+    make_rate_limiter("redis://:s3cret-redis-pass@127.0.0.1:6379/1", qps=5)
+    assert "s3cret-redis-pass" not in redact("broker redis://:s3cret-redis-pass@redis:6379/1 refused")
+    with pytest.raises(ValueError) as refused:
+        make_rate_limiter("memcache://:other-pass-123@host/1", qps=5)
+    assert "other-pass-123" not in str(refused.value)
