@@ -9,18 +9,28 @@ USER airflow
 WORKDIR /opt/airflow
 
 # Dependencies first (a code change does not re-install them). apache-airflow==3.3.2 is pinned in
-# requirements.txt, so pip cannot up- or downgrade Airflow itself; constraints.txt pins everything else.
-COPY --chown=airflow:0 requirements.txt constraints.txt /opt/airflow/
+# constraints.txt, so pip cannot up- or downgrade Airflow itself; constraints.txt pins everything else, each with the
+# sha256 of its files: --require-hashes refuses any other file. pip itself is pinned too and installed first.
+COPY --chown=airflow:0 constraints.txt scripts/hash_constraints.py /opt/airflow/
 # rapidocr-onnxruntime declares opencv-python (GUI build, needs libGL); opencv-python-headless provides the same
-# cv2 module without it: re-install the headless build's files last so cv2 imports in the slim image.
-RUN pip install --no-cache-dir -c /opt/airflow/constraints.txt -r /opt/airflow/requirements.txt \
- && pip install --no-cache-dir --no-deps --force-reinstall -c /opt/airflow/constraints.txt opencv-python-headless
+# cv2 module without it: re-install the headless build's files last so cv2 imports in the slim image. setuptools
+# and wheel (pinned, hashed) build the editable aeops install below.
+RUN cd /opt/airflow \
+ && python hash_constraints.py select constraints.txt --only pip > /tmp/pins-pip.txt \
+ && pip install --no-cache-dir --require-hashes --no-deps -r /tmp/pins-pip.txt \
+ && python hash_constraints.py select constraints.txt --runtime > /tmp/pins-runtime.txt \
+ && pip install --no-cache-dir --require-hashes -r /tmp/pins-runtime.txt \
+ && python hash_constraints.py select constraints.txt --only setuptools wheel > /tmp/pins-build.txt \
+ && pip install --no-cache-dir --require-hashes -r /tmp/pins-build.txt \
+ && python hash_constraints.py select constraints.txt --only opencv-python-headless > /tmp/pins-cv2.txt \
+ && pip install --no-cache-dir --require-hashes --no-deps --force-reinstall -r /tmp/pins-cv2.txt \
+ && rm /tmp/pins-*.txt
 
 # The aeops package (include/aeops), installed editable so that a mounted ./include (docker-compose.yaml)
 # takes effect without a rebuild; without the mount the copy baked in here is used.
 COPY --chown=airflow:0 pyproject.toml README.md /opt/airflow/
 COPY --chown=airflow:0 include /opt/airflow/include
-RUN pip install --no-cache-dir --no-deps -e /opt/airflow
+RUN pip install --no-cache-dir --no-deps --no-build-isolation -e /opt/airflow
 
 # DAGs and plugins are baked in too (the Helm chart can run the image without mounts or git-sync).
 COPY --chown=airflow:0 dags /opt/airflow/dags

@@ -86,7 +86,8 @@ SCHEDULE = cron_schedule(("AEOPS_SYNC_CRON", "0 2 * * *"), timezone_env="AEOPS_S
         "dry_run": Param(False, type="boolean", title="Dry run",
                          description="Validate and plan, report what would change, write nothing"),
         "export": Param(None, type=["null", "string"], title="Export file",
-                        description="Use this export (path or URL) instead of the newest in the store's folder"),
+                        description="Use this export (path or URL inside the store's exports folder; anything "
+                        "else is refused) instead of the newest there"),
     },
 )
 def aliexpress_catalog_sync():

@@ -99,7 +99,10 @@ class StoreConfig(BaseModel):
         default_factory=ExportGuardConfig, description="Thresholds past which an export waits for a person's "
         "approval before it is pushed (docs/design.md, the export guard)"
     )
-    images_dir: str = Field("", description="Folder that relative main_image paths are resolved against")
+    images_dir: str = Field("", description="Folder that relative main_image paths are resolved against; a local "
+                            "main_image outside it is refused")
+    price_files: str = Field("", description="Folder an urgent run's price_file may be read from (besides the "
+                             "exports folder); any other path is refused")
     certs: str = Field("", description="ObjectStoragePath folder holding certificate PDFs")
     logo: str = Field("", description="ObjectStoragePath folder where a new store logo is dropped")
     reports: str = Field("", description="ObjectStoragePath folder where HTML/CSV run reports are written")

@@ -17,12 +17,12 @@ from __future__ import annotations
 import hashlib
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import unquote, urlparse, urlsplit
 
 SUPPORTED = "plain paths and file:// URLs"
 UNSUPPORTED = ("{url}: the {scheme}:// scheme is not supported by this installation (supported: " + SUPPORTED
@@ -66,6 +66,45 @@ def resolve(location: str | Path) -> Any:
                 raise LocationError(UNSUPPORTED.format(url=text, scheme=text.split("://", 1)[0])) from None
             raise LocationError(f"cannot open {text}: {exc}") from None
     return Path(text)
+
+
+def confine(location: str, roots: Mapping[str, str], setting: str) -> str:
+    """``location`` (a path, ``file://`` or URL a person gave, e.g. a Param) when it lies inside one of ``roots``
+    (setting name -> a folder location, or a file location meaning its folder), else one-line LocationError naming
+    ``setting`` and the roots' settings. Checked before anything is opened, so nothing outside is read and a
+    refusal says nothing of what exists there. Local: a relative path is taken inside the first local root; ``..``
+    and symlinks are resolved first (a link pointing out is refused). URLs: the same scheme and host under the
+    root's prefix, no ``.``/``..`` segment. Returns the absolute path (local) or the URL."""
+    text = str(location or "").strip()
+    named = [(name, str(root).strip()) for name, root in roots.items() if str(root or "").strip()]
+    where = " or ".join(f"stores[].{name}" for name, _ in named)
+    if not named:
+        raise LocationError(f"{setting} {text!r} cannot be read: no folder for it is configured "
+                            f"({' or '.join(f'stores[].{name}' for name in roots)})")
+    refused = LocationError(f"{setting} {text!r} is outside the folders it may be read from ({where}); "
+                            "put the file there")
+    if is_local(text):
+        path = resolve(text) if is_url(text) else Path(text).expanduser()
+        for _, root in named:
+            if not is_local(root):
+                continue
+            base = resolve(root)
+            base = base.parent if base.is_file() else base
+            try:
+                real, base_real = (path if path.is_absolute() else base / path).resolve(), base.resolve()
+            except (OSError, RuntimeError):  # a symlink loop
+                raise refused from None
+            if real.is_relative_to(base_real):
+                return str(real)
+        raise refused
+
+    if any(part in (".", "..") for part in urlsplit(text).path.split("/")):
+        raise refused
+    for _, root in named:
+        prefix = root if not is_local(root) else ""
+        if prefix and (text == prefix or text.startswith(prefix.rstrip("/") + "/")):
+            return text
+    raise refused
 
 
 def join(location: str, name: str) -> str:

@@ -44,7 +44,8 @@ def store_folder_missing(embedded, tmp_path: Path, key: str, store: str = "demo-
 
 def test_urgent_price_file_with_abc_fails_the_run_with_the_reason_everywhere(embedded, tmp_path: Path) -> None:
     """The new user's case: a price file holding `abc` as a price."""
-    env = embedded()
+    # a price file is read only from the store's price_files (or exports) folder
+    env = embedded(config_overrides={"store_overrides": {"price_files": str(tmp_path)}})
     price_file = tmp_path / "prices.csv"
     price_file.write_text("sku_code,price\nNOT-CHECKED-YET,abc\n", encoding="utf-8")
 
@@ -55,7 +56,7 @@ def test_urgent_price_file_with_abc_fails_the_run_with_the_reason_everywhere(emb
     states = task_states(dag_run)
     assert str(dag_run.state) == "failed", states
     assert states["plan"] == "failed" and states["report"] == "failed" and states["release_lock"] == "success"
-    reason = "line 2 price 'abc' is not a number"
+    reason = "line 2: price is not a number"  # the line and column, never the cell's value
     with session_scope(env.db_url) as s:
         run = s.scalars(select(SyncRun).where(SyncRun.run_id == dag_run.run_id)).one()
     assert run.status == "failed"

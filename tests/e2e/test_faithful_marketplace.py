@@ -104,7 +104,9 @@ def test_a_first_run_on_an_unchanged_export_sends_no_edit_and_no_upload(embedded
 
 def test_a_refused_apparel_image_is_alerted_with_its_reason_and_an_overdue_review_too(
         embedded, quick_verify, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    env = embedded(faults="review_s=1", profile="rich")  # the reviewer's reason (assumed field)
+    # the reviewer's reason (assumed field); the exports below are written to demo's exports folder (an export
+    # Param is read only from there)
+    env = embedded(faults="review_s=1", profile="rich", config_overrides={"exports": {"demo": str(tmp_path)}})
     mug = 1005001234583757  # home
     # The export files the T-shirt under "home" (so aeops checks no background) with a grey-backdrop photo; the
     # platform knows it as apparel, and its reviewer refuses the image.

@@ -132,7 +132,8 @@ def test_whole_store_percentage_override_lands_guarded_and_revert_restores_every
 
 
 def test_absolute_prices_from_a_file_change_only_the_listed_skus(embedded, api, tmp_path: Path) -> None:
-    env = embedded()
+    # a price file is read only from the store's price_files (or exports) folder
+    env = embedded(config_overrides={"store_overrides": {"price_files": str(tmp_path)}})
     before = prices(env)
     codes = sorted(before)[:3]
     price_file = tmp_path / "prices.csv"

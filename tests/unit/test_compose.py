@@ -113,22 +113,25 @@ def test_demo_profile_adds_the_simulator_and_the_slack_sink(compose) -> None:
         assert services[name]["healthcheck"]["test"], name
     setup = "\n".join(services["aeops-demo-setup"]["command"])
     assert "http://aeops-simulator:8765" in setup and "http://aeops-slack-sink:8766/api/" in setup
-    assert "redis://redis:6379/1" in setup  # shared rate limiter, not the broker's database 0
+    assert "@redis:6379/1" in setup  # shared rate limiter (with the password), not the broker's database 0
     for name in AIRFLOW_SERVICES:
         assert not services[name].get("profiles"), f"{name} must start without a profile"
 
 
-def test_dockerfile_builds_on_the_pinned_airflow_with_constraints_and_the_package() -> None:
+def test_dockerfile_builds_on_the_pinned_airflow_with_hashed_constraints_and_the_package() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
     pinned = re.search(r"^apache-airflow==(\S+)", (ROOT / "requirements.txt").read_text(), re.M).group(1)
     assert re.search(rf"^FROM apache/airflow:{re.escape(pinned)}-python3\.11$", dockerfile, re.M)
-    assert re.search(r"pip install .*-c \S*constraints\.txt -r \S*requirements\.txt", dockerfile)
-    assert "pip install --no-cache-dir --no-deps -e /opt/airflow" in dockerfile
+    installs = re.findall(r"pip install ([^\n&]*)", dockerfile)
+    for args in installs:  # every dependency checked against constraints.txt's hashes; only aeops itself is not
+        assert "--require-hashes" in args or args.endswith("--no-deps --no-build-isolation -e /opt/airflow"), args
+    assert any("--only pip" in line for line in dockerfile.splitlines()), "pip itself is pinned and installed first"
+    assert "--upgrade pip" not in dockerfile
     for copied in re.findall(r"^COPY --chown=\S+ (.+) /opt/airflow/?\S*$", dockerfile, re.M):
         for path in copied.split():
             assert (ROOT / path).exists(), path
     ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8").split()
-    assert {".venv", ".airflow", ".airflow-*", ".git"} <= set(ignored)
+    assert {".venv", ".airflow", ".airflow-*", ".git", ".env", ".env.*"} <= set(ignored)
 
 
 def test_compose_is_documented_as_not_started_here() -> None:

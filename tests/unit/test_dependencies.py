@@ -23,8 +23,26 @@ def _canonical(name: str) -> str:
 
 
 def _requirements(path: Path) -> list[str]:
-    lines = (line.split("#", 1)[0].strip() for line in path.read_text(encoding="utf-8").splitlines())
-    return [line for line in lines if line]
+    """The requirement lines of a file (hashed files: the ``name==version`` line of each block, no ``--hash``)."""
+    lines = (line.split("#", 1)[0].strip().removesuffix("\\").strip()
+             for line in path.read_text(encoding="utf-8").splitlines())
+    return [line for line in lines if line and not line.startswith("--")]
+
+
+def _hash_blocks(path: Path) -> dict[str, list[str]]:
+    """``name==version`` -> its ``--hash=sha256:`` values, for every pin of a hashed requirements file."""
+    blocks: dict[str, list[str]] = {}
+    current = ""
+    for line in path.read_text(encoding="utf-8").splitlines():
+        stripped = line.strip().removesuffix("\\").strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        if stripped.startswith("--hash="):
+            blocks[current].append(stripped.removeprefix("--hash="))
+        else:
+            current = stripped
+            blocks[current] = []
+    return blocks
 
 
 def _names(requirements: list[str]) -> set[str]:
@@ -93,9 +111,41 @@ def test_every_declared_package_is_pinned_in_constraints_txt() -> None:
     assert declared - pins == set()
 
 
+def test_every_pin_of_constraints_txt_carries_the_sha256_of_its_files() -> None:
+    blocks = _hash_blocks(ROOT / "constraints.txt")
+    assert len(blocks) > 100
+    for pin, hashes in blocks.items():
+        assert re.fullmatch(r"[A-Za-z0-9._-]+==\S+", pin), pin
+        assert hashes and all(re.fullmatch(r"sha256:[0-9a-f]{64}", h) for h in hashes), pin
+    assert any(pin.startswith("pip==") for pin in blocks), "pip itself is pinned (make venv installs it first)"
+
+
+def test_make_and_the_dockerfile_install_only_hashed_pins_and_never_upgrade_pip_unpinned() -> None:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    venv = makefile[makefile.index("$(INSTALLED):"):makefile.index("venv: $(INSTALLED)")]
+    installs = re.findall(r"pip install ([^\n]*)", venv)
+    assert installs and "--upgrade pip" not in venv
+    for args in installs:  # the editable aeops itself has no dependencies and no hash
+        assert "--require-hashes" in args or "--no-deps --no-build-isolation -e ." in args, args
+    assert "--only pip" in venv and "--only opencv-python-headless" in venv
+
+
 def test_no_pin_has_a_known_published_advisory() -> None:
     pins = dict(line.split("==", 1) for line in _requirements(ROOT / "constraints.txt") if "==" in line)
     pins = {_canonical(name): version for name, version in pins.items()}
     for dist, fixed, advisories in KNOWN_ADVISORIES:
         version = tuple(int(part) for part in re.findall(r"\d+", pins[dist])[:3])
         assert version >= fixed, f"{dist}=={pins[dist]} has {advisories}; pin {'.'.join(map(str, fixed))} or later"
+
+
+def test_the_dockerfile_s_runtime_part_holds_airflow_and_not_the_test_tools() -> None:
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "hash_constraints.py"), "select",
+                           str(ROOT / "constraints.txt"), "--runtime"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    runtime = _names([line for line in done.stdout.splitlines() if "==" in line])
+    assert {"apache-airflow", "pip", "defusedxml", "opencv-python-headless"} <= runtime
+    assert not {"pytest", "ruff", "playwright", "mutmut"} & runtime
+    assert _names(_requirements(ROOT / "requirements.txt")) <= runtime
+    only = subprocess.run([sys.executable, str(ROOT / "scripts" / "hash_constraints.py"), "select",
+                           str(ROOT / "constraints.txt"), "--only", "pip"], capture_output=True, text=True, timeout=60)
+    assert only.stdout.startswith("pip==") and only.stdout.count("--hash=sha256:") >= 1

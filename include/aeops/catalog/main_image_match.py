@@ -22,16 +22,16 @@ matches.
 from __future__ import annotations
 
 import hashlib
-import io
 import re
 import threading
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from aeops.rules.images import ImageProblem, fetch_image_bytes, image_client
+from aeops.rules.images import ImageProblem, fetch_image_bytes, image_client, open_image_guarded
 from aeops.secrets import get_logger
 
 log = get_logger(__name__)
@@ -84,12 +84,13 @@ class Fingerprint:
 
 
 def fingerprint(content: bytes) -> Fingerprint:
-    """An image's :class:`Fingerprint` (transparency flattened onto white first)."""
+    """An image's :class:`Fingerprint` (transparency flattened onto white first); opened with the
+    decompression-bomb guard (``ImageProblem`` for a bomb or a non-image)."""
     import imagehash  # lazy: imagehash loads numpy and scipy
     import numpy as np  # lazy: numpy is heavy, loaded only to analyse an image
     from PIL import Image  # lazy: Pillow is heavy, loaded only to read an image
 
-    with Image.open(io.BytesIO(content)) as img:
+    with open_image_guarded(content) as img:
         img.draft("RGB", (256, 256))
         rgba = img.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
@@ -129,8 +130,10 @@ class ImageSources:
         """The bytes of an export's main image (cached; None when it cannot be read, logged)."""
         if source not in self._bytes:
             try:
-                self._bytes[source] = fetch_image_bytes(self.path_of(source), images_dir=self.images_dir,
-                                                        hosts=self.hosts, cap_bytes=MAX_IMAGE_BYTES)
+                staged = self.staged.get(source)  # our own copy, in the run's staging folder
+                self._bytes[source] = fetch_image_bytes(
+                    staged or source, images_dir=str(Path(staged).parent) if staged else self.images_dir,
+                    hosts=self.hosts, cap_bytes=MAX_IMAGE_BYTES)
             except ImageProblem as problem:
                 log.warning("main image %s cannot be read: %s", source, problem.text(source))
                 self._bytes[source] = None

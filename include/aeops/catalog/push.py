@@ -154,7 +154,8 @@ def _edit_fields(client: MarketplaceClient, change: Change, image_urls: dict[str
         source = fields["main_image"]
         url = fields.get("main_image_pushed_url") or image_urls.get(source)
         if not url:
-            url = _upload(client, staged.get(source, source), images_dir)
+            copy = staged.get(source)  # an auto-fixed copy in the run's staging folder (our own file)
+            url = _upload(client, copy or source, str(Path(copy).parent) if copy else images_dir)
             image_urls[source] = url
             ledger.runs.update(sync_run_id, artifacts={"image_urls": image_urls, "staged_images": staged})
         if fields.get("main_image_pushed_url") != url:

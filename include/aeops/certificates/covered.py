@@ -18,12 +18,12 @@ and what a certificate replacement writes to.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from aeops import csvsafe
 from aeops.exports import newest_export, read_export
 from aeops.marketplace.interface import MarketplaceClient
 from aeops.marketplace.models import PRODUCT_STATUSES
@@ -286,7 +286,7 @@ def csv_text(products: Iterable[CoveredProduct], files: Mapping[int, Iterable[st
     (product id -> the files that cover it: the alert's own brand) also brand and covered_by."""
     out = io.StringIO()
     out.write("\ufeff")
-    writer = csv.writer(out)
+    writer = csvsafe.writer(out)  # titles and reasons come from exports and the platform: no formulas
     writer.writerow(["product_id", "title", "category", "status", "reason"] + (
         ["brand", "covered_by"] if files is not None else []))
     for p in products:

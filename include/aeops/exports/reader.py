@@ -18,6 +18,7 @@ import pandas as pd
 import polars as pl
 
 from aeops.exports.columns import CANONICAL_COLUMNS, REQUIRED_COLUMNS, map_headers
+from aeops.exports.xlsx import XlsxLimit, sheet_rows
 from aeops.findings import Cause, Finding, Text, part
 from aeops.i18n import N_
 from aeops.locations import LocationError, newest_file, read_bytes
@@ -37,6 +38,16 @@ NOT_READ = Cause("FILE-UNREADABLE", N_("the export cannot be read: {error}"), N_
 OLD_XLS = Cause("FILE-UNREADABLE", N_("old binary .xls files are not supported"),
                 N_("save the sheet as .xlsx or CSV UTF-8"))
 BROKEN_WORKBOOK = Cause("FILE-UNREADABLE", N_("the workbook cannot be opened ({error})"), N_("save it again as .xlsx"))
+XLSX_LIMITS = {  # exports.xlsx's limits, by kind
+    "unzipped": Cause("FILE-UNREADABLE", N_("the workbook unzips to {size} MB, more than the {limit} MB aeops opens"),
+                      N_("save the catalog alone as .xlsx, or export it as CSV")),
+    "rows": Cause("FILE-UNREADABLE", N_("the sheet has more than {limit} rows; not read"),
+                  N_("split the catalog, or export it as CSV")),
+    "columns": Cause("FILE-UNREADABLE", N_("the sheet has values beyond column {limit}; not read"),
+                     N_("export only the catalog's columns")),
+    "parser": Cause("FILE-UNREADABLE", N_("XLSX files are not opened: the safe XML parser (defusedxml) is not active"),
+                    N_("install defusedxml and leave OPENPYXL_DEFUSEDXML unset")),
+}
 UNKNOWN_FORMAT = Cause("FILE-UNREADABLE", N_("unknown export format {suffix}"),
                        N_("export the catalog as .csv or .xlsx"))
 CSV_UNPARSED = Cause("FILE-UNREADABLE", N_("the CSV cannot be parsed ({error})"), N_("check quoting and separators"))
@@ -214,15 +225,11 @@ def _cell_text(value: Any) -> str | None:
 
 
 def _read_xlsx(raw: bytes, location: str) -> pl.DataFrame | Problem:
-    from openpyxl import load_workbook  # lazy: openpyxl only for an .xlsx export
-
-    workbook = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+    header: list[str] | None = None
+    columns: list[list[str | None]] = []
+    row_numbers: list[int] = []
     try:
-        sheet = workbook.worksheets[0]
-        header: list[str] | None = None
-        columns: list[list[str | None]] = []
-        row_numbers: list[int] = []
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+        for number, values in enumerate(sheet_rows(raw), start=1):
             if header is None:
                 if any(v not in (None, "") for v in values):
                     header = ["" if v is None else str(v) for v in values]
@@ -233,8 +240,8 @@ def _read_xlsx(raw: bytes, location: str) -> pl.DataFrame | Problem:
             for column, text in zip(columns, texts, strict=True):
                 column.append(text)
             row_numbers.append(number)
-    finally:
-        workbook.close()
+    except XlsxLimit as limit:
+        return XLSX_LIMITS[limit.kind], limit.values
     if header is None:
         return EMPTY_SHEET, {}
     rows = pl.DataFrame({f"c{i}": pl.Series(values, dtype=pl.String) for i, values in enumerate(columns)})

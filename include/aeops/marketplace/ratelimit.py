@@ -23,6 +23,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import urlsplit
+
+from aeops.secrets import register_secret
 
 
 class RateLimiter(Protocol):
@@ -135,11 +138,14 @@ class RedisRateLimiter:
 
 
 def make_rate_limiter(spec: str | None, qps: float, burst: int = 1) -> RateLimiter:
-    """A limiter from ``"memory"`` (default), ``"file:///dir"`` or ``"redis://host:port/db"``."""
+    """A limiter from ``"memory"`` (default), ``"file:///dir"`` or ``"redis://[:password@]host:port/db"`` (the
+    password is registered as a secret: masked in every log, report and message from then on)."""
     if not spec or spec == "memory":
         return InProcessRateLimiter(qps, burst)
     if spec.startswith("file://"):
         return FileRateLimiter(qps, spec[len("file://"):], burst)
     if spec.startswith(("redis://", "rediss://", "unix://")):
+        register_secret(urlsplit(spec).password)
         return RedisRateLimiter(qps, spec, burst)
-    raise ValueError(f"unknown rate limit backend {spec!r} (use memory, file:///dir or redis://host:port/db)")
+    scheme = spec.split("://", 1)[0] if "://" in spec else spec  # never the rest: it may hold a password
+    raise ValueError(f"unknown rate limit backend {scheme!r} (use memory, file:///dir or redis://host:port/db)")

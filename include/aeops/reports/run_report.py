@@ -19,7 +19,6 @@ never whole rows, never credentials (every printed value goes through :mod:`aeop
 
 from __future__ import annotations
 
-import csv
 import io
 import os
 import re
@@ -28,7 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from aeops import locations
+from aeops import csvsafe, locations
 from aeops.catalog.account import standing_of
 from aeops.config import StoreConfig
 from aeops.i18n import ngettext, translator
@@ -66,7 +65,7 @@ def report_names(store: str, run_id: str) -> tuple[str, str]:
 def findings_csv(findings: Sequence[Any], lang: str | None = "en") -> str:
     """The findings as CSV text (write it with :data:`CSV_ENCODING`; columns :data:`CSV_HEADER`)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csvsafe.writer(buffer)  # a cell starting with = + - @ is written as text (aeops.csvsafe, docs/ui.md)
     writer.writerow(CSV_HEADER)
     for f in findings:
         values = [getattr(f, c) if getattr(f, c) is not None else "" for c in CSV_COLUMNS[:-1]]

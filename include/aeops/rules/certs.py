@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -64,6 +65,10 @@ CE_MAX_YEARS = 2
 """A CE certificate may be valid for at most this many years from its issue date."""
 MAX_PDF_BYTES = 20 * 1024 * 1024
 """Certificates larger than this are not parsed (CERT-UNREADABLE): a one-page certificate is kilobytes."""
+MAX_PDF_PAGES = 50
+"""A certificate with more pages is refused before any text is extracted (20 MB of tiny pages would be thousands)."""
+MAX_TEXT_SECONDS = 20.0
+"""The text of one certificate is read for at most this long (checked between pages), then refused."""
 
 CertStatus = Literal["valid", "expiring", "expired", "invalid"]
 
@@ -114,6 +119,10 @@ ENCRYPTED = Cause("CERT-UNREADABLE", N_("certificate {name} cannot be checked: i
                                         "cannot open ({error})"), N_("upload a copy without encryption"))
 NOT_PDF = Cause("CERT-UNREADABLE", N_("certificate {name} cannot be checked: it is not a readable PDF ({error})"),
                 N_("re-export or re-scan it"))
+TOO_MANY_PAGES = Cause("CERT-UNREADABLE", N_("certificate {name} has {pages} pages, more than the {limit} aeops "
+                                              "reads; not checked"), N_("upload the certificate itself, not a bundle"))
+TOO_SLOW = Cause("CERT-UNREADABLE", N_("certificate {name}: reading its text took longer than {seconds} s; not "
+                                       "checked"), N_("upload the issuer's PDF or a smaller copy"))
 NO_TEXT = Cause("CERT-UNREADABLE", N_("certificate {name} has no text layer (a scan?)"),
                 N_("upload the issuer's PDF or a searchable copy so the number and dates can be checked"))
 LINES_MISSING = Cause("CERT-MISMATCH", N_("certificate {name}: the PDF text has no readable {labels} line(s) (dates "
@@ -303,14 +312,22 @@ def parse_certificate_text(text: str) -> dict[str, Any]:
 
 
 def _read_pdf_text(data: bytes) -> tuple[str | None, tuple[Cause, dict[str, Any]] | None]:
-    """``(text, None)`` or ``(None, (cause, its values))``; never raises (pypdf errors, encryption, anything)."""
+    """``(text, None)`` or ``(None, (cause, its values))``; never raises (pypdf errors, encryption, anything).
+    At most :data:`MAX_PDF_PAGES` pages (counted before any text is extracted) and :data:`MAX_TEXT_SECONDS`."""
     from pypdf import PdfReader  # lazy: pypdf only to read a certificate PDF
 
     try:
         reader = PdfReader(io.BytesIO(data))  # tries the empty password itself
         if reader.is_encrypted and reader.decrypt("") == 0:
             return None, (PASSWORD, {})
-        return "\n".join(page.extract_text() or "" for page in reader.pages), None
+        if (pages := len(reader.pages)) > MAX_PDF_PAGES:
+            return None, (TOO_MANY_PAGES, {"pages": pages, "limit": MAX_PDF_PAGES})
+        deadline, texts = time.monotonic() + MAX_TEXT_SECONDS, []
+        for page in reader.pages:
+            if time.monotonic() > deadline:
+                return None, (TOO_SLOW, {"seconds": f"{MAX_TEXT_SECONDS:g}"})
+            texts.append(page.extract_text() or "")
+        return "\n".join(texts), None
     except Exception as exc:  # noqa: BLE001 - any parser failure is a finding, never a traceback
         name = type(exc).__name__
         if name in ("FileNotDecryptedError", "WrongPasswordError"):

@@ -142,6 +142,8 @@ TOO_BIG_UNREAD = Cause("IMG-TOO-BIG", N_("image {source} is {size} MB, more than
 OVER_DOWNLOAD_CAP = Cause("IMG-TOO-BIG", N_("image {source} is larger than the {cap} MB download cap "
                                             "(image_max_download_mb); not downloaded further"),
                           N_("re-save it smaller"))
+OUTSIDE_ROOT = Cause("IMG-UNREADABLE", N_("image {source} is outside the store's images folder (images_dir); not "
+                                          "read"), N_("put the image in the images folder and give its path there"))
 NOT_FOUND = Cause("IMG-MISSING", N_("image {source} was not found"),
                   N_("check the file name and the images folder"))
 NOT_A_FILE = Cause("IMG-MISSING", N_("image {source} is not a file (a folder?)"),
@@ -366,6 +368,18 @@ def _local_path(value: str, images_dir: str | None) -> Path:
     return path
 
 
+def _inside_images_dir(path: Path, images_dir: str | None) -> Path:
+    """``path`` resolved (``..``, symlinks) when inside ``images_dir`` (else the current folder), else
+    :data:`OUTSIDE_ROOT` before anything is opened: no file elsewhere is read, probed or uploaded."""
+    try:
+        real = path.resolve()
+        if real.is_relative_to(Path(images_dir or ".").expanduser().resolve()):
+            return real
+    except (OSError, RuntimeError):  # a symlink loop
+        pass
+    raise ImageProblem(OUTSIDE_ROOT)
+
+
 def _read_local(path: Path, source: str) -> bytes:
     try:
         size = path.stat().st_size
@@ -440,7 +454,7 @@ def _check_source(value: str, *, images_dir: str | None, hosts: list[str], cap_b
         else:
             path = _local_path(value, images_dir)
             source = str(path)
-            data = _read_local(path, source)
+            data = _read_local(_inside_images_dir(path, images_dir), source)
     except ImageProblem as problem:
         return ImageReport(source=source, findings=(problem.finding(source, value),))
     return inspect_image_bytes(data, source, check_background=check_background, use_draft=use_draft, shown=value)
@@ -459,7 +473,7 @@ def fetch_image_bytes(value: str, *, images_dir: str | None = None, hosts: Itera
     allowed = list(hosts)
     if not _is_url(value):
         path = _local_path(value, images_dir)
-        return _read_local(path, str(path))
+        return _read_local(_inside_images_dir(path, images_dir), str(path))
     if urlsplit(value).scheme.lower() not in ("http", "https") or not _host_allowed(value, allowed):
         raise ImageProblem(HOST_REFUSED, host=repr(urlsplit(value).hostname), hosts=_hosts(allowed))
     if client is not None:
@@ -487,7 +501,7 @@ class _LazyClient:
 
 def image_check_one(path_or_url: str, *, images_dir: str | None = None, config: AeopsConfig | None = None,
                     check_background: bool = True) -> ImageReport:
-    """Check one image (fast path: JPEGs decoded at 1/8 scale). For benchmarks and single checks."""
+    """Check one image (fast path: JPEGs decoded at 1/8 scale; no ``images_dir``: the file's own folder)."""
     return _run_one(path_or_url, images_dir, config, check_background, use_draft=True)
 
 
@@ -506,6 +520,8 @@ def _run_one(value: str, images_dir: str | None, config: AeopsConfig | None, che
         value = str(value).strip()
         if not value:
             return ImageReport(source="", findings=(EMPTY.finding(field="main_image"),))
+        if images_dir is None and not _is_url(value):  # one file a person named: its own folder
+            images_dir = str(Path(value.removeprefix("file://")).expanduser().parent)
         return _check_source(value, images_dir=images_dir, hosts=hosts, cap_bytes=cap, client_factory=client,
                              check_background=check_background, use_draft=use_draft)
     finally:

@@ -37,6 +37,7 @@ from aeops.notify.finding_texts import finding_message, finding_problem
 from aeops.notify.messages import notice, slack_escape
 from aeops.notify.send import send
 from aeops.rules.detectors import DETECTOR_VERSION, analyse, logo_findings
+from aeops.rules.images import open_image_guarded
 from aeops.rules.logo import LOGO_MAX_BYTES, LOGO_MIN_SIDE, check_logo
 from aeops.rules.logo import NOT_HASHED as LOGO_UNREAD
 from aeops.secrets import get_logger
@@ -196,9 +197,7 @@ def _named(finding: Finding, name: str) -> Finding:
 
 def _size(path: Any) -> tuple[int, int] | None:
     try:
-        from PIL import Image
-
-        with Image.open(path) as im:
+        with open_image_guarded(path.read_bytes()) as im:  # the bomb guard, as on every decode
             return im.size
     except Exception:  # noqa: BLE001 - the size is only shown in the message
         return None

@@ -18,7 +18,6 @@ logo on every device and that logo differs from the one in force before the quar
 from __future__ import annotations
 
 import hashlib
-import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -29,6 +28,7 @@ from aeops.findings import Text
 from aeops.i18n import N_, translator
 from aeops.locations import LocationError, read_bytes
 from aeops.marketplace.store_page import DEVICES, StorePageView
+from aeops.rules.images import ImageProblem, open_image_guarded
 from aeops.secrets import get_logger
 
 log = get_logger(__name__)
@@ -158,17 +158,18 @@ def _english(value: Shown) -> str:
 
 # ------------------------------------------------------------------------------------------- images
 def image_phash(data: bytes) -> str:
-    """The 64-bit perceptual hash (imagehash.phash) of image bytes, as hex; ValueError when unreadable."""
+    """The 64-bit perceptual hash (imagehash.phash) of image bytes, as hex; ValueError when unreadable or a
+    decompression bomb (opened with the guard)."""
 
     import imagehash  # lazy: imagehash loads numpy and scipy
     from PIL import Image, UnidentifiedImageError  # lazy: Pillow is heavy, loaded only to read an image
 
     try:
-        with Image.open(io.BytesIO(data)) as im:
+        with open_image_guarded(data) as im:
             rgba = im.convert("RGBA")
             flat = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba).convert("RGB")
             return str(imagehash.phash(flat))
-    except (UnidentifiedImageError, OSError) as exc:
+    except (ImageProblem, UnidentifiedImageError, OSError) as exc:
         raise ValueError(f"not a readable image ({type(exc).__name__})") from None
 
 

@@ -10,7 +10,7 @@ from aeops.catalog.holds import active_holds
 from aeops.config import AeopsConfig
 from aeops.exports import read_export
 from aeops.exports.settle import readiness
-from aeops.locations import LocationError
+from aeops.locations import LocationError, confine
 from aeops.secrets import get_logger
 from aeops.sync.errors import SkipStore, SyncError
 
@@ -25,6 +25,11 @@ def pull_export(store: str, dag_id: str, run_id: str, *, force: bool = False, ex
     ctx = context(store, config)
     ledger = ctx.ledger
     sync_run_id = ledger.runs.start(store, dag_id, run_id)
+    if export:  # the Param: only a file inside the store's exports folder is read
+        try:
+            export = confine(export, {"exports": ctx.store.exports}, "export")
+        except LocationError as exc:
+            raise SyncError(f"{store}: {exc}") from None
     location = export or ((ledger.runs.get(sync_run_id).artifacts or {}).get("settled_export"))
     if not location:
         ready = readiness(ctx.store.exports, settle_seconds=ctx.store.export_settle_seconds,
@@ -61,6 +66,8 @@ def export_settled(store: str, dag_id: str, run_id: str, *, export: str | None =
     reason in the run's record, while the ERP may still be writing it."""
     ctx = context(store, config)
     try:
+        if export:
+            export = confine(export, {"exports": ctx.store.exports}, "export")
         ready = readiness(ctx.store.exports, settle_seconds=ctx.store.export_settle_seconds,
                           markers=ctx.store.export_markers, export=export)
     except LocationError:

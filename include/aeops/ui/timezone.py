@@ -7,8 +7,10 @@ HTML shell (and nothing else) that sets that key to the stores' zone when the us
 operator in any country sees the seller's times, and a choice made in the user menu still wins.
 
 The zone is ``AEOPS_UI_TIMEZONE`` when set (an IANA name, or ``off`` to leave the UI alone), else the time zone
-of the configured stores (the first store's when they differ). Pure ASGI, no FastAPI import: the plugin file,
-which every Airflow process loads, stays cheap.
+of the configured stores (the first store's when they differ). Either must be a zone ``zoneinfo`` knows, checked
+before it is used: anything else is logged once and the UI is left alone (a value is never written into the page
+unchecked), and the script's string literal escapes ``<``, ``>`` and ``&`` besides. Pure ASGI, no FastAPI import:
+the plugin file, which every Airflow process loads, stays cheap.
 """
 
 from __future__ import annotations
@@ -16,10 +18,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from aeops.secrets import get_logger
 from aeops.ui.settings import current_config
 
 Scope = MutableMapping[str, Any]
@@ -29,25 +34,48 @@ ASGIApp = Callable[[Scope, Callable[[], Awaitable[Message]], Callable[[Message],
 SKIP_PREFIXES = ("/api/", "/auth/", "/execution/", "/aeops", "/static/", "/ui/", "/pluginsv2/", "/assets/")
 MAX_HTML = 512 * 1024  # the UI shell is a few kB; anything larger is not it
 TTL_S = 60.0
+_ZONE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+){0,2}")
+_warned: set[str] = set()
+
+
+def valid_zone(name: str) -> bool:
+    """True for an IANA time-zone name ``zoneinfo`` can load (``Asia/Shanghai``, ``UTC``); no paths, no markup."""
+
+    if not _ZONE_NAME.fullmatch(name):
+        return False
+    try:
+        ZoneInfo(name)
+    except (ValueError, OSError, KeyError):  # ZoneInfoNotFoundError is a KeyError
+        return False
+    return True
 
 
 def store_timezone() -> str | None:
-    """The zone the UI should default to (None: leave it alone)."""
+    """The zone the UI should default to (None: leave it alone, also for a value that is not an IANA zone)."""
     chosen = os.environ.get("AEOPS_UI_TIMEZONE", "").strip()
     if chosen.lower() == "off":
         return None
-    if chosen:
-        return chosen
-    try:
-        stores = current_config().stores
-    except Exception:  # noqa: BLE001 - unreadable settings: the UI keeps its own default
+    if not chosen:
+        try:
+            stores = current_config().stores
+        except Exception:  # noqa: BLE001 - unreadable settings: the UI keeps its own default
+            return None
+        chosen = stores[0].timezone if stores else ""
+    if chosen and not valid_zone(chosen):
+        if chosen not in _warned:
+            _warned.add(chosen)
+
+            get_logger(__name__).warning("AEOPS_UI_TIMEZONE (or the first store's timezone) %r is not an IANA "
+                                         "time zone (e.g. Asia/Shanghai): the Airflow UI keeps its own", chosen)
         return None
-    return stores[0].timezone if stores else None
+    return chosen or None
 
 
 def snippet(zone: str) -> bytes:
-    """The script that sets the UI's ``timezone`` key unless the user already has one."""
+    """The script that sets the UI's ``timezone`` key unless the user already has one (``zone`` checked by
+    :func:`valid_zone`; the literal escapes ``<``, ``>``, ``&`` all the same)."""
     value = json.dumps(json.dumps(zone))  # the UI stores JSON; this is that JSON as a JS string literal
+    value = value.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return (f"<script>try{{if(localStorage.getItem(\"timezone\")===null)"
             f"localStorage.setItem(\"timezone\",{value})}}catch(e){{}}</script>").encode()
 

@@ -21,6 +21,7 @@ from aeops.catalog.model import desired_from_rows, from_marketplace
 from aeops.catalog.timestamps import parse_gmt
 from aeops.catalog.validation import validate_export
 from aeops.exports import newest_export, read_export
+from aeops.locations import LocationError, confine
 from aeops.marketplace import ApiError
 from aeops.marketplace.interface import MarketplaceClient
 from aeops.marketplace.listing import LIST_PAGE_SIZE, list_concurrently
@@ -230,9 +231,11 @@ def plan_price_override(ctx, client: MarketplaceClient, request: UrgentRequest) 
     targets: dict[int, dict[str, Any]] = defaultdict(dict)  # pid -> sku -> file line (absolute) or None
     lines, discount_given = ([], False)
     if request.price_file:
-        try:
-            lines, discount_given = read_price_file(request.price_file)
-        except PriceError as exc:
+        try:  # only inside the store's price_files or exports folder: never /etc/passwd or the stack's .env
+            price_file = confine(request.price_file, {"price_files": ctx.store.price_files,
+                                                      "exports": ctx.store.exports}, "price_file")
+            lines, discount_given = read_price_file(price_file)
+        except (PriceError, LocationError) as exc:
             raise RequestError(str(exc)) from None
         export_skus, _ = _export_products(ctx) if any(line.product_id is None for line in lines) else ({}, {})
         for line in lines:

@@ -43,7 +43,8 @@ def params() -> dict[str, Param]:
                       "with scope skus: the SKUs to reprice"),
         "price_file": Param(None, type=["null", "string"], title="Price file", section="Price override",
                             description="Absolute prices: path or file:// URL of a CSV/XLSX with columns sku_code, "
-                            "price[, discount_price][, product_id]. Leave empty to use a percentage"),
+                            "price[, discount_price][, product_id], inside the store's price_files (or exports) "
+                            "folder. Leave empty to use a percentage"),
         "percent": Param(None, type=["null", "number"], exclusiveMinimum=-100, maximum=1000,
                          title="Percent change", section="Price override",
                          description="Change every chosen price (and discount price) by this percentage, e.g. -20 "

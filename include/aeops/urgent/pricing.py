@@ -146,7 +146,8 @@ def read_price_file(path: str | Path) -> tuple[list[PriceLine], bool]:
     """Lines of a CSV (UTF-8 or GB18030) or XLSX price file: ``sku_code, price[, discount_price][, product_id]``.
 
     Returns the lines and whether the file has a discount column. PriceError for an unreadable file,
-    missing columns or a bad value (with its line number).
+    missing columns or a bad value: with its line number and column, never a cell's value (the message reaches
+    logs and Slack; the caller has checked the path with :func:`aeops.locations.confine`).
     """
     path = Path(str(path).removeprefix("file://"))
     if not path.is_file():
@@ -165,7 +166,8 @@ def read_price_file(path: str | Path) -> tuple[list[PriceLine], bool]:
     sku_col, price_col = column(SKU_HEADERS), column(PRICE_HEADERS)
     discount_col, product_col = column(DISCOUNT_HEADERS), column(PRODUCT_HEADERS)
     if sku_col is None or price_col is None:
-        raise PriceError(f"price file {path} needs the columns sku_code and price (has: {', '.join(header)})")
+        raise PriceError(f"price file {path} needs the columns sku_code and price (its first row has "
+                         f"{len(header)} column(s), none of them both)")
     lines, seen = [], set()
     for number, row in enumerate(rows[1:], start=2):
         def cell(i: int | None, r: list[Any] = row) -> str:
@@ -177,18 +179,26 @@ def read_price_file(path: str | Path) -> tuple[list[PriceLine], bool]:
         if not sku:
             raise PriceError(f"price file {path} line {number}: no sku_code")
         if sku in seen:
-            raise PriceError(f"price file {path} line {number}: SKU {sku} appears twice")
+            raise PriceError(f"price file {path} line {number}: its sku_code appears on an earlier line too")
         seen.add(sku)
-        price = to_decimal(cell(price_col), f"line {number} price")
+        price = _file_decimal(cell(price_col), path, number, "price")
         if price is None or price <= 0:
-            raise PriceError(f"price file {path} line {number}: price {cell(price_col)!r} is not a positive number")
-        discount = to_decimal(cell(discount_col), f"line {number} discount price")
+            raise PriceError(f"price file {path} line {number}: price is not a positive number")
+        discount = _file_decimal(cell(discount_col), path, number, "discount_price")
         pid_text = cell(product_col)
         if pid_text and not pid_text.isdigit():
-            raise PriceError(f"price file {path} line {number}: product_id {pid_text!r} is not a number")
+            raise PriceError(f"price file {path} line {number}: product_id is not a number")
         lines.append(PriceLine(number, sku, str(price), None if discount is None else str(discount),
                                int(pid_text) if pid_text else None))
     return lines, discount_col is not None
+
+
+def _file_decimal(text: str, path: Path, number: int, column: str) -> Decimal | None:
+    """A price file's cell as a Decimal; PriceError naming the line and column, not the value."""
+    try:
+        return to_decimal(text, column)
+    except PriceError:
+        raise PriceError(f"price file {path} line {number}: {column} is not a number") from None
 
 
 def _csv_rows(path: Path) -> list[list[str]]:
@@ -205,13 +215,12 @@ def _csv_rows(path: Path) -> list[list[str]]:
 
 
 def _xlsx_rows(path: Path) -> list[list[Any]]:
-    from openpyxl import load_workbook  # lazy: openpyxl only for an .xlsx export
+    """The first sheet's rows, within the XLSX limits and with defusedxml (:mod:`aeops.exports.xlsx`)."""
+    from aeops.exports.xlsx import XlsxLimit, sheet_rows  # lazy: keeps DAG parsing light
 
     try:
-        book = load_workbook(path, read_only=True, data_only=True)
+        return [list(row) for row in sheet_rows(path.read_bytes())]
+    except XlsxLimit as limit:
+        raise PriceError(f"price file {path} is past the XLSX limit on {limit.kind} ({limit.values})") from None
     except Exception as exc:  # noqa: BLE001 - any unreadable workbook is one clear error
         raise PriceError(f"price file {path} cannot be read as XLSX ({type(exc).__name__})") from None
-    try:
-        return [list(row) for row in book.worksheets[0].iter_rows(values_only=True)]
-    finally:
-        book.close()

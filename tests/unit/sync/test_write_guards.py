@@ -75,7 +75,7 @@ def config(tmp_path: Path):
     return load_config({"stores": [
         {"name": STORE, "exports": str(tmp_path / "exports"), "images_dir": str(tmp_path / "images"),
          "export_settle_seconds": 0},  # files written by the test are whole (settling: test_export_settle.py)
-        {"name": "demo-kids"}]})
+        {"name": "demo-kids", "exports": str(tmp_path / "exports")}]})  # an export Param is read only in there
 
 
 def planned_chunk(ledger: Ledger, market: FakeMarketplace, products: range = range(1, 4)) -> dict:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -348,9 +347,7 @@ def _photo_upload(sim: Simulator, seller: dict[str, Any], params: dict[str, str]
         return {"result": {"success": False, "error_code": "13002", "error_message": "image larger than 3 MB"}}
     width = height = None
     try:
-        from PIL import Image
-
-        with Image.open(io.BytesIO(content)) as img:
+        with reviewer.open_guarded(content) as img:
             width, height = img.size
     except Exception:  # noqa: BLE001 - not an image
         return {"result": {"success": False, "error_code": "13003", "error_message": "not a readable image"}}

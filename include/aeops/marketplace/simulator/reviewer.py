@@ -13,6 +13,7 @@ name assumed: no public documentation names one).
 from __future__ import annotations
 
 import io
+import warnings
 from typing import Any
 
 MIN_SIDE = 800
@@ -21,6 +22,27 @@ WHITE_SHARE = 0.98
 BORDER_FRACTION = 0.05
 WHITE_EDGES_REQUIRED = 3
 APPAREL_WORDS = ("apparel", "clothing", "dress", "women's clothing", "men's clothing")
+
+
+MAX_PIXELS = 40_000_000  # as aeops.rules.images (the simulator sits below it and cannot import it)
+
+
+def open_guarded(content: bytes) -> Any:
+    """``Image.open`` on bytes with the decompression-bomb guard: Pillow's warning is an error and the header's
+    size is checked before anything is decoded (ValueError for a bomb)."""
+
+    from PIL import Image  # lazy: Pillow is heavy, loaded only to read an image
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            img = Image.open(io.BytesIO(content))
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise ValueError(f"decompression bomb: {exc}") from None
+    if img.size[0] * img.size[1] > MAX_PIXELS:
+        img.close()
+        raise ValueError(f"decompression bomb: {img.size[0]}x{img.size[1]} pixels")
+    return img
 
 
 def is_apparel(category: Any) -> bool:
@@ -37,7 +59,7 @@ def refusal(content: bytes | None, category: Any) -> str | None:
         import numpy as np
         from PIL import Image
 
-        with Image.open(io.BytesIO(content)) as img:
+        with open_guarded(content) as img:
             width, height = img.size
             if min(width, height) < MIN_SIDE:
                 return f"main image is {width}x{height} px; at least {MIN_SIDE}x{MIN_SIDE} px is required"
