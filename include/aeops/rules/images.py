@@ -43,16 +43,8 @@ if TYPE_CHECKING:
 
 log = get_logger(__name__)
 
-__all__ = [
-    "ImageProblem",
-    "ImageReport",
-    "check_images",
-    "fetch_image_bytes",
-    "image_client",
-    "image_check_full_decode",
-    "image_check_one",
-    "open_image_guarded",
-]
+__all__ = ["ImageProblem", "ImageReport", "check_images", "fetch_image_bytes", "image_client",
+           "image_check_full_decode", "image_check_one", "open_image_guarded"]
 
 ACCEPTED_FORMATS = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "WEBP": "WebP"}
 """Pillow format -> name the platform accepts (MPO is a JPEG with extra frames, as phones write them)."""
