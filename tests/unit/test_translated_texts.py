@@ -196,6 +196,7 @@ def _slack_messages(lang: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     messages["details"] = flat(summary_details([finding], store="demo", run_id="r", lang=lang)[0])
     sent: list[Any] = []
     monkeypatch.setattr(settings_steps, "send", lambda message, **kw: sent.append(message))
+    monkeypatch.setattr("aeops.sync.guard_hold.send", lambda message, **kw: sent.append(message))
     config = load_config({"database_url": f"sqlite:///{tmp_path / 'aeops.db'}",
                           "stores": [{"name": "demo", "language": lang}]})
     store = config.store("demo")
