@@ -132,10 +132,13 @@ def _edit_fields(client: MarketplaceClient, change: Change, image_urls: dict[str
     if "main_image" in fields:
         source = fields["main_image"]
         url = fields.get("main_image_pushed_url") or image_urls.get(source)
+        if not url:  # another chunk of the run may have uploaded it since this one read the run
+            url = ((ledger.runs.get(sync_run_id).artifacts or {}).get("image_urls") or {}).get(source)
         if not url:
             url = _upload(client, staged.get(source, source), images_dir)
-            image_urls[source] = url
-            ledger.runs.update(sync_run_id, artifacts={"image_urls": image_urls, "staged_images": staged})
+            # this one entry added in SQL: a whole map written back would drop what parallel chunks added
+            ledger.runs.add_artifact_entries(sync_run_id, "image_urls", {source: url})
+        image_urls[source] = url
         if fields.get("main_image_pushed_url") != url:
             ledger.changes.record_pushed_image(change.id, url)
         api["main_image_urls_list"] = [url]

@@ -259,7 +259,7 @@ def deliver_pending(
                 break
             report.failed += 1
             continue
-        rows.record_success(row_id, method, response, current, shown_count)
+        rows.record_success(row_id, method, response, current, shown_count, claimed=row.attempts)
         if method == "chat.update":
             report.updated += 1
         else:

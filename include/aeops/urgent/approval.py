@@ -166,7 +166,7 @@ def approval_form(store: str, run_id: str, *, dry_run: bool, link: str, wait_min
                     kind="alert", text=text, fields={_("Run"): run_id}, link=link,
                     link_text=_("Approve or reject in Airflow"), dedupe_key=f"urgent-approval:{store}:{run_id}"),
              store=store, config=ctx.config, db_url=ctx.db_url)
-    ctx.ledger.runs.update(run.id, artifacts={**(run.artifacts or {}), "plan_report": report})
+    ctx.ledger.runs.update(run.id, artifacts={"plan_report": report})
     subject = _("Approve urgent price override for {store}: {n} SKU price(s)").format(store=store, n=len(moves))
     return {"subject": subject, "body": body, "reasons": reasons, "report": report, "lang": lang}
 
@@ -184,12 +184,10 @@ def record_decision(store: str, run_id: str, chosen: str, responded_by: dict[str
     waited = max(0.0, (max(answered, now) - asked_at).total_seconds())
     who = (responded_by or {}).get("name") or (responded_by or {}).get("id")
     decision = "approved" if chosen == APPROVE else "rejected" if who else "timed out"
-    artifacts = dict(ctx.ledger.runs.get(run.id).artifacts or {})
-    deadline = dict(artifacts.get("deadline") or {})
-    if deadline:
+    deadline = dict((ctx.ledger.runs.get(run.id).artifacts or {}).get("deadline") or {})
+    if deadline:  # only the deadline is written: the run's other artifacts are merged by key, never overwritten
         deadline["paused_seconds"] = float(deadline.get("paused_seconds", 0)) + waited
-        artifacts["deadline"] = progress.Deadline.from_dict(deadline).to_dict()
-    ctx.ledger.runs.update(run.id, artifacts=artifacts)
+        ctx.ledger.runs.update(run.id, artifacts={"deadline": progress.Deadline.from_dict(deadline).to_dict()})
     detail = {"decision": decision, "by": who, "at": answered.isoformat(), "waited_seconds": round(waited, 1)}
     ctx.ledger.runs.add_milestone(run.id, "approval", detail)
     if decision != "approved":
