@@ -34,6 +34,7 @@ from aeops.marketplace.models import Qualification
 from aeops.secrets import get_logger
 from aeops.store.ledger import Ledger
 from aeops.store.models import Change
+from aeops.store.repos.store_locks import LockToken
 from aeops.store.status import UNCERTAIN, ChangeStatus
 
 log = get_logger(__name__)
@@ -48,8 +49,12 @@ API_OF_KIND = {
 
 
 def push_batch(ledger: Ledger, client: MarketplaceClient, sync_run_id: int, kind: str, change_ids: list[int], *,
-               images_dir: str | None = None) -> dict[str, int]:
-    """Send what is still open of these changes; returns counts by final status of this batch."""
+               images_dir: str | None = None, fence: LockToken | None = None) -> dict[str, int]:
+    """Send what is still open of these changes; returns counts by final status of this batch.
+
+    ``fence``: the store lock's token the push holds; every call's record before sending checks it in the same
+    transaction, and a lock lost meanwhile stops the batch with
+    :class:`~aeops.store.repos.store_locks.LockLost` before anything more is sent."""
     store, artifacts, todo = _prepare(ledger, client, sync_run_id, change_ids)
     image_urls = dict(artifacts.get("image_urls", {}))
     staged = dict(artifacts.get("staged_images", {}))
@@ -57,7 +62,8 @@ def push_batch(ledger: Ledger, client: MarketplaceClient, sync_run_id: int, kind
         if not todo:
             break
         batch_key = f"{kind}-{todo[0].product_id}-{len(todo)}-a{attempt}"
-        write_id = ledger.changes.begin_write(sync_run_id, store, API_OF_KIND[kind], batch_key, [c.id for c in todo])
+        write_id = ledger.changes.begin_write(sync_run_id, store, API_OF_KIND[kind], batch_key, [c.id for c in todo],
+                                              fence=fence)
         try:
             outcomes, answered = _send(client, kind, todo, image_urls, images_dir, ledger, sync_run_id, staged)
         except Exception as exc:
