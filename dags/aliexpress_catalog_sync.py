@@ -14,8 +14,10 @@ A store's failure never blocks another's, and a retried or re-run task only does
 **When it runs.** Daily at 02:00 in the seller's time zone (`AEOPS_SYNC_CRON`, `AEOPS_SYNC_TIMEZONE`), or
 triggered with Params `stores`, `force`, `dry_run`, `export`.
 
-**What you see.** One Slack summary per store, linking its run report (the run's **aeops report** tab). The
-last task, `outcome`, fails the run when a store or a task failed, saying why.
+**What you see.** One Slack summary per store, linking its run report (the run's **aeops report** tab). A store
+whose sync ends partial (writes failed, unverified or not sent) fails its `finish` task after its report and
+summary are written (unless its `partial_is_success` is true). The last task, `outcome`, fails the run when a store
+or a task failed, saying why.
 
 **Where the logic lives.** `aeops.sync` (one module per step), `aeops.verify` for the storefront checks;
 docs/verification.md.
@@ -163,9 +165,16 @@ def aliexpress_catalog_sync():
 
     @task(trigger_rule="all_done", outlets=[SYNCED_CATALOG])
     def finish(store: str, params=None, run_id=None, dag=None) -> dict:
-        from aeops.sync.finish import finish
+        """Report and Slack summary; fails (no retry: it would only say it again) when the store's sync is partial,
+        unless the store's ``partial_is_success`` says a partial day is fine."""
+        from airflow.sdk.exceptions import AirflowFailException
 
-        return finish(store, dag.dag_id, run_id, dry_run=params["dry_run"])
+        from aeops.sync.finish import PartialSync, finish
+
+        try:
+            return finish(store, dag.dag_id, run_id, dry_run=params["dry_run"])
+        except PartialSync as exc:
+            raise AirflowFailException(str(exc)) from None
 
     @task(trigger_rule="all_done", retries=0)
     def outcome(results: list[dict], run_id=None, dag=None, ti=None) -> None:

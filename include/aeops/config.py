@@ -74,6 +74,11 @@ class StoreConfig(BaseModel):
         24.0, gt=0, description="Alert when a change has stayed unsynced (failed, unverified, blocked) longer than "
         "this (the guide: key fields synchronised within 24 hours of a change)"
     )
+    partial_is_success: bool = Field(
+        False, description="A daily sync that ends partial (writes failed, unverified, still in review or not sent) "
+        "leaves the store's finish task green; by default that task fails, after the report and the Slack summary "
+        "are written, so a partial day is never mistaken for a good one"
+    )
     images_dir: str = Field("", description="Folder that relative main_image paths are resolved against")
     certs: str = Field("", description="ObjectStoragePath folder holding certificate PDFs")
     logo: str = Field("", description="ObjectStoragePath folder where a new store logo is dropped")
