@@ -46,9 +46,6 @@ from aeops.store.ledger import Ledger
 from aeops.store.models import StoreLockRelease
 from aeops.store.repos.store_locks import LockLost, LockToken
 
-__all__ = ["LockHold", "LockLost", "LockToken", "StoreBusy", "acquire", "database_now", "held_lock", "lost_message",
-           "poke", "release", "renew", "store_lock", "try_acquire"]
-
 log = get_logger(__name__)
 
 DEFAULT_TTL_S = 600.0
