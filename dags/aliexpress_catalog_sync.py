@@ -24,8 +24,10 @@ A store's failure never blocks another's, and a retried or re-run task only does
 triggered with Params `stores`, `force`, `dry_run`, `export`.
 
 **What you see.** One Slack summary per store, linking its run report (the run's **aeops report** tab); a held
-export also posts an alert with the link to approve or reject it. The last task, `outcome`, fails the run when a
-store or a task failed (or a held export was not answered), saying why.
+export also posts an alert with the link to approve or reject it. A store whose sync ends partial (writes failed,
+unverified or not sent) fails its `finish` task after its report and summary are written (unless its
+`partial_is_success` is true). The last task, `outcome`, fails the run when a store or a task failed (or a held
+export was not answered), saying why.
 
 **Where the logic lives.** `aeops.sync` (one module per step; the guard: `export_guard`, `guard_hold`),
 `aeops.verify` for the storefront checks; docs/verification.md, docs/design.md (export guard).
@@ -211,9 +213,16 @@ def aliexpress_catalog_sync():
 
         @task(trigger_rule="all_done", outlets=[SYNCED_CATALOG])
         def finish(store: str, params=None, run_id=None, dag=None) -> dict:
-            from aeops.sync.finish import finish
+            """Report and Slack summary; fails (no retry: it would only say it again) when the store's sync is
+            partial, unless the store's ``partial_is_success`` says a partial day is fine."""
+            from airflow.sdk.exceptions import AirflowFailException
 
-            return finish(store, dag.dag_id, run_id, dry_run=params["dry_run"])
+            from aeops.sync.finish import PartialSync, finish
+
+            try:
+                return finish(store, dag.dag_id, run_id, dry_run=params["dry_run"])
+            except PartialSync as exc:
+                raise AirflowFailException(str(exc)) from None
 
         held(store) >> approve >> push_held(store) >> verify(store) >> finish(store)
 

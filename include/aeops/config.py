@@ -99,6 +99,11 @@ class StoreConfig(BaseModel):
         default_factory=ExportGuardConfig, description="Thresholds past which an export waits for a person's "
         "approval before it is pushed (docs/design.md, the export guard)"
     )
+    partial_is_success: bool = Field(
+        False, description="A daily sync that ends partial (writes failed, unverified, still in review or not sent) "
+        "leaves the store's finish task green; by default that task fails, after the report and the Slack summary "
+        "are written, so a partial day is never mistaken for a good one"
+    )
     images_dir: str = Field("", description="Folder that relative main_image paths are resolved against; a local "
                             "main_image outside it is refused")
     price_files: str = Field("", description="Folder an urgent run's price_file may be read from (besides the "

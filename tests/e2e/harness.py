@@ -175,3 +175,27 @@ def task_states(dag_run) -> dict[str, str]:
         key = ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"
         states[key] = str(getattr(ti.state, "value", ti.state))
     return states
+
+
+def honest_outcome(db_url: str, dag_run) -> set[str]:
+    """Assert that the DAG run's state says what its stores' syncs were, and return the stores whose sync was
+    partial (writes failed, unverified or not sent): each such store failed its ``finish`` task (after its report
+    and summary) and so did ``outcome``, nothing else failed, and the run is failed; with none, the run succeeded."""
+    from sqlalchemy import select
+
+    from aeops.store import session_scope
+    from aeops.store.models import SyncRun
+
+    with session_scope(db_url) as s:
+        runs = s.scalars(select(SyncRun).where(SyncRun.dag_id == dag_run.dag_id,
+                                               SyncRun.run_id == dag_run.run_id)).all()
+    partial = {r.store for r in runs if r.status == "partial"}
+    states = task_states(dag_run)
+    failed = {task for task, state in states.items() if state == "failed"}
+    if partial:
+        assert str(dag_run.state) == "failed", states
+        assert {t for t in failed if t != "outcome" and not t.startswith("finish[")} == set(), states
+        assert len([t for t in failed if t.startswith("finish[")]) == len(partial), states
+    else:
+        assert str(dag_run.state) == "success", states
+    return partial

@@ -15,7 +15,14 @@ the policy is this module's):
 - *priority*: a waiter with ``priority=True`` (the urgent re-run) marks the row ``waiting``; while that mark is
   fresh nobody else may acquire or re-acquire it, so a daily sync's chunks drain and the urgent run goes next;
 - *expiry*: a holder that dies without releasing frees the store after ``ttl``; :func:`store_lock` renews the
-  expiry from a background thread while its block runs, so a long block never loses its lock.
+  expiry from a background thread while its block runs, so a long block never loses its lock. Every lease is
+  measured on the database's clock (:func:`database_now`), never a worker's own;
+- *fencing*: each time the lock is taken anew its ``generation`` goes up. :func:`held_lock` yields a
+  :class:`LockHold` carrying the generation it holds (its :class:`LockToken`); a renewal that finds the lock lost
+  (expired, taken over, released by force) marks the hold lost, and each push batch checks the token in the same
+  transaction that records the batch before sending it (:func:`aeops.store.repos.store_locks.check_fence`): a
+  holder that stalled past its lease while another run took the store stops with :class:`LockLost` ("lock lost to
+  <holder>", :func:`lost_message`) and sends nothing more.
 
 Waiting never holds a worker slot: a task that finds the store locked returns from :func:`poke` at once (the
 DAGs wait in reschedule-mode sensors that poke again later) and is listed in ``store_lock_waiters`` meanwhile
@@ -30,12 +37,14 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
+from aeops.i18n import translator
 from aeops.secrets import get_logger
 from aeops.store.ledger import Ledger
-from aeops.store.models import StoreLockRelease, utcnow
+from aeops.store.models import StoreLockRelease
+from aeops.store.repos.store_locks import LockLost, LockToken
 
 log = get_logger(__name__)
 
@@ -58,6 +67,22 @@ class LockInfo:
     waiting: str | None
 
 
+def database_now(ledger: Ledger) -> datetime:
+    """Now on the aeops DB's clock: the one clock every lease is measured on (tests replace it)."""
+    return ledger.locks.now()
+
+
+def lost_message(exc: LockLost, lang: str) -> str:
+    """What a push stopped by a lost lock says, in the store's language."""
+    _ = translator(lang)
+    if exc.lost_to:
+        text = _("store {store}: write lock lost to {holder}; this push stopped and sent nothing more")
+    else:
+        text = _("store {store}: write lock lost (released or expired, nobody holds it now); this push stopped and "
+                 "sent nothing more")
+    return text.format(store=exc.token.store, holder=exc.lost_to)
+
+
 def run_holder(sync_run_id: int) -> str:
     """The holder name of one aeops run (``sync_runs.id``): every task of the run shares it."""
     return f"sync-run-{int(sync_run_id)}"
@@ -66,7 +91,7 @@ def run_holder(sync_run_id: int) -> str:
 def inspect_lock(ledger: Ledger, store: str) -> LockInfo | None:
     """The store's lock while it is held (None when free)."""
     row = ledger.locks.get(store)
-    if row is None or row.expires_at <= utcnow():
+    if row is None or row.expires_at <= database_now(ledger):
         return None
     return LockInfo(row.store, row.holder, row.holds, row.acquired_at, row.expires_at, row.waiting)
 
@@ -77,11 +102,11 @@ def try_acquire(ledger: Ledger, store: str, holder: str, ttl_s: float = DEFAULT_
     Joining adds a hold and moves the expiry out to now + ``ttl_s`` (never in: another task's longer lease
     stands); taking a free lock (its expiry at or before now) starts it anew: one hold, acquired now, the mark of
     the priority waiter that takes it cleared (:meth:`aeops.store.repos.store_locks.StoreLocks.try_acquire`)."""
-    return ledger.locks.try_acquire(store, holder, ttl_s, utcnow())
+    return ledger.locks.try_acquire(store, holder, ttl_s, database_now(ledger))
 
 
 def _mark_waiting(ledger: Ledger, store: str, holder: str, grace_s: float) -> None:
-    ledger.locks.mark_waiting(store, holder, grace_s, utcnow())
+    ledger.locks.mark_waiting(store, holder, grace_s, database_now(ledger))
 
 
 def acquire(ledger: Ledger, store: str, holder: str, ttl_s: float = DEFAULT_TTL_S, *, wait_s: float = 0.0,
@@ -107,33 +132,34 @@ def acquire(ledger: Ledger, store: str, holder: str, ttl_s: float = DEFAULT_TTL_
             return
 
 
-def release(ledger: Ledger, store: str, holder: str) -> None:
-    """Give back one hold; the last one frees the store."""
-    ledger.locks.release(store, holder, utcnow())
+def release(ledger: Ledger, store: str, holder: str, generation: int | None = None) -> None:
+    """Give back one hold (of the lock at ``generation``, when given); the last one frees the store."""
+    ledger.locks.release(store, holder, database_now(ledger), generation)
 
 
 def release_all(ledger: Ledger, store: str, holder: str) -> bool:
     """Free the store if ``holder`` holds it, however many holds are left (a run's teardown)."""
-    return ledger.locks.release_all(store, holder, utcnow())
+    return ledger.locks.release_all(store, holder, database_now(ledger))
 
 
-def renew(ledger: Ledger, store: str, holder: str, ttl_s: float) -> bool:
-    """Push the expiry out to now + ttl while ``holder`` still holds the lock."""
-    return ledger.locks.renew(store, holder, ttl_s, utcnow())
+def renew(ledger: Ledger, store: str, holder: str, ttl_s: float, generation: int | None = None) -> bool:
+    """Push the expiry out to now + ttl (never in) while ``holder`` still holds the lock (at ``generation``, when
+    given); False once it has lost it."""
+    return ledger.locks.renew(store, holder, ttl_s, database_now(ledger), generation)
 
 
 @contextmanager
 def store_lock(ledger: Ledger, store: str, holder: str, ttl: float = DEFAULT_TTL_S, *, wait: float = 0.0,
-               priority: bool = False) -> Iterator[None]:
+               priority: bool = False) -> Iterator[LockHold]:
     """Hold the store's write lock for the block (re-entrant for the same holder, renewed while the block runs).
 
     ``ttl`` (seconds) bounds how long a crashed holder blocks the store; ``wait`` how long to wait for it here
     (default 0: StoreBusy at once; tasks wait with :func:`poke` in reschedule mode instead of sleeping);
-    ``priority`` lets the caller jump the queue (see the module docstring).
+    ``priority`` lets the caller jump the queue (see the module docstring). Yields the :class:`LockHold`.
     """
     acquire(ledger, store, holder, ttl, wait_s=wait, priority=priority)
-    with held_lock(ledger, store, holder, ttl):
-        yield
+    with held_lock(ledger, store, holder, ttl) as hold:
+        yield hold
 
 
 def _renewal_due(stop: threading.Event, interval_s: float) -> bool:
@@ -141,27 +167,57 @@ def _renewal_due(stop: threading.Event, interval_s: float) -> bool:
     return stop.wait(interval_s)
 
 
+@dataclass
+class LockHold:
+    """A hold on a store's lock inside :func:`held_lock`: its fencing ``token``, and whether a renewal found it
+    lost (``lost``; ``lost_to``: who holds the store now, None for nobody)."""
+
+    token: LockToken
+    lost: threading.Event = field(default_factory=threading.Event)
+    lost_to: str | None = None
+
+    def check(self) -> None:
+        """:class:`LockLost` once a renewal found the lock lost (each batch also checks the token in the database,
+        in the transaction that records it)."""
+        if self.lost.is_set():
+            raise LockLost(self.token, self.lost_to)
+
+
 @contextmanager
-def held_lock(ledger: Ledger, store: str, holder: str, ttl: float = DEFAULT_TTL_S) -> Iterator[None]:
+def held_lock(ledger: Ledger, store: str, holder: str, ttl: float = DEFAULT_TTL_S) -> Iterator[LockHold]:
     """For a lock ``holder`` already holds (one hold, e.g. taken by :func:`poke`): renew it while the block runs,
-    give the hold back after."""
+    give the hold back after. Yields the :class:`LockHold` (its token fences each write); a renewal that finds the
+    lock lost marks the hold lost and stops renewing. :class:`LockLost` at once when it is not held at all."""
+    token = ledger.locks.token(store, holder, database_now(ledger))
+    if token is None:
+        current = inspect_lock(ledger, store)
+        raise LockLost(LockToken(store, holder, 0), current.holder if current else None)
+    hold = LockHold(token)
     stop = threading.Event()
 
     def keep_alive() -> None:
         while not _renewal_due(stop, max(ttl / 3, 0.05)):
             try:
-                renew(ledger, store, holder, ttl)
+                still_held = renew(ledger, store, holder, ttl, token.generation)
             except Exception as exc:  # noqa: BLE001 - the next renewal or the ttl covers a blip
                 log.warning("store lock %s: renewal failed (%s)", store, type(exc).__name__)
+                continue
+            if not still_held:
+                current = inspect_lock(ledger, store)
+                hold.lost_to = current.holder if current else None
+                hold.lost.set()
+                log.error("store lock %s of %s LOST (now held by %s): the push stops before its next batch", store,
+                          holder, hold.lost_to or "nobody")
+                return
 
     renewer = threading.Thread(target=keep_alive, name=f"store-lock-{store}", daemon=True)
     renewer.start()
     try:
-        yield
+        yield hold
     finally:
         stop.set()
         renewer.join(timeout=5)
-        release(ledger, store, holder)
+        release(ledger, store, holder, token.generation)
 
 
 # ------------------------------------------------------------------------------------ waiting without a slot
@@ -182,7 +238,7 @@ def poke(ledger: Ledger, store: str, holder: str, *, task: str, ttl_s: float = D
     False when it is busy, after recording ``task`` as a waiter (and, with ``priority``, marking the lock wanted
     for three poke intervals, so it stays reserved between pokes). StoreBusy (naming the holder) once ``task``
     has waited ``max_wait_s`` since its first poke."""
-    now = utcnow()
+    now = database_now(ledger)
     if try_acquire(ledger, store, holder, ttl_s):
         ledger.locks.forget_waiter(store, holder, task)
         return True
@@ -203,7 +259,7 @@ def poke(ledger: Ledger, store: str, holder: str, *, task: str, ttl_s: float = D
 def locks(ledger: Ledger) -> list[LockInfo]:
     """Every store lock that is held now."""
     return [LockInfo(r.store, r.holder, r.holds, r.acquired_at, r.expires_at, r.waiting)
-            for r in ledger.locks.held(utcnow())]
+            for r in ledger.locks.held(database_now(ledger))]
 
 
 def waiters(ledger: Ledger, store: str | None = None) -> list[WaiterInfo]:
@@ -222,7 +278,7 @@ def force_release(ledger: Ledger, store: str, *, by: str, reason: str) -> LockIn
     Returns what was released (None: it was free; the release is recorded all the same)."""
     if not reason.strip():
         raise ValueError("a reason is required to release a store lock by force")
-    now = utcnow()
+    now = database_now(ledger)
     held = inspect_lock(ledger, store)
     ledger.locks.force_release(store, holder=held.holder if held else None, holds=held.holds if held else 0, by=by,
                                reason=reason.strip(), now=now)

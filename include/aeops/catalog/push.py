@@ -36,6 +36,7 @@ from aeops.rules.images import fetch_image_bytes
 from aeops.secrets import get_logger
 from aeops.store.ledger import Ledger
 from aeops.store.models import Change
+from aeops.store.repos.store_locks import LockToken
 from aeops.store.status import UNCERTAIN, ChangeStatus
 
 log = get_logger(__name__)
@@ -50,8 +51,12 @@ API_OF_KIND = {
 
 
 def push_batch(ledger: Ledger, client: MarketplaceClient, sync_run_id: int, kind: str, change_ids: list[int], *,
-               images_dir: str | None = None) -> dict[str, int]:
-    """Send what is still open of these changes; returns counts by final status of this batch."""
+               images_dir: str | None = None, fence: LockToken | None = None) -> dict[str, int]:
+    """Send what is still open of these changes; returns counts by final status of this batch.
+
+    ``fence``: the store lock's token the push holds; every call's record before sending checks it in the same
+    transaction, and a lock lost meanwhile stops the batch with
+    :class:`~aeops.store.repos.store_locks.LockLost` before anything more is sent."""
     store, artifacts, todo = _prepare(ledger, client, sync_run_id, change_ids)
     image_urls = dict(artifacts.get("image_urls", {}))
     staged = dict(artifacts.get("staged_images", {}))
@@ -59,7 +64,8 @@ def push_batch(ledger: Ledger, client: MarketplaceClient, sync_run_id: int, kind
         if not todo:
             break
         batch_key = f"{kind}-{todo[0].product_id}-{len(todo)}-a{attempt}"
-        write_id = ledger.changes.begin_write(sync_run_id, store, API_OF_KIND[kind], batch_key, [c.id for c in todo])
+        write_id = ledger.changes.begin_write(sync_run_id, store, API_OF_KIND[kind], batch_key, [c.id for c in todo],
+                                              fence=fence)
         try:
             outcomes, answered = _send(client, kind, todo, image_urls, images_dir, ledger, sync_run_id, staged)
         except Exception as exc:
@@ -153,11 +159,14 @@ def _edit_fields(client: MarketplaceClient, change: Change, image_urls: dict[str
     if "main_image" in fields:
         source = fields["main_image"]
         url = fields.get("main_image_pushed_url") or image_urls.get(source)
+        if not url:  # another chunk of the run may have uploaded it since this one read the run
+            url = ((ledger.runs.get(sync_run_id).artifacts or {}).get("image_urls") or {}).get(source)
         if not url:
             copy = staged.get(source)  # an auto-fixed copy in the run's staging folder (our own file)
             url = _upload(client, copy or source, str(Path(copy).parent) if copy else images_dir)
-            image_urls[source] = url
-            ledger.runs.update(sync_run_id, artifacts={"image_urls": image_urls, "staged_images": staged})
+            # this one entry added in SQL: a whole map written back would drop what parallel chunks added
+            ledger.runs.add_artifact_entries(sync_run_id, "image_urls", {source: url})
+        image_urls[source] = url
         if fields.get("main_image_pushed_url") != url:
             ledger.changes.record_pushed_image(change.id, url)
         api["main_image_urls_list"] = [url]

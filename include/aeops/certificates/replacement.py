@@ -374,10 +374,12 @@ def push(rid: int, *, client: MarketplaceClient | None = None, config: AeopsConf
                      priority=True, max_wait_s=max_wait_s, poke_s=poke_s):
         return None
     totals: dict[str, int] = {}
-    with lock.held_lock(ledger, rep.row.store, holder, ttl=LOCK_TTL_S):
+    with lock.held_lock(ledger, rep.row.store, holder, ttl=LOCK_TTL_S) as hold:
         client = client or client_for(rep.ctx)
         for change_ids in batches(open_ids, KIND):
-            for status, n in push_batch(ledger, client, rep.row.sync_run_id, KIND, change_ids).items():
+            hold.check()  # fenced like the daily push: a lock lost stops before the next batch (LockLost)
+            for status, n in push_batch(ledger, client, rep.row.sync_run_id, KIND, change_ids,
+                                        fence=hold.token).items():
                 totals[status] = totals.get(status, 0) + n
     log.info("%s: qualification push: %s", rep.row.store, totals)
     return totals

@@ -8,7 +8,7 @@ from aeops.config import load_config
 from aeops.errors import CommandError
 from aeops.secrets import get_logger
 from aeops.store.crypto import KeyMissing, TokenUnreadable
-from aeops.store.db import current_revision, head_revision, redact_url, upgrade
+from aeops.store.db import current_revision, head_revision, redact_url, schema_lock, upgrade
 from aeops.store.ledger import Ledger
 
 log = get_logger(__name__)
@@ -19,7 +19,8 @@ def db_command(args: argparse.Namespace) -> int:
     url = load_config().resolved_database_url()
     try:
         if args.action == "upgrade":
-            upgrade(url)
+            with schema_lock(url):  # never beside a first task's own upgrade (PostgreSQL)
+                upgrade(url)
             print(f"aeops DB {redact_url(url)} is at revision {current_revision(url)} (head {head_revision()})")
         elif args.action == "rotate-tokens":
             count = Ledger(url).tokens.rotate_keys()

@@ -33,7 +33,8 @@ to ``pending`` with its ``slack_ts`` set, so the same queue carries edits.
 Threads: a row with ``thread_key`` and ``kind="detail"`` replies in the thread of the first
 non-detail row with the same ``thread_key`` (the run's summary) and is posted in that row's channel.
 
-Nothing here raises into the pipeline: :func:`aeops.notify.send.send` logs and swallows every error. The rows' SQL is
+Delivery never raises into the pipeline: :func:`aeops.notify.send.send` logs and returns every Slack error; only a
+message that cannot be written to the outbox at all fails the task (``OutboxWriteFailed``). The rows' SQL is
 :mod:`aeops.store.repos.slack_outbox`'s (``ledger.outbox``).
 """
 
@@ -260,7 +261,7 @@ def deliver_pending(
                 break
             report.failed += 1
             continue
-        rows.record_success(row_id, method, response, current, shown_count)
+        rows.record_success(row_id, method, response, current, shown_count, claimed=row.attempts)
         if method == "chat.update":
             report.updated += 1
         else:

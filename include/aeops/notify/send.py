@@ -4,8 +4,11 @@
 severity, writes the outbox row (folding duplicates), and delivers every pending row in order through
 ``SlackHook(slack_conn_id="slack_api_default").client`` — the Airflow Slack provider's slack_sdk
 ``WebClient``, so the connection's token, ``base_url`` (the local sink in the embedded mode),
-``timeout`` and ``proxy`` apply. It never raises: a Slack or database failure is logged and reported
-in the returned :class:`SendResult`, and the message waits in the outbox for the next task or run.
+``timeout`` and ``proxy`` apply. Delivery never raises: a Slack failure is logged and reported in the
+returned :class:`SendResult`, and the message waits in the outbox for the next task or run. A message that
+cannot be *written to the outbox* (the aeops DB is unreachable, the settings are broken) raises
+:class:`OutboxWriteFailed`: nothing would keep it, so the task fails (where people look) and its retry writes it
+again, instead of the alert being lost behind a log line.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from aeops.config import AeopsConfig, ConfigError, StoreConfig, load_airflow_config, load_config
-from aeops.i18n import DEFAULT_LANGUAGE
+from aeops.i18n import DEFAULT_LANGUAGE, translator
 from aeops.notify.messages import SlackMessage
 from aeops.notify.outbox import DeliveryReport, SlackClient, choose_channel, deliver_pending, enqueue, release_backoff
 from aeops.notify.outbox_admin import outbox_health
@@ -92,7 +95,8 @@ def send(
     secrets: Iterable[str] = (),
     now: datetime | None = None,
 ) -> SendResult:
-    """Enqueue ``message`` and deliver the outbox; never raises (errors are logged and returned)."""
+    """Enqueue ``message`` and deliver the outbox. Delivery errors are logged and returned; a message that cannot
+    be written to the outbox raises :class:`OutboxWriteFailed` (the task fails: the alert is never lost silently)."""
     result = SendResult()
     secrets = tuple(secrets)
     try:
@@ -106,11 +110,10 @@ def send(
             url, message, channel=result.channel, fold_window_minutes=cfg.slack_fold_window_minutes,
             secrets=secrets, now=now,
         )
-    except Exception as exc:  # noqa: BLE001 - notifications never fail the pipeline's own work
-        log.error("Slack: could not write the message to the outbox (%s: %s); it is lost: %s",
-                  type(exc).__name__, exc, message.text[:200])
-        result.errors.append(f"outbox: {type(exc).__name__}: {exc}")
-        return result
+    except Exception as exc:  # noqa: BLE001 - any cause: the message has nowhere to wait, so the task fails
+        log.error("Slack: could not write the message to the outbox (%s: %s); failing the task so that its retry "
+                  "writes it: %s", type(exc).__name__, exc, message.text[:200])
+        raise OutboxWriteFailed(_outbox_failure(message, store, config, exc)) from exc
     result.delivery = deliver(url, client=client, conn_id=conn_id, secrets=secrets, now=now)
     if result.delivery is None:
         result.errors.append("delivery did not run (see the log); the message waits in the outbox")
@@ -137,6 +140,19 @@ def deliver(
     except Exception as exc:  # noqa: BLE001 - e.g. the aeops DB is unreachable
         log.error("Slack: outbox delivery failed (%s: %s); messages stay in the outbox", type(exc).__name__, exc)
         return None
+
+
+class OutboxWriteFailed(RuntimeError):
+    """A message could not be written to the Slack outbox: the task that sent it fails (its retry sends it again)."""
+
+
+def _outbox_failure(message: SlackMessage, store: str | None, config: AeopsConfig | None, exc: Exception) -> str:
+    """The one line the failed task shows, in the store's language (the error's type only: no values)."""
+
+    _ = translator(language_of(store or message.store, config))
+    text = _("a Slack message ({kind}) could not be written to the outbox ({error}); this task fails so that its "
+             "retry sends it again")
+    return text.format(kind=message.kind, error=type(exc).__name__)
 
 
 class OutboxBlocked(RuntimeError):

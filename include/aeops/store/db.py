@@ -15,7 +15,7 @@ from contextlib import AbstractContextManager, contextmanager
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -117,14 +117,46 @@ def head_revision() -> str:
     return head
 
 
-def ensure_schema(url: str) -> None:
-    """Upgrade only when the database is behind; cheap when it is already current."""
+SCHEMA_LOCK_KEY = 0x6165_6F70_7300_0001  # "aeops" + 1: the advisory lock key of schema upgrades (PostgreSQL)
+
+
+@contextmanager
+def schema_lock(url: str) -> Iterator[None]:
+    """On PostgreSQL, hold the session-level advisory lock of schema upgrades for the block: the first tasks of a
+    new deployment start at once on several workers, and two Alembic upgrades of one database collide (the
+    second fails on a table the first is creating). The lock lives on its own connection and ends with it (also
+    when the process dies). SQLite: nothing to hold (a file's migrations run under its write lock, one at a time).
+    A database that cannot be reached is left to the upgrade to report with its real error."""
+    if not url.startswith("postgresql"):
+        yield
+        return
     try:
-        current = current_revision(url)
-    except Exception:  # noqa: BLE001 - an unreachable DB is reported by upgrade() with its real error
-        current = None
-    if current != head_revision():
-        upgrade(url)
+        conn = get_engine(url).connect()
+    except Exception:  # noqa: BLE001 - upgrade() reports an unreachable database with its real error
+        yield
+        return
+    try:
+        conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+        conn.commit()
+        yield
+    finally:
+        try:
+            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SCHEMA_LOCK_KEY})
+            conn.commit()
+        finally:
+            conn.close()
+
+
+def ensure_schema(url: str) -> None:
+    """Upgrade only when the database is behind; cheap when it is already current. On PostgreSQL the check and the
+    upgrade run under :func:`schema_lock`: of two first tasks, one upgrades, the other then finds it current."""
+    with schema_lock(url):
+        try:
+            current = current_revision(url)
+        except Exception:  # noqa: BLE001 - an unreachable DB is reported by upgrade() with its real error
+            current = None
+        if current != head_revision():
+            upgrade(url)
 
 
 _SCHEMA_READY: set[str] = set()

@@ -347,6 +347,9 @@ class StoreLock(Base):
     # a priority waiter (the urgent re-run): while waiting_until is ahead, nobody else may (re-)acquire
     waiting: Mapped[str | None] = mapped_column(String(250), nullable=True)
     waiting_until: Mapped[datetime | None] = mapped_column(nullable=True)
+    # the fencing token: +1 each time the lock is taken anew (not when the holder's tasks join it); a push batch is
+    # recorded only while its holder still holds the generation it took (aeops.catalog.lock)
+    generation: Mapped[int] = mapped_column(BigInteger, default=1, server_default="1")
 
 
 class RunMilestone(Base):

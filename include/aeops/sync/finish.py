@@ -8,6 +8,7 @@ from typing import Any
 
 from aeops.catalog.context import RunContext, client_for, context
 from aeops.config import AeopsConfig, load_airflow_config
+from aeops.i18n import translator
 from aeops.marketplace.interface import MarketplaceClient
 from aeops.notify import pages
 from aeops.reports.run_report import write_run_report
@@ -77,6 +78,8 @@ def finish(store: str, dag_id: str, run_id: str, *, dry_run: bool = False, clien
                "headline": report["headline"], "findings_by_code": ledger.runs.findings_by_code(sync_run_id)}
     log.info("%s: %s; report %s", store, status, report["html"])
     notify_summary(ctx, run, summary)
+    if status == "partial" and run.kind == "daily" and not ctx.store.partial_is_success:
+        raise PartialSync(partial_reason(ctx, run.counts or {}, report["html"]))  # after the report and summary
     return redact_value({k: v for k, v in summary.items() if k not in ("findings_by_code", "headline")})
 
 
@@ -85,6 +88,23 @@ def _refusal(guard: Any) -> str:
     tripped = ", ".join(c["check"] for c in guard.checks if c["tripped"])
     who = f" by {guard.decided_by}" if guard.decided_by else ""
     return f"export held by the export guard ({tripped}): {guard.decision or 'not answered'}{who}; nothing written"
+
+
+class PartialSync(SyncError):
+    """A daily sync ended partial (writes failed, unverified, in review or not sent) and the store does not
+    accept that as a success (``partial_is_success``): its finish task fails, after the report and the summary."""
+
+
+def partial_reason(ctx: RunContext, counts: dict[str, Any], report: str) -> str:
+    """Why a partial store's task fails, in the store's language: what is not done, and where to read more."""
+    _ = translator(ctx.store.language)
+    unverified = int(counts.get("verify_failed", 0) or 0) + int(counts.get("in_review", 0) or 0)
+    text = _("store {store}: the sync is partial: {failed} write(s) failed, {unverified} not verified or still in "
+             "review, {open} not sent, {blocked} blocked; the next run retries them (report: {report}; a store "
+             "whose partial_is_success is true counts this as a success)")
+    return text.format(store=ctx.store.name, failed=int(counts.get("failed", 0) or 0), unverified=unverified,
+                       open=int(counts.get("open", 0) or 0), blocked=int(counts.get("unpushable", 0) or 0),
+                       report=report)
 
 
 def marketplace_complete(verification: dict[str, Any]) -> bool:

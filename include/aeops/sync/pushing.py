@@ -15,6 +15,7 @@ from aeops.marketplace.interface import MarketplaceClient
 from aeops.secrets import get_logger
 from aeops.store.ledger import Ledger
 from aeops.store.status import ChangeStatus
+from aeops.sync.errors import SyncError
 
 log = get_logger(__name__)
 
@@ -83,18 +84,23 @@ def push_chunk(chunk: dict[str, Any], *, client: MarketplaceClient | None = None
     if not lock.poke(ctx.ledger, chunk["store"], holder, task=waiter, max_wait_s=max_wait_s):
         return None
     totals: dict[str, int] = {}
-    with lock.held_lock(ctx.ledger, chunk["store"], holder):
-        if chunk["kind"] == "price" and ctx.ledger.runs.get(chunk["sync_run_id"]).kind == "daily":
-            # an urgent override may have come since the daily plan: its SKUs are held (an urgent run's own push
-            # is the override, or its revert)
-            recheck_holds(ctx, [cid for batch in chunk["batches"] for cid in batch])
-        client = client or client_for(ctx)
-        for n, change_ids in enumerate(chunk["batches"], 1):  # pragma: no mutate - n only numbers the log line
-            result = push_batch(ctx.ledger, client, chunk["sync_run_id"], chunk["kind"], change_ids,
-                                images_dir=ctx.store.images_dir or None)
-            for key, value in result.items():
-                totals[key] = totals.get(key, 0) + value
-            log.info("%s %s batch %d/%d: %s", chunk["store"], chunk["kind"], n, len(chunk["batches"]), result)
+    try:
+        with lock.held_lock(ctx.ledger, chunk["store"], holder) as hold:
+            if chunk["kind"] == "price" and ctx.ledger.runs.get(chunk["sync_run_id"]).kind == "daily":
+                # an urgent override may have come since the daily plan: its SKUs are held (an urgent run's own
+                # push is the override, or its revert)
+                recheck_holds(ctx, [cid for batch in chunk["batches"] for cid in batch])
+            client = client or client_for(ctx)
+            for n, change_ids in enumerate(chunk["batches"], 1):  # pragma: no mutate - n only numbers the log line
+                hold.check()  # a renewal found the lock lost: stop before this batch
+                result = push_batch(ctx.ledger, client, chunk["sync_run_id"], chunk["kind"], change_ids,
+                                    images_dir=ctx.store.images_dir or None, fence=hold.token)
+                for key, value in result.items():
+                    totals[key] = totals.get(key, 0) + value
+                log.info("%s %s batch %d/%d: %s", chunk["store"], chunk["kind"], n, len(chunk["batches"]), result)
+    except lock.LockLost as exc:  # a stalled push whose store another run took: nothing more is sent
+        log.error("%s", exc)
+        raise SyncError(lock.lost_message(exc, ctx.store.language)) from None
     return totals
 
 

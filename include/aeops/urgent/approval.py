@@ -180,7 +180,7 @@ def approval_form(store: str, run_id: str, *, dry_run: bool, link: str, wait_min
                     kind="alert", text=text, fields={_("Run"): run_id}, link=link,
                     link_text=_("Approve or reject in Airflow"), dedupe_key=f"urgent-approval:{store}:{run_id}"),
              store=store, config=ctx.config, db_url=ctx.db_url)
-    ctx.ledger.runs.update(run.id, artifacts={**(run.artifacts or {}), "plan_report": report})
+    ctx.ledger.runs.update(run.id, artifacts={"plan_report": report})
     subject = _("Approve urgent price override for {store}: {n} SKU price(s)").format(store=store, n=len(moves))
     return {"subject": subject, "body": body, "reasons": reasons, "report": report, "lang": lang,
             "wait_minutes": wait_minutes}

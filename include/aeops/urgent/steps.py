@@ -85,7 +85,7 @@ def start(params: dict[str, Any], run_id: str, *, triggered_at: datetime | None 
                                        or datetime.now(UTC), request.deadline_minutes))
     ctx.ledger.runs.update(sync_run_id, status="running",
                       message=f"urgent {request.describe()}; reason: {request.reason}",
-                      artifacts={**(run.artifacts or {}), "request": request.audit(), "deadline": deadline.to_dict()})
+                      artifacts={"request": request.audit(), "deadline": deadline.to_dict()})
     if ctx.ledger.runs.add_milestone(sync_run_id, "requested", {**request.audit(), **deadline.to_dict()}):
         _send(ctx, progress.started(store=request.store, run_id=run_id, what=request.describe(ctx.store.language),
                                     reason=request.reason, deadline=deadline, dry_run=request.dry_run,
@@ -139,7 +139,7 @@ def plan(store: str, run_id: str, *, client: MarketplaceClient | None = None,
               "valid_rows": outcome.counts.get("valid_rows", outcome.targets), "targets": outcome.targets,
               "skipped": 0, **outcome.counts, **{"planned_" + k: v for k, v in planned.items()},
               "changed_products": len({c.product_id for c in outcome.changes})}
-    artifacts = {**(run.artifacts or {}), "skipped": outcome.skipped, "source_run_id": outcome.source_run_id}
+    artifacts = {"skipped": outcome.skipped, "source_run_id": outcome.source_run_id}  # merged by key
     ctx.ledger.runs.update(run.id, counts=counts, artifacts=artifacts)
     log.info("%s: %s: %d product(s) considered, change set %s, %d skipped%s", store, request.mode,
              outcome.targets, planned or "empty", counts["skipped"],

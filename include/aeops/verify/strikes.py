@@ -49,8 +49,8 @@ def strike_message(store: str, total: int, sites: Sequence[str], details: Sequen
 
 def alert(store: str, total: int, sites: Sequence[str], details: Sequence[str], *, config=None,
           db_url: str | None = None, run_id: str | None = None) -> None:
-    """Post the strike alert in the store's language (never raises: ``aeops.notify.send`` keeps it in the outbox
-    on trouble)."""
+    """Post the strike alert in the store's language (Slack trouble: ``aeops.notify.send`` keeps it in the outbox;
+    an outbox that cannot be written fails the task, :class:`aeops.notify.send.OutboxWriteFailed`)."""
 
     message = strike_message(store, total, sites, details, run_id, lang=language_of(store, config))
     send(message, store=store, config=config, db_url=db_url)

@@ -161,7 +161,7 @@ def clock(monkeypatch: pytest.MonkeyPatch):
     from aeops.catalog import lock
 
     now = [T0]
-    monkeypatch.setattr(lock, "utcnow", lambda: now[0])
+    monkeypatch.setattr(lock, "database_now", lambda _ledger: now[0])
 
     def move_to(seconds: float) -> None:
         now[0] = T0 + timedelta(seconds=seconds)

@@ -7,7 +7,8 @@
 - the "already synced" skip is by content (``aeops.sync.intake.pull_export``): the same path with new content is
   synced, the same content under a new name is skipped, an export a run did not finish is never skipped.
 
-Time is a fake clock (``lock.utcnow``) and the lock's renewals are driven by events: nothing here sleeps.
+Time is a fake clock (``lock.database_now``, the database's clock) and the lock's renewals are driven by events:
+nothing here sleeps.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     fake = Clock()
-    monkeypatch.setattr(lock, "utcnow", fake)
+    monkeypatch.setattr(lock, "database_now", lambda _ledger: fake())
     return fake
 
 
@@ -207,7 +208,10 @@ def test_a_push_longer_than_the_lease_keeps_the_store_locked(ledger, config, clo
 
 def test_an_expired_lease_is_not_renewed_by_its_old_holder(ledger, clock) -> None:
     assert lock.try_acquire(ledger, STORE, "sync-run-1", 60)
-    assert lock.renew(ledger, STORE, "sync-run-1", 60) is False  # not due: the lease is whole
+    assert lock.renew(ledger, STORE, "sync-run-1", 60) is True  # still held: the lease stays whole, never cut
+    assert lock.inspect_lock(ledger, STORE).expires_at == clock.now + timedelta(seconds=60)
+    assert lock.renew(ledger, STORE, "sync-run-1", 10) is True  # a shorter lease does not cut it either
+    assert lock.inspect_lock(ledger, STORE).expires_at == clock.now + timedelta(seconds=60)
     clock.advance(59)
     assert lock.renew(ledger, STORE, "sync-run-1", 60) is True
     assert lock.inspect_lock(ledger, STORE).expires_at == clock.now + timedelta(seconds=60)

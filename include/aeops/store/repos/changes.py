@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from aeops.store.models import ApiWrite, Change, ProductState, SyncRun, VerifyResult, utcnow
 from aeops.store.repos.base import BULK_ROWS, Repository, chunks
 from aeops.store.repos.product_state import ProductStates
+from aeops.store.repos.store_locks import LockToken, check_fence
 from aeops.store.status import OPEN, RETRY, VERIFIABLE, ChangeStatus
 
 StateAdvance = Callable[[dict[str, Any], str, dict[str, Any]], dict[str, Any]]
@@ -275,9 +276,15 @@ class Changes(Repository):
                         interrupted.append((write.id, write.api))
             return PushStart(run.store, dict(run.artifacts or {}), changes, interrupted)
 
-    def begin_write(self, sync_run_id: int, store: str, api: str, batch_key: str, change_ids: list[int]) -> int:
+    def begin_write(self, sync_run_id: int, store: str, api: str, batch_key: str, change_ids: list[int],
+                    fence: LockToken | None = None) -> int:
         """Before sending: the changes become ``sending`` (``pushed_at`` = now, the time of this request) and the
-        call is logged. Returns the api_writes id."""
+        call is logged. Returns the api_writes id.
+
+        With ``fence`` (the store lock's token the push holds), the same transaction checks that the lock is still
+        the holder's at that generation (:func:`~aeops.store.repos.store_locks.check_fence`, after the writes: on
+        SQLite the database's write lock is then held); :class:`~aeops.store.repos.store_locks.LockLost` rolls the
+        record back, and nothing is sent."""
         now = utcnow()
         with self._transaction() as s:
             changes = _load(s, change_ids)
@@ -289,6 +296,8 @@ class Changes(Repository):
                              product_ids=[c.product_id for c in changes])
             s.add(write)
             s.flush()
+            if fence is not None:
+                check_fence(s, fence)
             return write.id
 
     def record_error(self, write_id: int, change_ids: list[int], detail: str) -> None:

@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from aeops.store.models import Export, RunMilestone, SyncRun, utcnow
 from aeops.store.models import Finding as FindingRow
+from aeops.store.repos import json_sql
 from aeops.store.repos.base import Repository, chunks
 
 
@@ -59,19 +60,31 @@ class Runs(Repository):
 
     def update(self, sync_run_id: int, **values: Any) -> None:
         """Set columns of a run; ``counts`` and ``artifacts`` are merged into the stored ones by key, not replaced
-        (a step writing its artifact never drops another step's)."""
+        (a step writing its artifact never drops another step's). The merge is the database's, in one ``UPDATE``
+        (:mod:`aeops.store.repos.json_sql`): two tasks writing different keys of one run at once both keep theirs."""
         with self._transaction() as s:
-            run = s.get(SyncRun, sync_run_id)
-            if run is None:
-                raise LookupError(f"sync run {sync_run_id} not found")
             counts = values.pop("counts", None)
             if counts:
-                run.counts = {**(run.counts or {}), **counts}
+                values["counts"] = json_sql.set_keys(s, SyncRun.counts, counts)
             artifacts = values.pop("artifacts", None)
             if artifacts:
-                run.artifacts = {**(run.artifacts or {}), **artifacts}
-            for key, value in values.items():
-                setattr(run, key, value)
+                values["artifacts"] = json_sql.set_keys(s, SyncRun.artifacts, artifacts)
+            query = update(SyncRun).where(SyncRun.id == sync_run_id).execution_options(synchronize_session=False)
+            found = s.execute(query.values(**values) if values else query.values(id=SyncRun.id)).rowcount
+            if not found:
+                raise LookupError(f"sync run {sync_run_id} not found")
+
+    def add_artifact_entries(self, sync_run_id: int, key: str, entries: dict[str, Any]) -> None:
+        """Add ``entries`` to the run's artifact map ``key`` (e.g. ``image_urls``: source image -> photobank URL),
+        keeping every entry another task added meanwhile (the database merges, in one ``UPDATE``)."""
+        if not entries:
+            return
+        with self._transaction() as s:
+            found = s.execute(update(SyncRun).where(SyncRun.id == sync_run_id).values(
+                artifacts=json_sql.add_entries(s, SyncRun.artifacts, key, entries))
+                .execution_options(synchronize_session=False)).rowcount
+            if not found:
+                raise LookupError(f"sync run {sync_run_id} not found")
 
     def find(self, store: str, run_id: str, dag_id: str | None = None) -> SyncRun | None:
         """The store's run with this Airflow run id (of ``dag_id`` when given; the newest if several match)."""

@@ -12,12 +12,13 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, null, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from aeops.secrets import get_logger
 from aeops.store.models import SlackOutbox, SlackPage
+from aeops.store.repos import json_sql
 from aeops.store.repos.base import Repository
 
 log = get_logger(__name__)
@@ -55,6 +56,18 @@ def _thread_parent(s: Session, thread_key: str) -> SlackOutbox | None:
     ).first()
 
 
+def _fold_into(s: Session, row_id: int, requeue: Any, **values: Any) -> int:
+    """Raise row ``row_id``'s ``fold_count`` by one in SQL (two writers folding at once both count) and queue it
+    again for a ``chat.update`` where ``requeue`` holds; returns the new count."""
+    return int(s.execute(
+        update(SlackOutbox).where(SlackOutbox.id == row_id)
+        .values(fold_count=SlackOutbox.fold_count + 1,
+                status=case((requeue, "pending"), else_=SlackOutbox.status),
+                next_attempt_at=case((requeue, null()), else_=SlackOutbox.next_attempt_at), **values)
+        .returning(SlackOutbox.fold_count)
+        .execution_options(synchronize_session=False)).scalar_one())
+
+
 class SlackOutboxRows(Repository):
     """``ledger.outbox``: the Slack outbox's rows, delivered strictly in id order."""
 
@@ -67,17 +80,15 @@ class SlackOutboxRows(Repository):
         with self._transaction() as s:
             first = _fold_target(s, dedupe_key, channel, fold_window_minutes, now)
             if first is not None:
-                first.fold_count += 1
-                if first.status in {"sent", "failed"} and first.slack_ts:
-                    first.status = "pending"  # needs chat.update
-                    first.next_attempt_at = None
+                posted = SlackOutbox.status.in_(("sent", "failed")) & SlackOutbox.slack_ts.is_not(None)
+                count = _fold_into(s, first.id, posted)  # posted: needs chat.update
                 row = SlackOutbox(
                     store=store, channel=channel, kind=kind, payload=payload, dedupe_key=dedupe_key,
                     thread_key=thread_key, status="folded", created_at=now, last_error=f"folded into #{first.id}",
                 )
                 s.add(row)
                 s.flush()
-                log.info("Slack outbox: %s alert folded into #%s (x%s)", kind, first.id, first.fold_count)
+                log.info("Slack outbox: %s alert folded into #%s (x%s)", kind, first.id, count)
                 return row.id
             if kind == "detail" and thread_key:
                 parent = _thread_parent(s, thread_key)
@@ -102,19 +113,17 @@ class SlackOutboxRows(Repository):
             with self._transaction() as s:
                 page = s.get(SlackPage, dedupe_key)
                 if page is not None:
-                    first = s.get(SlackOutbox, page.outbox_id)
-                    assert first is not None
-                    sent = (first.payload or {}).get("_slack")
-                    first.payload = {**payload, **({"_slack": sent} if sent else {})}
-                    first.fold_count += 1
-                    if first.status in {"sent", "failed"}:  # posted: chat.update; refused before: post this version
-                        first.status, first.next_attempt_at = "pending", None
-                    row = SlackOutbox(store=store, channel=first.channel, kind=kind, payload=payload,
+                    # in one UPDATE: the new version replaces the payload but keeps the channel id a delivery may
+                    # be recording this very moment (``_slack``); the count goes up in SQL
+                    count = _fold_into(s, page.outbox_id, SlackOutbox.status.in_(("sent", "failed")),
+                                       payload=json_sql.replace_keeping(s, SlackOutbox.payload, payload, "_slack"))
+                    first_channel = s.scalar(select(SlackOutbox.channel).where(SlackOutbox.id == page.outbox_id))
+                    row = SlackOutbox(store=store, channel=first_channel, kind=kind, payload=payload,
                                       dedupe_key=dedupe_key, thread_key=thread_key, status="folded",
-                                      created_at=now, last_error=f"new version of page #{first.id}")
+                                      created_at=now, last_error=f"new version of page #{page.outbox_id}")
                     s.add(row)
                     s.flush()
-                    log.info("Slack outbox: page #%s updated (version %s)", first.id, first.fold_count)
+                    log.info("Slack outbox: page #%s updated (version %s)", page.outbox_id, count)
                     return row.id
             try:
                 with self._transaction() as s:
@@ -162,21 +171,37 @@ class SlackOutboxRows(Repository):
             parent = _thread_parent(s, row.thread_key) if row.kind == "detail" and row.thread_key else None
             return row, parent
 
-    def record_success(self, row_id: int, method: str, response: Any, now: datetime, shown_count: int) -> None:
-        """Slack took the call: a post keeps its ``ts`` and channel; a duplicate folded in while the call was in
-        flight (more than ``shown_count``) queues another update showing the new count."""
+    def record_success(self, row_id: int, method: str, response: Any, now: datetime, shown_count: int,
+                       claimed: int | None = None) -> bool:
+        """Slack took the call: a post keeps its ``ts`` and channel; a duplicate folded in (or a page's new version)
+        while the call was in flight (more than ``shown_count``) queues another update showing it.
+
+        One ``UPDATE`` that reads the row as it is then (the count, the payload: a new page version written
+        meanwhile keeps its text, the post keeps its channel id) and checks the claim: ``claimed`` is the row's
+        ``attempts`` when this deliverer claimed it. A claim lost meanwhile (its lease ran out and another
+        deliverer took the row, or a person dropped it) changes no status; a post still records its ``ts`` and
+        channel if the row has none, so the message is edited later, never posted as new again. False then."""
+        posted = method == "chat.postMessage"
         with self._transaction() as s:
-            row = s.get(SlackOutbox, row_id)
-            assert row is not None
-            if method == "chat.postMessage":
-                row.slack_ts = str(response.get("ts"))
-                payload = dict(row.payload or {})
-                payload["_slack"] = {"channel": response.get("channel")}
-                row.payload = payload
-                row.sent_at = now
-            row.status = "sent" if row.fold_count <= shown_count else "pending"
-            row.last_error = None
-            row.next_attempt_at = None
+            where = [SlackOutbox.id == row_id, SlackOutbox.status == "sending"]
+            if claimed is not None:
+                where.append(SlackOutbox.attempts == claimed)
+            values: dict[str, Any] = {
+                "status": case((SlackOutbox.fold_count <= shown_count, "sent"), else_="pending"),
+                "last_error": None, "next_attempt_at": None}
+            if posted:
+                values.update(slack_ts=str(response.get("ts")), sent_at=now, payload=json_sql.set_keys(
+                    s, SlackOutbox.payload, {"_slack": {"channel": response.get("channel")}}))
+            if s.execute(update(SlackOutbox).where(*where).values(**values)
+                         .execution_options(synchronize_session=False)).rowcount:
+                return True
+            if posted:
+                s.execute(update(SlackOutbox).where(SlackOutbox.id == row_id, SlackOutbox.slack_ts.is_(None))
+                          .values(slack_ts=values["slack_ts"], sent_at=now, payload=values["payload"])
+                          .execution_options(synchronize_session=False))
+            log.warning("Slack outbox: #%s was no longer claimed by this delivery when Slack answered; its status is "
+                        "left to the row's current owner", row_id)
+            return False
 
     def record_failure(self, row_id: int, reason: str, *, transient: bool, retry_after: float | None,
                        now: datetime, backoff: Callable[[int], timedelta]) -> None:

@@ -2,17 +2,56 @@
 worker slot) and ``store_lock_releases`` (a person's forced releases). The lock's policy (waiting, priority,
 renewal, giving up) is :mod:`aeops.catalog.lock`'s; every state change here is a single conditional ``UPDATE`` or
 an ``INSERT`` on the primary key, so acquiring is atomic on SQLite and PostgreSQL alike. Each method takes ``now``
-from its caller: the policy's one clock decides what has expired."""
+from its caller: the policy's one clock decides what has expired, and that clock is the database's
+(:meth:`StoreLocks.now`), so workers whose clocks disagree still agree on every lease.
+
+Fencing: each time a lock is taken anew its ``generation`` goes up; a holder's :class:`LockToken` is the generation
+it holds, and :func:`check_fence` (called inside the transaction that records a write before it is sent) refuses
+with :class:`LockLost` once the row shows another holder or generation."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import case, delete, or_, select, update
+from sqlalchemy import case, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
-from aeops.store.models import StoreLock, StoreLockRelease, StoreLockWaiter
+from aeops.store.models import StoreLock, StoreLockRelease, StoreLockWaiter, utcnow
 from aeops.store.repos.base import Repository
+
+
+@dataclass(frozen=True)
+class LockToken:
+    """What a holder holds: the store's lock, by ``holder``, at ``generation`` (the fencing token)."""
+
+    store: str
+    holder: str
+    generation: int
+
+
+class LockLost(RuntimeError):
+    """The store's lock is no longer this holder's (its lease ran out and another run took it, or a person released
+    it by force): nothing more may be written under it. ``lost_to``: who holds it now (None: nobody)."""
+
+    def __init__(self, token: LockToken, lost_to: str | None) -> None:
+        self.token, self.lost_to = token, lost_to
+        super().__init__(f"store {token.store}: write lock lost to {lost_to or 'nobody (released or expired)'}; "
+                         f"{token.holder} sends nothing more")
+
+
+def check_fence(s: Session, token: LockToken) -> None:
+    """:class:`LockLost` unless the store's lock row still shows ``token``'s holder and generation, read in the
+    caller's transaction: on PostgreSQL ``FOR SHARE`` (a run taking the lock over waits until this transaction has
+    committed its record); on SQLite call it after the transaction's first write (the database's write lock is
+    then held: nobody takes the lock over in between)."""
+    query = select(StoreLock.holder, StoreLock.generation, StoreLock.holds).where(StoreLock.store == token.store)
+    if s.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(read=True)
+    row = s.execute(query).first()
+    if row is None or row.holder != token.holder or row.generation != token.generation:
+        raise LockLost(token, row.holder if row is not None and row.holds > 0 else None)
 
 
 def _open_to(holder: str, now: datetime):
@@ -24,6 +63,21 @@ def _open_to(holder: str, now: datetime):
 class StoreLocks(Repository):
     """``ledger.locks``: the rows of the per-store write lock."""
 
+    def now(self) -> datetime:
+        """The database's clock (UTC): every lease is measured on it, so workers whose clocks disagree agree on
+        what has expired. SQLite is a file on this host: its clock is this host's."""
+        with self._transaction() as s:
+            if s.get_bind().dialect.name != "postgresql":
+                return utcnow()
+            return s.scalar(select(func.clock_timestamp())).astimezone(UTC)
+
+    def token(self, store: str, holder: str, now: datetime) -> LockToken | None:
+        """``holder``'s token of the store's lock while it holds it at ``now`` (None: it does not)."""
+        with self._transaction() as s:
+            generation = s.scalar(select(StoreLock.generation).where(
+                StoreLock.store == store, StoreLock.holder == holder, StoreLock.expires_at > now))
+        return None if generation is None else LockToken(store, holder, int(generation))
+
     def get(self, store: str) -> StoreLock | None:
         """The store's lock row, held or not (None: never locked)."""
         with self._transaction() as s:
@@ -34,8 +88,8 @@ class StoreLocks(Repository):
 
         Joining adds a hold and moves the expiry out to now + ``ttl_s`` (never in: another task's longer lease
         stands); taking a free lock (its expiry at or before now) starts it anew: one hold, acquired now, the mark
-        of the priority waiter that takes it cleared. A store's first lock is its row's INSERT (of two racing
-        inserts, the second fails on the primary key and loses)."""
+        of the priority waiter that takes it cleared, its generation one up (the fencing token). A store's first lock
+        is its row's INSERT, generation 1 (of two racing inserts, the second fails on the primary key and loses)."""
         expires = now + timedelta(seconds=ttl_s)
         open_to_us = _open_to(holder, now)
         longer = StoreLock.expires_at < expires  # pragma: no mutate - `<=` would set an equal expiry: the same lock
@@ -51,7 +105,8 @@ class StoreLocks(Repository):
             taken = s.execute(
                 update(StoreLock)
                 .where(StoreLock.store == store, StoreLock.expires_at <= now, open_to_us)
-                .values(holder=holder, holds=1, acquired_at=now, expires_at=expires, waiting=None)
+                .values(holder=holder, holds=1, acquired_at=now, expires_at=expires, waiting=None,
+                        generation=StoreLock.generation + 1)
             ).rowcount
             if taken:
                 return True
@@ -77,11 +132,15 @@ class StoreLocks(Repository):
                 .values(waiting=holder, waiting_until=now + timedelta(seconds=grace_s))
             )
 
-    def release(self, store: str, holder: str, now: datetime) -> None:
-        """Give back one hold; the last one frees the store."""
+    def release(self, store: str, holder: str, now: datetime, generation: int | None = None) -> None:
+        """Give back one hold (of the lock at ``generation``, when given: a hold lost with its generation is not
+        given back from the lock taken anew); the last one frees the store."""
         last = StoreLock.holds - 1 <= 0  # (the SET clause reads the row as it was before the UPDATE)
+        where = [StoreLock.store == store, StoreLock.holder == holder]
+        if generation is not None:
+            where.append(StoreLock.generation == generation)
         with self._transaction() as s:  # a lock that expired meanwhile stays free: expiring it now changes nothing
-            s.execute(update(StoreLock).where(StoreLock.store == store, StoreLock.holder == holder)
+            s.execute(update(StoreLock).where(*where)
                       .values(holds=StoreLock.holds - 1, expires_at=case((last, now), else_=StoreLock.expires_at)))
 
     def release_all(self, store: str, holder: str, now: datetime) -> bool:
@@ -91,13 +150,17 @@ class StoreLocks(Repository):
                                                           StoreLock.expires_at > now)
                                   .values(holds=0, expires_at=now)).rowcount)
 
-    def renew(self, store: str, holder: str, ttl_s: float, now: datetime) -> bool:
-        """Push the expiry out to now + ttl while ``holder`` still holds the lock."""
+    def renew(self, store: str, holder: str, ttl_s: float, now: datetime, generation: int | None = None) -> bool:
+        """While ``holder`` still holds the lock (at ``generation``, when given), push its expiry out to now + ttl
+        (never in: another task's longer lease stands); True while it holds it, False once it lost it (expired,
+        taken anew, released by force)."""
+        expires = now + timedelta(seconds=ttl_s)
+        where = [StoreLock.store == store, StoreLock.holder == holder, StoreLock.expires_at > now]
+        if generation is not None:
+            where.append(StoreLock.generation == generation)
         with self._transaction() as s:
-            return bool(s.execute(update(StoreLock).where(StoreLock.store == store, StoreLock.holder == holder,
-                                                          StoreLock.expires_at > now,
-                                                          StoreLock.expires_at < now + timedelta(seconds=ttl_s))
-                                  .values(expires_at=now + timedelta(seconds=ttl_s))).rowcount)
+            return bool(s.execute(update(StoreLock).where(*where).values(
+                expires_at=case((StoreLock.expires_at < expires, expires), else_=StoreLock.expires_at))).rowcount)
 
     def held(self, now: datetime) -> list[StoreLock]:
         """Every lock held at ``now``, by store."""
@@ -107,10 +170,11 @@ class StoreLocks(Repository):
     def force_release(self, store: str, *, holder: str | None, holds: int, by: str, reason: str,
                       now: datetime) -> None:
         """Free the store whoever holds it, and record who freed it, why, and what it freed (``holder`` None: it
-        was free), in one transaction."""
+        was free), in one transaction. The generation goes up: the holder it was taken from writes nothing more."""
         with self._transaction() as s:
-            s.execute(update(StoreLock).where(StoreLock.store == store)
-                      .values(holds=0, expires_at=now, waiting=None, waiting_until=None))
+            s.execute(update(StoreLock).where(StoreLock.store == store)  # its holder's generation ends here
+                      .values(holds=0, expires_at=now, waiting=None, waiting_until=None,
+                              generation=StoreLock.generation + 1))
             s.add(StoreLockRelease(store=store, holder=holder, holds=holds, released_by=by, reason=reason,
                                    released_at=now))
 

@@ -1,7 +1,7 @@
 """change source times: when the change's source changed (freshness counts a change's unsynced age from it)
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-06 09:30:00
 
 ``changes.source_at``: when the export row behind the change last changed at its source, in UTC: the export's
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

@@ -2,7 +2,7 @@
 largest moves, whether the export was held for a person, and the person's decision
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0012
 Create Date: 2026-12-06 09:30:00
 
 ``export_guards``: one row per daily sync run of a store that planned (``sync_run_id`` unique). ``held``: a
