@@ -151,7 +151,7 @@ def test_a_new_main_image_the_platform_never_reviews_is_alerted_and_reported_not
         embedded, quick_verify, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """The guide: a main-image change must trigger the review within 2 hours. Here the platform never reviews the
     edit (the simulator's assumed ``review_skip``): the product stays ``onSelling`` and is never seen ``auditing``."""
-    env = embedded(faults="review_skip=1")
+    env = embedded(faults="review_skip=1", config_overrides={"exports": {"demo": str(tmp_path)}})
     set_config(env, monkeypatch, review_trigger_minutes=0.05)  # 3 seconds stand for the 2 hours
     mug = 1005001234583757
     export = write_export(tmp_path / "image.csv", {mug}, {mug: {"main_image": "toys_blocks.jpg"}})
