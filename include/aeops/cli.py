@@ -199,6 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("store", nargs="?", metavar="STORE", help="only this store")
     p.add_argument("--json", action="store_true", help="one JSON document")
+    _add_lang(p)
     p.set_defaults(func=_handler("aeops.commands.planned", "planned_command"))
     return parser
 

@@ -10,14 +10,22 @@ from __future__ import annotations
 import argparse
 import json
 
+from aeops.commands.output import language
 from aeops.config import load_config
 from aeops.errors import CommandError
+from aeops.i18n import N_, translator
 from aeops.reports.health import planned_overrides
 from aeops.store.ledger import Ledger
 
 
 def _when(value) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value is not None else "-"
+
+
+APPROVALS = {"approved": N_("approved"), "waiting": N_("waiting for approval"), "rejected": N_("rejected"),
+             "timed out": N_("not answered in time"), "not needed": N_("not needed")}
+PHASES = {"waiting": N_("waiting for its start"), "started": N_("started"),
+          "ended": N_("ended: its revert run started"), "cancelled": N_("cancelled: nothing written")}
 
 
 def planned_command(args: argparse.Namespace) -> int:
@@ -35,9 +43,13 @@ def planned_command(args: argparse.Namespace) -> int:
                            "approval": p["approval"], "phase": p["phase"], "reason": p["request"].get("reason")}
                           for name, p in rows], ensure_ascii=False))
         return 0
+    _ = translator(language(args))
     if not rows:
-        print("no planned price override" + (f" for {args.store}" if args.store else ""))
+        print(_("no planned price override for {store}").format(store=args.store) if args.store
+              else _("no planned price override"))
     for name, p in rows:
-        print(f"{name}: starts {_when(p['starts'])}, ends {_when(p['ends'])}; approval {p['approval']}; "
-              f"{p['phase']}; run {p['run'].run_id}: {p['request'].get('reason', '')}")
+        print(_("{store}: starts {starts}, ends {ends}; approval: {approval}; {phase}; run {run_id}: {reason}").format(
+            store=name, starts=_when(p["starts"]), ends=_when(p["ends"]),
+            approval=_(APPROVALS.get(p["approval"], p["approval"])), phase=_(PHASES.get(p["phase"], p["phase"])),
+            run_id=p["run"].run_id, reason=p["request"].get("reason", "")))
     return 0
