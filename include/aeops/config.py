@@ -24,6 +24,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from aeops.i18n import DEFAULT_LANGUAGE, LANGUAGES
+from aeops.schedules import JOBS, crons_of, dag_id_suffix
 from aeops.store.db import connection_url, url_has_password
 
 VARIABLE_NAME = "aeops_config"
@@ -130,6 +131,25 @@ class StoreConfig(BaseModel):
         300, ge=0, description="Storefront item pages verification reads a run at most; every changed product is "
         "checked by the API's product query, pages go to a sample that grows with risk (0: no pages)"
     )
+
+    schedules: dict[str, str | list[str]] = Field(
+        default_factory=dict, description="When the store's DAGs run, in its time zone: cron by job "
+        "(catalog_sync, certificate_expiry, store_settings, logo_rotation; a list for several times); a job not "
+        "named runs at the deployment's default (AEOPS_SYNC_CRON ... , else 02:00 store time for the daily sync)"
+    )
+
+    @field_validator("schedules")
+    @classmethod
+    def _known_jobs_and_crons(cls, value: dict[str, Any]) -> dict[str, Any]:
+        from croniter import croniter
+
+        for job, crons in value.items():
+            if job not in JOBS:
+                raise ValueError(f"unknown job {job!r} in schedules; known: {', '.join(JOBS)}")
+            for cron in crons_of(crons):
+                if not croniter.is_valid(cron):
+                    raise ValueError(f"schedules.{job}: {cron!r} is not a cron expression")
+        return value
 
     @field_validator("store_name")
     @classmethod
@@ -257,6 +277,11 @@ class AeopsConfig(BaseModel):
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"store names must be unique; repeated: {', '.join(duplicates)}")
+        suffixes = [dag_id_suffix(n) for n in names]
+        clashes = sorted({n for n, x in zip(names, suffixes, strict=True) if suffixes.count(x) > 1})
+        if clashes:
+            raise ValueError(f"stores {', '.join(clashes)} would share a DAG id (<dag_id>__<store>: characters other "
+                             "than letters, digits, '-', '.', '_' become '_'); rename one")
         if not stores:
             raise ValueError("at least one store is required")
         return stores

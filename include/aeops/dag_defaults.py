@@ -99,6 +99,27 @@ def failed_tasks(ti: Any) -> list[str]:
     return sorted(key for key, state in states.items() if str(getattr(state, "value", state)) == "failed")
 
 
+def dag_variants(job: str) -> list[tuple[str, str | None, Any, str]]:
+    """The DAGs of a per-store job (:data:`aeops.schedules.JOBS`), as ``(dag_id, store, schedule, time zone)``:
+    first the all-store DAG (``store`` None; manual runs only, over the ``stores`` Param's stores), then one DAG
+    ``<dag_id>__<store>`` per configured store at the store's crons in its time zone. A store whose schedule or
+    time zone is unusable gets no DAG (a warning when the file is parsed; ``aeops doctor`` names it): the other
+    stores' DAGs are still made."""
+    from aeops.schedules import JOBS, configured_stores, timetable
+
+    base = JOBS[job]
+    variants: list[tuple[str, str | None, Any, str]] = [
+        (base.dag_id, None, None, os.environ.get(base.timezone_env, DEFAULT_TIMEZONE))]
+    for store in configured_stores():
+        try:
+            variants.append((store.dag_id(job), store.name, timetable(store.crons(job), store.timezone),
+                             store.timezone))
+        except Exception as exc:  # noqa: BLE001 - one store's bad schedule must not hide the other stores' DAGs
+            log.warning("no DAG %s: schedule %s in %s not usable (%s)", store.dag_id(job), store.crons(job),
+                        store.timezone, exc)
+    return variants
+
+
 def cron_schedule(*cron_env: tuple[str, str], timezone_env: str):
     """A cron timetable in the seller's time zone; each ``(ENV_NAME, default cron)`` may be overridden."""
     from airflow.timetables.trigger import CronTriggerTimetable, MultipleCronTriggerTimetable
