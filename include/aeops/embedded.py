@@ -16,7 +16,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from aeops.demo import DEMO_APP_KEY, DEMO_APP_SECRET, DEMO_SELLERS, DEMO_SLACK_TOKEN, DEMO_STORE_NUMS
+from aeops.demo import (
+    ALL_DEMO_SELLERS,
+    DEMO_APP_KEY,
+    DEMO_APP_SECRET,
+    DEMO_SELLERS,
+    DEMO_SLACK_TOKEN,
+    DEMO_SPARE_EXPORTS,
+    DEMO_STORE_NUMS,
+)
 
 DEMO_TEMPLATES = {"1001", "1002", "1003"}  # the demo sellers' freight templates (the simulator's)
 API_POOL = "aliexpress_api"
@@ -56,7 +64,7 @@ def slack_sink_url() -> str:
 
 def connections() -> dict[str, dict[str, Any]]:
     conns: dict[str, dict[str, Any]] = {}
-    for conn_id, seller_id, access, refresh in DEMO_SELLERS.values():
+    for conn_id, seller_id, access, refresh in ALL_DEMO_SELLERS.values():  # the spare demo-3's too
         conns[conn_id] = {
             "conn_type": "aliexpress",
             "description": "AliExpress Open Platform app (embedded mode: the local simulator)",
@@ -214,13 +222,17 @@ def seed_simulator(state_file: Path) -> dict[str, int]:
 
     state = SimState(state_file)
     seeded = {}
-    for store in aeops_config()["stores"]:
+    stores = aeops_config()["stores"]
+    by_name = {store["name"]: store for store in stores}
+    # the spare seller (the store `aeops store add` adds in the README) sells another store's sample catalog
+    spares = [{**by_name[like], "name": name} for name, like in DEMO_SPARE_EXPORTS.items()]
+    for store in [*stores, *spares]:
         location = newest_export(store["exports"])
         if location is None:
             raise FileNotFoundError(f"no sample export for store {store['name']} in {store['exports']}")
         frame = read_export(location).frame
         rows = demo_marketplace_rows(frame.to_dict("records"))
-        seller_id = DEMO_SELLERS[store["name"]][1]
+        seller_id = ALL_DEMO_SELLERS[store["name"]][1]
         seeded[store["name"]] = state.seed_rows(rows, seller_id=seller_id, images_dir=store["images_dir"])
     return seeded
 
