@@ -220,6 +220,26 @@ class AeopsConfig(BaseModel):
         default_factory=list, description="Hosts main_image URLs may be fetched from; no other URL is fetched"
     )
     image_max_download_mb: float = Field(3.0, gt=0)
+    rate_limit_backend: str = Field(
+        "", description="Where the shared limits live: memory (one process), file:///dir (one host's processes), "
+        "redis://host:port/db (every Celery worker); empty: $AEOPS_RATE_LIMIT, else memory"
+    )
+    app_qps: float | None = Field(
+        None, gt=0, description="Calls per second of the app over every store (the platform's per-app limit, as "
+        "the app's console shows it; empty: not limited here)"
+    )
+    app_api_qps: dict[str, float] = Field(
+        default_factory=dict, description="Calls per second of the app per API over every store, e.g. "
+        "{\"aliexpress.solution.batch.product.price.update\": 10}"
+    )
+    api_pool_slots_per_store: int = Field(
+        2, ge=1, description="Slots of the aliexpress_api pool per configured store (aeops-demo-setup, make setup and "
+        "aeops doctor size the pool from it: pool_slots())"
+    )
+    app_daily_quota: int | None = Field(
+        None, gt=0, description="The app's daily call quota over every store (resets 24:00 Beijing time); aeops "
+        "stops calling once it is used up instead of being banned"
+    )
     cert_warn_days: list[int] = Field(default_factory=lambda: [30, 14, 7, 1])
     cert_cpc_warn_days: list[int] = Field(
         default_factory=lambda: [60, 45], description="CPC (toys) certificates: warnings this many days ahead, "
@@ -285,6 +305,12 @@ class AeopsConfig(BaseModel):
         if not stores:
             raise ValueError("at least one store is required")
         return stores
+
+    def pool_slots(self) -> int:
+        """The ``aliexpress_api`` pool's size for this deployment: ``api_pool_slots_per_store`` per store, at least 4
+        (each store's run keeps its pushes and verification going while the others' do; the per-seller QPS and the
+        app's shared limits pace the calls on top)."""
+        return max(4, self.api_pool_slots_per_store * len(self.stores))
 
     def store(self, name: str) -> StoreConfig:
         """The store called ``name``; ConfigError listing the known names otherwise."""

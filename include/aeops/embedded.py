@@ -123,10 +123,16 @@ def aeops_config() -> dict[str, Any]:
     }
 
 
+def _pool_slots() -> int:
+    from aeops.config import parse_config
+
+    return parse_config(aeops_config()).pool_slots()
+
+
 def pools() -> dict[str, dict[str, Any]]:
     return {
         API_POOL: {
-            "slots": API_POOL_SLOTS,
+            "slots": max(API_POOL_SLOTS, _pool_slots()),  # sized from the stores of aeops_config
             "description": "Concurrent AliExpress Open Platform calls (the per-seller QPS limit applies on top)",
             "include_deferred": False,
         },

@@ -223,7 +223,13 @@ def check_pools(cfg: AeopsConfig, _: Translate) -> list[Problem]:
             problems.append(Problem(_("pool {pool}").format(pool=name),
                                     _("the pool is missing or has no slot: its tasks never start"),
                                     _("create it: airflow pools set {pool} {slots} aeops").format(
-                                        pool=name, slots=max(1, len(cfg.stores)) * 4)))
+                                        pool=name, slots=cfg.pool_slots())))
+        elif name == os.environ.get("AEOPS_API_POOL", "aliexpress_api") and pool.slots < len(cfg.stores):
+            problems.append(Problem(_("pool {pool}").format(pool=name),
+                                    _("{slots} slot(s) for {stores} stores: stores wait for each other's calls")
+                                    .format(slots=pool.slots, stores=len(cfg.stores)),
+                                    _("resize it: airflow pools set {pool} {slots} aeops").format(
+                                        pool=name, slots=cfg.pool_slots())))
     return problems
 
 
