@@ -6,7 +6,8 @@ store its own seller in one simulator (its own process, ``latency_ms``, ``qps`` 
 differing from the export in ``--changed`` of the products. Every store runs the real daily-sync steps of
 ``aeops.sync`` (preflight, pull_export, validate, plan, collect_chunks, push_chunk in ``--workers`` threads,
 finish with verification) under its own DAG id ``aliexpress_catalog_sync__<store>``; the stores run at once, in
-``--processes`` worker processes (Airflow's task processes; each store a thread there), every client asking the
+one worker process per store (Airflow's task processes; ``--processes P`` deals them over P processes, a thread
+each), every client asking the
 app's shared limits (``--app-qps``; aeops.marketplace.app_limits, file backend: shared by the processes).
 
 Each store syncs twice: the first run (empty aeops DB: every price and stock written blind) prepares the state,
@@ -20,14 +21,14 @@ store-run. Last line, for the compass:
     scripts/embedded-env python bench/stores.py --stores 1,5,20 --products 1000
 
 The issue's default is 20 x 10,000; on a 2-core machine shared with others that takes long: give smaller
-``--products`` and say so when quoting the numbers.
+``--products`` and say so when quoting the numbers. ``AEOPS_BENCH_PROFILE=/tmp/prof`` writes a cProfile of each
+worker's measured run to ``/tmp/prof.<pid>`` (``python -m pstats``), for finding where the CPU goes.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import random
 import resource
@@ -168,9 +169,21 @@ def worker_main(spec_path: str) -> None:
                 time.sleep(0.1)
             statements[0] = 0
             cpu0 = resource.getrusage(resource.RUSAGE_SELF)
-        with ThreadPoolExecutor(max_workers=len(spec["stores"])) as pool:
-            runs = list(pool.map(run_store, spec["stores"], [f"bench__{run_id}"] * len(spec["stores"]),
-                                 [cfg] * len(spec["stores"]), [spec["workers"]] * len(spec["stores"])))
+        profile = os.environ.get("AEOPS_BENCH_PROFILE") if run_id == "steady" else None
+        if profile:  # the measured run under cProfile (one thread's view: run with one store per process)
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
+        if profile:  # in this thread: cProfile sees one thread (the push threads' own work is not in it)
+            runs = [run_store(store, f"bench__{run_id}", cfg, spec["workers"]) for store in spec["stores"]]
+        else:
+            with ThreadPoolExecutor(max_workers=len(spec["stores"])) as pool:
+                runs = list(pool.map(run_store, spec["stores"], [f"bench__{run_id}"] * len(spec["stores"]),
+                                     [cfg] * len(spec["stores"]), [spec["workers"]] * len(spec["stores"])))
+        if profile:
+            profiler.disable()
+            profiler.dump_stats(f"{profile}.{os.getpid()}")
         results[run_id] = runs
     cpu1 = resource.getrusage(resource.RUSAGE_SELF)
     Path(spec["out"]).write_text(json.dumps({
@@ -179,14 +192,13 @@ def worker_main(spec_path: str) -> None:
 
 
 # ---------------------------------------------------------------------- one N
-def api_floor(products: int, changed_products: int, skus: int, qps: float, sample: int) -> tuple[int, float]:
-    """A steady run's unavoidable calls for one store and their time at its QPS: the list pages (read by the plan
-    and by verification), the price and stock writes of the changed products in calls of 20, verification's
-    product queries of the changed products (bench/sync.py's floor, for the daily case)."""
-    list_pass = math.ceil(products / 99) + 3
-    writes = 2 * math.ceil(changed_products / 2 / 20)
-    calls = 2 * list_pass + writes + min(sample, changed_products) + changed_products
-    return calls, calls / qps
+def api_floors(runs: list[dict[str, Any]], qps: float, app_qps: float | None) -> tuple[float, float]:
+    """The API floors of the measured runs: the slowest store's calls at the seller's rate (the platform's limit,
+    ``qps``), and all stores' calls at the app's shared rate. The calls are the ones the runs made (retries
+    included; bench/sync.py checks the write calls against their minimum)."""
+    store = max(r["calls"] for r in runs) / qps
+    app = sum(r["calls"] for r in runs) / app_qps if app_qps else 0.0
+    return store, app
 
 
 def run_n(n: int, args: argparse.Namespace, base: Path) -> dict[str, Any]:
@@ -209,7 +221,7 @@ def run_n(n: int, args: argparse.Namespace, base: Path) -> dict[str, Any]:
     env["AEOPS_FERNET_KEY"] = os.environ.get("AEOPS_FERNET_KEY") or "u5nBKt3GOKuQ6DZfxyj3x7I8NbAFlx1j2UGcNlVzrhk="
     cfg = config(work, n, db_url, args.qps, args.app_qps)
     ensure_schema(db_url)
-    processes = max(1, min(args.processes, n))
+    processes = n if args.processes <= 0 else max(1, min(args.processes, n))
     specs, workers = [], []
     for p in range(processes):
         spec = {"env": env, "config": cfg, "stores": [store_name(i) for i in range(p, n, processes)],
@@ -240,9 +252,7 @@ def run_n(n: int, args: argparse.Namespace, base: Path) -> dict[str, Any]:
     outs = [json.loads(Path(s["out"]).read_text()) for s in specs]
     steady = [r for o in outs for r in o["runs"]["steady"]]
     changed = sum(int(r["planned"].get("price", 0)) + int(r["planned"].get("inventory", 0)) for r in steady)
-    changed_products = round(args.products * args.changed)
-    calls_1, floor_store = api_floor(args.products, changed_products, args.skus, args.qps, 200)
-    floor_app = n * calls_1 / args.app_qps if args.app_qps else 0.0
+    floor_store, floor_app = api_floors(steady, args.qps, args.app_qps)
     cpu = sum(o["cpu_s"] for o in outs)
     floor_cpu = cpu / (os.cpu_count() or 1)
     floors = {"slowest store's API floor": floor_store, "app's shared limit": floor_app, "aeops CPU / cores": floor_cpu}
@@ -252,7 +262,8 @@ def run_n(n: int, args: argparse.Namespace, base: Path) -> dict[str, Any]:
             "cpu_per_changed_ms": 1000 * cpu / max(1, changed), "cpu": cpu, "sim_cpu": sim_cpu,
             "rss_mb": max(o["rss_mb"] for o in outs), "statements_per_store": sum(o["statements"] for o in outs) / n,
             "changed": changed, "statuses": sorted({r["status"] for r in steady}),
-            "store_seconds": max(r["seconds"] for r in steady), "processes": processes}
+            "store_seconds": max(r["seconds"] for r in steady), "processes": processes,
+            "calls": sum(r["calls"] for r in steady)}
 
 
 def proc_cpu(pid: int) -> float:
@@ -284,7 +295,9 @@ def main() -> None:
                         help="the app's shared call rate over every store (an assumption: the platform shows the "
                         "app's limit in its console; 0: off)")
     parser.add_argument("--faults", default="latency_ms=120,qps=20")
-    parser.add_argument("--processes", type=int, default=2, help="worker processes (the executor's task slots)")
+    parser.add_argument("--processes", type=int, default=0,
+                        help="worker processes, the stores dealt over them (a thread each); default 0: one per store, "
+                        "as each store's run is its own task process")
     parser.add_argument("--workers", type=int, default=4, help="concurrent push chunks per store")
     parser.add_argument("--db", help="aeops DB URL (default: SQLite per N); a PostgreSQL URL's schema is reset")
     parser.add_argument("--keep", metavar="DIR")
@@ -296,7 +309,7 @@ def main() -> None:
         for n in [int(x) for x in args.stores.split(",") if x.strip()]:
             print(f"N={n}: {n} stores x {args.products:,} products x {args.skus} SKUs, {args.changed:.0%} changed, "
                   f"{args.faults}, {args.qps:g} QPS per seller, app limit {args.app_qps or 'off'} QPS, "
-                  f"{min(n, args.processes)} worker process(es) ...", flush=True)
+                  f"{n if args.processes <= 0 else min(n, args.processes)} worker process(es) ...", flush=True)
             results.append(run_n(n, args, base))
     finally:
         if not args.keep:
