@@ -244,7 +244,10 @@ def run_n(n: int, args: argparse.Namespace, base: Path) -> dict[str, Any]:
     Path(specs[0]["go"]).touch()
     for w in workers:
         if w.wait() != 0:
-            raise SystemExit(f"a worker failed (N={n})")
+            for other in workers:  # the others must not keep running in a folder about to be removed
+                other.kill()
+            proc.terminate()
+            raise SystemExit(f"a worker failed (N={n}); see above")
     wall = time.perf_counter() - started
     sim_cpu = proc_cpu(proc.pid) - sim_cpu1
     proc.terminate()
@@ -264,6 +267,17 @@ def run_n(n: int, args: argparse.Namespace, base: Path) -> dict[str, Any]:
             "changed": changed, "statuses": sorted({r["status"] for r in steady}),
             "store_seconds": max(r["seconds"] for r in steady), "processes": processes,
             "calls": sum(r["calls"] for r in steady)}
+
+
+def print_row(r: dict[str, Any], *, header: bool) -> None:
+    """One N's line (with the header first)."""
+    if header:
+        print(f"{'N':>3} {'wall s':>8} {'store API':>10} {'app limit':>10} {'CPU/cores':>10} {'binds':>28} "
+              f"{'vs floor':>9} {'CPU ms/chg':>11} {'sim CPU s':>10} {'RSS MB':>7} {'stmts/store':>12} status")
+    f = list(r["floors"].values())
+    print(f"{r['n']:>3} {r['wall']:>8.1f} {f[0]:>10.1f} {f[1]:>10.1f} {f[2]:>10.1f} {r['binding']:>28} "
+          f"{r['ratio']:>8.2f}x {r['cpu_per_changed_ms']:>11.1f} {r['sim_cpu']:>10.1f} {r['rss_mb']:>7.0f} "
+          f"{r['statements_per_store']:>12.0f} {','.join(r['statuses'])}", flush=True)
 
 
 def proc_cpu(pid: int) -> float:
@@ -311,16 +325,13 @@ def main() -> None:
                   f"{args.faults}, {args.qps:g} QPS per seller, app limit {args.app_qps or 'off'} QPS, "
                   f"{n if args.processes <= 0 else min(n, args.processes)} worker process(es) ...", flush=True)
             results.append(run_n(n, args, base))
+            print_row(results[-1], header=len(results) == 1)
     finally:
         if not args.keep:
             shutil.rmtree(base, ignore_errors=True)
-    print(f"\n{'N':>3} {'wall s':>8} {'store API':>10} {'app limit':>10} {'CPU/cores':>10} {'binds':>28} "
-          f"{'vs floor':>9} {'CPU ms/chg':>11} {'sim CPU s':>10} {'RSS MB':>7} {'stmts/store':>12} status")
-    for r in results:
-        f = r["floors"]
-        print(f"{r['n']:>3} {r['wall']:>8.1f} {f[list(f)[0]]:>10.1f} {f[list(f)[1]]:>10.1f} {f[list(f)[2]]:>10.1f} "
-              f"{r['binding']:>28} {r['ratio']:>8.2f}x {r['cpu_per_changed_ms']:>11.1f} {r['sim_cpu']:>10.1f} "
-              f"{r['rss_mb']:>7.0f} {r['statements_per_store']:>12.0f} {','.join(r['statuses'])}")
+    print("\nside by side:")
+    for i, r in enumerate(results):
+        print_row(r, header=i == 0)
     print("goals: wall <= 1.5x the binding floor (embedded, 2 cores); CPU per changed product < 5 ms; peak task "
           "RSS < 500 MB; cost per store flat from N=1 to N=20")
     last = results[-1]
