@@ -125,12 +125,12 @@ def run_store(store: str, run_id: str, cfg: Any, workers: int) -> dict[str, Any]
     planned = plan(store, dag_id, run_id, client=client, config=cfg)
     chunks = collect_chunks(dag_id, run_id, config=cfg)
 
-    def push_one(chunk: dict[str, Any]) -> None:
-        while push_chunk(chunk, client=client, config=cfg) is None:
+    def push_one(index: int, chunk: dict[str, Any]) -> None:  # each chunk its own task, as a mapped task is
+        while push_chunk(chunk, client=client, config=cfg, task=f"push_chunk[{index}] of {dag_id} {run_id}") is None:
             time.sleep(0.2)
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        list(pool.map(push_one, chunks))
+        list(pool.map(push_one, range(len(chunks)), chunks))
     summary = finish(store, dag_id, run_id, client=client, config=cfg)
     return {"store": store, "seconds": time.perf_counter() - started, "planned": planned,
             "status": summary.get("status"), "calls": client.calls}
