@@ -220,26 +220,62 @@ def demo_marketplace_rows(export_rows: list[dict[str, Any]]) -> list[dict[str, A
     return rows
 
 
+SPARE_ID_OFFSET = 1_000_000  # the spare seller's product ids: its model store's plus this (sellers never share one)
+
+
+def spare_exports(name: str) -> Path:
+    """The export folder of a spare demo seller (``demo-3``): its model store's sample export with its own product
+    ids, written by :func:`seed_simulator` into the Airflow home."""
+    return airflow_home() / "spare-exports" / name
+
+
+def _spare_export(name: str, like: dict[str, Any]) -> list[dict[str, Any]]:
+    """Write the spare seller's export (the model store's rows, product ids + SPARE_ID_OFFSET); returns its rows."""
+    import csv
+
+    from aeops.exports import newest_export, read_export
+
+    location = newest_export(like["exports"])
+    if location is None:
+        raise FileNotFoundError(f"no sample export for store {like['name']} in {like['exports']}")
+    frame = read_export(location).frame
+    rows = []
+    for row in frame.to_dict("records"):
+        pid = str(row.get("product_id") or "").strip()
+        rows.append({**row, "product_id": str(int(float(pid)) + SPARE_ID_OFFSET) if pid.replace(".", "").isdigit()
+                     else pid})
+    folder = spare_exports(name)
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / Path(str(location)).name, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=[c for c in frame.columns if c != "row"], extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows({k: ("" if v is None or v != v else v) for k, v in r.items()} for r in rows)
+    return rows
+
+
 def seed_simulator(state_file: Path) -> dict[str, int]:
     """Seed the simulator's state file with each demo store's marketplace (see demo_marketplace_rows); the main
-    images go into each seller's photobank as uploads do."""
+    images go into each seller's photobank as uploads do. A spare demo seller (``demo-3``, which
+    ``aeops store add`` adds) sells its model store's catalog under its own product ids (:func:`spare_exports`)."""
     from aeops.exports import newest_export, read_export
     from aeops.marketplace.simulator.state import SimState
 
     state = SimState(state_file)
     seeded = {}
     stores = aeops_config()["stores"]
-    by_name = {store["name"]: store for store in stores}
-    # the spare seller (the store `aeops store add` adds in the README) sells another store's sample catalog
-    spares = [{**by_name[like], "name": name} for name, like in DEMO_SPARE_EXPORTS.items()]
-    for store in [*stores, *spares]:
+    for store in stores:
         location = newest_export(store["exports"])
         if location is None:
             raise FileNotFoundError(f"no sample export for store {store['name']} in {store['exports']}")
         frame = read_export(location).frame
         rows = demo_marketplace_rows(frame.to_dict("records"))
-        seller_id = ALL_DEMO_SELLERS[store["name"]][1]
+        seller_id = DEMO_SELLERS[store["name"]][1]
         seeded[store["name"]] = state.seed_rows(rows, seller_id=seller_id, images_dir=store["images_dir"])
+    by_name = {store["name"]: store for store in stores}
+    for name, like in DEMO_SPARE_EXPORTS.items():
+        rows = demo_marketplace_rows(_spare_export(name, by_name[like]))
+        seeded[name] = state.seed_rows(rows, seller_id=ALL_DEMO_SELLERS[name][1],
+                                       images_dir=by_name[like]["images_dir"])
     return seeded
 
 

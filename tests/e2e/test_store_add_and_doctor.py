@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from aeops import embedded as embedded_mode
 from aeops.cli import main
 from aeops.store import session_scope
 from aeops.store.models import SyncRun
@@ -46,7 +47,7 @@ def test_store_add_adds_a_third_demo_store_that_its_next_run_syncs(embedded, mon
     config_file.write_text(json.dumps(env.config), encoding="utf-8")
 
     code, lines = aeops(capsys, "store", "add", "demo-3", "--conn-id", "aliexpress_demo3", "--like", "demo",
-                        "--exports", (SAMPLE / "exports" / "demo").as_uri(),
+                        "--exports", embedded_mode.spare_exports("demo-3").as_uri(),
                         "--reports", (tmp_path / "reports" / "demo-3").as_uri(), "--config-file", str(config_file),
                         "--lang", "en")
 
