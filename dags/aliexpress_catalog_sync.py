@@ -20,8 +20,13 @@ shows what the guard would hold.
 
 A store's failure never blocks another's, and a retried or re-run task only does what is not yet done.
 
-**When it runs.** Daily at 02:00 in the seller's time zone (`AEOPS_SYNC_CRON`, `AEOPS_SYNC_TIMEZONE`), or
-triggered with Params `stores`, `force`, `dry_run`, `export`.
+**Which DAG.** Each store has its own DAG `aliexpress_catalog_sync__<store>` (its own schedule, history, pause
+switch and outcome; a failing store pages only its own channel). `aliexpress_catalog_sync` runs every store (or
+the `stores` Param's) when triggered by hand; it has no schedule.
+
+**When it runs.** Daily at 02:00 in the store's time zone (`timezone`), or at the store's
+`schedules.catalog_sync` cron in `aeops_config` (default `AEOPS_SYNC_CRON`), or triggered with Params `force`,
+`dry_run`, `export` (and `stores` on the all-store DAG).
 
 **What you see.** One Slack summary per store, linking its run report (the run's **aeops report** tab); a held
 export also posts an alert with the link to approve or reject it. A store whose sync ends partial (writes failed,
@@ -39,7 +44,7 @@ import os
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import Asset, Param, dag, task, task_group
+from airflow.sdk import DAG, Asset, Param, task, task_group
 
 from aeops.dag_defaults import (
     API_POOL,
@@ -50,7 +55,7 @@ from aeops.dag_defaults import (
     SYNC_RUN_TIMEOUT,
     TASK_TIMEOUT,
     VERIFY_TIMEOUT,
-    cron_schedule,
+    dag_variants,
     default_args,
     failed_tasks,
     list_stores,
@@ -66,23 +71,13 @@ VERIFY_POKE_SECONDS = float(os.environ.get("AEOPS_VERIFY_POKE_SECONDS", "30"))
 VERIFY_MAX_WAIT = timedelta(seconds=float(os.environ.get("AEOPS_VERIFY_MAX_WAIT_SECONDS", "300")))
 # A file still being written is checked again this often, without holding a worker slot in between.
 EXPORT_POKE_SECONDS = float(os.environ.get("AEOPS_EXPORT_POKE_SECONDS", "60"))
-# Daily at 02:00 in the seller's time zone by default; deployments change it through the environment.
-SCHEDULE = cron_schedule(("AEOPS_SYNC_CRON", "0 2 * * *"), timezone_env="AEOPS_SYNC_TIMEZONE")
 
 
-@dag(
-    dag_id="aliexpress_catalog_sync",
-    schedule=SCHEDULE,
-    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
-    catchup=False,
-    max_active_runs=1,
-    dagrun_timeout=SYNC_RUN_TIMEOUT,
-    tags=["aeops", "catalog", "daily"],
-    doc_md=__doc__,
-    default_args=default_args(),
-    on_failure_callback=on_failure_callback(),
-    params={
-        "stores": stores_param(),
+def sync_params(one_store: str | None) -> dict[str, Param]:
+    """The run's Params; ``stores`` only on the all-store DAG."""
+    params = {"stores": stores_param()} if one_store is None else {}
+    return {
+        **params,
         "force": Param(False, type="boolean", title="Force",
                        description="Sync the newest export even if it was already synced successfully"),
         "dry_run": Param(False, type="boolean", title="Dry run",
@@ -90,9 +85,13 @@ SCHEDULE = cron_schedule(("AEOPS_SYNC_CRON", "0 2 * * *"), timezone_env="AEOPS_S
         "export": Param(None, type=["null", "string"], title="Export file",
                         description="Use this export (path or URL inside the store's exports folder; anything "
                         "else is refused) instead of the newest there"),
-    },
-)
-def aliexpress_catalog_sync():
+    }
+
+
+def aliexpress_catalog_sync(one_store: str | None = None) -> None:
+    """The daily sync's task graph, shared by the all-store DAG (``one_store`` None: the stores of the ``stores``
+    Param) and each store's own DAG (``one_store``)."""
+
     @task_group
     def prepare(store: str):
         @task
@@ -233,7 +232,7 @@ def aliexpress_catalog_sync():
 
         fail_if_any_store_failed(dag.dag_id, run_id, failed_tasks=failed_tasks(ti))
 
-    stores = list_stores()
+    stores = list_stores() if one_store is None else [one_store]
     prepared = prepare.expand(store=stores)
     chunks = collect_chunks()
     prepared >> chunks
@@ -242,4 +241,18 @@ def aliexpress_catalog_sync():
     pushed >> settled >> outcome()
 
 
-aliexpress_catalog_sync()
+for _dag_id, _store, _schedule, _tz in dag_variants("catalog_sync"):
+    with DAG(
+        dag_id=_dag_id,
+        schedule=_schedule,
+        start_date=pendulum.datetime(2026, 1, 1, tz=_tz),
+        catchup=False,
+        max_active_runs=1,
+        dagrun_timeout=SYNC_RUN_TIMEOUT,
+        tags=["aeops", "catalog", "daily"] + ([f"store:{_store}"] if _store else ["all-stores"]),
+        doc_md=__doc__,
+        default_args=default_args(store=_store),
+        on_failure_callback=on_failure_callback(store=_store),
+        params=sync_params(_store),
+    ):
+        aliexpress_catalog_sync(_store)

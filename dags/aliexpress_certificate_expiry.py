@@ -5,8 +5,11 @@ registry in the aeops DB (brand, type, number, issuer, dates, file, status); war
 once per threshold. When a new file replaced a known certificate, it starts `aliexpress_certificate_replace`
 (through the Asset `aeops_certificate_replacements`; no person needed).
 
-**When it runs.** Daily at 09:00 in the seller's time zone (`AEOPS_CERT_CRON`, `AEOPS_CERT_TIMEZONE`), or
-triggered with Params `stores` and `as_of` (check as if today were that day).
+**Which DAG.** Each store has its own DAG `aliexpress_certificate_expiry__<store>`; `aliexpress_certificate_expiry`
+checks every store (or the `stores` Param's) when triggered by hand; it has no schedule.
+
+**When it runs.** Daily at 09:00 in the store's time zone, or at its `schedules.certificate_expiry` cron in
+`aeops_config` (default `AEOPS_CERT_CRON`), or triggered with Param `as_of` (check as if today were that day).
 
 **What you see.** At most one Slack message per store and day, naming the products at risk with their live
 status: the `cert_warn_days` warnings (30, 14, 7, 1 days) once each, `ERR-412` daily once a certificate has
@@ -18,42 +21,26 @@ expired, and "alert closed" when a later certificate of the same brand and type 
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import dag, task, task_group
+from airflow.sdk import DAG, task, task_group
 
 from aeops.dag_defaults import (
     API_POOL,
     COMPLIANCE_RUN_TIMEOUT,
     as_of_param,
     certificate_replacements_asset,
-    cron_schedule,
+    dag_variants,
     default_args,
     list_stores,
     stores_param,
 )
 from aeops.notify.callbacks import on_failure_callback
 
-# Daily at 09:00 in the seller's time zone by default; deployments change it through the environment.
-SCHEDULE = cron_schedule(("AEOPS_CERT_CRON", "0 9 * * *"), timezone_env="AEOPS_CERT_TIMEZONE")
 REPLACEMENTS = certificate_replacements_asset()
 
 
-@dag(
-    dag_id="aliexpress_certificate_expiry",
-    schedule=SCHEDULE,
-    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
-    catchup=False,
-    max_active_runs=1,
-    dagrun_timeout=COMPLIANCE_RUN_TIMEOUT,
-    tags=["aeops", "compliance", "certificates", "daily"],
-    doc_md=__doc__,
-    default_args=default_args(),
-    on_failure_callback=on_failure_callback(),
-    params={
-        "stores": stores_param(),
-        "as_of": as_of_param(),
-    },
-)
-def aliexpress_certificate_expiry():
+def aliexpress_certificate_expiry(one_store: str | None = None) -> None:
+    """The watch's task graph, shared by the all-store DAG (``one_store`` None) and each store's own DAG."""
+
     @task_group
     def watch(store: str):
         @task
@@ -89,7 +76,21 @@ def aliexpress_certificate_expiry():
         send_alerts(scanned)
         request_replacements(scanned)
 
-    watch.expand(store=list_stores())
+    watch.expand(store=list_stores() if one_store is None else [one_store])
 
 
-aliexpress_certificate_expiry()
+for _dag_id, _store, _schedule, _tz in dag_variants("certificate_expiry"):
+    with DAG(
+        dag_id=_dag_id,
+        schedule=_schedule,
+        start_date=pendulum.datetime(2026, 1, 1, tz=_tz),
+        catchup=False,
+        max_active_runs=1,
+        dagrun_timeout=COMPLIANCE_RUN_TIMEOUT,
+        tags=["aeops", "compliance", "certificates", "daily"] + ([f"store:{_store}"] if _store else ["all-stores"]),
+        doc_md=__doc__,
+        default_args=default_args(store=_store),
+        on_failure_callback=on_failure_callback(store=_store),
+        params={**({"stores": stores_param()} if _store is None else {}), "as_of": as_of_param()},
+    ):
+        aliexpress_certificate_expiry(_store)

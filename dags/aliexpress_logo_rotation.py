@@ -4,9 +4,12 @@
 `aeops logo`), records a passing new file as this quarter's rotation, and reminds when the store logo has not
 changed since the quarter began.
 
-**When it runs.** At 09:00 in the seller's time zone on the first day of each quarter and again mid-quarter,
-on 15 Feb/May/Aug/Nov (`AEOPS_LOGO_CRON`, `AEOPS_LOGO_FOLLOWUP_CRON`, `AEOPS_LOGO_TIMEZONE`), or triggered with
-Params `stores` and `as_of` (check as if today were that day).
+**Which DAG.** Each store has its own DAG `aliexpress_logo_rotation__<store>`; `aliexpress_logo_rotation`
+checks every store (or the `stores` Param's) when triggered by hand; it has no schedule.
+
+**When it runs.** At 09:00 in the store's time zone on the first day of each quarter and again mid-quarter,
+on 15 Feb/May/Aug/Nov (defaults `AEOPS_LOGO_CRON`, `AEOPS_LOGO_FOLLOWUP_CRON`; per store
+`schedules.logo_rotation` in `aeops_config`), or triggered with Param `as_of` (check as if today were that day).
 
 **What you see.** `LOGO-STALE` in Slack with the logo spec and the deadline (the quarter's end): the
 quarter-start reminder and the mid-quarter follow-up, once each. The daily `aliexpress_store_settings` turns a
@@ -18,41 +21,23 @@ due rotation into a tracked task for a person.
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import dag, task
+from airflow.sdk import DAG, task
 
 from aeops.dag_defaults import (
     COMPLIANCE_RUN_TIMEOUT,
     as_of_param,
-    cron_schedule,
+    dag_variants,
     default_args,
     list_stores,
     stores_param,
 )
 from aeops.notify.callbacks import on_failure_callback
 
-# 09:00 on 1 Jan/Apr/Jul/Oct (quarter start) and on 15 Feb/May/Aug/Nov (day 45-46: the mid-quarter
-# follow-up) in the seller's time zone; deployments change both through the environment.
-SCHEDULE = cron_schedule(("AEOPS_LOGO_CRON", "0 9 1 1,4,7,10 *"), ("AEOPS_LOGO_FOLLOWUP_CRON", "0 9 15 2,5,8,11 *"),
-                         timezone_env="AEOPS_LOGO_TIMEZONE")
 
+def aliexpress_logo_rotation(one_store: str | None = None) -> None:
+    """The rotation check's task graph, shared by the all-store DAG (``one_store`` None) and each store's own
+    DAG."""
 
-@dag(
-    dag_id="aliexpress_logo_rotation",
-    schedule=SCHEDULE,
-    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
-    catchup=False,
-    max_active_runs=1,
-    dagrun_timeout=COMPLIANCE_RUN_TIMEOUT,
-    tags=["aeops", "compliance", "logo", "quarterly"],
-    doc_md=__doc__,
-    default_args=default_args(),
-    on_failure_callback=on_failure_callback(),
-    params={
-        "stores": stores_param(),
-        "as_of": as_of_param(),
-    },
-)
-def aliexpress_logo_rotation():
     @task
     def check_logo(store: str, params=None) -> dict:
         from aeops.catalog.dates import store_as_of
@@ -60,7 +45,21 @@ def aliexpress_logo_rotation():
 
         return logo_rotation.run(store, store_as_of(store, params["as_of"]))
 
-    check_logo.expand(store=list_stores())
+    check_logo.expand(store=list_stores() if one_store is None else [one_store])
 
 
-aliexpress_logo_rotation()
+for _dag_id, _store, _schedule, _tz in dag_variants("logo_rotation"):
+    with DAG(
+        dag_id=_dag_id,
+        schedule=_schedule,
+        start_date=pendulum.datetime(2026, 1, 1, tz=_tz),
+        catchup=False,
+        max_active_runs=1,
+        dagrun_timeout=COMPLIANCE_RUN_TIMEOUT,
+        tags=["aeops", "compliance", "logo", "quarterly"] + ([f"store:{_store}"] if _store else ["all-stores"]),
+        doc_md=__doc__,
+        default_args=default_args(store=_store),
+        on_failure_callback=on_failure_callback(store=_store),
+        params={**({"stores": stores_param()} if _store is None else {}), "as_of": as_of_param()},
+    ):
+        aliexpress_logo_rotation(_store)

@@ -12,8 +12,11 @@ the seller center can do:
 - "Done": `recheck_1` reads the storefront again, closes what it shows and reopens what still differs, which
   `ask_2` names; up to three rounds.
 
-**When it runs.** Daily at 10:00 in the seller's time zone (`AEOPS_SETTINGS_CRON`, `AEOPS_SETTINGS_TIMEZONE`),
-or triggered with Params `stores` and `as_of` (check as if today were that day).
+**Which DAG.** Each store has its own DAG `aliexpress_store_settings__<store>`; `aliexpress_store_settings`
+checks every store (or the `stores` Param's) when triggered by hand; it has no schedule.
+
+**When it runs.** Daily at 10:00 in the store's time zone, or at its `schedules.store_settings` cron in
+`aeops_config` (default `AEOPS_SETTINGS_CRON`), or triggered with Param `as_of` (check as if today were that day).
 
 **What you see.** A required action per store (Browse -> Required Actions) listing the tasks, and the accuracy
 in Slack. Still different after the third round, the run fails (the task stays open for tomorrow); "Not done
@@ -26,37 +29,22 @@ docs/store-settings.md.
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import dag, task, task_group
+from airflow.sdk import DAG, task, task_group
 
-from aeops.dag_defaults import TASK_TIMEOUT, as_of_param, cron_schedule, default_args, list_stores, stores_param
+from aeops.dag_defaults import TASK_TIMEOUT, as_of_param, dag_variants, default_args, list_stores, stores_param
 from aeops.hitl import PERSON_WAIT, PersonTasksOperator
 from aeops.notify.callbacks import on_failure_callback
 
 ROUNDS = 3
-SCHEDULE = cron_schedule(("AEOPS_SETTINGS_CRON", "0 10 * * *"), timezone_env="AEOPS_SETTINGS_TIMEZONE")
 # Every round may wait for a person up to PERSON_WAIT; a run ends at the latest after all its rounds (the next
 # day's run waits for it: max_active_runs=1), plus a task timeout for each check and the list.
 RUN_TIMEOUT = ROUNDS * PERSON_WAIT + (ROUNDS + 2) * TASK_TIMEOUT
 
 
-@dag(
-    dag_id="aliexpress_store_settings",
-    schedule=SCHEDULE,
-    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
-    catchup=False,
-    max_active_runs=1,
-    dagrun_timeout=RUN_TIMEOUT,
-    tags=["aeops", "compliance", "store-settings", "human-in-the-loop", "daily"],
-    doc_md=__doc__,
-    default_args=default_args(),
-    on_failure_callback=on_failure_callback(),
-    params={
-        "stores": stores_param(),
-        "as_of": as_of_param("Check as if today were this date (YYYY-MM-DD; the logo rotation's quarter); "
-                             "empty: today in each store's time zone"),
-    },
-)
-def aliexpress_store_settings():
+def aliexpress_store_settings(one_store: str | None = None) -> None:
+    """The settings check's task graph, shared by the all-store DAG (``one_store`` None) and each store's own
+    DAG."""
+
     @task_group(group_id="store")
     def per_store(store: str):
         @task(retries=1)
@@ -86,7 +74,24 @@ def aliexpress_store_settings():
             previous >> ask >> rechecked
             previous, previous_id = rechecked, f"store.recheck_{n}"
 
-    per_store.expand(store=list_stores())
+    per_store.expand(store=list_stores() if one_store is None else [one_store])
 
 
-aliexpress_store_settings()
+AS_OF = ("Check as if today were this date (YYYY-MM-DD; the logo rotation's quarter); empty: today in each store's "
+         "time zone")
+for _dag_id, _store, _schedule, _tz in dag_variants("store_settings"):
+    with DAG(
+        dag_id=_dag_id,
+        schedule=_schedule,
+        start_date=pendulum.datetime(2026, 1, 1, tz=_tz),
+        catchup=False,
+        max_active_runs=1,
+        dagrun_timeout=RUN_TIMEOUT,
+        tags=["aeops", "compliance", "store-settings", "human-in-the-loop", "daily"]
+        + ([f"store:{_store}"] if _store else ["all-stores"]),
+        doc_md=__doc__,
+        default_args=default_args(store=_store),
+        on_failure_callback=on_failure_callback(store=_store),
+        params={**({"stores": stores_param()} if _store is None else {}), "as_of": as_of_param(AS_OF)},
+    ):
+        aliexpress_store_settings(_store)

@@ -1,5 +1,6 @@
 """The ``aeops`` command: check exports, certificates and logos; run the local simulator and Slack sink; operate
-the aeops DB (``db``), the Slack outbox (``slack``) and the per-store write locks (``lock``).
+the aeops DB (``db``), the Slack outbox (``slack``) and the per-store write locks (``lock``); add a store
+(``store add``) and check a deployment (``doctor``).
 
 Exit codes (the contract in docs/design.md): 0 = checked, nothing blocking; 1 = checked, findings that block
 some rows or files; 2 = could not check at all. On exit 2 stderr carries one line ``error: ...`` and no
@@ -201,6 +202,57 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON document")
     _add_lang(p)
     p.set_defaults(func=_handler("aeops.commands.planned", "planned_command"))
+
+    p = sub.add_parser(
+        "store",
+        help="add a store in one step: settings, connection check, dry run",
+        description="add NAME --conn-id ID: write the store into aeops_config after checking its connection against "
+        "the marketplace (credentials, token, documented standing), its folders and schedules; then a dry run prints "
+        "what its first daily run will change, and its DAGs (aliexpress_catalog_sync__NAME ...) with their next run. "
+        "Exit 1 on problems (one line each; nothing written unless --force).",
+    )
+    p.add_argument("action", choices=["add"])
+    p.add_argument("name", metavar="NAME", help="the store's short unique name (DAG ids: <dag_id>__NAME)")
+    p.add_argument("--conn-id", required=True, metavar="ID", help="the Airflow connection of the store's app and "
+                   "tokens (type aliexpress)")
+    p.add_argument("--like", metavar="STORE", help="copy another store's settings (not its name, connection, "
+                   "exports, reports, store number or name, schedules)")
+    p.add_argument("--timezone", metavar="TZ", help="the store's time zone (IANA; default Asia/Shanghai)")
+    p.add_argument("--language", choices=["zh-CN", "en"], help="the store's language (default zh-CN)")
+    p.add_argument("--exports", metavar="LOC", help="folder of the ERP's catalog exports (path or URL)")
+    p.add_argument("--images-dir", metavar="D", help="folder relative main_image paths resolve against")
+    p.add_argument("--certs", metavar="LOC", help="folder of certificate PDFs")
+    p.add_argument("--logo", metavar="LOC", help="folder where a new store logo is dropped")
+    p.add_argument("--reports", metavar="LOC", help="folder for run reports")
+    p.add_argument("--sync-at", metavar="CRON", help="the daily sync's cron in the store's time zone (default "
+                   "$AEOPS_SYNC_CRON, else 0 2 * * *)")
+    p.add_argument("--alerts-channel", metavar="C", help="Slack channel for the store's failures and warnings")
+    p.add_argument("--reports-channel", metavar="C", help="Slack channel for the store's run summaries")
+    p.add_argument("--merchant-type", choices=["enterprise", "individual"],
+                   help="the account's verification as the seller center shows it (the API does not say)")
+    p.add_argument("--standing-checked-on", metavar="YYYY-MM-DD",
+                   help="the day a person checked the account's standing in the seller center")
+    p.add_argument("--store-num", type=int, metavar="N", help="the store number of its storefront URL")
+    p.add_argument("--store-name", metavar="TEXT", help="the store name the storefront must show")
+    p.add_argument("--config-file", metavar="FILE", help="write this aeops_config file (default: $AEOPS_CONFIG's "
+                   "file, else the Airflow Variable aeops_config)")
+    p.add_argument("--force", action="store_true", help="write the store even when a check found problems")
+    p.add_argument("--no-dry-run", action="store_true", help="skip the dry run")
+    _add_lang(p)
+    p.set_defaults(func=_handler("aeops.commands.store_add", "store_add_command"))
+
+    p = sub.add_parser(
+        "doctor",
+        help="check the whole deployment; one line per problem with what to fix",
+        description="Check aeops_config, the aeops DB schema, the Fernet key, the Slack token, the pools, and per "
+        "store its connection, token and documented standing (asked of the marketplace), folders, schedules and "
+        "paused DAGs. Prints one line per problem with what to fix. Exit 0: no problem; 1: problems.",
+    )
+    p.add_argument("--store", dest="stores", action="append", metavar="NAME", help="only this store (repeatable)")
+    p.add_argument("--offline", action="store_true", help="do not ask the marketplace or Slack")
+    p.add_argument("--config-file", metavar="FILE", help="check this aeops_config file")
+    _add_lang(p)
+    p.set_defaults(func=_handler("aeops.commands.doctor", "doctor_command"))
     return parser
 
 

@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from aeops.i18n import DEFAULT_LANGUAGE, LANGUAGES
+from aeops.schedules import JOBS, crons_of, dag_id_suffix
 from aeops.secrets import register_secret
 from aeops.store.db import connection_url, url_has_password
 
@@ -164,6 +165,25 @@ class StoreConfig(BaseModel):
         "checked by the API's product query, pages go to a sample that grows with risk (0: no pages)"
     )
 
+    schedules: dict[str, str | list[str]] = Field(
+        default_factory=dict, description="When the store's DAGs run, in its time zone: cron by job "
+        "(catalog_sync, certificate_expiry, store_settings, logo_rotation; a list for several times); a job not "
+        "named runs at the deployment's default (AEOPS_SYNC_CRON ... , else 02:00 store time for the daily sync)"
+    )
+
+    @field_validator("schedules")
+    @classmethod
+    def _known_jobs_and_crons(cls, value: dict[str, Any]) -> dict[str, Any]:
+        from croniter import croniter
+
+        for job, crons in value.items():
+            if job not in JOBS:
+                raise ValueError(f"unknown job {job!r} in schedules; known: {', '.join(JOBS)}")
+            for cron in crons_of(crons):
+                if not croniter.is_valid(cron):
+                    raise ValueError(f"schedules.{job}: {cron!r} is not a cron expression")
+        return value
+
     @field_validator("store_name")
     @classmethod
     def _store_name(cls, value: str) -> str:
@@ -231,6 +251,26 @@ class AeopsConfig(BaseModel):
         default_factory=list, description="Hosts main_image URLs may be fetched from; no other URL is fetched"
     )
     image_max_download_mb: float = Field(3.0, gt=0)
+    rate_limit_backend: str = Field(
+        "", description="Where the shared limits live: memory (one process), file:///dir (one host's processes), "
+        "redis://host:port/db (every Celery worker); empty: $AEOPS_RATE_LIMIT, else memory"
+    )
+    app_qps: float | None = Field(
+        None, gt=0, description="Calls per second of the app over every store (the platform's per-app limit, as "
+        "the app's console shows it; empty: not limited here)"
+    )
+    app_api_qps: dict[str, float] = Field(
+        default_factory=dict, description="Calls per second of the app per API over every store, e.g. "
+        "{\"aliexpress.solution.batch.product.price.update\": 10}"
+    )
+    api_pool_slots_per_store: int = Field(
+        2, ge=1, description="Slots of the aliexpress_api pool per configured store (aeops-demo-setup, make setup and "
+        "aeops doctor size the pool from it: pool_slots())"
+    )
+    app_daily_quota: int | None = Field(
+        None, gt=0, description="The app's daily call quota over every store (resets 24:00 Beijing time); aeops "
+        "stops calling once it is used up instead of being banned"
+    )
     cert_warn_days: list[int] = Field(default_factory=lambda: [30, 14, 7, 1])
     cert_cpc_warn_days: list[int] = Field(
         default_factory=lambda: [60, 45], description="CPC (toys) certificates: warnings this many days ahead, "
@@ -292,9 +332,20 @@ class AeopsConfig(BaseModel):
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"store names must be unique; repeated: {', '.join(duplicates)}")
+        suffixes = [dag_id_suffix(n) for n in names]
+        clashes = sorted({n for n, x in zip(names, suffixes, strict=True) if suffixes.count(x) > 1})
+        if clashes:
+            raise ValueError(f"stores {', '.join(clashes)} would share a DAG id (<dag_id>__<store>: characters other "
+                             "than letters, digits, '-', '.', '_' become '_'); rename one")
         if not stores:
             raise ValueError("at least one store is required")
         return stores
+
+    def pool_slots(self) -> int:
+        """The ``aliexpress_api`` pool's size for this deployment: ``api_pool_slots_per_store`` per store, at least 4
+        (each store's run keeps its pushes and verification going while the others' do; the per-seller QPS and the
+        app's shared limits pace the calls on top)."""
+        return max(4, self.api_pool_slots_per_store * len(self.stores))
 
     def store(self, name: str) -> StoreConfig:
         """The store called ``name``; ConfigError listing the known names otherwise."""

@@ -37,6 +37,7 @@ from airflow.timetables.trigger import CronTriggerTimetable, MultipleCronTrigger
 
 from aeops.notify.callbacks import on_failure_callback
 from aeops.notify.send import drain
+from aeops.schedules import JOBS, configured_stores, timetable
 from aeops.secrets import get_logger
 from aeops.urgent.form import MAX_DEADLINE_MINUTES
 from aeops.urgent.request import PLANNED_MAX_DAYS
@@ -106,6 +107,26 @@ def failed_tasks(ti: Any) -> list[str]:
     for the run's verdict task (trigger rule ``all_done``), so a run whose work failed ends failed."""
     states = ti.get_task_states(dag_id=ti.dag_id, run_ids=[ti.run_id]).get(ti.run_id, {})
     return sorted(key for key, state in states.items() if str(getattr(state, "value", state)) == "failed")
+
+
+def dag_variants(job: str) -> list[tuple[str, str | None, Any, str]]:
+    """The DAGs of a per-store job (:data:`aeops.schedules.JOBS`), as ``(dag_id, store, schedule, time zone)``:
+    first the all-store DAG (``store`` None; manual runs only, over the ``stores`` Param's stores), then one DAG
+    ``<dag_id>__<store>`` per configured store at the store's crons in its time zone. A store whose schedule or
+    time zone is unusable gets no DAG (a warning when the file is parsed; ``aeops doctor`` names it): the other
+    stores' DAGs are still made."""
+
+    base = JOBS[job]
+    variants: list[tuple[str, str | None, Any, str]] = [
+        (base.dag_id, None, None, os.environ.get(base.timezone_env, DEFAULT_TIMEZONE))]
+    for store in configured_stores():
+        try:
+            variants.append((store.dag_id(job), store.name, timetable(store.crons(job), store.timezone),
+                             store.timezone))
+        except Exception as exc:  # noqa: BLE001 - one store's bad schedule must not hide the other stores' DAGs
+            log.warning("no DAG %s: schedule %s in %s not usable (%s)", store.dag_id(job), store.crons(job),
+                        store.timezone, exc)
+    return variants
 
 
 def cron_schedule(*cron_env: tuple[str, str], timezone_env: str):

@@ -9,6 +9,7 @@ local simulator, and the Slack token only in the local Slack sink.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import sys
@@ -17,7 +18,16 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from aeops.demo import DEMO_APP_KEY, DEMO_APP_SECRET, DEMO_SELLERS, DEMO_SLACK_TOKEN, DEMO_STORE_NUMS
+from aeops.config import parse_config
+from aeops.demo import (
+    ALL_DEMO_SELLERS,
+    DEMO_APP_KEY,
+    DEMO_APP_SECRET,
+    DEMO_SELLERS,
+    DEMO_SLACK_TOKEN,
+    DEMO_SPARE_EXPORTS,
+    DEMO_STORE_NUMS,
+)
 from aeops.exports import newest_export, read_export
 from aeops.marketplace.simulator.state import SimState
 
@@ -64,7 +74,7 @@ def slack_sink_url() -> str:
 def connections() -> dict[str, dict[str, Any]]:
     """The Airflow connections of embedded mode: one AliExpress connection per demo seller, Slack, the aeops DB."""
     conns: dict[str, dict[str, Any]] = {}
-    for conn_id, seller_id, access, refresh in DEMO_SELLERS.values():
+    for conn_id, seller_id, access, refresh in ALL_DEMO_SELLERS.values():  # the spare demo-3's too
         conns[conn_id] = {
             "conn_type": "aliexpress",
             "description": "AliExpress Open Platform app (embedded mode: the local simulator)",
@@ -123,11 +133,15 @@ def aeops_config() -> dict[str, Any]:
     }
 
 
+def _pool_slots() -> int:
+    return parse_config(aeops_config()).pool_slots()
+
+
 def pools() -> dict[str, dict[str, Any]]:
     """The Airflow pools of embedded mode (the API pool and the urgent pool) with their sizes."""
     return {
         API_POOL: {
-            "slots": API_POOL_SLOTS,
+            "slots": max(API_POOL_SLOTS, _pool_slots()),  # sized from the stores of aeops_config
             "description": "Concurrent AliExpress Open Platform calls (the per-seller QPS limit applies on top)",
             "include_deferred": False,
         },
@@ -215,13 +229,45 @@ def demo_marketplace_rows(export_rows: list[dict[str, Any]]) -> list[dict[str, A
     return rows
 
 
+SPARE_ID_OFFSET = 1_000_000  # the spare seller's product ids: its model store's plus this (sellers never share one)
+
+
+def spare_exports(name: str) -> Path:
+    """The export folder of a spare demo seller (``demo-3``): its model store's sample export with its own product
+    ids, written by :func:`seed_simulator` into the Airflow home."""
+    return airflow_home() / "spare-exports" / name
+
+
+def _spare_export(name: str, like: dict[str, Any]) -> list[dict[str, Any]]:
+    """Write the spare seller's export (the model store's rows, product ids + SPARE_ID_OFFSET); returns its rows."""
+
+    location = newest_export(like["exports"])
+    if location is None:
+        raise FileNotFoundError(f"no sample export for store {like['name']} in {like['exports']}")
+    frame = read_export(location).frame
+    rows = []
+    for row in frame.to_dict("records"):
+        pid = str(row.get("product_id") or "").strip()
+        rows.append({**row, "product_id": str(int(float(pid)) + SPARE_ID_OFFSET) if pid.replace(".", "").isdigit()
+                     else pid})
+    folder = spare_exports(name)
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / Path(str(location)).name, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=[c for c in frame.columns if c != "row"], extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows({k: ("" if v is None or v != v else v) for k, v in r.items()} for r in rows)
+    return rows
+
+
 def seed_simulator(state_file: Path) -> dict[str, int]:
     """Seed the simulator's state file with each demo store's marketplace (see demo_marketplace_rows); the main
-    images go into each seller's photobank as uploads do."""
+    images go into each seller's photobank as uploads do. A spare demo seller (``demo-3``, which
+    ``aeops store add`` adds) sells its model store's catalog under its own product ids (:func:`spare_exports`)."""
 
     state = SimState(state_file)
     seeded = {}
-    for store in aeops_config()["stores"]:
+    stores = aeops_config()["stores"]
+    for store in stores:
         location = newest_export(store["exports"])
         if location is None:
             raise FileNotFoundError(f"no sample export for store {store['name']} in {store['exports']}")
@@ -229,6 +275,11 @@ def seed_simulator(state_file: Path) -> dict[str, int]:
         rows = demo_marketplace_rows(frame.to_dict("records"))
         seller_id = DEMO_SELLERS[store["name"]][1]
         seeded[store["name"]] = state.seed_rows(rows, seller_id=seller_id, images_dir=store["images_dir"])
+    by_name = {store["name"]: store for store in stores}
+    for name, like in DEMO_SPARE_EXPORTS.items():
+        rows = demo_marketplace_rows(_spare_export(name, by_name[like]))
+        seeded[name] = state.seed_rows(rows, seller_id=ALL_DEMO_SELLERS[name][1],
+                                       images_dir=by_name[like]["images_dir"])
     return seeded
 
 

@@ -34,7 +34,29 @@ def test_no_import_errors(dagbag) -> None:
 
 
 def test_dag_ids_are_from_the_contract(dagbag) -> None:
-    assert set(dagbag.dag_ids) <= CONTRACT_DAG_IDS
+    """The contract's ids, and ``<job>__<store>`` for each configured store's own DAG of a per-store job."""
+    from aeops.schedules import JOBS, job_dag_id
+
+    per_store = {j.dag_id for j in JOBS.values()}
+    for dag_id in dagbag.dag_ids:
+        assert dag_id in CONTRACT_DAG_IDS or job_dag_id(dag_id) in per_store, dag_id
+
+
+def test_every_store_has_its_own_scheduled_dags_and_the_all_store_dags_are_manual(dagbag) -> None:
+    """Each per-store job: the all-store DAG without a schedule (manual runs), one DAG per store on a cron in the
+    store's time zone, the store's failure alert on it."""
+    from aeops.notify.callbacks import SlackFailureNotifier
+    from aeops.schedules import JOBS
+
+    for job in JOBS.values():
+        assert dagbag.dags[job.dag_id].timetable.__class__.__name__ == "NullTimetable", job.dag_id
+        own = [d for d in dagbag.dags.values() if d.dag_id.startswith(job.dag_id + "__")]
+        assert [d.dag_id for d in own] == [f"{job.dag_id}__demo"], "the default config holds the one store demo"
+        [dag] = own
+        assert "Cron" in type(dag.timetable).__name__
+        assert "stores" not in dag.params
+        [alert] = [cb for cb in _callbacks(dag.on_failure_callback) if isinstance(cb, SlackFailureNotifier)]
+        assert alert.store == "demo"
 
 
 def test_every_dag_follows_the_house_rules(dagbag) -> None:
@@ -65,7 +87,7 @@ def test_every_task_of_every_dag_carries_the_failure_alert(dagbag) -> None:
             assert len(alerts) == 1, f"{dag_id}.{task.task_id}: {len(alerts)} failure alert(s), want exactly 1"
             assert alerts[0].per_run is (dag_id != "aeops_slack_outbox"), f"{dag_id}.{task.task_id}"
             checked += 1
-    assert checked >= 30  # every task of the six DAGs (34 today), mapped and grouped ones included
+    assert checked >= 50  # every task of every DAG (55 today with the store demo's own), mapped and grouped ones
 
 
 def _attr(task, name: str):

@@ -29,7 +29,7 @@ from typing import Any
 import httpx
 
 from aeops import embedded
-from aeops.demo import DEMO_APP_KEY, DEMO_APP_SECRET, DEMO_SELLERS, DEMO_SLACK_TOKEN
+from aeops.demo import ALL_DEMO_SELLERS, DEMO_APP_KEY, DEMO_APP_SECRET, DEMO_SLACK_TOKEN
 
 ROOT = Path(__file__).resolve().parents[2]
 DAGS = ROOT / "dags"
@@ -92,7 +92,7 @@ class Embedded:
 
     def products(self, seller: str = "demo") -> dict[int, dict[str, Any]]:
         """The simulator's products of one demo seller, by product id."""
-        seller_id = DEMO_SELLERS[seller][1]
+        seller_id = ALL_DEMO_SELLERS[seller][1]
         return {int(pid): p for pid, p in self.sim.catalog()["products"].items() if int(p["seller_id"]) == seller_id}
 
     def slack_messages(self) -> list[dict[str, Any]]:
@@ -101,7 +101,7 @@ class Embedded:
 
 def connections_env(sim_url: str, sink_api_url: str, extra: dict[str, Any] | None = None) -> dict[str, str]:
     env = {}
-    for conn_id, seller_id, access, refresh in DEMO_SELLERS.values():
+    for conn_id, seller_id, access, refresh in ALL_DEMO_SELLERS.values():  # demo-3: `aeops store add`'s
         env[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps({
             "conn_type": "aliexpress", "host": sim_url, "login": DEMO_APP_KEY, "password": DEMO_APP_SECRET,
             "extra": {"access_token": access, "refresh_token": refresh, "seller_id": seller_id, **(extra or {})},
@@ -152,7 +152,7 @@ def start_embedded(tmp: Path, monkeypatch, faults: str = "", seed: bool = True, 
 def load_dag(dag_id: str):
     from airflow.dag_processing.dagbag import DagBag
 
-    bag = DagBag(dag_folder=str(DAGS / f"{dag_id}.py"))
+    bag = DagBag(dag_folder=str(DAGS / f"{dag_id.split('__')[0]}.py"))  # a store's own DAG: its job's file
     assert not bag.import_errors, bag.import_errors
     dag = bag.get_dag(dag_id)
     assert dag is not None, f"DAG {dag_id} not found"

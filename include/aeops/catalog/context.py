@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from aeops.catalog.credentials import keep_fresh
 from aeops.catalog.timestamps import today_in
 from aeops.config import AeopsConfig, ConfigError, StoreConfig, load_airflow_config
+from aeops.marketplace.app_limits import app_limits
 from aeops.marketplace.interface import MarketplaceClient
 from aeops.secrets import get_logger
 from aeops.store.ledger import Ledger
@@ -46,11 +48,14 @@ def client_for(ctx: RunContext, **overrides: Any) -> MarketplaceClient:
     secret; its secrets registered with :mod:`aeops.secrets`), with the newest tokens of ``token_state`` (refreshed
     when due, under the connection's lock) and a call refused for its access token sent once more after a refresh
     (:mod:`aeops.catalog.credentials`; ReauthoriseNeeded when no refresh token is accepted any more)."""
+
     from aeops.marketplace.hooks import AliExpressHook  # imports Airflow
 
-    store = ctx.store
+    store, cfg = ctx.store, ctx.config
     client = AliExpressHook(store.conn_id).get_client(**{"qps": store.qps, "platform_tz": store.platform_tz,
                                                          **overrides})
+    client.app_limits = app_limits(cfg.rate_limit_backend or os.environ.get("AEOPS_RATE_LIMIT"),
+                                   app_qps=cfg.app_qps, api_qps=cfg.app_api_qps, daily_quota=cfg.app_daily_quota)
     return keep_fresh(ctx.ledger, store, client)
 
 

@@ -165,6 +165,7 @@ class AliExpressClient:
         for secret in (app_secret, access_token, refresh_token):
             register_secret(secret)
         self.calls = 0  # HTTP requests sent (attempts), for reports and benchmarks
+        self.app_limits: Any = None  # aeops.marketplace.app_limits.AppLimits: set by the client factory
         # called with the access token the platform refused: switches the client to a newer one or raises
         # (aeops.catalog.context.client_for sets it: aeops.catalog.credentials)
         self.on_token_refused: Callable[[str | None], None] | None = None
@@ -215,6 +216,8 @@ class AliExpressClient:
 
     def _send_once(self, api: str, params: Mapping[str, Any] | None, files: Any, write: bool) -> dict[str, Any]:
         waited = self._limiter.acquire(self.limiter_key)
+        if self.app_limits is not None:  # the app's limits, shared by every store (aeops.marketplace.app_limits)
+            waited += self.app_limits.acquire(self.app_key, api)
         request = self.build_request(api, params, files=files)
         self.calls += 1
         started = time.perf_counter()

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from aeops.demo import DEMO_APP_KEY, DEMO_APP_SECRET, DEMO_SELLERS
+from aeops.demo import ALL_DEMO_SELLERS, DEMO_APP_KEY, DEMO_APP_SECRET
 from aeops.marketplace.simulator.faults import Faults
 
 FREIGHT_TEMPLATES = [
@@ -53,7 +53,7 @@ def default_state(at_ms: int | None = None) -> dict[str, Any]:
     """The demo app and sellers of :mod:`aeops.embedded` with an empty catalog (tokens valid for a year)."""
     at = now_ms() if at_ms is None else at_ms
     sellers = {}
-    for name, (_conn_id, seller_id, access, refresh) in DEMO_SELLERS.items():
+    for name, (_conn_id, seller_id, access, refresh) in ALL_DEMO_SELLERS.items():
         sellers[str(seller_id)] = {
             "seller_id": seller_id, "app_key": DEMO_APP_KEY, "shop_name": f"{name} store",
             "product_posting_forbidden": False,  # documented (aliexpress.solution.merchant.profile.get)

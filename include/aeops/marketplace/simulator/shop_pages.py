@@ -27,7 +27,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from aeops.demo import DEMO_SELLERS, DEMO_STORE_NUMS
+from aeops.demo import ALL_DEMO_SELLERS, DEMO_STORE_NUMS
 from aeops.marketplace.simulator.faults import DEVICES
 from aeops.marketplace.simulator.state import SimState
 
@@ -42,7 +42,7 @@ class StorePageError(ValueError):
 
 def default_store_num(seller_id: int) -> int:
     """The demo stores' numbers (aeops.demo.DEMO_STORE_NUMS); other sellers get 900000000 + the id's last digits."""
-    for name, (_conn, sid, *_rest) in DEMO_SELLERS.items():
+    for name, (_conn, sid, *_rest) in ALL_DEMO_SELLERS.items():
         if sid == int(seller_id):
             return DEMO_STORE_NUMS[name]
     return 900_000_000 + int(seller_id) % 100_000_000

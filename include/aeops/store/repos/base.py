@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
+
+from aeops.schedules import SEPARATOR, job_dag_id
 
 IN_BATCH = 500  # ids per IN list (SQLite caps bound parameters)
 BULK_ROWS = 5000  # rows per bulk INSERT/UPDATE statement
@@ -34,3 +36,14 @@ def chunks(ids: list[int], size: int = IN_BATCH) -> Iterator[list[int]]:
     """``ids`` in slices of at most ``size`` (one ``IN`` list each)."""
     for i in range(0, len(ids), size):
         yield ids[i : i + size]
+
+
+def same_job(column: Any, dag_id: str) -> Any:
+    """A filter on a ``dag_id`` column for a store's history of one job: the all-store DAG and every per-store
+    DAG of it (``aliexpress_catalog_sync`` and ``aliexpress_catalog_sync__<store>`` are one history; queries that
+    use it are already limited to one store)."""
+    from sqlalchemy import or_
+
+    base = job_dag_id(dag_id)
+    escaped = (base + SEPARATOR).replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%")
+    return or_(column == base, column.like(escaped + "%", escape="\\"))

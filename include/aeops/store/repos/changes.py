@@ -23,7 +23,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from aeops.store.models import ApiWrite, Change, ProductState, SyncRun, VerifyResult, utcnow
-from aeops.store.repos.base import BULK_ROWS, Repository, chunks
+from aeops.store.repos.base import BULK_ROWS, Repository, chunks, same_job
 from aeops.store.repos.product_state import ProductStates
 from aeops.store.repos.store_locks import LockToken, check_fence
 from aeops.store.status import OPEN, RETRY, VERIFIABLE, ChangeStatus
@@ -407,7 +407,7 @@ class Changes(Repository):
         ``sync_run_id`` (skipped runs aside), with the newest failure (the platform's error code and message)."""
         with self._transaction() as s:
             run_ids = list(s.scalars(select(SyncRun.id).where(
-                SyncRun.store == store, SyncRun.dag_id == dag_id, SyncRun.id <= sync_run_id,
+                SyncRun.store == store, same_job(SyncRun.dag_id, dag_id), SyncRun.id <= sync_run_id,
                 SyncRun.status.is_distinct_from("skipped")).order_by(SyncRun.id.desc()).limit(runs)))
             if len(run_ids) < runs:
                 return {}

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from aeops.store.models import Export, RunMilestone, SyncRun, utcnow
 from aeops.store.models import Finding as FindingRow
 from aeops.store.repos import json_sql
-from aeops.store.repos.base import Repository, chunks
+from aeops.store.repos.base import Repository, chunks, same_job
 
 
 class FindingLike(Protocol):
@@ -101,17 +101,19 @@ class Runs(Repository):
                                   .order_by(SyncRun.id)))
 
     def recent(self, store: str, dag_id: str | None = None, limit: int = 5) -> list[SyncRun]:
-        """The store's newest runs (of ``dag_id`` when given), newest first."""
+        """The store's newest runs (of ``dag_id``'s job when given: its all-store and per-store DAGs), newest
+        first."""
         with self._transaction() as s:
             query = select(SyncRun).where(SyncRun.store == store)
             if dag_id:
-                query = query.where(SyncRun.dag_id == dag_id)
+                query = query.where(same_job(SyncRun.dag_id, dag_id))
             return list(s.scalars(query.order_by(SyncRun.id.desc()).limit(limit)))
 
     def last_that_ran(self, store: str, dag_id: str, other_than: int) -> SyncRun | None:
-        """The store's newest run of ``dag_id`` except ``other_than`` that was not skipped, however old."""
+        """The store's newest run of ``dag_id``'s job (all-store or per-store DAG) except ``other_than`` that was
+        not skipped, however old."""
         with self._transaction() as s:
-            return s.scalars(select(SyncRun).where(SyncRun.store == store, SyncRun.dag_id == dag_id,
+            return s.scalars(select(SyncRun).where(SyncRun.store == store, same_job(SyncRun.dag_id, dag_id),
                                                    SyncRun.id != other_than, SyncRun.status != "skipped")
                              .order_by(SyncRun.id.desc()).limit(1)).first()
 

@@ -59,6 +59,12 @@ class Tokens(Repository):
             new = refresh(current)
             return current if new is None else _put(s, conn_id, new, current)
 
+    def unreadable(self) -> list[str]:
+        """The connections whose stored tokens none of the configured Fernet keys opens (``aeops doctor``)."""
+        with self._transaction() as s:
+            rows = s.execute(text("SELECT conn_id, access_token FROM token_state")).all()
+        return sorted(conn for conn, token in rows if token and not crypto.readable(token))
+
     def rotate_keys(self) -> int:
         """Re-encrypt every stored token under the first configured Fernet key (after putting a new key in front);
         returns the number of connections re-encrypted."""

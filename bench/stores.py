@@ -1,0 +1,343 @@
+#!/usr/bin/env python
+"""Many stores on one deployment: how the daily sync's cost grows with stores (issue 28).
+
+For each N of ``--stores`` (default 1,5,20): N stores x ``--products`` products (``--skus`` SKUs each), each
+store its own seller in one simulator (its own process, ``latency_ms``, ``qps`` per seller), its marketplace
+differing from the export in ``--changed`` of the products. Every store runs the real daily-sync steps of
+``aeops.sync`` (preflight, pull_export, validate, plan, collect_chunks, push_chunk in ``--workers`` threads,
+finish with verification) under its own DAG id ``aliexpress_catalog_sync__<store>``; the stores run at once, in
+one worker process per store (Airflow's task processes; ``--processes P`` deals them over P processes, a thread
+each), every client asking the
+app's shared limits (``--app-qps``; aeops.marketplace.app_limits, file backend: shared by the processes).
+
+Each store syncs twice: the first run (empty aeops DB: every price and stock written blind) prepares the state,
+the second (another ``--changed`` of the products changed: the daily case) is measured. Printed per N, side by
+side: wall time of all stores' daily syncs, the floors (the slowest store's API floor at its QPS; the app's
+shared limit; aeops CPU over the cores) and which binds, wall vs that floor, aeops CPU seconds per changed product
+(the worker processes' CPU; the simulator's apart), peak RSS of a worker process, aeops-DB statements per
+store-run. Last line, for the compass:
+``<N> stores vs floor: <r>x; CPU per changed product: <ms> ms; peak task RSS: <MB> MB``.
+
+    scripts/embedded-env python bench/stores.py --stores 1,5,20 --products 1000
+
+The issue's default is 20 x 10,000; on a 2-core machine shared with others that takes long: give smaller
+``--products`` and say so when quoting the numbers. ``AEOPS_BENCH_PROFILE=/tmp/prof`` writes a cProfile of each
+worker's measured run to ``/tmp/prof.<pid>`` (``python -m pstats``), for finding where the CPU goes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import sync as one_store  # noqa: E402 - bench/sync.py: catalog, exports, simulator start (one store)
+
+SELLER0 = 2100000000
+ID_STRIDE = 10_000_000
+DAG_ID = "aliexpress_catalog_sync"
+
+
+def store_name(i: int) -> str:
+    return f"store-{i:02d}"
+
+
+def store_catalog(i: int, products: int, skus: int, rng: random.Random) -> dict[int, dict[str, Any]]:
+    """bench/sync.py's catalog with the store's own product ids and SKU codes (stores never share a product)."""
+    base = one_store.catalog(products, skus, rng)
+    return {pid + i * ID_STRIDE: {**p, "skus": {f"S{i:02d}{code}": v for code, v in p["skus"].items()}}
+            for pid, p in base.items()}
+
+
+def seed(work: Path, n: int, products: int, skus: int, changed: float, images: Path) -> dict[str, Any]:
+    """The simulator's state (N sellers, each a marketplace differing from its first export) and the exports."""
+    from aeops.demo import DEMO_APP_KEY
+    from aeops.marketplace.simulator.products import FREIGHT_TEMPLATES
+    from aeops.marketplace.simulator.state import SimState
+
+    rng = random.Random(28)
+    state = SimState(work / "sim-state.db")
+    with state.write() as tx:
+        sellers = tx.sellers()
+        for i in range(n):
+            sid = SELLER0 + i
+            sellers[str(sid)] = {
+                "seller_id": sid, "app_key": DEMO_APP_KEY, "shop_name": f"{store_name(i)} store",
+                "product_posting_forbidden": False, "account_status": "normal", "merchant_type": "enterprise",
+                "access_tokens": {f"bench-access-{i}": int(time.time() * 1000) + 86_400_000},
+                "refresh_tokens": {f"bench-refresh-{i}": int(time.time() * 1000) + 2 * 86_400_000},
+                "freight_templates": [dict(t) for t in FREIGHT_TEMPLATES]}
+    truths, second = {}, {}
+    now = time.time()
+    for i in range(n):
+        truth = store_catalog(i, products, skus, rng)
+        marketplace, _changed = one_store.changed_copy(truth, changed, rng)
+        folder = work / "exports" / store_name(i)
+        folder.mkdir(parents=True)
+        one_store.write_export(folder, "catalog_day1.csv", truth, now - 3600)
+        state.seed_rows(one_store.rows_of(marketplace), seller_id=SELLER0 + i, images_dir=images)
+        truths[i] = truth
+        second[i], _ = one_store.changed_copy(truth, changed, rng)
+    state.close()
+    return {"second": second}
+
+
+def config(work: Path, n: int, db_url: str, qps: float, app_qps: float | None) -> dict[str, Any]:
+    return {"database_url": db_url, "rate_limit_backend": (work / "limits").as_uri(),
+            **({"app_qps": app_qps} if app_qps else {}),
+            "stores": [{"name": store_name(i), "conn_id": f"aliexpress_bench_{i}",
+                        "exports": (work / "exports" / store_name(i)).as_uri(), "images_dir": str(work / "images"),
+                        "reports": (work / "reports" / store_name(i)).as_uri(), "qps": qps,
+                        "export_settle_seconds": 0, "storefront_pages_per_second": 500,
+                        "merchant_type": "enterprise"} for i in range(n)]}
+
+
+# ---------------------------------------------------------------------- a worker process (Airflow's task process)
+def run_store(store: str, run_id: str, cfg: Any, workers: int) -> dict[str, Any]:
+    """One store's daily sync, step by step as its DAG runs it."""
+    from aeops.catalog.context import client_for, context
+    from aeops.sync.finish import finish
+    from aeops.sync.intake import pull_export
+    from aeops.sync.planning import plan
+    from aeops.sync.preflight import preflight
+    from aeops.sync.pushing import collect_chunks, push_chunk
+    from aeops.sync.validate import validate
+
+    dag_id = f"{DAG_ID}__{store}"
+    client = client_for(context(store, cfg))
+    started = time.perf_counter()
+    preflight(store, client=client, config=cfg)
+    pull_export(store, dag_id, run_id, config=cfg)
+    validate(store, dag_id, run_id, client=client, config=cfg)
+    planned = plan(store, dag_id, run_id, client=client, config=cfg)
+    chunks = collect_chunks(dag_id, run_id, config=cfg)
+
+    def push_one(index: int, chunk: dict[str, Any]) -> None:  # each chunk its own task, as a mapped task is
+        while push_chunk(chunk, client=client, config=cfg, task=f"push_chunk[{index}] of {dag_id} {run_id}") is None:
+            time.sleep(0.2)
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        list(pool.map(push_one, range(len(chunks)), chunks))
+    summary = finish(store, dag_id, run_id, client=client, config=cfg)
+    return {"store": store, "seconds": time.perf_counter() - started, "planned": planned,
+            "status": summary.get("status"), "calls": client.calls}
+
+
+def worker_main(spec_path: str) -> None:
+    """``--worker SPEC``: run the stores of SPEC concurrently (a thread each), write CPU, RSS, statements."""
+    import logging
+
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    spec = json.loads(Path(spec_path).read_text())
+    os.environ.update(spec["env"])
+    for name in ("aeops", "alembic", "httpx", "airflow"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    logging.getLogger("aeops.notify").setLevel(logging.CRITICAL)  # no Slack here: summaries stay in the outbox
+    statements = [0]
+    lock = threading.Lock()
+
+    def count(*_a: Any) -> None:
+        with lock:
+            statements[0] += 1
+
+    event.listen(Engine, "before_cursor_execute", count)
+    import airflow.sdk  # noqa: F401 - a task process has Airflow loaded before its first line
+
+    from aeops.config import parse_config
+
+    cfg = parse_config(spec["config"])
+    results: dict[str, Any] = {}
+    for run_id in ("first", "steady"):
+        if run_id == "steady":
+            Path(spec["ready"]).touch()
+            while not Path(spec["go"]).exists():  # every worker's first run done, the day-2 exports written
+                time.sleep(0.1)
+            statements[0] = 0
+            cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+        profile = os.environ.get("AEOPS_BENCH_PROFILE") if run_id == "steady" else None
+        if profile:  # the measured run under cProfile (one thread's view: run with one store per process)
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
+        if profile:  # in this thread: cProfile sees one thread (the push threads' own work is not in it)
+            runs = [run_store(store, f"bench__{run_id}", cfg, spec["workers"]) for store in spec["stores"]]
+        else:
+            with ThreadPoolExecutor(max_workers=len(spec["stores"])) as pool:
+                runs = list(pool.map(run_store, spec["stores"], [f"bench__{run_id}"] * len(spec["stores"]),
+                                     [cfg] * len(spec["stores"]), [spec["workers"]] * len(spec["stores"])))
+        if profile:
+            profiler.disable()
+            profiler.dump_stats(f"{profile}.{os.getpid()}")
+        results[run_id] = runs
+    cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+    Path(spec["out"]).write_text(json.dumps({
+        "runs": results, "cpu_s": (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime),
+        "rss_mb": cpu1.ru_maxrss / 1024, "statements": statements[0]}))
+
+
+# ---------------------------------------------------------------------- one N
+def api_floors(runs: list[dict[str, Any]], qps: float, app_qps: float | None) -> tuple[float, float]:
+    """The API floors of the measured runs: the slowest store's calls at the seller's rate (the platform's limit,
+    ``qps``), and all stores' calls at the app's shared rate. The calls are the ones the runs made (retries
+    included; bench/sync.py checks the write calls against their minimum)."""
+    store = max(r["calls"] for r in runs) / qps
+    app = sum(r["calls"] for r in runs) / app_qps if app_qps else 0.0
+    return store, app
+
+
+def run_n(n: int, args: argparse.Namespace, base: Path) -> dict[str, Any]:
+    work = base / f"n{n}"
+    shutil.rmtree(work, ignore_errors=True)
+    (work / "images").mkdir(parents=True)
+    shutil.copy(ROOT / "include" / "sample" / "images" / "home_mug.jpg", work / "images" / "mug.jpg")
+    db_url = args.db or f"sqlite:///{work / 'aeops.db'}"
+    if args.db:
+        reset_postgres(args.db)
+    seeded = seed(work, n, args.products, args.skus, args.changed, work / "images")
+    proc, url = one_store.start_simulator(work / "sim-state.db", args.faults, work / "simulator.log")
+    from aeops.demo import DEMO_APP_KEY, DEMO_APP_SECRET
+    from aeops.store import ensure_schema
+
+    env = {f"AIRFLOW_CONN_ALIEXPRESS_BENCH_{i}": json.dumps({
+        "conn_type": "aliexpress", "host": url, "login": DEMO_APP_KEY, "password": DEMO_APP_SECRET,
+        "extra": {"access_token": f"bench-access-{i}", "refresh_token": f"bench-refresh-{i}",
+                  "seller_id": str(SELLER0 + i)}}) for i in range(n)}
+    env["AEOPS_FERNET_KEY"] = os.environ.get("AEOPS_FERNET_KEY") or "u5nBKt3GOKuQ6DZfxyj3x7I8NbAFlx1j2UGcNlVzrhk="
+    cfg = config(work, n, db_url, args.qps, args.app_qps)
+    ensure_schema(db_url)
+    processes = n if args.processes <= 0 else max(1, min(args.processes, n))
+    specs, workers = [], []
+    for p in range(processes):
+        spec = {"env": env, "config": cfg, "stores": [store_name(i) for i in range(p, n, processes)],
+                "workers": args.workers, "out": str(work / f"worker{p}.json"), "ready": str(work / f"ready{p}"),
+                "go": str(work / "go")}
+        (work / f"spec{p}.json").write_text(json.dumps(spec))
+        specs.append(spec)
+    sim_cpu0 = proc_cpu(proc.pid)
+    for p in range(processes):
+        workers.append(subprocess.Popen([sys.executable, __file__, "--worker", str(work / f"spec{p}.json")]))
+    while not all(Path(s["ready"]).exists() for s in specs):
+        if any(w.poll() not in (None, 0) for w in workers):
+            raise SystemExit(f"a worker failed (N={n}); see above")
+        time.sleep(0.2)
+    for i in range(n):  # day 2: another share of the products changed in the ERP
+        one_store.write_export(work / "exports" / store_name(i), "catalog_day2.csv", seeded["second"][i],
+                               time.time() - 5)
+    sim_cpu1 = proc_cpu(proc.pid)
+    started = time.perf_counter()
+    Path(specs[0]["go"]).touch()
+    for w in workers:
+        if w.wait() != 0:
+            for other in workers:  # the others must not keep running in a folder about to be removed
+                other.kill()
+            proc.terminate()
+            raise SystemExit(f"a worker failed (N={n}); see above")
+    wall = time.perf_counter() - started
+    sim_cpu = proc_cpu(proc.pid) - sim_cpu1
+    proc.terminate()
+    proc.wait(timeout=10)
+    outs = [json.loads(Path(s["out"]).read_text()) for s in specs]
+    steady = [r for o in outs for r in o["runs"]["steady"]]
+    changed = sum(int(r["planned"].get("price", 0)) + int(r["planned"].get("inventory", 0)) for r in steady)
+    floor_store, floor_app = api_floors(steady, args.qps, args.app_qps)
+    cpu = sum(o["cpu_s"] for o in outs)
+    floor_cpu = cpu / (os.cpu_count() or 1)
+    floors = {"slowest store's API floor": floor_store, "app's shared limit": floor_app, "aeops CPU / cores": floor_cpu}
+    binding = max(floors, key=floors.get)
+    del sim_cpu0
+    return {"n": n, "wall": wall, "floors": floors, "binding": binding, "ratio": wall / floors[binding],
+            "cpu_per_changed_ms": 1000 * cpu / max(1, changed), "cpu": cpu, "sim_cpu": sim_cpu,
+            "rss_mb": max(o["rss_mb"] for o in outs), "statements_per_store": sum(o["statements"] for o in outs) / n,
+            "changed": changed, "statuses": sorted({r["status"] for r in steady}),
+            "store_seconds": max(r["seconds"] for r in steady), "processes": processes,
+            "calls": sum(r["calls"] for r in steady)}
+
+
+def print_row(r: dict[str, Any], *, header: bool) -> None:
+    """One N's line (with the header first)."""
+    if header:
+        print(f"{'N':>3} {'wall s':>8} {'store API':>10} {'app limit':>10} {'CPU/cores':>10} {'binds':>28} "
+              f"{'vs floor':>9} {'CPU ms/chg':>11} {'sim CPU s':>10} {'RSS MB':>7} {'stmts/store':>12} status")
+    f = list(r["floors"].values())
+    print(f"{r['n']:>3} {r['wall']:>8.1f} {f[0]:>10.1f} {f[1]:>10.1f} {f[2]:>10.1f} {r['binding']:>28} "
+          f"{r['ratio']:>8.2f}x {r['cpu_per_changed_ms']:>11.1f} {r['sim_cpu']:>10.1f} {r['rss_mb']:>7.0f} "
+          f"{r['statements_per_store']:>12.0f} {','.join(r['statuses'])}", flush=True)
+
+
+def proc_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a process so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def reset_postgres(url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def main() -> None:
+    if len(sys.argv) == 3 and sys.argv[1] == "--worker":
+        worker_main(sys.argv[2])
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stores", default="1,5,20", help="the N to run, comma-separated")
+    parser.add_argument("--products", type=int, default=10_000, help="products per store")
+    parser.add_argument("--skus", type=int, default=2)
+    parser.add_argument("--changed", type=float, default=0.10)
+    parser.add_argument("--qps", type=float, default=20.0, help="the client's per-seller rate")
+    parser.add_argument("--app-qps", type=float, default=200.0,
+                        help="the app's shared call rate over every store (an assumption: the platform shows the "
+                        "app's limit in its console; 0: off)")
+    parser.add_argument("--faults", default="latency_ms=120,qps=20")
+    parser.add_argument("--processes", type=int, default=0,
+                        help="worker processes, the stores dealt over them (a thread each); default 0: one per store, "
+                        "as each store's run is its own task process")
+    parser.add_argument("--workers", type=int, default=4, help="concurrent push chunks per store")
+    parser.add_argument("--db", help="aeops DB URL (default: SQLite per N); a PostgreSQL URL's schema is reset")
+    parser.add_argument("--keep", metavar="DIR")
+    args = parser.parse_args()
+    os.environ.pop("AEOPS_DATABASE_URL", None)
+    base = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="aeops-bench-stores-"))
+    results = []
+    try:
+        for n in [int(x) for x in args.stores.split(",") if x.strip()]:
+            print(f"N={n}: {n} stores x {args.products:,} products x {args.skus} SKUs, {args.changed:.0%} changed, "
+                  f"{args.faults}, {args.qps:g} QPS per seller, app limit {args.app_qps or 'off'} QPS, "
+                  f"{n if args.processes <= 0 else min(n, args.processes)} worker process(es) ...", flush=True)
+            results.append(run_n(n, args, base))
+            print_row(results[-1], header=len(results) == 1)
+    finally:
+        if not args.keep:
+            shutil.rmtree(base, ignore_errors=True)
+    print("\nside by side:")
+    for i, r in enumerate(results):
+        print_row(r, header=i == 0)
+    print("goals: wall <= 1.5x the binding floor (embedded, 2 cores); CPU per changed product < 5 ms; peak task "
+          "RSS < 500 MB; cost per store flat from N=1 to N=20")
+    last = results[-1]
+    print(f"{last['n']} stores vs floor: {last['ratio']:.2f}x; CPU per changed product: "
+          f"{last['cpu_per_changed_ms']:.1f} ms; peak task RSS: {last['rss_mb']:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
