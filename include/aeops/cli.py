@@ -239,7 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="write the store even when a check found problems")
     p.add_argument("--no-dry-run", action="store_true", help="skip the dry run")
     _add_lang(p)
-    p.set_defaults(func=_handler("aeops.commands.store_add", "store_add_command"))
+    p.set_defaults(func=_handler("aeops.commands.store", "store_add_command"))
 
     p = sub.add_parser(
         "doctor",

@@ -174,7 +174,7 @@ class StoreConfig(BaseModel):
     @field_validator("schedules")
     @classmethod
     def _known_jobs_and_crons(cls, value: dict[str, Any]) -> dict[str, Any]:
-        from croniter import croniter
+        from croniter import croniter  # lazy: only a store with its own schedules needs it
 
         for job, crons in value.items():
             if job not in JOBS:

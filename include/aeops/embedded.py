@@ -9,7 +9,6 @@ local simulator, and the Slack token only in the local Slack sink.
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import sys
@@ -18,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from aeops import csvsafe
 from aeops.config import parse_config
 from aeops.demo import (
     ALL_DEMO_SELLERS,
@@ -253,9 +253,10 @@ def _spare_export(name: str, like: dict[str, Any]) -> list[dict[str, Any]]:
     folder = spare_exports(name)
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / Path(str(location)).name, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=[c for c in frame.columns if c != "row"], extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows({k: ("" if v is None or v != v else v) for k, v in r.items()} for r in rows)
+        columns = [c for c in frame.columns if c != "row"]
+        out = csvsafe.writer(fh)  # the one CSV writer (aeops.csvsafe): no cell a spreadsheet would run
+        out.writerow(columns)
+        out.writerows([_cell(r.get(c)) for c in columns] for r in rows)
     return rows
 
 
@@ -285,3 +286,9 @@ def seed_simulator(state_file: Path) -> dict[str, int]:
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
+
+
+def _cell(value: object) -> object:
+    """A spare export's cell: empty for a missing value (None or NaN)."""
+    return "" if value is None or value != value else value
+

@@ -51,7 +51,9 @@ def _names(requirements: list[str]) -> set[str]:
 
 def _third_party_imports(folders: list[Path]) -> dict[str, str]:
     """Top-level module -> one file importing it, for modules that are neither stdlib nor ours."""
+    # ours: the package, the tests, and the bench scripts that import each other (bench/stores.py: ``import sync``)
     local = {"aeops", "tests", "conftest", "bench", "slack_fixtures", "harness"}
+    local |= {p.stem for p in (ROOT / "bench").glob("*.py")}
     found: dict[str, str] = {}
     for folder in folders:
         for path in folder.rglob("*.py"):

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
+from sqlalchemy import or_
 from sqlalchemy.orm import Session
 
 from aeops.schedules import SEPARATOR, job_dag_id
@@ -42,8 +43,6 @@ def same_job(column: Any, dag_id: str) -> Any:
     """A filter on a ``dag_id`` column for a store's history of one job: the all-store DAG and every per-store
     DAG of it (``aliexpress_catalog_sync`` and ``aliexpress_catalog_sync__<store>`` are one history; queries that
     use it are already limited to one store)."""
-    from sqlalchemy import or_
-
     base = job_dag_id(dag_id)
     escaped = (base + SEPARATOR).replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%")
     return or_(column == base, column.like(escaped + "%", escape="\\"))

@@ -79,7 +79,7 @@ def dry_run(cfg: AeopsConfig, store: str) -> dict[str, Any]:
 
 def _next_runs(cfg: AeopsConfig, store: str, _) -> list[str]:
     """``dag_id: next run (local time, zone)`` for each of the store's DAGs."""
-    import pendulum
+    import pendulum  # lazy: it comes with Airflow, and the CLI runs without Airflow
     from airflow.timetables.base import TimeRestriction  # lazy: the CLI runs without Airflow
 
     conf = cfg.store(store)
