@@ -194,8 +194,8 @@ def honest_outcome(db_url: str, dag_run) -> set[str]:
     failed = {task for task, state in states.items() if state == "failed"}
     if partial:
         assert str(dag_run.state) == "failed", states
-        assert {t for t in failed if t != "outcome" and not t.startswith("finish[")} == set(), states
-        assert len([t for t in failed if t.startswith("finish[")]) == len(partial), states
+        assert {t for t in failed if t != "outcome" and not t.startswith("settle.finish[")} == set(), states
+        assert len([t for t in failed if t.startswith("settle.finish[")]) == len(partial), states
     else:
         assert str(dag_run.state) == "success", states
     return partial
