@@ -7,7 +7,7 @@ rule is tested on its own.
 
 **The DAGs that hold a store's data** (:func:`dag_ids_for_store`): every all-store DAG (:data:`ALL_STORE_DAG_IDS`:
 their runs go through every store) and each of them split per store, ``<dag_id>__<store>``
-(:func:`per_store_dag_id`: a run of ``aliexpress_catalog_sync__demo`` holds only store ``demo``'s data).
+(:func:`aeops.schedules.per_store_dag_id`: a run of ``aliexpress_catalog_sync__demo`` holds only store ``demo``'s data).
 ``aeops_slack_outbox`` is not one: it delivers messages, its runs are no store's report or health.
 
 **The rule** (:func:`visible_stores`): a person sees a store when they may read the runs of *any* DAG that holds
@@ -25,6 +25,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol, TypeVar
 
+from aeops.schedules import per_store_dag_id  # the one naming of per-store DAG ids (the DAG files use it)
+
 #: The DAGs whose every run goes through every configured store (DAG ids are contracts: docs/design.md).
 ALL_STORE_DAG_IDS: tuple[str, ...] = (
     "aliexpress_catalog_sync",
@@ -34,8 +36,6 @@ ALL_STORE_DAG_IDS: tuple[str, ...] = (
     "aliexpress_logo_rotation",
     "aliexpress_urgent_rerun",
 )
-#: Between an all-store DAG's id and the store's name in the id of its per-store copy.
-PER_STORE_SEPARATOR = "__"
 
 #: Of the given DAG ids, the ones whose runs the person may read (one question to the auth manager per id).
 ReadableDags = Callable[[Iterable[str]], set[str]]
@@ -47,11 +47,6 @@ class _Named(Protocol):
 
 
 StoreT = TypeVar("StoreT", bound=_Named)
-
-
-def per_store_dag_id(dag_id: str, store: str) -> str:
-    """The id of all-store DAG ``dag_id`` split for one store: ``aliexpress_catalog_sync__demo``."""
-    return f"{dag_id}{PER_STORE_SEPARATOR}{store}"
 
 
 def dag_ids_for_store(store: str) -> list[str]:

@@ -131,3 +131,14 @@ def test_the_run_tab_of_a_readable_dag_lists_only_the_stores_that_dag_holds(clie
     tab = client.get(f"/runs/{KIDS_DAG}/{quote(KIDS_RUN_ID, safe='')}", follow_redirects=False)
 
     assert tab.status_code == 307 and "/aeops/reports/demo-kids/" in tab.headers["location"]
+
+
+def test_a_store_name_that_is_no_dag_id_maps_to_the_dag_ids_the_dag_files_make() -> None:
+    """The DAG files name a store's DAGs with :func:`aeops.schedules.per_store_dag_id` (a space becomes ``_``); the
+    access rule must ask about exactly those ids, or the store's people would see nothing."""
+    from aeops.schedules import per_store_dag_id
+    from aeops.ui.access import dag_ids_for_store, holds
+
+    made = per_store_dag_id("aliexpress_catalog_sync", "my shop")
+    assert made == "aliexpress_catalog_sync__my_shop"
+    assert made in dag_ids_for_store("my shop") and holds(made, "my shop") and not holds(made, "demo")
