@@ -43,8 +43,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 
-import pendulum
-from airflow.sdk import DAG, Asset, Param, task, task_group
+from airflow.sdk import Asset, Param, task, task_group
 
 from aeops.dag_defaults import (
     API_POOL,
@@ -56,13 +55,11 @@ from aeops.dag_defaults import (
     TASK_TIMEOUT,
     VERIFY_TIMEOUT,
     dag_variants,
-    default_args,
     failed_tasks,
     list_stores,
-    stores_param,
+    store_dag,
 )
 from aeops.hitl import ExportApprovalOperator
-from aeops.notify.callbacks import on_failure_callback
 
 SYNCED_CATALOG = Asset("aeops://catalog/synced")
 # Verification polls with back-off in reschedule mode (no worker slot held between pokes); the deadline that
@@ -73,11 +70,9 @@ VERIFY_MAX_WAIT = timedelta(seconds=float(os.environ.get("AEOPS_VERIFY_MAX_WAIT_
 EXPORT_POKE_SECONDS = float(os.environ.get("AEOPS_EXPORT_POKE_SECONDS", "60"))
 
 
-def sync_params(one_store: str | None) -> dict[str, Param]:
-    """The run's Params; ``stores`` only on the all-store DAG."""
-    params = {"stores": stores_param()} if one_store is None else {}
+def sync_params() -> dict[str, Param]:
+    """The run's Params (the all-store DAG adds ``stores``: :func:`aeops.dag_defaults.store_dag`)."""
     return {
-        **params,
         "force": Param(False, type="boolean", title="Force",
                        description="Sync the newest export even if it was already synced successfully"),
         "dry_run": Param(False, type="boolean", title="Dry run",
@@ -242,17 +237,6 @@ def aliexpress_catalog_sync(one_store: str | None = None) -> None:
 
 
 for _dag_id, _store, _schedule, _tz in dag_variants("catalog_sync"):
-    with DAG(
-        dag_id=_dag_id,
-        schedule=_schedule,
-        start_date=pendulum.datetime(2026, 1, 1, tz=_tz),
-        catchup=False,
-        max_active_runs=1,
-        dagrun_timeout=SYNC_RUN_TIMEOUT,
-        tags=["aeops", "catalog", "daily"] + ([f"store:{_store}"] if _store else ["all-stores"]),
-        doc_md=__doc__,
-        default_args=default_args(store=_store),
-        on_failure_callback=on_failure_callback(store=_store),
-        params=sync_params(_store),
-    ):
+    with store_dag(_dag_id, _store, _tz, schedule=_schedule, run_timeout=SYNC_RUN_TIMEOUT, tags=["catalog", "daily"],
+                   doc_md=__doc__, params=sync_params()):
         aliexpress_catalog_sync(_store)

@@ -20,8 +20,7 @@ expired, and "alert closed" when a later certificate of the same brand and type 
 
 from __future__ import annotations
 
-import pendulum
-from airflow.sdk import DAG, task, task_group
+from airflow.sdk import task, task_group
 
 from aeops.dag_defaults import (
     API_POOL,
@@ -29,11 +28,9 @@ from aeops.dag_defaults import (
     as_of_param,
     certificate_replacements_asset,
     dag_variants,
-    default_args,
     list_stores,
-    stores_param,
+    store_dag,
 )
-from aeops.notify.callbacks import on_failure_callback
 
 REPLACEMENTS = certificate_replacements_asset()
 
@@ -80,17 +77,7 @@ def aliexpress_certificate_expiry(one_store: str | None = None) -> None:
 
 
 for _dag_id, _store, _schedule, _tz in dag_variants("certificate_expiry"):
-    with DAG(
-        dag_id=_dag_id,
-        schedule=_schedule,
-        start_date=pendulum.datetime(2026, 1, 1, tz=_tz),
-        catchup=False,
-        max_active_runs=1,
-        dagrun_timeout=COMPLIANCE_RUN_TIMEOUT,
-        tags=["aeops", "compliance", "certificates", "daily"] + ([f"store:{_store}"] if _store else ["all-stores"]),
-        doc_md=__doc__,
-        default_args=default_args(store=_store),
-        on_failure_callback=on_failure_callback(store=_store),
-        params={**({"stores": stores_param()} if _store is None else {}), "as_of": as_of_param()},
-    ):
+    with store_dag(_dag_id, _store, _tz, schedule=_schedule, run_timeout=COMPLIANCE_RUN_TIMEOUT,
+                   tags=["compliance", "certificates", "daily"], doc_md=__doc__,
+                   params={"as_of": as_of_param()}):
         aliexpress_certificate_expiry(_store)

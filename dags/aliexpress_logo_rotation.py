@@ -20,18 +20,15 @@ due rotation into a tracked task for a person.
 
 from __future__ import annotations
 
-import pendulum
-from airflow.sdk import DAG, task
+from airflow.sdk import task
 
 from aeops.dag_defaults import (
     COMPLIANCE_RUN_TIMEOUT,
     as_of_param,
     dag_variants,
-    default_args,
     list_stores,
-    stores_param,
+    store_dag,
 )
-from aeops.notify.callbacks import on_failure_callback
 
 
 def aliexpress_logo_rotation(one_store: str | None = None) -> None:
@@ -49,17 +46,7 @@ def aliexpress_logo_rotation(one_store: str | None = None) -> None:
 
 
 for _dag_id, _store, _schedule, _tz in dag_variants("logo_rotation"):
-    with DAG(
-        dag_id=_dag_id,
-        schedule=_schedule,
-        start_date=pendulum.datetime(2026, 1, 1, tz=_tz),
-        catchup=False,
-        max_active_runs=1,
-        dagrun_timeout=COMPLIANCE_RUN_TIMEOUT,
-        tags=["aeops", "compliance", "logo", "quarterly"] + ([f"store:{_store}"] if _store else ["all-stores"]),
-        doc_md=__doc__,
-        default_args=default_args(store=_store),
-        on_failure_callback=on_failure_callback(store=_store),
-        params={**({"stores": stores_param()} if _store is None else {}), "as_of": as_of_param()},
-    ):
+    with store_dag(_dag_id, _store, _tz, schedule=_schedule, run_timeout=COMPLIANCE_RUN_TIMEOUT,
+                   tags=["compliance", "logo", "quarterly"], doc_md=__doc__,
+                   params={"as_of": as_of_param()}):
         aliexpress_logo_rotation(_store)

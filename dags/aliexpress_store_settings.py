@@ -28,12 +28,10 @@ docs/store-settings.md.
 
 from __future__ import annotations
 
-import pendulum
-from airflow.sdk import DAG, task, task_group
+from airflow.sdk import task, task_group
 
-from aeops.dag_defaults import TASK_TIMEOUT, as_of_param, dag_variants, default_args, list_stores, stores_param
+from aeops.dag_defaults import TASK_TIMEOUT, as_of_param, dag_variants, list_stores, store_dag
 from aeops.hitl import PERSON_WAIT, PersonTasksOperator
-from aeops.notify.callbacks import on_failure_callback
 
 ROUNDS = 3
 # Every round may wait for a person up to PERSON_WAIT; a run ends at the latest after all its rounds (the next
@@ -80,18 +78,7 @@ def aliexpress_store_settings(one_store: str | None = None) -> None:
 AS_OF = ("Check as if today were this date (YYYY-MM-DD; the logo rotation's quarter); empty: today in each store's "
          "time zone")
 for _dag_id, _store, _schedule, _tz in dag_variants("store_settings"):
-    with DAG(
-        dag_id=_dag_id,
-        schedule=_schedule,
-        start_date=pendulum.datetime(2026, 1, 1, tz=_tz),
-        catchup=False,
-        max_active_runs=1,
-        dagrun_timeout=RUN_TIMEOUT,
-        tags=["aeops", "compliance", "store-settings", "human-in-the-loop", "daily"]
-        + ([f"store:{_store}"] if _store else ["all-stores"]),
-        doc_md=__doc__,
-        default_args=default_args(store=_store),
-        on_failure_callback=on_failure_callback(store=_store),
-        params={**({"stores": stores_param()} if _store is None else {}), "as_of": as_of_param(AS_OF)},
-    ):
+    with store_dag(_dag_id, _store, _tz, schedule=_schedule, run_timeout=RUN_TIMEOUT,
+                   tags=["compliance", "store-settings", "human-in-the-loop", "daily"], doc_md=__doc__,
+                   params={"as_of": as_of_param(AS_OF)}):
         aliexpress_store_settings(_store)

@@ -32,7 +32,8 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from airflow.sdk import Asset, Param, task
+import pendulum
+from airflow.sdk import DAG, Asset, Param, task
 from airflow.timetables.trigger import CronTriggerTimetable, MultipleCronTriggerTimetable
 
 from aeops.notify.callbacks import on_failure_callback
@@ -127,6 +128,26 @@ def dag_variants(job: str) -> list[tuple[str, str | None, Any, str]]:
             log.warning("no DAG %s: schedule %s in %s not usable (%s)", store.dag_id(job), store.crons(job),
                         store.timezone, exc)
     return variants
+
+
+def store_dag(dag_id: str, store: str | None, timezone: str, *, schedule: Any, run_timeout: timedelta,
+              tags: list[str], doc_md: str | None, params: Mapping[str, Param]) -> DAG:
+    """One variant of a per-store job (:func:`dag_variants`): the settings every job's DAGs share (no catch-up, one
+    run at a time, the store's failure page and default args), its store's tag (``store:<name>``, or
+    ``all-stores``), and the ``stores`` Param on the all-store DAG only."""
+    return DAG(
+        dag_id=dag_id,
+        schedule=schedule,
+        start_date=pendulum.datetime(2026, 1, 1, tz=timezone),
+        catchup=False,
+        max_active_runs=1,
+        dagrun_timeout=run_timeout,
+        tags=["aeops", *tags, f"store:{store}" if store else "all-stores"],
+        doc_md=doc_md,
+        default_args=default_args(store=store),
+        on_failure_callback=on_failure_callback(store=store),
+        params={**({"stores": stores_param()} if store is None else {}), **params},
+    )
 
 
 def cron_schedule(*cron_env: tuple[str, str], timezone_env: str):
