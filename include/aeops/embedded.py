@@ -238,6 +238,11 @@ def spare_exports(name: str) -> Path:
     return airflow_home() / "spare-exports" / name
 
 
+def _cell(value: object) -> object:
+    """A spare export's cell: empty for a missing value (None or NaN)."""
+    return "" if value is None or value != value else value
+
+
 def _spare_export(name: str, like: dict[str, Any]) -> list[dict[str, Any]]:
     """Write the spare seller's export (the model store's rows, product ids + SPARE_ID_OFFSET); returns its rows."""
 
@@ -286,9 +291,3 @@ def seed_simulator(state_file: Path) -> dict[str, int]:
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
-
-
-def _cell(value: object) -> object:
-    """A spare export's cell: empty for a missing value (None or NaN)."""
-    return "" if value is None or value != value else value
-
