@@ -120,6 +120,10 @@ class Stack:
                 component.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 pass
+        # a SIGKILLed process is gone only once the kernel has torn it down (a busy machine takes a moment)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and self.leftovers():
+            time.sleep(0.05)
         return killed
 
     def leftovers(self) -> list[int]:

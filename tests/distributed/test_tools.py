@@ -90,6 +90,6 @@ def test_stack_stop_also_ends_children_that_left_the_process_group(tmp_path: Pat
     stack = Stack(tmp_path / "logs", dict(os.environ))
     stack.start("parent", [sys.executable, "-c", script, str(marker)])
     wait_until(lambda: marker.exists() and marker.read_text(), 10, "child started", interval=0.01)
-    killed = stack.stop(grace=0.5)
+    killed = stack.stop(grace=3)  # the parent dies of SIGTERM well within it, even on a busy machine
     assert killed == [int(marker.read_text())]
     assert stack.leftovers() == []
