@@ -30,6 +30,7 @@ if not os.environ.get("AEOPS_FERNET_KEY"):  # what scripts/embedded-env sets: th
 
     os.environ["AEOPS_FERNET_KEY"] = fernet_key(Path(os.environ["AIRFLOW_HOME"]))
 
+REDIS_TEST_URL = os.environ.get("AEOPS_TEST_REDIS_URL", "redis://127.0.0.1:6379").rstrip("/") + "/15"
 POSTGRES_ADMIN_URL = os.environ.get("AEOPS_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
 
 
@@ -59,6 +60,23 @@ def _fresh_aeops_db_connection_lookup() -> Iterator[None]:
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'aeops.db'}"
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The local Redis (database 15) for limiter tests: keys are the test's own (uuid), never flushed.
+
+    Skipped only when the server is unreachable; AEOPS_REQUIRE_REDIS=1 makes an unreachable server fail instead.
+    """
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=1).ping()
+    except redis.RedisError as exc:
+        if os.environ.get("AEOPS_REQUIRE_REDIS") == "1":
+            pytest.fail(f"Redis required but unreachable at {REDIS_TEST_URL}: {exc}")
+        pytest.skip(f"Redis unreachable at {REDIS_TEST_URL}")
+    return REDIS_TEST_URL
 
 
 @pytest.fixture

@@ -156,9 +156,9 @@ class StoreConfig(BaseModel):
         None, gt=0, description="The store number in the storefront URL (/store/<number>); empty: from the connection"
     )
     storefront_pages_per_second: float = Field(
-        1.0, gt=0, le=1000, description="Storefront item pages verification reads a second per language site (the "
-        "live site's anti-bot protection answers fast readers with captcha pages; the embedded simulator allows "
-        "more)"
+        1.0, gt=0, le=1000, description="Storefront item pages this store's verification reads a second per language "
+        "site at most (the live site's anti-bot protection answers fast readers with captcha pages; the embedded "
+        "simulator allows more); every page also takes a slot of the deployment's shared storefront_pages_per_second"
     )
     storefront_page_budget: int = Field(
         300, ge=0, description="Storefront item pages verification reads a run at most; every changed product is "
@@ -254,6 +254,11 @@ class AeopsConfig(BaseModel):
     rate_limit_backend: str = Field(
         "", description="Where the shared limits live: memory (one process), file:///dir (one host's processes), "
         "redis://host:port/db (every Celery worker); empty: $AEOPS_RATE_LIMIT, else memory"
+    )
+    storefront_pages_per_second: float = Field(
+        1.0, gt=0, le=1000, description="Storefront item pages verification reads a second per language site over "
+        "every store of the deployment together (one shared limiter in rate_limit_backend: all stores read "
+        "aliexpress.com from the same hosts); a store's own storefront_pages_per_second may only lower its share"
     )
     app_qps: float | None = Field(
         None, gt=0, description="Calls per second of the app over every store (the platform's per-app limit, as "

@@ -129,6 +129,8 @@ def aeops_config() -> dict[str, Any]:
         )
     return {
         "database_url": os.environ.get("AEOPS_DATABASE_URL", f"sqlite:///{home / 'aeops.db'}"),
+        # the deployment's storefront rate, shared by every store (verify/politeness.py): as fast as each store's
+        "storefront_pages_per_second": 500,
         "stores": stores,
     }
 

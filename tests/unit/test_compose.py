@@ -82,6 +82,8 @@ def test_databases_broker_and_result_backend_point_at_the_stack_services(compose
     assert aeops_host == "postgres" and aeops_db != metadata[1], "the aeops DB is its own database on one server"
     assert env["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://") and "@redis:6379/" in env[
         "AIRFLOW__CELERY__BROKER_URL"]
+    # the limits every store shares (app calls, storefront pages per site) hold across every Celery worker
+    assert env["AEOPS_RATE_LIMIT"].startswith("redis://") and env["AEOPS_RATE_LIMIT"].endswith("@redis:6379/1")
     init = "\n".join(compose["services"]["airflow-init"]["command"])
     assert "CREATE DATABASE" in init and "aeops db upgrade" in init
 

@@ -2,7 +2,10 @@
 
 All limiters pace calls with the same rule (GCRA, a token bucket written as "the next free slot"): a call
 takes the slot ``max(now, next_free)`` and moves ``next_free`` on by ``1/qps``; up to ``burst`` calls may
-start back to back. Backends:
+start back to back. ``reserve(key, within)`` takes the same slot only when it starts within ``within`` seconds
+and returns the wait without sleeping, else None with nothing moved: a caller with a deadline (the storefront
+pacer of a verification poke, :mod:`aeops.verify.politeness`) never pushes back the callers after it with a slot
+it will not use. Backends:
 
 * :class:`InProcessRateLimiter` (default): one process, thread-safe.
 * :class:`FileRateLimiter`: processes on one host share a small state file under ``fcntl`` lock.
@@ -36,6 +39,23 @@ class RateLimiter(Protocol):
         ...
 
 
+class SlotReserver(Protocol):
+    """A limiter that also reserves a slot only when it starts before a deadline (every backend here)."""
+
+    interval: float
+
+    def reserve(self, key: str, within: float) -> float | None:
+        """Take ``key``'s next slot if it starts within ``within`` seconds from now and return the seconds until it
+        (not slept); None, with nothing reserved, when it would start later."""
+        ...
+
+
+def _next_slot(tat: float | None, now: float, interval: float, burst: int) -> tuple[float, float]:
+    """GCRA: the start of the next slot and the theoretical arrival time after it, from the stored ``tat``."""
+    tat = max(tat if tat is not None else now, now)
+    return max(now, tat - interval * (burst - 1)), tat + interval
+
+
 class InProcessRateLimiter:
     """Token bucket per key inside one process."""
 
@@ -53,13 +73,22 @@ class InProcessRateLimiter:
         """Wait for a slot for ``key`` (GCRA within this process); returns the seconds waited."""
         with self._lock:
             now = self._clock()
-            tat = max(self._next.get(key, now), now)  # theoretical arrival time
-            start = max(now, tat - self.interval * (self.burst - 1))
-            self._next[key] = tat + self.interval
+            start, self._next[key] = _next_slot(self._next.get(key), now, self.interval, self.burst)
         wait = start - now
         if wait > 0:
             self._sleep(wait)
         return max(wait, 0.0)
+
+    def reserve(self, key: str, within: float) -> float | None:
+        """Take ``key``'s next slot if it starts within ``within`` seconds; the seconds until it, else None (nothing
+        moved)."""
+        with self._lock:
+            now = self._clock()
+            start, tat = _next_slot(self._next.get(key), now, self.interval, self.burst)
+            if start - now > within:
+                return None
+            self._next[key] = tat
+        return start - now
 
 
 class FileRateLimiter:
@@ -78,25 +107,35 @@ class FileRateLimiter:
     def _path(self, key: str) -> Path:
         return self.directory / f"ratelimit-{hashlib.sha1(key.encode()).hexdigest()[:16]}.slot"
 
-    def acquire(self, key: str) -> float:
-        """Wait for a slot for ``key`` shared by every process on this machine (a locked file); returns the seconds
-        waited."""
+    def _take(self, key: str, within: float | None) -> float | None:
+        """Under the key's file lock: the seconds until the next slot, reserved unless it starts after ``within``
+        seconds (then None and the file is left as it was)."""
         fd = os.open(self._path(key), os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             raw = os.pread(fd, 64, 0).decode() or "0"
             now = time.time()  # wall clock: comparable across processes
-            tat = max(float(raw), now)
-            start = max(now, tat - self.interval * (self.burst - 1))
-            data = repr(tat + self.interval).encode()
+            start, tat = _next_slot(float(raw), now, self.interval, self.burst)
+            if within is not None and start - now > within:
+                return None
             os.ftruncate(fd, 0)
-            os.pwrite(fd, data, 0)
+            os.pwrite(fd, repr(tat).encode(), 0)
         finally:
             os.close(fd)  # closing releases the lock
-        wait = start - now
+        return start - now
+
+    def acquire(self, key: str) -> float:
+        """Wait for a slot for ``key`` shared by every process on this machine (a locked file); returns the seconds
+        waited."""
+        wait = self._take(key, None) or 0.0
         if wait > 0:
             self._sleep(wait)
         return max(wait, 0.0)
+
+    def reserve(self, key: str, within: float) -> float | None:
+        """Take ``key``'s next slot (shared by this machine's processes) if it starts within ``within`` seconds; the
+        seconds until it, else None (nothing moved)."""
+        return self._take(key, within)
 
 
 _REDIS_GCRA = """
@@ -108,6 +147,23 @@ local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < now then tat = now end
 local start = tat - interval * (burst - 1)
 if start < now then start = now end
+redis.call('SET', KEYS[1], tostring(tat + interval), 'PX', math.ceil((tat + interval - now) * 1000) + 1000)
+return tostring(start - now)
+"""
+
+# The same slot, taken only when it starts within ARGV[3] seconds of the Redis clock's now; nil (nothing moved) when
+# it would start later.
+_REDIS_RESERVE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local interval = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local within = tonumber(ARGV[3])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+local start = tat - interval * (burst - 1)
+if start < now then start = now end
+if start - now > within then return false end
 redis.call('SET', KEYS[1], tostring(tat + interval), 'PX', math.ceil((tat + interval - now) * 1000) + 1000)
 return tostring(start - now)
 """
@@ -127,6 +183,7 @@ class RedisRateLimiter:
         self.prefix = prefix
         self._redis = redis.Redis.from_url(url)
         self._script = self._redis.register_script(_REDIS_GCRA)
+        self._reserve = self._redis.register_script(_REDIS_RESERVE)
         self._sleep = sleep
 
     def acquire(self, key: str) -> float:
@@ -136,8 +193,15 @@ class RedisRateLimiter:
             self._sleep(wait)
         return max(wait, 0.0)
 
+    def reserve(self, key: str, within: float) -> float | None:
+        """Take ``key``'s next slot (shared through Redis, on the Redis clock) if it starts within ``within``
+        seconds; the seconds until it, else None (nothing moved)."""
+        answer = self._reserve(keys=[self.prefix + key], args=[self.interval, self.burst, repr(float(within))])
+        return None if answer is None else float(answer)
 
-def make_rate_limiter(spec: str | None, qps: float, burst: int = 1) -> RateLimiter:
+
+def make_rate_limiter(spec: str | None, qps: float, burst: int = 1) -> InProcessRateLimiter | FileRateLimiter | \
+        RedisRateLimiter:
     """A limiter from ``"memory"`` (default), ``"file:///dir"`` or ``"redis://[:password@]host:port/db"`` (the
     password is registered as a secret: masked in every log, report and message from then on)."""
     if not spec or spec == "memory":

@@ -3,7 +3,8 @@
 One *pass* (:func:`aeops.verify.passes.run_pass`) checks the run's products that are not verified yet: the list
 timestamp and the API's product query for every product, storefront pages for a sample that grows with risk
 (:func:`aeops.verify.sampling.budget_plan`) within the politeness budget: at most ``storefront_page_budget``
-pages a run, read at ``storefront_pages_per_second`` per language site (:mod:`aeops.verify.politeness`), only
+pages a run, read at ``storefront_pages_per_second`` per language site over every store of the deployment (one
+shared limiter; a store's own rate may be lower: :mod:`aeops.verify.politeness`), only
 during a poke's reading window (``VerifySettings.read_window``; what does not fit is read by the next poke).
 A page the storefront would not show (an anti-bot page, a login or geo redirect) is counted as unreadable per site
 and device and the product is judged by the API query. Products whose new main image is in the platform's review
@@ -41,7 +42,7 @@ from aeops.verify import review_followup, strikes
 from aeops.verify.checks import Expected, Problem, expected_from_changes
 from aeops.verify.page_reader import DEVICES, StorefrontReader, reader_for_connection
 from aeops.verify.passes import PassResult, inconsistent_sites, run_pass
-from aeops.verify.politeness import SitePacer
+from aeops.verify.politeness import SitePacer, shared_limiter
 from aeops.verify.sampling import SamplingRule, budget_plan, seed_for
 
 log = get_logger(__name__)
@@ -54,7 +55,8 @@ RISK_FAILED, RISK_PRICE, RISK_IMAGE = 3, 2, 1
 class VerifySettings:
     """How verification polls, samples and reads; :meth:`from_config` reads ``aeops_config`` and the store's keys.
 
-    The defaults are the polite production ones: 1 page a second per language site, 300 pages a run."""
+    The defaults are the polite production ones: 1 page a second per language site, 300 pages a run. Built by hand
+    (tests, benchmarks) the pages are paced per poke only; :meth:`from_config` adds the deployment's shared rate."""
 
     deadline: timedelta = timedelta(minutes=30)
     repush_share: float = 0.5  # re-push the products still failing at this share of the deadline
@@ -63,7 +65,9 @@ class VerifySettings:
     workers: int = 16  # concurrent page fetches (each waits for its site's turn)
     review_deadline: timedelta = timedelta(hours=2)  # alert when a new main image is still in review this long
     review_trigger: timedelta = timedelta(hours=2)  # alert when no review started this long after a new main image
-    pages_per_second: float = 1.0  # storefront pages a second per language site
+    pages_per_second: float = 1.0  # the store's own storefront pages a second per language site (within a poke)
+    shared_pages_per_second: float | None = None  # every store together, per site (None: not shared)
+    rate_limit_backend: str = ""  # where the shared rate lives (empty: $AEOPS_RATE_LIMIT, else memory)
     page_budget: int = 300  # storefront pages a run
     read_window: timedelta = timedelta(seconds=30)  # a poke reads pages this long at most, the rest next poke
     api_checks_per_poke: int = 1000  # product queries a poke (~55 s at 18 QPS), the rest next poke
@@ -80,8 +84,21 @@ class VerifySettings:
                               sample_size=int(getattr(config, "verify_sample_size", 200)),
                               risky_cross_size=int(getattr(config, "verify_risky_cross_size", 1000))),
             pages_per_second=float(getattr(store, "storefront_pages_per_second", 1.0)),
+            shared_pages_per_second=float(getattr(config, "storefront_pages_per_second", 1.0)),
+            rate_limit_backend=str(getattr(config, "rate_limit_backend", "") or ""),
             page_budget=int(getattr(store, "storefront_page_budget", 300)),
         )
+
+    @property
+    def effective_pages_per_second(self) -> float:
+        """The fastest a store reads pages of one site: its own rate, or the shared one when that is lower."""
+        return min(self.pages_per_second, self.shared_pages_per_second or self.pages_per_second)
+
+    def pacer(self) -> SitePacer:
+        """The pacer of one poke: the store's own rate, and the deployment's shared limiter when set."""
+        shared = (shared_limiter(self.rate_limit_backend, self.shared_pages_per_second)
+                  if self.shared_pages_per_second else None)
+        return SitePacer(self.pages_per_second, self.read_window.total_seconds(), shared=shared)
 
 
 @dataclass
@@ -133,7 +150,7 @@ def poke_target(t: Target, *, now: Callable[[], datetime] = _now) -> PokeResult:
                  .isoformat(), "deadline_at": (at + t.settings.deadline).isoformat(), "repushed": [],
                  "repush_done": False, "passes": 0, "list_calls": 0, "page_fetches": 0, "api_calls": 0,
                  "pages_deferred": 0, "page_budget": t.settings.page_budget,
-                 "pages_per_second": t.settings.pages_per_second}
+                 "pages_per_second": t.settings.effective_pages_per_second}
     reviews = review_followup.follow(t.ledger, t.client, t.store, t.sync_run_id, t.run_id,
                             deadline=t.settings.review_deadline, at=at, alert=_alerter(t), lang=_language(t),
                             trigger=t.settings.review_trigger)
@@ -159,7 +176,7 @@ def poke_target(t: Target, *, now: Callable[[], datetime] = _now) -> PokeResult:
             if (todo := [c for c in cells if c not in done_cells.get(pid, ())])}
     api_only = _api_sample(t, state, all_products, plan)
     _prepare_reading(t, expected, fields)
-    pacer = SitePacer(t.settings.pages_per_second, t.settings.read_window.total_seconds())
+    pacer = t.settings.pacer()
     result = run_pass(expected, plan, t.client, t.reader, workers=t.settings.workers,
                       seller_id=getattr(t.client, "seller_id", None), store=t.store,
                       api_ok={int(p) for p in state.get("api_ok") or []}, api_limit=t.settings.api_checks_per_poke,
@@ -291,7 +308,7 @@ def _account(state: dict[str, Any], result: PassResult, plan: Mapping[int, Any],
     for cell, causes in result.unreadable.items():
         for cause, n in causes.items():
             unreadable.setdefault(cell, {})[cause] = unreadable.get(cell, {}).get(cause, 0) + n
-    state["page_budget"], state["pages_per_second"] = settings.page_budget, settings.pages_per_second
+    state["page_budget"], state["pages_per_second"] = settings.page_budget, settings.effective_pages_per_second
     if result.marketplace_rate is not None:
         state["marketplace_completion_rate"] = result.marketplace_rate
 

@@ -1,21 +1,27 @@
-"""The politeness budget: per-site pacing inside a poke's window, the risk-ordered page sample within the run's
-budget, deferred pages read by the next poke, and the settings that set them."""
+"""The politeness budget: per-site pacing inside a poke's window, shared by every store of the deployment, the
+risk-ordered page sample within the run's budget, deferred pages read by the next poke, and the settings that set
+them."""
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
+from aeops import embedded
 from aeops.catalog.diff import PlannedChange
 from aeops.catalog.push import push_batch
 from aeops.config import ConfigError, parse_config
+from aeops.marketplace.ratelimit import FileRateLimiter, InProcessRateLimiter, RedisRateLimiter
 from aeops.store import ensure_schema
 from aeops.store.ledger import Ledger
 from aeops.verify import sampling
 from aeops.verify.fake import FakeMarketplace
-from aeops.verify.politeness import SitePacer
+from aeops.verify.politeness import SitePacer, shared_limiter
 from aeops.verify.runner import Target, VerifySettings, poke_target
 
 SITES = ["en", "ru", "es", "fr", "pt"]
@@ -51,6 +57,85 @@ def test_each_site_has_its_own_rate() -> None:
         assert pacer.slot(site)
     assert t.slept == []  # the first page of every site at once
     assert pacer.slot("en") and t.slept == [0.5]
+
+
+def test_two_stores_in_one_process_share_each_sites_rate() -> None:
+    t = FakeTime()
+    shared = InProcessRateLimiter(1.0, clock=t.clock)  # the deployment's 1 page a second per site
+    first, second = (SitePacer(rate=1.0, window_s=10.0, shared=shared, clock=t.clock, sleep=t.sleep)
+                     for _ in range(2))
+    assert first.slot("ru") and t.slept == []
+    assert second.slot("ru") and t.slept == [1.0]  # the second store waits for the first store's slot
+    assert first.slot("ru") and t.slept == [1.0, 1.0]  # and the first for the second's
+    assert second.slot("en") and t.slept == [1.0, 1.0]  # another site: its own budget, at once
+
+
+def test_a_page_after_the_window_takes_no_shared_slot_so_the_next_store_is_not_pushed_back() -> None:
+    t = FakeTime()
+    shared = InProcessRateLimiter(1.0, clock=t.clock)
+    closing = SitePacer(rate=1.0, window_s=0.5, shared=shared, clock=t.clock, sleep=t.sleep)  # its poke ends soon
+    other = SitePacer(rate=1.0, window_s=10.0, shared=shared, clock=t.clock, sleep=t.sleep)
+    assert closing.slot("ru")
+    assert [closing.slot("ru") for _ in range(3)] == [False] * 3 and closing.deferred == 3 and t.slept == []
+    assert other.slot("ru") and t.slept == [1.0]  # the slot right after the first one, not 3 s later
+
+
+def test_a_store_slower_than_the_shared_rate_keeps_its_own_pace_and_leaves_the_gaps_to_others() -> None:
+    t = FakeTime()
+    shared = InProcessRateLimiter(2.0, clock=t.clock)  # the deployment: 2 pages a second per site
+    slow = SitePacer(rate=0.5, window_s=10.0, shared=shared, clock=t.clock, sleep=t.sleep)  # its own 1 page / 2 s
+    fast = SitePacer(rate=100.0, window_s=10.0, shared=shared, clock=t.clock, sleep=t.sleep)
+    assert slow.slot("ru") and t.now == 0.0
+    assert fast.slot("ru") and t.now == 0.5
+    assert slow.slot("ru") and t.now == 2.0  # its own turn, 2 s after its first page (the shared slot was at 1 s)
+    assert fast.slot("ru") and t.now == 2.5  # the slow store took no shared slot it was not ready for
+
+
+def test_stores_in_processes_of_one_host_share_the_rate_through_the_file_backend(tmp_path: Path) -> None:
+    waits: list[float] = []
+    first, second, closing, later = (  # one limiter each, as each task process builds its own
+        SitePacer(rate=1.0, window_s=window, shared=FileRateLimiter(0.5, tmp_path), sleep=waits.append)
+        for window in (60.0, 60.0, 1.0, 60.0))
+    assert first.slot("ru") and waits == []
+    assert second.slot("ru") and len(waits) == 1 and 1.0 < waits[0] <= 2.0  # ~2 s: after the first store's slot
+    assert not closing.slot("ru") and closing.deferred == 1  # ~4 s away, after its window: not reserved
+    assert later.slot("ru") and 3.0 < waits[1] <= 4.0  # not pushed back by the refusal
+
+
+def test_stores_on_any_host_share_the_rate_through_redis(redis_url: str) -> None:
+    prefix = f"aeops:test:{uuid.uuid4().hex}:"  # a fresh budget
+    waits: list[float] = []
+    first, second, closing, later = (
+        SitePacer(rate=1.0, window_s=window, shared=RedisRateLimiter(0.5, redis_url, prefix=prefix), sleep=waits.append)
+        for window in (60.0, 60.0, 1.0, 60.0))
+    assert first.slot("ru") and waits == []
+    assert second.slot("ru") and len(waits) == 1 and 1.0 < waits[0] <= 2.0
+    assert not closing.slot("ru") and closing.deferred == 1
+    assert later.slot("ru") and 3.0 < waits[1] <= 4.0
+
+
+@pytest.mark.parametrize("backend", ["memory", "file"])
+def test_the_deployment_rate_from_the_config_is_shared_by_every_stores_poke(backend, monkeypatch,
+                                                                            tmp_path: Path) -> None:
+    monkeypatch.delenv("AEOPS_RATE_LIMIT", raising=False)
+    spec = "memory" if backend == "memory" else (tmp_path / "limits").as_uri()
+    config = parse_config({"rate_limit_backend": spec, "storefront_pages_per_second": 0.1,
+                           "stores": [{"name": "a", "storefront_pages_per_second": 5}, {"name": "b"}]})
+    a, b = (replace(VerifySettings.from_config(config, config.store(name)), read_window=timedelta(seconds=5))
+            for name in ("a", "b"))
+    assert (a.effective_pages_per_second, b.effective_pages_per_second) == (0.1, 0.1)
+    site = f"fr-{uuid.uuid4().hex}"  # a budget no other test used (the memory limiter lives as long as the process)
+    assert a.pacer().slot(site)
+    assert not (pacer := b.pacer()).slot(site) and pacer.deferred == 1  # a's page took the site's slot for 10 s
+    assert b.pacer().slot(f"es-{uuid.uuid4().hex}")
+    assert shared_limiter(spec, 0.1) is shared_limiter(spec, 0.1)  # one limiter per process for every store
+
+
+def test_the_embedded_demo_is_not_slowed_by_the_shared_rate(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path))
+    config = parse_config(embedded.aeops_config())
+    assert config.stores and all(VerifySettings.from_config(config, store).effective_pages_per_second == 500
+                                 for store in config.stores)
 
 
 def test_the_budget_plan_reads_risky_products_first_breadth_first_and_never_beyond_the_budget() -> None:
@@ -119,6 +204,13 @@ def test_the_store_sets_the_rate_and_the_budget_and_unknown_keys_are_still_refus
     default = parse_config({"stores": [{"name": "s"}]})
     polite = VerifySettings.from_config(default, default.store("s"))
     assert (polite.pages_per_second, polite.page_budget) == (1.0, 300)  # the production default is polite
+    assert polite.shared_pages_per_second == 1.0  # and so is the deployment's, over every store
+    shared = parse_config({"storefront_pages_per_second": 20, "stores": [{"name": "s", "storefront_pages_per_second":
+                                                                          2}]})
+    mine = VerifySettings.from_config(shared, shared.store("s"))
+    assert (mine.shared_pages_per_second, mine.effective_pages_per_second) == (20.0, 2.0)
+    with pytest.raises(ConfigError):
+        parse_config({"storefront_pages_per_second": 0, "stores": [{"name": "s"}]})
     with pytest.raises(ConfigError):
         parse_config({"stores": [{"name": "s", "storefront_pages_per_sec": 5}]})
     with pytest.raises(ConfigError):
