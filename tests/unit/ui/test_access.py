@@ -4,17 +4,13 @@ in-process (tests/integration/test_ui_access.py asks a real api-server's auth ma
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
-from types import SimpleNamespace
 from urllib.parse import quote
 
 import pytest
 
-from aeops.catalog.context import RunContext
-from aeops.certificates.alert_listing import write_listing
-from aeops.certificates.covered import CoveredProduct
 from aeops.store.ledger import Ledger
 from aeops.ui import access
+from tests.reporting import seed_certificate_listing
 from tests.unit.ui.conftest import DAG, KIDS_DAG, KIDS_RUN_ID, RUN_ID
 
 
@@ -156,14 +152,9 @@ def test_a_per_store_dags_certificate_report_opens_for_a_person_granted_only_tha
     import aeops.ui.app as ui  # lazy: as the fixtures do (FastAPI only for the tests that serve pages)
 
     config = ui.current_config()
-    kids = config.store("demo-kids")
     cert_dag, run_id = "aliexpress_certificate_expiry__demo-kids", "scheduled__2026-11-27T01:00:00+00:00"
-    alert = SimpleNamespace(kind="warning", brand="Playfun", cert_type="CPC", valid_until=date(2026, 12, 15),
-                            file="Playfun_CPC_20261215.pdf",
-                            products=[CoveredProduct(1005000000000001, "Toy", "toys", "onSelling", brand="Playfun")])
-    link = write_listing(RunContext(config, kids, Ledger(config.resolved_database_url())), run_id,
-                         date(2026, 11, 27), [alert], cert_dag)
-    assert link is not None
+    link = seed_certificate_listing(Ledger(config.resolved_database_url()), config.store("demo-kids"), run_id,
+                                    cert_dag)
     path = link.removeprefix("http://airflow.example:8080/aeops")
     assert path == f"/reports/demo-kids/{cert_dag}/{quote(run_id, safe='')}"
 
@@ -171,7 +162,7 @@ def test_a_per_store_dags_certificate_report_opens_for_a_person_granted_only_tha
     moved = client.get(path, follow_redirects=False)
     assert moved.status_code == 307
     page = client.get(moved.headers["location"].removeprefix("http://airflow.example:8080/aeops"))
-    assert page.status_code == 200 and "Playfun" in page.text
+    assert page.status_code == 200 and "Wooden train" in page.text
     # the same run under the all-store id does not exist, and the person may not read that DAG anyway
     assert client.get(f"/reports/demo-kids/aliexpress_certificate_expiry/{quote(run_id, safe='')}",
                       follow_redirects=False).status_code in (403, 404)
