@@ -38,7 +38,7 @@ from aeops.secrets import get_logger
 
 log = get_logger(__name__)
 
-DAG_ID = "aliexpress_certificate_expiry"  # the all-store DAG: a run without an Airflow DAG (``aeops`` CLI, tests)
+DAG_ID = "aliexpress_certificate_expiry"  # the all-store DAG: only when a caller outside Airflow names no DAG
 NAMED_KINDS = ("expired", "deadline", "warning")
 TITLE_CHARS = 60
 
