@@ -48,14 +48,15 @@ def aliexpress_certificate_expiry(one_store: str | None = None) -> None:
             return watch.scan(store, store_as_of(store, params["as_of"]))
 
         @task(pool=API_POOL)
-        def send_alerts(scanned: dict, run_id=None) -> dict:
-            """The day's alert, naming the products at risk with their live status read from the platform."""
+        def send_alerts(scanned: dict, run_id=None, dag=None) -> dict:
+            """The day's alert, naming the products at risk with their live status read from the platform; its
+            report is filed under this DAG's id (the store's own DAG, or the all-store one)."""
             from datetime import date
 
             from aeops.certificates import watch
 
             return watch.alert(scanned["store"], date.fromisoformat(scanned["as_of"]),
-                                    unreadable=scanned["unreadable"], run_id=run_id)
+                                    unreadable=scanned["unreadable"], run_id=run_id, dag_id=dag.dag_id)
 
         @task(outlets=[REPLACEMENTS])
         def request_replacements(scanned: dict, outlet_events=None) -> list[int]:

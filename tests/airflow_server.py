@@ -10,7 +10,8 @@ manager is SimpleAuthManager with per-DAG grants (tests/dag_grants_auth_manager.
 The aeops side: ``aeops_config`` with both demo stores (through ``AIRFLOW_VAR_AEOPS_CONFIG``; ``demo`` in Chinese,
 the default, ``demo-kids`` in English) and an aeops DB seeded with a finished daily sync per store (its report
 written to the store's reports folder), an older one of ``demo-kids`` by its per-store DAG (:data:`KIDS_DAG`)
-and some history, so the plugin's pages have real content. Started lazily
+and some history, and a products-at-risk report of ``demo-kids``' own certificate watch (:data:`KIDS_CERT_DAG`,
+written by the watch's own code), so the plugin's pages have real content. Started lazily
 by the ``airflow_server`` fixture (tests/conftest.py) and shared: about 30 s of CI time once, however many tests
 use it.
 """
@@ -39,8 +40,11 @@ SEEDED_RUN_ID = "manual__2026-11-27T02:00:00+00:00"
 STORES = ("demo", "demo-kids")
 KIDS_DAG = "aliexpress_catalog_sync__demo-kids"  # the daily sync split per store: holds demo-kids' data only
 KIDS_RUN_ID = "manual__2026-11-26T02:00:00+00:00"
+KIDS_CERT_DAG = "aliexpress_certificate_expiry__demo-kids"  # demo-kids' own certificate watch
+KIDS_CERT_RUN_ID = "scheduled__2026-11-20T01:00:00+00:00"
 # users whose DAGs are granted one by one (as FAB's DAG-level permissions): each reads only these DAGs' runs
-DAG_GRANTS = {"kids": [KIDS_DAG], "settings": ["aliexpress_store_settings"], "nodags": ["aeops_slack_outbox"]}
+DAG_GRANTS = {"kids": [KIDS_DAG], "settings": ["aliexpress_store_settings"], "nodags": ["aeops_slack_outbox"],
+              "kidscerts": [KIDS_CERT_DAG]}
 LANGUAGES = {"demo": "zh-CN", "demo-kids": "en"}  # the default language, and the other one
 
 
@@ -102,11 +106,13 @@ def seed(config: dict[str, Any]) -> None:
     """A finished daily sync (with its report) and some history for each store, in the server's aeops DB."""
     from aeops.config import StoreConfig
     from aeops.store.ledger import Ledger
-    from tests.reporting import seed_store_history, seed_sync_run
+    from tests.reporting import seed_certificate_listing, seed_store_history, seed_sync_run
 
     ledger = Ledger(config["database_url"])
     for raw in config["stores"]:
         store = StoreConfig.model_validate(raw)
+        if store.name == "demo-kids":
+            seed_certificate_listing(ledger, store, KIDS_CERT_RUN_ID, KIDS_CERT_DAG)  # the oldest run of the store
         seed_store_history(ledger, store)
         if store.name == "demo-kids":
             seed_sync_run(ledger, store, KIDS_RUN_ID, dag_id=KIDS_DAG, started=datetime(2026, 11, 26, 2, tzinfo=UTC))

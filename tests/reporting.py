@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from aeops.catalog.diff import PlannedChange
+from aeops.certificates.alert_listing import write_listing
+from aeops.certificates.covered import CoveredProduct
 from aeops.config import StoreConfig
 from aeops.reports.run_report import write_run_report
 from aeops.rules.images import auto_fixed
@@ -74,6 +77,19 @@ def seed_sync_run(ledger: Ledger, store: StoreConfig, run_id: str, *, started: d
         paths = write_run_report(ledger, sync_run_id, store.reports, store)
         ledger.runs.update(sync_run_id, report_path=paths["html"])
     return sync_run_id
+
+
+def seed_certificate_listing(ledger: Ledger, store: StoreConfig, run_id: str, dag_id: str) -> str:
+    """The certificate watch's products-at-risk report of ``store``, run by ``dag_id``, written and recorded by the
+    watch's own code (:func:`aeops.certificates.alert_listing.write_listing`); returns its link."""
+    alert = SimpleNamespace(kind="warning", brand="Toyco", cert_type="CPC", valid_until=date(2026, 12, 10),
+                            file="certs/Toyco_CPC_20261210.pdf",
+                            products=[CoveredProduct(1005001000000001, "Wooden train", "toys", "onSelling",
+                                                     brand="Toyco")])
+    link = write_listing(SimpleNamespace(store=store, ledger=ledger), run_id, date(2026, 11, 20), [alert], dag_id)
+    ledger.runs.update(ledger.runs.find(store.name, run_id, dag_id).id,
+                       started_at=datetime(2026, 11, 20, 1, 0, tzinfo=UTC))
+    return link or ""
 
 
 def seed_store_history(ledger: Ledger, store: StoreConfig, *, now: datetime | None = None) -> None:

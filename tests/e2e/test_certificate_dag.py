@@ -3,9 +3,11 @@ asserting on the messages the Slack sink received."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from datetime import date
+from urllib.parse import quote
 
 import pytest
 from sqlalchemy import select
@@ -13,7 +15,7 @@ from sqlalchemy import select
 from aeops import embedded as embedded_mode
 from aeops.rules.certs_testing import make_certificate_pdf
 from aeops.store import session_scope
-from aeops.store.models import Certificate
+from aeops.store.models import Certificate, SyncRun
 from tests.e2e.harness import SAMPLE, run_dag, task_states
 
 pytestmark = pytest.mark.e2e
@@ -165,3 +167,21 @@ def test_a_brand_authorisation_ten_days_from_expiry_and_an_expired_certificate_n
         row = s.scalars(select(Certificate).where(Certificate.store == "demo",
                                                   Certificate.file.like("%BrandAuth%"))).one()
         assert (row.cert_type, row.issuer, row.last_alert_threshold) == ("BrandAuth", "Voltix Electronics GmbH", 14)
+
+
+def test_a_stores_own_watch_dag_files_its_report_under_its_own_dag_id(env) -> None:
+    """``aliexpress_certificate_expiry__demo`` (what the schedule runs) records demo's watch run under its own id
+    and the alert's report link names it: a person granted only that DAG opens it (tests/integration/
+    test_ui_access.py); nothing is filed under the all-store id, and demo-kids is not checked."""
+    dag_run = run_dag("aliexpress_certificate_expiry__demo", {"as_of": "2026-11-26"})
+
+    assert str(dag_run.state) == "success", task_states(dag_run)
+    assert len(_texts(env, "demo")) == 1 and _texts(env, "demo-kids") == []
+    with session_scope(env.db_url) as s:
+        runs = s.scalars(select(SyncRun).where(SyncRun.dag_id.like("aliexpress_certificate_expiry%"))).all()
+        assert [(r.store, r.dag_id, r.run_id, r.status) for r in runs] == [
+            ("demo", "aliexpress_certificate_expiry__demo", dag_run.run_id, "success")]
+        assert runs[0].report_path
+    posted = json.dumps(env.slack_messages())
+    assert f"/aeops/reports/demo/aliexpress_certificate_expiry__demo/{quote(dag_run.run_id, safe='')}" in posted
+    assert "/aeops/reports/demo/aliexpress_certificate_expiry/" not in posted

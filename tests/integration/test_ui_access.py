@@ -2,8 +2,9 @@
 as a FAB role with ``can_read`` on ``DAG:<id>`` would) and the aeops pages show each person only the stores whose
 DAGs they may read, through every route and whatever the query string says (tests/airflow_server.py).
 
-``kids`` may read only ``aliexpress_catalog_sync__demo-kids`` (store demo-kids' own daily sync), ``settings`` only
-the all-store ``aliexpress_store_settings``, ``nodags`` only ``aeops_slack_outbox`` (no store's data).
+``kids`` may read only ``aliexpress_catalog_sync__demo-kids`` (store demo-kids' own daily sync), ``kidscerts`` only
+``aliexpress_certificate_expiry__demo-kids`` (its own certificate watch), ``settings`` only the all-store
+``aliexpress_store_settings``, ``nodags`` only ``aeops_slack_outbox`` (no store's data).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import httpx
 import pytest
 
 from aeops.reports.run_report import report_names
-from tests.airflow_server import KIDS_DAG, KIDS_RUN_ID, SEEDED_RUN_ID
+from tests.airflow_server import KIDS_CERT_DAG, KIDS_CERT_RUN_ID, KIDS_DAG, KIDS_RUN_ID, SEEDED_RUN_ID
 
 DAG = "aliexpress_catalog_sync"
 # what a person might add to get past a check that reads the query string
@@ -111,3 +112,22 @@ def test_an_all_store_dag_shows_every_store_and_a_dag_holding_no_store_shows_non
         assert none.status_code == 403 and "data-store=" not in none.text, query
         assert as_user("nodags").get(f"/aeops/health/demo{query}").status_code == 404
         assert as_user("nodags").get(_report("demo", DAG, SEEDED_RUN_ID) + query).status_code == 404
+
+
+def test_a_per_store_certificate_watchs_report_opens_for_a_person_granted_only_that_dag(as_user) -> None:
+    """demo-kids' own certificate watch filed its products-at-risk report under its DAG (the link its Slack alert
+    carries): a person granted only that DAG opens it; one granted only the store's daily sync does not."""
+    certs = as_user("kidscerts")
+    stable = _report("demo-kids", KIDS_CERT_DAG, KIDS_CERT_RUN_ID)
+    html, csv = _files("demo-kids", KIDS_CERT_DAG, KIDS_CERT_RUN_ID)
+    for query in QUERIES:
+        moved = certs.get(stable + query)
+        assert moved.status_code == 307 and moved.headers["location"].endswith(html), (query, moved.status_code)
+    page = certs.get(html)
+    assert page.status_code == 200 and "Wooden train" in page.text and "Products at risk" in page.text
+    table = certs.get(csv)
+    assert table.status_code == 200 and "1005001000000001" in table.text
+    assert certs.get(_report("demo-kids", "aliexpress_certificate_expiry", KIDS_CERT_RUN_ID)).status_code in (403, 404)
+    assert certs.get(_report("demo", KIDS_CERT_DAG, KIDS_CERT_RUN_ID)).status_code in (403, 404)
+    assert certs.get("/aeops/health/demo").status_code == 404
+    assert as_user("kids").get(stable).status_code == 403  # the store's daily sync only: not the watch's runs

@@ -38,7 +38,7 @@ from aeops.secrets import get_logger
 
 log = get_logger(__name__)
 
-DAG_ID = "aliexpress_certificate_expiry"
+DAG_ID = "aliexpress_certificate_expiry"  # the all-store DAG: only when a caller outside Airflow names no DAG
 NAMED_KINDS = ("expired", "deadline", "warning")
 TITLE_CHARS = 60
 
@@ -104,16 +104,18 @@ def product_lines(products: Sequence[CoveredProduct], lang: str | None, shown: i
 
 
 
-def write_listing(ctx: Any, run_id: str, as_of: date, alerts: Sequence[Any]) -> str | None:
-    """The day's report of the products at risk (HTML and a CSV of all), recorded as the watch's run of the
-    store; returns its browser link (None when no alert names products)."""
+def write_listing(ctx: Any, run_id: str, as_of: date, alerts: Sequence[Any], dag_id: str = DAG_ID) -> str | None:
+    """The day's report of the products at risk (HTML and a CSV of all), recorded as the store's run of
+    ``dag_id`` (the DAG that runs the watch: ``aliexpress_certificate_expiry__<store>`` on schedule, the
+    all-store DAG when triggered by hand); returns its browser link under that DAG (None when no alert names
+    products)."""
 
     named = [a for a in alerts if getattr(a, "products", None)]
     if not named:
         return None
     _ = translator(ctx.store.language)
     ledger = ctx.ledger
-    sync_run_id = ledger.runs.start(ctx.store.name, DAG_ID, run_id, kind="certificates")
+    sync_run_id = ledger.runs.start(ctx.store.name, dag_id, run_id, kind="certificates")
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{ctx.store.name}-{run_id}").strip("_")[:120]
     target = folder(ctx.store.reports, Path("reports") / ctx.store.name)
     every: dict[int, CoveredProduct] = {}
@@ -145,4 +147,4 @@ def write_listing(ctx: Any, run_id: str, as_of: date, alerts: Sequence[Any]) -> 
         f"<p><a href='{stem}-findings.csv'>CSV</a></p>{''.join(sections)}</body></html>", encoding="utf-8")
     ledger.runs.update(sync_run_id, status="success", report_path=str(target / f"{stem}.html"),
                        counts={"products_at_risk": len(every)})
-    return report_url(ctx.store.name, DAG_ID, run_id)
+    return report_url(ctx.store.name, dag_id, run_id)

@@ -18,7 +18,7 @@ from typing import Any
 
 from aeops.catalog.context import RunContext
 from aeops.certificates import alert_schedule, alert_text
-from aeops.certificates.alert_listing import name_products, write_listing
+from aeops.certificates.alert_listing import DAG_ID, name_products, write_listing
 from aeops.certificates.covered import Exposure, Scope, backfill_categories, exposure, scope_of
 from aeops.certificates.registry import (
     cross_check_scan,
@@ -266,12 +266,13 @@ def mark_alerted(db_url: str, alerts: list[CertAlert], as_of: date) -> None:
 
 def alert(store: str, as_of: date, *, config: AeopsConfig | None = None, unreadable: Sequence[str] = (),
           client: Any = None, now: datetime | None = None, marketplace: Any = None,
-          run_id: str | None = None) -> dict[str, Any]:
+          run_id: str | None = None, dag_id: str = DAG_ID) -> dict[str, Any]:
     """Post the day's certificate alerts for ``store`` (nothing when nothing is due); returns counts.
 
     The products at risk are named (:mod:`.alert_listing`) with their live status read from the platform
     (``marketplace``: a client; None: the store's connection; False: do not read it) and listed in full in the
-    run's report (``run_id``: the Airflow run; empty: one per ``as_of``)."""
+    run's report (``run_id``: the Airflow run; empty: one per ``as_of``), filed under ``dag_id``: the DAG that
+    runs the watch (the store's own DAG, or the all-store one), so its link opens for whoever may read that DAG."""
 
     ctx = context(store, config)
     rows = Ledger(ctx.db_url).certificates.of_store(store)
@@ -288,7 +289,7 @@ def alert(store: str, as_of: date, *, config: AeopsConfig | None = None, unreada
         return summary | {"sent": False}
     listing_ctx = RunContext(ctx.config, ctx.store, Ledger(ctx.db_url))
     live = name_products(listing_ctx, alerts, marketplace) if alerts else False
-    link = write_listing(listing_ctx, run_id or f"as_of__{as_of.isoformat()}", as_of, alerts)
+    link = write_listing(listing_ctx, run_id or f"as_of__{as_of.isoformat()}", as_of, alerts, dag_id)
     message = certificate_message(store, as_of, alerts, risk.source, list(unreadable), lang=ctx.store.language,
                                   deadline_days=ctx.cpc[1], link=link)
     message.channel = ctx.store.slack_alerts_channel  # a closure belongs next to the alert it closes

@@ -52,7 +52,6 @@ from aeops.storefront.page_compare import (
 
 log = get_logger(__name__)
 
-DAG_ID = "aliexpress_store_settings"
 DONE, NOT_YET = N_("Done"), N_("Not done yet")  # the answers of the form, shown in the store's language
 TREND_RUNS = 7
 

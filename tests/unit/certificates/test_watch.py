@@ -3,6 +3,7 @@ replacement closes, removal, products at risk, the registry read API for CERT-MI
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from aeops.config import load_config
 from aeops.rules.certs import cert_missing
 from aeops.rules.certs_testing import make_certificate_pdf
 from aeops.store import ensure_schema, session_scope
+from aeops.store.ledger import Ledger
 from aeops.store.models import Certificate, ProductState
 from tests.fake_slack import FakeSlack
 
@@ -270,3 +272,32 @@ def test_a_changed_issuer_of_a_type_aeops_never_uploads_is_not_held(setup) -> No
     assert watch.scan("demo", date(2026, 11, 2), config=config)["replacements_requested"] == []
     assert _registry(url) == {"Playfun_UKCA_20261215.pdf": ("replaced", None),
                               "Playfun_UKCA_20271201.pdf": ("valid", None)}
+
+
+def test_a_per_store_dags_watch_files_its_report_under_that_dag(setup, tmp_path: Path) -> None:
+    """Run by ``aliexpress_certificate_expiry__demo``, the day's report is that DAG's run and its link names it
+    (a person granted only the store's own DAG can open it); run by hand, the all-store DAG's."""
+    certs, url, _, slack = setup
+    config = load_config({"database_url": url, "stores": [{
+        "name": "demo", "language": "en", "certs": certs.as_uri(), "exports": str(tmp_path / "exports"),
+        "reports": (tmp_path / "reports").as_uri()}]})
+    cert(certs, "Playfun", "CPC", EXPIRY)
+    as_of = EXPIRY - timedelta(days=40)
+    watch.scan("demo", as_of, config=config)
+    per_store, run_id = "aliexpress_certificate_expiry__demo", "scheduled__2026-11-05T01:00:00+00:00"
+
+    watch.alert("demo", as_of, config=config, client=slack, marketplace=False, run_id=run_id, dag_id=per_store)
+
+    ledger = Ledger(url)
+    run = ledger.runs.find("demo", run_id, per_store)
+    assert run is not None and run.status == "success" and run.report_path
+    assert Path(run.report_path).is_file()
+    assert ledger.runs.find("demo", run_id, "aliexpress_certificate_expiry") is None
+    posted = json.dumps(slack.posts)
+    assert f"/aeops/reports/demo/{per_store}/scheduled__2026-11-05T01%3A00%3A00%2B00%3A00" in posted
+    assert "/aeops/reports/demo/aliexpress_certificate_expiry/" not in posted
+    # the job's history spans both DAGs: a later manual run of the all-store DAG is the newest of the same job
+    watch.alert("demo", as_of + timedelta(days=26), config=config, client=slack, marketplace=False,
+                run_id="manual__1")
+    assert [r.dag_id for r in ledger.runs.recent("demo", per_store)] == ["aliexpress_certificate_expiry", per_store]
+    assert "/aeops/reports/demo/aliexpress_certificate_expiry/manual__1" in json.dumps(slack.posts[-1])

@@ -146,6 +146,29 @@ def test_store_health_has_every_section(seeded) -> None:
     assert health.outbox["waiting"] == 1 and health.outbox["last_error"] == "http 503"
 
 
+def test_the_trends_count_the_stores_own_daily_dag_with_the_all_store_one(tmp_path: Path) -> None:
+    """A store's daily syncs run under ``aliexpress_catalog_sync__<store>`` (the all-store DAG only by hand): the
+    findings trend and the completion figures read both, and neither another job's nor another store's runs."""
+    ledger = Ledger(f"sqlite:///{tmp_path / 'aeops.db'}")
+    store = store_config("demo", tmp_path / "reports")
+    seed_store_history(ledger, store)  # three earlier syncs of the all-store DAG
+    own = seed_sync_run(ledger, store, "scheduled__2026-11-26T18:00:00+00:00", dag_id="aliexpress_catalog_sync__demo")
+    cert = ledger.runs.start("demo", "aliexpress_certificate_expiry__demo", "scheduled__2026-11-27T01:00:00+00:00",
+                             kind="certificates")
+    ledger.runs.update(cert, status="success", counts={"products_at_risk": 3, "completion_rate": 0.5})
+    other = ledger.runs.start("demo-kids", "aliexpress_catalog_sync__demo-kids", "scheduled__2026-11-27T10:00:00+00:00")
+    ledger.runs.update(other, status="success", counts={"completion_rate": 0.1})
+
+    health = store_health(ledger, store, now=datetime(2026, 11, 27, 3, 0, tzinfo=UTC))
+
+    assert len(health.trend) == 4 and health.totals[0] == ("IMG-UNREADABLE", 5)  # the per-store run's findings
+    assert [c["run"].id for c in health.completion][0] == own
+    assert health.latest_completion["rate"] == pytest.approx(34 / 37)
+    assert [c["run"].dag_id for c in health.completion] == ["aliexpress_catalog_sync__demo"] + [
+        "aliexpress_catalog_sync"] * 3
+    assert cert in [r.id for r in health.runs]  # the last runs list every job's
+
+
 def test_open_person_tasks_of_the_store_are_listed_with_what_still_differs(seeded) -> None:
     ledger, store, _run_id, _tmp = seeded
     ledger.person_tasks.open("demo", "store_settings", "store_name", "Fix the store name",

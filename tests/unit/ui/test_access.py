@@ -8,7 +8,9 @@ from urllib.parse import quote
 
 import pytest
 
+from aeops.store.ledger import Ledger
 from aeops.ui import access
+from tests.reporting import seed_certificate_listing
 from tests.unit.ui.conftest import DAG, KIDS_DAG, KIDS_RUN_ID, RUN_ID
 
 
@@ -142,3 +144,27 @@ def test_a_store_name_that_is_no_dag_id_maps_to_the_dag_ids_the_dag_files_make()
     made = per_store_dag_id("aliexpress_catalog_sync", "my shop")
     assert made == "aliexpress_catalog_sync__my_shop"
     assert made in dag_ids_for_store("my shop") and holds(made, "my shop") and not holds(made, "demo")
+
+
+def test_a_per_store_dags_certificate_report_opens_for_a_person_granted_only_that_dag(client, grant) -> None:
+    """The certificate watch run by ``aliexpress_certificate_expiry__demo-kids`` files its report under that DAG:
+    the link in its Slack alert opens for a person who may read that DAG's runs and nothing else."""
+    import aeops.ui.app as ui  # lazy: as the fixtures do (FastAPI only for the tests that serve pages)
+
+    config = ui.current_config()
+    cert_dag, run_id = "aliexpress_certificate_expiry__demo-kids", "scheduled__2026-11-27T01:00:00+00:00"
+    link = seed_certificate_listing(Ledger(config.resolved_database_url()), config.store("demo-kids"), run_id,
+                                    cert_dag)
+    path = link.removeprefix("http://airflow.example:8080/aeops")
+    assert path == f"/reports/demo-kids/{cert_dag}/{quote(run_id, safe='')}"
+
+    grant(cert_dag)
+    moved = client.get(path, follow_redirects=False)
+    assert moved.status_code == 307
+    page = client.get(moved.headers["location"].removeprefix("http://airflow.example:8080/aeops"))
+    assert page.status_code == 200 and "Wooden train" in page.text
+    # the same run under the all-store id does not exist, and the person may not read that DAG anyway
+    assert client.get(f"/reports/demo-kids/aliexpress_certificate_expiry/{quote(run_id, safe='')}",
+                      follow_redirects=False).status_code in (403, 404)
+    grant(KIDS_DAG)  # another of the store's DAGs: the store is visible, this DAG's report is not
+    assert client.get(path, follow_redirects=False).status_code == 403
