@@ -141,5 +141,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Under pytest-xdist (``--dist loadgroup``): a test file's tests stay on one worker (its module fixtures are
     set up once), and every test of the session's api-server (``airflow_server``) on one worker (one server)."""
     for item in items:
-        group = "airflow_server" if "airflow_server" in getattr(item, "fixturenames", ()) else item.nodeid.split("::")[0]
+        uses_server = "airflow_server" in getattr(item, "fixturenames", ())
+        group = "airflow_server" if uses_server else item.nodeid.split("::")[0]
         item.add_marker(pytest.mark.xdist_group(group))
