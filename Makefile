@@ -8,6 +8,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 ENV := scripts/embedded-env
 HOME_DIR := $(or $(AIRFLOW_HOME),.airflow)
+# make test's processes: most of the suite waits (simulators, Slack sink, DAG runs, a browser), so more processes
+# than cores pays; each has its own copy of the Airflow home (tests/worker_home.py, docs/testing.md)
+TEST_WORKERS ?= 3
 INSTALLED := $(VENV)/.installed
 SETUP_DONE := $(HOME_DIR)/.setup-done
 
@@ -56,9 +59,9 @@ lint: $(INSTALLED) ## ruff (with Airflow's AIR3 rules and docstrings on public d
 	$(BIN)/ruff check dags include plugins tests bench scripts/*.py
 	$(BIN)/lint-imports --no-cache
 
-test: setup ## lint, then the whole test suite
+test: setup ## lint, then the whole test suite (TEST_WORKERS processes, each its own Airflow home; 0: one process)
 	$(MAKE) --no-print-directory lint
-	$(ENV) pytest -q $(PYTEST_ARGS)
+	$(ENV) pytest -q $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadgroup) $(PYTEST_ARGS)
 
 test-distributed: $(INSTALLED) ## the daily sync on CeleryExecutor: separate processes, PostgreSQL, Redis, two workers (~3 min)
 	timeout --kill-after=60 480 $(ENV) pytest -q -s -p no:cacheprovider tests/distributed/distributed_sync.py

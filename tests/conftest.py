@@ -1,7 +1,9 @@
 """Shared test set-up: the embedded environment, database fixtures for SQLite and PostgreSQL.
 
 ``make test`` prepares the Airflow home first; running ``pytest`` directly uses the same defaults as
-``scripts/embedded-env`` (set below only where the caller has not set them).
+``scripts/embedded-env`` (set below only where the caller has not set them). Under pytest-xdist (``make test``
+runs ``-n``) each worker process gets its own copy of that home before Airflow is imported
+(tests/worker_home.py): the embedded SQLite metadata DB takes one writer at a time.
 """
 
 from __future__ import annotations
@@ -25,6 +27,10 @@ _DEFAULTS = {
 for _key, _value in _DEFAULTS.items():
     os.environ.setdefault(_key, _value)
 os.environ.setdefault("AEOPS_DATABASE_URL", f"sqlite:///{os.environ['AIRFLOW_HOME']}/aeops.db")
+if os.environ.get("PYTEST_XDIST_WORKER"):  # make test runs the suite over processes: each its own Airflow home
+    from tests.worker_home import use_worker_home
+
+    use_worker_home(os.environ["PYTEST_XDIST_WORKER"])
 if not os.environ.get("AEOPS_FERNET_KEY"):  # what scripts/embedded-env sets: the Airflow home's aeops key
     from aeops.embedded import fernet_key
 
@@ -129,3 +135,12 @@ def airflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]
         yield server
     finally:
         server.stop()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (``--dist loadgroup``): a test file's tests stay on one worker (its module fixtures are
+    set up once), and every test of the session's api-server (``airflow_server``) on one worker (one server)."""
+    for item in items:
+        uses_server = "airflow_server" in getattr(item, "fixturenames", ())
+        group = "airflow_server" if uses_server else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))
