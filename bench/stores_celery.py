@@ -55,6 +55,7 @@ from tests.distributed.distributed_sync import (  # noqa: E402 - the distributed
     POSTGRES_ADMIN_URL,
     REDIS_URL,
     Api,
+    Terminated,
     clean_env,
     sigterm_unwinds,
 )
@@ -331,7 +332,7 @@ def run_n(n: int, args: argparse.Namespace, base: Path) -> dict[str, Any]:
                 "tasks": task_summary(api, run_ids), "first": outcomes(first), "steady": outcomes(steady),
                 "run_s": (min(durations), max(durations)) if durations else (0.0, 0.0),
                 "start_s": max(starts) if starts else 0.0, "wrong": wrong, "pool": setup["pool_slots"]}
-    except BaseException:
+    except Exception:
         print(f"\n===== N={n} failed: component logs =====\n" + stack.tails(), flush=True)
         raise
     finally:
@@ -387,13 +388,16 @@ def main() -> None:
     base = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="aeops-bench-celery-"))
     results = []
     try:
-        with sigterm_unwinds():
+        with sigterm_unwinds():  # SIGTERM and Ctrl-C unwind through run_n's teardown
             for n in [int(x) for x in args.stores.split(",") if x.strip()]:
                 print(f"N={n}: {n} stores x {args.products:,} products x {args.skus} SKUs, {args.changed:.0%} "
                       f"changed, {args.faults}, {args.qps:g} QPS per seller, app limit {args.app_qps or 'off'} QPS, "
                       f"CeleryExecutor: 2 workers x {args.concurrency} slots, {os.cpu_count()} cores", flush=True)
                 results.append(run_n(n, args, base))
                 print_row(results[-1], header=True)
+    except (KeyboardInterrupt, Terminated) as exc:
+        raise SystemExit(f"interrupted ({type(exc).__name__} {exc}); every process and database it started "
+                         "is gone") from None
     finally:
         if not args.keep:
             shutil.rmtree(base, ignore_errors=True)
