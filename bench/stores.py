@@ -22,14 +22,17 @@ store-run. Last line, for the compass:
 
 The issue's default is 20 x 10,000; on a 2-core machine shared with others that takes long: give smaller
 ``--products`` and say so when quoting the numbers. ``AEOPS_BENCH_PROFILE=/tmp/prof`` writes a cProfile of each
-worker's measured run to ``/tmp/prof.<pid>`` (``python -m pstats``), for finding where the CPU goes.
+worker's measured run to ``/tmp/prof.<pid>`` (``python -m pstats``; every thread of the run, merged; its
+times are each thread's CPU time, not wall time), for finding where the CPU goes.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import os
+import pstats
 import random
 import resource
 import shutil
@@ -136,6 +139,22 @@ def run_store(store: str, run_id: str, cfg: Any, workers: int) -> dict[str, Any]
             "status": summary.get("status"), "calls": client.calls}
 
 
+def profile_threads() -> list[Any]:
+    """A cProfile of this thread and of every thread started from now on (cProfile sees only the thread that
+    enables it): the returned list grows by one profile per thread; merge them with ``pstats.Stats(*list)``."""
+    profilers: list[Any] = []
+
+    def start(*_a: Any) -> None:  # threading's profile hook: runs first in each new thread
+        sys.setprofile(None)
+        profiler = cProfile.Profile(time.thread_time)  # the thread's CPU, not the wall: waits cost nothing
+        profilers.append(profiler)
+        profiler.enable()
+
+    start()
+    threading.setprofile(start)
+    return profilers
+
+
 def worker_main(spec_path: str) -> None:
     """``--worker SPEC``: run the stores of SPEC concurrently (a thread each), write CPU, RSS, statements."""
     import logging
@@ -170,20 +189,18 @@ def worker_main(spec_path: str) -> None:
             statements[0] = 0
             cpu0 = resource.getrusage(resource.RUSAGE_SELF)
         profile = os.environ.get("AEOPS_BENCH_PROFILE") if run_id == "steady" else None
-        if profile:  # the measured run under cProfile (one thread's view: run with one store per process)
-            import cProfile
-
-            profiler = cProfile.Profile()
-            profiler.enable()
-        if profile:  # in this thread: cProfile sees one thread (the push threads' own work is not in it)
+        if profile:  # the measured run under cProfile, every thread it starts too (run with one store per process)
+            profilers = profile_threads()
+        if profile:  # the stores one after another in this thread (the threads they start are profiled too)
             runs = [run_store(store, f"bench__{run_id}", cfg, spec["workers"]) for store in spec["stores"]]
         else:
             with ThreadPoolExecutor(max_workers=len(spec["stores"])) as pool:
                 runs = list(pool.map(run_store, spec["stores"], [f"bench__{run_id}"] * len(spec["stores"]),
                                      [cfg] * len(spec["stores"]), [spec["workers"]] * len(spec["stores"])))
         if profile:
-            profiler.disable()
-            profiler.dump_stats(f"{profile}.{os.getpid()}")
+            threading.setprofile(None)
+            merged = pstats.Stats(*profilers)  # each thread's profile; the ones still running stop here
+            merged.dump_stats(f"{profile}.{os.getpid()}")
         results[run_id] = runs
     cpu1 = resource.getrusage(resource.RUSAGE_SELF)
     Path(spec["out"]).write_text(json.dumps({

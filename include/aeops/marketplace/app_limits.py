@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from aeops.marketplace.errors import QuotaExhausted
-from aeops.marketplace.ratelimit import RateLimiter, make_rate_limiter
+from aeops.marketplace.ratelimit import SLOT_WIDTH, RateLimiter, make_rate_limiter
 
 BEIJING = timedelta(hours=8)
 
@@ -57,8 +57,7 @@ class QuotaCounter:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)
                 count = int(os.pread(fd, 32, 0).decode() or "0") + 1
-                os.ftruncate(fd, 0)
-                os.pwrite(fd, str(count).encode(), 0)
+                os.pwrite(fd, str(count).encode().ljust(SLOT_WIDTH), 0)  # padded: no truncation (ratelimit)
                 return count
             finally:
                 os.close(fd)

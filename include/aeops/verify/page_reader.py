@@ -33,6 +33,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import httpx
 
+from aeops.marketplace.tls import tls_context
 from aeops.verify.page_parser import NO_DATA, PageView, Shipping, SkuView, parse_item_page, run_params_data, sku_key
 from aeops.verify.unreadable import classify
 
@@ -126,7 +127,7 @@ class _HttpBase:
                 # the anonymous view never stores or sends a cookie (a jar whose policy refuses every domain)
                 jar = CookieJar(DefaultCookiePolicy(allowed_domains=[])) if device == "anonymous" else None
                 client = httpx.Client(timeout=self._timeout, transport=self._transport, follow_redirects=True,
-                                      cookies=jar,
+                                      cookies=jar, verify=tls_context(),
                                       headers={"User-Agent": self.user_agents.get(device, USER_AGENTS["desktop"]),
                                                "Accept-Language": "en"})
                 self._clients[device] = client
