@@ -13,8 +13,9 @@ app's shared limits (``--app-qps``; aeops.marketplace.app_limits, file backend: 
 Each store syncs twice: the first run (empty aeops DB: every price and stock written blind) prepares the state,
 the second (another ``--changed`` of the products changed: the daily case) is measured. Printed per N, side by
 side: wall time of all stores' daily syncs, the floors (the slowest store's API floor at its QPS; the app's
-shared limit; aeops CPU over the cores) and which binds, wall vs that floor, aeops CPU seconds per changed product
-(the worker processes' CPU; the simulator's apart), peak RSS of a worker process, aeops-DB statements per
+shared limit; the shared storefront budget: the busiest language site's pages, every store's together, at
+``--storefront-pps``; aeops CPU over the cores) and which binds, wall vs that floor, aeops CPU seconds per changed
+product (the worker processes' CPU; the simulator's apart), peak RSS of a worker process, aeops-DB statements per
 store-run. Last line, for the compass:
 ``<N> stores vs floor: <r>x; CPU per changed product: <ms> ms; peak task RSS: <MB> MB``.
 
@@ -98,8 +99,10 @@ def seed(work: Path, n: int, products: int, skus: int, changed: float, images: P
     return {"second": second}
 
 
-def config(work: Path, n: int, db_url: str, qps: float, app_qps: float | None) -> dict[str, Any]:
+def config(work: Path, n: int, db_url: str, qps: float, app_qps: float | None,
+           storefront_pps: float = 500.0) -> dict[str, Any]:
     return {"database_url": db_url, "rate_limit_backend": (work / "limits").as_uri(),
+            "storefront_pages_per_second": storefront_pps,  # every store's pages per site together (shared)
             **({"app_qps": app_qps} if app_qps else {}),
             "stores": [{"name": store_name(i), "conn_id": f"aliexpress_bench_{i}",
                         "exports": (work / "exports" / store_name(i)).as_uri(), "images_dir": str(work / "images"),
@@ -177,6 +180,20 @@ def worker_main(spec_path: str) -> None:
     event.listen(Engine, "before_cursor_execute", count)
     import airflow.sdk  # noqa: F401 - a task process has Airflow loaded before its first line
 
+    from aeops.verify import politeness
+
+    pages: dict[str, int] = {}  # storefront pages read per language site (slots taken), for the shared floor
+    take = politeness.SitePacer.slot
+
+    def counted_slot(self: Any, site: str) -> bool:
+        taken = take(self, site)
+        if taken:
+            with lock:
+                pages[site] = pages.get(site, 0) + 1
+        return taken
+
+    politeness.SitePacer.slot = counted_slot
+
     from aeops.config import parse_config
 
     cfg = parse_config(spec["config"])
@@ -187,6 +204,7 @@ def worker_main(spec_path: str) -> None:
             while not Path(spec["go"]).exists():  # every worker's first run done, the day-2 exports written
                 time.sleep(0.1)
             statements[0] = 0
+            pages.clear()
             cpu0 = resource.getrusage(resource.RUSAGE_SELF)
         profile = os.environ.get("AEOPS_BENCH_PROFILE") if run_id == "steady" else None
         if profile:  # the measured run under cProfile, every thread it starts too (run with one store per process)
@@ -205,7 +223,7 @@ def worker_main(spec_path: str) -> None:
     cpu1 = resource.getrusage(resource.RUSAGE_SELF)
     Path(spec["out"]).write_text(json.dumps({
         "runs": results, "cpu_s": (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime),
-        "rss_mb": cpu1.ru_maxrss / 1024, "statements": statements[0]}))
+        "rss_mb": cpu1.ru_maxrss / 1024, "statements": statements[0], "pages_by_site": pages}))
 
 
 # ---------------------------------------------------------------------- one N
@@ -236,7 +254,7 @@ def run_n(n: int, args: argparse.Namespace, base: Path) -> dict[str, Any]:
         "extra": {"access_token": f"bench-access-{i}", "refresh_token": f"bench-refresh-{i}",
                   "seller_id": str(SELLER0 + i)}}) for i in range(n)}
     env["AEOPS_FERNET_KEY"] = os.environ.get("AEOPS_FERNET_KEY") or "u5nBKt3GOKuQ6DZfxyj3x7I8NbAFlx1j2UGcNlVzrhk="
-    cfg = config(work, n, db_url, args.qps, args.app_qps)
+    cfg = config(work, n, db_url, args.qps, args.app_qps, args.storefront_pps)
     ensure_schema(db_url)
     processes = n if args.processes <= 0 else max(1, min(args.processes, n))
     specs, workers = [], []
@@ -275,7 +293,13 @@ def run_n(n: int, args: argparse.Namespace, base: Path) -> dict[str, Any]:
     floor_store, floor_app = api_floors(steady, args.qps, args.app_qps)
     cpu = sum(o["cpu_s"] for o in outs)
     floor_cpu = cpu / (os.cpu_count() or 1)
-    floors = {"slowest store's API floor": floor_store, "app's shared limit": floor_app, "aeops CPU / cores": floor_cpu}
+    by_site: dict[str, int] = {}
+    for o in outs:
+        for site, count in o["pages_by_site"].items():
+            by_site[site] = by_site.get(site, 0) + count
+    floor_pages = max(by_site.values(), default=0) / args.storefront_pps  # the busiest site at the shared rate
+    floors = {"slowest store's API floor": floor_store, "app's shared limit": floor_app,
+              "shared storefront budget": floor_pages, "aeops CPU / cores": floor_cpu}
     binding = max(floors, key=floors.get)
     del sim_cpu0
     return {"n": n, "wall": wall, "floors": floors, "binding": binding, "ratio": wall / floors[binding],
@@ -283,16 +307,17 @@ def run_n(n: int, args: argparse.Namespace, base: Path) -> dict[str, Any]:
             "rss_mb": max(o["rss_mb"] for o in outs), "statements_per_store": sum(o["statements"] for o in outs) / n,
             "changed": changed, "statuses": sorted({r["status"] for r in steady}),
             "store_seconds": max(r["seconds"] for r in steady), "processes": processes,
-            "calls": sum(r["calls"] for r in steady)}
+            "calls": sum(r["calls"] for r in steady), "pages": sum(by_site.values())}
 
 
 def print_row(r: dict[str, Any], *, header: bool) -> None:
     """One N's line (with the header first)."""
     if header:
-        print(f"{'N':>3} {'wall s':>8} {'store API':>10} {'app limit':>10} {'CPU/cores':>10} {'binds':>28} "
-              f"{'vs floor':>9} {'CPU ms/chg':>11} {'sim CPU s':>10} {'RSS MB':>7} {'stmts/store':>12} status")
+        print(f"{'N':>3} {'wall s':>8} {'store API':>10} {'app limit':>10} {'pages':>7} {'CPU/cores':>10} "
+              f"{'binds':>28} {'vs floor':>9} {'CPU ms/chg':>11} {'sim CPU s':>10} {'RSS MB':>7} {'stmts/store':>12} "
+              "status")
     f = list(r["floors"].values())
-    print(f"{r['n']:>3} {r['wall']:>8.1f} {f[0]:>10.1f} {f[1]:>10.1f} {f[2]:>10.1f} {r['binding']:>28} "
+    print(f"{r['n']:>3} {r['wall']:>8.1f} {f[0]:>10.1f} {f[1]:>10.1f} {f[2]:>7.1f} {f[3]:>10.1f} {r['binding']:>28} "
           f"{r['ratio']:>8.2f}x {r['cpu_per_changed_ms']:>11.1f} {r['sim_cpu']:>10.1f} {r['rss_mb']:>7.0f} "
           f"{r['statements_per_store']:>12.0f} {','.join(r['statuses'])}", flush=True)
 
@@ -325,6 +350,9 @@ def main() -> None:
     parser.add_argument("--app-qps", type=float, default=200.0,
                         help="the app's shared call rate over every store (an assumption: the platform shows the "
                         "app's limit in its console; 0: off)")
+    parser.add_argument("--storefront-pps", type=float, default=500.0,
+                        help="storefront pages a second per language site over every store (the deployment's shared "
+                        "storefront_pages_per_second; production's polite default is 1, the simulator takes more)")
     parser.add_argument("--faults", default="latency_ms=120,qps=20")
     parser.add_argument("--processes", type=int, default=0,
                         help="worker processes, the stores dealt over them (a thread each); default 0: one per store, "
