@@ -125,11 +125,22 @@ def run_store(store: str, run_id: str, cfg: Any, workers: int) -> dict[str, Any]
     dag_id = f"{DAG_ID}__{store}"
     client = client_for(context(store, cfg))
     started = time.perf_counter()
+    steps: dict[str, float] = {}  # wall seconds of each step: where a store's time goes
+
+    def step(name: str, since: float) -> float:
+        now = time.perf_counter()
+        steps[name] = steps.get(name, 0.0) + now - since
+        return now
+
+    at = started
     preflight(store, client=client, config=cfg)
+    at = step("preflight", at)
     pull_export(store, dag_id, run_id, config=cfg)
     validate(store, dag_id, run_id, client=client, config=cfg)
+    at = step("pull+validate", at)
     planned = plan(store, dag_id, run_id, client=client, config=cfg)
     chunks = collect_chunks(dag_id, run_id, config=cfg)
+    at = step("plan", at)
 
     def push_one(index: int, chunk: dict[str, Any]) -> None:  # each chunk its own task, as a mapped task is
         while push_chunk(chunk, client=client, config=cfg, task=f"push_chunk[{index}] of {dag_id} {run_id}") is None:
@@ -137,9 +148,11 @@ def run_store(store: str, run_id: str, cfg: Any, workers: int) -> dict[str, Any]
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         list(pool.map(push_one, range(len(chunks)), chunks))
+    at = step("push", at)
     summary = finish(store, dag_id, run_id, client=client, config=cfg)
+    step("finish (verify, report)", at)
     return {"store": store, "seconds": time.perf_counter() - started, "planned": planned,
-            "status": summary.get("status"), "calls": client.calls}
+            "status": summary.get("status"), "calls": client.calls, "steps": steps}
 
 
 def profile_threads() -> list[Any]:
@@ -307,7 +320,9 @@ def run_n(n: int, args: argparse.Namespace, base: Path) -> dict[str, Any]:
             "rss_mb": max(o["rss_mb"] for o in outs), "statements_per_store": sum(o["statements"] for o in outs) / n,
             "changed": changed, "statuses": sorted({r["status"] for r in steady}),
             "store_seconds": max(r["seconds"] for r in steady), "processes": processes,
-            "calls": sum(r["calls"] for r in steady), "pages": sum(by_site.values())}
+            "calls": sum(r["calls"] for r in steady), "pages": sum(by_site.values()),
+            "steps": {name: sum(r["steps"].get(name, 0.0) for r in steady) / len(steady)
+                      for name in steady[0]["steps"]}}
 
 
 def print_row(r: dict[str, Any], *, header: bool) -> None:
@@ -320,6 +335,7 @@ def print_row(r: dict[str, Any], *, header: bool) -> None:
     print(f"{r['n']:>3} {r['wall']:>8.1f} {f[0]:>10.1f} {f[1]:>10.1f} {f[2]:>7.1f} {f[3]:>10.1f} {r['binding']:>28} "
           f"{r['ratio']:>8.2f}x {r['cpu_per_changed_ms']:>11.1f} {r['sim_cpu']:>10.1f} {r['rss_mb']:>7.0f} "
           f"{r['statements_per_store']:>12.0f} {','.join(r['statuses'])}", flush=True)
+    print("      a store's steps (mean wall s): " + ", ".join(f"{k} {v:.1f}" for k, v in r["steps"].items()))
 
 
 def proc_cpu(pid: int) -> float:
