@@ -14,9 +14,19 @@ Each store syncs twice: the first run (empty aeops DB: every price and stock wri
 the second (another ``--changed`` of the products changed: the daily case) is measured. Printed per N, side by
 side: wall time of all stores' daily syncs, the floors (the slowest store's API floor at its QPS; the app's
 shared limit; aeops CPU over the cores) and which binds, wall vs that floor, aeops CPU seconds per changed product
-(the worker processes' CPU; the simulator's apart), peak RSS of a worker process, aeops-DB statements per
-store-run. Last line, for the compass:
-``<N> stores vs floor: <r>x; CPU per changed product: <ms> ms; peak task RSS: <MB> MB``.
+(the worker processes' CPU; the simulator's apart), peak RSS of a worker process over both runs (``proc RSS``),
+peak RSS of the worst single task (``task RSS``, named on the next line with every step's peak), aeops-DB
+statements per store-run. Last line, for the compass:
+``<N> stores vs floor: <r>x; CPU per changed product: <ms> ms; peak task RSS: <MB> MB (<run>: <step>)``.
+
+Peak task RSS: in Airflow each step of the DAG (dags/aliexpress_catalog_sync.py: preflight, pull_export,
+validate, plan, collect_chunks, each push_chunk, verify, finish) is its own task process, so the goal's "peak task
+RSS" is the worst single step's, not the bench worker's peak over both runs and all steps. With one store per
+worker process (the default) each step's peak is measured on its own: the kernel's peak-RSS counter (``VmHWM``)
+is reset before the step (``/proc/self/clear_refs``) and read after it. It is an upper bound of the task: the
+worker has already run the earlier steps (what they left resident counts), and all of a store's push chunks run
+at once in one process (``--workers`` of them; in Airflow each is its own task). With several stores per process
+(``--processes``) the steps overlap and the task RSS is the process's peak.
 
     scripts/embedded-env python bench/stores.py --stores 1,5,20 --products 1000
 
@@ -29,6 +39,7 @@ times are each thread's CPU time, not wall time), for finding where the CPU goes
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import json
 import os
@@ -41,6 +52,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -122,21 +134,57 @@ def run_store(store: str, run_id: str, cfg: Any, workers: int) -> dict[str, Any]
     dag_id = f"{DAG_ID}__{store}"
     client = client_for(context(store, cfg))
     started = time.perf_counter()
-    preflight(store, client=client, config=cfg)
-    pull_export(store, dag_id, run_id, config=cfg)
-    validate(store, dag_id, run_id, client=client, config=cfg)
-    planned = plan(store, dag_id, run_id, client=client, config=cfg)
-    chunks = collect_chunks(dag_id, run_id, config=cfg)
+    with step_peak(run_id, "preflight"):
+        preflight(store, client=client, config=cfg)
+    with step_peak(run_id, "pull_export"):
+        pull_export(store, dag_id, run_id, config=cfg)
+    with step_peak(run_id, "validate"):
+        validate(store, dag_id, run_id, client=client, config=cfg)
+    with step_peak(run_id, "plan"):
+        planned = plan(store, dag_id, run_id, client=client, config=cfg)
+    with step_peak(run_id, "collect_chunks"):
+        chunks = collect_chunks(dag_id, run_id, config=cfg)
 
     def push_one(index: int, chunk: dict[str, Any]) -> None:  # each chunk its own task, as a mapped task is
         while push_chunk(chunk, client=client, config=cfg, task=f"push_chunk[{index}] of {dag_id} {run_id}") is None:
             time.sleep(0.2)
 
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+    with step_peak(run_id, f"push_chunk ({max(1, workers)} at once)"), \
+            ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         list(pool.map(push_one, range(len(chunks)), chunks))
-    summary = finish(store, dag_id, run_id, client=client, config=cfg)
+    with step_peak(run_id, "verify + finish"):
+        summary = finish(store, dag_id, run_id, client=client, config=cfg)
     return {"store": store, "seconds": time.perf_counter() - started, "planned": planned,
             "status": summary.get("status"), "calls": client.calls}
+
+
+STEP_PEAKS: dict[str, float] = {}  # "<run>: <step>" -> the step's peak RSS in MB (one store per process only)
+PER_STEP = [False]  # set by worker_main when this process runs one store: the steps do not overlap
+
+
+def rss_kb(field: str) -> int:
+    """``VmHWM`` (peak) or ``VmRSS`` (now) of this process, in kB, from /proc/self/status."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+@contextlib.contextmanager
+def step_peak(run_id: str, step: str) -> Iterator[None]:
+    """The peak RSS of one step, as if it were its own task process: Linux's peak-RSS counter (``VmHWM``) is reset
+    to the current RSS before the step (``echo 5 > /proc/self/clear_refs``) and read after it. The process has
+    already run the earlier steps, so what they left resident counts too: a conservative (upper) measure of a task
+    process that imports the same modules and runs only this step."""
+    if not PER_STEP[0]:
+        yield
+        return
+    Path("/proc/self/clear_refs").write_text("5")
+    try:
+        yield
+    finally:
+        key = f"{run_id}: {step}"
+        STEP_PEAKS[key] = max(STEP_PEAKS.get(key, 0.0), rss_kb("VmHWM") / 1024)
 
 
 def profile_threads() -> list[Any]:
@@ -164,6 +212,7 @@ def worker_main(spec_path: str) -> None:
 
     spec = json.loads(Path(spec_path).read_text())
     os.environ.update(spec["env"])
+    PER_STEP[0] = len(spec["stores"]) == 1 and Path("/proc/self/clear_refs").exists()
     for name in ("aeops", "alembic", "httpx", "airflow"):
         logging.getLogger(name).setLevel(logging.ERROR)
     logging.getLogger("aeops.notify").setLevel(logging.CRITICAL)  # no Slack here: summaries stay in the outbox
@@ -205,7 +254,7 @@ def worker_main(spec_path: str) -> None:
     cpu1 = resource.getrusage(resource.RUSAGE_SELF)
     Path(spec["out"]).write_text(json.dumps({
         "runs": results, "cpu_s": (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime),
-        "rss_mb": cpu1.ru_maxrss / 1024, "statements": statements[0]}))
+        "rss_mb": cpu1.ru_maxrss / 1024, "steps_mb": STEP_PEAKS, "statements": statements[0]}))
 
 
 # ---------------------------------------------------------------------- one N
@@ -278,7 +327,17 @@ def run_n(n: int, args: argparse.Namespace, base: Path) -> dict[str, Any]:
     floors = {"slowest store's API floor": floor_store, "app's shared limit": floor_app, "aeops CPU / cores": floor_cpu}
     binding = max(floors, key=floors.get)
     del sim_cpu0
-    return {"n": n, "wall": wall, "floors": floors, "binding": binding, "ratio": wall / floors[binding],
+    steps: dict[str, float] = {}
+    for o in outs:
+        for step, mb in o["steps_mb"].items():
+            steps[step] = max(steps.get(step, 0.0), mb)
+    if steps and all(o["steps_mb"] for o in outs):  # one store per process: the worst step is the worst task
+        task_step = max(steps, key=steps.get)
+        task_rss = steps[task_step]
+    else:  # stores share a process: their steps overlap, only the process's peak is known
+        task_step, task_rss = "whole worker process (stores share it)", max(o["rss_mb"] for o in outs)
+    return {"task_rss_mb": task_rss, "task_step": task_step, "steps_mb": steps,
+            "n": n, "wall": wall, "floors": floors, "binding": binding, "ratio": wall / floors[binding],
             "cpu_per_changed_ms": 1000 * cpu / max(1, changed), "cpu": cpu, "sim_cpu": sim_cpu,
             "rss_mb": max(o["rss_mb"] for o in outs), "statements_per_store": sum(o["statements"] for o in outs) / n,
             "changed": changed, "statuses": sorted({r["status"] for r in steady}),
@@ -290,11 +349,15 @@ def print_row(r: dict[str, Any], *, header: bool) -> None:
     """One N's line (with the header first)."""
     if header:
         print(f"{'N':>3} {'wall s':>8} {'store API':>10} {'app limit':>10} {'CPU/cores':>10} {'binds':>28} "
-              f"{'vs floor':>9} {'CPU ms/chg':>11} {'sim CPU s':>10} {'RSS MB':>7} {'stmts/store':>12} status")
+              f"{'vs floor':>9} {'CPU ms/chg':>11} {'sim CPU s':>10} {'proc RSS':>8} {'task RSS':>8} "
+              f"{'stmts/store':>12} status")
     f = list(r["floors"].values())
     print(f"{r['n']:>3} {r['wall']:>8.1f} {f[0]:>10.1f} {f[1]:>10.1f} {f[2]:>10.1f} {r['binding']:>28} "
-          f"{r['ratio']:>8.2f}x {r['cpu_per_changed_ms']:>11.1f} {r['sim_cpu']:>10.1f} {r['rss_mb']:>7.0f} "
+          f"{r['ratio']:>8.2f}x {r['cpu_per_changed_ms']:>11.1f} {r['sim_cpu']:>10.1f} {r['rss_mb']:>8.0f} "
+          f"{r['task_rss_mb']:>8.0f} "
           f"{r['statements_per_store']:>12.0f} {','.join(r['statuses'])}", flush=True)
+    print(f"    worst task: {r['task_step']}, {r['task_rss_mb']:.0f} MB" + ("; per step (MB): " + ", ".join(
+        f"{step} {mb:.0f}" for step, mb in r["steps_mb"].items()) if r["steps_mb"] else ""), flush=True)
 
 
 def proc_cpu(pid: int) -> float:
@@ -353,7 +416,7 @@ def main() -> None:
           "RSS < 500 MB; cost per store flat from N=1 to N=20")
     last = results[-1]
     print(f"{last['n']} stores vs floor: {last['ratio']:.2f}x; CPU per changed product: "
-          f"{last['cpu_per_changed_ms']:.1f} ms; peak task RSS: {last['rss_mb']:.0f} MB")
+          f"{last['cpu_per_changed_ms']:.1f} ms; peak task RSS: {last['task_rss_mb']:.0f} MB ({last['task_step']})")
 
 
 if __name__ == "__main__":
