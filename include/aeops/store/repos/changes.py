@@ -130,11 +130,14 @@ class Changes(Repository):
                                      "status": str(status), "error_code": planned.payload.get("reason"),
                                      "error_message": planned.payload.get("message"), "attempts": 0,
                                      "updated_at": now, "source_at": (source_at or {}).get(planned.product_id)})
+                    if len(new_rows) == BULK_ROWS:  # inserted as they fill: a first run's rows are never all held
+                        s.execute(insert(Change), new_rows)
+                        new_rows = []
                 elif row[1] == ChangeStatus.PLANNED:
                     replanned.append({"id": row[0], "payload": planned.payload, "previous": planned.previous,
                                       "updated_at": now})
-            for i in range(0, len(new_rows), BULK_ROWS):
-                s.execute(insert(Change), new_rows[i : i + BULK_ROWS])
+            if new_rows:
+                s.execute(insert(Change), new_rows)
             for i in range(0, len(replanned), BULK_ROWS):
                 s.execute(update(Change), replanned[i : i + BULK_ROWS])
         return counts
