@@ -198,6 +198,18 @@ class Changes(Repository):
             return list(s.scalars(select(Change).where(Change.sync_run_id == sync_run_id,
                                                        Change.status.in_(VERIFIABLE)).order_by(Change.product_id)))
 
+    def any_verifiable(self, sync_run_id: int) -> bool:
+        """Whether the run has a change :meth:`verifiable` would return (one row read, no ORM objects)."""
+        with self._transaction() as s:
+            return s.scalar(select(Change.id).where(Change.sync_run_id == sync_run_id,
+                                                    Change.status.in_(VERIFIABLE)).limit(1)) is not None
+
+    def verifiable_products(self, sync_run_id: int) -> set[int]:
+        """The products of the run's :meth:`verifiable` changes (their ids only, no ORM objects)."""
+        with self._transaction() as s:
+            return set(s.scalars(select(Change.product_id).distinct().where(
+                Change.sync_run_id == sync_run_id, Change.status.in_(VERIFIABLE))))
+
     def previously_failed(self, store: str, sync_run_id: int, product_ids: Iterable[int]) -> set[int]:
         """Products of ``product_ids`` that failed a push or a verification in an earlier run of the store."""
         found: set[int] = set()
