@@ -15,9 +15,20 @@ the second (another ``--changed`` of the products changed: the daily case) is me
 side: wall time of all stores' daily syncs, the floors (the slowest store's API floor at its QPS; the app's
 shared limit; the shared storefront budget: the busiest language site's pages, every store's together, at
 ``--storefront-pps``; aeops CPU over the cores) and which binds, wall vs that floor, aeops CPU seconds per changed
-product (the worker processes' CPU; the simulator's apart), peak RSS of a worker process, aeops-DB statements per
-store-run. Last line, for the compass:
-``<N> stores vs floor: <r>x; CPU per changed product: <ms> ms; peak task RSS: <MB> MB``.
+product (the worker processes' CPU; the simulator's apart), each step's mean wall time, peak RSS of a worker
+process over both runs (``proc RSS``), peak RSS of the worst single task (``task RSS``, named on the next line
+with every step's peak), aeops-DB statements per store-run. Last line, for the compass:
+``<N> stores vs floor: <r>x; CPU per changed product: <ms> ms; peak task RSS: <MB> MB (<run>: <step>)``.
+
+Peak task RSS: in Airflow each step of the DAG (dags/aliexpress_catalog_sync.py: preflight, pull_export,
+validate, plan, collect_chunks, each push_chunk, each poke of the verify sensor, finish) is its own task process
+(the bench runs verify as those pokes, at ``finish``'s own polling pace), so the goal's "peak task
+RSS" is the worst single step's, not the bench worker's peak over both runs and all steps. With one store per
+worker process (the default) each step's peak is measured on its own: the kernel's peak-RSS counter (``VmHWM``)
+is reset before the step (``/proc/self/clear_refs``) and read after it. It is an upper bound of the task: the
+worker has already run the earlier steps (what they left resident counts), and all of a store's push chunks run
+at once in one process (``--workers`` of them; in Airflow each is its own task). With several stores per process
+(``--processes``) the steps overlap and the task RSS is the process's peak.
 
     scripts/embedded-env python bench/stores.py --stores 1,5,20 --products 1000
 
@@ -30,6 +41,7 @@ times are each thread's CPU time, not wall time), for finding where the CPU goes
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import json
 import os
@@ -42,6 +54,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -121,38 +134,87 @@ def run_store(store: str, run_id: str, cfg: Any, workers: int) -> dict[str, Any]
     from aeops.sync.preflight import preflight
     from aeops.sync.pushing import collect_chunks, push_chunk
     from aeops.sync.validate import validate
+    from aeops.verify.runner import poke
 
     dag_id = f"{DAG_ID}__{store}"
     client = client_for(context(store, cfg))
     started = time.perf_counter()
     steps: dict[str, float] = {}  # wall seconds of each step: where a store's time goes
 
-    def step(name: str, since: float) -> float:
-        now = time.perf_counter()
-        steps[name] = steps.get(name, 0.0) + now - since
-        return now
+    def timed(name: str) -> Any:  # a step's wall time (summed over its parts) and, one store a process, its peak RSS
+        return step_peak(run_id, name, steps)
 
-    at = started
-    preflight(store, client=client, config=cfg)
-    at = step("preflight", at)
-    pull_export(store, dag_id, run_id, config=cfg)
-    validate(store, dag_id, run_id, client=client, config=cfg)
-    at = step("pull+validate", at)
-    planned = plan(store, dag_id, run_id, client=client, config=cfg)
-    chunks = collect_chunks(dag_id, run_id, config=cfg)
-    at = step("plan", at)
+    with timed("preflight"):
+        preflight(store, client=client, config=cfg)
+    with timed("pull_export"):
+        pull_export(store, dag_id, run_id, config=cfg)
+    with timed("validate"):
+        validate(store, dag_id, run_id, client=client, config=cfg)
+    with timed("plan"):
+        planned = plan(store, dag_id, run_id, client=client, config=cfg)
+    with timed("collect_chunks"):
+        chunks = collect_chunks(dag_id, run_id, config=cfg)
 
     def push_one(index: int, chunk: dict[str, Any]) -> None:  # each chunk its own task, as a mapped task is
         while push_chunk(chunk, client=client, config=cfg, task=f"push_chunk[{index}] of {dag_id} {run_id}") is None:
             time.sleep(0.2)
 
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+    with step_peak(run_id, f"push_chunk ({max(1, workers)} at once)", steps, "push"), \
+            ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         list(pool.map(push_one, range(len(chunks)), chunks))
-    at = step("push", at)
-    summary = finish(store, dag_id, run_id, client=client, config=cfg)
-    step("finish (verify, report)", at)
+    wait = 5.0  # verify as the DAG runs it (a sensor: each poke its own task), at finish's own polling pace
+    for number in range(1, 1000):
+        with step_peak(run_id, f"verify poke {number}", steps, "verify"):
+            done = poke(store, dag_id, run_id, client=client, config=cfg).done
+        if done:
+            break
+        time.sleep(wait)
+        wait = min(120.0, wait * 2)
+    with timed("finish"):
+        summary = finish(store, dag_id, run_id, client=client, config=cfg)
     return {"store": store, "seconds": time.perf_counter() - started, "planned": planned,
             "status": summary.get("status"), "calls": client.calls, "steps": steps}
+
+
+STEP_PEAKS: dict[str, float] = {}  # "<run>: <step>" -> the step's peak RSS in MB (one store per process only)
+PER_STEP = [False]  # set by worker_main when this process runs one store: the steps do not overlap
+
+
+def _add_wall(wall: dict[str, float] | None, name: str, started: float) -> None:
+    if wall is not None:
+        wall[name] = wall.get(name, 0.0) + time.perf_counter() - started
+
+
+def rss_kb(field: str) -> int:
+    """``VmHWM`` (peak) or ``VmRSS`` (now) of this process, in kB, from /proc/self/status."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+@contextlib.contextmanager
+def step_peak(run_id: str, step: str, wall: dict[str, float] | None = None, wall_name: str | None = None
+              ) -> Iterator[None]:
+    """The peak RSS of one step, as if it were its own task process: Linux's peak-RSS counter (``VmHWM``) is reset
+    to the current RSS before the step (``echo 5 > /proc/self/clear_refs``) and read after it. The process has
+    already run the earlier steps, so what they left resident counts too: a conservative (upper) measure of a task
+    process that imports the same modules and runs only this step."""
+    started = time.perf_counter()
+    if not PER_STEP[0]:
+        try:
+            yield
+        finally:
+            _add_wall(wall, wall_name or step, started)
+        return
+    Path("/proc/self/clear_refs").write_text("5")
+    try:
+        yield
+    finally:
+        _add_wall(wall, wall_name or step, started)
+        key = f"{run_id}: {step}"
+        STEP_PEAKS[key] = max(STEP_PEAKS.get(key, 0.0), rss_kb("VmHWM") / 1024)
+        print(f"    [worker {os.getpid()}] {key}: peak RSS {STEP_PEAKS[key]:.0f} MB", file=sys.stderr, flush=True)
 
 
 def profile_threads() -> list[Any]:
@@ -180,6 +242,7 @@ def worker_main(spec_path: str) -> None:
 
     spec = json.loads(Path(spec_path).read_text())
     os.environ.update(spec["env"])
+    PER_STEP[0] = len(spec["stores"]) == 1 and Path("/proc/self/clear_refs").exists()
     for name in ("aeops", "alembic", "httpx", "airflow"):
         logging.getLogger(name).setLevel(logging.ERROR)
     logging.getLogger("aeops.notify").setLevel(logging.CRITICAL)  # no Slack here: summaries stay in the outbox
@@ -236,7 +299,7 @@ def worker_main(spec_path: str) -> None:
     cpu1 = resource.getrusage(resource.RUSAGE_SELF)
     Path(spec["out"]).write_text(json.dumps({
         "runs": results, "cpu_s": (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime),
-        "rss_mb": cpu1.ru_maxrss / 1024, "statements": statements[0], "pages_by_site": pages}))
+        "rss_mb": cpu1.ru_maxrss / 1024, "steps_mb": STEP_PEAKS, "statements": statements[0], "pages_by_site": pages}))
 
 
 # ---------------------------------------------------------------------- one N
@@ -315,7 +378,17 @@ def run_n(n: int, args: argparse.Namespace, base: Path) -> dict[str, Any]:
               "shared storefront budget": floor_pages, "aeops CPU / cores": floor_cpu}
     binding = max(floors, key=floors.get)
     del sim_cpu0
-    return {"n": n, "wall": wall, "floors": floors, "binding": binding, "ratio": wall / floors[binding],
+    steps: dict[str, float] = {}
+    for o in outs:
+        for step, mb in o["steps_mb"].items():
+            steps[step] = max(steps.get(step, 0.0), mb)
+    if steps and all(o["steps_mb"] for o in outs):  # one store per process: the worst step is the worst task
+        task_step = max(steps, key=steps.get)
+        task_rss = steps[task_step]
+    else:  # stores share a process: their steps overlap, only the process's peak is known
+        task_step, task_rss = "whole worker process (stores share it)", max(o["rss_mb"] for o in outs)
+    return {"task_rss_mb": task_rss, "task_step": task_step, "steps_mb": steps,
+            "n": n, "wall": wall, "floors": floors, "binding": binding, "ratio": wall / floors[binding],
             "cpu_per_changed_ms": 1000 * cpu / max(1, changed), "cpu": cpu, "sim_cpu": sim_cpu,
             "rss_mb": max(o["rss_mb"] for o in outs), "statements_per_store": sum(o["statements"] for o in outs) / n,
             "changed": changed, "statuses": sorted({r["status"] for r in steady}),
@@ -329,13 +402,16 @@ def print_row(r: dict[str, Any], *, header: bool) -> None:
     """One N's line (with the header first)."""
     if header:
         print(f"{'N':>3} {'wall s':>8} {'store API':>10} {'app limit':>10} {'pages':>7} {'CPU/cores':>10} "
-              f"{'binds':>28} {'vs floor':>9} {'CPU ms/chg':>11} {'sim CPU s':>10} {'RSS MB':>7} {'stmts/store':>12} "
-              "status")
+              f"{'binds':>28} {'vs floor':>9} {'CPU ms/chg':>11} {'sim CPU s':>10} {'proc RSS':>8} {'task RSS':>8} "
+              f"{'stmts/store':>12} status")
     f = list(r["floors"].values())
     print(f"{r['n']:>3} {r['wall']:>8.1f} {f[0]:>10.1f} {f[1]:>10.1f} {f[2]:>7.1f} {f[3]:>10.1f} {r['binding']:>28} "
-          f"{r['ratio']:>8.2f}x {r['cpu_per_changed_ms']:>11.1f} {r['sim_cpu']:>10.1f} {r['rss_mb']:>7.0f} "
+          f"{r['ratio']:>8.2f}x {r['cpu_per_changed_ms']:>11.1f} {r['sim_cpu']:>10.1f} {r['rss_mb']:>8.0f} "
+          f"{r['task_rss_mb']:>8.0f} "
           f"{r['statements_per_store']:>12.0f} {','.join(r['statuses'])}", flush=True)
-    print("      a store's steps (mean wall s): " + ", ".join(f"{k} {v:.1f}" for k, v in r["steps"].items()))
+    print("    a store's steps (mean wall s): " + ", ".join(f"{k} {v:.1f}" for k, v in r["steps"].items()))
+    print(f"    worst task: {r['task_step']}, {r['task_rss_mb']:.0f} MB" + ("; per step (MB): " + ", ".join(
+        f"{step} {mb:.0f}" for step, mb in r["steps_mb"].items()) if r["steps_mb"] else ""), flush=True)
 
 
 def proc_cpu(pid: int) -> float:
@@ -397,7 +473,7 @@ def main() -> None:
           "RSS < 500 MB; cost per store flat from N=1 to N=20")
     last = results[-1]
     print(f"{last['n']} stores vs floor: {last['ratio']:.2f}x; CPU per changed product: "
-          f"{last['cpu_per_changed_ms']:.1f} ms; peak task RSS: {last['rss_mb']:.0f} MB")
+          f"{last['cpu_per_changed_ms']:.1f} ms; peak task RSS: {last['task_rss_mb']:.0f} MB ({last['task_step']})")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ image the platform shows has that image fetched and compared by perceptual hash,
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -29,6 +30,7 @@ from aeops.exports import read_export
 from aeops.locations import modified_at, resolve
 from aeops.marketplace.interface import MarketplaceClient
 from aeops.marketplace.listing import LIST_PAGE_SIZE, list_concurrently
+from aeops.marketplace.models import Product
 from aeops.secrets import get_logger
 from aeops.sync.errors import SyncError
 from aeops.sync.guard_hold import guard_plan
@@ -50,13 +52,17 @@ def plan(store: str, dag_id: str, run_id: str, *, client: MarketplaceClient | No
     client = client or client_for(ctx)
     # the list pages (bound by the seller's QPS) are read while the export and the known state are loaded
     lister = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"list-{store}")
-    listing = lister.submit(lambda: {p.product_id: p for p in list_concurrently(client, page_size=LIST_PAGE_SIZE)})
+    listing = lister.submit(lambda: {p.product_id: _without_raw(p)
+                                     for p in list_concurrently(client, page_size=LIST_PAGE_SIZE)})
     try:
         rows = valid_rows(ctx, sync_run_id)
         desired = desired_from_rows(rows)
         catalog_meta = {int(r["product_id"]): (cell_text(r.get("category")), cell_text(r.get("brand")))
                         for r in reversed(rows)}
-        known = ledger.products.load(store)
+        run = ledger.runs.get(sync_run_id)
+        source_at = source_times(rows, exported_at(ctx, run), ctx.store.timezone)
+        del rows  # a dict per export row: not kept while the list pages and the plan are in memory
+        known = ledger.products.known(store)  # plain values, no ORM objects (a store's 10,000 rows)
         pages = listing.result()
     finally:  # an export that fails does not wait for the list
         lister.shutdown(wait=False, cancel_futures=True)
@@ -88,7 +94,6 @@ def plan(store: str, dag_id: str, run_id: str, *, client: MarketplaceClient | No
             current[pid] = dict(known[pid].fields)
         else:
             current[pid] = None
-    run = ledger.runs.get(sync_run_id)
     sources = ImageSources(ctx.store.images_dir or None, dict((run.artifacts or {}).get("staged_images") or {}),
                            list(ctx.config.image_url_hosts))
     add_source_digests(desired, sources)
@@ -110,8 +115,7 @@ def plan(store: str, dag_id: str, run_id: str, *, client: MarketplaceClient | No
         log.info("%s: %d SKU price(s) held by urgent override run(s) %s: left alone", store, len(held),
                  ", ".join(sorted({h["run_id"] for h in held})))
         ledger.runs.update(sync_run_id, artifacts={"held": held[:HELD_LISTED]})
-    counts = ledger.changes.store_plan(sync_run_id, store, changes,
-                                       source_at=source_times(rows, exported_at(ctx, run), ctx.store.timezone))
+    counts = ledger.changes.store_plan(sync_run_id, store, changes, source_at=source_at)
     # the export guard: a plan that looks like a broken export waits for a person before anything is pushed
     guard_plan(ctx, sync_run_id, desired, current, changes, dry_run=dry_run)
     reviewed = review_changed_images(ctx, sync_run_id, run_id, desired, changes,
@@ -125,6 +129,11 @@ def plan(store: str, dag_id: str, run_id: str, *, client: MarketplaceClient | No
                        | reviewed)
     log.info("%s: change set %s", store, counts or "empty (nothing to write)")
     return counts
+
+
+def _without_raw(product: Any) -> Any:
+    """A listed product without the list page's raw answer (nothing here reads it; a store's pages are ~10,000)."""
+    return replace(product, raw={}) if isinstance(product, Product) and product.raw else product
 
 
 def from_list_page(product: Any) -> dict[str, Any]:

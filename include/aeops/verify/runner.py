@@ -142,7 +142,7 @@ def poke_target(t: Target, *, now: Callable[[], datetime] = _now) -> PokeResult:
     state: dict[str, Any] = dict((run.artifacts or {}).get("verify") or {})
     if state.get("final"):
         return PokeResult(True, dict(state.get("result") or {}), "verification already finished")
-    if not t.ledger.changes.verifiable(t.sync_run_id):
+    if not t.ledger.changes.any_verifiable(t.sync_run_id):
         return PokeResult(True, {}, "nothing was pushed: nothing to verify")
     at = now()
     if not state:
@@ -447,7 +447,7 @@ def target_for(ctx: RunContext, sync_run_id: int, client: MarketplaceClient | No
     if client is None:
         client = client_for(ctx)
     if reader is None:
-        products = {c.product_id for c in ctx.ledger.changes.verifiable(sync_run_id)}
+        products = ctx.ledger.changes.verifiable_products(sync_run_id)
         sku_codes = {pid: f["sku_ids"] for pid, f in ctx.ledger.products.fields_of(ctx.store.name, products).items()
                      if f.get("sku_ids")}
         reader = reader_for_store(ctx.store, sku_codes)
@@ -494,7 +494,7 @@ def poke(store: str, dag_id: str, run_id: str, *, dry_run: bool = False, client:
     if run is None:
         return PokeResult(True, {}, "no sync run for this store (it stopped before the export)")
     sync_run_id = run.id
-    if not ctx.ledger.changes.verifiable(sync_run_id):
+    if not ctx.ledger.changes.any_verifiable(sync_run_id):
         return PokeResult(True, {}, "nothing was pushed: nothing to verify")
     target = target_for(ctx, sync_run_id, client, reader)
     try:

@@ -130,11 +130,14 @@ class Changes(Repository):
                                      "status": str(status), "error_code": planned.payload.get("reason"),
                                      "error_message": planned.payload.get("message"), "attempts": 0,
                                      "updated_at": now, "source_at": (source_at or {}).get(planned.product_id)})
+                    if len(new_rows) == BULK_ROWS:  # inserted as they fill: a first run's rows are never all held
+                        s.execute(insert(Change), new_rows)
+                        new_rows = []
                 elif row[1] == ChangeStatus.PLANNED:
                     replanned.append({"id": row[0], "payload": planned.payload, "previous": planned.previous,
                                       "updated_at": now})
-            for i in range(0, len(new_rows), BULK_ROWS):
-                s.execute(insert(Change), new_rows[i : i + BULK_ROWS])
+            if new_rows:
+                s.execute(insert(Change), new_rows)
             for i in range(0, len(replanned), BULK_ROWS):
                 s.execute(update(Change), replanned[i : i + BULK_ROWS])
         return counts
@@ -189,11 +192,24 @@ class Changes(Repository):
             return [c for c in rows if c.status in RETRY
                     or (c.status == ChangeStatus.CONFIRMED and c.product_id in unverified)]
 
-    def verifiable(self, sync_run_id: int) -> list[Change]:
-        """The run's changes that reached the marketplace (confirmed, or already verified / failed verification)."""
+    def verifiable(self, sync_run_id: int) -> list[Any]:
+        """The run's changes that reached the marketplace (confirmed, or already verified / failed verification), as
+        read-only rows with a ``Change``'s attributes (no ORM objects: a store's first run has 20,000 of them)."""
         with self._transaction() as s:
-            return list(s.scalars(select(Change).where(Change.sync_run_id == sync_run_id,
-                                                       Change.status.in_(VERIFIABLE)).order_by(Change.product_id)))
+            return list(s.execute(select(*Change.__table__.columns).where(
+                Change.sync_run_id == sync_run_id, Change.status.in_(VERIFIABLE)).order_by(Change.product_id)))
+
+    def any_verifiable(self, sync_run_id: int) -> bool:
+        """Whether the run has a change :meth:`verifiable` would return (one row read, no ORM objects)."""
+        with self._transaction() as s:
+            return s.scalar(select(Change.id).where(Change.sync_run_id == sync_run_id,
+                                                    Change.status.in_(VERIFIABLE)).limit(1)) is not None
+
+    def verifiable_products(self, sync_run_id: int) -> set[int]:
+        """The products of the run's :meth:`verifiable` changes (their ids only, no ORM objects)."""
+        with self._transaction() as s:
+            return set(s.scalars(select(Change.product_id).distinct().where(
+                Change.sync_run_id == sync_run_id, Change.status.in_(VERIFIABLE))))
 
     def previously_failed(self, store: str, sync_run_id: int, product_ids: Iterable[int]) -> set[int]:
         """Products of ``product_ids`` that failed a push or a verification in an earlier run of the store."""
