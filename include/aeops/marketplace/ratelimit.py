@@ -146,22 +146,9 @@ class FileRateLimiter:
         return self._take(key, within)
 
 
-_REDIS_GCRA = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local interval = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tat < now then tat = now end
-local start = tat - interval * (burst - 1)
-if start < now then start = now end
-redis.call('SET', KEYS[1], tostring(tat + interval), 'PX', math.ceil((tat + interval - now) * 1000) + 1000)
-return tostring(start - now)
-"""
-
-# The same slot, taken only when it starts within ARGV[3] seconds of the Redis clock's now; nil (nothing moved) when
-# it would start later.
-_REDIS_RESERVE = """
+# GCRA on the Redis clock: the key's next slot; with ARGV[3] taken only when it starts within that many seconds of
+# now, else nil and nothing moved (``reserve``); without it always taken (``acquire``).
+_REDIS_SLOT = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local interval = tonumber(ARGV[1])
@@ -171,7 +158,7 @@ local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < now then tat = now end
 local start = tat - interval * (burst - 1)
 if start < now then start = now end
-if start - now > within then return false end
+if within and start - now > within then return false end
 redis.call('SET', KEYS[1], tostring(tat + interval), 'PX', math.ceil((tat + interval - now) * 1000) + 1000)
 return tostring(start - now)
 """
@@ -190,8 +177,7 @@ class RedisRateLimiter:
         self.burst = max(1, burst)
         self.prefix = prefix
         self._redis = redis.Redis.from_url(url)
-        self._script = self._redis.register_script(_REDIS_GCRA)
-        self._reserve = self._redis.register_script(_REDIS_RESERVE)
+        self._script = self._redis.register_script(_REDIS_SLOT)
         self._sleep = sleep
 
     def acquire(self, key: str) -> float:
@@ -204,7 +190,7 @@ class RedisRateLimiter:
     def reserve(self, key: str, within: float) -> float | None:
         """Take ``key``'s next slot (shared through Redis, on the Redis clock) if it starts within ``within``
         seconds; the seconds until it, else None (nothing moved)."""
-        answer = self._reserve(keys=[self.prefix + key], args=[self.interval, self.burst, repr(float(within))])
+        answer = self._script(keys=[self.prefix + key], args=[self.interval, self.burst, repr(float(within))])
         return None if answer is None else float(answer)
 
 
