@@ -62,6 +62,7 @@ from tests.distributed.distributed_sync import (  # noqa: E402 - the distributed
 from tests.distributed.rates import read_calls, seller_rates  # noqa: E402
 from tests.distributed.stack import (  # noqa: E402 - the distributed test's processes and databases
     Stack,
+    celery_env,
     create_database,
     delete_redis_keys,
     drop_database,
@@ -101,40 +102,13 @@ def stack_cpu(stack: Stack) -> dict[str, float]:
 
 def stack_env(env: dict[str, str], home: Path, api_url: str, api_port: int, airflow_db: str, aeops_db: str,
               broker: str, limiter: str, queue: str, concurrency: int) -> None:
-    """The distributed test's Airflow settings (tests/distributed/distributed_sync.py) for this bench's stack."""
+    """The distributed test's Airflow settings (tests/distributed/stack.py celery_env) for this bench's stack, with
+    the shared limiter (app limits, storefront pages) in Redis."""
     from cryptography.fernet import Fernet
 
-    env.update({
-        "AIRFLOW_HOME": str(home), "AEOPS_PROJECT_DIR": str(ROOT),
-        "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
-        # this checkout's aeops (the shared venv's editable install may point at another one)
-        "PYTHONPATH": os.pathsep.join(str(p) for p in (ROOT / "include", ROOT / "plugins", ROOT)),
-        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
-        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
-        "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
-        "AIRFLOW__CORE__AUTH_MANAGER": "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api_url}/execution/",
-        "AIRFLOW__API__BASE_URL": api_url,
-        "AIRFLOW__API__PORT": str(api_port),
-        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": airflow_db,
-        "AIRFLOW__CELERY__BROKER_URL": broker,
-        "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + airflow_db,
-        "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(concurrency),
-        "AIRFLOW__OPERATORS__DEFAULT_QUEUE": queue,
-        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
-        "AEOPS_DATABASE_URL": aeops_db,
-        "AEOPS_FERNET_KEY": Fernet.generate_key().decode(),
-        "AEOPS_RATE_LIMIT": limiter,
-        # no scheduled run: unpausing would start the latest daily run next to the triggered one (Feb 29th 02:00
-        # last fell before the DAGs' start_date)
-        "AEOPS_SYNC_CRON": "0 2 29 2 *",
-    })
+    celery_env(env, root=ROOT, home=home, api_url=api_url, api_port=api_port, airflow_db=airflow_db,
+               aeops_db=aeops_db, broker=broker, queue=queue, concurrency=concurrency, trigger_log_port=free_port())
+    env.update({"AEOPS_FERNET_KEY": Fernet.generate_key().decode(), "AEOPS_RATE_LIMIT": limiter})
 
 
 def start_stack(stack: Stack, work: Path, api_port: int, sim_port: int, sink_port: int, faults: str,

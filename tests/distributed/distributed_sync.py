@@ -44,6 +44,7 @@ import pytest
 from tests.distributed.rates import read_calls, seller_rates
 from tests.distributed.stack import (
     Stack,
+    celery_env,
     create_database,
     delete_redis_keys,
     drop_database,
@@ -250,38 +251,9 @@ def test_daily_sync_on_celery_with_two_workers(tmp_path: Path) -> None:
             created.append(databases["aeops"])
             log(f"databases {databases['airflow']} (Airflow) and {databases['aeops']} (aeops); "
                 f"Redis broker db {broker_db}, rate limiter db {limiter_db}, queue {queue}")
-            from cryptography.fernet import Fernet
-
-            env.update({
-                "AIRFLOW_HOME": str(home),
-                "AEOPS_PROJECT_DIR": str(ROOT),
-                "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
-                "PYTHONPATH": str(ROOT),
-                "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
-                "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-                "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
-                "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-                "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
-                "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
-                "AIRFLOW__CORE__AUTH_MANAGER":
-                    "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
-                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
-                "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api_url}/execution/",
-                "AIRFLOW__API__BASE_URL": api_url,
-                "AIRFLOW__API__PORT": str(api_port),
-                "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
-                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": airflow_db,
-                "AIRFLOW__CELERY__BROKER_URL": f"{REDIS_URL}/{broker_db}",
-                "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + airflow_db,
-                "AIRFLOW__CELERY__WORKER_CONCURRENCY": "2",
-                "AIRFLOW__OPERATORS__DEFAULT_QUEUE": queue,
-                "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-                "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(trigger_log_port),
-                "AEOPS_DATABASE_URL": aeops_db,
-                # No scheduled run: unpausing would start the latest daily run next to the triggered one.
-                # February 29th at 02:00 last fell before the DAG's start_date, so there is nothing to catch.
-                "AEOPS_SYNC_CRON": "0 2 29 2 *",
-            })
+            celery_env(env, root=ROOT, home=home, api_url=api_url, api_port=api_port, airflow_db=airflow_db,
+                       aeops_db=aeops_db, broker=f"{REDIS_URL}/{broker_db}", queue=queue, concurrency=2,
+                       trigger_log_port=trigger_log_port)
 
             # ---------------------------------------------------------------- marketplace and Slack
             state = run_dir / "simulator-state.db"

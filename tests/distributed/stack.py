@@ -9,9 +9,11 @@ SIGKILLs every process still in any of the sessions: nothing started here outliv
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -193,3 +195,41 @@ def delete_redis_keys(url: str, patterns: Sequence[str]) -> int:
         return client.delete(*keys) if keys else 0
     finally:
         client.close()
+
+
+def celery_env(env: dict[str, str], *, root: Path, home: Path, api_url: str, api_port: int, airflow_db: str,
+               aeops_db: str, broker: str, queue: str, concurrency: int, trigger_log_port: int) -> None:
+    """Set in ``env`` the Airflow settings of a CeleryExecutor stack on this machine (the distributed test's and
+    bench/stores_celery.py's): this checkout's DAGs, plugins and aeops, the metadata DB and result backend on
+    PostgreSQL, the Redis broker and the test's own queue, one JWT secret and execution API URL for every component,
+    fresh Fernet keys, and no scheduled daily run (unpausing would start the latest one next to the triggered one:
+    February 29th at 02:00 last fell before the DAGs' start_date, so there is nothing to catch up)."""
+    from cryptography.fernet import Fernet  # lazy: the test harness's other users never need it
+
+    env.update({
+        "AIRFLOW_HOME": str(home), "AEOPS_PROJECT_DIR": str(root),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+        # this checkout's aeops (a shared venv's editable install may point at another one)
+        "PYTHONPATH": os.pathsep.join(str(p) for p in (root / "include", root / "plugins", root)),
+        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(root / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(root / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+        "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
+        "AIRFLOW__CORE__AUTH_MANAGER": "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api_url}/execution/",
+        "AIRFLOW__API__BASE_URL": api_url,
+        "AIRFLOW__API__PORT": str(api_port),
+        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": airflow_db,
+        "AIRFLOW__CELERY__BROKER_URL": broker,
+        "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + airflow_db,
+        "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(concurrency),
+        "AIRFLOW__OPERATORS__DEFAULT_QUEUE": queue,
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(trigger_log_port),
+        "AEOPS_DATABASE_URL": aeops_db,
+        "AEOPS_SYNC_CRON": "0 2 29 2 *",
+    })
