@@ -51,3 +51,12 @@ def test_reading_an_export_still_works_through_the_package() -> None:
     sample = Path(__file__).resolve().parents[3] / "include" / "sample" / "exports" / "demo"
     data = read_export(newest_export(str(sample)))
     assert isinstance(data, ExportData) and data.readable and len(data.frame) > 0
+
+
+def test_the_aeops_models_do_not_load_airflows_orm_models() -> None:
+    """aeops' models are set up without configuring every SQLAlchemy registry of the process: configuring Airflow's
+    would import all of its ORM models (~0.5 CPU-s in every task process, which only needs the Task SDK)."""
+    code = ("import sys, airflow.sdk, aeops.dag_defaults, aeops.store.models; "
+            "print('airflow.models.taskinstance' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "False"
