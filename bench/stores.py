@@ -22,13 +22,16 @@ with every step's peak), aeops-DB statements per store-run. Last line, for the c
 
 Peak task RSS: in Airflow each step of the DAG (dags/aliexpress_catalog_sync.py: preflight, pull_export,
 validate, plan, collect_chunks, each push_chunk, each poke of the verify sensor, finish) is its own task process
-(the bench runs verify as those pokes, at ``finish``'s own polling pace), so the goal's "peak task
-RSS" is the worst single step's, not the bench worker's peak over both runs and all steps. With one store per
-worker process (the default) each step's peak is measured on its own: the kernel's peak-RSS counter (``VmHWM``)
-is reset before the step (``/proc/self/clear_refs``) and read after it. It is an upper bound of the task: the
-worker has already run the earlier steps (what they left resident counts), and all of a store's push chunks run
-at once in one process (``--workers`` of them; in Airflow each is its own task). With several stores per process
-(``--processes``) the steps overlap and the task RSS is the process's peak.
+(the bench runs verify as those pokes, at ``finish``'s own polling pace). So the first N's first run (the store's
+first day: every price and stock written blind and verified, its largest tasks) runs every step, each push chunk
+and each poke in a fresh process of its own (bench/task_step.py: the Task SDK loaded first, then only what the
+step imports), ``--workers`` chunks at once, and reads each one's peak RSS there (the kernel's ``VmHWM``): the
+"task RSS", measured, and the compass line's. The measured (steady) run stays in the worker process, a thread
+per push chunk, so its CPU and wall time are aeops' work and not the start of ~15 task processes (that price is
+Airflow's: bench/stores_celery.py measures it); its steps' peaks are printed as upper bounds (the kernel's
+peak counter reset before each step, ``/proc/self/clear_refs``; the worker has every earlier step's modules and
+leftovers resident). ``--task-processes both`` measures the steady run's tasks in their own processes too (its CPU
+then includes each process's start), ``none`` none.
 
     scripts/embedded-env python bench/stores.py --stores 1,5,20 --products 1000
 
