@@ -50,6 +50,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(ROOT)]
 import stores  # noqa: E402 - bench/stores.py: catalogs, exports, simulator state, config and floors of N stores
+import task_step  # noqa: E402 - bench/task_step.py: the DAG id
 
 from tests.distributed.distributed_sync import (  # noqa: E402 - the distributed test's REST client and settings
     POSTGRES_ADMIN_URL,
@@ -221,7 +222,7 @@ def task_summary(api: Api, runs: dict[str, str]) -> dict[str, Any]:
 def failed_logs(home: Path, lines: int = 20) -> str:
     """Tails of task logs that mention an error (the per-store DAGs' folders)."""
     parts = []
-    for path in sorted((home / "logs").glob(f"dag_id={stores.DAG_ID}__*/**/*.log")):
+    for path in sorted((home / "logs").glob(f"dag_id={task_step.DAG_ID}__*/**/*.log")):
         text = path.read_text(encoding="utf-8", errors="replace")
         if '"level":"error"' in text.replace(" ", "") or "Traceback" in text:
             parts.append(f"----- {path.relative_to(home)} -----\n" + "\n".join(text.splitlines()[-lines:]))
@@ -265,7 +266,7 @@ def run_n(n: int, args: argparse.Namespace, base: Path) -> dict[str, Any]:
             f"limiter db {limiter_db}; logs in {stack.log_dir})")
         api = start_stack(stack, work, api_port, sim_port, sink_port, args.faults, args.concurrency, queue)
         setup = configure(api, n, work, args, sim_url, sink_port, aeops_db, limiter)
-        dag_ids = [f"{stores.DAG_ID}__{stores.store_name(i)}" for i in range(n)]
+        dag_ids = [f"{task_step.DAG_ID}__{stores.store_name(i)}" for i in range(n)]
         wait_until(lambda: all(api.http.get(f"/api/v2/dags/{d}").status_code == 200 for d in dag_ids), 180,
                    f"{n} per-store DAGs parsed", stack, interval=2)
         for dag_id in dag_ids:
