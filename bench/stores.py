@@ -257,8 +257,9 @@ def worker_main(spec_path: str) -> None:
 
     cfg = parse_config(spec["config"])
     results: dict[str, Any] = {}
-    for run_id in ("first", "steady"):
-        fresh = spec_path if run_id in spec["task_processes"] else None  # each step its own process
+    cpu0 = cpu_seconds()
+    for run_id in spec.get("runs", ("first", "steady")):  # bench/stores_celery.py --first-run plain: first only
+        fresh = spec_path if run_id in spec.get("task_processes", ()) else None  # each step its own process
         if run_id == "steady":
             Path(spec["ready"]).touch()
             while not Path(spec["go"]).exists():  # every worker's first run done, the day-2 exports written
