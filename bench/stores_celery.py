@@ -38,6 +38,7 @@ import json
 import os
 import secrets
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -50,6 +51,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(ROOT)]
 import stores  # noqa: E402 - bench/stores.py: catalogs, exports, simulator state, config and floors of N stores
+import task_step  # noqa: E402 - bench/task_step.py: the DAG id
 
 from tests.distributed.distributed_sync import (  # noqa: E402 - the distributed test's REST client and settings
     POSTGRES_ADMIN_URL,
@@ -177,6 +179,35 @@ def configure(api: Api, n: int, work: Path, args: argparse.Namespace, sim_url: s
     return {"config": cfg, "pool_slots": slots}
 
 
+def plain_first_run(work: Path, n: int, cfg: dict[str, Any], env: dict[str, str], sim_url: str, limiter: str,
+                    stack: Stack) -> dict[str, dict[str, Any]]:
+    """``--first-run plain``: the stores' first run (every price and stock written blind, then verified: it only
+    prepares the state the measured day-2 run starts from) as bench/stores.py's worker processes, one per store,
+    against the stack's aeops DB, simulator and Redis limits, instead of as DAG runs: at 10,000 products a store's
+    first run is ~120 task instances (each push chunk, each verify poke), which 2 cores take long to start."""
+    from aeops.demo import DEMO_APP_KEY, DEMO_APP_SECRET
+
+    conns = {f"AIRFLOW_CONN_ALIEXPRESS_BENCH_{i}": json.dumps({
+        "conn_type": "aliexpress", "host": sim_url, "login": DEMO_APP_KEY, "password": DEMO_APP_SECRET,
+        "extra": {"access_token": f"bench-access-{i}", "refresh_token": f"bench-refresh-{i}",
+                  "seller_id": str(stores.SELLER0 + i), "rate_limit": limiter}}) for i in range(n)}
+    keep = ("AEOPS_FERNET_KEY", "AEOPS_RATE_LIMIT", "AEOPS_DATABASE_URL", "PYTHONPATH", "AIRFLOW_HOME")
+    worker_env = {**{k: env[k] for k in keep if k in env}, **conns}
+    procs, outs = [], []
+    for i in range(n):
+        spec = {"env": worker_env, "config": cfg, "stores": [stores.store_name(i)], "workers": 4, "runs": ["first"],
+                "out": str(work / f"first{i}.json")}
+        (work / f"first-spec{i}.json").write_text(json.dumps(spec))
+        outs.append(Path(spec["out"]))
+        procs.append(subprocess.Popen([sys.executable, str(Path(stores.__file__)), "--worker",
+                                       str(work / f"first-spec{i}.json")], env={**os.environ, **worker_env}))
+    failed = [i for i, p in enumerate(procs) if p.wait() != 0]
+    if failed:
+        raise RuntimeError(f"the plain first run failed for store(s) {failed}; see above\n" + stack.tails())
+    return {f"{task_step.DAG_ID}__{stores.store_name(i)}": {"state": json.loads(out.read_text())["runs"]["first"][0]
+                                                             ["status"] or "success"} for i, out in enumerate(outs)}
+
+
 def trigger_all(api: Api, dag_ids: list[str]) -> dict[str, str]:
     """Trigger every DAG through the REST API; their run ids."""
     return {dag_id: api.call("POST", f"/api/v2/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": {}})[
@@ -221,7 +252,7 @@ def task_summary(api: Api, runs: dict[str, str]) -> dict[str, Any]:
 def failed_logs(home: Path, lines: int = 20) -> str:
     """Tails of task logs that mention an error (the per-store DAGs' folders)."""
     parts = []
-    for path in sorted((home / "logs").glob(f"dag_id={stores.DAG_ID}__*/**/*.log")):
+    for path in sorted((home / "logs").glob(f"dag_id={task_step.DAG_ID}__*/**/*.log")):
         text = path.read_text(encoding="utf-8", errors="replace")
         if '"level":"error"' in text.replace(" ", "") or "Traceback" in text:
             parts.append(f"----- {path.relative_to(home)} -----\n" + "\n".join(text.splitlines()[-lines:]))
@@ -265,15 +296,19 @@ def run_n(n: int, args: argparse.Namespace, base: Path) -> dict[str, Any]:
             f"limiter db {limiter_db}; logs in {stack.log_dir})")
         api = start_stack(stack, work, api_port, sim_port, sink_port, args.faults, args.concurrency, queue)
         setup = configure(api, n, work, args, sim_url, sink_port, aeops_db, limiter)
-        dag_ids = [f"{stores.DAG_ID}__{stores.store_name(i)}" for i in range(n)]
+        dag_ids = [f"{task_step.DAG_ID}__{stores.store_name(i)}" for i in range(n)]
         wait_until(lambda: all(api.http.get(f"/api/v2/dags/{d}").status_code == 200 for d in dag_ids), 180,
                    f"{n} per-store DAGs parsed", stack, interval=2)
         for dag_id in dag_ids:
             api.call("PATCH", f"/api/v2/dags/{dag_id}", json={"is_paused": False})
         log(f"N={n}: stack up, {n} DAGs parsed and unpaused, pool {setup['pool_slots']} slots; first run")
         t0 = time.time()
-        first = wait_runs(api, trigger_all(api, dag_ids), args.timeout, stack)
-        first_wall = max(ts(r["end_date"]) or time.time() for r in first.values()) - t0
+        if args.first_run == "plain":
+            first = plain_first_run(work, n, setup["config"], env, sim_url, limiter, stack)
+            first_wall = time.time() - t0
+        else:
+            first = wait_runs(api, trigger_all(api, dag_ids), args.timeout, stack)
+            first_wall = max(ts(r["end_date"]) or time.time() for r in first.values()) - t0
         log(f"N={n}: first run {first_wall:.1f} s: {outcomes(first)}")
         for i in range(n):  # day 2: another share of the products changed in the ERP
             stores.one_store.write_export(work / "exports" / stores.store_name(i), "catalog_day2.csv",
@@ -354,6 +389,11 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8, help="task slots of each Celery worker")
     parser.add_argument("--timeout", type=float, default=1200.0, help="seconds to wait for each round of runs")
     parser.add_argument("--keep", metavar="DIR", help="keep the files and logs here")
+    parser.add_argument("--first-run", choices=("dag", "plain"), default="dag",
+                        help="the first run (it only prepares the state the measured day-2 run starts from): as DAG "
+                        "runs on the stack (default), or 'plain': as bench/stores.py's worker processes against the "
+                        "stack's aeops DB, simulator and limits (at 20 x 10,000 products the first run's ~2,400 task "
+                        "instances take 2 cores longer than the measured run)")
     args = parser.parse_args()
     if os.environ.get("AEOPS_BENCH_SUITE") and not os.environ.get("AEOPS_BENCH_CELERY"):
         print("skipped: starts a CeleryExecutor stack (PostgreSQL, Redis, two workers) for minutes per N; "

@@ -175,8 +175,9 @@ def aliexpress_catalog_sync(one_store: str | None = None) -> None:
         approve = ExportApprovalOperator(task_id="approve", store_task_id="settle.held",
                                          response_timeout=EXPORT_GUARD_WAIT, retries=0)
 
+        # all_success (the default): not held (approve skipped) skips it without starting a task process
         @task.sensor(mode="reschedule", poke_interval=LOCK_POKE_SECONDS,
-                     timeout=(LOCK_WAIT + TASK_TIMEOUT).total_seconds(), pool=API_POOL, trigger_rule="none_failed")
+                     timeout=(LOCK_WAIT + TASK_TIMEOUT).total_seconds(), pool=API_POOL)
         def push_held(store: str, run_id=None, dag=None, ti=None):
             """Push the approved export (rejected or not held: skipped, nothing written)."""
             from airflow.sdk import PokeReturnValue

@@ -124,6 +124,10 @@ def test_an_export_that_halves_every_price_is_held_until_a_person_answers(env, a
     assert seen_while_waiting["demo"] == before["demo"]
     assert seen_while_waiting["demo-kids"][kids_sku["sku_code"]] == kids_sku["price"]
     assert states["settle.approve[1]"] == "skipped"
+    # not held: its push_held is skipped by its trigger rule, never started (no task process for nothing)
+    ran_on = {(ti.task_id, ti.map_index): ti.hostname for ti in dag_run.get_task_instances()}  # "": never started
+    assert states["settle.push_held[1]"] == "skipped" and ran_on[("settle.push_held", 1)] == ""
+    assert ran_on[("settle.held", 1)] != ""  # the person task's gate does run: it decides
 
     after = prices(env, "demo")
     with session_scope(env.db_url) as s:

@@ -21,7 +21,7 @@ from aeops.exports.columns import CANONICAL_COLUMNS, REQUIRED_COLUMNS, map_heade
 from aeops.exports.xlsx import XlsxLimit, sheet_rows
 from aeops.findings import Cause, Finding, Text, part
 from aeops.i18n import N_
-from aeops.locations import LocationError, newest_file, read_bytes
+from aeops.locations import LocationError, read_bytes
 from aeops.secrets import get_logger
 
 log = get_logger(__name__)
@@ -30,7 +30,6 @@ DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls
 _CSV_SUFFIXES = (".csv", ".txt", ".tsv")
-EXPORT_SUFFIXES = (".csv", ".xlsx")  # what the ERP writes; the newest of these is the export of the day
 
 
 # Each cause of a FILE-* finding (the finding's file is the export): what is wrong, what to do about it.
@@ -279,12 +278,3 @@ def read_export(location: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ExportD
     log.info("read export %s: %d rows (%s)", location, table.height, encoding or "xlsx")
     return ExportData(path=location, frame=table.to_pandas(), table=table, size=len(raw),
                       sha256=hashlib.sha256(raw).hexdigest(), encoding=encoding)
-
-
-def newest_export(folder_location: str) -> str | None:
-    """The newest ``*.csv``/``*.xlsx`` in a folder by modification time (a file location is returned as is).
-
-    Returns the location in the same form it was given (plain path or URL), or None when the folder holds no
-    export. Raises :class:`aeops.locations.LocationError` when the folder does not exist.
-    """
-    return newest_file(folder_location, EXPORT_SUFFIXES)

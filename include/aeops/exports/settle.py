@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from aeops.exports.reader import newest_export
+from aeops.exports.newest import newest_export
 from aeops.locations import LocationError, resolve
 from aeops.secrets import get_logger
 

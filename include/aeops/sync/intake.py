@@ -8,7 +8,6 @@ from typing import Any
 from aeops.catalog.context import context
 from aeops.catalog.holds import active_holds
 from aeops.config import AeopsConfig
-from aeops.exports import read_export
 from aeops.exports.settle import readiness
 from aeops.locations import LocationError, confine
 from aeops.secrets import get_logger
@@ -39,6 +38,8 @@ def pull_export(store: str, dag_id: str, run_id: str, *, force: bool = False, ex
         location = ready.location
     if not location:
         raise SyncError(f"{store}: no export (*.csv, *.xlsx) found in {ctx.store.exports!r}")
+    from aeops.exports import read_export  # lazy: the sensor's pokes never load the DataFrame libraries
+
     data = read_export(location)
     export_id, synced = ledger.runs.record_export(store, str(data.path), data.size, data.sha256, sync_run_id)
     log.info("%s: export %s (%d bytes, sha256 %s)", store, data.path, data.size, data.sha256[:12])

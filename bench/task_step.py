@@ -1,0 +1,179 @@
+#!/usr/bin/env python
+"""One step of a store's daily sync, as a task of dags/aliexpress_catalog_sync.py runs it (bench/stores.py).
+
+:data:`STEPS` holds each step as bench/stores.py calls it, in its worker process or, with ``--task-processes``, in
+a fresh process of its own, as Airflow runs every task (and every poke of a sensor):
+
+    python bench/task_step.py SPEC.json STEP STORE RUN_ID ARG_JSON
+
+imports the Task SDK first (a task process has it loaded before the task's first line), then only what the step
+itself imports, runs the step and prints one JSON line: its answer, the API calls and aeops-DB statements it made,
+its CPU seconds and the process's peak RSS (the kernel's ``VmHWM``: the whole task process, imports included).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import resource
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+DAG_ID = "aliexpress_catalog_sync"
+
+
+def _client(store: str, cfg: Any) -> Any:
+    from aeops.catalog.context import client_for, context
+
+    return client_for(context(store, cfg))
+
+
+def _preflight(store: str, run_id: str, cfg: Any, client: Any, arg: Any) -> Any:
+    from aeops.sync.preflight import preflight
+
+    preflight(store, client=client, config=cfg)
+    return store
+
+
+def _pull_export(store: str, run_id: str, cfg: Any, client: Any, arg: Any) -> Any:
+    from aeops.sync.intake import pull_export
+
+    pull_export(store, f"{DAG_ID}__{store}", run_id, config=cfg)
+    return store
+
+
+def _validate(store: str, run_id: str, cfg: Any, client: Any, arg: Any) -> Any:
+    from aeops.sync.validate import validate
+
+    validate(store, f"{DAG_ID}__{store}", run_id, client=client, config=cfg)
+    return store
+
+
+def _plan(store: str, run_id: str, cfg: Any, client: Any, arg: Any) -> Any:
+    from aeops.sync.planning import plan
+
+    return plan(store, f"{DAG_ID}__{store}", run_id, client=client, config=cfg)
+
+
+def _collect_chunks(store: str, run_id: str, cfg: Any, client: Any, arg: Any) -> Any:
+    from aeops.sync.pushing import collect_chunks
+
+    return collect_chunks(f"{DAG_ID}__{store}", run_id, config=cfg)
+
+
+def _push_chunk(store: str, run_id: str, cfg: Any, client: Any, arg: Any) -> Any:
+    from aeops.sync.pushing import push_chunk
+
+    index, chunk = arg
+    return push_chunk(chunk, client=client, config=cfg, task=f"push_chunk[{index}] of {DAG_ID}__{store} {run_id}")
+
+
+def _verify_poke(store: str, run_id: str, cfg: Any, client: Any, arg: Any) -> Any:
+    from aeops.verify.runner import poke
+
+    return poke(store, f"{DAG_ID}__{store}", run_id, client=client, config=cfg).done
+
+
+def _finish(store: str, run_id: str, cfg: Any, client: Any, arg: Any) -> Any:
+    from aeops.sync.finish import finish
+
+    summary = finish(store, f"{DAG_ID}__{store}", run_id, client=client, config=cfg)
+    return {"status": summary.get("status")}
+
+
+Step = Callable[[str, str, Any, Any, Any], Any]
+# step -> (the function, whether it takes the store's marketplace client)
+STEPS: dict[str, tuple[Step, bool]] = {
+    "preflight": (_preflight, True), "pull_export": (_pull_export, False), "validate": (_validate, True),
+    "plan": (_plan, True), "collect_chunks": (_collect_chunks, False), "push_chunk": (_push_chunk, True),
+    "verify_poke": (_verify_poke, True), "finish": (_finish, True),
+}
+
+
+def run(step: str, store: str, run_id: str, cfg: Any, arg: Any = None, client: Any = None) -> Any:
+    """Run one step here (the worker's own process; ``client`` shared by its steps, so it counts their calls)."""
+    fn, needs_client = STEPS[step]
+    return fn(store, run_id, cfg, client if needs_client else None, arg)
+
+
+def vm_kb(field: str) -> int:
+    """``VmHWM`` (peak) or ``VmRSS`` (now) of this process, in kB, from /proc/self/status."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+class Counters:
+    """What a process's steps did, for the bench's columns: aeops-DB statements, and storefront pages read per
+    language site (the slots each page took of the shared storefront budget)."""
+
+    def __init__(self) -> None:
+        from sqlalchemy import event
+        from sqlalchemy.engine import Engine
+
+        from aeops.verify import politeness
+
+        self.statements = 0
+        self.pages: dict[str, int] = {}
+        self._lock = threading.Lock()
+        event.listen(Engine, "before_cursor_execute", self._statement)
+        take = politeness.SitePacer.slot
+
+        def counted_slot(pacer: Any, site: str) -> bool:
+            taken = take(pacer, site)
+            if taken:
+                with self._lock:
+                    self.pages[site] = self.pages.get(site, 0) + 1
+            return taken
+
+        politeness.SitePacer.slot = counted_slot
+
+    def _statement(self, *_a: Any) -> None:
+        with self._lock:
+            self.statements += 1
+
+    def add(self, statements: int, pages: dict[str, int]) -> None:
+        """Add a task process's counts."""
+        with self._lock:
+            self.statements += statements
+            for site, n in pages.items():
+                self.pages[site] = self.pages.get(site, 0) + n
+
+    def reset(self) -> None:
+        """Start counting again (the measured run)."""
+        with self._lock:
+            self.statements, self.pages = 0, {}
+
+
+def quiet_logs() -> None:
+    """Only errors from the libraries; no Slack here: the summaries stay in the outbox."""
+    for name in ("aeops", "alembic", "httpx", "airflow"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    logging.getLogger("aeops.notify").setLevel(logging.CRITICAL)
+
+
+def main() -> None:
+    """The step of the command line in this (fresh) process; one JSON line on stdout."""
+    spec_path, step, store, run_id, arg_json = sys.argv[1:6]
+    import airflow.sdk  # noqa: F401 - a task process has the Task SDK loaded before the task's first line
+
+    quiet_logs()
+    from aeops.config import parse_config
+
+    counters = Counters()
+    spec = json.loads(Path(spec_path).read_text())
+    cfg = parse_config(spec["config"])
+    client = _client(store, cfg) if STEPS[step][1] else None
+    answer = run(step, store, run_id, cfg, json.loads(arg_json), client)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(json.dumps({"answer": answer, "calls": getattr(client, "calls", 0), "statements": counters.statements,
+                      "pages": counters.pages, "cpu_s": usage.ru_utime + usage.ru_stime,
+                      "peak_mb": vm_kb("VmHWM") / 1024}, default=str))
+
+
+if __name__ == "__main__":
+    main()

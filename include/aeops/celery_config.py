@@ -1,0 +1,50 @@
+"""CeleryExecutor settings for aeops' workers: Airflow's own, with what aeops' task processes import loaded once.
+
+On Linux a Celery worker runs each task instance in a process forked from its pool process (the Task SDK's
+supervisor forks; no new interpreter), so a module the worker loaded before its pool started is already in every
+task process. Without it every task process (each task, each push chunk, each poke of a reschedule sensor: ~15 a
+store's daily sync) loads the Task SDK's task runner, the DAG file's aeops modules and its task's own module first:
+about half a CPU-second before its work (docs/production.md, "On CeleryExecutor"). Set in the worker's
+environment (``docker-compose.yaml`` does)::
+
+    AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS=aeops.celery_config.CELERY_CONFIG
+
+The settings themselves are Airflow's (``DEFAULT_CELERY_CONFIG``, unchanged). The modules are loaded only in a
+``celery worker`` process (not in the scheduler, which reads the same setting). Left out on purpose: the
+DataFrame libraries (pandas, polars, pyarrow) of the three tasks that read the export: a pool of threads forked
+half-way is not safe, and the other tasks need none of their ~150 MB. Importing these modules starts no thread
+and opens no connection (tests/unit/test_celery_config.py).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+from airflow.providers.celery.executors.default_celery import DEFAULT_CELERY_CONFIG
+
+PRELOADED = (
+    "airflow.sdk.execution_time.task_runner",  # what runs the task in the forked process
+    "aeops.dag_defaults", "aeops.hitl", "aeops.notify.callbacks",  # what the DAG files import
+    "aeops.sync.preflight", "aeops.sync.intake", "aeops.sync.pushing", "aeops.sync.guard_hold",  # the daily sync's
+    "aeops.sync.finish", "aeops.verify.runner",  # tasks that read no export
+)
+
+CELERY_CONFIG = dict(DEFAULT_CELERY_CONFIG)
+
+
+def is_celery_worker(argv: list[str]) -> bool:
+    """Whether this process is ``airflow celery worker`` (or ``celery ... worker``)."""
+    words = [a for a in argv if not a.startswith("-")]
+    return "celery" in " ".join(words) and "worker" in words
+
+
+def preload() -> list[str]:
+    """Load :data:`PRELOADED` (the names loaded)."""
+    for name in PRELOADED:
+        importlib.import_module(name)
+    return list(PRELOADED)
+
+
+if is_celery_worker(sys.argv):
+    preload()
