@@ -65,6 +65,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import snapshot  # noqa: E402 - bench/snapshot.py: the first run's end state, kept
 import sync as one_store  # noqa: E402 - bench/sync.py: catalog, exports, simulator start (one store)
 import task_step  # noqa: E402 - bench/task_step.py: each step as its task runs it
 
@@ -147,7 +148,8 @@ def run_store(store: str, run_id: str, cfg: Any, workers: int, fresh: str | None
 
     for name in ("preflight", "pull_export", "validate"):
         step(name, name)
-    planned = step("plan", "plan")
+    with task_step.pool_slot("planning", steps):  # the plan task's pool: waiting for a slot, as Airflow queues it
+        planned = step("plan", "plan")
     chunks = step("collect_chunks", "collect_chunks")
 
     def push_one(index: int, chunk: dict[str, Any]) -> None:  # each chunk its own task, as a mapped task is
@@ -253,6 +255,9 @@ def worker_main(spec_path: str) -> None:
 
     task_step.quiet_logs()
     COUNTERS.append(task_step.Counters())
+    task_step.POOLS.update(spec.get("pools") or {})
+    if "first" not in spec.get("runs", ("first",)):  # as after a first run: every step's modules loaded
+        task_step.preload()
     from aeops.config import parse_config
 
     cfg = parse_config(spec["config"])
@@ -307,43 +312,33 @@ TASK_PROCESSES = {"first": ["first"], "both": ["first", "steady"], "none": []}
 
 def run_n(n: int, args: argparse.Namespace, base: Path) -> dict[str, Any]:
     work = base / f"n{n}"
-    shutil.rmtree(work, ignore_errors=True)
-    (work / "images").mkdir(parents=True)
-    shutil.copy(ROOT / "include" / "sample" / "images" / "home_mug.jpg", work / "images" / "mug.jpg")
     db_url = args.db or f"sqlite:///{work / 'aeops.db'}"
-    if args.db:
-        reset_postgres(args.db)
-    seeded = seed(work, n, args.products, args.skus, args.changed, work / "images")
-    proc, url = one_store.start_simulator(work / "sim-state.db", args.faults, work / "simulator.log")
-    from aeops.demo import DEMO_APP_KEY, DEMO_APP_SECRET
-    from aeops.store import ensure_schema
-
-    env = {f"AIRFLOW_CONN_ALIEXPRESS_BENCH_{i}": json.dumps({
-        "conn_type": "aliexpress", "host": url, "login": DEMO_APP_KEY, "password": DEMO_APP_SECRET,
-        "extra": {"access_token": f"bench-access-{i}", "refresh_token": f"bench-refresh-{i}",
-                  "seller_id": str(SELLER0 + i)}}) for i in range(n)}
-    env["AEOPS_FERNET_KEY"] = os.environ.get("AEOPS_FERNET_KEY") or "u5nBKt3GOKuQ6DZfxyj3x7I8NbAFlx1j2UGcNlVzrhk="
-    cfg = config(work, n, db_url, args.qps, args.app_qps, args.storefront_pps)
-    ensure_schema(db_url)
-    processes = n if args.processes <= 0 else max(1, min(args.processes, n))
+    snap = snapshot.folder(args, n) if args.snapshot else None
+    if snap and not (snap / "done").exists():  # the first run once, its end state kept for the measured runs
+        print(f"N={n}: making the snapshot {snap} (the first run, not measured) ...", flush=True)
+        prepare_first_run(n, args, work, db_url, snap)
+    if snap:
+        print(f"N={n}: the first run's state from the snapshot {snap}", flush=True)
+        snapshot.restore(snap, work, args.db)
+        seeded = {"second": None}
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+        seeded = fresh_state(n, args, work, db_url)
+    proc, url = one_store.start_simulator(work / "sim-state.db", args.faults, work / "simulator.log",
+                                          port=json.loads((snap / "port.json").read_text()) if snap else None)
     task_runs = TASK_PROCESSES[args.task_processes] if n == args.task_n else []
-    specs, workers = [], []
-    for p in range(processes):
-        spec = {"env": env, "config": cfg, "stores": [store_name(i) for i in range(p, n, processes)],
-                "workers": args.workers, "out": str(work / f"worker{p}.json"), "ready": str(work / f"ready{p}"),
-                "go": str(work / "go"), "task_processes": task_runs}
-        (work / f"spec{p}.json").write_text(json.dumps(spec))
-        specs.append(spec)
-    sim_cpu0 = proc_cpu(proc.pid)
-    for p in range(processes):
-        workers.append(subprocess.Popen([sys.executable, __file__, "--worker", str(work / f"spec{p}.json")]))
+    runs = ["steady"] if snap else ["first", "steady"]
+    specs, workers = start_workers(n, args, work, db_url, url, runs, task_runs)
     while not all(Path(s["ready"]).exists() for s in specs):
         if any(w.poll() not in (None, 0) for w in workers):
             raise SystemExit(f"a worker failed (N={n}); see above")
         time.sleep(0.2)
-    for i in range(n):  # day 2: another share of the products changed in the ERP
-        one_store.write_export(work / "exports" / store_name(i), "catalog_day2.csv", seeded["second"][i],
-                               time.time() - 5)
+    if snap:  # day 2's export, kept in the snapshot, is today's: the newest file of its folder, just settled
+        for i in range(n):
+            for name, age in (("catalog_day1.csv", 3600), ("catalog_day2.csv", 5)):
+                os.utime(work / "exports" / store_name(i) / name, (time.time() - age,) * 2)
+    else:
+        write_day2(n, work, seeded["second"])
     sim_cpu1 = proc_cpu(proc.pid)
     started = time.perf_counter()
     Path(specs[0]["go"]).touch()
@@ -354,6 +349,7 @@ def run_n(n: int, args: argparse.Namespace, base: Path) -> dict[str, Any]:
             proc.terminate()
             raise SystemExit(f"a worker failed (N={n}); see above")
     wall = time.perf_counter() - started
+    processes = len(specs)
     sim_cpu = proc_cpu(proc.pid) - sim_cpu1
     proc.terminate()
     proc.wait(timeout=10)
@@ -371,7 +367,6 @@ def run_n(n: int, args: argparse.Namespace, base: Path) -> dict[str, Any]:
     floors = {"slowest store's API floor": floor_store, "app's shared limit": floor_app,
               "shared storefront budget": floor_pages, "aeops CPU / cores": floor_cpu}
     binding = max(floors, key=floors.get)
-    del sim_cpu0
     steps: dict[str, float] = {}
     for o in outs:
         for step, mb in o["steps_mb"].items():
@@ -395,6 +390,80 @@ def run_n(n: int, args: argparse.Namespace, base: Path) -> dict[str, Any]:
             "calls": sum(r["calls"] for r in steady), "pages": sum(by_site.values()),
             "steps": {name: sum(r["steps"].get(name, 0.0) for r in steady) / len(steady)
                       for name in steady[0]["steps"]}}
+
+
+def fresh_state(n: int, args: argparse.Namespace, work: Path, db_url: str) -> dict[str, Any]:
+    """An empty aeops DB, the simulator's sellers and the first exports in ``work``."""
+    (work / "images").mkdir(parents=True)
+    shutil.copy(ROOT / "include" / "sample" / "images" / "home_mug.jpg", work / "images" / "mug.jpg")
+    if args.db:
+        reset_postgres(args.db)
+    seeded = seed(work, n, args.products, args.skus, args.changed, work / "images")
+    from aeops.store import ensure_schema
+
+    ensure_schema(db_url)
+    return seeded
+
+
+def write_day2(n: int, work: Path, second: dict[int, Any]) -> None:
+    """Day 2: another share of the products changed in the ERP (each store's newest export)."""
+    for i in range(n):
+        one_store.write_export(work / "exports" / store_name(i), "catalog_day2.csv", second[i], time.time() - 5)
+
+
+def start_workers(n: int, args: argparse.Namespace, work: Path, db_url: str, url: str, runs: list[str],
+                  task_runs: list[str]) -> tuple[list[dict[str, Any]], list[subprocess.Popen]]:
+    """The worker processes (the stores dealt over them) for ``runs``; their specs and processes."""
+    from aeops.demo import DEMO_APP_KEY, DEMO_APP_SECRET
+
+    env = {f"AIRFLOW_CONN_ALIEXPRESS_BENCH_{i}": json.dumps({
+        "conn_type": "aliexpress", "host": url, "login": DEMO_APP_KEY, "password": DEMO_APP_SECRET,
+        "extra": {"access_token": f"bench-access-{i}", "refresh_token": f"bench-refresh-{i}",
+                  "seller_id": str(SELLER0 + i)}}) for i in range(n)}
+    env["AEOPS_FERNET_KEY"] = os.environ.get("AEOPS_FERNET_KEY") or "u5nBKt3GOKuQ6DZfxyj3x7I8NbAFlx1j2UGcNlVzrhk="
+    # the aeops DB as a deployment names it (a task process gets an ``aeops_db`` connection from the API server; a
+    # bench process would look it up in Airflow's metadata DB, loading all of Airflow's models: not aeops' cost)
+    env["AEOPS_DATABASE_URL"] = db_url
+    cfg = config(work, n, db_url, args.qps, args.app_qps, args.storefront_pps)
+    processes = n if args.processes <= 0 else max(1, min(args.processes, n))
+    specs, workers = [], []
+    for p in range(processes):
+        for stale in (work / f"ready{p}", work / "go"):
+            stale.unlink(missing_ok=True)
+        spec = {"env": env, "config": cfg, "stores": [store_name(i) for i in range(p, n, processes)],
+                "workers": args.workers, "out": str(work / f"worker{p}.json"), "ready": str(work / f"ready{p}"),
+                "go": str(work / "go"), "task_processes": task_runs, "runs": runs,
+                "pools": {"planning": args.planning_slots, "dir": str(work / "pools")}}
+        (work / f"spec{p}.json").write_text(json.dumps(spec))
+        specs.append(spec)
+    for p in range(processes):
+        workers.append(subprocess.Popen([sys.executable, __file__, "--worker", str(work / f"spec{p}.json")]))
+    return specs, workers
+
+
+def prepare_first_run(n: int, args: argparse.Namespace, work: Path, db_url: str, snap: Path) -> None:
+    """The first run (every price and stock written blind, verified), then its end state into ``snap``: the work
+    folder (the simulator's state, the exports with day 2's written, the images) and the aeops DB (a copy of the
+    PostgreSQL database as a template, or SQLite's file in the folder)."""
+    shutil.rmtree(work, ignore_errors=True)
+    seeded = fresh_state(n, args, work, db_url)
+    proc, url = one_store.start_simulator(work / "sim-state.db", args.faults, work / "simulator.log")
+    task_runs = TASK_PROCESSES[args.task_processes] if n == args.task_n else []
+    specs, workers = start_workers(n, args, work, db_url, url, ["first"], task_runs)
+    started = time.perf_counter()
+    failed = [w for w in workers if w.wait() != 0]
+    proc.terminate()
+    proc.wait(timeout=30)
+    if failed:
+        raise SystemExit(f"the first run failed (N={n}); see above")
+    outs = [json.loads(Path(s["out"]).read_text()) for s in specs]
+    statuses = sorted({r["status"] for o in outs for r in o["runs"]["first"]})
+    print(f"N={n}: first run {time.perf_counter() - started:.0f} s, {statuses}", flush=True)
+    for o in outs:
+        for step, mb in o["steps_mb"].items():
+            print(f"    {step}: {mb:.0f} MB", flush=True)
+    write_day2(n, work, seeded["second"])
+    snapshot.save(snap, work, args.db, int(url.rsplit(":", 1)[1]))
 
 
 def step_kinds(steps: dict[str, float]) -> dict[str, float]:
@@ -473,6 +542,16 @@ def main() -> None:
                         "of ~2.5 CPU-s start-up each")
     parser.add_argument("--db", help="aeops DB URL (default: SQLite per N); a PostgreSQL URL's schema is reset")
     parser.add_argument("--keep", metavar="DIR")
+    parser.add_argument("--snapshot", metavar="DIR",
+                        help="keep each N's first run (its end state: the simulator's, the exports, the aeops DB) in "
+                        "DIR and measure the day-2 run from it: the first time the first run is made there, later "
+                        "times it is restored (same --products, --skus, --changed, --qps, --faults, limits and "
+                        "--workers; a PostgreSQL --db's snapshot is a database named aeops_snap_*). Either way the "
+                        "measured run starts in fresh worker processes with the step modules loaded. The sellers' "
+                        "tokens in it expire a day after it was made")
+    parser.add_argument("--planning-slots", type=int, default=0,
+                        help="the aeops_planning pool's slots: how many stores plan at once (0: no pool, every store "
+                        "at once)")
     args = parser.parse_args()
     os.environ.pop("AEOPS_DATABASE_URL", None)
     args.task_n = int(args.stores.split(",")[0])  # the N whose tasks run in processes of their own

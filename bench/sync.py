@@ -163,8 +163,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_simulator(state: Path, faults: str, log: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
+def start_simulator(state: Path, faults: str, log: Path, port: int | None = None) -> tuple[subprocess.Popen, str]:
+    """The simulator on ``state`` in a subprocess, on ``port`` (default: a free one); it and its URL."""
+    port = port or free_port()
     aeops = Path(sys.executable).with_name("aeops")
     proc = subprocess.Popen([str(aeops), "simulator", "--port", str(port), "--state", str(state), "--faults", faults],
                             stdout=log.open("wb"), stderr=subprocess.STDOUT)

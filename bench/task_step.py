@@ -13,12 +13,14 @@ its CPU seconds and the process's peak RSS (the kernel's ``VmHWM``: the whole ta
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import resource
 import sys
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -93,10 +95,62 @@ STEPS: dict[str, tuple[Step, bool]] = {
 }
 
 
+def preload() -> None:
+    """Import what every step imports (a worker process that runs only the measured run: its CPU is then the
+    steps' work, as after a first run in the same process)."""
+    from sqlalchemy.orm import configure_mappers
+
+    import aeops.catalog.context  # noqa: F401
+    import aeops.exports.reader  # noqa: F401
+    import aeops.sync.finish  # noqa: F401
+    import aeops.sync.intake  # noqa: F401
+    import aeops.sync.planning  # noqa: F401
+    import aeops.sync.preflight  # noqa: F401
+    import aeops.sync.pushing  # noqa: F401
+    import aeops.sync.validate  # noqa: F401
+    import aeops.verify.runner  # noqa: F401
+
+    configure_mappers()  # as a task process forked from a scheduler or a preloaded Celery worker has them
+
+
 def run(step: str, store: str, run_id: str, cfg: Any, arg: Any = None, client: Any = None) -> Any:
     """Run one step here (the worker's own process; ``client`` shared by its steps, so it counts their calls)."""
     fn, needs_client = STEPS[step]
     return fn(store, run_id, cfg, client if needs_client else None, arg)
+
+
+POOLS: dict[str, Any] = {}  # the worker spec's "pools": {"planning": slots (0: none), "dir": the slot files}
+
+
+@contextlib.contextmanager
+def pool_slot(pool: str, wall: dict[str, float]) -> Iterator[None]:
+    """One of the Airflow pool ``pool``'s slots, across every worker process (a lock file a slot, ``fcntl``):
+    waits, as a queued task does, until one is free. No slots configured: no pool."""
+    slots = int(POOLS.get(pool) or 0)
+    if slots <= 0:
+        yield
+        return
+    import fcntl
+
+    folder = Path(POOLS["dir"])
+    folder.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    while True:
+        for k in range(slots):
+            handle = (folder / f"{pool}-{k}").open("a")
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                handle.close()
+                continue
+            wall[f"{pool} pool wait"] = wall.get(f"{pool} pool wait", 0.0) + time.perf_counter() - started
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+                handle.close()
+            return
+        time.sleep(0.05)
 
 
 def vm_kb(field: str) -> int:
