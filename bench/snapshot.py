@@ -27,6 +27,12 @@ def folder(args: argparse.Namespace, n: int) -> Path:
     return Path(args.snapshot) / f"n{n}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
 
 
+def modules_file(args: argparse.Namespace) -> Path:
+    """The modules the latest first run's workers had loaded (any N: the same steps), loaded by the measured run's
+    workers before they start, as a worker that ran the first run itself had them."""
+    return Path(args.snapshot) / "modules.json"
+
+
 def database(snap: Path) -> str:
     """The PostgreSQL database holding a snapshot's aeops DB (a template copied for each measured run)."""
     return "aeops_snap_" + snap.name.replace("-", "_")

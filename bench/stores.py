@@ -256,8 +256,8 @@ def worker_main(spec_path: str) -> None:
     task_step.quiet_logs()
     COUNTERS.append(task_step.Counters())
     task_step.POOLS.update(spec.get("pools") or {})
-    if "first" not in spec.get("runs", ("first",)):  # as after a first run: every step's modules loaded
-        task_step.preload()
+    if "first" not in spec.get("runs", ("first",)):  # as after a first run: the modules it had loaded, loaded
+        task_step.preload(spec.get("modules") or [])
     from aeops.config import parse_config
 
     cfg = parse_config(spec["config"])
@@ -288,7 +288,8 @@ def worker_main(spec_path: str) -> None:
         results[run_id] = runs
     Path(spec["out"]).write_text(json.dumps({
         "runs": results, "cpu_s": cpu_seconds() - cpu0, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        / 1024, "steps_mb": STEP_PEAKS, "statements": COUNTERS[0].statements, "pages_by_site": COUNTERS[0].pages}))
+        / 1024, "steps_mb": STEP_PEAKS, "statements": COUNTERS[0].statements, "pages_by_site": COUNTERS[0].pages,
+        "modules": sorted(sys.modules)}))
 
 
 def cpu_seconds() -> float:
@@ -328,7 +329,9 @@ def run_n(n: int, args: argparse.Namespace, base: Path) -> dict[str, Any]:
                                           port=json.loads((snap / "port.json").read_text()) if snap else None)
     task_runs = TASK_PROCESSES[args.task_processes] if n == args.task_n else []
     runs = ["steady"] if snap else ["first", "steady"]
-    specs, workers = start_workers(n, args, work, db_url, url, runs, task_runs)
+    modules = snapshot.modules_file(args)
+    specs, workers = start_workers(n, args, work, db_url, url, runs, task_runs,
+                                   json.loads(modules.read_text()) if snap and modules.exists() else [])
     while not all(Path(s["ready"]).exists() for s in specs):
         if any(w.poll() not in (None, 0) for w in workers):
             raise SystemExit(f"a worker failed (N={n}); see above")
@@ -412,8 +415,10 @@ def write_day2(n: int, work: Path, second: dict[int, Any]) -> None:
 
 
 def start_workers(n: int, args: argparse.Namespace, work: Path, db_url: str, url: str, runs: list[str],
-                  task_runs: list[str]) -> tuple[list[dict[str, Any]], list[subprocess.Popen]]:
-    """The worker processes (the stores dealt over them) for ``runs``; their specs and processes."""
+                  task_runs: list[str], modules: list[str] | None = None
+                  ) -> tuple[list[dict[str, Any]], list[subprocess.Popen]]:
+    """The worker processes (the stores dealt over them) for ``runs`` (``modules``: loaded before a measured run
+    without a first run); their specs and processes."""
     from aeops.demo import DEMO_APP_KEY, DEMO_APP_SECRET
 
     env = {f"AIRFLOW_CONN_ALIEXPRESS_BENCH_{i}": json.dumps({
@@ -433,7 +438,7 @@ def start_workers(n: int, args: argparse.Namespace, work: Path, db_url: str, url
         spec = {"env": env, "config": cfg, "stores": [store_name(i) for i in range(p, n, processes)],
                 "workers": args.workers, "out": str(work / f"worker{p}.json"), "ready": str(work / f"ready{p}"),
                 "go": str(work / "go"), "task_processes": task_runs, "runs": runs,
-                "pools": {"planning": args.planning_slots, "dir": str(work / "pools")}}
+                "pools": {"planning": args.planning_slots, "dir": str(work / "pools")}, "modules": modules or []}
         (work / f"spec{p}.json").write_text(json.dumps(spec))
         specs.append(spec)
     for p in range(processes):
@@ -464,6 +469,7 @@ def prepare_first_run(n: int, args: argparse.Namespace, work: Path, db_url: str,
             print(f"    {step}: {mb:.0f} MB", flush=True)
     write_day2(n, work, seeded["second"])
     snapshot.save(snap, work, args.db, int(url.rsplit(":", 1)[1]))
+    snapshot.modules_file(args).write_text(json.dumps(sorted({m for o in outs for m in o.get("modules", [])})))
 
 
 def step_kinds(steps: dict[str, float]) -> dict[str, float]:

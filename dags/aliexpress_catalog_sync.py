@@ -5,6 +5,8 @@ store match it, then checks on the storefront that the update landed:
 
 - per store: preflight, wait until the export is whole, read it, validate it, plan the changes, and check the
   plan against the store's current state (the **export guard**);
+- plans in the `aeops_planning` pool (a few at once: planning is CPU and memory, so 20 stores planning together
+  only slow each other while the stores that could already push and verify wait);
 - every store's batches pushed in the `aliexpress_api` pool (a push waits while an urgent re-run holds the
   store's write lock); a store whose export the guard holds is left out;
 - per store (`settle`): a held export waits for a person (`approve`: Approve pushes it in `push_held`, Reject
@@ -51,6 +53,7 @@ from aeops.dag_defaults import (
     EXPORT_WAIT,
     LOCK_POKE_SECONDS,
     LOCK_WAIT,
+    PLANNING_POOL,
     SYNC_RUN_TIMEOUT,
     TASK_TIMEOUT,
     VERIFY_TIMEOUT,
@@ -127,7 +130,7 @@ def aliexpress_catalog_sync(one_store: str | None = None) -> None:
             validate(store, dag.dag_id, run_id)
             return store
 
-        @task(pool=API_POOL)
+        @task(pool=PLANNING_POOL)  # CPU and memory: a few at once, whatever the number of stores
         def plan(store: str, params=None, run_id=None, dag=None) -> str:
             from aeops.sync.planning import plan
 

@@ -9,6 +9,10 @@ environment (``docker-compose.yaml`` does)::
 
     AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS=aeops.celery_config.CELERY_CONFIG
 
+The ORM's mappers are configured there too: a process that loaded Airflow's ORM (a Celery worker does) imports
+every Airflow model the first time any mapper is configured (Airflow's ``before_configured`` hook), so without
+it the first aeops-DB query of every task process paid ~0.25 CPU-s for models it never uses.
+
 The settings themselves are Airflow's (``DEFAULT_CELERY_CONFIG``, unchanged). The modules are loaded only in a
 ``celery worker`` process (not in the scheduler, which reads the same setting). Left out on purpose: the
 DataFrame libraries (pandas, polars, pyarrow) of the three tasks that read the export: a pool of threads forked
@@ -40,9 +44,12 @@ def is_celery_worker(argv: list[str]) -> bool:
 
 
 def preload() -> list[str]:
-    """Load :data:`PRELOADED` (the names loaded)."""
+    """Load :data:`PRELOADED` (the names loaded) and configure the ORM's mappers once (see the module's text)."""
     for name in PRELOADED:
         importlib.import_module(name)
+    from aeops.store.db import configure_models  # lazy: only in a worker process (the scheduler reads this module)
+
+    configure_models()
     return list(PRELOADED)
 
 

@@ -272,6 +272,11 @@ class AeopsConfig(BaseModel):
         2, ge=1, description="Slots of the aliexpress_api pool per configured store (aeops-demo-setup, make setup and "
         "aeops doctor size the pool from it: pool_slots())"
     )
+    planning_pool_slots: int = Field(
+        4, ge=1, description="Slots of the aeops_planning pool: how many stores' plans (the daily sync's CPU- and "
+        "memory-heaviest task: ~3 CPU-s and ~450 MB at 10,000 products) run at once over the deployment; about "
+        "twice the workers' cores (docs/production.md)"
+    )
     app_daily_quota: int | None = Field(
         None, gt=0, description="The app's daily call quota over every store (resets 24:00 Beijing time); aeops "
         "stops calling once it is used up instead of being banned"

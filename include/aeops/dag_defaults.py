@@ -70,6 +70,7 @@ OUTBOX_TASK_TIMEOUT = timedelta(minutes=5)
 OUTBOX_RUN_TIMEOUT = timedelta(minutes=10)
 API_POOL = os.environ.get("AEOPS_API_POOL", "aliexpress_api")  # every marketplace call of the scheduled DAGs
 URGENT_POOL = os.environ.get("AEOPS_URGENT_POOL", "aliexpress_urgent")  # urgent re-runs: their own slots
+PLANNING_POOL = os.environ.get("AEOPS_PLANNING_POOL", "aeops_planning")  # the daily sync's plans: CPU and memory
 AS_OF_DESCRIPTION = "Check as if today were this date (YYYY-MM-DD); empty: today in each store's time zone"
 
 

@@ -36,6 +36,7 @@ API_POOL = "aliexpress_api"
 API_POOL_SLOTS = 4
 URGENT_POOL = "aliexpress_urgent"  # the urgent re-run's own slots, so it never queues behind the daily sync
 URGENT_POOL_SLOTS = 4
+PLANNING_POOL = "aeops_planning"  # the daily sync's plan tasks (CPU and memory): planning_pool_slots at once
 
 
 def project_dir() -> Path:
@@ -135,16 +136,19 @@ def aeops_config() -> dict[str, Any]:
     }
 
 
-def _pool_slots() -> int:
-    return parse_config(aeops_config()).pool_slots()
-
-
 def pools() -> dict[str, dict[str, Any]]:
-    """The Airflow pools of embedded mode (the API pool and the urgent pool) with their sizes."""
+    """The Airflow pools of embedded mode (the API pool, the urgent pool and the planning pool) with their sizes."""
+    cfg = parse_config(aeops_config())
     return {
         API_POOL: {
-            "slots": max(API_POOL_SLOTS, _pool_slots()),  # sized from the stores of aeops_config
+            "slots": max(API_POOL_SLOTS, cfg.pool_slots()),  # sized from the stores of aeops_config
             "description": "Concurrent AliExpress Open Platform calls (the per-seller QPS limit applies on top)",
+            "include_deferred": False,
+        },
+        PLANNING_POOL: {
+            "slots": cfg.planning_pool_slots,
+            "description": "Daily sync plans running at once (CPU and memory; their calls are paced by the same "
+            "per-seller and app limits)",
             "include_deferred": False,
         },
         URGENT_POOL: {

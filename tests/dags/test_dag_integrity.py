@@ -171,6 +171,18 @@ def test_a_held_export_waits_for_a_person_in_its_own_stores_task_group(dagbag) -
     assert "settle.approve" not in sync.task_dict["collect_chunks"].get_flat_relative_ids(upstream=True)
 
 
+def test_plans_run_in_the_planning_pool_and_calls_in_the_api_pool(dagbag) -> None:
+    """Every store's plan (CPU and memory) in aeops_planning, a few at once; pushes and verification in
+    aliexpress_api, on each store's own DAG and on the all-store DAG."""
+    from aeops.schedules import per_store_dag_id
+
+    for dag_id in ("aliexpress_catalog_sync", per_store_dag_id("aliexpress_catalog_sync", "demo")):
+        sync = dagbag.dags[dag_id]
+        assert _attr(sync.task_dict["prepare.plan"], "pool") == "aeops_planning"
+        for task_id in ("push_chunk", "settle.push_held", "settle.verify"):
+            assert _attr(sync.task_dict[task_id], "pool") == "aliexpress_api", task_id
+
+
 def test_a_new_certificate_file_starts_the_replacement_without_a_person(dagbag) -> None:
     """The certificate watch's request_replacements updates the Asset the replacement DAG is scheduled on (its
     Params also let a person trigger it by hand); the restore wait fits the run and holds no slot."""

@@ -15,7 +15,10 @@ PROBE = """
 import json, sys, threading
 sys.argv = {argv!r}
 import aeops.celery_config
+from sqlalchemy import inspect
+from aeops.store.models import SyncRun
 print(json.dumps({{"loaded": [m for m in {modules!r} if m in sys.modules], "threads": threading.active_count(),
+                  "configured": inspect(SyncRun).configured,
                   "dataframes": [m for m in ("pandas", "polars", "pyarrow") if m in sys.modules]}}))
 """
 
@@ -37,11 +40,13 @@ def test_a_celery_worker_loads_the_task_modules_without_threads_or_the_dataframe
     assert seen["loaded"] == list(PRELOADED)
     assert seen["threads"] == 1  # nothing running when the pool forks
     assert seen["dataframes"] == []
+    assert seen["configured"]  # a forked task's first aeops-DB query configures (and imports) nothing more
 
 
 def test_the_scheduler_reading_the_same_setting_loads_nothing_more() -> None:
     seen = _probe(["/usr/local/bin/airflow", "scheduler"])
     assert "aeops.sync.finish" not in seen["loaded"] and "aeops.verify.runner" not in seen["loaded"]
+    assert not seen["configured"]
 
 
 @pytest.mark.parametrize(("argv", "worker"), [

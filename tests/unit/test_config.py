@@ -76,3 +76,4 @@ def test_embedded_files_are_valid_and_carry_two_stores(tmp_path) -> None:
     assert json.loads(conns["slack_api_default"]["extra"])["base_url"].startswith("http://127.0.0.1:")
     pools = json.loads((tmp_path / "pools.json").read_text())
     assert pools[embedded.API_POOL]["slots"] >= 1 and pools[embedded.URGENT_POOL]["slots"] >= 1
+    assert pools[embedded.PLANNING_POOL]["slots"] == cfg.planning_pool_slots == 4

@@ -207,11 +207,13 @@ def check_fernet(url: str, _: Translate) -> list[Problem]:
 
 
 def check_pools(cfg: AeopsConfig, _: Translate) -> list[Problem]:
-    """The pools aeops's tasks run in exist with at least one slot."""
+    """The pools aeops's tasks run in exist with at least one slot; the API pool has a slot per store."""
 
+    api_pool = os.environ.get("AEOPS_API_POOL", "aliexpress_api")
+    sizes = {api_pool: cfg.pool_slots(), os.environ.get("AEOPS_URGENT_POOL", "aliexpress_urgent"): 4,
+             os.environ.get("AEOPS_PLANNING_POOL", "aeops_planning"): cfg.planning_pool_slots}
     problems = []
-    for env, default in (("AEOPS_API_POOL", "aliexpress_api"), ("AEOPS_URGENT_POOL", "aliexpress_urgent")):
-        name = os.environ.get(env, default)
+    for name, slots in sizes.items():
         try:
             from airflow.models.pool import Pool
 
@@ -223,13 +225,13 @@ def check_pools(cfg: AeopsConfig, _: Translate) -> list[Problem]:
             problems.append(Problem(_("pool {pool}").format(pool=name),
                                     _("the pool is missing or has no slot: its tasks never start"),
                                     _("create it: airflow pools set {pool} {slots} aeops").format(
-                                        pool=name, slots=cfg.pool_slots())))
-        elif name == os.environ.get("AEOPS_API_POOL", "aliexpress_api") and pool.slots < len(cfg.stores):
+                                        pool=name, slots=slots)))
+        elif name == api_pool and pool.slots < len(cfg.stores):
             problems.append(Problem(_("pool {pool}").format(pool=name),
                                     _("{slots} slot(s) for {stores} stores: stores wait for each other's calls")
                                     .format(slots=pool.slots, stores=len(cfg.stores)),
                                     _("resize it: airflow pools set {pool} {slots} aeops").format(
-                                        pool=name, slots=cfg.pool_slots())))
+                                        pool=name, slots=slots)))
     return problems
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, configure_mappers, sessionmaker
 
 from aeops.secrets import get_logger
 
@@ -145,6 +145,15 @@ def schema_lock(url: str) -> Iterator[None]:
             conn.commit()
         finally:
             conn.close()
+
+
+def configure_models() -> None:
+    """Configure every ORM mapper of the process now. Where Airflow's ORM is loaded (a Celery worker, the scheduler),
+    its ``before_configured`` hook imports all of Airflow's models the first time any mapper is configured: done
+    once in a worker before it forks (aeops.celery_config), not in each task process's first aeops-DB query."""
+    import aeops.store.models  # noqa: F401 - lazy: aeops' mappers exist before they are configured
+
+    configure_mappers()
 
 
 def ensure_schema(url: str) -> None:

@@ -164,3 +164,24 @@ def test_logo_exit_codes_with_real_rules(tmp_path: Path, capsys) -> None:
         document = json.loads(capsys.readouterr().out)
         assert [f["code"] for f in document["findings"]] == [expected]
         assert document["summary"]["errors"] == 1
+
+
+def test_doctor_names_a_missing_planning_pool_and_how_to_create_it(monkeypatch) -> None:
+    """A deployment set up before the planning pool existed: one line naming it, with the command that fixes it
+    (its plan tasks would otherwise wait for ever); the pools that exist are not named."""
+    from types import SimpleNamespace
+
+    from airflow.models.pool import Pool
+
+    from aeops.commands.deployment_checks import check_pools
+    from aeops.config import parse_config
+
+    cfg = parse_config({"planning_pool_slots": 3})
+    existing = {"aliexpress_api": SimpleNamespace(slots=cfg.pool_slots()),
+                "aliexpress_urgent": SimpleNamespace(slots=4)}
+    monkeypatch.setattr(Pool, "get_pool", staticmethod(lambda name, session=None: existing.get(name)))
+
+    problems = check_pools(cfg, lambda text: text)
+
+    assert [(p.where, p.fix) for p in problems] == [
+        ("pool aeops_planning", "create it: airflow pools set aeops_planning 3 aeops")]
