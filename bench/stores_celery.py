@@ -156,9 +156,10 @@ def start_stack(stack: Stack, work: Path, api_port: int, sim_port: int, sink_por
 
 def configure(api: Api, n: int, work: Path, args: argparse.Namespace, sim_url: str, sink_port: int,
               aeops_db: str, limiter: str) -> dict[str, Any]:
-    """Connections (one per store's seller, its limiter in Redis), Slack, ``aeops_config`` and the API pool."""
+    """Connections (one per store's seller, its limiter in Redis), Slack, ``aeops_config``, the API pool and the
+    planning pool."""
     from aeops.config import parse_config
-    from aeops.dag_defaults import API_POOL
+    from aeops.dag_defaults import API_POOL, PLANNING_POOL
     from aeops.demo import DEMO_APP_KEY, DEMO_APP_SECRET
     from aeops.embedded import DEMO_SLACK_TOKEN
 
@@ -178,6 +179,8 @@ def configure(api: Api, n: int, work: Path, args: argparse.Namespace, sim_url: s
     slots = parse_config(cfg).pool_slots()
     api.call("POST", "/api/v2/pools", json={"name": API_POOL, "slots": slots, "include_deferred": False,
                                             "description": "Concurrent AliExpress Open Platform calls"})
+    api.call("POST", "/api/v2/pools", json={"name": PLANNING_POOL, "slots": parse_config(cfg).planning_pool_slots,
+                                            "include_deferred": False, "description": "Daily sync plans at once"})
     return {"config": cfg, "pool_slots": slots}
 
 
