@@ -130,7 +130,7 @@ def validate_export(
     templates = None if known_freight_templates is None else frozenset(str(t) for t in known_freight_templates)
     rules = RowRules(sku_allowed_chars=config.sku_allowed_chars, known_freight_templates=templates)
     findings = list(export.findings) + check_rows(
-        export.table if export.table is not None else export.frame, file=location, rules=rules
+        export.table, file=location, rules=rules
     )
     log.info("row rules: %d findings on %d rows of %s", len(findings), len(export.frame), location)
     if check_images and (images := optional_rules("images")) is not None:

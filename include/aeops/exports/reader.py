@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import hashlib
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import polars as pl
 
 from aeops.exports.columns import CANONICAL_COLUMNS, REQUIRED_COLUMNS, map_headers
@@ -23,6 +24,9 @@ from aeops.findings import Cause, Finding, Text, part
 from aeops.i18n import N_
 from aeops.locations import LocationError, read_bytes
 from aeops.secrets import get_logger
+
+if TYPE_CHECKING:
+    import pandas as pd  # made on first use of ExportData.frame (polars' to_pandas loads it)
 
 log = get_logger(__name__)
 
@@ -73,15 +77,26 @@ Problem = tuple[Cause, dict[str, Any]]
 
 @dataclass
 class ExportData:
-    """One export, read. ``frame`` is empty (canonical columns only) when a FILE-* finding says why."""
+    """One export, read: ``table``, a polars frame of the canonical columns (all text) and ``row`` (the file's row
+    number), empty when a FILE-* finding says why; ``frame`` the same as a pandas frame, made on first use (the
+    daily sync's plan needs only the rows: :meth:`records`)."""
 
     path: str
-    frame: pd.DataFrame
+    table: pl.DataFrame = field(repr=False)
     findings: list[Finding] = field(default_factory=list)
     size: int = 0
     sha256: str = ""
     encoding: str | None = None
-    table: pl.DataFrame | None = field(default=None, repr=False)  # the same data as a polars frame
+
+    @functools.cached_property
+    def frame(self) -> pd.DataFrame:
+        """The export as a pandas frame (empty cells NaN)."""
+        return self.table.to_pandas()
+
+    def records(self, without_rows: Iterable[int] = ()) -> list[dict[str, Any]]:
+        """The rows as dicts (empty cells None), leaving out the file rows ``without_rows``."""
+        table = self.table.filter(~pl.col("row").is_in(list(without_rows))) if without_rows else self.table
+        return table.to_dicts()
 
     @property
     def readable(self) -> bool:
@@ -100,7 +115,7 @@ def _failed(location: str, problem: Problem, raw: bytes = b"", encoding: str | N
     log.debug("export %s cannot be checked: %s", location, finding.message)  # the finding carries it
     table = _empty_table()
     return ExportData(
-        path=location, frame=table.to_pandas(), table=table, size=len(raw),
+        path=location, table=table, size=len(raw),
         sha256=hashlib.sha256(raw).hexdigest() if raw else "", encoding=encoding, findings=[finding],
     )
 
@@ -276,5 +291,5 @@ def read_export(location: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ExportD
     if isinstance(table, tuple):
         return _failed(location, table, raw, encoding)
     log.info("read export %s: %d rows (%s)", location, table.height, encoding or "xlsx")
-    return ExportData(path=location, frame=table.to_pandas(), table=table, size=len(raw),
+    return ExportData(path=location, table=table, size=len(raw),
                       sha256=hashlib.sha256(raw).hexdigest(), encoding=encoding)

@@ -184,5 +184,4 @@ def valid_rows(ctx: RunContext, sync_run_id: int) -> list[dict[str, Any]]:
     data = read_export(export.path)
     if data.sha256 != export.sha256:
         raise SyncError(f"{ctx.store.name}: export {export.path} changed since it was validated; re-run the sync")
-    frame = data.frame[~data.frame["row"].astype(int).isin(blocked)]
-    return frame.to_dict("records")
+    return data.records(without_rows=blocked)
