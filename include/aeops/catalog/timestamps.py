@@ -30,6 +30,11 @@ def parse_gmt(value: str | None, tz: str = PLATFORM_TZ) -> datetime | None:
     aware datetime; None for empty or unreadable values."""
     if not value:
         return None
+    try:  # the usual shapes, ~10x faster than strptime (a plan parses every listed product's)
+        parsed = datetime.fromisoformat(value)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=_zone(tz))
+    except ValueError:
+        pass
     for fmt in GMT_FORMATS:
         try:
             parsed = datetime.strptime(value, fmt)
