@@ -561,11 +561,15 @@ def main() -> None:
                         "--workers; a PostgreSQL --db's snapshot is a database named aeops_snap_*). Either way the "
                         "measured run starts in fresh worker processes with the step modules loaded. The sellers' "
                         "tokens in it expire a day after it was made")
-    parser.add_argument("--planning-slots", type=int, default=0,
-                        help="the aeops_planning pool's slots: how many stores plan at once (0: no pool, every store "
-                        "at once)")
+    parser.add_argument("--planning-slots", type=int, default=None,
+                        help="the aeops_planning pool's slots: how many stores plan at once (default: "
+                        "planning_pool_slots' default, as the DAG; 0: no pool, every store at once)")
     args = parser.parse_args()
     os.environ.pop("AEOPS_DATABASE_URL", None)
+    if args.planning_slots is None:
+        from aeops.config import parse_config
+
+        args.planning_slots = parse_config({}).planning_pool_slots
     args.task_n = int(args.stores.split(",")[0])  # the N whose tasks run in processes of their own
     base = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="aeops-bench-stores-"))
     results = []
@@ -573,7 +577,8 @@ def main() -> None:
         for n in [int(x) for x in args.stores.split(",") if x.strip()]:
             print(f"N={n}: {n} stores x {args.products:,} products x {args.skus} SKUs, {args.changed:.0%} changed, "
                   f"{args.faults}, {args.qps:g} QPS per seller, app limit {args.app_qps or 'off'} QPS, "
-                  f"{n if args.processes <= 0 else min(n, args.processes)} worker process(es) ...", flush=True)
+                  f"{n if args.processes <= 0 else min(n, args.processes)} worker process(es), plans "
+                  f"{args.planning_slots or 'all'} at once ...", flush=True)
             results.append(run_n(n, args, base))
             print_row(results[-1], header=len(results) == 1)
     finally:
