@@ -336,27 +336,31 @@ def run_n(n: int, args: argparse.Namespace, base: Path) -> dict[str, Any]:
     task_runs = TASK_PROCESSES[args.task_processes] if n == args.task_n else []
     runs = ["steady"] if snap else ["first", "steady"]
     modules = snapshot.modules_file(args)
-    specs, workers = start_workers(n, args, work, db_url, url, runs, task_runs,
-                                   json.loads(modules.read_text()) if snap and modules.exists() else [])
-    while not all(Path(s["ready"]).exists() for s in specs):
-        if any(w.poll() not in (None, 0) for w in workers):
-            raise SystemExit(f"a worker failed (N={n}); see above")
-        time.sleep(0.2)
-    if snap:  # day 2's export, kept in the snapshot, is today's: the newest file of its folder, just settled
-        for i in range(n):
-            for name, age in (("catalog_day1.csv", 3600), ("catalog_day2.csv", 5)):
-                os.utime(work / "exports" / store_name(i) / name, (time.time() - age,) * 2)
-    else:
-        write_day2(n, work, seeded["second"])
-    sim_cpu1 = proc_cpu(proc.pid)
-    started = time.perf_counter()
-    Path(specs[0]["go"]).touch()
-    for w in workers:
-        if w.wait() != 0:
-            for other in workers:  # the others must not keep running in a folder about to be removed
-                other.kill()
-            proc.terminate()
-            raise SystemExit(f"a worker failed (N={n}); see above")
+    try:
+        specs, workers = start_workers(n, args, work, db_url, url, runs, task_runs,
+                                       json.loads(modules.read_text()) if snap and modules.exists() else [])
+        while not all(Path(s["ready"]).exists() for s in specs):
+            if any(w.poll() not in (None, 0) for w in workers):
+                raise SystemExit(f"a worker failed (N={n}); see above")
+            time.sleep(0.2)
+        if snap:  # day 2's export, kept in the snapshot, is today's: the newest file of its folder, just settled
+            for i in range(n):
+                for name, age in (("catalog_day1.csv", 3600), ("catalog_day2.csv", 5)):
+                    os.utime(work / "exports" / store_name(i) / name, (time.time() - age,) * 2)
+        else:
+            write_day2(n, work, seeded["second"])
+        sim_cpu1 = proc_cpu(proc.pid)
+        started = time.perf_counter()
+        Path(specs[0]["go"]).touch()
+        for w in workers:
+            if w.wait() != 0:
+                for other in workers:  # the others must not keep running in a folder about to be removed
+                    other.kill()
+                proc.terminate()
+                raise SystemExit(f"a worker failed (N={n}); see above")
+    except BaseException:  # a failed run leaves no simulator behind (a snapshot's next run wants its port)
+        proc.terminate()
+        raise
     wall = time.perf_counter() - started
     processes = len(specs)
     sim_cpu = proc_cpu(proc.pid) - sim_cpu1

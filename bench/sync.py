@@ -174,7 +174,10 @@ def start_simulator(state: Path, faults: str, log: Path, port: int | None = None
     while True:
         try:
             if httpx.get(f"{url}/_sim/health", timeout=1).status_code == 200:
-                return proc, url
+                time.sleep(0.3)
+                if proc.poll() is None:  # ours answered, not another process on the port
+                    return proc, url
+                raise SystemExit(f"simulator did not start (port {port} taken?); see {log}")
         except httpx.HTTPError:
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
