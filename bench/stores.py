@@ -51,7 +51,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import cProfile
 import json
 import os
 import pstats
@@ -159,12 +158,14 @@ def run_store(store: str, run_id: str, cfg: Any, workers: int, fresh: str | None
     chunks = step("collect_chunks", "collect_chunks")
 
     def push_one(index: int, chunk: dict[str, Any]) -> None:  # each chunk its own task, as a mapped task is
-        while step("push_chunk", f"push_chunk[{index}]", [index, chunk], "push") is None:
+        while step("push_chunk", f"push_chunk[{index}]", [index, chunk], NOT_TIMED) is None:
             time.sleep(0.2)
 
     if fresh:  # each chunk its own task process, ``workers`` at once
+        pushing = time.perf_counter()
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
             list(pool.map(push_one, range(len(chunks)), chunks))
+        _add_wall(steps, "push", pushing)
     else:
         with step_peak(run_id, f"push_chunk ({max(1, workers)} at once)", steps, "push"), \
                 ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
@@ -207,8 +208,11 @@ COUNTERS: list[Any] = []  # the worker's task_step.Counters (its own steps and i
 PER_STEP = [False]  # set by worker_main when this process runs one store: the steps do not overlap
 
 
+NOT_TIMED = "-"  # a step whose wall time its caller measures (the push chunks: the push's wall, not their sum)
+
+
 def _add_wall(wall: dict[str, float] | None, name: str, started: float) -> None:
-    if wall is not None:
+    if wall is not None and name != NOT_TIMED:
         wall[name] = wall.get(name, 0.0) + time.perf_counter() - started
 
 
@@ -234,22 +238,6 @@ def step_peak(run_id: str, step: str, wall: dict[str, float] | None = None, wall
         key = f"{run_id}: {step}"
         STEP_PEAKS[key] = max(STEP_PEAKS.get(key, 0.0), task_step.vm_kb("VmHWM") / 1024)
         print(f"    [worker {os.getpid()}] {key}: peak RSS {STEP_PEAKS[key]:.0f} MB", file=sys.stderr, flush=True)
-
-
-def profile_threads() -> list[Any]:
-    """A cProfile of this thread and of every thread started from now on (cProfile sees only the thread that
-    enables it): the returned list grows by one profile per thread; merge them with ``pstats.Stats(*list)``."""
-    profilers: list[Any] = []
-
-    def start(*_a: Any) -> None:  # threading's profile hook: runs first in each new thread
-        sys.setprofile(None)
-        profiler = cProfile.Profile(time.thread_time)  # the thread's CPU, not the wall: waits cost nothing
-        profilers.append(profiler)
-        profiler.enable()
-
-    start()
-    threading.setprofile(start)
-    return profilers
 
 
 def worker_main(spec_path: str) -> None:
@@ -279,7 +267,7 @@ def worker_main(spec_path: str) -> None:
             cpu0 = cpu_seconds()
         profile = os.environ.get("AEOPS_BENCH_PROFILE") if run_id == "steady" else None
         if profile:  # the measured run under cProfile, every thread it starts too (run with one store per process)
-            profilers = profile_threads()
+            profilers = task_step.profile_threads()
         if profile:  # the stores one after another in this thread (the threads they start are profiled too)
             runs = [run_store(store, f"bench__{run_id}", cfg, spec["workers"], fresh) for store in spec["stores"]]
         else:
