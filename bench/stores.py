@@ -323,10 +323,10 @@ def run_n(n: int, args: argparse.Namespace, base: Path) -> dict[str, Any]:
                                           port=json.loads((snap / "port.json").read_text()) if snap else None)
     task_runs = TASK_PROCESSES[args.task_processes] if n == args.task_n else []
     runs = ["steady"] if snap else ["first", "steady"]
-    modules = snapshot.modules_file(args)
+    modules = snapshot.modules_file(args) if snap else None
     try:
         specs, workers = start_workers(n, args, work, db_url, url, runs, task_runs,
-                                       json.loads(modules.read_text()) if snap and modules.exists() else [])
+                                       json.loads(modules.read_text()) if modules and modules.exists() else [])
         while not all(Path(s["ready"]).exists() for s in specs):
             if any(w.poll() not in (None, 0) for w in workers):
                 raise SystemExit(f"a worker failed (N={n}); see above")
