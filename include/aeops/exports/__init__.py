@@ -1,8 +1,9 @@
 """Find and read catalog exports: CSV (UTF-8, BOM, GBK/GB18030) or XLSX, from a path or ObjectStoragePath URL.
 
-Finding the newest export is light (:mod:`aeops.exports.newest`); reading one loads the DataFrame libraries
+Finding the newest export is light (:mod:`aeops.exports.newest`); reading one loads polars
 (:mod:`aeops.exports.reader`), so ``read_export`` and ``ExportData`` are imported from it on first use only: a task
-that never reads an export (push, verify, finish) does not pay for pandas, polars and pyarrow.
+that never reads an export (push, verify, finish) does not pay for the DataFrame libraries. pandas (and pyarrow)
+load only where a task asks for ``ExportData.frame`` (validation does; plan does not).
 """
 
 from __future__ import annotations
