@@ -183,6 +183,30 @@ def test_plans_run_in_the_planning_pool_and_calls_in_the_api_pool(dagbag) -> Non
             assert _attr(sync.task_dict[task_id], "pool") == "aliexpress_api", task_id
 
 
+@pytest.mark.parametrize("path", [p for p in DAG_FILES if "dag_variants(" in p.read_text()], ids=lambda p: p.name)
+def test_a_task_process_builds_only_the_dag_it_runs(path: Path, monkeypatch) -> None:
+    """A task process parses the DAG file to run one task of one DAG (Airflow's parsing context): with three stores
+    it gets that DAG alone (not the all-store DAG and the other stores' DAGs), the same as a full parse makes it."""
+    import json
+
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.sdk.definitions.context import _AIRFLOW_PARSING_CONTEXT_DAG_ID
+
+    monkeypatch.setenv("AIRFLOW_VAR_AEOPS_CONFIG", json.dumps(
+        {"stores": [{"name": "a"}, {"name": "b", "timezone": "Europe/Madrid"}, {"name": "c"}]}))
+    full = DagBag(dag_folder=str(path))
+    job = path.stem
+    assert sorted(full.dag_ids) == [job, f"{job}__a", f"{job}__b", f"{job}__c"]
+    for dag_id in (f"{job}__b", job):
+        with monkeypatch.context() as parsing:  # as the task runner sets it (its own context manager never unsets)
+            parsing.setenv(_AIRFLOW_PARSING_CONTEXT_DAG_ID, dag_id)
+            one = DagBag(dag_folder=str(path))
+        assert one.import_errors == {}
+        assert one.dag_ids == [dag_id]
+        assert sorted(one.dags[dag_id].task_dict) == sorted(full.dags[dag_id].task_dict)
+        assert one.dags[dag_id].timezone.name == full.dags[dag_id].timezone.name
+
+
 def test_a_new_certificate_file_starts_the_replacement_without_a_person(dagbag) -> None:
     """The certificate watch's request_replacements updates the Asset the replacement DAG is scheduled on (its
     Params also let a person trigger it by hand); the restore wait fits the run and holds no slot."""
