@@ -13,11 +13,20 @@ import argparse
 import contextlib
 import hashlib
 import json
+import os
 import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+BENCH_FERNET_KEY = "u5nBKt3GOKuQ6DZfxyj3x7I8NbAFlx1j2UGcNlVzrhk="  # a snapshot's aeops DB was written with it
+
+
+def fernet_key() -> str:
+    """The aeops DB's Fernet key of every bench run (``AEOPS_FERNET_KEY``, else a fixed one): a snapshot's DB and
+    the run restored from it must use the same."""
+    return os.environ.get("AEOPS_FERNET_KEY") or BENCH_FERNET_KEY
 
 
 def folder(args: argparse.Namespace, n: int) -> Path:
@@ -59,9 +68,14 @@ def restore(snap: Path, work: Path, db: str | None) -> None:
     for stale in [*work.glob("worker*.json"), work / "limits", work / "pools"]:
         shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink(missing_ok=True)
     if db:
-        with admin_db(db) as (conn, name):
-            conn.execute(text_(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            conn.execute(text_(f'CREATE DATABASE "{name}" TEMPLATE "{database(snap)}"'))
+        restore_database(snap, db)
+
+
+def restore_database(snap: Path, db: str) -> None:
+    """The PostgreSQL database of ``db`` made afresh from the snapshot's template (what it held is gone)."""
+    with admin_db(db) as (conn, name):
+        conn.execute(text_(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text_(f'CREATE DATABASE "{name}" TEMPLATE "{database(snap)}"'))
 
 
 @contextlib.contextmanager

@@ -76,6 +76,7 @@ import task_step  # noqa: E402 - bench/task_step.py: each step as its task runs 
 
 SELLER0 = 2100000000
 ID_STRIDE = 10_000_000
+SEED = 28  # every run's catalogs are the same (bench/stores_celery.py's snapshot rebuilds day 2's from it)
 
 
 def store_name(i: int) -> str:
@@ -95,7 +96,6 @@ def seed(work: Path, n: int, products: int, skus: int, changed: float, images: P
     from aeops.marketplace.simulator.products import FREIGHT_TEMPLATES
     from aeops.marketplace.simulator.state import SimState
 
-    rng = random.Random(28)
     state = SimState(work / "sim-state.db")
     with state.write() as tx:
         sellers = tx.sellers()
@@ -107,19 +107,27 @@ def seed(work: Path, n: int, products: int, skus: int, changed: float, images: P
                 "access_tokens": {f"bench-access-{i}": int(time.time() * 1000) + 86_400_000},
                 "refresh_tokens": {f"bench-refresh-{i}": int(time.time() * 1000) + 2 * 86_400_000},
                 "freight_templates": [dict(t) for t in FREIGHT_TEMPLATES]}
-    truths, second = {}, {}
+    second = {}
     now = time.time()
-    for i in range(n):
-        truth = store_catalog(i, products, skus, rng)
-        marketplace, _changed = one_store.changed_copy(truth, changed, rng)
+    for i, truth, marketplace, day2 in catalogs(n, products, skus, changed):
+        second[i] = day2
         folder = work / "exports" / store_name(i)
         folder.mkdir(parents=True)
         one_store.write_export(folder, "catalog_day1.csv", truth, now - 3600)
         state.seed_rows(one_store.rows_of(marketplace), seller_id=SELLER0 + i, images_dir=images)
-        truths[i] = truth
-        second[i], _ = one_store.changed_copy(truth, changed, rng)
     state.close()
     return {"second": second}
+
+
+def catalogs(n: int, products: int, skus: int, changed: float
+             ) -> Iterator[tuple[int, dict[int, Any], dict[int, Any], dict[int, Any]]]:
+    """Each store's catalogs, the same on every call: ``(i, first export, marketplace, day-2 export)``."""
+    rng = random.Random(SEED)
+    for i in range(n):
+        truth = store_catalog(i, products, skus, rng)
+        marketplace, _changed = one_store.changed_copy(truth, changed, rng)
+        day2, _changed = one_store.changed_copy(truth, changed, rng)
+        yield i, truth, marketplace, day2
 
 
 def config(work: Path, n: int, db_url: str, qps: float, app_qps: float | None,
@@ -423,7 +431,7 @@ def start_workers(n: int, args: argparse.Namespace, work: Path, db_url: str, url
         "conn_type": "aliexpress", "host": url, "login": DEMO_APP_KEY, "password": DEMO_APP_SECRET,
         "extra": {"access_token": f"bench-access-{i}", "refresh_token": f"bench-refresh-{i}",
                   "seller_id": str(SELLER0 + i)}}) for i in range(n)}
-    env["AEOPS_FERNET_KEY"] = os.environ.get("AEOPS_FERNET_KEY") or "u5nBKt3GOKuQ6DZfxyj3x7I8NbAFlx1j2UGcNlVzrhk="
+    env["AEOPS_FERNET_KEY"] = snapshot.fernet_key()
     # the aeops DB as a deployment names it (a task process gets an ``aeops_db`` connection from the API server; a
     # bench process would look it up in Airflow's metadata DB, loading all of Airflow's models: not aeops' cost)
     env["AEOPS_DATABASE_URL"] = db_url
