@@ -16,8 +16,10 @@ Every store's DAG is unpaused and triggered once (the first run: an empty aeops 
 blind), all are awaited, the day-2 exports are written (another ``--changed`` of the products changed) and all
 are triggered again: that day-2 run is measured, from the first trigger to the last DAG run's end. With
 ``--first-run plain`` the first run (it only prepares the state) runs as bench/stores.py's worker processes against
-the stack's aeops DB, simulator and limits instead: at 20 x 10,000 products it is ~2,400 task instances. Airflow's own
-cost (scheduling, queueing, a task process per task) is part of what is measured.
+the stack's aeops DB, simulator and limits instead: at 20 x 10,000 products it is ~2,400 task instances. With
+``--snapshot DIR`` no first run is made: each N starts from the one bench/stores.py ``--snapshot DIR`` kept (the same
+stores and options), restored into the stack's aeops DB and simulator. Airflow's own cost (scheduling, queueing, a
+task process per task) is part of what is measured.
 
 Printed per N, side by side: wall time; the floors (the slowest store's calls at its QPS, counted by the
 simulator; every store's calls at the app's shared limit; the Celery workers' CPU, read from /proc over their
@@ -52,6 +54,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(ROOT)]
+import snapshot  # noqa: E402 - bench/snapshot.py: bench/stores.py's kept first runs
 import stores  # noqa: E402 - bench/stores.py: catalogs, exports, simulator state, config and floors of N stores
 import task_step  # noqa: E402 - bench/task_step.py: the DAG id
 
@@ -78,6 +81,7 @@ from tests.distributed.stack import (  # noqa: E402 - the distributed test's pro
 BIN = Path(sys.executable).parent
 START_TIMEOUT_S = 180.0
 FINAL = ("success", "failed")
+POLL_S = 5.0  # how often the runs' states are read while the bench waits
 
 
 def log(message: str, _t0: list[float] = []) -> None:  # noqa: B006 - the start time, kept between calls
@@ -108,17 +112,30 @@ def stack_env(env: dict[str, str], home: Path, api_url: str, api_port: int, airf
               broker: str, limiter: str, queue: str, concurrency: int) -> None:
     """The distributed test's Airflow settings (tests/distributed/stack.py celery_env) for this bench's stack, with
     the shared limiter (app limits, storefront pages) in Redis."""
-    from cryptography.fernet import Fernet
-
     celery_env(env, root=ROOT, home=home, api_url=api_url, api_port=api_port, airflow_db=airflow_db,
                aeops_db=aeops_db, broker=broker, queue=queue, concurrency=concurrency, trigger_log_port=free_port())
-    env.update({"AEOPS_FERNET_KEY": Fernet.generate_key().decode(), "AEOPS_RATE_LIMIT": limiter})
+    env.update({"AEOPS_FERNET_KEY": snapshot.fernet_key(), "AEOPS_RATE_LIMIT": limiter,
+                # the dag-processor as docker-compose.yaml sets it (the distributed test's re-reads the DAGs
+                # folder every 5 s): each file parsed every 5 minutes, so the dag-processor starts once aeops_config
+                # is set (its first parse makes the stores' DAGs: in a deployment, restarting it does the same)
+                "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": compose_setting(
+                    "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL"),
+                "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "300"})
+
+
+def compose_setting(name: str) -> str:
+    """The default docker-compose.yaml gives Airflow setting ``name`` (``${NAME:-default}``)."""
+    import yaml
+
+    value = str(yaml.safe_load((ROOT / "docker-compose.yaml").read_text(encoding="utf-8"))["x-airflow-common"][
+        "environment"][name])
+    return value.split(":-", 1)[1].rstrip("}") if value.startswith("${") else value
 
 
 def start_stack(stack: Stack, work: Path, api_port: int, sim_port: int, sink_port: int, faults: str,
                 concurrency: int, queue: str) -> Api:
-    """Simulator, Slack sink, migrations, api-server, scheduler, dag-processor, triggerer and two workers; wait for
-    all of them."""
+    """Simulator, Slack sink, migrations, api-server, scheduler, triggerer and two workers; wait for all of them.
+    The dag-processor starts once ``aeops_config`` is set (run_n): it parses each file every 5 minutes."""
     from aeops.embedded import DEMO_SLACK_TOKEN
 
     stack.start("simulator", [sys.executable, str(ROOT / "tests/distributed/metered_simulator.py"), "--port",
@@ -131,7 +148,7 @@ def start_stack(stack: Stack, work: Path, api_port: int, sim_port: int, sink_por
     airflow = str(BIN / "airflow")
     stack.start("api-server", [airflow, "api-server", "--host", "127.0.0.1", "--port", str(api_port),
                                "--workers", "1"])
-    for name in ("scheduler", "dag-processor", "triggerer"):
+    for name in ("scheduler", "triggerer"):
         stack.start(name, [airflow, name])
     workers = [stack.start(f"worker-{name}", [airflow, "celery", "worker", "-H", name, "-q", queue, "-c",
                                               str(concurrency), "--skip-serve-logs"],
@@ -143,9 +160,9 @@ def start_stack(stack: Stack, work: Path, api_port: int, sim_port: int, sink_por
     def healthy() -> bool:
         health = api.http.get("/api/v2/monitor/health").json()
         return all(health.get(part, {}).get("status") == "healthy"
-                   for part in ("metadatabase", "scheduler", "triggerer", "dag_processor"))
+                   for part in ("metadatabase", "scheduler", "triggerer"))
 
-    wait_until(healthy, START_TIMEOUT_S, "api-server, scheduler, triggerer and dag-processor healthy", stack)
+    wait_until(healthy, START_TIMEOUT_S, "api-server, scheduler and triggerer healthy", stack)
     for worker in workers:
         wait_until(lambda w=worker: " ready." in w.tail(200), START_TIMEOUT_S, f"{worker.name} ready", stack)
     wait_until(lambda: httpx.get(f"http://127.0.0.1:{sim_port}/_sim/health", timeout=2).json()["ok"], 30,
@@ -154,8 +171,15 @@ def start_stack(stack: Stack, work: Path, api_port: int, sim_port: int, sink_por
     return api
 
 
-def configure(api: Api, n: int, work: Path, args: argparse.Namespace, sim_url: str, sink_port: int,
-              aeops_db: str, limiter: str) -> dict[str, Any]:
+def aeops_config(n: int, work: Path, args: argparse.Namespace, aeops_db: str, limiter: str) -> dict[str, Any]:
+    """The N stores' ``aeops_config`` (configure() sets it as the Variable)."""
+    cfg = stores.config(work, n, aeops_db, args.qps, args.app_qps)
+    cfg["rate_limit_backend"] = limiter  # app limits and storefront pages shared by both workers
+    cfg["storefront_pages_per_second"] = 500  # the simulator is no live site (as include/aeops/embedded.py)
+    return cfg
+
+
+def configure(api: Api, n: int, cfg: dict[str, Any], sim_url: str, sink_port: int, limiter: str) -> dict[str, Any]:
     """Connections (one per store's seller, its limiter in Redis), Slack, ``aeops_config``, the API pool and the
     planning pool."""
     from aeops.config import parse_config
@@ -172,9 +196,6 @@ def configure(api: Api, n: int, work: Path, args: argparse.Namespace, sim_url: s
     api.call("POST", "/api/v2/connections", json={
         "connection_id": "slack_api_default", "conn_type": "slack", "password": DEMO_SLACK_TOKEN,
         "extra": json.dumps({"base_url": f"http://127.0.0.1:{sink_port}/api/", "timeout": 10})})
-    cfg = stores.config(work, n, aeops_db, args.qps, args.app_qps)
-    cfg["rate_limit_backend"] = limiter  # app limits and storefront pages shared by both workers
-    cfg["storefront_pages_per_second"] = 500  # the simulator is no live site (as include/aeops/embedded.py)
     api.call("POST", "/api/v2/variables", json={"key": "aeops_config", "value": json.dumps(cfg)})
     slots = parse_config(cfg).pool_slots()
     api.call("POST", "/api/v2/pools", json={"name": API_POOL, "slots": slots, "include_deferred": False,
@@ -220,18 +241,20 @@ def trigger_all(api: Api, dag_ids: list[str]) -> dict[str, str]:
 
 
 def wait_runs(api: Api, runs: dict[str, str], timeout: float, stack: Stack) -> dict[str, dict[str, Any]]:
-    """Poll until every run is finished; each run's final record."""
+    """Poll until every run is finished; each run's final record. One batch request (``POST
+    /api/v2/dags/~/dagRuns/list``) every ``POLL_S`` for all runs: the measured wall comes from the runs' own
+    ``end_date``, so polling less often only costs the api-server less (a request per run every second was ~10,000
+    requests in a 20-store run, all of it counted in the stack's CPU)."""
     done: dict[str, dict[str, Any]] = {}
 
     def all_done() -> bool:
-        for dag_id, run_id in runs.items():
-            if dag_id not in done:
-                run = api.call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}")
-                if run["state"] in FINAL:
-                    done[dag_id] = run
+        body = {"dag_ids": sorted(set(runs) - set(done)), "states": list(FINAL), "page_limit": 1000}
+        for run in api.call("POST", "/api/v2/dags/~/dagRuns/list", json=body)["dag_runs"]:
+            if runs.get(run["dag_id"]) == run["dag_run_id"]:
+                done[run["dag_id"]] = run
         return len(done) == len(runs)
 
-    wait_until(all_done, timeout, f"{len(runs)} DAG runs finished", stack, interval=1)
+    wait_until(all_done, timeout, f"{len(runs)} DAG runs finished", stack, interval=POLL_S)
     return done
 
 
@@ -275,14 +298,20 @@ def calls_per_seller(calls_log: Path, sim_url: str, n: int, since: float) -> lis
 def run_n(n: int, args: argparse.Namespace, base: Path) -> dict[str, Any]:
     """One N on a fresh stack: first run, day-2 exports, the measured run; torn down at the end."""
     work = base / f"n{n}"
+    snap = kept_first_run(args, n)
     shutil.rmtree(work, ignore_errors=True)
-    (work / "images").mkdir(parents=True)
-    shutil.copy(ROOT / "include" / "sample" / "images" / "home_mug.jpg", work / "images" / "mug.jpg")
-    seeded = stores.seed(work, n, args.products, args.skus, args.changed, work / "images")
+    if snap:  # the first run's end state (day 2's exports written), and day 2's catalogs rebuilt to check against
+        shutil.copytree(snap / "work", work)
+        seeded = {"second": {i: day2 for i, _, _, day2 in stores.catalogs(n, args.products, args.skus, args.changed)}}
+    else:
+        (work / "images").mkdir(parents=True)
+        shutil.copy(ROOT / "include" / "sample" / "images" / "home_mug.jpg", work / "images" / "mug.jpg")
+        seeded = stores.seed(work, n, args.products, args.skus, args.changed, work / "images")
     tag = secrets.token_hex(4)
     broker_db, limiter_db = 1 + int(tag[:2], 16) % 7, 8 + int(tag[2:4], 16) % 8  # as the distributed test
     broker, limiter, queue = f"{REDIS_URL}/{broker_db}", f"{REDIS_URL}/{limiter_db}", f"aeops-bench-{tag}"
-    sim_port, sink_port, api_port = free_port(), free_port(), free_port()
+    sim_port = json.loads((snap / "port.json").read_text()) if snap else free_port()  # its URL is in the aeops DB
+    sink_port, api_port = free_port(), free_port()
     sim_url = f"http://127.0.0.1:{sim_port}"
     home = work / "airflow-home"
     home.mkdir()
@@ -295,12 +324,16 @@ def run_n(n: int, args: argparse.Namespace, base: Path) -> dict[str, Any]:
         created.append(names["airflow"])
         aeops_db = create_database(POSTGRES_ADMIN_URL, names["aeops"])
         created.append(names["aeops"])
+        if snap:
+            snapshot.restore_database(snap, aeops_db)
         stack_env(env, home, f"http://127.0.0.1:{api_port}", api_port, airflow_db, aeops_db, broker, limiter, queue,
                   args.concurrency)
+        cfg = aeops_config(n, work, args, aeops_db, limiter)
         log(f"N={n}: starting the stack (databases {', '.join(names.values())}; Redis broker db {broker_db}, "
             f"limiter db {limiter_db}; logs in {stack.log_dir})")
         api = start_stack(stack, work, api_port, sim_port, sink_port, args.faults, args.concurrency, queue)
-        setup = configure(api, n, work, args, sim_url, sink_port, aeops_db, limiter)
+        setup = configure(api, n, cfg, sim_url, sink_port, limiter)
+        stack.start("dag-processor", [str(BIN / "airflow"), "dag-processor"])  # its first parse: the stores' DAGs
         dag_ids = [f"{task_step.DAG_ID}__{stores.store_name(i)}" for i in range(n)]
         wait_until(lambda: all(api.http.get(f"/api/v2/dags/{d}").status_code == 200 for d in dag_ids), 180,
                    f"{n} per-store DAGs parsed", stack, interval=2)
@@ -308,16 +341,23 @@ def run_n(n: int, args: argparse.Namespace, base: Path) -> dict[str, Any]:
             api.call("PATCH", f"/api/v2/dags/{dag_id}", json={"is_paused": False})
         log(f"N={n}: stack up, {n} DAGs parsed and unpaused, pool {setup['pool_slots']} slots; first run")
         t0 = time.time()
-        if args.first_run == "plain":
+        if snap:
+            first, first_wall = {d: {"state": "success"} for d in dag_ids}, 0.0
+        elif args.first_run == "plain":
             first = plain_first_run(work, n, setup["config"], env, sim_url, limiter, stack)
             first_wall = time.time() - t0
         else:
             first = wait_runs(api, trigger_all(api, dag_ids), args.timeout, stack)
             first_wall = max(ts(r["end_date"]) or time.time() for r in first.values()) - t0
-        log(f"N={n}: first run {first_wall:.1f} s: {outcomes(first)}")
+        log(f"N={n}: the first run kept in {snap}" if snap
+            else f"N={n}: first run {first_wall:.1f} s: {outcomes(first)}")
         for i in range(n):  # day 2: another share of the products changed in the ERP
-            stores.one_store.write_export(work / "exports" / stores.store_name(i), "catalog_day2.csv",
-                                          seeded["second"][i], time.time() - 5)
+            folder = work / "exports" / stores.store_name(i)
+            if snap:  # written when the snapshot was made: the newest file of its folder, just settled
+                os.utime(folder / "catalog_day1.csv", (time.time() - 3600,) * 2)
+                os.utime(folder / "catalog_day2.csv", (time.time() - 5,) * 2)
+            else:
+                stores.one_store.write_export(folder, "catalog_day2.csv", seeded["second"][i], time.time() - 5)
         time.sleep(1)
         cpu0 = stack_cpu(stack)
         t0 = time.time()
@@ -360,6 +400,21 @@ def run_n(n: int, args: argparse.Namespace, base: Path) -> dict[str, Any]:
             + (f"; STILL RUNNING: {leftovers}" if leftovers else ""))
 
 
+def kept_first_run(args: argparse.Namespace, n: int) -> Path | None:
+    """``--snapshot DIR``: N's first run as bench/stores.py kept it (same --products, --skus, --changed, --qps,
+    --faults, --app-qps, and its defaults for the rest, with a PostgreSQL aeops DB); it must exist."""
+    if not args.snapshot:
+        return None
+    snap = snapshot.folder(argparse.Namespace(**vars(args), storefront_pps=500.0, workers=4, db=True), n)
+    if not (snap / "done").exists():
+        raise SystemExit(
+            f"N={n}: no first run kept in {snap}; make it with: scripts/embedded-env python bench/stores.py "
+            f"--stores {n} --products {args.products} --skus {args.skus} --changed {args.changed} --qps {args.qps:g} "
+            f"--app-qps {args.app_qps:g} --faults {args.faults} --snapshot {args.snapshot} --db "
+            f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/<an empty database>")
+    return snap
+
+
 def outcomes(runs: dict[str, dict[str, Any]]) -> str:
     """``success x5`` / ``success x4, failed x1 (dag ids)``."""
     by_state: dict[str, list[str]] = {}
@@ -399,6 +454,11 @@ def main() -> None:
                         "runs on the stack (default), or 'plain': as bench/stores.py's worker processes against the "
                         "stack's aeops DB, simulator and limits (at 20 x 10,000 products the first run's ~2,400 task "
                         "instances take 2 cores longer than the measured run)")
+    parser.add_argument("--snapshot", metavar="DIR",
+                        help="start each N from the first run bench/stores.py --snapshot DIR kept (its end state: the "
+                        "simulator's, the exports with day 2's, the aeops DB) instead of making a first run: the "
+                        "measured day-2 run in minutes at 20 x 10,000. The sellers' tokens in it expire a day after it "
+                        "was made")
     args = parser.parse_args()
     if os.environ.get("AEOPS_BENCH_SUITE") and not os.environ.get("AEOPS_BENCH_CELERY"):
         print("skipped: starts a CeleryExecutor stack (PostgreSQL, Redis, two workers) for minutes per N; "
