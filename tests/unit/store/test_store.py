@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import date
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from aeops.store import current_revision, ensure_schema, head_revision, session_scope, upgrade
 from aeops.store.db import alembic_config, redact_url, table_names
@@ -22,6 +24,33 @@ def test_upgrade_creates_every_table_and_reaches_head(db_url: str) -> None:
     upgrade(db_url)
     assert EXPECTED_TABLES <= set(table_names(db_url))
     assert current_revision(db_url) == head_revision()
+
+
+def test_the_recorded_head_is_the_newest_migration() -> None:
+    """The schema check compares with HEAD_REVISION, not the scripts: a new migration must move it, or every
+    task would take a current database for one behind (and a database behind for current)."""
+    from alembic.script import ScriptDirectory
+
+    assert head_revision() == ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+def test_checking_a_current_schema_loads_no_alembic(db_url: str) -> None:
+    """Every task process checks the schema when it first opens the aeops DB: on a current one that is one query,
+    not Alembic's ~0.15 CPU-s of imports and script reading (a task process of a Celery worker or LocalExecutor)."""
+    upgrade(db_url)
+    code = ("import sys; from aeops.store.db import ensure_schema, Database; ensure_schema(sys.argv[1]); "
+            "Database(sys.argv[1]); print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))")
+    out = subprocess.run([sys.executable, "-c", code, db_url], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_current_revision_of_a_new_database_is_none_and_a_forked_version_table_is_an_error(sqlite_url: str) -> None:
+    assert current_revision(sqlite_url) is None
+    upgrade(sqlite_url)
+    with session_scope(sqlite_url) as s:
+        s.execute(text("INSERT INTO alembic_version (version_num) VALUES ('0099')"))
+    with pytest.raises(RuntimeError, match="records 2 revisions"):
+        current_revision(sqlite_url)
 
 
 def test_upgrade_is_repeatable_and_keeps_data(db_url: str) -> None:
