@@ -17,8 +17,12 @@ sys.argv = {argv!r}
 import aeops.celery_config
 from sqlalchemy import inspect
 from aeops.store.models import SyncRun
+from aeops import i18n
+from aeops.reports.render import environment
 print(json.dumps({{"loaded": [m for m in {modules!r} if m in sys.modules], "threads": threading.active_count(),
                   "configured": inspect(SyncRun).configured,
+                  "warm": [lang for lang in i18n.LANGUAGES if i18n.translations.cache_info().currsize
+                           and "run_report.html" in {{t.name for t in (environment(lang).cache or {{}}).values()}}],
                   "dataframes": [m for m in ("pandas", "polars", "pyarrow") if m in sys.modules]}}))
 """
 
@@ -41,12 +45,14 @@ def test_a_celery_worker_loads_the_task_modules_without_threads_or_the_dataframe
     assert seen["threads"] == 1  # nothing running when the pool forks
     assert seen["dataframes"] == []
     assert seen["configured"]  # a forked task's first aeops-DB query configures (and imports) nothing more
+    assert seen["warm"] == ["zh-CN", "en"]  # each finish neither compiles the catalogs nor the report's template
 
 
 def test_the_scheduler_reading_the_same_setting_loads_nothing_more() -> None:
     seen = _probe(["/usr/local/bin/airflow", "scheduler"])
     assert "aeops.sync.finish" not in seen["loaded"] and "aeops.verify.runner" not in seen["loaded"]
     assert not seen["configured"]
+    assert seen["warm"] == []
 
 
 @pytest.mark.parametrize(("argv", "worker"), [
