@@ -59,7 +59,7 @@ def preload() -> list[str]:
 def warm() -> None:
     """Build once, in both languages, what aeops caches per process and each store-run's ``finish`` built again:
     the compiled message catalogs (Babel reads and compiles the ``.po`` files), the run report's compiled template
-    and the TLS context of the HTTPS clients (the CA bundle loaded): about 0.5 CPU-s a ``finish`` process."""
+    and the TLS context of the HTTPS clients (the CA bundle loaded): about 0.4 CPU-s a ``finish`` process."""
     from aeops import i18n  # lazy: only in a worker process (the scheduler reads this module)
     from aeops.marketplace.tls import tls_context
     from aeops.reports.render import environment
