@@ -61,8 +61,8 @@ def warm() -> None:
     the compiled message catalogs (Babel reads and compiles the ``.po`` files), the run report's compiled template
     and the TLS context of the HTTPS clients (the CA bundle loaded): about 0.4 CPU-s a ``finish`` process."""
     from aeops import i18n  # lazy: only in a worker process (the scheduler reads this module)
-    from aeops.marketplace.tls import tls_context
-    from aeops.reports.render import environment
+    from aeops.marketplace.tls import tls_context  # lazy: as above
+    from aeops.reports.render import environment  # lazy: as above
 
     for lang in i18n.LANGUAGES:
         environment(lang).get_template("run_report.html")
